@@ -1,0 +1,81 @@
+import zoneinfo
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone as django_timezone
+
+
+def validate_timezone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError("%(value)s is not a known time zone.", params={"value": value})
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def create_user(self, email: str, password: str | None = None, **fields) -> "User":
+        if not email:
+            raise ValueError("An email address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **fields) -> "User":
+        fields.update(is_staff=True, is_superuser=True)
+        return self.create_user(email, password, **fields)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person: email is the login. Profile fields are what a developer community needs."""
+
+    class Role(models.TextChoices):
+        DEVELOPER = "developer", "Developer"
+        RESEARCHER = "researcher", "Researcher"
+        COMMUNITY = "community", "Community member"
+        OTHER = "other", "Other"
+
+    email = models.EmailField("email address", unique=True, max_length=254)
+    display_name = models.CharField(max_length=100, blank=True)
+    github_handle = models.CharField(
+        "GitHub handle",
+        max_length=39,
+        blank=True,
+        validators=[
+            RegexValidator(
+                r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9]))*$",
+                "A GitHub handle has letters, digits and single hyphens, and no @.",
+            )
+        ],
+    )
+    affiliation = models.CharField("company or affiliation", max_length=200, blank=True)
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.DEVELOPER)
+    timezone = models.CharField(
+        "time zone", max_length=64, default="UTC", validators=[validate_timezone]
+    )
+    what_i_build = models.TextField("what I build", max_length=1000, blank=True)
+    is_organizer = models.BooleanField(
+        default=False, help_text="Organizers can create events and manage their own events."
+    )
+    is_staff = models.BooleanField(default=False)
+    is_active = models.BooleanField(default=True)
+    date_joined = models.DateTimeField(default=django_timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        constraints = [models.UniqueConstraint(Lower("email"), name="user_email_ci_unique")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def name(self) -> str:
+        return self.display_name or self.email.split("@")[0]

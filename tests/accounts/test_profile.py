@@ -1,0 +1,135 @@
+import json
+
+import pytest
+from allauth.account.models import EmailAddress
+from django.core.management import CommandError, call_command
+from django.test import Client
+from django.urls import reverse
+
+from accounts.models import User
+from tests.factories import PASSWORD, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+PROFILE = reverse("accounts:profile")
+
+
+def profile_data(**overrides):
+    data = {
+        "display_name": "Ada L.",
+        "github_handle": "ada-l",
+        "affiliation": "Analytical Engines Ltd",
+        "role": "researcher",
+        "timezone": "Europe/London",
+        "what_i_build": "Compilers for looms",
+    }
+    return {**data, **overrides}
+
+
+def test_pages_of_the_account_need_a_login():
+    for name in ("accounts:profile", "accounts:export", "accounts:delete"):
+        response = Client().get(reverse(name))
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("account_login"))
+
+
+def test_a_user_edits_their_profile(user, user_client):
+    response = user_client.post(PROFILE, profile_data(github_handle="https://github.com/ada-l"))
+
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert (user.display_name, user.github_handle, user.role, user.timezone) == (
+        "Ada L.",
+        "ada-l",
+        "researcher",
+        "Europe/London",
+    )
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("timezone", "Mars/Olympus", "not one of the available choices"),
+        ("github_handle", "not a handle!", "GitHub handle"),
+        ("display_name", "x" * 101, "at most 100"),
+        ("role", "emperor", "not one of the available choices"),
+        ("what_i_build", "y" * 1001, "at most 1000"),
+    ],
+)
+def test_bad_profile_input_is_refused_with_a_message(user, user_client, field, value, message):
+    before = User.objects.values().get(pk=user.pk)
+
+    response = user_client.post(PROFILE, profile_data(**{field: value}))
+
+    assert response.status_code == 200
+    assert message in " ".join(response.context["form"].errors[field])
+    assert User.objects.values().get(pk=user.pk) == before
+
+
+def test_requests_run_in_the_viewers_time_zone(user, rf):
+    from django.contrib.auth.models import AnonymousUser
+    from django.utils import timezone
+
+    from accounts.middleware import UserTimezoneMiddleware
+
+    seen = []
+    middleware = UserTimezoneMiddleware(lambda r: seen.append(timezone.get_current_timezone_name()))
+    user.timezone = "Asia/Tokyo"
+    request = rf.get("/")
+    request.user = user
+    middleware(request)
+    request.user = AnonymousUser()
+    middleware(request)
+
+    assert seen == ["Asia/Tokyo", "UTC"]
+
+
+def test_data_export_holds_the_users_own_data_only(user, user_client):
+    UserFactory(email="someone.else@example.com")
+
+    response = user_client.get(reverse("accounts:export"))
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    assert "attachment" in response["Content-Disposition"]
+    data = json.loads(response.content)
+    assert data["profile"]["email"] == user.email
+    assert data["profile"]["display_name"] == user.display_name
+    assert data["email_addresses"] == [{"email": user.email, "verified": True, "primary": True}]
+    assert "someone.else@example.com" not in response.content.decode()
+    assert "password" not in data["profile"]
+
+
+def test_deleting_the_account_needs_the_password(user, user_client):
+    response = user_client.post(reverse("accounts:delete"), {"confirmation": "wrong"})
+
+    assert response.status_code == 200
+    assert "not correct" in response.content.decode()
+    assert User.objects.filter(pk=user.pk).exists()
+
+
+def test_deleting_the_account_removes_personal_data_and_logs_out(user, user_client):
+    other = UserFactory()
+
+    response = user_client.post(reverse("accounts:delete"), {"confirmation": PASSWORD})
+
+    assert response.status_code == 302
+    assert not User.objects.filter(pk=user.pk).exists()
+    assert not EmailAddress.objects.filter(email=user.email).exists()
+    assert User.objects.filter(pk=other.pk).exists()
+    assert not user_client.get(reverse("home")).wsgi_request.user.is_authenticated
+
+
+def test_make_organizer_command_grants_and_removes_the_role(user):
+    call_command("make_organizer", user.email.upper())
+    user.refresh_from_db()
+    assert user.is_organizer
+
+    call_command("make_organizer", user.email, "--remove")
+    user.refresh_from_db()
+    assert not user.is_organizer
+
+
+def test_make_organizer_command_says_when_nobody_has_that_email():
+    with pytest.raises(CommandError, match="No user"):
+        call_command("make_organizer", "nobody@example.com")

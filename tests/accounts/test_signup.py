@@ -1,0 +1,189 @@
+import re
+
+import pytest
+from allauth.account.models import EmailAddress
+from django.test import Client
+from django.urls import reverse
+
+from accounts.models import User
+from tests.factories import PASSWORD, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+SIGNUP = reverse("account_signup")
+LOGIN = reverse("account_login")
+
+
+def signup(client: Client, email: str, password: str = PASSWORD, **extra):
+    return client.post(
+        SIGNUP, {"email": email, "password1": password, "password2": password, **extra}
+    )
+
+
+def confirmation_link(mailbox, address: str) -> str:
+    [message] = mailbox.to(address)
+    [link] = [u for u in mailbox.links(message) if "/accounts/confirm-email/" in u]
+    return link
+
+
+def test_signup_sends_a_verification_mail_whose_link_verifies_and_logs_in(smtp):
+    client = Client()
+    response = signup(client, "new.dev@example.com", display_name="New Dev")
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("account_email_verification_sent")
+    user = User.objects.get(email="new.dev@example.com")
+    assert user.display_name == "New Dev"
+    assert not EmailAddress.objects.get(user=user).verified
+
+    link = confirmation_link(smtp, "new.dev@example.com")
+    path = re.sub(r"^https?://[^/]+", "", link)
+    # Opening the link (as a mail scanner would) must not verify anything by itself.
+    page = client.get(path)
+    assert page.status_code == 200
+    assert not EmailAddress.objects.get(user=user).verified
+
+    confirmed = client.post(path)
+    assert confirmed.status_code == 302
+    assert EmailAddress.objects.get(user=user).verified
+    home = client.get(reverse("home"))
+    assert home.wsgi_request.user == user
+
+
+def test_an_unverified_user_cannot_log_in_and_is_sent_a_new_link(smtp):
+    UserFactory(email="pending@example.com", verified=False)
+    client = Client()
+
+    response = client.post(LOGIN, {"login": "pending@example.com", "password": PASSWORD})
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("account_email_verification_sent")
+    assert not client.get(reverse("home")).wsgi_request.user.is_authenticated
+    assert len(smtp.to("pending@example.com")) == 1
+
+
+def test_a_verified_user_logs_in_with_email_and_password():
+    UserFactory(email="ada@example.com")
+    client = Client()
+
+    response = client.post(LOGIN, {"login": "ADA@example.com", "password": PASSWORD})
+
+    assert response.status_code == 302
+    assert client.get(reverse("home")).wsgi_request.user.email == "ada@example.com"
+
+
+def test_a_wrong_password_gives_a_form_error_not_a_login():
+    UserFactory(email="ada@example.com")
+    client = Client()
+
+    response = client.post(LOGIN, {"login": "ada@example.com", "password": "not-the-password"})
+
+    assert response.status_code == 200
+    assert "not correct" in response.content.decode()
+    assert not response.wsgi_request.user.is_authenticated
+
+
+def test_repeated_failed_logins_are_rate_limited():
+    UserFactory(email="ada@example.com")
+    client = Client()
+    for _ in range(5):
+        client.post(LOGIN, {"login": "ada@example.com", "password": "wrong"})
+
+    # Even the right password is refused while the limit holds.
+    response = client.post(LOGIN, {"login": "ada@example.com", "password": PASSWORD})
+
+    assert response.status_code == 200
+    assert "Too many failed login attempts" in response.content.decode()
+    assert not response.wsgi_request.user.is_authenticated
+
+
+def test_signing_up_with_a_known_email_looks_the_same_as_a_new_one(smtp):
+    UserFactory(email="taken@example.com")
+
+    known = signup(Client(), "taken@example.com")
+    new = signup(Client(), "fresh@example.com")
+
+    assert known.status_code == new.status_code == 302
+    assert known["Location"] == new["Location"]
+    assert User.objects.filter(email="taken@example.com").count() == 1
+    # The owner of the known address is told, by mail, that someone tried.
+    [notice] = smtp.to("taken@example.com")
+    assert "already" in smtp.text(notice).lower()
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "message"),
+    [
+        ({"email": "not-an-email"}, "email", "valid email"),
+        ({"email": "a" * 250 + "@example.com"}, "email", "at most"),
+        ({"email": "ok@example.com", "display_name": "x" * 101}, "display_name", "at most 100"),
+        (
+            {"email": "ok@example.com", "password1": "short", "password2": "short"},
+            "password1",
+            "too short",
+        ),
+        (
+            {"email": "ok@example.com", "password2": "different-password-123"},
+            "password2",
+            "same password",
+        ),
+    ],
+)
+def test_bad_signup_input_gives_a_clear_error_and_creates_nothing(data, field, message):
+    payload = {"password1": PASSWORD, "password2": PASSWORD, **data}
+
+    response = Client().post(SIGNUP, payload)
+
+    assert response.status_code == 200
+    errors = response.context["form"].errors
+    assert field in errors, errors
+    assert message in " ".join(errors[field]).lower() or message in str(errors[field])
+    assert not User.objects.exists()
+
+
+def test_password_reset_answers_the_same_for_known_and_unknown_emails(smtp):
+    UserFactory(email="known@example.com")
+    url = reverse("account_reset_password")
+
+    known = Client().post(url, {"email": "known@example.com"})
+    unknown = Client().post(url, {"email": "nobody@example.com"})
+
+    assert known.status_code == unknown.status_code == 302
+    assert known["Location"] == unknown["Location"]
+    [reset] = smtp.to("known@example.com")
+    assert any("/accounts/password/reset/key/" in link for link in smtp.links(reset))
+
+
+def test_password_reset_link_sets_a_new_password(smtp):
+    UserFactory(email="known@example.com")
+    client = Client()
+    client.post(reverse("account_reset_password"), {"email": "known@example.com"})
+    [reset] = smtp.to("known@example.com")
+    [link] = [u for u in smtp.links(reset) if "/password/reset/key/" in u]
+
+    form_page = client.get(re.sub(r"^https?://[^/]+", "", link), follow=True)
+    new_password = "a-brand-new-passphrase-42"
+    done = client.post(
+        form_page.redirect_chain[-1][0] if form_page.redirect_chain else link,
+        {"password1": new_password, "password2": new_password},
+    )
+
+    assert done.status_code == 302
+    assert User.objects.get(email="known@example.com").check_password(new_password)
+
+
+def test_github_login_is_hidden_without_credentials():
+    page = Client().get(LOGIN)
+
+    assert page.status_code == 200
+    assert "GitHub" not in page.content.decode()
+
+
+def test_github_login_appears_when_credentials_are_configured(settings):
+    settings.SOCIALACCOUNT_PROVIDERS = {
+        "github": {"APPS": [{"client_id": "abc", "secret": "def", "key": ""}]}
+    }
+
+    page = Client().get(LOGIN)
+
+    assert "GitHub" in page.content.decode()
