@@ -1,0 +1,187 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import validate_timezone
+
+
+class Event(models.Model):
+    """A feedback session or prototype demo, with one or more sessions (time slots)."""
+
+    class Kind(models.TextChoices):
+        FEEDBACK = "feedback", "Feedback session"
+        DEMO = "demo", "Prototype demo"
+
+    class Visibility(models.TextChoices):
+        PUBLIC = "public", "Public (listed)"
+        UNLISTED = "unlisted", "Unlisted (only people with the link)"
+
+    class Mode(models.TextChoices):
+        OPEN = "open", "Open: first come, first served"
+        APPROVAL = "approval", "Approval: organizers choose applicants"
+        INVITATION = "invitation", "Invitation only"
+        LOTTERY = "lottery", "Lottery: seats drawn when registration closes"
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PUBLISHED = "published", "Published"
+        CANCELLED = "cancelled", "Cancelled"
+
+    title = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.FEEDBACK)
+    description = models.TextField(blank=True, help_text="Markdown.")
+    visibility = models.CharField(
+        max_length=20, choices=Visibility.choices, default=Visibility.PUBLIC
+    )
+    registration_mode = models.CharField(max_length=20, choices=Mode.choices, default=Mode.OPEN)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+    registration_opens_at = models.DateTimeField(null=True, blank=True)
+    registration_closes_at = models.DateTimeField(null=True, blank=True)
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    terms_text = models.TextField("confidentiality terms", blank=True)
+    terms_version = models.PositiveIntegerField(
+        default=0, help_text="Raise it when the terms change: everyone accepts the new version."
+    )
+    offer_hours = models.PositiveIntegerField(
+        default=24, help_text="How long a waitlisted person has to accept a freed seat."
+    )
+    lottery_reserved_shares = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Seats reserved per role in a lottery, in percent, e.g. {"researcher": 30}.',
+    )
+    organizers = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="organized_events")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(registration_closes_at__isnull=True)
+                | Q(registration_opens_at__isnull=True)
+                | Q(registration_closes_at__gt=F("registration_opens_at")),
+                name="event_registration_window_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("events:detail", args=[self.pk])
+
+    @property
+    def is_confidential(self) -> bool:
+        return bool(self.terms_text) and self.terms_version > 0
+
+    @property
+    def uses_applications(self) -> bool:
+        return self.registration_mode in {self.Mode.APPROVAL, self.Mode.LOTTERY}
+
+    def registration_is_open(self, now=None) -> bool:
+        now = now or timezone.now()
+        if self.registration_opens_at and now < self.registration_opens_at:
+            return False
+        return not (self.registration_closes_at and now >= self.registration_closes_at)
+
+
+class Session(models.Model):
+    """A time slot of an event. `seats_taken` counts confirmed + offered (+ held) seats and is
+    changed only by a conditional UPDATE (see services.seats); the CHECK is the backstop."""
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", "Scheduled"
+        CANCELLED = "cancelled", "Cancelled"
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="sessions")
+    title = models.CharField(max_length=200, blank=True)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    capacity = models.PositiveIntegerField()
+    seats_taken = models.PositiveIntegerField(default=0)
+    waitlist_enabled = models.BooleanField(default=True)
+    location = models.CharField(max_length=300, blank=True)
+    online_url = models.URLField("online link", max_length=500, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.SCHEDULED)
+    # Calendar identity: one UID for the session's whole life; SEQUENCE rises with each change
+    # of time, place or status (RFC 5545), in the same transaction as the change.
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    sequence = models.PositiveIntegerField(default=0)
+    lottery_seed = models.CharField(max_length=64, blank=True)
+    lottery_drawn_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["starts_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(seats_taken__lte=F("capacity")), name="session_never_overbooked"
+            ),
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=F("starts_at")), name="session_ends_after_start"
+            ),
+        ]
+        indexes = [models.Index(fields=["starts_at"])]
+
+    def __str__(self) -> str:
+        return self.title or f"{self.event.title} ({self.starts_at:%Y-%m-%d %H:%M} UTC)"
+
+    @property
+    def seats_left(self) -> int:
+        return max(self.capacity - self.seats_taken, 0)
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.status == self.Status.CANCELLED
+
+    @property
+    def has_started(self) -> bool:
+        return self.starts_at <= timezone.now()
+
+
+class ScreeningQuestion(models.Model):
+    """A question applicants answer (approval and lottery modes)."""
+
+    class Kind(models.TextChoices):
+        SHORT_TEXT = "short_text", "Short text"
+        LONG_TEXT = "long_text", "Long text"
+        SINGLE = "single", "Single choice"
+        MULTIPLE = "multiple", "Multiple choice"
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="questions")
+    position = models.PositiveIntegerField(default=0)
+    label = models.CharField(max_length=300)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.SHORT_TEXT)
+    choices = models.JSONField(default=list, blank=True)
+    required = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["position", "pk"]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class TermsAcceptance(models.Model):
+    """Who accepted which version of an event's confidentiality terms, and when."""
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="terms_acceptances")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="terms_acceptances"
+    )
+    version = models.PositiveIntegerField()
+    accepted_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event", "user", "version"], name="terms_accepted_once_per_version"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} accepted v{self.version} of {self.event}"

@@ -1,0 +1,52 @@
+from django.conf import settings
+from django.db import models
+
+
+class Notification(models.Model):
+    """The outbox: one row per email the system owes, written in the same transaction as the
+    change that caused it. `key` (kind, recipient, object, version) makes it owed only once."""
+
+    class Kind(models.TextChoices):
+        CONFIRMED = "confirmed", "Registration confirmed"
+        APPLIED = "applied", "Application received"
+        APPROVED = "approved", "Application approved"
+        REJECTED = "rejected", "Application not selected"
+        WAITLISTED = "waitlisted", "Waitlisted"
+        OFFERED = "offered", "Seat offered"
+        OFFER_EXPIRED = "offer_expired", "Offer expired"
+        CANCELLED = "cancelled", "Registration cancelled"
+        CANCELLED_BY_ORGANIZER = "cancelled_by_organizer", "Cancelled by the organizer"
+        SESSION_CHANGED = "session_changed", "Session changed"
+        SESSION_CANCELLED = "session_cancelled", "Session cancelled"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    key = models.CharField(max_length=200, unique=True)
+    kind = models.CharField(max_length=40, choices=Kind.choices)
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.CASCADE, related_name="notifications"
+    )
+    email = models.EmailField(max_length=254)
+    registration = models.ForeignKey(
+        "events.Registration", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    session = models.ForeignKey(
+        "events.Session", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    payload = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["status", "created_at"])]
+
+    def __str__(self) -> str:
+        return self.key

@@ -1,0 +1,79 @@
+from django.conf import settings
+from django.db import models
+
+from .event import Session
+
+
+class Registration(models.Model):
+    """One person's place (or wish for one) in one session.
+
+    applied -> confirmed | rejected | waitlisted (approval / lottery)
+    waitlisted -> offered -> confirmed | declined | expired
+    confirmed | offered | waitlisted | applied -> cancelled
+    """
+
+    class Status(models.TextChoices):
+        APPLIED = "applied", "Applied"
+        CONFIRMED = "confirmed", "Confirmed"
+        WAITLISTED = "waitlisted", "Waitlisted"
+        OFFERED = "offered", "Seat offered"
+        REJECTED = "rejected", "Not selected"
+        DECLINED = "declined", "Offer declined"
+        EXPIRED = "expired", "Offer expired"
+        CANCELLED = "cancelled", "Cancelled"
+
+    # Statuses that hold a seat in Session.seats_taken.
+    SEATED = (Status.CONFIRMED, Status.OFFERED)
+    # Statuses of a person still in play for the session (one of these at most per person).
+    ACTIVE = (Status.APPLIED, Status.CONFIRMED, Status.WAITLISTED, Status.OFFERED)
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="registrations")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="registrations"
+    )
+    status = models.CharField(max_length=20, choices=Status.choices)
+    answers = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    waitlisted_at = models.DateTimeField(null=True, blank=True)
+    offered_at = models.DateTimeField(null=True, blank=True)
+    offer_expires_at = models.DateTimeField(null=True, blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    lottery_rank = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "user"], name="one_registration_per_session")
+        ]
+        indexes = [
+            models.Index(fields=["session", "status"]),
+            models.Index(fields=["status", "offer_expires_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.session} · {self.status}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE
+
+
+class RegistrationChange(models.Model):
+    """History: every status change of a registration, who made it and when."""
+
+    registration = models.ForeignKey(Registration, on_delete=models.CASCADE, related_name="changes")
+    from_status = models.CharField(max_length=20, blank=True)
+    to_status = models.CharField(max_length=20)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    note = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.from_status or 'new'} -> {self.to_status}"

@@ -1,0 +1,123 @@
+"""Fair lotteries for oversubscribed sessions: seeded, reproducible, with optional shares of
+seats reserved per role."""
+
+import random
+import secrets
+from datetime import timedelta
+from math import floor
+
+from django.db import transaction
+from django.utils import timezone
+
+from ..models import Event, Notification, Registration, Session
+from . import ServiceError
+from .seats import take_seat
+from .transitions import transition
+
+Status = Registration.Status
+Kind = Notification.Kind
+
+
+def draw_order(applicant_ids: list[int], seed: str) -> list[int]:
+    """The order of the draw: a shuffle of the applicants (sorted by id) by a stored seed, so
+    anyone holding the seed and the list can check the result."""
+    order = sorted(applicant_ids)
+    random.Random(seed).shuffle(order)
+    return order
+
+
+def pick_winners(
+    ordered: list[Registration], seats: int, reserved_shares: dict[str, int]
+) -> list[Registration]:
+    """Winners in draw order: first the reserved seats of each role (share of `seats`, in
+    percent, rounded down), filled by that role's applicants in draw order; then the
+    remaining seats by everyone left, in draw order."""
+    winners: list[Registration] = []
+    for role, share in sorted(reserved_shares.items()):
+        quota = floor(seats * int(share) / 100)
+        of_role = [r for r in ordered if r.user.role == role and r not in winners]
+        winners.extend(of_role[:quota])
+    rest = [r for r in ordered if r not in winners]
+    winners.extend(rest[: max(seats - len(winners), 0)])
+    return sorted(winners, key=ordered.index)
+
+
+@transaction.atomic
+def draw(*, session: Session, actor=None, seed: str | None = None) -> Session:
+    """Draw the seats of a lottery session among its applicants. Winners are confirmed; the
+    others go to the waitlist in draw order. Runs once per session."""
+    session = Session.objects.select_for_update().select_related("event").get(pk=session.pk)
+    if session.event.registration_mode != Event.Mode.LOTTERY:
+        raise ServiceError("This session does not use a lottery.")
+    if session.lottery_drawn_at:
+        raise ServiceError("The lottery for this session has already been drawn.")
+    if session.is_cancelled:
+        raise ServiceError("This session is cancelled.")
+    seed = seed or secrets.token_hex(16)
+    applicants = {
+        r.pk: r
+        for r in Registration.objects.filter(session=session, status=Status.APPLIED).select_related(
+            "user"
+        )
+    }
+    ordered = [applicants[pk] for pk in draw_order(list(applicants), seed)]
+    winners = pick_winners(ordered, session.seats_left, session.event.lottery_reserved_shares)
+    now = timezone.now()
+    for rank, registration in enumerate(ordered, start=1):
+        note = f"Lottery draw, rank {rank} (seed {seed})"
+        if registration in winners and take_seat(session.pk):
+            transition(
+                registration,
+                Status.CONFIRMED,
+                allowed_from=[Status.APPLIED],
+                actor=actor,
+                note=note,
+                notify=Kind.APPROVED,
+                confirmed_at=now,
+                lottery_rank=rank,
+            )
+        elif session.waitlist_enabled:
+            # Microseconds apart keep the waitlist in draw order.
+            transition(
+                registration,
+                Status.WAITLISTED,
+                allowed_from=[Status.APPLIED],
+                actor=actor,
+                note=note,
+                notify=Kind.WAITLISTED,
+                lottery_rank=rank,
+                waitlisted_at=now + timedelta(microseconds=rank),
+            )
+        else:
+            transition(
+                registration,
+                Status.REJECTED,
+                allowed_from=[Status.APPLIED],
+                actor=actor,
+                note=note,
+                notify=Kind.REJECTED,
+                lottery_rank=rank,
+            )
+    Session.objects.filter(pk=session.pk).update(lottery_seed=seed, lottery_drawn_at=now)
+    session.lottery_seed, session.lottery_drawn_at = seed, now
+    return session
+
+
+def draw_due_lotteries(*, now=None) -> int:
+    """The beat sweep: draw every lottery whose registration has closed. Safe to run twice."""
+    now = now or timezone.now()
+    due = Session.objects.filter(
+        event__registration_mode=Event.Mode.LOTTERY,
+        event__status=Event.Status.PUBLISHED,
+        event__registration_closes_at__lte=now,
+        lottery_drawn_at__isnull=True,
+        status=Session.Status.SCHEDULED,
+    )
+    drawn = 0
+    for session in due:
+        try:
+            draw(session=session)
+            drawn += 1
+        except ServiceError:
+            continue
+    return drawn

@@ -1,0 +1,102 @@
+"""What organizers do with people: approve, reject, move someone in from the waitlist."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from ..models import Notification, Registration
+from . import ServiceError
+from .seats import take_seat
+from .transitions import lock, transition
+from .waitlist import release_and_refill
+
+Status = Registration.Status
+Kind = Notification.Kind
+
+
+@transaction.atomic
+def approve(*, registration: Registration, actor, when_full: str = "refuse") -> Registration:
+    """Give an applicant a seat. When none is free, refuse (the default) or, if the organizer
+    chose so, put them on the waitlist: approving never overbooks."""
+    registration = lock(registration)
+    if registration.status != Status.APPLIED:
+        raise ServiceError(
+            f"{registration.user.name} is {registration.get_status_display()}, not applied."
+        )
+    if take_seat(registration.session_id):
+        return transition(
+            registration,
+            Status.CONFIRMED,
+            allowed_from=[Status.APPLIED],
+            actor=actor,
+            note="Approved",
+            notify=Kind.APPROVED,
+            confirmed_at=timezone.now(),
+        )
+    if when_full == "waitlist":
+        return transition(
+            registration,
+            Status.WAITLISTED,
+            allowed_from=[Status.APPLIED],
+            actor=actor,
+            note="Approved onto the waitlist: the session is full",
+            notify=Kind.WAITLISTED,
+            waitlisted_at=timezone.now(),
+        )
+    raise ServiceError(
+        f"The session is full: approving {registration.user.name} would overbook it."
+    )
+
+
+@transaction.atomic
+def reject(*, registration: Registration, actor) -> Registration:
+    registration = lock(registration)
+    if registration.status not in (Status.APPLIED, Status.WAITLISTED, Status.OFFERED):
+        raise ServiceError(
+            f"{registration.user.name} is {registration.get_status_display()}; only applicants "
+            "and people waiting can be turned down."
+        )
+    was_offered = registration.status == Status.OFFERED
+    transition(
+        registration,
+        Status.REJECTED,
+        allowed_from=[Status.APPLIED, Status.WAITLISTED, Status.OFFERED],
+        actor=actor,
+        note="Not selected",
+        notify=Kind.REJECTED,
+        offer_expires_at=None,
+    )
+    if was_offered:
+        release_and_refill(registration.session_id)
+    return registration
+
+
+@transaction.atomic
+def move_in(*, registration: Registration, actor) -> Registration:
+    """Confirm a waitlisted person directly, ahead of the queue, if a seat is free."""
+    registration = lock(registration)
+    if registration.status != Status.WAITLISTED:
+        raise ServiceError(f"{registration.user.name} is not on the waitlist.")
+    if not take_seat(registration.session_id):
+        raise ServiceError("The session is full: there is no free seat to move anyone into.")
+    return transition(
+        registration,
+        Status.CONFIRMED,
+        allowed_from=[Status.WAITLISTED],
+        actor=actor,
+        note="Moved in from the waitlist by an organizer",
+        notify=Kind.CONFIRMED,
+        confirmed_at=timezone.now(),
+    )
+
+
+def apply_to_many(action, registrations, **kwargs) -> tuple[int, list[str]]:
+    """Run an action on several registrations; each in its own transaction, so one refusal
+    (say, the session filled up) stops nobody else. Returns (done, messages of refusals)."""
+    done, refusals = 0, []
+    for registration in registrations:
+        try:
+            action(registration=registration, **kwargs)
+            done += 1
+        except ServiceError as error:
+            refusals.append(error.message)
+    return done, refusals

@@ -1,0 +1,221 @@
+"""Organizers' changes to events and sessions. A change of a session's time, place or status
+raises its calendar SEQUENCE and owes every attendee an update, in the same transaction."""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+
+from .. import notifications
+from ..models import Event, Notification, Registration, Session
+from . import ServiceError
+from .transitions import transition
+from .waitlist import fill_vacancies
+
+Status = Registration.Status
+EVENT_FIELDS = {
+    "title",
+    "kind",
+    "description",
+    "visibility",
+    "registration_mode",
+    "registration_opens_at",
+    "registration_closes_at",
+    "timezone",
+    "terms_text",
+    "terms_version",
+    "offer_hours",
+    "lottery_reserved_shares",
+}
+SESSION_FIELDS = {
+    "title",
+    "starts_at",
+    "ends_at",
+    "capacity",
+    "waitlist_enabled",
+    "location",
+    "online_url",
+}
+CALENDAR_FIELDS = {"starts_at", "ends_at", "location", "online_url"}
+
+
+def can_organize(user) -> bool:
+    return user.is_authenticated and (user.is_organizer or user.is_staff)
+
+
+def _validated(instance, changes: dict, allowed: set[str]):
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ValueError(f"Not editable here: {sorted(unknown)}")
+    for name, value in changes.items():
+        setattr(instance, name, value)
+    try:
+        instance.full_clean(exclude=["organizers"])
+    except ValidationError as error:
+        raise ServiceError("; ".join(error.messages)) from error
+    return instance
+
+
+def _check_shares(shares: dict) -> None:
+    roles = set(User.Role.values)
+    if not isinstance(shares, dict) or any(
+        r not in roles or not isinstance(v, int) or not 0 <= v <= 100 for r, v in shares.items()
+    ):
+        raise ServiceError("Reserved shares are whole percentages (0-100) for known roles.")
+    if sum(shares.values()) > 100:
+        raise ServiceError("Reserved shares add up to more than 100%.")
+
+
+@transaction.atomic
+def create_event(*, organizer, **fields) -> Event:
+    if not can_organize(organizer):
+        raise ServiceError("Only organizers can create events.")
+    _check_shares(fields.get("lottery_reserved_shares", {}))
+    if fields.get("terms_text") and not fields.get("terms_version"):
+        fields["terms_version"] = 1
+    event = _validated(Event(), fields, EVENT_FIELDS)
+    event.save()
+    event.organizers.add(organizer)
+    return event
+
+
+@transaction.atomic
+def update_event(*, event: Event, actor, **changes) -> Event:
+    """Edit an event. New terms text without a new version number gets the next version, so
+    everyone is asked to accept the terms they have not seen."""
+    event = Event.objects.select_for_update().get(pk=event.pk)
+    _check_shares(changes.get("lottery_reserved_shares", event.lottery_reserved_shares))
+    if "terms_text" in changes and changes["terms_text"] != event.terms_text:
+        if (
+            changes["terms_text"]
+            and changes.get("terms_version", event.terms_version) <= event.terms_version
+        ):
+            changes["terms_version"] = event.terms_version + 1
+    elif changes.get("terms_version", event.terms_version) < event.terms_version:
+        raise ServiceError("The terms version cannot go down.")
+    _validated(event, changes, EVENT_FIELDS)
+    event.save()
+    return event
+
+
+@transaction.atomic
+def publish_event(*, event: Event, actor) -> Event:
+    if event.status == Event.Status.CANCELLED:
+        raise ServiceError("A cancelled event cannot be published again.")
+    if not event.sessions.filter(status=Session.Status.SCHEDULED).exists():
+        raise ServiceError("Add at least one session before publishing.")
+    Event.objects.filter(pk=event.pk).update(
+        status=Event.Status.PUBLISHED, updated_at=timezone.now()
+    )
+    event.status = Event.Status.PUBLISHED
+    return event
+
+
+@transaction.atomic
+def unpublish_event(*, event: Event, actor) -> Event:
+    if event.status != Event.Status.PUBLISHED:
+        raise ServiceError("Only a published event can be unpublished.")
+    Event.objects.filter(pk=event.pk).update(status=Event.Status.DRAFT, updated_at=timezone.now())
+    event.status = Event.Status.DRAFT
+    return event
+
+
+@transaction.atomic
+def cancel_event(*, event: Event, actor) -> Event:
+    for session in event.sessions.filter(status=Session.Status.SCHEDULED):
+        cancel_session(session=session, actor=actor)
+    Event.objects.filter(pk=event.pk).update(
+        status=Event.Status.CANCELLED, updated_at=timezone.now()
+    )
+    event.status = Event.Status.CANCELLED
+    return event
+
+
+@transaction.atomic
+def add_organizer(*, event: Event, actor, email: str) -> User:
+    try:
+        user = User.objects.get(email__iexact=email.strip())
+    except User.DoesNotExist:
+        raise ServiceError(f"Nobody has an account with the email {email}.") from None
+    event.organizers.add(user)
+    return user
+
+
+@transaction.atomic
+def remove_organizer(*, event: Event, actor, user) -> None:
+    if event.organizers.count() <= 1:
+        raise ServiceError("An event needs at least one organizer.")
+    event.organizers.remove(user)
+
+
+@transaction.atomic
+def create_session(*, event: Event, actor, **fields) -> Session:
+    session = _validated(Session(event=event), fields, SESSION_FIELDS)
+    session.save()
+    return session
+
+
+@transaction.atomic
+def update_session(*, session: Session, actor, **changes) -> Session:
+    """Edit a session. Capacity cannot drop below the seats already given; raising it offers
+    the new seats to the waitlist. Time or place changes raise the calendar sequence and owe
+    every confirmed or offered person an update."""
+    session = Session.objects.select_for_update().get(pk=session.pk)
+    if session.is_cancelled:
+        raise ServiceError("A cancelled session cannot be edited.")
+    changed = {k for k, v in changes.items() if getattr(session, k) != v}
+    if "capacity" in changed and changes["capacity"] < session.seats_taken:
+        raise ServiceError(
+            f"{session.seats_taken} seats are already given (confirmed or offered): the capacity "
+            f"cannot go below {session.seats_taken}."
+        )
+    _validated(session, changes, SESSION_FIELDS)
+    calendar_change = bool(changed & CALENDAR_FIELDS)
+    if calendar_change:
+        session.sequence += 1
+    # seats_taken is left out: only the seat counter's conditional UPDATEs change it.
+    session.save(update_fields=[*changes, "sequence"])
+    if calendar_change:
+        for registration in session.registrations.filter(
+            status__in=Registration.SEATED
+        ).select_related("user"):
+            notifications.queue(
+                kind=Notification.Kind.SESSION_CHANGED,
+                user=registration.user,
+                registration=registration,
+                version=f"seq{session.sequence}",
+            )
+    if "capacity" in changed:
+        fill_vacancies(session.pk)
+    return session
+
+
+@transaction.atomic
+def cancel_session(*, session: Session, actor) -> Session:
+    """Cancel a session: everyone in it is told; their registrations close; seats go to zero."""
+    session = Session.objects.select_for_update().get(pk=session.pk)
+    if session.is_cancelled:
+        raise ServiceError("This session is already cancelled.")
+    Session.objects.filter(pk=session.pk).update(
+        status=Session.Status.CANCELLED, sequence=session.sequence + 1, seats_taken=0
+    )
+    session.status, session.sequence, session.seats_taken = (
+        Session.Status.CANCELLED,
+        session.sequence + 1,
+        0,
+    )
+    for registration in session.registrations.filter(status__in=Registration.ACTIVE).select_related(
+        "user"
+    ):
+        transition(
+            registration,
+            Status.CANCELLED,
+            allowed_from=Registration.ACTIVE,
+            actor=actor,
+            note="The session was cancelled",
+            notify=Notification.Kind.SESSION_CANCELLED,
+            cancelled_at=timezone.now(),
+            offer_expires_at=None,
+        )
+    return session

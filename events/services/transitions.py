@@ -1,0 +1,69 @@
+"""Moving a registration from one status to another, race-safely, with its history."""
+
+from collections.abc import Iterable
+
+from django.utils import timezone
+
+from .. import notifications
+from ..models import Registration, RegistrationChange
+from . import ServiceError
+
+Status = Registration.Status
+
+
+def lock(registration: Registration) -> Registration:
+    """The registration as it is now, locked for this transaction (PostgreSQL row lock; on
+    SQLite the IMMEDIATE transaction already serializes writers). Decide on this, not on a
+    copy loaded earlier."""
+    return (
+        Registration.objects.select_for_update()
+        .select_related("user", "session")
+        .get(pk=registration.pk)
+    )
+
+
+def transition(
+    registration: Registration,
+    to: str,
+    *,
+    allowed_from: Iterable[str],
+    actor=None,
+    note: str = "",
+    notify: str | None = None,
+    **fields,
+) -> Registration:
+    """Change the status only if it is still one of `allowed_from` (a conditional UPDATE, so two
+    concurrent requests cannot both act on the same registration), record who did it, and owe
+    the person a notification in the same transaction."""
+    now = timezone.now()
+    updated = Registration.objects.filter(pk=registration.pk, status__in=list(allowed_from)).update(
+        status=to, updated_at=now, **fields
+    )
+    if updated != 1:
+        raise ServiceError("This registration has changed in the meantime; reload the page.")
+    from_status = registration.status
+    registration.status = to
+    for name, value in fields.items():
+        setattr(registration, name, value)
+    change = RegistrationChange.objects.create(
+        registration=registration, from_status=from_status, to_status=to, actor=actor, note=note
+    )
+    if notify:
+        notifications.queue(
+            kind=notify, user=registration.user, registration=registration, version=change.pk
+        )
+    return registration
+
+
+def record_creation(registration: Registration, *, actor=None, note: str = "", notify=None):
+    change = RegistrationChange.objects.create(
+        registration=registration,
+        from_status="",
+        to_status=registration.status,
+        actor=actor,
+        note=note,
+    )
+    if notify:
+        notifications.queue(
+            kind=notify, user=registration.user, registration=registration, version=change.pk
+        )
