@@ -23,7 +23,6 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
 ## run: set up, migrate, seed a demo, and serve web + Celery worker + beat (Ctrl-C stops all)
 run: $(VENV)/.installed-run
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py createcachetable
 	$(BIN)/python manage.py seed_demo
 	@echo ""
 	@echo "  Open http://$(HOST):$(PORT)/   (Ctrl-C stops the web server, the worker and beat)"

@@ -1,12 +1,15 @@
 import zoneinfo
 from collections.abc import Callable
+from functools import cache
+from urllib.parse import unquote
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 
 class UserTimezoneMiddleware:
-    """Show times in the viewer's own zone: the profile's zone when logged in, else UTC."""
+    """Show times in the viewer's own zone: the profile's zone when logged in, else the
+    browser's (a `tz` cookie set by static/js/tz.js), else UTC."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -14,10 +17,16 @@ class UserTimezoneMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
-            try:
-                timezone.activate(zoneinfo.ZoneInfo(user.timezone))
-            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-                timezone.deactivate()
+            name = user.timezone
+        else:
+            name = unquote(request.COOKIES.get("tz", ""))
+        if name in available_zones():
+            timezone.activate(zoneinfo.ZoneInfo(name))
         else:
             timezone.deactivate()
         return self.get_response(request)
+
+
+@cache
+def available_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())

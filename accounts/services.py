@@ -4,6 +4,7 @@ from typing import Any
 
 from allauth.account.models import EmailAddress
 from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from .models import User
@@ -55,16 +56,67 @@ def export_user_data(*, user: User) -> dict[str, Any]:
             {"provider": a.provider, "uid": a.uid, "date_joined": a.date_joined.isoformat()}
             for a in user.socialaccount_set.order_by("provider")
         ],
+        "registrations": [
+            {
+                "event": r.session.event.title,
+                "session_starts_at": r.session.starts_at.isoformat(),
+                "status": r.status,
+                "answers": r.answers,
+                "created_at": r.created_at.isoformat(),
+                "history": [
+                    {"from": c.from_status, "to": c.to_status, "at": c.created_at.isoformat()}
+                    for c in r.changes.all()
+                ],
+            }
+            for r in user.registrations.select_related("session__event").prefetch_related("changes")
+        ],
+        "terms_accepted": [
+            {"event": t.event.title, "version": t.version, "at": t.accepted_at.isoformat()}
+            for t in user.terms_acceptances.select_related("event")
+        ],
+        "organized_events": list(user.organized_events.values_list("title", flat=True)),
     }
     return data
+
+
+def events_only_they_organize(user: User) -> list[str]:
+    from events.models import Event
+
+    return list(
+        Event.objects.filter(organizers=user)
+        .annotate(n=Count("organizers"))
+        .filter(n=1)
+        .exclude(status=Event.Status.CANCELLED)
+        .values_list("title", flat=True)
+    )
 
 
 @transaction.atomic
 def delete_account(*, user: User) -> None:
     """Remove a person and their personal data.
 
-    Their email addresses, sessions and social logins go with the user row (cascade); rows
-    that others rely on (history entries, events they co-organize) keep working with the
-    person detached from them.
+    Their places are cancelled first through the registration service, so every seat they
+    held goes to the next person on the waitlist instead of being lost. An organizer who is
+    the only organizer of a live event must hand it over (or cancel it) first. Email
+    addresses, social logins and registrations go with the user row; history entries that
+    name them as actor keep working with the person detached.
     """
+    from events.models import Registration
+    from events.services import registration as registration_service
+
+    sole = events_only_they_organize(user)
+    if sole:
+        raise AccountError(
+            "You are the only organizer of: "
+            + ", ".join(sole)
+            + ". Add another organizer or cancel these events first."
+        )
+    for registration in user.registrations.filter(status__in=Registration.ACTIVE):
+        registration_service.cancel(registration=registration, actor=user)
     user.delete()
+
+
+class AccountError(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message

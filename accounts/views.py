@@ -14,14 +14,15 @@ from .forms import DeleteAccountForm, ProfileForm
 @login_required
 @require_http_methods(["GET", "POST"])
 def profile(request: HttpRequest) -> HttpResponse:
-    form = ProfileForm(request.POST or None, instance=request.user)
+    form = ProfileForm(request.POST if request.method == "POST" else None, instance=request.user)
     if request.method == "POST" and form.is_valid():
         services.update_profile(
             user=request.user, **{name: form.cleaned_data[name] for name in form.changed_data}
         )
         messages.success(request, "Your profile is saved.")
         return redirect("accounts:profile")
-    return render(request, "accounts/profile.html", {"form": form})
+    status = 400 if form.errors else 200
+    return render(request, "accounts/profile.html", {"form": form}, status=status)
 
 
 @login_required
@@ -39,11 +40,16 @@ def export_data(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def delete_account(request: HttpRequest) -> HttpResponse:
-    form = DeleteAccountForm(request.POST or None, user=request.user)
+    form = DeleteAccountForm(request.POST if request.method == "POST" else None, user=request.user)
     if request.method == "POST" and form.is_valid():
         user = request.user
-        logout(request)
-        services.delete_account(user=user)
-        messages.success(request, "Your account and your personal data are deleted.")
-        return redirect("home")
-    return render(request, "accounts/delete.html", {"form": form})
+        try:
+            services.delete_account(user=user)
+        except services.AccountError as error:
+            form.add_error(None, error.message)
+        else:
+            logout(request)
+            messages.success(request, "Your account and your personal data are deleted.")
+            return redirect("home")
+    status = 400 if form.errors else 200
+    return render(request, "accounts/delete.html", {"form": form}, status=status)

@@ -61,7 +61,7 @@ def test_bad_profile_input_is_refused_with_a_message(user, user_client, field, v
 
     response = user_client.post(PROFILE, profile_data(**{field: value}))
 
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert message in " ".join(response.context["form"].errors[field])
     assert User.objects.values().get(pk=user.pk) == before
 
@@ -103,7 +103,7 @@ def test_data_export_holds_the_users_own_data_only(user, user_client):
 def test_deleting_the_account_needs_the_password(user, user_client):
     response = user_client.post(reverse("accounts:delete"), {"confirmation": "wrong"})
 
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "not correct" in response.content.decode()
     assert User.objects.filter(pk=user.pk).exists()
 
@@ -133,3 +133,48 @@ def test_make_organizer_command_grants_and_removes_the_role(user):
 def test_make_organizer_command_says_when_nobody_has_that_email():
     with pytest.raises(CommandError, match="No user"):
         call_command("make_organizer", "nobody@example.com")
+
+
+def test_deleting_an_account_gives_its_seats_to_the_waitlist(user, user_client):
+    from events.models import Registration
+    from events.services.registration import register
+    from tests.factories import SessionFactory
+
+    session = SessionFactory(capacity=1)
+    register(user=user, session=session)
+    waiting = register(user=UserFactory(), session=session)
+
+    user_client.post(reverse("accounts:delete"), {"confirmation": PASSWORD})
+
+    session.refresh_from_db()
+    assert session.seats_taken == 1
+    assert Registration.objects.get(pk=waiting.pk).status == "offered"
+
+
+def test_the_only_organizer_of_a_live_event_cannot_vanish_with_it():
+    from tests.factories import EventFactory, OrganizerFactory
+
+    organizer = OrganizerFactory()
+    EventFactory(organizer=organizer, title="Model launch feedback")
+    client = Client()
+    client.login(email=organizer.email, password=PASSWORD)
+
+    response = client.post(reverse("accounts:delete"), {"confirmation": PASSWORD})
+
+    assert response.status_code == 400
+    assert "Model launch feedback" in response.content.decode()
+    assert User.objects.filter(pk=organizer.pk).exists()
+
+
+def test_the_export_includes_registrations_and_their_history(user, user_client):
+    from events.services.registration import register
+    from tests.factories import SessionFactory
+
+    register(user=user, session=SessionFactory(event__title="Demo day"))
+
+    data = json.loads(user_client.get(reverse("accounts:export")).content)
+
+    [registration] = data["registrations"]
+    assert registration["event"] == "Demo day"
+    assert registration["status"] == "confirmed"
+    assert registration["history"][0]["to"] == "confirmed"
