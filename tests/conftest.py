@@ -1,4 +1,9 @@
+import os
+import shutil
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 
 import pytest
 from django.test import Client
@@ -50,3 +55,40 @@ def user_client(user) -> Client:
     client = Client()
     assert client.login(email=user.email, password=PASSWORD)
     return client
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def local_env(db_file: Path, **extra: str) -> dict[str, str]:
+    """The environment of `make run` on a machine with no services: SQLite file, no Redis."""
+    env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DATABASE_URL"}}
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings.local",
+        DATABASE_URL=f"sqlite:///{db_file}",
+        CELERY_FS_BROKER_DIR=str(db_file.parent / "broker"),
+        **extra,
+    )
+    return env
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite_template(tmp_path_factory) -> Path:
+    """One migrated SQLite file per test run; tests copy it instead of migrating again."""
+    db_file = tmp_path_factory.mktemp("sqlite-template") / "template.sqlite3"
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput"],
+        cwd=ROOT,
+        env=local_env(db_file),
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    return db_file
+
+
+@pytest.fixture
+def sqlite_file(migrated_sqlite_template, tmp_path) -> Path:
+    db_file = tmp_path / "db.sqlite3"
+    shutil.copy(migrated_sqlite_template, db_file)
+    return db_file

@@ -1,12 +1,10 @@
 """Background work runs in a real Celery worker: on Redis (production, CI) and on the
 filesystem broker that `make run` uses where no Redis is installed."""
 
-import os
 import sqlite3
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 from celery.contrib.testing.worker import start_worker
@@ -15,8 +13,7 @@ from django.core.cache import cache
 
 from config.celery import app
 from events.tasks import HEARTBEAT_KEY, heartbeat
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.conftest import ROOT, local_env
 
 
 @pytest.mark.redis
@@ -39,27 +36,9 @@ def test_beat_schedules_the_periodic_sweeps():
     assert heartbeat.name in app.tasks
 
 
-def test_a_real_worker_on_the_filesystem_broker_runs_a_project_task(tmp_path):
+def test_a_real_worker_on_the_filesystem_broker_runs_a_project_task(sqlite_file):
     """What `make run` does on a machine with no Redis: a real worker, no eager mode."""
-    env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DATABASE_URL"}}
-    env.update(
-        DJANGO_SETTINGS_MODULE="config.settings.local",
-        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        CELERY_FS_BROKER_DIR=str(tmp_path / "broker"),
-    )
-
-    def manage(*args: str) -> None:
-        subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            timeout=120,
-            capture_output=True,
-        )
-
-    manage("migrate", "--noinput")
-    manage("createcachetable")
+    env = local_env(sqlite_file)
     worker = subprocess.Popen(
         [
             sys.executable,
@@ -94,7 +73,7 @@ def test_a_real_worker_on_the_filesystem_broker_runs_a_project_task(tmp_path):
         deadline = time.monotonic() + 30
         found = False
         while not found and time.monotonic() < deadline:
-            with sqlite3.connect(tmp_path / "db.sqlite3") as db:
+            with sqlite3.connect(sqlite_file) as db:
                 found = (
                     db.execute(
                         "SELECT count(*) FROM cache_table WHERE cache_key LIKE ?",

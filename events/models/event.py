@@ -66,6 +66,7 @@ class Event(models.Model):
                 | Q(registration_opens_at__isnull=True)
                 | Q(registration_closes_at__gt=F("registration_opens_at")),
                 name="event_registration_window_ordered",
+                violation_error_message="Registration must close after it opens.",
             ),
         ]
 
@@ -119,10 +120,14 @@ class Session(models.Model):
         ordering = ["starts_at", "pk"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(seats_taken__lte=F("capacity")), name="session_never_overbooked"
+                condition=Q(seats_taken__lte=F("capacity")),
+                name="session_never_overbooked",
+                violation_error_message="The capacity cannot be below the seats already given.",
             ),
             models.CheckConstraint(
-                condition=Q(ends_at__gt=F("starts_at")), name="session_ends_after_start"
+                condition=Q(ends_at__gt=F("starts_at")),
+                name="session_ends_after_start",
+                violation_error_message="A session must end after it starts.",
             ),
         ]
         indexes = [models.Index(fields=["starts_at"])]

@@ -53,6 +53,8 @@ def draw(*, session: Session, actor=None, seed: str | None = None) -> Session:
         raise ServiceError("The lottery for this session has already been drawn.")
     if session.is_cancelled:
         raise ServiceError("This session is cancelled.")
+    if session.event.status != Event.Status.PUBLISHED:
+        raise ServiceError("Publish the event before drawing its lottery.")
     seed = seed or secrets.token_hex(16)
     applicants = {
         r.pk: r
@@ -60,6 +62,8 @@ def draw(*, session: Session, actor=None, seed: str | None = None) -> Session:
             "user"
         )
     }
+    if not applicants:
+        raise ServiceError("Nobody has applied yet: there is nothing to draw.")
     ordered = [applicants[pk] for pk in draw_order(list(applicants), seed)]
     winners = pick_winners(ordered, session.seats_left, session.event.lottery_reserved_shares)
     now = timezone.now()

@@ -28,6 +28,11 @@ def check_can_sign_up(*, user, session: Session) -> None:
         raise ServiceError("This session has already started.")
     if event.registration_mode == Event.Mode.INVITATION:
         raise ServiceError("This session is by invitation only.")
+    if event.registration_opens_at and timezone.now() < event.registration_opens_at:
+        opens = timezone.localtime(event.registration_opens_at)
+        raise ServiceError(
+            f"Registration for this event opens on {opens:%a %-d %b %Y at %H:%M %Z}."
+        )
     if not event.registration_is_open():
         raise ServiceError("Registration for this event is closed.")
     if event.is_confidential and not has_accepted_terms(user=user, event=event):
@@ -142,6 +147,8 @@ def cancel(*, registration: Registration, actor, by_organizer: bool = False) -> 
         raise ServiceError("This registration is not yours.")
     if not registration.is_active:
         raise ServiceError("This registration is already closed.")
+    if registration.session.ends_at <= timezone.now():
+        raise ServiceError("This session is over: there is nothing left to cancel.")
     was_seated = registration.status in Registration.SEATED
     transition(
         registration,

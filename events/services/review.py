@@ -5,12 +5,25 @@ from django.utils import timezone
 
 from ..models import Notification, Registration
 from . import ServiceError
+from .registration import check_no_overlap
 from .seats import take_seat
 from .transitions import lock, transition
 from .waitlist import release_and_refill
 
 Status = Registration.Status
 Kind = Notification.Kind
+
+
+def check_no_clash(registration: Registration) -> None:
+    """Nobody holds two confirmed seats at the same time, whoever confirms them."""
+    try:
+        check_no_overlap(
+            user=registration.user, session=registration.session, exclude=registration.pk
+        )
+    except ServiceError:
+        raise ServiceError(
+            f"{registration.user.name} already has a confirmed seat at that time."
+        ) from None
 
 
 @transaction.atomic
@@ -76,6 +89,7 @@ def move_in(*, registration: Registration, actor) -> Registration:
     registration = lock(registration)
     if registration.status != Status.WAITLISTED:
         raise ServiceError(f"{registration.user.name} is not on the waitlist.")
+    check_no_clash(registration)
     if not take_seat(registration.session_id):
         raise ServiceError("The session is full: there is no free seat to move anyone into.")
     return transition(

@@ -41,7 +41,13 @@ CALENDAR_FIELDS = {"starts_at", "ends_at", "location", "online_url"}
 
 
 def can_organize(user) -> bool:
+    """May create events: the organizer flag, or staff."""
     return user.is_authenticated and (user.is_organizer or user.is_staff)
+
+
+def can_open_organizer_pages(user) -> bool:
+    """Organizers, staff, and co-organizers added to an event without the flag."""
+    return can_organize(user) or (user.is_authenticated and user.organized_events.exists())
 
 
 def _validated(instance, changes: dict, allowed: set[str]):
@@ -85,15 +91,23 @@ def update_event(*, event: Event, actor, **changes) -> Event:
     """Edit an event. New terms text without a new version number gets the next version, so
     everyone is asked to accept the terms they have not seen."""
     event = Event.objects.select_for_update().get(pk=event.pk)
+    mode = changes.get("registration_mode", event.registration_mode)
+    if (
+        mode != event.registration_mode
+        and Registration.objects.filter(session__event=event).exists()
+    ):
+        raise ServiceError(
+            "The registration mode cannot change once people have signed up: their "
+            "applications and places were made under the current mode."
+        )
     _check_shares(changes.get("lottery_reserved_shares", event.lottery_reserved_shares))
-    if "terms_text" in changes and changes["terms_text"] != event.terms_text:
-        if (
-            changes["terms_text"]
-            and changes.get("terms_version", event.terms_version) <= event.terms_version
-        ):
-            changes["terms_version"] = event.terms_version + 1
-    elif changes.get("terms_version", event.terms_version) < event.terms_version:
+    version = changes.get("terms_version", event.terms_version)
+    if version < event.terms_version:
+        # A lower number would let an old acceptance count for terms its holder never saw.
         raise ServiceError("The terms version cannot go down.")
+    new_text = changes.get("terms_text", event.terms_text)
+    if new_text and new_text != event.terms_text and version == event.terms_version:
+        changes["terms_version"] = event.terms_version + 1
     _validated(event, changes, EVENT_FIELDS)
     event.save()
     return event
@@ -101,6 +115,7 @@ def update_event(*, event: Event, actor, **changes) -> Event:
 
 @transaction.atomic
 def publish_event(*, event: Event, actor) -> Event:
+    event = Event.objects.select_for_update().get(pk=event.pk)
     if event.status == Event.Status.CANCELLED:
         raise ServiceError("A cancelled event cannot be published again.")
     if not event.sessions.filter(status=Session.Status.SCHEDULED).exists():
@@ -114,6 +129,7 @@ def publish_event(*, event: Event, actor) -> Event:
 
 @transaction.atomic
 def unpublish_event(*, event: Event, actor) -> Event:
+    event = Event.objects.select_for_update().get(pk=event.pk)
     if event.status != Event.Status.PUBLISHED:
         raise ServiceError("Only a published event can be unpublished.")
     Event.objects.filter(pk=event.pk).update(status=Event.Status.DRAFT, updated_at=timezone.now())
@@ -123,7 +139,14 @@ def unpublish_event(*, event: Event, actor) -> Event:
 
 @transaction.atomic
 def cancel_event(*, event: Event, actor) -> Event:
-    for session in event.sessions.filter(status=Session.Status.SCHEDULED):
+    """Cancel an event and its sessions still to come; sessions that already took place stay
+    as they were (their attendees are owed no cancellation)."""
+    event = Event.objects.select_for_update().get(pk=event.pk)
+    if event.status == Event.Status.CANCELLED:
+        raise ServiceError("This event is already cancelled.")
+    for session in event.sessions.filter(
+        status=Session.Status.SCHEDULED, ends_at__gt=timezone.now()
+    ):
         cancel_session(session=session, actor=actor)
     Event.objects.filter(pk=event.pk).update(
         status=Event.Status.CANCELLED, updated_at=timezone.now()
@@ -151,6 +174,8 @@ def remove_organizer(*, event: Event, actor, user) -> None:
 
 @transaction.atomic
 def create_session(*, event: Event, actor, **fields) -> Session:
+    if event.status == Event.Status.CANCELLED:
+        raise ServiceError("This event is cancelled: it takes no new sessions.")
     session = _validated(Session(event=event), fields, SESSION_FIELDS)
     session.save()
     return session
@@ -176,6 +201,11 @@ def update_session(*, session: Session, actor, **changes) -> Session:
         session.sequence += 1
     # seats_taken is left out: only the seat counter's conditional UPDATEs change it.
     session.save(update_fields=[*changes, "sequence"])
+    if "starts_at" in changed:
+        # A running offer never outlasts the session's start.
+        session.registrations.filter(
+            status=Status.OFFERED, offer_expires_at__gt=session.starts_at
+        ).update(offer_expires_at=session.starts_at)
     if calendar_change:
         for registration in session.registrations.filter(
             status__in=Registration.SEATED

@@ -63,6 +63,8 @@ def accept_offer(*, registration: Registration, user) -> Registration:
         raise ServiceError("There is no open offer on this registration any more.")
     if registration.offer_expires_at and registration.offer_expires_at <= timezone.now():
         raise ServiceError("This offer has expired; the seat went to the next person.")
+    if registration.session.has_started:
+        raise ServiceError("This session has already started.")
     from .registration import check_no_overlap
 
     check_no_overlap(user=user, session=registration.session, exclude=registration.pk)
@@ -82,6 +84,8 @@ def decline_offer(*, registration: Registration, user) -> Registration:
     registration = lock(registration)
     if registration.user_id != user.pk:
         raise ServiceError("This offer is not yours.")
+    if registration.status != Status.OFFERED:
+        raise ServiceError("There is no open offer on this registration any more.")
     transition(
         registration,
         Status.DECLINED,

@@ -3,7 +3,6 @@ file-backed SQLite. The same harness on a naive read-then-write path must overse
 shows the harness can see a race at all."""
 
 import json
-import os
 import subprocess
 import sys
 from collections import Counter
@@ -13,23 +12,18 @@ import pytest
 
 from events.models import Registration
 from tests import harness
+from tests.conftest import local_env
 from tests.factories import SessionFactory, UserFactory
 
 ROOT = Path(__file__).resolve().parents[2]
 THREADS, SEATS = 50, 10
 
 
-def sqlite_rush(tmp_path, mode: str) -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DATABASE_URL"}}
-    env.update(
-        DATABASE_URL=f"sqlite:///{tmp_path / 'rush.sqlite3'}",
-        CELERY_FS_BROKER_DIR=str(tmp_path / "broker"),
-        DJANGO_SETTINGS_MODULE="config.settings.local",
-    )
+def sqlite_rush(db_file: Path, mode: str) -> dict:
     result = subprocess.run(
         [sys.executable, "-m", "tests.sqlite_rush", mode, str(THREADS), str(SEATS)],
         cwd=ROOT,
-        env=env,
+        env=local_env(db_file),
         capture_output=True,
         text=True,
         timeout=300,
@@ -64,8 +58,8 @@ def test_the_naive_path_oversells_under_the_same_rush_on_postgres():
     assert confirmed > SEATS, "the harness did not expose the race of a naive path"
 
 
-def test_fifty_concurrent_registrations_never_overbook_on_file_backed_sqlite(tmp_path):
-    result = sqlite_rush(tmp_path, "service")
+def test_fifty_concurrent_registrations_never_overbook_on_file_backed_sqlite(sqlite_file):
+    result = sqlite_rush(sqlite_file, "service")
 
     assert Counter(result["outcomes"]) == {"confirmed": SEATS, "waitlisted": THREADS - SEATS}, (
         result["outcomes"]
@@ -73,7 +67,7 @@ def test_fifty_concurrent_registrations_never_overbook_on_file_backed_sqlite(tmp
     assert result["seats_taken"] == SEATS
 
 
-def test_the_naive_path_oversells_under_the_same_rush_on_file_backed_sqlite(tmp_path):
-    result = sqlite_rush(tmp_path, "naive")
+def test_the_naive_path_oversells_under_the_same_rush_on_file_backed_sqlite(sqlite_file):
+    result = sqlite_rush(sqlite_file, "naive")
 
     assert Counter(result["outcomes"])["confirmed"] > SEATS, result["outcomes"]

@@ -1,0 +1,507 @@
+"""Organizers' changes to events and sessions, and what they owe attendees
+(events.services.scheduling)."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from events.models import Event, Notification, Registration, RegistrationChange, Session
+from events.services import ServiceError
+from events.services.registration import cancel, check_can_sign_up, register
+from events.services.scheduling import (
+    add_organizer,
+    cancel_event,
+    cancel_session,
+    create_event,
+    create_session,
+    publish_event,
+    remove_organizer,
+    update_event,
+    update_session,
+)
+from tests.factories import EventFactory, OrganizerFactory, SessionFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+Status = Registration.Status
+Kind = Notification.Kind
+
+
+def fresh(registration: Registration) -> Registration:
+    return Registration.objects.get(pk=registration.pk)
+
+
+def assert_seats_add_up(session: Session) -> None:
+    session.refresh_from_db()
+    seated = Registration.objects.filter(session=session, status__in=Registration.SEATED).count()
+    assert session.seats_taken == seated
+    assert seated <= session.capacity
+
+
+def session_row(session: Session) -> dict:
+    return Session.objects.values().get(pk=session.pk)
+
+
+def people_in_every_state():
+    """A session of two seats with one person confirmed, one offered, one waitlisted and one
+    who cancelled."""
+    session = SessionFactory(capacity=2)
+    organizer = session.event.organizers.get()
+    cancelled = register(user=UserFactory(), session=session)
+    confirmed = register(user=UserFactory(), session=session)
+    offered = register(user=UserFactory(), session=session)
+    waitlisted = register(user=UserFactory(), session=session)
+    cancel(registration=cancelled, actor=cancelled.user)
+    assert [fresh(r).status for r in (cancelled, confirmed, offered, waitlisted)] == [
+        Status.CANCELLED,
+        Status.CONFIRMED,
+        Status.OFFERED,
+        Status.WAITLISTED,
+    ]
+    return (
+        session,
+        organizer,
+        {
+            "cancelled": cancelled,
+            "confirmed": confirmed,
+            "offered": offered,
+            "waitlisted": waitlisted,
+        },
+    )
+
+
+def owed(kind: str, session: Session) -> set[int]:
+    return set(
+        Notification.objects.filter(kind=kind, registration__session=session).values_list(
+            "recipient_id", flat=True
+        )
+    )
+
+
+# Events
+
+
+def test_only_organizers_can_create_events():
+    with pytest.raises(ServiceError, match="Only organizers can create events"):
+        create_event(organizer=UserFactory(), title="My own event")
+
+    assert not Event.objects.filter(title="My own event").exists()
+
+
+def test_an_organizer_creates_a_draft_event_they_organize():
+    organizer = OrganizerFactory()
+
+    event = create_event(organizer=organizer, title="Model preview", registration_mode="lottery")
+
+    event.refresh_from_db()
+    assert (event.title, event.status, event.registration_mode) == (
+        "Model preview",
+        Event.Status.DRAFT,
+        Event.Mode.LOTTERY,
+    )
+    assert list(event.organizers.all()) == [organizer]
+
+
+def test_an_event_created_with_terms_starts_at_terms_version_one():
+    event = create_event(organizer=OrganizerFactory(), title="Secret demo", terms_text="Hush.")
+
+    event.refresh_from_db()
+    assert event.terms_version == 1
+    assert event.is_confidential
+
+
+def test_an_event_with_bad_fields_is_refused_with_a_message():
+    organizer = OrganizerFactory()
+    now = timezone.now()
+
+    with pytest.raises(ServiceError):
+        create_event(
+            organizer=organizer,
+            title="Backwards",
+            registration_opens_at=now + timedelta(days=2),
+            registration_closes_at=now + timedelta(days=1),
+        )
+    with pytest.raises(ServiceError, match="known time zone"):
+        create_event(organizer=organizer, title="Nowhere", timezone="Mars/Olympus")
+
+    assert not Event.objects.filter(title__in=["Backwards", "Nowhere"]).exists()
+
+
+@pytest.mark.parametrize(
+    "shares",
+    [
+        {"emperor": 10},
+        {"researcher": 101},
+        {"researcher": 60, "community": 50},
+        {"researcher": "x"},
+    ],
+)
+def test_reserved_lottery_shares_must_be_sensible(shares):
+    with pytest.raises(ServiceError, match="Reserved shares"):
+        create_event(
+            organizer=OrganizerFactory(), title="Odd shares", lottery_reserved_shares=shares
+        )
+
+    assert not Event.objects.filter(title="Odd shares").exists()
+
+
+def test_changing_the_terms_text_raises_the_terms_version():
+    event = EventFactory(terms_text="Version one.", terms_version=1)
+    organizer = event.organizers.get()
+
+    event = update_event(event=event, actor=organizer, terms_text="Version two.")
+
+    event.refresh_from_db()
+    assert (event.terms_text, event.terms_version) == ("Version two.", 2)
+
+
+def test_saving_the_same_terms_again_keeps_the_version():
+    event = EventFactory(terms_text="Version one.", terms_version=1)
+
+    update_event(event=event, actor=event.organizers.get(), terms_text="Version one.", title="New")
+
+    event.refresh_from_db()
+    assert (event.title, event.terms_version) == ("New", 1)
+
+
+def test_the_terms_version_cannot_go_down():
+    event = EventFactory(terms_text="Version three.", terms_version=3)
+
+    with pytest.raises(ServiceError, match="cannot go down"):
+        update_event(event=event, actor=event.organizers.get(), terms_version=2)
+
+    event.refresh_from_db()
+    assert event.terms_version == 3
+
+
+def test_publishing_an_event_without_sessions_is_refused():
+    event = EventFactory(status="draft")
+
+    with pytest.raises(ServiceError, match="Add at least one session"):
+        publish_event(event=event, actor=event.organizers.get())
+
+    event.refresh_from_db()
+    assert event.status == Event.Status.DRAFT
+
+
+def test_publishing_an_event_whose_only_session_is_cancelled_is_refused():
+    event = EventFactory(status="draft")
+    SessionFactory(event=event, status="cancelled")
+
+    with pytest.raises(ServiceError, match="Add at least one session"):
+        publish_event(event=event, actor=event.organizers.get())
+
+    event.refresh_from_db()
+    assert event.status == Event.Status.DRAFT
+
+
+def test_publishing_an_event_with_a_session_opens_it_for_sign_up():
+    event = EventFactory(status="draft")
+    organizer = event.organizers.get()
+    starts = timezone.now() + timedelta(days=5)
+    session = create_session(
+        event=event,
+        actor=organizer,
+        starts_at=starts,
+        ends_at=starts + timedelta(hours=1),
+        capacity=5,
+    )
+    with pytest.raises(ServiceError, match="not open for registration"):
+        check_can_sign_up(user=UserFactory(), session=session)
+
+    publish_event(event=event, actor=organizer)
+
+    event.refresh_from_db()
+    assert event.status == Event.Status.PUBLISHED
+    assert register(user=UserFactory(), session=session).status == Status.CONFIRMED
+
+
+def test_a_cancelled_event_cannot_be_published_again():
+    session = SessionFactory()
+    event = session.event
+    cancel_event(event=event, actor=event.organizers.get())
+
+    with pytest.raises(ServiceError, match="cannot be published again"):
+        publish_event(event=event, actor=event.organizers.get())
+
+    event.refresh_from_db()
+    assert event.status == Event.Status.CANCELLED
+
+
+def test_adding_an_organizer_by_an_unknown_email_is_refused():
+    event = EventFactory()
+
+    with pytest.raises(ServiceError, match=r"Nobody has an account with the email ghost@"):
+        add_organizer(event=event, actor=event.organizers.get(), email="ghost@example.com")
+
+    assert event.organizers.count() == 1
+
+
+def test_adding_an_organizer_finds_them_by_email_in_any_case():
+    event = EventFactory()
+    colleague = UserFactory(email="colleague@example.com")
+
+    added = add_organizer(
+        event=event, actor=event.organizers.get(), email=" Colleague@Example.COM "
+    )
+
+    assert added == colleague
+    assert colleague in event.organizers.all()
+
+
+def test_the_last_organizer_cannot_be_removed():
+    event = EventFactory()
+    only = event.organizers.get()
+
+    with pytest.raises(ServiceError, match="at least one organizer"):
+        remove_organizer(event=event, actor=only, user=only)
+
+    assert list(event.organizers.all()) == [only]
+
+
+def test_an_organizer_can_be_removed_while_another_remains():
+    event = EventFactory()
+    first = event.organizers.get()
+    second = add_organizer(event=event, actor=first, email=UserFactory().email)
+
+    remove_organizer(event=event, actor=second, user=first)
+
+    assert list(event.organizers.all()) == [second]
+
+
+# Sessions
+
+
+def test_moving_a_session_raises_its_sequence_and_tells_everyone_holding_a_seat():
+    session, organizer, people = people_in_every_state()
+    before = session_row(session)
+    later = session.starts_at + timedelta(hours=2)
+
+    update_session(
+        session=session, actor=organizer, starts_at=later, ends_at=later + timedelta(hours=1)
+    )
+
+    after = session_row(session)
+    assert after["sequence"] == before["sequence"] + 1
+    assert (after["starts_at"], after["uid"]) == (later, before["uid"])
+    assert owed(Kind.SESSION_CHANGED, session) == {
+        people["confirmed"].user_id,
+        people["offered"].user_id,
+    }
+    assert_seats_add_up(session)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("location", "Room 2, Example HQ"), ("online_url", "https://meet.example.com/new")],
+)
+def test_changing_the_place_raises_the_sequence_and_tells_seated_people(field, value):
+    session, organizer, people = people_in_every_state()
+    before = session_row(session)["sequence"]
+
+    update_session(session=session, actor=organizer, **{field: value})
+
+    assert session_row(session)["sequence"] == before + 1
+    assert session_row(session)[field] == value
+    assert owed(Kind.SESSION_CHANGED, session) == {
+        people["confirmed"].user_id,
+        people["offered"].user_id,
+    }
+
+
+def test_each_change_of_time_owes_a_new_update():
+    session, organizer, people = people_in_every_state()
+
+    update_session(session=session, actor=organizer, location="Room 2")
+    update_session(session=session, actor=organizer, location="Room 3")
+
+    assert session_row(session)["sequence"] == 2
+    rows = Notification.objects.filter(
+        kind=Kind.SESSION_CHANGED, recipient=people["confirmed"].user
+    )
+    assert rows.count() == 2
+
+
+def test_changing_only_the_capacity_keeps_the_sequence_and_owes_nothing():
+    session, organizer, _ = people_in_every_state()
+    before = session_row(session)
+    owed_before = Notification.objects.count()
+
+    update_session(session=session, actor=organizer, capacity=2, title="Now with a title")
+    update_session(session=session, actor=organizer, capacity=5)
+
+    after = session_row(session)
+    assert after["sequence"] == before["sequence"]
+    assert after["capacity"] == 5
+    assert not Notification.objects.filter(kind=Kind.SESSION_CHANGED).exists()
+    # The new seats went to the waitlist (one offer, nothing else owed).
+    assert Notification.objects.count() == owed_before + 1
+    assert_seats_add_up(session)
+
+
+def test_saving_a_session_unchanged_keeps_the_sequence():
+    session, organizer, _ = people_in_every_state()
+    before = session_row(session)
+
+    update_session(
+        session=session,
+        actor=organizer,
+        starts_at=session.starts_at,
+        ends_at=session.ends_at,
+        location=session.location,
+    )
+
+    assert session_row(session)["sequence"] == before["sequence"]
+    assert not Notification.objects.filter(kind=Kind.SESSION_CHANGED).exists()
+
+
+def test_moving_a_session_earlier_shortens_running_offers_to_the_new_start():
+    session = SessionFactory(capacity=1, event__offer_hours=24)
+    seated = register(user=UserFactory(), session=session)
+    waiting = register(user=UserFactory(), session=session)
+    cancel(registration=seated, actor=seated.user)
+    assert fresh(waiting).status == Status.OFFERED
+    sooner = timezone.now() + timedelta(hours=2)
+
+    update_session(
+        session=session,
+        actor=session.event.organizers.get(),
+        starts_at=sooner,
+        ends_at=sooner + timedelta(hours=1),
+    )
+
+    assert fresh(waiting).offer_expires_at <= sooner
+
+
+def test_the_capacity_cannot_drop_below_the_seats_given():
+    session, organizer, _ = people_in_every_state()
+    before = session_row(session)
+    owed_before = Notification.objects.count()
+
+    with pytest.raises(ServiceError) as refusal:
+        update_session(session=session, actor=organizer, capacity=1, location="Room 9")
+
+    assert refusal.value.message == (
+        "2 seats are already given (confirmed or offered): the capacity cannot go below 2."
+    )
+    assert session_row(session) == before
+    assert Notification.objects.count() == owed_before
+
+
+def test_a_session_ending_before_it_starts_is_refused():
+    session, organizer, _ = people_in_every_state()
+    before = session_row(session)
+
+    with pytest.raises(ServiceError):
+        update_session(session=session, actor=organizer, ends_at=session.starts_at)
+
+    assert session_row(session) == before
+    assert not Notification.objects.filter(kind=Kind.SESSION_CHANGED).exists()
+
+
+def test_a_cancelled_session_cannot_be_edited():
+    session, organizer, _ = people_in_every_state()
+    cancel_session(session=session, actor=organizer)
+    before = session_row(session)
+
+    with pytest.raises(ServiceError, match="cannot be edited"):
+        update_session(session=session, actor=organizer, location="Elsewhere")
+
+    assert session_row(session) == before
+
+
+def test_cancelling_a_session_closes_every_active_registration_and_tells_them():
+    session, organizer, people = people_in_every_state()
+    before = session_row(session)
+    cancelled_before = fresh(people["cancelled"]).changes.count()
+
+    cancel_session(session=session, actor=organizer)
+
+    after = session_row(session)
+    assert after["status"] == Session.Status.CANCELLED
+    assert after["seats_taken"] == 0
+    assert after["sequence"] == before["sequence"] + 1
+    for name in ("confirmed", "offered", "waitlisted"):
+        registration = fresh(people[name])
+        assert registration.status == Status.CANCELLED
+        assert registration.cancelled_at is not None
+        assert registration.offer_expires_at is None
+        change = registration.changes.last()
+        assert (change.to_status, change.actor, change.note) == (
+            Status.CANCELLED,
+            organizer,
+            "The session was cancelled",
+        )
+    assert owed(Kind.SESSION_CANCELLED, session) == {
+        people[name].user_id for name in ("confirmed", "offered", "waitlisted")
+    }
+    assert fresh(people["cancelled"]).changes.count() == cancelled_before
+    assert_seats_add_up(session)
+
+
+def test_a_cancelled_session_takes_no_more_sign_ups():
+    session, organizer, _ = people_in_every_state()
+
+    cancel_session(session=session, actor=organizer)
+
+    with pytest.raises(ServiceError, match="This session is cancelled"):
+        register(user=UserFactory(), session=session)
+
+
+def test_cancelling_a_session_twice_is_refused():
+    session, organizer, _ = people_in_every_state()
+    cancel_session(session=session, actor=organizer)
+    before = session_row(session)
+    changes = RegistrationChange.objects.count()
+
+    with pytest.raises(ServiceError, match="already cancelled"):
+        cancel_session(session=session, actor=organizer)
+
+    assert session_row(session) == before
+    assert RegistrationChange.objects.count() == changes
+
+
+def test_cancelling_an_event_leaves_the_sessions_that_already_took_place_alone():
+    event = EventFactory()
+    organizer = event.organizers.get()
+    held = SessionFactory(event=event)
+    coming = SessionFactory(event=event)
+    attended = register(user=UserFactory(), session=held)
+    booked = register(user=UserFactory(), session=coming)
+    last_week = timezone.now() - timedelta(days=7)
+    # Time passes: the first session took place last week.
+    Session.objects.filter(pk=held.pk).update(
+        starts_at=last_week, ends_at=last_week + timedelta(hours=1)
+    )
+
+    cancel_event(event=event, actor=organizer)
+
+    assert fresh(booked).status == Status.CANCELLED
+    assert owed(Kind.SESSION_CANCELLED, coming) == {booked.user_id}
+    assert fresh(attended).status == Status.CONFIRMED
+    assert owed(Kind.SESSION_CANCELLED, held) == set()
+    assert session_row(held)["status"] == Session.Status.SCHEDULED
+
+
+def test_cancelling_an_event_cancels_all_its_sessions():
+    event = EventFactory()
+    organizer = event.organizers.get()
+    first = SessionFactory(event=event, capacity=1)
+    second = SessionFactory(event=event, capacity=1)
+    seated = register(user=UserFactory(), session=first)
+    waiting = register(user=UserFactory(), session=first)
+    other = register(user=UserFactory(), session=second)
+    unrelated = register(user=UserFactory(), session=SessionFactory())
+
+    cancel_event(event=event, actor=organizer)
+
+    event.refresh_from_db()
+    assert event.status == Event.Status.CANCELLED
+    for session in (first, second):
+        row = session_row(session)
+        assert (row["status"], row["seats_taken"], row["sequence"]) == ("cancelled", 0, 1)
+    assert [fresh(r).status for r in (seated, waiting, other)] == [Status.CANCELLED] * 3
+    assert fresh(unrelated).status == Status.CONFIRMED
+    assert owed(Kind.SESSION_CANCELLED, first) == {seated.user_id, waiting.user_id}
+    assert owed(Kind.SESSION_CANCELLED, second) == {other.user_id}
