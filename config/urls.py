@@ -1,12 +1,14 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from events import views as event_views
+from events.views import public
 
 from . import views
 
 urlpatterns = [
-    path("", event_views.home, name="home"),
+    path("", public.event_list, name="home"),
+    path("", include("events.urls")),
+    path("manage/", include("events.urls_manage")),
     path("accounts/profile/", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),

@@ -1,8 +1,13 @@
+from datetime import timedelta
+
 from allauth.account.models import EmailAddress
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.models import User
+from events.models import Event
+from events.services import registration, scheduling
 
 DEMO_PASSWORD = "demo-password"  # noqa: S105 - printed on purpose: local demo only
 DEMO_USERS = [
@@ -14,7 +19,7 @@ DEMO_USERS = [
 
 
 class Command(BaseCommand):
-    help = "Seed a small demo (an organizer, a few developers); safe to run again."
+    help = "Seed a small demo (an organizer, a few developers, two upcoming events); safe to rerun."
 
     @transaction.atomic
     def handle(self, *args, **options) -> None:
@@ -29,6 +34,56 @@ class Command(BaseCommand):
             EmailAddress.objects.update_or_create(
                 user=user, email=email, defaults={"verified": True, "primary": True}
             )
+        if not Event.objects.exists():
+            self.seed_events()
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         for email, name, _role, organizer in DEMO_USERS:
             self.stdout.write(f"  {email:<26} {name}{' (organizer)' if organizer else ''}")
+
+    def seed_events(self) -> None:
+        organizer = User.objects.get(email="organizer@example.com")
+        start = (timezone.now() + timedelta(days=7)).replace(
+            hour=15, minute=0, second=0, microsecond=0
+        )
+        feedback = scheduling.create_event(
+            organizer=organizer,
+            title="Open model: developer feedback session",
+            kind=Event.Kind.FEEDBACK,
+            description=(
+                "We are about to release an **open-weights model** and want to hear from the "
+                "developers who will build on it.\n\n- 45 minutes, small groups\n"
+                "- Bring your use case and your questions"
+            ),
+            registration_mode=Event.Mode.OPEN,
+            timezone="Europe/Berlin",
+        )
+        for day, capacity in ((0, 8), (2, 8)):
+            scheduling.create_session(
+                event=feedback,
+                actor=organizer,
+                starts_at=start + timedelta(days=day),
+                ends_at=start + timedelta(days=day, minutes=45),
+                capacity=capacity,
+                online_url="https://meet.example.com/open-model-feedback",
+            )
+        scheduling.publish_event(event=feedback, actor=organizer)
+        demo = scheduling.create_event(
+            organizer=organizer,
+            title="Prototype demo: the new agent toolkit",
+            kind=Event.Kind.DEMO,
+            description="A live demo of pre-release work, followed by questions.",
+            registration_mode=Event.Mode.OPEN,
+            timezone="America/New_York",
+            terms_text="What you see in this demo is confidential until the public release.",
+        )
+        scheduling.create_session(
+            event=demo,
+            actor=organizer,
+            starts_at=start + timedelta(days=10),
+            ends_at=start + timedelta(days=10, hours=1),
+            capacity=40,
+            location="Auditorium, Example HQ",
+        )
+        scheduling.publish_event(event=demo, actor=organizer)
+        ada = User.objects.get(email="ada@example.com")
+        registration.register(user=ada, session=feedback.sessions.first())

@@ -1,0 +1,271 @@
+"""Organizers' forms. They turn what was typed into the keyword arguments of a service call
+(`form.service_fields()`); the rules themselves live in the services."""
+
+import re
+import zoneinfo
+from datetime import UTC, datetime
+
+from django import forms
+from django.utils import timezone
+
+from accounts.forms import timezone_choices
+from accounts.models import User
+
+from ..models import Event, ScreeningQuestion, Session
+
+LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
+
+
+class LocalDateTimeField(forms.DateTimeField):
+    """A wall-clock time without a zone (an <input type="datetime-local">). The form places it
+    in the event's zone, not the viewer's, so the organizer types the time the event runs at."""
+
+    widget = forms.DateTimeInput(attrs={"type": "datetime-local"}, format=LOCAL_FORMAT)
+
+    def to_python(self, value):
+        # Parsed under UTC, which has no gaps or overlaps, then stripped of the zone.
+        with timezone.override(UTC):
+            result = super().to_python(value)
+        return result.replace(tzinfo=None) if result else result
+
+
+def to_local(value: datetime | None, zone: str) -> datetime | None:
+    """An aware UTC datetime as the naive wall-clock time of `zone`, for the inputs."""
+    if value is None:
+        return None
+    return timezone.localtime(value, zoneinfo.ZoneInfo(zone)).replace(tzinfo=None)
+
+
+def to_utc(form: forms.Form, name: str, zone: str) -> datetime | None:
+    """The naive time in field `name`, read in `zone`, as UTC; a form error when the time does
+    not exist there (the hour skipped when clocks go forward)."""
+    value = form.cleaned_data.get(name)
+    if value is None:
+        return None
+    aware = value.replace(tzinfo=zoneinfo.ZoneInfo(zone))
+    back = aware.astimezone(UTC).astimezone(aware.tzinfo).replace(tzinfo=None)
+    if back != value:
+        form.add_error(name, f"This time does not exist in {zone}: the clocks change then.")
+        return None
+    return aware.astimezone(UTC)
+
+
+SHARE = re.compile(r"^\s*([a-z_]+)\s*[=:]\s*(\d{1,3})\s*%?\s*$")
+
+
+def parse_shares(text: str) -> dict[str, int]:
+    """ "researcher=30, community=10" -> {"researcher": 30, "community": 10}."""
+    shares: dict[str, int] = {}
+    roles = User.Role.values
+    for part in filter(str.strip, re.split(r"[,\n;]", text or "")):
+        match = SHARE.match(part.lower())
+        if not match:
+            raise forms.ValidationError(
+                f"“{part.strip()}” is not of the form role=percent, e.g. researcher=30."
+            )
+        role, percent = match[1], int(match[2])
+        if role not in roles:
+            raise forms.ValidationError(f"“{role}” is not a role. Roles are: {', '.join(roles)}.")
+        if role in shares:
+            raise forms.ValidationError(f"“{role}” is given twice.")
+        if percent > 100:
+            raise forms.ValidationError(f"The share of {role} is above 100%.")
+        shares[role] = percent
+    if sum(shares.values()) > 100:
+        raise forms.ValidationError("The reserved shares add up to more than 100%.")
+    return shares
+
+
+def format_shares(shares: dict) -> str:
+    return ", ".join(f"{role}={percent}" for role, percent in sorted(shares.items()))
+
+
+class EventForm(forms.ModelForm):
+    """Create or edit an event. Registration opens/closes are typed in the event's own zone
+    (the zone chosen on this very form) and stored in UTC."""
+
+    timezone = forms.ChoiceField(
+        label="Time zone",
+        choices=timezone_choices,
+        help_text="The zone the event runs in. Times on this form and the session forms are "
+        "in this zone; attendees see them in their own.",
+    )
+    registration_opens_at = LocalDateTimeField(
+        label="Registration opens",
+        required=False,
+        help_text="In the event's time zone. Empty: open as soon as published.",
+    )
+    registration_closes_at = LocalDateTimeField(
+        label="Registration closes",
+        required=False,
+        help_text="In the event's time zone. Empty: open until the sessions start. Lotteries "
+        "are drawn when it closes.",
+    )
+    offer_hours = forms.IntegerField(
+        label="Hours to accept a waitlist offer",
+        min_value=1,
+        max_value=24 * 14,
+        initial=24,
+        help_text="A freed seat is kept this long for the next person (never past the start).",
+    )
+    lottery_reserved_shares = forms.CharField(
+        label="Lottery: seats reserved per role",
+        required=False,
+        max_length=300,
+        help_text="In percent of each session's seats, e.g. “researcher=30, community=10”. "
+        f"Roles: {', '.join(User.Role.values)}. Empty: no reserved seats.",
+    )
+
+    class Meta:
+        model = Event
+        fields = [
+            "title",
+            "kind",
+            "description",
+            "visibility",
+            "registration_mode",
+            "timezone",
+            "registration_opens_at",
+            "registration_closes_at",
+            "terms_text",
+            "terms_version",
+            "offer_hours",
+            "lottery_reserved_shares",
+        ]
+        widgets = {
+            "description": forms.Textarea(attrs={"rows": 8}),
+            "terms_text": forms.Textarea(attrs={"rows": 5}),
+        }
+        labels = {
+            "description": "Description",
+            "registration_mode": "Registration mode",
+            "terms_text": "Confidentiality terms",
+            "terms_version": "Terms version",
+        }
+        help_texts = {
+            "description": "Markdown. Shown on the public page.",
+            "terms_text": "Empty: no terms. People accept them before signing up.",
+            "terms_version": "Changing the terms text raises the version by itself, so "
+            "everyone accepts the new text.",
+        }
+
+    def __init__(self, *args, default_timezone: str = "UTC", **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        event = self.instance
+        zone = event.timezone if event.pk else default_timezone
+        self.initial["timezone"] = zone
+        self.initial["registration_opens_at"] = to_local(event.registration_opens_at, zone)
+        self.initial["registration_closes_at"] = to_local(event.registration_closes_at, zone)
+        self.initial["lottery_reserved_shares"] = format_shares(event.lottery_reserved_shares)
+
+    def clean_lottery_reserved_shares(self) -> dict[str, int]:
+        return parse_shares(self.cleaned_data["lottery_reserved_shares"])
+
+    def clean(self):
+        cleaned = super().clean()
+        zone = cleaned.get("timezone")
+        if not zone:
+            return cleaned
+        opens = to_utc(self, "registration_opens_at", zone)
+        closes = to_utc(self, "registration_closes_at", zone)
+        cleaned["registration_opens_at"], cleaned["registration_closes_at"] = opens, closes
+        if opens and closes and closes <= opens:
+            self.add_error("registration_closes_at", "Registration must close after it opens.")
+        return cleaned
+
+    def _post_clean(self) -> None:
+        # No model validation here: the service validates (and would otherwise be bypassed
+        # by a form that already changed the instance).
+        pass
+
+    def service_fields(self) -> dict:
+        return {name: self.cleaned_data[name] for name in self.Meta.fields}
+
+
+class SessionForm(forms.ModelForm):
+    """Create or edit a session; start and end are typed in the event's zone."""
+
+    starts_at = LocalDateTimeField(label="Starts")
+    ends_at = LocalDateTimeField(label="Ends")
+    capacity = forms.IntegerField(
+        label="Capacity",
+        min_value=1,
+        max_value=100_000,
+        help_text="Seats. It cannot go below the seats already given.",
+    )
+    online_url = forms.URLField(
+        label="Online link",
+        required=False,
+        max_length=500,
+        assume_scheme="https",
+        help_text="Shown only to confirmed attendees.",
+    )
+
+    class Meta:
+        model = Session
+        fields = [
+            "title",
+            "starts_at",
+            "ends_at",
+            "capacity",
+            "waitlist_enabled",
+            "location",
+            "online_url",
+        ]
+        labels = {
+            "title": "Title",
+            "waitlist_enabled": "Keep a waitlist when the session is full",
+            "location": "Location",
+        }
+        help_texts = {
+            "title": "Optional, e.g. “Europe-friendly slot”.",
+            "location": "Shown only to confirmed attendees.",
+        }
+
+    def __init__(self, *args, event: Event, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.event = event
+        note = f"In the event's time zone, {event.timezone}."
+        self.fields["starts_at"].help_text = note
+        self.fields["ends_at"].help_text = note
+        if self.instance.pk:
+            self.initial["starts_at"] = to_local(self.instance.starts_at, event.timezone)
+            self.initial["ends_at"] = to_local(self.instance.ends_at, event.timezone)
+
+    def clean(self):
+        cleaned = super().clean()
+        starts = to_utc(self, "starts_at", self.event.timezone)
+        ends = to_utc(self, "ends_at", self.event.timezone)
+        cleaned["starts_at"], cleaned["ends_at"] = starts, ends
+        if starts and ends and ends <= starts:
+            self.add_error("ends_at", "The session must end after it starts.")
+        return cleaned
+
+    def _post_clean(self) -> None:
+        pass  # the service validates; see EventForm._post_clean
+
+    def service_fields(self) -> dict:
+        return {name: self.cleaned_data[name] for name in self.Meta.fields}
+
+
+class OrganizerForm(forms.Form):
+    email = forms.EmailField(
+        label="Add a co-organizer by email",
+        help_text="They need an account already.",
+        widget=forms.EmailInput(attrs={"autocomplete": "off"}),
+    )
+
+
+class QuestionForm(forms.Form):
+    label = forms.CharField(label="Question", max_length=300)
+    kind = forms.ChoiceField(label="Kind of answer", choices=ScreeningQuestion.Kind.choices)
+    choices = forms.CharField(
+        label="Choices",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="One per line; single and multiple choice questions only (two or more).",
+    )
+    required = forms.BooleanField(label="An answer is required", required=False, initial=True)
+
+    def clean_choices(self) -> list[str]:
+        return [line.strip() for line in self.cleaned_data["choices"].splitlines() if line.strip()]

@@ -1,0 +1,42 @@
+from django.urls import path
+
+from .views import organizer
+
+app_name = "manage"
+urlpatterns = [
+    path("", organizer.dashboard, name="dashboard"),
+    path("events/new/", organizer.event_create, name="event_create"),
+    path("events/<int:pk>/", organizer.event_detail, name="event"),
+    path("events/<int:pk>/edit/", organizer.event_edit, name="event_edit"),
+    path("events/<int:pk>/publish/", organizer.event_publish, name="event_publish"),
+    path("events/<int:pk>/unpublish/", organizer.event_unpublish, name="event_unpublish"),
+    path("events/<int:pk>/cancel/", organizer.event_cancel, name="event_cancel"),
+    path("events/<int:pk>/organizers/", organizer.organizer_add, name="organizer_add"),
+    path(
+        "events/<int:pk>/organizers/<int:user_pk>/remove/",
+        organizer.organizer_remove,
+        name="organizer_remove",
+    ),
+    path("events/<int:pk>/questions/", organizer.question_add, name="question_add"),
+    path(
+        "events/<int:pk>/questions/<int:question_pk>/remove/",
+        organizer.question_remove,
+        name="question_remove",
+    ),
+    path("events/<int:pk>/sessions/new/", organizer.session_create, name="session_create"),
+    path("sessions/<int:pk>/edit/", organizer.session_edit, name="session_edit"),
+    path("sessions/<int:pk>/cancel/", organizer.session_cancel, name="session_cancel"),
+    path("sessions/<int:pk>/registrations/", organizer.registrations, name="registrations"),
+    path(
+        "sessions/<int:pk>/registrations/action/",
+        organizer.registrations_action,
+        name="registrations_action",
+    ),
+    path(
+        "sessions/<int:pk>/registrations.csv",
+        organizer.registrations_csv,
+        name="registrations_csv",
+    ),
+    path("sessions/<int:pk>/lottery/", organizer.lottery_draw, name="lottery_draw"),
+    path("registrations/<int:pk>/", organizer.registration_detail, name="registration"),
+]

@@ -1,0 +1,541 @@
+"""Organizers' own pages. Every view loads its event (or session, or registration) through
+`organized_event` and friends: anyone who does not organize it gets a 404, not a hint that it
+exists. Every change is a POST that calls a service and redirects."""
+
+import csv
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count, IntegerField, Min, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from ..forms.manage import EventForm, OrganizerForm, QuestionForm, SessionForm
+from ..models import Event, Registration, ScreeningQuestion, Session
+from ..services import ServiceError, lottery, questions, review, scheduling
+from ..services import registration as registration_service
+from ..services.scheduling import can_open_organizer_pages, can_organize
+
+Status = Registration.Status
+
+
+def organizer_required(view):
+    """Logged in and an organizer (or staff); others get a 404."""
+
+    @wraps(view)
+    @login_required
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        if not can_open_organizer_pages(request.user):
+            raise Http404
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _mine(request: HttpRequest, queryset: QuerySet, path: str) -> QuerySet:
+    # Staff may open any event; everyone else only the events they organize.
+    if request.user.is_staff:
+        return queryset
+    return queryset.filter(**{path: request.user})
+
+
+def organized_event(request: HttpRequest, pk: int) -> Event:
+    return get_object_or_404(_mine(request, Event.objects.all(), "organizers"), pk=pk)
+
+
+def organized_session(request: HttpRequest, pk: int) -> Session:
+    sessions = Session.objects.select_related("event")
+    return get_object_or_404(_mine(request, sessions, "event__organizers"), pk=pk)
+
+
+def organized_registration(request: HttpRequest, pk: int) -> Registration:
+    registrations = Registration.objects.select_related("user", "session__event")
+    return get_object_or_404(_mine(request, registrations, "session__event__organizers"), pk=pk)
+
+
+def _registrations_in(status: str) -> Coalesce:
+    """How many registrations of an event's scheduled sessions are in `status` (a subquery, so
+    it does not multiply the sessions joined for the other sums)."""
+    counted = (
+        Registration.objects.filter(
+            session__event=OuterRef("pk"),
+            session__status=Session.Status.SCHEDULED,
+            status=status,
+        )
+        .order_by()
+        .values("session__event")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
+@organizer_required
+@require_GET
+def dashboard(request: HttpRequest) -> HttpResponse:
+    now = timezone.now()
+    scheduled = Q(sessions__status=Session.Status.SCHEDULED)
+    events = (
+        Event.objects.filter(organizers=request.user)
+        .annotate(
+            session_count=Count("sessions", filter=scheduled),
+            next_start=Min("sessions__starts_at", filter=scheduled & Q(sessions__ends_at__gte=now)),
+            seats=Coalesce(Sum("sessions__capacity", filter=scheduled), 0),
+            confirmed=_registrations_in(Status.CONFIRMED),
+            applied=_registrations_in(Status.APPLIED),
+            waitlisted=_registrations_in(Status.WAITLISTED),
+        )
+        .order_by("-created_at", "-pk")
+    )
+    return render(request, "events/manage/dashboard.html", {"events": events})
+
+
+@organizer_required
+@require_http_methods(["GET", "POST"])
+def event_create(request: HttpRequest) -> HttpResponse:
+    if not can_organize(request.user):
+        raise Http404  # co-organizers of someone else's event cannot create their own
+    form = EventForm(
+        request.POST if request.method == "POST" else None, default_timezone=request.user.timezone
+    )
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                event = scheduling.create_event(organizer=request.user, **form.service_fields())
+            except ServiceError as error:
+                form.add_error(None, error.message)
+            else:
+                messages.success(request, "Event created as a draft. Add a session, then publish.")
+                return redirect("manage:event", event.pk)
+        return render(request, "events/manage/event_form.html", {"form": form}, status=400)
+    return render(request, "events/manage/event_form.html", {"form": form})
+
+
+@organizer_required
+@require_http_methods(["GET", "POST"])
+def event_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    event = organized_event(request, pk)
+    form = EventForm(request.POST if request.method == "POST" else None, instance=event)
+    context = {"form": form, "event": event}
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                scheduling.update_event(event=event, actor=request.user, **form.service_fields())
+            except ServiceError as error:
+                form.add_error(None, error.message)
+            else:
+                messages.success(request, "Event saved.")
+                return redirect("manage:event", event.pk)
+        return render(request, "events/manage/event_form.html", context, status=400)
+    return render(request, "events/manage/event_form.html", context)
+
+
+def _render_event(
+    request: HttpRequest,
+    event: Event,
+    *,
+    organizer_form: OrganizerForm | None = None,
+    question_form: QuestionForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    def counted(state: str) -> Count:
+        return Count("registrations", filter=Q(registrations__status=state))
+
+    sessions = event.sessions.annotate(
+        confirmed=counted(Status.CONFIRMED),
+        offered=counted(Status.OFFERED),
+        waitlisted=counted(Status.WAITLISTED),
+        applied=counted(Status.APPLIED),
+    ).order_by("starts_at", "pk")
+    context = {
+        "event": event,
+        "sessions": sessions,
+        "organizers": event.organizers.order_by("display_name", "email"),
+        "questions": event.questions.all(),
+        "organizer_form": organizer_form or OrganizerForm(),
+        "question_form": question_form or QuestionForm(),
+        "max_questions": questions.MAX_QUESTIONS,
+    }
+    return render(request, "events/manage/event.html", context, status=status)
+
+
+@organizer_required
+@require_GET
+def event_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _render_event(request, organized_event(request, pk))
+
+
+@organizer_required
+@require_POST
+def event_publish(request: HttpRequest, pk: int) -> HttpResponse:
+    event = organized_event(request, pk)
+    try:
+        scheduling.publish_event(event=event, actor=request.user)
+    except ServiceError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "Published: the event is open to the public now.")
+    return redirect("manage:event", event.pk)
+
+
+@organizer_required
+@require_POST
+def event_unpublish(request: HttpRequest, pk: int) -> HttpResponse:
+    event = organized_event(request, pk)
+    try:
+        scheduling.unpublish_event(event=event, actor=request.user)
+    except ServiceError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "Back to draft: only organizers can see the event now.")
+    return redirect("manage:event", event.pk)
+
+
+@organizer_required
+@require_http_methods(["GET", "POST"])
+def event_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET asks for confirmation; POST cancels every session and tells everyone in them."""
+    event = organized_event(request, pk)
+    if event.status == Event.Status.CANCELLED:
+        # The service would cancel again without complaint; there is nothing left to do.
+        messages.error(request, "This event is already cancelled.")
+        return redirect("manage:event", event.pk)
+    if request.method == "POST":
+        scheduling.cancel_event(event=event, actor=request.user)
+        messages.success(request, "Event cancelled. Everyone signed up is being told.")
+        return redirect("manage:event", event.pk)
+    affected = Registration.objects.filter(
+        session__event=event,
+        session__status=Session.Status.SCHEDULED,
+        status__in=Registration.ACTIVE,
+    ).count()
+    sessions = event.sessions.filter(status=Session.Status.SCHEDULED).count()
+    return render(
+        request,
+        "events/manage/event_cancel.html",
+        {"event": event, "affected": affected, "session_count": sessions},
+    )
+
+
+@organizer_required
+@require_POST
+def organizer_add(request: HttpRequest, pk: int) -> HttpResponse:
+    event = organized_event(request, pk)
+    form = OrganizerForm(request.POST)
+    if form.is_valid():
+        try:
+            person = scheduling.add_organizer(
+                event=event, actor=request.user, email=form.cleaned_data["email"]
+            )
+        except ServiceError as error:
+            form.add_error("email", error.message)
+        else:
+            messages.success(request, f"{person.name} can now organize this event.")
+            return redirect(f"{reverse('manage:event', args=[event.pk])}#organizers")
+    return _render_event(request, event, organizer_form=form, status=400)
+
+
+@organizer_required
+@require_POST
+def organizer_remove(request: HttpRequest, pk: int, user_pk: int) -> HttpResponse:
+    event = organized_event(request, pk)
+    person = get_object_or_404(event.organizers.all(), pk=user_pk)
+    try:
+        scheduling.remove_organizer(event=event, actor=request.user, user=person)
+    except ServiceError as error:
+        messages.error(request, error.message)
+        return redirect(f"{reverse('manage:event', args=[event.pk])}#organizers")
+    if person == request.user and not request.user.is_staff:
+        messages.success(request, f"You no longer organize {event.title}.")
+        return redirect("manage:dashboard")
+    messages.success(request, f"{person.name} no longer organizes this event.")
+    return redirect(f"{reverse('manage:event', args=[event.pk])}#organizers")
+
+
+@organizer_required
+@require_POST
+def question_add(request: HttpRequest, pk: int) -> HttpResponse:
+    event = organized_event(request, pk)
+    form = QuestionForm(request.POST)
+    if form.is_valid():
+        try:
+            questions.add_question(event=event, actor=request.user, **form.cleaned_data)
+        except ServiceError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, "Question added.")
+            return redirect(f"{reverse('manage:event', args=[event.pk])}#questions")
+    return _render_event(request, event, question_form=form, status=400)
+
+
+@organizer_required
+@require_POST
+def question_remove(request: HttpRequest, pk: int, question_pk: int) -> HttpResponse:
+    event = organized_event(request, pk)
+    question = get_object_or_404(ScreeningQuestion, pk=question_pk, event=event)
+    questions.remove_question(question=question, actor=request.user)
+    messages.success(request, f"Question removed: {question.label}")
+    return redirect(f"{reverse('manage:event', args=[event.pk])}#questions")
+
+
+@organizer_required
+@require_http_methods(["GET", "POST"])
+def session_create(request: HttpRequest, pk: int) -> HttpResponse:
+    event = organized_event(request, pk)
+    form = SessionForm(
+        request.POST if request.method == "POST" else None, event=event, initial={"capacity": 10}
+    )
+    context = {"form": form, "event": event}
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                scheduling.create_session(event=event, actor=request.user, **form.service_fields())
+            except ServiceError as error:
+                form.add_error(None, error.message)
+            else:
+                messages.success(request, "Session added.")
+                return redirect("manage:event", event.pk)
+        return render(request, "events/manage/session_form.html", context, status=400)
+    return render(request, "events/manage/session_form.html", context)
+
+
+@organizer_required
+@require_http_methods(["GET", "POST"])
+def session_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    session = organized_session(request, pk)
+    event = session.event
+    form = SessionForm(
+        request.POST if request.method == "POST" else None, instance=session, event=event
+    )
+    context = {"form": form, "event": event, "session": session}
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                scheduling.update_session(
+                    session=session, actor=request.user, **form.service_fields()
+                )
+            except ServiceError as error:
+                form.add_error(None, error.message)
+            else:
+                messages.success(request, "Session saved. Anyone affected is being told.")
+                return redirect("manage:event", event.pk)
+        return render(request, "events/manage/session_form.html", context, status=400)
+    return render(request, "events/manage/session_form.html", context)
+
+
+@organizer_required
+@require_http_methods(["GET", "POST"])
+def session_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET asks for confirmation; POST cancels and tells everyone in the session."""
+    session = organized_session(request, pk)
+    if request.method == "POST":
+        try:
+            scheduling.cancel_session(session=session, actor=request.user)
+        except ServiceError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, "Session cancelled. Everyone in it is being told.")
+        return redirect("manage:event", session.event_id)
+    affected = session.registrations.filter(status__in=Registration.ACTIVE).count()
+    return render(
+        request,
+        "events/manage/session_cancel.html",
+        {"session": session, "event": session.event, "affected": affected},
+    )
+
+
+# Bulk actions on a session's registrations: name -> (label, service, extra arguments).
+BULK_ACTIONS = {
+    "approve": ("Approve", review.approve, {}),
+    "approve_or_waitlist": (
+        "Approve, or waitlist when full",
+        review.approve,
+        {"when_full": "waitlist"},
+    ),
+    "reject": ("Reject", review.reject, {}),
+    "move_in": ("Move in from the waitlist", review.move_in, {}),
+    "cancel": ("Cancel", registration_service.cancel, {"by_organizer": True}),
+}
+APPLICATION_ACTIONS = {"approve", "approve_or_waitlist"}
+
+
+def bulk_actions(event: Event) -> list[tuple[str, str]]:
+    return [
+        (name, label)
+        for name, (label, _service, _extra) in BULK_ACTIONS.items()
+        if event.uses_applications or name not in APPLICATION_ACTIONS
+    ]
+
+
+def _status_filter(value: str | None) -> str:
+    return value if value in Status.values else ""
+
+
+def _answers(registration: Registration, asked: list[ScreeningQuestion]) -> list[tuple]:
+    """(question, answer as text) for each question this person answered."""
+    pairs = []
+    for question in asked:
+        value = registration.answers.get(str(question.pk))
+        if value in (None, "", []):
+            continue
+        pairs.append((question.label, ", ".join(value) if isinstance(value, list) else value))
+    return pairs
+
+
+def _session_registrations(session: Session, status: str) -> QuerySet:
+    registrations = session.registrations.select_related("user").order_by("created_at", "pk")
+    return registrations.filter(status=status) if status else registrations
+
+
+@organizer_required
+@require_GET
+def registrations(request: HttpRequest, pk: int) -> HttpResponse:
+    session = organized_session(request, pk)
+    event = session.event
+    status = _status_filter(request.GET.get("status"))
+    counts = dict(session.registrations.order_by().values_list("status").annotate(n=Count("pk")))
+    filters = [("", "All", sum(counts.values()))] + [
+        (value, label, counts.get(value, 0))
+        for value, label in Status.choices
+        if counts.get(value) or value == status
+    ]
+    asked = list(event.questions.all())
+    rows = [(r, _answers(r, asked)) for r in _session_registrations(session, status)]
+    context = {
+        "event": event,
+        "session": session,
+        "rows": rows,
+        "status": status,
+        "filters": filters,
+        "actions": bulk_actions(event),
+        "has_questions": bool(asked),
+        "is_lottery": event.registration_mode == Event.Mode.LOTTERY,
+    }
+    return render(request, "events/manage/registrations.html", context)
+
+
+@organizer_required
+@require_POST
+def registrations_action(request: HttpRequest, pk: int) -> HttpResponse:
+    session = organized_session(request, pk)
+    status = _status_filter(request.POST.get("status"))
+    back = reverse("manage:registrations", args=[session.pk])
+    back = f"{back}?status={status}" if status else back
+    name = request.POST.get("action", "")
+    if name not in dict(bulk_actions(session.event)):
+        messages.error(request, "Choose an action.")
+        return redirect(back)
+    ids = {int(v) for v in request.POST.getlist("ids") if v.isdigit()}
+    # Only this session's registrations: ids of any other session are ignored.
+    chosen = list(
+        session.registrations.filter(pk__in=ids).select_related("user").order_by("created_at", "pk")
+    )
+    if not chosen:
+        messages.error(request, "Tick at least one person first.")
+        return redirect(back)
+    label, service, extra = BULK_ACTIONS[name]
+    done, refusals = review.apply_to_many(service, chosen, actor=request.user, **extra)
+    messages.success(request, f"{label}: {done} done.")
+    for refusal in refusals:
+        messages.error(request, refusal)
+    return redirect(back)
+
+
+@organizer_required
+@require_POST
+def lottery_draw(request: HttpRequest, pk: int) -> HttpResponse:
+    session = organized_session(request, pk)
+    try:
+        lottery.draw(session=session, actor=request.user)
+    except ServiceError as error:
+        messages.error(request, error.message)
+    else:
+        drawn = dict(
+            session.registrations.exclude(lottery_rank=None)
+            .order_by()
+            .values_list("status")
+            .annotate(n=Count("pk"))
+        )
+        messages.success(
+            request,
+            f"Lottery drawn: {drawn.get(Status.CONFIRMED, 0)} confirmed, "
+            f"{drawn.get(Status.WAITLISTED, 0)} waitlisted, "
+            f"{drawn.get(Status.REJECTED, 0)} not selected. Everyone is being told.",
+        )
+    return redirect("manage:registrations", session.pk)
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value) -> str:
+    """A cell a spreadsheet will not run: text starting like a formula gets a leading quote
+    (OWASP's advice against CSV injection)."""
+    text = "" if value is None else str(value)
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+
+
+@organizer_required
+@require_GET
+def registrations_csv(request: HttpRequest, pk: int) -> HttpResponse:
+    session = organized_session(request, pk)
+    event = session.event
+    asked = list(event.questions.all())
+    is_lottery = event.registration_mode == Event.Mode.LOTTERY
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'attachment; filename="session-{session.pk}-registrations.csv"'
+    )
+    writer = csv.writer(response)
+    header = ["Name", "Email", "Role", "Status", "Registered"]
+    header += ["Lottery rank"] if is_lottery else []
+    writer.writerow([csv_safe(h) for h in header + [q.label for q in asked]])
+    viewer = timezone.get_current_timezone()
+    status = _status_filter(request.GET.get("status"))
+    for registration in _session_registrations(session, status):
+        person = registration.user
+        row = [
+            person.name,
+            person.email,
+            person.get_role_display(),
+            registration.get_status_display(),
+            timezone.localtime(registration.created_at, viewer).strftime("%Y-%m-%d %H:%M %Z"),
+        ]
+        row += [registration.lottery_rank] if is_lottery else []
+        for question in asked:
+            value = registration.answers.get(str(question.pk), "")
+            row.append("; ".join(value) if isinstance(value, list) else value)
+        writer.writerow([csv_safe(cell) for cell in row])
+    return response
+
+
+@organizer_required
+@require_GET
+def registration_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    registration = organized_registration(request, pk)
+    event = registration.session.event
+    person = registration.user
+    labels = dict(Status.choices)
+    others = _mine(
+        request,
+        Registration.objects.filter(user=person).exclude(pk=registration.pk),
+        "session__event__organizers",
+    ).select_related("session__event")
+    context = {
+        "registration": registration,
+        "event": event,
+        "session": registration.session,
+        "person": person,
+        "answers": _answers(registration, list(event.questions.all())),
+        "changes": [
+            (change, labels.get(change.from_status, "new"), labels.get(change.to_status, ""))
+            for change in registration.changes.select_related("actor")
+        ],
+        "others": others.order_by("-session__starts_at", "pk"),
+    }
+    return render(request, "events/manage/registration.html", context)

@@ -1,0 +1,214 @@
+"""What developers see: the event list, an event, signing up, their sessions, offers."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.db.models import Count, F, Max, Min, Q, Sum
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods
+
+from ..forms.public import SignUpForm
+from ..models import Event, Registration, Session
+from ..services import ServiceError, waitlist
+from ..services import registration as registration_service
+
+Status = Registration.Status
+
+
+def organizes(user, event: Event) -> bool:
+    return user.is_authenticated and (user.is_staff or event.organizers.filter(pk=user.pk).exists())
+
+
+def get_visible_event(request: HttpRequest, pk: int) -> Event:
+    """Published (or cancelled) events are visible to anyone with the link; drafts only to
+    their organizers. Anything else is a 404, not a hint that it exists."""
+    event = get_object_or_404(Event, pk=pk)
+    if event.status == Event.Status.DRAFT and not organizes(request.user, event):
+        raise Http404
+    return event
+
+
+@require_GET
+def event_list(request: HttpRequest) -> HttpResponse:
+    now = timezone.now()
+    kind = request.GET.get("kind", "")
+    kind = kind if kind in Event.Kind.values else ""
+    show_past = request.GET.get("past") == "1"
+    upcoming = Q(sessions__status=Session.Status.SCHEDULED, sessions__ends_at__gte=now)
+    events = (
+        Event.objects.filter(status=Event.Status.PUBLISHED, visibility=Event.Visibility.PUBLIC)
+        .exclude(registration_mode=Event.Mode.INVITATION)
+        .annotate(
+            next_start=Min("sessions__starts_at", filter=upcoming),
+            last_start=Max("sessions__starts_at"),
+            upcoming_sessions=Count("sessions", filter=upcoming),
+            seats_left=Sum(F("sessions__capacity") - F("sessions__seats_taken"), filter=upcoming),
+        )
+    )
+    if kind:
+        events = events.filter(kind=kind)
+    if show_past:
+        events = events.filter(last_start__isnull=False).order_by("-last_start", "pk")
+    else:
+        events = events.filter(next_start__isnull=False).order_by("next_start", "pk")
+    page = Paginator(events, 20).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "events/list.html",
+        {"page": page, "kind": kind, "show_past": show_past, "kinds": Event.Kind.choices},
+    )
+
+
+@require_GET
+def event_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    event = get_visible_event(request, pk)
+    sessions = list(event.sessions.all())
+    mine: dict[int, Registration] = {}
+    needs_terms = event.is_confidential
+    if request.user.is_authenticated:
+        mine = {
+            r.session_id: r
+            for r in Registration.objects.filter(user=request.user, session__event=event)
+        }
+        needs_terms = event.is_confidential and not registration_service.has_accepted_terms(
+            user=request.user, event=event
+        )
+    rows = [(s, mine.get(s.pk)) for s in sessions]
+    return render(
+        request,
+        "events/detail.html",
+        {
+            "event": event,
+            "rows": rows,
+            "needs_terms": needs_terms,
+            "is_organizer": organizes(request.user, event),
+            "now": timezone.now(),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def register(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET shows what signing up asks (terms, screening questions); POST signs up."""
+    session = get_object_or_404(Session.objects.select_related("event"), pk=pk)
+    event = get_visible_event(request, session.event_id)
+    needs_terms = event.is_confidential and not registration_service.has_accepted_terms(
+        user=request.user, event=event
+    )
+    questions = list(event.questions.all()) if event.uses_applications else []
+    form = SignUpForm(
+        request.POST if request.method == "POST" else None,
+        event=event,
+        needs_terms=needs_terms,
+        questions=questions,
+    )
+    context = {"event": event, "session": session, "form": form, "needs_terms": needs_terms}
+    if request.method == "GET":
+        return render(request, "events/register.html", context)
+    if not form.is_valid():
+        return render(request, "events/register.html", context, status=400)
+    try:
+        with transaction.atomic():
+            if needs_terms:
+                registration_service.accept_terms(
+                    user=request.user, event=event, version=form.cleaned_data["terms_version"]
+                )
+            registration = registration_service.register(
+                user=request.user, session=session, answers=form.answers()
+            )
+    except (ServiceError, ValidationError) as error:
+        text = error.message if isinstance(error, ServiceError) else " ".join(error.messages)
+        context["refusal"] = text
+        return render(request, "events/register.html", context, status=400)
+    messages.success(request, SIGNED_UP[registration.status])
+    return redirect(f"{reverse('events:detail', args=[event.pk])}#session-{session.pk}")
+
+
+SIGNED_UP = {
+    Status.CONFIRMED: (
+        "You're in: your seat is confirmed. A confirmation with a calendar invite is on its way."
+    ),
+    Status.WAITLISTED: (
+        "The session is full, so you're on the waitlist. "
+        "If a seat frees up, we'll offer it to you by email."
+    ),
+    Status.APPLIED: "Your application is in. The organizers will let you know by email.",
+}
+
+
+@login_required
+@require_GET
+def my_sessions(request: HttpRequest) -> HttpResponse:
+    now = timezone.now()
+    registrations = list(
+        Registration.objects.filter(user=request.user)
+        .select_related("session__event")
+        .order_by("session__starts_at", "pk")
+    )
+    upcoming = [r for r in registrations if r.session.ends_at >= now]
+    past = [r for r in registrations if r.session.ends_at < now][::-1]
+    return render(
+        request, "events/my_sessions.html", {"upcoming": upcoming, "past": past, "now": now}
+    )
+
+
+def _own_registration(request: HttpRequest, pk: int) -> Registration:
+    # Another person's registration is a 404: its existence is not ours to reveal.
+    return get_object_or_404(
+        Registration.objects.select_related("session__event"), pk=pk, user=request.user
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    """The link in emails opens this page; only its POST cancels (mail scanners follow links)."""
+    registration = _own_registration(request, pk)
+    if request.method == "POST":
+        try:
+            registration_service.cancel(registration=registration, actor=request.user)
+        except ServiceError as error:
+            messages.error(request, error.message)
+            return render(request, "events/cancel.html", {"registration": registration}, status=400)
+        messages.success(request, f"Cancelled: {registration.session.event.title}.")
+        return redirect("events:my_sessions")
+    return render(request, "events/cancel.html", {"registration": registration})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def offer(request: HttpRequest, pk: int) -> HttpResponse:
+    """A waitlist offer: accept or decline. The GET only shows it."""
+    registration = _own_registration(request, pk)
+    if request.method == "POST":
+        action = request.POST.get("action")
+        try:
+            if action == "accept":
+                waitlist.accept_offer(registration=registration, user=request.user)
+                messages.success(request, "The seat is yours: you're confirmed.")
+            elif action == "decline":
+                waitlist.decline_offer(registration=registration, user=request.user)
+                messages.success(request, "Declined. The seat goes to the next person.")
+            else:
+                return render(
+                    request,
+                    "events/offer.html",
+                    {"registration": registration, "refusal": "Choose accept or decline."},
+                    status=400,
+                )
+        except ServiceError as error:
+            registration.refresh_from_db()
+            return render(
+                request,
+                "events/offer.html",
+                {"registration": registration, "refusal": error.message},
+                status=400,
+            )
+        return redirect("events:my_sessions")
+    return render(request, "events/offer.html", {"registration": registration})

@@ -1,0 +1,939 @@
+"""The organizers' pages: who may open them, what they change (always through the services),
+and that bad input is a clear 400 with nothing written."""
+
+import csv
+import io
+import re
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.contrib.messages import get_messages
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from events.models import Event, Registration, ScreeningQuestion, Session
+from events.services import questions as question_service
+from events.services import scheduling
+from events.services.registration import register
+from tests.factories import PASSWORD, EventFactory, OrganizerFactory, SessionFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+Status = Registration.Status
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def client_for(user) -> Client:
+    client = Client()
+    assert client.login(email=user.email, password=PASSWORD)
+    return client
+
+
+def texts(response) -> list[str]:
+    return [str(m) for m in get_messages(response.wsgi_request)]
+
+
+def apply(session: Session, count: int = 1, **user_fields) -> list[Registration]:
+    return [
+        register(user=UserFactory(**user_fields), session=session, answers=None)
+        for _ in range(count)
+    ]
+
+
+@pytest.fixture
+def owner():
+    return OrganizerFactory(display_name="Olga Owner")
+
+
+@pytest.fixture
+def owner_client(owner) -> Client:
+    return client_for(owner)
+
+
+@pytest.fixture
+def event(owner):
+    return EventFactory(organizer=owner, registration_mode="approval", title="Model preview")
+
+
+@pytest.fixture
+def session(event):
+    return SessionFactory(event=event, capacity=2)
+
+
+# The access table ---------------------------------------------------------------------------
+
+# name, method, how to build the URL's arguments from the world, POST data (for the owner).
+EVENT_URLS = [
+    ("manage:event", "get", lambda w: [w["event"].pk], {}),
+    ("manage:event_edit", "get", lambda w: [w["event"].pk], {}),
+    ("manage:event_edit", "post", lambda w: [w["event"].pk], {"title": ""}),
+    ("manage:event_publish", "post", lambda w: [w["event"].pk], {}),
+    ("manage:event_unpublish", "post", lambda w: [w["event"].pk], {}),
+    ("manage:event_cancel", "get", lambda w: [w["event"].pk], {}),
+    ("manage:event_cancel", "post", lambda w: [w["event"].pk], {}),
+    ("manage:organizer_add", "post", lambda w: [w["event"].pk], {"email": "x@example.com"}),
+    (
+        "manage:organizer_remove",
+        "post",
+        lambda w: [w["event"].pk, w["co_organizer"].pk],
+        {},
+    ),
+    (
+        "manage:question_add",
+        "post",
+        lambda w: [w["event"].pk],
+        {"label": "Why?", "kind": "short_text"},
+    ),
+    ("manage:question_remove", "post", lambda w: [w["event"].pk, w["question"].pk], {}),
+    ("manage:session_create", "get", lambda w: [w["event"].pk], {}),
+    ("manage:session_create", "post", lambda w: [w["event"].pk], {}),
+    ("manage:session_edit", "get", lambda w: [w["session"].pk], {}),
+    ("manage:session_edit", "post", lambda w: [w["session"].pk], {}),
+    ("manage:session_cancel", "get", lambda w: [w["session"].pk], {}),
+    ("manage:session_cancel", "post", lambda w: [w["session"].pk], {}),
+    ("manage:registrations", "get", lambda w: [w["session"].pk], {}),
+    (
+        "manage:registrations_action",
+        "post",
+        lambda w: [w["session"].pk],
+        {"action": "reject", "ids": ["REG"]},
+    ),
+    ("manage:registrations_csv", "get", lambda w: [w["session"].pk], {}),
+    ("manage:lottery_draw", "post", lambda w: [w["session"].pk], {}),
+    ("manage:registration", "get", lambda w: [w["registration"].pk], {}),
+]
+ALL_URLS = [
+    ("manage:dashboard", "get", lambda w: [], {}),
+    ("manage:event_create", "get", lambda w: [], {}),
+    ("manage:event_create", "post", lambda w: [], {}),
+    *EVENT_URLS,
+]
+
+
+def ids(params):
+    return [f"{name.split(':')[1]}-{method}" for name, method, _args, _data in params]
+
+
+@pytest.fixture
+def world(owner, event, session):
+    co_organizer = OrganizerFactory()
+    event.organizers.add(co_organizer)
+    (registration,) = apply(session)
+    question = question_service.add_question(
+        event=event, actor=owner, label="What do you build?", kind="short_text"
+    )
+    return {
+        "event": event,
+        "session": session,
+        "registration": registration,
+        "question": question,
+        "co_organizer": co_organizer,
+    }
+
+
+def call(client: Client, world, name, method, args, data):
+    data = {k: [str(world["registration"].pk)] if v == ["REG"] else v for k, v in data.items()}
+    return getattr(client, method)(reverse(name, args=args(world)), data)
+
+
+@pytest.mark.parametrize(("name", "method", "args", "data"), ALL_URLS, ids=ids(ALL_URLS))
+def test_every_manage_url_sends_anonymous_visitors_to_log_in(world, name, method, args, data):
+    response = call(Client(), world, name, method, args, data)
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("account_login"))
+
+
+@pytest.mark.parametrize(("name", "method", "args", "data"), ALL_URLS, ids=ids(ALL_URLS))
+def test_every_manage_url_is_a_404_for_someone_who_is_not_an_organizer(
+    world, name, method, args, data
+):
+    response = call(client_for(UserFactory()), world, name, method, args, data)
+
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize(("name", "method", "args", "data"), EVENT_URLS, ids=ids(EVENT_URLS))
+def test_every_event_url_is_a_404_for_the_organizer_of_another_event(
+    world, name, method, args, data
+):
+    other = OrganizerFactory()
+    EventFactory(organizer=other)
+
+    response = call(client_for(other), world, name, method, args, data)
+
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize(("name", "method", "args", "data"), ALL_URLS, ids=ids(ALL_URLS))
+def test_every_manage_url_opens_for_the_events_organizer(
+    world, owner_client, name, method, args, data
+):
+    response = call(owner_client, world, name, method, args, data)
+
+    expected = {200} if method == "get" else {302, 400}
+    assert response.status_code in expected
+
+
+def test_posts_by_the_organizer_of_another_event_change_nothing(world):
+    other = client_for(OrganizerFactory())
+    posts = [p for p in EVENT_URLS if p[1] == "post"]
+
+    codes = {
+        call(other, world, name, "post", args, data).status_code for name, _m, args, data in posts
+    }
+
+    assert codes == {404}
+    event = Event.objects.get(pk=world["event"].pk)
+    assert event.status == Event.Status.PUBLISHED
+    assert event.organizers.count() == 2
+    assert event.questions.count() == 1
+    assert Session.objects.get(pk=world["session"].pk).status == Session.Status.SCHEDULED
+    assert Registration.objects.get(pk=world["registration"].pk).status == Status.APPLIED
+
+
+def test_staff_may_open_any_event(world):
+    staff = UserFactory(is_staff=True)
+
+    response = client_for(staff).get(reverse("manage:event", args=[world["event"].pk]))
+
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "name", ["event_publish", "event_unpublish", "organizer_add", "question_add", "lottery_draw"]
+)
+def test_state_changes_refuse_get(world, owner_client, name):
+    target = world["session"] if name == "lottery_draw" else world["event"]
+
+    response = owner_client.get(reverse(f"manage:{name}", args=[target.pk]))
+
+    assert response.status_code == 405
+
+
+# Dashboard ------------------------------------------------------------------------------------
+
+
+def test_the_dashboard_lists_my_events_in_every_status_with_their_counts(owner, owner_client):
+    event = EventFactory(organizer=owner, title="Open call", registration_mode="open")
+    session = SessionFactory(event=event, capacity=3)
+    SessionFactory(event=event, capacity=5)
+    apply(session, 2)
+    EventFactory(organizer=owner, title="Still a draft", status="draft")
+    EventFactory(title="Someone else's event")
+
+    html = owner_client.get(reverse("manage:dashboard")).content.decode()
+
+    assert "Open call" in html and "Still a draft" in html
+    assert "Someone else&#x27;s event" not in html
+    assert "2 / 8" in html  # confirmed / seats over both sessions
+    assert reverse("manage:event_create") in html
+
+
+def test_the_dashboard_query_count_does_not_grow_with_events(owner, owner_client):
+    def make(count):
+        for _ in range(count):
+            session = SessionFactory(event=EventFactory(organizer=owner), capacity=3)
+            apply(session, 1)
+
+    make(5)
+    with CaptureQueriesContext(connection) as few:
+        assert owner_client.get(reverse("manage:dashboard")).status_code == 200
+    make(195)
+    with CaptureQueriesContext(connection) as many:
+        html = owner_client.get(reverse("manage:dashboard")).content.decode()
+
+    assert html.count(reverse("manage:event", args=[owner.organized_events.first().pk])) == 1
+    assert len(many) == len(few)
+
+
+# Creating and editing events ----------------------------------------------------------------
+
+
+def event_data(**overrides) -> dict:
+    data = {
+        "title": "Prototype demo: the new model",
+        "kind": "demo",
+        "description": "We show **the prototype**.",
+        "visibility": "public",
+        "registration_mode": "lottery",
+        "timezone": "Europe/Berlin",
+        "registration_opens_at": "2030-07-01T10:00",
+        "registration_closes_at": "2030-07-10T18:00",
+        "terms_text": "Do not share what you see.",
+        "terms_version": "0",
+        "offer_hours": "12",
+        "lottery_reserved_shares": "researcher=30, community = 10%",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_creating_an_event_stores_its_times_in_utc_and_makes_me_its_organizer(owner, owner_client):
+    response = owner_client.post(reverse("manage:event_create"), event_data())
+
+    event = Event.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("manage:event", args=[event.pk])
+    assert event.status == Event.Status.DRAFT
+    assert list(event.organizers.all()) == [owner]
+    # 10:00 in Berlin in July is 08:00 UTC.
+    assert event.registration_opens_at == datetime(2030, 7, 1, 8, 0, tzinfo=UTC)
+    assert event.registration_closes_at == datetime(2030, 7, 10, 16, 0, tzinfo=UTC)
+    assert event.lottery_reserved_shares == {"researcher": 30, "community": 10}
+    assert event.terms_version == 1
+    assert event.offer_hours == 12
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"title": ""}, "This field is required."),
+        (
+            {"registration_closes_at": "2030-06-30T10:00"},
+            "Registration must close after it opens.",
+        ),
+        ({"timezone": "Mars/Olympus_Mons"}, "Select a valid choice."),
+        ({"lottery_reserved_shares": "researcher 30"}, "is not of the form role=percent"),
+        ({"lottery_reserved_shares": "wizard=30"}, "“wizard” is not a role."),
+        ({"lottery_reserved_shares": "researcher=70, community=40"}, "more than 100%"),
+        ({"registration_opens_at": "next tuesday"}, "Enter a valid date/time."),
+        ({"offer_hours": "0"}, "greater than or equal to 1"),
+    ],
+)
+def test_creating_an_event_with_bad_input_is_refused_and_writes_nothing(
+    owner_client, overrides, message
+):
+    response = owner_client.post(reverse("manage:event_create"), event_data(**overrides))
+
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert not Event.objects.exists()
+
+
+def test_the_edit_form_shows_times_in_the_events_zone(event, owner_client):
+    event.registration_closes_at = datetime(2030, 1, 15, 17, 30, tzinfo=UTC)
+    event.save()
+
+    html = owner_client.get(reverse("manage:event_edit", args=[event.pk])).content.decode()
+
+    assert 'value="2030-01-15T18:30"' in html  # Berlin is UTC+1 in winter
+    assert 'value="Europe/Berlin" selected' in html
+
+
+def test_editing_an_event_saves_the_change(event, owner_client):
+    response = owner_client.post(
+        reverse("manage:event_edit", args=[event.pk]),
+        event_data(title="Renamed", timezone="America/New_York", lottery_reserved_shares=""),
+    )
+
+    assert response.status_code == 302
+    event.refresh_from_db()
+    assert event.title == "Renamed"
+    assert event.registration_opens_at == datetime(2030, 7, 1, 14, 0, tzinfo=UTC)
+    assert event.lottery_reserved_shares == {}
+
+
+def test_a_refusal_of_the_service_is_a_form_error_and_nothing_is_written(event, owner_client):
+    event.terms_text, event.terms_version = "Secret.", 3
+    event.save()
+
+    response = owner_client.post(
+        reverse("manage:event_edit", args=[event.pk]),
+        event_data(title="Changed", terms_text="Secret.", terms_version="2"),
+    )
+
+    assert response.status_code == 400
+    assert "The terms version cannot go down." in response.content.decode()
+    event.refresh_from_db()
+    assert (event.title, event.terms_version) == ("Model preview", 3)
+
+
+def test_a_time_skipped_by_the_clock_change_is_refused(owner_client):
+    response = owner_client.post(
+        reverse("manage:event_create"), event_data(registration_opens_at="2030-03-31T02:30")
+    )
+
+    assert response.status_code == 400
+    assert "does not exist in Europe/Berlin" in response.content.decode()
+
+
+def test_publishing_needs_a_session_then_unpublishing_goes_back_to_draft(owner, owner_client):
+    event = EventFactory(organizer=owner, status="draft")
+    publish = reverse("manage:event_publish", args=[event.pk])
+
+    response = owner_client.post(publish)
+    assert "Add at least one session before publishing." in texts(response)
+    SessionFactory(event=event)
+    owner_client.post(publish)
+    event.refresh_from_db()
+    assert event.status == Event.Status.PUBLISHED
+
+    owner_client.post(reverse("manage:event_unpublish", args=[event.pk]))
+    event.refresh_from_db()
+    assert event.status == Event.Status.DRAFT
+
+
+def test_cancelling_an_event_asks_first_then_cancels_its_sessions(event, session, owner_client):
+    apply(session, 2)
+    url = reverse("manage:event_cancel", args=[event.pk])
+
+    page = owner_client.get(url).content.decode()
+    assert "2 people are signed up" in page
+    assert "<button" in page
+    event.refresh_from_db()
+    assert event.status == Event.Status.PUBLISHED
+
+    owner_client.post(url)
+    event.refresh_from_db()
+    session.refresh_from_db()
+    assert event.status == Event.Status.CANCELLED
+    assert session.is_cancelled
+    assert set(session.registrations.values_list("status", flat=True)) == {Status.CANCELLED}
+    assert "This event is already cancelled." in texts(owner_client.post(url))
+
+
+def test_a_user_written_title_is_escaped_and_the_description_sanitized(owner, owner_client):
+    event = EventFactory(
+        organizer=owner,
+        title="<script>alert(1)</script>",
+        description="**bold** <img src=x onerror=alert(2)>",
+    )
+
+    html = owner_client.get(reverse("manage:event", args=[event.pk])).content.decode()
+
+    assert "<script>alert(1)" not in html
+    assert "&lt;script&gt;alert(1)" in html
+    assert "<strong>bold</strong>" in html
+    assert "onerror" not in html
+
+
+# Co-organizers and screening questions -------------------------------------------------------
+
+
+def test_adding_and_removing_a_co_organizer(event, owner, owner_client):
+    colleague = OrganizerFactory(email="colleague@example.com")
+
+    response = owner_client.post(
+        reverse("manage:organizer_add", args=[event.pk]), {"email": "Colleague@Example.com"}
+    )
+    assert response.status_code == 302
+    assert set(event.organizers.all()) == {owner, colleague}
+
+    owner_client.post(reverse("manage:organizer_remove", args=[event.pk, colleague.pk]))
+    assert list(event.organizers.all()) == [owner]
+
+
+def test_adding_an_unknown_co_organizer_is_a_clear_400(event, owner_client):
+    response = owner_client.post(
+        reverse("manage:organizer_add", args=[event.pk]), {"email": "nobody@example.com"}
+    )
+
+    assert response.status_code == 400
+    assert "Nobody has an account with the email nobody@example.com." in (response.content.decode())
+
+
+def test_the_last_organizer_cannot_be_removed(event, owner, owner_client):
+    response = owner_client.post(reverse("manage:organizer_remove", args=[event.pk, owner.pk]))
+
+    assert "An event needs at least one organizer." in texts(response)
+    assert list(event.organizers.all()) == [owner]
+
+
+def test_removing_someone_who_is_not_an_organizer_is_a_404(event, owner_client):
+    stranger = UserFactory()
+
+    response = owner_client.post(reverse("manage:organizer_remove", args=[event.pk, stranger.pk]))
+
+    assert response.status_code == 404
+
+
+def test_adding_and_removing_screening_questions(event, owner_client):
+    url = reverse("manage:question_add", args=[event.pk])
+
+    response = owner_client.post(
+        url,
+        {
+            "label": "Which stack?",
+            "kind": "multiple",
+            "choices": "Python\n\nRust\n",
+            "required": "",
+        },
+    )
+
+    assert response.status_code == 302
+    question = event.questions.get()
+    assert (question.label, question.choices, question.required) == (
+        "Which stack?",
+        ["Python", "Rust"],
+        False,
+    )
+    owner_client.post(reverse("manage:question_remove", args=[event.pk, question.pk]))
+    assert not event.questions.exists()
+
+
+def test_a_choice_question_needs_two_choices(event, owner_client):
+    response = owner_client.post(
+        reverse("manage:question_add", args=[event.pk]),
+        {"label": "Pick", "kind": "single", "choices": "Only one\nOnly one"},
+    )
+
+    assert response.status_code == 400
+    assert "at least two different choices" in response.content.decode()
+    assert not event.questions.exists()
+
+
+def test_open_events_ask_no_questions(owner, owner_client):
+    event = EventFactory(organizer=owner, registration_mode="open")
+
+    response = owner_client.post(
+        reverse("manage:question_add", args=[event.pk]), {"label": "Why?", "kind": "short_text"}
+    )
+
+    assert response.status_code == 400
+    assert "Only events with approval or lottery registration" in response.content.decode()
+
+
+def test_an_event_asks_at_most_twenty_questions(event, owner, owner_client):
+    for n in range(question_service.MAX_QUESTIONS):
+        question_service.add_question(event=event, actor=owner, label=f"Q{n}", kind="short_text")
+
+    response = owner_client.post(
+        reverse("manage:question_add", args=[event.pk]), {"label": "One more", "kind": "long_text"}
+    )
+
+    assert response.status_code == 400
+    assert "at most 20 questions" in response.content.decode()
+    assert event.questions.count() == 20
+
+
+def test_a_question_of_another_event_cannot_be_removed_through_mine(event, owner_client):
+    other_event = EventFactory(registration_mode="approval")
+    theirs = ScreeningQuestion.objects.create(event=other_event, label="Theirs")
+
+    response = owner_client.post(reverse("manage:question_remove", args=[event.pk, theirs.pk]))
+
+    assert response.status_code == 404
+    assert ScreeningQuestion.objects.filter(pk=theirs.pk).exists()
+
+
+# Sessions ---------------------------------------------------------------------------------------
+
+
+def session_data(**overrides) -> dict:
+    data = {
+        "title": "Europe slot",
+        "starts_at": "2030-07-20T16:00",
+        "ends_at": "2030-07-20T17:30",
+        "capacity": "12",
+        "waitlist_enabled": "on",
+        "location": "Room 4",
+        "online_url": "https://meet.example.com/abc",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_creating_a_session_reads_its_times_in_the_events_zone(event, owner_client):
+    response = owner_client.post(reverse("manage:session_create", args=[event.pk]), session_data())
+
+    assert response.status_code == 302
+    session = event.sessions.get()
+    assert session.starts_at == datetime(2030, 7, 20, 14, 0, tzinfo=UTC)
+    assert session.ends_at == datetime(2030, 7, 20, 15, 30, tzinfo=UTC)
+    assert (session.capacity, session.waitlist_enabled, session.title) == (12, True, "Europe slot")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"ends_at": "2030-07-20T15:00"}, "The session must end after it starts."),
+        ({"capacity": "0"}, "greater than or equal to 1"),
+        ({"online_url": "javascript:alert(1)"}, "Enter a valid URL."),
+        ({"starts_at": ""}, "This field is required."),
+    ],
+)
+def test_a_bad_session_is_refused_and_nothing_is_written(event, owner_client, overrides, message):
+    response = owner_client.post(
+        reverse("manage:session_create", args=[event.pk]), session_data(**overrides)
+    )
+
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert not event.sessions.exists()
+
+
+def test_editing_a_session_shows_and_saves_times_in_the_events_zone(session, owner_client):
+    url = reverse("manage:session_edit", args=[session.pk])
+    shown = session.starts_at.astimezone(BERLIN).strftime("%Y-%m-%dT%H:%M")
+
+    assert f'value="{shown}"' in owner_client.get(url).content.decode()
+    response = owner_client.post(url, session_data(capacity="5"))
+
+    assert response.status_code == 302
+    session.refresh_from_db()
+    assert session.capacity == 5
+    assert session.starts_at == datetime(2030, 7, 20, 14, 0, tzinfo=UTC)
+    assert session.sequence == 1  # the time changed: calendars get an update
+
+
+def test_capacity_below_the_seats_taken_is_refused_with_the_services_message(owner, owner_client):
+    event = EventFactory(organizer=owner, registration_mode="open")
+    session = SessionFactory(event=event, capacity=3)
+    apply(session, 3)
+
+    response = owner_client.post(
+        reverse("manage:session_edit", args=[session.pk]), session_data(capacity="2")
+    )
+
+    assert response.status_code == 400
+    assert "the capacity cannot go below 3" in response.content.decode()
+    session.refresh_from_db()
+    assert (session.capacity, session.title) == (3, "")
+
+
+def test_cancelling_a_session_asks_first_then_tells_everyone(session, owner_client):
+    apply(session, 1)
+    url = reverse("manage:session_cancel", args=[session.pk])
+
+    assert "Cancel the session" in owner_client.get(url).content.decode()
+    session.refresh_from_db()
+    assert not session.is_cancelled
+
+    response = owner_client.post(url)
+    session.refresh_from_db()
+    assert response.status_code == 302
+    assert session.is_cancelled
+    assert session.registrations.get().status == Status.CANCELLED
+    assert "This session is already cancelled." in texts(owner_client.post(url))
+
+
+# The registrations table and its bulk actions -------------------------------------------------
+
+
+def act(client, session, action, registrations, **extra):
+    return client.post(
+        reverse("manage:registrations_action", args=[session.pk]),
+        {"action": action, "ids": [r.pk for r in registrations], **extra},
+    )
+
+
+def test_bulk_approval_beyond_capacity_reports_refusals_and_never_overbooks(session, owner_client):
+    applicants = apply(session, 4)
+
+    response = act(owner_client, session, "approve", applicants)
+
+    session.refresh_from_db()
+    statuses = sorted(r.status for r in Registration.objects.filter(session=session))
+    assert session.seats_taken == session.capacity == 2
+    assert statuses == [Status.APPLIED, Status.APPLIED, Status.CONFIRMED, Status.CONFIRMED]
+    shown = texts(response)
+    assert "Approve: 2 done." in shown
+    assert sum("The session is full" in text for text in shown) == 2
+
+
+def test_approve_or_waitlist_puts_the_overflow_on_the_waitlist(session, owner_client):
+    applicants = apply(session, 3)
+
+    act(owner_client, session, "approve_or_waitlist", applicants)
+
+    statuses = [r.status for r in Registration.objects.filter(session=session)]
+    assert sorted(statuses) == [Status.CONFIRMED, Status.CONFIRMED, Status.WAITLISTED]
+
+
+def test_ids_from_another_session_are_ignored(event, session, owner, owner_client):
+    mine = apply(session, 1)
+    same_event_other_session = apply(SessionFactory(event=event), 1)
+    other_event = EventFactory(registration_mode="approval")
+    other_event.organizers.add(owner)
+    other_events = apply(SessionFactory(event=other_event), 1)
+
+    response = act(owner_client, session, "reject", mine + same_event_other_session + other_events)
+
+    assert "Reject: 1 done." in texts(response)
+    assert Registration.objects.get(pk=mine[0].pk).status == Status.REJECTED
+    for registration in same_event_other_session + other_events:
+        assert Registration.objects.get(pk=registration.pk).status == Status.APPLIED
+
+
+def test_reject_and_cancel_act_on_the_ticked_people(owner, owner_client):
+    event = EventFactory(organizer=owner, registration_mode="open")
+    session = SessionFactory(event=event, capacity=1)
+    seated, waiting, also_waiting = apply(session, 3)
+    assert (seated.status, waiting.status) == (Status.CONFIRMED, Status.WAITLISTED)
+
+    act(owner_client, session, "reject", [also_waiting])
+    response = act(owner_client, session, "move_in", [waiting])
+    assert "The session is full: there is no free seat to move anyone into." in texts(response)
+    response = act(owner_client, session, "cancel", [seated])
+
+    assert "Cancel: 1 done." in texts(response)
+    statuses = dict(Registration.objects.values_list("pk", "status"))
+    assert statuses[also_waiting.pk] == Status.REJECTED
+    assert statuses[seated.pk] == Status.CANCELLED
+    assert seated.changes.last().note == "Cancelled by an organizer"
+    # The freed seat went to the next person on the waitlist, as an offer.
+    assert statuses[waiting.pk] == Status.OFFERED
+    session.refresh_from_db()
+    assert session.seats_taken == 1
+
+
+def test_moving_in_from_the_waitlist_takes_a_free_seat_ahead_of_the_queue(owner, owner_client):
+    event = EventFactory(organizer=owner, registration_mode="open")
+    session = SessionFactory(event=event, capacity=1)
+    _seated, waiting = apply(session, 2)
+    # Once a session has started, freed seats are not offered by themselves any more.
+    now = timezone.now()
+    scheduling.update_session(
+        session=session,
+        actor=owner,
+        starts_at=now - timedelta(minutes=10),
+        ends_at=now + timedelta(minutes=50),
+        capacity=2,
+    )
+
+    response = act(owner_client, session, "move_in", [waiting])
+
+    assert "Move in from the waitlist: 1 done." in texts(response)
+    assert Registration.objects.get(pk=waiting.pk).status == Status.CONFIRMED
+    session.refresh_from_db()
+    assert session.seats_taken == 2
+
+
+def test_an_action_needs_a_known_name_and_someone_ticked(session, owner_client):
+    (applicant,) = apply(session)
+
+    assert "Choose an action." in texts(act(owner_client, session, "delete", [applicant]))
+    assert "Tick at least one person first." in texts(act(owner_client, session, "approve", []))
+    assert Registration.objects.get(pk=applicant.pk).status == Status.APPLIED
+
+
+def test_the_table_filters_by_status_and_counts_each(session, owner_client):
+    first, second, third = apply(session, 3)
+    act(owner_client, session, "reject", [first])
+    url = reverse("manage:registrations", args=[session.pk])
+
+    html = owner_client.get(url, {"status": "applied"}).content.decode()
+
+    assert re.search(r'aria-current="page">Applied <span class="count">2</span>', html)
+    assert re.search(r'>Not selected <span class="count">1</span>', html)
+    assert re.search(r'>All <span class="count">3</span>', html)
+    assert second.user.email in html and third.user.email in html
+    assert first.user.email not in html
+    assert '<th scope="col">Email</th>' in html
+
+
+def test_the_table_shows_answers_escaped_and_links_to_each_history(event, session, owner):
+    question = question_service.add_question(
+        event=event, actor=owner, label="<b>Stack</b>", kind="short_text"
+    )
+    registration = register(
+        user=UserFactory(display_name="<i>Eve</i>"),
+        session=session,
+        answers={str(question.pk): "<script>alert(1)</script>"},
+    )
+
+    html = client_for(owner).get(reverse("manage:registrations", args=[session.pk]))
+    html = html.content.decode()
+
+    assert "&lt;b&gt;Stack&lt;/b&gt;</span> &lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<script>alert" not in html and "<i>Eve" not in html
+    assert reverse("manage:registration", args=[registration.pk]) in html
+
+
+def test_the_registrations_query_count_does_not_grow_with_people(event, owner, owner_client):
+    session = SessionFactory(event=event, capacity=500)
+    question_service.add_question(
+        event=event, actor=owner, label="Why?", kind="short_text", required=False
+    )
+    url = reverse("manage:registrations", args=[session.pk])
+    apply(session, 5)
+    with CaptureQueriesContext(connection) as few:
+        assert owner_client.get(url).status_code == 200
+    apply(session, 195)
+    with CaptureQueriesContext(connection) as many:
+        html = owner_client.get(url).content.decode()
+
+    assert html.count('name="ids"') == 200
+    assert len(many) == len(few)
+
+
+def test_the_lottery_button_draws_and_the_table_shows_seed_and_ranks(owner, owner_client):
+    event = EventFactory(organizer=owner, registration_mode="lottery")
+    session = SessionFactory(event=event, capacity=2)
+    apply(session, 5)
+    url = reverse("manage:registrations", args=[session.pk])
+    assert "Draw the lottery now" in owner_client.get(url).content.decode()
+
+    response = owner_client.post(reverse("manage:lottery_draw", args=[session.pk]))
+
+    session.refresh_from_db()
+    assert response["Location"] == url
+    assert "Lottery drawn: 2 confirmed, 3 waitlisted, 0 not selected." in texts(response)[0]
+    html = owner_client.get(url).content.decode()
+    assert session.lottery_seed in html
+    assert "Draw the lottery now" not in html
+    ranks = sorted(session.registrations.values_list("lottery_rank", flat=True))
+    assert ranks == [1, 2, 3, 4, 5]
+    assert '<td class="num">5</td>' in html
+    again = owner_client.post(reverse("manage:lottery_draw", args=[session.pk]))
+    assert "The lottery for this session has already been drawn." in texts(again)
+
+
+def test_sessions_without_a_lottery_have_no_draw(session, owner_client):
+    html = owner_client.get(reverse("manage:registrations", args=[session.pk])).content.decode()
+    assert "Draw the lottery now" not in html
+
+    response = owner_client.post(reverse("manage:lottery_draw", args=[session.pk]))
+
+    assert "This session does not use a lottery." in texts(response)
+
+
+def test_the_csv_has_the_columns_and_answers_and_defuses_formulas(event, session, owner):
+    question = question_service.add_question(
+        event=event, actor=owner, label="=Which stack?", kind="multiple", choices=["Py", "Rs"]
+    )
+    text = question_service.add_question(event=event, actor=owner, label="Why", kind="short_text")
+    register(
+        user=UserFactory(display_name='=HYPERLINK("http://evil")', email="eve@example.com"),
+        session=session,
+        answers={str(question.pk): ["Py", "Rs"], str(text.pk): "@SUM(A1:A9)"},
+    )
+    register(
+        user=UserFactory(display_name="-2+3", role="researcher"),
+        session=session,
+        answers={str(question.pk): ["Py"], str(text.pk): "+plain"},
+    )
+
+    response = client_for(owner).get(reverse("manage:registrations_csv", args=[session.pk]))
+
+    assert response["Content-Type"].startswith("text/csv")
+    assert "attachment" in response["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    assert rows[0] == ["Name", "Email", "Role", "Status", "Registered", "'=Which stack?", "Why"]
+    assert rows[1][:4] == ['\'=HYPERLINK("http://evil")', "eve@example.com", "Developer", "Applied"]
+    assert rows[1][5:] == ["Py; Rs", "'@SUM(A1:A9)"]
+    assert rows[2][0] == "'-2+3"
+    assert rows[2][2] == "Researcher"
+    assert rows[2][6] == "'+plain"
+    assert len(rows) == 3
+
+
+# A person's history ----------------------------------------------------------------------------
+
+
+def test_a_persons_page_shows_their_history_and_their_other_registrations_with_me(
+    event, session, owner, owner_client
+):
+    person = UserFactory(display_name="Ada", affiliation="Analytical Engines", role="researcher")
+    registration = register(user=person, session=session)
+    act(owner_client, session, "approve", [registration])
+    mine_too = EventFactory(organizer=owner, title="My other event")
+    register(user=person, session=SessionFactory(event=mine_too))
+    not_mine = EventFactory(title="Not my event")
+    register(user=person, session=SessionFactory(event=not_mine))
+
+    html = owner_client.get(reverse("manage:registration", args=[registration.pk])).content.decode()
+
+    assert "Analytical Engines" in html and "Researcher" in html
+    assert "new → Applied" in html
+    assert "Applied → Confirmed" in html
+    assert "Olga Owner" in html  # who approved
+    assert "My other event" in html
+    assert "Not my event" not in html
+
+
+# Pages as markup -------------------------------------------------------------------------------
+
+
+def manage_pages(world) -> list[str]:
+    return [
+        reverse("manage:dashboard"),
+        reverse("manage:event_create"),
+        reverse("manage:event", args=[world["event"].pk]),
+        reverse("manage:event_edit", args=[world["event"].pk]),
+        reverse("manage:event_cancel", args=[world["event"].pk]),
+        reverse("manage:session_create", args=[world["event"].pk]),
+        reverse("manage:session_edit", args=[world["session"].pk]),
+        reverse("manage:session_cancel", args=[world["session"].pk]),
+        reverse("manage:registrations", args=[world["session"].pk]),
+        reverse("manage:registration", args=[world["registration"].pk]),
+    ]
+
+
+def test_every_input_on_the_manage_pages_has_a_label(world, owner_client):
+    for url in manage_pages(world):
+        html = owner_client.get(url).content.decode()
+        ids_ = re.findall(
+            r'<(?:input|select|textarea)(?![^>]*type="(?:hidden|submit)")[^>]*\bid="([^"]+)"', html
+        )
+        unlabelled = re.findall(
+            r'<(?:input|select|textarea)(?![^>]*type="(?:hidden|submit)")(?![^>]*\bid=)[^>]*>', html
+        )
+        assert not unlabelled, f"{url}: {unlabelled}"
+        for field_id in ids_:
+            assert f'for="{field_id}"' in html, f"{url}: #{field_id} has no label"
+
+
+def test_the_manage_pages_have_no_inline_script_and_post_with_a_token(world, owner_client):
+    for url in manage_pages(world):
+        html = owner_client.get(url).content.decode()
+        assert not re.search(r"<script(?![^>]*\bsrc=)", html), url
+        assert not re.search(r"\son[a-z]+=", html), url
+        assert not re.search(r'href="javascript:', html), url
+        for form in re.findall(r'<form method="post".*?</form>', html, re.S):
+            assert "csrfmiddlewaretoken" in form, url
+            assert "<button" in form, url
+        for table in re.findall(r"<thead>.*?</thead>", html, re.S):
+            assert "<td" not in table and '<th scope="col"' in table, url
+
+
+def test_the_event_page_query_count_does_not_grow_with_sessions(event, owner, owner_client):
+    url = reverse("manage:event", args=[event.pk])
+
+    def make(count):
+        for _ in range(count):
+            apply(SessionFactory(event=event), 1)
+            event.organizers.add(OrganizerFactory())
+
+    make(2)
+    with CaptureQueriesContext(connection) as few:
+        assert owner_client.get(url).status_code == 200
+    make(30)
+    with CaptureQueriesContext(connection) as many:
+        html = owner_client.get(url).content.decode()
+
+    assert html.count("Registrations</a>") == 32
+    assert len(many) == len(few)
+
+
+def test_changing_the_mode_after_sign_ups_is_refused_with_the_services_message(
+    event, session, owner_client
+):
+    apply(session, 1)
+
+    response = owner_client.post(
+        reverse("manage:event_edit", args=[event.pk]),
+        event_data(registration_mode="open", lottery_reserved_shares=""),
+    )
+
+    assert response.status_code == 400
+    assert "The registration mode cannot change once people have signed up" in (
+        response.content.decode()
+    )
+    event.refresh_from_db()
+    assert event.registration_mode == Event.Mode.APPROVAL
+
+
+def test_a_co_organizer_without_the_flag_manages_that_event_but_creates_none(event):
+    colleague = UserFactory()
+    scheduling.add_organizer(event=event, actor=event.organizers.get(), email=colleague.email)
+    client = client_for(colleague)
+
+    assert client.get(reverse("manage:event", args=[event.pk])).status_code == 200
+    assert client.get(reverse("manage:dashboard")).status_code == 200
+    assert client.get(reverse("manage:event_create")).status_code == 404
+    assert client.post(reverse("manage:event_create"), {"title": "Mine"}).status_code == 404

@@ -1,0 +1,402 @@
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from events.models import Registration, ScreeningQuestion, TermsAcceptance
+from events.services import registration as registration_service
+from tests.factories import PASSWORD, SessionFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def client_for(user) -> Client:
+    client = Client()
+    assert client.login(email=user.email, password=PASSWORD)
+    return client
+
+
+def queries(client: Client, url: str) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url).status_code == 200
+    return len(ctx.captured_queries)
+
+
+# The event list
+
+
+def test_the_list_shows_upcoming_public_events_only():
+    shown = SessionFactory(event__title="Shown event").event
+    SessionFactory(event__title="Draft event", event__status="draft")
+    SessionFactory(event__title="Unlisted event", event__visibility="unlisted")
+    SessionFactory(event__title="Invite-only event", event__registration_mode="invitation")
+    past = SessionFactory(
+        event__title="Past event",
+        starts_at=timezone.now() - timedelta(days=3),
+        ends_at=timezone.now() - timedelta(days=3, hours=-1),
+    ).event
+
+    html = Client().get(reverse("events:list")).content.decode()
+
+    assert shown.title in html
+    for hidden in ("Draft event", "Unlisted event", "Invite-only event", past.title):
+        assert hidden not in html
+    assert past.title in Client().get(reverse("events:list") + "?past=1").content.decode()
+
+
+def test_the_list_filters_by_kind():
+    SessionFactory(event__title="A demo", event__kind="demo")
+    SessionFactory(event__title="A feedback round", event__kind="feedback")
+
+    html = Client().get(reverse("events:list") + "?kind=demo").content.decode()
+
+    assert "A demo" in html
+    assert "A feedback round" not in html
+    # An unknown kind is ignored rather than an error.
+    assert Client().get(reverse("events:list") + "?kind=<script>").status_code == 200
+
+
+def test_the_list_query_count_does_not_grow_with_events():
+    for _ in range(5):
+        SessionFactory()
+    few = queries(Client(), reverse("events:list"))
+    for _ in range(195):
+        SessionFactory()
+    many = queries(Client(), reverse("events:list"))
+
+    assert few == many
+
+
+# An event's page
+
+
+def test_a_draft_event_is_a_404_except_for_its_organizers():
+    session = SessionFactory(event__status="draft")
+    organizer = session.event.organizers.get()
+    url = reverse("events:detail", args=[session.event.pk])
+
+    assert Client().get(url).status_code == 404
+    assert client_for(UserFactory()).get(url).status_code == 404
+    assert client_for(organizer).get(url).status_code == 200
+
+
+def test_the_place_is_shown_only_to_confirmed_attendees():
+    session = SessionFactory(location="Secret room 42", capacity=1)
+    confirmed, waitlisted = UserFactory(), UserFactory()
+    registration_service.register(user=confirmed, session=session)
+    registration_service.register(user=waitlisted, session=session)
+    url = reverse("events:detail", args=[session.event.pk])
+
+    assert "Secret room 42" in client_for(confirmed).get(url).content.decode()
+    assert "Secret room 42" not in client_for(waitlisted).get(url).content.decode()
+    assert "Secret room 42" not in Client().get(url).content.decode()
+
+
+def test_the_description_is_markdown_with_no_script_getting_through():
+    session = SessionFactory(
+        event__description="**Bold** <script>alert(1)</script> [x](javascript:alert(2)) "
+        '<img src=x onerror="alert(3)">'
+    )
+
+    html = Client().get(reverse("events:detail", args=[session.event.pk])).content.decode()
+
+    assert "<strong>Bold</strong>" in html
+    assert "<script>alert" not in html
+    assert "javascript:" not in html
+    assert "onerror" not in html
+
+
+def test_times_are_shown_in_the_viewers_zone_with_the_event_zone_beside():
+    start = timezone.now().replace(microsecond=0) + timedelta(days=30)
+    start = start.replace(hour=14, minute=0, second=0)
+    session = SessionFactory(
+        starts_at=start, ends_at=start + timedelta(hours=1), event__timezone="America/New_York"
+    )
+    viewer = UserFactory(timezone="Asia/Tokyo")
+
+    html = client_for(viewer).get(reverse("events:detail", args=[session.event.pk])).content
+    html = html.decode()
+
+    tokyo = timezone.localtime(start, timezone.get_fixed_timezone(9 * 60))
+    assert f"{tokyo:%H:%M}" in html and "JST" in html
+    assert "in America/New_York, event time" in html
+
+
+# Signing up
+
+
+def test_signing_up_in_open_mode_takes_one_post():
+    session = SessionFactory()
+    user = UserFactory()
+
+    response = client_for(user).post(reverse("events:register", args=[session.pk]))
+
+    assert response.status_code == 302
+    assert Registration.objects.get(user=user, session=session).status == "confirmed"
+
+
+def test_a_full_session_puts_the_next_person_on_the_waitlist():
+    session = SessionFactory(capacity=1)
+    client_for(UserFactory()).post(reverse("events:register", args=[session.pk]))
+    late = UserFactory()
+
+    response = client_for(late).post(reverse("events:register", args=[session.pk]), follow=True)
+
+    assert Registration.objects.get(user=late).status == "waitlisted"
+    assert "waitlist" in response.content.decode()
+
+
+def test_opening_the_sign_up_page_changes_nothing():
+    session = SessionFactory()
+
+    response = client_for(UserFactory()).get(reverse("events:register", args=[session.pk]))
+
+    assert response.status_code == 200
+    assert not Registration.objects.exists()
+
+
+def test_an_anonymous_visitor_is_asked_to_log_in():
+    session = SessionFactory()
+
+    response = Client().post(reverse("events:register", args=[session.pk]))
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("account_login"))
+    assert not Registration.objects.exists()
+
+
+def test_signing_up_twice_says_so_and_keeps_one_registration():
+    session = SessionFactory()
+    client = client_for(UserFactory())
+    client.post(reverse("events:register", args=[session.pk]))
+
+    response = client.post(reverse("events:register", args=[session.pk]))
+
+    assert response.status_code == 400
+    assert "already" in response.content.decode()
+    assert Registration.objects.count() == 1
+
+
+def test_a_started_session_refuses_sign_ups_with_a_message():
+    now = timezone.now()
+    session = SessionFactory(starts_at=now - timedelta(minutes=5), ends_at=now + timedelta(hours=1))
+
+    response = client_for(UserFactory()).post(reverse("events:register", args=[session.pk]))
+
+    assert response.status_code == 400
+    assert "already started" in response.content.decode()
+    assert not Registration.objects.exists()
+
+
+def test_a_draft_events_session_is_a_404_to_sign_up_for():
+    session = SessionFactory(event__status="draft")
+
+    response = client_for(UserFactory()).post(reverse("events:register", args=[session.pk]))
+
+    assert response.status_code == 404
+
+
+def test_confidential_events_need_the_terms_accepted_and_store_the_acceptance():
+    session = SessionFactory(event__terms_text="Do not share.", event__terms_version=2)
+    user = UserFactory()
+    client = client_for(user)
+    url = reverse("events:register", args=[session.pk])
+
+    refused = client.post(url, {"terms_version": 2})
+    assert refused.status_code == 400
+    assert "accept the terms" in refused.content.decode()
+    assert not Registration.objects.exists() and not TermsAcceptance.objects.exists()
+
+    accepted = client.post(url, {"terms_version": 2, "accept_terms": "on"})
+    assert accepted.status_code == 302
+    acceptance = TermsAcceptance.objects.get(user=user)
+    assert acceptance.version == 2
+    assert Registration.objects.get(user=user).status == "confirmed"
+
+
+def test_terms_changed_while_reading_are_refused_and_nothing_is_written():
+    session = SessionFactory(event__terms_text="Do not share.", event__terms_version=3)
+
+    response = client_for(UserFactory()).post(
+        reverse("events:register", args=[session.pk]), {"terms_version": 2, "accept_terms": "on"}
+    )
+
+    assert response.status_code == 400
+    assert "terms have changed" in response.content.decode()
+    assert not Registration.objects.exists() and not TermsAcceptance.objects.exists()
+
+
+def test_applying_records_answers_and_keeps_typed_values_when_one_is_missing():
+    session = SessionFactory(event__registration_mode="approval")
+    why = ScreeningQuestion.objects.create(event=session.event, label="Why?", kind="long_text")
+    stack = ScreeningQuestion.objects.create(
+        event=session.event, label="Stack", kind="single", choices=["Python", "Rust"]
+    )
+    client = client_for(UserFactory())
+    url = reverse("events:register", args=[session.pk])
+
+    missing = client.post(url, {f"q{why.pk}": "I build agents"})
+    assert missing.status_code == 400
+    assert "I build agents" in missing.content.decode()
+    assert not Registration.objects.exists()
+
+    bad_choice = client.post(url, {f"q{why.pk}": "x", f"q{stack.pk}": "COBOL"})
+    assert bad_choice.status_code == 400
+    assert not Registration.objects.exists()
+
+    ok = client.post(url, {f"q{why.pk}": "I build agents", f"q{stack.pk}": "Rust"})
+    assert ok.status_code == 302
+    registration = Registration.objects.get()
+    assert registration.status == "applied"
+    assert registration.answers == {str(why.pk): "I build agents", str(stack.pk): "Rust"}
+
+
+# My sessions, cancelling and offers
+
+
+def test_my_sessions_lists_only_my_own_registrations():
+    mine, theirs = SessionFactory(event__title="Mine"), SessionFactory(event__title="Theirs")
+    me, other = UserFactory(), UserFactory()
+    registration_service.register(user=me, session=mine)
+    registration_service.register(user=other, session=theirs)
+
+    html = client_for(me).get(reverse("events:my_sessions")).content.decode()
+
+    assert "Mine" in html and "Theirs" not in html
+
+
+def test_my_sessions_query_count_does_not_grow_with_registrations():
+    me = UserFactory()
+    client = client_for(me)
+    for _ in range(5):
+        registration_service.register(user=me, session=SessionFactory())
+    few = queries(client, reverse("events:my_sessions"))
+    for _ in range(195):
+        registration_service.register(user=me, session=SessionFactory())
+    many = queries(client, reverse("events:my_sessions"))
+
+    assert few == many
+
+
+def test_the_cancel_link_shows_a_page_and_only_its_post_cancels():
+    session = SessionFactory()
+    user = UserFactory()
+    registration = registration_service.register(user=user, session=session)
+    client = client_for(user)
+    url = reverse("events:cancel", args=[registration.pk])
+
+    assert client.get(url).status_code == 200
+    registration.refresh_from_db()
+    assert registration.status == "confirmed"
+
+    assert client.post(url).status_code == 302
+    registration.refresh_from_db()
+    assert registration.status == "cancelled"
+    session.refresh_from_db()
+    assert session.seats_taken == 0
+
+
+def test_nobody_can_see_or_cancel_someone_elses_registration():
+    registration = registration_service.register(user=UserFactory(), session=SessionFactory())
+    intruder = client_for(UserFactory())
+
+    assert intruder.get(reverse("events:cancel", args=[registration.pk])).status_code == 404
+    assert intruder.post(reverse("events:cancel", args=[registration.pk])).status_code == 404
+    assert (
+        intruder.post(
+            reverse("events:offer", args=[registration.pk]), {"action": "accept"}
+        ).status_code
+        == 404
+    )
+    registration.refresh_from_db()
+    assert registration.status == "confirmed"
+
+
+def offered_registration():
+    session = SessionFactory(capacity=1)
+    first, second = UserFactory(), UserFactory()
+    taken = registration_service.register(user=first, session=session)
+    waiting = registration_service.register(user=second, session=session)
+    registration_service.cancel(registration=taken, actor=first)
+    waiting.refresh_from_db()
+    assert waiting.status == "offered"
+    return waiting
+
+
+def test_an_offer_is_accepted_by_post_and_not_by_opening_the_link():
+    registration = offered_registration()
+    client = client_for(registration.user)
+    url = reverse("events:offer", args=[registration.pk])
+
+    assert "A seat is free for you" in client.get(url).content.decode()
+    registration.refresh_from_db()
+    assert registration.status == "offered"
+
+    assert client.post(url, {"action": "accept"}).status_code == 302
+    registration.refresh_from_db()
+    assert registration.status == "confirmed"
+
+
+def test_declining_an_offer_frees_the_seat():
+    registration = offered_registration()
+
+    client_for(registration.user).post(
+        reverse("events:offer", args=[registration.pk]), {"action": "decline"}
+    )
+
+    registration.refresh_from_db()
+    registration.session.refresh_from_db()
+    assert registration.status == "declined"
+    assert registration.session.seats_taken == 0
+
+
+def test_a_forged_offer_action_is_a_clear_400():
+    registration = offered_registration()
+
+    response = client_for(registration.user).post(
+        reverse("events:offer", args=[registration.pk]), {"action": "steal"}
+    )
+
+    assert response.status_code == 400
+    registration.refresh_from_db()
+    assert registration.status == "offered"
+
+
+def test_the_event_page_query_count_does_not_grow_with_sessions_or_registrations():
+    viewer = UserFactory()
+    client = client_for(viewer)
+    first = SessionFactory(capacity=500)
+    event = first.event
+    url = reverse("events:detail", args=[event.pk])
+
+    def grow(sessions: int, people: int) -> None:
+        for _ in range(sessions):
+            session = SessionFactory(event=event)
+            registration_service.register(user=viewer, session=session)
+        for _ in range(people):
+            registration_service.register(user=UserFactory(), session=first)
+
+    grow(4, 5)
+    few = queries(client, url)
+    grow(50, 100)
+    many = queries(client, url)
+
+    assert few == many
+
+
+def test_the_registration_mode_cannot_change_under_signed_up_people():
+    from events.services import ServiceError, scheduling
+
+    session = SessionFactory()
+    registration_service.register(user=UserFactory(), session=session)
+
+    with pytest.raises(ServiceError, match="cannot change once people have signed up"):
+        scheduling.update_event(
+            event=session.event, actor=session.event.organizers.get(), registration_mode="lottery"
+        )
+    session.event.refresh_from_db()
+    assert session.event.registration_mode == "open"
