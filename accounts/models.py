@@ -1,3 +1,4 @@
+import secrets
 import zoneinfo
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
@@ -11,6 +12,10 @@ from django.utils import timezone as django_timezone
 def validate_timezone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
         raise ValidationError("%(value)s is not a known time zone.", params={"value": value})
+
+
+def new_calendar_token() -> str:
+    return secrets.token_urlsafe(32)
 
 
 class UserManager(BaseUserManager["User"]):
@@ -60,6 +65,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_organizer = models.BooleanField(
         default=False, help_text="Organizers can create events and manage their own events."
     )
+    # Secret of the private calendar feed; resetting it cuts off every old subscription.
+    calendar_token = models.CharField(max_length=64, unique=True, default=new_calendar_token)
     is_staff = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=django_timezone.now)

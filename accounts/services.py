@@ -37,6 +37,15 @@ def set_organizer(*, user: User, is_organizer: bool = True) -> User:
     return user
 
 
+def reset_calendar_token(*, user: User) -> User:
+    """A new secret for the private calendar feed; old subscriptions stop working."""
+    from .models import new_calendar_token
+
+    user.calendar_token = new_calendar_token()
+    user.save(update_fields=["calendar_token"])
+    return user
+
+
 def export_user_data(*, user: User) -> dict[str, Any]:
     """Everything we hold about one person, as JSON-ready data (GDPR access request)."""
     data: dict[str, Any] = {

@@ -1,9 +1,54 @@
-"""The outbox: what the system owes to whom. Rows are written inside the caller's transaction;
-the notifications issue's delivery task turns them into mail."""
+"""The outbox: what the system owes to whom.
+
+Rows are written inside the caller's transaction, so an email is owed exactly when the change
+that causes it commits. Delivery is enqueued on commit; if the broker is down then, the
+beat sweep finds the row still pending and enqueues it again, so mail is delayed, never lost.
+"""
+
+import logging
 
 from django.db import transaction
+from django.db.models import F
 
+from . import ics
 from .models import Notification, Registration, Session
+
+log = logging.getLogger(__name__)
+Kind = Notification.Kind
+
+# Which messages carry a calendar object, and which kind.
+CALENDAR_METHOD = {
+    Kind.CONFIRMED: ics.REQUEST,
+    Kind.APPROVED: ics.REQUEST,
+    Kind.SESSION_CHANGED: ics.REQUEST,
+    Kind.CANCELLED: ics.CANCEL,
+    Kind.CANCELLED_BY_ORGANIZER: ics.CANCEL,
+    Kind.SESSION_CANCELLED: ics.CANCEL,
+    Kind.REJECTED: ics.CANCEL,
+    Kind.OFFER_EXPIRED: ics.CANCEL,
+}
+
+
+def _calendar_payload(kind: str, registration: Registration | None) -> dict:
+    """Decide the iTIP method and this attendee's SEQUENCE for the message.
+
+    A REQUEST goes to someone holding a confirmed seat; a CANCEL only to someone who was
+    sent an invite before (nobody else has an entry to remove). The sequence per attendee
+    never goes down: the session's sequence, or one more than the last one they were sent.
+    """
+    method = CALENDAR_METHOD.get(kind)
+    if method is None or registration is None:
+        return {}
+    if method == ics.REQUEST and registration.status != Registration.Status.CONFIRMED:
+        return {}
+    last = registration.calendar_sequence
+    if method == ics.CANCEL and last is None:
+        return {}
+    session = Session.objects.only("sequence").get(pk=registration.session_id)
+    sequence = session.sequence if last is None else max(session.sequence, last + 1)
+    Registration.objects.filter(pk=registration.pk).update(calendar_sequence=sequence)
+    registration.calendar_sequence = sequence
+    return {"calendar": method, "sequence": sequence}
 
 
 def queue(
@@ -20,15 +65,36 @@ def queue(
     session = session or (registration.session if registration else None)
     subject = f"reg{registration.pk}" if registration else f"session{session.pk}"
     key = f"{kind}:{subject}:user{user.pk}:{version}"
-    notification, _ = Notification.objects.get_or_create(
+    existing = Notification.objects.filter(key=key).first()
+    if existing:
+        return existing
+    notification = Notification.objects.create(
         key=key,
-        defaults={
-            "kind": kind,
-            "recipient": user,
-            "email": user.email,
-            "registration": registration,
-            "session": session,
-            "payload": payload or {},
-        },
+        kind=kind,
+        recipient=user,
+        email=user.email,
+        registration=registration,
+        session=session,
+        payload={**(payload or {}), **_calendar_payload(kind, registration)},
     )
+    enqueue_on_commit([notification.pk])
     return notification
+
+
+def enqueue_on_commit(ids: list[int]) -> None:
+    if ids:
+        transaction.on_commit(lambda: enqueue(ids))
+
+
+def enqueue(ids: list[int]) -> None:
+    """Hand rows to the workers. A broker outage is logged, not raised: the change has
+    committed and the sweep will enqueue the rows again."""
+    from .tasks import deliver_notification
+
+    for pk in ids:
+        try:
+            deliver_notification.delay(pk)
+        except Exception:  # noqa: BLE001 - any broker failure; the sweep recovers the row
+            log.warning("Could not enqueue notification %s; the sweep will retry", pk)
+            Notification.objects.filter(pk=pk).update(attempts=F("attempts"))
+            return

@@ -29,3 +29,34 @@ def draw_due_lotteries() -> int:
     from .services import lottery
 
     return lottery.draw_due_lotteries()
+
+
+@shared_task(bind=True, acks_late=True)
+def deliver_notification(self, notification_id: int) -> bool:
+    """Send one outbox row. Safe to run twice: the row is claimed before sending. A short
+    retry is scheduled here; longer ones are left to the sweep (no long ETAs in the broker)."""
+    from .services import delivery
+
+    outcome = delivery.deliver(notification_id=notification_id)
+    if outcome.retry_in is not None and outcome.retry_in <= 300:
+        raise self.retry(countdown=outcome.retry_in, max_retries=None)
+    return outcome.sent
+
+
+@shared_task
+def sweep_outbox() -> int:
+    """Every minute: enqueue rows a lost task or a dead worker left pending."""
+    from . import notifications
+    from .services import delivery
+
+    ids = delivery.requeue_due()
+    notifications.enqueue(ids)
+    return len(ids)
+
+
+@shared_task
+def queue_reminders() -> int:
+    """Every minute: owe the reminders that are due."""
+    from .services import reminders
+
+    return reminders.queue_due()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import public
+from .views import calendar, public
 
 app_name = "events"
 urlpatterns = [
@@ -10,4 +10,8 @@ urlpatterns = [
     path("me/sessions/", public.my_sessions, name="my_sessions"),
     path("registrations/<int:pk>/cancel/", public.cancel, name="cancel"),
     path("registrations/<int:pk>/offer/", public.offer, name="offer"),
+    path("registrations/<int:pk>/invite.ics", calendar.invite_ics, name="invite_ics"),
+    path("events/<int:pk>/calendar.ics", calendar.event_feed, name="event_feed"),
+    path("calendar/<str:token>.ics", calendar.user_feed, name="user_feed"),
+    path("me/calendar/reset/", calendar.reset_feed_token, name="reset_feed_token"),
 ]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import organizer
+from .views import messages, organizer
 
 app_name = "manage"
 urlpatterns = [
@@ -39,4 +39,6 @@ urlpatterns = [
     ),
     path("sessions/<int:pk>/lottery/", organizer.lottery_draw, name="lottery_draw"),
     path("registrations/<int:pk>/", organizer.registration_detail, name="registration"),
+    path("sessions/<int:pk>/messages/", messages.session_messages, name="session_messages"),
+    path("messages/<int:pk>/resend/", messages.resend, name="message_resend"),
 ]

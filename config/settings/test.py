@@ -1,5 +1,7 @@
 """Tests: the same services as configured (DATABASE_URL / REDIS_URL), fast hashing, no real mail."""
 
+import uuid
+
 from .base import *  # noqa: F403
 
 SECRET_KEY = "test-secret-key-that-is-long-enough-and-not-for-any-real-deployment-0123456789"  # noqa: S105
@@ -10,3 +12,9 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+# Tasks sent by tests go to a queue of this run only, so a worker started by one test never
+# picks up messages left by an earlier run; with no Redis, an in-memory broker.
+CELERY_TASK_DEFAULT_QUEUE = f"test-{uuid.uuid4().hex[:12]}"
+if not REDIS_URL:  # noqa: F405
+    CELERY_BROKER_URL = "memory://"

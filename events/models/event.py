@@ -9,6 +9,10 @@ from django.utils import timezone
 from accounts.models import validate_timezone
 
 
+def list_of_default_reminders() -> list[int]:
+    return [24, 1]
+
+
 class Event(models.Model):
     """A feedback session or prototype demo, with one or more sessions (time slots)."""
 
@@ -48,6 +52,11 @@ class Event(models.Model):
     )
     offer_hours = models.PositiveIntegerField(
         default=24, help_text="How long a waitlisted person has to accept a freed seat."
+    )
+    reminder_hours = models.JSONField(
+        default=list_of_default_reminders,
+        blank=True,
+        help_text="Hours before each session when confirmed attendees get a reminder.",
     )
     lottery_reserved_shares = models.JSONField(
         default=dict,

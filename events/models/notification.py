@@ -18,12 +18,14 @@ class Notification(models.Model):
         CANCELLED_BY_ORGANIZER = "cancelled_by_organizer", "Cancelled by the organizer"
         SESSION_CHANGED = "session_changed", "Session changed"
         SESSION_CANCELLED = "session_cancelled", "Session cancelled"
+        REMINDER = "reminder", "Reminder"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
         SENDING = "sending", "Sending"
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Not needed any more"
 
     key = models.CharField(max_length=200, unique=True)
     kind = models.CharField(max_length=40, choices=Kind.choices)
@@ -42,11 +44,19 @@ class Notification(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # When a failed attempt may be tried again (exponential backoff with jitter).
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # When a worker claimed the row; a row left in `sending` too long goes back to pending.
+    claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "pk"]
-        indexes = [models.Index(fields=["status", "created_at"])]
+        indexes = [
+            models.Index(fields=["status", "created_at"]),
+            models.Index(fields=["status", "next_attempt_at"]),
+            models.Index(fields=["session", "recipient"]),
+        ]
 
     def __str__(self) -> str:
         return self.key

@@ -41,6 +41,11 @@ class Registration(models.Model):
     confirmed_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     lottery_rank = models.PositiveIntegerField(null=True, blank=True)
+    # The SEQUENCE of the last calendar message this person was sent for the session; None
+    # until they get an invite. Each later message for the same UID carries a higher one.
+    calendar_sequence = models.PositiveIntegerField(null=True, blank=True)
+    # When the next reminder is due (confirmed seats only); moved when the session moves.
+    remind_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "pk"]
@@ -50,6 +55,7 @@ class Registration(models.Model):
         indexes = [
             models.Index(fields=["session", "status"]),
             models.Index(fields=["status", "offer_expires_at"]),
+            models.Index(fields=["status", "remind_at"]),
         ]
 
     def __str__(self) -> str:

@@ -9,7 +9,7 @@ from accounts.models import User
 
 from .. import notifications
 from ..models import Event, Notification, Registration, Session
-from . import ServiceError
+from . import ServiceError, reminders
 from .transitions import transition
 from .waitlist import fill_vacancies
 
@@ -27,6 +27,7 @@ EVENT_FIELDS = {
     "terms_version",
     "offer_hours",
     "lottery_reserved_shares",
+    "reminder_hours",
 }
 SESSION_FIELDS = {
     "title",
@@ -73,11 +74,21 @@ def _check_shares(shares: dict) -> None:
         raise ServiceError("Reserved shares add up to more than 100%.")
 
 
+def _check_reminders(hours) -> None:
+    if (
+        not isinstance(hours, list)
+        or len(hours) > 5
+        or any(not isinstance(h, int) or not 1 <= h <= 24 * 14 for h in hours)
+    ):
+        raise ServiceError("Reminders are up to 5 whole numbers of hours, from 1 to 336.")
+
+
 @transaction.atomic
 def create_event(*, organizer, **fields) -> Event:
     if not can_organize(organizer):
         raise ServiceError("Only organizers can create events.")
     _check_shares(fields.get("lottery_reserved_shares", {}))
+    _check_reminders(fields.get("reminder_hours", [24, 1]))
     if fields.get("terms_text") and not fields.get("terms_version"):
         fields["terms_version"] = 1
     event = _validated(Event(), fields, EVENT_FIELDS)
@@ -108,8 +119,14 @@ def update_event(*, event: Event, actor, **changes) -> Event:
     new_text = changes.get("terms_text", event.terms_text)
     if new_text and new_text != event.terms_text and version == event.terms_version:
         changes["terms_version"] = event.terms_version + 1
+    _check_reminders(changes.get("reminder_hours", event.reminder_hours))
+    hours_changed = changes.get("reminder_hours", event.reminder_hours) != event.reminder_hours
     _validated(event, changes, EVENT_FIELDS)
     event.save()
+    if hours_changed:
+        for session in event.sessions.filter(status=Session.Status.SCHEDULED):
+            session.event = event
+            reminders.schedule(list(session.registrations.filter(status=Status.CONFIRMED)), session)
     return event
 
 
@@ -206,6 +223,8 @@ def update_session(*, session: Session, actor, **changes) -> Session:
         session.registrations.filter(
             status=Status.OFFERED, offer_expires_at__gt=session.starts_at
         ).update(offer_expires_at=session.starts_at)
+    if "starts_at" in changed:
+        reminders.schedule(list(session.registrations.filter(status=Status.CONFIRMED)), session)
     if calendar_change:
         for registration in session.registrations.filter(
             status__in=Registration.SEATED

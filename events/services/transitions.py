@@ -7,6 +7,7 @@ from django.utils import timezone
 from .. import notifications
 from ..models import Registration, RegistrationChange
 from . import ServiceError
+from .reminders import next_reminder_at
 
 Status = Registration.Status
 
@@ -36,6 +37,10 @@ def transition(
     concurrent requests cannot both act on the same registration), record who did it, and owe
     the person a notification in the same transaction."""
     now = timezone.now()
+    if to == Status.CONFIRMED:
+        fields["remind_at"] = next_reminder_at(registration.session, after=now)
+    elif to != registration.status:
+        fields.setdefault("remind_at", None)
     updated = Registration.objects.filter(pk=registration.pk, status__in=list(allowed_from)).update(
         status=to, updated_at=now, **fields
     )
@@ -56,6 +61,9 @@ def transition(
 
 
 def record_creation(registration: Registration, *, actor=None, note: str = "", notify=None):
+    if registration.status == Status.CONFIRMED:
+        registration.remind_at = next_reminder_at(registration.session, after=timezone.now())
+        Registration.objects.filter(pk=registration.pk).update(remind_at=registration.remind_at)
     change = RegistrationChange.objects.create(
         registration=registration,
         from_status="",

@@ -1,11 +1,12 @@
-import zoneinfo
-
 import markdown as md
 import nh3
 from django import template
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
+
+from .. import emails, ics, timefmt
 
 register = template.Library()
 
@@ -17,30 +18,17 @@ def markdown(text: str) -> str:
     return mark_safe(nh3.clean(html, link_rel="noopener noreferrer nofollow"))  # noqa: S308
 
 
-def _fmt(start, end) -> str:
-    same_day = start.date() == end.date()
-    head = f"{start:%a %-d %b %Y, %H:%M}"
-    tail = f"{end:%H:%M}" if same_day else f"{end:%a %-d %b, %H:%M}"
-    return f"{head}–{tail} {end.tzname()}"
-
-
 @register.simple_tag
 def session_when(session) -> str:
     """A session's time in the viewer's zone, with the event's own zone beside it when they
-    differ, e.g. "Tue 3 Dec 2026, 16:00–17:00 CET (10:00 EST, event time)"."""
-    viewer = timezone.get_current_timezone()
-    start = timezone.localtime(session.starts_at, viewer)
-    end = timezone.localtime(session.ends_at, viewer)
-    text = _fmt(start, end)
-    event_start = timezone.localtime(session.starts_at, zoneinfo.ZoneInfo(session.event.timezone))
-    if event_start.utcoffset() != start.utcoffset():
+    differ, e.g. "Tue 3 Dec 2026, 16:00–17:00 CET (10:00 EST in America/New_York, ...)"."""
+    text, note = timefmt.when(session, timezone.get_current_timezone())
+    if note:
         return format_html(
-            '<time datetime="{}">{}</time> <span class="muted">({} {} in {}, event time)</span>',
+            '<time datetime="{}">{}</time> <span class="muted">({})</span>',
             session.starts_at.isoformat(),
             text,
-            f"{event_start:%H:%M}",
-            event_start.tzname(),
-            session.event.timezone,
+            note,
         )
     return format_html('<time datetime="{}">{}</time>', session.starts_at.isoformat(), text)
 
@@ -63,4 +51,19 @@ def status_badge(registration) -> str:
         '<span class="badge {}">{}</span>',
         STATUS_BADGE.get(registration.status, ""),
         registration.get_status_display(),
+    )
+
+
+@register.simple_tag
+def add_to_calendar(registration) -> str:
+    """Links to put a confirmed session in a calendar by hand (the emailed invite does it
+    automatically): the .ics file, Google Calendar, Outlook."""
+    item = emails.registration_occurrence(registration)
+    return format_html(
+        '<span class="calendar-links">Add to calendar: <a href="{}">.ics file</a> · '
+        '<a href="{}" rel="noopener noreferrer" target="_blank">Google</a> · '
+        '<a href="{}" rel="noopener noreferrer" target="_blank">Outlook</a></span>',
+        reverse("events:invite_ics", args=[registration.pk]),
+        ics.google_link(item),
+        ics.outlook_link(item),
     )

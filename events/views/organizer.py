@@ -37,7 +37,7 @@ def organizer_required(view):
     return wrapper
 
 
-def _mine(request: HttpRequest, queryset: QuerySet, path: str) -> QuerySet:
+def scope_to_organizer(request: HttpRequest, queryset: QuerySet, path: str) -> QuerySet:
     # Staff may open any event; everyone else only the events they organize.
     if request.user.is_staff:
         return queryset
@@ -45,17 +45,19 @@ def _mine(request: HttpRequest, queryset: QuerySet, path: str) -> QuerySet:
 
 
 def organized_event(request: HttpRequest, pk: int) -> Event:
-    return get_object_or_404(_mine(request, Event.objects.all(), "organizers"), pk=pk)
+    return get_object_or_404(scope_to_organizer(request, Event.objects.all(), "organizers"), pk=pk)
 
 
 def organized_session(request: HttpRequest, pk: int) -> Session:
     sessions = Session.objects.select_related("event")
-    return get_object_or_404(_mine(request, sessions, "event__organizers"), pk=pk)
+    return get_object_or_404(scope_to_organizer(request, sessions, "event__organizers"), pk=pk)
 
 
 def organized_registration(request: HttpRequest, pk: int) -> Registration:
     registrations = Registration.objects.select_related("user", "session__event")
-    return get_object_or_404(_mine(request, registrations, "session__event__organizers"), pk=pk)
+    return get_object_or_404(
+        scope_to_organizer(request, registrations, "session__event__organizers"), pk=pk
+    )
 
 
 def _registrations_in(status: str) -> Coalesce:
@@ -521,7 +523,7 @@ def registration_detail(request: HttpRequest, pk: int) -> HttpResponse:
     event = registration.session.event
     person = registration.user
     labels = dict(Status.choices)
-    others = _mine(
+    others = scope_to_organizer(
         request,
         Registration.objects.filter(user=person).exclude(pk=registration.pk),
         "session__event__organizers",

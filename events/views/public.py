@@ -73,7 +73,9 @@ def event_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if request.user.is_authenticated:
         mine = {
             r.session_id: r
-            for r in Registration.objects.filter(user=request.user, session__event=event)
+            for r in Registration.objects.filter(
+                user=request.user, session__event=event
+            ).select_related("session__event")
         }
         needs_terms = event.is_confidential and not registration_service.has_accepted_terms(
             user=request.user, event=event

@@ -1,0 +1,118 @@
+"""Turning an outbox row into an email: templates per kind (`emails/<kind>-subject.txt`,
+`-body.txt`, `-body.html`), times in the recipient's zone, absolute links, and for calendar
+messages the iTIP part and an invite.ics attachment."""
+
+import zoneinfo
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.core.mail.message import SafeMIMEText
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from . import ics, timefmt
+from .models import Notification
+
+
+def absolute(path: str) -> str:
+    return f"{settings.SITE_URL}{path}"
+
+
+def organizer() -> ics.Organizer:
+    """The ORGANIZER of every invite: the From address, never anything else (mail clients
+    drop updates whose organizer differs from the first invite's)."""
+    return ics.Organizer.from_address(settings.DEFAULT_FROM_EMAIL, settings.SITE_NAME)
+
+
+def registration_occurrence(registration) -> ics.Occurrence:
+    """A confirmed attendee's view of their session, with the place, under the invite's UID."""
+    session = registration.session
+    url = absolute(reverse("events:detail", args=[session.event_id]))
+    sequence = max(session.sequence, registration.calendar_sequence or 0)
+    return ics.occurrence(session, url=url, sequence=sequence, with_place=True)
+
+
+class CalendarEmail(EmailMultiAlternatives):
+    """Django gives a text/* alternative only a charset; iTIP needs `method=` on the part."""
+
+    def _create_mime_attachment(self, content, mimetype):
+        if mimetype.startswith("text/calendar"):
+            params = dict(p.strip().split("=", 1) for p in mimetype.split(";")[1:] if "=" in p)
+            if isinstance(content, bytes):
+                content = content.decode()
+            part = SafeMIMEText(content, "calendar", "utf-8")
+            part.set_param("method", params.get("method", ics.REQUEST))
+            return part
+        return super()._create_mime_attachment(content, mimetype)
+
+
+def context_for(notification: Notification) -> dict:
+    registration = notification.registration
+    session = notification.session or (registration.session if registration else None)
+    recipient = notification.recipient
+    zone = recipient.timezone if recipient else "UTC"
+    event = session.event if session else None
+    context = {
+        "notification": notification,
+        "recipient": recipient,
+        "registration": registration,
+        "session": session,
+        "event": event,
+        "site_name": settings.SITE_NAME,
+        "when": timefmt.when_text(session, zone) if session else "",
+        "links": {
+            "event": absolute(reverse("events:detail", args=[event.pk])) if event else "",
+            "my_sessions": absolute(reverse("events:my_sessions")),
+            "profile": absolute(reverse("accounts:profile")),
+        },
+    }
+    if registration:
+        context["links"]["cancel"] = absolute(reverse("events:cancel", args=[registration.pk]))
+        context["links"]["offer"] = absolute(reverse("events:offer", args=[registration.pk]))
+        context["links"]["ics"] = absolute(reverse("events:invite_ics", args=[registration.pk]))
+        if registration.offer_expires_at:
+            expires = timezone.localtime(registration.offer_expires_at, zoneinfo.ZoneInfo(zone))
+            context["offer_deadline"] = f"{expires:%a %-d %b %Y, %H:%M %Z}"
+    context.update(notification.payload)
+    return context
+
+
+def calendar_bytes(notification: Notification, context: dict) -> tuple[str, bytes] | None:
+    method = notification.payload.get("calendar")
+    if not method:
+        return None
+    session = context["session"]
+    item = ics.occurrence(
+        session,
+        url=context["links"]["event"],
+        sequence=notification.payload["sequence"],
+        with_place=method == ics.REQUEST,
+    )
+    recipient = notification.recipient
+    attendee = (notification.email, recipient.name if recipient else "")
+    build = ics.invite if method == ics.REQUEST else ics.cancellation
+    return method, build(item, organizer=organizer(), attendee=attendee)
+
+
+def build(notification: Notification) -> EmailMultiAlternatives:
+    """The complete message for one outbox row. Pure apart from reading related rows."""
+    context = context_for(notification)
+    base = f"emails/{notification.kind}"
+    subject = " ".join(render_to_string(f"{base}-subject.txt", context).split())
+    text = render_to_string(f"{base}-body.txt", context)
+    html = render_to_string(f"{base}-body.html", context)
+    message = CalendarEmail(
+        subject=f"[{settings.SITE_NAME}] {subject}",
+        body=text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[notification.email],
+        headers={"Auto-Submitted": "auto-generated"},
+    )
+    message.attach_alternative(html, "text/html")
+    calendar = calendar_bytes(notification, context)
+    if calendar:
+        method, data = calendar
+        message.attach_alternative(data, f"text/calendar; method={method}; charset=UTF-8")
+        message.attach("invite.ics", data, "application/ics")
+    return message

@@ -1,0 +1,140 @@
+"""Delivering the outbox: each row is claimed by a conditional UPDATE before it is sent and
+marked after, so a task run twice, or by two workers at once, sends once. Transient SMTP or
+network errors are retried with exponential backoff and jitter; permanent ones (a 5xx, a
+refused recipient, bad credentials) mark the row failed with the reason."""
+
+import logging
+import random
+import smtplib
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.core.mail import get_connection
+from django.db.models import F, Q
+from django.utils import timezone
+
+from .. import emails
+from ..models import Notification, Registration
+
+log = logging.getLogger(__name__)
+Status = Notification.Status
+
+MAX_ATTEMPTS = 8
+BASE_DELAY = 30  # seconds before the first retry; doubles each time
+MAX_DELAY = 3600
+STUCK_AFTER = timedelta(minutes=10)  # a worker killed mid-send leaves a row in `sending`
+SWEEP_GRACE = timedelta(seconds=60)  # on-commit enqueue and task retries go first
+
+
+@dataclass(frozen=True)
+class Outcome:
+    sent: bool = False
+    retry_in: float | None = None  # seconds, when a transient error will be retried
+
+
+def backoff(attempt: int) -> float:
+    """Exponential backoff with jitter: ~30 s, 60 s, 2 min, ... up to an hour, ±20%."""
+    return min(BASE_DELAY * 2 ** (attempt - 1), MAX_DELAY) * random.uniform(0.8, 1.2)
+
+
+def is_transient(error: Exception) -> bool:
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return all(400 <= code < 500 for code, _ in error.recipients.values())
+    if isinstance(error, smtplib.SMTPResponseException):
+        return 400 <= error.smtp_code < 500
+    # Disconnects, refused connections, timeouts, DNS hiccups.
+    return isinstance(error, smtplib.SMTPServerDisconnected | OSError)
+
+
+def claim(notification_id: int) -> bool:
+    now = timezone.now()
+    return (
+        Notification.objects.filter(pk=notification_id, status=Status.PENDING)
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .update(status=Status.SENDING, claimed_at=now, attempts=F("attempts") + 1)
+        == 1
+    )
+
+
+def still_relevant(notification: Notification) -> str:
+    """Why a message no longer makes sense to send ('' when it does). Only reminders and
+    offers go stale: the rest tell of something that happened, in order."""
+    registration = notification.registration
+    if notification.kind == Notification.Kind.REMINDER:
+        if registration.status != Registration.Status.CONFIRMED:
+            return "The person no longer holds a seat."
+        if registration.session.is_cancelled or registration.session.has_started:
+            return "The session started or was cancelled."
+    offered = Registration.Status.OFFERED
+    if notification.kind == Notification.Kind.OFFERED and registration.status != offered:
+        return "The offer was answered or expired before the mail went out."
+    return ""
+
+
+def deliver(*, notification_id: int, connection=None) -> Outcome:
+    """Send one owed email, at most once."""
+    if not claim(notification_id):
+        return Outcome()  # sent, being sent, failed, or not due yet
+    notification = Notification.objects.select_related(
+        "recipient", "registration__session__event", "session__event"
+    ).get(pk=notification_id)
+    update = Notification.objects.filter(pk=notification_id, status=Status.SENDING).update
+    stale = still_relevant(notification)
+    if stale:
+        update(status=Status.SKIPPED, last_error=stale)
+        return Outcome()
+    try:
+        message = emails.build(notification)
+        message.connection = connection or get_connection()
+        message.send()
+    except Exception as error:  # noqa: BLE001 - every failure is recorded on the row
+        reason = f"{error.__class__.__name__}: {error}"[:2000]
+        if is_transient(error) and notification.attempts < MAX_ATTEMPTS:
+            delay = backoff(notification.attempts)
+            update(
+                status=Status.PENDING,
+                last_error=reason,
+                next_attempt_at=timezone.now() + timedelta(seconds=delay),
+            )
+            log.warning(
+                "Notification %s: transient error, retry in %.0fs: %s",
+                notification_id,
+                delay,
+                reason,
+            )
+            return Outcome(retry_in=delay)
+        update(status=Status.FAILED, last_error=reason)
+        log.error("Notification %s failed: %s", notification_id, reason)
+        return Outcome()
+    update(status=Status.SENT, sent_at=timezone.now(), last_error="")
+    return Outcome(sent=True)
+
+
+def requeue_due(*, now=None) -> list[int]:
+    """The outbox sweep: rows a lost task or a killed worker left behind, due again."""
+    now = now or timezone.now()
+    Notification.objects.filter(status=Status.SENDING, claimed_at__lt=now - STUCK_AFTER).update(
+        status=Status.PENDING,
+        next_attempt_at=now - SWEEP_GRACE,
+        last_error="The worker stopped while sending; trying again.",
+    )
+    due = Notification.objects.filter(status=Status.PENDING).filter(
+        Q(next_attempt_at__lte=now - SWEEP_GRACE)
+        | Q(next_attempt_at__isnull=True, created_at__lte=now - SWEEP_GRACE)
+    )
+    return list(due.order_by("created_at").values_list("pk", flat=True)[:10_000])
+
+
+def resend(*, notification: Notification, actor) -> Notification:
+    """An organizer's 'send again' for a failed (or skipped) message."""
+    from .. import notifications
+    from . import ServiceError
+
+    updated = Notification.objects.filter(
+        pk=notification.pk, status__in=[Status.FAILED, Status.SKIPPED]
+    ).update(status=Status.PENDING, next_attempt_at=None, attempts=0, last_error="")
+    if not updated:
+        raise ServiceError("Only a failed message can be sent again.")
+    notifications.enqueue_on_commit([notification.pk])
+    notification.refresh_from_db()
+    return notification

@@ -1,0 +1,57 @@
+"""What the outbox did for one session: every attendee's messages and their status, and a
+'send again' for a failed one. Organizers of the event only (404 for anyone else)."""
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from ..models import Notification
+from ..services import ServiceError, delivery
+from .organizer import organized_session, organizer_required, scope_to_organizer
+
+
+@organizer_required
+@require_GET
+def session_messages(request: HttpRequest, pk: int) -> HttpResponse:
+    session = organized_session(request, pk)
+    status = request.GET.get("status", "")
+    rows = Notification.objects.filter(session=session).select_related("recipient")
+    if status in Notification.Status.values:
+        rows = rows.filter(status=status)
+    else:
+        status = ""
+    counts = dict.fromkeys(Notification.Status.values, 0)
+    for value in Notification.objects.filter(session=session).values_list("status", flat=True):
+        counts[value] += 1
+    return render(
+        request,
+        "events/manage/messages.html",
+        {
+            "session": session,
+            "event": session.event,
+            "rows": rows.order_by("-created_at", "-pk")[:1000],
+            "status": status,
+            "counts": counts,
+            "statuses": Notification.Status.choices,
+            "here": "Messages",
+        },
+    )
+
+
+@organizer_required
+@require_POST
+def resend(request: HttpRequest, pk: int) -> HttpResponse:
+    notification = get_object_or_404(
+        scope_to_organizer(
+            request, Notification.objects.select_related("session"), "session__event__organizers"
+        ),
+        pk=pk,
+    )
+    try:
+        delivery.resend(notification=notification, actor=request.user)
+    except ServiceError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"The message to {notification.email} will be sent again.")
+    return redirect("manage:session_messages", notification.session_id)
