@@ -11,7 +11,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from . import ics, timefmt
+from . import ics, qr, timefmt
 from .models import Notification
 
 
@@ -49,13 +49,17 @@ class CalendarEmail(EmailMultiAlternatives):
 
 def context_for(notification: Notification) -> dict:
     registration = notification.registration
+    invitation = notification.invitation
     session = notification.session or (registration.session if registration else None)
     recipient = notification.recipient
     zone = recipient.timezone if recipient else "UTC"
-    event = session.event if session else None
+    event = session.event if session else (invitation.event if invitation else None)
     context = {
         "notification": notification,
         "recipient": recipient,
+        "recipient_name": recipient.name if recipient else (invitation.name if invitation else ""),
+        "recipient_zone": zone,
+        "invitation": invitation,
         "registration": registration,
         "session": session,
         "event": event,
@@ -67,6 +71,13 @@ def context_for(notification: Notification) -> dict:
             "profile": absolute(reverse("accounts:profile")),
         },
     }
+    if invitation:
+        from .services.invitations import token_for
+
+        token = token_for(invitation, nonce=notification.payload.get("nonce"))
+        context["links"]["invitation"] = absolute(reverse("events:invitation", args=[token]))
+        expires = timezone.localtime(invitation.expires_at, zoneinfo.ZoneInfo(zone))
+        context["invitation_expires"] = f"{expires:%a %-d %b %Y, %H:%M %Z}"
     if registration:
         context["links"]["cancel"] = absolute(reverse("events:cancel", args=[registration.pk]))
         context["links"]["offer"] = absolute(reverse("events:offer", args=[registration.pk]))
@@ -95,9 +106,29 @@ def calendar_bytes(notification: Notification, context: dict) -> tuple[str, byte
     return method, build(item, organizer=organizer(), attendee=attendee)
 
 
+# Messages that carry the attendee's check-in QR code (PNG attachment) with their invite.
+CHECKIN_CODE_KINDS = {Notification.Kind.CONFIRMED, Notification.Kind.APPROVED}
+
+
+def checkin_code(notification: Notification) -> bytes | None:
+    """The check-in QR code for a confirmation that carries an invite, when the event
+    checks people in; None otherwise."""
+    registration = notification.registration
+    if (
+        notification.kind not in CHECKIN_CODE_KINDS
+        or registration is None
+        or notification.payload.get("calendar") != ics.REQUEST
+        or not registration.session.event.checkin_enabled
+    ):
+        return None
+    return qr.png(registration)
+
+
 def build(notification: Notification) -> EmailMultiAlternatives:
     """The complete message for one outbox row. Pure apart from reading related rows."""
     context = context_for(notification)
+    code = checkin_code(notification)
+    context["checkin_code"] = code is not None
     base = f"emails/{notification.kind}"
     subject = " ".join(render_to_string(f"{base}-subject.txt", context).split())
     text = render_to_string(f"{base}-body.txt", context)
@@ -115,4 +146,6 @@ def build(notification: Notification) -> EmailMultiAlternatives:
         method, data = calendar
         message.attach_alternative(data, f"text/calendar; method={method}; charset=UTF-8")
         message.attach("invite.ics", data, "application/ics")
+    if code:
+        message.attach("checkin-qr.png", code, "image/png")
     return message

@@ -8,7 +8,6 @@ beat sweep finds the row still pending and enqueues it again, so mail is delayed
 import logging
 
 from django.db import transaction
-from django.db.models import F
 
 from . import ics
 from .models import Notification, Registration, Session
@@ -29,7 +28,7 @@ CALENDAR_METHOD = {
 }
 
 
-def _calendar_payload(kind: str, registration: Registration | None) -> dict:
+def _calendar_payload(kind: str, registration: Registration | None, preset: bool) -> dict:
     """Decide the iTIP method and this attendee's SEQUENCE for the message.
 
     A REQUEST goes to someone holding a confirmed seat; a CANCEL only to someone who was
@@ -42,9 +41,14 @@ def _calendar_payload(kind: str, registration: Registration | None) -> dict:
     if method == ics.REQUEST and registration.status != Registration.Status.CONFIRMED:
         return {}
     last = registration.calendar_sequence
+    if preset and method == ics.REQUEST and last is not None:
+        return {"calendar": method, "sequence": last}  # written with the new row
     if method == ics.CANCEL and last is None:
         return {}
-    session = Session.objects.only("sequence").get(pk=registration.session_id)
+    if Registration.session.is_cached(registration):
+        session = registration.session
+    else:
+        session = Session.objects.only("sequence").get(pk=registration.session_id)
     sequence = session.sequence if last is None else max(session.sequence, last + 1)
     Registration.objects.filter(pk=registration.pk).update(calendar_sequence=sequence)
     registration.calendar_sequence = sequence
@@ -59,15 +63,20 @@ def queue(
     registration: Registration | None = None,
     session: Session | None = None,
     payload: dict | None = None,
+    fresh: bool = False,
+    calendar_preset: bool = False,
 ) -> Notification:
-    """Owe one email. The key makes it owed once: queueing the same thing again is a no-op."""
+    """Owe one email. The key makes it owed once: queueing the same thing again is a no-op.
+    `fresh` says the version is new (a history row just written), so no such row can exist
+    yet; `calendar_preset` that the registration was created with its first SEQUENCE."""
     assert transaction.get_connection().in_atomic_block, "queue inside the change's transaction"
     session = session or (registration.session if registration else None)
     subject = f"reg{registration.pk}" if registration else f"session{session.pk}"
     key = f"{kind}:{subject}:user{user.pk}:{version}"
-    existing = Notification.objects.filter(key=key).first()
-    if existing:
-        return existing
+    if not fresh:
+        existing = Notification.objects.filter(key=key).first()
+        if existing:
+            return existing
     notification = Notification.objects.create(
         key=key,
         kind=kind,
@@ -75,7 +84,7 @@ def queue(
         email=user.email,
         registration=registration,
         session=session,
-        payload={**(payload or {}), **_calendar_payload(kind, registration)},
+        payload={**(payload or {}), **_calendar_payload(kind, registration, calendar_preset)},
     )
     enqueue_on_commit([notification.pk])
     return notification
@@ -95,6 +104,36 @@ def enqueue(ids: list[int]) -> None:
         try:
             deliver_notification.delay(pk)
         except Exception:  # noqa: BLE001 - any broker failure; the sweep recovers the row
+            # The broker is down: the rest would fail too. The sweep enqueues them all later.
             log.warning("Could not enqueue notification %s; the sweep will retry", pk)
-            Notification.objects.filter(pk=pk).update(attempts=F("attempts"))
             return
+
+
+def queue_for_invitations(invitations, *, kind: str) -> list[Notification]:
+    """Owe an invitation (or its reminder) to each invitee, in bulk: a fixed number of
+    queries for a batch of thousands. The link's nonce is recorded, so a re-sent invitation's
+    old message can never carry the new link."""
+    assert transaction.get_connection().in_atomic_block, "queue inside the change's transaction"
+    if not invitations:
+        return []
+    from accounts.models import User
+
+    users = {
+        u.email.lower(): u for u in User.objects.filter(email__in=[i.email for i in invitations])
+    }
+    rows = Notification.objects.bulk_create(
+        [
+            Notification(
+                key=f"{kind}:inv{i.pk}:{i.nonce}",
+                kind=kind,
+                recipient=users.get(i.email.lower()),
+                email=i.email,
+                invitation=i,
+                session=i.session,
+                payload={"nonce": i.nonce},
+            )
+            for i in invitations
+        ]
+    )
+    enqueue_on_commit([n.pk for n in rows])
+    return rows

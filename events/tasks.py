@@ -60,3 +60,27 @@ def queue_reminders() -> int:
     from .services import reminders
 
     return reminders.queue_due()
+
+
+@shared_task
+def expire_invitations() -> int:
+    """Every minute: pending invitations past their expiry lapse; held seats are released."""
+    from .services import invitations
+
+    return invitations.expire_due()
+
+
+@shared_task
+def remind_invitations() -> int:
+    """Every five minutes: remind pending invitees before their link expires."""
+    from .services import invitations
+
+    return invitations.remind_due()
+
+
+@shared_task
+def mark_no_shows() -> int:
+    """Every five minutes: close the attendance of sessions that have ended (no-shows)."""
+    from .services import attendance
+
+    return attendance.mark_no_shows()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import calendar, public
+from .views import calendar, invitations, public
 
 app_name = "events"
 urlpatterns = [
@@ -14,4 +14,10 @@ urlpatterns = [
     path("events/<int:pk>/calendar.ics", calendar.event_feed, name="event_feed"),
     path("calendar/<str:token>.ics", calendar.user_feed, name="user_feed"),
     path("me/calendar/reset/", calendar.reset_feed_token, name="reset_feed_token"),
+    path("invitations/<str:token>/", invitations.invitation, name="invitation"),
 ]
+
+# The URL in an attendee's check-in QR code (acts only for an organizer of the event).
+from .views import checkin  # noqa: E402
+
+urlpatterns += [path("checkin/<str:token>/", checkin.checkin_qr, name="checkin_qr")]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import messages, organizer
+from .views import invitations, messages, organizer
 
 app_name = "manage"
 urlpatterns = [
@@ -41,4 +41,32 @@ urlpatterns = [
     path("registrations/<int:pk>/", organizer.registration_detail, name="registration"),
     path("sessions/<int:pk>/messages/", messages.session_messages, name="session_messages"),
     path("messages/<int:pk>/resend/", messages.resend, name="message_resend"),
+    path("events/<int:pk>/invitations/", invitations.invitation_list, name="invitations"),
+    path("events/<int:pk>/invitations/new/", invitations.invite, name="invite"),
+    path("events/<int:pk>/invitations/confirm/", invitations.invite_confirm, name="invite_confirm"),
+    path(
+        "invitations/<int:pk>/<str:action>/",
+        invitations.invitation_action,
+        name="invitation_action",
+    ),
+]
+
+# Attendance: check-in at the door, walk-ins, summaries, corrections, export.
+from .views import checkin  # noqa: E402
+
+urlpatterns += [
+    path("sessions/<int:pk>/checkin/", checkin.checkin, name="checkin"),
+    path("sessions/<int:pk>/checkin/counts/", checkin.checkin_counts, name="checkin_counts"),
+    path("sessions/<int:pk>/checkin/walk-in/", checkin.walk_in, name="walk_in"),
+    path("registrations/<int:pk>/checkin/", checkin.check_in, name="check_in"),
+    path("registrations/<int:pk>/checkin/undo/", checkin.undo_check_in, name="undo_check_in"),
+    path("registrations/<int:pk>/attendance/", checkin.correct_attendance, name="correct"),
+    path("sessions/<int:pk>/attendance/", checkin.session_attendance, name="attendance"),
+    path("sessions/<int:pk>/attendance.csv", checkin.session_attendance_csv, name="attendance_csv"),
+    path("events/<int:pk>/attendance/", checkin.event_attendance, name="event_attendance"),
+    path(
+        "events/<int:pk>/attendance.csv",
+        checkin.event_attendance_csv,
+        name="event_attendance_csv",
+    ),
 ]

@@ -198,6 +198,9 @@ CELERY_BEAT_SCHEDULE = {
     "draw-due-lotteries": {"task": "events.tasks.draw_due_lotteries", "schedule": 60.0},
     "sweep-outbox": {"task": "events.tasks.sweep_outbox", "schedule": 60.0},
     "queue-reminders": {"task": "events.tasks.queue_reminders", "schedule": 60.0},
+    "expire-invitations": {"task": "events.tasks.expire_invitations", "schedule": 60.0},
+    "remind-invitations": {"task": "events.tasks.remind_invitations", "schedule": 300.0},
+    "mark-no-shows": {"task": "events.tasks.mark_no_shows", "schedule": 300.0},
 }
 
 # EMAIL

@@ -131,6 +131,8 @@ class EventForm(forms.ModelForm):
             "terms_version",
             "offer_hours",
             "lottery_reserved_shares",
+            "checkin_enabled",
+            "invitation_reminder_hours",
         ]
         widgets = {
             "description": forms.Textarea(attrs={"rows": 8}),
@@ -157,6 +159,13 @@ class EventForm(forms.ModelForm):
         self.initial["registration_opens_at"] = to_local(event.registration_opens_at, zone)
         self.initial["registration_closes_at"] = to_local(event.registration_closes_at, zone)
         self.initial["lottery_reserved_shares"] = format_shares(event.lottery_reserved_shares)
+        reminder = self.fields["invitation_reminder_hours"]
+        reminder.required = False
+        reminder.label = "Remind invitees (hours before their link expires)"
+
+    def clean_invitation_reminder_hours(self) -> int:
+        value = self.cleaned_data.get("invitation_reminder_hours")
+        return self.instance.invitation_reminder_hours if value is None else value
 
     def clean_lottery_reserved_shares(self) -> dict[str, int]:
         return parse_shares(self.cleaned_data["lottery_reserved_shares"])

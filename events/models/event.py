@@ -63,6 +63,14 @@ class Event(models.Model):
         blank=True,
         help_text='Seats reserved per role in a lottery, in percent, e.g. {"researcher": 30}.',
     )
+    checkin_enabled = models.BooleanField(
+        "check people in at the door",
+        default=True,
+        help_text="Off: everyone confirmed counts as an attendee (surveys go to all of them).",
+    )
+    invitation_reminder_hours = models.PositiveIntegerField(
+        default=48, help_text="Remind pending invitees this many hours before their link expires."
+    )
     organizers = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="organized_events")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -122,6 +130,9 @@ class Session(models.Model):
     # of time, place or status (RFC 5545), in the same transaction as the change.
     uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     sequence = models.PositiveIntegerField(default=0)
+    attendance_closed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the no-show sweep marked this session."
+    )
     lottery_seed = models.CharField(max_length=64, blank=True)
     lottery_drawn_at = models.DateTimeField(null=True, blank=True)
 

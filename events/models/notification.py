@@ -19,6 +19,8 @@ class Notification(models.Model):
         SESSION_CHANGED = "session_changed", "Session changed"
         SESSION_CANCELLED = "session_cancelled", "Session cancelled"
         REMINDER = "reminder", "Reminder"
+        INVITATION = "invitation", "Invitation"
+        INVITATION_REMINDER = "invitation_reminder", "Invitation reminder"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -38,6 +40,9 @@ class Notification(models.Model):
     )
     session = models.ForeignKey(
         "events.Session", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    invitation = models.ForeignKey(
+        "events.Invitation", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
     payload = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)

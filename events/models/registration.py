@@ -1,7 +1,13 @@
+import secrets
+
 from django.conf import settings
 from django.db import models
 
 from .event import Session
+
+
+def new_checkin_token() -> str:
+    return secrets.token_urlsafe(24)
 
 
 class Registration(models.Model):
@@ -46,6 +52,15 @@ class Registration(models.Model):
     calendar_sequence = models.PositiveIntegerField(null=True, blank=True)
     # When the next reminder is due (confirmed seats only); moved when the session moves.
     remind_at = models.DateTimeField(null=True, blank=True)
+    # Attendance. The check-in token goes in the attendee's QR code; only an organizer of
+    # the event can act on it.
+    checkin_token = models.CharField(max_length=64, unique=True, default=new_checkin_token)
+    checked_in_at = models.DateTimeField(null=True, blank=True)
+    checked_in_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    no_show = models.BooleanField(default=False)
+    walk_in = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["created_at", "pk"]

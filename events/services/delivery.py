@@ -3,18 +3,21 @@ marked after, so a task run twice, or by two workers at once, sends once. Transi
 network errors are retried with exponential backoff and jitter; permanent ones (a 5xx, a
 refused recipient, bad credentials) mark the row failed with the reason."""
 
+import contextlib
 import logging
 import random
 import smtplib
+import threading
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.conf import settings
 from django.core.mail import get_connection
 from django.db.models import F, Q
 from django.utils import timezone
 
 from .. import emails
-from ..models import Notification, Registration
+from ..models import Invitation, Notification, Registration
 
 log = logging.getLogger(__name__)
 Status = Notification.Status
@@ -65,10 +68,73 @@ def still_relevant(notification: Notification) -> str:
             return "The person no longer holds a seat."
         if registration.session.is_cancelled or registration.session.has_started:
             return "The session started or was cancelled."
+        owed_for = notification.payload.get("starts_at")
+        if owed_for and owed_for != registration.session.starts_at.isoformat():
+            return "The session moved; a reminder for the new time is due instead."
+    if notification.invitation_id:
+        invitation = notification.invitation
+        if invitation.status != invitation.Status.PENDING:
+            return "The invitation was answered, withdrawn or expired before the mail went out."
+        if invitation.nonce != notification.payload.get("nonce"):
+            return "The invitation was sent again with a new link."
     offered = Registration.Status.OFFERED
     if notification.kind == Notification.Kind.OFFERED and registration.status != offered:
         return "The offer was answered or expired before the mail went out."
     return ""
+
+
+_local = threading.local()
+
+
+def _mail_settings() -> tuple:
+    return (
+        settings.EMAIL_BACKEND,
+        settings.EMAIL_HOST,
+        settings.EMAIL_PORT,
+        settings.EMAIL_HOST_USER,
+    )
+
+
+def worker_connection():
+    """One mail connection per worker thread, kept open across messages (a fan-out of
+    thousands would otherwise pay a TCP and TLS handshake for each). Dropped on any error,
+    and whenever the mail settings differ from the ones it was opened with."""
+    cached = getattr(_local, "cached", None)
+    if cached is None or cached[0] != _mail_settings():
+        drop_worker_connection()
+        cached = (_mail_settings(), get_connection())
+        _local.cached = cached
+    connection = cached[1]
+    connection.open()  # a no-op when already open (and for backends without a connection)
+    return connection
+
+
+def drop_worker_connection() -> None:
+    cached = getattr(_local, "cached", None)
+    _local.cached = None
+    if cached is not None:
+        with contextlib.suppress(Exception):  # a broken connection is being discarded anyway
+            cached[1].close()
+
+
+def _send(message, connection=None) -> None:
+    if connection is not None:
+        message.connection = connection
+        message.send()
+        return
+    for attempt in (1, 2):
+        message.connection = worker_connection()
+        try:
+            message.send()
+            return
+        except smtplib.SMTPServerDisconnected:
+            # The server closed an idle kept-open connection: reconnect once, at once.
+            drop_worker_connection()
+            if attempt == 2:
+                raise
+        except Exception:
+            drop_worker_connection()
+            raise
 
 
 def deliver(*, notification_id: int, connection=None) -> Outcome:
@@ -76,7 +142,7 @@ def deliver(*, notification_id: int, connection=None) -> Outcome:
     if not claim(notification_id):
         return Outcome()  # sent, being sent, failed, or not due yet
     notification = Notification.objects.select_related(
-        "recipient", "registration__session__event", "session__event"
+        "recipient", "registration__session__event", "session__event", "invitation__event"
     ).get(pk=notification_id)
     update = Notification.objects.filter(pk=notification_id, status=Status.SENDING).update
     stale = still_relevant(notification)
@@ -84,9 +150,7 @@ def deliver(*, notification_id: int, connection=None) -> Outcome:
         update(status=Status.SKIPPED, last_error=stale)
         return Outcome()
     try:
-        message = emails.build(notification)
-        message.connection = connection or get_connection()
-        message.send()
+        _send(emails.build(notification), connection)
     except Exception as error:  # noqa: BLE001 - every failure is recorded on the row
         reason = f"{error.__class__.__name__}: {error}"[:2000]
         if is_transient(error) and notification.attempts < MAX_ATTEMPTS:
@@ -106,7 +170,14 @@ def deliver(*, notification_id: int, connection=None) -> Outcome:
         update(status=Status.FAILED, last_error=reason)
         log.error("Notification %s failed: %s", notification_id, reason)
         return Outcome()
-    update(status=Status.SENT, sent_at=timezone.now(), last_error="")
+    now = timezone.now()
+    update(status=Status.SENT, sent_at=now, last_error="")
+    if notification.invitation_id:
+        # The invitations table shows when the invitation (or its reminder) really went out.
+        field = (
+            "sent_at" if notification.kind == Notification.Kind.INVITATION else "reminder_sent_at"
+        )
+        Invitation.objects.filter(pk=notification.invitation_id).update(**{field: now})
     return Outcome(sent=True)
 
 

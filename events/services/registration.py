@@ -2,10 +2,12 @@
 
 from allauth.account.models import EmailAddress
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, Q
 from django.utils import timezone
 
 from ..models import Event, Notification, Registration, Session, TermsAcceptance
 from . import ServiceError
+from .reminders import next_reminder_at
 from .screening import clean_answers
 from .seats import take_seat
 from .transitions import lock, record_creation, transition
@@ -15,10 +17,14 @@ Status = Registration.Status
 Kind = Notification.Kind
 
 
-def check_can_sign_up(*, user, session: Session) -> None:
-    """Everything that must hold before anyone may sign up; raises with the reason."""
+def check_can_sign_up(*, user, session: Session, invited: bool = False) -> None:
+    """Everything that must hold before anyone may sign up; raises with the reason. An
+    invitation stands in for the registration mode and window (it has its own expiry)."""
     event = session.event
-    if not EmailAddress.objects.filter(user=user, verified=True).exists():
+    verified = getattr(session, "user_verified", None)
+    if verified is None:
+        verified = EmailAddress.objects.filter(user=user, verified=True).exists()
+    if not verified:
         raise ServiceError("Verify your email address before you sign up for a session.")
     if event.status == Event.Status.CANCELLED or session.is_cancelled:
         raise ServiceError("This session is cancelled.")
@@ -26,14 +32,16 @@ def check_can_sign_up(*, user, session: Session) -> None:
         raise ServiceError("This event is not open for registration.")
     if session.has_started:
         raise ServiceError("This session has already started.")
-    if event.registration_mode == Event.Mode.INVITATION:
+    if invited:
+        pass
+    elif event.registration_mode == Event.Mode.INVITATION:
         raise ServiceError("This session is by invitation only.")
-    if event.registration_opens_at and timezone.now() < event.registration_opens_at:
+    elif event.registration_opens_at and timezone.now() < event.registration_opens_at:
         opens = timezone.localtime(event.registration_opens_at)
         raise ServiceError(
             f"Registration for this event opens on {opens:%a %-d %b %Y at %H:%M %Z}."
         )
-    if not event.registration_is_open():
+    elif not event.registration_is_open():
         raise ServiceError("Registration for this event is closed.")
     if event.is_confidential and not has_accepted_terms(user=user, event=event):
         raise ServiceError("Accept the confidentiality terms to sign up for this event.")
@@ -74,16 +82,24 @@ def check_no_overlap(*, user, session: Session, exclude: int | None = None) -> N
         )
 
 
-def register(*, user, session: Session, answers: dict | None = None) -> Registration:
+def register(
+    *, user, session: Session, answers: dict | None = None, invited_seat: bool | None = None
+) -> Registration:
     """Sign `user` up for `session` according to the event's mode.
 
     Open: a seat if one is free, else the waitlist (or a refusal when the session has none).
     Approval and lottery: an application that waits for the organizers or the draw; after a
     lottery has been drawn, latecomers are served first come, first served.
+
+    `invited_seat` is for the invitation service only: not None means an invitation lets the
+    person in whatever the mode; True means the invitation already holds their seat in
+    seats_taken, so it becomes theirs without taking another.
     """
     try:
         with transaction.atomic():
-            return _register(user=user, session=session, answers=answers or {})
+            return _register(
+                user=user, session=session, answers=answers or {}, invited_seat=invited_seat
+            )
     except IntegrityError:
         # Two requests of the same person raced; the unique constraint let one through.
         if Registration.objects.filter(user=user, session=session).exists():
@@ -91,24 +107,45 @@ def register(*, user, session: Session, answers: dict | None = None) -> Registra
         raise
 
 
-def _register(*, user, session: Session, answers: dict) -> Registration:
-    session = Session.objects.select_related("event").get(pk=session.pk)
+def _register(*, user, session: Session, answers: dict, invited_seat: bool | None) -> Registration:
+    # One query reads the session as it is now (inside this transaction), its event, and
+    # whether the person has a verified address: this path is the hot one of a rush.
+    session = (
+        Session.objects.select_related("event")
+        .annotate(user_verified=Exists(EmailAddress.objects.filter(user=user, verified=True)))
+        .get(pk=session.pk)
+    )
     event = session.event
-    check_can_sign_up(user=user, session=session)
-    existing = Registration.objects.filter(user=user, session=session).first()
+    invited = invited_seat is not None
+    check_can_sign_up(user=user, session=session, invited=invited)
+    # The person's row for this session, and any confirmed seat at the same time, together.
+    mine = list(
+        Registration.objects.filter(user=user).filter(
+            Q(session=session)
+            | Q(
+                status=Status.CONFIRMED,
+                session__status=Session.Status.SCHEDULED,
+                session__starts_at__lt=session.ends_at,
+                session__ends_at__gt=session.starts_at,
+            )
+        )
+    )
+    existing = next((r for r in mine if r.session_id == session.pk), None)
     if existing and existing.is_active:
         raise ServiceError(f"You are already on this session ({existing.get_status_display()}).")
     if existing and existing.status == Status.REJECTED:
         raise ServiceError("The organizers did not select you for this session.")
-    cleaned = clean_answers(event=event, raw=answers) if event.uses_applications else {}
+    applying = event.uses_applications and not session.lottery_drawn_at and not invited
+    cleaned = clean_answers(event=event, raw=answers) if applying else {}
     now = timezone.now()
 
-    applying = event.uses_applications and not session.lottery_drawn_at
     if applying:
         status, notify, extra = Status.APPLIED, Kind.APPLIED, {}
     else:
-        check_no_overlap(user=user, session=session)
-        if take_seat(session.pk):
+        clash = next((r for r in mine if r.session_id != session.pk), None)
+        if clash:
+            check_no_overlap(user=user, session=session)  # raises, naming the other event
+        if invited_seat or take_seat(session.pk):
             status, notify, extra = Status.CONFIRMED, Kind.CONFIRMED, {"confirmed_at": now}
         elif session.waitlist_enabled:
             status, notify, extra = Status.WAITLISTED, Kind.WAITLISTED, {"waitlisted_at": now}
@@ -118,6 +155,7 @@ def _register(*, user, session: Session, answers: dict) -> Registration:
     if existing:
         # Someone who cancelled (or declined, or let an offer lapse) signs up again: same row,
         # back of the queue, history kept.
+        existing.session = session
         return transition(
             existing,
             status,
@@ -131,6 +169,10 @@ def _register(*, user, session: Session, answers: dict) -> Registration:
             offer_expires_at=None,
             **{"confirmed_at": None, "waitlisted_at": None, **extra},
         )
+    if status == Status.CONFIRMED:
+        # Written with the row, not after it: the first invite's SEQUENCE and the reminder.
+        extra["remind_at"] = next_reminder_at(session, after=now)
+        extra["calendar_sequence"] = session.sequence
     registration = Registration.objects.create(
         session=session, user=user, status=status, answers=cleaned, **extra
     )

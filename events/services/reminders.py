@@ -54,19 +54,20 @@ def queue_due(*, now: datetime | None = None) -> int:
         session = registration.session
         with transaction.atomic():
             if session.starts_at > now:
-                hours = next(
-                    (h for at, h in reminder_times(session) if at == registration.remind_at), None
-                )
+                # Only the latest reminder whose time has come: a sweep that runs late (30
+                # minutes before the start) sends "in an hour", not a stale "in 24 hours".
+                passed = [h for at, h in reminder_times(session) if at <= now]
+                hours = min(passed) if passed else None
                 if hours is not None:
                     notifications.queue(
                         kind=Notification.Kind.REMINDER,
                         user=registration.user,
                         registration=registration,
                         version=f"{hours}h-{session.starts_at:%Y%m%dT%H%MZ}",
-                        payload={"hours": hours},
+                        payload={"hours": hours, "starts_at": session.starts_at.isoformat()},
                     )
                     queued += 1
-                later = next_reminder_at(session, after=max(registration.remind_at, now))
+                later = next_reminder_at(session, after=now)
             else:
                 later = None
             Registration.objects.filter(

@@ -28,6 +28,8 @@ EVENT_FIELDS = {
     "offer_hours",
     "lottery_reserved_shares",
     "reminder_hours",
+    "checkin_enabled",
+    "invitation_reminder_hours",
 }
 SESSION_FIELDS = {
     "title",

@@ -19,3 +19,15 @@ def release_seat(session_id: int) -> None:
     Session.objects.filter(pk=session_id, seats_taken__gt=0).update(
         seats_taken=F("seats_taken") - 1
     )
+
+
+def take_seats(session_id: int, count: int) -> bool:
+    """Take `count` seats at once, all or none (seats held by a batch of invitations)."""
+    if count <= 0:
+        return True
+    updated = Session.objects.filter(
+        pk=session_id,
+        status=Session.Status.SCHEDULED,
+        seats_taken__lte=F("capacity") - count,
+    ).update(seats_taken=F("seats_taken") + count)
+    return updated == 1

@@ -55,15 +55,18 @@ def transition(
     )
     if notify:
         notifications.queue(
-            kind=notify, user=registration.user, registration=registration, version=change.pk
+            kind=notify,
+            user=registration.user,
+            registration=registration,
+            version=change.pk,
+            fresh=True,
         )
     return registration
 
 
 def record_creation(registration: Registration, *, actor=None, note: str = "", notify=None):
-    if registration.status == Status.CONFIRMED:
-        registration.remind_at = next_reminder_at(registration.session, after=timezone.now())
-        Registration.objects.filter(pk=registration.pk).update(remind_at=registration.remind_at)
+    """History and notification of a registration just created (remind_at and the first
+    calendar sequence were written with the row)."""
     change = RegistrationChange.objects.create(
         registration=registration,
         from_status="",
@@ -73,5 +76,10 @@ def record_creation(registration: Registration, *, actor=None, note: str = "", n
     )
     if notify:
         notifications.queue(
-            kind=notify, user=registration.user, registration=registration, version=change.pk
+            kind=notify,
+            user=registration.user,
+            registration=registration,
+            version=change.pk,
+            fresh=True,
+            calendar_preset=True,
         )

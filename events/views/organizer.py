@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from ..forms.manage import EventForm, OrganizerForm, QuestionForm, SessionForm
 from ..models import Event, Registration, ScreeningQuestion, Session
-from ..services import ServiceError, lottery, questions, review, scheduling
+from ..services import ServiceError, attendance, lottery, questions, review, scheduling
 from ..services import registration as registration_service
 from ..services.scheduling import can_open_organizer_pages, can_organize
 
@@ -408,6 +408,13 @@ def registrations(request: HttpRequest, pk: int) -> HttpResponse:
     ]
     asked = list(event.questions.all())
     rows = [(r, _answers(r, asked)) for r in _session_registrations(session, status)]
+    # Each person's attendance record, in one query for the whole table.
+    records = attendance.histories(
+        users=session.registrations.values("user_id"),
+        organizer=None if request.user.is_staff else request.user,
+    )
+    for registration, _ in rows:
+        registration.history = records.get(registration.user_id, attendance.History())
     context = {
         "event": event,
         "session": session,
@@ -539,5 +546,9 @@ def registration_detail(request: HttpRequest, pk: int) -> HttpResponse:
             for change in registration.changes.select_related("actor")
         ],
         "others": others.order_by("-session__starts_at", "pk"),
+        "history": attendance.history(
+            user=person, organizer=None if request.user.is_staff else request.user
+        ),
+        "attendance": attendance.describe(registration=registration),
     }
     return render(request, "events/manage/registration.html", context)

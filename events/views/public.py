@@ -1,5 +1,6 @@
 """What developers see: the event list, an event, signing up, their sessions, offers."""
 
+from allauth.account.models import EmailAddress
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -13,7 +14,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from ..forms.public import SignUpForm
-from ..models import Event, Registration, Session
+from ..models import Event, Invitation, Registration, Session
 from ..services import ServiceError, waitlist
 from ..services import registration as registration_service
 
@@ -27,10 +28,29 @@ def organizes(user, event: Event) -> bool:
 def get_visible_event(request: HttpRequest, pk: int) -> Event:
     """Published (or cancelled) events are visible to anyone with the link; drafts only to
     their organizers. Anything else is a 404, not a hint that it exists."""
-    event = get_object_or_404(Event, pk=pk)
+    return check_visible(request, get_object_or_404(Event, pk=pk))
+
+
+def check_visible(request: HttpRequest, event: Event) -> Event:
     if event.status == Event.Status.DRAFT and not organizes(request.user, event):
         raise Http404
+    if event.registration_mode == Event.Mode.INVITATION and not is_invitee(request.user, event):
+        raise Http404
     return event
+
+
+def is_invitee(user, event: Event) -> bool:
+    """Invitation-only events are seen by their organizers and the people invited (by any
+    of their verified addresses) or already registered."""
+    if not user.is_authenticated:
+        return False
+    if organizes(user, event):
+        return True
+    emails = EmailAddress.objects.filter(user=user, verified=True).values("email")
+    return (
+        Invitation.objects.filter(event=event, email__in=emails).exists()
+        or Registration.objects.filter(user=user, session__event=event).exists()
+    )
 
 
 @require_GET
@@ -99,7 +119,7 @@ def event_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def register(request: HttpRequest, pk: int) -> HttpResponse:
     """GET shows what signing up asks (terms, screening questions); POST signs up."""
     session = get_object_or_404(Session.objects.select_related("event"), pk=pk)
-    event = get_visible_event(request, session.event_id)
+    event = check_visible(request, session.event)
     needs_terms = event.is_confidential and not registration_service.has_accepted_terms(
         user=request.user, event=event
     )
@@ -116,11 +136,16 @@ def register(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         return render(request, "events/register.html", context, status=400)
     try:
-        with transaction.atomic():
-            if needs_terms:
+        if needs_terms:
+            # Terms and place in one transaction: no acceptance stored for a refused sign-up.
+            with transaction.atomic():
                 registration_service.accept_terms(
                     user=request.user, event=event, version=form.cleaned_data["terms_version"]
                 )
+                registration = registration_service.register(
+                    user=request.user, session=session, answers=form.answers()
+                )
+        else:
             registration = registration_service.register(
                 user=request.user, session=session, answers=form.answers()
             )

@@ -1,0 +1,16 @@
+"""The walk-in form at the door: an email (required, it identifies the person) and a name."""
+
+from django import forms
+
+
+class WalkInForm(forms.Form):
+    email = forms.EmailField(
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "off", "autocapitalize": "none"}),
+    )
+    name = forms.CharField(
+        max_length=100,
+        required=False,
+        help_text="Used for a new account only; an existing account keeps its name.",
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )

@@ -1,0 +1,79 @@
+from django import forms
+
+from ..invite_parsing import MAX_BYTES
+from ..models import Event, Session
+
+
+class InviteForm(forms.Form):
+    """Who to invite and how: pasted lines or a CSV file, and the batch's options."""
+
+    session = forms.ChoiceField(
+        label="Invite to",
+        help_text="One session, or the whole event (each invitee picks a session).",
+    )
+    pasted = forms.CharField(
+        label="Email addresses",
+        required=False,
+        widget=forms.Textarea(
+            attrs={"rows": 8, "placeholder": "ada@example.com\nGrace Hopper <grace@example.com>"}
+        ),
+        help_text='One per line: "email" or "Name <email>".',
+    )
+    csv_file = forms.FileField(
+        label="…or a CSV file",
+        required=False,
+        help_text="Columns: email, name, note (a header row is optional). Up to 5,000 rows.",
+    )
+    expires_in_days = forms.IntegerField(
+        label="Link valid for (days)", min_value=1, max_value=90, initial=7
+    )
+    holds_seat = forms.BooleanField(
+        label="Hold a seat for each invitee until they answer or the link expires",
+        required=False,
+    )
+    allow_any_account = forms.BooleanField(
+        label="Let invitees accept with any account (not only the invited address)",
+        required=False,
+    )
+    message = forms.CharField(
+        label="Personal message",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def __init__(self, *args, event: Event, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.event = event
+        sessions = event.sessions.filter(status=Session.Status.SCHEDULED).order_by("starts_at")
+        self.sessions = {str(s.pk): s for s in sessions}
+        self.fields["session"].choices = [("", "The whole event: invitees pick a session")] + [
+            (pk, f"{s.title or 'Session'} · {s.starts_at:%a %-d %b %Y, %H:%M} UTC")
+            for pk, s in self.sessions.items()
+        ]
+        self.fields["session"].required = False
+
+    def clean_csv_file(self):
+        upload = self.cleaned_data.get("csv_file")
+        if upload and upload.size > MAX_BYTES:
+            raise forms.ValidationError(
+                "The file is larger than 2 MB; split it into smaller lists."
+            )
+        return upload
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("pasted", "").strip() and not cleaned.get("csv_file"):
+            raise forms.ValidationError("Paste some email addresses or choose a CSV file.")
+        if cleaned.get("pasted", "").strip() and cleaned.get("csv_file"):
+            raise forms.ValidationError("Paste addresses or upload a file, not both.")
+        if cleaned.get("holds_seat") and not cleaned.get("session"):
+            self.add_error("holds_seat", "Only invitations to one session can hold a seat.")
+        return cleaned
+
+    def target_session(self) -> Session | None:
+        return self.sessions.get(self.cleaned_data.get("session") or "")
+
+
+class ExtendForm(forms.Form):
+    days = forms.IntegerField(min_value=1, max_value=90, initial=7, label="Extend by (days)")

@@ -1,0 +1,84 @@
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+def new_nonce() -> str:
+    return secrets.token_urlsafe(12)
+
+
+class Invitation(models.Model):
+    """An invitation of one email address to a session (or to an event, the invitee picking
+    the session). Its link carries a signed token of (id, nonce): unguessable without the
+    SECRET_KEY, scoped to this invitation, dead once used, revoked, expired or re-sent (a new
+    nonce). A held seat counts in Session.seats_taken until the invitation is answered or lapses."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ACCEPTED = "accepted", "Accepted"
+        DECLINED = "declined", "Declined"
+        EXPIRED = "expired", "Expired"
+        REVOKED = "revoked", "Revoked"
+
+    event = models.ForeignKey("events.Event", on_delete=models.CASCADE, related_name="invitations")
+    session = models.ForeignKey(
+        "events.Session",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="invitations",
+        help_text="Empty: the invitee picks a session of the event.",
+    )
+    email = models.EmailField(max_length=254)
+    name = models.CharField(max_length=200, blank=True)
+    note = models.CharField(max_length=500, blank=True, help_text="From the organizer's list.")
+    message = models.TextField(blank=True, help_text="The personal message of the batch.")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    holds_seat = models.BooleanField(default=False)
+    seat_held = models.BooleanField(default=False)  # counted in the session's seats_taken now
+    allow_any_account = models.BooleanField(default=False)
+    nonce = models.CharField(max_length=32, default=new_nonce)
+    expires_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    remind_at = models.DateTimeField(null=True, blank=True)
+    reminder_sent_at = models.DateTimeField(null=True, blank=True)
+    responded_at = models.DateTimeField(null=True, blank=True)
+    registration = models.ForeignKey(
+        "events.Registration", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "pk"]
+        constraints = [
+            # One live invitation per address and target (a session, or the whole event).
+            models.UniqueConstraint(
+                "session",
+                "email",
+                condition=Q(status="pending", session__isnull=False),
+                name="one_pending_invitation_per_session",
+            ),
+            models.UniqueConstraint(
+                "event",
+                "email",
+                condition=Q(status="pending", session__isnull=True),
+                name="one_pending_invitation_per_event",
+            ),
+            models.CheckConstraint(
+                condition=Q(seat_held=False) | Q(holds_seat=True, session__isnull=False),
+                name="held_seat_needs_a_session",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "expires_at"]),
+            models.Index(fields=["status", "remind_at"]),
+            models.Index(fields=["event", "email"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} → {self.session or self.event}"

@@ -1,0 +1,321 @@
+"""Invitations: organizers invite lists of people to a session (or to an event, the invitee
+picking the session); an invitation may hold a seat, which then counts against capacity
+until it is answered or lapses. Links are signed tokens scoped to one invitation."""
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from allauth.account.models import EmailAddress
+from django.core import signing
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+
+from .. import notifications
+from ..invite_parsing import Row
+from ..models import Event, Invitation, Notification, Registration, Session
+from . import ServiceError
+from .registration import register
+from .seats import release_seat, take_seats
+from .waitlist import fill_vacancies
+
+Status = Invitation.Status
+TOKEN_SALT = "events.invitation"  # noqa: S105 - a signing namespace, not a secret
+
+
+# Tokens
+
+
+def token_for(invitation: Invitation, nonce: str | None = None) -> str:
+    return signing.dumps({"i": invitation.pk, "n": nonce or invitation.nonce}, salt=TOKEN_SALT)
+
+
+def from_token(token: str) -> Invitation | None:
+    """The invitation a link is for, or None for a forged, altered or superseded link."""
+    try:
+        data = signing.loads(token, salt=TOKEN_SALT)
+        pk, nonce = int(data["i"]), str(data["n"])
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        return None
+    invitation = Invitation.objects.select_related("event", "session__event").filter(pk=pk).first()
+    if invitation is None or invitation.nonce != nonce:
+        return None
+    return invitation
+
+
+# Preview
+
+
+@dataclass
+class Preview:
+    valid: list[Row] = field(default_factory=list)
+    refused: list[tuple[int, str, str]] = field(default_factory=list)  # (line, email, reason)
+
+
+def preview(*, event: Event, session: Session | None, rows: list[Row]) -> Preview:
+    """Sort a parsed list into who will be invited and who not, and why. A fixed number of
+    queries, whatever the length of the list."""
+    emails = {r.email for r in rows}
+    registered = Registration.objects.filter(
+        user__email__in=emails, status__in=Registration.ACTIVE
+    ).filter(**({"session": session} if session else {"session__event": event}))
+    registered = set(registered.values_list("user__email", flat=True))
+    invited = set(
+        Invitation.objects.filter(
+            event=event, session=session, email__in=emails, status=Status.PENDING
+        ).values_list("email", flat=True)
+    )
+    result, seen = Preview(), set()
+    for row in rows:
+        if row.email in seen:
+            result.refused.append((row.line, row.email, "Listed twice: invited once."))
+        elif row.email in registered:
+            result.refused.append((row.line, row.email, "Already registered."))
+        elif row.email in invited:
+            result.refused.append((row.line, row.email, "Already invited (pending)."))
+        else:
+            result.valid.append(row)
+        seen.add(row.email)
+    return result
+
+
+# Creating
+
+
+@transaction.atomic
+def create_batch(
+    *,
+    event: Event,
+    session: Session | None,
+    rows: list[Row],
+    actor,
+    expires_in_days: int = 7,
+    holds_seat: bool = False,
+    message: str = "",
+    allow_any_account: bool = False,
+) -> list[Invitation]:
+    """Invite everyone in `rows` who is still invitable, in bulk (a bounded number of
+    queries for 5,000 people). Held seats are taken all at once or the batch is refused."""
+    if event.status == Event.Status.CANCELLED:
+        raise ServiceError("This event is cancelled.")
+    if session is not None:
+        session = Session.objects.select_for_update().get(pk=session.pk, event=event)
+        if session.is_cancelled or session.has_started:
+            raise ServiceError("This session is cancelled or has started.")
+    if holds_seat and session is None:
+        raise ServiceError("Only invitations to one session can hold a seat.")
+    if not 1 <= expires_in_days <= 90:
+        raise ServiceError("Invitations expire after 1 to 90 days.")
+    valid = preview(event=event, session=session, rows=rows).valid
+    if not valid:
+        raise ServiceError("Nobody in this list can be invited (see the reasons listed).")
+    if holds_seat and not take_seats(session.pk, len(valid)):
+        free = session.capacity - session.seats_taken
+        raise ServiceError(
+            f"Only {free} seat{'s' if free != 1 else ''} are free: hold seats for at most "
+            f"{free} invitations, or send these without holding seats."
+        )
+    now = timezone.now()
+    expires_at = now + timedelta(days=expires_in_days)
+    if session is not None:
+        expires_at = min(expires_at, session.starts_at)
+    remind_at = expires_at - timedelta(hours=event.invitation_reminder_hours)
+    invitations = Invitation.objects.bulk_create(
+        [
+            Invitation(
+                event=event,
+                session=session,
+                email=row.email,
+                name=row.name,
+                note=row.note,
+                message=message,
+                holds_seat=holds_seat,
+                seat_held=holds_seat,
+                allow_any_account=allow_any_account,
+                expires_at=expires_at,
+                remind_at=remind_at if remind_at > now else None,
+                created_by=actor,
+            )
+            for row in valid
+        ]
+    )
+    notifications.queue_for_invitations(invitations, kind=Notification.Kind.INVITATION)
+    return invitations
+
+
+# Answering
+
+
+def _lock(invitation: Invitation) -> Invitation:
+    return (
+        # `of`: lock the invitation row only (the session join is an outer join, which
+        # PostgreSQL cannot lock).
+        Invitation.objects.select_for_update(of=("self",))
+        .select_related("event", "session__event")
+        .get(pk=invitation.pk)
+    )
+
+
+def _release(invitation: Invitation) -> None:
+    """Give back a held seat (to the waitlist first)."""
+    if invitation.seat_held:
+        Invitation.objects.filter(pk=invitation.pk).update(seat_held=False)
+        invitation.seat_held = False
+        release_seat(invitation.session_id)
+        fill_vacancies(invitation.session_id)
+
+
+def check_open(invitation: Invitation) -> None:
+    if invitation.status == Status.ACCEPTED:
+        raise ServiceError("This invitation has already been accepted.")
+    if invitation.status == Status.DECLINED:
+        raise ServiceError("This invitation was declined.")
+    if invitation.status == Status.REVOKED:
+        raise ServiceError("This invitation was withdrawn by the organizers.")
+    if invitation.status == Status.EXPIRED or invitation.expires_at <= timezone.now():
+        raise ServiceError("This invitation has expired.")
+
+
+def may_accept(invitation: Invitation, user) -> bool:
+    if invitation.allow_any_account:
+        return True
+    return EmailAddress.objects.filter(
+        user=user, email__iexact=invitation.email, verified=True
+    ).exists()
+
+
+@transaction.atomic
+def accept(*, invitation: Invitation, user, session: Session | None = None) -> Registration:
+    """Take up an invitation: a confirmed seat (the held one, or a free one), or the
+    waitlist when none is free. The invited address must be one of the person's verified
+    addresses, unless the organizer allowed any account."""
+    invitation = _lock(invitation)
+    check_open(invitation)
+    if not may_accept(invitation, user):
+        raise ServiceError(
+            "This invitation was sent to another email address. Log in with the account of "
+            "that address (or add and verify it in your account) to accept it."
+        )
+    target = invitation.session
+    if target is None:
+        if session is None or session.event_id != invitation.event_id:
+            raise ServiceError("Choose one of the event's sessions.")
+        target = session
+    registration = register(user=user, session=target, invited_seat=invitation.seat_held)
+    Invitation.objects.filter(pk=invitation.pk).update(
+        status=Status.ACCEPTED,
+        seat_held=False,
+        responded_at=timezone.now(),
+        registration=registration,
+        remind_at=None,
+    )
+    return registration
+
+
+def _close(invitation: Invitation, status: str) -> Invitation:
+    Invitation.objects.filter(pk=invitation.pk).update(
+        status=status, responded_at=timezone.now(), remind_at=None
+    )
+    invitation.status = status
+    _release(invitation)
+    return invitation
+
+
+@transaction.atomic
+def decline(*, invitation: Invitation) -> Invitation:
+    """No account needed: the link is the proof. A held seat goes to the waitlist."""
+    invitation = _lock(invitation)
+    check_open(invitation)
+    return _close(invitation, Status.DECLINED)
+
+
+@transaction.atomic
+def revoke(*, invitation: Invitation, actor) -> Invitation:
+    invitation = _lock(invitation)
+    if invitation.status != Status.PENDING:
+        state = invitation.get_status_display().lower()
+        raise ServiceError(f"Only a pending invitation can be revoked (this one is {state}).")
+    return _close(invitation, Status.REVOKED)
+
+
+@transaction.atomic
+def extend(*, invitation: Invitation, actor, days: int = 7) -> Invitation:
+    """Give more time: a pending or expired invitation runs `days` more from now (never past
+    the session's start). An expired one that held a seat holds one again if one is free."""
+    invitation = _lock(invitation)
+    if invitation.status not in (Status.PENDING, Status.EXPIRED):
+        raise ServiceError("Only a pending or expired invitation can be extended.")
+    if not 1 <= days <= 90:
+        raise ServiceError("Extend by 1 to 90 days.")
+    now = timezone.now()
+    expires_at = now + timedelta(days=days)
+    if invitation.session_id:
+        if invitation.session.has_started or invitation.session.is_cancelled:
+            raise ServiceError("The session has started or is cancelled.")
+        expires_at = min(expires_at, invitation.session.starts_at)
+    seat_held = invitation.seat_held
+    if invitation.holds_seat and not seat_held:
+        if not take_seats(invitation.session_id, 1):
+            raise ServiceError("No seat is free to hold again: revoke it or invite without a seat.")
+        seat_held = True
+    remind_at = expires_at - timedelta(hours=invitation.event.invitation_reminder_hours)
+    Invitation.objects.filter(pk=invitation.pk).update(
+        status=Status.PENDING,
+        expires_at=expires_at,
+        seat_held=seat_held,
+        remind_at=remind_at if remind_at > now else None,
+    )
+    invitation.refresh_from_db()
+    return invitation
+
+
+@transaction.atomic
+def resend(*, invitation: Invitation, actor) -> Invitation:
+    """Send the invitation again with a new link; the old link stops working."""
+    invitation = _lock(invitation)
+    if invitation.status != Status.PENDING or invitation.expires_at <= timezone.now():
+        raise ServiceError("Only a pending invitation can be sent again.")
+    from ..models.invitation import new_nonce
+
+    invitation.nonce = new_nonce()
+    Invitation.objects.filter(pk=invitation.pk).update(nonce=invitation.nonce, sent_at=None)
+    notifications.queue_for_invitations([invitation], kind=Notification.Kind.INVITATION)
+    return invitation
+
+
+# Sweeps
+
+
+def expire_due(*, now=None) -> int:
+    """Pending invitations past their expiry lapse; held seats go to the waitlist."""
+    now = now or timezone.now()
+    ids = list(
+        Invitation.objects.filter(status=Status.PENDING, expires_at__lte=now).values_list(
+            "pk", flat=True
+        )[:5000]
+    )
+    for pk in ids:
+        with transaction.atomic():
+            invitation = _lock(Invitation(pk=pk))
+            if invitation.status == Status.PENDING:
+                _close(invitation, Status.EXPIRED)
+    return len(ids)
+
+
+def remind_due(*, now=None) -> int:
+    """A reminder to pending invitees some hours before their link expires, once."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        due = list(
+            Invitation.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(status=Status.PENDING, remind_at__lte=now, expires_at__gt=now)
+            .select_related("event", "session")[:5000]
+        )
+        Invitation.objects.filter(pk__in=[i.pk for i in due]).update(remind_at=None)
+        notifications.queue_for_invitations(due, kind=Notification.Kind.INVITATION_REMINDER)
+    return len(due)
+
+
+def invitee_user(email: str) -> User | None:
+    return User.objects.filter(email__iexact=email).first()

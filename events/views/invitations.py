@@ -1,0 +1,257 @@
+"""Invitations, both sides: organizers invite lists of people (preview first, then confirm)
+and manage the table; invitees open their link and accept or decline."""
+
+import uuid
+
+from django.contrib import messages
+from django.db import transaction
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from ..forms.invitations import ExtendForm, InviteForm
+from ..forms.public import SignUpForm
+from ..invite_parsing import ListError, Row, parse_csv, parse_pasted
+from ..models import Invitation, Session
+from ..services import ServiceError
+from ..services import invitations as service
+from ..services import registration as registration_service
+from .organizer import organized_event, organizer_required, scope_to_organizer
+
+Status = Invitation.Status
+PREVIEW_KEY = "invitation-previews"
+
+
+# Organizers
+
+
+@organizer_required
+@require_GET
+def invitation_list(request: HttpRequest, pk: int) -> HttpResponse:
+    event = organized_event(request, pk)
+    status = request.GET.get("status", "")
+    status = status if status in Status.values else ""
+    counts = dict.fromkeys(Status.values, 0)
+    counts.update(
+        Invitation.objects.filter(event=event)
+        .order_by()
+        .values_list("status")
+        .annotate(n=Count("pk"))
+    )
+    rows = Invitation.objects.filter(event=event).select_related("session", "registration")
+    if status:
+        rows = rows.filter(status=status)
+    return render(
+        request,
+        "events/manage/invitations.html",
+        {
+            "event": event,
+            "rows": rows.order_by("-created_at", "pk")[:2000],
+            "counts": counts,
+            "total": sum(counts.values()),
+            "status": status,
+            "statuses": Status.choices,
+            "here": "Invitations",
+            "now": timezone.now(),
+            "extend_form": ExtendForm(),
+        },
+    )
+
+
+@organizer_required
+@require_http_methods(["GET", "POST"])
+def invite(request: HttpRequest, pk: int) -> HttpResponse:
+    """Step 1: the list and options. POST parses and shows the preview (nothing is created)."""
+    event = organized_event(request, pk)
+    form = InviteForm(
+        request.POST if request.method == "POST" else None,
+        request.FILES if request.method == "POST" else None,
+        event=event,
+    )
+    context = {"event": event, "form": form, "here": "Invite people"}
+    if request.method == "GET":
+        return render(request, "events/manage/invite.html", context)
+    if not form.is_valid():
+        return render(request, "events/manage/invite.html", context, status=400)
+    try:
+        upload = form.cleaned_data.get("csv_file")
+        parsed = parse_csv(upload.read()) if upload else parse_pasted(form.cleaned_data["pasted"])
+    except ListError as error:
+        form.add_error(None, error.message)
+        return render(request, "events/manage/invite.html", context, status=400)
+    session = form.target_session()
+    preview = service.preview(event=event, session=session, rows=parsed.rows)
+    # The preview is kept server-side until it is confirmed (or replaced by another).
+    token = uuid.uuid4().hex
+    request.session[PREVIEW_KEY] = {
+        "token": token,
+        "event": event.pk,
+        "session": session.pk if session else None,
+        "rows": [[r.line, r.email, r.name, r.note] for r in preview.valid],
+        "options": {
+            k: form.cleaned_data[k]
+            for k in ("expires_in_days", "holds_seat", "allow_any_account", "message")
+        },
+    }
+    return render(
+        request,
+        "events/manage/invite_preview.html",
+        {
+            "event": event,
+            "session": session,
+            "valid": preview.valid,
+            "refused": sorted(preview.refused + parsed.errors),
+            "token": token,
+            "options": request.session[PREVIEW_KEY]["options"],
+            "here": "Check the list",
+        },
+    )
+
+
+@organizer_required
+@require_POST
+def invite_confirm(request: HttpRequest, pk: int) -> HttpResponse:
+    """Step 2: create the invitations of the previewed list, in bulk."""
+    event = organized_event(request, pk)
+    stored = request.session.get(PREVIEW_KEY)
+    if not stored or stored["token"] != request.POST.get("token") or stored["event"] != event.pk:
+        messages.error(request, "This preview is out of date; please add the list again.")
+        return redirect("manage:invite", event.pk)
+    session = None
+    if stored["session"]:
+        session = get_object_or_404(Session, pk=stored["session"], event=event)
+    rows = [Row(line=n, email=e, name=name, note=note) for n, e, name, note in stored["rows"]]
+    try:
+        created = service.create_batch(
+            event=event, session=session, rows=rows, actor=request.user, **stored["options"]
+        )
+    except ServiceError as error:
+        messages.error(request, error.message)
+        return redirect("manage:invite", event.pk)
+    del request.session[PREVIEW_KEY]
+    messages.success(
+        request, f"{len(created)} invitation{'s' if len(created) != 1 else ''} on their way."
+    )
+    return redirect("manage:invitations", event.pk)
+
+
+@organizer_required
+@require_POST
+def invitation_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    invitation = get_object_or_404(
+        scope_to_organizer(
+            request, Invitation.objects.select_related("event"), "event__organizers"
+        ),
+        pk=pk,
+    )
+    try:
+        if action == "resend":
+            service.resend(invitation=invitation, actor=request.user)
+            done = f"Sent again to {invitation.email}, with a new link."
+        elif action == "revoke":
+            service.revoke(invitation=invitation, actor=request.user)
+            done = f"Withdrawn: {invitation.email} can no longer use the link."
+        elif action == "extend":
+            form = ExtendForm(request.POST)
+            if not form.is_valid():
+                raise ServiceError("Extend by a whole number of days from 1 to 90.")
+            service.extend(
+                invitation=invitation, actor=request.user, days=form.cleaned_data["days"]
+            )
+            done = f"Extended: {invitation.email} has {form.cleaned_data['days']} more days."
+        else:
+            raise ServiceError("Unknown action.")
+    except ServiceError as error:
+        messages.error(request, error.message)
+        return redirect(f"{reverse('manage:invitations', args=[invitation.event_id])}")
+    messages.success(request, done)
+    return redirect("manage:invitations", invitation.event_id)
+
+
+# Invitees
+
+
+@require_http_methods(["GET", "POST"])
+def invitation(request: HttpRequest, token: str) -> HttpResponse:
+    """The invitee's page. GET only shows it (mail scanners open links); accepting or
+    declining is a POST. Declining needs no account; accepting needs the invited one."""
+    found = service.from_token(token)
+    if found is None:
+        return render(request, "events/invitation_invalid.html", status=404)
+    event, session = found.event, found.session
+    user = request.user
+    needs_terms = event.is_confidential and (
+        not user.is_authenticated
+        or not registration_service.has_accepted_terms(user=user, event=event)
+    )
+    sessions = (
+        [session]
+        if session
+        else list(
+            event.sessions.filter(status=Session.Status.SCHEDULED, starts_at__gt=timezone.now())
+        )
+    )
+    form = SignUpForm(
+        request.POST if request.method == "POST" else None,
+        event=event,
+        needs_terms=needs_terms and request.POST.get("action") != "decline",
+        questions=[],
+    )
+    context = {
+        "invitation": found,
+        "event": event,
+        "session": session,
+        "sessions": sessions,
+        "form": form,
+        "token": token,
+        "needs_terms": needs_terms,
+        "may_accept": user.is_authenticated and service.may_accept(found, user),
+        "login_url": f"{reverse('account_login')}?next={request.path}",
+        "signup_url": f"{reverse('account_signup')}?email={found.email}&next={request.path}",
+    }
+    try:
+        service.check_open(found)
+    except ServiceError as error:
+        context["closed"] = error.message
+        return render(
+            request,
+            "events/invitation.html",
+            context,
+            status=410 if request.method == "POST" else 200,
+        )
+    if request.method == "GET":
+        return render(request, "events/invitation.html", context)
+    action = request.POST.get("action")
+    try:
+        if action == "decline":
+            service.decline(invitation=found)
+            messages.success(request, "Declined. Thank you for letting the organizers know.")
+            return redirect("events:invitation", token=token)
+        if action != "accept":
+            raise ServiceError("Choose accept or decline.")
+        if not user.is_authenticated:
+            return redirect(context["login_url"])
+        if not form.is_valid():
+            raise ServiceError("You need to accept the terms to join.")
+        chosen = None
+        if session is None:
+            chosen = next((s for s in sessions if str(s.pk) == request.POST.get("session")), None)
+        with transaction.atomic():
+            if needs_terms:
+                registration_service.accept_terms(
+                    user=user, event=event, version=form.cleaned_data["terms_version"]
+                )
+            registration = service.accept(invitation=found, user=user, session=chosen)
+    except ServiceError as error:
+        context["refusal"] = error.message
+        return render(request, "events/invitation.html", context, status=400)
+    text = (
+        "You're in: your seat is confirmed."
+        if registration.status == registration.Status.CONFIRMED
+        else "The session is full, so you're on the waitlist; we'll email you if a seat frees up."
+    )
+    messages.success(request, text)
+    return redirect("events:my_sessions")

@@ -1,0 +1,129 @@
+"""The outbox end to end: a real Celery worker on the real Redis broker delivering to a real SMTP
+server. Transactional database: the worker thread reads committed rows on its own connection."""
+
+import time
+from datetime import timedelta
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from celery.signals import task_postrun
+from django.db import connections
+from kombu.exceptions import OperationalError
+
+from config.celery import app
+from events import tasks
+from events.models import Notification
+from events.services import delivery
+from events.services.registration import register
+from events.tasks import deliver_notification
+from tests.factories import SessionFactory, UserFactory
+from tests.notifications.helpers import bodies, calendar_part, parse_calendar
+
+pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
+
+Status = Notification.Status
+
+
+def close_worker_connections(**kwargs) -> None:
+    # The worker thread's connections would otherwise outlive the test database.
+    connections.close_all()
+
+
+@pytest.fixture
+def worker():
+    assert app.conf.broker_url.startswith("redis://")
+    # The run's own queue: drop what earlier tests of this run published and never consumed.
+    app.control.purge()
+    task_postrun.connect(close_worker_connections, weak=False)
+    try:
+        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=20) as w:
+            yield w
+    finally:
+        task_postrun.disconnect(close_worker_connections)
+
+
+def wait_for(condition, timeout: float = 20.0):
+    """Poll until `condition()` is truthy (and return it), or fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(0.05)
+    pytest.fail(f"gave up after {timeout}s waiting for {condition.__doc__ or condition}")
+
+
+def row_in(status: str):
+    def check():
+        """the outbox row to reach the status"""
+        return Notification.objects.filter(status=status).first()
+
+    return check
+
+
+def test_a_confirmation_is_delivered_by_the_worker_and_reads_back(worker, smtp):
+    user = UserFactory()
+    session = SessionFactory(location="Room 1, Example HQ")
+
+    register(user=user, session=session)
+
+    row = wait_for(row_in(Status.SENT))
+    [message] = smtp.to(user.email)
+    assert message["Subject"] == f"[Feedback Sessions] You're in: {session.event.title}"
+    text, _ = bodies(message)
+    assert "Your seat is confirmed." in text
+    invite = parse_calendar(calendar_part(message))
+    assert (invite.method, invite.sequence) == ("REQUEST", 0)
+    assert row.attempts == 1
+
+
+def test_the_sweep_recovers_a_row_whose_task_was_lost_when_redis_was_down(
+    monkeypatch, worker, smtp
+):
+    user = UserFactory()
+
+    def broker_down(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(deliver_notification, "delay", broker_down)
+        register(user=user, session=SessionFactory())  # commits; the enqueue fails
+
+    row = Notification.objects.get()
+    assert row.status == Status.PENDING
+    assert smtp.messages == []
+    # A minute later the beat's sweep runs, on the worker.
+    Notification.objects.filter(pk=row.pk).update(
+        created_at=row.created_at - delivery.SWEEP_GRACE - timedelta(seconds=1)
+    )
+    tasks.sweep_outbox.delay()
+
+    wait_for(row_in(Status.SENT))
+    assert len(smtp.to(user.email)) == 1
+
+
+def test_a_transient_smtp_failure_is_retried_by_the_worker_until_it_goes_through(
+    monkeypatch, worker, smtp
+):
+    monkeypatch.setattr(delivery, "backoff", lambda attempt: 0.5)
+    smtp.data_replies = ["451 4.3.0 try later", "421 4.7.0 too busy, come back"]
+    user = UserFactory()
+
+    register(user=user, session=SessionFactory())
+
+    row = wait_for(row_in(Status.SENT))
+    assert row.attempts == 3
+    assert smtp.data_commands == 3
+    assert len(smtp.to(user.email)) == 1
+
+
+def test_a_permanent_smtp_failure_ends_failed_with_the_reason(worker, smtp):
+    smtp.data_replies = ["550 5.1.1 no such user"]
+    user = UserFactory()
+
+    register(user=user, session=SessionFactory())
+
+    row = wait_for(row_in(Status.FAILED))
+    assert "550" in row.last_error and "no such user" in row.last_error
+    assert row.attempts == 1
+    assert smtp.messages == []
