@@ -14,7 +14,7 @@ from tests.services import require
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    for service in ("postgres", "redis"):
+    for service in ("postgres", "redis", "browser"):
         if item.get_closest_marker(service):
             require(service)
 

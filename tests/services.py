@@ -39,7 +39,15 @@ def postgres_missing() -> str | None:
     return None
 
 
-MISSING = {"redis": redis_missing, "postgres": postgres_missing}
+def browser_missing() -> str | None:
+    """Why the browser tests cannot run: they drive Debian's chromium with Playwright."""
+    if not os.path.exists(CHROMIUM):
+        return f"{CHROMIUM} is not installed (apt-get install chromium)"
+    return None
+
+
+CHROMIUM = "/usr/bin/chromium"
+MISSING = {"redis": redis_missing, "postgres": postgres_missing, "browser": browser_missing}
 
 
 def require(service: str) -> None:

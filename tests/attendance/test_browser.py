@@ -19,9 +19,10 @@ from .conftest import seat
 CHROMIUM = Path("/usr/bin/chromium")
 CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:"
 
-playwright = pytest.importorskip("playwright.sync_api")
+from playwright import sync_api as playwright  # noqa: E402 - after the constants above
+
 pytestmark = [
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed"),
+    pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
 ]
 
