@@ -116,7 +116,9 @@ def _columns(header: list[str]) -> dict[str, int] | None:
 
 def parse_csv(data: bytes) -> Parsed:
     text = _decode(data)
-    sample = text[:4096]
+    # Sniff on normalised newlines: with Windows line endings a quoted last cell holding the
+    # separator ('ann@example.com;"Smith; Ann"') defeats the sniffer.
+    sample = text[:4096].replace("\r\n", "\n")
     try:
         dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
     except csv.Error:

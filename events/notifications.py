@@ -118,13 +118,22 @@ def queue_for_invitations(invitations, *, kind: str) -> list[Notification]:
         return []
     from accounts.models import User
 
-    users = {
-        u.email.lower(): u for u in User.objects.filter(email__in=[i.email for i in invitations])
-    }
+    def key(i) -> str:
+        # A reminder is owed once per link and expiry: extending the link owes a new one.
+        return f"{kind}:inv{i.pk}:{i.nonce}:{i.expires_at:%Y%m%dT%H%M%S}"
+
+    owed = set(
+        Notification.objects.filter(key__in=[key(i) for i in invitations]).values_list(
+            "key", flat=True
+        )
+    )
+    invitations = [i for i in invitations if key(i) not in owed]
+    emails = [i.email for i in invitations]
+    users = {u.email.lower(): u for u in User.objects.filter(email__in=emails)}
     rows = Notification.objects.bulk_create(
         [
             Notification(
-                key=f"{kind}:inv{i.pk}:{i.nonce}",
+                key=key(i),
                 kind=kind,
                 recipient=users.get(i.email.lower()),
                 email=i.email,

@@ -73,7 +73,10 @@ def still_relevant(notification: Notification) -> str:
             return "The session moved; a reminder for the new time is due instead."
     if notification.invitation_id:
         invitation = notification.invitation
-        if invitation.status != invitation.Status.PENDING:
+        if (
+            invitation.status != invitation.Status.PENDING
+            or invitation.expires_at <= timezone.now()
+        ):
             return "The invitation was answered, withdrawn or expired before the mail went out."
         if invitation.nonce != notification.payload.get("nonce"):
             return "The invitation was sent again with a new link."

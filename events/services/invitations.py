@@ -112,9 +112,10 @@ def create_batch(
         raise ServiceError("Nobody in this list can be invited (see the reasons listed).")
     if holds_seat and not take_seats(session.pk, len(valid)):
         free = session.capacity - session.seats_taken
+        seats = "1 seat is" if free == 1 else f"{free} seats are"
         raise ServiceError(
-            f"Only {free} seat{'s' if free != 1 else ''} are free: hold seats for at most "
-            f"{free} invitations, or send these without holding seats."
+            f"Only {seats} free: hold seats for at most {free} invitations, or send these "
+            "without holding seats."
         )
     now = timezone.now()
     expires_at = now + timedelta(days=expires_in_days)
@@ -248,6 +249,16 @@ def extend(*, invitation: Invitation, actor, days: int = 7) -> Invitation:
         raise ServiceError("Only a pending or expired invitation can be extended.")
     if not 1 <= days <= 90:
         raise ServiceError("Extend by 1 to 90 days.")
+    newer = Invitation.objects.filter(
+        event=invitation.event_id,
+        session=invitation.session_id,
+        email=invitation.email,
+        status=Status.PENDING,
+    ).exclude(pk=invitation.pk)
+    if invitation.status == Status.EXPIRED and newer.exists():
+        raise ServiceError(
+            f"{invitation.email} has a newer pending invitation; extend that one instead."
+        )
     now = timezone.now()
     expires_at = now + timedelta(days=days)
     if invitation.session_id:

@@ -2,6 +2,7 @@
 and manage the table; invitees open their link and accept or decline."""
 
 import uuid
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.db import transaction
@@ -209,8 +210,11 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
         "token": token,
         "needs_terms": needs_terms,
         "may_accept": user.is_authenticated and service.may_accept(found, user),
-        "login_url": f"{reverse('account_login')}?next={request.path}",
-        "signup_url": f"{reverse('account_signup')}?email={found.email}&next={request.path}",
+        "login_url": f"{reverse('account_login')}?{urlencode({'next': request.path})}",
+        "signup_url": (
+            f"{reverse('account_signup')}?"
+            + urlencode({"email": found.email, "next": request.path})
+        ),
     }
     try:
         service.check_open(found)

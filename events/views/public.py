@@ -48,7 +48,9 @@ def is_invitee(user, event: Event) -> bool:
         return True
     emails = EmailAddress.objects.filter(user=user, verified=True).values("email")
     return (
-        Invitation.objects.filter(event=event, email__in=emails).exists()
+        Invitation.objects.filter(event=event, email__in=emails)
+        .exclude(status=Invitation.Status.REVOKED)
+        .exists()
         or Registration.objects.filter(user=user, session__event=event).exists()
     )
 
