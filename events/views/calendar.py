@@ -13,6 +13,7 @@ from accounts.models import User
 
 from .. import emails, ics
 from ..models import Event, Registration, Session
+from ..ratelimit import by_ip, rate_limit
 
 ICS_TYPE = "text/calendar; charset=utf-8"
 
@@ -44,6 +45,7 @@ def invite_ics(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_GET
+@rate_limit("feed", per_minute=60, methods=("GET",), key=by_ip)
 def user_feed(request: HttpRequest, token: str) -> HttpResponse:
     """A person's confirmed sessions, to subscribe to from any calendar app. The token is the
     only key: it is long, random and resettable from the profile page."""

@@ -27,6 +27,7 @@ from django.views.decorators.http import require_GET, require_POST
 from .. import charts
 from ..forms.attendance import WalkInForm
 from ..models import Registration, Session
+from ..ratelimit import rate_limit
 from ..services import ServiceError, attendance
 from .organizer import (
     csv_safe,
@@ -206,6 +207,7 @@ def scanned(request: HttpRequest) -> bool:
 
 @never_cache
 @require_GET
+@rate_limit("checkin-qr", per_minute=120, methods=("GET", "POST"))
 def checkin_qr(request: HttpRequest, token: str) -> HttpResponse:
     """The URL in an attendee's QR code. A logged-in organizer of the event who opens it
     checks the person in (the one GET that acts); everyone else gets the same page whatever

@@ -17,6 +17,7 @@ from ..forms.invitations import ExtendForm, InviteForm
 from ..forms.public import SignUpForm
 from ..invite_parsing import ListError, Row, parse_csv, parse_pasted
 from ..models import Invitation, Session
+from ..ratelimit import by_ip, rate_limit
 from ..services import ServiceError
 from ..services import invitations as service
 from ..services import registration as registration_service
@@ -176,6 +177,7 @@ def invitation_action(request: HttpRequest, pk: int, action: str) -> HttpRespons
 
 
 @require_http_methods(["GET", "POST"])
+@rate_limit("invitation", per_minute=30, methods=("GET", "POST"), key=by_ip)
 def invitation(request: HttpRequest, token: str) -> HttpResponse:
     """The invitee's page. GET only shows it (mail scanners open links); accepting or
     declining is a POST. Declining needs no account; accepting needs the invited one."""

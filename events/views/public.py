@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from ..forms.public import SignUpForm
 from ..models import Event, Invitation, Registration, Session
+from ..ratelimit import rate_limit
 from ..services import ServiceError, waitlist
 from ..services import registration as registration_service
 
@@ -118,6 +119,7 @@ def event_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@rate_limit("register", per_minute=20)
 def register(request: HttpRequest, pk: int) -> HttpResponse:
     """GET shows what signing up asks (terms, screening questions); POST signs up."""
     session = get_object_or_404(Session.objects.select_related("event"), pk=pk)
@@ -196,6 +198,7 @@ def _own_registration(request: HttpRequest, pk: int) -> Registration:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@rate_limit("cancel", per_minute=20)
 def cancel(request: HttpRequest, pk: int) -> HttpResponse:
     """The link in emails opens this page; only its POST cancels (mail scanners follow links)."""
     registration = _own_registration(request, pk)
@@ -212,6 +215,7 @@ def cancel(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@rate_limit("offer", per_minute=20)
 def offer(request: HttpRequest, pk: int) -> HttpResponse:
     """A waitlist offer: accept or decline. The GET only shows it."""
     registration = _own_registration(request, pk)

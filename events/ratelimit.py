@@ -1,0 +1,60 @@
+"""Rate limits for our own endpoints (allauth limits login, signup and password reset).
+
+Counters live in the shared cache (Redis in production), in fixed windows, so every web
+process sees the same count."""
+
+import time
+from collections.abc import Callable, Iterable
+from functools import wraps
+
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+
+def now() -> float:
+    return time.time()
+
+
+def by_user_or_ip(request: HttpRequest) -> str:
+    if request.user.is_authenticated:
+        return f"user{request.user.pk}"
+    return by_ip(request)
+
+
+def by_ip(request: HttpRequest) -> str:
+    return f"ip{request.META.get('REMOTE_ADDR', '')}"
+
+
+def rate_limit(
+    scope: str,
+    *,
+    per_minute: int,
+    methods: Iterable[str] = ("POST",),
+    key: Callable[[HttpRequest], str] = by_user_or_ip,
+):
+    """At most `per_minute` requests with one of `methods` per key; beyond that a 429 page
+    that says when to try again."""
+    methods = frozenset(methods)
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            if request.method in methods:
+                window = int(now() // 60)
+                counter = f"ratelimit:{scope}:{key(request)}:{window}"
+                cache.add(counter, 0, timeout=120)
+                try:
+                    count = cache.incr(counter)
+                except ValueError:  # expired between add and incr
+                    count = 1
+                if count > per_minute:
+                    wait = 60 - int(now()) % 60
+                    response = render(request, "429.html", {"wait": wait}, status=429)
+                    response["Retry-After"] = str(wait)
+                    return response
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
