@@ -42,5 +42,15 @@ format: $(VENV)/.installed-dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+## bench: registration rush on gunicorn + PostgreSQL + Redis (BENCH_ARGS="--clients 50" etc.)
+bench: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.registration_rush $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) var
+
+## bench-fanout: a session update to 5,000 attendees via Celery + Redis into an SMTP sink, vs a
+## plain loop (BENCH_FANOUT_ARGS="--concurrency 4" etc.)
+.PHONY: bench-fanout
+bench-fanout: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.invite_fanout $(BENCH_FANOUT_ARGS)

@@ -1,0 +1,225 @@
+"""Set-up helpers shared by the benchmarks: a throwaway PostgreSQL database of their own, free
+loopback ports, /proc readings (CPU, memory) of the processes they start, and the removal of
+their Celery queue and cache keys from the machine's shared Redis.
+
+Nothing here imports Django: the benchmarks configure it (by environment variables, as in
+production) only after their database exists.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+
+class SetupError(Exception):
+    """The bench could not set itself up (database, server, worker): not a result."""
+
+
+# --- PostgreSQL: a database of the bench's own, dropped and created again ---------------------
+
+
+def maintenance_connection(host: str, port: int, user: str) -> psycopg.Connection:
+    return psycopg.connect(host=host, port=port, user=user, dbname="postgres", autocommit=True)
+
+
+def recreate_database(host: str, port: int, user: str, name: str) -> str:
+    """Drop and create the database `name`; return the server's version."""
+    with maintenance_connection(host, port, user) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        return str(conn.execute("SHOW server_version").fetchone()[0]).split()[0]
+
+
+def drop_database(host: str, port: int, user: str, name: str) -> None:
+    with maintenance_connection(host, port, user) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+
+
+@contextlib.contextmanager
+def exclusive_run(host: str, port: int, user: str, name: str):
+    """Held for a whole run: a session-level advisory lock named after the bench database, so
+    two runs of the same bench (two engineers on one machine) cannot drop each other's
+    database or share a queue. Released when the run ends, or its process dies."""
+    try:
+        conn = maintenance_connection(host, port, user)
+    except psycopg.OperationalError as error:
+        raise SetupError(f"PostgreSQL at {host}:{port}: {error}") from error
+    with conn:
+        key = f"bench:{name}"
+        if not conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))", [key]).fetchone()[0]:
+            raise SetupError(f"another run is using the database {name}; try again when it ends")
+        yield
+
+
+def backend_pids(host: str, port: int, user: str, name: str) -> list[int]:
+    """The PostgreSQL server processes serving connections to the database `name`."""
+    with maintenance_connection(host, port, user) as conn:
+        rows = conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [name])
+        return [row[0] for row in rows.fetchall()]
+
+
+def postmaster_pid(host: str, port: int, user: str) -> int | None:
+    """The PostgreSQL server's main process, when it runs on this machine where /proc shows it
+    (the parent of the backend serving a connection); else None."""
+    with maintenance_connection(host, port, user) as conn:
+        backend = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+        try:  # while the connection, and so its backend, is still there
+            status = Path(f"/proc/{backend}/status").read_text()
+            parent = int(status.split("\nPPid:\t", 1)[1].split("\n", 1)[0])
+            comm = Path(f"/proc/{parent}/comm").read_text()
+        except (OSError, IndexError, ValueError):
+            return None
+    return parent if "postgres" in comm else None
+
+
+def sessions_opened(host: str, port: int, user: str, name: str) -> int | None:
+    """Connections ever established to the database (pg_stat_database.sessions, PostgreSQL
+    14+); None on older servers."""
+    with maintenance_connection(host, port, user) as conn:
+        try:
+            conn.execute("SELECT pg_stat_clear_snapshot()")
+            row = conn.execute(
+                "SELECT sessions FROM pg_stat_database WHERE datname = %s", [name]
+            ).fetchone()
+        except psycopg.Error:
+            return None
+    return int(row[0]) if row else None
+
+
+# --- loopback ------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# --- /proc (Linux): CPU and memory of the processes a bench starts ---------------------------
+
+
+def cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds_with_reaped(pid: int) -> float:
+    """A process's CPU seconds plus those of its children that have exited and been waited
+    for (a PostgreSQL postmaster reaps every backend that ends: a short-lived connection's
+    backend is counted here once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return sum(int(fields[i]) for i in (11, 12, 13, 14)) / os.sysconf("SC_CLK_TCK")
+
+
+def children_of(parent: int) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        if f"\nPPid:\t{parent}\n" in status:
+            pids.append(int(entry.name))
+    return pids
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds the whole machine has been busy (user, nice, system, irq, softirq, steal),
+    from /proc/stat's first line: to tell when something else competes for the cores."""
+    totals = [int(n) for n in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    busy = sum(totals[i] for i in (0, 1, 2, 5, 6, 7) if i < len(totals))
+    return busy / os.sysconf("SC_CLK_TCK")
+
+
+def memory_kib(pid: int) -> dict[str, int]:
+    """VmRSS (resident now), VmHWM (the kernel's record of the peak resident size) and, when
+    the kernel has smaps_rollup, Pss (resident, with pages shared with other processes, e.g. a
+    prefork parent and its children, counted once in total), in KiB; {} once the process is
+    gone."""
+    values: dict[str, int] = {}
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            name, _, rest = line.partition(":")
+            if name in ("VmRSS", "VmHWM"):
+                values[name] = int(rest.split()[0])
+        rollup = Path(f"/proc/{pid}/smaps_rollup")
+        if rollup.exists():
+            for line in rollup.read_text().splitlines():
+                if line.startswith("Pss:"):
+                    values["Pss"] = int(line.split()[1])
+                    break
+    except (OSError, ValueError, IndexError):
+        return {}
+    return values
+
+
+# --- Redis: a bench's own Celery queue and cache keys ---------------------------------------
+
+
+def bench_redis_keys(redis_url: str, queue: str, key_prefix: str) -> tuple[object, list[bytes]]:
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    patterns = [
+        f"{queue}*",  # the queue (and its priority lists)
+        f"_kombu.binding*{queue}*",  # kombu's bindings of the queue
+        f"{key_prefix}:*",
+    ]
+    return client, [key for pattern in patterns for key in client.scan_iter(match=pattern)]
+
+
+def queued_tasks(redis_url: str, queue: str, key_prefix: str) -> int:
+    """Celery messages waiting in the bench's queue."""
+    client, keys = bench_redis_keys(redis_url, queue, key_prefix)
+    return sum(client.llen(key) for key in keys if client.type(key) == b"list")
+
+
+def clean_redis(
+    redis_url: str, queue: str, key_prefix: str, *, unacked: bool = False
+) -> dict[str, int]:
+    """Delete the bench's queue and cache keys; leave every other key of the shared Redis alone.
+    With `unacked`, also the bench's entries of kombu's shared `unacked` hash (messages a worker
+    took with acks_late and never acknowledged, e.g. when it was killed). Returns what went."""
+    client, keys = bench_redis_keys(redis_url, queue, key_prefix)
+    removed = {"keys": len(keys), "bindings": 0, "unacked": 0}
+    if keys:
+        client.delete(*keys)
+    # kombu keeps binding deadlines of every queue in one shared sorted set: only ours go.
+    deadlines = "_kombu.binding_deadlines"
+    if client.type(deadlines) == b"zset":
+        ours = [m for m in client.zrange(deadlines, 0, -1) if queue.encode() in m]
+        if ours:
+            removed["bindings"] = client.zrem(deadlines, *ours)
+    if unacked and client.type("unacked") == b"hash":
+        tags = []
+        for tag, value in client.hscan_iter("unacked"):
+            try:
+                _message, _exchange, routing_key = json.loads(value)
+            except (ValueError, TypeError):
+                continue
+            if routing_key == queue:
+                tags.append(tag)
+        if tags:
+            client.hdel("unacked", *tags)
+            client.zrem("unacked_index", *tags)
+            removed["unacked"] = len(tags)
+    return removed

@@ -1,0 +1,719 @@
+"""registration_rush: many people sign up for one session at once, against a real server.
+
+    .venv/bin/python -m bench.registration_rush [--clients 200] [--seats 100] [--attempts 1000]
+
+What it does, in one run and one process:
+
+1. recreates a dedicated PostgreSQL database (feedback_bench), migrates it, and bulk-creates
+   one verified user per attempt, an organizer, a published open event and a session with
+   `--seats` seats; each user gets a Django session (logged in, no login requests) and a CSRF
+   secret, sent as cookies (plus the X-CSRFToken header);
+2. starts gunicorn on a free loopback port with bench.settings (production settings, the
+   app's URLs plus a baseline view), the cache on Redis so that every worker shares it;
+3. warms the server up, then runs two phases with the same number of requests and the same
+   concurrency: the baseline (a logged-in POST that does one INSERT) and the rush (every user
+   POSTs /sessions/<pk>/register/ once);
+4. checks the outcome in the database and in the HTTP answers (exactly `--seats` confirmed,
+   the rest waitlisted, no errors), prints the figures and the ratio of the two throughputs,
+   stops the server and drops the database.
+
+Exit status: 0 when the counts are right, 1 when they are not (overbooked, lost or failed
+requests), 2 when the set-up failed; with --fail-below-target, 3 when the counts are right
+but the ratio is below the target.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+import aiohttp
+import psycopg
+
+from bench import common
+from bench.common import SetupError, children_of, cpu_seconds, free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+DB_NAME = "feedback_bench"
+TARGET_RATIO = 0.5
+MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+
+# --- options and environment -------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.registration_rush",
+        description="Concurrent sign-ups for one session against gunicorn on PostgreSQL.",
+    )
+    parser.add_argument("--clients", type=int, default=200, help="concurrent clients")
+    parser.add_argument("--seats", type=int, default=100, help="capacity of the session")
+    parser.add_argument("--attempts", type=int, default=1000, help="sign-ups, one user each")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
+    parser.add_argument(
+        "--worker-class", choices=["sync", "gthread"], default="sync", help="gunicorn worker"
+    )
+    parser.add_argument("--threads", type=int, default=1, help="threads per gthread worker")
+    parser.add_argument("--pg-host", default=os.environ.get("BENCH_PG_HOST", "127.0.0.1"))
+    parser.add_argument("--pg-port", type=int, default=int(os.environ.get("BENCH_PG_PORT", 5432)))
+    parser.add_argument("--pg-user", default=os.environ.get("BENCH_PG_USER", "postgres"))
+    parser.add_argument(
+        "--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+    )
+    parser.add_argument("--target", type=float, default=TARGET_RATIO, help="ratio to reach")
+    parser.add_argument(
+        "--fail-below-target", action="store_true", help="exit 3 when the ratio misses the target"
+    )
+    args = parser.parse_args(argv)
+    if args.worker_class == "sync":
+        args.threads = 1
+    if min(args.clients, args.attempts, args.workers, args.threads) < 1 or args.seats < 0:
+        parser.error("--clients, --attempts, --workers and --threads must be positive")
+    if args.seats > args.attempts:
+        parser.error("--seats must not exceed --attempts (the rush is about a full session)")
+    return args
+
+
+def worker_description(args: argparse.Namespace) -> str:
+    if args.worker_class == "sync":
+        return f"gunicorn {args.workers} sync workers"
+    return f"gunicorn {args.workers} gthread workers x {args.threads} threads"
+
+
+def bench_environment(args: argparse.Namespace, static_root: Path) -> dict[str, str]:
+    """Production settings, configured as in production: by environment variables only."""
+    env = dict(os.environ)
+    env.pop("REDIS_CACHE_URL", None)  # the cache must be the shared Redis below
+    env.update(
+        DJANGO_SETTINGS_MODULE="bench.settings",
+        SECRET_KEY=secrets.token_urlsafe(48),
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        SECURE_SSL_REDIRECT="false",
+        DATABASE_URL=f"postgres://{args.pg_user}@{args.pg_host}:{args.pg_port}/{DB_NAME}",
+        REDIS_URL=args.redis_url,
+        STATIC_ROOT=str(static_root),
+        EMAIL_URL="consolemail://",
+        LOG_LEVEL="WARNING",
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+# --- database ------------------------------------------------------------------------------
+
+
+def maintenance_connection(args: argparse.Namespace) -> psycopg.Connection:
+    return common.maintenance_connection(args.pg_host, args.pg_port, args.pg_user)
+
+
+def recreate_database(args: argparse.Namespace) -> str:
+    """Drop and create the bench database; return the server's version."""
+    return common.recreate_database(args.pg_host, args.pg_port, args.pg_user, DB_NAME)
+
+
+def drop_database(args: argparse.Namespace) -> None:
+    common.drop_database(args.pg_host, args.pg_port, args.pg_user, DB_NAME)
+
+
+# --- Redis: the bench's own queue and cache keys (see bench/settings.py) --------------------
+
+
+def redis_names() -> tuple[str, str]:
+    from django.conf import settings
+
+    return settings.BENCH_QUEUE, settings.CACHES["default"]["KEY_PREFIX"]
+
+
+def queued_tasks(args: argparse.Namespace) -> int:
+    """Celery messages waiting in the bench's queue (one per notification owed)."""
+    return common.queued_tasks(args.redis_url, *redis_names())
+
+
+def clean_redis(args: argparse.Namespace) -> None:
+    common.clean_redis(args.redis_url, *redis_names())
+
+
+# --- fixtures (Django, in this process, before and after the load; never inside the loop) ---
+
+
+@dataclass(frozen=True)
+class Person:
+    user_pk: int
+    session_key: str
+    csrf_secret: str
+
+
+@dataclass
+class Fixture:
+    event_pk: int
+    session_pk: int
+    people: list[Person]
+
+
+def migrate_and_collect_static() -> None:
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)
+    # Production serves hashed static names from a manifest: without it, pages (the refusal
+    # page included) would fail to render.
+    call_command("collectstatic", interactive=False, verbosity=0)
+
+
+def create_fixture(args: argparse.Namespace) -> Fixture:
+    """One organizer, one published open event, one session of `seats` seats, and one verified,
+    logged-in user per attempt, all with bulk inserts."""
+    from importlib import import_module
+
+    from allauth.account.models import EmailAddress
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.auth.hashers import make_password
+    from django.db import connection, transaction
+    from django.middleware.csrf import CSRF_ALLOWED_CHARS
+    from django.utils import timezone
+    from django.utils.crypto import get_random_string
+
+    from accounts.models import User
+    from events.models import Event, Session
+
+    password = make_password("correct-horse-battery-staple")  # hashed once, shared by all
+    with transaction.atomic():
+        organizer = User.objects.create(
+            email="organizer@bench.example.com", display_name="Organizer", is_organizer=True
+        )
+        users = User.objects.bulk_create(
+            User(
+                email=f"person{n}@bench.example.com", display_name=f"Person {n}", password=password
+            )
+            for n in range(args.attempts)
+        )
+        EmailAddress.objects.bulk_create(
+            EmailAddress(user=user, email=user.email, primary=True, verified=True)
+            for user in [organizer, *users]
+        )
+        event = Event.objects.create(
+            title="Registration rush",
+            description="A benchmark event.",
+            status=Event.Status.PUBLISHED,
+            registration_mode=Event.Mode.OPEN,
+        )
+        event.organizers.add(organizer)
+        starts_at = (timezone.now() + timedelta(days=7)).replace(microsecond=0)
+        session = Session.objects.create(
+            event=event,
+            starts_at=starts_at,
+            ends_at=starts_at + timedelta(hours=1),
+            capacity=args.seats,
+            location="Room 1, Bench HQ",
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "CREATE TABLE bench_ping (id bigserial PRIMARY KEY, user_id bigint NOT NULL,"
+                " created_at timestamptz NOT NULL DEFAULT now())"
+            )
+
+        # Logged in as login() would leave it: the auth keys in a session of the configured
+        # engine. With the database engine, the rows are inserted in bulk.
+        engine = import_module(settings.SESSION_ENGINE)
+        store_class = engine.SessionStore
+        people: list[Person] = []
+        rows = []
+        expire = timezone.now() + timedelta(seconds=settings.SESSION_COOKIE_AGE)
+        for user in users:
+            data = {
+                SESSION_KEY: str(user.pk),
+                BACKEND_SESSION_KEY: MODEL_BACKEND,
+                HASH_SESSION_KEY: user.get_session_auth_hash(),
+            }
+            csrf = get_random_string(32, CSRF_ALLOWED_CHARS)
+            if settings.SESSION_ENGINE == "django.contrib.sessions.backends.db":
+                store = store_class()
+                key = get_random_string(32, "abcdefghijklmnopqrstuvwxyz0123456789")
+                model = store_class.get_model_class()
+                rows.append(
+                    model(session_key=key, session_data=store.encode(data), expire_date=expire)
+                )
+            else:
+                store = store_class()
+                store.update(data)
+                store.create()
+                key = store.session_key
+            people.append(Person(user.pk, key, csrf))
+        if rows:
+            store_class.get_model_class().objects.bulk_create(rows)
+    return Fixture(event_pk=event.pk, session_pk=session.pk, people=people)
+
+
+@dataclass
+class DatabaseOutcome:
+    by_status: Counter
+    seats_taken: int
+    capacity: int
+    changes: int
+    outbox: int
+    pings: int
+
+
+def read_outcome(fixture: Fixture) -> DatabaseOutcome:
+    from django.db import connection
+    from django.db.models import Count
+
+    from events.models import Notification, Registration, RegistrationChange, Session
+
+    session = Session.objects.get(pk=fixture.session_pk)
+    by_status = Counter(
+        dict(
+            Registration.objects.filter(session=session)
+            .values_list("status")
+            .annotate(n=Count("pk"))
+            .values_list("status", "n")
+        )
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM bench_ping")
+        pings = cursor.fetchone()[0]
+    return DatabaseOutcome(
+        by_status=by_status,
+        seats_taken=session.seats_taken,
+        capacity=session.capacity,
+        changes=RegistrationChange.objects.filter(registration__session=session).count(),
+        outbox=Notification.objects.filter(session=session).count(),
+        pings=pings,
+    )
+
+
+def classify_messages(cookies: list[str | None]) -> Counter:
+    """What each successful sign-up was told, read back from its signed messages cookie."""
+    from django.contrib.messages.storage.cookie import CookieStorage
+
+    from events.views.public import SIGNED_UP
+
+    text_to_status = {text: status.value for status, text in SIGNED_UP.items()}
+    storage = CookieStorage(None)
+    counts: Counter = Counter()
+    for cookie in cookies:
+        messages = storage._decode(cookie) if cookie else None
+        texts = [str(m.message) for m in messages or []]
+        statuses = {text_to_status[t] for t in texts if t in text_to_status}
+        counts[statuses.pop() if len(statuses) == 1 else "unknown"] += 1
+    return counts
+
+
+# --- the server ----------------------------------------------------------------------------
+
+
+def start_server(
+    args: argparse.Namespace, env: dict[str, str], port: int, log_path: Path
+) -> subprocess.Popen:
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "config.wsgi:application",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(args.workers),
+        "--worker-class",
+        args.worker_class,
+        "--threads",
+        str(args.threads),
+        "--backlog",
+        "2048",
+        "--timeout",
+        "60",
+        "--log-level",
+        "warning",
+    ]
+    log = log_path.open("wb")
+    try:
+        return subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+    finally:
+        log.close()  # the child has its own copy
+
+
+def wait_until_ready(server: subprocess.Popen, base_url: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SetupError(f"gunicorn exited with status {server.returncode}")
+        try:
+            with urllib.request.urlopen(f"{base_url}/healthz", timeout=2) as response:  # noqa: S310 - loopback URL we built
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.2)
+    raise SetupError(f"gunicorn not ready after {timeout:.0f} s")
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    if server.poll() is None:
+        server.terminate()  # SIGTERM: gunicorn stops its workers and exits
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+# --- where the CPU goes (Linux /proc; on a 2-core machine the CPU is what runs out) -----
+
+
+def cpu_snapshot(args: argparse.Namespace, server: subprocess.Popen) -> dict[str, float]:
+    """CPU seconds so far of the server (gunicorn master and workers), of the PostgreSQL
+    backends serving the bench database, and of this process (the load client)."""
+    if not Path("/proc/self/stat").exists():
+        return {}
+    try:
+        with maintenance_connection(args) as conn:
+            backends = [
+                row[0]
+                for row in conn.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = %s", [DB_NAME]
+                ).fetchall()
+            ]
+    except psycopg.Error:
+        return {}
+    client = os.times()
+    return {
+        "server": sum(cpu_seconds(pid) for pid in [server.pid, *children_of(server.pid)]),
+        "postgres": sum(cpu_seconds(pid) for pid in backends),
+        "client": client.user + client.system,
+        "machine": common.machine_busy_seconds(),
+    }
+
+
+def measured(args: argparse.Namespace, server: subprocess.Popen, phase_coroutine) -> Phase:
+    before = cpu_snapshot(args, server)
+    phase = asyncio.run(phase_coroutine)
+    after = cpu_snapshot(args, server)
+    phase.cpu = {name: after[name] - before[name] for name in before if name in after}
+    return phase
+
+
+# --- the load ------------------------------------------------------------------------------
+
+
+@dataclass
+class Reply:
+    status: int | str  # an HTTP status, or the name of the exception raised instead
+    seconds: float
+    location: str = ""
+    messages_cookie: str | None = None
+
+
+@dataclass
+class Phase:
+    name: str
+    wall: float
+    replies: list[Reply] = field(default_factory=list)
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds spent, by whom
+
+    @property
+    def rps(self) -> float:
+        return len(self.replies) / self.wall if self.wall else 0.0
+
+    def latency_ms(self, quantile: float) -> float:
+        times = sorted(r.seconds for r in self.replies)
+        return 1000 * times[min(len(times) - 1, int(quantile * len(times)))]
+
+
+def person_headers(person: Person) -> dict[str, str]:
+    return {
+        "Cookie": f"sessionid={person.session_key}; csrftoken={person.csrf_secret}",
+        "X-CSRFToken": person.csrf_secret,
+        "Content-Type": "application/x-www-form-urlencoded",
+    }
+
+
+def client_session(base_url: str, clients: int) -> aiohttp.ClientSession:
+    return aiohttp.ClientSession(
+        base_url=base_url,
+        connector=aiohttp.TCPConnector(limit=clients),
+        # Every request carries its own person's cookies; none are kept between requests.
+        cookie_jar=aiohttp.DummyCookieJar(),
+        timeout=aiohttp.ClientTimeout(total=120),
+    )
+
+
+async def post_all(
+    base_url: str, name: str, path: str, people: list[Person], clients: int
+) -> Phase:
+    """Each person POSTs `path` once, at most `clients` at a time; wall time for all."""
+    gate = asyncio.Semaphore(clients)
+    async with client_session(base_url, clients) as http:
+
+        async def one(person: Person) -> Reply:
+            async with gate:
+                start = time.perf_counter()
+                try:
+                    async with http.post(
+                        path, data=b"", headers=person_headers(person), allow_redirects=False
+                    ) as response:
+                        await response.read()
+                        cookie = response.cookies.get("messages")
+                        return Reply(
+                            response.status,
+                            time.perf_counter() - start,
+                            response.headers.get("Location", ""),
+                            cookie.value if cookie else None,
+                        )
+                except (aiohttp.ClientError, TimeoutError, OSError) as error:
+                    return Reply(type(error).__name__, time.perf_counter() - start)
+
+        start = time.perf_counter()
+        replies = await asyncio.gather(*(one(person) for person in people))
+        wall = time.perf_counter() - start
+    return Phase(name, wall, list(replies))
+
+
+async def warm_up(base_url: str, fixture: Fixture, args: argparse.Namespace) -> tuple[Counter, int]:
+    """Every worker (thread) answers a few requests first: imports, URL resolution, templates,
+    database and Redis connections, and the baseline POST. Nothing here takes a seat."""
+    slots = args.workers * args.threads
+    rounds = max(3 * slots, 12)
+    people = fixture.people[:rounds]
+    statuses: Counter = Counter()
+    async with client_session(base_url, min(args.clients, slots)) as http:
+
+        async def get(path: str, person: Person | None) -> None:
+            headers = person_headers(person) if person else {}
+            try:
+                async with http.get(path, headers=headers, allow_redirects=False) as response:
+                    await response.read()
+                    statuses[response.status] += 1
+            except (aiohttp.ClientError, TimeoutError, OSError) as error:
+                statuses[type(error).__name__] += 1
+
+        await asyncio.gather(*(get("/healthz", None) for _ in range(rounds)))
+        await asyncio.gather(
+            *(get(f"/sessions/{fixture.session_pk}/register/", person) for person in people),
+            *(get(f"/events/{fixture.event_pk}/", person) for person in people),
+        )
+    ping = await post_all(base_url, "warm-up", "/bench/insert/", people, slots)
+    statuses.update(r.status for r in ping.replies)
+    return statuses, sum(1 for r in ping.replies if r.status == 200)
+
+
+# --- the run -------------------------------------------------------------------------------
+
+
+def describe(phase: Phase, label: str) -> str:
+    return (
+        f"{label}: {len(phase.replies)} req in {phase.wall:.2f} s = {phase.rps:.0f} req/s"
+        f"  (latency p50 {phase.latency_ms(0.5):.0f} ms, p95 {phase.latency_ms(0.95):.0f} ms,"
+        f" max {phase.latency_ms(1.0):.0f} ms)"
+    )
+
+
+def describe_cpu(phase: Phase) -> str:
+    if len(phase.cpu) < 4 or not phase.replies:
+        return ""
+    per_request = {k: 1000 * v / len(phase.replies) for k, v in phase.cpu.items()}
+    bench = phase.cpu["server"] + phase.cpu["postgres"] + phase.cpu["client"]
+    others = max(phase.cpu["machine"] - bench, 0.0)
+    return (
+        f"  cpu per request: server {per_request['server']:.1f} ms,"
+        f" postgres {per_request['postgres']:.1f} ms, client {per_request['client']:.1f} ms;"
+        f" cores busy: bench {bench / phase.wall:.2f}, everything else {others / phase.wall:.2f}"
+        f" (of {os.cpu_count()})"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    with tempfile.TemporaryDirectory(prefix="registration_rush-") as tmp:
+        tmp_path = Path(tmp)
+        env = bench_environment(args, tmp_path / "static")
+        log_path = tmp_path / "gunicorn.log"
+        server = None
+        created = False
+        try:
+            began = time.perf_counter()
+            try:
+                pg_version = recreate_database(args)
+            except psycopg.OperationalError as error:
+                raise SetupError(f"PostgreSQL at {args.pg_host}:{args.pg_port}: {error}") from error
+            created = True
+            os.environ.update(env)
+            os.environ.pop("REDIS_CACHE_URL", None)
+            import django
+
+            django.setup()
+            migrate_and_collect_static()
+            migrated = time.perf_counter()
+            fixture = create_fixture(args)
+            from django.db import connections
+
+            connections.close_all()
+            populated = time.perf_counter()
+
+            port = free_port()
+            base_url = f"http://127.0.0.1:{port}"
+            server = start_server(args, env, port, log_path)
+            wait_until_ready(server, base_url)
+            ready = time.perf_counter()
+
+            print(
+                f"registration_rush: {args.attempts} attempts, {args.clients} clients,"
+                f" {args.seats} seats, {worker_description(args)}, PostgreSQL {pg_version}"
+            )
+            print(
+                f"setup: database + migrations {migrated - began:.1f} s,"
+                f" {args.attempts} users + sessions {populated - migrated:.1f} s,"
+                f" server ready {ready - populated:.1f} s"
+            )
+            sys.stdout.flush()
+
+            warm, warm_pings = asyncio.run(warm_up(base_url, fixture, args))
+            baseline = measured(
+                args,
+                server,
+                post_all(base_url, "baseline", "/bench/insert/", fixture.people, args.clients),
+            )
+            rush = measured(
+                args,
+                server,
+                post_all(
+                    base_url,
+                    "registration",
+                    f"/sessions/{fixture.session_pk}/register/",
+                    fixture.people,
+                    args.clients,
+                ),
+            )
+            return report(args, fixture, warm, warm_pings, baseline, rush, log_path)
+        finally:
+            if server is not None:
+                stop_server(server)
+            if created:
+                try:
+                    if "django" in sys.modules:
+                        from django.db import connections
+
+                        connections.close_all()
+                        clean_redis(args)
+                finally:
+                    drop_database(args)
+
+
+def report(
+    args: argparse.Namespace,
+    fixture: Fixture,
+    warm: Counter,
+    warm_pings: int,
+    baseline: Phase,
+    rush: Phase,
+    log_path: Path,
+) -> int:
+    from events.models import Registration
+
+    status = Registration.Status
+    outcome = read_outcome(fixture)
+    expected_location = f"/events/{fixture.event_pk}/"
+
+    # HTTP: a sign-up (confirmed or waitlisted) answers with a redirect to the event page.
+    def is_sign_up(reply: Reply) -> bool:
+        return reply.status == 302 and reply.location.startswith(expected_location)
+
+    signed_up = [r for r in rush.replies if is_sign_up(r)]
+    failed = [r for r in rush.replies if not is_sign_up(r)]
+    http_errors = len(failed)
+    told = classify_messages([r.messages_cookie for r in signed_up])
+    baseline_ok = sum(1 for r in baseline.replies if r.status == 200)
+
+    confirmed = outcome.by_status.get(status.CONFIRMED, 0)
+    waitlisted = outcome.by_status.get(status.WAITLISTED, 0)
+    other = sum(outcome.by_status.values()) - confirmed - waitlisted
+    errors = http_errors + other
+
+    print(f"confirmed {confirmed}  waitlisted {waitlisted}  errors {errors}")
+    told_confirmed, told_waitlisted = told[status.CONFIRMED.value], told[status.WAITLISTED.value]
+    print(
+        f"http: {len(signed_up)} x 302 to the event (told: {told_confirmed} confirmed,"
+        f" {told_waitlisted} waitlisted), {http_errors} other"
+        f"; database: seats_taken {outcome.seats_taken}/{outcome.capacity},"
+        f" {outcome.changes} history rows, {outcome.outbox} outbox rows,"
+        f" {queued_tasks(args)} tasks queued"
+    )
+    for phase, label in ((rush, "registration"), (baseline, "baseline (one INSERT)")):
+        print(describe(phase, label))
+        if line := describe_cpu(phase):
+            print(line)
+    ratio = rush.rps / baseline.rps if baseline.rps else 0.0
+    verdict = "ok" if ratio >= args.target else "BELOW TARGET"
+    # On a machine that others share, the throughput ratio moves with their load; the ratio of
+    # CPU per request (server + postgres + client) is what it would be with the cores to itself.
+    cpu_ratio = ""
+    if len(rush.cpu) == 4 and len(baseline.cpu) == 4:
+        spent = [sum(p.cpu[k] for k in ("server", "postgres", "client")) for p in (rush, baseline)]
+        if all(spent):
+            cpu_ratio = f"; by CPU per request {spent[1] / spent[0]:.2f}"
+    print(f"ratio: {ratio:.2f} (target >= {args.target}) {verdict}{cpu_ratio}")
+
+    problems = []
+    if confirmed != args.seats or outcome.seats_taken != args.seats:
+        problems.append(
+            f"expected {args.seats} confirmed, got {confirmed} (seats_taken {outcome.seats_taken})"
+        )
+    if waitlisted != args.attempts - args.seats:
+        problems.append(f"expected {args.attempts - args.seats} waitlisted, got {waitlisted}")
+    if other:
+        problems.append(f"unexpected statuses in the database: {dict(outcome.by_status)}")
+    if http_errors:
+        seen = Counter(r.status if r.status != 302 else f"302 to {r.location}" for r in failed)
+        problems.append(f"{http_errors} sign-ups failed over HTTP: {dict(seen)}")
+    if told["unknown"] == 0 and told_confirmed != confirmed:
+        problems.append(f"{told_confirmed} told confirmed, {confirmed} in the database")
+    if baseline_ok != len(baseline.replies):
+        seen = Counter(r.status for r in baseline.replies)
+        problems.append(f"baseline requests failed: {dict(seen)}")
+    if outcome.pings != warm_pings + baseline_ok:
+        problems.append(f"bench_ping has {outcome.pings} rows, {warm_pings + baseline_ok} expected")
+    bad_warm = {s: n for s, n in warm.items() if s not in (200, 302)}
+    if bad_warm:
+        problems.append(f"warm-up requests failed: {bad_warm}")
+    if problems:
+        for problem in problems:
+            print(f"FAIL: {problem}")
+        tail = log_path.read_text(errors="replace").splitlines()[-30:]
+        if tail:
+            print("gunicorn log (last lines):")
+            print("\n".join(f"  {line}" for line in tail))
+        return 1
+    if ratio < args.target and args.fail_below_target:
+        return 3
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        return run(args)
+    except SetupError as error:
+        print(f"registration_rush: set-up failed: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
