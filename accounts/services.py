@@ -91,10 +91,11 @@ def export_user_data(*, user: User) -> dict[str, Any]:
 def events_only_they_organize(user: User) -> list[str]:
     from events.models import Event
 
+    # Count all organizers first, then keep the user's events (filtering first would count
+    # only the user's own row of the join).
     return list(
-        Event.objects.filter(organizers=user)
-        .annotate(n=Count("organizers"))
-        .filter(n=1)
+        Event.objects.annotate(n=Count("organizers"))
+        .filter(organizers=user, n=1)
         .exclude(status=Event.Status.CANCELLED)
         .values_list("title", flat=True)
     )
@@ -120,7 +121,10 @@ def delete_account(*, user: User) -> None:
             + ", ".join(sole)
             + ". Add another organizer or cancel these events first."
         )
-    for registration in user.registrations.filter(status__in=Registration.ACTIVE):
+    upcoming = user.registrations.filter(
+        status__in=Registration.ACTIVE, session__ends_at__gt=timezone.now()
+    )
+    for registration in upcoming:
         registration_service.cancel(registration=registration, actor=user)
     user.delete()
 

@@ -6,6 +6,7 @@ import zoneinfo
 from datetime import UTC, datetime
 
 from django import forms
+from django.core.validators import MaxValueValidator
 from django.utils import timezone
 
 from accounts.forms import timezone_choices
@@ -41,6 +42,10 @@ def to_utc(form: forms.Form, name: str, zone: str) -> datetime | None:
     not exist there (the hour skipped when clocks go forward)."""
     value = form.cleaned_data.get(name)
     if value is None:
+        return None
+    if not 2000 <= value.year <= 2200:
+        # Far-off years overflow when converted between zones; no session is held then.
+        form.add_error(name, "Choose a date between the years 2000 and 2200.")
         return None
     aware = value.replace(tzinfo=zoneinfo.ZoneInfo(zone))
     back = aware.astimezone(UTC).astimezone(aware.tzinfo).replace(tzinfo=None)
@@ -161,6 +166,9 @@ class EventForm(forms.ModelForm):
         self.initial["lottery_reserved_shares"] = format_shares(event.lottery_reserved_shares)
         reminder = self.fields["invitation_reminder_hours"]
         reminder.required = False
+        reminder.max_value = 720
+        reminder.validators.append(MaxValueValidator(720))
+        reminder.widget.attrs["max"] = 720
         reminder.label = "Remind invitees (hours before their link expires)"
 
     def clean_invitation_reminder_hours(self) -> int:

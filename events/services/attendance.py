@@ -31,7 +31,7 @@ from accounts.models import User
 from ..models import Event, Registration, RegistrationChange, Session
 from . import ServiceError
 from .seats import take_seat
-from .transitions import record_creation, transition
+from .transitions import lock, record_creation, transition
 
 Status = Registration.Status
 
@@ -224,6 +224,9 @@ def _add_walk_in(*, session: Session, actor, email: str, name: str) -> Outcome:
         user = User.objects.create_user(email, password=None, display_name=name)
         EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=False)
     existing = Registration.objects.filter(session=session, user=user).first()
+    if existing:
+        # Decide on the row as it is now: a sweep may have expired an offer meanwhile.
+        existing = lock(existing)
     if existing and existing.status == Status.CONFIRMED:
         outcome = check_in(registration=existing, actor=actor)
         return Outcome(
@@ -246,7 +249,7 @@ def _add_walk_in(*, session: Session, actor, email: str, name: str) -> Outcome:
         registration = transition(
             existing,
             Status.CONFIRMED,
-            allowed_from=[s for s in Status.values if s != Status.CONFIRMED],
+            allowed_from=[existing.status],
             actor=actor,
             note=f"Walk-in: let in at the door (was {was})",
             confirmed_at=now,

@@ -35,6 +35,7 @@ def approve(*, registration: Registration, actor, when_full: str = "refuse") -> 
         raise ServiceError(
             f"{registration.user.name} is {registration.get_status_display()}, not applied."
         )
+    check_no_clash(registration)
     if take_seat(registration.session_id):
         return transition(
             registration,

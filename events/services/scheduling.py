@@ -1,6 +1,8 @@
 """Organizers' changes to events and sessions. A change of a session's time, place or status
 raises its calendar SEQUENCE and owes every attendee an update, in the same transaction."""
 
+from datetime import timedelta
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -8,7 +10,7 @@ from django.utils import timezone
 from accounts.models import User
 
 from .. import notifications
-from ..models import Event, Notification, Registration, Session
+from ..models import Event, Invitation, Notification, Registration, Session
 from . import ServiceError, reminders
 from .transitions import transition
 from .waitlist import fill_vacancies
@@ -167,6 +169,9 @@ def cancel_event(*, event: Event, actor) -> Event:
         status=Session.Status.SCHEDULED, ends_at__gt=timezone.now()
     ):
         cancel_session(session=session, actor=actor)
+    Invitation.objects.filter(
+        event=event, session__isnull=True, status=Invitation.Status.PENDING
+    ).update(status=Invitation.Status.REVOKED, remind_at=None)
     Event.objects.filter(pk=event.pk).update(
         status=Event.Status.CANCELLED, updated_at=timezone.now()
     )
@@ -208,6 +213,7 @@ def update_session(*, session: Session, actor, **changes) -> Session:
     session = Session.objects.select_for_update().get(pk=session.pk)
     if session.is_cancelled:
         raise ServiceError("A cancelled session cannot be edited.")
+    old_start = session.starts_at
     changed = {k for k, v in changes.items() if getattr(session, k) != v}
     if "capacity" in changed and changes["capacity"] < session.seats_taken:
         raise ServiceError(
@@ -221,6 +227,7 @@ def update_session(*, session: Session, actor, **changes) -> Session:
     # seats_taken is left out: only the seat counter's conditional UPDATEs change it.
     session.save(update_fields=[*changes, "sequence"])
     if "starts_at" in changed:
+        _follow_the_start(session, old_start=old_start)
         # A running offer never outlasts the session's start.
         session.registrations.filter(
             status=Status.OFFERED, offer_expires_at__gt=session.starts_at
@@ -242,6 +249,22 @@ def update_session(*, session: Session, actor, **changes) -> Session:
     return session
 
 
+def _follow_the_start(session: Session, *, old_start) -> None:
+    """Pending invitations of a moved session: a link never outlives the start, and one that
+    was cut short by the old start runs until the new one."""
+    hours = session.event.invitation_reminder_hours
+    now = timezone.now()
+    pending = Invitation.objects.filter(session=session, status=Invitation.Status.PENDING)
+    for invitation in pending.only("pk", "expires_at"):
+        expires = invitation.expires_at
+        if expires > session.starts_at or expires == old_start:
+            expires = session.starts_at
+            remind = expires - timedelta(hours=hours)
+            Invitation.objects.filter(pk=invitation.pk).update(
+                expires_at=expires, remind_at=remind if remind > now else None
+            )
+
+
 @transaction.atomic
 def cancel_session(*, session: Session, actor) -> Session:
     """Cancel a session: everyone in it is told; their registrations close; seats go to zero."""
@@ -250,6 +273,10 @@ def cancel_session(*, session: Session, actor) -> Session:
         raise ServiceError("This session is already cancelled.")
     Session.objects.filter(pk=session.pk).update(
         status=Session.Status.CANCELLED, sequence=session.sequence + 1, seats_taken=0
+    )
+    # Its pending invitations die with it (their held seats went with seats_taken above).
+    Invitation.objects.filter(session=session, status=Invitation.Status.PENDING).update(
+        status=Invitation.Status.REVOKED, seat_held=False, remind_at=None
     )
     session.status, session.sequence, session.seats_taken = (
         Session.Status.CANCELLED,

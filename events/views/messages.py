@@ -2,13 +2,14 @@
 'send again' for a failed one. Organizers of the event only (404 for anyone else)."""
 
 from django.contrib import messages
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from ..models import Notification
 from ..services import ServiceError, delivery
-from .organizer import organized_session, organizer_required, scope_to_organizer
+from .organizer import organized_session, organizer_required
 
 
 @organizer_required
@@ -42,16 +43,20 @@ def session_messages(request: HttpRequest, pk: int) -> HttpResponse:
 @organizer_required
 @require_POST
 def resend(request: HttpRequest, pk: int) -> HttpResponse:
-    notification = get_object_or_404(
-        scope_to_organizer(
-            request, Notification.objects.select_related("session"), "session__event__organizers"
-        ),
-        pk=pk,
-    )
+    rows = Notification.objects.select_related("session", "invitation")
+    if not request.user.is_staff:
+        # A message belongs to a session, or (an event-wide invitation) to an event.
+        rows = rows.filter(
+            Q(session__event__organizers=request.user)
+            | Q(invitation__event__organizers=request.user)
+        ).distinct()
+    notification = get_object_or_404(rows, pk=pk)
     try:
         delivery.resend(notification=notification, actor=request.user)
     except ServiceError as error:
         messages.error(request, error.message)
     else:
         messages.success(request, f"The message to {notification.email} will be sent again.")
-    return redirect("manage:session_messages", notification.session_id)
+    if notification.session_id:
+        return redirect("manage:session_messages", notification.session_id)
+    return redirect("manage:invitations", notification.invitation.event_id)

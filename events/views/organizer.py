@@ -208,8 +208,12 @@ def event_cancel(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, "This event is already cancelled.")
         return redirect("manage:event", event.pk)
     if request.method == "POST":
-        scheduling.cancel_event(event=event, actor=request.user)
-        messages.success(request, "Event cancelled. Everyone signed up is being told.")
+        try:
+            scheduling.cancel_event(event=event, actor=request.user)
+        except ServiceError as error:  # cancelled by a co-organizer a moment ago
+            messages.error(request, error.message)
+        else:
+            messages.success(request, "Event cancelled. Everyone signed up is being told.")
         return redirect("manage:event", event.pk)
     affected = Registration.objects.filter(
         session__event=event,
@@ -439,7 +443,8 @@ def registrations_action(request: HttpRequest, pk: int) -> HttpResponse:
     if name not in dict(bulk_actions(session.event)):
         messages.error(request, "Choose an action.")
         return redirect(back)
-    ids = {int(v) for v in request.POST.getlist("ids") if v.isdigit()}
+    # isdecimal and a length bound: "²" is a digit int() refuses, and 30 digits overflow.
+    ids = {int(v) for v in request.POST.getlist("ids") if v.isdecimal() and len(v) < 12}
     # Only this session's registrations: ids of any other session are ignored.
     chosen = list(
         session.registrations.filter(pk__in=ids).select_related("user").order_by("created_at", "pk")
