@@ -3,9 +3,21 @@
 import os
 
 from celery import Celery
+from celery.signals import task_postrun, task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
 app = Celery("config")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@task_prerun.connect
+@task_postrun.connect
+def close_old_connections(**kwargs) -> None:
+    """Workers keep their database connection between tasks (CELERY_DB_REUSE_MAX), like web
+    processes do with CONN_MAX_AGE; this retires old or broken ones, as Django does around
+    each request. (Celery would otherwise open a new connection for every task.)"""
+    from django.db import close_old_connections as close
+
+    close()

@@ -65,6 +65,7 @@ def queue(
     payload: dict | None = None,
     fresh: bool = False,
     calendar_preset: bool = False,
+    defer: bool = False,
 ) -> Notification:
     """Owe one email. The key makes it owed once: queueing the same thing again is a no-op.
     `fresh` says the version is new (a history row just written), so no such row can exist
@@ -86,7 +87,8 @@ def queue(
         session=session,
         payload={**(payload or {}), **_calendar_payload(kind, registration, calendar_preset)},
     )
-    enqueue_on_commit([notification.pk])
+    if not defer:  # `defer`: the caller enqueues a whole fan-out at once
+        enqueue_on_commit([notification.pk])
     return notification
 
 
@@ -95,17 +97,25 @@ def enqueue_on_commit(ids: list[int]) -> None:
         transaction.on_commit(lambda: enqueue(ids))
 
 
-def enqueue(ids: list[int]) -> None:
-    """Hand rows to the workers. A broker outage is logged, not raised: the change has
-    committed and the sweep will enqueue the rows again."""
-    from .tasks import deliver_notification
+BATCH = 50
 
-    for pk in ids:
+
+def enqueue(ids: list[int]) -> None:
+    """Hand rows to the workers: one task for one row, batches of 50 for a fan-out. A
+    broker outage is logged, not raised: the change has committed and the sweep will
+    enqueue the rows again."""
+    from .tasks import deliver_batch, deliver_notification
+
+    chunks = [ids[i : i + BATCH] for i in range(0, len(ids), BATCH)]
+    for chunk in chunks:
         try:
-            deliver_notification.delay(pk)
-        except Exception:  # noqa: BLE001 - any broker failure; the sweep recovers the row
+            if len(chunk) == 1:
+                deliver_notification.delay(chunk[0])
+            else:
+                deliver_batch.delay(chunk)
+        except Exception:  # noqa: BLE001 - any broker failure; the sweep recovers the rows
             # The broker is down: the rest would fail too. The sweep enqueues them all later.
-            log.warning("Could not enqueue notification %s; the sweep will retry", pk)
+            log.warning("Could not enqueue notifications %s...; the sweep will retry", chunk[0])
             return
 
 

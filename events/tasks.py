@@ -43,6 +43,19 @@ def deliver_notification(self, notification_id: int) -> bool:
     return outcome.sent
 
 
+@shared_task(acks_late=True)
+def deliver_batch(notification_ids: list[int]) -> int:
+    """Send a batch of outbox rows (a fan-out): same guarantees as deliver_notification, with
+    far fewer queries and tasks per message. Short retries are scheduled one by one."""
+    from .services import delivery
+
+    outcomes = delivery.deliver_many(ids=notification_ids)
+    for pk, outcome in outcomes.items():
+        if outcome.retry_in is not None and outcome.retry_in <= 300:
+            deliver_notification.apply_async((pk,), countdown=outcome.retry_in)
+    return sum(outcome.sent for outcome in outcomes.values())
+
+
 @shared_task
 def sweep_outbox() -> int:
     """Every minute: enqueue rows a lost task or a dead worker left pending."""

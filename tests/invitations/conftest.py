@@ -1,6 +1,6 @@
 import pytest
 
-from events.tasks import deliver_notification
+from events.tasks import deliver_batch, deliver_notification
 from tests.factories import EventFactory, OrganizerFactory, SessionFactory
 from tests.invitations.helpers import client_for
 
@@ -11,6 +11,7 @@ def enqueued(monkeypatch) -> list[int]:
     message is left in the run's queue for another test's worker."""
     ids: list[int] = []
     monkeypatch.setattr(deliver_notification, "delay", ids.append)
+    monkeypatch.setattr(deliver_batch, "delay", ids.extend)
     return ids
 
 

@@ -11,7 +11,14 @@ from events.models import Invitation, Notification, Registration, Session
 from events.services import ServiceError, scheduling
 from events.services.registration import register
 from events.services.review import approve
-from tests.factories import PASSWORD, EventFactory, OrganizerFactory, SessionFactory, UserFactory
+from tests.factories import (
+    PASSWORD,
+    EventFactory,
+    OrganizerFactory,
+    SessionFactory,
+    UserFactory,
+    in_days,
+)
 
 from .helpers import client_for, fresh, invite_one
 
@@ -38,7 +45,13 @@ def test_cancelling_an_event_revokes_its_event_wide_invitations(event, session, 
     assert fresh(invitation).status == Invitation.Status.REVOKED
 
 
-def test_moving_a_session_earlier_brings_its_invitation_links_forward(session, owner):
+def soon(event):
+    start = in_days(10)
+    return SessionFactory(event=event, starts_at=start, ends_at=start + timedelta(hours=1))
+
+
+def test_moving_a_session_earlier_brings_its_invitation_links_forward(event, owner):
+    session = soon(event)
     invitation = invite_one(session, expires_in_days=30)
     assert fresh(invitation).expires_at == session.starts_at  # cut short by the start
     earlier = session.starts_at - timedelta(days=2)
@@ -50,7 +63,8 @@ def test_moving_a_session_earlier_brings_its_invitation_links_forward(session, o
     assert fresh(invitation).expires_at == earlier
 
 
-def test_moving_a_session_later_lets_a_link_cut_short_by_the_old_start_run_on(session, owner):
+def test_moving_a_session_later_lets_a_link_cut_short_by_the_old_start_run_on(event, owner):
+    session = soon(event)
     invitation = invite_one(session, expires_in_days=30)
     later = session.starts_at + timedelta(days=3)
 

@@ -1,6 +1,6 @@
 import pytest
 
-from events.tasks import deliver_notification
+from events.tasks import deliver_batch, deliver_notification
 from tests.notifications.smtp import ScriptedSMTPServer
 
 
@@ -29,4 +29,5 @@ def enqueued(monkeypatch) -> list[int]:
     message is left in the run's queue for a later test's worker to pick up."""
     ids: list[int] = []
     monkeypatch.setattr(deliver_notification, "delay", ids.append)
+    monkeypatch.setattr(deliver_batch, "delay", ids.extend)
     return ids
