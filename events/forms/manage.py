@@ -113,6 +113,12 @@ class EventForm(forms.ModelForm):
         initial=24,
         help_text="A freed seat is kept this long for the next person (never past the start).",
     )
+    reminder_hours = forms.CharField(
+        label="Reminders (hours before each session)",
+        required=False,
+        max_length=60,
+        help_text="Comma-separated, e.g. “24, 1”. Empty: no reminders.",
+    )
     lottery_reserved_shares = forms.CharField(
         label="Lottery: seats reserved per role",
         required=False,
@@ -136,6 +142,7 @@ class EventForm(forms.ModelForm):
             "terms_version",
             "offer_hours",
             "lottery_reserved_shares",
+            "reminder_hours",
             "checkin_enabled",
             "invitation_reminder_hours",
         ]
@@ -164,6 +171,7 @@ class EventForm(forms.ModelForm):
         self.initial["registration_opens_at"] = to_local(event.registration_opens_at, zone)
         self.initial["registration_closes_at"] = to_local(event.registration_closes_at, zone)
         self.initial["lottery_reserved_shares"] = format_shares(event.lottery_reserved_shares)
+        self.initial["reminder_hours"] = ", ".join(str(h) for h in event.reminder_hours)
         reminder = self.fields["invitation_reminder_hours"]
         reminder.required = False
         reminder.max_value = 720
@@ -174,6 +182,14 @@ class EventForm(forms.ModelForm):
     def clean_invitation_reminder_hours(self) -> int:
         value = self.cleaned_data.get("invitation_reminder_hours")
         return self.instance.invitation_reminder_hours if value is None else value
+
+    def clean_reminder_hours(self) -> list[int]:
+        parts = [p.strip() for p in self.cleaned_data["reminder_hours"].split(",") if p.strip()]
+        if any(not p.isdecimal() or not 1 <= int(p) <= 336 for p in parts) or len(parts) > 5:
+            raise forms.ValidationError(
+                "Up to 5 whole numbers of hours between 1 and 336, separated by commas."
+            )
+        return sorted({int(p) for p in parts}, reverse=True)
 
     def clean_lottery_reserved_shares(self) -> dict[str, int]:
         return parse_shares(self.cleaned_data["lottery_reserved_shares"])

@@ -937,3 +937,26 @@ def test_a_co_organizer_without_the_flag_manages_that_event_but_creates_none(eve
     assert client.get(reverse("manage:dashboard")).status_code == 200
     assert client.get(reverse("manage:event_create")).status_code == 404
     assert client.post(reverse("manage:event_create"), {"title": "Mine"}).status_code == 404
+
+
+def test_an_organizer_sets_the_reminder_hours_of_an_event(event, owner_client):
+    from events.forms.manage import EventForm
+
+    data = {**EventForm(instance=event).initial}
+    data = {k: v for k, v in data.items() if v is not None and k != "organizers"}
+    data.update(reminder_hours="48, 2", lottery_reserved_shares="")
+    data.pop("registration_opens_at", None)
+    data.pop("registration_closes_at", None)
+
+    response = owner_client.post(reverse("manage:event_edit", args=[event.pk]), data)
+    event.refresh_from_db()
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert event.reminder_hours == [48, 2]
+
+    bad = owner_client.post(
+        reverse("manage:event_edit", args=[event.pk]), {**data, "reminder_hours": "24, soon"}
+    )
+    assert bad.status_code == 400
+    assert "whole numbers of hours" in bad.content.decode()
+    event.refresh_from_db()
+    assert event.reminder_hours == [48, 2]
