@@ -17,7 +17,11 @@ app.autodiscover_tasks()
 def close_old_connections(**kwargs) -> None:
     """Workers keep their database connection between tasks (CELERY_DB_REUSE_MAX), like web
     processes do with CONN_MAX_AGE; this retires old or broken ones, as Django does around
-    each request. (Celery would otherwise open a new connection for every task.)"""
-    from django.db import close_old_connections as close
+    each request. (Celery would otherwise open a new connection for every task.) A
+    connection inside a transaction is left alone: a task run in-process (eagerly, in a
+    test or from a view) must not lose its caller's transaction."""
+    from django.db import connections
 
-    close()
+    for connection in connections.all(initialized_only=True):
+        if not connection.in_atomic_block:
+            connection.close_if_unusable_or_obsolete()
