@@ -12,10 +12,13 @@ import contextlib
 import json
 import os
 import socket
+import subprocess
 from pathlib import Path
 
 import psycopg
 from psycopg import sql
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 class SetupError(Exception):
@@ -223,3 +226,19 @@ def clean_redis(
             client.zrem("unacked_index", *tags)
             removed["unacked"] = len(tags)
     return removed
+
+
+def spawn_logged(command: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen:
+    """Start a server or worker process whose output goes to `log_path`."""
+    log = log_path.open("wb")
+    try:
+        return subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+    finally:
+        log.close()  # the child has its own copy

@@ -246,18 +246,7 @@ def describe_worker(args: argparse.Namespace) -> str:
 
 
 def start_worker(command: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen:
-    log = log_path.open("wb")
-    try:
-        return subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
-    finally:
-        log.close()  # the child has its own copy
+    return common.spawn_logged(command, env, log_path)
 
 
 def wait_until_ready(worker: subprocess.Popen, log_path: Path, timeout: float = 60.0) -> None:

@@ -338,18 +338,7 @@ def start_server(
         "--log-level",
         "warning",
     ]
-    log = log_path.open("wb")
-    try:
-        return subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
-    finally:
-        log.close()  # the child has its own copy
+    return common.spawn_logged(command, env, log_path)
 
 
 def wait_until_ready(server: subprocess.Popen, base_url: str, timeout: float = 60.0) -> None:
