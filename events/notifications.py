@@ -8,6 +8,8 @@ beat sweep finds the row still pending and enqueues it again, so mail is delayed
 import logging
 
 from django.db import transaction
+from django.db.models import F, Value
+from django.db.models.functions import Greatest
 
 from . import ics
 from .models import Notification, Registration, Session
@@ -90,6 +92,45 @@ def queue(
     if not defer:  # `defer`: the caller enqueues a whole fan-out at once
         enqueue_on_commit([notification.pk])
     return notification
+
+
+def queue_session_changed(session: Session) -> list[int]:
+    """Owe every seated person of a session that just changed (time, place) an update, in
+    bulk: a few statements for thousands of attendees. Confirmed attendees get a REQUEST with
+    their next SEQUENCE (never lower than the session's, always above their last one);
+    offered people get the news without a calendar entry. Same rules as `queue`."""
+    assert transaction.get_connection().in_atomic_block, "queue inside the change's transaction"
+    confirmed = Registration.objects.filter(session=session, status=Registration.Status.CONFIRMED)
+    # Those invited before: one above their last, at least the session's. Then the others.
+    confirmed.filter(calendar_sequence__isnull=False).update(
+        calendar_sequence=Greatest(Value(session.sequence), F("calendar_sequence") + 1)
+    )
+    confirmed.filter(calendar_sequence__isnull=True).update(calendar_sequence=session.sequence)
+    seated = Registration.objects.filter(
+        session=session, status__in=Registration.SEATED
+    ).values_list("pk", "status", "calendar_sequence", "user_id", "user__email")
+    kind = Kind.SESSION_CHANGED
+    rows = Notification.objects.bulk_create(
+        [
+            Notification(
+                key=f"{kind}:reg{pk}:user{user_id}:seq{session.sequence}",
+                kind=kind,
+                recipient_id=user_id,
+                email=email,
+                registration_id=pk,
+                session=session,
+                payload=(
+                    {"calendar": ics.REQUEST, "sequence": sequence}
+                    if status == Registration.Status.CONFIRMED
+                    else {}
+                ),
+            )
+            for pk, status, sequence, user_id, email in seated
+        ]
+    )
+    ids = [n.pk for n in rows]
+    enqueue_on_commit(ids)
+    return ids
 
 
 def enqueue_on_commit(ids: list[int]) -> None:

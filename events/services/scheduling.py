@@ -235,19 +235,7 @@ def update_session(*, session: Session, actor, **changes) -> Session:
     if "starts_at" in changed:
         reminders.schedule(list(session.registrations.filter(status=Status.CONFIRMED)), session)
     if calendar_change:
-        owed = [
-            notifications.queue(
-                kind=Notification.Kind.SESSION_CHANGED,
-                user=registration.user,
-                registration=registration,
-                version=f"seq{session.sequence}",
-                defer=True,
-            ).pk
-            for registration in session.registrations.filter(
-                status__in=Registration.SEATED
-            ).select_related("user", "session")
-        ]
-        notifications.enqueue_on_commit(owed)
+        notifications.queue_session_changed(session)
     if "capacity" in changed:
         fill_vacancies(session.pk)
     return session
