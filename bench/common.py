@@ -242,3 +242,14 @@ def spawn_logged(command: list[str], env: dict[str, str], log_path: Path) -> sub
         )
     finally:
         log.close()  # the child has its own copy
+
+
+def report_failures(problems: list[str], log_path: Path, what: str) -> int:
+    """Print what went wrong and the end of the server's or worker's log; the exit status."""
+    for problem in problems:
+        print(f"FAIL: {problem}")
+    tail = log_path.read_text(errors="replace").splitlines()[-30:]
+    if tail:
+        print(f"{what} log (last lines):")
+        print("\n".join(f"  {line}" for line in tail))
+    return 1

@@ -940,13 +940,7 @@ def report(
     problems = [f"end to end: {p}" for p in phase_a.problems]
     problems += [f"plain loop: {p}" for p in phase_b.problems]
     if problems:
-        for problem in problems:
-            print(f"FAIL: {problem}")
-        tail = log_path.read_text(errors="replace").splitlines()[-30:]
-        if tail:
-            print("worker log (last lines):")
-            print("\n".join(f"  {line}" for line in tail))
-        return 1
+        return common.report_failures(problems, log_path, "worker")
     if ratio < args.target and args.fail_below_target:
         return 3
     return 0

@@ -683,13 +683,7 @@ def report(
     if bad_warm:
         problems.append(f"warm-up requests failed: {bad_warm}")
     if problems:
-        for problem in problems:
-            print(f"FAIL: {problem}")
-        tail = log_path.read_text(errors="replace").splitlines()[-30:]
-        if tail:
-            print("gunicorn log (last lines):")
-            print("\n".join(f"  {line}" for line in tail))
-        return 1
+        return common.report_failures(problems, log_path, "gunicorn")
     if ratio < args.target and args.fail_below_target:
         return 3
     return 0

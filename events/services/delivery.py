@@ -49,14 +49,18 @@ def is_transient(error: Exception) -> bool:
     return isinstance(error, smtplib.SMTPServerDisconnected | OSError)
 
 
-def claim(notification_id: int) -> bool:
-    now = timezone.now()
+def claim_due(ids: list[int], now) -> int:
+    """pending -> sending for the rows among `ids` that are due, by one conditional UPDATE:
+    of two workers claiming the same row, only one succeeds."""
     return (
-        Notification.objects.filter(pk=notification_id, status=Status.PENDING)
+        Notification.objects.filter(pk__in=ids, status=Status.PENDING)
         .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
         .update(status=Status.SENDING, claimed_at=now, attempts=F("attempts") + 1)
-        == 1
     )
+
+
+def claim(notification_id: int) -> bool:
+    return claim_due([notification_id], timezone.now()) == 1
 
 
 def still_relevant(notification: Notification) -> str:
@@ -171,9 +175,7 @@ def deliver_many(*, ids: list[int]) -> dict[int, Outcome]:
     once, so the rules of `deliver` hold row by row (a crash mid-batch resends nothing that
     was marked sent; the sweep picks up the rest)."""
     now = timezone.now()
-    Notification.objects.filter(pk__in=ids, status=Status.PENDING).filter(
-        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
-    ).update(status=Status.SENDING, claimed_at=now, attempts=F("attempts") + 1)
+    claim_due(ids, now)
     # claimed_at = this batch's instant tells our rows from any another worker claimed.
     rows = list(
         Notification.objects.filter(pk__in=ids, status=Status.SENDING, claimed_at=now)

@@ -63,15 +63,19 @@ def accept_terms(*, user, event: Event, version: int) -> TermsAcceptance:
     return acceptance
 
 
+def confirmed_at_the_same_time(session: Session) -> Q:
+    """Registrations holding a confirmed seat in a scheduled session overlapping `session`."""
+    return Q(
+        status=Status.CONFIRMED,
+        session__status=Session.Status.SCHEDULED,
+        session__starts_at__lt=session.ends_at,
+        session__ends_at__gt=session.starts_at,
+    )
+
+
 def check_no_overlap(*, user, session: Session, exclude: int | None = None) -> None:
     clash = (
-        Registration.objects.filter(
-            user=user,
-            status=Status.CONFIRMED,
-            session__status=Session.Status.SCHEDULED,
-            session__starts_at__lt=session.ends_at,
-            session__ends_at__gt=session.starts_at,
-        )
+        Registration.objects.filter(confirmed_at_the_same_time(session), user=user)
         .exclude(pk=exclude)
         .select_related("session__event")
         .first()
@@ -121,13 +125,7 @@ def _register(*, user, session: Session, answers: dict, invited_seat: bool | Non
     # The person's row for this session, and any confirmed seat at the same time, together.
     mine = list(
         Registration.objects.filter(user=user).filter(
-            Q(session=session)
-            | Q(
-                status=Status.CONFIRMED,
-                session__status=Session.Status.SCHEDULED,
-                session__starts_at__lt=session.ends_at,
-                session__ends_at__gt=session.starts_at,
-            )
+            Q(session=session) | confirmed_at_the_same_time(session)
         )
     )
     existing = next((r for r in mine if r.session_id == session.pk), None)
