@@ -78,6 +78,17 @@ def context_for(notification: Notification) -> dict:
         context["links"]["invitation"] = absolute(reverse("events:invitation", args=[token]))
         expires = timezone.localtime(invitation.expires_at, zoneinfo.ZoneInfo(zone))
         context["invitation_expires"] = f"{expires:%a %-d %b %Y, %H:%M %Z}"
+    survey_recipient = notification.survey_recipient
+    if survey_recipient:
+        from .services.surveys import token_for as survey_token
+
+        survey = survey_recipient.survey
+        token = survey_token(survey_recipient)
+        context["survey"] = survey
+        context["links"]["survey"] = absolute(reverse("events:survey", args=[token]))
+        closes = timezone.localtime(survey.closes_at, zoneinfo.ZoneInfo(zone))
+        context["survey_closes"] = f"{closes:%a %-d %b %Y, %H:%M %Z}"
+        context["question_count"] = survey.questionnaire.questions.count()
     if registration:
         context["links"]["cancel"] = absolute(reverse("events:cancel", args=[registration.pk]))
         context["links"]["offer"] = absolute(reverse("events:offer", args=[registration.pk]))

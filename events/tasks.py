@@ -97,3 +97,19 @@ def mark_no_shows() -> int:
     from .services import attendance
 
     return attendance.mark_no_shows()
+
+
+@shared_task
+def queue_surveys() -> int:
+    """Every minute: owe the survey to the attendees of each session whose survey is due."""
+    from .services import surveys
+
+    return surveys.queue_due()
+
+
+@shared_task
+def remind_surveys() -> int:
+    """Every few minutes: one reminder to each person who has not answered, when due."""
+    from .services import surveys
+
+    return surveys.queue_reminders()

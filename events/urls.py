@@ -21,3 +21,11 @@ urlpatterns = [
 from .views import checkin  # noqa: E402
 
 urlpatterns += [path("checkin/<str:token>/", checkin.checkin_qr, name="checkin_qr")]
+
+# Surveys: the one-click link from the email (no login).
+from .views import surveys  # noqa: E402
+
+urlpatterns += [
+    path("survey/<str:token>/", surveys.answer, name="survey"),
+    path("survey/<str:token>/thanks/", surveys.thanks, name="survey_thanks"),
+]

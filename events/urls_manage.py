@@ -70,3 +70,22 @@ urlpatterns += [
         name="event_attendance_csv",
     ),
 ]
+
+# Surveys, and the question editor every questionnaire shares (surveys, open calls).
+from .views import questionnaire, surveys  # noqa: E402
+
+urlpatterns += [
+    path("events/<int:pk>/survey/", surveys.survey, name="survey"),
+    path("events/<int:pk>/survey/create/", surveys.survey_create, name="survey_create"),
+    path("events/<int:pk>/survey/settings/", surveys.survey_settings, name="survey_settings"),
+    path("events/<int:pk>/survey/sending/", surveys.survey_sending, name="survey_sending"),
+    path("events/<int:pk>/survey/preview/", surveys.survey_preview, name="survey_preview"),
+    path("events/<int:pk>/survey/results/", surveys.survey_results, name="survey_results"),
+    path("events/<int:pk>/survey/results.csv", surveys.survey_csv, name="survey_csv"),
+    path("events/<int:pk>/survey/pending/", surveys.survey_pending, name="survey_pending"),
+    path("survey-recipients/<int:pk>/resend/", surveys.survey_resend, name="survey_resend"),
+    path("questionnaires/<int:pk>/questions/", questionnaire.question_add, name="question_new"),
+    path("questions/<int:pk>/edit/", questionnaire.question_edit, name="question_edit"),
+    path("questions/<int:pk>/move/", questionnaire.question_move, name="question_move"),
+    path("questions/<int:pk>/delete/", questionnaire.question_delete, name="question_delete"),
+]

@@ -28,12 +28,16 @@ from events.models import (
     Event,
     Invitation,
     Notification,
+    Question,
     Registration,
     ScreeningQuestion,
     Session,
+    Survey,
+    SurveyRecipient,
 )
 from events.services import invitations as invitation_service
 from events.services import registration as registration_service
+from events.services import surveys as survey_service
 from tests.factories import EventFactory, OrganizerFactory, SessionFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -72,6 +76,9 @@ def build_world() -> SimpleNamespace:
     )
     notification = Notification.objects.filter(session=session).order_by("pk").first()
     assert notification is not None
+    survey = survey_service.create_survey(event=event, actor=owner)
+    survey_question = survey.questionnaire.questions.last()
+    recipient = SurveyRecipient.objects.create(survey=survey, user=attendee, session=session)
 
     other_organizer = OrganizerFactory()
     other_event = EventFactory(organizer=other_organizer)
@@ -87,6 +94,9 @@ def build_world() -> SimpleNamespace:
         question=question,
         invitation=invitation,
         notification=notification,
+        survey=survey,
+        survey_question=survey_question,
+        recipient=recipient,
         other_user=UserFactory(),
         other_organizer=other_organizer,
         other_event=other_event,
@@ -198,6 +208,49 @@ CASES = [
     Case("manage:attendance_csv", "GET", session_pk, MANAGE),
     Case("manage:event_attendance", "GET", event_pk, MANAGE),
     Case("manage:event_attendance_csv", "GET", event_pk, MANAGE),
+    Case("manage:survey", "GET", event_pk, MANAGE),
+    Case("manage:survey_create", "POST", event_pk, MANAGE),
+    Case(
+        "manage:survey_settings",
+        "POST",
+        event_pk,
+        MANAGE,
+        data=lambda w: {
+            "send_after_hours": "1",
+            "audience": "confirmed",
+            "reminder_after_days": "0",
+            "closes_at": "2030-01-01T10:00",
+        },
+    ),
+    Case("manage:survey_sending", "POST", event_pk, MANAGE, data=lambda w: {"action": "start"}),
+    Case("manage:survey_preview", "GET", event_pk, MANAGE),
+    Case("manage:survey_results", "GET", event_pk, MANAGE),
+    Case("manage:survey_csv", "GET", event_pk, MANAGE),
+    Case("manage:survey_pending", "GET", event_pk, MANAGE),
+    Case("manage:survey_resend", "POST", lambda w: [w.recipient.pk], MANAGE),
+    Case(
+        "manage:question_new",
+        "POST",
+        lambda w: [w.survey.questionnaire_id],
+        MANAGE,
+        data=lambda w: {"label": "Injected?", "kind": "short_text"},
+    ),
+    Case("manage:question_edit", "GET", lambda w: [w.survey_question.pk], MANAGE),
+    Case(
+        "manage:question_edit",
+        "POST",
+        lambda w: [w.survey_question.pk],
+        MANAGE,
+        data=lambda w: {"label": "Hijacked", "kind": "short_text"},
+    ),
+    Case(
+        "manage:question_move",
+        "POST",
+        lambda w: [w.survey_question.pk],
+        MANAGE,
+        data=lambda w: {"direction": "up"},
+    ),
+    Case("manage:question_delete", "POST", lambda w: [w.survey_question.pk], MANAGE),
     # Attendee pages (namespace "events").
     Case("events:list", "GET", no_args, PUBLIC),
     Case("events:detail", "GET", event_pk, PUBLIC),
@@ -238,6 +291,9 @@ def snapshot(w: SimpleNamespace) -> dict:
         "questions": rows(ScreeningQuestion),
         "invitations": rows(Invitation),
         "notifications": rows(Notification),
+        "surveys": rows(Survey),
+        "survey_questions": rows(Question),
+        "survey_recipients": rows(SurveyRecipient),
         "owners": list(
             User.objects.filter(pk__in=[w.owner.pk, w.attendee.pk, w.co_organizer.pk])
             .order_by("pk")
@@ -289,7 +345,13 @@ def test_table_covers_every_manage_and_attendee_url() -> None:
 
     names = {f"manage:{p.name}" for p in urls_manage.urlpatterns}
     names |= {f"events:{p.name}" for p in urls.urlpatterns}
-    tokens = {"events:invitation", "events:user_feed", "events:checkin_qr"}
+    tokens = {
+        "events:invitation",
+        "events:user_feed",
+        "events:checkin_qr",
+        "events:survey",
+        "events:survey_thanks",
+    }
     assert names - tokens <= {case.name for case in CASES}
 
 

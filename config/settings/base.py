@@ -203,6 +203,8 @@ CELERY_BEAT_SCHEDULE = {
     "expire-invitations": {"task": "events.tasks.expire_invitations", "schedule": 60.0},
     "remind-invitations": {"task": "events.tasks.remind_invitations", "schedule": 300.0},
     "mark-no-shows": {"task": "events.tasks.mark_no_shows", "schedule": 300.0},
+    "queue-surveys": {"task": "events.tasks.queue_surveys", "schedule": 60.0},
+    "remind-surveys": {"task": "events.tasks.remind_surveys", "schedule": 300.0},
 }
 
 # EMAIL

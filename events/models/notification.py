@@ -21,6 +21,8 @@ class Notification(models.Model):
         REMINDER = "reminder", "Reminder"
         INVITATION = "invitation", "Invitation"
         INVITATION_REMINDER = "invitation_reminder", "Invitation reminder"
+        SURVEY = "survey", "Survey"
+        SURVEY_REMINDER = "survey_reminder", "Survey reminder"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -43,6 +45,13 @@ class Notification(models.Model):
     )
     invitation = models.ForeignKey(
         "events.Invitation", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    survey_recipient = models.ForeignKey(
+        "events.SurveyRecipient",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
     )
     payload = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)

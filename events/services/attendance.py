@@ -29,7 +29,7 @@ from django.utils import timezone
 from accounts.models import User
 
 from ..models import Event, Registration, RegistrationChange, Session
-from . import ServiceError
+from . import ServiceError, surveys
 from .seats import take_seat
 from .transitions import lock, record_creation, transition
 
@@ -118,6 +118,7 @@ def check_in(*, registration: Registration, actor, note: str = "Checked in") -> 
     registration.checked_in_at, registration.checked_in_by = now, actor
     registration.no_show = False
     _record(registration, actor=actor, note=note)
+    surveys.include_late_attendee(registration)
     return Outcome(registration, True, f"{name} is checked in.")
 
 
@@ -181,6 +182,7 @@ def correct_attendance(*, registration: Registration, actor, attended: bool) -> 
         registration.checked_in_at, registration.checked_in_by = now, actor
         registration.no_show = False
         note, message = "Attendance corrected: attended", f"{name} now counts as attended."
+        surveys.include_late_attendee(registration)
     else:
         updated = current.filter(Q(checked_in_at__isnull=False) | Q(no_show=False)).update(
             checked_in_at=None, checked_in_by=None, no_show=True, updated_at=now
@@ -265,6 +267,7 @@ def _add_walk_in(*, session: Session, actor, email: str, name: str) -> Outcome:
     # Reminders are for people still to come.
     Registration.objects.filter(pk=registration.pk).update(remind_at=None)
     registration.remind_at = None
+    surveys.include_late_attendee(registration)
     left = Session.objects.filter(pk=session.pk).values_list("capacity", "seats_taken").get()
     seats = left[0] - left[1]
     return Outcome(

@@ -17,7 +17,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from .. import emails
-from ..models import Invitation, Notification, Registration
+from ..models import Invitation, Notification, Registration, SurveyRecipient
 
 log = logging.getLogger(__name__)
 Status = Notification.Status
@@ -84,6 +84,10 @@ def still_relevant(notification: Notification) -> str:
             return "The invitation was answered, withdrawn or expired before the mail went out."
         if invitation.nonce != notification.payload.get("nonce"):
             return "The invitation was sent again with a new link."
+    if notification.survey_recipient_id:
+        from .surveys import still_relevant as survey_still_relevant
+
+        return survey_still_relevant(notification.survey_recipient, notification.kind)
     offered = Registration.Status.OFFERED
     if notification.kind == Notification.Kind.OFFERED and registration.status != offered:
         return "The offer was answered or expired before the mail went out."
@@ -147,9 +151,9 @@ def _send(message, connection=None) -> None:
 def load(notification_id: int) -> Notification:
     """The row and what its mail needs, in small queries (one wide join of six tables costs
     more to plan than to run)."""
-    notification = Notification.objects.select_related("recipient", "session__event").get(
-        pk=notification_id
-    )
+    notification = Notification.objects.select_related(
+        "recipient", "session__event", "survey_recipient__survey"
+    ).get(pk=notification_id)
     if notification.registration_id:
         registration = Registration.objects.get(pk=notification.registration_id)
         if notification.session_id == registration.session_id:
@@ -179,7 +183,7 @@ def deliver_many(*, ids: list[int]) -> dict[int, Outcome]:
     # claimed_at = this batch's instant tells our rows from any another worker claimed.
     rows = list(
         Notification.objects.filter(pk__in=ids, status=Status.SENDING, claimed_at=now)
-        .select_related("recipient", "session__event")
+        .select_related("recipient", "session__event", "survey_recipient__survey")
         .order_by("pk")
     )
     registrations = Registration.objects.in_bulk(
@@ -237,6 +241,10 @@ def _deliver_claimed(notification: Notification, connection) -> Outcome:
             "sent_at" if notification.kind == Notification.Kind.INVITATION else "reminder_sent_at"
         )
         Invitation.objects.filter(pk=notification.invitation_id).update(**{field: now})
+    if notification.kind == Notification.Kind.SURVEY:
+        SurveyRecipient.objects.filter(
+            pk=notification.survey_recipient_id, sent_at__isnull=True
+        ).update(sent_at=now)
     return Outcome(sent=True)
 
 

@@ -11,7 +11,7 @@ from accounts.models import User
 
 from .. import notifications
 from ..models import Event, Invitation, Notification, Registration, Session
-from . import ServiceError, reminders
+from . import ServiceError, reminders, surveys
 from .transitions import transition
 from .waitlist import fill_vacancies
 
@@ -202,6 +202,7 @@ def create_session(*, event: Event, actor, **fields) -> Session:
         raise ServiceError("This event is cancelled: it takes no new sessions.")
     session = _validated(Session(event=event), fields, SESSION_FIELDS)
     session.save()
+    surveys.session_changed(session)
     return session
 
 
@@ -236,6 +237,8 @@ def update_session(*, session: Session, actor, **changes) -> Session:
         reminders.schedule(list(session.registrations.filter(status=Status.CONFIRMED)), session)
     if calendar_change:
         notifications.queue_session_changed(session)
+    if changed & {"starts_at", "ends_at"}:
+        surveys.session_changed(session)
     if "capacity" in changed:
         fill_vacancies(session.pk)
     return session
@@ -288,4 +291,5 @@ def cancel_session(*, session: Session, actor) -> Session:
             cancelled_at=timezone.now(),
             offer_expires_at=None,
         )
+    surveys.session_changed(session)
     return session

@@ -67,3 +67,9 @@ def add_to_calendar(registration) -> str:
         ics.google_link(item),
         ics.outlook_link(item),
     )
+
+
+@register.simple_tag
+def percent(part: int, whole: int) -> str:
+    """`part` of `whole` as a whole percentage ('–' when there is no whole)."""
+    return f"{round(100 * part / whole)}%" if whole else "–"

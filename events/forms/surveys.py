@@ -1,0 +1,55 @@
+from django import forms
+
+from ..models import Survey
+from ..services.surveys import MAX_REMINDER_DAYS, MAX_SEND_AFTER_HOURS
+from .manage import LocalDateTimeField, to_local, to_utc
+
+
+class SurveySettingsForm(forms.Form):
+    intro = forms.CharField(
+        label="Introduction",
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Shown above the questions. Markdown.",
+    )
+    send_after_hours = forms.IntegerField(
+        label="Send this many hours after each session ends",
+        min_value=0,
+        max_value=MAX_SEND_AFTER_HOURS,
+    )
+    audience = forms.ChoiceField(label="Send to", choices=Survey.Audience.choices)
+    reminder_after_days = forms.IntegerField(
+        label="Remind those who have not answered after (days)",
+        min_value=0,
+        max_value=MAX_REMINDER_DAYS,
+        help_text="0: no reminder.",
+    )
+    closes_at = LocalDateTimeField(label="Closes", help_text="After this, links stop working.")
+    anonymous = forms.BooleanField(
+        label="Anonymous results",
+        required=False,
+        help_text="You see answers without names; groups under 3 people are not shown.",
+    )
+
+    def __init__(self, *args, zone: str, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.zone = zone
+        self.fields[
+            "closes_at"
+        ].help_text = f"In the event's time zone, {zone}. After this, links stop working."
+
+    @classmethod
+    def for_survey(cls, survey: Survey, data=None) -> "SurveySettingsForm":
+        fields = ["intro", "send_after_hours", "audience", "reminder_after_days", "anonymous"]
+        initial = {name: getattr(survey, name) for name in fields}
+        initial["closes_at"] = to_local(survey.closes_at, survey.event.timezone)
+        return cls(data, initial=initial, zone=survey.event.timezone)
+
+    def clean(self):
+        cleaned = super().clean()
+        cleaned["closes_at"] = to_utc(self, "closes_at", self.zone)
+        return cleaned
+
+    def service_fields(self) -> dict:
+        return dict(self.cleaned_data)

@@ -1,0 +1,525 @@
+"""Follow-up surveys: building one for an event, sending it after each session through the
+outbox, the one-click link, answering, reminders, and results with anonymity kept.
+
+The questions, answers and figures are the question engine's (services.questionnaire); this
+module decides who is asked, when, and who may see what."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.core import signing
+from django.db import connection, transaction
+from django.db.models import Count, Max, Q, QuerySet
+from django.utils import timezone
+
+from .. import notifications
+from ..models import (
+    Event,
+    Notification,
+    Question,
+    Registration,
+    Response,
+    Session,
+    Survey,
+    SurveyRecipient,
+    SurveySending,
+)
+from . import ServiceError
+from . import questionnaire as engine
+
+TOKEN_SALT = "events.survey"  # noqa: S105 - a signing namespace, not a secret
+# However long a survey stays open, a link stops working this long after it was signed.
+TOKEN_MAX_AGE = timedelta(days=365)
+ANONYMITY_THRESHOLD = 3
+MAX_SEND_AFTER_HOURS = 24 * 30
+MAX_REMINDER_DAYS = 60
+Kind = Question.Kind
+
+STARTER_QUESTIONS = [
+    (Kind.RATING, "Overall, how would you rate this session?", True),
+    (Kind.NPS, "How likely are you to recommend it to a fellow developer?", False),
+    (Kind.LONG_TEXT, "What was most useful?", False),
+    (Kind.LONG_TEXT, "What should we change or improve?", False),
+]
+
+
+# Building and settings
+
+
+@transaction.atomic
+def create_survey(*, event: Event, actor) -> Survey:
+    """Give an event its survey (one per event), with a few starter questions the organizers
+    can reword or remove. It is not sent until they turn sending on."""
+    Event.objects.select_for_update().get(pk=event.pk)
+    existing = Survey.objects.filter(event=event).first()
+    if existing:
+        return existing
+    last_end = event.sessions.aggregate(last=Max("ends_at"))["last"]
+    closes_at = max(last_end or timezone.now(), timezone.now()) + timedelta(days=30)
+    survey = Survey.objects.create(
+        event=event, questionnaire=engine.create_questionnaire(), closes_at=closes_at
+    )
+    for kind, label, required in STARTER_QUESTIONS:
+        engine.add_question(
+            questionnaire=survey.questionnaire, label=label, kind=kind, required=required
+        )
+    return survey
+
+
+SETTINGS = {
+    "intro",
+    "send_after_hours",
+    "audience",
+    "reminder_after_days",
+    "closes_at",
+    "anonymous",
+}
+
+
+@transaction.atomic
+def update_settings(*, survey: Survey, actor, **changes) -> Survey:
+    """Change when and to whom the survey goes. Sessions not yet sent follow the new delay.
+    Anonymity cannot be turned off once someone has answered under it."""
+    unknown = set(changes) - SETTINGS
+    if unknown:
+        raise ServiceError(f"Unknown settings: {', '.join(sorted(unknown))}.")
+    survey = Survey.objects.select_for_update().get(pk=survey.pk)
+    hours = changes.get("send_after_hours", survey.send_after_hours)
+    days = changes.get("reminder_after_days", survey.reminder_after_days)
+    if not 0 <= hours <= MAX_SEND_AFTER_HOURS:
+        raise ServiceError(f"Send between 0 and {MAX_SEND_AFTER_HOURS} hours after a session.")
+    if not 0 <= days <= MAX_REMINDER_DAYS:
+        raise ServiceError(f"Remind within {MAX_REMINDER_DAYS} days (0: no reminder).")
+    if changes.get("audience", survey.audience) not in Survey.Audience.values:
+        raise ServiceError("Unknown audience.")
+    if (
+        survey.anonymous
+        and changes.get("anonymous") is False
+        and survey.questionnaire.responses.exists()
+    ):
+        raise ServiceError(
+            "People answered this survey on the promise of anonymity: it stays anonymous."
+        )
+    for name, value in changes.items():
+        setattr(survey, name, value)
+    survey.save()
+    _schedule(survey)
+    return survey
+
+
+@transaction.atomic
+def start_sending(*, survey: Survey, actor) -> Survey:
+    """Turn sending on: each session's attendees get it `send_after_hours` after it ends
+    (at once for sessions that ended long enough ago)."""
+    survey = Survey.objects.select_for_update().get(pk=survey.pk)
+    if not survey.questionnaire.questions.exists():
+        raise ServiceError("Add at least one question before sending the survey.")
+    if survey.closes_at <= timezone.now():
+        raise ServiceError("The survey has closed: move its closing date first.")
+    survey.is_active = True
+    survey.save(update_fields=["is_active", "updated_at"])
+    _schedule(survey)
+    return survey
+
+
+@transaction.atomic
+def stop_sending(*, survey: Survey, actor) -> Survey:
+    """Turn sending off: nothing more goes out; links already sent keep working until the
+    survey closes."""
+    survey = Survey.objects.select_for_update().get(pk=survey.pk)
+    survey.is_active = False
+    survey.save(update_fields=["is_active", "updated_at"])
+    SurveySending.objects.filter(survey=survey, sent_at__isnull=True).update(due_at=None)
+    return survey
+
+
+def _due_at(survey: Survey, session: Session) -> datetime | None:
+    if not survey.is_active or session.is_cancelled:
+        return None
+    return session.ends_at + timedelta(hours=survey.send_after_hours)
+
+
+def _schedule(survey: Survey) -> None:
+    """Set each unsent session's due time from the survey's settings (a few sessions per
+    event: one small write each)."""
+    sent = set(
+        SurveySending.objects.filter(survey=survey, sent_at__isnull=False).values_list(
+            "session_id", flat=True
+        )
+    )
+    for session in survey.event.sessions.exclude(pk__in=sent):
+        SurveySending.objects.update_or_create(
+            session=session, defaults={"survey": survey, "due_at": _due_at(survey, session)}
+        )
+
+
+def session_changed(session: Session) -> None:
+    """A session moved or was cancelled (or was just created): its survey follows, unless it
+    already went out. Called by the scheduling service inside its transaction."""
+    survey = Survey.objects.filter(event_id=session.event_id).first()
+    if survey is None:
+        return
+    if SurveySending.objects.filter(session=session, sent_at__isnull=False).exists():
+        return
+    SurveySending.objects.update_or_create(
+        session=session, defaults={"survey": survey, "due_at": _due_at(survey, session)}
+    )
+
+
+# Sending
+
+
+def _attendees(survey: Survey, session: Session) -> QuerySet:
+    people = Registration.objects.filter(session=session, status=Registration.Status.CONFIRMED)
+    if survey.audience == Survey.Audience.AUTO and survey.event.checkin_enabled:
+        people = people.filter(checked_in_at__isnull=False)
+    return people
+
+
+def _invite(survey: Survey, registrations: list[Registration], now: datetime) -> list[int]:
+    """Create the recipients (one per person per survey: those already asked are skipped)
+    and owe each the survey email, in bulk."""
+    asked = set(
+        SurveyRecipient.objects.filter(
+            survey=survey, user_id__in=[r.user_id for r in registrations]
+        ).values_list("user_id", flat=True)
+    )
+    remind_at = None
+    if survey.reminder_after_days:
+        remind_at = now + timedelta(days=survey.reminder_after_days)
+        if remind_at >= survey.closes_at:
+            remind_at = None
+    fresh = {}
+    for registration in registrations:
+        if registration.user_id not in asked and registration.user_id not in fresh:
+            fresh[registration.user_id] = SurveyRecipient(
+                survey=survey,
+                user_id=registration.user_id,
+                session_id=registration.session_id,
+                remind_at=remind_at,
+            )
+    recipients = SurveyRecipient.objects.bulk_create(list(fresh.values()))
+    emails = dict(
+        Registration.objects.filter(pk__in=[r.pk for r in registrations]).values_list(
+            "user_id", "user__email"
+        )
+    )
+    kind = Notification.Kind.SURVEY
+    rows = Notification.objects.bulk_create(
+        [
+            Notification(
+                key=f"{kind}:svr{r.pk}",
+                kind=kind,
+                recipient_id=r.user_id,
+                email=emails[r.user_id],
+                session_id=r.session_id,
+                survey_recipient=r,
+            )
+            for r in recipients
+        ]
+    )
+    ids = [n.pk for n in rows]
+    notifications.enqueue_on_commit(ids)
+    return ids
+
+
+def _lock_due(queryset: QuerySet) -> QuerySet:
+    if connection.features.has_select_for_update_skip_locked:
+        return queryset.select_for_update(skip_locked=True, of=("self",))
+    return queryset
+
+
+def queue_due(*, now: datetime | None = None, limit: int = 100) -> int:
+    """The beat sweep: each session whose survey is due gets it sent to its attendees, once.
+    Returns how many emails were owed."""
+    now = now or timezone.now()
+    owed = 0
+    ids = list(
+        SurveySending.objects.filter(due_at__lte=now, sent_at__isnull=True).values_list(
+            "pk", flat=True
+        )[:limit]
+    )
+    for pk in ids:
+        owed += _send_for_session(pk, now)
+    return owed
+
+
+@transaction.atomic
+def _send_for_session(sending_id: int, now: datetime) -> int:
+    sending = (
+        _lock_due(SurveySending.objects.filter(pk=sending_id, sent_at__isnull=True))
+        .select_related("session__event")
+        .first()
+    )
+    if sending is None or sending.due_at is None or sending.due_at > now:
+        return 0  # another sweep took it, or it moved
+    # One survey at a time: two sessions of the same event never ask one person twice.
+    survey = Survey.objects.select_for_update().get(pk=sending.survey_id)
+    session = sending.session
+    if not survey.is_active or session.is_cancelled or survey.closes_at <= now:
+        sending.due_at = None
+        sending.save(update_fields=["due_at"])
+        return 0
+    survey.event = session.event
+    ids = _invite(survey, list(_attendees(survey, session)), now)
+    sending.due_at, sending.sent_at = None, now
+    sending.save(update_fields=["due_at", "sent_at"])
+    return len(ids)
+
+
+def include_late_attendee(registration: Registration) -> None:
+    """Someone was checked in (or corrected to attended) after their session's survey went
+    out: they are owed it too. Called by the attendance service in its transaction."""
+    sending = (
+        SurveySending.objects.filter(session_id=registration.session_id, sent_at__isnull=False)
+        .select_related("survey")
+        .first()
+    )
+    if sending is None:
+        return
+    survey = Survey.objects.select_for_update().get(pk=sending.survey_id)
+    if survey.is_active and survey.closes_at > timezone.now():
+        _invite(survey, [registration], timezone.now())
+
+
+@transaction.atomic
+def queue_reminders(*, now: datetime | None = None) -> int:
+    """The beat sweep: one reminder to each person who has not answered when it is due."""
+    now = now or timezone.now()
+    due = list(
+        _lock_due(
+            SurveyRecipient.objects.filter(
+                remind_at__lte=now,
+                answered_at__isnull=True,
+                survey__closes_at__gt=now,
+                survey__is_active=True,
+            )
+        )
+        .select_related("user")
+        .order_by("pk")[:500]
+    )
+    if not due:
+        return 0
+    kind = Notification.Kind.SURVEY_REMINDER
+    rows = Notification.objects.bulk_create(
+        [
+            Notification(
+                key=f"{kind}:svr{r.pk}",
+                kind=kind,
+                recipient=r.user,
+                email=r.user.email,
+                session_id=r.session_id,
+                survey_recipient=r,
+            )
+            for r in due
+        ],
+        ignore_conflicts=True,
+    )
+    SurveyRecipient.objects.filter(pk__in=[r.pk for r in due]).update(
+        remind_at=None, reminded_at=now
+    )
+    keys = [n.key for n in rows]
+    notifications.enqueue_on_commit(
+        list(
+            Notification.objects.filter(key__in=keys, status="pending").values_list("pk", flat=True)
+        )
+    )
+    return len(due)
+
+
+@transaction.atomic
+def resend(*, recipient: SurveyRecipient, actor) -> Notification:
+    """Send the survey again to someone who has not answered (they lost the email)."""
+    recipient = (
+        SurveyRecipient.objects.select_for_update()
+        .select_related("survey", "user")
+        .get(pk=recipient.pk)
+    )
+    survey = recipient.survey
+    if survey.anonymous:
+        raise ServiceError("The survey is anonymous: who has answered is not shown or used.")
+    if recipient.answered_at:
+        raise ServiceError(f"{recipient.user.name} has already answered.")
+    if survey.closes_at <= timezone.now():
+        raise ServiceError("The survey has closed.")
+    recipient.resent += 1
+    recipient.save(update_fields=["resent"])
+    kind = Notification.Kind.SURVEY
+    notification = Notification.objects.create(
+        key=f"{kind}:svr{recipient.pk}:resend{recipient.resent}",
+        kind=kind,
+        recipient=recipient.user,
+        email=recipient.user.email,
+        session_id=recipient.session_id,
+        survey_recipient=recipient,
+    )
+    notifications.enqueue_on_commit([notification.pk])
+    return notification
+
+
+def still_relevant(recipient: SurveyRecipient, kind: str) -> str:
+    """Why a survey email no longer makes sense ('' when it does)."""
+    if recipient.survey.closes_at <= timezone.now():
+        return "The survey closed before the mail went out."
+    if kind == Notification.Kind.SURVEY_REMINDER and recipient.answered_at:
+        return "They answered before the reminder went out."
+    return ""
+
+
+# The one-click link
+
+
+def token_for(recipient: SurveyRecipient) -> str:
+    return signing.dumps(
+        {"r": recipient.pk, "s": recipient.survey_id, "n": recipient.nonce}, salt=TOKEN_SALT
+    )
+
+
+def from_token(token: str) -> SurveyRecipient | None:
+    """The person and survey a link is for, or None for a forged, altered or too old link.
+    The link stops working when the survey closes: `is_open` says so."""
+    try:
+        data = signing.loads(token, salt=TOKEN_SALT, max_age=TOKEN_MAX_AGE)
+        pk, survey_id, nonce = int(data["r"]), int(data["s"]), str(data["n"])
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        return None
+    recipient = (
+        SurveyRecipient.objects.select_related("survey__event", "survey__questionnaire", "user")
+        .filter(pk=pk, survey_id=survey_id, nonce=nonce)
+        .first()
+    )
+    return recipient
+
+
+def is_open(survey: Survey, now: datetime | None = None) -> bool:
+    return survey.closes_at > (now or timezone.now())
+
+
+def mark_opened(recipient: SurveyRecipient) -> None:
+    if recipient.opened_at is None:
+        recipient.opened_at = timezone.now()
+        SurveyRecipient.objects.filter(pk=recipient.pk, opened_at__isnull=True).update(
+            opened_at=recipient.opened_at
+        )
+
+
+def respondent_key(recipient: SurveyRecipient) -> str:
+    return f"user{recipient.user_id}"
+
+
+def saved_answers(recipient: SurveyRecipient) -> dict:
+    return engine.answers_of(recipient.response)
+
+
+@transaction.atomic
+def answer(*, recipient: SurveyRecipient, data) -> Response:
+    """Keep a person's answers from their link: their single response is created or updated.
+    Refused once the survey has closed; bad answers raise engine.AnswerErrors."""
+    recipient = (
+        SurveyRecipient.objects.select_for_update().select_related("survey").get(pk=recipient.pk)
+    )
+    survey = recipient.survey
+    if not is_open(survey):
+        raise ServiceError("This survey has closed; thank you all the same.")
+    cleaned = engine.clean_answers(questionnaire=survey.questionnaire, data=data)
+    response, _created = engine.save_response(
+        questionnaire=survey.questionnaire, respondent=respondent_key(recipient), answers=cleaned
+    )
+    now = timezone.now()
+    SurveyRecipient.objects.filter(pk=recipient.pk).update(
+        response=response,
+        answered_at=now,
+        remind_at=None,
+        opened_at=recipient.opened_at or now,
+    )
+    return response
+
+
+# Reading results
+
+
+@dataclass(frozen=True)
+class Rate:
+    sent: int
+    opened: int
+    answered: int
+
+    def share(self, part: int) -> int:
+        return round(100 * part / self.sent) if self.sent else 0
+
+
+@dataclass(frozen=True)
+class SurveyResults:
+    rate: Rate
+    results: engine.Results | None
+    hidden_reason: str = ""
+
+
+def _recipients(survey: Survey, *, session_id: int | None, role: str | None) -> QuerySet:
+    recipients = SurveyRecipient.objects.filter(survey=survey)
+    if session_id:
+        recipients = recipients.filter(session_id=session_id)
+    if role:
+        recipients = recipients.filter(user__role=role)
+    return recipients
+
+
+def results(
+    *, survey: Survey, session_id: int | None = None, role: str | None = None
+) -> SurveyResults:
+    """The figures for the survey, or for one session or role. In an anonymous survey a
+    breakdown with fewer than ANONYMITY_THRESHOLD respondents is withheld: with so few, the
+    answers would say who gave them."""
+    recipients = _recipients(survey, session_id=session_id, role=role)
+    counts = recipients.aggregate(
+        sent=Count("pk", filter=Q(sent_at__isnull=False)),
+        opened=Count("pk", filter=Q(opened_at__isnull=False)),
+        answered=Count("pk", filter=Q(answered_at__isnull=False)),
+    )
+    rate = Rate(**counts)
+    filtered = bool(session_id or role)
+    if filtered:
+        responses = Response.objects.filter(
+            survey_recipient__in=recipients.filter(response__isnull=False)
+        )
+    else:
+        responses = None
+    if survey.anonymous and filtered and rate.answered < ANONYMITY_THRESHOLD:
+        return SurveyResults(
+            rate,
+            None,
+            f"Fewer than {ANONYMITY_THRESHOLD} people answered in this group. The survey is "
+            "anonymous, so their answers are not shown on their own.",
+        )
+    return SurveyResults(
+        rate, engine.results(questionnaire=survey.questionnaire, responses=responses)
+    )
+
+
+def non_responders(*, survey: Survey) -> QuerySet:
+    if survey.anonymous:
+        return SurveyRecipient.objects.none()
+    return (
+        SurveyRecipient.objects.filter(survey=survey, answered_at__isnull=True)
+        .select_related("user", "session")
+        .order_by("user__display_name", "user__email")
+    )
+
+
+def csv_rows(*, survey: Survey, session_id: int | None = None, role: str | None = None):
+    """All answers, one row per response. Anonymous surveys carry no name, email, session or
+    role: a column of those beside the answers would undo the anonymity."""
+    recipients = _recipients(survey, session_id=session_id, role=role)
+    responses = Response.objects.filter(
+        questionnaire=survey.questionnaire,
+        survey_recipient__in=recipients.filter(response__isnull=False),
+    )
+    columns = []
+    if not survey.anonymous:
+        columns = [
+            ("Name", "survey_recipient__user__display_name"),
+            ("Email", "survey_recipient__user__email"),
+            ("Role", "survey_recipient__user__role"),
+            ("Session starts (UTC)", "survey_recipient__session__starts_at"),
+        ]
+    return engine.csv_rows(questionnaire=survey.questionnaire, responses=responses, columns=columns)

@@ -1,0 +1,289 @@
+"""Surveys, both sides: organizers build the survey, set when it goes out, and read results;
+attendees answer from their one-click link (no login)."""
+
+import csv
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.models import User
+
+from ..forms.questionnaire import QuestionForm
+from ..forms.surveys import SurveySettingsForm
+from ..models import Survey, SurveyRecipient
+from ..ratelimit import by_ip, rate_limit
+from ..services import ServiceError
+from ..services import questionnaire as engine
+from ..services import surveys as service
+from .organizer import csv_safe, organized_event, organizer_required, scope_to_organizer
+from .questionnaire import Owner
+from .questionnaire import preview as preview_page
+
+
+def _owner(survey: Survey) -> Owner:
+    event = survey.event
+    return Owner(
+        questionnaire=survey.questionnaire,
+        title=f"Survey: {event.title}",
+        builder_url=reverse("manage:survey", args=[event.pk]),
+        context={"event": event, "survey": survey, "here": "Survey"},
+    )
+
+
+def organized_survey(request: HttpRequest, pk: int) -> Survey:
+    """The survey of an event the viewer organizes (404 when there is none yet)."""
+    event = organized_event(request, pk)
+    survey = get_object_or_404(Survey.objects.select_related("questionnaire"), event=event)
+    survey.event = event
+    return survey
+
+
+# Organizers: building
+
+
+@organizer_required
+@require_GET
+def survey(request: HttpRequest, pk: int) -> HttpResponse:
+    event = organized_event(request, pk)
+    survey = Survey.objects.filter(event=event).select_related("questionnaire").first()
+    context = {"event": event, "survey": survey, "here": "Survey"}
+    if survey is None:
+        return render(request, "events/manage/survey_start.html", context)
+    survey.event = event
+    context.update(_builder(survey, SurveySettingsForm.for_survey(survey)))
+    return render(request, "events/manage/survey.html", context)
+
+
+def _builder(survey: Survey, settings_form: SurveySettingsForm) -> dict:
+    """What the survey page shows besides the event: questions (and which have answers),
+    the settings, each session's sending, and the response rate so far."""
+    questionnaire = survey.questionnaire
+    return {
+        "questions": list(questionnaire.questions.all()),
+        "answered": set(
+            questionnaire.questions.filter(answers__isnull=False)
+            .values_list("pk", flat=True)
+            .distinct()
+        ),
+        "sendings": list(survey.sendings.select_related("session").order_by("session__starts_at")),
+        "question_form": QuestionForm(),
+        "settings_form": settings_form,
+        "max_questions": engine.MAX_QUESTIONS,
+        "rate": service.results(survey=survey).rate,
+    }
+
+
+@organizer_required
+@require_POST
+def survey_create(request: HttpRequest, pk: int) -> HttpResponse:
+    event = organized_event(request, pk)
+    service.create_survey(event=event, actor=request.user)
+    messages.success(
+        request,
+        "The survey is ready with a few starter questions. Adjust them, then turn sending on.",
+    )
+    return redirect("manage:survey", event.pk)
+
+
+@organizer_required
+@require_POST
+def survey_settings(request: HttpRequest, pk: int) -> HttpResponse:
+    survey = organized_survey(request, pk)
+    form = SurveySettingsForm(request.POST, zone=survey.event.timezone)
+    if form.is_valid():
+        try:
+            service.update_settings(survey=survey, actor=request.user, **form.service_fields())
+        except ServiceError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, "Survey settings saved.")
+            return redirect("manage:survey", survey.event_id)
+    context = {"event": survey.event, "survey": survey, "here": "Survey"}
+    context.update(_builder(survey, form))
+    return render(request, "events/manage/survey.html", context, status=400)
+
+
+@organizer_required
+@require_POST
+def survey_sending(request: HttpRequest, pk: int) -> HttpResponse:
+    survey = organized_survey(request, pk)
+    action = request.POST.get("action")
+    try:
+        if action == "start":
+            service.start_sending(survey=survey, actor=request.user)
+            messages.success(request, "Sending is on: each session's attendees get the survey.")
+        elif action == "stop":
+            service.stop_sending(survey=survey, actor=request.user)
+            messages.success(request, "Sending is off. Links already sent keep working.")
+        else:
+            return HttpResponse("Unknown action.", status=400)
+    except ServiceError as error:
+        messages.error(request, error.message)
+    return redirect("manage:survey", survey.event_id)
+
+
+@organizer_required
+@require_GET
+def survey_preview(request: HttpRequest, pk: int) -> HttpResponse:
+    survey = organized_survey(request, pk)
+    return preview_page(
+        request, _owner(survey), title=f"How was {survey.event.title}?", intro=survey.intro
+    )
+
+
+# Organizers: reading
+
+
+def _filters(request: HttpRequest, survey: Survey) -> tuple[int | None, str | None]:
+    session_id = request.GET.get("session", "")
+    session_id = int(session_id) if session_id.isdigit() else None
+    if session_id and not survey.event.sessions.filter(pk=session_id).exists():
+        session_id = None
+    role = request.GET.get("role", "")
+    role = role if role in User.Role.values else None
+    return session_id, role
+
+
+@organizer_required
+@require_GET
+def survey_results(request: HttpRequest, pk: int) -> HttpResponse:
+    survey = organized_survey(request, pk)
+    session_id, role = _filters(request, survey)
+    outcome = service.results(survey=survey, session_id=session_id, role=role)
+    return render(
+        request,
+        "events/manage/survey_results.html",
+        {
+            "event": survey.event,
+            "survey": survey,
+            "here": "Survey results",
+            "outcome": outcome,
+            "rate": outcome.rate,
+            "results": outcome.results,
+            "sessions": list(survey.event.sessions.all()),
+            "roles": User.Role.choices,
+            "session_id": session_id,
+            "role": role or "",
+            "query": request.GET.urlencode(),
+        },
+    )
+
+
+class Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+@organizer_required
+@require_GET
+def survey_csv(request: HttpRequest, pk: int) -> StreamingHttpResponse:
+    """All answers, streamed row by row: memory stays flat however many responses."""
+    survey = organized_survey(request, pk)
+    session_id, role = _filters(request, survey)
+    if survey.anonymous and (session_id or role):
+        outcome = service.results(survey=survey, session_id=session_id, role=role)
+        if outcome.results is None:
+            return HttpResponse(outcome.hidden_reason, status=403, content_type="text/plain")
+    writer = csv.writer(Echo())
+    viewer = timezone.get_current_timezone()
+
+    def cell(value) -> str:
+        if hasattr(value, "tzinfo"):
+            return timezone.localtime(value, viewer).strftime("%Y-%m-%d %H:%M %Z")
+        return csv_safe(value)
+
+    rows = service.csv_rows(survey=survey, session_id=session_id, role=role)
+    response = StreamingHttpResponse(
+        (writer.writerow([cell(v) for v in row]) for row in rows),
+        content_type="text/csv; charset=utf-8",
+    )
+    response["Content-Disposition"] = f'attachment; filename="event-{survey.event_id}-survey.csv"'
+    return response
+
+
+@organizer_required
+@require_GET
+def survey_pending(request: HttpRequest, pk: int) -> HttpResponse:
+    survey = organized_survey(request, pk)
+    return render(
+        request,
+        "events/manage/survey_pending.html",
+        {
+            "event": survey.event,
+            "survey": survey,
+            "here": "Not answered yet",
+            "people": service.non_responders(survey=survey)[:2000],
+        },
+    )
+
+
+@organizer_required
+@require_POST
+def survey_resend(request: HttpRequest, pk: int) -> HttpResponse:
+    recipients = SurveyRecipient.objects.select_related("survey", "user")
+    recipient = get_object_or_404(
+        scope_to_organizer(request, recipients, "survey__event__organizers"), pk=pk
+    )
+    try:
+        service.resend(recipient=recipient, actor=request.user)
+    except ServiceError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"The survey is on its way to {recipient.user.name} again.")
+    return redirect("manage:survey_pending", recipient.survey.event_id)
+
+
+# Respondents
+
+
+@rate_limit("survey", per_minute=30, methods=("GET", "POST"), key=by_ip)
+@require_http_methods(["GET", "POST"])
+def answer(request: HttpRequest, token: str) -> HttpResponse:
+    """The one-click link: no login; the token names the person and the survey. Opening it
+    changes nothing but the 'opened' mark; the answers are kept by the POST."""
+    recipient = service.from_token(token)
+    if recipient is None:
+        return render(request, "events/survey_invalid.html", status=404)
+    survey = recipient.survey
+    event = survey.event
+    if not service.is_open(survey):
+        return render(request, "events/survey_closed.html", {"event": event}, status=410)
+    questions = list(survey.questionnaire.questions.all())
+    context = {"event": event, "survey": survey, "recipient": recipient, "token": token}
+    if request.method == "GET":
+        service.mark_opened(recipient)
+        context["fields"] = engine.bound_questions(
+            questions, initial=service.saved_answers(recipient)
+        )
+        context["answered"] = recipient.answered_at is not None
+        return render(request, "events/survey.html", context)
+    try:
+        service.answer(recipient=recipient, data=request.POST)
+    except engine.AnswerErrors as error:
+        context["fields"] = engine.bound_questions(
+            questions, data=request.POST, errors=error.errors
+        )
+        context["form_error"] = error.errors.get(None, "")
+        context["error_count"] = len([k for k in error.errors if k is not None])
+        return render(request, "events/survey.html", context, status=400)
+    except ServiceError as error:
+        return render(
+            request, "events/survey_closed.html", {"event": event, "message": error.message}, 410
+        )
+    return redirect("events:survey_thanks", token)
+
+
+@require_GET
+def thanks(request: HttpRequest, token: str) -> HttpResponse:
+    recipient = service.from_token(token)
+    if recipient is None:
+        return render(request, "events/survey_invalid.html", status=404)
+    return render(
+        request,
+        "events/survey_thanks.html",
+        {"event": recipient.survey.event, "survey": recipient.survey, "token": token},
+    )
