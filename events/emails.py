@@ -78,6 +78,21 @@ def context_for(notification: Notification) -> dict:
         context["links"]["invitation"] = absolute(reverse("events:invitation", args=[token]))
         expires = timezone.localtime(invitation.expires_at, zoneinfo.ZoneInfo(zone))
         context["invitation_expires"] = f"{expires:%a %-d %b %Y, %H:%M %Z}"
+    submission = notification.submission
+    if submission:
+        from .services import open_calls
+
+        context["call"] = submission.call
+        context["recipient_name"] = submission.name
+        context["links"]["call"] = absolute(submission.call.get_absolute_url())
+        context["links"]["withdraw"] = absolute(
+            reverse("events:call_withdraw", args=[open_calls.withdraw_token(submission)])
+        )
+        if notification.kind == Notification.Kind.CALL_CONFIRM:
+            token = open_calls.confirm_token(submission, nonce=notification.payload.get("nonce"))
+            context["links"]["confirm"] = absolute(reverse("events:call_confirm", args=[token]))
+        else:
+            context["received"] = open_calls.summary(submission)
     survey_recipient = notification.survey_recipient
     if survey_recipient:
         from .services.surveys import token_for as survey_token

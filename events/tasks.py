@@ -113,3 +113,11 @@ def remind_surveys() -> int:
     from .services import surveys
 
     return surveys.queue_reminders()
+
+
+@shared_task
+def purge_open_call_submissions() -> int:
+    """Hourly: submissions never confirmed are deleted after a week."""
+    from .services import open_calls
+
+    return open_calls.purge_unconfirmed()

@@ -29,3 +29,12 @@ urlpatterns += [
     path("survey/<str:token>/", surveys.answer, name="survey"),
     path("survey/<str:token>/thanks/", surveys.thanks, name="survey_thanks"),
 ]
+
+# Open calls: the public form (short URL), and the links in its emails.
+from .views import open_calls  # noqa: E402
+
+urlpatterns += [
+    path("call/<slug:slug>/", open_calls.call_page, name="call"),
+    path("call-confirm/<str:token>/", open_calls.call_confirm, name="call_confirm"),
+    path("call-withdraw/<str:token>/", open_calls.call_withdraw, name="call_withdraw"),
+]

@@ -89,3 +89,23 @@ urlpatterns += [
     path("questions/<int:pk>/move/", questionnaire.question_move, name="question_move"),
     path("questions/<int:pk>/delete/", questionnaire.question_delete, name="question_delete"),
 ]
+
+# Open calls: the form, its pool, reviews and invitations from it.
+from .views import open_calls  # noqa: E402
+
+urlpatterns += [
+    path("calls/", open_calls.calls, name="calls"),
+    path("calls/new/", open_calls.call_create, name="call_create"),
+    path("calls/<int:pk>/", open_calls.call_detail, name="call"),
+    path("calls/<int:pk>/edit/", open_calls.call_edit, name="call_edit"),
+    path("calls/<int:pk>/status/", open_calls.call_status, name="call_status"),
+    path("calls/<int:pk>/organizers/", open_calls.call_organizer_add, name="call_organizer_add"),
+    path("calls/<int:pk>/preview/", open_calls.call_preview, name="call_preview"),
+    path("calls/<int:pk>/pool/", open_calls.pool, name="pool"),
+    path("calls/<int:pk>/pool/action/", open_calls.pool_action, name="pool_action"),
+    path("calls/<int:pk>/pool.csv", open_calls.pool_csv, name="pool_csv"),
+    path("calls/<int:pk>/results/", open_calls.pool_results, name="pool_results"),
+    path("submissions/<int:pk>/", open_calls.submission_detail, name="submission"),
+    path("submissions/<int:pk>/review/", open_calls.submission_review, name="submission_review"),
+    path("submissions/<int:pk>/tags/", open_calls.submission_tags, name="submission_tags"),
+]

@@ -28,14 +28,17 @@ from events.models import (
     Event,
     Invitation,
     Notification,
+    OpenCall,
     Question,
     Registration,
     ScreeningQuestion,
     Session,
+    Submission,
     Survey,
     SurveyRecipient,
 )
 from events.services import invitations as invitation_service
+from events.services import open_calls as call_service
 from events.services import registration as registration_service
 from events.services import surveys as survey_service
 from tests.factories import EventFactory, OrganizerFactory, SessionFactory, UserFactory
@@ -79,6 +82,12 @@ def build_world() -> SimpleNamespace:
     survey = survey_service.create_survey(event=event, actor=owner)
     survey_question = survey.questionnaire.questions.last()
     recipient = SurveyRecipient.objects.create(survey=survey, user=attendee, session=session)
+    call = call_service.create_call(organizer=owner, title="Open call", slug="open-call")
+    call_service.set_status(call=call, actor=owner, published=True)
+    submission = call_service.submit(
+        call=call, email="pool@example.com", profile={"name": "Pool"}, answers={}
+    ).submission
+    call_service.confirm(submission=submission, nonce=submission.nonce)
 
     other_organizer = OrganizerFactory()
     other_event = EventFactory(organizer=other_organizer)
@@ -97,6 +106,8 @@ def build_world() -> SimpleNamespace:
         survey=survey,
         survey_question=survey_question,
         recipient=recipient,
+        call=call,
+        submission=Submission.objects.get(pk=submission.pk),
         other_user=UserFactory(),
         other_organizer=other_organizer,
         other_event=other_event,
@@ -251,6 +262,58 @@ CASES = [
         data=lambda w: {"direction": "up"},
     ),
     Case("manage:question_delete", "POST", lambda w: [w.survey_question.pk], MANAGE),
+    Case("manage:calls", "GET", no_args, MANAGE_ANY),
+    Case("manage:call_create", "GET", no_args, MANAGE_ANY),
+    Case("manage:call", "GET", lambda w: [w.call.pk], MANAGE),
+    Case("manage:call_edit", "GET", lambda w: [w.call.pk], MANAGE),
+    Case(
+        "manage:call_edit",
+        "POST",
+        lambda w: [w.call.pk],
+        MANAGE,
+        data=lambda w: {"title": "Hijacked", "slug": "hijacked"},
+    ),
+    Case(
+        "manage:call_status",
+        "POST",
+        lambda w: [w.call.pk],
+        MANAGE,
+        data=lambda w: {"action": "unpublish"},
+    ),
+    Case(
+        "manage:call_organizer_add",
+        "POST",
+        lambda w: [w.call.pk],
+        MANAGE,
+        data=lambda w: {"email": w.other_user.email},
+    ),
+    Case("manage:call_preview", "GET", lambda w: [w.call.pk], MANAGE),
+    Case("manage:pool", "GET", lambda w: [w.call.pk], MANAGE),
+    Case(
+        "manage:pool_action",
+        "POST",
+        lambda w: [w.call.pk],
+        MANAGE,
+        data=lambda w: {"action": "tag", "scope": "all", "tag": "hijacked"},
+    ),
+    Case("manage:pool_csv", "GET", lambda w: [w.call.pk], MANAGE),
+    Case("manage:pool_results", "GET", lambda w: [w.call.pk], MANAGE),
+    Case("manage:submission", "GET", lambda w: [w.submission.pk], MANAGE),
+    Case(
+        "manage:submission_review",
+        "POST",
+        lambda w: [w.submission.pk],
+        MANAGE,
+        data=lambda w: {"score": "5", "note": "forged"},
+    ),
+    Case(
+        "manage:submission_tags",
+        "POST",
+        lambda w: [w.submission.pk],
+        MANAGE,
+        data=lambda w: {"tags": "hijacked"},
+    ),
+    Case("events:call", "GET", lambda w: [w.call.slug], PUBLIC),
     # Attendee pages (namespace "events").
     Case("events:list", "GET", no_args, PUBLIC),
     Case("events:detail", "GET", event_pk, PUBLIC),
@@ -294,6 +357,13 @@ def snapshot(w: SimpleNamespace) -> dict:
         "surveys": rows(Survey),
         "survey_questions": rows(Question),
         "survey_recipients": rows(SurveyRecipient),
+        "calls": rows(OpenCall),
+        "call_organizers": sorted(
+            OpenCall.organizers.through.objects.values_list("opencall_id", "user_id")
+        ),
+        "submissions": rows(Submission),
+        "reviews": rows(Submission.reviews.rel.related_model),
+        "tags": sorted(Submission.tags.through.objects.values_list("submission_id", "pooltag_id")),
         "owners": list(
             User.objects.filter(pk__in=[w.owner.pk, w.attendee.pk, w.co_organizer.pk])
             .order_by("pk")
@@ -351,6 +421,8 @@ def test_table_covers_every_manage_and_attendee_url() -> None:
         "events:checkin_qr",
         "events:survey",
         "events:survey_thanks",
+        "events:call_confirm",
+        "events:call_withdraw",
     }
     assert names - tokens <= {case.name for case in CASES}
 

@@ -205,6 +205,10 @@ CELERY_BEAT_SCHEDULE = {
     "mark-no-shows": {"task": "events.tasks.mark_no_shows", "schedule": 300.0},
     "queue-surveys": {"task": "events.tasks.queue_surveys", "schedule": 60.0},
     "remind-surveys": {"task": "events.tasks.remind_surveys", "schedule": 300.0},
+    "purge-open-call-submissions": {
+        "task": "events.tasks.purge_open_call_submissions",
+        "schedule": 3600.0,
+    },
 }
 
 # EMAIL

@@ -1,6 +1,7 @@
 from .event import Event, ScreeningQuestion, Session, TermsAcceptance
 from .invitation import Invitation
 from .notification import Notification
+from .open_call import OpenCall, PoolTag, Review, Submission
 from .questionnaire import Answer, Question, Questionnaire, Response
 from .registration import Registration, RegistrationChange
 from .survey import Survey, SurveyRecipient, SurveySending
@@ -10,13 +11,17 @@ __all__ = [
     "Event",
     "Invitation",
     "Notification",
+    "OpenCall",
+    "PoolTag",
     "Question",
     "Questionnaire",
     "Registration",
     "RegistrationChange",
     "Response",
+    "Review",
     "ScreeningQuestion",
     "Session",
+    "Submission",
     "Survey",
     "SurveyRecipient",
     "SurveySending",

@@ -23,6 +23,8 @@ class Notification(models.Model):
         INVITATION_REMINDER = "invitation_reminder", "Invitation reminder"
         SURVEY = "survey", "Survey"
         SURVEY_REMINDER = "survey_reminder", "Survey reminder"
+        CALL_CONFIRM = "call_confirm", "Open call: confirm your email"
+        CALL_RECEIVED = "call_received", "Open call: submission received"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -52,6 +54,9 @@ class Notification(models.Model):
         blank=True,
         on_delete=models.CASCADE,
         related_name="+",
+    )
+    submission = models.ForeignKey(
+        "events.Submission", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     payload = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)

@@ -63,6 +63,9 @@ def claim(notification_id: int) -> bool:
     return claim_due([notification_id], timezone.now()) == 1
 
 
+CALL_KINDS = {Notification.Kind.CALL_CONFIRM, Notification.Kind.CALL_RECEIVED}
+
+
 def still_relevant(notification: Notification) -> str:
     """Why a message no longer makes sense to send ('' when it does). Only reminders and
     offers go stale: the rest tell of something that happened, in order."""
@@ -84,6 +87,14 @@ def still_relevant(notification: Notification) -> str:
             return "The invitation was answered, withdrawn or expired before the mail went out."
         if invitation.nonce != notification.payload.get("nonce"):
             return "The invitation was sent again with a new link."
+    if notification.kind in CALL_KINDS:
+        submission = notification.submission
+        if submission is None:
+            return "The person withdrew their submission."
+        confirm = Notification.Kind.CALL_CONFIRM
+        if notification.kind == confirm and submission.nonce != notification.payload.get("nonce"):
+            return "A newer confirmation link was sent, or this one was used."
+        return ""
     if notification.survey_recipient_id:
         from .surveys import still_relevant as survey_still_relevant
 
@@ -152,7 +163,7 @@ def load(notification_id: int) -> Notification:
     """The row and what its mail needs, in small queries (one wide join of six tables costs
     more to plan than to run)."""
     notification = Notification.objects.select_related(
-        "recipient", "session__event", "survey_recipient__survey"
+        "recipient", "session__event", "survey_recipient__survey", "submission__call"
     ).get(pk=notification_id)
     if notification.registration_id:
         registration = Registration.objects.get(pk=notification.registration_id)
@@ -183,7 +194,9 @@ def deliver_many(*, ids: list[int]) -> dict[int, Outcome]:
     # claimed_at = this batch's instant tells our rows from any another worker claimed.
     rows = list(
         Notification.objects.filter(pk__in=ids, status=Status.SENDING, claimed_at=now)
-        .select_related("recipient", "session__event", "survey_recipient__survey")
+        .select_related(
+            "recipient", "session__event", "survey_recipient__survey", "submission__call"
+        )
         .order_by("pk")
     )
     registrations = Registration.objects.in_bulk(

@@ -25,6 +25,7 @@ from .organizer import organized_event, organizer_required, scope_to_organizer
 
 Status = Invitation.Status
 PREVIEW_KEY = "invitation-previews"
+POOL_PREFILL_KEY = "invitation-from-pool"
 
 
 # Organizers
@@ -68,10 +69,18 @@ def invitation_list(request: HttpRequest, pk: int) -> HttpResponse:
 def invite(request: HttpRequest, pk: int) -> HttpResponse:
     """Step 1: the list and options. POST parses and shows the preview (nothing is created)."""
     event = organized_event(request, pk)
+    # People chosen in an open call's pool arrive here as a prefilled list (see open_calls).
+    prefill = request.session.pop(POOL_PREFILL_KEY, None) if request.GET.get("from_pool") else None
+    initial = {}
+    if prefill and prefill.get("event") == event.pk:
+        initial["pasted"] = "\n".join(
+            f"{name} <{email}>" if name else email for email, name in prefill["rows"]
+        )
     form = InviteForm(
         request.POST if request.method == "POST" else None,
         request.FILES if request.method == "POST" else None,
         event=event,
+        initial=initial,
     )
     context = {"event": event, "form": form, "here": "Invite people"}
     if request.method == "GET":

@@ -1,0 +1,173 @@
+"""Forms of open calls: the organizer's settings, and the public submission form's standard
+profile fields (the questions themselves are the question engine's)."""
+
+from django import forms
+from django.utils.text import slugify
+
+from accounts.models import User
+
+HONEYPOT = "website"
+
+
+class CallForm(forms.Form):
+    title = forms.CharField(label="Title", max_length=200)
+    slug = forms.SlugField(
+        label="Short name",
+        max_length=60,
+        help_text="The public address is /call/<short name>/. Letters, numbers and hyphens.",
+    )
+    intro = forms.CharField(
+        label="Introduction",
+        required=False,
+        max_length=20000,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text="What the call is for, what happens next. Markdown.",
+    )
+    opens_at = forms.DateTimeField(
+        label="Opens",
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text="In your time zone. Empty: as soon as it is published.",
+    )
+    closes_at = forms.DateTimeField(
+        label="Closes",
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text="In your time zone. Empty: open until you unpublish it.",
+    )
+    ask_join = forms.BooleanField(
+        label="Ask whether they would join a feedback session or a prototype demo",
+        required=False,
+        initial=True,
+    )
+    consent_text = forms.CharField(
+        label="Consent to be contacted",
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="The checkbox people tick to agree to be contacted.",
+    )
+
+    def clean_slug(self) -> str:
+        return slugify(self.cleaned_data["slug"])
+
+    def clean(self):
+        cleaned = super().clean()
+        opens, closes = cleaned.get("opens_at"), cleaned.get("closes_at")
+        if opens and closes and closes <= opens:
+            self.add_error("closes_at", "The call must close after it opens.")
+        return cleaned
+
+    @classmethod
+    def for_call(cls, call, data=None) -> "CallForm":
+        names = ["title", "slug", "intro", "opens_at", "closes_at", "ask_join", "consent_text"]
+        return cls(data, initial={name: getattr(call, name) for name in names})
+
+
+class SubmissionForm(forms.Form):
+    """The standard profile fields every call asks, prefilled for a logged-in person. The
+    `website` field is a honeypot: hidden from people, filled by bots."""
+
+    email = forms.EmailField(
+        label="Email",
+        max_length=254,
+        help_text="We send you a link to confirm it; nothing is kept until you do.",
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    name = forms.CharField(
+        label="Name", max_length=150, widget=forms.TextInput(attrs={"autocomplete": "name"})
+    )
+    role = forms.ChoiceField(label="You are a", choices=User.Role.choices, widget=forms.RadioSelect)
+    affiliation = forms.CharField(
+        label="Affiliation",
+        max_length=200,
+        required=False,
+        help_text="Company, lab, project or community. Optional.",
+        widget=forms.TextInput(attrs={"autocomplete": "organization"}),
+    )
+    github_handle = forms.RegexField(
+        label="GitHub handle",
+        regex=r"^@?[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$",
+        max_length=40,
+        required=False,
+        error_messages={"invalid": "A GitHub handle has letters, numbers and hyphens only."},
+        help_text="Optional.",
+    )
+    location = forms.CharField(
+        label="Country or time zone",
+        max_length=64,
+        required=False,
+        help_text="So that sessions can be planned at a good time for you. Optional.",
+    )
+    join_feedback = forms.BooleanField(
+        label="I would join a small feedback session", required=False
+    )
+    join_demo = forms.BooleanField(label="I would join a prototype demo", required=False)
+    consent = forms.BooleanField(required=False)
+    website = forms.CharField(
+        label="Leave this empty",
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
+    )
+
+    def __init__(self, *args, call, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.call = call
+        if not call.ask_join:
+            for name in ("join_feedback", "join_demo", "consent"):
+                del self.fields[name]
+        else:
+            self.fields["consent"].label = call.consent_text or "I agree to be contacted."
+
+    def clean_github_handle(self) -> str:
+        return self.cleaned_data["github_handle"].lstrip("@")
+
+    def clean(self):
+        cleaned = super().clean()
+        wants = cleaned.get("join_feedback") or cleaned.get("join_demo")
+        if self.call.ask_join and wants and not cleaned.get("consent"):
+            self.add_error(
+                "consent", "To be invited, we need your agreement to contact you by email."
+            )
+        return cleaned
+
+    @property
+    def is_bot(self) -> bool:
+        return bool(self.data.get(HONEYPOT))
+
+    def profile(self) -> dict:
+        fields = ["name", "role", "affiliation", "github_handle", "location"]
+        if self.call.ask_join:
+            fields += ["join_feedback", "join_demo", "consent"]
+        return {name: self.cleaned_data[name] for name in fields}
+
+    def visible_profile_fields(self):
+        return [self[name] for name in self.fields if name != HONEYPOT]
+
+
+class ReviewForm(forms.Form):
+    score = forms.TypedChoiceField(
+        label="Score",
+        choices=[(n, str(n)) for n in range(1, 6)],
+        coerce=int,
+        widget=forms.RadioSelect,
+    )
+    note = forms.CharField(
+        label="Private note",
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Only the call's organizers see it.",
+    )
+
+
+class TagsForm(forms.Form):
+    tags = forms.CharField(
+        label="Tags",
+        required=False,
+        max_length=500,
+        help_text="Separated by commas, e.g. “fine-tuning, eu”.",
+    )
+
+    def names(self) -> list[str]:
+        return [t for t in self.cleaned_data["tags"].split(",") if t.strip()]

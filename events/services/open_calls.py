@@ -1,0 +1,513 @@
+"""Open calls: a public form (the question engine's questions plus standard profile fields)
+whose confirmed submissions become the pool organizers review, tag and invite from.
+
+Rules kept here: a submission joins the pool only once its email is confirmed (double
+opt-in), and a new submission from an address changes nothing until that address confirms it;
+one submission per email per call; withdrawing deletes it; unconfirmed ones are purged after
+PURGE_AFTER; confirmation emails per address are limited."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.core import signing
+from django.db import transaction
+from django.db.models import (
+    Avg,
+    Count,
+    Exists,
+    F,
+    OuterRef,
+    QuerySet,
+    Subquery,
+)
+from django.utils import timezone
+
+from accounts.models import User
+
+from .. import notifications
+from ..models import (
+    Answer,
+    Invitation,
+    Notification,
+    OpenCall,
+    PoolTag,
+    Question,
+    Registration,
+    Response,
+    Review,
+    Submission,
+)
+from ..models.open_call import new_nonce
+from . import ServiceError
+from . import questionnaire as engine
+
+PURGE_AFTER = timedelta(days=7)
+CONFIRM_MAX_AGE = timedelta(days=7)
+WITHDRAW_MAX_AGE = timedelta(days=730)
+CONFIRMATIONS_PER_HOUR = 3
+MAX_TAGS = 10
+PROFILE_FIELDS = (
+    "name",
+    "role",
+    "affiliation",
+    "github_handle",
+    "location",
+    "join_feedback",
+    "join_demo",
+    "consent",
+)
+Kind = Notification.Kind
+
+
+class TooMany(ServiceError):
+    """Refused for volume (the view answers 429)."""
+
+
+# Organizers: the call itself
+
+
+def can_manage(user, call: OpenCall) -> bool:
+    return user.is_staff or call.organizers.filter(pk=user.pk).exists()
+
+
+CALL_FIELDS = {"title", "slug", "intro", "opens_at", "closes_at", "ask_join", "consent_text"}
+
+
+def _check_window(opens_at, closes_at) -> None:
+    if opens_at and closes_at and closes_at <= opens_at:
+        raise ServiceError("The call must close after it opens.")
+
+
+@transaction.atomic
+def create_call(*, organizer, **fields) -> OpenCall:
+    if set(fields) - CALL_FIELDS:
+        raise ServiceError("Unknown fields.")
+    _check_window(fields.get("opens_at"), fields.get("closes_at"))
+    if OpenCall.objects.filter(slug=fields.get("slug")).exists():
+        raise ServiceError("Another call already uses this short name.")
+    call = OpenCall.objects.create(questionnaire=engine.create_questionnaire(), **fields)
+    call.organizers.add(organizer)
+    return call
+
+
+@transaction.atomic
+def update_call(*, call: OpenCall, actor, **fields) -> OpenCall:
+    if set(fields) - CALL_FIELDS:
+        raise ServiceError("Unknown fields.")
+    call = OpenCall.objects.select_for_update().get(pk=call.pk)
+    _check_window(fields.get("opens_at", call.opens_at), fields.get("closes_at", call.closes_at))
+    if "slug" in fields and OpenCall.objects.filter(slug=fields["slug"]).exclude(pk=call.pk):
+        raise ServiceError("Another call already uses this short name.")
+    for name, value in fields.items():
+        setattr(call, name, value)
+    call.save()
+    return call
+
+
+@transaction.atomic
+def set_status(*, call: OpenCall, actor, published: bool) -> OpenCall:
+    call = OpenCall.objects.select_for_update().get(pk=call.pk)
+    if published and not call.questionnaire.questions.exists() and not call.ask_join:
+        raise ServiceError("Add at least one question before publishing the call.")
+    call.status = OpenCall.Status.PUBLISHED if published else OpenCall.Status.DRAFT
+    call.save(update_fields=["status", "updated_at"])
+    return call
+
+
+@transaction.atomic
+def add_organizer(*, call: OpenCall, actor, email: str) -> User:
+    user = User.objects.filter(email__iexact=(email or "").strip()).first()
+    if user is None:
+        raise ServiceError("Nobody has an account with this email yet.")
+    call.organizers.add(user)
+    return user
+
+
+# Respondents
+
+
+def refusal(call: OpenCall, now: datetime | None = None) -> str:
+    """Why the call takes no submissions now ('' when it does)."""
+    now = now or timezone.now()
+    if call.status != OpenCall.Status.PUBLISHED:
+        return "This call is not open."
+    if call.opens_at and now < call.opens_at:
+        return f"This call opens on {call.opens_at:%d %b %Y}."
+    if call.closes_at and now >= call.closes_at:
+        return "This call has closed. Thank you for your interest."
+    return ""
+
+
+@dataclass(frozen=True)
+class Submitted:
+    submission: Submission
+    confirmed: bool  # True: no email round trip was needed (a verified account's address)
+
+
+def _verified(user, email: str) -> bool:
+    if user is None or not user.is_authenticated:
+        return False
+    from allauth.account.models import EmailAddress
+
+    return EmailAddress.objects.filter(user=user, email__iexact=email, verified=True).exists()
+
+
+@transaction.atomic
+def submit(
+    *, call: OpenCall, email: str, profile: dict[str, Any], answers: dict[int, Any], user=None
+) -> Submitted:
+    """Take a submission (profile fields as the form cleaned them, answers as the engine
+    cleaned them). It waits for its email to be confirmed, unless the person is logged in
+    with that address verified. Submitting again replaces what was submitted."""
+    call = OpenCall.objects.select_for_update().get(pk=call.pk)
+    reason = refusal(call)
+    if reason:
+        raise ServiceError(reason)
+    email = (email or "").strip().lower()
+    if not email or set(profile) - set(PROFILE_FIELDS):
+        raise ServiceError("The submission is incomplete.")
+    asked = set(call.questionnaire.questions.values_list("pk", flat=True))
+    if set(answers) - asked:
+        raise engine.AnswerErrors({None: "The answers do not belong to this form."})
+    now = timezone.now()
+    pending = {"profile": profile, "answers": {str(k): v for k, v in answers.items()}}
+    submission = Submission.objects.filter(call=call, email=email).first()
+    if submission is None:
+        submission = Submission.objects.create(
+            call=call, email=email, pending=pending, submitted_at=now
+        )
+    else:
+        submission.pending = pending
+        submission.nonce = _new_nonce()
+        submission.submitted_at = now
+        submission.save(update_fields=["pending", "nonce", "submitted_at"])
+    if _verified(user, email):
+        _apply(submission, user=user)
+        return Submitted(submission, True)
+    recent = Notification.objects.filter(
+        kind=Kind.CALL_CONFIRM, email=email, created_at__gte=now - timedelta(hours=1)
+    ).count()
+    if recent >= CONFIRMATIONS_PER_HOUR:
+        raise TooMany(
+            "We have sent several confirmation emails to this address in the last hour. "
+            "Use the link in the latest one, or try again later."
+        )
+    notification = Notification.objects.create(
+        key=f"{Kind.CALL_CONFIRM}:sub{submission.pk}:{submission.nonce}",
+        kind=Kind.CALL_CONFIRM,
+        email=email,
+        submission=submission,
+        payload={"nonce": submission.nonce},
+    )
+    notifications.enqueue_on_commit([notification.pk])
+    return Submitted(submission, False)
+
+
+def _new_nonce() -> str:
+    return new_nonce()
+
+
+def _apply(submission: Submission, *, user=None) -> None:
+    """Make the pending submission the one in the pool: profile, answers (to questions the
+    form still asks), confirmation time; then tell the person what was received."""
+    pending = submission.pending or {}
+    for name, value in pending.get("profile", {}).items():
+        setattr(submission, name, value)
+    questionnaire = submission.call.questionnaire
+    asked = set(questionnaire.questions.values_list("pk", flat=True))
+    answers = {int(k): v for k, v in pending.get("answers", {}).items() if int(k) in asked}
+    response, _created = engine.save_response(
+        questionnaire=questionnaire, respondent=f"submission{submission.pk}", answers=answers
+    )
+    now = timezone.now()
+    submission.response = response
+    submission.user = user or submission.user
+    if submission.user is None:
+        submission.user = User.objects.filter(email__iexact=submission.email).first()
+    submission.confirmed_at = submission.confirmed_at or now
+    submission.pending = None
+    submission.nonce = _new_nonce()
+    submission.save()
+    notification = Notification.objects.create(
+        key=f"{Kind.CALL_RECEIVED}:sub{submission.pk}:{submission.nonce}",
+        kind=Kind.CALL_RECEIVED,
+        email=submission.email,
+        submission=submission,
+        recipient=submission.user,
+    )
+    notifications.enqueue_on_commit([notification.pk])
+
+
+CONFIRM_SALT = "events.call.confirm"
+WITHDRAW_SALT = "events.call.withdraw"
+
+
+def confirm_token(submission: Submission, nonce: str | None = None) -> str:
+    return signing.dumps({"s": submission.pk, "n": nonce or submission.nonce}, salt=CONFIRM_SALT)
+
+
+def withdraw_token(submission: Submission) -> str:
+    return signing.dumps({"s": submission.pk, "e": submission.email}, salt=WITHDRAW_SALT)
+
+
+def from_confirm_token(token: str) -> tuple[Submission | None, str]:
+    """(submission, nonce) for a confirmation link, or (None, '') if forged or too old."""
+    try:
+        data = signing.loads(token, salt=CONFIRM_SALT, max_age=CONFIRM_MAX_AGE)
+        pk, nonce = int(data["s"]), str(data["n"])
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        return None, ""
+    return Submission.objects.select_related("call").filter(pk=pk).first(), nonce
+
+
+def from_withdraw_token(token: str) -> Submission | None:
+    try:
+        data = signing.loads(token, salt=WITHDRAW_SALT, max_age=WITHDRAW_MAX_AGE)
+        pk, email = int(data["s"]), str(data["e"])
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        return None
+    return Submission.objects.select_related("call").filter(pk=pk, email=email).first()
+
+
+@transaction.atomic
+def confirm(*, submission: Submission, nonce: str) -> Submission:
+    """The person clicked their confirmation link (and then the button: links never act on
+    GET). Only the latest link works; a used one says so."""
+    submission = Submission.objects.select_for_update().select_related("call").get(pk=submission.pk)
+    if submission.pending is None:
+        if submission.confirmed_at:
+            raise ServiceError("This submission is already confirmed: nothing more to do.")
+        raise ServiceError("There is nothing to confirm.")
+    if submission.nonce != nonce:
+        raise ServiceError(
+            "This link is from an earlier submission. Use the link in the latest email."
+        )
+    _apply(submission)
+    return submission
+
+
+@transaction.atomic
+def withdraw(*, submission: Submission) -> None:
+    """Remove the person from the pool: their submission, answers, tags and reviews go."""
+    submission = Submission.objects.select_for_update().get(pk=submission.pk)
+    response = submission.response
+    submission.delete()
+    if response is not None:
+        response.delete()
+
+
+def purge_unconfirmed(*, now: datetime | None = None) -> int:
+    """The sweep: submissions never confirmed are deleted after PURGE_AFTER; an unconfirmed
+    change to a confirmed one is dropped (the confirmed answers stay)."""
+    now = now or timezone.now()
+    cutoff = now - PURGE_AFTER
+    deleted, _ = Submission.objects.filter(
+        confirmed_at__isnull=True, submitted_at__lt=cutoff
+    ).delete()
+    Submission.objects.filter(
+        confirmed_at__isnull=False, pending__isnull=False, submitted_at__lt=cutoff
+    ).update(pending=None)
+    return deleted
+
+
+# Organizers: the pool
+
+
+@transaction.atomic
+def set_tags(*, submission: Submission, actor, names: list[str]) -> list[PoolTag]:
+    cleaned = list(dict.fromkeys(n.strip().lower()[:40] for n in names if n.strip()))
+    if len(cleaned) > MAX_TAGS:
+        raise ServiceError(f"At most {MAX_TAGS} tags per person.")
+    tags = [PoolTag.objects.get_or_create(call_id=submission.call_id, name=n)[0] for n in cleaned]
+    submission.tags.set(tags)
+    return tags
+
+
+@transaction.atomic
+def tag_many(*, call: OpenCall, actor, submissions: QuerySet, name: str) -> int:
+    name = (name or "").strip().lower()[:40]
+    if not name:
+        raise ServiceError("Type a tag.")
+    tag, _ = PoolTag.objects.get_or_create(call=call, name=name)
+    ids = list(submissions.filter(call=call).values_list("pk", flat=True))
+    through = Submission.tags.through
+    existing = set(
+        through.objects.filter(pooltag=tag, submission_id__in=ids).values_list(
+            "submission_id", flat=True
+        )
+    )
+    through.objects.bulk_create(
+        [through(submission_id=pk, pooltag=tag) for pk in ids if pk not in existing]
+    )
+    return len(ids)
+
+
+@transaction.atomic
+def review(*, submission: Submission, reviewer, score: int, note: str = "") -> Review:
+    """An organizer's score (1-5) and private note; scoring again replaces their own."""
+    if not isinstance(score, int) or not 1 <= score <= 5:
+        raise ServiceError("Score from 1 to 5.")
+    if len(note or "") > 5000:
+        raise ServiceError("A note is at most 5,000 characters.")
+    if not can_manage(reviewer, submission.call):
+        raise ServiceError("Only organizers of this call review its submissions.")
+    item, _ = Review.objects.update_or_create(
+        submission=submission, reviewer=reviewer, defaults={"score": score, "note": note or ""}
+    )
+    return item
+
+
+@dataclass
+class PoolFilter:
+    role: str = ""
+    affiliation: str = ""
+    join: str = ""  # "feedback" | "demo"
+    history: str = ""  # "invited" | "accepted" | "attended" | "no_show" | "new"
+    tag: str = ""
+    text: str = ""
+    choice: tuple[int, int] | None = None  # (question id, choice index)
+    sort: str = "recent"  # "recent" | "score"
+
+
+def pool(*, call: OpenCall, filters: PoolFilter | None = None) -> QuerySet:
+    """The confirmed submissions matching `filters`, each annotated with what the pool table
+    shows (mean score and count, invited / accepted / attended / no-shows), all in one
+    query however many rows."""
+    f = filters or PoolFilter()
+    rows = Submission.objects.filter(call=call, confirmed_at__isnull=False)
+    if f.role:
+        rows = rows.filter(role=f.role)
+    if f.affiliation:
+        rows = rows.filter(affiliation__icontains=f.affiliation)
+    if f.join == "feedback":
+        rows = rows.filter(join_feedback=True)
+    elif f.join == "demo":
+        rows = rows.filter(join_demo=True)
+    if f.tag:
+        rows = rows.filter(tags__call=call, tags__name=f.tag)
+    if f.text:
+        rows = rows.filter(
+            Exists(
+                Answer.objects.filter(
+                    response_id=OuterRef("response_id"),
+                    question__kind__in=list(engine.MAX_TEXT),
+                    text__icontains=f.text,
+                )
+            )
+        )
+    if f.choice:
+        question_id, index = f.choice
+        rows = rows.filter(
+            Exists(
+                Answer.objects.filter(
+                    response_id=OuterRef("response_id"), question_id=question_id, number=index
+                )
+            )
+        )
+    invitations = Invitation.objects.filter(email__iexact=OuterRef("email"))
+    registrations = Registration.objects.filter(user__email__iexact=OuterRef("email"))
+    rows = rows.annotate(
+        invited=Exists(invitations),
+        accepted=Exists(invitations.filter(status=Invitation.Status.ACCEPTED)),
+        attended=Exists(registrations.filter(checked_in_at__isnull=False)),
+        no_shows=Subquery(
+            registrations.filter(no_show=True)
+            .order_by()
+            .values("user_id")
+            .annotate(n=Count("pk"))
+            .values("n")[:1]
+        ),
+        mean_score=Avg("reviews__score"),
+        review_count=Count("reviews", distinct=True),
+    )
+    if f.history == "invited":
+        rows = rows.filter(invited=True)
+    elif f.history == "accepted":
+        rows = rows.filter(accepted=True)
+    elif f.history == "attended":
+        rows = rows.filter(attended=True)
+    elif f.history == "no_show":
+        rows = rows.filter(no_shows__gt=0)
+    elif f.history == "new":
+        rows = rows.filter(invited=False, attended=False)
+    if f.sort == "score":
+        return rows.order_by(F("mean_score").desc(nulls_last=True), "-submitted_at", "pk")
+    return rows.order_by("-submitted_at", "pk")
+
+
+def pool_results(*, call: OpenCall, filters: PoolFilter | None = None) -> engine.Results:
+    """The pool's answers as charts (the engine's figures), for the filtered pool."""
+    ids = pool(call=call, filters=filters).values("response_id")
+
+    return engine.results(
+        questionnaire=call.questionnaire, responses=Response.objects.filter(pk__in=ids)
+    )
+
+
+def invite_rows(*, call: OpenCall, submissions: QuerySet) -> list[tuple[str, str]]:
+    """(email, name) of the chosen people, for the invitations flow."""
+    return list(
+        submissions.filter(call=call, confirmed_at__isnull=False)
+        .order_by("pk")
+        .values_list("email", "name")
+    )
+
+
+def choice_questions(call: OpenCall) -> list[Question]:
+    return list(call.questionnaire.questions.filter(kind__in=list(engine.CHOICE_KINDS)))
+
+
+def csv_rows(*, call: OpenCall, filters: PoolFilter | None = None):
+    """The pool as CSV: profile columns, then each answer (the engine's CSV)."""
+    ids = pool(call=call, filters=filters).values("response_id")
+    columns = [
+        ("Email", "submission__email"),
+        ("Name", "submission__name"),
+        ("Role", "submission__role"),
+        ("Affiliation", "submission__affiliation"),
+        ("GitHub", "submission__github_handle"),
+        ("Country or time zone", "submission__location"),
+        ("Would join a feedback session", "submission__join_feedback"),
+        ("Would join a prototype demo", "submission__join_demo"),
+        ("Consents to contact", "submission__consent"),
+    ]
+    return engine.csv_rows(
+        questionnaire=call.questionnaire,
+        responses=Response.objects.filter(pk__in=ids),
+        columns=columns,
+    )
+
+
+def reset_annotations(queryset: QuerySet) -> QuerySet:
+    """Helper for bulk actions: the selected submissions without the pool's annotations."""
+    return Submission.objects.filter(pk__in=queryset.values("pk"))
+
+
+def summary(submission: Submission) -> list[tuple[str, str]]:
+    """What the person sent, as (label, answer) lines: for their confirmation email and the
+    organizers' detail page."""
+    lines = [
+        ("Name", submission.name),
+        ("Role", submission.get_role_display() if submission.role else ""),
+        ("Affiliation", submission.affiliation),
+        ("GitHub", submission.github_handle),
+        ("Country or time zone", submission.location),
+    ]
+    if submission.call.ask_join:
+        joins = [
+            label
+            for wanted, label in (
+                (submission.join_feedback, "a feedback session"),
+                (submission.join_demo, "a prototype demo"),
+            )
+            if wanted
+        ]
+        lines.append(("Would join", " and ".join(joins) or "neither for now"))
+    answers = engine.answers_of(submission.response)
+    for question in submission.call.questionnaire.questions.all():
+        value = answers.get(question.pk)
+        numbers = value if isinstance(value, list) else ([value] if isinstance(value, int) else [])
+        text = value if isinstance(value, str) else ""
+        lines.append((question.label, engine.answer_cells(question, numbers, text)))
+    return [(label, value) for label, value in lines if value]

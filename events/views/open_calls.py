@@ -1,0 +1,553 @@
+"""Open calls, both sides: the public form (no account needed) with its confirmation and
+withdrawal links, and the organizers' pages: the call and its questions, the pool with
+filters, reviews and tags, results as charts, CSV, and inviting from the pool."""
+
+import csv
+
+from django.contrib import messages
+from django.db.models import Count, Q
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.models import User
+
+from ..forms.open_calls import CallForm, ReviewForm, SubmissionForm, TagsForm
+from ..forms.questionnaire import QuestionForm
+from ..models import Event, OpenCall, Review, Submission
+from ..ratelimit import by_ip, rate_limit
+from ..services import ServiceError
+from ..services import open_calls as service
+from ..services import questionnaire as engine
+from .invitations import POOL_PREFILL_KEY
+from .organizer import csv_safe, organizer_required, scope_to_organizer
+from .questionnaire import Owner
+from .questionnaire import preview as preview_page
+from .surveys import Echo
+
+MAX_BODY = 200_000  # bytes: far above a real submission, far below a flood
+PAGE = 100
+
+
+def organized_call(request: HttpRequest, pk: int) -> OpenCall:
+    calls = scope_to_organizer(request, OpenCall.objects.all(), "organizers")
+    return get_object_or_404(calls.select_related("questionnaire"), pk=pk)
+
+
+def call_owner(call: OpenCall) -> Owner:
+    return Owner(
+        questionnaire=call.questionnaire,
+        title=call.title,
+        builder_url=reverse("manage:call", args=[call.pk]),
+        context={"call": call, "here": "Open call"},
+    )
+
+
+def open_call_owner(request: HttpRequest, questionnaire_id: int) -> Owner | None:
+    """For the shared question editor: the call owning this questionnaire, if the viewer
+    organizes it."""
+    call = OpenCall.objects.filter(questionnaire_id=questionnaire_id).first()
+    if call is None:
+        return None
+    return call_owner(organized_call(request, call.pk))
+
+
+# Public
+
+
+def _form_context(call: OpenCall, form: SubmissionForm, fields, **extra) -> dict:
+    return {"call": call, "form": form, "fields": fields, **extra}
+
+
+def _initial(request: HttpRequest) -> dict:
+    user = request.user
+    if not user.is_authenticated:
+        return {}
+    return {
+        "email": user.email,
+        "name": user.display_name,
+        "role": user.role,
+        "affiliation": user.affiliation,
+        "github_handle": user.github_handle,
+        "location": user.timezone if user.timezone != "UTC" else "",
+    }
+
+
+@rate_limit("call-submit", per_minute=10, key=by_ip)
+@require_http_methods(["GET", "POST"])
+def call_page(request: HttpRequest, slug: str) -> HttpResponse:
+    call = get_object_or_404(OpenCall.objects.select_related("questionnaire"), slug=slug)
+    if call.status != OpenCall.Status.PUBLISHED:
+        return render(request, "events/call_closed.html", {"call": None}, status=404)
+    reason = service.refusal(call)
+    if reason:
+        return render(request, "events/call_closed.html", {"call": call, "reason": reason}, 410)
+    questions = list(call.questionnaire.questions.all())
+    if request.method == "GET":
+        form = SubmissionForm(call=call, initial=_initial(request))
+        fields = engine.bound_questions(questions)
+        return render(request, "events/call.html", _form_context(call, form, fields))
+    if len(request.body) > MAX_BODY:
+        return HttpResponse("This submission is far too large.", status=413)
+    form = SubmissionForm(request.POST, call=call)
+    if form.is_bot:
+        # Bots are told it worked (so they do not adapt) and nothing is kept.
+        return render(request, "events/call_sent.html", {"call": call, "email": ""})
+    errors: dict = {}
+    answers = {}
+    try:
+        answers = engine.clean_answers(
+            questionnaire=call.questionnaire, data=request.POST, questions=questions
+        )
+    except engine.AnswerErrors as error:
+        errors = error.errors
+    if not form.is_valid() or errors:
+        fields = engine.bound_questions(questions, data=request.POST, errors=errors)
+        context = _form_context(
+            call,
+            form,
+            fields,
+            form_error=errors.get(None, ""),
+            error_count=len([k for k in errors if k is not None]) + len(form.errors),
+        )
+        return render(request, "events/call.html", context, status=400)
+    try:
+        outcome = service.submit(
+            call=call,
+            email=form.cleaned_data["email"],
+            profile=form.profile(),
+            answers=answers,
+            user=request.user if request.user.is_authenticated else None,
+        )
+    except service.TooMany as error:
+        return render(
+            request,
+            "events/call_closed.html",
+            {"call": call, "reason": error.message, "title": "Please wait a little"},
+            status=429,
+        )
+    except ServiceError as error:
+        fields = engine.bound_questions(questions, data=request.POST)
+        context = _form_context(call, form, fields, form_error=error.message)
+        return render(request, "events/call.html", context, status=400)
+    template = "events/call_received.html" if outcome.confirmed else "events/call_sent.html"
+    return render(request, template, {"call": call, "email": outcome.submission.email})
+
+
+@rate_limit("call-token", per_minute=30, methods=("GET", "POST"), key=by_ip)
+@require_http_methods(["GET", "POST"])
+def call_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """The link in the confirmation email shows a button; only its POST confirms (mail
+    scanners open links)."""
+    submission, nonce = service.from_confirm_token(token)
+    if submission is None:
+        return render(request, "events/call_link_invalid.html", status=404)
+    call = submission.call
+    if request.method == "GET":
+        return render(
+            request,
+            "events/call_confirm.html",
+            {"call": call, "submission": submission, "token": token},
+        )
+    try:
+        service.confirm(submission=submission, nonce=nonce)
+    except ServiceError as error:
+        return render(
+            request,
+            "events/call_confirm.html",
+            {"call": call, "submission": submission, "token": token, "refusal": error.message},
+            status=409,
+        )
+    return render(request, "events/call_received.html", {"call": call, "email": submission.email})
+
+
+@rate_limit("call-token", per_minute=30, methods=("GET", "POST"), key=by_ip)
+@require_http_methods(["GET", "POST"])
+def call_withdraw(request: HttpRequest, token: str) -> HttpResponse:
+    submission = service.from_withdraw_token(token)
+    if submission is None:
+        return render(request, "events/call_link_invalid.html", {"withdrawn": True}, status=404)
+    call = submission.call
+    if request.method == "GET":
+        return render(request, "events/call_withdraw.html", {"call": call, "token": token})
+    service.withdraw(submission=submission)
+    return render(request, "events/call_withdraw.html", {"call": call, "done": True})
+
+
+# Organizers: calls and their questions
+
+
+@organizer_required
+@require_GET
+def calls(request: HttpRequest) -> HttpResponse:
+    rows = scope_to_organizer(request, OpenCall.objects.all(), "organizers")
+    rows = rows.annotate(
+        pool_size=Count("submissions", filter=Q(submissions__confirmed_at__isnull=False))
+    ).order_by("-created_at")
+    return render(request, "events/manage/calls.html", {"calls": rows, "here": "Open calls"})
+
+
+@organizer_required
+@require_http_methods(["GET", "POST"])
+def call_create(request: HttpRequest) -> HttpResponse:
+    form = CallForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            call = service.create_call(organizer=request.user, **form.cleaned_data)
+        except ServiceError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(
+                request, "The call is created as a draft. Add questions, then publish."
+            )
+            return redirect("manage:call", call.pk)
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request,
+        "events/manage/call_form.html",
+        {"form": form, "here": "New open call"},
+        status=status,
+    )
+
+
+@organizer_required
+@require_http_methods(["GET", "POST"])
+def call_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    call = organized_call(request, pk)
+    form = CallForm.for_call(call, request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            service.update_call(call=call, actor=request.user, **form.cleaned_data)
+        except ServiceError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, "Saved.")
+            return redirect("manage:call", call.pk)
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request,
+        "events/manage/call_form.html",
+        {"form": form, "call": call, "here": "Edit"},
+        status=status,
+    )
+
+
+@organizer_required
+@require_GET
+def call_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    call = organized_call(request, pk)
+    questionnaire = call.questionnaire
+    counts = Submission.objects.filter(call=call).aggregate(
+        confirmed=_count(confirmed_at__isnull=False), waiting=_count(confirmed_at__isnull=True)
+    )
+    return render(
+        request,
+        "events/manage/call.html",
+        {
+            "call": call,
+            "owner": call_owner(call),
+            "questions": list(questionnaire.questions.all()),
+            "answered": set(
+                questionnaire.questions.filter(answers__isnull=False)
+                .values_list("pk", flat=True)
+                .distinct()
+            ),
+            "question_form": QuestionForm(),
+            "max_questions": engine.MAX_QUESTIONS,
+            "organizers": list(call.organizers.all()),
+            "counts": counts,
+            "public_url": request.build_absolute_uri(call.get_absolute_url()),
+        },
+    )
+
+
+def _count(**condition) -> Count:
+    return Count("pk", filter=Q(**condition))
+
+
+@organizer_required
+@require_POST
+def call_status(request: HttpRequest, pk: int) -> HttpResponse:
+    call = organized_call(request, pk)
+    publish = request.POST.get("action") == "publish"
+    try:
+        service.set_status(call=call, actor=request.user, published=publish)
+    except ServiceError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "Published." if publish else "Unpublished: the form is closed.")
+    return redirect("manage:call", call.pk)
+
+
+@organizer_required
+@require_POST
+def call_organizer_add(request: HttpRequest, pk: int) -> HttpResponse:
+    call = organized_call(request, pk)
+    try:
+        user = service.add_organizer(
+            call=call, actor=request.user, email=request.POST.get("email", "")
+        )
+    except ServiceError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"{user.name} now organizes this call.")
+    return redirect("manage:call", call.pk)
+
+
+@organizer_required
+@require_GET
+def call_preview(request: HttpRequest, pk: int) -> HttpResponse:
+    call = organized_call(request, pk)
+    return preview_page(request, call_owner(call), title=call.title, intro=call.intro)
+
+
+# Organizers: the pool
+
+
+def _pool_filter(request: HttpRequest, call: OpenCall) -> service.PoolFilter:
+    get = request.GET
+    f = service.PoolFilter(
+        role=get.get("role", "") if get.get("role") in User.Role.values else "",
+        affiliation=get.get("affiliation", "").strip()[:200],
+        join=get.get("join", "") if get.get("join") in {"feedback", "demo"} else "",
+        history=get.get("history", "")
+        if get.get("history") in {"invited", "accepted", "attended", "no_show", "new"}
+        else "",
+        tag=get.get("tag", "").strip().lower()[:40],
+        text=get.get("q", "").strip()[:200],
+        sort="score" if get.get("sort") == "score" else "recent",
+    )
+    choice = get.get("choice", "")
+    if ":" in choice:
+        question_id, index = choice.split(":", 1)
+        valid = question_id.isdigit() and index.isdigit()
+        if valid and call.questionnaire.questions.filter(pk=int(question_id)).exists():
+            f.choice = (int(question_id), int(index))
+    return f
+
+
+def _blind(request: HttpRequest, call: OpenCall) -> bool:
+    """Names hidden while reviewing, per organizer and call (kept in their session)."""
+    key = f"call-blind-{call.pk}"
+    if "blind" in request.GET:
+        request.session[key] = request.GET["blind"] == "1"
+    return bool(request.session.get(key, False))
+
+
+@organizer_required
+@require_GET
+def pool(request: HttpRequest, pk: int) -> HttpResponse:
+    call = organized_call(request, pk)
+    f = _pool_filter(request, call)
+    rows = service.pool(call=call, filters=f)
+    total = rows.count()
+    page = max(int(request.GET.get("page", "1")) if request.GET.get("page", "").isdigit() else 1, 1)
+    shown = list(rows.prefetch_related("tags")[(page - 1) * PAGE : page * PAGE])
+    mine = dict(
+        Review.objects.filter(
+            reviewer=request.user, submission__in=[s.pk for s in shown]
+        ).values_list("submission_id", "score")
+    )
+    for submission in shown:
+        submission.my_score = mine.get(submission.pk)
+    query = request.GET.copy()
+    query.pop("page", None)
+    events = scope_to_organizer(
+        request, Event.objects.exclude(status=Event.Status.CANCELLED), "organizers"
+    )
+    return render(
+        request,
+        "events/manage/pool.html",
+        {
+            "call": call,
+            "here": "Pool",
+            "rows": shown,
+            "total": total,
+            "page": page,
+            "pages": max((total + PAGE - 1) // PAGE, 1),
+            "filters": f,
+            "query": query.urlencode(),
+            "roles": User.Role.choices,
+            "tags": list(call.tags.all()),
+            "choice_questions": service.choice_questions(call),
+            "blind": _blind(request, call),
+            "events": list(events.order_by("-created_at")[:200]),
+        },
+    )
+
+
+def _selected(request: HttpRequest, call: OpenCall):
+    """The submissions an action applies to: the ticked ones, or all matching the filter."""
+    if request.POST.get("scope") == "all":
+        fake = request.GET.copy()
+        fake.update(
+            {
+                k: v
+                for k, v in request.POST.items()
+                if k in {"role", "affiliation", "join", "history", "tag", "q", "choice"}
+            }
+        )
+        request.GET = fake
+        rows = service.pool(call=call, filters=_pool_filter(request, call))
+    else:
+        ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
+        rows = service.pool(call=call).filter(pk__in=ids)
+    return Submission.objects.filter(pk__in=rows.values("pk"))
+
+
+@organizer_required
+@require_POST
+def pool_action(request: HttpRequest, pk: int) -> HttpResponse:
+    call = organized_call(request, pk)
+    action = request.POST.get("action")
+    chosen = _selected(request, call)
+    back = reverse("manage:pool", args=[call.pk]) + "?" + request.POST.get("query", "")
+    if not chosen.exists():
+        messages.error(
+            request, "Nobody is selected: tick people in the table, or choose “all matching”."
+        )
+        return redirect(back)
+    if action == "tag":
+        try:
+            n = service.tag_many(
+                call=call, actor=request.user, submissions=chosen, name=request.POST.get("tag", "")
+            )
+        except ServiceError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, f"Tagged {n} {'person' if n == 1 else 'people'}.")
+        return redirect(back)
+    if action == "invite":
+        event_id = request.POST.get("event", "")
+        events = scope_to_organizer(request, Event.objects.all(), "organizers")
+        event = events.filter(pk=int(event_id)).first() if event_id.isdigit() else None
+        if event is None:
+            messages.error(request, "Choose one of your events to invite them to.")
+            return redirect(back)
+        rows = service.invite_rows(call=call, submissions=chosen)
+        request.session[POOL_PREFILL_KEY] = {"event": event.pk, "rows": rows}
+        return redirect(reverse("manage:invite", args=[event.pk]) + "?from_pool=1")
+    return HttpResponse("Unknown action.", status=400)
+
+
+@organizer_required
+@require_GET
+def pool_csv(request: HttpRequest, pk: int) -> StreamingHttpResponse:
+    call = organized_call(request, pk)
+    f = _pool_filter(request, call)
+    writer = csv.writer(Echo())
+    viewer = timezone.get_current_timezone()
+
+    def cell(value) -> str:
+        if hasattr(value, "tzinfo"):
+            return timezone.localtime(value, viewer).strftime("%Y-%m-%d %H:%M %Z")
+        if isinstance(value, bool):
+            return "yes" if value else "no"
+        return csv_safe(value)
+
+    rows = service.csv_rows(call=call, filters=f)
+    response = StreamingHttpResponse(
+        (writer.writerow([cell(v) for v in row]) for row in rows),
+        content_type="text/csv; charset=utf-8",
+    )
+    response["Content-Disposition"] = f'attachment; filename="call-{call.pk}-pool.csv"'
+    return response
+
+
+@organizer_required
+@require_GET
+def pool_results(request: HttpRequest, pk: int) -> HttpResponse:
+    call = organized_call(request, pk)
+    f = _pool_filter(request, call)
+    return render(
+        request,
+        "events/manage/pool_results.html",
+        {
+            "call": call,
+            "here": "Results",
+            "results": service.pool_results(call=call, filters=f),
+            "query": request.GET.urlencode(),
+        },
+    )
+
+
+def organized_submission(request: HttpRequest, pk: int) -> Submission:
+    rows = scope_to_organizer(
+        request,
+        Submission.objects.select_related("call__questionnaire", "response"),
+        "call__organizers",
+    )
+    submission = get_object_or_404(rows, pk=pk)
+    if submission.confirmed_at is None:
+        raise Http404  # not in the pool until confirmed
+    return submission
+
+
+@organizer_required
+@require_GET
+def submission_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    submission = organized_submission(request, pk)
+    call = submission.call
+    reviews = list(submission.reviews.select_related("reviewer").order_by("-updated_at"))
+    mine = next((r for r in reviews if r.reviewer_id == request.user.pk), None)
+    return render(
+        request,
+        "events/manage/submission.html",
+        {
+            "call": call,
+            "submission": submission,
+            "here": "Submission",
+            "summary": service.summary(submission),
+            "reviews": reviews,
+            "review_form": ReviewForm(
+                initial={"score": mine.score, "note": mine.note} if mine else None
+            ),
+            "tags_form": TagsForm(
+                initial={"tags": ", ".join(t.name for t in submission.tags.all())}
+            ),
+            "blind": _blind(request, call),
+        },
+    )
+
+
+@organizer_required
+@require_POST
+def submission_review(request: HttpRequest, pk: int) -> HttpResponse:
+    submission = organized_submission(request, pk)
+    form = ReviewForm(request.POST)
+    if not form.is_valid():
+        messages.error(
+            request, "Choose a score from 1 to 5 (and keep the note under 5,000 characters)."
+        )
+        return redirect("manage:submission", submission.pk)
+    try:
+        service.review(
+            submission=submission,
+            reviewer=request.user,
+            score=form.cleaned_data["score"],
+            note=form.cleaned_data["note"],
+        )
+    except ServiceError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "Your review is saved.")
+    return redirect("manage:submission", submission.pk)
+
+
+@organizer_required
+@require_POST
+def submission_tags(request: HttpRequest, pk: int) -> HttpResponse:
+    submission = organized_submission(request, pk)
+    form = TagsForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Tags: at most 500 characters.")
+        return redirect("manage:submission", submission.pk)
+    try:
+        service.set_tags(submission=submission, actor=request.user, names=form.names())
+    except ServiceError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "Tags saved.")
+    return redirect("manage:submission", submission.pk)
