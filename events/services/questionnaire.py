@@ -354,10 +354,10 @@ class QuestionResult:
     def chart(self) -> charts.BarChart | None:
         if not self.options:
             return None
-        tone = "info" if self.question.kind in CHOICE_KINDS else "ok"
-        width = 480 if self.question.kind in CHOICE_KINDS else 360
-        label_width = 200 if self.question.kind in CHOICE_KINDS else 60
-        items = [(_short(o.label), o.count, tone) for o in self.options]
+        choice = self.question.kind in CHOICE_KINDS
+        tone = "brand" if choice else "ok"
+        width, label_width = (400, 150) if choice else (360, 60)
+        items = [(_short(o.label, 22), o.count, tone) for o in self.options]
         return charts.bar_chart(items, width=width, label_width=label_width, row=30)
 
     @property
@@ -398,7 +398,7 @@ def results(
     *,
     questionnaire: Questionnaire,
     responses: QuerySet | None = None,
-    text_limit: int = 20,
+    text_limit: int = 10,
 ) -> Results:
     """Every question's figures over `responses` (all of the questionnaire's when None), in
     five queries whatever the number of responses: counts per (question, value) and the

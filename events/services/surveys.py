@@ -63,6 +63,7 @@ def create_survey(*, event: Event, actor) -> Survey:
         engine.add_question(
             questionnaire=survey.questionnaire, label=label, kind=kind, required=required
         )
+    _schedule(survey)
     return survey
 
 
