@@ -6,8 +6,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from events.models import Event
-from events.services import registration, scheduling
+from events.models import Event, OpenCall, Question
+from events.services import open_calls, questionnaire, registration, scheduling, surveys
 
 DEMO_PASSWORD = "demo-password"  # noqa: S105 - printed on purpose: local demo only
 DEMO_USERS = [
@@ -36,6 +36,8 @@ class Command(BaseCommand):
             )
         if not Event.objects.exists():
             self.seed_events()
+        if not OpenCall.objects.exists():
+            self.seed_call()
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         for email, name, _role, organizer in DEMO_USERS:
             self.stdout.write(f"  {email:<26} {name}{' (organizer)' if organizer else ''}")
@@ -87,3 +89,28 @@ class Command(BaseCommand):
         scheduling.publish_event(event=demo, actor=organizer)
         ada = User.objects.get(email="ada@example.com")
         registration.register(user=ada, session=feedback.sessions.first())
+        # The feedback session's survey, built and sending (it goes out after each session).
+        survey = surveys.create_survey(event=feedback, actor=organizer)
+        surveys.start_sending(survey=survey, actor=organizer)
+
+    def seed_call(self) -> None:
+        organizer = User.objects.get(email="organizer@example.com")
+        call = open_calls.create_call(
+            organizer=organizer,
+            title="What do you expect of the open model?",
+            slug="open-model",
+            intro="We are about to release an **open model**. Tell us what you would build.",
+        )
+        questionnaire.add_question(
+            questionnaire=call.questionnaire,
+            label="What would you use it for first?",
+            kind=Question.Kind.SINGLE,
+            choices=["Agents", "Retrieval (RAG)", "Fine-tuning", "Research"],
+            required=True,
+        )
+        questionnaire.add_question(
+            questionnaire=call.questionnaire,
+            label="What worries you about it?",
+            kind=Question.Kind.LONG_TEXT,
+        )
+        open_calls.set_status(call=call, actor=organizer, published=True)
