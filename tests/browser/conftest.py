@@ -41,16 +41,22 @@ def journey(request) -> Journey:
 
 
 @pytest.fixture
-def open_tab(browser, live_server, journey):
+def open_tab(request, browser, live_server, journey):
     tabs: list[Tab] = []
+    failed_before = request.session.testsfailed
 
     def open_tab(who: str, *, phone: bool = False) -> Tab:
         context = browser.new_context(**(PHONE if phone else DESKTOP))
-        context.set_default_timeout(10_000)
         tab = Tab(context.new_page(), who, live_server.url, journey)
         tabs.append(tab)
         return tab
 
     yield open_tab
+    if request.session.testsfailed > failed_before:
+        # The test has failed already: its own error says what went wrong; a list of pages
+        # left unchecked after it stopped half way would only hide it.
+        for tab in tabs:
+            tab.page.context.close()
+        return
     for tab in tabs:
         tab.close()

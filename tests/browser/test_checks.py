@@ -3,9 +3,14 @@ with a message that says what and where, and a page loaded without a check fails
 
 import pytest
 
-from .tabs import Tab
+from .tabs import Journey, Tab
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def journey(tmp_path) -> Journey:
+    return Journey(tmp_path)  # these pages are not worth keeping as CI artifacts
 
 
 def test_a_form_field_without_a_label_fails_with_the_rule_and_the_element(open_tab):
