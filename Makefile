@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export PORT
 
-.PHONY: run test lint format bench clean
+.PHONY: run test lint format audit bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,11 @@ lint: $(VENV)/.installed-dev
 format: $(VENV)/.installed-dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+## audit: known vulnerabilities in every pinned requirement (needs PyPI's JSON API or OSV;
+## --strict fails when a package could not be looked up, instead of passing without checking)
+audit: $(VENV)/.installed-dev
+	$(BIN)/pip-audit --strict --progress-spinner off -r requirements.txt -r requirements-dev.txt $(AUDIT_ARGS)
 
 ## bench: registration rush on gunicorn + PostgreSQL + Redis (BENCH_ARGS="--clients 50" etc.)
 bench: $(VENV)/.installed-dev

@@ -1,4 +1,5 @@
-"""Our own endpoints are rate limited (allauth's limits cover login, signup and reset)."""
+"""Rate limits: our own endpoints (events.ratelimit) and allauth's (login, failed logins,
+password reset), each answered with a 429 page or a form error, never a 500."""
 
 import pytest
 from django.test import Client
@@ -80,3 +81,61 @@ def test_reading_the_sign_up_page_is_not_counted():
         assert client.get(url).status_code == 200
 
     assert client.post(url).status_code == 302
+
+
+# allauth's own limits (ACCOUNT_RATE_LIMITS defaults): login, failed logins, password reset.
+
+LOGIN = reverse("account_login")
+RESET = reverse("account_reset_password")
+
+
+def test_hammering_the_log_in_form_is_answered_with_a_429_page():
+    client = Client()
+    statuses = [
+        client.post(LOGIN, {"login": f"guess{n}@example.com", "password": "nope"}).status_code
+        for n in range(30)
+    ]
+
+    refused = client.post(LOGIN, {"login": "guess@example.com", "password": "nope"})
+
+    assert set(statuses) == {200}  # the form, with its error
+    assert refused.status_code == 429
+    page = refused.content.decode()
+    assert "Slow down a little" in page
+    # allauth gives the page no waiting time: it must not read "try again in  seconds".
+    assert "Please wait a few minutes, then try again." in page
+
+
+def test_guessing_one_persons_password_is_stopped_after_five_tries():
+    UserFactory(email="ada@example.com")
+    client = Client()
+    for _ in range(5):
+        wrong = client.post(LOGIN, {"login": "ada@example.com", "password": "not-it"})
+        assert "Too many failed login attempts" not in wrong.content.decode()
+
+    right = client.post(LOGIN, {"login": "ada@example.com", "password": PASSWORD})
+
+    assert right.status_code == 200
+    assert "Too many failed login attempts. Try again later." in right.content.decode()
+    assert not client.get(reverse("home")).wsgi_request.user.is_authenticated
+
+
+def test_reset_mails_to_one_address_stop_after_five(mailoutbox):
+    UserFactory(email="ada@example.com")
+    client = Client()
+    statuses = [client.post(RESET, {"email": "ada@example.com"}).status_code for _ in range(6)]
+
+    assert statuses[:5] == [302] * 5
+    assert statuses[5] == 429
+    assert len(mailoutbox) == 5
+
+
+def test_reset_requests_from_one_address_stop_after_twenty(mailoutbox):
+    client = Client()
+    statuses = [
+        client.post(RESET, {"email": f"someone{n}@example.com"}).status_code for n in range(21)
+    ]
+
+    assert statuses[:20] == [302] * 20
+    assert statuses[20] == 429
+    assert "Slow down a little" in client.post(RESET, {"email": "x@example.com"}).content.decode()

@@ -1,0 +1,45 @@
+"""Steps several journeys share, done through the pages as a person would."""
+
+import re
+
+from playwright.sync_api import expect
+
+from tests.factories import PASSWORD
+from tests.mail import Mailbox
+
+from .tabs import Tab
+
+
+def sign_up(tab: Tab, mailbox: Mailbox, *, email: str, name: str) -> None:
+    """Create an account from the home page and verify the address with the link from the mail
+    the SMTP server received; ends logged in."""
+    tab.visit("/", "home")
+    tab.click(tab.page.get_by_role("link", name="Sign up"), "sign-up form")
+    page = tab.page
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Your name").fill(name)
+    page.get_by_label("Password:", exact=True).fill(PASSWORD)
+    page.get_by_label("Password (again)").fill(PASSWORD)
+    tab.click(page.get_by_role("button", name="Sign Up"), "verify your email")
+    expect(page.get_by_role("heading", level=1)).to_have_text(re.compile("Verify", re.I))
+
+    link = confirmation_link(mailbox, email)
+    tab.visit(link, "confirm email")
+    # Opening the link shows a page (mail scanners open links); the button confirms.
+    tab.click(page.get_by_role("button", name="Confirm"), "confirmed")
+    expect(page.get_by_role("navigation", name="Main")).to_contain_text(name)
+
+
+def confirmation_link(mailbox: Mailbox, email: str) -> str:
+    [message] = mailbox.to(email)
+    [link] = [url for url in mailbox.links(message) if "/accounts/confirm-email/" in url]
+    return link
+
+
+def log_in(tab: Tab, *, email: str, name: str) -> None:
+    tab.visit("/", "home")
+    tab.click(tab.page.get_by_role("link", name="Log in"), "log-in form")
+    tab.page.get_by_label("Email").fill(email)
+    tab.page.get_by_label("Password:", exact=True).fill(PASSWORD)
+    tab.click(tab.page.get_by_role("button", name="Sign In"), "logged in")
+    expect(tab.page.get_by_role("navigation", name="Main")).to_contain_text(name)
