@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Iterable
 from functools import wraps
 
+from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -22,8 +23,21 @@ def by_user_or_ip(request: HttpRequest) -> str:
     return by_ip(request)
 
 
+def client_ip(request: HttpRequest) -> str:
+    """The client's address. Behind TRUSTED_PROXY_COUNT proxies it is the one the outermost
+    trusted proxy saw (X-Forwarded-For, counted from the right: entries further left are
+    whatever the client claimed); with none, the socket's address."""
+    proxies = settings.TRUSTED_PROXY_COUNT
+    if proxies:
+        forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        forwarded = [a for a in forwarded if a]
+        if len(forwarded) >= proxies:
+            return forwarded[-proxies]
+    return request.META.get("REMOTE_ADDR", "")
+
+
 def by_ip(request: HttpRequest) -> str:
-    return f"ip{request.META.get('REMOTE_ADDR', '')}"
+    return f"ip{client_ip(request)}"
 
 
 def rate_limit(

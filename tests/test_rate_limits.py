@@ -139,3 +139,18 @@ def test_reset_requests_from_one_address_stop_after_twenty(mailoutbox):
     assert statuses[:20] == [302] * 20
     assert statuses[20] == 429
     assert "Slow down a little" in client.post(RESET, {"email": "x@example.com"}).content.decode()
+
+
+def test_behind_a_trusted_proxy_each_client_address_has_its_own_limit(settings):
+    from django.test import RequestFactory
+
+    from events.ratelimit import client_ip
+
+    settings.TRUSTED_PROXY_COUNT = 1
+    request = RequestFactory().get(
+        "/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.9"
+    )
+    # The proxy appended the real client; what the client claimed further left is ignored.
+    assert client_ip(request) == "203.0.113.9"
+    settings.TRUSTED_PROXY_COUNT = 0
+    assert client_ip(request) == "10.0.0.1"

@@ -233,3 +233,9 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
 }
+
+# PROXIES
+# How many reverse proxies in front of the web processes append to X-Forwarded-For. Rate
+# limits count per client address: behind a proxy, REMOTE_ADDR is the proxy's for everyone.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
