@@ -184,3 +184,24 @@ def test_an_anonymous_survey_cannot_be_resent_to_one_person(world, organizer):
     silent.refresh_from_db()
     assert silent.resent == 0
 
+
+def test_the_session_messages_page_does_not_tell_who_answered_an_anonymous_survey(
+    world, event, organizer_client
+):
+    """Reminders go only to those who have not answered: listing them per person (or as
+    skipped because they answered) would tell the organizers who answered."""
+    survey, _, second, people = world
+    survey.recipients.update(remind_at=survey.closes_at.replace(year=2000))
+    Survey.objects.filter(pk=survey.pk).update(is_active=True)
+    assert surveys.queue_reminders() == 1
+
+    page = organizer_client.get(reverse("manage:session_messages", args=[second.pk]))
+
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "Survey reminder" not in text
+    assert people[-1].email not in text
+    # The same page lists it when the survey names people anyway.
+    Survey.objects.filter(pk=survey.pk).update(anonymous=False)
+    named = organizer_client.get(reverse("manage:session_messages", args=[second.pk]))
+    assert "Survey reminder" in named.content.decode()
