@@ -219,3 +219,28 @@ def test_a_link_for_one_survey_gives_no_access_to_another_events_survey(ada, sur
     assert page.status_code == 400
     assert Response.objects.count() == 0
     assert Client().get(link(stranger)).status_code == 200
+
+
+def test_a_survey_closing_while_the_form_is_sent_answers_with_a_closed_page(
+    ada, survey, monkeypatch
+):
+    """The view saw the survey open; by the time the answers are kept it has closed."""
+    real_is_open = surveys.is_open
+    calls = []
+
+    def open_once(survey, now=None):
+        calls.append(survey.pk)
+        if len(calls) == 1:
+            return True
+        return real_is_open(survey, now)
+
+    Survey.objects.filter(pk=survey.pk).update(closes_at=timezone.now() - timedelta(seconds=1))
+    monkeypatch.setattr(surveys, "is_open", open_once)
+
+    page = Client().post(link(ada), rating(survey, "5"))
+
+    assert len(calls) == 2
+    assert page.status_code == 410
+    assert page["Content-Type"] == "text/html; charset=utf-8"
+    assert b"This survey has closed; thank you all the same." in page.content
+    assert Response.objects.count() == 0
