@@ -431,3 +431,32 @@ def test_nobody_is_asked_twice_across_sweeps_and_late_check_ins(event, session, 
 
     assert owed() == [ada.user.email]
     assert SurveyRecipient.objects.count() == 1
+
+
+def test_turning_reminders_off_after_sending_stops_the_reminders_already_planned(event, session):
+    seat(session, 2)
+    survey = sending_on(event, reminder_after_days=3)
+    end(session)
+    surveys.queue_due()
+
+    surveys.update_settings(survey=survey, actor=None, reminder_after_days=0)
+
+    assert surveys.queue_reminders(now=timezone.now() + timedelta(days=30)) == 0
+    assert owed(REMINDER) == []
+
+
+def test_a_longer_reminder_delay_after_sending_moves_the_planned_reminders(event, session):
+    ada, bob = seat(session, 2)
+    survey = sending_on(event, reminder_after_days=3)
+    end(session)
+    surveys.queue_due()
+    surveys.answer(
+        recipient=SurveyRecipient.objects.get(user=ada.user),
+        data={field(questions_of(survey)[0]): "3"},
+    )
+
+    surveys.update_settings(survey=survey, actor=None, reminder_after_days=7)
+
+    assert surveys.queue_reminders(now=timezone.now() + timedelta(days=4)) == 0
+    assert surveys.queue_reminders(now=timezone.now() + timedelta(days=7, minutes=1)) == 1
+    assert owed(REMINDER) == [bob.user.email]
