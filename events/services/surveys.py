@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from django.core import signing
 from django.db import connection, transaction
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, F, Max, Q, QuerySet
 from django.utils import timezone
 
 from .. import notifications
@@ -101,11 +101,25 @@ def update_settings(*, survey: Survey, actor, **changes) -> Survey:
         raise ServiceError(
             "People answered this survey on the promise of anonymity: it stays anonymous."
         )
+    reminder_changed = days != survey.reminder_after_days
     for name, value in changes.items():
         setattr(survey, name, value)
     survey.save()
     _schedule(survey)
+    if reminder_changed:
+        _replan_reminders(survey)
     return survey
+
+
+def _replan_reminders(survey: Survey) -> None:
+    """Reminders not yet sent follow a changed delay (or stop, when turned off): each is due
+    that long after the person was asked, never at or after closing."""
+    planned = SurveyRecipient.objects.filter(
+        survey=survey, reminded_at__isnull=True, answered_at__isnull=True
+    )
+    days = survey.reminder_after_days
+    planned.update(remind_at=F("created_at") + timedelta(days=days) if days else None)
+    planned.filter(remind_at__gte=survey.closes_at).update(remind_at=None)
 
 
 @transaction.atomic

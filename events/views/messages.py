@@ -17,13 +17,18 @@ from .organizer import organized_session, organizer_required
 def session_messages(request: HttpRequest, pk: int) -> HttpResponse:
     session = organized_session(request, pk)
     status = request.GET.get("status", "")
-    rows = Notification.objects.filter(session=session).select_related("recipient")
+    # An anonymous survey's reminders go only to those who have not answered: listing them
+    # person by person would tell the organizers who answered.
+    owed = Notification.objects.filter(session=session).exclude(
+        kind=Notification.Kind.SURVEY_REMINDER, survey_recipient__survey__anonymous=True
+    )
+    rows = owed.select_related("recipient")
     if status in Notification.Status.values:
         rows = rows.filter(status=status)
     else:
         status = ""
     counts = dict.fromkeys(Notification.Status.values, 0)
-    for value in Notification.objects.filter(session=session).values_list("status", flat=True):
+    for value in owed.values_list("status", flat=True):
         counts[value] += 1
     return render(
         request,

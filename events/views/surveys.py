@@ -272,7 +272,10 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "events/survey.html", context, status=400)
     except ServiceError as error:
         return render(
-            request, "events/survey_closed.html", {"event": event, "message": error.message}, 410
+            request,
+            "events/survey_closed.html",
+            {"event": event, "message": error.message},
+            status=410,
         )
     return redirect("events:survey_thanks", token)
 

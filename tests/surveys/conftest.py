@@ -1,0 +1,121 @@
+"""Worlds for the survey tests: an event whose session has ended, its attendees, a survey
+with the questions a test asks for, and the one-click links of the people it went to."""
+
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from events.models import Question, Registration, Session, Survey, SurveyRecipient
+from events.services import questionnaire as engine
+from events.services import surveys
+from events.services.registration import register
+from events.tasks import deliver_batch, deliver_notification
+from tests.factories import PASSWORD, EventFactory, OrganizerFactory, SessionFactory, UserFactory
+
+Kind = Question.Kind
+
+
+def client_for(user) -> Client:
+    client = Client()
+    assert client.login(email=user.email, password=PASSWORD)
+    return client
+
+
+def seat(session: Session, count: int = 1, **user_fields) -> list[Registration]:
+    """People who signed up (while the session was ahead) and got a confirmed seat."""
+    people = [register(user=UserFactory(**user_fields), session=session) for _ in range(count)]
+    assert all(r.status == Registration.Status.CONFIRMED for r in people)
+    return people
+
+
+def end(session: Session, *, hours_ago: float = 3) -> Session:
+    """Move a session into the past (sign-ups close at the start, so tests seat people
+    first), and let its survey follow as the scheduling service does."""
+    ends = timezone.now() - timedelta(hours=hours_ago)
+    Session.objects.filter(pk=session.pk).update(starts_at=ends - timedelta(hours=1), ends_at=ends)
+    session.refresh_from_db()
+    surveys.session_changed(session)
+    return session
+
+
+def survey_for(event, questions=(), **settings) -> Survey:
+    """The event's survey with exactly `questions` ((kind, label, choices, required) tuples)
+    instead of the starter ones, and `settings` applied through the service."""
+    survey = surveys.create_survey(event=event, actor=None)
+    if questions:
+        for question in survey.questionnaire.questions.all():
+            engine.remove_question(question=question)
+        for kind, label, choices, required in questions:
+            engine.add_question(
+                questionnaire=survey.questionnaire,
+                label=label,
+                kind=kind,
+                choices=choices,
+                required=required,
+            )
+    if settings:
+        survey = surveys.update_settings(survey=survey, actor=None, **settings)
+    survey.refresh_from_db()
+    return survey
+
+
+def invite(survey: Survey, user, session: Session) -> SurveyRecipient:
+    """Someone the survey went to (what the sweep creates), for tests about answering."""
+    return SurveyRecipient.objects.create(
+        survey=survey, user=user, session=session, sent_at=timezone.now()
+    )
+
+
+def link(recipient: SurveyRecipient) -> str:
+    return reverse("events:survey", args=[surveys.token_for(recipient)])
+
+
+def questions_of(survey: Survey) -> list[Question]:
+    return list(survey.questionnaire.questions.all())
+
+
+def field(question: Question) -> str:
+    return engine.field_name(question)
+
+
+EVERY_KIND = [
+    (Kind.RATING, "How was it?", None, True),
+    (Kind.NPS, "Would you recommend it?", None, False),
+    (Kind.SINGLE, "Which track?", ["Models", "Tools", "Docs"], False),
+    (Kind.MULTIPLE, "What did you try?", ["API", "CLI", "Playground"], False),
+    (Kind.SHORT_TEXT, "One word for it", None, False),
+    (Kind.LONG_TEXT, "Anything else?", None, False),
+]
+
+
+@pytest.fixture
+def organizer():
+    return OrganizerFactory(display_name="Olga Owner")
+
+
+@pytest.fixture
+def organizer_client(organizer) -> Client:
+    return client_for(organizer)
+
+
+@pytest.fixture
+def event(organizer):
+    return EventFactory(organizer=organizer, title="Model preview", checkin_enabled=False)
+
+
+@pytest.fixture
+def session(event):
+    return SessionFactory(event=event, capacity=300)
+
+
+@pytest.fixture
+def enqueued(monkeypatch) -> list[int]:
+    """The ids handed to the broker, recorded instead of published (no message is left in
+    the run's queue for a later test's worker)."""
+    ids: list[int] = []
+    monkeypatch.setattr(deliver_notification, "delay", ids.append)
+    monkeypatch.setattr(deliver_batch, "delay", ids.extend)
+    return ids

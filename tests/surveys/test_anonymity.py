@@ -1,0 +1,207 @@
+"""Anonymous surveys: organizers see answers without names, and a breakdown (by session or
+role) answered by fewer than three people is withheld, on the page and in the CSV."""
+
+import pytest
+from django.urls import reverse
+
+from events.models import Notification, Survey
+from events.services import surveys
+from tests.factories import SessionFactory, UserFactory
+from tests.surveys.conftest import Kind, client_for, field, invite, questions_of, survey_for
+
+pytestmark = pytest.mark.django_db
+
+QUESTIONS = [
+    (Kind.RATING, "How was it?", None, True),
+    (Kind.SHORT_TEXT, "One word for it", None, False),
+]
+
+
+@pytest.fixture
+def world(event, session):
+    """An anonymous survey answered by two developers in the first session and three
+    researchers in the second; one more person in the second has not answered."""
+    survey = survey_for(event, QUESTIONS, anonymous=True)
+    second = SessionFactory(event=event)
+    rating, word = questions_of(survey)
+    people = []
+    for index, (where, role) in enumerate(
+        [(session, "developer")] * 2 + [(second, "researcher")] * 3
+    ):
+        person = UserFactory(
+            display_name=f"Secret Name{index}", email=f"secret{index}@example.org", role=role
+        )
+        recipient = invite(survey, person, where)
+        surveys.answer(
+            recipient=recipient, data={field(rating): str(index + 1), field(word): f"word{index}"}
+        )
+        people.append(person)
+    silent = UserFactory(display_name="Quiet Person", email="quiet@example.org", role="researcher")
+    invite(survey, silent, second)
+    survey.refresh_from_db()
+    return survey, session, second, [*people, silent]
+
+
+def results_page(client, event, **filters):
+    return client.get(reverse("manage:survey_results", args=[event.pk]), filters)
+
+
+def csv_of(client, event, **filters):
+    return client.get(reverse("manage:survey_csv", args=[event.pk]), filters)
+
+
+def test_a_session_answered_by_two_people_is_withheld(world, event, organizer_client):
+    _survey, first, _, _ = world
+
+    page = results_page(organizer_client, event, session=first.pk)
+
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "Fewer than 3 people answered in this group." in text
+    assert "word0" not in text and "word1" not in text
+    assert page.context["results"] is None
+
+
+def test_a_session_answered_by_three_people_is_shown(world, event, organizer_client):
+    _, _, second, _ = world
+
+    page = results_page(organizer_client, event, session=second.pk)
+
+    text = page.content.decode()
+    assert "Fewer than 3" not in text
+    assert all(f"word{i}" in text for i in (2, 3, 4))
+    assert "word0" not in text
+    # Ratings 3, 4 and 5: a mean of 4.
+    assert page.context["results"].questions[0].mean == 4
+
+
+def test_a_role_answered_by_fewer_than_three_is_withheld_and_three_is_shown(
+    world, event, organizer_client
+):
+    withheld = results_page(organizer_client, event, role="developer")
+    shown = results_page(organizer_client, event, role="researcher")
+
+    assert withheld.context["results"] is None
+    assert b"Fewer than 3 people answered" in withheld.content
+    assert shown.context["results"].respondents == 3
+
+
+def test_session_and_role_together_count_the_group_they_both_select(world, event, organizer_client):
+    _, _first, second, _ = world
+
+    empty = results_page(organizer_client, event, session=second.pk, role="developer")
+    both = results_page(organizer_client, event, session=second.pk, role="researcher")
+
+    assert empty.context["results"] is None
+    assert both.context["results"].respondents == 3
+
+
+def test_the_csv_of_a_withheld_group_is_refused(world, event, organizer_client):
+    _, first, second, _ = world
+
+    refused = csv_of(organizer_client, event, session=first.pk)
+    by_role = csv_of(organizer_client, event, role="developer")
+    allowed = csv_of(organizer_client, event, session=second.pk)
+
+    assert refused.status_code == 403 and by_role.status_code == 403
+    assert b"Fewer than 3 people answered" in refused.content
+    assert allowed.status_code == 200
+    rows = b"".join(allowed.streaming_content).decode().strip().splitlines()
+    assert len(rows) == 1 + 3
+
+
+def test_no_name_or_email_appears_on_the_results_csv_or_pending_page(
+    world, event, organizer_client
+):
+    *_, people = world
+    pages = [
+        results_page(organizer_client, event).content.decode(),
+        b"".join(csv_of(organizer_client, event).streaming_content).decode(),
+        organizer_client.get(reverse("manage:survey_pending", args=[event.pk])).content.decode(),
+        organizer_client.get(reverse("manage:survey", args=[event.pk])).content.decode(),
+    ]
+
+    for text in pages:
+        for person in people:
+            assert person.display_name not in text
+            assert person.email not in text
+    header = pages[1].splitlines()[0]
+    assert header == "Response,Answered at,How was it?,One word for it"
+    assert "who has answered is not shown" in pages[2]
+
+
+def test_the_same_people_are_named_when_the_survey_is_not_anonymous(world, event, organizer_client):
+    survey, *_, _people = world
+    Survey.objects.filter(pk=survey.pk).update(anonymous=False)
+
+    pending = organizer_client.get(reverse("manage:survey_pending", args=[event.pk]))
+    csv = b"".join(csv_of(organizer_client, event).streaming_content).decode()
+
+    assert "Quiet Person" in pending.content.decode()
+    assert "Secret Name0" not in pending.content.decode()  # answered: not pending
+    assert "secret0@example.org" in csv and "Name,Email,Role" in csv.splitlines()[0]
+
+
+def test_anonymity_cannot_be_turned_off_once_someone_answered(world, event, organizer_client):
+    survey, *_ = world
+
+    with pytest.raises(surveys.ServiceError, match="stays anonymous"):
+        surveys.update_settings(survey=survey, actor=None, anonymous=False)
+    page = organizer_client.post(
+        reverse("manage:survey_settings", args=[event.pk]),
+        {
+            "send_after_hours": "2",
+            "audience": "auto",
+            "reminder_after_days": "3",
+            "closes_at": "2099-01-01T12:00",
+        },
+    )
+
+    assert page.status_code == 400
+    assert "People answered this survey on the promise of anonymity" in page.content.decode()
+    survey.refresh_from_db()
+    assert survey.anonymous is True
+
+
+def test_anonymity_can_be_turned_off_before_anyone_answered(event):
+    survey = survey_for(event, QUESTIONS, anonymous=True)
+
+    surveys.update_settings(survey=survey, actor=None, anonymous=False)
+
+    survey.refresh_from_db()
+    assert survey.anonymous is False
+
+
+def test_an_anonymous_survey_cannot_be_resent_to_one_person(world, organizer):
+    survey, *_, people = world
+    silent = survey.recipients.get(user=people[-1])
+    client = client_for(organizer)
+
+    page = client.post(reverse("manage:survey_resend", args=[silent.pk]), follow=True)
+
+    assert b"who has answered is not shown or used" in page.content
+    assert not Notification.objects.filter(survey_recipient=silent).exists()
+    silent.refresh_from_db()
+    assert silent.resent == 0
+
+
+def test_the_session_messages_page_does_not_tell_who_answered_an_anonymous_survey(
+    world, event, organizer_client
+):
+    """Reminders go only to those who have not answered: listing them per person (or as
+    skipped because they answered) would tell the organizers who answered."""
+    survey, _, second, people = world
+    survey.recipients.update(remind_at=survey.closes_at.replace(year=2000))
+    Survey.objects.filter(pk=survey.pk).update(is_active=True)
+    assert surveys.queue_reminders() == 1
+
+    page = organizer_client.get(reverse("manage:session_messages", args=[second.pk]))
+
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "Survey reminder" not in text
+    assert people[-1].email not in text
+    # The same page lists it when the survey names people anyway.
+    Survey.objects.filter(pk=survey.pk).update(anonymous=False)
+    named = organizer_client.get(reverse("manage:session_messages", args=[second.pk]))
+    assert "Survey reminder" in named.content.decode()
