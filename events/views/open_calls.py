@@ -75,6 +75,13 @@ def _initial(request: HttpRequest) -> dict:
     }
 
 
+def _content_length(request: HttpRequest) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
+
+
 @rate_limit("call-submit", per_minute=10, key=by_ip)
 @require_http_methods(["GET", "POST"])
 def call_page(request: HttpRequest, slug: str) -> HttpResponse:
@@ -89,7 +96,9 @@ def call_page(request: HttpRequest, slug: str) -> HttpResponse:
         form = SubmissionForm(call=call, initial=_initial(request))
         fields = engine.bound_questions(questions)
         return render(request, "events/call.html", _form_context(call, form, fields))
-    if len(request.body) > MAX_BODY:
+    # Judge the size by the header before reading anything: a body beyond Django's own limit
+    # would raise on reading and come back as a bare 400.
+    if _content_length(request) > MAX_BODY or len(request.body) > MAX_BODY:
         return HttpResponse("This submission is far too large.", status=413)
     form = SubmissionForm(request.POST, call=call)
     if form.is_bot:
