@@ -8,7 +8,7 @@ from django.test import Client
 from django.utils import timezone
 
 from events import ratelimit
-from events.models import Answer, Notification, OpenCall, Response, Submission
+from events.models import Answer, Notification, Response, Submission
 from events.services import open_calls as service
 
 from .conftest import call_url, form_data, in_pool, make_call, questions
