@@ -90,7 +90,9 @@ def call_page(request: HttpRequest, slug: str) -> HttpResponse:
         return render(request, "events/call_closed.html", {"call": None}, status=404)
     reason = service.refusal(call)
     if reason:
-        return render(request, "events/call_closed.html", {"call": call, "reason": reason}, 410)
+        return render(
+            request, "events/call_closed.html", {"call": call, "reason": reason}, status=410
+        )
     questions = list(call.questionnaire.questions.all())
     if request.method == "GET":
         form = SubmissionForm(call=call, initial=_initial(request))
