@@ -9,7 +9,7 @@ from playwright import sync_api as playwright
 from events.models import Submission
 from tests.factories import OrganizerFactory
 
-from .conftest import make_call
+from .conftest import make_call, questions
 
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -18,6 +18,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def test_on_a_phone_the_form_fits_tab_skips_the_honeypot_and_errors_keep_the_input(live_server):
     call = make_call(OrganizerFactory())
+    long = f"q{questions(call).long.pk}"
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
         page = browser.new_page(viewport={"width": 390, "height": 844})
@@ -29,13 +30,13 @@ def test_on_a_phone_the_form_fits_tab_skips_the_honeypot_and_errors_keep_the_inp
             page.keyboard.press("Tab")
             reached.append(page.evaluate("document.activeElement.name"))
         assert "website" not in reached
-        assert {"name", "consent", "q6"} <= set(reached)
+        assert {"name", "consent", long} <= set(reached)
         page.fill("#id_email", "not-an-email")
         page.fill("#id_name", "Ada")
-        page.fill("#q6", "Agents for code review")
+        page.fill(f"#{long}", "Agents for code review")
         page.click("button[type=submit]")
         assert page.input_value("#id_name") == "Ada"
-        assert page.input_value("#q6") == "Agents for code review"
+        assert page.input_value(f"#{long}") == "Agents for code review"
         assert page.get_attribute("#id_email", "aria-invalid") == "true"
         assert page.locator("#form-errors").is_visible()
         browser.close()
