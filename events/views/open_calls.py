@@ -6,7 +6,7 @@ import csv
 
 from django.contrib import messages
 from django.db.models import Count, Q
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -75,6 +75,13 @@ def _initial(request: HttpRequest) -> dict:
     }
 
 
+def _content_length(request: HttpRequest) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
+
+
 @rate_limit("call-submit", per_minute=10, key=by_ip)
 @require_http_methods(["GET", "POST"])
 def call_page(request: HttpRequest, slug: str) -> HttpResponse:
@@ -83,13 +90,17 @@ def call_page(request: HttpRequest, slug: str) -> HttpResponse:
         return render(request, "events/call_closed.html", {"call": None}, status=404)
     reason = service.refusal(call)
     if reason:
-        return render(request, "events/call_closed.html", {"call": call, "reason": reason}, 410)
+        return render(
+            request, "events/call_closed.html", {"call": call, "reason": reason}, status=410
+        )
     questions = list(call.questionnaire.questions.all())
     if request.method == "GET":
         form = SubmissionForm(call=call, initial=_initial(request))
         fields = engine.bound_questions(questions)
         return render(request, "events/call.html", _form_context(call, form, fields))
-    if len(request.body) > MAX_BODY:
+    # Judge the size by the header before reading anything: a body beyond Django's own limit
+    # would raise on reading and come back as a bare 400.
+    if _content_length(request) > MAX_BODY or len(request.body) > MAX_BODY:
         return HttpResponse("This submission is far too large.", status=413)
     form = SubmissionForm(request.POST, call=call)
     if form.is_bot:
@@ -306,8 +317,8 @@ def call_preview(request: HttpRequest, pk: int) -> HttpResponse:
 # Organizers: the pool
 
 
-def _pool_filter(request: HttpRequest, call: OpenCall) -> service.PoolFilter:
-    get = request.GET
+def _pool_filter(request: HttpRequest, call: OpenCall, get: QueryDict | None = None):
+    get = request.GET if get is None else get
     f = service.PoolFilter(
         role=get.get("role", "") if get.get("role") in User.Role.values else "",
         affiliation=get.get("affiliation", "").strip()[:200],
@@ -381,16 +392,10 @@ def pool(request: HttpRequest, pk: int) -> HttpResponse:
 def _selected(request: HttpRequest, call: OpenCall):
     """The submissions an action applies to: the ticked ones, or all matching the filter."""
     if request.POST.get("scope") == "all":
-        fake = request.GET.copy()
-        fake.update(
-            {
-                k: v
-                for k, v in request.POST.items()
-                if k in {"role", "affiliation", "join", "history", "tag", "q", "choice"}
-            }
-        )
-        request.GET = fake
-        rows = service.pool(call=call, filters=_pool_filter(request, call))
+        # The filter is the pool page's query string, carried whole: read field by field, the
+        # bulk form's own "tag" (the tag to add) was taken for the filter's tag.
+        query = QueryDict(request.POST.get("query", ""))
+        rows = service.pool(call=call, filters=_pool_filter(request, call, query))
     else:
         ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
         rows = service.pool(call=call).filter(pk__in=ids)
