@@ -680,6 +680,40 @@ def time_sql(args: argparse.Namespace, label: str, sql: str, runs: int) -> Timin
     return timings
 
 
+class CpuWindow:
+    """Cores busy over a stretch of the run, from /proc: the bench's own processes (gunicorn,
+    the PostgreSQL backends serving the bench database, this process) and everything else on
+    the machine. The timings are only as good as the cores the bench had to itself."""
+
+    def __init__(self, args: argparse.Namespace, server: subprocess.Popen) -> None:
+        self.args, self.server = args, server
+
+    def _now(self) -> tuple[float, float, float]:
+        own = os.times()
+        pids = [self.server.pid, *common.children_of(self.server.pid)]
+        backends = common.backend_pids(
+            self.args.pg_host, self.args.pg_port, self.args.pg_user, DB_NAME
+        )
+        bench = sum(common.cpu_seconds(pid) for pid in pids + backends) + own.user + own.system
+        return time.perf_counter(), bench, common.machine_busy_seconds()
+
+    def __enter__(self) -> CpuWindow:
+        self.start = self._now()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        end = self._now()
+        wall = end[0] - self.start[0]
+        self.bench = (end[1] - self.start[1]) / wall
+        self.others = max(end[2] - self.start[2] - (end[1] - self.start[1]), 0.0) / wall
+
+    def describe(self, label: str) -> str:
+        return (
+            f"{label}: cores busy, bench {self.bench:.2f}, everything else {self.others:.2f}"
+            f" (of {os.cpu_count()})"
+        )
+
+
 # --- the CSV export and the worker's memory ------------------------------------------------
 
 
@@ -907,13 +941,14 @@ def measure(
     pids = common.children_of(server.pid)
 
     # Pages, one request at a time.
-    baseline = time_page(base_url, "baseline page", "/bench/page/", key, args.runs)
-    pages = {
-        label: time_page(base_url, label, url, key, args.runs)
-        for label, url in page_urls(fixture).items()
-    }
-    count = "SELECT count(*) FROM events_answer"
-    count_sql = time_sql(args, count, count, args.runs)
+    with CpuWindow(args, server) as pages_cpu:
+        baseline = time_page(base_url, "baseline page", "/bench/page/", key, args.runs)
+        pages = {
+            label: time_page(base_url, label, url, key, args.runs)
+            for label, url in page_urls(fixture).items()
+        }
+        count = "SELECT count(*) FROM events_answer"
+        count_sql = time_sql(args, count, count, args.runs)
 
     # Exports: every worker exports the small survey once first (two at once, so that each
     # worker gets one), then the two sizes alternately, one at a time.
@@ -925,10 +960,11 @@ def measure(
             )
         )
     exports: list[Export] = []
-    for _ in range(args.csv_runs):
-        for survey in (fixture.small, fixture.large):
-            exports.append(export(base_url, survey, fixture, pids, tmp_path))
-    copy_seconds, copy_bytes, copy_rows = copy_baseline(args, fixture.large)
+    with CpuWindow(args, server) as exports_cpu:
+        for _ in range(args.csv_runs):
+            for survey in (fixture.small, fixture.large):
+                exports.append(export(base_url, survey, fixture, pids, tmp_path))
+        copy_seconds, copy_bytes, copy_rows = copy_baseline(args, fixture.large)
 
     # Report.
     print(
@@ -966,6 +1002,7 @@ def measure(
         f" {'flat' if flat else 'GROWS WITH THE RESPONSES'}"
         f" (allowed: +{args.memory_slack:.0f} MiB)"
     )
+    print(pages_cpu.describe("pages") + "; " + exports_cpu.describe("exports"))
     print(
         f"targets: results page median {results.median:.2f} s"
         f" (<= {args.target_seconds:.1f} s) {'ok' if fast else 'MISSED'};"
