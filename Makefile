@@ -59,3 +59,9 @@ clean:
 .PHONY: bench-fanout
 bench-fanout: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.invite_fanout $(BENCH_FANOUT_ARGS)
+
+## bench-survey: the survey results page and CSV export at 100,000 responses on gunicorn +
+## PostgreSQL, memory of the export at 10,000 vs 100,000 (BENCH_SURVEY_ARGS="--runs 30" etc.)
+.PHONY: bench-survey
+bench-survey: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.survey_results $(BENCH_SURVEY_ARGS)
