@@ -483,6 +483,7 @@ def csv_rows(
     chunk, so memory stays flat however many responses there are."""
     questions = list(questionnaire.questions.all())
     yield ["Response", "Answered at"] + [h for h, _ in columns] + [q.label for q in questions]
+    by_pk = [(q, q.pk) for q in questions]  # read once, not once per cell
     lookups = [lookup for _, lookup in columns]
     last = 0
     while True:
@@ -496,9 +497,12 @@ def csv_rows(
         last = batch[-1][0]
         numbers: dict[tuple[int, int], list[int]] = {}
         texts: dict[tuple[int, int], str] = {}
-        for response_id, question_id, number, text in Answer.objects.filter(
-            response_id__in=[row[0] for row in batch]
-        ).values_list("response_id", "question_id", "number", "text"):
+        # Unordered (no sort of the chunk's answers): a cell sorts its own choices.
+        for response_id, question_id, number, text in (
+            Answer.objects.filter(response_id__in=[row[0] for row in batch])
+            .values_list("response_id", "question_id", "number", "text")
+            .order_by()
+        ):
             if number is None:
                 texts[response_id, question_id] = text
             else:
@@ -506,8 +510,8 @@ def csv_rows(
         for row in batch:
             pk = row[0]
             cells = [
-                answer_cells(q, numbers.get((pk, q.pk), []), texts.get((pk, q.pk), ""))
-                for q in questions
+                answer_cells(q, numbers.get((pk, qid), []), texts.get((pk, qid), ""))
+                for q, qid in by_pk
             ]
             yield [pk, row[1], *row[2:], *cells]
 
