@@ -10,7 +10,7 @@ from django.test import Client
 
 from tests.factories import PASSWORD, UserFactory
 from tests.mail import SMTPServer
-from tests.services import require
+from tests.services import CHROMIUM, require
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
@@ -92,3 +92,21 @@ def sqlite_file(migrated_sqlite_template, tmp_path) -> Path:
     db_file = tmp_path / "db.sqlite3"
     shutil.copy(migrated_sqlite_template, db_file)
     return db_file
+
+
+# One Playwright (and one chromium) for the whole run: a second sync_playwright started while
+# the first is alive fails ("Sync API inside the asyncio loop").
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    # Playwright runs an event loop in this thread; the tests' own ORM calls are synchronous.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-background-networking"],
+        )
+        yield browser
+        browser.close()

@@ -2,7 +2,6 @@
 a strict Content-Security-Policy: search as you type, one tap to check in without a reload,
 and a second phone seeing the first one's check-ins through the polled counts."""
 
-import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,7 +18,6 @@ from .conftest import seat
 CHROMIUM = Path("/usr/bin/chromium")
 CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:"
 
-from playwright import sync_api as playwright  # noqa: E402 - after the constants above
 
 pytestmark = [
     pytest.mark.browser,
@@ -56,18 +54,6 @@ def door(live_server):
     ]
     cookies = [session_cookie(owner, live_server.url), session_cookie(owner, live_server.url)]
     return {"session": session, "people": people, "cookies": cookies, "owner": owner}
-
-
-@pytest.fixture
-def browser():
-    # Playwright runs an event loop in this thread; the test's own ORM calls are synchronous.
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-background-networking"]
-        )
-        yield browser
-        browser.close()
 
 
 def phone(browser, cookie: dict, errors: list[str]):

@@ -3,33 +3,14 @@
 `open_tab("who")` gives a fresh browser (its own cookies) for one person of the journey; every
 tab is closed and judged at the end of the test (see tabs.Tab.close)."""
 
-import os
 import shutil
 
 import pytest
-
-from tests.services import CHROMIUM
 
 from .tabs import SCREENSHOTS, Journey, Tab, slug
 
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 DESKTOP = {"viewport": {"width": 1280, "height": 900}}
-
-
-@pytest.fixture(scope="session")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    # Playwright runs an event loop in this thread; the tests' own ORM calls are synchronous.
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=["--no-sandbox", "--disable-background-networking"],
-        )
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ fits the screen, Tab never lands on the honeypot, and a wrong field keeps what w
 from pathlib import Path
 
 import pytest
-from playwright import sync_api as playwright
 
 from events.models import Submission
 from tests.factories import OrganizerFactory
@@ -16,12 +15,14 @@ CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_on_a_phone_the_form_fits_tab_skips_the_honeypot_and_errors_keep_the_input(live_server):
+def test_on_a_phone_the_form_fits_tab_skips_the_honeypot_and_errors_keep_the_input(
+    live_server, browser
+):
     call = make_call(OrganizerFactory())
     long = f"q{questions(call).long.pk}"
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": 390, "height": 844})
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    try:
+        page = context.new_page()
         page.goto(f"{live_server.url}/call/{call.slug}/")
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
         page.focus("#id_email")
@@ -39,5 +40,6 @@ def test_on_a_phone_the_form_fits_tab_skips_the_honeypot_and_errors_keep_the_inp
         assert page.input_value(f"#{long}") == "Agents for code review"
         assert page.get_attribute("#id_email", "aria-invalid") == "true"
         assert page.locator("#form-errors").is_visible()
-        browser.close()
+    finally:
+        context.close()
     assert not Submission.objects.exists()
