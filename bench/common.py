@@ -253,3 +253,82 @@ def report_failures(problems: list[str], log_path: Path, what: str) -> int:
         print(f"{what} log (last lines):")
         print("\n".join(f"  {line}" for line in tail))
     return 1
+
+
+# --- the web server under test: production settings, gunicorn -------------------------------
+
+
+def production_environment(
+    *, settings_module: str, database_url: str, redis_url: str, static_root: Path
+) -> dict[str, str]:
+    """Production settings, configured as in production: by environment variables only."""
+    import secrets
+
+    env = dict(os.environ)
+    env.pop("REDIS_CACHE_URL", None)  # the cache must be the shared Redis below
+    env.update(
+        DJANGO_SETTINGS_MODULE=settings_module,
+        SECRET_KEY=secrets.token_urlsafe(48),
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        SECURE_SSL_REDIRECT="false",
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url,
+        STATIC_ROOT=str(static_root),
+        EMAIL_URL="consolemail://",
+        LOG_LEVEL="WARNING",
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+def start_gunicorn(
+    env: dict[str, str], port: int, log_path: Path, *, workers: int, options: list[str]
+) -> subprocess.Popen:
+    import sys
+
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "config.wsgi:application",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        *options,
+        "--log-level",
+        "warning",
+    ]
+    return spawn_logged(command, env, log_path)
+
+
+def wait_for_gunicorn(
+    server: subprocess.Popen, base_url: str, *, workers: int = 0, timeout: float = 60.0
+) -> None:
+    """Until /healthz answers 200 (and, with `workers`, that many workers have started)."""
+    import time
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SetupError(f"gunicorn exited with status {server.returncode}")
+        try:
+            with urllib.request.urlopen(f"{base_url}/healthz", timeout=2) as response:  # noqa: S310 - loopback URL we built
+                if response.status == 200 and len(children_of(server.pid)) >= workers:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.2)
+    raise SetupError(f"gunicorn not ready after {timeout:.0f} s")
+
+
+def stop_gunicorn(server: subprocess.Popen) -> None:
+    if server.poll() is None:
+        server.terminate()  # SIGTERM: gunicorn stops its workers and exits
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()

@@ -27,13 +27,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import secrets
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -91,25 +88,6 @@ def worker_description(args: argparse.Namespace) -> str:
     if args.worker_class == "sync":
         return f"gunicorn {args.workers} sync workers"
     return f"gunicorn {args.workers} gthread workers x {args.threads} threads"
-
-
-def bench_environment(args: argparse.Namespace, static_root: Path) -> dict[str, str]:
-    """Production settings, configured as in production: by environment variables only."""
-    env = dict(os.environ)
-    env.pop("REDIS_CACHE_URL", None)  # the cache must be the shared Redis below
-    env.update(
-        DJANGO_SETTINGS_MODULE="bench.settings",
-        SECRET_KEY=secrets.token_urlsafe(48),
-        ALLOWED_HOSTS="127.0.0.1,localhost",
-        SECURE_SSL_REDIRECT="false",
-        DATABASE_URL=f"postgres://{args.pg_user}@{args.pg_host}:{args.pg_port}/{DB_NAME}",
-        REDIS_URL=args.redis_url,
-        STATIC_ROOT=str(static_root),
-        EMAIL_URL="consolemail://",
-        LOG_LEVEL="WARNING",
-        PYTHONUNBUFFERED="1",
-    )
-    return env
 
 
 # --- database ------------------------------------------------------------------------------
@@ -315,57 +293,6 @@ def classify_messages(cookies: list[str | None]) -> Counter:
 # --- the server ----------------------------------------------------------------------------
 
 
-def start_server(
-    args: argparse.Namespace, env: dict[str, str], port: int, log_path: Path
-) -> subprocess.Popen:
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "config.wsgi:application",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        str(args.workers),
-        "--worker-class",
-        args.worker_class,
-        "--threads",
-        str(args.threads),
-        "--backlog",
-        "2048",
-        "--timeout",
-        "60",
-        "--log-level",
-        "warning",
-    ]
-    return common.spawn_logged(command, env, log_path)
-
-
-def wait_until_ready(server: subprocess.Popen, base_url: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SetupError(f"gunicorn exited with status {server.returncode}")
-        try:
-            with urllib.request.urlopen(f"{base_url}/healthz", timeout=2) as response:  # noqa: S310 - loopback URL we built
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.2)
-    raise SetupError(f"gunicorn not ready after {timeout:.0f} s")
-
-
-def stop_server(server: subprocess.Popen) -> None:
-    if server.poll() is None:
-        server.terminate()  # SIGTERM: gunicorn stops its workers and exits
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-
-
 # --- where the CPU goes (Linux /proc; on a 2-core machine the CPU is what runs out) -----
 
 
@@ -533,7 +460,12 @@ def describe_cpu(phase: Phase) -> str:
 def run(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="registration_rush-") as tmp:
         tmp_path = Path(tmp)
-        env = bench_environment(args, tmp_path / "static")
+        env = common.production_environment(
+            settings_module="bench.settings",
+            database_url=f"postgres://{args.pg_user}@{args.pg_host}:{args.pg_port}/{DB_NAME}",
+            redis_url=args.redis_url,
+            static_root=tmp_path / "static",
+        )
         log_path = tmp_path / "gunicorn.log"
         server = None
         created = False
@@ -559,8 +491,17 @@ def run(args: argparse.Namespace) -> int:
 
             port = free_port()
             base_url = f"http://127.0.0.1:{port}"
-            server = start_server(args, env, port, log_path)
-            wait_until_ready(server, base_url)
+            server = common.start_gunicorn(
+                env,
+                port,
+                log_path,
+                workers=args.workers,
+                options=[
+                    *("--worker-class", args.worker_class, "--threads", str(args.threads)),
+                    *("--backlog", "2048", "--timeout", "60"),
+                ],
+            )
+            common.wait_for_gunicorn(server, base_url)
             ready = time.perf_counter()
 
             print(
@@ -594,7 +535,7 @@ def run(args: argparse.Namespace) -> int:
             return report(args, fixture, warm, warm_pings, baseline, rush, log_path)
         finally:
             if server is not None:
-                stop_server(server)
+                common.stop_gunicorn(server)
             if created:
                 try:
                     if "django" in sys.modules:

@@ -119,25 +119,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def bench_environment(args: argparse.Namespace, static_root: Path) -> dict[str, str]:
-    """Production settings, configured as in production: by environment variables only."""
-    env = dict(os.environ)
-    env.pop("REDIS_CACHE_URL", None)
-    env.update(
-        DJANGO_SETTINGS_MODULE=SETTINGS_MODULE,
-        SECRET_KEY=secrets.token_urlsafe(48),
-        ALLOWED_HOSTS="127.0.0.1,localhost",
-        SECURE_SSL_REDIRECT="false",
-        DATABASE_URL=f"postgres://{args.pg_user}@{args.pg_host}:{args.pg_port}/{DB_NAME}",
-        REDIS_URL=args.redis_url,
-        STATIC_ROOT=str(static_root),
-        EMAIL_URL="consolemail://",
-        LOG_LEVEL="WARNING",
-        PYTHONUNBUFFERED="1",
-    )
-    return env
-
-
 def connect(args: argparse.Namespace) -> psycopg.Connection:
     return psycopg.connect(
         host=args.pg_host, port=args.pg_port, user=args.pg_user, dbname=DB_NAME, autocommit=True
@@ -524,57 +505,6 @@ def explain(fixture: Fixture) -> None:
 # --- the server ------------------------------------------------------------------------------
 
 
-def start_server(
-    args: argparse.Namespace, env: dict[str, str], port: int, log_path: Path
-) -> subprocess.Popen:
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "config.wsgi:application",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        str(args.workers),
-        "--worker-class",
-        "sync",
-        # An export of 100,000 rows is one long request; a sync worker that is busy longer
-        # than this is killed by the master.
-        "--timeout",
-        "300",
-        "--log-level",
-        "warning",
-    ]
-    return common.spawn_logged(command, env, log_path)
-
-
-def wait_until_ready(
-    server: subprocess.Popen, base_url: str, workers: int, timeout: float = 60.0
-) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SetupError(f"gunicorn exited with status {server.returncode}")
-        try:
-            with urllib.request.urlopen(f"{base_url}/healthz", timeout=2) as response:  # noqa: S310 - loopback URL we built
-                if response.status == 200 and len(common.children_of(server.pid)) >= workers:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.2)
-    raise SetupError(f"gunicorn not ready after {timeout:.0f} s")
-
-
-def stop_server(server: subprocess.Popen) -> None:
-    if server.poll() is None:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-
-
 # --- requests ----------------------------------------------------------------------------------
 
 
@@ -863,7 +793,12 @@ def expected(args: argparse.Namespace, fixture: Fixture) -> dict[str, object]:
 def run(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="survey_results-") as tmp:
         tmp_path = Path(tmp)
-        env = bench_environment(args, tmp_path / "static")
+        env = common.production_environment(
+            settings_module=SETTINGS_MODULE,
+            database_url=f"postgres://{args.pg_user}@{args.pg_host}:{args.pg_port}/{DB_NAME}",
+            redis_url=args.redis_url,
+            static_root=tmp_path / "static",
+        )
         log_path = tmp_path / "gunicorn.log"
         server = None
         created = False
@@ -895,8 +830,16 @@ def run(args: argparse.Namespace) -> int:
 
                 port = free_port()
                 base_url = f"http://127.0.0.1:{port}"
-                server = start_server(args, env, port, log_path)
-                wait_until_ready(server, base_url, args.workers)
+                # An export of 100,000 rows is one long request; a sync worker busy longer
+                # than the timeout is killed by the master.
+                server = common.start_gunicorn(
+                    env,
+                    port,
+                    log_path,
+                    workers=args.workers,
+                    options=["--worker-class", "sync", "--timeout", "300"],
+                )
+                common.wait_for_gunicorn(server, base_url, workers=args.workers)
                 ready = time.perf_counter()
                 answers = fixture.large.answers + fixture.small.answers
                 print(
@@ -916,7 +859,7 @@ def run(args: argparse.Namespace) -> int:
                 return measure(args, fixture, queries, base_url, server, tmp_path, log_path)
         finally:
             if server is not None:
-                stop_server(server)
+                common.stop_gunicorn(server)
             if created:
                 try:
                     if "django" in sys.modules:

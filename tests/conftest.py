@@ -6,8 +6,12 @@ import uuid
 from pathlib import Path
 
 import pytest
+from celery.contrib.testing.worker import start_worker
+from celery.signals import task_postrun
+from django.db import connections
 from django.test import Client
 
+from config.celery import app
 from tests.factories import PASSWORD, UserFactory
 from tests.mail import SMTPServer
 from tests.services import CHROMIUM, require
@@ -110,3 +114,24 @@ def browser():
         )
         yield browser
         browser.close()
+
+
+# A real Celery worker on the real Redis broker, in a thread of the test process, for tests
+# that follow work through the broker (mark them `redis`, with a transactional database: the
+# worker thread reads committed rows on its own connection).
+def close_worker_connections(**kwargs) -> None:
+    # The worker thread's connections would otherwise outlive the test database.
+    connections.close_all()
+
+
+@pytest.fixture
+def worker():
+    assert app.conf.broker_url.startswith("redis://")
+    # The run's own queue: drop what earlier tests of this run published and never consumed.
+    app.control.purge()
+    task_postrun.connect(close_worker_connections, weak=False)
+    try:
+        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=20) as w:
+            yield w
+    finally:
+        task_postrun.disconnect(close_worker_connections)

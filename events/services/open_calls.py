@@ -479,11 +479,6 @@ def csv_rows(*, call: OpenCall, filters: PoolFilter | None = None):
     )
 
 
-def reset_annotations(queryset: QuerySet) -> QuerySet:
-    """Helper for bulk actions: the selected submissions without the pool's annotations."""
-    return Submission.objects.filter(pk__in=queryset.values("pk"))
-
-
 def summary(submission: Submission) -> list[tuple[str, str]]:
     """What the person sent, as (label, answer) lines: for their confirmation email and the
     organizers' detail page."""

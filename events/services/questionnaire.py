@@ -55,6 +55,12 @@ def _clean_definition(
         raise ServiceError("Unknown kind of question.")
     if kind not in CHOICE_KINDS:
         return label, [], help_text
+    return label, clean_choices(choices), help_text
+
+
+def clean_choices(choices: Iterable[str] | None) -> list[str]:
+    """A choice question's choices: trimmed, distinct, in order; two to MAX_CHOICES of them,
+    each at most MAX_CHOICE_LENGTH characters. (Screening questions follow the same rule.)"""
     cleaned = list(dict.fromkeys(c.strip() for c in choices or [] if c and c.strip()))
     if len(cleaned) < 2:
         raise ServiceError("A choice question needs at least two different choices.")
@@ -62,7 +68,7 @@ def _clean_definition(
         raise ServiceError(f"A question offers at most {MAX_CHOICES} choices.")
     if any(len(c) > MAX_CHOICE_LENGTH for c in cleaned):
         raise ServiceError(f"A choice is at most {MAX_CHOICE_LENGTH} characters.")
-    return label, cleaned, help_text
+    return cleaned
 
 
 @transaction.atomic

@@ -6,11 +6,10 @@ from django.db.models import Max
 
 from ..models import Event, ScreeningQuestion
 from . import ServiceError
+from .questionnaire import clean_choices
 
 Kind = ScreeningQuestion.Kind
 MAX_QUESTIONS = 20
-MAX_CHOICES = 30
-MAX_CHOICE_LENGTH = 200
 CHOICE_KINDS = {Kind.SINGLE, Kind.MULTIPLE}
 
 
@@ -40,16 +39,7 @@ def add_question(
         raise ServiceError("A question needs a label.")
     if kind not in Kind.values:
         raise ServiceError("Unknown kind of question.")
-    if kind in CHOICE_KINDS:
-        cleaned = list(dict.fromkeys(c.strip() for c in choices or [] if c.strip()))
-        if len(cleaned) < 2:
-            raise ServiceError("A choice question needs at least two different choices.")
-        if len(cleaned) > MAX_CHOICES:
-            raise ServiceError(f"A question offers at most {MAX_CHOICES} choices.")
-        if any(len(c) > MAX_CHOICE_LENGTH for c in cleaned):
-            raise ServiceError(f"A choice is at most {MAX_CHOICE_LENGTH} characters.")
-    else:
-        cleaned = []
+    cleaned = clean_choices(choices) if kind in CHOICE_KINDS else []
     last = event.questions.aggregate(last=Max("position"))["last"]
     question = ScreeningQuestion(
         event=event,

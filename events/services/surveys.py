@@ -479,35 +479,55 @@ def _recipients(survey: Survey, *, session_id: int | None, role: str | None) -> 
     return recipients
 
 
-def results(
-    *, survey: Survey, session_id: int | None = None, role: str | None = None
-) -> SurveyResults:
-    """The figures for the survey, or for one session or role. In an anonymous survey a
-    breakdown with fewer than ANONYMITY_THRESHOLD respondents is withheld: with so few, the
-    answers would say who gave them."""
-    recipients = _recipients(survey, session_id=session_id, role=role)
-    counts = recipients.aggregate(
+def rate(*, survey: Survey, session_id: int | None = None, role: str | None = None) -> Rate:
+    """How many people the survey (or one session's or role's share of it) was sent to,
+    how many opened the link and how many answered: one query."""
+    counts = _recipients(survey, session_id=session_id, role=role).aggregate(
         sent=Count("pk", filter=Q(sent_at__isnull=False)),
         opened=Count("pk", filter=Q(opened_at__isnull=False)),
         answered=Count("pk", filter=Q(answered_at__isnull=False)),
     )
-    rate = Rate(**counts)
-    filtered = bool(session_id or role)
-    if filtered:
+    return Rate(**counts)
+
+
+def withheld(
+    *,
+    survey: Survey,
+    session_id: int | None = None,
+    role: str | None = None,
+    answered: int | None = None,
+) -> str:
+    """Why a breakdown's answers may not be shown ('' when they may). In an anonymous survey
+    a breakdown with fewer than ANONYMITY_THRESHOLD respondents is withheld: with so few, the
+    answers would say who gave them."""
+    if not survey.anonymous or not (session_id or role):
+        return ""
+    if answered is None:
+        answered = rate(survey=survey, session_id=session_id, role=role).answered
+    if answered >= ANONYMITY_THRESHOLD:
+        return ""
+    return (
+        f"Fewer than {ANONYMITY_THRESHOLD} people answered in this group. The survey is "
+        "anonymous, so their answers are not shown on their own."
+    )
+
+
+def results(
+    *, survey: Survey, session_id: int | None = None, role: str | None = None
+) -> SurveyResults:
+    """The figures for the survey, or for one session or role (see `withheld`)."""
+    counts = rate(survey=survey, session_id=session_id, role=role)
+    reason = withheld(survey=survey, session_id=session_id, role=role, answered=counts.answered)
+    if reason:
+        return SurveyResults(counts, None, reason)
+    responses = None
+    if session_id or role:
+        recipients = _recipients(survey, session_id=session_id, role=role)
         responses = Response.objects.filter(
             survey_recipient__in=recipients.filter(response__isnull=False)
         )
-    else:
-        responses = None
-    if survey.anonymous and filtered and rate.answered < ANONYMITY_THRESHOLD:
-        return SurveyResults(
-            rate,
-            None,
-            f"Fewer than {ANONYMITY_THRESHOLD} people answered in this group. The survey is "
-            "anonymous, so their answers are not shown on their own.",
-        )
     return SurveyResults(
-        rate, engine.results(questionnaire=survey.questionnaire, responses=responses)
+        counts, engine.results(questionnaire=survey.questionnaire, responses=responses)
     )
 
 

@@ -2,30 +2,25 @@
 withdrawal links, and the organizers' pages: the call and its questions, the pool with
 filters, reviews and tags, results as charts, CSV, and inviting from the pool."""
 
-import csv
-
 from django.contrib import messages
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import User
 
 from ..forms.open_calls import CallForm, ReviewForm, SubmissionForm, TagsForm
-from ..forms.questionnaire import QuestionForm
 from ..models import Event, OpenCall, Review, Submission
 from ..ratelimit import by_ip, rate_limit
 from ..services import ServiceError
 from ..services import open_calls as service
 from ..services import questionnaire as engine
 from .invitations import POOL_PREFILL_KEY
-from .organizer import csv_safe, organizer_required, scope_to_organizer
-from .questionnaire import Owner
+from .organizer import organizer_required, scope_to_organizer
+from .questionnaire import Owner, builder_context, stream_csv
 from .questionnaire import preview as preview_page
-from .surveys import Echo
 
 MAX_BODY = 200_000  # bytes: far above a real submission, far below a flood
 PAGE = 100
@@ -249,7 +244,6 @@ def call_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def call_detail(request: HttpRequest, pk: int) -> HttpResponse:
     call = organized_call(request, pk)
-    questionnaire = call.questionnaire
     counts = Submission.objects.filter(call=call).aggregate(
         confirmed=_count(confirmed_at__isnull=False), waiting=_count(confirmed_at__isnull=True)
     )
@@ -259,14 +253,7 @@ def call_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "call": call,
             "owner": call_owner(call),
-            "questions": list(questionnaire.questions.all()),
-            "answered": set(
-                questionnaire.questions.filter(answers__isnull=False)
-                .values_list("pk", flat=True)
-                .distinct()
-            ),
-            "question_form": QuestionForm(),
-            "max_questions": engine.MAX_QUESTIONS,
+            **builder_context(call.questionnaire),
             "organizers": list(call.organizers.all()),
             "counts": counts,
             "public_url": request.build_absolute_uri(call.get_absolute_url()),
@@ -442,23 +429,8 @@ def pool_action(request: HttpRequest, pk: int) -> HttpResponse:
 def pool_csv(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     call = organized_call(request, pk)
     f = _pool_filter(request, call)
-    writer = csv.writer(Echo())
-    viewer = timezone.get_current_timezone()
-
-    def cell(value) -> str:
-        if hasattr(value, "tzinfo"):
-            return timezone.localtime(value, viewer).strftime("%Y-%m-%d %H:%M %Z")
-        if isinstance(value, bool):
-            return "yes" if value else "no"
-        return csv_safe(value)
-
     rows = service.csv_rows(call=call, filters=f)
-    response = StreamingHttpResponse(
-        (writer.writerow([cell(v) for v in row]) for row in rows),
-        content_type="text/csv; charset=utf-8",
-    )
-    response["Content-Disposition"] = f'attachment; filename="call-{call.pk}-pool.csv"'
-    return response
+    return stream_csv(rows, f"call-{call.pk}-pool.csv")
 
 
 @organizer_required

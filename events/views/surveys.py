@@ -1,37 +1,22 @@
 """Surveys, both sides: organizers build the survey, set when it goes out, and read results;
 attendees answer from their one-click link (no login)."""
 
-import csv
-
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import User
 
-from ..forms.questionnaire import QuestionForm
 from ..forms.surveys import SurveySettingsForm
 from ..models import Survey, SurveyRecipient
 from ..ratelimit import by_ip, rate_limit
 from ..services import ServiceError
 from ..services import questionnaire as engine
 from ..services import surveys as service
-from .organizer import csv_safe, organized_event, organizer_required, scope_to_organizer
-from .questionnaire import Owner
+from .organizer import organized_event, organizer_required, scope_to_organizer
+from .questionnaire import builder_context, stream_csv, survey_owner
 from .questionnaire import preview as preview_page
-
-
-def _owner(survey: Survey) -> Owner:
-    event = survey.event
-    return Owner(
-        questionnaire=survey.questionnaire,
-        title=f"Survey: {event.title}",
-        builder_url=reverse("manage:survey", args=[event.pk]),
-        context={"event": event, "survey": survey, "here": "Survey"},
-    )
 
 
 def organized_survey(request: HttpRequest, pk: int) -> Survey:
@@ -61,19 +46,11 @@ def survey(request: HttpRequest, pk: int) -> HttpResponse:
 def _builder(survey: Survey, settings_form: SurveySettingsForm) -> dict:
     """What the survey page shows besides the event: questions (and which have answers),
     the settings, each session's sending, and the response rate so far."""
-    questionnaire = survey.questionnaire
     return {
-        "questions": list(questionnaire.questions.all()),
-        "answered": set(
-            questionnaire.questions.filter(answers__isnull=False)
-            .values_list("pk", flat=True)
-            .distinct()
-        ),
+        **builder_context(survey.questionnaire),
         "sendings": list(survey.sendings.select_related("session").order_by("session__starts_at")),
-        "question_form": QuestionForm(),
         "settings_form": settings_form,
-        "max_questions": engine.MAX_QUESTIONS,
-        "rate": service.results(survey=survey).rate,
+        "rate": service.rate(survey=survey),
     }
 
 
@@ -131,7 +108,7 @@ def survey_sending(request: HttpRequest, pk: int) -> HttpResponse:
 def survey_preview(request: HttpRequest, pk: int) -> HttpResponse:
     survey = organized_survey(request, pk)
     return preview_page(
-        request, _owner(survey), title=f"How was {survey.event.title}?", intro=survey.intro
+        request, survey_owner(survey), title=f"How was {survey.event.title}?", intro=survey.intro
     )
 
 
@@ -173,49 +150,17 @@ def survey_results(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-CSV_BLOCK = 1 << 16
-
-
-class Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 @organizer_required
 @require_GET
 def survey_csv(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     """All answers, streamed row by row: memory stays flat however many responses."""
     survey = organized_survey(request, pk)
     session_id, role = _filters(request, survey)
-    if survey.anonymous and (session_id or role):
-        outcome = service.results(survey=survey, session_id=session_id, role=role)
-        if outcome.results is None:
-            return HttpResponse(outcome.hidden_reason, status=403, content_type="text/plain")
-    writer = csv.writer(Echo())
-    viewer = timezone.get_current_timezone()
-
-    def cell(value) -> str:
-        if hasattr(value, "tzinfo"):
-            return timezone.localtime(value, viewer).strftime("%Y-%m-%d %H:%M %Z")
-        return csv_safe(value)
-
-    def blocks():
-        # Rows go out in blocks of about 64 KiB: one write to the socket per block rather than
-        # per row (100,000 rows were 100,000 writes); memory still holds one block at most.
-        block, size = [], 0
-        for row in service.csv_rows(survey=survey, session_id=session_id, role=role):
-            line = writer.writerow([cell(v) for v in row])
-            block.append(line)
-            size += len(line)
-            if size >= CSV_BLOCK:
-                yield "".join(block)
-                block, size = [], 0
-        if block:
-            yield "".join(block)
-
-    response = StreamingHttpResponse(blocks(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="event-{survey.event_id}-survey.csv"'
-    return response
+    reason = service.withheld(survey=survey, session_id=session_id, role=role)
+    if reason:
+        return HttpResponse(reason, status=403, content_type="text/plain")
+    rows = service.csv_rows(survey=survey, session_id=session_id, role=role)
+    return stream_csv(rows, f"event-{survey.event_id}-survey.csv")
 
 
 @organizer_required

@@ -1,56 +1,23 @@
 """The outbox end to end: a real Celery worker on the real Redis broker delivering to a real SMTP
 server. Transactional database: the worker thread reads committed rows on its own connection."""
 
-import time
 from datetime import timedelta
 
 import pytest
-from celery.contrib.testing.worker import start_worker
-from celery.signals import task_postrun
-from django.db import connections
 from kombu.exceptions import OperationalError
 
-from config.celery import app
 from events import tasks
 from events.models import Notification
 from events.services import delivery
 from events.services.registration import register
 from events.tasks import deliver_notification
+from tests.celery_worker import wait_for
 from tests.factories import SessionFactory, UserFactory
 from tests.notifications.helpers import bodies, calendar_part, parse_calendar
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
 Status = Notification.Status
-
-
-def close_worker_connections(**kwargs) -> None:
-    # The worker thread's connections would otherwise outlive the test database.
-    connections.close_all()
-
-
-@pytest.fixture
-def worker():
-    assert app.conf.broker_url.startswith("redis://")
-    # The run's own queue: drop what earlier tests of this run published and never consumed.
-    app.control.purge()
-    task_postrun.connect(close_worker_connections, weak=False)
-    try:
-        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=20) as w:
-            yield w
-    finally:
-        task_postrun.disconnect(close_worker_connections)
-
-
-def wait_for(condition, timeout: float = 20.0):
-    """Poll until `condition()` is truthy (and return it), or fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(0.05)
-    pytest.fail(f"gave up after {timeout}s waiting for {condition.__doc__ or condition}")
 
 
 def row_in(status: str):

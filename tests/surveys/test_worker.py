@@ -1,45 +1,16 @@
 """The beat's survey sweep on a real Celery worker and the real Redis broker, delivering to a
 real SMTP server. Transactional database: the worker thread reads committed rows."""
 
-import time
-
 import pytest
-from celery.contrib.testing.worker import start_worker
-from celery.signals import task_postrun
-from django.db import connections
 
 from config.celery import app
 from events import tasks
 from events.models import Notification, SurveyRecipient
 from events.services import surveys
+from tests.celery_worker import wait_for
 from tests.surveys.conftest import Kind, end, seat, survey_for
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
-
-
-def close_worker_connections(**kwargs) -> None:
-    connections.close_all()
-
-
-@pytest.fixture
-def worker():
-    assert app.conf.broker_url.startswith("redis://")
-    app.control.purge()
-    task_postrun.connect(close_worker_connections, weak=False)
-    try:
-        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=20) as w:
-            yield w
-    finally:
-        task_postrun.disconnect(close_worker_connections)
-
-
-def wait_for(condition, timeout: float = 20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := condition():
-            return result
-        time.sleep(0.05)
-    pytest.fail(f"gave up after {timeout}s waiting for {condition.__doc__}")
 
 
 def test_the_beat_sweep_on_a_worker_mails_the_survey_to_each_attendee(event, session, smtp, worker):
