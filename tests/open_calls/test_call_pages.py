@@ -1,0 +1,98 @@
+"""The organizer's call pages refuse bad input with a clear message and change nothing:
+creating, editing, publishing and adding co-organizers."""
+
+import pytest
+from django.contrib.messages import get_messages
+from django.test import Client
+from django.urls import reverse
+
+from events.models import OpenCall
+from events.services import open_calls
+from tests.factories import PASSWORD, OrganizerFactory
+
+pytestmark = pytest.mark.django_db
+
+VALID = {"title": "The open model", "slug": "open-model", "intro": "", "consent_text": "Yes."}
+
+
+@pytest.fixture
+def organizer():
+    return OrganizerFactory()
+
+
+@pytest.fixture
+def client(organizer) -> Client:
+    client = Client()
+    assert client.login(email=organizer.email, password=PASSWORD)
+    return client
+
+
+def texts(response) -> list[str]:
+    return [str(m) for m in get_messages(response.wsgi_request)]
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"title": ""}, "This field is required."),
+        ({"slug": "no spaces!"}, "Enter a valid"),
+        (
+            {"opens_at": "2030-05-02T10:00", "closes_at": "2030-05-01T10:00"},
+            "The call must close after it opens.",
+        ),
+        ({"closes_at": "not a date"}, "Enter a valid date/time."),
+    ],
+)
+def test_creating_a_call_with_bad_input_says_why_and_creates_nothing(client, changes, message):
+    response = client.post(reverse("manage:call_create"), {**VALID, **changes})
+
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert not OpenCall.objects.exists()
+
+
+def test_a_short_name_already_taken_is_refused(client, organizer):
+    open_calls.create_call(organizer=OrganizerFactory(), title="Theirs", slug="open-model")
+
+    response = client.post(reverse("manage:call_create"), VALID)
+
+    assert response.status_code == 400
+    assert "Another call already uses this short name." in response.content.decode()
+    assert OpenCall.objects.count() == 1
+
+
+def test_editing_a_call_to_another_calls_short_name_changes_nothing(client, organizer):
+    mine = open_calls.create_call(organizer=organizer, title="Mine", slug="mine")
+    open_calls.create_call(organizer=organizer, title="Other", slug="other")
+
+    response = client.post(
+        reverse("manage:call_edit", args=[mine.pk]), {**VALID, "title": "Renamed", "slug": "other"}
+    )
+
+    assert response.status_code == 400
+    assert "Another call already uses this short name." in response.content.decode()
+    mine.refresh_from_db()
+    assert (mine.title, mine.slug) == ("Mine", "mine")
+
+
+def test_a_call_asking_nothing_cannot_be_published(client, organizer):
+    call = open_calls.create_call(organizer=organizer, title="Empty", slug="empty", ask_join=False)
+
+    response = client.post(reverse("manage:call_status", args=[call.pk]), {"action": "publish"})
+
+    assert response.status_code == 302
+    assert "Add at least one question before publishing the call." in texts(response)
+    call.refresh_from_db()
+    assert call.status == OpenCall.Status.DRAFT
+
+
+def test_adding_a_co_organizer_without_an_account_says_so(client, organizer):
+    call = open_calls.create_call(organizer=organizer, title="Call", slug="call")
+
+    response = client.post(
+        reverse("manage:call_organizer_add", args=[call.pk]), {"email": "nobody@example.com"}
+    )
+
+    assert response.status_code == 302
+    assert "Nobody has an account with this email yet." in texts(response)
+    assert list(call.organizers.all()) == [organizer]
