@@ -13,6 +13,7 @@ from django.db.models.functions import Greatest
 
 from . import ics
 from .models import Notification, Registration, Session
+from .prepared import insert
 
 log = logging.getLogger(__name__)
 Kind = Notification.Kind
@@ -80,14 +81,16 @@ def queue(
         existing = Notification.objects.filter(key=key).first()
         if existing:
             return existing
-    notification = Notification.objects.create(
-        key=key,
-        kind=kind,
-        recipient=user,
-        email=user.email,
-        registration=registration,
-        session=session,
-        payload={**(payload or {}), **_calendar_payload(kind, registration, calendar_preset)},
+    notification = insert(
+        Notification(
+            key=key,
+            kind=kind,
+            recipient=user,
+            email=user.email,
+            registration=registration,
+            session=session,
+            payload={**(payload or {}), **_calendar_payload(kind, registration, calendar_preset)},
+        )
     )
     if not defer:  # `defer`: the caller enqueues a whole fan-out at once
         enqueue_on_commit([notification.pk])

@@ -1,11 +1,15 @@
 """Registering, applying and cancelling: the rules a developer meets when signing up."""
 
+from collections.abc import Callable
+from contextlib import contextmanager
+
 from allauth.account.models import EmailAddress
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, Q
+from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from ..models import Event, Notification, Registration, Session, TermsAcceptance
+from ..prepared import Prepared, insert
 from . import ServiceError
 from .reminders import next_reminder_at
 from .screening import clean_answers
@@ -63,19 +67,22 @@ def accept_terms(*, user, event: Event, version: int) -> TermsAcceptance:
     return acceptance
 
 
-def confirmed_at_the_same_time(session: Session) -> Q:
-    """Registrations holding a confirmed seat in a scheduled session overlapping `session`."""
+def confirmed_at_the_same_time(starts_at, ends_at) -> Q:
+    """Registrations holding a confirmed seat in a scheduled session overlapping the time from
+    `starts_at` to `ends_at` (values, or OuterRefs to a session's)."""
     return Q(
         status=Status.CONFIRMED,
         session__status=Session.Status.SCHEDULED,
-        session__starts_at__lt=session.ends_at,
-        session__ends_at__gt=session.starts_at,
+        session__starts_at__lt=ends_at,
+        session__ends_at__gt=starts_at,
     )
 
 
 def check_no_overlap(*, user, session: Session, exclude: int | None = None) -> None:
     clash = (
-        Registration.objects.filter(confirmed_at_the_same_time(session), user=user)
+        Registration.objects.filter(
+            confirmed_at_the_same_time(session.starts_at, session.ends_at), user=user
+        )
         .exclude(pk=exclude)
         .select_related("session__event")
         .first()
@@ -84,6 +91,43 @@ def check_no_overlap(*, user, session: Session, exclude: int | None = None) -> N
         raise ServiceError(
             f"You already have a confirmed seat at that time: {clash.session.event.title}."
         )
+
+
+# The sign-up path is the hot one of a rush: its reads are compiled once (see prepared.py).
+SESSION_WITH_EVENT = Prepared(lambda pk: Session.objects.select_related("event").filter(pk=pk))
+
+
+def session_with_event(pk: int) -> Session | None:
+    return SESSION_WITH_EVENT.first(pk=pk)
+
+
+def _sign_up_state(pk, user):
+    """The session with its event, and in the same query what signing up `user` depends on:
+    a verified address, their row for this session, a confirmed seat elsewhere at that time."""
+    mine = Registration.objects.filter(user_id=user, session_id=OuterRef("pk"))
+    return (
+        Session.objects.select_related("event")
+        .filter(pk=pk)
+        .annotate(
+            user_verified=Exists(EmailAddress.objects.filter(user_id=user, verified=True)),
+            mine=Subquery(mine.values("pk")[:1]),
+            clashes=Exists(
+                Registration.objects.filter(
+                    confirmed_at_the_same_time(OuterRef("starts_at"), OuterRef("ends_at")),
+                    user_id=user,
+                ).exclude(session_id=OuterRef("pk"))
+            ),
+        )
+    )
+
+
+SIGN_UP_STATE = Prepared(_sign_up_state)
+
+
+def sign_up_state(*, pk: int, user) -> Session | None:
+    """The session as signing up `user` sees it (see _sign_up_state); None when it does not
+    exist."""
+    return SIGN_UP_STATE.first(pk=pk, user=user.pk)
 
 
 def register(
@@ -99,36 +143,46 @@ def register(
     person in whatever the mode; True means the invitation already holds their seat in
     seats_taken, so it becomes theirs without taking another.
     """
+    with _one_per_person(user=user, pk=session.pk), transaction.atomic():
+        state = sign_up_state(pk=session.pk, user=user)
+        if state is None:
+            raise ServiceError("This session no longer exists.")
+        return _register(user=user, session=state, answers=answers or {}, invited_seat=invited_seat)
+
+
+def sign_up(*, user, pk: int, check: Callable[[Session | None], tuple[dict, int | None]]):
+    """The sign-up page's path to register(), in one transaction that reads the session and
+    the person's standing once: `check` (the page's) gets that session, raises if the page
+    must refuse (not visible, form invalid), and returns the answers and the version of the
+    terms accepted on the page (None when none were asked). The acceptance is stored with the
+    place, so a refused sign-up leaves none."""
+    with _one_per_person(user=user, pk=pk), transaction.atomic():
+        session = sign_up_state(pk=pk, user=user)
+        answers, terms_version = check(session)
+        if terms_version is not None:
+            accept_terms(user=user, event=session.event, version=terms_version)
+        return _register(user=user, session=session, answers=answers, invited_seat=None)
+
+
+@contextmanager
+def _one_per_person(*, user, pk: int):
+    """Two requests of the same person can race past the check for an existing row; the
+    unique constraint lets one through, and the other is told why (after its rollback)."""
     try:
-        with transaction.atomic():
-            return _register(
-                user=user, session=session, answers=answers or {}, invited_seat=invited_seat
-            )
+        yield
     except IntegrityError:
-        # Two requests of the same person raced; the unique constraint let one through.
-        if Registration.objects.filter(user=user, session=session).exists():
+        if Registration.objects.filter(user=user, session_id=pk).exists():
             raise ServiceError("You are already signed up for this session.") from None
         raise
 
 
 def _register(*, user, session: Session, answers: dict, invited_seat: bool | None) -> Registration:
-    # One query reads the session as it is now (inside this transaction), its event, and
-    # whether the person has a verified address: this path is the hot one of a rush.
-    session = (
-        Session.objects.select_related("event")
-        .annotate(user_verified=Exists(EmailAddress.objects.filter(user=user, verified=True)))
-        .get(pk=session.pk)
-    )
+    # `session` comes from sign_up_state(), read in this transaction: the session, its event
+    # and the person's standing in one query, as this path is the hot one of a rush.
     event = session.event
     invited = invited_seat is not None
     check_can_sign_up(user=user, session=session, invited=invited)
-    # The person's row for this session, and any confirmed seat at the same time, together.
-    mine = list(
-        Registration.objects.filter(user=user).filter(
-            Q(session=session) | confirmed_at_the_same_time(session)
-        )
-    )
-    existing = next((r for r in mine if r.session_id == session.pk), None)
+    existing = Registration.objects.get(pk=session.mine) if session.mine else None
     if existing and existing.is_active:
         raise ServiceError(f"You are already on this session ({existing.get_status_display()}).")
     if existing and existing.status == Status.REJECTED:
@@ -140,8 +194,7 @@ def _register(*, user, session: Session, answers: dict, invited_seat: bool | Non
     if applying:
         status, notify, extra = Status.APPLIED, Kind.APPLIED, {}
     else:
-        clash = next((r for r in mine if r.session_id != session.pk), None)
-        if clash:
+        if session.clashes:
             check_no_overlap(user=user, session=session)  # raises, naming the other event
         if invited_seat or take_seat(session.pk):
             status, notify, extra = Status.CONFIRMED, Kind.CONFIRMED, {"confirmed_at": now}
@@ -171,8 +224,8 @@ def _register(*, user, session: Session, answers: dict, invited_seat: bool | Non
         # Written with the row, not after it: the first invite's SEQUENCE and the reminder.
         extra["remind_at"] = next_reminder_at(session, after=now)
         extra["calendar_sequence"] = session.sequence
-    registration = Registration.objects.create(
-        session=session, user=user, status=status, answers=cleaned, **extra
+    registration = insert(
+        Registration(session=session, user=user, status=status, answers=cleaned, **extra)
     )
     record_creation(registration, actor=user, notify=notify)
     return registration

@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from .. import notifications
 from ..models import Registration, RegistrationChange
+from ..prepared import insert
 from . import ServiceError
 from .reminders import next_reminder_at
 
@@ -50,8 +51,10 @@ def transition(
     registration.status = to
     for name, value in fields.items():
         setattr(registration, name, value)
-    change = RegistrationChange.objects.create(
-        registration=registration, from_status=from_status, to_status=to, actor=actor, note=note
+    change = insert(
+        RegistrationChange(
+            registration=registration, from_status=from_status, to_status=to, actor=actor, note=note
+        )
     )
     if notify:
         notifications.queue(
@@ -67,12 +70,14 @@ def transition(
 def record_creation(registration: Registration, *, actor=None, note: str = "", notify=None):
     """History and notification of a registration just created (remind_at and the first
     calendar sequence were written with the row)."""
-    change = RegistrationChange.objects.create(
-        registration=registration,
-        from_status="",
-        to_status=registration.status,
-        actor=actor,
-        note=note,
+    change = insert(
+        RegistrationChange(
+            registration=registration,
+            from_status="",
+            to_status=registration.status,
+            actor=actor,
+            note=note,
+        )
     )
     if notify:
         notifications.queue(

@@ -5,7 +5,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.db.models import Count, F, Max, Min, Q, Sum
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -122,7 +121,39 @@ def event_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @rate_limit("register", per_minute=20)
 def register(request: HttpRequest, pk: int) -> HttpResponse:
     """GET shows what signing up asks (terms, screening questions); POST signs up."""
-    session = get_object_or_404(Session.objects.select_related("event"), pk=pk)
+    if request.method == "GET":
+        context = sign_up_context(request, registration_service.session_with_event(pk))
+        return render(request, "events/register.html", context)
+    context: dict = {}
+
+    def check(session: Session | None) -> tuple[dict, int | None]:
+        context.update(sign_up_context(request, session))
+        form = context["form"]
+        if not form.is_valid():
+            raise Refused
+        terms = form.cleaned_data["terms_version"] if context["needs_terms"] else None
+        return form.answers(), terms
+
+    try:
+        registration = registration_service.sign_up(user=request.user, pk=pk, check=check)
+    except Refused:
+        return render(request, "events/register.html", context, status=400)
+    except (ServiceError, ValidationError) as error:
+        text = error.message if isinstance(error, ServiceError) else " ".join(error.messages)
+        context["refusal"] = text
+        return render(request, "events/register.html", context, status=400)
+    messages.success(request, SIGNED_UP[registration.status])
+    event_pk = registration.session.event_id
+    return redirect(f"{reverse('events:detail', args=[event_pk])}#session-{pk}")
+
+
+class Refused(Exception):
+    """The sign-up form did not validate: roll back, then show it again."""
+
+
+def sign_up_context(request: HttpRequest, session: Session | None) -> dict:
+    if session is None:
+        raise Http404
     event = check_visible(request, session.event)
     needs_terms = event.is_confidential and not registration_service.has_accepted_terms(
         user=request.user, event=event
@@ -134,31 +165,7 @@ def register(request: HttpRequest, pk: int) -> HttpResponse:
         needs_terms=needs_terms,
         questions=questions,
     )
-    context = {"event": event, "session": session, "form": form, "needs_terms": needs_terms}
-    if request.method == "GET":
-        return render(request, "events/register.html", context)
-    if not form.is_valid():
-        return render(request, "events/register.html", context, status=400)
-    try:
-        if needs_terms:
-            # Terms and place in one transaction: no acceptance stored for a refused sign-up.
-            with transaction.atomic():
-                registration_service.accept_terms(
-                    user=request.user, event=event, version=form.cleaned_data["terms_version"]
-                )
-                registration = registration_service.register(
-                    user=request.user, session=session, answers=form.answers()
-                )
-        else:
-            registration = registration_service.register(
-                user=request.user, session=session, answers=form.answers()
-            )
-    except (ServiceError, ValidationError) as error:
-        text = error.message if isinstance(error, ServiceError) else " ".join(error.messages)
-        context["refusal"] = text
-        return render(request, "events/register.html", context, status=400)
-    messages.success(request, SIGNED_UP[registration.status])
-    return redirect(f"{reverse('events:detail', args=[event.pk])}#session-{session.pk}")
+    return {"event": event, "session": session, "form": form, "needs_terms": needs_terms}
 
 
 SIGNED_UP = {
