@@ -8,10 +8,10 @@ from collections.abc import Callable, Iterable
 from functools import wraps
 
 from django.conf import settings
-from django.core.cache import caches
-from django.core.cache.backends.redis import RedisCache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+
+from .fastcache import hit
 
 
 def now() -> float:
@@ -68,24 +68,3 @@ def rate_limit(
         return wrapper
 
     return decorator
-
-
-def hit(counter: str, *, timeout: int) -> int:
-    """Count one request in `counter` (created with `timeout` seconds to live); the count."""
-    backend = caches["default"]
-    if isinstance(backend, RedisCache):
-        # One round trip, on one client kept with the backend: the cache API would build a
-        # new Redis client for each of its two calls, which shows on the sign-up path.
-        client = backend.__dict__.get("ratelimit_client")
-        if client is None:
-            client = backend.__dict__["ratelimit_client"] = backend._cache.get_client(write=True)
-        key = backend.make_and_validate_key(counter)
-        pipe = client.pipeline(transaction=False)
-        pipe.set(key, 0, ex=timeout, nx=True)
-        pipe.incr(key)
-        return pipe.execute()[1]
-    backend.add(counter, 0, timeout=timeout)
-    try:
-        return backend.incr(counter)
-    except ValueError:  # expired between add and incr
-        return 1

@@ -1,0 +1,54 @@
+"""Counters and flags in the shared cache, one round trip each.
+
+Django's Redis cache builds a new Redis client for every call, which showed on the sign-up
+path (a rate-limit counter and the outbox's doorbell on every sign-up): here each cache
+backend keeps one client. Without Redis (the embedded set-up, a database cache) the cache API
+does the same job.
+"""
+
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
+
+
+def _redis(backend):
+    if not isinstance(backend, RedisCache):
+        return None
+    client = backend.__dict__.get("kept_client")
+    if client is None:
+        client = backend.__dict__["kept_client"] = backend._cache.get_client(write=True)
+    return client
+
+
+def hit(counter: str, *, timeout: int) -> int:
+    """Count one in `counter` (created with `timeout` seconds to live); the count so far."""
+    backend = caches["default"]
+    client = _redis(backend)
+    if client is not None:
+        key = backend.make_and_validate_key(counter)
+        pipe = client.pipeline(transaction=False)
+        pipe.set(key, 0, ex=timeout, nx=True)
+        pipe.incr(key)
+        return pipe.execute()[1]
+    backend.add(counter, 0, timeout=timeout)
+    try:
+        return backend.incr(counter)
+    except ValueError:  # expired between add and incr
+        return 1
+
+
+def add(flag: str, *, timeout: int) -> bool:
+    """Set `flag` for `timeout` seconds unless it is set; True when this call set it."""
+    backend = caches["default"]
+    client = _redis(backend)
+    if client is not None:
+        return bool(client.set(backend.make_and_validate_key(flag), 1, ex=timeout, nx=True))
+    return backend.add(flag, 1, timeout=timeout)
+
+
+def delete(flag: str) -> None:
+    backend = caches["default"]
+    client = _redis(backend)
+    if client is not None:
+        client.delete(backend.make_and_validate_key(flag))
+    else:
+        backend.delete(flag)
