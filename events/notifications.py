@@ -3,15 +3,22 @@
 Rows are written inside the caller's transaction, so an email is owed exactly when the change
 that causes it commits. Delivery is enqueued on commit; if the broker is down then, the
 beat sweep finds the row still pending and enqueues it again, so mail is delayed, never lost.
+
+A single row (a sign-up, a cancellation: the common case, and it comes in bursts) rings the
+outbox's doorbell instead of publishing a task of its own: a drain task is published unless
+one is already on its way, and it sends every due row, a batch at a time. A rush of a
+thousand sign-ups then costs the broker a few messages, not a thousand. A fan-out (thousands
+of rows known at once) goes out in batches of 50, one task each, so that workers share it.
 """
 
+import contextlib
 import logging
 
 from django.db import transaction
 from django.db.models import F, Value
 from django.db.models.functions import Greatest
 
-from . import ics
+from . import fastcache, ics
 from .models import Notification, Registration, Session
 from .prepared import insert
 
@@ -142,25 +149,51 @@ def enqueue_on_commit(ids: list[int]) -> None:
 
 
 BATCH = 50
+DOORBELL = "outbox:doorbell"
+# How long a published drain task holds the bell. If that message is lost, rows committed in
+# the meantime wait this long for the next ring (or the sweep's), never longer.
+DOORBELL_TTL = 30
 
 
-def enqueue(ids: list[int]) -> None:
-    """Hand rows to the workers: one task for one row, batches of 50 for a fan-out. A
-    broker outage is logged, not raised: the change has committed and the sweep will
-    enqueue the rows again."""
-    from .tasks import deliver_batch, deliver_notification
+def enqueue(ids: list[int], *, force: bool = False) -> None:
+    """Hand rows to the workers: the doorbell for one row, batches of 50 for a fan-out. A
+    broker (or cache) outage is logged, not raised: the change has committed and the sweep
+    will enqueue the rows again (`force`: the sweep rings even if the bell is set)."""
+    from .tasks import deliver_batch
 
-    chunks = [ids[i : i + BATCH] for i in range(0, len(ids), BATCH)]
-    for chunk in chunks:
+    if len(ids) == 1:
+        ring(ids, force=force)
+        return
+    for chunk in [ids[i : i + BATCH] for i in range(0, len(ids), BATCH)]:
         try:
-            if len(chunk) == 1:
-                deliver_notification.delay(chunk[0])
-            else:
-                deliver_batch.delay(chunk)
+            deliver_batch.delay(chunk)
         except Exception:  # noqa: BLE001 - any broker failure; the sweep recovers the rows
             # The broker is down: the rest would fail too. The sweep enqueues them all later.
             log.warning("Could not enqueue notifications %s...; the sweep will retry", chunk[0])
             return
+
+
+def ring(ids: list[int] = (), *, force: bool = False) -> None:
+    """Make sure a drain task is on its way for rows just committed (`ids`, for the log):
+    publish one unless the bell is already set, that is, unless a drain task has been
+    published and has not started yet. A drain answers (clears) the bell before it claims
+    anything, so a row committed after that rings again: none is left without a drain."""
+    from .tasks import deliver_pending
+
+    try:
+        if not fastcache.add(DOORBELL, timeout=DOORBELL_TTL) and not force:
+            return
+        deliver_pending.delay()
+    except Exception:  # noqa: BLE001 - any broker or cache failure; the sweep recovers the rows
+        log.warning("Could not ring the outbox for %s; the sweep will retry", list(ids))
+        # So that the next commit tries again (if the cache is down too, the bell expires).
+        with contextlib.suppress(Exception):
+            fastcache.delete(DOORBELL)
+
+
+def answer_doorbell() -> None:
+    """A drain starts: rows committed from now on must ring again."""
+    fastcache.delete(DOORBELL)
 
 
 def queue_for_invitations(invitations, *, kind: str) -> list[Notification]:

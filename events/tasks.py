@@ -49,7 +49,27 @@ def deliver_batch(notification_ids: list[int]) -> int:
     far fewer queries and tasks per message. Short retries are scheduled one by one."""
     from .services import delivery
 
-    outcomes = delivery.deliver_many(ids=notification_ids)
+    return retry_soon(delivery.deliver_many(ids=notification_ids))
+
+
+@shared_task(acks_late=True)
+def deliver_pending() -> int:
+    """The outbox's doorbell rang: send the due rows, a batch at a time, until none is left
+    (or a thousand are done: then ring again, for a fresh task). Safe to run twice, or in
+    several workers at once: every batch is claimed before it is sent."""
+    from . import notifications
+    from .services import delivery
+
+    notifications.answer_doorbell()
+    outcomes, more = delivery.drain()
+    if more:
+        notifications.ring(force=True)
+    return retry_soon(outcomes)
+
+
+def retry_soon(outcomes) -> int:
+    """Schedule the short retries (one task each); longer ones are left to the sweep. The
+    number sent."""
     for pk, outcome in outcomes.items():
         if outcome.retry_in is not None and outcome.retry_in <= 300:
             deliver_notification.apply_async((pk,), countdown=outcome.retry_in)
@@ -63,7 +83,7 @@ def sweep_outbox() -> int:
     from .services import delivery
 
     ids = delivery.requeue_due()
-    notifications.enqueue(ids)
+    notifications.enqueue(ids, force=True)
     return len(ids)
 
 

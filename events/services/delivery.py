@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import get_connection
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -191,6 +192,39 @@ def deliver_many(*, ids: list[int]) -> dict[int, Outcome]:
     was marked sent; the sweep picks up the rest)."""
     now = timezone.now()
     claim_due(ids, now)
+    return _deliver_claimed_rows(ids, now)
+
+
+def claim_next(*, count: int, now) -> list[int]:
+    """Claim up to `count` due rows that nobody holds, oldest first. skip_locked lets several
+    workers claim side by side on PostgreSQL; SQLite's writers take turns anyway."""
+    with transaction.atomic():
+        ids = list(
+            Notification.objects.select_for_update(skip_locked=True)
+            .filter(status=Status.PENDING)
+            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+            .order_by("pk")
+            .values_list("pk", flat=True)[:count]
+        )
+        if ids:
+            claim_due(ids, now)
+    return ids
+
+
+def drain(*, batch: int = 50, limit: int = 1000) -> tuple[dict[int, Outcome], bool]:
+    """Send the due rows, `batch` at a time, up to `limit`; the outcomes, and whether rows
+    may be left (the limit was reached)."""
+    outcomes: dict[int, Outcome] = {}
+    while len(outcomes) < limit:
+        now = timezone.now()
+        ids = claim_next(count=batch, now=now)
+        if not ids:
+            return outcomes, False
+        outcomes.update(_deliver_claimed_rows(ids, now))
+    return outcomes, True
+
+
+def _deliver_claimed_rows(ids: list[int], now) -> dict[int, Outcome]:
     # claimed_at = this batch's instant tells our rows from any another worker claimed.
     rows = list(
         Notification.objects.filter(pk__in=ids, status=Status.SENDING, claimed_at=now)

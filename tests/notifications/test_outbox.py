@@ -14,7 +14,7 @@ from events import notifications, tasks
 from events.models import Notification, Registration
 from events.services import delivery
 from events.services.registration import cancel, register
-from events.tasks import deliver_notification
+from events.tasks import deliver_pending
 from tests.factories import SessionFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -143,7 +143,7 @@ def test_a_broker_outage_at_commit_leaves_the_row_pending_for_the_sweep(
     def broker_down(*args, **kwargs):
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    monkeypatch.setattr(deliver_notification, "delay", broker_down)
+    monkeypatch.setattr(deliver_pending, "delay", broker_down)  # the doorbell's drain task
 
     with (
         caplog.at_level(logging.WARNING, logger="events.notifications"),

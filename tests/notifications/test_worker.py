@@ -10,7 +10,7 @@ from events import tasks
 from events.models import Notification
 from events.services import delivery
 from events.services.registration import register
-from events.tasks import deliver_notification
+from events.tasks import deliver_pending
 from tests.celery_worker import wait_for
 from tests.factories import SessionFactory, UserFactory
 from tests.notifications.helpers import bodies, calendar_part, parse_calendar
@@ -53,8 +53,8 @@ def test_the_sweep_recovers_a_row_whose_task_was_lost_when_redis_was_down(
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
     with monkeypatch.context() as patch:
-        patch.setattr(deliver_notification, "delay", broker_down)
-        register(user=user, session=SessionFactory())  # commits; the enqueue fails
+        patch.setattr(deliver_pending, "delay", broker_down)
+        register(user=user, session=SessionFactory())  # commits; ringing the outbox fails
 
     row = Notification.objects.get()
     assert row.status == Status.PENDING
