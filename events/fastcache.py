@@ -19,16 +19,23 @@ def _redis(backend):
     return client
 
 
+# One command, atomic: a counter never outlives its window, even if the caller dies.
+HIT = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return count
+"""
+
+
 def hit(counter: str, *, timeout: int) -> int:
     """Count one in `counter` (created with `timeout` seconds to live); the count so far."""
     backend = caches["default"]
     client = _redis(backend)
     if client is not None:
-        key = backend.make_and_validate_key(counter)
-        pipe = client.pipeline(transaction=False)
-        pipe.set(key, 0, ex=timeout, nx=True)
-        pipe.incr(key)
-        return pipe.execute()[1]
+        script = backend.__dict__.get("hit_script")
+        if script is None:
+            script = backend.__dict__["hit_script"] = client.register_script(HIT)
+        return script(keys=[backend.make_and_validate_key(counter)], args=[timeout])
     backend.add(counter, 0, timeout=timeout)
     try:
         return backend.incr(counter)

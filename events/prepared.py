@@ -12,12 +12,17 @@ querysets, and this module keeps what the ORM compiled and runs it again with ne
   annotations included, as the queryset would.
 - `insert(obj)`: what `obj.save()` does for a new row with an automatic primary key (field
   defaults, auto_now_add, the key read back with RETURNING), with the INSERT compiled once.
+- `cursor()`: where these statements run. On PostgreSQL, with prepared statements enabled
+  (settings: DATABASE_PREPARED_STATEMENTS), they are also prepared on the server, once per
+  connection: planning was most of their cost there (0.24 ms of PostgreSQL CPU for the
+  sign-up's read, 0.05 ms prepared). Django's own queries are never prepared.
 
 Nothing here knows a rule: the querysets and the models do.
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
 import threading
 from collections.abc import Callable
@@ -45,9 +50,9 @@ class Prepared:
             raise TypeError(f"expected {self.names}, got {tuple(values)}")
         compiled = self._compiled(using)
         params = [values[slot] if isinstance(slot, str) else slot.value for slot in compiled.slots]
-        with connections[using].cursor() as cursor:
-            cursor.execute(compiled.sql, params)
-            fetched = cursor.fetchall()
+        with cursor(using) as db:
+            db.execute(compiled.sql, params)
+            fetched = db.fetchall()
         return [compiled.instance(row, using) for row in compiled.compiler.results_iter([fetched])]
 
     def first(self, *, using: str = DEFAULT_DB_ALIAS, **values: int) -> models.Model | None:
@@ -135,11 +140,55 @@ def insert(obj: models.Model, *, using: str = DEFAULT_DB_ALIAS) -> models.Model:
         if hasattr(value, "resolve_expression"):
             raise ValueError(f"insert() takes values, not expressions ({field.name})")
         params.append(field.get_db_prep_save(value, connection=connection))
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params + returning_params)
-        returned = connection.ops.fetch_returned_insert_columns(cursor, returning_params)
+    with cursor(using) as db:
+        db.execute(sql, params + returning_params)
+        returned = connection.ops.fetch_returned_insert_columns(db, returning_params)
     for field, value in zip(meta.db_returning_fields, returned, strict=True):
         setattr(obj, field.attname, value)
     obj._state.adding = False
     obj._state.db = using
     return obj
+
+
+def cursor(using: str = DEFAULT_DB_ALIAS):
+    """A cursor whose statements PostgreSQL prepares, when the connection allows it (Django
+    turns prepared statements off unless OPTIONS["prepare_threshold"] is set: see settings);
+    otherwise the usual cursor. Either way Django wraps it (errors, query logging)."""
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        return connection.cursor()
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    if connection.connection.prepare_threshold is None:
+        return connection.cursor()
+    with connection.wrap_database_errors:
+        return connection._prepare_cursor(_preparing_cursor_class()(connection.connection))
+
+
+@functools.cache
+def _preparing_cursor_class():
+    import psycopg
+
+    class PreparingCursor(psycopg.Cursor):
+        """Parameters bound on the server, and every statement prepared there (psycopg keeps
+        the prepared statements of each connection, up to its `prepared_max`)."""
+
+        def execute(self, query, params=None, *, prepare=None, binary=None):
+            super().execute(query, params, prepare=True, binary=binary)
+            self.__dict__["statement"] = (query, params)
+            return self
+
+        # psycopg leaves `_query` unset when it runs a prepared statement; Django's query log
+        # (DEBUG, CaptureQueriesContext) reads it. Worked out only when someone asks.
+        @property
+        def _query(self):
+            if self.__dict__.get("query") is None and self.__dict__.get("statement"):
+                self.__dict__["query"] = self._convert_query(*self.__dict__["statement"])
+            return self.__dict__.get("query")
+
+        @_query.setter
+        def _query(self, value):
+            self.__dict__["query"] = value
+            self.__dict__["statement"] = None
+
+    return PreparingCursor

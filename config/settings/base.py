@@ -42,6 +42,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    if env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
+        # The sign-up path's statements are prepared on the server (events/prepared.py);
+        # Django's own queries never reach this threshold, so they are not. Behind a pooler
+        # in transaction mode that cannot keep prepared statements (PgBouncer before 1.21),
+        # set DATABASE_PREPARED_STATEMENTS=false.
+        DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 2**31 - 1
 
 # APPS
 INSTALLED_APPS = [

@@ -9,14 +9,15 @@ running it."""
 from django.db import connection
 
 from ..models import Session
+from ..prepared import cursor
 
 SCHEDULED = Session.Status.SCHEDULED.value
 
 
 def _update(sql: str, params: list) -> int:
-    with connection.cursor() as cursor:
-        cursor.execute(sql.format(table=connection.ops.quote_name(Session._meta.db_table)), params)
-        return cursor.rowcount
+    with cursor() as db:
+        db.execute(sql.format(table=connection.ops.quote_name(Session._meta.db_table)), params)
+        return db.rowcount
 
 
 def take_seat(session_id: int) -> bool:

@@ -158,14 +158,20 @@ def test_signing_up_is_one_read_and_five_writes(full, client):
     session = SessionFactory(capacity=0 if full else 5)
     user = UserFactory()
     client.force_login(user)
-    with CaptureQueriesContext(connection) as ctx:
+    executed: list[str] = []
+
+    def record(execute, sql, params, many, context):
+        executed.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
         response = client.post(reverse("events:register", args=[session.pk]))
     assert response.status_code == 302
     statements = [
-        q["sql"].split()[0].upper()
-        for q in ctx.captured_queries
-        if not q["sql"].upper().startswith(("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE"))
-        and "cache_table" not in q["sql"]  # the rate limit, when the cache is the database
+        sql.split()[0].upper()
+        for sql in executed
+        if not sql.upper().startswith(("SAVEPOINT", "RELEASE"))
+        and "cache_table" not in sql  # the rate limit, when the cache is the database
     ]
     # The session row and the user (what every logged-in page reads) come first.
     assert statements[2:] == ["SELECT", "UPDATE", "INSERT", "INSERT", "INSERT"]
@@ -173,3 +179,20 @@ def test_signing_up_is_one_read_and_five_writes(full, client):
     assert registration.status == ("waitlisted" if full else "confirmed")
     assert registration.changes.count() == 1
     assert Notification.objects.filter(registration=registration).count() == 1
+
+
+@pytest.mark.postgres
+def test_on_postgresql_the_sign_up_statements_are_prepared_and_djangos_own_are_not(client):
+    """Prepared on the server, the sign-up's read costs PostgreSQL a fifth of the CPU."""
+    session = SessionFactory(capacity=5)
+    for user in (UserFactory(), UserFactory()):
+        client.force_login(user)
+        assert client.post(reverse("events:register", args=[session.pk])).status_code == 302
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared_sql = [row[0] for row in cursor.fetchall()]
+    assert any('AS "clashes"' in sql for sql in prepared_sql), prepared_sql
+    for table in ("events_registration", "events_registrationchange", "events_notification"):
+        assert any(sql.startswith(f'INSERT INTO "{table}"') for sql in prepared_sql), table
+    assert any(sql.startswith('UPDATE "events_session"') for sql in prepared_sql)
+    assert not any("django_session" in sql or "accounts_user" in sql for sql in prepared_sql)
