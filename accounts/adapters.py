@@ -3,6 +3,7 @@ from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django import forms
 from django.conf import settings
 
+from .middleware import browser_zone
 from .models import User
 
 EMAIL_MAX_LENGTH = User._meta.get_field("email").max_length
@@ -21,6 +22,18 @@ class AccountAdapter(DefaultAccountAdapter):
             )
         return email
 
+    def save_user(self, request, user, form, commit=True):
+        start_in_browser_zone(request, user)
+        return super().save_user(request, user, form, commit=commit)
+
+
+def start_in_browser_zone(request, user) -> None:
+    """A new account starts in the zone the browser reported (static/js/tz.js), so that pages
+    and emails show the person's own times before they ever open their profile."""
+    zone = browser_zone(request)
+    if zone:
+        user.timezone = zone
+
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):
     def populate_user(self, request, sociallogin, data):
@@ -31,4 +44,5 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
             user.github_handle = (extra.get("login") or "")[:39]
             user.display_name = (extra.get("name") or "")[:100]
             user.affiliation = (extra.get("company") or "")[:200]
+        start_in_browser_zone(request, user)
         return user

@@ -19,12 +19,18 @@ class UserTimezoneMiddleware:
         if user is not None and user.is_authenticated:
             name = user.timezone
         else:
-            name = unquote(request.COOKIES.get("tz", ""))
+            name = browser_zone(request)
         if name in available_zones():
             timezone.activate(zoneinfo.ZoneInfo(name))
         else:
             timezone.deactivate()
         return self.get_response(request)
+
+
+def browser_zone(request: HttpRequest) -> str:
+    """The zone the browser reported in the `tz` cookie, if it is a real one; else ""."""
+    name = unquote(request.COOKIES.get("tz", ""))
+    return name if name in available_zones() else ""
 
 
 @cache

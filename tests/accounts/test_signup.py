@@ -187,3 +187,38 @@ def test_github_login_appears_when_credentials_are_configured(settings):
     page = Client().get(LOGIN)
 
     assert "GitHub" in page.content.decode()
+
+
+def test_a_new_account_starts_in_the_zone_its_browser_reported(smtp):
+    client = Client()
+    client.cookies["tz"] = "America/Los_Angeles"  # set by static/js/tz.js on the first page
+
+    assert signup(client, "west@example.com").status_code == 302
+
+    assert User.objects.get(email="west@example.com").timezone == "America/Los_Angeles"
+
+
+@pytest.mark.parametrize("cookie", ["Mars/Olympus_Mons", "", "UTC%3Bpath%3D%2F"])
+def test_a_missing_or_made_up_browser_zone_leaves_a_new_account_on_utc(smtp, cookie):
+    client = Client()
+    client.cookies["tz"] = cookie
+
+    assert signup(client, "nowhere@example.com").status_code == 302
+
+    assert User.objects.get(email="nowhere@example.com").timezone == "UTC"
+
+
+def test_a_github_account_starts_in_the_browser_zone_with_its_github_profile():
+    from allauth.socialaccount.models import SocialAccount, SocialLogin
+    from django.test import RequestFactory
+
+    from accounts.adapters import SocialAccountAdapter
+
+    request = RequestFactory().get("/")
+    request.COOKIES["tz"] = "Asia/Tokyo"
+    account = SocialAccount(provider="github", extra_data={"login": "yuki", "name": "Yuki"})
+    login = SocialLogin(account=account, user=User())
+
+    user = SocialAccountAdapter().populate_user(request, login, {"email": "yuki@example.com"})
+
+    assert (user.timezone, user.github_handle, user.display_name) == ("Asia/Tokyo", "yuki", "Yuki")
