@@ -260,6 +260,20 @@ def test_changing_the_kind_of_an_answered_question_is_refused_on_the_page(
     assert (answered.kind, answered.choices) == (Kind.SINGLE, ["Models", "Tools", "Docs"])
 
 
+def test_leaving_a_choice_out_of_the_new_choices_box_removes_nothing(answered, organizer_client):
+    # Existing choices are edited row by row; the box only adds. A post without the rows
+    # (an old form, a script) keeps every choice as it was.
+    page = organizer_client.post(
+        reverse("manage:question_edit", args=[answered.pk]),
+        {"label": "Which track?", "kind": "single", "choices": "Models\nTools"},
+    )
+
+    assert page.status_code == 302
+    answered.refresh_from_db()
+    assert answered.choices == ["Models", "Tools", "Docs"]
+    assert answered.removed_choices == []
+
+
 def test_rewording_an_answered_question_is_saved_from_the_page(answered, event, organizer_client):
     page = organizer_client.post(
         reverse("manage:question_edit", args=[answered.pk]),

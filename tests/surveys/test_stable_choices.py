@@ -226,3 +226,109 @@ def test_bad_choice_edits_are_refused_and_change_nothing(answered, choices, mess
     track.refresh_from_db()
     assert (track.choices, track.choice_ids, track.removed_choices) == before
 
+
+# Through the organizer's edit page: one row per choice (its words, its place, a box to
+# remove it), removed choices listed to offer again, and a box for new ones.
+
+
+def edit_page(client, question, data):
+    return client.post(reverse("manage:question_edit", args=[question.pk]), data)
+
+
+def page_data(question, **extra) -> dict:
+    question.refresh_from_db()
+    data = {"label": question.label, "kind": question.kind}
+    for place, (pk, label) in enumerate(question.offered_choices, start=1):
+        data[f"choice_{pk}"] = label
+        data[f"order_{pk}"] = str(place)
+    return {**data, **extra}
+
+
+def test_the_edit_page_shows_each_choice_with_its_id(answered, organizer_client):
+    track, _ = questions_of(answered)
+
+    page = organizer_client.get(reverse("manage:question_edit", args=[track.pk]))
+
+    text = page.content.decode()
+    for label, pk in ids(track).items():
+        assert f'name="choice_{pk}"' in text
+        assert f'value="{label}"' in text
+
+
+def test_the_edit_page_renames_removes_adds_and_reorders_in_one_go(
+    answered, event, organizer_client
+):
+    track, _ = questions_of(answered)
+    before = ids(track)
+    data = page_data(track)
+    data[f"choice_{before['Tools']}"] = "Developer tools"
+    data[f"order_{before['Models']}"] = "9"  # last
+    data[f"remove_{before['Docs']}"] = "on"
+    data["choices"] = "Community\n"
+
+    page = edit_page(organizer_client, track, data)
+
+    assert page.status_code == 302
+    assert ids(track) == {
+        "Developer tools": before["Tools"],
+        "Models": before["Models"],
+        "Community": max(before.values()) + 1,
+    }
+    assert counts(answered)[0] == [
+        ("Developer tools", 1),
+        ("Models", 1),
+        ("Community", 0),
+        ("Docs (removed)", 1),
+    ]
+    assert [row[0] for row in csv_answers(organizer_client, event)] == [
+        "Developer tools",
+        "Docs (removed)",
+        "Models",
+    ]
+
+
+def test_the_edit_page_offers_a_removed_choice_again(answered, organizer_client):
+    track, _ = questions_of(answered)
+    docs = ids(track)["Docs"]
+    assert edit_page(organizer_client, track, page_data(track, **{f"remove_{docs}": "on"}))[
+        "Location"
+    ]
+
+    page = organizer_client.get(reverse("manage:question_edit", args=[track.pk]))
+    assert f'name="restore_{docs}"' in page.content.decode()
+    assert edit_page(organizer_client, track, page_data(track, **{f"restore_{docs}": "on"}))[
+        "Location"
+    ]
+
+    assert ids(track)["Docs"] == docs
+    assert counts(answered)[0] == [("Models", 1), ("Tools", 1), ("Docs", 1)]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda ids: {f"order_{ids['Tools']}": "first"}, "Enter a whole number"),
+        (lambda ids: {f"choice_{ids['Tools']}": "  "}, "cannot be empty"),
+        (lambda ids: {f"choice_{ids['Tools']}": "x" * 201}, "at most 200 characters"),
+        (lambda ids: {f"choice_{ids['Tools']}": "Models"}, "differ"),
+        (
+            lambda ids: {f"remove_{ids['Tools']}": "on", f"remove_{ids['Docs']}": "on"},
+            "at least two different",
+        ),
+    ],
+)
+def test_bad_choices_on_the_edit_page_get_a_400_and_change_nothing(
+    answered, organizer_client, change, message
+):
+    track, _ = questions_of(answered)
+    track.refresh_from_db()
+    before = (list(track.choices), list(track.choice_ids), list(track.removed_choices))
+    data = page_data(track, label="Reworded", **change(ids(track)))
+
+    page = edit_page(organizer_client, track, data)
+
+    assert page.status_code == 400
+    assert message in page.content.decode()
+    track.refresh_from_db()
+    assert track.label == "Which track?"
+    assert (track.choices, track.choice_ids, track.removed_choices) == before
