@@ -4,7 +4,7 @@ reads input; the engine (services.questionnaire) decides what is allowed."""
 from django import forms
 
 from ..models import Question
-from ..services.questionnaire import MAX_HELP, MAX_LABEL
+from ..services.questionnaire import MAX_CHOICE_LENGTH, MAX_HELP, MAX_LABEL, ChoiceInput
 
 
 class QuestionForm(forms.Form):
@@ -29,11 +29,84 @@ class QuestionForm(forms.Form):
 
     @classmethod
     def for_question(cls, question: Question, data=None) -> "QuestionForm":
+        """The form to edit a question. Its existing choices are edited row by row in a
+        ChoicesForm (so each keeps its id); the box here only adds new ones."""
         initial = {
             "label": question.label,
             "kind": question.kind,
-            "choices": "\n".join(question.choices),
             "help_text": question.help_text,
             "required": question.required,
         }
-        return cls(data, initial=initial)
+        form = cls(data, initial=initial)
+        if question.choice_ids or question.removed_choices:
+            form.fields["choices"].label = "New choices"
+            form.fields["choices"].help_text = "One per line, listed after the others."
+        return form
+
+
+class ChoicesForm(forms.Form):
+    """An existing question's choices, one row each: its words, its place in the list and a
+    box to remove it; and each removed choice with a box to offer it again. Rows are named
+    by the choice's id (`choice_<id>`, `order_<id>`, `remove_<id>`, `restore_<id>`), so
+    rewording or moving a choice never gives its answers to another one."""
+
+    def __init__(self, data=None, *, question: Question) -> None:
+        if data is not None:
+            # A row missing from the post keeps its choice as it is (and shows it so again).
+            data = data.copy()
+            for place, (pk, label) in enumerate(question.offered_choices, start=1):
+                data.setdefault(f"choice_{pk}", label)
+                data.setdefault(f"order_{pk}", str(place))
+        super().__init__(data)
+        self.question = question
+        self.rows = []
+        for place, (pk, label) in enumerate(question.offered_choices, start=1):
+            self.fields[f"choice_{pk}"] = forms.CharField(
+                label=f"Choice {place}",
+                required=False,
+                max_length=MAX_CHOICE_LENGTH,
+                initial=label,
+            )
+            self.fields[f"order_{pk}"] = forms.IntegerField(
+                label=f"Place of choice {place}",
+                required=False,
+                min_value=1,
+                max_value=999,
+                initial=place,
+            )
+            self.fields[f"remove_{pk}"] = forms.BooleanField(
+                label=f"Remove choice {place}", required=False
+            )
+            self.rows.append((self[f"choice_{pk}"], self[f"order_{pk}"], self[f"remove_{pk}"]))
+        self.removed = []
+        for removed in question.removed_choices:
+            name = f"restore_{removed['id']}"
+            self.fields[name] = forms.BooleanField(
+                label=f"Offer “{removed['label']}” again", required=False
+            )
+            self.removed.append(self[name])
+
+    def clean(self):
+        cleaned = super().clean()
+        for pk, _label in self.question.offered_choices:
+            name = f"choice_{pk}"
+            if name in cleaned and not cleaned[name] and not cleaned.get(f"remove_{pk}"):
+                self.add_error(name, "A choice cannot be empty: tick Remove to remove it.")
+        return cleaned
+
+    def choices(self, new: list[str]) -> list[ChoiceInput]:
+        """The offered choices for the engine, in their new order: the kept ones by their
+        place (ties keep the old order), the ones offered again, then `new` words."""
+        kept = []
+        for index, (pk, label) in enumerate(self.question.offered_choices):
+            if self.cleaned_data.get(f"remove_{pk}"):
+                continue
+            words = self.cleaned_data.get(f"choice_{pk}")
+            order = self.cleaned_data.get(f"order_{pk}")
+            kept.append(((index + 1 if order is None else order, index), (pk, words or label)))
+        restored = [
+            (c["id"], c["label"])
+            for c in self.question.removed_choices
+            if self.cleaned_data.get(f"restore_{c['id']}")
+        ]
+        return [choice for _key, choice in sorted(kept)] + restored + list(new)

@@ -30,9 +30,15 @@ class Question(models.Model):
     kind = models.CharField(max_length=20, choices=Kind.choices)
     label = models.CharField(max_length=300)
     help_text = models.CharField(max_length=500, blank=True)
-    # Choice questions: the offered choices, in order. Answers store a choice's index, so a
-    # choice may be reworded once answered, never removed or moved.
+    # Choice questions: the words of the offered choices, in order, and beside them each
+    # one's id (`choice_ids[i]` is the id of `choices[i]`). An answer names its choice by id,
+    # so a choice keeps its answers when it is reworded or moved. A removed choice leaves the
+    # two lists for `removed_choices` ({"id", "label"} objects): no longer offered, but its
+    # answers keep its name. Ids are never reused within a question (nothing is deleted), and
+    # the first ones are the old positions, so answers given before ids existed stay put.
     choices = models.JSONField(default=list, blank=True)
+    choice_ids = models.JSONField(default=list, blank=True)
+    removed_choices = models.JSONField(default=list, blank=True)
     required = models.BooleanField(default=False)
 
     class Meta:
@@ -40,6 +46,27 @@ class Question(models.Model):
 
     def __str__(self) -> str:
         return self.label
+
+    @property
+    def offered_choices(self) -> list[tuple[int, str]]:
+        """(id, words) of each choice a respondent may pick, in order."""
+        return list(zip(self.choice_ids, self.choices, strict=True))
+
+    @property
+    def choice_options(self) -> list[tuple[int, str]]:
+        """(id, name) of every choice answers may name: the offered ones, then the removed
+        ones (for filtering on old answers)."""
+        names = self.choice_names()
+        return [(pk, names[pk]) for pk in self.choice_ids] + [
+            (c["id"], names[c["id"]]) for c in self.removed_choices
+        ]
+
+    def choice_names(self) -> dict[int, str]:
+        """Every choice's words by id, a removed one's marked as such: what results, charts,
+        the CSV and the pool's filter call a choice."""
+        names = {c["id"]: f"{c['label']} (removed)" for c in self.removed_choices}
+        names.update(self.offered_choices)
+        return names
 
 
 class Response(models.Model):
@@ -66,8 +93,8 @@ class Response(models.Model):
 
 
 class Answer(models.Model):
-    """One answer: a number (rating, NPS score or a choice's index) or a text. A multiple
-    choice answer is one row per chosen index."""
+    """One answer: a number (rating, NPS score or a choice's id) or a text. A multiple
+    choice answer is one row per chosen id."""
 
     response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="answers")
     question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="answers")

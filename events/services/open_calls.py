@@ -209,14 +209,18 @@ def _new_nonce() -> str:
 
 
 def _apply(submission: Submission, *, user=None) -> None:
-    """Make the pending submission the one in the pool: profile, answers (to questions the
-    form still asks), confirmation time; then tell the person what was received."""
+    """Make the pending submission the one in the pool: profile, answers (those that still
+    fit the form, which may have changed while the email was unconfirmed: an answer names its
+    choice by id, so it keeps naming the choice the person picked, even a removed one),
+    confirmation time; then tell the person what was received."""
     pending = submission.pending or {}
     for name, value in pending.get("profile", {}).items():
         setattr(submission, name, value)
     questionnaire = submission.call.questionnaire
-    asked = set(questionnaire.questions.values_list("pk", flat=True))
-    answers = {int(k): v for k, v in pending.get("answers", {}).items() if int(k) in asked}
+    answers = engine.fitting_answers(
+        list(questionnaire.questions.all()),
+        {int(k): v for k, v in pending.get("answers", {}).items()},
+    )
     response, _created = engine.save_response(
         questionnaire=questionnaire, respondent=f"submission{submission.pk}", answers=answers
     )
@@ -366,7 +370,7 @@ class PoolFilter:
     history: str = ""  # "invited" | "accepted" | "attended" | "no_show" | "new"
     tag: str = ""
     text: str = ""
-    choice: tuple[int, int] | None = None  # (question id, choice index)
+    choice: tuple[int, int] | None = None  # (question id, choice id)
     sort: str = "recent"  # "recent" | "score"
 
 

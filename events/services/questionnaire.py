@@ -3,8 +3,9 @@ results counted by the database, and a streamed CSV. Nothing here knows about ev
 and an open call each own a questionnaire and decide who may answer it.
 
 The rules that keep results true once people have answered live here too: an answered
-question keeps its kind and its choices (they may be reworded, or added to, never removed),
-and cannot be removed."""
+question keeps its kind and cannot be removed; an answer names its choice by a stable id, so
+choices may be reworded, reordered, added and removed (a removed choice keeps its answers
+and its words, marked "removed", wherever results are read)."""
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ Kind = Question.Kind
 MAX_QUESTIONS = 50
 MAX_CHOICES = 30
 MAX_CHOICE_LENGTH = 200
+MAX_KEPT_CHOICES = 200  # offered and removed together: removed ones are kept for their answers
 MAX_LABEL = 300
 MAX_HELP = 500
 MAX_TEXT = {Kind.SHORT_TEXT: 300, Kind.LONG_TEXT: 5000}
@@ -40,9 +42,7 @@ def is_answered(question: Question) -> bool:
     return Answer.objects.filter(question=question).exists()
 
 
-def _clean_definition(
-    *, label: str, kind: str, choices: Iterable[str] | None, help_text: str
-) -> tuple[str, list[str], str]:
+def _clean_text(*, label: str, kind: str, help_text: str) -> tuple[str, str]:
     label = (label or "").strip()
     help_text = (help_text or "").strip()
     if not label:
@@ -53,22 +53,105 @@ def _clean_definition(
         raise ServiceError(f"A question's help text is at most {MAX_HELP} characters.")
     if kind not in Kind.values:
         raise ServiceError("Unknown kind of question.")
-    if kind not in CHOICE_KINDS:
-        return label, [], help_text
-    return label, clean_choices(choices), help_text
+    return label, help_text
 
 
 def clean_choices(choices: Iterable[str] | None) -> list[str]:
     """A choice question's choices: trimmed, distinct, in order; two to MAX_CHOICES of them,
     each at most MAX_CHOICE_LENGTH characters. (Screening questions follow the same rule.)"""
     cleaned = list(dict.fromkeys(c.strip() for c in choices or [] if c and c.strip()))
-    if len(cleaned) < 2:
-        raise ServiceError("A choice question needs at least two different choices.")
-    if len(cleaned) > MAX_CHOICES:
-        raise ServiceError(f"A question offers at most {MAX_CHOICES} choices.")
-    if any(len(c) > MAX_CHOICE_LENGTH for c in cleaned):
-        raise ServiceError(f"A choice is at most {MAX_CHOICE_LENGTH} characters.")
+    _check_offered(cleaned)
     return cleaned
+
+
+def _check_offered(labels: list[str]) -> None:
+    if len(labels) < 2:
+        raise ServiceError("A choice question needs at least two different choices.")
+    if len(labels) > MAX_CHOICES:
+        raise ServiceError(f"A question offers at most {MAX_CHOICES} choices.")
+    if any(len(c) > MAX_CHOICE_LENGTH for c in labels):
+        raise ServiceError(f"A choice is at most {MAX_CHOICE_LENGTH} characters.")
+
+
+# A choice as the builder gives it: its words (an existing choice with exactly these words,
+# offered or removed, keeps its id; other words make a new choice), or (id, words) for an
+# existing choice, reworded or not.
+ChoiceInput = str | tuple[int, str]
+
+
+@dataclass(frozen=True)
+class ChoiceSet:
+    labels: list[str]
+    ids: list[int]
+    removed: list[dict]
+
+
+def _resolve_choices(
+    question: Question | None, kind: str, choices: Iterable[ChoiceInput] | None
+) -> ChoiceSet:
+    """The question's choices after an edit, in the order given. A choice left out is
+    removed: no longer offered, kept with its words in `removed` for the answers it has. Ids
+    are never reused: nothing is ever deleted, and a new choice takes the next free one."""
+    offered = question.offered_choices if question else []
+    removed = list(question.removed_choices) if question else []
+    words = dict(offered) | {c["id"]: c["label"] for c in removed}
+    next_id = max(words, default=-1) + 1
+    if kind not in CHOICE_KINDS:
+        # A scale or text question offers nothing; its former choices stay on file so their
+        # ids are not given again (an unconfirmed submission may still name one).
+        gone = [{"id": pk, "label": label} for pk, label in offered]
+        return ChoiceSet([], [], removed + gone)
+    items = list(choices or [])
+    renamed: dict[int, str] = {}
+    for item in items:
+        if isinstance(item, str):
+            continue
+        pk, label = item
+        if pk not in words:
+            raise ServiceError("This form has changed since it was opened: reload it.")
+        label = (label or "").strip()
+        if not label:
+            raise ServiceError("A choice cannot be empty: remove it instead.")
+        renamed[pk] = label
+    # Words typed again find their choice: first as just renamed, then as offered, then as
+    # removed (typing a removed choice's words offers it again, with its answers).
+    by_label: dict[str, int] = {}
+    for pk, label in renamed.items():
+        by_label.setdefault(label, pk)
+    for pk, label in words.items():
+        if pk not in renamed:
+            by_label.setdefault(label, pk)
+    labels: list[str] = []
+    ids: list[int] = []
+    for item in items:
+        if isinstance(item, str):
+            label = item.strip()
+            if not label:
+                continue
+            pk = by_label.get(label)
+            if pk is None:
+                pk, next_id = next_id, next_id + 1
+                by_label[label] = pk
+        else:
+            pk, label = item[0], renamed[item[0]]
+        if pk in ids:
+            continue  # the same choice twice
+        if label in labels:
+            raise ServiceError(f"Two choices read “{label}”: each choice must differ.")
+        ids.append(pk)
+        labels.append(label)
+    _check_offered(labels)
+    kept = {c["id"] for c in removed}
+    removed = [c for c in removed if c["id"] not in ids] + [
+        {"id": pk, "label": renamed.get(pk, label)}
+        for pk, label in offered
+        if pk not in ids and pk not in kept
+    ]
+    if len(ids) + len(removed) > MAX_KEPT_CHOICES:
+        raise ServiceError(
+            "This question has had too many choices over time. Add a new question instead."
+        )
+    return ChoiceSet(labels, ids, removed)
 
 
 @transaction.atomic
@@ -82,14 +165,13 @@ def add_question(
     help_text: str = "",
 ) -> Question:
     """Add a question at the end. At most MAX_QUESTIONS; a choice question offers at least
-    two distinct choices, a scale or text question none."""
+    two distinct choices (their ids are 0, 1, ...), a scale or text question none."""
     # Lock the questionnaire so two organizers adding at once cannot pass the limit together.
     questionnaire = Questionnaire.objects.select_for_update().get(pk=questionnaire.pk)
     if questionnaire.questions.count() >= MAX_QUESTIONS:
         raise ServiceError(f"A form asks at most {MAX_QUESTIONS} questions.")
-    label, cleaned, help_text = _clean_definition(
-        label=label, kind=kind, choices=choices, help_text=help_text
-    )
+    label, help_text = _clean_text(label=label, kind=kind, help_text=help_text)
+    cleaned = _resolve_choices(None, kind, [c for c in choices or [] if isinstance(c, str)])
     last = questionnaire.questions.aggregate(last=Max("position"))["last"]
     return Question.objects.create(
         questionnaire=questionnaire,
@@ -97,7 +179,9 @@ def add_question(
         kind=kind,
         label=label,
         help_text=help_text,
-        choices=cleaned,
+        choices=cleaned.labels,
+        choice_ids=cleaned.ids,
+        removed_choices=cleaned.removed,
         required=required,
     )
 
@@ -108,30 +192,37 @@ def edit_question(
     question: Question,
     label: str,
     kind: str,
-    choices: Iterable[str] | None = None,
+    choices: Iterable[ChoiceInput] | None = None,
     required: bool = False,
     help_text: str = "",
 ) -> Question:
-    """Change a question. Once answered, its kind stays and its choices can be reworded or
-    added to but not removed: answers point at a choice by its place in the list."""
+    """Change a question. Once answered, its kind stays. Choices may be reworded, reordered,
+    added and removed at any time, because answers name a choice by its id: a removed
+    choice is no longer offered, and the answers it has keep its words in the results
+    (marked "removed"). `choices` lists the offered choices in their new order, each as its
+    words or as (id, words); see `_resolve_choices`."""
     question = Question.objects.select_for_update().get(pk=question.pk)
-    label, cleaned, help_text = _clean_definition(
-        label=label, kind=kind, choices=choices, help_text=help_text
+    label, help_text = _clean_text(label=label, kind=kind, help_text=help_text)
+    cleaned = _resolve_choices(question, kind, choices)
+    if kind != question.kind and is_answered(question):
+        raise ServiceError(
+            "People have answered this question, so its kind cannot change "
+            "(their answers would no longer fit). Add a new question instead."
+        )
+    question.label, question.kind, question.help_text = label, kind, help_text
+    question.choices, question.choice_ids = cleaned.labels, cleaned.ids
+    question.removed_choices, question.required = cleaned.removed, required
+    question.save(
+        update_fields=[
+            "label",
+            "kind",
+            "choices",
+            "choice_ids",
+            "removed_choices",
+            "required",
+            "help_text",
+        ]
     )
-    if is_answered(question):
-        if kind != question.kind:
-            raise ServiceError(
-                "People have answered this question, so its kind cannot change "
-                "(their answers would no longer fit). Add a new question instead."
-            )
-        if len(cleaned) < len(question.choices):
-            raise ServiceError(
-                "People have answered this question, so its choices can be reworded or "
-                "added to, but not removed."
-            )
-    question.label, question.kind, question.choices = label, kind, cleaned
-    question.required, question.help_text = required, help_text
-    question.save(update_fields=["label", "kind", "choices", "required", "help_text"])
     return question
 
 
@@ -207,7 +298,7 @@ def _clean_one(question: Question, values: list[str]) -> tuple[Any, str]:
             picked = sorted({int(v) for v in values})
         except ValueError:
             return None, "Pick among the choices offered."
-        if any(not 0 <= i < len(question.choices) for i in picked):
+        if not set(picked) <= set(question.choice_ids):
             return None, "Pick among the choices offered."
         return picked or None, ""
     if not values:
@@ -223,7 +314,7 @@ def _clean_one(question: Question, values: list[str]) -> tuple[Any, str]:
         if number not in scale:
             return None, f"Pick a number from {scale.start} to {scale.stop - 1}."
         return number, ""
-    if number is None or not 0 <= number < len(question.choices):
+    if number is None or number not in question.choice_ids:
         return None, "Pick one of the choices offered."
     return number, ""
 
@@ -319,6 +410,38 @@ def answers_of(response: Response | None) -> dict[int, Any]:
     return values
 
 
+def fitting_answers(questions: list[Question], answers: dict[int, Any]) -> dict[int, Any]:
+    """The answers (as `clean_answers` returned them, earlier) that still fit the questions
+    as they are now: for a submission kept while its email was unconfirmed, during which the
+    form may have changed. An answer to a choice that has since been removed still fits (it
+    was offered when given, and keeps that choice's words); one that no longer fits its
+    question's kind, or names no choice it ever had, is dropped."""
+    by_pk = {q.pk: q for q in questions}
+    kept: dict[int, Any] = {}
+    for pk, value in answers.items():
+        question = by_pk.get(pk)
+        if question is None or value is None:
+            continue
+        kind = question.kind
+        known = set(question.choice_ids) | {c["id"] for c in question.removed_choices}
+        if kind in MAX_TEXT:
+            fits = isinstance(value, str)
+        elif kind in SCALES:
+            fits = type(value) is int and value in SCALES[kind]
+        elif kind == Kind.MULTIPLE:
+            value = (
+                [v for v in value if type(v) is int and v in known]
+                if isinstance(value, list)
+                else []
+            )
+            fits = bool(value)
+        else:
+            fits = type(value) is int and value in known
+        if fits:
+            kept[pk] = value
+    return kept
+
+
 # Results
 
 
@@ -393,7 +516,11 @@ def _options(question: Question, counts: dict[int, int], answered: int) -> list[
     if question.kind in SCALES:
         labels = [(n, str(n)) for n in SCALES[question.kind]]
     else:
-        labels = list(enumerate(question.choices))
+        # The offered choices in order, then any other choice that has answers: a removed
+        # one under its words, marked as removed.
+        labels = question.offered_choices
+        names = question.choice_names()
+        labels += [(n, names.get(n, f"#{n}")) for n in _others(question, counts)]
     return [
         Option(label, counts.get(n, 0), 100 * counts.get(n, 0) / answered if answered else 0)
         for n, label in labels
@@ -465,15 +592,40 @@ def results(
     return Results(respondents, out)
 
 
-def answer_cells(question: Question, numbers: list[int], text: str) -> str:
-    """One question's answer as a CSV cell: a choice's words, several joined by '; '."""
+def _others(question: Question, counts: dict[int, int]) -> list[int]:
+    """Ids with answers that are not offered (removed choices), in the order they were
+    removed."""
+    offered = set(question.choice_ids)
+    order = {c["id"]: i for i, c in enumerate(question.removed_choices)}
+    others = [n for n, c in counts.items() if c and n not in offered]
+    return sorted(others, key=lambda n: (order.get(n, len(order)), n))
+
+
+def choice_order(question: Question) -> dict[int, tuple[int, str]]:
+    """id -> (rank, words) for every choice the question has had: the offered ones in order,
+    then the removed ones, marked as such. Read once per question, not once per answer."""
+    names = question.choice_names()
+    ids = question.choice_ids + [c["id"] for c in question.removed_choices]
+    return {pk: (rank, names[pk]) for rank, pk in enumerate(ids)}
+
+
+def answer_cells(
+    question: Question,
+    numbers: list[int],
+    text: str,
+    choices: dict[int, tuple[int, str]] | None = None,
+) -> str:
+    """One question's answer as a CSV cell: a choice's words (a removed choice's marked as
+    such), several joined by '; ' in the order the question lists them. `choices` is
+    `choice_order(question)`, when the caller has it already."""
     if question.kind in MAX_TEXT:
         return text
     if question.kind in CHOICE_KINDS:
-        return "; ".join(
-            question.choices[n] if 0 <= n < len(question.choices) else f"#{n}"
-            for n in sorted(numbers)
-        )
+        if choices is None:
+            choices = choice_order(question)
+        unknown = len(choices)
+        picked = sorted(choices.get(n, (unknown + n, f"#{n}")) for n in numbers)
+        return "; ".join(name for _rank, name in picked)
     return str(numbers[0]) if numbers else ""
 
 
@@ -489,7 +641,8 @@ def csv_rows(
     chunk, so memory stays flat however many responses there are."""
     questions = list(questionnaire.questions.all())
     yield ["Response", "Answered at"] + [h for h, _ in columns] + [q.label for q in questions]
-    by_pk = [(q, q.pk) for q in questions]  # read once, not once per cell
+    # Read once, not once per cell.
+    by_pk = [(q, q.pk, choice_order(q) if q.kind in CHOICE_KINDS else None) for q in questions]
     lookups = [lookup for _, lookup in columns]
     last = 0
     while True:
@@ -516,8 +669,8 @@ def csv_rows(
         for row in batch:
             pk = row[0]
             cells = [
-                answer_cells(q, numbers.get((pk, qid), []), texts.get((pk, qid), ""))
-                for q, qid in by_pk
+                answer_cells(q, numbers.get((pk, qid), []), texts.get((pk, qid), ""), order)
+                for q, qid, order in by_pk
             ]
             yield [pk, row[1], *row[2:], *cells]
 
@@ -582,7 +735,7 @@ def bound_questions(
         if question.kind in SCALES:
             options = [(str(n), str(n)) for n in SCALES[question.kind]]
         else:
-            options = [(str(i), label) for i, label in enumerate(question.choices)]
+            options = [(str(pk), label) for pk, label in question.offered_choices]
         text = next(iter(picked), "") if question.kind in MAX_TEXT else ""
         if data is not None and question.kind in MAX_TEXT:
             text = (_values(data, name) or [""])[0]

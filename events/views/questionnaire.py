@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from ..forms.questionnaire import QuestionForm
+from ..forms.questionnaire import ChoicesForm, QuestionForm
 from ..models import Event, Question, Questionnaire, Survey
 from ..services import ServiceError
 from ..services import questionnaire as engine
@@ -157,12 +157,17 @@ def _first_error(form) -> str:
 @require_http_methods(["GET", "POST"])
 def question_edit(request: HttpRequest, pk: int) -> HttpResponse:
     question, owner = question_owner(request, pk)
-    form = QuestionForm.for_question(question, request.POST if request.method == "POST" else None)
+    data = request.POST if request.method == "POST" else None
+    form = QuestionForm.for_question(question, data)
+    choices_form = ChoicesForm(data, question=question)
     status = 200
     if request.method == "POST":
-        if form.is_valid():
+        # Both forms checked before anything is written; the engine then writes all or nothing.
+        if form.is_valid() & choices_form.is_valid():
+            fields = _service_fields(form)
+            fields["choices"] = choices_form.choices(fields["choices"])
             try:
-                engine.edit_question(question=question, **_service_fields(form))
+                engine.edit_question(question=question, **fields)
             except ServiceError as error:
                 form.add_error(None, error.message)
             else:
@@ -174,6 +179,7 @@ def question_edit(request: HttpRequest, pk: int) -> HttpResponse:
         "owner": owner,
         "question": question,
         "form": form,
+        "choices_form": choices_form,
         "answered": engine.is_answered(question),
         "here": "Edit a question",
     }

@@ -406,6 +406,21 @@ def test_applying_records_an_application_with_cleaned_answers(user, mode):
     assert session.seats_taken == 0
 
 
+def test_screening_answers_keep_the_words_picked_whatever_happens_to_the_choices(user):
+    # Unlike the question engine before stable ids, screening answers store a choice's
+    # words, not its place: changing the list afterwards (the admin can) moves nothing.
+    session = SessionFactory(event__registration_mode="approval", capacity=3)
+    questions = add_questions(session.event)
+    registration = register(user=user, session=session, answers=good_answers(questions))
+
+    ScreeningQuestion.objects.filter(pk=questions["stack"].pk).update(choices=["Zig", "Go"])
+    ScreeningQuestion.objects.filter(pk=questions["uses"].pk).update(choices=["agents", "x"])
+
+    registration = fresh(registration)
+    assert registration.answers[str(questions["stack"].pk)] == "Rust"
+    assert registration.answers[str(questions["uses"].pk)] == ["code", "agents"]
+
+
 def test_applying_to_a_full_session_still_records_an_application(user):
     session = SessionFactory(event__registration_mode="approval", capacity=1)
     organizer = session.event.organizers.get()
