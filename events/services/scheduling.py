@@ -273,8 +273,9 @@ def cancel_session(*, session: Session, actor) -> Session:
     """Cancel a session: everyone in it is told; their registrations close; seats go to zero.
 
     In bulk, a fixed number of statements whatever the number of people (a demo can have
-    thousands): the same rows as moving each registration through `transition()` would write
-    (status, history, outbox), without a round trip per person."""
+    thousands; on SQLite the two INSERTs go in chunks, Django binding at most 999 parameters
+    per statement there): the same rows as moving each registration through `transition()`
+    would write (status, history, outbox), without a round trip per person."""
     session = Session.objects.select_for_update().get(pk=session.pk)
     if session.is_cancelled:
         raise ServiceError("This session is already cancelled.")
