@@ -6,18 +6,20 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export PORT
 
-.PHONY: run test lint format audit bench clean
+.PHONY: run test lint format audit bench clean constraints
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed-run: requirements.txt | $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements.txt
+# Exactly the versions in constraints.txt, transitive ones included (requirements*.txt list
+# only the direct dependencies).
+$(VENV)/.installed-run: requirements.txt constraints.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt -c constraints.txt
 	touch $@
 
-$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements-dev.txt
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt constraints.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt -c constraints.txt
 	touch $@ $(VENV)/.installed-run
 
 ## run: set up, migrate, seed a demo, and serve web + Celery worker + beat (Ctrl-C stops all)
@@ -53,6 +55,18 @@ bench: $(VENV)/.installed-dev
 
 clean:
 	rm -rf $(VENV) var
+
+## constraints: after editing requirements*.txt, resolve them afresh in a throwaway virtualenv
+## and pin every installed version, transitive ones included, in constraints.txt
+CONSTRAINTS_VENV := $(VENV)-constraints
+constraints:
+	rm -rf $(CONSTRAINTS_VENV)
+	$(PYTHON) -m venv $(CONSTRAINTS_VENV)
+	$(CONSTRAINTS_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CONSTRAINTS_VENV)/bin/pip install --quiet -r requirements-dev.txt
+	{ sed -n '/^#/!q;p' constraints.txt; $(CONSTRAINTS_VENV)/bin/pip freeze --exclude-editable; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
+	rm -rf $(CONSTRAINTS_VENV)
 
 ## bench-fanout: a session update to 5,000 attendees via Celery + Redis into an SMTP sink, vs a
 ## plain loop (BENCH_FANOUT_ARGS="--concurrency 4" etc.)

@@ -32,6 +32,8 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Django's backend plus the `natural_sort` collation that lists of people sort by.
+    DATABASES["default"]["ENGINE"] = "config.sqlite"
     # IMMEDIATE takes the write lock when a transaction starts, so two writers queue on the
     # busy timeout instead of failing with "database is locked" when one upgrades its lock.
     DATABASES["default"]["OPTIONS"] = {
