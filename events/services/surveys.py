@@ -28,8 +28,6 @@ from . import ServiceError
 from . import questionnaire as engine
 
 TOKEN_SALT = "events.survey"  # noqa: S105 - a signing namespace, not a secret
-# However long a survey stays open, a link stops working this long after it was signed.
-TOKEN_MAX_AGE = timedelta(days=365)
 ANONYMITY_THRESHOLD = 3
 MAX_SEND_AFTER_HOURS = 24 * 30
 MAX_REMINDER_DAYS = 60
@@ -382,6 +380,18 @@ def still_relevant(recipient: SurveyRecipient, kind: str) -> str:
 
 
 # The one-click link
+#
+# A link expires when its survey closes, not at a fixed age: it works for as long as the
+# survey takes answers (`is_open`, checked on every use), so moving the closing date moves
+# every link with it, either way. The signature keeps the link to one person (recipient id
+# and nonce) and one survey, and refuses it once altered; the timestamp signing.dumps puts
+# in it is left unchecked (links already mailed carry one, so the format stays).
+#
+# A survey without a closing date cannot exist: `closes_at` is required, and create_survey
+# sets it 30 days after the last session, so no link lives forever. Were the closing ever
+# made optional, "no closing date" must not become "a link that never expires": such a
+# survey should get a closing computed from its last session rather than unbounded links.
+# To kill one person's link before closing, change their nonce.
 
 
 def token_for(recipient: SurveyRecipient) -> str:
@@ -391,10 +401,11 @@ def token_for(recipient: SurveyRecipient) -> str:
 
 
 def from_token(token: str) -> SurveyRecipient | None:
-    """The person and survey a link is for, or None for a forged, altered or too old link.
-    The link stops working when the survey closes: `is_open` says so."""
+    """The person and survey a link is for, or None for a forged or altered link, or one
+    whose nonce was changed. However old, it is valid while the survey is open: callers
+    check `is_open` (the answer page shows a closed survey's link the closed page)."""
     try:
-        data = signing.loads(token, salt=TOKEN_SALT, max_age=TOKEN_MAX_AGE)
+        data = signing.loads(token, salt=TOKEN_SALT)
         pk, survey_id, nonce = int(data["r"]), int(data["s"]), str(data["n"])
     except (signing.BadSignature, KeyError, TypeError, ValueError):
         return None
