@@ -342,7 +342,9 @@ def queue_reminders(*, now: datetime | None = None) -> int:
 
 @transaction.atomic
 def resend(*, recipient: SurveyRecipient, actor) -> Notification:
-    """Send the survey again to someone who has not answered (they lost the email)."""
+    """Send the survey again to someone who has not answered (they lost the email). The
+    link stays the same: both mails go to the same person, so a new one would protect
+    nothing, and the first mail, found again in a spam folder, must still work."""
     recipient = (
         SurveyRecipient.objects.select_for_update()
         .select_related("survey", "user")
