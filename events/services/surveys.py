@@ -556,7 +556,10 @@ def non_responders(*, survey: Survey) -> QuerySet:
 
 def csv_rows(*, survey: Survey, session_id: int | None = None, role: str | None = None):
     """All answers, one row per response. Anonymous surveys carry no name, email, session or
-    role: a column of those beside the answers would undo the anonymity."""
+    role: a column of those beside the answers would undo the anonymity. Nor the time of
+    answering: set beside who left a session when, or who was seen at the form, it names
+    people too, and even a coarse day points to the session when sessions fall on
+    different days. Named surveys keep it."""
     recipients = _recipients(survey, session_id=session_id, role=role)
     responses = Response.objects.filter(
         questionnaire=survey.questionnaire,
@@ -570,4 +573,13 @@ def csv_rows(*, survey: Survey, session_id: int | None = None, role: str | None 
             ("Role", "survey_recipient__user__role"),
             ("Session starts (UTC)", "survey_recipient__session__starts_at"),
         ]
-    return engine.csv_rows(questionnaire=survey.questionnaire, responses=responses, columns=columns)
+    rows = engine.csv_rows(questionnaire=survey.questionnaire, responses=responses, columns=columns)
+    if survey.anonymous:
+        return _without_answer_times(rows)
+    return rows
+
+
+def _without_answer_times(rows):
+    # The engine's second column is "Answered at".
+    for row in rows:
+        yield [row[0], *row[2:]]
