@@ -483,13 +483,23 @@ class SurveyResults:
     hidden_reason: str = ""
 
 
-def _recipients(survey: Survey, *, session_id: int | None, role: str | None) -> QuerySet:
-    recipients = SurveyRecipient.objects.filter(survey=survey)
+def _recipient_filter(
+    survey: Survey, *, session_id: int | None, role: str | None, through: str = ""
+) -> Q:
+    """The survey's recipients, or one session's or role's share; `through` is the path to
+    the recipient from the model filtered (e.g. from a Response)."""
+    condition = Q(**{f"{through}survey": survey})
     if session_id:
-        recipients = recipients.filter(session_id=session_id)
+        condition &= Q(**{f"{through}session_id": session_id})
     if role:
-        recipients = recipients.filter(user__role=role)
-    return recipients
+        condition &= Q(**{f"{through}user__role": role})
+    return condition
+
+
+def _recipients(survey: Survey, *, session_id: int | None, role: str | None) -> QuerySet:
+    return SurveyRecipient.objects.filter(
+        _recipient_filter(survey, session_id=session_id, role=role)
+    )
 
 
 def rate(*, survey: Survey, session_id: int | None = None, role: str | None = None) -> Rate:
@@ -560,10 +570,12 @@ def csv_rows(*, survey: Survey, session_id: int | None = None, role: str | None 
     answering: set beside who left a session when, or who was seen at the form, it names
     people too, and even a coarse day points to the session when sessions fall on
     different days. Named surveys keep it."""
-    recipients = _recipients(survey, session_id=session_id, role=role)
+    # Joined to the recipients directly (no `IN (SELECT ...)` of them) and bounded on
+    # their response_id as well as on the response's id: each chunk then starts in both
+    # indexes where the last one stopped, and the export grows linearly.
     responses = Response.objects.filter(
+        _recipient_filter(survey, session_id=session_id, role=role, through="survey_recipient__"),
         questionnaire=survey.questionnaire,
-        survey_recipient__in=recipients.filter(response__isnull=False),
     )
     columns = []
     if not survey.anonymous:
@@ -573,7 +585,12 @@ def csv_rows(*, survey: Survey, session_id: int | None = None, role: str | None 
             ("Role", "survey_recipient__user__role"),
             ("Session starts (UTC)", "survey_recipient__session__starts_at"),
         ]
-    rows = engine.csv_rows(questionnaire=survey.questionnaire, responses=responses, columns=columns)
+    rows = engine.csv_rows(
+        questionnaire=survey.questionnaire,
+        responses=responses,
+        columns=columns,
+        same_id=("survey_recipient__response_id",),
+    )
     if survey.anonymous:
         return _without_answer_times(rows)
     return rows
