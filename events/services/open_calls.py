@@ -175,13 +175,15 @@ def submit(
     submission = Submission.objects.filter(call=call, email=email).first()
     if submission is None:
         submission = Submission.objects.create(
-            call=call, email=email, pending=pending, submitted_at=now
+            call=call, email=email, pending=pending, pending_at=now, submitted_at=now
         )
     else:
+        # Anyone may type this address: what is in the pool, its date included, stays as
+        # it is until the mailbox confirms (_apply dates it then).
         submission.pending = pending
+        submission.pending_at = now
         submission.nonce = _new_nonce()
-        submission.submitted_at = now
-        submission.save(update_fields=["pending", "nonce", "submitted_at"])
+        submission.save(update_fields=["pending", "pending_at", "nonce"])
     if _verified(user, email):
         _apply(submission, user=user)
         return Submitted(submission, True)
@@ -226,7 +228,9 @@ def _apply(submission: Submission, *, user=None) -> None:
     if submission.user is None:
         submission.user = User.objects.filter(email__iexact=submission.email).first()
     submission.confirmed_at = submission.confirmed_at or now
+    submission.submitted_at = submission.pending_at or now
     submission.pending = None
+    submission.pending_at = None
     submission.nonce = _new_nonce()
     submission.save()
     notification = Notification.objects.create(
@@ -298,16 +302,17 @@ def withdraw(*, submission: Submission) -> None:
 
 
 def purge_unconfirmed(*, now: datetime | None = None) -> int:
-    """The sweep: submissions never confirmed are deleted after PURGE_AFTER; an unconfirmed
-    change to a confirmed one is dropped (the confirmed answers stay)."""
+    """The sweep: submissions never confirmed are deleted PURGE_AFTER their last sending; an
+    unconfirmed change to a confirmed one is dropped as long after it was sent (the
+    confirmed answers stay)."""
     now = now or timezone.now()
     cutoff = now - PURGE_AFTER
     deleted, _ = Submission.objects.filter(
-        confirmed_at__isnull=True, submitted_at__lt=cutoff
+        confirmed_at__isnull=True, pending_at__lt=cutoff
     ).delete()
     Submission.objects.filter(
-        confirmed_at__isnull=False, pending__isnull=False, submitted_at__lt=cutoff
-    ).update(pending=None)
+        confirmed_at__isnull=False, pending__isnull=False, pending_at__lt=cutoff
+    ).update(pending=None, pending_at=None)
     return deleted
 
 
