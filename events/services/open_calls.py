@@ -375,10 +375,20 @@ class PoolFilter:
     sort: str = "recent"  # "recent" | "score"
 
 
-def pool(*, call: OpenCall, filters: PoolFilter | None = None) -> QuerySet:
+def _history_scope(viewer) -> tuple[dict, dict]:
+    """Which invitations and registrations a pool's history may count for `viewer`: those of
+    the events they organize (staff: every event, as on the other organizer pages). A call
+    can have several organizers, each with their own events; one's pool must not tell
+    another's invitations or attendance."""
+    if viewer.is_staff:
+        return {}, {}
+    return {"event__organizers": viewer}, {"session__event__organizers": viewer}
+
+
+def pool(*, call: OpenCall, viewer, filters: PoolFilter | None = None) -> QuerySet:
     """The confirmed submissions matching `filters`, each annotated with what the pool table
-    shows (mean score and count, invited / accepted / attended / no-shows), all in one
-    query however many rows."""
+    shows (mean score and count, and from the events `viewer` organizes: invited /
+    accepted / attended / no-shows), all in one query however many rows."""
     f = filters or PoolFilter()
     rows = Submission.objects.filter(call=call, confirmed_at__isnull=False)
     if f.role:
@@ -410,8 +420,11 @@ def pool(*, call: OpenCall, filters: PoolFilter | None = None) -> QuerySet:
                 )
             )
         )
-    invitations = Invitation.objects.filter(email__iexact=OuterRef("email"))
-    registrations = Registration.objects.filter(user__email__iexact=OuterRef("email"))
+    their_invitations, their_registrations = _history_scope(viewer)
+    invitations = Invitation.objects.filter(email__iexact=OuterRef("email"), **their_invitations)
+    registrations = Registration.objects.filter(
+        user__email__iexact=OuterRef("email"), **their_registrations
+    )
     rows = rows.annotate(
         invited=Exists(invitations),
         accepted=Exists(invitations.filter(status=Invitation.Status.ACCEPTED)),
@@ -441,9 +454,9 @@ def pool(*, call: OpenCall, filters: PoolFilter | None = None) -> QuerySet:
     return rows.order_by("-submitted_at", "pk")
 
 
-def pool_results(*, call: OpenCall, filters: PoolFilter | None = None) -> engine.Results:
+def pool_results(*, call: OpenCall, viewer, filters: PoolFilter | None = None) -> engine.Results:
     """The pool's answers as charts (the engine's figures), for the filtered pool."""
-    ids = pool(call=call, filters=filters).values("response_id")
+    ids = pool(call=call, viewer=viewer, filters=filters).values("response_id")
 
     return engine.results(
         questionnaire=call.questionnaire, responses=Response.objects.filter(pk__in=ids)
@@ -463,9 +476,9 @@ def choice_questions(call: OpenCall) -> list[Question]:
     return list(call.questionnaire.questions.filter(kind__in=list(engine.CHOICE_KINDS)))
 
 
-def csv_rows(*, call: OpenCall, filters: PoolFilter | None = None):
+def csv_rows(*, call: OpenCall, viewer, filters: PoolFilter | None = None):
     """The pool as CSV: profile columns, then each answer (the engine's CSV)."""
-    ids = pool(call=call, filters=filters).values("response_id")
+    ids = pool(call=call, viewer=viewer, filters=filters).values("response_id")
     columns = [
         ("Email", "submission__email"),
         ("Name", "submission__name"),
