@@ -91,10 +91,13 @@ class Submission(models.Model):
     response = models.OneToOneField(
         Response, null=True, blank=True, on_delete=models.SET_NULL, related_name="submission"
     )
-    # What was submitted and not confirmed yet (profile fields and answers), and the nonce
-    # its confirmation link carries.
+    # What was submitted and not confirmed yet (profile fields and answers), when, and the
+    # nonce its confirmation link carries.
     pending = models.JSONField(null=True, blank=True)
+    pending_at = models.DateTimeField(null=True, blank=True)
     nonce = models.CharField(max_length=32, default=new_nonce)
+    # When the submission in the pool was sent: moved only by a confirmation (anyone can
+    # submit with any address; until that mailbox confirms, nothing about it changes).
     submitted_at = models.DateTimeField()
     confirmed_at = models.DateTimeField(null=True, blank=True)
     tags = models.ManyToManyField(PoolTag, blank=True, related_name="submissions")

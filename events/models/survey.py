@@ -73,7 +73,8 @@ class SurveyRecipient(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="survey_invites"
     )
     session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="+")
-    # The link carries the nonce: resending with a new nonce makes older links stop working.
+    # The link carries the nonce: a new nonce makes every link mailed before stop working.
+    # Resending keeps it (services.surveys.resend): the first mail's link still works.
     nonce = models.CharField(max_length=32, default=new_nonce)
     sent_at = models.DateTimeField(null=True, blank=True)
     opened_at = models.DateTimeField(null=True, blank=True)

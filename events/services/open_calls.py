@@ -175,13 +175,15 @@ def submit(
     submission = Submission.objects.filter(call=call, email=email).first()
     if submission is None:
         submission = Submission.objects.create(
-            call=call, email=email, pending=pending, submitted_at=now
+            call=call, email=email, pending=pending, pending_at=now, submitted_at=now
         )
     else:
+        # Anyone may type this address: what is in the pool, its date included, stays as
+        # it is until the mailbox confirms (_apply dates it then).
         submission.pending = pending
+        submission.pending_at = now
         submission.nonce = _new_nonce()
-        submission.submitted_at = now
-        submission.save(update_fields=["pending", "nonce", "submitted_at"])
+        submission.save(update_fields=["pending", "pending_at", "nonce"])
     if _verified(user, email):
         _apply(submission, user=user)
         return Submitted(submission, True)
@@ -230,7 +232,9 @@ def _apply(submission: Submission, *, user=None) -> None:
     if submission.user is None:
         submission.user = User.objects.filter(email__iexact=submission.email).first()
     submission.confirmed_at = submission.confirmed_at or now
+    submission.submitted_at = submission.pending_at or now
     submission.pending = None
+    submission.pending_at = None
     submission.nonce = _new_nonce()
     submission.save()
     notification = Notification.objects.create(
@@ -302,16 +306,17 @@ def withdraw(*, submission: Submission) -> None:
 
 
 def purge_unconfirmed(*, now: datetime | None = None) -> int:
-    """The sweep: submissions never confirmed are deleted after PURGE_AFTER; an unconfirmed
-    change to a confirmed one is dropped (the confirmed answers stay)."""
+    """The sweep: submissions never confirmed are deleted PURGE_AFTER their last sending; an
+    unconfirmed change to a confirmed one is dropped as long after it was sent (the
+    confirmed answers stay)."""
     now = now or timezone.now()
     cutoff = now - PURGE_AFTER
     deleted, _ = Submission.objects.filter(
-        confirmed_at__isnull=True, submitted_at__lt=cutoff
+        confirmed_at__isnull=True, pending_at__lt=cutoff
     ).delete()
     Submission.objects.filter(
-        confirmed_at__isnull=False, pending__isnull=False, submitted_at__lt=cutoff
-    ).update(pending=None)
+        confirmed_at__isnull=False, pending__isnull=False, pending_at__lt=cutoff
+    ).update(pending=None, pending_at=None)
     return deleted
 
 
@@ -374,10 +379,20 @@ class PoolFilter:
     sort: str = "recent"  # "recent" | "score"
 
 
-def pool(*, call: OpenCall, filters: PoolFilter | None = None) -> QuerySet:
+def _history_scope(viewer) -> tuple[dict, dict]:
+    """Which invitations and registrations a pool's history may count for `viewer`: those of
+    the events they organize (staff: every event, as on the other organizer pages). A call
+    can have several organizers, each with their own events; one's pool must not tell
+    another's invitations or attendance."""
+    if viewer.is_staff:
+        return {}, {}
+    return {"event__organizers": viewer}, {"session__event__organizers": viewer}
+
+
+def pool(*, call: OpenCall, viewer, filters: PoolFilter | None = None) -> QuerySet:
     """The confirmed submissions matching `filters`, each annotated with what the pool table
-    shows (mean score and count, invited / accepted / attended / no-shows), all in one
-    query however many rows."""
+    shows (mean score and count, and from the events `viewer` organizes: invited /
+    accepted / attended / no-shows), all in one query however many rows."""
     f = filters or PoolFilter()
     rows = Submission.objects.filter(call=call, confirmed_at__isnull=False)
     if f.role:
@@ -409,8 +424,11 @@ def pool(*, call: OpenCall, filters: PoolFilter | None = None) -> QuerySet:
                 )
             )
         )
-    invitations = Invitation.objects.filter(email__iexact=OuterRef("email"))
-    registrations = Registration.objects.filter(user__email__iexact=OuterRef("email"))
+    their_invitations, their_registrations = _history_scope(viewer)
+    invitations = Invitation.objects.filter(email__iexact=OuterRef("email"), **their_invitations)
+    registrations = Registration.objects.filter(
+        user__email__iexact=OuterRef("email"), **their_registrations
+    )
     rows = rows.annotate(
         invited=Exists(invitations),
         accepted=Exists(invitations.filter(status=Invitation.Status.ACCEPTED)),
@@ -440,9 +458,9 @@ def pool(*, call: OpenCall, filters: PoolFilter | None = None) -> QuerySet:
     return rows.order_by("-submitted_at", "pk")
 
 
-def pool_results(*, call: OpenCall, filters: PoolFilter | None = None) -> engine.Results:
+def pool_results(*, call: OpenCall, viewer, filters: PoolFilter | None = None) -> engine.Results:
     """The pool's answers as charts (the engine's figures), for the filtered pool."""
-    ids = pool(call=call, filters=filters).values("response_id")
+    ids = pool(call=call, viewer=viewer, filters=filters).values("response_id")
 
     return engine.results(
         questionnaire=call.questionnaire, responses=Response.objects.filter(pk__in=ids)
@@ -462,9 +480,9 @@ def choice_questions(call: OpenCall) -> list[Question]:
     return list(call.questionnaire.questions.filter(kind__in=list(engine.CHOICE_KINDS)))
 
 
-def csv_rows(*, call: OpenCall, filters: PoolFilter | None = None):
+def csv_rows(*, call: OpenCall, viewer, filters: PoolFilter | None = None):
     """The pool as CSV: profile columns, then each answer (the engine's CSV)."""
-    ids = pool(call=call, filters=filters).values("response_id")
+    ids = pool(call=call, viewer=viewer, filters=filters).values("response_id")
     columns = [
         ("Email", "submission__email"),
         ("Name", "submission__name"),

@@ -635,10 +635,14 @@ def csv_rows(
     responses: QuerySet,
     columns: list[tuple[str, str]] = (),
     chunk: int = 2000,
+    same_id: tuple[str, ...] = (),
 ) -> Iterator[list[Any]]:
     """The header, then one row per response: the owner's `columns` ((header, lookup on
     Response) pairs), then one cell per question. Read in keyset chunks, two queries per
-    chunk, so memory stays flat however many responses there are."""
+    chunk, so memory stays flat however many responses there are. `same_id`: lookups that
+    hold the response's id on a joined table; each chunk is bounded there too, or the
+    database, which does not carry `id > last` across a join, reads that table's index
+    from its start for every chunk."""
     questions = list(questionnaire.questions.all())
     yield ["Response", "Answered at"] + [h for h, _ in columns] + [q.label for q in questions]
     # Read once, not once per cell.
@@ -647,7 +651,7 @@ def csv_rows(
     last = 0
     while True:
         batch = list(
-            responses.filter(pk__gt=last)
+            responses.filter(pk__gt=last, **{f"{lookup}__gt": last for lookup in same_id})
             .order_by("pk")
             .values_list("pk", "updated_at", *lookups)[:chunk]
         )

@@ -28,8 +28,6 @@ from . import ServiceError
 from . import questionnaire as engine
 
 TOKEN_SALT = "events.survey"  # noqa: S105 - a signing namespace, not a secret
-# However long a survey stays open, a link stops working this long after it was signed.
-TOKEN_MAX_AGE = timedelta(days=365)
 ANONYMITY_THRESHOLD = 3
 MAX_SEND_AFTER_HOURS = 24 * 30
 MAX_REMINDER_DAYS = 60
@@ -344,7 +342,9 @@ def queue_reminders(*, now: datetime | None = None) -> int:
 
 @transaction.atomic
 def resend(*, recipient: SurveyRecipient, actor) -> Notification:
-    """Send the survey again to someone who has not answered (they lost the email)."""
+    """Send the survey again to someone who has not answered (they lost the email). The
+    link stays the same: both mails go to the same person, so a new one would protect
+    nothing, and the first mail, found again in a spam folder, must still work."""
     recipient = (
         SurveyRecipient.objects.select_for_update()
         .select_related("survey", "user")
@@ -382,6 +382,18 @@ def still_relevant(recipient: SurveyRecipient, kind: str) -> str:
 
 
 # The one-click link
+#
+# A link expires when its survey closes, not at a fixed age: it works for as long as the
+# survey takes answers (`is_open`, checked on every use), so moving the closing date moves
+# every link with it, either way. The signature keeps the link to one person (recipient id
+# and nonce) and one survey, and refuses it once altered; the timestamp signing.dumps puts
+# in it is left unchecked (links already mailed carry one, so the format stays).
+#
+# A survey without a closing date cannot exist: `closes_at` is required, and create_survey
+# sets it 30 days after the last session, so no link lives forever. Were the closing ever
+# made optional, "no closing date" must not become "a link that never expires": such a
+# survey should get a closing computed from its last session rather than unbounded links.
+# To kill one person's link before closing, change their nonce.
 
 
 def token_for(recipient: SurveyRecipient) -> str:
@@ -391,10 +403,11 @@ def token_for(recipient: SurveyRecipient) -> str:
 
 
 def from_token(token: str) -> SurveyRecipient | None:
-    """The person and survey a link is for, or None for a forged, altered or too old link.
-    The link stops working when the survey closes: `is_open` says so."""
+    """The person and survey a link is for, or None for a forged or altered link, or one
+    whose nonce was changed. However old, it is valid while the survey is open: callers
+    check `is_open` (the answer page shows a closed survey's link the closed page)."""
     try:
-        data = signing.loads(token, salt=TOKEN_SALT, max_age=TOKEN_MAX_AGE)
+        data = signing.loads(token, salt=TOKEN_SALT)
         pk, survey_id, nonce = int(data["r"]), int(data["s"]), str(data["n"])
     except (signing.BadSignature, KeyError, TypeError, ValueError):
         return None
@@ -470,13 +483,23 @@ class SurveyResults:
     hidden_reason: str = ""
 
 
-def _recipients(survey: Survey, *, session_id: int | None, role: str | None) -> QuerySet:
-    recipients = SurveyRecipient.objects.filter(survey=survey)
+def _recipient_filter(
+    survey: Survey, *, session_id: int | None, role: str | None, through: str = ""
+) -> Q:
+    """The survey's recipients, or one session's or role's share; `through` is the path to
+    the recipient from the model filtered (e.g. from a Response)."""
+    condition = Q(**{f"{through}survey": survey})
     if session_id:
-        recipients = recipients.filter(session_id=session_id)
+        condition &= Q(**{f"{through}session_id": session_id})
     if role:
-        recipients = recipients.filter(user__role=role)
-    return recipients
+        condition &= Q(**{f"{through}user__role": role})
+    return condition
+
+
+def _recipients(survey: Survey, *, session_id: int | None, role: str | None) -> QuerySet:
+    return SurveyRecipient.objects.filter(
+        _recipient_filter(survey, session_id=session_id, role=role)
+    )
 
 
 def rate(*, survey: Survey, session_id: int | None = None, role: str | None = None) -> Rate:
@@ -543,11 +566,16 @@ def non_responders(*, survey: Survey) -> QuerySet:
 
 def csv_rows(*, survey: Survey, session_id: int | None = None, role: str | None = None):
     """All answers, one row per response. Anonymous surveys carry no name, email, session or
-    role: a column of those beside the answers would undo the anonymity."""
-    recipients = _recipients(survey, session_id=session_id, role=role)
+    role: a column of those beside the answers would undo the anonymity. Nor the time of
+    answering: set beside who left a session when, or who was seen at the form, it names
+    people too, and even a coarse day points to the session when sessions fall on
+    different days. Named surveys keep it."""
+    # Joined to the recipients directly (no `IN (SELECT ...)` of them) and bounded on
+    # their response_id as well as on the response's id: each chunk then starts in both
+    # indexes where the last one stopped, and the export grows linearly.
     responses = Response.objects.filter(
+        _recipient_filter(survey, session_id=session_id, role=role, through="survey_recipient__"),
         questionnaire=survey.questionnaire,
-        survey_recipient__in=recipients.filter(response__isnull=False),
     )
     columns = []
     if not survey.anonymous:
@@ -557,4 +585,18 @@ def csv_rows(*, survey: Survey, session_id: int | None = None, role: str | None 
             ("Role", "survey_recipient__user__role"),
             ("Session starts (UTC)", "survey_recipient__session__starts_at"),
         ]
-    return engine.csv_rows(questionnaire=survey.questionnaire, responses=responses, columns=columns)
+    rows = engine.csv_rows(
+        questionnaire=survey.questionnaire,
+        responses=responses,
+        columns=columns,
+        same_id=("survey_recipient__response_id",),
+    )
+    if survey.anonymous:
+        return _without_answer_times(rows)
+    return rows
+
+
+def _without_answer_times(rows):
+    # The engine's second column is "Answered at".
+    for row in rows:
+        yield [row[0], *row[2:]]

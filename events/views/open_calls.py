@@ -339,7 +339,7 @@ def _blind(request: HttpRequest, call: OpenCall) -> bool:
 def pool(request: HttpRequest, pk: int) -> HttpResponse:
     call = organized_call(request, pk)
     f = _pool_filter(request, call)
-    rows = service.pool(call=call, filters=f)
+    rows = service.pool(call=call, viewer=request.user, filters=f)
     total = rows.count()
     page = max(int(request.GET.get("page", "1")) if request.GET.get("page", "").isdigit() else 1, 1)
     shown = list(rows.prefetch_related("tags")[(page - 1) * PAGE : page * PAGE])
@@ -382,10 +382,12 @@ def _selected(request: HttpRequest, call: OpenCall):
         # The filter is the pool page's query string, carried whole: read field by field, the
         # bulk form's own "tag" (the tag to add) was taken for the filter's tag.
         query = QueryDict(request.POST.get("query", ""))
-        rows = service.pool(call=call, filters=_pool_filter(request, call, query))
+        rows = service.pool(
+            call=call, viewer=request.user, filters=_pool_filter(request, call, query)
+        )
     else:
         ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
-        rows = service.pool(call=call).filter(pk__in=ids)
+        rows = service.pool(call=call, viewer=request.user).filter(pk__in=ids)
     return Submission.objects.filter(pk__in=rows.values("pk"))
 
 
@@ -429,7 +431,7 @@ def pool_action(request: HttpRequest, pk: int) -> HttpResponse:
 def pool_csv(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     call = organized_call(request, pk)
     f = _pool_filter(request, call)
-    rows = service.csv_rows(call=call, filters=f)
+    rows = service.csv_rows(call=call, viewer=request.user, filters=f)
     return stream_csv(rows, f"call-{call.pk}-pool.csv")
 
 
@@ -444,7 +446,7 @@ def pool_results(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "call": call,
             "here": "Results",
-            "results": service.pool_results(call=call, filters=f),
+            "results": service.pool_results(call=call, viewer=request.user, filters=f),
             "query": request.GET.urlencode(),
         },
     )

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from events import ratelimit
@@ -107,10 +108,10 @@ def test_unconfirmed_submissions_are_purged_after_seven_days(call):
     Client().post(call_url(call), form_data(call, email="old@example.com"))
     Client().post(call_url(call), form_data(call, email="new@example.com"))
     Submission.objects.filter(email="old@example.com").update(
-        submitted_at=timezone.now() - timedelta(days=7, minutes=1)
+        pending_at=timezone.now() - timedelta(days=7, minutes=1)
     )
     Submission.objects.filter(email="new@example.com").update(
-        submitted_at=timezone.now() - timedelta(days=6, hours=23)
+        pending_at=timezone.now() - timedelta(days=6, hours=23)
     )
     assert service.purge_unconfirmed() == 1
     assert list(Submission.objects.values_list("email", flat=True)) == ["new@example.com"]
@@ -120,13 +121,33 @@ def test_the_sweep_drops_an_old_pending_change_but_keeps_the_confirmed_answers(c
     q = questions(call)
     kept = in_pool(call, "ada@example.com", answers={q.short.pk: "First"}, name="Ada")
     Client().post(call_url(call), form_data(call, name="Mallory", **{f"q{q.short.pk}": "Forged"}))
-    Submission.objects.filter(pk=kept.pk).update(submitted_at=timezone.now() - timedelta(days=8))
+    Submission.objects.filter(pk=kept.pk).update(pending_at=timezone.now() - timedelta(days=8))
     from events.tasks import purge_open_call_submissions
 
     purge_open_call_submissions()
     kept.refresh_from_db()
     assert kept.pending is None and kept.name == "Ada" and kept.confirmed_at
     assert Answer.objects.get(response=kept.response).text == "First"
+
+
+def test_a_fresh_change_to_a_submission_confirmed_long_ago_waits_its_seven_days(call):
+    """The pending change is dated on its own: the old confirmed date does not purge it."""
+    kept = in_pool(call, "ada@example.com", name="Ada")
+    Submission.objects.filter(pk=kept.pk).update(submitted_at=timezone.now() - timedelta(days=30))
+    Client().post(call_url(call), form_data(call, name="Ada L."))
+
+    service.purge_unconfirmed()
+
+    kept.refresh_from_db()
+    assert kept.pending is not None
+    assert (
+        Client()
+        .post(reverse("events:call_confirm", args=[service.confirm_token(kept)]))
+        .status_code
+        == 200
+    )
+    kept.refresh_from_db()
+    assert kept.name == "Ada L."
 
 
 def test_a_question_id_from_another_form_is_refused_and_what_was_typed_is_kept(call, organizer):

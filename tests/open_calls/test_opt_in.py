@@ -52,6 +52,40 @@ def test_someone_else_using_your_email_changes_nothing_until_your_mailbox_confir
     assert service.summary(mine)[0] == ("Name", "Ada")
 
 
+def test_someone_else_using_your_email_does_not_move_your_submitted_date(call, org):
+    """The pool lists the most recent first: an unconfirmed re-submission must not lift
+    (or date) anyone, or a stranger could reorder the pool with other people's addresses."""
+    ada = in_pool(call, "ada@example.com", name="Ada")
+    grace = in_pool(call, "grace@example.com", name="Grace")
+    ten_days_ago = timezone.now() - timedelta(days=10)
+    Submission.objects.filter(pk=ada.pk).update(submitted_at=ten_days_ago)
+    Submission.objects.filter(pk=grace.pk).update(submitted_at=ten_days_ago + timedelta(days=1))
+
+    assert post(call, email="ada@example.com", name="Mallory").status_code == 200
+
+    ada.refresh_from_db()
+    assert ada.pending is not None
+    assert ada.submitted_at == ten_days_ago
+    page = org.get(reverse("manage:pool", args=[call.pk])).content.decode()
+    assert page.index("grace@example.com") < page.index("ada@example.com")
+
+
+def test_a_confirmed_new_submission_is_dated_from_when_it_was_sent(call):
+    ada = in_pool(call, "ada@example.com", name="Ada")
+    ten_days_ago = timezone.now() - timedelta(days=10)
+    Submission.objects.filter(pk=ada.pk).update(submitted_at=ten_days_ago)
+    before = timezone.now()
+    post(call, email="ada@example.com", name="Ada L.")
+    sent = timezone.now()
+    ada.refresh_from_db()
+
+    assert Client().post(confirm_url(ada)).status_code == 200
+
+    ada.refresh_from_db()
+    assert ada.name == "Ada L." and ada.pending is None
+    assert before <= ada.submitted_at <= sent
+
+
 def test_an_older_confirmation_link_stops_working_after_a_newer_one_is_sent(call):
     post(call, name="Typo")
     old_link = confirm_url(Submission.objects.get())

@@ -134,6 +134,66 @@ def test_the_pool_shows_history_badges_from_invitations_and_attendance(org, call
     assert "1 no-show" in body
 
 
+@pytest.fixture
+def elsewhere(people):
+    """Another organizer's event, where Ada was invited, accepted, attended and also
+    missed a session: nothing of it is the call organizer's to see."""
+    stranger = OrganizerFactory()
+    event = EventFactory(organizer=stranger)
+    past = SessionFactory(event=event, starts_at=timezone.now() - timedelta(days=5))
+    past.ends_at = past.starts_at + timedelta(hours=1)
+    past.save()
+    later = SessionFactory(event=event, starts_at=timezone.now() - timedelta(days=4))
+    later.ends_at = later.starts_at + timedelta(hours=1)
+    later.save()
+    expires = timezone.now() + timedelta(days=7)
+    Invitation.objects.create(
+        event=event, session=past, email="ada@example.com", status="accepted", expires_at=expires
+    )
+    ada = UserFactory(email="ada@example.com")
+    Registration.objects.create(
+        session=past, user=ada, status="confirmed", checked_in_at=past.starts_at
+    )
+    Registration.objects.create(session=later, user=ada, status="confirmed", no_show=True)
+    return stranger
+
+
+@pytest.mark.parametrize("history", ["invited", "accepted", "attended", "no_show"])
+def test_history_counts_only_the_events_the_viewing_organizer_organizes(
+    org, call, people, elsewhere, history
+):
+    assert "ada@example.com" not in shown(org, call, history=history)
+    assert "ada@example.com" in shown(org, call, history="new")
+
+
+def test_the_pool_shows_no_badge_from_another_organizers_event(org, call, people, elsewhere):
+    body = org.get(reverse("manage:pool", args=[call.pk])).content.decode()
+    assert body.count(">attended<") == 1  # Linus, at the call organizer's own event
+    assert body.count(">accepted<") == 0
+    assert "1 no-show" in body and "2 no-shows" not in body
+
+
+def test_a_co_organizer_sees_the_history_of_the_events_they_organize(call, people, elsewhere):
+    call.organizers.add(elsewhere)
+    theirs = login(elsewhere)
+
+    assert shown(theirs, call, history="attended") == {"ada@example.com"}
+    assert shown(theirs, call, history="no_show") == {"ada@example.com"}
+    assert "ada@example.com" not in shown(theirs, call, history="new")
+    csv_text = b"".join(
+        theirs.get(
+            reverse("manage:pool_csv", args=[call.pk]), {"history": "attended"}
+        ).streaming_content
+    ).decode()
+    assert "ada@example.com" in csv_text and "linus@example.com" not in csv_text
+
+
+def test_staff_see_the_history_of_every_event(call, people, elsewhere):
+    staff = login(UserFactory(is_staff=True, is_organizer=True))
+
+    assert shown(staff, call, history="attended") == {"ada@example.com", "linus@example.com"}
+
+
 def test_reviews_show_mean_and_count_and_scoring_again_replaces_ones_own(
     org, call, people, organizer
 ):
@@ -310,7 +370,7 @@ def test_the_results_page_shows_the_engines_figures_for_a_known_data_set(org, ca
                 q.nps.pk: nps,
             },
         )
-    results = service.pool_results(call=call)
+    results = service.pool_results(call=call, viewer=call.organizers.first())
     assert results.respondents == 4
     by = {r.question.pk: r for r in results.questions}
     assert [o.count for o in by[q.single.pk].options] == [2, 1, 1]
@@ -328,7 +388,9 @@ def test_the_results_page_shows_the_engines_figures_for_a_known_data_set(org, ca
     assert filtered.status_code == 200
     assert (
         service.pool_results(
-            call=call, filters=service.PoolFilter(choice=(q.single.pk, 0))
+            call=call,
+            viewer=call.organizers.first(),
+            filters=service.PoolFilter(choice=(q.single.pk, 0)),
         ).respondents
         == 2
     )

@@ -1,6 +1,10 @@
 """Anonymous surveys: organizers see answers without names, and a breakdown (by session or
 role) answered by fewer than three people is withheld, on the page and in the CSV."""
 
+import csv
+import io
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -126,7 +130,7 @@ def test_no_name_or_email_appears_on_the_results_csv_or_pending_page(
             assert person.display_name not in text
             assert person.email not in text
     header = pages[1].splitlines()[0]
-    assert header == "Response,Answered at,How was it?,One word for it"
+    assert header == "Response,How was it?,One word for it"
     assert "who has answered is not shown" in pages[2]
 
 
@@ -140,6 +144,29 @@ def test_the_same_people_are_named_when_the_survey_is_not_anonymous(world, event
     assert "Quiet Person" in pending.content.decode()
     assert "Secret Name0" not in pending.content.decode()  # answered: not pending
     assert "secret0@example.org" in csv and "Name,Email,Role" in csv.splitlines()[0]
+
+
+def test_the_anonymous_csv_carries_no_time_of_answering(world, event, organizer_client):
+    """When someone answered can say who it was (the one who left the session early, the
+    one seen filling it in at 10:14): an anonymous export has answers and nothing else."""
+    text = b"".join(csv_of(organizer_client, event).streaming_content).decode()
+    rows = list(csv.reader(io.StringIO(text)))
+
+    assert rows[0] == ["Response", "How was it?", "One word for it"]
+    assert [len(row) for row in rows[1:]] == [3] * 5
+    assert sorted(row[1:] for row in rows[1:]) == [[str(i + 1), f"word{i}"] for i in range(5)]
+    assert not re.search(r"\d{4}-\d{2}-\d{2}|\d{2}:\d{2}", text)
+
+
+def test_a_named_survey_keeps_the_time_of_answering_in_the_csv(world, event, organizer_client):
+    survey, *_ = world
+    Survey.objects.filter(pk=survey.pk).update(anonymous=False)
+
+    text = b"".join(csv_of(organizer_client, event).streaming_content).decode()
+    rows = list(csv.reader(io.StringIO(text)))
+
+    assert rows[0][:2] == ["Response", "Answered at"]
+    assert all(re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2} \S+", row[1]) for row in rows[1:])
 
 
 def test_anonymity_cannot_be_turned_off_once_someone_answered(world, event, organizer_client):

@@ -376,6 +376,39 @@ def test_resending_owes_a_new_email_each_time(event, session, enqueued, smtp):
     assert recipient.resent == 2
 
 
+def test_resending_keeps_the_link_of_the_first_email_working(event, session, smtp):
+    """Both mails go to the same inbox, so a new link would protect nothing; it would only
+    break the first mail, which the person may find again (in spam, say) and click."""
+    [ada] = seat(session)
+    survey = sending_on(event)
+    end(session)
+    surveys.queue_due()
+    deliver_all()
+    recipient = SurveyRecipient.objects.get()
+    nonce = recipient.nonce
+
+    surveys.resend(recipient=recipient, actor=None)
+    deliver_all()
+
+    first, again = smtp.to(ada.user.email)
+    paths = [
+        "/" + url.split("/", 3)[3]
+        for message in (first, again)
+        for url in smtp.links(message)
+        if "/survey/" in url
+    ]
+    assert len(paths) == 2
+    recipient.refresh_from_db()
+    assert recipient.nonce == nonce
+    assert [surveys.from_token(p.strip("/").split("/")[-1]) for p in paths] == [recipient] * 2
+    question = questions_of(survey)[0]
+    assert Client().get(paths[0]).status_code == 200
+    assert Client().post(paths[0], {field(question): "4"}).status_code == 302
+    assert Client().post(paths[1], {field(question): "5"}).status_code == 302
+    recipient.refresh_from_db()
+    assert surveys.saved_answers(recipient) == {question.pk: 5}
+
+
 def test_resending_is_refused_once_they_answered(event, session):
     seat(session)
     survey = sending_on(event)
