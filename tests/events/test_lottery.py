@@ -411,3 +411,96 @@ def test_the_order_of_applications_gives_no_advantage():
     assert set(first_ranked) == set(ids)
     for count in first_ranked.values():
         assert abs(count - 300) < 80, first_ranked
+
+
+# Clashes: nobody holds two confirmed seats at the same time, whoever confirms them
+
+
+def seed_ranking_first(session: Session, registration: Registration) -> str:
+    """A seed under which `registration` is drawn first."""
+    applicants = list(
+        Registration.objects.filter(session=session, status=Status.APPLIED).values_list(
+            "pk", flat=True
+        )
+    )
+    return next(
+        seed
+        for seed in (f"first-{n}" for n in range(1000))
+        if draw_order(applicants, seed)[0] == registration.pk
+    )
+
+
+def confirmed_elsewhere_at_the_same_time(session: Session, user) -> Registration:
+    other = SessionFactory(
+        starts_at=session.starts_at + timedelta(minutes=30),
+        ends_at=session.ends_at + timedelta(minutes=30),
+    )
+    seat = register(user=user, session=other)
+    assert seat.status == Status.CONFIRMED
+    return seat
+
+
+def test_a_winner_with_a_confirmed_seat_at_the_same_time_waits_and_the_seat_goes_on():
+    session, applied = lottery(3, capacity=2)
+    clasher = applied[0]
+    elsewhere = confirmed_elsewhere_at_the_same_time(session, clasher.user)
+    seed = seed_ranking_first(session, clasher)
+
+    draw(session=session, seed=seed)
+
+    skipped = fresh(clasher)
+    assert (skipped.status, skipped.lottery_rank) == (Status.WAITLISTED, 1)
+    change = skipped.changes.last()
+    assert change.to_status == Status.WAITLISTED
+    assert change.note == (
+        f"Lottery draw, rank 1 (seed {seed}): already has a confirmed seat at that time"
+    )
+    # Both seats went to the others, in draw order; the clash kept its seat elsewhere.
+    assert {fresh(r).status for r in applied[1:]} == {Status.CONFIRMED}
+    assert fresh(elsewhere).status == Status.CONFIRMED
+    assert_seats_add_up(session)
+    assert session.seats_taken == 2
+
+
+def test_a_clashing_applicant_waits_in_draw_order_and_is_offered_the_next_seat_in_turn():
+    session, applied = lottery(4, capacity=2)
+    clasher = applied[0]
+    confirmed_elsewhere_at_the_same_time(session, clasher.user)
+    seed = seed_ranking_first(session, clasher)
+
+    draw(session=session, seed=seed)
+
+    waiting = Registration.objects.filter(session=session, status=Status.WAITLISTED)
+    by_time = list(waiting.order_by("waitlisted_at", "pk").values_list("lottery_rank", flat=True))
+    assert by_time == [1, 4]
+
+
+def test_a_clashing_researcher_leaves_the_reserved_seat_to_the_next_researcher():
+    session, applied = lottery(
+        10,
+        capacity=5,
+        roles=["researcher"] * 2,
+        event__lottery_reserved_shares={"researcher": 20},
+    )
+    clasher, other_researcher = applied[0], applied[1]
+    confirmed_elsewhere_at_the_same_time(session, clasher.user)
+
+    for seed in range(10):
+        result = trial_draw(session, f"share-{seed}")
+        assert clasher.user_id not in winners(result), seed
+        assert other_researcher.user_id in winners(result), seed
+        assert len(winners(result)) == 5
+
+
+def test_without_a_waitlist_a_clashing_applicant_is_turned_down_with_the_reason():
+    session, applied = lottery(3, capacity=2, waitlist_enabled=False)
+    clasher = applied[0]
+    confirmed_elsewhere_at_the_same_time(session, clasher.user)
+
+    draw(session=session, seed=seed_ranking_first(session, clasher))
+
+    skipped = fresh(clasher)
+    assert skipped.status == Status.REJECTED
+    assert skipped.changes.last().note.endswith("already has a confirmed seat at that time")
+    assert {fresh(r).status for r in applied[1:]} == {Status.CONFIRMED}
+    assert_seats_add_up(session)
