@@ -1,4 +1,5 @@
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
@@ -69,6 +70,21 @@ def test_the_list_query_count_does_not_grow_with_events():
     many = queries(Client(), reverse("events:list"))
 
     assert few == many
+
+
+def test_the_list_shows_times_in_the_viewers_zone_with_the_event_zone_beside():
+    start = (timezone.now() + timedelta(days=30)).replace(hour=14, minute=0, second=0)
+    SessionFactory(
+        starts_at=start, ends_at=start + timedelta(hours=1), event__timezone="America/New_York"
+    )
+    viewer = UserFactory(timezone="Asia/Tokyo")
+
+    html = client_for(viewer).get(reverse("events:list")).content.decode()
+
+    tokyo = timezone.localtime(start, timezone.get_fixed_timezone(9 * 60))
+    new_york = timezone.localtime(start, ZoneInfo("America/New_York"))
+    assert f"{tokyo:%H:%M} JST" in html
+    assert f"{new_york:%H:%M} {new_york:%Z} in America/New_York, event time" in html
 
 
 # An event's page
