@@ -104,7 +104,7 @@ class EventForm(forms.ModelForm):
         label="Registration closes",
         required=False,
         help_text="In the event's time zone. Empty: open until the sessions start. Lotteries "
-        "are drawn when it closes.",
+        "are drawn when it closes, so a lottery needs one.",
     )
     offer_hours = forms.IntegerField(
         label="Hours to accept a waitlist offer",

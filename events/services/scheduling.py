@@ -78,6 +78,22 @@ def _check_shares(shares: dict) -> None:
         raise ServiceError("Reserved shares add up to more than 100%.")
 
 
+NO_DRAW_WITHOUT_CLOSING = (
+    "A lottery is drawn when registration closes: set the time registration closes."
+)
+
+
+def _check_lottery_closes(event: Event, *, published: bool) -> None:
+    """A published lottery has a closing time: the sweep draws it then, and without one its
+    applicants would wait for a draw that never comes."""
+    if (
+        published
+        and event.registration_mode == Event.Mode.LOTTERY
+        and event.registration_closes_at is None
+    ):
+        raise ServiceError(NO_DRAW_WITHOUT_CLOSING)
+
+
 def _check_reminders(hours) -> None:
     if (
         not isinstance(hours, list)
@@ -126,6 +142,7 @@ def update_event(*, event: Event, actor, **changes) -> Event:
     _check_reminders(changes.get("reminder_hours", event.reminder_hours))
     hours_changed = changes.get("reminder_hours", event.reminder_hours) != event.reminder_hours
     _validated(event, changes, EVENT_FIELDS)
+    _check_lottery_closes(event, published=event.status == Event.Status.PUBLISHED)
     event.save()
     if hours_changed:
         for session in event.sessions.filter(status=Session.Status.SCHEDULED):
@@ -141,6 +158,7 @@ def publish_event(*, event: Event, actor) -> Event:
         raise ServiceError("A cancelled event cannot be published again.")
     if not event.sessions.filter(status=Session.Status.SCHEDULED).exists():
         raise ServiceError("Add at least one session before publishing.")
+    _check_lottery_closes(event, published=True)
     Event.objects.filter(pk=event.pk).update(
         status=Event.Status.PUBLISHED, updated_at=timezone.now()
     )

@@ -217,6 +217,45 @@ def test_publishing_an_event_with_a_session_opens_it_for_sign_up():
     assert register(user=UserFactory(), session=session).status == Status.CONFIRMED
 
 
+def test_a_lottery_without_a_closing_time_cannot_be_published():
+    # The sweep draws a lottery when its registration closes: without a closing time it
+    # would never be drawn, and its applicants would wait for nothing.
+    event = EventFactory(status="draft", registration_mode="lottery")
+    SessionFactory(event=event)
+
+    with pytest.raises(ServiceError, match="A lottery is drawn when registration closes"):
+        publish_event(event=event, actor=event.organizers.get())
+
+    event.refresh_from_db()
+    assert event.status == Event.Status.DRAFT
+    event.registration_closes_at = timezone.now() + timedelta(days=2)
+    event.save()
+    publish_event(event=event, actor=event.organizers.get())
+    event.refresh_from_db()
+    assert event.status == Event.Status.PUBLISHED
+
+
+def test_a_published_lottery_keeps_its_closing_time():
+    closes = timezone.now() + timedelta(days=2)
+    event = EventFactory(registration_mode="lottery", registration_closes_at=closes)
+    organizer = event.organizers.get()
+
+    with pytest.raises(ServiceError, match="A lottery is drawn when registration closes"):
+        update_event(event=event, actor=organizer, title="Renamed", registration_closes_at=None)
+    open_event = EventFactory()
+    with pytest.raises(ServiceError, match="A lottery is drawn when registration closes"):
+        update_event(
+            event=open_event,
+            actor=open_event.organizers.get(),
+            registration_mode=Event.Mode.LOTTERY,
+        )
+
+    event.refresh_from_db()
+    assert event.title != "Renamed" and event.registration_closes_at == closes
+    open_event.refresh_from_db()
+    assert open_event.registration_mode == Event.Mode.OPEN
+
+
 def test_a_cancelled_event_cannot_be_published_again():
     session = SessionFactory()
     event = session.event
