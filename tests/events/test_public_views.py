@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from events.models import Registration, ScreeningQuestion, TermsAcceptance
+from events.models import Invitation, Registration, ScreeningQuestion, TermsAcceptance
 from events.services import registration as registration_service
 from tests.factories import PASSWORD, SessionFactory, UserFactory
 
@@ -216,6 +216,28 @@ def test_a_draft_events_session_is_a_404_to_sign_up_for():
     assert response.status_code == 404
 
 
+def test_an_invitation_only_event_says_so_and_refuses_a_sign_up_without_the_invitation():
+    session = SessionFactory(event__registration_mode="invitation")
+    invitee = UserFactory()
+    Invitation.objects.create(
+        event=session.event, email=invitee.email, expires_at=timezone.now() + timedelta(days=7)
+    )
+    client = client_for(invitee)
+
+    page = client.get(reverse("events:detail", args=[session.event.pk])).content.decode()
+    assert "By invitation only." in page
+    assert reverse("events:register", args=[session.pk]) not in page
+
+    forged = client.post(reverse("events:register", args=[session.pk]))
+    assert forged.status_code == 400
+    assert "This session is by invitation only." in forged.content.decode()
+    assert not Registration.objects.exists()
+    # Anyone else does not learn that the event exists.
+    stranger = client_for(UserFactory())
+    assert stranger.get(reverse("events:detail", args=[session.event.pk])).status_code == 404
+    assert stranger.post(reverse("events:register", args=[session.pk])).status_code == 404
+
+
 def test_confidential_events_need_the_terms_accepted_and_store_the_acceptance():
     session = SessionFactory(event__terms_text="Do not share.", event__terms_version=2)
     user = UserFactory()
@@ -355,6 +377,42 @@ def test_an_offer_is_accepted_by_post_and_not_by_opening_the_link():
     assert client.post(url, {"action": "accept"}).status_code == 302
     registration.refresh_from_db()
     assert registration.status == "confirmed"
+
+
+@pytest.mark.parametrize("query", ["", "?action=accept", "?action=decline"])
+def test_opening_the_offer_link_in_any_way_changes_nothing(query):
+    # Mail scanners open links, with whatever query string, and some send HEAD first.
+    registration = offered_registration()
+    client = client_for(registration.user)
+    url = reverse("events:offer", args=[registration.pk]) + query
+
+    assert client.get(url).status_code == 200
+    client.head(url)
+    client.options(url)
+
+    registration.refresh_from_db()
+    registration.session.refresh_from_db()
+    assert registration.status == "offered"
+    assert registration.session.seats_taken == 1
+    assert registration.changes.count() == 2  # waitlisted, offered
+
+
+@pytest.mark.parametrize("query", ["", "?confirm=1", "?action=cancel"])
+def test_opening_the_cancel_link_in_any_way_changes_nothing(query):
+    session = SessionFactory()
+    user = UserFactory()
+    registration = registration_service.register(user=user, session=session)
+    client = client_for(user)
+    url = reverse("events:cancel", args=[registration.pk]) + query
+
+    assert "Yes, cancel" in client.get(url).content.decode()
+    client.head(url)
+    client.options(url)
+
+    registration.refresh_from_db()
+    session.refresh_from_db()
+    assert (registration.status, session.seats_taken) == ("confirmed", 1)
+    assert registration.changes.count() == 1
 
 
 def test_declining_an_offer_frees_the_seat():
