@@ -307,6 +307,39 @@ def test_my_sessions_lists_only_my_own_registrations():
     assert "Mine" in html and "Theirs" not in html
 
 
+def test_my_sessions_shows_every_place_i_hold_or_wait_for_with_a_cancel_button():
+    me = UserFactory()
+    confirmed = registration_service.register(user=me, session=SessionFactory())
+    applied = registration_service.register(
+        user=me, session=SessionFactory(event__registration_mode="approval")
+    )
+    full = SessionFactory(capacity=1)
+    registration_service.register(user=UserFactory(), session=full)
+    waitlisted = registration_service.register(user=me, session=full)
+    freed = SessionFactory(capacity=1)
+    leaving = registration_service.register(user=UserFactory(), session=freed)
+    offered = registration_service.register(user=me, session=freed)
+    registration_service.cancel(registration=leaving, actor=leaving.user)
+    closed = registration_service.register(user=me, session=SessionFactory())
+    registration_service.cancel(registration=closed, actor=me)
+
+    html = client_for(me).get(reverse("events:my_sessions")).content.decode()
+
+    for registration, label in [
+        (confirmed, "Confirmed"),
+        (applied, "Applied"),
+        (waitlisted, "Waitlisted"),
+        (offered, "Seat offered"),
+        (closed, "Cancelled"),
+    ]:
+        assert registration.session.event.title in html
+        assert label in html
+    for registration in (confirmed, applied, waitlisted, offered):
+        assert reverse("events:cancel", args=[registration.pk]) in html
+    assert reverse("events:offer", args=[offered.pk]) in html
+    assert reverse("events:cancel", args=[closed.pk]) not in html
+
+
 def test_my_sessions_query_count_does_not_grow_with_registrations():
     me = UserFactory()
     client = client_for(me)
