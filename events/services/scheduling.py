@@ -209,6 +209,9 @@ def add_organizer(*, event: Event, actor, email: str) -> User:
 
 @transaction.atomic
 def remove_organizer(*, event: Event, actor, user) -> None:
+    """An event keeps at least one organizer. The event row is locked first: two organizers
+    removing each other at once would otherwise both count two and leave none."""
+    event = Event.objects.select_for_update().get(pk=event.pk)
     if event.organizers.count() <= 1:
         raise ServiceError("An event needs at least one organizer.")
     event.organizers.remove(user)

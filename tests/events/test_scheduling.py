@@ -1,9 +1,11 @@
 """Organizers' changes to events and sessions, and what they owe attendees
 (events.services.scheduling)."""
 
+import threading
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from events.models import Event, Notification, Registration, RegistrationChange, Session
@@ -544,3 +546,33 @@ def test_cancelling_an_event_cancels_all_its_sessions():
     assert fresh(unrelated).status == Status.CONFIRMED
     assert owed(Kind.SESSION_CANCELLED, first) == {seated.user_id, waiting.user_id}
     assert owed(Kind.SESSION_CANCELLED, second) == {other.user_id}
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_organizers_removing_each_other_at_once_leave_one():
+    pairs = []
+    for _ in range(10):
+        event = EventFactory()
+        first, second = event.organizers.get(), OrganizerFactory()
+        event.organizers.add(second)
+        pairs += [(event, first, second), (event, second, first)]
+    barrier = threading.Barrier(len(pairs))
+
+    def remove(event, actor, other) -> None:
+        try:
+            barrier.wait()
+            remove_organizer(event=event, actor=actor, user=other)
+        except ServiceError:
+            pass  # the one refused: the other went first
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=remove, args=pair) for pair in pairs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    counts = [Event.objects.get(pk=event.pk).organizers.count() for event, *_ in pairs[::2]]
+    assert counts == [1] * 10
