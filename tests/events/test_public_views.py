@@ -142,6 +142,26 @@ def test_times_are_shown_in_the_viewers_zone_with_the_event_zone_beside():
     assert "in America/New_York, event time" in html
 
 
+def test_a_visitor_sees_times_in_the_zone_their_browser_reported():
+    start = (timezone.now() + timedelta(days=30)).replace(hour=14, minute=0, second=0)
+    session = SessionFactory(
+        starts_at=start, ends_at=start + timedelta(hours=1), event__timezone="America/New_York"
+    )
+    url = reverse("events:detail", args=[session.event.pk])
+    visitor = Client()
+    visitor.cookies["tz"] = "Asia%2FTokyo"  # as static/js/tz.js writes it
+
+    html = visitor.get(url).content.decode()
+
+    tokyo = timezone.localtime(start, timezone.get_fixed_timezone(9 * 60))
+    assert f"{tokyo:%H:%M}" in html and "JST" in html
+    assert "in America/New_York, event time" in html
+    # A zone that does not exist is ignored: UTC, not an error.
+    visitor.cookies["tz"] = "Mars%2FOlympus_Mons"
+    html = visitor.get(url).content.decode()
+    assert f"{start:%H:%M}" in html and "UTC" in html
+
+
 # Signing up
 
 
