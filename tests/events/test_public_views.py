@@ -162,6 +162,21 @@ def test_a_visitor_sees_times_in_the_zone_their_browser_reported():
     assert f"{start:%H:%M}" in html and "UTC" in html
 
 
+def test_after_a_lottery_its_page_shows_when_it_was_drawn_and_with_which_seed():
+    from events.services.lottery import draw
+
+    session = SessionFactory(event__registration_mode="lottery", capacity=1)
+    applicant = UserFactory()
+    registration_service.register(user=applicant, session=session)
+    url = reverse("events:detail", args=[session.event.pk])
+    assert "Seats drawn by lottery" not in Client().get(url).content.decode()
+
+    draw(session=session, seed="c0ffee-seed")
+
+    html = client_for(applicant).get(url).content.decode()
+    assert "Seats drawn by lottery" in html and "c0ffee-seed" in html
+
+
 # Signing up
 
 
