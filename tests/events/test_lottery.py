@@ -1,11 +1,12 @@
 """Fair lotteries: seeded and reproducible, seats reserved per role, drawn once
 (events.services.lottery)."""
 
+import threading
 from collections import Counter
 from datetime import timedelta
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from events.models import Event, Registration, Session
@@ -503,4 +504,56 @@ def test_without_a_waitlist_a_clashing_applicant_is_turned_down_with_the_reason(
     assert skipped.status == Status.REJECTED
     assert skipped.changes.last().note.endswith("already has a confirmed seat at that time")
     assert {fresh(r).status for r in applied[1:]} == {Status.CONFIRMED}
+    assert_seats_add_up(session)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_an_application_made_while_the_draw_runs_is_not_left_undrawn(monkeypatch):
+    """The draw locks the session and reads the applicants; someone applying at that moment
+    read the session as not drawn yet. Their application must not be left behind as
+    'applied' after the draw (nobody would ever draw it): they are served first come, first
+    served, as anyone after the draw."""
+    from events.services import lottery as lottery_service
+
+    session, _ = lottery(3, capacity=2)
+    late = UserFactory()
+    drawing, applied = threading.Event(), threading.Event()
+    slow_order = lottery_service.draw_order
+
+    def draw_order_while_someone_applies(ids, seed):
+        drawing.set()
+        applied.wait(timeout=2)  # the application is blocked, or done, by now
+        return slow_order(ids, seed)
+
+    monkeypatch.setattr(lottery_service, "draw_order", draw_order_while_someone_applies)
+    outcome_of: dict[str, str] = {}
+
+    def run_draw() -> None:
+        try:
+            draw(session=session, seed="fixed")
+        finally:
+            connection.close()
+
+    def apply_late() -> None:
+        drawing.wait(timeout=10)
+        threading.Timer(0.5, applied.set).start()
+        try:
+            outcome_of["late"] = register(user=late, session=session).status
+        except ServiceError as error:
+            outcome_of["late"] = error.message
+        finally:
+            applied.set()
+            connection.close()
+
+    threads = [threading.Thread(target=run_draw), threading.Thread(target=apply_late)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    session.refresh_from_db()
+    assert session.lottery_drawn_at is not None
+    assert not Registration.objects.filter(session=session, status=Status.APPLIED).exists()
+    assert outcome_of["late"] == Status.WAITLISTED
     assert_seats_add_up(session)
