@@ -123,7 +123,8 @@ class EventForm(forms.ModelForm):
         label="Lottery: seats reserved per role",
         required=False,
         max_length=300,
-        help_text="In percent of each session's seats, e.g. “researcher=30, community=10”. "
+        help_text="At least this share of each session's seats (percent, rounded up), "
+        "e.g. “researcher=30, community=10”. "
         f"Roles: {', '.join(User.Role.values)}. Empty: no reserved seats.",
     )
 

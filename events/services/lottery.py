@@ -4,7 +4,6 @@ seats reserved per role."""
 import random
 import secrets
 from datetime import timedelta
-from math import floor
 
 from django.db import transaction
 from django.utils import timezone
@@ -31,12 +30,15 @@ def draw_order(applicant_ids: list[int], seed: str) -> list[int]:
 def pick_winners(
     ordered: list[Registration], seats: int, reserved_shares: dict[str, int]
 ) -> list[Registration]:
-    """Winners in draw order: first the reserved seats of each role (share of `seats`, in
-    percent, rounded down), filled by that role's applicants in draw order; then the
-    remaining seats by everyone left, in draw order."""
+    """Winners in draw order: first the reserved seats of each role, filled by that role's
+    applicants in draw order; then the remaining seats by everyone left, in draw order.
+
+    A share is a floor ("at least 30% researchers"), so it is rounded up: 30% of 5 seats keeps
+    2 for researchers, not 1 (20%). Shares that round up past the seats there are get what
+    is left, role by role."""
     winners: list[Registration] = []
     for role, share in sorted(reserved_shares.items()):
-        quota = floor(seats * int(share) / 100)
+        quota = min(-(-seats * int(share) // 100), seats - len(winners))
         of_role = [r for r in ordered if r.user.role == role and r not in winners]
         winners.extend(of_role[:quota])
     rest = [r for r in ordered if r not in winners]

@@ -253,6 +253,27 @@ def test_reserved_seats_are_taken_first_and_the_rest_go_by_draw_order():
     assert picked == developers[:3] + researchers[:2]
 
 
+def test_a_reserved_share_is_at_least_that_share_of_the_seats():
+    # "At least 30% researchers": of 5 seats, 1.5 would be 30%, so 2 are kept for them.
+    session, _ = lottery(10, capacity=5, roles=["developer"] * 8 + ["researcher"] * 2)
+    ordered = list(Registration.objects.filter(session=session).select_related("user"))
+    developers, researchers = ordered[:8], ordered[8:]
+
+    picked = pick_winners(ordered, 5, {"researcher": 30})
+
+    assert picked == developers[:3] + researchers
+
+
+def test_reserved_shares_rounded_up_never_give_more_seats_than_there_are():
+    session, _ = lottery(6, capacity=3, roles=["researcher"] * 3 + ["community"] * 3)
+    ordered = list(Registration.objects.filter(session=session).select_related("user"))
+
+    picked = pick_winners(ordered, 3, {"researcher": 50, "community": 50})
+
+    assert len(picked) == 3
+    assert {r.user.role for r in picked} == {"researcher", "community"}
+
+
 # Once and only once
 
 
