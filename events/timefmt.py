@@ -13,15 +13,26 @@ def span(start: datetime, end: datetime) -> str:
     return f"{head}–{tail} {end.tzname()}"
 
 
+def event_note(moment: datetime, viewer: tzinfo, event_zone: str) -> str:
+    """The event-zone note of `moment`, or '' when the viewer's zone shows the same clock."""
+    seen = timezone.localtime(moment, viewer)
+    there = timezone.localtime(moment, zoneinfo.ZoneInfo(event_zone))
+    if there.utcoffset() == seen.utcoffset():
+        return ""
+    return f"{there:%H:%M} {there.tzname()} in {event_zone}, event time"
+
+
 def when(session, viewer: tzinfo) -> tuple[str, str]:
     """(the session's time in the viewer's zone, the event-zone note or '' when it is the same)."""
     start = timezone.localtime(session.starts_at, viewer)
     end = timezone.localtime(session.ends_at, viewer)
-    event_start = timezone.localtime(session.starts_at, zoneinfo.ZoneInfo(session.event.timezone))
-    note = ""
-    if event_start.utcoffset() != start.utcoffset():
-        note = f"{event_start:%H:%M} {event_start.tzname()} in {session.event.timezone}, event time"
-    return span(start, end), note
+    return span(start, end), event_note(session.starts_at, viewer, session.event.timezone)
+
+
+def moment(value: datetime, viewer: tzinfo, event_zone: str) -> tuple[str, str]:
+    """(one point in time in the viewer's zone, the event-zone note or '')."""
+    seen = timezone.localtime(value, viewer)
+    return f"{seen:%a %-d %b %Y, %H:%M} {seen.tzname()}", event_note(value, viewer, event_zone)
 
 
 def when_text(session, zone_name: str) -> str:

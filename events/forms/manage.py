@@ -104,7 +104,7 @@ class EventForm(forms.ModelForm):
         label="Registration closes",
         required=False,
         help_text="In the event's time zone. Empty: open until the sessions start. Lotteries "
-        "are drawn when it closes.",
+        "are drawn when it closes, so a lottery needs one.",
     )
     offer_hours = forms.IntegerField(
         label="Hours to accept a waitlist offer",
@@ -123,7 +123,8 @@ class EventForm(forms.ModelForm):
         label="Lottery: seats reserved per role",
         required=False,
         max_length=300,
-        help_text="In percent of each session's seats, e.g. “researcher=30, community=10”. "
+        help_text="At least this share of each session's seats (percent, rounded up), "
+        "e.g. “researcher=30, community=10”. "
         f"Roles: {', '.join(User.Role.values)}. Empty: no reserved seats.",
     )
 

@@ -4,18 +4,19 @@ seats reserved per role."""
 import random
 import secrets
 from datetime import timedelta
-from math import floor
 
 from django.db import transaction
 from django.utils import timezone
 
 from ..models import Event, Notification, Registration, Session
 from . import ServiceError
+from .registration import confirmed_at_the_same_time
 from .seats import take_seat
 from .transitions import transition
 
 Status = Registration.Status
 Kind = Notification.Kind
+CLASH = "already has a confirmed seat at that time"
 
 
 def draw_order(applicant_ids: list[int], seed: str) -> list[int]:
@@ -29,12 +30,15 @@ def draw_order(applicant_ids: list[int], seed: str) -> list[int]:
 def pick_winners(
     ordered: list[Registration], seats: int, reserved_shares: dict[str, int]
 ) -> list[Registration]:
-    """Winners in draw order: first the reserved seats of each role (share of `seats`, in
-    percent, rounded down), filled by that role's applicants in draw order; then the
-    remaining seats by everyone left, in draw order."""
+    """Winners in draw order: first the reserved seats of each role, filled by that role's
+    applicants in draw order; then the remaining seats by everyone left, in draw order.
+
+    A share is a floor ("at least 30% researchers"), so it is rounded up: 30% of 5 seats keeps
+    2 for researchers, not 1 (20%). Shares that round up past the seats there are get what
+    is left, role by role."""
     winners: list[Registration] = []
     for role, share in sorted(reserved_shares.items()):
-        quota = floor(seats * int(share) / 100)
+        quota = min(-(-seats * int(share) // 100), seats - len(winners))
         of_role = [r for r in ordered if r.user.role == role and r not in winners]
         winners.extend(of_role[:quota])
     rest = [r for r in ordered if r not in winners]
@@ -45,7 +49,9 @@ def pick_winners(
 @transaction.atomic
 def draw(*, session: Session, actor=None, seed: str | None = None) -> Session:
     """Draw the seats of a lottery session among its applicants. Winners are confirmed; the
-    others go to the waitlist in draw order. Runs once per session."""
+    others go to the waitlist in draw order. Nobody wins a seat clashing with a confirmed one
+    (as approve and move-in refuse): they wait, in draw order, like the others. Runs once per
+    session."""
     session = Session.objects.select_for_update().select_related("event").get(pk=session.pk)
     if session.event.registration_mode != Event.Mode.LOTTERY:
         raise ServiceError("This session does not use a lottery.")
@@ -65,10 +71,16 @@ def draw(*, session: Session, actor=None, seed: str | None = None) -> Session:
     if not applicants:
         raise ServiceError("Nobody has applied yet: there is nothing to draw.")
     ordered = [applicants[pk] for pk in draw_order(list(applicants), seed)]
-    winners = pick_winners(ordered, session.seats_left, session.event.lottery_reserved_shares)
+    clashing = _clashing_users(session, [r.user_id for r in ordered])
+    # Whoever already holds a confirmed seat at that time is drawn (their rank stays, so the
+    # draw can be checked) but cannot win: their seat goes to the next in draw order.
+    eligible = [r for r in ordered if r.user_id not in clashing]
+    winners = pick_winners(eligible, session.seats_left, session.event.lottery_reserved_shares)
     now = timezone.now()
     for rank, registration in enumerate(ordered, start=1):
         note = f"Lottery draw, rank {rank} (seed {seed})"
+        if registration.user_id in clashing:
+            note = f"{note}: {CLASH}"
         if registration in winners and take_seat(session.pk):
             transition(
                 registration,
@@ -105,6 +117,18 @@ def draw(*, session: Session, actor=None, seed: str | None = None) -> Session:
     Session.objects.filter(pk=session.pk).update(lottery_seed=seed, lottery_drawn_at=now)
     session.lottery_seed, session.lottery_drawn_at = seed, now
     return session
+
+
+def _clashing_users(session: Session, user_ids: list[int]) -> set[int]:
+    """Those of `user_ids` holding a confirmed seat in another session at the same time (one
+    query for all applicants)."""
+    return set(
+        Registration.objects.filter(
+            confirmed_at_the_same_time(session.starts_at, session.ends_at), user_id__in=user_ids
+        )
+        .exclude(session=session)
+        .values_list("user_id", flat=True)
+    )
 
 
 def draw_due_lotteries(*, now=None) -> int:

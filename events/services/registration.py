@@ -4,7 +4,7 @@ from collections.abc import Callable
 from contextlib import contextmanager
 
 from allauth.account.models import EmailAddress
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
@@ -188,6 +188,8 @@ def _register(*, user, session: Session, answers: dict, invited_seat: bool | Non
     if existing and existing.status == Status.REJECTED:
         raise ServiceError("The organizers did not select you for this session.")
     applying = event.uses_applications and not session.lottery_drawn_at and not invited
+    if applying and event.registration_mode == Event.Mode.LOTTERY and _drawn_meanwhile(session):
+        applying = False  # too late for the draw: first come, first served, as after it
     cleaned = clean_answers(event=event, raw=answers) if applying else {}
     now = timezone.now()
 
@@ -229,6 +231,20 @@ def _register(*, user, session: Session, answers: dict, invited_seat: bool | Non
     )
     record_creation(registration, actor=user, notify=notify)
     return registration
+
+
+def _drawn_meanwhile(session: Session) -> bool:
+    """Whether the lottery was drawn after `session` was read, waiting for a draw under way to
+    end: an application written after it would never be drawn. FOR SHARE waits for the draw's
+    row lock but not for other applicants. SQLite needs nothing: its IMMEDIATE transactions
+    run one at a time, so what this one read is still true."""
+    if connection.vendor != "postgresql":
+        return False
+    table = connection.ops.quote_name(Session._meta.db_table)
+    with connection.cursor() as db:
+        db.execute(f"SELECT lottery_drawn_at FROM {table} WHERE id = %s FOR SHARE", [session.pk])  # noqa: S608
+        row = db.fetchone()
+    return bool(row and row[0])
 
 
 @transaction.atomic

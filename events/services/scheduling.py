@@ -86,6 +86,22 @@ def _check_shares(shares: dict) -> None:
         raise ServiceError("Reserved shares add up to more than 100%.")
 
 
+NO_DRAW_WITHOUT_CLOSING = (
+    "A lottery is drawn when registration closes: set the time registration closes."
+)
+
+
+def _check_lottery_closes(event: Event, *, published: bool) -> None:
+    """A published lottery has a closing time: the sweep draws it then, and without one its
+    applicants would wait for a draw that never comes."""
+    if (
+        published
+        and event.registration_mode == Event.Mode.LOTTERY
+        and event.registration_closes_at is None
+    ):
+        raise ServiceError(NO_DRAW_WITHOUT_CLOSING)
+
+
 def _check_reminders(hours) -> None:
     if (
         not isinstance(hours, list)
@@ -134,6 +150,7 @@ def update_event(*, event: Event, actor, **changes) -> Event:
     _check_reminders(changes.get("reminder_hours", event.reminder_hours))
     hours_changed = changes.get("reminder_hours", event.reminder_hours) != event.reminder_hours
     _validated(event, changes, EVENT_FIELDS)
+    _check_lottery_closes(event, published=event.status == Event.Status.PUBLISHED)
     event.save()
     if hours_changed:
         for session in event.sessions.filter(status=Session.Status.SCHEDULED):
@@ -149,6 +166,7 @@ def publish_event(*, event: Event, actor) -> Event:
         raise ServiceError("A cancelled event cannot be published again.")
     if not event.sessions.filter(status=Session.Status.SCHEDULED).exists():
         raise ServiceError("Add at least one session before publishing.")
+    _check_lottery_closes(event, published=True)
     Event.objects.filter(pk=event.pk).update(
         status=Event.Status.PUBLISHED, updated_at=timezone.now()
     )
@@ -199,6 +217,9 @@ def add_organizer(*, event: Event, actor, email: str) -> User:
 
 @transaction.atomic
 def remove_organizer(*, event: Event, actor, user) -> None:
+    """An event keeps at least one organizer. The event row is locked first: two organizers
+    removing each other at once would otherwise both count two and leave none."""
+    event = Event.objects.select_for_update().get(pk=event.pk)
     if event.organizers.count() <= 1:
         raise ServiceError("An event needs at least one organizer.")
     event.organizers.remove(user)

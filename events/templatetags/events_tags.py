@@ -33,6 +33,22 @@ def session_when(session) -> str:
     return format_html('<time datetime="{}">{}</time>', session.starts_at.isoformat(), text)
 
 
+@register.simple_tag
+def event_time(value, event) -> str:
+    """One point in time (say, an event's next start) as session_when shows a session's."""
+    if value is None:
+        return ""
+    text, note = timefmt.moment(value, timezone.get_current_timezone(), event.timezone)
+    if note:
+        return format_html(
+            '<time datetime="{}">{}</time> <span class="muted">({})</span>',
+            value.isoformat(),
+            text,
+            note,
+        )
+    return format_html('<time datetime="{}">{}</time>', value.isoformat(), text)
+
+
 STATUS_BADGE = {
     "confirmed": "badge-ok",
     "offered": "badge-warn",

@@ -1,11 +1,12 @@
 """Fair lotteries: seeded and reproducible, seats reserved per role, drawn once
 (events.services.lottery)."""
 
+import threading
 from collections import Counter
 from datetime import timedelta
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from events.models import Event, Registration, Session
@@ -252,6 +253,27 @@ def test_reserved_seats_are_taken_first_and_the_rest_go_by_draw_order():
     assert picked == developers[:3] + researchers[:2]
 
 
+def test_a_reserved_share_is_at_least_that_share_of_the_seats():
+    # "At least 30% researchers": of 5 seats, 1.5 would be 30%, so 2 are kept for them.
+    session, _ = lottery(10, capacity=5, roles=["developer"] * 8 + ["researcher"] * 2)
+    ordered = list(Registration.objects.filter(session=session).select_related("user"))
+    developers, researchers = ordered[:8], ordered[8:]
+
+    picked = pick_winners(ordered, 5, {"researcher": 30})
+
+    assert picked == developers[:3] + researchers
+
+
+def test_reserved_shares_rounded_up_never_give_more_seats_than_there_are():
+    session, _ = lottery(6, capacity=3, roles=["researcher"] * 3 + ["community"] * 3)
+    ordered = list(Registration.objects.filter(session=session).select_related("user"))
+
+    picked = pick_winners(ordered, 3, {"researcher": 50, "community": 50})
+
+    assert len(picked) == 3
+    assert {r.user.role for r in picked} == {"researcher", "community"}
+
+
 # Once and only once
 
 
@@ -411,3 +433,148 @@ def test_the_order_of_applications_gives_no_advantage():
     assert set(first_ranked) == set(ids)
     for count in first_ranked.values():
         assert abs(count - 300) < 80, first_ranked
+
+
+# Clashes: nobody holds two confirmed seats at the same time, whoever confirms them
+
+
+def seed_ranking_first(session: Session, registration: Registration) -> str:
+    """A seed under which `registration` is drawn first."""
+    applicants = list(
+        Registration.objects.filter(session=session, status=Status.APPLIED).values_list(
+            "pk", flat=True
+        )
+    )
+    return next(
+        seed
+        for seed in (f"first-{n}" for n in range(1000))
+        if draw_order(applicants, seed)[0] == registration.pk
+    )
+
+
+def confirmed_elsewhere_at_the_same_time(session: Session, user) -> Registration:
+    other = SessionFactory(
+        starts_at=session.starts_at + timedelta(minutes=30),
+        ends_at=session.ends_at + timedelta(minutes=30),
+    )
+    seat = register(user=user, session=other)
+    assert seat.status == Status.CONFIRMED
+    return seat
+
+
+def test_a_winner_with_a_confirmed_seat_at_the_same_time_waits_and_the_seat_goes_on():
+    session, applied = lottery(3, capacity=2)
+    clasher = applied[0]
+    elsewhere = confirmed_elsewhere_at_the_same_time(session, clasher.user)
+    seed = seed_ranking_first(session, clasher)
+
+    draw(session=session, seed=seed)
+
+    skipped = fresh(clasher)
+    assert (skipped.status, skipped.lottery_rank) == (Status.WAITLISTED, 1)
+    change = skipped.changes.last()
+    assert change.to_status == Status.WAITLISTED
+    assert change.note == (
+        f"Lottery draw, rank 1 (seed {seed}): already has a confirmed seat at that time"
+    )
+    # Both seats went to the others, in draw order; the clash kept its seat elsewhere.
+    assert {fresh(r).status for r in applied[1:]} == {Status.CONFIRMED}
+    assert fresh(elsewhere).status == Status.CONFIRMED
+    assert_seats_add_up(session)
+    assert session.seats_taken == 2
+
+
+def test_a_clashing_applicant_waits_in_draw_order_and_is_offered_the_next_seat_in_turn():
+    session, applied = lottery(4, capacity=2)
+    clasher = applied[0]
+    confirmed_elsewhere_at_the_same_time(session, clasher.user)
+    seed = seed_ranking_first(session, clasher)
+
+    draw(session=session, seed=seed)
+
+    waiting = Registration.objects.filter(session=session, status=Status.WAITLISTED)
+    by_time = list(waiting.order_by("waitlisted_at", "pk").values_list("lottery_rank", flat=True))
+    assert by_time == [1, 4]
+
+
+def test_a_clashing_researcher_leaves_the_reserved_seat_to_the_next_researcher():
+    session, applied = lottery(
+        10,
+        capacity=5,
+        roles=["researcher"] * 2,
+        event__lottery_reserved_shares={"researcher": 20},
+    )
+    clasher, other_researcher = applied[0], applied[1]
+    confirmed_elsewhere_at_the_same_time(session, clasher.user)
+
+    for seed in range(10):
+        result = trial_draw(session, f"share-{seed}")
+        assert clasher.user_id not in winners(result), seed
+        assert other_researcher.user_id in winners(result), seed
+        assert len(winners(result)) == 5
+
+
+def test_without_a_waitlist_a_clashing_applicant_is_turned_down_with_the_reason():
+    session, applied = lottery(3, capacity=2, waitlist_enabled=False)
+    clasher = applied[0]
+    confirmed_elsewhere_at_the_same_time(session, clasher.user)
+
+    draw(session=session, seed=seed_ranking_first(session, clasher))
+
+    skipped = fresh(clasher)
+    assert skipped.status == Status.REJECTED
+    assert skipped.changes.last().note.endswith("already has a confirmed seat at that time")
+    assert {fresh(r).status for r in applied[1:]} == {Status.CONFIRMED}
+    assert_seats_add_up(session)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_an_application_made_while_the_draw_runs_is_not_left_undrawn(monkeypatch):
+    """The draw locks the session and reads the applicants; someone applying at that moment
+    read the session as not drawn yet. Their application must not be left behind as
+    'applied' after the draw (nobody would ever draw it): they are served first come, first
+    served, as anyone after the draw."""
+    from events.services import lottery as lottery_service
+
+    session, _ = lottery(3, capacity=2)
+    late = UserFactory()
+    drawing, applied = threading.Event(), threading.Event()
+    slow_order = lottery_service.draw_order
+
+    def draw_order_while_someone_applies(ids, seed):
+        drawing.set()
+        applied.wait(timeout=2)  # the application is blocked, or done, by now
+        return slow_order(ids, seed)
+
+    monkeypatch.setattr(lottery_service, "draw_order", draw_order_while_someone_applies)
+    outcome_of: dict[str, str] = {}
+
+    def run_draw() -> None:
+        try:
+            draw(session=session, seed="fixed")
+        finally:
+            connection.close()
+
+    def apply_late() -> None:
+        drawing.wait(timeout=10)
+        threading.Timer(0.5, applied.set).start()
+        try:
+            outcome_of["late"] = register(user=late, session=session).status
+        except ServiceError as error:
+            outcome_of["late"] = error.message
+        finally:
+            applied.set()
+            connection.close()
+
+    threads = [threading.Thread(target=run_draw), threading.Thread(target=apply_late)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    session.refresh_from_db()
+    assert session.lottery_drawn_at is not None
+    assert not Registration.objects.filter(session=session, status=Status.APPLIED).exists()
+    assert outcome_of["late"] == Status.WAITLISTED
+    assert_seats_add_up(session)

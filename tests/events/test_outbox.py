@@ -14,7 +14,7 @@ from events.models import Notification, Registration, Session
 from events.services import ServiceError
 from events.services.lottery import draw
 from events.services.registration import cancel, register
-from events.services.review import approve, reject
+from events.services.review import approve, move_in, reject
 from events.services.scheduling import cancel_session, update_session
 from events.services.waitlist import accept_offer, decline_offer, expire_offers
 from tests.factories import SessionFactory, UserFactory
@@ -198,6 +198,27 @@ def test_a_lottery_draw_owes_winners_an_approval_and_the_rest_a_waitlist_email()
         row(Kind.WAITLISTED, by_rank[1]),
         row(Kind.WAITLISTED, by_rank[2]),
     ]
+
+
+def test_moving_someone_in_from_the_waitlist_owes_one_confirmation():
+    session, _seated, [waiting] = full_session()
+    Session.objects.filter(pk=session.pk).update(capacity=2)
+
+    with owed() as rows:
+        move_in(registration=waiting, actor=session.event.organizers.get())
+
+    assert rows == [row(Kind.CONFIRMED, waiting)]
+
+
+def test_a_lottery_applicant_skipped_for_a_clash_owes_one_waitlist_email():
+    session = SessionFactory(event__registration_mode="lottery", capacity=1)
+    clasher = register(user=UserFactory(), session=session)
+    register(user=clasher.user, session=SessionFactory(starts_at=session.starts_at))
+
+    with owed() as rows:
+        draw(session=session, seed="fixed")
+
+    assert rows == [row(Kind.WAITLISTED, clasher)]
 
 
 def test_signing_up_again_after_cancelling_owes_a_new_confirmation():

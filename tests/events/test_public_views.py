@@ -1,4 +1,5 @@
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
@@ -7,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from events.models import Registration, ScreeningQuestion, TermsAcceptance
+from events.models import Invitation, Registration, ScreeningQuestion, TermsAcceptance
 from events.services import registration as registration_service
 from tests.factories import PASSWORD, SessionFactory, UserFactory
 
@@ -71,6 +72,21 @@ def test_the_list_query_count_does_not_grow_with_events():
     assert few == many
 
 
+def test_the_list_shows_times_in_the_viewers_zone_with_the_event_zone_beside():
+    start = (timezone.now() + timedelta(days=30)).replace(hour=14, minute=0, second=0)
+    SessionFactory(
+        starts_at=start, ends_at=start + timedelta(hours=1), event__timezone="America/New_York"
+    )
+    viewer = UserFactory(timezone="Asia/Tokyo")
+
+    html = client_for(viewer).get(reverse("events:list")).content.decode()
+
+    tokyo = timezone.localtime(start, timezone.get_fixed_timezone(9 * 60))
+    new_york = timezone.localtime(start, ZoneInfo("America/New_York"))
+    assert f"{tokyo:%H:%M} JST" in html
+    assert f"{new_york:%H:%M} {new_york:%Z} in America/New_York, event time" in html
+
+
 # An event's page
 
 
@@ -124,6 +140,41 @@ def test_times_are_shown_in_the_viewers_zone_with_the_event_zone_beside():
     tokyo = timezone.localtime(start, timezone.get_fixed_timezone(9 * 60))
     assert f"{tokyo:%H:%M}" in html and "JST" in html
     assert "in America/New_York, event time" in html
+
+
+def test_a_visitor_sees_times_in_the_zone_their_browser_reported():
+    start = (timezone.now() + timedelta(days=30)).replace(hour=14, minute=0, second=0)
+    session = SessionFactory(
+        starts_at=start, ends_at=start + timedelta(hours=1), event__timezone="America/New_York"
+    )
+    url = reverse("events:detail", args=[session.event.pk])
+    visitor = Client()
+    visitor.cookies["tz"] = "Asia%2FTokyo"  # as static/js/tz.js writes it
+
+    html = visitor.get(url).content.decode()
+
+    tokyo = timezone.localtime(start, timezone.get_fixed_timezone(9 * 60))
+    assert f"{tokyo:%H:%M}" in html and "JST" in html
+    assert "in America/New_York, event time" in html
+    # A zone that does not exist is ignored: UTC, not an error.
+    visitor.cookies["tz"] = "Mars%2FOlympus_Mons"
+    html = visitor.get(url).content.decode()
+    assert f"{start:%H:%M}" in html and "UTC" in html
+
+
+def test_after_a_lottery_its_page_shows_when_it_was_drawn_and_with_which_seed():
+    from events.services.lottery import draw
+
+    session = SessionFactory(event__registration_mode="lottery", capacity=1)
+    applicant = UserFactory()
+    registration_service.register(user=applicant, session=session)
+    url = reverse("events:detail", args=[session.event.pk])
+    assert "Seats drawn by lottery" not in Client().get(url).content.decode()
+
+    draw(session=session, seed="c0ffee-seed")
+
+    html = client_for(applicant).get(url).content.decode()
+    assert "Seats drawn by lottery" in html and "c0ffee-seed" in html
 
 
 # Signing up
@@ -200,6 +251,28 @@ def test_a_draft_events_session_is_a_404_to_sign_up_for():
     assert response.status_code == 404
 
 
+def test_an_invitation_only_event_says_so_and_refuses_a_sign_up_without_the_invitation():
+    session = SessionFactory(event__registration_mode="invitation")
+    invitee = UserFactory()
+    Invitation.objects.create(
+        event=session.event, email=invitee.email, expires_at=timezone.now() + timedelta(days=7)
+    )
+    client = client_for(invitee)
+
+    page = client.get(reverse("events:detail", args=[session.event.pk])).content.decode()
+    assert "By invitation only." in page
+    assert reverse("events:register", args=[session.pk]) not in page
+
+    forged = client.post(reverse("events:register", args=[session.pk]))
+    assert forged.status_code == 400
+    assert "This session is by invitation only." in forged.content.decode()
+    assert not Registration.objects.exists()
+    # Anyone else does not learn that the event exists.
+    stranger = client_for(UserFactory())
+    assert stranger.get(reverse("events:detail", args=[session.event.pk])).status_code == 404
+    assert stranger.post(reverse("events:register", args=[session.pk])).status_code == 404
+
+
 def test_confidential_events_need_the_terms_accepted_and_store_the_acceptance():
     session = SessionFactory(event__terms_text="Do not share.", event__terms_version=2)
     user = UserFactory()
@@ -267,6 +340,39 @@ def test_my_sessions_lists_only_my_own_registrations():
     html = client_for(me).get(reverse("events:my_sessions")).content.decode()
 
     assert "Mine" in html and "Theirs" not in html
+
+
+def test_my_sessions_shows_every_place_i_hold_or_wait_for_with_a_cancel_button():
+    me = UserFactory()
+    confirmed = registration_service.register(user=me, session=SessionFactory())
+    applied = registration_service.register(
+        user=me, session=SessionFactory(event__registration_mode="approval")
+    )
+    full = SessionFactory(capacity=1)
+    registration_service.register(user=UserFactory(), session=full)
+    waitlisted = registration_service.register(user=me, session=full)
+    freed = SessionFactory(capacity=1)
+    leaving = registration_service.register(user=UserFactory(), session=freed)
+    offered = registration_service.register(user=me, session=freed)
+    registration_service.cancel(registration=leaving, actor=leaving.user)
+    closed = registration_service.register(user=me, session=SessionFactory())
+    registration_service.cancel(registration=closed, actor=me)
+
+    html = client_for(me).get(reverse("events:my_sessions")).content.decode()
+
+    for registration, label in [
+        (confirmed, "Confirmed"),
+        (applied, "Applied"),
+        (waitlisted, "Waitlisted"),
+        (offered, "Seat offered"),
+        (closed, "Cancelled"),
+    ]:
+        assert registration.session.event.title in html
+        assert label in html
+    for registration in (confirmed, applied, waitlisted, offered):
+        assert reverse("events:cancel", args=[registration.pk]) in html
+    assert reverse("events:offer", args=[offered.pk]) in html
+    assert reverse("events:cancel", args=[closed.pk]) not in html
 
 
 def test_my_sessions_query_count_does_not_grow_with_registrations():
@@ -341,6 +447,42 @@ def test_an_offer_is_accepted_by_post_and_not_by_opening_the_link():
     assert registration.status == "confirmed"
 
 
+@pytest.mark.parametrize("query", ["", "?action=accept", "?action=decline"])
+def test_opening_the_offer_link_in_any_way_changes_nothing(query):
+    # Mail scanners open links, with whatever query string, and some send HEAD first.
+    registration = offered_registration()
+    client = client_for(registration.user)
+    url = reverse("events:offer", args=[registration.pk]) + query
+
+    assert client.get(url).status_code == 200
+    client.head(url)
+    client.options(url)
+
+    registration.refresh_from_db()
+    registration.session.refresh_from_db()
+    assert registration.status == "offered"
+    assert registration.session.seats_taken == 1
+    assert registration.changes.count() == 2  # waitlisted, offered
+
+
+@pytest.mark.parametrize("query", ["", "?confirm=1", "?action=cancel"])
+def test_opening_the_cancel_link_in_any_way_changes_nothing(query):
+    session = SessionFactory()
+    user = UserFactory()
+    registration = registration_service.register(user=user, session=session)
+    client = client_for(user)
+    url = reverse("events:cancel", args=[registration.pk]) + query
+
+    assert "Yes, cancel" in client.get(url).content.decode()
+    client.head(url)
+    client.options(url)
+
+    registration.refresh_from_db()
+    session.refresh_from_db()
+    assert (registration.status, session.seats_taken) == ("confirmed", 1)
+    assert registration.changes.count() == 1
+
+
 def test_declining_an_offer_frees_the_seat():
     registration = offered_registration()
 
@@ -370,6 +512,7 @@ def test_the_event_page_query_count_does_not_grow_with_sessions_or_registrations
     viewer = UserFactory()
     client = client_for(viewer)
     first = SessionFactory(capacity=500)
+    registration_service.register(user=viewer, session=first)
     event = first.event
     url = reverse("events:detail", args=[event.pk])
 
@@ -380,9 +523,9 @@ def test_the_event_page_query_count_does_not_grow_with_sessions_or_registrations
         for _ in range(people):
             registration_service.register(user=UserFactory(), session=first)
 
-    grow(4, 5)
+    grow(4, 5)  # 5 sessions, 5 people
     few = queries(client, url)
-    grow(50, 100)
+    grow(195, 195)  # 200 sessions, 200 people
     many = queries(client, url)
 
     assert few == many

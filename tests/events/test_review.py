@@ -196,6 +196,21 @@ def test_moving_in_is_refused_when_the_session_is_full():
     assert fresh(waiting).status == Status.WAITLISTED
 
 
+def test_moving_in_someone_with_a_confirmed_seat_at_the_same_time_is_refused():
+    session, organizer, waiting = waitlist_with_a_free_seat()
+    soon = timezone.now() + timedelta(minutes=10)  # inside the session, which has started
+    clashing = SessionFactory(starts_at=soon, ends_at=soon + timedelta(hours=1))
+    elsewhere = register(user=waiting.user, session=clashing)
+    assert elsewhere.status == Status.CONFIRMED
+    before = snapshot(session)
+
+    with pytest.raises(ServiceError, match="already has a confirmed seat at that time"):
+        move_in(registration=waiting, actor=organizer)
+
+    assert snapshot(session) == before
+    assert fresh(waiting).status == Status.WAITLISTED
+
+
 def test_moving_in_someone_who_is_not_waiting_is_refused():
     session, organizer, [applicant] = applications(1)
     before = snapshot(session)

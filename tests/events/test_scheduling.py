@@ -1,9 +1,11 @@
 """Organizers' changes to events and sessions, and what they owe attendees
 (events.services.scheduling)."""
 
+import threading
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from events.models import Event, Notification, Registration, RegistrationChange, Session
@@ -215,6 +217,45 @@ def test_publishing_an_event_with_a_session_opens_it_for_sign_up():
     event.refresh_from_db()
     assert event.status == Event.Status.PUBLISHED
     assert register(user=UserFactory(), session=session).status == Status.CONFIRMED
+
+
+def test_a_lottery_without_a_closing_time_cannot_be_published():
+    # The sweep draws a lottery when its registration closes: without a closing time it
+    # would never be drawn, and its applicants would wait for nothing.
+    event = EventFactory(status="draft", registration_mode="lottery")
+    SessionFactory(event=event)
+
+    with pytest.raises(ServiceError, match="A lottery is drawn when registration closes"):
+        publish_event(event=event, actor=event.organizers.get())
+
+    event.refresh_from_db()
+    assert event.status == Event.Status.DRAFT
+    event.registration_closes_at = timezone.now() + timedelta(days=2)
+    event.save()
+    publish_event(event=event, actor=event.organizers.get())
+    event.refresh_from_db()
+    assert event.status == Event.Status.PUBLISHED
+
+
+def test_a_published_lottery_keeps_its_closing_time():
+    closes = timezone.now() + timedelta(days=2)
+    event = EventFactory(registration_mode="lottery", registration_closes_at=closes)
+    organizer = event.organizers.get()
+
+    with pytest.raises(ServiceError, match="A lottery is drawn when registration closes"):
+        update_event(event=event, actor=organizer, title="Renamed", registration_closes_at=None)
+    open_event = EventFactory()
+    with pytest.raises(ServiceError, match="A lottery is drawn when registration closes"):
+        update_event(
+            event=open_event,
+            actor=open_event.organizers.get(),
+            registration_mode=Event.Mode.LOTTERY,
+        )
+
+    event.refresh_from_db()
+    assert event.title != "Renamed" and event.registration_closes_at == closes
+    open_event.refresh_from_db()
+    assert open_event.registration_mode == Event.Mode.OPEN
 
 
 def test_a_cancelled_event_cannot_be_published_again():
@@ -505,3 +546,33 @@ def test_cancelling_an_event_cancels_all_its_sessions():
     assert fresh(unrelated).status == Status.CONFIRMED
     assert owed(Kind.SESSION_CANCELLED, first) == {seated.user_id, waiting.user_id}
     assert owed(Kind.SESSION_CANCELLED, second) == {other.user_id}
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_organizers_removing_each_other_at_once_leave_one():
+    pairs = []
+    for _ in range(10):
+        event = EventFactory()
+        first, second = event.organizers.get(), OrganizerFactory()
+        event.organizers.add(second)
+        pairs += [(event, first, second), (event, second, first)]
+    barrier = threading.Barrier(len(pairs))
+
+    def remove(event, actor, other) -> None:
+        try:
+            barrier.wait()
+            remove_organizer(event=event, actor=actor, user=other)
+        except ServiceError:
+            pass  # the one refused: the other went first
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=remove, args=pair) for pair in pairs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    counts = [Event.objects.get(pk=event.pk).organizers.count() for event, *_ in pairs[::2]]
+    assert counts == [1] * 10
