@@ -9,7 +9,7 @@ def date_pending_changes(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("events", "0003_open_calls"),
+        ("events", "0004_stable_choice_ids"),
     ]
 
     operations = [

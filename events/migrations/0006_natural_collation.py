@@ -20,6 +20,6 @@ def drop(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("events", "0003_open_calls")]
+    dependencies = [("events", "0005_submission_pending_at")]
 
     operations = [migrations.RunPython(create, drop, elidable=False)]
