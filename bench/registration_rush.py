@@ -336,7 +336,16 @@ class Reply:
     status: int | str  # an HTTP status, or the name of the exception raised instead
     seconds: float
     location: str = ""
-    messages_cookie: str | None = None
+    set_cookies: tuple[str, ...] = ()  # raw Set-Cookie headers, parsed after the phase
+
+    @property
+    def messages_cookie(self) -> str | None:
+        from http.cookies import SimpleCookie
+
+        jar = SimpleCookie()
+        for header in self.set_cookies:
+            jar.load(header)
+        return jar["messages"].value if "messages" in jar else None
 
 
 @dataclass
@@ -388,12 +397,13 @@ async def post_all(
                         path, data=b"", headers=person_headers(person), allow_redirects=False
                     ) as response:
                         await response.read()
-                        cookie = response.cookies.get("messages")
+                        # Kept raw: parsing cookies is the load client's own work, and it
+                        # would use the cores the server is measured on (see Reply).
                         return Reply(
                             response.status,
                             time.perf_counter() - start,
                             response.headers.get("Location", ""),
-                            cookie.value if cookie else None,
+                            tuple(response.headers.getall("Set-Cookie", ())),
                         )
                 except (aiohttp.ClientError, TimeoutError, OSError) as error:
                     return Reply(type(error).__name__, time.perf_counter() - start)
