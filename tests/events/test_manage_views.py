@@ -16,8 +16,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from events.models import Event, Registration, ScreeningQuestion, Session
+from events.services import lottery, scheduling
 from events.services import questions as question_service
-from events.services import scheduling
 from events.services.registration import register
 from tests.factories import PASSWORD, EventFactory, OrganizerFactory, SessionFactory, UserFactory
 
@@ -1015,3 +1015,18 @@ def test_the_cancel_pages_query_count_does_not_grow_with_people(owner, owner_cli
 
     assert "200 people" in html
     assert len(many) == len(few)
+
+
+def test_a_lottery_drawn_with_nobody_applying_says_so(owner, owner_client):
+    event = EventFactory(
+        organizer=owner,
+        registration_mode="lottery",
+        registration_closes_at=timezone.now() - timedelta(minutes=1),
+    )
+    session = SessionFactory(event=event, capacity=2)
+    lottery.draw_due_lotteries()
+
+    html = owner_client.get(reverse("manage:registrations", args=[session.pk])).content.decode()
+
+    assert "nobody applied, so there was nobody to draw" in html
+    assert "Draw the lottery now" not in html
