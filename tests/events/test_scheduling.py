@@ -576,3 +576,92 @@ def test_two_organizers_removing_each_other_at_once_leave_one():
 
     counts = [Event.objects.get(pk=event.pk).organizers.count() for event, *_ in pairs[::2]]
     assert counts == [1] * 10
+
+
+# A lottery is drawn when registration closes, so that must come before its sessions start
+
+
+def lottery_event_with_a_session(*, closes_in: timedelta, starts_in: timedelta):
+    event = EventFactory(
+        registration_mode="lottery", registration_closes_at=timezone.now() + closes_in
+    )
+    session = SessionFactory(
+        event=event,
+        starts_at=timezone.now() + starts_in,
+        ends_at=timezone.now() + starts_in + timedelta(hours=1),
+    )
+    return event, session, event.organizers.get()
+
+
+def test_a_lottery_cannot_close_registration_after_a_session_starts():
+    event, _, organizer = lottery_event_with_a_session(
+        closes_in=timedelta(days=1), starts_in=timedelta(days=3)
+    )
+    closes = event.registration_closes_at
+
+    with pytest.raises(ServiceError, match="before its first session starts") as refusal:
+        update_event(
+            event=event, actor=organizer, registration_closes_at=timezone.now() + timedelta(days=4)
+        )
+
+    assert "lottery" in refusal.value.message
+    event.refresh_from_db()
+    assert event.registration_closes_at == closes
+
+
+def test_switching_to_a_lottery_that_would_close_after_a_session_starts_is_refused():
+    event, _, organizer = lottery_event_with_a_session(
+        closes_in=timedelta(days=3), starts_in=timedelta(days=2)
+    )
+    Event.objects.filter(pk=event.pk).update(registration_mode=Event.Mode.OPEN)
+    event.refresh_from_db()
+
+    with pytest.raises(ServiceError, match="before its first session starts"):
+        update_event(event=event, actor=organizer, registration_mode="lottery")
+
+    event.refresh_from_db()
+    assert event.registration_mode == Event.Mode.OPEN
+
+
+def test_a_lottery_session_cannot_start_before_registration_closes():
+    event, session, organizer = lottery_event_with_a_session(
+        closes_in=timedelta(days=2), starts_in=timedelta(days=3)
+    )
+    before = session_row(session)
+    early = timezone.now() + timedelta(days=1)
+
+    with pytest.raises(ServiceError, match="before its first session starts"):
+        update_session(
+            session=session, actor=organizer, starts_at=early, ends_at=early + timedelta(hours=1)
+        )
+    with pytest.raises(ServiceError, match="before its first session starts"):
+        create_session(
+            event=event,
+            actor=organizer,
+            starts_at=early,
+            ends_at=early + timedelta(hours=1),
+            capacity=5,
+        )
+
+    assert session_row(session) == before
+    assert event.sessions.count() == 1
+
+
+def test_a_lottery_closing_before_its_sessions_start_is_saved():
+    event, _, organizer = lottery_event_with_a_session(
+        closes_in=timedelta(days=1), starts_in=timedelta(days=3)
+    )
+    later = timezone.now() + timedelta(days=2)
+
+    update_event(event=event, actor=organizer, registration_closes_at=later)
+    create_session(
+        event=event,
+        actor=organizer,
+        starts_at=later + timedelta(hours=1),
+        ends_at=later + timedelta(hours=2),
+        capacity=5,
+    )
+
+    event.refresh_from_db()
+    assert event.registration_closes_at == later
+    assert event.sessions.count() == 2
