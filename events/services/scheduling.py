@@ -126,6 +126,13 @@ def _check_lottery_draws_before_start(event: Event, sessions) -> None:
         )
 
 
+def _check_capacity(session: Session) -> None:
+    """A session has at least one seat (the database field would take 0: a session nobody can
+    ever get into). Seats already given are checked apart, by update_session."""
+    if session.capacity < 1:
+        raise ServiceError("A session needs at least one seat: set its capacity to 1 or more.")
+
+
 def _check_reminders(hours) -> None:
     if (
         not isinstance(hours, list)
@@ -257,6 +264,7 @@ def create_session(*, event: Event, actor, **fields) -> Session:
     if event.status == Event.Status.CANCELLED:
         raise ServiceError("This event is cancelled: it takes no new sessions.")
     session = _validated(Session(event=event), fields, SESSION_FIELDS)
+    _check_capacity(session)
     _check_lottery_draws_before_start(event, [session])
     session.save()
     surveys.session_changed(session)
@@ -279,6 +287,7 @@ def update_session(*, session: Session, actor, **changes) -> Session:
             f"cannot go below {session.seats_taken}."
         )
     _validated(session, changes, SESSION_FIELDS)
+    _check_capacity(session)
     if "starts_at" in changed:
         _check_lottery_draws_before_start(session.event, [session])
     calendar_change = bool(changed & CALENDAR_FIELDS)

@@ -1030,3 +1030,17 @@ def test_a_lottery_drawn_with_nobody_applying_says_so(owner, owner_client):
 
     assert "nobody applied, so there was nobody to draw" in html
     assert "Draw the lottery now" not in html
+
+
+def test_editing_a_session_down_to_no_seats_is_refused_and_nothing_is_written(
+    session, owner_client
+):
+    before = Session.objects.values().get(pk=session.pk)
+
+    response = owner_client.post(
+        reverse("manage:session_edit", args=[session.pk]), session_data(capacity="0")
+    )
+
+    assert response.status_code == 400
+    assert "greater than or equal to 1" in response.content.decode()
+    assert Session.objects.values().get(pk=session.pk) == before

@@ -8,8 +8,10 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from events.invite_parsing import Row
 from events.models import Event, Notification, Registration, RegistrationChange, Session
 from events.services import ServiceError
+from events.services.invitations import create_batch
 from events.services.registration import cancel, check_can_sign_up, register
 from events.services.scheduling import (
     add_organizer,
@@ -665,3 +667,56 @@ def test_a_lottery_closing_before_its_sessions_start_is_saved():
     event.refresh_from_db()
     assert event.registration_closes_at == later
     assert event.sessions.count() == 2
+
+
+# Capacity: at least one seat, whoever asks
+
+
+def test_a_session_without_seats_cannot_be_created():
+    event = EventFactory()
+    starts = timezone.now() + timedelta(days=3)
+
+    with pytest.raises(ServiceError) as refusal:
+        create_session(
+            event=event,
+            actor=event.organizers.get(),
+            starts_at=starts,
+            ends_at=starts + timedelta(hours=1),
+            capacity=0,
+        )
+
+    assert (
+        refusal.value.message == "A session needs at least one seat: set its capacity to 1 or more."
+    )
+    assert not event.sessions.exists()
+
+
+def test_the_capacity_of_an_empty_session_cannot_drop_to_zero():
+    session = SessionFactory(capacity=3)
+    before = session_row(session)
+
+    with pytest.raises(ServiceError, match="at least one seat"):
+        update_session(session=session, actor=session.event.organizers.get(), capacity=0)
+
+    assert session_row(session) == before
+
+
+def test_seats_held_by_invitations_keep_the_capacity_from_dropping_below_them():
+    session = SessionFactory(capacity=3)
+    organizer = session.event.organizers.get()
+    create_batch(
+        event=session.event,
+        session=session,
+        rows=[Row(line=n, email=f"held-{n}@example.com") for n in (1, 2)],
+        actor=organizer,
+        holds_seat=True,
+    )
+    session.refresh_from_db()
+    assert session.seats_taken == 2
+
+    with pytest.raises(ServiceError, match="cannot go below 2"):
+        update_session(session=session, actor=organizer, capacity=1)
+
+    update_session(session=session, actor=organizer, capacity=2)
+    session.refresh_from_db()
+    assert session.capacity == 2
