@@ -1044,3 +1044,16 @@ def test_editing_a_session_down_to_no_seats_is_refused_and_nothing_is_written(
     assert response.status_code == 400
     assert "greater than or equal to 1" in response.content.decode()
     assert Session.objects.values().get(pk=session.pk) == before
+
+
+def test_the_registration_history_shows_times_in_my_zone_with_its_name(owner, session):
+    owner.timezone = "Asia/Tokyo"
+    owner.save(update_fields=["timezone"])
+    [registration] = apply(session)
+    registration.changes.update(created_at=datetime(2030, 7, 1, 8, 5, tzinfo=UTC))
+
+    html = client_for(owner).get(reverse("manage:registration", args=[registration.pk]))
+    history = html.content.decode().split('id="history-title"')[1].split("</table>")[0]
+
+    # 08:05 UTC is 17:05 in Tokyo.
+    assert re.search(r"<time datetime=\"[^\"]+\">[^<]*17:05 JST</time>", history), history
