@@ -162,6 +162,18 @@ def update_event(*, event: Event, actor, **changes) -> Event:
     everyone is asked to accept the terms they have not seen."""
     event = Event.objects.select_for_update().get(pk=event.pk)
     mode = changes.get("registration_mode", event.registration_mode)
+    if mode != event.registration_mode:
+        # A sign-up under way is invisible to the count until it commits. Locking the
+        # sessions first waits for those already holding their session row (a seat taken:
+        # its UPDATE; a lottery application: FOR SHARE; any new registration once its
+        # commit has checked the deferred foreign key: FOR KEY SHARE); they then show in the
+        # count. Not covered, as the sign-up reads the mode before touching the row: one
+        # that has read it and not reached its session row yet (a waitlisted sign-up gets
+        # there only at commit, its conditional UPDATE taking no lock), or an approval
+        # application between its INSERT and its commit. It waits for this transaction,
+        # then lands under the old mode. A window of milliseconds, open only while the event
+        # has no registration at all; closing it would cost every sign-up a statement.
+        list(event.sessions.select_for_update().order_by("pk").values_list("pk", flat=True))
     if (
         mode != event.registration_mode
         and Registration.objects.filter(session__event=event).exists()

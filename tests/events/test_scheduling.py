@@ -720,3 +720,58 @@ def test_seats_held_by_invitations_keep_the_capacity_from_dropping_below_them():
     update_session(session=session, actor=organizer, capacity=2)
     session.refresh_from_db()
     assert session.capacity == 2
+
+
+# The mode cannot change under a sign-up
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_mode_does_not_change_under_a_sign_up_that_has_taken_its_seat(monkeypatch):
+    """Someone takes the first seat of an open event; before their transaction commits, an
+    organizer switches the event to approval. The organizer's count cannot see the
+    uncommitted registration: they must wait for it (the seat holds the session row), then
+    be refused."""
+    from events.services import registration as registration_service
+
+    session = SessionFactory(capacity=5)
+    event, organizer, person = session.event, session.event.organizers.get(), UserFactory()
+    seated, organizer_started = threading.Event(), threading.Event()
+    real_insert = registration_service.insert
+
+    def insert_after_the_organizer_started(row):
+        seated.set()  # the seat is taken (its UPDATE done), nothing committed yet
+        organizer_started.wait(timeout=10)
+        threading.Event().wait(0.5)  # the organizer is now counting, or waiting to
+        return real_insert(row)
+
+    monkeypatch.setattr(registration_service, "insert", insert_after_the_organizer_started)
+    outcome: dict[str, str] = {}
+
+    def sign_up() -> None:
+        try:
+            outcome["sign_up"] = register(user=person, session=session).status
+        finally:
+            organizer_started.set()
+            connection.close()
+
+    def change_mode() -> None:
+        seated.wait(timeout=10)
+        organizer_started.set()
+        try:
+            update_event(event=event, actor=organizer, registration_mode="approval")
+            outcome["organizer"] = "changed"
+        except ServiceError as refusal:
+            outcome["organizer"] = refusal.message
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=sign_up), threading.Thread(target=change_mode)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert outcome["sign_up"] == Status.CONFIRMED
+    assert outcome["organizer"].startswith("The registration mode cannot change")
+    assert Event.objects.get(pk=event.pk).registration_mode == Event.Mode.OPEN
