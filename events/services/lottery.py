@@ -1,6 +1,7 @@
 """Fair lotteries for oversubscribed sessions: seeded, reproducible, with optional shares of
 seats reserved per role."""
 
+import logging
 import random
 import secrets
 from datetime import timedelta
@@ -17,6 +18,7 @@ from .transitions import transition
 Status = Registration.Status
 Kind = Notification.Kind
 CLASH = "already has a confirmed seat at that time"
+log = logging.getLogger(__name__)
 
 
 def draw_order(applicant_ids: list[int], seed: str) -> list[int]:
@@ -51,7 +53,8 @@ def draw(*, session: Session, actor=None, seed: str | None = None) -> Session:
     """Draw the seats of a lottery session among its applicants. Winners are confirmed; the
     others go to the waitlist in draw order. Nobody wins a seat clashing with a confirmed one
     (as approve and move-in refuse): they wait, in draw order, like the others. Runs once per
-    session."""
+    session. Once registration has closed, a lottery nobody applied to is drawn all the same,
+    with no winners: it is done, and the sweep stops coming back to it."""
     session = Session.objects.select_for_update().select_related("event").get(pk=session.pk)
     if session.event.registration_mode != Event.Mode.LOTTERY:
         raise ServiceError("This session does not use a lottery.")
@@ -68,7 +71,7 @@ def draw(*, session: Session, actor=None, seed: str | None = None) -> Session:
             "user"
         )
     }
-    if not applicants:
+    if not applicants and session.event.registration_is_open():
         raise ServiceError("Nobody has applied yet: there is nothing to draw.")
     ordered = [applicants[pk] for pk in draw_order(list(applicants), seed)]
     clashing = _clashing_users(session, [r.user_id for r in ordered])
@@ -132,7 +135,12 @@ def _clashing_users(session: Session, user_ids: list[int]) -> set[int]:
 
 
 def draw_due_lotteries(*, now=None) -> int:
-    """The beat sweep: draw every lottery whose registration has closed. Safe to run twice."""
+    """The beat sweep: draw every lottery whose registration has closed and whose session has
+    not started (a draw after the start would hand out seats nobody can use). Safe to run
+    twice.
+
+    Each draw is its own transaction: one that fails, for whatever reason, is rolled back,
+    logged with its session, and tried again on the next run, without holding up the others."""
     now = now or timezone.now()
     due = Session.objects.filter(
         event__registration_mode=Event.Mode.LOTTERY,
@@ -140,12 +148,17 @@ def draw_due_lotteries(*, now=None) -> int:
         event__registration_closes_at__lte=now,
         lottery_drawn_at__isnull=True,
         status=Session.Status.SCHEDULED,
+        starts_at__gt=now,
     )
     drawn = 0
-    for session in due:
+    for pk in list(due.order_by("starts_at", "pk").values_list("pk", flat=True)):
         try:
-            draw(session=session)
+            draw(session=Session(pk=pk))
+        except ServiceError as refusal:
+            # Changed since it was selected (drawn by hand, cancelled, unpublished): not due.
+            log.info("Lottery of session %s not drawn: %s", pk, refusal.message)
+        except Exception:
+            log.exception("Lottery draw of session %s failed; the next sweep tries again", pk)
+        else:
             drawn += 1
-        except ServiceError:
-            continue
     return drawn

@@ -1,6 +1,7 @@
 """Organizers' changes to events and sessions. A change of a session's time, place or status
 raises its calendar SEQUENCE and owes every attendee an update, in the same transaction."""
 
+import zoneinfo
 from datetime import timedelta
 
 from django.core.exceptions import ValidationError
@@ -102,6 +103,36 @@ def _check_lottery_closes(event: Event, *, published: bool) -> None:
         raise ServiceError(NO_DRAW_WITHOUT_CLOSING)
 
 
+def _check_lottery_draws_before_start(event: Event, sessions) -> None:
+    """A lottery is drawn when registration closes, and a draw after a session has started
+    gives seats nobody can use (the sweep skips started sessions): registration closes before
+    every session still to be drawn starts. `sessions`: those to check, saved or about to be."""
+    closes = event.registration_closes_at
+    if event.registration_mode != Event.Mode.LOTTERY or closes is None:
+        return
+    first = min(
+        (
+            s.starts_at
+            for s in sessions
+            if s.status == Session.Status.SCHEDULED and s.lottery_drawn_at is None
+        ),
+        default=None,
+    )
+    if first is not None and first <= closes:
+        first = timezone.localtime(first, zoneinfo.ZoneInfo(event.timezone))
+        raise ServiceError(
+            "A lottery is drawn when registration closes, so registration must close before "
+            f"its first session starts ({first:%a %-d %b %Y, %H:%M %Z})."
+        )
+
+
+def _check_capacity(session: Session) -> None:
+    """A session has at least one seat (the database field would take 0: a session nobody can
+    ever get into). Seats already given are checked apart, by update_session."""
+    if session.capacity < 1:
+        raise ServiceError("A session needs at least one seat: set its capacity to 1 or more.")
+
+
 def _check_reminders(hours) -> None:
     if (
         not isinstance(hours, list)
@@ -131,6 +162,18 @@ def update_event(*, event: Event, actor, **changes) -> Event:
     everyone is asked to accept the terms they have not seen."""
     event = Event.objects.select_for_update().get(pk=event.pk)
     mode = changes.get("registration_mode", event.registration_mode)
+    if mode != event.registration_mode:
+        # A sign-up under way is invisible to the count until it commits. Locking the
+        # sessions first waits for those already holding their session row (a seat taken:
+        # its UPDATE; a lottery application: FOR SHARE; any new registration once its
+        # commit has checked the deferred foreign key: FOR KEY SHARE); they then show in the
+        # count. Not covered, as the sign-up reads the mode before touching the row: one
+        # that has read it and not reached its session row yet (a waitlisted sign-up gets
+        # there only at commit, its conditional UPDATE taking no lock), or an approval
+        # application between its INSERT and its commit. It waits for this transaction,
+        # then lands under the old mode. A window of milliseconds, open only while the event
+        # has no registration at all; closing it would cost every sign-up a statement.
+        list(event.sessions.select_for_update().order_by("pk").values_list("pk", flat=True))
     if (
         mode != event.registration_mode
         and Registration.objects.filter(session__event=event).exists()
@@ -151,6 +194,8 @@ def update_event(*, event: Event, actor, **changes) -> Event:
     hours_changed = changes.get("reminder_hours", event.reminder_hours) != event.reminder_hours
     _validated(event, changes, EVENT_FIELDS)
     _check_lottery_closes(event, published=event.status == Event.Status.PUBLISHED)
+    # Sessions under way or over are left out: the sweep draws none of them anyway.
+    _check_lottery_draws_before_start(event, event.sessions.filter(starts_at__gt=timezone.now()))
     event.save()
     if hours_changed:
         for session in event.sessions.filter(status=Session.Status.SCHEDULED):
@@ -167,6 +212,7 @@ def publish_event(*, event: Event, actor) -> Event:
     if not event.sessions.filter(status=Session.Status.SCHEDULED).exists():
         raise ServiceError("Add at least one session before publishing.")
     _check_lottery_closes(event, published=True)
+    _check_lottery_draws_before_start(event, event.sessions.filter(starts_at__gt=timezone.now()))
     Event.objects.filter(pk=event.pk).update(
         status=Event.Status.PUBLISHED, updated_at=timezone.now()
     )
@@ -230,6 +276,8 @@ def create_session(*, event: Event, actor, **fields) -> Session:
     if event.status == Event.Status.CANCELLED:
         raise ServiceError("This event is cancelled: it takes no new sessions.")
     session = _validated(Session(event=event), fields, SESSION_FIELDS)
+    _check_capacity(session)
+    _check_lottery_draws_before_start(event, [session])
     session.save()
     surveys.session_changed(session)
     return session
@@ -251,6 +299,9 @@ def update_session(*, session: Session, actor, **changes) -> Session:
             f"cannot go below {session.seats_taken}."
         )
     _validated(session, changes, SESSION_FIELDS)
+    _check_capacity(session)
+    if "starts_at" in changed:
+        _check_lottery_draws_before_start(session.event, [session])
     calendar_change = bool(changed & CALENDAR_FIELDS)
     if calendar_change:
         session.sequence += 1

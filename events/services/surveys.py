@@ -24,6 +24,7 @@ from ..models import (
     SurveyRecipient,
     SurveySending,
 )
+from ..ordering import BY_NAME
 from . import ServiceError
 from . import questionnaire as engine
 
@@ -560,7 +561,7 @@ def non_responders(*, survey: Survey) -> QuerySet:
     return (
         SurveyRecipient.objects.filter(survey=survey, answered_at__isnull=True)
         .select_related("user", "session")
-        .order_by("user__display_name", "user__email")
+        .order_by(BY_NAME, "pk")
     )
 
 

@@ -15,8 +15,7 @@ from collections.abc import Callable
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.db.models import F, Q, QuerySet, Value
-from django.db.models.functions import Coalesce, Collate, Lower, NullIf
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -27,6 +26,7 @@ from django.views.decorators.http import require_GET, require_POST
 from .. import charts
 from ..forms.attendance import WalkInForm
 from ..models import Registration, Session
+from ..ordering import BY_NAME
 from ..ratelimit import rate_limit
 from ..services import ServiceError, attendance
 from .organizer import (
@@ -39,11 +39,6 @@ from .organizer import (
 )
 
 Status = Registration.Status
-# People sorted as the door reads them: by the name shown, whatever its case, numbers as
-# numbers ("Person 2" before "Person 10"; the `natural_sort` collation, on both databases).
-BY_NAME = Collate(
-    Lower(Coalesce(NullIf(F("user__display_name"), Value("")), F("user__email"))), "natural_sort"
-)
 
 
 def wants_json(request: HttpRequest) -> bool:

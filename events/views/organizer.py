@@ -419,6 +419,7 @@ def registrations(request: HttpRequest, pk: int) -> HttpResponse:
     )
     for registration, _ in rows:
         registration.history = records.get(registration.user_id, attendance.History())
+    is_lottery = event.registration_mode == Event.Mode.LOTTERY
     context = {
         "event": event,
         "session": session,
@@ -427,7 +428,11 @@ def registrations(request: HttpRequest, pk: int) -> HttpResponse:
         "filters": filters,
         "actions": bulk_actions(event),
         "has_questions": bool(asked),
-        "is_lottery": event.registration_mode == Event.Mode.LOTTERY,
+        "is_lottery": is_lottery,
+        # A lottery whose registration closed with nobody applying is drawn with no winners.
+        "nobody_drawn": is_lottery
+        and session.lottery_drawn_at is not None
+        and not session.registrations.exclude(lottery_rank=None).exists(),
     }
     return render(request, "events/manage/registrations.html", context)
 

@@ -578,3 +578,81 @@ def test_an_application_made_while_the_draw_runs_is_not_left_undrawn(monkeypatch
     assert not Registration.objects.filter(session=session, status=Status.APPLIED).exists()
     assert outcome_of["late"] == Status.WAITLISTED
     assert_seats_add_up(session)
+
+
+# The sweep, session by session
+
+
+def test_the_sweep_records_a_closed_lottery_nobody_applied_to_and_leaves_it_alone():
+    session, _ = lottery(0, capacity=3)
+    close_registration(session)
+
+    assert draw_due_lotteries() == 1
+
+    session.refresh_from_db()
+    assert session.lottery_drawn_at is not None
+    assert len(session.lottery_seed) == 32
+    assert session.seats_taken == 0
+    drawn_at = session.lottery_drawn_at
+    assert draw_due_lotteries() == 0
+    session.refresh_from_db()
+    assert session.lottery_drawn_at == drawn_at
+
+
+def test_a_lottery_nobody_applied_to_is_not_drawn_while_registration_is_open():
+    session, _ = lottery(0, capacity=3)
+
+    with pytest.raises(ServiceError, match="Nobody has applied yet"):
+        draw(session=session)
+
+    session.refresh_from_db()
+    assert session.lottery_drawn_at is None
+
+
+def test_one_failing_draw_is_logged_and_the_sweep_draws_the_others(monkeypatch, caplog):
+    from events.services import lottery as lottery_service
+
+    broken, broken_applicants = lottery(3, capacity=1)
+    fine, _ = lottery(3, capacity=1)
+    for session in (broken, fine):
+        close_registration(session)
+    real = lottery_service._clashing_users
+
+    def fails_for_the_broken_one(session, user_ids):
+        if session.pk == broken.pk:
+            raise RuntimeError("something unexpected")
+        return real(session, user_ids)
+
+    monkeypatch.setattr(lottery_service, "_clashing_users", fails_for_the_broken_one)
+
+    assert draw_due_lotteries() == 1
+
+    fine.refresh_from_db()
+    broken.refresh_from_db()
+    assert fine.lottery_drawn_at is not None
+    assert broken.lottery_drawn_at is None
+    assert {fresh(r).status for r in broken_applicants} == {Status.APPLIED}
+    assert_seats_add_up(broken)
+    failure = next(r for r in caplog.records if r.levelname == "ERROR")
+    assert f"session {broken.pk}" in failure.getMessage()
+    assert failure.exc_info
+
+    monkeypatch.setattr(lottery_service, "_clashing_users", real)
+    assert draw_due_lotteries() == 1  # retried on the next run
+    broken.refresh_from_db()
+    assert broken.lottery_drawn_at is not None
+
+
+def test_the_sweep_never_draws_a_session_that_has_started():
+    session, applied = lottery(3, capacity=1)
+    close_registration(session)
+    Session.objects.filter(pk=session.pk).update(
+        starts_at=timezone.now() - timedelta(minutes=5),
+        ends_at=timezone.now() + timedelta(minutes=55),
+    )
+
+    assert draw_due_lotteries() == 0
+
+    session.refresh_from_db()
+    assert session.lottery_drawn_at is None
+    assert {fresh(r).status for r in applied} == {Status.APPLIED}

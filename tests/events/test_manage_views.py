@@ -16,8 +16,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from events.models import Event, Registration, ScreeningQuestion, Session
+from events.services import lottery, scheduling
 from events.services import questions as question_service
-from events.services import scheduling
 from events.services.registration import register
 from tests.factories import PASSWORD, EventFactory, OrganizerFactory, SessionFactory, UserFactory
 
@@ -1015,3 +1015,45 @@ def test_the_cancel_pages_query_count_does_not_grow_with_people(owner, owner_cli
 
     assert "200 people" in html
     assert len(many) == len(few)
+
+
+def test_a_lottery_drawn_with_nobody_applying_says_so(owner, owner_client):
+    event = EventFactory(
+        organizer=owner,
+        registration_mode="lottery",
+        registration_closes_at=timezone.now() - timedelta(minutes=1),
+    )
+    session = SessionFactory(event=event, capacity=2)
+    lottery.draw_due_lotteries()
+
+    html = owner_client.get(reverse("manage:registrations", args=[session.pk])).content.decode()
+
+    assert "nobody applied, so there was nobody to draw" in html
+    assert "Draw the lottery now" not in html
+
+
+def test_editing_a_session_down_to_no_seats_is_refused_and_nothing_is_written(
+    session, owner_client
+):
+    before = Session.objects.values().get(pk=session.pk)
+
+    response = owner_client.post(
+        reverse("manage:session_edit", args=[session.pk]), session_data(capacity="0")
+    )
+
+    assert response.status_code == 400
+    assert "greater than or equal to 1" in response.content.decode()
+    assert Session.objects.values().get(pk=session.pk) == before
+
+
+def test_the_registration_history_shows_times_in_my_zone_with_its_name(owner, session):
+    owner.timezone = "Asia/Tokyo"
+    owner.save(update_fields=["timezone"])
+    [registration] = apply(session)
+    registration.changes.update(created_at=datetime(2030, 7, 1, 8, 5, tzinfo=UTC))
+
+    html = client_for(owner).get(reverse("manage:registration", args=[registration.pk]))
+    history = html.content.decode().split('id="history-title"')[1].split("</table>")[0]
+
+    # 08:05 UTC is 17:05 in Tokyo.
+    assert re.search(r"<time datetime=\"[^\"]+\">[^<]*17:05 JST</time>", history), history

@@ -8,8 +8,10 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from events.invite_parsing import Row
 from events.models import Event, Notification, Registration, RegistrationChange, Session
 from events.services import ServiceError
+from events.services.invitations import create_batch
 from events.services.registration import cancel, check_can_sign_up, register
 from events.services.scheduling import (
     add_organizer,
@@ -576,3 +578,200 @@ def test_two_organizers_removing_each_other_at_once_leave_one():
 
     counts = [Event.objects.get(pk=event.pk).organizers.count() for event, *_ in pairs[::2]]
     assert counts == [1] * 10
+
+
+# A lottery is drawn when registration closes, so that must come before its sessions start
+
+
+def lottery_event_with_a_session(*, closes_in: timedelta, starts_in: timedelta):
+    event = EventFactory(
+        registration_mode="lottery", registration_closes_at=timezone.now() + closes_in
+    )
+    session = SessionFactory(
+        event=event,
+        starts_at=timezone.now() + starts_in,
+        ends_at=timezone.now() + starts_in + timedelta(hours=1),
+    )
+    return event, session, event.organizers.get()
+
+
+def test_a_lottery_cannot_close_registration_after_a_session_starts():
+    event, _, organizer = lottery_event_with_a_session(
+        closes_in=timedelta(days=1), starts_in=timedelta(days=3)
+    )
+    closes = event.registration_closes_at
+
+    with pytest.raises(ServiceError, match="before its first session starts") as refusal:
+        update_event(
+            event=event, actor=organizer, registration_closes_at=timezone.now() + timedelta(days=4)
+        )
+
+    assert "lottery" in refusal.value.message
+    event.refresh_from_db()
+    assert event.registration_closes_at == closes
+
+
+def test_switching_to_a_lottery_that_would_close_after_a_session_starts_is_refused():
+    event, _, organizer = lottery_event_with_a_session(
+        closes_in=timedelta(days=3), starts_in=timedelta(days=2)
+    )
+    Event.objects.filter(pk=event.pk).update(registration_mode=Event.Mode.OPEN)
+    event.refresh_from_db()
+
+    with pytest.raises(ServiceError, match="before its first session starts"):
+        update_event(event=event, actor=organizer, registration_mode="lottery")
+
+    event.refresh_from_db()
+    assert event.registration_mode == Event.Mode.OPEN
+
+
+def test_a_lottery_session_cannot_start_before_registration_closes():
+    event, session, organizer = lottery_event_with_a_session(
+        closes_in=timedelta(days=2), starts_in=timedelta(days=3)
+    )
+    before = session_row(session)
+    early = timezone.now() + timedelta(days=1)
+
+    with pytest.raises(ServiceError, match="before its first session starts"):
+        update_session(
+            session=session, actor=organizer, starts_at=early, ends_at=early + timedelta(hours=1)
+        )
+    with pytest.raises(ServiceError, match="before its first session starts"):
+        create_session(
+            event=event,
+            actor=organizer,
+            starts_at=early,
+            ends_at=early + timedelta(hours=1),
+            capacity=5,
+        )
+
+    assert session_row(session) == before
+    assert event.sessions.count() == 1
+
+
+def test_a_lottery_closing_before_its_sessions_start_is_saved():
+    event, _, organizer = lottery_event_with_a_session(
+        closes_in=timedelta(days=1), starts_in=timedelta(days=3)
+    )
+    later = timezone.now() + timedelta(days=2)
+
+    update_event(event=event, actor=organizer, registration_closes_at=later)
+    create_session(
+        event=event,
+        actor=organizer,
+        starts_at=later + timedelta(hours=1),
+        ends_at=later + timedelta(hours=2),
+        capacity=5,
+    )
+
+    event.refresh_from_db()
+    assert event.registration_closes_at == later
+    assert event.sessions.count() == 2
+
+
+# Capacity: at least one seat, whoever asks
+
+
+def test_a_session_without_seats_cannot_be_created():
+    event = EventFactory()
+    starts = timezone.now() + timedelta(days=3)
+
+    with pytest.raises(ServiceError) as refusal:
+        create_session(
+            event=event,
+            actor=event.organizers.get(),
+            starts_at=starts,
+            ends_at=starts + timedelta(hours=1),
+            capacity=0,
+        )
+
+    assert (
+        refusal.value.message == "A session needs at least one seat: set its capacity to 1 or more."
+    )
+    assert not event.sessions.exists()
+
+
+def test_the_capacity_of_an_empty_session_cannot_drop_to_zero():
+    session = SessionFactory(capacity=3)
+    before = session_row(session)
+
+    with pytest.raises(ServiceError, match="at least one seat"):
+        update_session(session=session, actor=session.event.organizers.get(), capacity=0)
+
+    assert session_row(session) == before
+
+
+def test_seats_held_by_invitations_keep_the_capacity_from_dropping_below_them():
+    session = SessionFactory(capacity=3)
+    organizer = session.event.organizers.get()
+    create_batch(
+        event=session.event,
+        session=session,
+        rows=[Row(line=n, email=f"held-{n}@example.com") for n in (1, 2)],
+        actor=organizer,
+        holds_seat=True,
+    )
+    session.refresh_from_db()
+    assert session.seats_taken == 2
+
+    with pytest.raises(ServiceError, match="cannot go below 2"):
+        update_session(session=session, actor=organizer, capacity=1)
+
+    update_session(session=session, actor=organizer, capacity=2)
+    session.refresh_from_db()
+    assert session.capacity == 2
+
+
+# The mode cannot change under a sign-up
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_mode_does_not_change_under_a_sign_up_that_has_taken_its_seat(monkeypatch):
+    """Someone takes the first seat of an open event; before their transaction commits, an
+    organizer switches the event to approval. The organizer's count cannot see the
+    uncommitted registration: they must wait for it (the seat holds the session row), then
+    be refused."""
+    from events.services import registration as registration_service
+
+    session = SessionFactory(capacity=5)
+    event, organizer, person = session.event, session.event.organizers.get(), UserFactory()
+    seated, organizer_started = threading.Event(), threading.Event()
+    real_insert = registration_service.insert
+
+    def insert_after_the_organizer_started(row):
+        seated.set()  # the seat is taken (its UPDATE done), nothing committed yet
+        organizer_started.wait(timeout=10)
+        threading.Event().wait(0.5)  # the organizer is now counting, or waiting to
+        return real_insert(row)
+
+    monkeypatch.setattr(registration_service, "insert", insert_after_the_organizer_started)
+    outcome: dict[str, str] = {}
+
+    def sign_up() -> None:
+        try:
+            outcome["sign_up"] = register(user=person, session=session).status
+        finally:
+            organizer_started.set()
+            connection.close()
+
+    def change_mode() -> None:
+        seated.wait(timeout=10)
+        organizer_started.set()
+        try:
+            update_event(event=event, actor=organizer, registration_mode="approval")
+            outcome["organizer"] = "changed"
+        except ServiceError as refusal:
+            outcome["organizer"] = refusal.message
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=sign_up), threading.Thread(target=change_mode)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert outcome["sign_up"] == Status.CONFIRMED
+    assert outcome["organizer"].startswith("The registration mode cannot change")
+    assert Event.objects.get(pk=event.pk).registration_mode == Event.Mode.OPEN
