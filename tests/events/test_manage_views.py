@@ -1057,3 +1057,19 @@ def test_the_registration_history_shows_times_in_my_zone_with_its_name(owner, se
 
     # 08:05 UTC is 17:05 in Tokyo.
     assert re.search(r"<time datetime=\"[^\"]+\">[^<]*17:05 JST</time>", history), history
+
+
+def test_the_registrations_table_and_the_messages_page_name_my_zone(owner, session):
+    owner.timezone = "Asia/Tokyo"
+    owner.save(update_fields=["timezone"])
+    [registration] = apply(session)
+    Registration.objects.filter(pk=registration.pk).update(
+        created_at=datetime(2030, 7, 1, 8, 5, tzinfo=UTC)
+    )
+    client = client_for(owner)
+
+    table = client.get(reverse("manage:registrations", args=[session.pk])).content.decode()
+    messages = client.get(reverse("manage:session_messages", args=[session.pk])).content.decode()
+
+    assert "17:05 JST" in table  # 08:05 UTC
+    assert re.search(r"\d\d:\d\d JST</time>", messages), messages
