@@ -24,7 +24,9 @@ def fill_vacancies(session_id: int) -> list[Registration]:
     offered = []
     while True:
         candidate = (
-            Registration.objects.select_for_update(skip_locked=True)
+            # `of`: the registration row only (the user row needs no lock, and a lock held on
+            # it elsewhere must not make this skip the first person in line).
+            Registration.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(session_id=session_id, status=Status.WAITLISTED)
             .order_by("waitlisted_at", "pk")
             .select_related("user")
