@@ -27,7 +27,7 @@ def test_an_organizer_and_attendees_cancelling_at_once_never_deadlock_on_postgre
         attendees = [UserFactory() for _ in range(ATTENDEES)]
         places = {u.pk: register(user=u, session=session).pk for u in attendees}
 
-        def act(actor, session_id: int) -> str:
+        def act(actor, session_id: int, organizer=organizer, session=session, places=places):
             if actor is organizer:
                 cancel_session(session=session, actor=organizer)
                 return "session cancelled"
