@@ -24,6 +24,22 @@ def expire_offers() -> int:
 
 
 @shared_task
+def fill_open_seats() -> int:
+    """Every minute: offer the seats left free while someone waits for one."""
+    from .services import waitlist
+
+    return waitlist.fill_open_seats()
+
+
+@shared_task
+def fill_session(session_id: int) -> int:
+    """Shortly after a seat was released: offer the session's free seats to its waitlist."""
+    from .services import waitlist
+
+    return len(waitlist.fill_session(session_id))
+
+
+@shared_task
 def draw_due_lotteries() -> int:
     """Draw the lotteries whose registration has closed (every minute)."""
     from .services import lottery

@@ -205,6 +205,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = env(
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "events.tasks.heartbeat", "schedule": 60.0},
     "expire-offers": {"task": "events.tasks.expire_offers", "schedule": 60.0},
+    "fill-open-seats": {"task": "events.tasks.fill_open_seats", "schedule": 60.0},
     "draw-due-lotteries": {"task": "events.tasks.draw_due_lotteries", "schedule": 60.0},
     "sweep-outbox": {"task": "events.tasks.sweep_outbox", "schedule": 60.0},
     "queue-reminders": {"task": "events.tasks.queue_reminders", "schedule": 60.0},

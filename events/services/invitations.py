@@ -17,8 +17,8 @@ from ..invite_parsing import Row
 from ..models import Event, Invitation, Notification, Registration, Session
 from . import ServiceError
 from .registration import register
-from .seats import release_seat, take_seats
-from .waitlist import fill_vacancies
+from .seats import take_seats
+from .waitlist import release_and_refill
 
 Status = Invitation.Status
 TOKEN_SALT = "events.invitation"  # noqa: S105 - a signing namespace, not a secret
@@ -163,8 +163,7 @@ def _release(invitation: Invitation) -> None:
     if invitation.seat_held:
         Invitation.objects.filter(pk=invitation.pk).update(seat_held=False)
         invitation.seat_held = False
-        release_seat(invitation.session_id)
-        fill_vacancies(invitation.session_id)
+        release_and_refill(invitation.session_id)
 
 
 def check_open(invitation: Invitation) -> None:

@@ -22,7 +22,7 @@ from ..models import (
     Session,
 )
 from . import ServiceError, reminders, surveys
-from .waitlist import fill_vacancies
+from .waitlist import fill_vacancies, refill_soon
 
 Status = Registration.Status
 EVENT_FIELDS = {
@@ -321,6 +321,7 @@ def update_session(*, session: Session, actor, **changes) -> Session:
         surveys.session_changed(session)
     if "capacity" in changed:
         fill_vacancies(session.pk)
+        refill_soon(session.pk)
     return session
 
 

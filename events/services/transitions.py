@@ -2,10 +2,11 @@
 
 from collections.abc import Iterable
 
+from django.db.models import Subquery
 from django.utils import timezone
 
 from .. import notifications
-from ..models import Registration, RegistrationChange
+from ..models import Registration, RegistrationChange, Session
 from ..prepared import insert
 from . import ServiceError
 from .reminders import next_reminder_at
@@ -16,9 +17,23 @@ Status = Registration.Status
 def lock(registration: Registration) -> Registration:
     """The registration as it is now, locked for this transaction (PostgreSQL row lock; on
     SQLite the IMMEDIATE transaction already serializes writers). Decide on this, not on a
-    copy loaded earlier."""
+    copy loaded earlier.
+
+    The session row is locked first, then the registration: the order of cancel_session()
+    and of the seat counter (whose UPDATE locks the session before a registration is
+    written). Locking the registration first, as one statement over the join used to, let an
+    attendee and an organizer cancelling the session each hold what the other waited for: a
+    deadlock. FOR NO KEY UPDATE, like the seat counter's UPDATE: sign-ups inserting their
+    registration (a foreign-key share lock on the session) are not held up."""
+    of_registration = Registration.objects.filter(pk=registration.pk).values("session_id")
+    list(
+        Session.objects.select_for_update(no_key=True)
+        .filter(pk=Subquery(of_registration))
+        .values_list("pk", flat=True)
+    )
     return (
-        Registration.objects.select_for_update()
+        # `of`: the registration row only; the user row needs no lock.
+        Registration.objects.select_for_update(of=("self",))
         .select_related("user", "session")
         .get(pk=registration.pk)
     )

@@ -2,9 +2,11 @@
 with a deadline. Someone who cancelled, declined or let an offer expire has left the list and
 is never offered a seat again (the waiting-list bugs users report in pretix)."""
 
+import logging
 from datetime import timedelta
 
 from django.db import transaction
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from ..models import Notification, Registration, Session
@@ -13,6 +15,7 @@ from .seats import release_seat, take_seat
 from .transitions import lock, transition
 
 Status = Registration.Status
+log = logging.getLogger(__name__)
 
 
 def fill_vacancies(session_id: int) -> list[Registration]:
@@ -24,7 +27,9 @@ def fill_vacancies(session_id: int) -> list[Registration]:
     offered = []
     while True:
         candidate = (
-            Registration.objects.select_for_update(skip_locked=True)
+            # `of`: the registration row only (the user row needs no lock, and a lock held on
+            # it elsewhere must not make this skip the first person in line).
+            Registration.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(session_id=session_id, status=Status.WAITLISTED)
             .order_by("waitlisted_at", "pk")
             .select_related("user")
@@ -49,8 +54,71 @@ def fill_vacancies(session_id: int) -> list[Registration]:
 
 
 def release_and_refill(session_id: int) -> None:
+    """Give a seat back and offer it on, in the caller's transaction; and once that has
+    committed, look again shortly (see refill_soon)."""
     release_seat(session_id)
     fill_vacancies(session_id)
+    refill_soon(session_id)
+
+
+# Long enough for a sign-up that raced the release to commit (a few ms), short enough that
+# nobody notices the wait.
+REFILL_DELAY = 2
+
+
+def refill_soon(session_id: int) -> None:
+    """A release's fill_vacancies cannot see a sign-up that found the session full just
+    before the release and has not committed yet: that person is waitlisted after the release
+    committed, with the seat still free. Once the release has committed, a task fills the
+    session again a moment later; the minute sweep (fill_open_seats) covers a lost task."""
+
+    def ring() -> None:
+        from ..tasks import fill_session
+
+        try:
+            fill_session.apply_async((session_id,), countdown=REFILL_DELAY)
+        except Exception:  # noqa: BLE001 - any broker failure; the minute sweep fills it
+            log.warning("Could not enqueue a refill of session %s; the sweep will", session_id)
+
+    transaction.on_commit(ring)
+
+
+def fill_session(session_id: int, *, skip_locked: bool = False) -> list[Registration]:
+    """Offer the free seats of one session to its waitlist, in a transaction of its own that
+    locks the session row first (the order of every other path: transitions.lock). Safe to
+    run twice or concurrently: each offer takes a seat by the conditional UPDATE. With
+    `skip_locked`, a session someone else holds is left for the next run."""
+    with transaction.atomic():
+        held = (
+            Session.objects.select_for_update(no_key=True, skip_locked=skip_locked)
+            .filter(pk=session_id)
+            .values_list("pk", flat=True)
+        )
+        if not list(held):
+            return []
+        return fill_vacancies(session_id)
+
+
+def sessions_to_fill(*, now=None):
+    """Scheduled sessions yet to start with a free seat and someone waitlisted: what no seat
+    may stay in for long. The waitlisted side is found through the (status, ...) index of
+    registrations (few rows wait at any time), the sessions by their primary key."""
+    now = now or timezone.now()
+    waiting = Registration.objects.filter(session_id=OuterRef("pk"), status=Status.WAITLISTED)
+    return Session.objects.filter(
+        Exists(waiting),
+        status=Session.Status.SCHEDULED,
+        starts_at__gt=now,
+        seats_taken__lt=F("capacity"),
+    ).order_by()
+
+
+def fill_open_seats(*, now=None) -> int:
+    """The minute sweep: offer every seat left free while someone waits (a release that raced
+    a sign-up, or a refill task lost with the broker). One transaction per session; sessions
+    locked elsewhere are skipped until the next run. The number of offers made."""
+    due = list(sessions_to_fill(now=now).values_list("pk", flat=True))
+    return sum(len(fill_session(pk, skip_locked=True)) for pk in due)
 
 
 @transaction.atomic

@@ -8,12 +8,20 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from events import tasks
 from events.models import Notification, Registration, Session
 from events.services import ServiceError
 from events.services.registration import cancel, register
 from events.services.review import reject
 from events.services.scheduling import update_session
-from events.services.waitlist import accept_offer, decline_offer, expire_offers
+from events.services.seats import release_seat
+from events.services.waitlist import (
+    accept_offer,
+    decline_offer,
+    expire_offers,
+    fill_open_seats,
+    refill_soon,
+)
 from tests.factories import SessionFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -439,6 +447,124 @@ def test_a_seat_freed_after_the_start_is_not_offered():
     assert statuses(first) == [Status.WAITLISTED]
     assert_seats_add_up(session)
     assert session.seats_taken == 0
+
+
+def lose_a_seat(session: Session, seated: Registration) -> None:
+    """The end state of a cancellation that raced a sign-up on PostgreSQL: the sign-up found
+    the session full; the cancellation released the seat and committed, offering it to nobody
+    it could see; then the sign-up committed its place on the waitlist. A seat is free while
+    people wait."""
+    Registration.objects.filter(pk=seated.pk).update(status=Status.CANCELLED)
+    release_seat(session.pk)
+    session.refresh_from_db()
+    assert session.seats_taken < session.capacity
+    assert session.registrations.filter(status=Status.WAITLISTED).exists()
+
+
+def offers_owed_to(registration: Registration) -> int:
+    return Notification.objects.filter(
+        registration=registration, kind=Notification.Kind.OFFERED
+    ).count()
+
+
+def test_the_sweep_offers_a_seat_left_free_to_the_first_in_line_once():
+    session, [seated], [first, second] = full_session(waiting=2)
+    lose_a_seat(session, seated)
+
+    assert fill_open_seats() == 1
+
+    assert statuses(first, second) == [Status.OFFERED, Status.WAITLISTED]
+    assert offers_owed_to(first) == 1
+    assert_seats_add_up(session)
+
+    assert fill_open_seats() == 0
+
+    assert statuses(first, second) == [Status.OFFERED, Status.WAITLISTED]
+    assert offers_owed_to(first) == 1
+    assert offers_owed_to(second) == 0
+    assert_seats_add_up(session)
+
+
+def test_the_sweep_fills_every_free_seat_of_every_session_in_order():
+    one, [a, b], [first, second, third] = full_session(capacity=2, waiting=3)
+    other, [c], [elsewhere] = full_session(waiting=1)
+    lose_a_seat(one, a)
+    lose_a_seat(one, b)
+    lose_a_seat(other, c)
+
+    assert fill_open_seats() == 3
+
+    assert statuses(first, second, third, elsewhere) == [
+        Status.OFFERED,
+        Status.OFFERED,
+        Status.WAITLISTED,
+        Status.OFFERED,
+    ]
+    assert_seats_add_up(one)
+    assert_seats_add_up(other)
+
+
+def test_the_sweep_leaves_cancelled_and_started_sessions_alone():
+    cancelled, [a], [waiting_on_cancelled] = full_session(waiting=1)
+    started, [b], [waiting_on_started] = full_session(waiting=1)
+    lose_a_seat(cancelled, a)
+    lose_a_seat(started, b)
+    Session.objects.filter(pk=cancelled.pk).update(status=Session.Status.CANCELLED)
+    Session.objects.filter(pk=started.pk).update(starts_at=timezone.now() - timedelta(minutes=5))
+
+    assert fill_open_seats() == 0
+
+    assert statuses(waiting_on_cancelled, waiting_on_started) == [Status.WAITLISTED] * 2
+    assert Notification.objects.filter(kind=Notification.Kind.OFFERED).count() == 0
+
+
+def test_the_sweep_leaves_full_sessions_and_free_seats_nobody_waits_for_alone():
+    full_session(waiting=2)
+    free = SessionFactory(capacity=3)
+    register(user=UserFactory(), session=free)
+
+    assert fill_open_seats() == 0
+    assert Notification.objects.filter(kind=Notification.Kind.OFFERED).count() == 0
+
+
+def test_every_release_rings_a_refill_once_it_has_committed(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    rung = []
+    monkeypatch.setattr(
+        tasks.fill_session, "apply_async", lambda args, **kw: rung.append((args, kw))
+    )
+    session, [seated], [first, second] = full_session(waiting=2)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        cancel(registration=seated, actor=seated.user)
+    with django_capture_on_commit_callbacks(execute=True):
+        decline_offer(registration=first, user=first.user)
+    assert rung == [((session.pk,), {"countdown": 2})] * 2
+
+    rung.clear()
+    expire_now(second)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert expire_offers() == 1
+    organizer = session.event.organizers.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        update_session(session=session, actor=organizer, capacity=2)
+    assert rung == [((session.pk,), {"countdown": 2})] * 2
+
+
+def test_a_broker_outage_when_ringing_a_refill_is_left_to_the_sweep(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("Connection refused")
+
+    monkeypatch.setattr(tasks.fill_session, "apply_async", broker_down)
+    session, [seated], _ = full_session(waiting=1)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        refill_soon(session.pk)  # logged, not raised: the change has committed
+
+    cancel(registration=seated, actor=seated.user)
 
 
 def test_seats_always_add_up_over_a_long_run_of_mixed_actions():
