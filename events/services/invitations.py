@@ -8,6 +8,7 @@ from datetime import timedelta
 from allauth.account.models import EmailAddress
 from django.core import signing
 from django.db import transaction
+from django.db.models import Subquery
 from django.utils import timezone
 
 from accounts.models import User
@@ -149,6 +150,15 @@ def create_batch(
 
 
 def _lock(invitation: Invitation) -> Invitation:
+    """The invitation as it is now, locked; its session's row first, the order of
+    cancel_session() and of transitions.lock() (see there): an invitee giving back a held
+    seat while the organizer cancels the session would otherwise deadlock."""
+    of_invitation = Invitation.objects.filter(pk=invitation.pk).values("session_id")
+    list(
+        Session.objects.select_for_update(no_key=True)
+        .filter(pk=Subquery(of_invitation))
+        .values_list("pk", flat=True)
+    )
     return (
         # `of`: lock the invitation row only (the session join is an outer join, which
         # PostgreSQL cannot lock).
