@@ -119,24 +119,40 @@ def queue_session_changed(session: Session) -> list[int]:
     seated = Registration.objects.filter(
         session=session, status__in=Registration.SEATED
     ).values_list("pk", "status", "calendar_sequence", "user_id", "user__email")
-    kind = Kind.SESSION_CHANGED
-    rows = Notification.objects.bulk_create(
-        [
-            Notification(
-                key=f"{kind}:reg{pk}:user{user_id}:seq{session.sequence}",
-                kind=kind,
-                recipient_id=user_id,
-                email=email,
-                registration_id=pk,
-                session=session,
-                payload=(
-                    {"calendar": ics.REQUEST, "sequence": sequence}
-                    if status == Registration.Status.CONFIRMED
-                    else {}
-                ),
+    return queue_for_registrations(
+        session=session,
+        kind=Kind.SESSION_CHANGED,
+        people=(
+            (
+                pk,
+                user_id,
+                email,
+                f"seq{session.sequence}",
+                {"calendar": ics.REQUEST, "sequence": sequence}
+                if status == Registration.Status.CONFIRMED
+                else {},
             )
             for pk, status, sequence, user_id, email in seated
-        ]
+        ),
+    )
+
+
+def queue_for_registrations(*, session: Session, kind: str, people) -> list[int]:
+    """Owe `kind` to many registrations of `session` in one INSERT, enqueued on commit:
+    `people` yields (registration pk, user id, email, version, payload), the key's parts as
+    in `queue`. For fan-outs whose payloads the caller has worked out in bulk."""
+    assert transaction.get_connection().in_atomic_block, "queue inside the change's transaction"
+    rows = Notification.objects.bulk_create(
+        Notification(
+            key=f"{kind}:reg{pk}:user{user_id}:{version}",
+            kind=kind,
+            recipient_id=user_id,
+            email=email,
+            registration_id=pk,
+            session=session,
+            payload=payload,
+        )
+        for pk, user_id, email, version, payload in people
     )
     ids = [n.pk for n in rows]
     enqueue_on_commit(ids)

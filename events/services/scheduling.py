@@ -414,21 +414,19 @@ def _close_registrations(session: Session, *, actor) -> None:
         )
         for pk, status, *_ in people
     )
-    kind = Notification.Kind.SESSION_CANCELLED
-    rows = Notification.objects.bulk_create(
-        Notification(
-            key=f"{kind}:reg{pk}:user{user_id}:{change.pk}",
-            kind=kind,
-            recipient_id=user_id,
-            email=email,
-            registration_id=pk,
-            session=session,
-            payload=(
+    notifications.queue_for_registrations(
+        session=session,
+        kind=Notification.Kind.SESSION_CANCELLED,
+        people=(
+            (
+                pk,
+                user_id,
+                email,
+                change.pk,
                 {}
                 if last is None
-                else {"calendar": ics.CANCEL, "sequence": max(session.sequence, last + 1)}
-            ),
-        )
-        for (pk, _status, last, user_id, email), change in zip(people, changes, strict=True)
+                else {"calendar": ics.CANCEL, "sequence": max(session.sequence, last + 1)},
+            )
+            for (pk, _status, last, user_id, email), change in zip(people, changes, strict=True)
+        ),
     )
-    notifications.enqueue_on_commit([n.pk for n in rows])
