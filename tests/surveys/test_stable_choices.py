@@ -255,6 +255,16 @@ def test_the_edit_page_shows_each_choice_with_its_id(answered, organizer_client)
         assert f'value="{label}"' in text
 
 
+def test_the_edit_page_lists_the_choices_there_are_before_the_box_for_new_ones(
+    answered, organizer_client
+):
+    track, _ = questions_of(answered)
+
+    text = organizer_client.get(reverse("manage:question_edit", args=[track.pk])).content.decode()
+
+    assert text.index("<legend>Choices</legend>") < text.index("New choices")
+
+
 def test_the_edit_page_renames_removes_adds_and_reorders_in_one_go(
     answered, event, organizer_client
 ):
