@@ -1,7 +1,7 @@
 from django import forms
 
 from ..models import Survey
-from ..services.surveys import MAX_REMINDER_DAYS, MAX_SEND_AFTER_HOURS
+from ..services.surveys import MAX_OPEN_DAYS, MAX_REMINDER_DAYS, MAX_SEND_AFTER_HOURS
 from .manage import LocalDateTimeField, to_local, to_utc
 
 
@@ -25,7 +25,13 @@ class SurveySettingsForm(forms.Form):
         max_value=MAX_REMINDER_DAYS,
         help_text="0: no reminder.",
     )
-    closes_at = LocalDateTimeField(label="Closes", help_text="After this, links stop working.")
+    closes_at = LocalDateTimeField(
+        label="Closes",
+        help_text=(
+            "After this, links stop working. At most "
+            f"{MAX_OPEN_DAYS} days after the last session ends."
+        ),
+    )
     anonymous = forms.BooleanField(
         label="Anonymous results",
         required=False,

@@ -53,8 +53,9 @@ def draw(*, session: Session, actor=None, seed: str | None = None) -> Session:
     """Draw the seats of a lottery session among its applicants. Winners are confirmed; the
     others go to the waitlist in draw order. Nobody wins a seat clashing with a confirmed one
     (as approve and move-in refuse): they wait, in draw order, like the others. Runs once per
-    session. Once registration has closed, a lottery nobody applied to is drawn all the same,
-    with no winners: it is done, and the sweep stops coming back to it."""
+    session, and never once the session has started. Once registration has closed, a lottery
+    nobody applied to is drawn all the same, with no winners: it is done, and the sweep stops
+    coming back to it (unless registration reopens: see scheduling.update_event)."""
     session = Session.objects.select_for_update().select_related("event").get(pk=session.pk)
     if session.event.registration_mode != Event.Mode.LOTTERY:
         raise ServiceError("This session does not use a lottery.")
@@ -62,6 +63,9 @@ def draw(*, session: Session, actor=None, seed: str | None = None) -> Session:
         raise ServiceError("The lottery for this session has already been drawn.")
     if session.is_cancelled:
         raise ServiceError("This session is cancelled.")
+    if session.has_started:
+        # As the sweep: seats drawn now would go to people who can no longer come.
+        raise ServiceError("This session has already started: its seats can no longer be drawn.")
     if session.event.status != Event.Status.PUBLISHED:
         raise ServiceError("Publish the event before drawing its lottery.")
     seed = seed or secrets.token_hex(16)

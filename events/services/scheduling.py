@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Case, F, Value, When
+from django.db.models import Case, Exists, F, OuterRef, Value, When
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
@@ -126,6 +126,24 @@ def _check_lottery_draws_before_start(event: Event, sessions) -> None:
         )
 
 
+def _undo_empty_draws(event: Event, *, closed_before: bool) -> None:
+    """Registration of a lottery reopens (it had closed, and now closes later than now): its
+    sessions still to come that were drawn with nobody to draw are drawn again when it closes,
+    so those signing up meanwhile apply for the draw instead of being served first come,
+    first served. A draw that had applicants ranked them (each gets a rank, winner or not):
+    it is final, and stays."""
+    now = timezone.now()
+    closes = event.registration_closes_at
+    if event.registration_mode != Event.Mode.LOTTERY or not closed_before:
+        return
+    if closes is not None and closes <= now:
+        return
+    ranked = Registration.objects.filter(session=OuterRef("pk"), lottery_rank__isnull=False)
+    event.sessions.filter(
+        lottery_drawn_at__isnull=False, status=Session.Status.SCHEDULED, starts_at__gt=now
+    ).exclude(Exists(ranked)).update(lottery_drawn_at=None, lottery_seed="")
+
+
 def _check_capacity(session: Session) -> None:
     """A session has at least one seat (the database field would take 0: a session nobody can
     ever get into). Seats already given are checked apart, by update_session."""
@@ -192,8 +210,13 @@ def update_event(*, event: Event, actor, **changes) -> Event:
         changes["terms_version"] = event.terms_version + 1
     _check_reminders(changes.get("reminder_hours", event.reminder_hours))
     hours_changed = changes.get("reminder_hours", event.reminder_hours) != event.reminder_hours
+    was_closing = event.registration_closes_at
+    closed_before = was_closing is not None and was_closing <= timezone.now()
     _validated(event, changes, EVENT_FIELDS)
     _check_lottery_closes(event, published=event.status == Event.Status.PUBLISHED)
+    # Before the check below: a session drawn again must start after the new closing time.
+    # A refusal there rolls this back with the rest.
+    _undo_empty_draws(event, closed_before=closed_before)
     # Sessions under way or over are left out: the sweep draws none of them anyway.
     _check_lottery_draws_before_start(event, event.sessions.filter(starts_at__gt=timezone.now()))
     event.save()

@@ -4,6 +4,7 @@ outbox, the one-click link, answering, reminders, and results with anonymity kep
 The questions, answers and figures are the question engine's (services.questionnaire); this
 module decides who is asked, when, and who may see what."""
 
+import zoneinfo
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -32,6 +33,10 @@ TOKEN_SALT = "events.survey"  # noqa: S105 - a signing namespace, not a secret
 ANONYMITY_THRESHOLD = 3
 MAX_SEND_AFTER_HOURS = 24 * 30
 MAX_REMINDER_DAYS = 60
+# A survey, and every link it sent, stays open at most this long after the event's last
+# session ends: the latest mail the settings allow (30 days after) and its latest reminder
+# (60 days later) both fall within it, and no link need live on after that.
+MAX_OPEN_DAYS = MAX_SEND_AFTER_HOURS // 24 + MAX_REMINDER_DAYS
 Kind = Question.Kind
 
 STARTER_QUESTIONS = [
@@ -100,6 +105,11 @@ def update_settings(*, survey: Survey, actor, **changes) -> Survey:
         raise ServiceError(
             "People answered this survey on the promise of anonymity: it stays anonymous."
         )
+    closes_at = changes.get("closes_at", survey.closes_at)
+    if closes_at != survey.closes_at:
+        # Only a new date is checked: one set before (or left past the bound by sessions
+        # moved earlier) does not block saving the other settings.
+        _check_closing(survey, closes_at)
     reminder_changed = days != survey.reminder_after_days
     for name, value in changes.items():
         setattr(survey, name, value)
@@ -108,6 +118,20 @@ def update_settings(*, survey: Survey, actor, **changes) -> Survey:
     if reminder_changed:
         _replan_reminders(survey)
     return survey
+
+
+def _check_closing(survey: Survey, closes_at: datetime) -> None:
+    """Links live until the survey closes, so its closing date is bounded: at most
+    MAX_OPEN_DAYS after the last session that takes place (from now, while it has none)."""
+    sessions = survey.event.sessions.exclude(status=Session.Status.CANCELLED)
+    last_end = sessions.aggregate(last=Max("ends_at"))["last"] or timezone.now()
+    latest = last_end + timedelta(days=MAX_OPEN_DAYS)
+    if closes_at > latest:
+        latest = timezone.localtime(latest, zoneinfo.ZoneInfo(survey.event.timezone))
+        raise ServiceError(
+            f"A survey closes at most {MAX_OPEN_DAYS} days after the event's last session "
+            f"ends: {latest:%a %-d %b %Y, %H:%M %Z} at the latest."
+        )
 
 
 def _replan_reminders(survey: Survey) -> None:
@@ -390,8 +414,9 @@ def still_relevant(recipient: SurveyRecipient, kind: str) -> str:
 # and nonce) and one survey, and refuses it once altered; the timestamp signing.dumps puts
 # in it is left unchecked (links already mailed carry one, so the format stays).
 #
-# A survey without a closing date cannot exist: `closes_at` is required, and create_survey
-# sets it 30 days after the last session, so no link lives forever. Were the closing ever
+# A survey without a closing date cannot exist: `closes_at` is required, create_survey
+# sets it 30 days after the last session, and update_settings keeps a new one within
+# MAX_OPEN_DAYS of the last session's end, so no link lives forever. Were the closing ever
 # made optional, "no closing date" must not become "a link that never expires": such a
 # survey should get a closing computed from its last session rather than unbounded links.
 # To kill one person's link before closing, change their nonce.

@@ -311,6 +311,22 @@ def test_a_cancelled_session_cannot_be_drawn():
     assert {fresh(r).status for r in applied} == {Status.APPLIED}
 
 
+def test_a_session_that_has_started_cannot_be_drawn_by_hand():
+    session, applied = lottery(3, capacity=1)
+    Session.objects.filter(pk=session.pk).update(
+        starts_at=timezone.now() - timedelta(minutes=5),
+        ends_at=timezone.now() + timedelta(minutes=55),
+    )
+
+    with pytest.raises(ServiceError, match="has already started"):
+        draw(session=session)
+
+    session.refresh_from_db()
+    assert (session.lottery_drawn_at, session.lottery_seed) == (None, "")
+    assert {fresh(r).status for r in applied} == {Status.APPLIED}
+    assert_seats_add_up(session)
+
+
 def close_registration(session: Session) -> None:
     Event.objects.filter(pk=session.event_id).update(
         registration_closes_at=timezone.now() - timedelta(minutes=1)

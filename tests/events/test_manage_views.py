@@ -783,6 +783,33 @@ def test_the_lottery_button_draws_and_the_table_shows_seed_and_ranks(owner, owne
     assert "The lottery for this session has already been drawn." in texts(again)
 
 
+def test_the_lottery_button_refuses_a_session_that_has_started_and_writes_nothing(
+    owner, owner_client
+):
+    event = EventFactory(organizer=owner, registration_mode="lottery")
+    session = SessionFactory(event=event, capacity=2)
+    applied = apply(session, 3)
+    Session.objects.filter(pk=session.pk).update(
+        starts_at=timezone.now() - timedelta(minutes=5),
+        ends_at=timezone.now() + timedelta(minutes=55),
+    )
+    url = reverse("manage:registrations", args=[session.pk])
+
+    response = owner_client.post(reverse("manage:lottery_draw", args=[session.pk]))
+
+    assert response["Location"] == url
+    assert texts(response) == [
+        "This session has already started: its seats can no longer be drawn."
+    ]
+    session.refresh_from_db()
+    assert (session.lottery_drawn_at, session.seats_taken) == (None, 0)
+    assert {r.status for r in Registration.objects.filter(pk__in=[a.pk for a in applied])} == {
+        Status.APPLIED
+    }
+    html = owner_client.get(url).content.decode()
+    assert "Draw the lottery now" not in html
+
+
 def test_sessions_without_a_lottery_have_no_draw(session, owner_client):
     html = owner_client.get(reverse("manage:registrations", args=[session.pk])).content.decode()
     assert "Draw the lottery now" not in html

@@ -12,6 +12,7 @@ from events.invite_parsing import Row
 from events.models import Event, Notification, Registration, RegistrationChange, Session
 from events.services import ServiceError
 from events.services.invitations import create_batch
+from events.services.lottery import draw_due_lotteries
 from events.services.registration import cancel, check_can_sign_up, register
 from events.services.scheduling import (
     add_organizer,
@@ -667,6 +668,97 @@ def test_a_lottery_closing_before_its_sessions_start_is_saved():
     event.refresh_from_db()
     assert event.registration_closes_at == later
     assert event.sessions.count() == 2
+
+
+# Reopening a lottery's registration after its draw
+
+
+def lottery_closed_a_minute_ago(applicants: int = 0, *, cancelled: int = 0):
+    """A lottery session whose registration has just closed and been swept: drawn, with
+    nobody to draw when it had no applicants left."""
+    event, session, organizer = lottery_event_with_a_session(
+        closes_in=timedelta(days=1), starts_in=timedelta(days=3)
+    )
+    for _ in range(applicants):
+        register(user=UserFactory(), session=session)
+    for _ in range(cancelled):
+        gone = register(user=UserFactory(), session=session)
+        cancel(registration=gone, actor=gone.user)
+    Event.objects.filter(pk=event.pk).update(
+        registration_closes_at=timezone.now() - timedelta(minutes=1)
+    )
+    assert draw_due_lotteries() == 1
+    event.refresh_from_db()
+    session.refresh_from_db()
+    assert session.lottery_drawn_at is not None
+    return event, session, organizer
+
+
+def test_reopening_registration_undoes_a_draw_that_had_nobody_to_draw():
+    event, session, organizer = lottery_closed_a_minute_ago()
+    closes = timezone.now() + timedelta(days=1)
+
+    update_event(event=event, actor=organizer, registration_closes_at=closes)
+
+    session.refresh_from_db()
+    assert (session.lottery_drawn_at, session.lottery_seed) == (None, "")
+    late = register(user=UserFactory(), session=session)
+    assert late.status == Status.APPLIED
+    assert draw_due_lotteries(now=closes + timedelta(minutes=1)) == 1
+    assert fresh(late).status == Status.CONFIRMED
+    assert fresh(late).lottery_rank == 1
+
+
+def test_reopening_registration_undoes_a_draw_whose_only_applicant_had_cancelled():
+    event, session, organizer = lottery_closed_a_minute_ago(cancelled=1)
+
+    update_event(
+        event=event, actor=organizer, registration_closes_at=timezone.now() + timedelta(days=1)
+    )
+
+    session.refresh_from_db()
+    assert session.lottery_drawn_at is None
+    assert register(user=UserFactory(), session=session).status == Status.APPLIED
+
+
+def test_reopening_registration_keeps_a_draw_that_had_applicants():
+    event, session, organizer = lottery_closed_a_minute_ago(applicants=2)
+    drawn = session_row(session)
+
+    update_event(
+        event=event, actor=organizer, registration_closes_at=timezone.now() + timedelta(days=1)
+    )
+
+    assert session_row(session) == drawn
+    late = register(user=UserFactory(), session=session)
+    assert late.status == Status.CONFIRMED  # first come, first served, as after any draw
+    assert late.lottery_rank is None
+
+
+def test_moving_the_closing_time_within_the_past_keeps_an_empty_draw():
+    event, session, organizer = lottery_closed_a_minute_ago()
+    drawn = session_row(session)
+
+    update_event(
+        event=event, actor=organizer, registration_closes_at=timezone.now() - timedelta(hours=1)
+    )
+
+    assert session_row(session) == drawn
+
+
+def test_reopening_registration_past_the_start_of_a_session_drawn_empty_is_refused():
+    event, session, organizer = lottery_closed_a_minute_ago()
+    drawn = session_row(session)
+    closes = event.registration_closes_at
+
+    with pytest.raises(ServiceError, match="before its first session starts"):
+        update_event(
+            event=event, actor=organizer, registration_closes_at=timezone.now() + timedelta(days=4)
+        )
+
+    assert session_row(session) == drawn
+    event.refresh_from_db()
+    assert event.registration_closes_at == closes
 
 
 # Capacity: at least one seat, whoever asks

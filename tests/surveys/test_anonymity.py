@@ -4,9 +4,11 @@ role) answered by fewer than three people is withheld, on the page and in the CS
 import csv
 import io
 import re
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from events.models import Notification, Survey
 from events.services import surveys
@@ -174,13 +176,15 @@ def test_anonymity_cannot_be_turned_off_once_someone_answered(world, event, orga
 
     with pytest.raises(surveys.ServiceError, match="stays anonymous"):
         surveys.update_settings(survey=survey, actor=None, anonymous=False)
+    # Its closing date as it is (the form shows it so): only anonymity is refused.
+    closes = f"{timezone.localtime(survey.closes_at, ZoneInfo(event.timezone)):%Y-%m-%dT%H:%M}"
     page = organizer_client.post(
         reverse("manage:survey_settings", args=[event.pk]),
         {
             "send_after_hours": "2",
             "audience": "auto",
             "reminder_after_days": "3",
-            "closes_at": "2099-01-01T12:00",
+            "closes_at": closes,
         },
     )
 

@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from events.models import Survey, SurveySending
 from events.services import ServiceError, surveys
+from tests.factories import SessionFactory
 from tests.surveys.conftest import Kind, survey_for
 
 pytestmark = pytest.mark.django_db
@@ -19,6 +20,14 @@ GOOD = {
     "reminder_after_days": "2",
     "closes_at": "2031-03-01T18:30",
 }
+
+
+@pytest.fixture
+def session(event):
+    """On a fixed date (GOOD's closing date is a month after it), not the factory's moving
+    one: the closing date is bounded by the event's last session."""
+    starts = datetime(2031, 2, 1, 9, tzinfo=UTC)
+    return SessionFactory(event=event, starts_at=starts, ends_at=starts + timedelta(hours=1))
 
 
 @pytest.fixture
@@ -109,6 +118,73 @@ def test_the_service_refuses_bad_settings_from_any_caller(survey, changes, messa
     assert snapshot(survey) == before
     survey.refresh_from_db()
     assert survey.is_active is False
+
+
+# How long a survey, and with it every link it sent, stays open
+
+LAST_END = datetime(2031, 2, 1, 10, tzinfo=UTC)  # the session fixture's end
+
+
+def test_a_survey_closes_at_most_90_days_after_the_events_last_session_ends(survey):
+    before = snapshot(survey)
+
+    with pytest.raises(ServiceError, match="at most 90 days after the event's last session"):
+        surveys.update_settings(
+            survey=survey, actor=None, closes_at=LAST_END + timedelta(days=90, minutes=1)
+        )
+
+    assert snapshot(survey) == before
+    surveys.update_settings(survey=survey, actor=None, closes_at=LAST_END + timedelta(days=90))
+    survey.refresh_from_db()
+    assert survey.closes_at == LAST_END + timedelta(days=90)
+
+
+def test_the_bound_follows_the_last_session_that_takes_place(survey, event):
+    later = SessionFactory(
+        event=event, starts_at=LAST_END + timedelta(days=9), ends_at=LAST_END + timedelta(days=10)
+    )
+    SessionFactory(
+        event=event,
+        starts_at=LAST_END + timedelta(days=50),
+        ends_at=LAST_END + timedelta(days=50, hours=1),
+        status="cancelled",
+    )
+
+    surveys.update_settings(survey=survey, actor=None, closes_at=later.ends_at + timedelta(days=90))
+    with pytest.raises(ServiceError, match="at most 90 days"):
+        surveys.update_settings(
+            survey=survey, actor=None, closes_at=later.ends_at + timedelta(days=91)
+        )
+
+    survey.refresh_from_db()
+    assert survey.closes_at == later.ends_at + timedelta(days=90)
+
+
+def test_a_closing_date_years_away_is_refused_on_the_page_and_nothing_is_written(
+    survey, event, organizer_client
+):
+    before = snapshot(survey)
+
+    page = post_settings(organizer_client, event, closes_at="2034-02-01T12:00", intro="Changed")
+
+    assert page.status_code == 400
+    text = page.content.decode()
+    assert "A survey closes at most 90 days after the event&#x27;s last session ends" in text
+    assert "Fri 2 May 2031, 12:00 CEST at the latest" in text
+    assert snapshot(survey) == before
+
+
+def test_other_settings_can_still_be_saved_beside_an_earlier_closing_date_past_the_bound(
+    survey, event, organizer_client
+):
+    far = datetime(2033, 1, 1, 11, tzinfo=UTC)
+    Survey.objects.filter(pk=survey.pk).update(closes_at=far)
+
+    page = post_settings(organizer_client, event, closes_at="2033-01-01T12:00", intro="New")
+
+    assert page.status_code == 302
+    survey.refresh_from_db()
+    assert (survey.intro, survey.closes_at) == ("New", far)
 
 
 def test_sending_is_turned_on_and_off_from_the_page(survey, event, session, organizer_client):
