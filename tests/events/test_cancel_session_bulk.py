@@ -1,7 +1,6 @@
 """Cancelling a session in bulk (services.scheduling.cancel_session): a fixed number of queries
 whatever the number of people, and the same rows as cancelling them one by one."""
 
-import math
 from collections import Counter
 from datetime import timedelta
 from itertools import cycle, islice
@@ -17,6 +16,7 @@ from events.services import surveys
 from events.services.scheduling import cancel_event, cancel_session
 from events.services.transitions import transition
 from tests.factories import SessionFactory
+from tests.query_shape import insert_batches, shape
 
 pytestmark = pytest.mark.django_db
 
@@ -192,19 +192,6 @@ def cancel_counting(session: Session) -> list[str]:
     with CaptureQueriesContext(connection) as ctx:
         cancel_session(session=session, actor=session.event.organizers.get())
     return [q["sql"] for q in ctx.captured_queries]
-
-
-def insert_batches(model, count: int) -> int:
-    """How many INSERTs the backend needs for `count` rows: one on PostgreSQL; SQLite binds
-    at most 999 parameters per statement (Django 5.2), so rows go in chunks there."""
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    return math.ceil(count / connection.ops.bulk_batch_size(fields, [None] * count))
-
-
-def shape(queries: list[str]) -> Counter:
-    return Counter(
-        "SAVEPOINT" if "SAVEPOINT" in sql else " ".join(sql.split()[:3]) for sql in queries
-    )
 
 
 def test_cancelling_a_session_of_two_hundred_takes_as_many_queries_as_five():

@@ -2,8 +2,6 @@
 queries; held seats taken all at once or not at all; one outbox row per invitee, handed to the
 workers only when the batch commits."""
 
-import math
-from collections import Counter
 from datetime import timedelta
 
 import pytest
@@ -17,6 +15,7 @@ from events.services import ServiceError
 from events.services import invitations as service
 from tests.factories import EventFactory, SessionFactory, UserFactory
 from tests.invitations.helpers import fresh, invite, invite_one, rows
+from tests.query_shape import insert_batches, shape
 
 pytestmark = pytest.mark.django_db
 
@@ -37,21 +36,6 @@ def create_counting(session: Session, count: int, **options) -> list[str]:
         )
     assert len(created) == count
     return [q["sql"] for q in ctx.captured_queries]
-
-
-def insert_batches(model, count: int) -> int:
-    """How many INSERTs the backend needs for `count` rows: one on PostgreSQL; SQLite binds
-    at most 999 parameters per statement (Django 5.2), so rows go in chunks there."""
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    return math.ceil(count / connection.ops.bulk_batch_size(fields, [None] * count))
-
-
-def shape(queries: list[str]) -> Counter:
-    """The queries by kind of statement and first table (parameters and savepoint names,
-    which differ from run to run, left out)."""
-    return Counter(
-        "SAVEPOINT" if "SAVEPOINT" in sql else " ".join(sql.split()[:3]) for sql in queries
-    )
 
 
 @pytest.mark.parametrize("holds_seat", [False, True], ids=["no-seats", "holding-seats"])
