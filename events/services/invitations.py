@@ -18,7 +18,7 @@ from ..invite_parsing import Row
 from ..models import Event, Invitation, Notification, Registration, Session
 from . import ServiceError
 from .registration import register
-from .seats import take_seats
+from .seats import lock_session, take_seats
 from .waitlist import release_and_refill
 
 Status = Invitation.Status
@@ -153,12 +153,7 @@ def _lock(invitation: Invitation) -> Invitation:
     """The invitation as it is now, locked; its session's row first, the order of
     cancel_session() and of transitions.lock() (see there): an invitee giving back a held
     seat while the organizer cancels the session would otherwise deadlock."""
-    of_invitation = Invitation.objects.filter(pk=invitation.pk).values("session_id")
-    list(
-        Session.objects.select_for_update(no_key=True)
-        .filter(pk=Subquery(of_invitation))
-        .values_list("pk", flat=True)
-    )
+    lock_session(Subquery(Invitation.objects.filter(pk=invitation.pk).values("session_id")))
     return (
         # `of`: lock the invitation row only (the session join is an outer join, which
         # PostgreSQL cannot lock).

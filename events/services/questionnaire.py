@@ -636,15 +636,18 @@ def csv_rows(
     columns: list[tuple[str, str]] = (),
     chunk: int = 2000,
     same_id: tuple[str, ...] = (),
+    answered_at: bool = True,
 ) -> Iterator[list[Any]]:
     """The header, then one row per response: the owner's `columns` ((header, lookup on
     Response) pairs), then one cell per question. Read in keyset chunks, two queries per
     chunk, so memory stays flat however many responses there are. `same_id`: lookups that
     hold the response's id on a joined table; each chunk is bounded there too, or the
     database, which does not carry `id > last` across a join, reads that table's index
-    from its start for every chunk."""
+    from its start for every chunk. `answered_at`: whether the "Answered at" column is
+    there (an anonymous survey leaves it out)."""
     questions = list(questionnaire.questions.all())
-    yield ["Response", "Answered at"] + [h for h, _ in columns] + [q.label for q in questions]
+    times = ["Answered at"] if answered_at else []
+    yield ["Response", *times] + [h for h, _ in columns] + [q.label for q in questions]
     # Read once, not once per cell.
     by_pk = [(q, q.pk, choice_order(q) if q.kind in CHOICE_KINDS else None) for q in questions]
     lookups = [lookup for _, lookup in columns]
@@ -676,7 +679,7 @@ def csv_rows(
                 answer_cells(q, numbers.get((pk, qid), []), texts.get((pk, qid), ""), order)
                 for q, qid, order in by_pk
             ]
-            yield [pk, row[1], *row[2:], *cells]
+            yield [pk, *(row[1:] if answered_at else row[2:]), *cells]
 
 
 # Showing a form

@@ -126,6 +126,13 @@ def _check_lottery_draws_before_start(event: Event, sessions) -> None:
         )
 
 
+def _check_lottery_timing(event: Event, *, published: bool) -> None:
+    """Both rules above for a whole event. Sessions under way or over are left out: the
+    sweep draws none of them anyway."""
+    _check_lottery_closes(event, published=published)
+    _check_lottery_draws_before_start(event, event.sessions.filter(starts_at__gt=timezone.now()))
+
+
 def _undo_empty_draws(event: Event, *, closed_before: bool) -> None:
     """Registration of a lottery reopens (it had closed, and now closes later than now): its
     sessions still to come that were drawn with nobody to draw are drawn again when it closes,
@@ -213,12 +220,10 @@ def update_event(*, event: Event, actor, **changes) -> Event:
     was_closing = event.registration_closes_at
     closed_before = was_closing is not None and was_closing <= timezone.now()
     _validated(event, changes, EVENT_FIELDS)
-    _check_lottery_closes(event, published=event.status == Event.Status.PUBLISHED)
     # Before the check below: a session drawn again must start after the new closing time.
     # A refusal there rolls this back with the rest.
     _undo_empty_draws(event, closed_before=closed_before)
-    # Sessions under way or over are left out: the sweep draws none of them anyway.
-    _check_lottery_draws_before_start(event, event.sessions.filter(starts_at__gt=timezone.now()))
+    _check_lottery_timing(event, published=event.status == Event.Status.PUBLISHED)
     event.save()
     if hours_changed:
         for session in event.sessions.filter(status=Session.Status.SCHEDULED):
@@ -234,8 +239,7 @@ def publish_event(*, event: Event, actor) -> Event:
         raise ServiceError("A cancelled event cannot be published again.")
     if not event.sessions.filter(status=Session.Status.SCHEDULED).exists():
         raise ServiceError("Add at least one session before publishing.")
-    _check_lottery_closes(event, published=True)
-    _check_lottery_draws_before_start(event, event.sessions.filter(starts_at__gt=timezone.now()))
+    _check_lottery_timing(event, published=True)
     Event.objects.filter(pk=event.pk).update(
         status=Event.Status.PUBLISHED, updated_at=timezone.now()
     )

@@ -42,3 +42,14 @@ def release_seat(session_id: int) -> None:
         "UPDATE {table} SET seats_taken = seats_taken - 1 WHERE id = %s AND seats_taken > 0",
         [session_id],
     )
+
+
+def lock_session(pk, *, skip_locked: bool = False) -> bool:
+    """Lock a session's row before anything of the session: the one lock order (the session,
+    then its registrations or invitations) of every path that changes them, which keeps two
+    such paths meeting on a session from deadlocking. FOR NO KEY UPDATE, as the UPDATEs above
+    take: sign-ups inserting a registration (a foreign-key share lock) are not held up. `pk`:
+    a value or a Subquery. False when there is no such row (or, with `skip_locked`, someone
+    else holds it)."""
+    rows = Session.objects.select_for_update(no_key=True, skip_locked=skip_locked).filter(pk=pk)
+    return bool(list(rows.values_list("pk", flat=True)))

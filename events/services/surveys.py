@@ -611,18 +611,10 @@ def csv_rows(*, survey: Survey, session_id: int | None = None, role: str | None 
             ("Role", "survey_recipient__user__role"),
             ("Session starts (UTC)", "survey_recipient__session__starts_at"),
         ]
-    rows = engine.csv_rows(
+    return engine.csv_rows(
         questionnaire=survey.questionnaire,
         responses=responses,
         columns=columns,
         same_id=("survey_recipient__response_id",),
+        answered_at=not survey.anonymous,
     )
-    if survey.anonymous:
-        return _without_answer_times(rows)
-    return rows
-
-
-def _without_answer_times(rows):
-    # The engine's second column is "Answered at".
-    for row in rows:
-        yield [row[0], *row[2:]]

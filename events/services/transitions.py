@@ -6,10 +6,11 @@ from django.db.models import Subquery
 from django.utils import timezone
 
 from .. import notifications
-from ..models import Registration, RegistrationChange, Session
+from ..models import Registration, RegistrationChange
 from ..prepared import insert
 from . import ServiceError
 from .reminders import next_reminder_at
+from .seats import lock_session
 
 Status = Registration.Status
 
@@ -23,14 +24,8 @@ def lock(registration: Registration) -> Registration:
     and of the seat counter (whose UPDATE locks the session before a registration is
     written). Locking the registration first, as one statement over the join used to, let an
     attendee and an organizer cancelling the session each hold what the other waited for: a
-    deadlock. FOR NO KEY UPDATE, like the seat counter's UPDATE: sign-ups inserting their
-    registration (a foreign-key share lock on the session) are not held up."""
-    of_registration = Registration.objects.filter(pk=registration.pk).values("session_id")
-    list(
-        Session.objects.select_for_update(no_key=True)
-        .filter(pk=Subquery(of_registration))
-        .values_list("pk", flat=True)
-    )
+    deadlock."""
+    lock_session(Subquery(Registration.objects.filter(pk=registration.pk).values("session_id")))
     return (
         # `of`: the registration row only; the user row needs no lock.
         Registration.objects.select_for_update(of=("self",))

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from ..models import Notification, Registration, Session
 from . import ServiceError
-from .seats import release_seat, take_seat
+from .seats import lock_session, release_seat, take_seat
 from .transitions import lock, transition
 
 Status = Registration.Status
@@ -89,12 +89,7 @@ def fill_session(session_id: int, *, skip_locked: bool = False) -> list[Registra
     run twice or concurrently: each offer takes a seat by the conditional UPDATE. With
     `skip_locked`, a session someone else holds is left for the next run."""
     with transaction.atomic():
-        held = (
-            Session.objects.select_for_update(no_key=True, skip_locked=skip_locked)
-            .filter(pk=session_id)
-            .values_list("pk", flat=True)
-        )
-        if not list(held):
+        if not lock_session(session_id, skip_locked=skip_locked):
             return []
         return fill_vacancies(session_id)
 

@@ -18,27 +18,7 @@ def markdown(text: str) -> str:
     return mark_safe(nh3.clean(html, link_rel="noopener noreferrer nofollow"))  # noqa: S308
 
 
-@register.simple_tag
-def session_when(session) -> str:
-    """A session's time in the viewer's zone, with the event's own zone beside it when they
-    differ, e.g. "Tue 3 Dec 2026, 16:00–17:00 CET (10:00 EST in America/New_York, ...)"."""
-    text, note = timefmt.when(session, timezone.get_current_timezone())
-    if note:
-        return format_html(
-            '<time datetime="{}">{}</time> <span class="muted">({})</span>',
-            session.starts_at.isoformat(),
-            text,
-            note,
-        )
-    return format_html('<time datetime="{}">{}</time>', session.starts_at.isoformat(), text)
-
-
-@register.simple_tag
-def event_time(value, event) -> str:
-    """One point in time (say, an event's next start) as session_when shows a session's."""
-    if value is None:
-        return ""
-    text, note = timefmt.moment(value, timezone.get_current_timezone(), event.timezone)
+def _time_html(value, text: str, note: str) -> str:
     if note:
         return format_html(
             '<time datetime="{}">{}</time> <span class="muted">({})</span>',
@@ -47,6 +27,23 @@ def event_time(value, event) -> str:
             note,
         )
     return format_html('<time datetime="{}">{}</time>', value.isoformat(), text)
+
+
+@register.simple_tag
+def session_when(session) -> str:
+    """A session's time in the viewer's zone, with the event's own zone beside it when they
+    differ, e.g. "Tue 3 Dec 2026, 16:00–17:00 CET (10:00 EST in America/New_York, ...)"."""
+    text, note = timefmt.when(session, timezone.get_current_timezone())
+    return _time_html(session.starts_at, text, note)
+
+
+@register.simple_tag
+def event_time(value, event) -> str:
+    """One point in time (say, an event's next start) as session_when shows a session's."""
+    if value is None:
+        return ""
+    text, note = timefmt.moment(value, timezone.get_current_timezone(), event.timezone)
+    return _time_html(value, text, note)
 
 
 STATUS_BADGE = {
