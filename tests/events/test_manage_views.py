@@ -744,18 +744,24 @@ def test_the_table_shows_answers_escaped_and_links_to_each_history(event, sessio
     assert reverse("manage:registration", args=[registration.pk]) in html
 
 
+def queries_at_5_and_200(client, url: str, session) -> tuple[list, list, str]:
+    """The queries of `url` with 5 and then 200 applicants in `session`, and the page at 200."""
+    apply(session, 5)
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(url).status_code == 200
+    apply(session, 195)
+    with CaptureQueriesContext(connection) as many:
+        page = client.get(url).content.decode()
+    return few.captured_queries, many.captured_queries, page
+
+
 def test_the_registrations_query_count_does_not_grow_with_people(event, owner, owner_client):
     session = SessionFactory(event=event, capacity=500)
     question_service.add_question(
         event=event, actor=owner, label="Why?", kind="short_text", required=False
     )
     url = reverse("manage:registrations", args=[session.pk])
-    apply(session, 5)
-    with CaptureQueriesContext(connection) as few:
-        assert owner_client.get(url).status_code == 200
-    apply(session, 195)
-    with CaptureQueriesContext(connection) as many:
-        html = owner_client.get(url).content.decode()
+    few, many, html = queries_at_5_and_200(owner_client, url, session)
 
     assert html.count('name="ids"') == 200
     assert len(many) == len(few)
@@ -1017,12 +1023,8 @@ def test_the_csv_query_count_does_not_grow_with_people(event, owner, owner_clien
         event=event, actor=owner, label="Why?", kind="short_text", required=False
     )
     url = reverse("manage:registrations_csv", args=[session.pk])
-    apply(session, 5)
-    with CaptureQueriesContext(connection) as few:
-        assert owner_client.get(url).status_code == 200
-    apply(session, 195)
-    with CaptureQueriesContext(connection) as many:
-        rows = list(csv.reader(io.StringIO(owner_client.get(url).content.decode())))
+    few, many, page = queries_at_5_and_200(owner_client, url, session)
+    rows = list(csv.reader(io.StringIO(page)))
 
     assert len(rows) == 201
     assert len(many) == len(few)
@@ -1033,12 +1035,7 @@ def test_the_cancel_pages_query_count_does_not_grow_with_people(owner, owner_cli
     event = EventFactory(organizer=owner, registration_mode="open")
     session = SessionFactory(event=event, capacity=500)
     url = reverse(name, args=[event.pk if name == "manage:event_cancel" else session.pk])
-    apply(session, 5)
-    with CaptureQueriesContext(connection) as few:
-        assert owner_client.get(url).status_code == 200
-    apply(session, 195)
-    with CaptureQueriesContext(connection) as many:
-        html = owner_client.get(url).content.decode()
+    few, many, html = queries_at_5_and_200(owner_client, url, session)
 
     assert "200 people" in html
     assert len(many) == len(few)
