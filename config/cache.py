@@ -29,8 +29,8 @@ WARN_EVERY = 60.0
 
 
 class Outages:
-    """Per process and server: since when Redis is down, until when to leave it alone, and
-    when the log last said so. Shared by the cache objects of every thread."""
+    """Per process and server: until when to leave Redis alone after a failure, and when the
+    log last said so. Shared by the cache objects of every thread (Django makes one each)."""
 
     def __init__(self) -> None:
         self.clock = time.monotonic
