@@ -7,6 +7,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from events.ratelimit import rate_limit
+
 from . import services
 from .forms import DeleteAccountForm, ProfileForm
 
@@ -39,6 +41,8 @@ def export_data(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+# A stolen session must not become a password oracle: five tries a minute, then none.
+@rate_limit("delete-account", per_minute=5, reason="Too many attempts at your password.")
 def delete_account(request: HttpRequest) -> HttpResponse:
     form = DeleteAccountForm(request.POST if request.method == "POST" else None, user=request.user)
     if request.method == "POST" and form.is_valid():

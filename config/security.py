@@ -1,10 +1,12 @@
 """Security headers Django does not set itself: a strict Content-Security-Policy (no inline
-scripts or styles anywhere: every asset is a vendored static file) and a Permissions-Policy."""
+scripts or styles anywhere: every asset is a vendored static file) and a Permissions-Policy;
+and a 400 for NUL bytes in a request."""
 
 from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 
 
 def content_security_policy() -> str:
@@ -40,3 +42,49 @@ class SecurityHeadersMiddleware:
             "Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()"
         )
         return response
+
+
+class RefuseNulBytes:
+    """Answer our 400 page for a NUL byte in the path, in a query or form parameter (name or
+    value) or in a cookie, before any view sees it. No browser sends one on its own; PostgreSQL
+    refuses NUL in text, so one that reached a query was a 500, and Django's form fields
+    catch it only where a form reads the value."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if has_nul(request):
+            return render(
+                request,
+                "400.html",
+                {"reason": "The address or the form had a NUL character in it."},
+                status=400,
+            )
+        return self.get_response(request)
+
+
+def has_nul(request: HttpRequest) -> bool:
+    if "\x00" in request.path:
+        return True
+    parameters = [request.GET]
+    if request.method == "POST" and not _too_large(request):
+        # The raw body first: parsing a multipart form consumes the stream, and a view may
+        # still want the body (the open call measures it).
+        _ = request.body
+        parameters.append(request.POST)
+    for query in parameters:
+        for name, values in query.lists():
+            if "\x00" in name or any("\x00" in value for value in values):
+                return True
+    return any("\x00" in name or "\x00" in value for name, value in request.COOKIES.items())
+
+
+def _too_large(request: HttpRequest) -> bool:
+    # Left unread: the view answers it (a 413, or Django's own 400 when it reads the body).
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return False
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return limit is not None and length > limit

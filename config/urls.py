@@ -1,9 +1,20 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from events.ratelimit import by_ip, by_posted, rate_limit
 from events.views import public
 
 from . import views
+
+# Django's admin login has no limit of its own. Attempts count per address and per account
+# named (a guesser spreading over addresses); past the limit every attempt in that minute is
+# refused, the right password too, so guessing stops there and a lucky guess is not confirmed.
+LOGIN_REFUSED = "Too many attempts to log in."
+admin_login = rate_limit("admin-login-ip", per_minute=10, key=by_ip, reason=LOGIN_REFUSED)(
+    rate_limit(
+        "admin-login-account", per_minute=5, key=by_posted("username"), reason=LOGIN_REFUSED
+    )(admin.site.login)
+)
 
 urlpatterns = [
     path("", public.event_list, name="home"),
@@ -11,6 +22,7 @@ urlpatterns = [
     path("manage/", include("events.urls_manage")),
     path("accounts/profile/", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),
+    path("admin/login/", admin_login),  # before admin.site.urls, which has the same path
     path("admin/", admin.site.urls),
     path("healthz", views.healthz, name="healthz"),
 ]

@@ -3,7 +3,8 @@
 Django's Redis cache builds a new Redis client for every call, which showed on the sign-up
 path (a rate-limit counter and the outbox's doorbell on every sign-up): here each cache
 backend keeps one client. Without Redis (the embedded set-up, a database cache) the cache API
-does the same job.
+does the same job. While Redis is unreachable, the cache backend's own fallback (its
+`attempt`, config/cache.py) answers from the process's memory instead of raising.
 """
 
 from django.core.cache import caches
@@ -27,18 +28,33 @@ return count
 """
 
 
+def _on_redis(backend, command, on_cache_api):
+    """`command()` on Redis, through the backend's fallback when it has one (an outage then
+    gives `on_cache_api(memory)`, the same operation on the process's memory)."""
+    attempt = getattr(backend, "attempt", None)
+    return command() if attempt is None else attempt(command, on_cache_api)
+
+
 def hit(counter: str, *, timeout: int) -> int:
     """Count one in `counter` (created with `timeout` seconds to live); the count so far."""
     backend = caches["default"]
     client = _redis(backend)
-    if client is not None:
-        script = backend.__dict__.get("hit_script")
-        if script is None:
-            script = backend.__dict__["hit_script"] = client.register_script(HIT)
-        return script(keys=[backend.make_and_validate_key(counter)], args=[timeout])
-    backend.add(counter, 0, timeout=timeout)
+    if client is None:
+        return _hit(backend, counter, timeout)
+    script = backend.__dict__.get("hit_script")
+    if script is None:
+        script = backend.__dict__["hit_script"] = client.register_script(HIT)
+    return _on_redis(
+        backend,
+        lambda: script(keys=[backend.make_and_validate_key(counter)], args=[timeout]),
+        lambda memory: _hit(memory, counter, timeout),
+    )
+
+
+def _hit(cache, counter: str, timeout: int) -> int:
+    cache.add(counter, 0, timeout=timeout)
     try:
-        return backend.incr(counter)
+        return cache.incr(counter)
     except ValueError:  # expired between add and incr
         return 1
 
@@ -47,15 +63,23 @@ def add(flag: str, *, timeout: int) -> bool:
     """Set `flag` for `timeout` seconds unless it is set; True when this call set it."""
     backend = caches["default"]
     client = _redis(backend)
-    if client is not None:
-        return bool(client.set(backend.make_and_validate_key(flag), 1, ex=timeout, nx=True))
-    return backend.add(flag, 1, timeout=timeout)
+    if client is None:
+        return backend.add(flag, 1, timeout=timeout)
+    return _on_redis(
+        backend,
+        lambda: bool(client.set(backend.make_and_validate_key(flag), 1, ex=timeout, nx=True)),
+        lambda memory: memory.add(flag, 1, timeout=timeout),
+    )
 
 
 def delete(flag: str) -> None:
     backend = caches["default"]
     client = _redis(backend)
-    if client is not None:
-        client.delete(backend.make_and_validate_key(flag))
-    else:
+    if client is None:
         backend.delete(flag)
+        return
+    _on_redis(
+        backend,
+        lambda: client.delete(backend.make_and_validate_key(flag)),
+        lambda memory: memory.delete(flag),
+    )

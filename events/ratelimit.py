@@ -3,6 +3,7 @@
 Counters live in the shared cache (Redis in production), in fixed windows, so every web
 process sees the same count."""
 
+import hashlib
 import time
 from collections.abc import Callable, Iterable
 from functools import wraps
@@ -41,15 +42,29 @@ def by_ip(request: HttpRequest) -> str:
     return f"ip{client_ip(request)}"
 
 
+def by_posted(field: str) -> Callable[[HttpRequest], str]:
+    """Key by a posted value (the account a login form names), case-folded, so that one
+    account counts once however it is spelled, and hashed: a key holds no personal data."""
+
+    def key(request: HttpRequest) -> str:
+        value = request.POST.get(field, "").strip().casefold()
+        return f"{field}{hashlib.sha256(value.encode()).hexdigest()[:32]}"
+
+    return key
+
+
 def rate_limit(
     scope: str,
     *,
     per_minute: int,
     methods: Iterable[str] = ("POST",),
     key: Callable[[HttpRequest], str] = by_user_or_ip,
+    reason: str = "",
 ):
     """At most `per_minute` requests with one of `methods` per key; beyond that a 429 page
-    that says when to try again."""
+    that says why (`reason`, or "a lot of requests") and when to try again. Every request
+    counts, refused ones too, so a limit on password attempts refuses every attempt until the
+    window ends, the right password included."""
     methods = frozenset(methods)
 
     def decorator(view):
@@ -60,7 +75,9 @@ def rate_limit(
                 count = hit(f"ratelimit:{scope}:{key(request)}:{window}", timeout=120)
                 if count > per_minute:
                     wait = 60 - int(now()) % 60
-                    response = render(request, "429.html", {"wait": wait}, status=429)
+                    response = render(
+                        request, "429.html", {"wait": wait, "reason": reason}, status=429
+                    )
                     response["Retry-After"] = str(wait)
                     return response
             return view(request, *args, **kwargs)

@@ -154,3 +154,67 @@ def test_behind_a_trusted_proxy_each_client_address_has_its_own_limit(settings):
     assert client_ip(request) == "203.0.113.9"
     settings.TRUSTED_PROXY_COUNT = 0
     assert client_ip(request) == "10.0.0.1"
+
+
+# The admin's login and the delete-account password check: a limit on attempts, after which
+# every attempt in that minute is refused, the right password included, so that guessing
+# stops there and a lucky guess is not confirmed.
+
+ADMIN_LOGIN = "/admin/login/"
+
+
+def admin_attempt(password: str, *, login: str = "root@example.com", ip: str = "203.0.113.7"):
+    return Client(REMOTE_ADDR=ip).post(ADMIN_LOGIN, {"username": login, "password": password})
+
+
+def test_guessing_an_admin_password_is_refused_after_five_tries_the_right_one_too():
+    UserFactory(email="root@example.com", is_staff=True, is_superuser=True)
+    wrong = [admin_attempt("not-it").status_code for _ in range(5)]
+
+    refused = admin_attempt(PASSWORD)
+
+    assert wrong == [200] * 5  # the form again, with its error
+    assert refused.status_code == 429
+    assert int(refused["Retry-After"]) > 0
+    page = refused.content.decode()
+    assert "Too many attempts to log in" in page and "try again in" in page
+    assert "_auth_user_id" not in refused.wsgi_request.session
+
+
+def test_the_admin_login_limit_per_account_holds_across_addresses():
+    UserFactory(email="root@example.com", is_staff=True, is_superuser=True)
+    for n in range(5):
+        admin_attempt("not-it", login="ROOT@example.com", ip=f"198.51.100.{n}")
+
+    assert admin_attempt(PASSWORD, ip="192.0.2.1").status_code == 429
+
+
+def test_one_address_trying_many_accounts_is_refused_after_ten():
+    statuses = [
+        admin_attempt("guess", login=f"admin{n}@example.com").status_code for n in range(10)
+    ]
+
+    assert statuses == [200] * 10
+    assert admin_attempt("guess", login="someone@example.com").status_code == 429
+
+
+def test_the_admin_still_logs_in_at_the_first_try():
+    UserFactory(email="root@example.com", is_staff=True, is_superuser=True)
+    client = Client()
+
+    response = client.post(ADMIN_LOGIN, {"username": "root@example.com", "password": PASSWORD})
+
+    assert response.status_code == 302
+    assert client.get("/admin/").status_code == 200
+
+
+def test_guessing_the_password_to_delete_an_account_stops_after_five_tries(user, user_client):
+    url = reverse("accounts:delete")
+    wrong = [user_client.post(url, {"confirmation": "not-it"}).status_code for _ in range(5)]
+
+    refused = user_client.post(url, {"confirmation": PASSWORD})
+
+    assert wrong == [400] * 5
+    assert refused.status_code == 429
+    assert "Too many attempts at your password" in refused.content.decode()
+    assert type(user).objects.filter(pk=user.pk).exists()

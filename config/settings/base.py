@@ -71,6 +71,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "config.security.SecurityHeadersMiddleware",
+    # Before anything reads the session cookie or a parameter: a NUL byte is a 400 here.
+    "config.security.RefuseNulBytes",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -153,14 +155,17 @@ if GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET:
 
 # REDIS / CACHES
 # The cache holds rate-limit counters, so it must be shared by every process: Redis when
-# REDIS_URL is set, otherwise a database table (never per-process memory).
+# REDIS_URL is set, otherwise a database table (never per-process memory). While Redis is
+# unreachable, config.cache falls back to each process's memory and logs it (rate limits
+# loosen, nothing fails); short socket timeouts keep a dead server from holding requests.
 REDIS_URL = env("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "config.cache.RedisCache",
             "LOCATION": env("REDIS_CACHE_URL", default=REDIS_URL),
             "KEY_PREFIX": "fs",
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2},
         }
     }
 else:
