@@ -41,6 +41,7 @@ from ..models import (
 from ..models.open_call import new_nonce
 from . import ServiceError
 from . import questionnaire as engine
+from .scheduling import can_organize
 
 PURGE_AFTER = timedelta(days=7)
 CONFIRM_MAX_AGE = timedelta(days=7)
@@ -81,6 +82,8 @@ def _check_window(opens_at, closes_at) -> None:
 
 @transaction.atomic
 def create_call(*, organizer, **fields) -> OpenCall:
+    if not can_organize(organizer):
+        raise ServiceError("Only organizers can create open calls.")
     if set(fields) - CALL_FIELDS:
         raise ServiceError("Unknown fields.")
     _check_window(fields.get("opens_at"), fields.get("closes_at"))
@@ -107,6 +110,8 @@ def update_call(*, call: OpenCall, actor, **fields) -> OpenCall:
 
 @transaction.atomic
 def set_status(*, call: OpenCall, actor, published: bool) -> OpenCall:
+    if published and not can_organize(actor):
+        raise ServiceError("Only organizers can publish an open call.")
     call = OpenCall.objects.select_for_update().get(pk=call.pk)
     if published and not call.questionnaire.questions.exists() and not call.ask_join:
         raise ServiceError("Add at least one question before publishing the call.")
