@@ -595,7 +595,9 @@ def csv_rows(*, survey: Survey, session_id: int | None = None, role: str | None 
     role: a column of those beside the answers would undo the anonymity. Nor the time of
     answering: set beside who left a session when, or who was seen at the form, it names
     people too, and even a coarse day points to the session when sessions fall on
-    different days. Named surveys keep it."""
+    different days. Nor a response id or any order: ids and their order are the order of
+    answering, so an anonymous export is shuffled (the engine's `anonymous`). Named surveys
+    keep all of it."""
     # Joined to the recipients directly (no `IN (SELECT ...)` of them) and bounded on
     # their response_id as well as on the response's id: each chunk then starts in both
     # indexes where the last one stopped, and the export grows linearly.
@@ -616,5 +618,5 @@ def csv_rows(*, survey: Survey, session_id: int | None = None, role: str | None 
         responses=responses,
         columns=columns,
         same_id=("survey_recipient__response_id",),
-        answered_at=not survey.anonymous,
+        anonymous=survey.anonymous,
     )
