@@ -221,6 +221,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "events.tasks.purge_open_call_submissions",
         "schedule": 3600.0,
     },
+    "purge-farewells": {"task": "accounts.tasks.purge_farewells", "schedule": 3600.0},
 }
 
 # EMAIL

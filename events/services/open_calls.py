@@ -18,6 +18,7 @@ from django.db.models import (
     Exists,
     F,
     OuterRef,
+    Q,
     QuerySet,
     Subquery,
 )
@@ -310,6 +311,23 @@ def withdraw(*, submission: Submission) -> None:
         response.delete()
 
 
+def submissions_of(*, user, emails: list[str]) -> QuerySet:
+    """A person's submissions: made while logged in, or from one of their addresses."""
+    query = Q(user=user)
+    for email in emails:
+        query |= Q(email__iexact=email)
+    return Submission.objects.filter(query)
+
+
+def forget_submitter(*, user, emails: list[str]) -> int:
+    """The person deleted their account: their submissions leave every pool, as if they had
+    withdrawn them (answers, tags and reviews with them). Returns how many went."""
+    ids = list(submissions_of(user=user, emails=emails).values_list("pk", flat=True))
+    for submission in Submission.objects.filter(pk__in=ids):
+        withdraw(submission=submission)
+    return len(ids)
+
+
 def purge_unconfirmed(*, now: datetime | None = None) -> int:
     """The sweep: submissions never confirmed are deleted PURGE_AFTER their last sending; an
     unconfirmed change to a confirmed one is dropped as long after it was sent (the
@@ -526,10 +544,5 @@ def summary(submission: Submission) -> list[tuple[str, str]]:
             if wanted
         ]
         lines.append(("Would join", " and ".join(joins) or "neither for now"))
-    answers = engine.answers_of(submission.response)
-    for question in submission.call.questionnaire.questions.all():
-        value = answers.get(question.pk)
-        numbers = value if isinstance(value, list) else ([value] if isinstance(value, int) else [])
-        text = value if isinstance(value, str) else ""
-        lines.append((question.label, engine.answer_cells(question, numbers, text)))
+    lines += engine.labelled_answers(submission.call.questionnaire, submission.response)
     return [(label, value) for label, value in lines if value]

@@ -411,6 +411,21 @@ def answers_of(response: Response | None) -> dict[int, Any]:
     return values
 
 
+def labelled_answers(
+    questionnaire: Questionnaire, response: Response | None
+) -> list[tuple[str, str]]:
+    """(question, answer in words) for each question of the form, as the CSV writes a cell:
+    what a respondent is shown of what they sent (a confirmation, their data export)."""
+    answers = answers_of(response)
+    lines = []
+    for question in questionnaire.questions.all():
+        value = answers.get(question.pk)
+        numbers = value if isinstance(value, list) else ([value] if isinstance(value, int) else [])
+        text = value if isinstance(value, str) else ""
+        lines.append((question.label, answer_cells(question, numbers, text)))
+    return lines
+
+
 def fitting_answers(questions: list[Question], answers: dict[int, Any]) -> dict[int, Any]:
     """The answers (as `clean_answers` returned them, earlier) that still fit the questions
     as they are now: for a submission kept while its email was unconfirmed, during which the

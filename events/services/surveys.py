@@ -4,6 +4,7 @@ outbox, the one-click link, answering, reminders, and results with anonymity kep
 The questions, answers and figures are the question engine's (services.questionnaire); this
 module decides who is asked, when, and who may see what."""
 
+import secrets
 import zoneinfo
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,6 +16,7 @@ from django.utils import timezone
 
 from .. import notifications
 from ..models import (
+    Answer,
     Event,
     Notification,
     Question,
@@ -487,6 +489,29 @@ def answer(*, recipient: SurveyRecipient, data) -> Response:
         opened_at=recipient.opened_at or now,
     )
     return response
+
+
+@transaction.atomic
+def forget_respondent(*, user) -> None:
+    """The person deleted their account: what they answered is theirs to take with them.
+
+    A named survey's response goes whole: organizers saw it beside the name. An anonymous
+    survey's response loses its free text (words can name their writer) and keeps its
+    ratings and choices, under a new random respondent key: organizers never saw them
+    beside anyone, figures already read stay true, and nothing left links them to anyone.
+    Called before the person's rows go (their survey recipients go with the user row; the
+    response would otherwise stay behind, detached but whole)."""
+    recipients = SurveyRecipient.objects.filter(user=user, response__isnull=False)
+    for recipient in recipients.select_related("survey"):
+        if recipient.survey.anonymous:
+            Answer.objects.filter(
+                response_id=recipient.response_id, question__kind__in=list(engine.MAX_TEXT)
+            ).delete()
+            Response.objects.filter(pk=recipient.response_id).update(
+                respondent=f"forgotten:{secrets.token_urlsafe(16)}"
+            )
+        else:
+            Response.objects.filter(pk=recipient.response_id).delete()
 
 
 # Reading results
