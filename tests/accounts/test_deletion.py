@@ -197,3 +197,43 @@ def test_the_export_has_survey_answers_submissions_invitations_emails_and_attend
     assert all(e["to"].lower() == EMAIL for e in data["emails"])
     assert len(data["attendance"]) == 2
     assert all(a["checked_in_at"] for a in data["attendance"])
+
+
+def staff_client():
+    return client_for(UserFactory(is_staff=True, is_superuser=True))
+
+
+def test_deleting_a_user_in_the_admin_is_the_same_deletion(person):
+    session = SessionFactory()
+    register(user=person, session=session)
+    Registration.objects.filter(user=person).update(calendar_sequence=0)  # they were invited
+    in_pool(make_call(OrganizerFactory(), slug="pool"), EMAIL, name=NAME)
+
+    response = staff_client().post(
+        reverse("admin:accounts_user_delete", args=[person.pk]), {"post": "yes"}
+    )
+
+    assert response.status_code == 302
+    assert not User.objects.filter(pk=person.pk).exists()
+    assert not Submission.objects.filter(email=EMAIL).exists()
+    [kept] = Notification.objects.filter(email=EMAIL)
+    assert kept.payload["calendar"] == "CANCEL"
+    session.refresh_from_db()
+    assert session.seats_taken == 0
+
+
+def test_the_admin_keeps_the_only_organizer_of_a_live_event_and_says_why():
+    organizer = OrganizerFactory()
+    EventFactory(organizer=organizer, title="Model launch feedback")
+    client = staff_client()
+
+    one = client.post(reverse("admin:accounts_user_delete", args=[organizer.pk]), {"post": "yes"})
+    bulk = client.post(
+        reverse("admin:accounts_user_changelist"),
+        {"action": "delete_selected", "_selected_action": [organizer.pk], "post": "yes"},
+        follow=True,
+    )
+
+    assert one.status_code == 302
+    assert "Model launch feedback" in bulk.content.decode()
+    assert User.objects.filter(pk=organizer.pk).exists()
