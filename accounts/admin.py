@@ -1,5 +1,7 @@
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.shortcuts import redirect
 
 from . import services
 from .models import User
@@ -40,3 +42,31 @@ class UserAdmin(BaseUserAdmin):
         self.message_user(
             request, f"{queryset.count()} user(s) are now organizers.", messages.SUCCESS
         )
+
+    # Deleting a user here is the same deletion as the person's own (services.delete_account):
+    # a plain row delete would drop the CANCELs owed for their calendar entries and leave
+    # their submissions, invitations, mail and survey answers behind.
+
+    def delete_view(self, request, object_id, extra_context=None):
+        user = self.get_object(request, unquote(object_id))
+        sole = services.events_only_they_organize(user) if user else []
+        if request.method == "POST" and sole:
+            self.message_user(
+                request,
+                f"{user.email} is the only organizer of: {', '.join(sole)}. Add another "
+                "organizer or cancel these events first.",
+                messages.ERROR,
+            )
+            return redirect("admin:accounts_user_change", user.pk)
+        return super().delete_view(request, object_id, extra_context)
+
+    def delete_model(self, request, obj):
+        services.delete_account(user=obj)
+
+    def delete_queryset(self, request, queryset):
+        for user in queryset:
+            try:
+                services.delete_account(user=user)
+            except services.AccountError as error:
+                kept = f"{user.email} was kept: {error.message}"
+                self.message_user(request, kept, messages.ERROR)

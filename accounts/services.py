@@ -1,10 +1,12 @@
 """State changes of accounts. Views, admin actions and commands call these."""
 
+import secrets
+from datetime import datetime, timedelta
 from typing import Any
 
 from allauth.account.models import EmailAddress
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from .models import User
@@ -46,8 +48,27 @@ def reset_calendar_token(*, user: User) -> User:
     return user
 
 
+def own_addresses(user: User) -> list[str]:
+    """The addresses that are provably this person's: the login and every verified one.
+    An unverified address may be someone else's: nothing of theirs is read or removed."""
+    verified = EmailAddress.objects.filter(user=user, verified=True).values_list("email", flat=True)
+    return sorted({user.email.lower(), *(e.lower() for e in verified)})
+
+
+def _when(value) -> str | None:
+    return value.isoformat() if value else None
+
+
 def export_user_data(*, user: User) -> dict[str, Any]:
     """Everything we hold about one person, as JSON-ready data (GDPR access request)."""
+    from events.models import Invitation, Notification, Registration, SurveyRecipient
+    from events.services import invitations, open_calls
+    from events.services import questionnaire as engine
+
+    addresses = own_addresses(user)
+    registrations = list(
+        user.registrations.select_related("session__event").prefetch_related("changes")
+    )
     data: dict[str, Any] = {
         "exported_at": timezone.now().isoformat(),
         "profile": {
@@ -77,7 +98,78 @@ def export_user_data(*, user: User) -> dict[str, Any]:
                     for c in r.changes.all()
                 ],
             }
-            for r in user.registrations.select_related("session__event").prefetch_related("changes")
+            for r in registrations
+        ],
+        "attendance": [
+            {
+                "event": r.session.event.title,
+                "session_starts_at": r.session.starts_at.isoformat(),
+                "checked_in_at": _when(r.checked_in_at),
+                "no_show": r.no_show,
+                "walk_in": r.walk_in,
+            }
+            for r in registrations
+            if r.status == Registration.Status.CONFIRMED
+            and (r.checked_in_at or r.no_show or r.walk_in)
+        ],
+        "survey_answers": [
+            {
+                "event": r.survey.event.title,
+                "anonymous_survey": r.survey.anonymous,
+                "sent_at": _when(r.sent_at),
+                "answered_at": _when(r.answered_at),
+                "answers": dict(engine.labelled_answers(r.survey.questionnaire, r.response)),
+            }
+            for r in SurveyRecipient.objects.filter(user=user)
+            .select_related("survey__event", "survey__questionnaire", "response")
+            .order_by("pk")
+        ],
+        "open_call_submissions": [
+            {
+                "call": s.call.title,
+                "email": s.email,
+                "submitted_at": _when(s.submitted_at),
+                "confirmed_at": _when(s.confirmed_at),
+                "consent_to_contact": s.consent,
+                "would_join_feedback_session": s.join_feedback,
+                "would_join_prototype_demo": s.join_demo,
+                "answers": dict(open_calls.summary(s)),
+                "waiting_for_confirmation": s.pending,
+            }
+            for s in open_calls.submissions_of(user=user, emails=addresses)
+            .select_related("call__questionnaire", "response")
+            .order_by("pk")
+        ],
+        "invitations": [
+            {
+                "event": i.event.title,
+                "session_starts_at": _when(i.session.starts_at if i.session else None),
+                "email": i.email,
+                "name": i.name,
+                "note": i.note,
+                "message": i.message,
+                "status": i.status,
+                "sent_at": _when(i.sent_at),
+                "responded_at": _when(i.responded_at),
+                "expires_at": _when(i.expires_at),
+            }
+            for i in Invitation.objects.filter(invitations.addressed_to(addresses))
+            .select_related("event", "session")
+            .order_by("pk")
+        ],
+        # What was mailed, not the mails: their text is rebuilt from the rows above.
+        "emails": [
+            {
+                "to": n.email,
+                "about": n.get_kind_display(),
+                "event": n.session.event.title if n.session else None,
+                "status": n.status,
+                "owed_at": n.created_at.isoformat(),
+                "sent_at": _when(n.sent_at),
+            }
+            for n in Notification.objects.filter(Q(recipient=user) | _addressed_to(addresses))
+            .select_related("session__event")
+            .order_by("created_at", "pk")
         ],
         "terms_accepted": [
             {"event": t.event.title, "version": t.version, "at": t.accepted_at.isoformat()}
@@ -86,6 +178,13 @@ def export_user_data(*, user: User) -> dict[str, Any]:
         "organized_events": list(user.organized_events.values_list("title", flat=True)),
     }
     return data
+
+
+def _addressed_to(addresses: list[str]) -> Q:
+    query = Q(pk__in=[])
+    for email in addresses:
+        query |= Q(email__iexact=email)
+    return query
 
 
 def events_only_they_organize(user: User) -> list[str]:
@@ -106,12 +205,18 @@ def delete_account(*, user: User) -> None:
     """Remove a person and their personal data.
 
     Their places are cancelled first through the registration service, so every seat they
-    held goes to the next person on the waitlist instead of being lost. An organizer who is
-    the only organizer of a live event must hand it over (or cancel it) first. Email
-    addresses, social logins and registrations go with the user row; history entries that
+    held goes to the next person on the waitlist instead of being lost, and each calendar
+    entry they hold is owed a CANCEL. Those CANCELs are kept (`_keep_farewells`): without
+    them the entry, with its place and online link, would stay in their calendar for good.
+    An organizer who is the only organizer of a live event must hand it over (or cancel it)
+    first. Then what is theirs outside their own rows goes too: survey answers
+    (surveys.forget_respondent), open-call submissions in any team's pool, invitations to
+    their addresses, and every other email owed or sent to them. Email addresses, social
+    logins, registrations and survey recipients go with the user row; history entries that
     name them as actor keep working with the person detached.
     """
-    from events.models import Registration
+    from events.models import Notification, Registration
+    from events.services import invitations, open_calls, surveys
     from events.services import registration as registration_service
 
     sole = events_only_they_organize(user)
@@ -126,7 +231,67 @@ def delete_account(*, user: User) -> None:
     )
     for registration in upcoming:
         registration_service.cancel(registration=registration, actor=user)
+    addresses = own_addresses(user)
+    kept = _keep_farewells(user)
+    surveys.forget_respondent(user=user)
+    open_calls.forget_submitter(user=user, emails=addresses)
+    invitations.forget_invitee(emails=addresses)
+    Notification.objects.filter(Q(recipient=user) | _addressed_to(addresses)).exclude(
+        pk__in=kept
+    ).delete()
     user.delete()
+
+
+def _keep_farewells(user: User) -> list[int]:
+    """The CANCELs still owed to the person (just owed by their cancellations, or owed a
+    moment before and not sent yet), detached from them so that they outlive the user row.
+
+    Privacy: such a row keeps the one thing needed to send it, the address, and nothing
+    that leads back to the person: no user, no registration, and a key without their ids.
+    The sweep `purge_farewells` deletes it once it is done (sent, or failed for good), so
+    the address does not outlive the message by more than an hour.
+    """
+    from events import ics
+    from events.models import Notification
+
+    Status = Notification.Status
+    owed = Notification.objects.filter(
+        recipient=user, status__in=[Status.PENDING, Status.SENDING], payload__calendar=ics.CANCEL
+    )
+    kept = []
+    for notification in owed:
+        Notification.objects.filter(pk=notification.pk).update(
+            recipient=None,
+            registration=None,
+            key=f"{notification.kind}:session{notification.session_id}:farewell:"
+            + secrets.token_urlsafe(12),
+            payload={**notification.payload, FAREWELL: True},
+        )
+        kept.append(notification.pk)
+    return kept
+
+
+FAREWELL = "account_deleted"  # the payload flag of a CANCEL kept for a deleted account
+# A farewell CANCEL still not delivered after this long never will be: it goes anyway.
+FAREWELL_MAX_AGE = timedelta(days=30)
+
+
+def purge_farewells(*, now: datetime | None = None) -> int:
+    """The hourly sweep: CANCELs kept for deleted accounts are deleted once sent (or
+    failed, or skipped), and after FAREWELL_MAX_AGE whatever their state, so no address of
+    a deleted person stays in the outbox. Returns how many went."""
+    from events.models import Notification
+
+    Status = Notification.Status
+    now = now or timezone.now()
+    farewells = Notification.objects.filter(
+        recipient__isnull=True, registration__isnull=True, **{f"payload__{FAREWELL}": True}
+    )
+    deleted, _ = farewells.filter(
+        Q(status__in=[Status.SENT, Status.FAILED, Status.SKIPPED])
+        | Q(created_at__lt=now - FAREWELL_MAX_AGE)
+    ).delete()
+    return deleted
 
 
 class AccountError(Exception):

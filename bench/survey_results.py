@@ -983,8 +983,8 @@ def check(
         problems.append(f"warm-up exports answered {[f.status for f in warm]}")
     if queries.get("csv rows", 0) < 1:
         problems.append("the in-process export streamed nothing")
-    # Anonymous: no "Answered at", name, email, role or session columns.
-    columns = (1 if args.anonymous else 6) + len(QUESTIONS)
+    # Anonymous: answers only (no response id, "Answered at", name, email, role or session).
+    columns = (0 if args.anonymous else 6) + len(QUESTIONS)
     for item in exports:
         name = f"csv {item.survey.responses:,}"
         if item.fetched.status != 200 or not item.fetched.content_type.startswith("text/csv"):

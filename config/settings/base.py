@@ -140,6 +140,8 @@ ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{SITE_NAME}] "
 ACCOUNT_ALLOW_SIGNUP = env.bool("ACCOUNT_ALLOW_SIGNUP", default=True)
 ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
 ACCOUNT_SIGNUP_FORM_CLASS = "accounts.forms.SignupForm"
+# allauth's form with the existing-address branch as slow as the new one (accounts/signup.py).
+ACCOUNT_FORMS = {"signup": "accounts.signup.SignupForm"}
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if SITE_URL.startswith("https") else "http"
 # allauth's rate limits are on by default (login, failed logins, signup, reset, confirm).
 SOCIALACCOUNT_ADAPTER = "accounts.adapters.SocialAccountAdapter"
@@ -224,6 +226,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "events.tasks.purge_open_call_submissions",
         "schedule": 3600.0,
     },
+    "purge-farewells": {"task": "accounts.tasks.purge_farewells", "schedule": 3600.0},
 }
 
 # EMAIL

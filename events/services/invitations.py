@@ -8,7 +8,7 @@ from datetime import timedelta
 from allauth.account.models import EmailAddress
 from django.core import signing
 from django.db import transaction
-from django.db.models import Subquery
+from django.db.models import Q, Subquery
 from django.utils import timezone
 
 from accounts.models import User
@@ -233,6 +233,26 @@ def decline(*, invitation: Invitation) -> Invitation:
     invitation = _lock(invitation)
     check_open(invitation)
     return _close(invitation, Status.DECLINED)
+
+
+def addressed_to(emails: list[str]) -> Q:
+    """Invitations to any of these addresses, whatever their case."""
+    query = Q(pk__in=[])
+    for email in emails:
+        query |= Q(email__iexact=email)
+    return query
+
+
+@transaction.atomic
+def forget_invitee(*, emails: list[str]) -> int:
+    """The person with these addresses deleted their account: every invitation to them goes,
+    and with it the mail owed for it. A seat one of them held goes back to the waitlist
+    first, as a decline would give it. Returns how many invitations went."""
+    invitations = Invitation.objects.filter(addressed_to(emails))
+    for invitation in invitations.filter(seat_held=True):
+        _release(_lock(invitation))
+    _total, deleted = invitations.delete()
+    return deleted.get(Invitation._meta.label, 0)
 
 
 @transaction.atomic

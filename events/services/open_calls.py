@@ -18,6 +18,7 @@ from django.db.models import (
     Exists,
     F,
     OuterRef,
+    Q,
     QuerySet,
     Subquery,
 )
@@ -41,6 +42,7 @@ from ..models import (
 from ..models.open_call import new_nonce
 from . import ServiceError
 from . import questionnaire as engine
+from .scheduling import can_organize
 
 PURGE_AFTER = timedelta(days=7)
 CONFIRM_MAX_AGE = timedelta(days=7)
@@ -81,6 +83,8 @@ def _check_window(opens_at, closes_at) -> None:
 
 @transaction.atomic
 def create_call(*, organizer, **fields) -> OpenCall:
+    if not can_organize(organizer):
+        raise ServiceError("Only organizers can create open calls.")
     if set(fields) - CALL_FIELDS:
         raise ServiceError("Unknown fields.")
     _check_window(fields.get("opens_at"), fields.get("closes_at"))
@@ -107,6 +111,8 @@ def update_call(*, call: OpenCall, actor, **fields) -> OpenCall:
 
 @transaction.atomic
 def set_status(*, call: OpenCall, actor, published: bool) -> OpenCall:
+    if published and not can_organize(actor):
+        raise ServiceError("Only organizers can publish an open call.")
     call = OpenCall.objects.select_for_update().get(pk=call.pk)
     if published and not call.questionnaire.questions.exists() and not call.ask_join:
         raise ServiceError("Add at least one question before publishing the call.")
@@ -303,6 +309,23 @@ def withdraw(*, submission: Submission) -> None:
     submission.delete()
     if response is not None:
         response.delete()
+
+
+def submissions_of(*, user, emails: list[str]) -> QuerySet:
+    """A person's submissions: made while logged in, or from one of their addresses."""
+    query = Q(user=user)
+    for email in emails:
+        query |= Q(email__iexact=email)
+    return Submission.objects.filter(query)
+
+
+def forget_submitter(*, user, emails: list[str]) -> int:
+    """The person deleted their account: their submissions leave every pool, as if they had
+    withdrawn them (answers, tags and reviews with them). Returns how many went."""
+    ids = list(submissions_of(user=user, emails=emails).values_list("pk", flat=True))
+    for submission in Submission.objects.filter(pk__in=ids):
+        withdraw(submission=submission)
+    return len(ids)
 
 
 def purge_unconfirmed(*, now: datetime | None = None) -> int:
@@ -521,10 +544,5 @@ def summary(submission: Submission) -> list[tuple[str, str]]:
             if wanted
         ]
         lines.append(("Would join", " and ".join(joins) or "neither for now"))
-    answers = engine.answers_of(submission.response)
-    for question in submission.call.questionnaire.questions.all():
-        value = answers.get(question.pk)
-        numbers = value if isinstance(value, list) else ([value] if isinstance(value, int) else [])
-        text = value if isinstance(value, str) else ""
-        lines.append((question.label, engine.answer_cells(question, numbers, text)))
+    lines += engine.labelled_answers(submission.call.questionnaire, submission.response)
     return [(label, value) for label, value in lines if value]

@@ -7,6 +7,7 @@ question keeps its kind and cannot be removed; an answer names its choice by a s
 choices may be reworded, reordered, added and removed (a removed choice keeps its answers
 and its words, marked "removed", wherever results are read)."""
 
+import secrets
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -410,6 +411,21 @@ def answers_of(response: Response | None) -> dict[int, Any]:
     return values
 
 
+def labelled_answers(
+    questionnaire: Questionnaire, response: Response | None
+) -> list[tuple[str, str]]:
+    """(question, answer in words) for each question of the form, as the CSV writes a cell:
+    what a respondent is shown of what they sent (a confirmation, their data export)."""
+    answers = answers_of(response)
+    lines = []
+    for question in questionnaire.questions.all():
+        value = answers.get(question.pk)
+        numbers = value if isinstance(value, list) else ([value] if isinstance(value, int) else [])
+        text = value if isinstance(value, str) else ""
+        lines.append((question.label, answer_cells(question, numbers, text)))
+    return lines
+
+
 def fitting_answers(questions: list[Question], answers: dict[int, Any]) -> dict[int, Any]:
     """The answers (as `clean_answers` returned them, earlier) that still fit the questions
     as they are now: for a submission kept while its email was unconfirmed, during which the
@@ -636,31 +652,30 @@ def csv_rows(
     columns: list[tuple[str, str]] = (),
     chunk: int = 2000,
     same_id: tuple[str, ...] = (),
-    answered_at: bool = True,
+    anonymous: bool = False,
 ) -> Iterator[list[Any]]:
     """The header, then one row per response: the owner's `columns` ((header, lookup on
     Response) pairs), then one cell per question. Read in keyset chunks, two queries per
     chunk, so memory stays flat however many responses there are. `same_id`: lookups that
     hold the response's id on a joined table; each chunk is bounded there too, or the
     database, which does not carry `id > last` across a join, reads that table's index
-    from its start for every chunk. `answered_at`: whether the "Answered at" column is
-    there (an anonymous survey leaves it out)."""
+    from its start for every chunk.
+
+    `anonymous`: answers and nothing else. No response id (ids come from a sequence shared
+    with other questionnaires, so they order the answers in time) and no time of answering;
+    and the rows in a random order, drawn afresh for every export, since any order the
+    database keeps (id, creation, update) is the order people answered in."""
     questions = list(questionnaire.questions.all())
-    times = ["Answered at"] if answered_at else []
-    yield ["Response", *times] + [h for h, _ in columns] + [q.label for q in questions]
+    named = [] if anonymous else ["Response", "Answered at"]
+    yield named + [h for h, _ in columns] + [q.label for q in questions]
     # Read once, not once per cell.
     by_pk = [(q, q.pk, choice_order(q) if q.kind in CHOICE_KINDS else None) for q in questions]
     lookups = [lookup for _, lookup in columns]
-    last = 0
-    while True:
-        batch = list(
-            responses.filter(pk__gt=last, **{f"{lookup}__gt": last for lookup in same_id})
-            .order_by("pk")
-            .values_list("pk", "updated_at", *lookups)[:chunk]
-        )
-        if not batch:
-            return
-        last = batch[-1][0]
+    for batch in (
+        _shuffled_chunks(responses, lookups, chunk)
+        if anonymous
+        else _keyset_chunks(responses, lookups, chunk, same_id)
+    ):
         numbers: dict[tuple[int, int], list[int]] = {}
         texts: dict[tuple[int, int], str] = {}
         # Unordered (no sort of the chunk's answers): a cell sorts its own choices.
@@ -679,7 +694,41 @@ def csv_rows(
                 answer_cells(q, numbers.get((pk, qid), []), texts.get((pk, qid), ""), order)
                 for q, qid, order in by_pk
             ]
-            yield [pk, *(row[1:] if answered_at else row[2:]), *cells]
+            yield [*(row[2:] if anonymous else row), *cells]
+
+
+def _keyset_chunks(
+    responses: QuerySet, lookups: list[str], chunk: int, same_id: tuple[str, ...]
+) -> Iterator[list[tuple]]:
+    """(pk, updated_at, *lookups) rows in id order, a chunk at a time."""
+    last = 0
+    while True:
+        batch = list(
+            responses.filter(pk__gt=last, **{f"{lookup}__gt": last for lookup in same_id})
+            .order_by("pk")
+            .values_list("pk", "updated_at", *lookups)[:chunk]
+        )
+        if not batch:
+            return
+        last = batch[-1][0]
+        yield batch
+
+
+def _shuffled_chunks(responses: QuerySet, lookups: list[str], chunk: int) -> Iterator[list[tuple]]:
+    """The same rows in a random order: the ids alone are read and shuffled (a few bytes
+    each: some 4 MB at 100,000 responses), then each chunk is loaded by id and put in the
+    shuffled order."""
+    ids = list(responses.order_by().values_list("pk", flat=True))
+    secrets.SystemRandom().shuffle(ids)
+    for start in range(0, len(ids), chunk):
+        part = ids[start : start + chunk]
+        rows = {
+            row[0]: row
+            for row in Response.objects.filter(pk__in=part)
+            .order_by()
+            .values_list("pk", "updated_at", *lookups)
+        }
+        yield [rows[pk] for pk in part if pk in rows]
 
 
 # Showing a form

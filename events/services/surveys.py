@@ -4,6 +4,7 @@ outbox, the one-click link, answering, reminders, and results with anonymity kep
 The questions, answers and figures are the question engine's (services.questionnaire); this
 module decides who is asked, when, and who may see what."""
 
+import secrets
 import zoneinfo
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,6 +16,7 @@ from django.utils import timezone
 
 from .. import notifications
 from ..models import (
+    Answer,
     Event,
     Notification,
     Question,
@@ -489,6 +491,29 @@ def answer(*, recipient: SurveyRecipient, data) -> Response:
     return response
 
 
+@transaction.atomic
+def forget_respondent(*, user) -> None:
+    """The person deleted their account: what they answered is theirs to take with them.
+
+    A named survey's response goes whole: organizers saw it beside the name. An anonymous
+    survey's response loses its free text (words can name their writer) and keeps its
+    ratings and choices, under a new random respondent key: organizers never saw them
+    beside anyone, figures already read stay true, and nothing left links them to anyone.
+    Called before the person's rows go (their survey recipients go with the user row; the
+    response would otherwise stay behind, detached but whole)."""
+    recipients = SurveyRecipient.objects.filter(user=user, response__isnull=False)
+    for recipient in recipients.select_related("survey"):
+        if recipient.survey.anonymous:
+            Answer.objects.filter(
+                response_id=recipient.response_id, question__kind__in=list(engine.MAX_TEXT)
+            ).delete()
+            Response.objects.filter(pk=recipient.response_id).update(
+                respondent=f"forgotten:{secrets.token_urlsafe(16)}"
+            )
+        else:
+            Response.objects.filter(pk=recipient.response_id).delete()
+
+
 # Reading results
 
 
@@ -595,7 +620,9 @@ def csv_rows(*, survey: Survey, session_id: int | None = None, role: str | None 
     role: a column of those beside the answers would undo the anonymity. Nor the time of
     answering: set beside who left a session when, or who was seen at the form, it names
     people too, and even a coarse day points to the session when sessions fall on
-    different days. Named surveys keep it."""
+    different days. Nor a response id or any order: ids and their order are the order of
+    answering, so an anonymous export is shuffled (the engine's `anonymous`). Named surveys
+    keep all of it."""
     # Joined to the recipients directly (no `IN (SELECT ...)` of them) and bounded on
     # their response_id as well as on the response's id: each chunk then starts in both
     # indexes where the last one stopped, and the export grows linearly.
@@ -616,5 +643,5 @@ def csv_rows(*, survey: Survey, session_id: int | None = None, role: str | None 
         responses=responses,
         columns=columns,
         same_id=("survey_recipient__response_id",),
-        answered_at=not survey.anonymous,
+        anonymous=survey.anonymous,
     )

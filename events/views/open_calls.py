@@ -3,6 +3,7 @@ withdrawal links, and the organizers' pages: the call and its questions, the poo
 filters, reviews and tags, results as charts, CSV, and inviting from the pool."""
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -17,6 +18,7 @@ from ..ratelimit import by_ip, rate_limit
 from ..services import ServiceError
 from ..services import open_calls as service
 from ..services import questionnaire as engine
+from ..services.scheduling import can_organize
 from .invitations import POOL_PREFILL_KEY
 from .organizer import organizer_required, scope_to_organizer
 from .questionnaire import Owner, builder_context, stream_csv
@@ -198,6 +200,10 @@ def calls(request: HttpRequest) -> HttpResponse:
 @organizer_required
 @require_http_methods(["GET", "POST"])
 def call_create(request: HttpRequest) -> HttpResponse:
+    if not can_organize(request.user):
+        # The same rule as a new event: a co-organizer of someone else's event or call
+        # opens the organizer pages, but may not start a public form of their own.
+        raise Http404
     form = CallForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -257,6 +263,7 @@ def call_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "organizers": list(call.organizers.all()),
             "counts": counts,
             "public_url": request.build_absolute_uri(call.get_absolute_url()),
+            "can_publish": can_organize(request.user),
         },
     )
 
@@ -270,6 +277,10 @@ def _count(**condition) -> Count:
 def call_status(request: HttpRequest, pk: int) -> HttpResponse:
     call = organized_call(request, pk)
     publish = request.POST.get("action") == "publish"
+    if publish and not can_organize(request.user):
+        # A co-organizer without the flag helps with the call, but putting a form that
+        # collects people's data in public is an organizer's decision; closing it is not.
+        raise PermissionDenied
     try:
         service.set_status(call=call, actor=request.user, published=publish)
     except ServiceError as error:

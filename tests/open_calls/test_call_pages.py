@@ -7,8 +7,8 @@ from django.test import Client
 from django.urls import reverse
 
 from events.models import OpenCall
-from events.services import open_calls
-from tests.factories import PASSWORD, OrganizerFactory
+from events.services import ServiceError, open_calls
+from tests.factories import PASSWORD, EventFactory, OrganizerFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -96,3 +96,57 @@ def test_adding_a_co_organizer_without_an_account_says_so(client, organizer):
     assert response.status_code == 302
     assert "Nobody has an account with this email yet." in texts(response)
     assert list(call.organizers.all()) == [organizer]
+
+
+@pytest.fixture
+def co_organizer(organizer):
+    """Someone an organizer added to their event, without the organizer flag: they may open
+    the organizer pages for that event, as they may for a call they were added to."""
+    person = UserFactory()
+    EventFactory(organizer=organizer).organizers.add(person)
+    return person
+
+
+def test_a_co_organizer_without_the_organizer_flag_cannot_create_a_call(co_organizer):
+    client = Client()
+    assert client.login(email=co_organizer.email, password=PASSWORD)
+
+    page = client.get(reverse("manage:call_create"))
+    posted = client.post(reverse("manage:call_create"), VALID)
+
+    assert page.status_code == posted.status_code == 404
+    assert not OpenCall.objects.exists()
+    with pytest.raises(ServiceError, match="Only organizers"):
+        open_calls.create_call(organizer=co_organizer, title="Mine", slug="mine")
+
+
+def test_a_co_organizer_without_the_organizer_flag_cannot_publish_a_call(organizer, co_organizer):
+    call = open_calls.create_call(organizer=organizer, title="Call", slug="call")
+    call.organizers.add(co_organizer)
+    client = Client()
+    assert client.login(email=co_organizer.email, password=PASSWORD)
+
+    page = client.get(reverse("manage:call", args=[call.pk]))
+    response = client.post(reverse("manage:call_status", args=[call.pk]), {"action": "publish"})
+
+    assert page.status_code == 200
+    assert "An organizer publishes the call." in page.content.decode()
+    assert response.status_code == 403
+    call.refresh_from_db()
+    assert call.status == OpenCall.Status.DRAFT
+    with pytest.raises(ServiceError, match="Only organizers"):
+        open_calls.set_status(call=call, actor=co_organizer, published=True)
+
+
+def test_a_co_organizer_without_the_organizer_flag_can_still_close_a_call(organizer, co_organizer):
+    call = open_calls.create_call(organizer=organizer, title="Call", slug="call")
+    open_calls.set_status(call=call, actor=organizer, published=True)
+    call.organizers.add(co_organizer)
+    client = Client()
+    assert client.login(email=co_organizer.email, password=PASSWORD)
+
+    response = client.post(reverse("manage:call_status", args=[call.pk]), {"action": "unpublish"})
+
+    assert response.status_code == 302
+    call.refresh_from_db()
+    assert call.status == OpenCall.Status.DRAFT

@@ -132,7 +132,7 @@ def test_no_name_or_email_appears_on_the_results_csv_or_pending_page(
             assert person.display_name not in text
             assert person.email not in text
     header = pages[1].splitlines()[0]
-    assert header == "Response,How was it?,One word for it"
+    assert header == "How was it?,One word for it"
     assert "who has answered is not shown" in pages[2]
 
 
@@ -154,10 +154,42 @@ def test_the_anonymous_csv_carries_no_time_of_answering(world, event, organizer_
     text = b"".join(csv_of(organizer_client, event).streaming_content).decode()
     rows = list(csv.reader(io.StringIO(text)))
 
-    assert rows[0] == ["Response", "How was it?", "One word for it"]
-    assert [len(row) for row in rows[1:]] == [3] * 5
-    assert sorted(row[1:] for row in rows[1:]) == [[str(i + 1), f"word{i}"] for i in range(5)]
+    assert rows[0] == ["How was it?", "One word for it"]
+    assert [len(row) for row in rows[1:]] == [2] * 5
+    assert sorted(rows[1:]) == [[str(i + 1), f"word{i}"] for i in range(5)]
     assert not re.search(r"\d{4}-\d{2}-\d{2}|\d{2}:\d{2}", text)
+
+
+def test_the_anonymous_csv_has_no_response_id_and_does_not_follow_the_order_of_answering(
+    event, session, organizer_client
+):
+    """Response ids come from a sequence shared with open-call submissions: beside the
+    answers, or as the order of the rows, they say who answered first, then next. So the
+    export carries no id, and its rows come in no order the database keeps."""
+    survey = survey_for(event, QUESTIONS, anonymous=True)
+    rating, word = questions_of(survey)
+    count = 24
+    for index in range(count):
+        recipient = invite(survey, UserFactory(), session)
+        surveys.answer(
+            recipient=recipient, data={field(rating): "3", field(word): f"answer{index:02}"}
+        )
+    # The order of answering, which is also the words' sorted order.
+    answered = [f"answer{i:02}" for i in range(count)]
+
+    orders = []
+    for _ in range(3):
+        text = b"".join(csv_of(organizer_client, event).streaming_content).decode()
+        rows = list(csv.reader(io.StringIO(text)))
+        assert rows[0] == ["How was it?", "One word for it"]
+        words = [row[1] for row in rows[1:]]
+        assert sorted(words) == answered
+        orders.append(words)
+
+    # Neither the order of answering nor its reverse (24! orders: a match by chance is
+    # one in 10^23), and not one fixed order either.
+    assert all(order not in (answered, answered[::-1]) for order in orders)
+    assert len({tuple(order) for order in orders}) > 1
 
 
 def test_a_named_survey_keeps_the_time_of_answering_in_the_csv(world, event, organizer_client):

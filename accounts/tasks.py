@@ -1,0 +1,9 @@
+from celery import shared_task
+
+
+@shared_task
+def purge_farewells() -> int:
+    """Hourly: CANCELs kept for deleted accounts leave the outbox once done."""
+    from . import services
+
+    return services.purge_farewells()
