@@ -190,10 +190,10 @@ def google_link(item: Occurrence) -> str:
     fmt = "%Y%m%dT%H%M%SZ"
     query = {
         "action": "TEMPLATE",
-        "text": item.summary,
+        "text": one_line(item.summary),
         "dates": f"{item.start.astimezone(UTC):{fmt}}/{item.end.astimezone(UTC):{fmt}}",
-        "details": item.description,
-        "location": item.location,
+        "details": multi_line(item.description),
+        "location": one_line(item.location),
     }
     return "https://calendar.google.com/calendar/render?" + urlencode(query)
 
@@ -203,11 +203,11 @@ def outlook_link(item: Occurrence) -> str:
     query = {
         "path": "/calendar/action/compose",
         "rru": "addevent",
-        "subject": item.summary,
+        "subject": one_line(item.summary),
         "startdt": f"{item.start.astimezone(UTC):{fmt}}",
         "enddt": f"{item.end.astimezone(UTC):{fmt}}",
-        "body": item.description,
-        "location": item.location,
+        "body": multi_line(item.description),
+        "location": one_line(item.location),
     }
     # %20 for spaces: Outlook's compose page shows a '+' literally.
     return "https://outlook.live.com/calendar/0/deeplink/compose?" + urlencode(

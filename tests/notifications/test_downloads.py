@@ -284,6 +284,9 @@ def test_titles_with_line_breaks_and_control_characters_still_give_valid_calenda
     deliver_pending()
     [emailed] = invites(smtp.to(user.email))
     assert emailed.ical.walk("VEVENT")[0]["SUMMARY"] == "Demo day two: Slot A"
+    page = client_for(user).get(reverse("events:my_sessions")).content.decode()
+    for link, field in zip(calendar_links(page), ("text", "subject"), strict=True):
+        assert parse_qs(urlsplit(link).query)[field] == ["Demo day two: Slot A"]
 
 
 # Feeds -----------------------------------------------------------------------------------------
