@@ -251,6 +251,16 @@ def _retitle_sessions(event: Event) -> None:
         notifications.queue_session_changed(session)
 
 
+def _feed_status_changed(event: Event, *, since) -> None:
+    """Withdrawn, an event's public feed shows its sessions to come (those ending after
+    `since`, when it was withdrawn) as cancelled, and published again as scheduled
+    (views.calendar.event_feed). To a subscribed calendar each is a change of status: SEQUENCE
+    rises, or a client that honours it could keep the cancelled version as the newer one."""
+    event.sessions.filter(status=Session.Status.SCHEDULED, ends_at__gt=since).update(
+        sequence=F("sequence") + 1
+    )
+
+
 @transaction.atomic
 def publish_event(*, event: Event, actor) -> Event:
     event = Event.objects.select_for_update().get(pk=event.pk)
@@ -259,6 +269,8 @@ def publish_event(*, event: Event, actor) -> Event:
     if not event.sessions.filter(status=Session.Status.SCHEDULED).exists():
         raise ServiceError("Add at least one session before publishing.")
     _check_lottery_timing(event, published=True)
+    if event.withdrawn_at is not None:
+        _feed_status_changed(event, since=event.withdrawn_at)
     Event.objects.filter(pk=event.pk).update(
         status=Event.Status.PUBLISHED, withdrawn_at=None, updated_at=timezone.now()
     )
@@ -273,6 +285,7 @@ def unpublish_event(*, event: Event, actor) -> Event:
         raise ServiceError("Only a published event can be unpublished.")
     now = timezone.now()
     # From now its public feed shows subscribers its sessions as cancelled (for a while).
+    _feed_status_changed(event, since=now)
     Event.objects.filter(pk=event.pk).update(
         status=Event.Status.DRAFT, withdrawn_at=now, updated_at=now
     )

@@ -104,10 +104,10 @@ def event_feed(request: HttpRequest, pk: int) -> HttpResponse:
     items = []
     for session in event.sessions.all():
         item = ics.occurrence(session, url=url, sequence=session.sequence, with_place=False)
-        if withdrawn and not item.cancelled and session.ends_at > withdrawn:
-            # Not cancelled one by one (an unpublished event): one step newer than the last
-            # version subscribers saw, so the cancellation wins.
-            item = dataclasses.replace(item, cancelled=True, sequence=item.sequence + 1)
+        if withdrawn and session.ends_at > withdrawn:
+            # Sessions of an unpublished event are not cancelled one by one; unpublishing
+            # raised their SEQUENCE, so this version is newer than the one subscribers hold.
+            item = dataclasses.replace(item, cancelled=True)
         items.append(item)
     data = ics.feed(items, organizer=emails.organizer(), name=event.title)
     return _ics_response(data, f"event-{event.pk}.ics", private=False)
