@@ -7,15 +7,39 @@ From, never changing (Gmail and others drop updates whose organizer differs from
 a REQUEST names the recipient as ATTENDEE; a CANCEL carries STATUS:CANCELLED.
 """
 
+import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import parseaddr
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
-from icalendar import Calendar, Event, vCalAddress
+from icalendar import Calendar, Event, Timezone, TimezoneStandard, vCalAddress, vDuration
 
 PRODID = "-//Feedback Sessions//Sessions and demos//EN"
 REQUEST, CANCEL, PUBLISH = "REQUEST", "CANCEL", "PUBLISH"
+# How often a subscribed feed should be fetched again (RFC 7986 REFRESH-INTERVAL, and the
+# X-PUBLISHED-TTL that Outlook and older Apple clients read instead).
+FEED_REFRESH = timedelta(hours=1)
+
+# RFC 5545 TEXT allows no control characters but HTAB, and a raw CR or LF breaks the content
+# line (icalendar refuses a bare newline in NAME, and strict parsers reject a bare CR). The
+# forms refuse them in titles; these keep a row written some other way from breaking a file.
+# Line breaks and tabs become spaces (or, where a text may span lines, LF, which icalendar
+# escapes as \n); the other controls are invisible and go. U+2028/U+2029 are not controls
+# but render as line breaks.
+_INVISIBLE = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
+_BREAKS = re.compile(r"\r\n|[\n\r\x0b\x0c\u2028\u2029]")
+_BREAKS_AND_SPACE = re.compile(r"\s*[\t\n\r\x0b\x0c\u2028\u2029]+\s*")
+
+
+def one_line(text: str) -> str:
+    """A single-line calendar text (SUMMARY, LOCATION, NAME, a CN)."""
+    return _BREAKS_AND_SPACE.sub(" ", _INVISIBLE.sub("", text or "")).strip()
+
+
+def multi_line(text: str) -> str:
+    """A calendar text that may span lines (DESCRIPTION): every kind of line break as LF."""
+    return _BREAKS.sub("\n", _INVISIBLE.sub("", text or "")).replace("\t", " ")
 
 
 @dataclass(frozen=True)
@@ -27,7 +51,7 @@ class Organizer:
     def from_address(cls, address: str, default_name: str) -> "Organizer":
         """From a From header such as 'Feedback Sessions <noreply@example.com>'."""
         name, email = parseaddr(address)
-        return cls(email=email, name=name or default_name)
+        return cls(email=email, name=one_line(name or default_name))
 
 
 @dataclass(frozen=True)
@@ -80,7 +104,7 @@ def _vevent(item: Occurrence, *, organizer: Organizer, attendee=None, cancelled=
         attendees.append(
             vCalAddress.new(
                 email,
-                cn=name or None,
+                cn=one_line(name) or None,
                 partstat="NEEDS-ACTION",
                 role="REQ-PARTICIPANT",
                 rsvp=True,
@@ -88,43 +112,77 @@ def _vevent(item: Occurrence, *, organizer: Organizer, attendee=None, cancelled=
         )
     vevent = Event.new(
         uid=item.uid,
-        summary=item.summary,
+        summary=one_line(item.summary),
         start=item.start.astimezone(UTC),
         end=item.end.astimezone(UTC),
         stamp=datetime.now(UTC).replace(microsecond=0),
         sequence=item.sequence,
         organizer=vCalAddress.new(organizer.email, cn=organizer.name),
         attendees=attendees or None,
-        location=item.location or None,
-        description=item.description or None,
-        url=item.url or None,
+        location=one_line(item.location) or None,
+        description=multi_line(item.description) or None,
+        url=one_line(item.url) or None,
         status="CANCELLED" if cancelled or item.cancelled else "CONFIRMED",
     )
     return vevent
 
 
-def _calendar(method: str, events: list[Event], name: str | None = None) -> bytes:
-    calendar = Calendar.new(method=method, prodid=PRODID, subcomponents=events, name=name)
+def _calendar(method: str, components: list, name: str | None = None) -> Calendar:
+    calendar = Calendar.new(
+        method=method, prodid=PRODID, subcomponents=components, name=one_line(name) or None
+    )
     calendar.pop("UID", None)  # a calendar-level UID (RFC 7986) confuses some older clients
     calendar.add("CALSCALE", "GREGORIAN")
-    return calendar.to_ical()
+    return calendar
 
 
 def invite(item: Occurrence, *, organizer: Organizer, attendee: tuple[str, str]) -> bytes:
-    """METHOD:REQUEST for one attendee: a new invite, or an update when SEQUENCE is higher."""
-    return _calendar(REQUEST, [_vevent(item, organizer=organizer, attendee=attendee)])
+    """METHOD:REQUEST for one attendee: a new invite, or an update when SEQUENCE is higher.
+
+    The `.ics` download is this same object (same UID, the attendee's SEQUENCE), not a
+    PUBLISH copy. Calendars match entries by UID: a PUBLISH of the invite's UID imported where
+    the invite already is collides with the meeting (refused as already there, or turning it
+    into a plain appointment that no longer follows the organizer's updates), and a fresh UID
+    would leave two entries of which only one ever hears of a change or a cancellation. A
+    REQUEST is read as the invite again: the entry is added if missing, and otherwise found
+    up to date (same SEQUENCE), whichever of Apple, Google or Outlook opens it."""
+    components = [_vevent(item, organizer=organizer, attendee=attendee)]
+    return _calendar(REQUEST, components).to_ical()
 
 
 def cancellation(item: Occurrence, *, organizer: Organizer, attendee: tuple[str, str]) -> bytes:
     """METHOD:CANCEL for one attendee: removes the entry from their calendar."""
-    return _calendar(
-        CANCEL, [_vevent(item, organizer=organizer, attendee=attendee, cancelled=True)]
-    )
+    components = [_vevent(item, organizer=organizer, attendee=attendee, cancelled=True)]
+    return _calendar(CANCEL, components).to_ical()
+
+
+def _utc_timezone() -> Timezone:
+    """A VTIMEZONE for UTC, referenced by nothing (our times are all UTC, 'Z')."""
+    standard = TimezoneStandard()
+    standard.add("DTSTART", datetime(1970, 1, 1))  # noqa: DTZ001 - a VTIMEZONE's local time
+    standard.add("TZOFFSETFROM", timedelta(0))
+    standard.add("TZOFFSETTO", timedelta(0))
+    standard.add("TZNAME", "UTC")
+    zone = Timezone()
+    zone.add("TZID", "UTC")
+    zone.add_component(standard)
+    return zone
 
 
 def feed(items: list[Occurrence], *, organizer: Organizer, name: str) -> bytes:
-    """A subscribable calendar (METHOD:PUBLISH) of several sessions."""
-    return _calendar(PUBLISH, [_vevent(i, organizer=organizer) for i in items], name=name)
+    """A subscribable calendar (METHOD:PUBLISH) of several sessions, with how often to fetch
+    it again.
+
+    RFC 5545 wants at least one component in a VCALENDAR, and strict readers (ical4j's
+    validation, some CalDAV importers) reject an empty one, which a person with no session yet
+    gets. The placeholder is a VTIMEZONE for UTC: every calendar client parses VTIMEZONEs and
+    none shows one, so nothing appears in the calendar; a VEVENT, VTODO or VJOURNAL would show
+    a stray entry, and an X- component is skipped by some parsers but refused by others."""
+    components = [_vevent(i, organizer=organizer) for i in items] or [_utc_timezone()]
+    calendar = _calendar(PUBLISH, components, name=name)
+    calendar.add("REFRESH-INTERVAL", FEED_REFRESH, parameters={"VALUE": "DURATION"})
+    calendar.add("X-PUBLISHED-TTL", vDuration(FEED_REFRESH))
+    return calendar.to_ical()
 
 
 def google_link(item: Occurrence) -> str:
@@ -132,10 +190,10 @@ def google_link(item: Occurrence) -> str:
     fmt = "%Y%m%dT%H%M%SZ"
     query = {
         "action": "TEMPLATE",
-        "text": item.summary,
+        "text": one_line(item.summary),
         "dates": f"{item.start.astimezone(UTC):{fmt}}/{item.end.astimezone(UTC):{fmt}}",
-        "details": item.description,
-        "location": item.location,
+        "details": multi_line(item.description),
+        "location": one_line(item.location),
     }
     return "https://calendar.google.com/calendar/render?" + urlencode(query)
 
@@ -145,10 +203,13 @@ def outlook_link(item: Occurrence) -> str:
     query = {
         "path": "/calendar/action/compose",
         "rru": "addevent",
-        "subject": item.summary,
+        "subject": one_line(item.summary),
         "startdt": f"{item.start.astimezone(UTC):{fmt}}",
         "enddt": f"{item.end.astimezone(UTC):{fmt}}",
-        "body": item.description,
-        "location": item.location,
+        "body": multi_line(item.description),
+        "location": one_line(item.location),
     }
-    return "https://outlook.live.com/calendar/0/deeplink/compose?" + urlencode(query)
+    # %20 for spaces: Outlook's compose page shows a '+' literally.
+    return "https://outlook.live.com/calendar/0/deeplink/compose?" + urlencode(
+        query, quote_via=quote
+    )

@@ -7,9 +7,13 @@ from django.utils import timezone
 
 
 def span(start: datetime, end: datetime) -> str:
+    """'Mon 15 Jul 2030, 16:00–17:30 CEST'. Across a change of the clocks each end carries
+    its own label ('01:30 CET–04:30 CEST'): one label would misstate one of the two times."""
     same_day = start.date() == end.date()
     head = f"{start:%a %-d %b %Y, %H:%M}"
     tail = f"{end:%H:%M}" if same_day else f"{end:%a %-d %b, %H:%M}"
+    if start.utcoffset() != end.utcoffset() or start.tzname() != end.tzname():
+        return f"{head} {start.tzname()}–{tail} {end.tzname()}"
     return f"{head}–{tail} {end.tzname()}"
 
 

@@ -73,6 +73,26 @@ def test_guessing_calendar_feed_tokens_is_slowed_down():
     assert statuses[60] == 429
 
 
+def test_two_feeds_polled_from_one_address_each_keep_their_own_budget():
+    # Calendar services poll many people's feeds from a few shared addresses.
+    mine, theirs = UserFactory(), UserFactory()
+    client = Client(REMOTE_ADDR="203.0.113.7")
+    my_feed = reverse("events:user_feed", args=[mine.calendar_token])
+    their_feed = reverse("events:user_feed", args=[theirs.calendar_token])
+
+    mine_statuses = [client.get(my_feed).status_code for _ in range(60)]
+    theirs_status = client.get(their_feed).status_code
+    guesses = [
+        client.get(reverse("events:user_feed", args=[f"guess{n}"])).status_code for n in range(61)
+    ]
+
+    assert set(mine_statuses) == {200}
+    assert theirs_status == 200
+    assert client.get(my_feed).status_code == 429  # its own budget is spent
+    assert guesses[-1] == 429  # wrong tokens still spend the address's budget...
+    assert client.get(their_feed).status_code == 200  # ...which no real feed shares
+
+
 def test_reading_the_sign_up_page_is_not_counted():
     session = SessionFactory()
     client = logged_in(UserFactory())

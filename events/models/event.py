@@ -1,12 +1,27 @@
+import re
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import validate_timezone
+
+# Control characters (line breaks and tabs among them) and the Unicode line and paragraph
+# separators: a title or place is one line on pages, in mail subjects and in calendar files.
+NOT_ONE_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def validate_one_line(value: str) -> None:
+    if NOT_ONE_LINE.search(value or ""):
+        raise ValidationError(
+            "Use one line of plain text: line breaks, tabs and other control characters "
+            "are not allowed.",
+            code="not_one_line",
+        )
 
 
 def list_of_default_reminders() -> list[int]:
@@ -35,7 +50,7 @@ class Event(models.Model):
         PUBLISHED = "published", "Published"
         CANCELLED = "cancelled", "Cancelled"
 
-    title = models.CharField(max_length=200)
+    title = models.CharField(max_length=200, validators=[validate_one_line])
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.FEEDBACK)
     description = models.TextField(blank=True, help_text="Markdown.")
     visibility = models.CharField(
@@ -72,6 +87,10 @@ class Event(models.Model):
         default=48, help_text="Remind pending invitees this many hours before their link expires."
     )
     organizers = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="organized_events")
+    # When a published event stopped being public (cancelled or unpublished); None while
+    # published or never published. Its public feed keeps showing subscribers the
+    # cancellation for a while after (views.calendar.event_feed).
+    withdrawn_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -117,13 +136,13 @@ class Session(models.Model):
         CANCELLED = "cancelled", "Cancelled"
 
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="sessions")
-    title = models.CharField(max_length=200, blank=True)
+    title = models.CharField(max_length=200, blank=True, validators=[validate_one_line])
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
     capacity = models.PositiveIntegerField()
     seats_taken = models.PositiveIntegerField(default=0)
     waitlist_enabled = models.BooleanField(default=True)
-    location = models.CharField(max_length=300, blank=True)
+    location = models.CharField(max_length=300, blank=True, validators=[validate_one_line])
     online_url = models.URLField("online link", max_length=500, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.SCHEDULED)
     # Calendar identity: one UID for the session's whole life; SEQUENCE rises with each change

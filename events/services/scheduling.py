@@ -1,5 +1,6 @@
-"""Organizers' changes to events and sessions. A change of a session's time, place or status
-raises its calendar SEQUENCE and owes every attendee an update, in the same transaction."""
+"""Organizers' changes to events and sessions. A change of a session's time, place, title or
+status (or of its event's title) raises its calendar SEQUENCE and owes every attendee an
+update, in the same transaction."""
 
 import zoneinfo
 from datetime import timedelta
@@ -51,7 +52,9 @@ SESSION_FIELDS = {
     "location",
     "online_url",
 }
-CALENDAR_FIELDS = {"starts_at", "ends_at", "location", "online_url"}
+# What a calendar entry shows: a change of any of these is an update (SUMMARY is the event's
+# title and the session's).
+CALENDAR_FIELDS = {"title", "starts_at", "ends_at", "location", "online_url"}
 
 
 def can_organize(user) -> bool:
@@ -217,6 +220,7 @@ def update_event(*, event: Event, actor, **changes) -> Event:
         changes["terms_version"] = event.terms_version + 1
     _check_reminders(changes.get("reminder_hours", event.reminder_hours))
     hours_changed = changes.get("reminder_hours", event.reminder_hours) != event.reminder_hours
+    retitled = changes.get("title", event.title) != event.title
     was_closing = event.registration_closes_at
     closed_before = was_closing is not None and was_closing <= timezone.now()
     _validated(event, changes, EVENT_FIELDS)
@@ -225,11 +229,36 @@ def update_event(*, event: Event, actor, **changes) -> Event:
     _undo_empty_draws(event, closed_before=closed_before)
     _check_lottery_timing(event, published=event.status == Event.Status.PUBLISHED)
     event.save()
+    if retitled:
+        _retitle_sessions(event)
     if hours_changed:
         for session in event.sessions.filter(status=Session.Status.SCHEDULED):
             session.event = event
             reminders.schedule(list(session.registrations.filter(status=Status.CONFIRMED)), session)
     return event
+
+
+def _retitle_sessions(event: Event) -> None:
+    """The event's title is every session's calendar SUMMARY: each session still to come gets
+    the update a change of its own time or place gives (SEQUENCE up, attendees told). Sessions
+    over already are left alone: an update about a past meeting is noise."""
+    sessions = event.sessions.filter(status=Session.Status.SCHEDULED, ends_at__gt=timezone.now())
+    # Locked in pk order after the event row, as the other event-wide changes do.
+    for session in sessions.select_for_update().order_by("pk"):
+        session.event = event
+        session.sequence += 1
+        session.save(update_fields=["sequence"])
+        notifications.queue_session_changed(session)
+
+
+def _feed_status_changed(event: Event, *, since) -> None:
+    """Withdrawn, an event's public feed shows its sessions to come (those ending after
+    `since`, when it was withdrawn) as cancelled, and published again as scheduled
+    (views.calendar.event_feed). To a subscribed calendar each is a change of status: SEQUENCE
+    rises, or a client that honours it could keep the cancelled version as the newer one."""
+    event.sessions.filter(status=Session.Status.SCHEDULED, ends_at__gt=since).update(
+        sequence=F("sequence") + 1
+    )
 
 
 @transaction.atomic
@@ -240,10 +269,12 @@ def publish_event(*, event: Event, actor) -> Event:
     if not event.sessions.filter(status=Session.Status.SCHEDULED).exists():
         raise ServiceError("Add at least one session before publishing.")
     _check_lottery_timing(event, published=True)
+    if event.withdrawn_at is not None:
+        _feed_status_changed(event, since=event.withdrawn_at)
     Event.objects.filter(pk=event.pk).update(
-        status=Event.Status.PUBLISHED, updated_at=timezone.now()
+        status=Event.Status.PUBLISHED, withdrawn_at=None, updated_at=timezone.now()
     )
-    event.status = Event.Status.PUBLISHED
+    event.status, event.withdrawn_at = Event.Status.PUBLISHED, None
     return event
 
 
@@ -252,8 +283,13 @@ def unpublish_event(*, event: Event, actor) -> Event:
     event = Event.objects.select_for_update().get(pk=event.pk)
     if event.status != Event.Status.PUBLISHED:
         raise ServiceError("Only a published event can be unpublished.")
-    Event.objects.filter(pk=event.pk).update(status=Event.Status.DRAFT, updated_at=timezone.now())
-    event.status = Event.Status.DRAFT
+    now = timezone.now()
+    # From now its public feed shows subscribers its sessions as cancelled (for a while).
+    _feed_status_changed(event, since=now)
+    Event.objects.filter(pk=event.pk).update(
+        status=Event.Status.DRAFT, withdrawn_at=now, updated_at=now
+    )
+    event.status, event.withdrawn_at = Event.Status.DRAFT, now
     return event
 
 
@@ -271,10 +307,13 @@ def cancel_event(*, event: Event, actor) -> Event:
     Invitation.objects.filter(
         event=event, session__isnull=True, status=Invitation.Status.PENDING
     ).update(status=Invitation.Status.REVOKED, remind_at=None)
+    now = timezone.now()
+    # A draft was never in a public feed: nothing to tell its (non-existent) subscribers.
+    withdrawn = now if event.status == Event.Status.PUBLISHED else event.withdrawn_at
     Event.objects.filter(pk=event.pk).update(
-        status=Event.Status.CANCELLED, updated_at=timezone.now()
+        status=Event.Status.CANCELLED, withdrawn_at=withdrawn, updated_at=now
     )
-    event.status = Event.Status.CANCELLED
+    event.status, event.withdrawn_at = Event.Status.CANCELLED, withdrawn
     return event
 
 
@@ -313,8 +352,8 @@ def create_session(*, event: Event, actor, **fields) -> Session:
 @transaction.atomic
 def update_session(*, session: Session, actor, **changes) -> Session:
     """Edit a session. Capacity cannot drop below the seats already given; raising it offers
-    the new seats to the waitlist. Time or place changes raise the calendar sequence and owe
-    every confirmed or offered person an update."""
+    the new seats to the waitlist. Time, place or title changes raise the calendar sequence
+    and owe every confirmed or offered person an update."""
     session = Session.objects.select_for_update().get(pk=session.pk)
     if session.is_cancelled:
         raise ServiceError("A cancelled session cannot be edited.")

@@ -1,11 +1,15 @@
 """Calendar files and feeds: one session's .ics, a private feed per person (secret token in
 the URL, resettable), and a public feed per public event."""
 
+import dataclasses
+from datetime import timedelta
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseGone
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import services as account_services
@@ -16,6 +20,10 @@ from ..models import Event, Registration, Session
 from ..ratelimit import by_ip, rate_limit
 
 ICS_TYPE = "text/calendar; charset=utf-8"
+# How long the public feed of a cancelled or unpublished event still answers, with its
+# sessions cancelled, so that subscribed calendars (which poll every hour or so, some only
+# daily) learn of it before the feed goes away.
+WITHDRAWN_FEED_DAYS = 30
 
 
 def _ics_response(data: bytes, filename: str, *, private: bool) -> HttpResponse:
@@ -29,23 +37,34 @@ def _ics_response(data: bytes, filename: str, *, private: bool) -> HttpResponse:
 @login_required
 @require_GET
 def invite_ics(request: HttpRequest, pk: int) -> HttpResponse:
-    """One confirmed session as an .ics file, same UID as the emailed invite."""
+    """One confirmed session as an .ics file: the emailed invite itself (see ics.invite)."""
     registration = get_object_or_404(
         Registration.objects.select_related("session__event"),
         pk=pk,
         user=request.user,
         status=Registration.Status.CONFIRMED,
     )
-    data = ics.feed(
-        [emails.registration_occurrence(registration)],
+    data = ics.invite(
+        emails.registration_occurrence(registration),
         organizer=emails.organizer(),
-        name=registration.session.event.title,
+        attendee=(request.user.email, request.user.name),
     )
     return _ics_response(data, f"session-{registration.session_id}.ics", private=True)
 
 
+def feed_budget(request: HttpRequest) -> str:
+    """Whose budget a feed request spends. A real feed has its own: calendar services poll
+    from shared addresses, so a budget per address let one person's feed use up another's.
+    A wrong token spends the caller's address's, so guessing tokens stays slow."""
+    token = request.resolver_match.kwargs["token"]
+    if "\x00" in token:  # PostgreSQL takes no NUL in a query: certainly not a token
+        return by_ip(request)
+    owner = User.objects.filter(calendar_token=token, is_active=True).values_list("pk")[:1]
+    return f"user{owner[0][0]}" if owner else by_ip(request)
+
+
 @require_GET
-@rate_limit("feed", per_minute=60, methods=("GET",), key=by_ip)
+@rate_limit("feed", per_minute=60, methods=("GET",), key=feed_budget)
 def user_feed(request: HttpRequest, token: str) -> HttpResponse:
     """A person's confirmed sessions, to subscribe to from any calendar app. The token is the
     only key: it is long, random and resettable from the profile page."""
@@ -68,17 +87,28 @@ def user_feed(request: HttpRequest, token: str) -> HttpResponse:
 
 @require_GET
 def event_feed(request: HttpRequest, pk: int) -> HttpResponse:
-    """A public event's sessions (times only: the place is for confirmed attendees)."""
-    event = get_object_or_404(
-        Event, pk=pk, status=Event.Status.PUBLISHED, visibility=Event.Visibility.PUBLIC
-    )
+    """A public event's sessions (times only: the place is for confirmed attendees).
+
+    Once the event is cancelled or unpublished the feed goes on for WITHDRAWN_FEED_DAYS with
+    every session it had still to come shown cancelled, so subscribers see the entries
+    cancelled instead of a feed that vanished; after that it is 410 Gone."""
+    event = get_object_or_404(Event, pk=pk, visibility=Event.Visibility.PUBLIC)
     if event.registration_mode == Event.Mode.INVITATION:
         raise Http404
+    withdrawn = event.withdrawn_at if event.status != Event.Status.PUBLISHED else None
+    if event.status != Event.Status.PUBLISHED and withdrawn is None:
+        raise Http404  # never published (or withdrawn before this was recorded)
+    if withdrawn and timezone.now() - withdrawn > timedelta(days=WITHDRAWN_FEED_DAYS):
+        return HttpResponseGone("This event was cancelled or withdrawn.")
     url = emails.absolute(reverse("events:detail", args=[event.pk]))
-    items = [
-        ics.occurrence(s, url=url, sequence=s.sequence, with_place=False)
-        for s in event.sessions.all()
-    ]
+    items = []
+    for session in event.sessions.all():
+        item = ics.occurrence(session, url=url, sequence=session.sequence, with_place=False)
+        if withdrawn and session.ends_at > withdrawn:
+            # Sessions of an unpublished event are not cancelled one by one; unpublishing
+            # raised their SEQUENCE, so this version is newer than the one subscribers hold.
+            item = dataclasses.replace(item, cancelled=True)
+        items.append(item)
     data = ics.feed(items, organizer=emails.organizer(), name=event.title)
     return _ics_response(data, f"event-{event.pk}.ics", private=False)
 

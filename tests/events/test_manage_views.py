@@ -253,6 +253,9 @@ def test_the_dashboard_query_count_does_not_grow_with_events(owner, owner_client
 # Creating and editing events ----------------------------------------------------------------
 
 
+ONE_LINE = "Use one line of plain text: line breaks, tabs and other control characters"
+
+
 def event_data(**overrides) -> dict:
     data = {
         "title": "Prototype demo: the new model",
@@ -302,6 +305,9 @@ def test_creating_an_event_stores_its_times_in_utc_and_makes_me_its_organizer(ow
         ({"lottery_reserved_shares": "researcher=70, community=40"}, "more than 100%"),
         ({"registration_opens_at": "next tuesday"}, "Enter a valid date/time."),
         ({"offer_hours": "0"}, "greater than or equal to 1"),
+        ({"title": "Demo\nday"}, ONE_LINE),
+        ({"title": "Demo\rday"}, ONE_LINE),
+        ({"title": "Demo\x07day"}, ONE_LINE),
     ],
 )
 def test_creating_an_event_with_bad_input_is_refused_and_writes_nothing(
@@ -335,6 +341,18 @@ def test_editing_an_event_saves_the_change(event, owner_client):
     assert event.title == "Renamed"
     assert event.registration_opens_at == datetime(2030, 7, 1, 14, 0, tzinfo=UTC)
     assert event.lottery_reserved_shares == {}
+
+
+def test_renaming_an_event_to_a_title_on_two_lines_is_refused(event, owner_client):
+    response = owner_client.post(
+        reverse("manage:event_edit", args=[event.pk]),
+        event_data(title="Model preview\r\nBEGIN:VEVENT", lottery_reserved_shares=""),
+    )
+
+    assert response.status_code == 400
+    assert ONE_LINE in response.content.decode()
+    event.refresh_from_db()
+    assert event.title == "Model preview"
 
 
 def test_a_refusal_of_the_service_is_a_form_error_and_nothing_is_written(event, owner_client):
@@ -554,6 +572,8 @@ def test_creating_a_session_reads_its_times_in_the_events_zone(event, owner_clie
         ({"capacity": "0"}, "greater than or equal to 1"),
         ({"online_url": "javascript:alert(1)"}, "Enter a valid URL."),
         ({"starts_at": ""}, "This field is required."),
+        ({"title": "Europe\r\nslot"}, ONE_LINE),
+        ({"location": "Room\n4"}, ONE_LINE),
     ],
 )
 def test_a_bad_session_is_refused_and_nothing_is_written(event, owner_client, overrides, message):

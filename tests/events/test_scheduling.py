@@ -372,7 +372,7 @@ def test_changing_only_the_capacity_keeps_the_sequence_and_owes_nothing():
     before = session_row(session)
     owed_before = Notification.objects.count()
 
-    update_session(session=session, actor=organizer, capacity=2, title="Now with a title")
+    update_session(session=session, actor=organizer, capacity=2)
     update_session(session=session, actor=organizer, capacity=5)
 
     after = session_row(session)
@@ -382,6 +382,47 @@ def test_changing_only_the_capacity_keeps_the_sequence_and_owes_nothing():
     # The new seats went to the waitlist (one offer, nothing else owed).
     assert Notification.objects.count() == owed_before + 1
     assert_seats_add_up(session)
+
+
+def test_renaming_a_session_raises_the_sequence_and_tells_seated_people():
+    session, organizer, people = people_in_every_state()
+    before = session_row(session)["sequence"]
+
+    update_session(session=session, actor=organizer, title="Europe-friendly slot")
+
+    assert session_row(session)["sequence"] == before + 1
+    assert owed(Kind.SESSION_CHANGED, session) == {
+        people["confirmed"].user_id,
+        people["offered"].user_id,
+    }
+
+
+def test_renaming_an_event_updates_each_of_its_sessions_still_to_come():
+    session, organizer, people = people_in_every_state()
+    event = session.event
+    past = SessionFactory(event=event)
+    register(user=UserFactory(), session=past)
+    yesterday = timezone.now() - timedelta(days=1)
+    Session.objects.filter(pk=past.pk).update(
+        starts_at=yesterday, ends_at=yesterday + timedelta(hours=1)
+    )
+    called_off = SessionFactory(event=event)
+    register(user=UserFactory(), session=called_off)
+    cancel_session(session=called_off, actor=organizer)
+    before = {s.pk: session_row(s)["sequence"] for s in (session, past, called_off)}
+
+    update_event(event=event, actor=organizer, title="The new model, renamed")
+    update_event(event=event, actor=organizer, description="Only the description changes.")
+
+    assert session_row(session)["sequence"] == before[session.pk] + 1
+    assert owed(Kind.SESSION_CHANGED, session) == {
+        people["confirmed"].user_id,
+        people["offered"].user_id,
+    }
+    # An update about a meeting that is over, or called off, would be noise.
+    assert session_row(past)["sequence"] == before[past.pk]
+    assert session_row(called_off)["sequence"] == before[called_off.pk]
+    assert not owed(Kind.SESSION_CHANGED, past) | owed(Kind.SESSION_CHANGED, called_off)
 
 
 def test_saving_a_session_unchanged_keeps_the_sequence():

@@ -15,7 +15,12 @@ from events.ics import uid_for
 from events.models import Notification, Registration
 from events.services.registration import cancel, register
 from events.services.review import approve, reject
-from events.services.scheduling import cancel_event, cancel_session, update_session
+from events.services.scheduling import (
+    cancel_event,
+    cancel_session,
+    update_event,
+    update_session,
+)
 from events.services.waitlist import accept_offer, expire_offers
 from tests.factories import SessionFactory, UserFactory
 from tests.notifications.helpers import (
@@ -354,16 +359,44 @@ def test_a_new_time_is_sent_to_every_confirmed_attendee_and_nobody_else(smtp):
     assert len(smtp.to(leaving.email)) == before[leaving.email]  # waitlisted: nothing
 
 
-def test_a_change_of_capacity_or_title_sends_no_calendar_update(smtp):
+def test_a_change_of_capacity_alone_sends_no_calendar_update(smtp):
     session = SessionFactory()
     user = UserFactory()
     register(user=user, session=session)
 
-    update_session(session=session, actor=organizer_of(session), capacity=20, title="Round two")
+    update_session(session=session, actor=organizer_of(session), capacity=20)
 
     session.refresh_from_db()
     assert session.sequence == 0
     assert not Notification.objects.filter(kind=Kind.SESSION_CHANGED).exists()
+
+
+def test_renaming_the_event_or_the_session_updates_every_attendees_entry(smtp):
+    session = SessionFactory(event__title="Model preview", title="")
+    first, second = UserFactory(), UserFactory()
+    register(user=first, session=session)
+    register(user=second, session=session)
+
+    deliver_pending()
+    update_event(event=session.event, actor=organizer_of(session), title="Model preview 2")
+    deliver_pending()
+    update_session(session=session, actor=organizer_of(session), title="Europe slot")
+    deliver_pending()
+
+    for user in (first, second):
+        found = invites(smtp.to(user.email))
+        assert [i.method for i in found] == ["REQUEST"] * 3
+        assert {i.uid for i in found} == {uid_for(session)}
+        sequences = [i.sequence for i in found]
+        assert sequences == sorted(set(sequences)), sequences
+        summaries = [str(i.ical.walk("VEVENT")[0]["SUMMARY"]) for i in found]
+        assert summaries == [
+            "Model preview",
+            "Model preview 2",
+            "Model preview 2: Europe slot",
+        ]
+        assert [a.lower() for a in found[-1].attendees] == [f"mailto:{user.email}"]
+        assert "Changed: Model preview 2" in smtp.to(user.email)[-1]["Subject"]
 
 
 def test_cancelling_an_event_sends_a_cancel_for_each_session_to_come(smtp):

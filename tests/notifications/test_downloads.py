@@ -1,6 +1,7 @@
 """Calendar downloads (events.views.calendar): one confirmed session's invite.ics for its owner,
 a private feed per person behind a resettable token, a public feed per public event without
-the place, and 'add to Google / Outlook' links with the right UTC times."""
+the place (still telling subscribers of a cancellation for 30 days), and 'add to Google /
+Outlook' links with the right UTC times."""
 
 import re
 from datetime import timedelta
@@ -12,14 +13,27 @@ import vobject
 from django.conf import settings
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from icalendar import Calendar
 
 from events import ics
 from events.models import Event
 from events.services.registration import cancel, register
-from events.services.scheduling import cancel_session, update_session
+from events.services.scheduling import (
+    cancel_event,
+    cancel_session,
+    publish_event,
+    unpublish_event,
+    update_session,
+)
 from tests.factories import EventFactory, SessionFactory, UserFactory
-from tests.notifications.helpers import FIXED_START, calendar_part, client_for, deliver_pending
+from tests.notifications.helpers import (
+    FIXED_START,
+    client_for,
+    deliver_pending,
+    invites,
+    parse_calendar,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -42,13 +56,13 @@ def invite_url(registration) -> str:
     return reverse("events:invite_ics", args=[registration.pk])
 
 
-def test_the_owner_downloads_their_confirmed_session_with_the_invites_uid(smtp):
+def test_the_download_is_the_emailed_invite_itself_so_importing_it_updates_the_same_entry(smtp):
     session = SessionFactory(location="Room 1", online_url="https://meet.example.com/z")
-    user = UserFactory()
+    user = UserFactory(display_name="Ada Lovelace")
     registration = register(user=user, session=session)
     update_session(session=session, actor=session.event.organizers.get(), location="Room 2")
     deliver_pending()
-    emailed = Calendar.from_ical(calendar_part(smtp.to(user.email)[-1])).walk("VEVENT")[0]
+    emailed = invites(smtp.to(user.email))[-1]
 
     response = client_for(user).get(invite_url(registration))
 
@@ -56,12 +70,17 @@ def test_the_owner_downloads_their_confirmed_session_with_the_invites_uid(smtp):
     assert response["Content-Type"] == "text/calendar; charset=utf-8"
     assert response["Cache-Control"] == "private, no-store"
     assert "attachment" in response["Content-Disposition"]
-    [event] = parse_feed(response.content)
-    assert str(event["UID"]) == str(emailed["UID"]) == ics.uid_for(session)
-    assert int(event["SEQUENCE"]) == int(emailed["SEQUENCE"])
-    assert "Room 2" in str(event["LOCATION"])
-    assert "meet.example.com/z" in str(event["LOCATION"])
-    assert event.decoded("DTSTART") == session.starts_at
+    # Not a PUBLISH copy of the invite's UID (it collides with the invite where both are
+    # imported): the same REQUEST, so a calendar holding the invite finds it up to date.
+    download = parse_calendar(response.content)
+    assert download.method == emailed.method == "REQUEST"
+    assert download.uid == emailed.uid == ics.uid_for(session)
+    assert download.sequence == emailed.sequence
+    assert download.organizer == emailed.organizer
+    assert [a.lower() for a in download.attendees] == [f"mailto:{user.email}"]
+    assert "Room 2" in download.location
+    assert "meet.example.com/z" in download.location
+    assert download.start == session.starts_at
 
 
 def test_nobody_else_downloads_someone_elses_invite():
@@ -216,3 +235,163 @@ def test_the_calendar_links_convert_a_zoned_time_to_utc():
 
     assert "dates=20300715T140000Z%2F20300715T150000Z" in ics.google_link(item)
     assert "startdt=2030-07-15T14%3A00%3A00Z" in ics.outlook_link(item)
+
+
+def test_the_outlook_link_writes_spaces_as_percent_20_which_outlook_reads_as_spaces():
+    session = SessionFactory(event__title="Design review", title="Europe slot")
+    user = UserFactory()
+    register(user=user, session=session)
+
+    page = client_for(user).get(reverse("events:my_sessions")).content.decode()
+    _, outlook = calendar_links(page)
+
+    query = urlsplit(outlook).query
+    assert "subject=Design%20review%3A%20Europe%20slot" in query
+    assert "+" not in query
+    assert parse_qs(query)["subject"] == ["Design review: Europe slot"]
+
+
+# Control characters in what reaches a calendar -----------------------------------------------
+
+
+def test_titles_with_line_breaks_and_control_characters_still_give_valid_calendar_files(smtp):
+    # Written around the forms (which refuse them): rows from before, the admin, a script.
+    event = EventFactory(title="Demo\nday\r\x01 two\x7f")
+    session = SessionFactory(
+        event=event, title="Slot\r\nA\x1b", location="Room\n1\t(east)\u2028wing"
+    )
+    user = UserFactory(display_name="Ada\r\nLovelace")
+    registration = register(user=user, session=session)
+
+    download = client_for(user).get(invite_url(registration))
+    personal = Client().get(feed_url(user))
+    public = Client().get(reverse("events:event_feed", args=[event.pk]))
+
+    assert [r.status_code for r in (download, personal, public)] == [200, 200, 200]
+    invite = parse_calendar(download.content)  # icalendar and vobject, no errors
+    [mine] = parse_feed(personal.content)
+    [listed] = parse_feed(public.content)
+    for entry in (invite.ical.walk("VEVENT")[0], mine, listed):
+        assert str(entry["SUMMARY"]) == "Demo day two: Slot A"
+    assert invite.location == str(mine["LOCATION"]) == "Room 1 (east) wing"
+    assert invite.attendees[0].params["CN"] == "Ada Lovelace"
+    assert str(Calendar.from_ical(public.content)["X-WR-CALNAME"]) == "Demo day two"
+    assert str(Calendar.from_ical(public.content)["NAME"]) == "Demo day two"
+    for body in (download.content, personal.content, public.content):
+        # Every content line is free of control characters but the CRLF that ends it.
+        for line in body.split(b"\r\n"):
+            assert not re.search(rb"[\x00-\x1f\x7f]", line), line
+    deliver_pending()
+    [emailed] = invites(smtp.to(user.email))
+    assert emailed.ical.walk("VEVENT")[0]["SUMMARY"] == "Demo day two: Slot A"
+    page = client_for(user).get(reverse("events:my_sessions")).content.decode()
+    for link, field in zip(calendar_links(page), ("text", "subject"), strict=True):
+        assert parse_qs(urlsplit(link).query)[field] == ["Demo day two: Slot A"]
+
+
+# Feeds -----------------------------------------------------------------------------------------
+
+
+def test_an_empty_personal_feed_still_holds_a_component_and_shows_no_entry():
+    user = UserFactory()
+
+    response = Client().get(feed_url(user))
+
+    assert response.status_code == 200
+    calendar = Calendar.from_ical(response.content)
+    # RFC 5545: a VCALENDAR holds at least one component. A VTIMEZONE shows nothing.
+    assert [c.name for c in calendar.subcomponents] == ["VTIMEZONE"]
+    assert parse_feed(response.content) == []
+    other = vobject.readOne(response.content.decode())
+    assert [c.name for c in other.components()] == ["VTIMEZONE"]
+
+
+def test_both_feeds_tell_calendar_apps_to_fetch_them_again_every_hour():
+    user = UserFactory()
+    session = SessionFactory()
+    register(user=user, session=session)
+
+    personal = Client().get(feed_url(user)).content
+    public = Client().get(reverse("events:event_feed", args=[session.event_id])).content
+
+    for body in (personal, public):
+        assert b"\r\nREFRESH-INTERVAL;VALUE=DURATION:PT1H\r\n" in body
+        assert b"\r\nX-PUBLISHED-TTL:PT1H\r\n" in body
+        calendar = Calendar.from_ical(body)
+        assert calendar.refresh_interval == timedelta(hours=1)
+
+
+def event_feed(event):
+    return Client().get(reverse("events:event_feed", args=[event.pk]))
+
+
+def statuses_in(response) -> dict[str, tuple[str, int]]:
+    return {
+        str(e["UID"]): (str(e["STATUS"]), int(e["SEQUENCE"])) for e in parse_feed(response.content)
+    }
+
+
+def withdrawn_days_ago(event, days: float) -> None:
+    Event.objects.filter(pk=event.pk).update(withdrawn_at=timezone.now() - timedelta(days=days))
+
+
+def test_a_cancelled_events_feed_shows_its_sessions_cancelled_for_30_days_then_is_gone():
+    event = EventFactory()
+    first, second = SessionFactory(event=event), SessionFactory(event=event)
+    register(user=UserFactory(), session=first)
+
+    cancel_event(event=event, actor=event.organizers.get())
+    response = event_feed(event)
+
+    assert response.status_code == 200
+    assert {uid: status for uid, (status, _) in statuses_in(response).items()} == {
+        ics.uid_for(first): "CANCELLED",
+        ics.uid_for(second): "CANCELLED",
+    }
+    withdrawn_days_ago(event, 29.9)
+    assert event_feed(event).status_code == 200
+    withdrawn_days_ago(event, 30.1)
+    assert event_feed(event).status_code == 410
+
+
+def test_an_unpublished_events_feed_cancels_its_sessions_until_it_is_published_again():
+    event = EventFactory()
+    session = SessionFactory(event=event)
+    before = statuses_in(event_feed(event))[ics.uid_for(session)]
+
+    unpublish_event(event=event, actor=event.organizers.get())
+    status, sequence = statuses_in(event_feed(event))[ics.uid_for(session)]
+
+    assert before == ("CONFIRMED", 0)
+    assert (status, sequence) == ("CANCELLED", 1)  # newer than what subscribers hold
+    publish_event(event=event, actor=event.organizers.get())
+    # Scheduled again, and newer than the cancellation they were shown.
+    assert statuses_in(event_feed(event))[ics.uid_for(session)] == ("CONFIRMED", 2)
+    unpublish_event(event=event, actor=event.organizers.get())
+    withdrawn_days_ago(event, 31)
+    assert event_feed(event).status_code == 410
+
+
+def test_a_session_over_before_the_event_was_withdrawn_stays_as_it_was_in_the_feed():
+    event = EventFactory()
+    past = SessionFactory(
+        event=event,
+        starts_at=timezone.now() - timedelta(days=2),
+        ends_at=timezone.now() - timedelta(days=2) + timedelta(hours=1),
+    )
+    coming = SessionFactory(event=event)
+
+    cancel_event(event=event, actor=event.organizers.get())
+    statuses = statuses_in(event_feed(event))
+
+    assert statuses[ics.uid_for(past)] == ("CONFIRMED", 0)
+    assert statuses[ics.uid_for(coming)][0] == "CANCELLED"
+
+
+def test_a_draft_never_published_has_no_feed_even_once_cancelled():
+    event = EventFactory(status=Event.Status.DRAFT)
+    SessionFactory(event=event)
+
+    cancel_event(event=event, actor=event.organizers.get())
+
+    assert event_feed(event).status_code == 404

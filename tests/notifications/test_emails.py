@@ -251,6 +251,21 @@ def test_a_recipient_in_the_events_zone_sees_the_time_once(smtp):
     assert "event time" not in text
 
 
+def test_a_session_across_a_change_of_the_clocks_shows_each_ends_own_zone_label(smtp):
+    from datetime import UTC, datetime
+
+    start = datetime(2033, 3, 27, 0, 30, tzinfo=UTC)  # 01:30 CET; the clocks go forward at 02:00
+    session = SessionFactory(starts_at=start, ends_at=start + timedelta(hours=2))
+    user = UserFactory(timezone="Europe/Berlin")
+    register(user=user, session=session)
+
+    text, rich = bodies(only_mail_for(smtp, user))
+
+    assert "Sun 27 Mar 2033, 01:30 CET–04:30 CEST" in text
+    assert "Sun 27 Mar 2033, 01:30 CET–04:30 CEST" in rich
+    assert "01:30–04:30 CEST" not in text
+
+
 def test_an_offer_deadline_is_in_the_recipients_zone(smtp):
     session = SessionFactory(capacity=1)
     seated = register(user=UserFactory(), session=session)
