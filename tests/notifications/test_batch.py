@@ -10,6 +10,7 @@ from events.services import delivery
 from events.services.registration import register
 from events.services.scheduling import update_session
 from tests.factories import SessionFactory, UserFactory
+from tests.notifications.helpers import deliver_pending
 
 pytestmark = pytest.mark.django_db
 Kind, Status = Notification.Kind, Notification.Status
@@ -18,6 +19,7 @@ Kind, Status = Notification.Kind, Notification.Status
 def moved_session_with(attendees: int, django_capture_on_commit_callbacks):
     session = SessionFactory(capacity=attendees)
     people = [register(user=UserFactory(), session=session) for _ in range(attendees)]
+    deliver_pending()  # their confirmations went out: the updates come after
     later = session.starts_at + timedelta(hours=2)
     with django_capture_on_commit_callbacks(execute=True):
         update_session(
