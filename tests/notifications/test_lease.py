@@ -166,3 +166,18 @@ def test_a_row_retried_after_errors_fails_when_its_last_attempt_kills_the_worker
 
     row.refresh_from_db()
     assert (row.status, row.attempts) == (Status.FAILED, delivery.MAX_ATTEMPTS)
+
+
+def test_a_row_whose_lease_is_being_renewed_is_not_taken_back_however_long_ago_it_was_claimed():
+    [row] = owed(1)
+    assert delivery.claim(row.pk)
+    now = timezone.now()
+    # A slow relay: claimed half an hour ago, the lease renewed a moment ago.
+    Notification.objects.filter(pk=row.pk).update(
+        claimed_at=now - timedelta(minutes=30), lease_expires_at=now + timedelta(seconds=50)
+    )
+
+    assert delivery.requeue_due(now=now) == []
+
+    row.refresh_from_db()
+    assert row.status == Status.SENDING
