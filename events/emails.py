@@ -2,11 +2,14 @@
 `-body.txt`, `-body.html`), times in the recipient's zone, absolute links, and for calendar
 messages the iTIP part and an invite.ics attachment."""
 
+import re
 import zoneinfo
+from email.utils import parseaddr
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.core.mail.message import SafeMIMEText
+from django.core.mail.utils import DNS_NAME
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -31,6 +34,27 @@ def registration_occurrence(registration) -> ics.Occurrence:
     url = absolute(reverse("events:detail", args=[session.event_id]))
     sequence = max(session.sequence, registration.calendar_sequence or 0)
     return ics.occurrence(session, url=url, sequence=sequence, with_place=True)
+
+
+def _id_part(text: str, *, colon: str) -> str:
+    # What a Message-ID's left part may hold as is (RFC 5322 dot-atom); any other character,
+    # and `=` itself, as =XX, so two keys never give one id.
+    return re.sub(
+        r"[^A-Za-z0-9_-]",
+        lambda m: colon if m.group() == ":" else f"={ord(m.group()):02X}",
+        text,
+    )
+
+
+def message_id(key: str) -> str:
+    """The Message-ID of every copy of one outbox row: its key at the domain of the From
+    address. A copy sent twice (the worker died between sending and marking it sent) then
+    carries the same id, and receivers can drop the second."""
+    domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or str(DNS_NAME)
+    left = _id_part(key, colon=".")
+    if not left or left.startswith(".") or left.endswith(".") or ".." in left:
+        left = _id_part(key, colon="=3A")  # an empty part would leave a stray dot
+    return f"<{left}@{domain}>"
 
 
 class CalendarEmail(EmailMultiAlternatives):
@@ -164,7 +188,7 @@ def build(notification: Notification) -> EmailMultiAlternatives:
         body=text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[notification.email],
-        headers={"Auto-Submitted": "auto-generated"},
+        headers={"Auto-Submitted": "auto-generated", "Message-ID": message_id(notification.key)},
     )
     message.attach_alternative(html, "text/html")
     calendar = calendar_bytes(notification, context)

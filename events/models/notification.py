@@ -65,8 +65,13 @@ class Notification(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     # When a failed attempt may be tried again (exponential backoff with jitter).
     next_attempt_at = models.DateTimeField(null=True, blank=True)
-    # When a worker claimed the row; a row left in `sending` too long goes back to pending.
+    # When a worker claimed the row (last claim).
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # The claim is a lease: the worker holding `lease_token` may send the row and mark it, and
+    # renews `lease_expires_at` while it works; once that passes, the sweep takes the row back
+    # and the old holder's final update no longer matches (see services.delivery).
+    lease_token = models.CharField(max_length=32, blank=True, default="")
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -1,11 +1,26 @@
-"""Delivering the outbox: each row is claimed by a conditional UPDATE before it is sent and
-marked after, so a task run twice, or by two workers at once, sends once. Transient SMTP or
-network errors are retried with exponential backoff and jitter; permanent ones (a 5xx, a
-refused recipient, bad credentials) mark the row failed with the reason."""
+"""Delivering the outbox, at most once per row and in order per registration.
+
+A claim is a lease: one conditional UPDATE moves due rows from pending to sending under a fresh
+random token and an expiry a minute ahead. Its holder renews the lease while it works (a keeper
+thread every 20 seconds, and a check of each row just before it is sent), and every later
+write to the row is fenced on the token. A slow relay therefore never lets the lease lapse while
+the holder is alive; a killed worker stops renewing, and the sweep takes its rows back within
+a minute or two; and a worker whose lease was taken over can neither send the row (the check
+fails) nor mark it.
+
+A row is not claimed while an earlier row of the same registration is pending or being sent:
+messages to one person about one registration leave in the order they were owed. A message
+whose news went stale meanwhile (an invite for someone who has since cancelled) is skipped, and
+a calendar CANCEL for someone no invite ever reached goes out as news alone.
+
+Transient SMTP or network errors are retried with exponential backoff and jitter; permanent
+ones (a 5xx, a refused recipient, bad credentials) mark the row failed with what the server
+said."""
 
 import contextlib
 import logging
 import random
+import secrets
 import smtplib
 import threading
 from dataclasses import dataclass
@@ -13,11 +28,12 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import get_connection
+from django.db import connection as db_connection
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
-from .. import emails
+from .. import emails, ics
 from ..models import Invitation, Notification, Registration, SurveyRecipient
 
 log = logging.getLogger(__name__)
@@ -26,7 +42,12 @@ Status = Notification.Status
 MAX_ATTEMPTS = 8
 BASE_DELAY = 30  # seconds before the first retry; doubles each time
 MAX_DELAY = 3600
-STUCK_AFTER = timedelta(minutes=10)  # a worker killed mid-send leaves a row in `sending`
+# A lease lasts a minute and is renewed every 20 s while its holder works, however slow the
+# relay: a worker killed mid-batch leaves rows the sweep (every minute) takes back soon after.
+LEASE = timedelta(seconds=60)
+RENEW_EVERY = timedelta(seconds=20)
+# Rows claimed before leases existed (no expiry) by a worker that does not renew.
+STUCK_AFTER = timedelta(minutes=10)
 SWEEP_GRACE = timedelta(seconds=60)  # on-commit enqueue and task retries go first
 
 
@@ -50,27 +71,129 @@ def is_transient(error: Exception) -> bool:
     return isinstance(error, smtplib.SMTPServerDisconnected | OSError)
 
 
-def claim_due(ids: list[int], now) -> int:
-    """pending -> sending for the rows among `ids` that are due, by one conditional UPDATE:
-    of two workers claiming the same row, only one succeeds."""
-    return (
-        Notification.objects.filter(pk__in=ids, status=Status.PENDING)
-        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-        .update(status=Status.SENDING, claimed_at=now, attempts=F("attempts") + 1)
+def _server_text(text: bytes | str) -> str:
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    return " ".join(text.split())  # a multi-line reply on one line
+
+
+def describe(error: Exception) -> str:
+    """The reason an organizer reads: what the mail server answered (its code and text, as
+    "550 5.1.1 User unknown"), or what kept us from reaching it; never a Python repr."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        replies = {f"{code} {_server_text(text)}" for code, text in error.recipients.values()}
+        return "; ".join(sorted(replies))
+    if isinstance(error, smtplib.SMTPResponseException):
+        return f"{error.smtp_code} {_server_text(error.smtp_error)}"
+    if isinstance(error, smtplib.SMTPServerDisconnected):
+        detail = f" ({error})" if str(error) else ""
+        return f"The mail server closed the connection{detail}."
+    if isinstance(error, TimeoutError):
+        return "The mail server did not answer in time."
+    if isinstance(error, ConnectionRefusedError):
+        return "The mail server refused the connection (is EMAIL_HOST/EMAIL_PORT right?)."
+    if isinstance(error, OSError):
+        return f"Could not reach the mail server: {error.strerror or error}."
+    # Not the server's doing: a bug on our side, named for whoever reads the logs.
+    return f"{error.__class__.__name__}: {error}"
+
+
+def new_token() -> str:
+    return secrets.token_hex(16)
+
+
+def _open_before():
+    """Rows of the same registration owed before this one and not finished yet."""
+    return Notification.objects.filter(
+        registration_id=OuterRef("registration_id"),
+        pk__lt=OuterRef("pk"),
+        status__in=[Status.PENDING, Status.SENDING],
     )
 
 
-def claim(notification_id: int) -> bool:
-    return claim_due([notification_id], timezone.now()) == 1
+def ready(rows, now):
+    """The rows among `rows` that may be sent now: pending, due, and first in line for their
+    registration (the one before is sent, failed or skipped)."""
+    return (
+        rows.filter(status=Status.PENDING)
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .filter(~Exists(_open_before()))
+    )
+
+
+def claim_due(ids: list[int], now, token: str) -> int:
+    """pending -> sending under the lease `token` for the rows among `ids` that are ready, by
+    one conditional UPDATE: of two workers claiming the same row, only one succeeds."""
+    return ready(Notification.objects.filter(pk__in=ids), now).update(
+        status=Status.SENDING,
+        claimed_at=now,
+        lease_token=token,
+        lease_expires_at=now + LEASE,
+        attempts=F("attempts") + 1,
+    )
+
+
+def claim(notification_id: int, *, token: str = "") -> bool:
+    return claim_due([notification_id], timezone.now(), token or new_token()) == 1
+
+
+def renew(token: str, ids: list[int]) -> int:
+    """Push the lease on the rows among `ids` still held under `token` a minute ahead; how
+    many are still held."""
+    return Notification.objects.filter(pk__in=ids, lease_token=token, status=Status.SENDING).update(
+        lease_expires_at=timezone.now() + LEASE
+    )
+
+
+class LeaseKeeper:
+    """Renews a lease every RENEW_EVERY from a thread of its own while its holder works, so a
+    slow relay never lets it lapse. It touches the database only once a batch has run that
+    long (on its own connection, closed when it stops)."""
+
+    def __init__(self, token: str, ids: list[int]) -> None:
+        self.token, self.ids = token, list(ids)
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True, name="outbox-lease")
+
+    def __enter__(self) -> "LeaseKeeper":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stopped.set()
+        self.thread.join()
+
+    def _run(self) -> None:
+        try:
+            while not self.stopped.wait(RENEW_EVERY.total_seconds()):
+                try:
+                    renew(self.token, self.ids)
+                except Exception:  # noqa: BLE001 - the per-row check before sending still fences
+                    log.warning("Could not renew the outbox lease %s...", self.token[:8])
+        finally:
+            db_connection.close()  # this thread's connection, if it opened one
 
 
 CALL_KINDS = {Notification.Kind.CALL_CONFIRM, Notification.Kind.CALL_RECEIVED}
 
 
+CONFIRMING_KINDS = {Notification.Kind.CONFIRMED, Notification.Kind.APPROVED}
+
+
 def still_relevant(notification: Notification) -> str:
-    """Why a message no longer makes sense to send ('' when it does). Only reminders and
-    offers go stale: the rest tell of something that happened, in order."""
+    """Why a message no longer makes sense to send ('' when it does). News of something that
+    happened is sent, in order; what a later change made untrue is not: a reminder, an offer,
+    an invitation, or an invite ("you're in", "the session moved") for someone who no longer
+    holds the seat it would put in their calendar."""
     registration = notification.registration
+    if registration is not None:
+        confirmed = registration.status == Registration.Status.CONFIRMED
+        invite = notification.payload.get("calendar") == ics.REQUEST
+        if (invite or notification.kind in CONFIRMING_KINDS) and not confirmed:
+            return "Their seat was given up or taken away before this went out."
+        changed = Notification.Kind.SESSION_CHANGED
+        if notification.kind == changed and registration.status not in Registration.SEATED:
+            return "They no longer hold or are offered a seat."
     if notification.kind == Notification.Kind.REMINDER:
         if registration.status != Registration.Status.CONFIRMED:
             return "The person no longer holds a seat."
@@ -180,9 +303,16 @@ def load(notification_id: int) -> Notification:
 
 def deliver(*, notification_id: int, connection=None) -> Outcome:
     """Send one owed email, at most once."""
-    if not claim(notification_id):
-        return Outcome()  # sent, being sent, failed, or not due yet
-    return _deliver_claimed(load(notification_id), connection)
+    token = new_token()
+    if not claim(notification_id, token=token):
+        return Outcome()  # sent, being sent, failed, not due yet, or waiting its turn
+    notification = load(notification_id)
+    invited = _invited([notification]) if _cancels(notification) else set()
+    with LeaseKeeper(token, [notification_id]):
+        outcome = _deliver_claimed(notification, token, connection, invited=invited)
+    if notification.registration_id:
+        _release_followers([notification_id])
+    return outcome
 
 
 def deliver_many(*, ids: list[int]) -> dict[int, Outcome]:
@@ -190,44 +320,77 @@ def deliver_many(*, ids: list[int]) -> dict[int, Outcome]:
     loaded with a few queries; each is then sent over the kept connection and marked sent at
     once, so the rules of `deliver` hold row by row (a crash mid-batch resends nothing that
     was marked sent; the sweep picks up the rest)."""
-    now = timezone.now()
-    claim_due(ids, now)
-    return _deliver_claimed_rows(ids, now)
+    token = new_token()
+    claim_due(ids, timezone.now(), token)
+    outcomes = _deliver_claimed_rows(ids, token)
+    _release_followers(list(outcomes))
+    return outcomes
 
 
-def claim_next(*, count: int, now) -> list[int]:
-    """Claim up to `count` due rows that nobody holds, oldest first. skip_locked lets several
+def claim_next(*, count: int, now, token: str) -> list[int]:
+    """Claim up to `count` ready rows that nobody holds, oldest first. skip_locked lets several
     workers claim side by side on PostgreSQL; SQLite's writers take turns anyway."""
     with transaction.atomic():
         ids = list(
-            Notification.objects.select_for_update(skip_locked=True)
-            .filter(status=Status.PENDING)
-            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+            ready(Notification.objects.select_for_update(skip_locked=True), now)
             .order_by("pk")
             .values_list("pk", flat=True)[:count]
         )
         if ids:
-            claim_due(ids, now)
+            claim_due(ids, now, token)
     return ids
 
 
 def drain(*, batch: int = 50, limit: int = 1000) -> tuple[dict[int, Outcome], bool]:
     """Send the due rows, `batch` at a time, up to `limit`; the outcomes, and whether rows
-    may be left (the limit was reached)."""
+    may be left (the limit was reached). A row held back behind an earlier one of its
+    registration is claimed by a later round, once that one is done."""
     outcomes: dict[int, Outcome] = {}
     while len(outcomes) < limit:
-        now = timezone.now()
-        ids = claim_next(count=batch, now=now)
+        token = new_token()
+        ids = claim_next(count=batch, now=timezone.now(), token=token)
         if not ids:
             return outcomes, False
-        outcomes.update(_deliver_claimed_rows(ids, now))
+        outcomes.update(_deliver_claimed_rows(ids, token))
     return outcomes, True
 
 
-def _deliver_claimed_rows(ids: list[int], now) -> dict[int, Outcome]:
-    # claimed_at = this batch's instant tells our rows from any another worker claimed.
+def _cancels(notification: Notification) -> bool:
+    return notification.payload.get("calendar") == ics.CANCEL
+
+
+def _invited(rows: list[Notification]) -> set[int]:
+    """The registrations among `rows`' that some invite (a REQUEST) has reached: only they
+    have a calendar entry for a CANCEL to remove."""
+    registrations = {n.registration_id for n in rows if n.registration_id}
+    if not registrations:
+        return set()
+    return set(
+        Notification.objects.filter(
+            registration_id__in=registrations, status=Status.SENT, payload__calendar=ics.REQUEST
+        ).values_list("registration_id", flat=True)
+    )
+
+
+def _release_followers(ids: list[int]) -> None:
+    """Rows held back behind the ones just done (same registration, owed later) may go now:
+    hand them to a worker rather than leave them to the sweep."""
+    if not ids:
+        return
+    done = Notification.objects.filter(pk__in=ids, registration_id__isnull=False)
+    followers = ready(
+        Notification.objects.filter(registration_id__in=done.values("registration_id")),
+        timezone.now(),
+    )
+    from .. import notifications
+
+    notifications.enqueue_on_commit(list(followers.values_list("pk", flat=True)))
+
+
+def _deliver_claimed_rows(ids: list[int], token: str) -> dict[int, Outcome]:
+    # The lease token tells our rows from any another worker claimed.
     rows = list(
-        Notification.objects.filter(pk__in=ids, status=Status.SENDING, claimed_at=now)
+        Notification.objects.filter(pk__in=ids, status=Status.SENDING, lease_token=token)
         .select_related(
             "recipient", "session__event", "survey_recipient__survey", "submission__call"
         )
@@ -239,33 +402,63 @@ def _deliver_claimed_rows(ids: list[int], now) -> dict[int, Outcome]:
     invitations = Invitation.objects.select_related("event").in_bulk(
         [n.invitation_id for n in rows if n.invitation_id]
     )
+    invited = _invited([n for n in rows if _cancels(n)])
     outcomes = {}
-    for notification in rows:
-        if notification.registration_id:
-            registration = registrations[notification.registration_id]
-            if notification.session_id == registration.session_id:
-                registration.session = notification.session
-            notification.registration = registration
-        if notification.invitation_id:
-            notification.invitation = invitations[notification.invitation_id]
-        outcomes[notification.pk] = _deliver_claimed(notification, None)
+    with LeaseKeeper(token, [n.pk for n in rows]):
+        for notification in rows:
+            if notification.registration_id:
+                registration = registrations[notification.registration_id]
+                if notification.session_id == registration.session_id:
+                    registration.session = notification.session
+                notification.registration = registration
+            if notification.invitation_id:
+                notification.invitation = invitations[notification.invitation_id]
+            outcomes[notification.pk] = _deliver_claimed(notification, token, None, invited=invited)
     return outcomes
 
 
-def _deliver_claimed(notification: Notification, connection) -> Outcome:
+def _deliver_claimed(
+    notification: Notification, token: str, connection, *, invited: set[int]
+) -> Outcome:
     notification_id = notification.pk
-    update = Notification.objects.filter(pk=notification_id, status=Status.SENDING).update
+    held = Notification.objects.filter(pk=notification_id, lease_token=token, status=Status.SENDING)
+
+    def mark(**fields) -> bool:
+        # Fenced on the lease: once the sweep has handed the row to another worker, ours is
+        # no longer the word on it.
+        if held.update(**fields):
+            return True
+        log.warning(
+            "Notification %s: lease lost to another worker; not marked %s",
+            notification_id,
+            fields["status"],
+        )
+        return False
+
     stale = still_relevant(notification)
     if stale:
-        update(status=Status.SKIPPED, last_error=stale)
+        mark(status=Status.SKIPPED, last_error=stale)
         return Outcome()
+    # Still ours, just before it leaves (a worker that stalled past its lease must not send
+    # what another worker now holds); this renews the lease for the send.
+    if not held.update(lease_expires_at=timezone.now() + LEASE):
+        log.warning("Notification %s: lease lost to another worker; not sent", notification_id)
+        return Outcome()
+    note = ""
+    if _cancels(notification) and notification.registration_id not in invited:
+        # No invite reached them (it failed, or was skipped as stale): their calendar has no
+        # entry to remove, so the news goes alone.
+        notification.payload = {
+            k: v for k, v in notification.payload.items() if k not in {"calendar", "sequence"}
+        }
+        note = "Sent without a calendar cancellation: no invite had reached them."
     try:
         _send(emails.build(notification), connection)
     except Exception as error:  # noqa: BLE001 - every failure is recorded on the row
-        reason = f"{error.__class__.__name__}: {error}"[:2000]
+        reason = describe(error)[:2000]
         if is_transient(error) and notification.attempts < MAX_ATTEMPTS:
             delay = backoff(notification.attempts)
-            update(
+            mark(
                 status=Status.PENDING,
                 last_error=reason,
                 next_attempt_at=timezone.now() + timedelta(seconds=delay),
@@ -277,11 +470,12 @@ def _deliver_claimed(notification: Notification, connection) -> Outcome:
                 reason,
             )
             return Outcome(retry_in=delay)
-        update(status=Status.FAILED, last_error=reason)
+        mark(status=Status.FAILED, last_error=reason)
         log.error("Notification %s failed: %s", notification_id, reason)
         return Outcome()
     now = timezone.now()
-    update(status=Status.SENT, sent_at=now, last_error="")
+    extra = {"payload": notification.payload} if note else {}
+    mark(status=Status.SENT, sent_at=now, last_error=note, **extra)
     if notification.invitation_id:
         # The invitations table shows when the invitation (or its reminder) really went out.
         field = (
@@ -296,16 +490,34 @@ def _deliver_claimed(notification: Notification, connection) -> Outcome:
 
 
 def requeue_due(*, now=None) -> list[int]:
-    """The outbox sweep: rows a lost task or a killed worker left behind, due again."""
+    """The outbox sweep: rows whose lease ran out (their worker died or stalled) are taken
+    back, or failed once they have had all their attempts (a row that kills its worker is not
+    retried forever); then the rows a lost task left behind, due again."""
     now = now or timezone.now()
-    Notification.objects.filter(status=Status.SENDING, claimed_at__lt=now - STUCK_AFTER).update(
+    lapsed = Notification.objects.filter(status=Status.SENDING).filter(
+        Q(lease_expires_at__lt=now)
+        | Q(lease_expires_at__isnull=True, claimed_at__lt=now - STUCK_AFTER)
+    )
+    lapsed.filter(attempts__gte=MAX_ATTEMPTS).update(
+        status=Status.FAILED,
+        lease_token="",
+        lease_expires_at=None,
+        last_error=f"The worker stopped while sending it, {MAX_ATTEMPTS} times; given up.",
+    )
+    lapsed.update(
         status=Status.PENDING,
+        lease_token="",
+        lease_expires_at=None,
         next_attempt_at=now - SWEEP_GRACE,
         last_error="The worker stopped while sending; trying again.",
     )
-    due = Notification.objects.filter(status=Status.PENDING).filter(
-        Q(next_attempt_at__lte=now - SWEEP_GRACE)
-        | Q(next_attempt_at__isnull=True, created_at__lte=now - SWEEP_GRACE)
+    due = (
+        Notification.objects.filter(status=Status.PENDING)
+        .filter(
+            Q(next_attempt_at__lte=now - SWEEP_GRACE)
+            | Q(next_attempt_at__isnull=True, created_at__lte=now - SWEEP_GRACE)
+        )
+        .filter(~Exists(_open_before()))
     )
     return list(due.order_by("created_at").values_list("pk", flat=True)[:10_000])
 

@@ -1,6 +1,7 @@
 """SMTP servers that misbehave on cue: a real aiosmtpd server whose replies follow a script,
 one that asks for a password and refuses every login, and one that hangs up at once."""
 
+import asyncio
 import socket
 import threading
 
@@ -13,7 +14,9 @@ from tests.mail import Mailbox, free_port
 class ScriptedMailbox(Mailbox):
     """A Mailbox (see tests/mail.py) that also keeps each message's raw bytes as received, and
     answers the next DATA or RCPT commands with the scripted replies before accepting again:
-    `mailbox.data_replies = ["451 4.3.0 try later"]` makes the next message fail, then 250."""
+    `mailbox.data_replies = ["451 4.3.0 try later"]` makes the next message fail, then 250.
+    A slow relay: `data_delay` seconds before each answer to a message; or `hold` (a
+    threading.Event) set, each message waits for it (`arrived` is set when one does)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -21,6 +24,9 @@ class ScriptedMailbox(Mailbox):
         self.data_replies: list[str] = []
         self.rcpt_replies: list[str] = []
         self.data_commands = 0
+        self.data_delay = 0.0
+        self.hold: threading.Event | None = None
+        self.arrived = threading.Event()
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
         if self.rcpt_replies:
@@ -30,6 +36,11 @@ class ScriptedMailbox(Mailbox):
 
     async def handle_DATA(self, server, session, envelope) -> str:
         self.data_commands += 1
+        if self.data_delay:
+            await asyncio.sleep(self.data_delay)  # other connections are served meanwhile
+        if self.hold is not None:
+            self.arrived.set()
+            await asyncio.get_running_loop().run_in_executor(None, self.hold.wait, 30)
         if self.data_replies:
             return self.data_replies.pop(0)
         self.raw.append(envelope.content)

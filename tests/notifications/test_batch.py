@@ -4,12 +4,15 @@ loads, then each message sent and marked on its own."""
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from events.models import Notification
 from events.services import delivery
 from events.services.registration import register
 from events.services.scheduling import update_session
 from tests.factories import SessionFactory, UserFactory
+from tests.notifications.helpers import deliver_pending
 
 pytestmark = pytest.mark.django_db
 Kind, Status = Notification.Kind, Notification.Status
@@ -18,6 +21,7 @@ Kind, Status = Notification.Kind, Notification.Status
 def moved_session_with(attendees: int, django_capture_on_commit_callbacks):
     session = SessionFactory(capacity=attendees)
     people = [register(user=UserFactory(), session=session) for _ in range(attendees)]
+    deliver_pending()  # their confirmations went out: the updates come after
     later = session.starts_at + timedelta(hours=2)
     with django_capture_on_commit_callbacks(execute=True):
         update_session(
@@ -67,3 +71,25 @@ def test_a_batch_leaves_rows_claimed_by_another_worker_alone(
 
     assert list(outcomes) == [mine.pk]
     assert Notification.objects.get(pk=theirs.pk).status == Status.SENDING
+
+
+def test_a_batch_costs_the_same_few_queries_plus_two_per_message(
+    smtp, enqueued, django_capture_on_commit_callbacks
+):
+    def queries_for(attendees: int) -> int:
+        moved_session_with(attendees, django_capture_on_commit_callbacks)
+        ids = list(
+            Notification.objects.filter(kind=Kind.SESSION_CHANGED, status=Status.PENDING)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        with CaptureQueriesContext(connection) as queries:
+            outcomes = delivery.deliver_many(ids=ids)
+        assert len(outcomes) == attendees and all(o.sent for o in outcomes.values())
+        return len(queries)
+
+    few, many = queries_for(3), queries_for(12)
+
+    # Per message: the lease checked (and renewed) just before it leaves, and the row marked.
+    assert many - few == 2 * (12 - 3)
+    assert few == 4 + 2 * 3  # claim, rows, their registrations, rows waiting behind them

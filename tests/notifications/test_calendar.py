@@ -100,6 +100,7 @@ def test_a_cancellation_by_the_attendee_carries_a_cancel_for_the_same_entry(smtp
     session = SessionFactory(online_url="https://meet.example.com/secret")
     user = UserFactory()
     registration = register(user=user, session=session)
+    deliver_pending()  # the invite went out before they cancelled
     cancel(registration=registration, actor=user)
 
     request, cancellation = invites(mailed(smtp, user))
@@ -118,6 +119,7 @@ def test_one_uid_and_a_rising_sequence_from_confirmation_to_change_to_cancelled_
     session = SessionFactory(starts_at=FIXED_START, ends_at=FIXED_START + timedelta(hours=1))
     user = UserFactory()
     register(user=user, session=session)
+    deliver_pending()
     later = FIXED_START + timedelta(days=1)
     update_session(
         session=session,
@@ -125,6 +127,7 @@ def test_one_uid_and_a_rising_sequence_from_confirmation_to_change_to_cancelled_
         starts_at=later,
         ends_at=later + timedelta(hours=1),
     )
+    deliver_pending()
     cancel_session(session=session, actor=organizer_of(session))
 
     found = invites(mailed(smtp, user))
@@ -285,6 +288,7 @@ def test_an_attendee_cancelled_by_the_organizer_gets_a_cancel(smtp):
     session = SessionFactory()
     user = UserFactory()
     registration = register(user=user, session=session)
+    deliver_pending()
     cancel(registration=registration, actor=organizer_of(session), by_organizer=True)
 
     request, cancellation = invites(mailed(smtp, user))
@@ -300,6 +304,7 @@ def test_every_calendar_object_states_its_times_in_utc(smtp):
     session.event.save(update_fields=["timezone"])
     user = UserFactory(timezone="America/Los_Angeles")
     register(user=user, session=session)
+    deliver_pending()
     cancel_session(session=session, actor=organizer_of(session))
 
     found = invites(mailed(smtp, user))
@@ -405,6 +410,7 @@ def test_cancelling_an_event_sends_a_cancel_for_each_session_to_come(smtp):
     user = UserFactory()
     register(user=user, session=first)
     register(user=user, session=second)
+    deliver_pending()
 
     cancel_event(event=first.event, actor=organizer_of(first))
     found = invites(mailed(smtp, user))

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from events import emails
 from events.models import Notification, Registration
-from events.services import reminders
+from events.services import delivery, reminders
 from events.services.lottery import draw
 from events.services.registration import cancel, register
 from events.services.review import approve, reject
@@ -126,7 +126,9 @@ def test_the_sender_is_the_calendar_organizer_on_every_message_about_a_session(s
     session = SessionFactory()
     user = UserFactory()
     registration = register(user=user, session=session)
+    deliver_pending()
     update_session(session=session, actor=session.event.organizers.get(), location="Room 5")
+    deliver_pending()
     cancel(registration=registration, actor=user)
     deliver_pending()
 
@@ -374,3 +376,34 @@ def test_the_calendar_of_every_kind_that_has_one_parses(smtp):
         Kind.CANCELLED_BY_ORGANIZER: "CANCEL",
         Kind.SESSION_CANCELLED: "CANCEL",
     }
+
+
+def test_a_copy_sent_twice_carries_the_same_message_id_built_from_the_outbox_key(smtp, settings):
+    settings.DEFAULT_FROM_EMAIL = "Feedback Sessions <noreply@feedback.example.org>"
+    user = UserFactory()
+    register(user=user, session=SessionFactory())
+    row = Notification.objects.get()
+    assert delivery.deliver(notification_id=row.pk).sent
+    # The worker died between sending and marking it sent: the row is taken back and sent
+    # again (the at-least-once window), a copy receivers can drop.
+    Notification.objects.filter(pk=row.pk).update(status=Notification.Status.SENDING)
+    delivery.requeue_due(now=timezone.now() + timedelta(hours=1))
+    Notification.objects.filter(pk=row.pk).update(next_attempt_at=None)
+    assert delivery.deliver(notification_id=row.pk).sent
+
+    first, second = raw_messages(smtp, user)
+    assert first["Message-ID"] == second["Message-ID"]
+    key = row.key.replace(":", ".")  # confirmed.reg<pk>.user<pk>.<version>
+    assert first["Message-ID"] == f"<{key}@feedback.example.org>"
+
+
+def test_a_message_id_is_valid_whatever_characters_the_key_holds(settings):
+    settings.DEFAULT_FROM_EMAIL = "noreply@localhost"
+    weird = emails.message_id("invitation:inv7:a.b=c d<e>@f::")
+    plain = emails.message_id("invitation:inv7:Ab-_9:20300715T140000")
+
+    assert plain == "<invitation.inv7.Ab-_9.20300715T140000@localhost>"
+    left = weird[1:].split("@")[0]
+    assert weird == f"<{left}@localhost>"
+    assert all(c.isalnum() or c in "-_=" for c in left), left
+    assert weird != emails.message_id("invitation:inv7:a.b=c d<e>@f")

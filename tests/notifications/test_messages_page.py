@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from events.models import Notification
+from events.services import delivery
 from events.services.registration import register
 from tests.factories import OrganizerFactory, SessionFactory, UserFactory
 from tests.notifications.helpers import client_for
@@ -44,7 +45,7 @@ def owed(session, count: int = 1) -> list[Notification]:
     return list(Notification.objects.filter(session=session).order_by("pk"))
 
 
-def failed(row: Notification, reason: str = "SMTPDataError: 550 5.1.1 no such user") -> None:
+def failed(row: Notification, reason: str = "550 5.1.1 no such user") -> None:
     Notification.objects.filter(pk=row.pk).update(
         status=Status.FAILED, attempts=1, last_error=reason
     )
@@ -71,7 +72,7 @@ def test_the_organizer_of_another_event_gets_a_404(session):
 def test_the_owner_sees_each_message_with_its_status_and_reason(owner, session):
     sent, broken, waiting = owed(session, 3)
     Notification.objects.filter(pk=sent.pk).update(status=Status.SENT)
-    failed(broken, "SMTPDataError: 550 5.1.1 <person@example.com>: no such user")
+    failed(broken, "550 5.1.1 <person@example.com>: no such user")
 
     response = client_for(owner).get(page_url(session))
 
@@ -83,6 +84,23 @@ def test_the_owner_sees_each_message_with_its_status_and_reason(owner, session):
     assert "550 5.1.1 <person@example.com>: no such user" in page
     assert page.count(">Send again<") == 1
     assert "request · seq 0" in page
+
+
+def test_a_refused_recipient_shows_what_the_mail_server_said_not_a_python_repr(
+    owner, session, smtp
+):
+    [row] = owed(session)
+    smtp.rcpt_replies = ["550 5.1.1 User unknown"]
+    delivery.deliver(notification_id=row.pk)
+
+    page = unescape(client_for(owner).get(page_url(session)).content.decode())
+
+    row.refresh_from_db()
+    assert row.status == Status.FAILED
+    assert row.last_error == "550 5.1.1 User unknown"
+    assert "550 5.1.1 User unknown" in page
+    assert "SMTPRecipientsRefused" not in page
+    assert "b'" not in page and "{'" not in page
 
 
 def test_the_page_filters_by_status(owner, session):
