@@ -253,19 +253,30 @@ def _keep_farewells(user: User) -> list[int]:
     """
     from events import ics
     from events.models import Notification
+    from events.services import delivery
 
     Status = Notification.Status
-    owed = Notification.objects.filter(
-        recipient=user, status__in=[Status.PENDING, Status.SENDING], payload__calendar=ics.CANCEL
+    owed = list(
+        Notification.objects.filter(
+            recipient=user,
+            status__in=[Status.PENDING, Status.SENDING],
+            payload__calendar=ics.CANCEL,
+        )
     )
+    # Decided now, while the registration is known: only a calendar that an invite reached
+    # has an entry to remove; the others get the news without a calendar part.
+    invited = delivery.invited({n.registration_id for n in owed if n.registration_id})
     kept = []
     for notification in owed:
+        payload = {**notification.payload, FAREWELL: True}
+        if notification.registration_id not in invited:
+            payload = {k: v for k, v in payload.items() if k not in {"calendar", "sequence"}}
         Notification.objects.filter(pk=notification.pk).update(
             recipient=None,
             registration=None,
             key=f"{notification.kind}:session{notification.session_id}:farewell:"
             + secrets.token_urlsafe(12),
-            payload={**notification.payload, FAREWELL: True},
+            payload=payload,
         )
         kept.append(notification.pk)
     return kept

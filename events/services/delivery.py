@@ -42,10 +42,10 @@ Status = Notification.Status
 MAX_ATTEMPTS = 8
 BASE_DELAY = 30  # seconds before the first retry; doubles each time
 MAX_DELAY = 3600
-# A lease lasts a minute and is renewed every 20 s while its holder works, however slow the
-# relay: a worker killed mid-batch leaves rows the sweep (every minute) takes back soon after.
-LEASE = timedelta(seconds=60)
-RENEW_EVERY = timedelta(seconds=20)
+# A lease lasts 45 s and is renewed every 15 s while its holder works, however slow the
+# relay: a worker killed mid-batch leaves rows the sweep (every 30 s) takes back 45-75 s later.
+LEASE = timedelta(seconds=45)
+RENEW_EVERY = timedelta(seconds=15)
 # Rows claimed before leases existed (no expiry) by a worker that does not renew.
 STUCK_AFTER = timedelta(minutes=10)
 SWEEP_GRACE = timedelta(seconds=60)  # on-commit enqueue and task retries go first
@@ -360,9 +360,12 @@ def _cancels(notification: Notification) -> bool:
 
 
 def _invited(rows: list[Notification]) -> set[int]:
-    """The registrations among `rows`' that some invite (a REQUEST) has reached: only they
-    have a calendar entry for a CANCEL to remove."""
-    registrations = {n.registration_id for n in rows if n.registration_id}
+    return invited({n.registration_id for n in rows if n.registration_id})
+
+
+def invited(registrations: set[int]) -> set[int]:
+    """The registrations among `registrations` that some invite (a REQUEST) has reached: only
+    they have a calendar entry for a CANCEL to remove."""
     if not registrations:
         return set()
     return set(
@@ -445,7 +448,10 @@ def _deliver_claimed(
         log.warning("Notification %s: lease lost to another worker; not sent", notification_id)
         return Outcome()
     note = ""
-    if _cancels(notification) and notification.registration_id not in invited:
+    # A CANCEL kept for a deleted account has no registration left: whether an invite had
+    # reached them was decided when the account was deleted (accounts.services).
+    registration_id = notification.registration_id
+    if _cancels(notification) and registration_id is not None and registration_id not in invited:
         # No invite reached them (it failed, or was skipped as stale): their calendar has no
         # entry to remove, so the news goes alone.
         notification.payload = {

@@ -206,7 +206,10 @@ def staff_client():
 def test_deleting_a_user_in_the_admin_is_the_same_deletion(person):
     session = SessionFactory()
     register(user=person, session=session)
-    Registration.objects.filter(user=person).update(calendar_sequence=0)  # they were invited
+    # Their invite went out: their calendar has an entry for the CANCEL to remove.
+    Notification.objects.filter(recipient=person, payload__calendar="REQUEST").update(
+        status=Notification.Status.SENT
+    )
     in_pool(make_call(OrganizerFactory(), slug="pool"), EMAIL, name=NAME)
 
     response = staff_client().post(
@@ -237,3 +240,13 @@ def test_the_admin_keeps_the_only_organizer_of_a_live_event_and_says_why():
     assert one.status_code == 302
     assert "Model launch feedback" in bulk.content.decode()
     assert User.objects.filter(pk=organizer.pk).exists()
+
+
+def test_a_person_whose_invite_never_left_gets_the_news_without_a_calendar_cancel(person):
+    register(user=person, session=SessionFactory())  # the "you're in" with its invite is owed...
+
+    delete(person)  # ...and the account goes before it left: their calendar has no entry
+
+    [kept] = Notification.objects.filter(email=EMAIL, status="pending")
+    assert kept.kind == Notification.Kind.CANCELLED
+    assert "calendar" not in kept.payload

@@ -127,7 +127,7 @@ def test_a_row_left_by_a_killed_worker_is_taken_back_about_a_minute_later():
     now = timezone.now()
 
     assert delivery.requeue_due(now=now + timedelta(seconds=30)) == []
-    assert delivery.requeue_due(now=now + timedelta(seconds=75)) == [row.pk]
+    assert delivery.requeue_due(now=now + timedelta(seconds=50)) == [row.pk]
 
     row.refresh_from_db()
     assert (row.status, row.attempts) == (Status.PENDING, 1)
