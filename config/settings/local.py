@@ -30,3 +30,9 @@ if ":" in _site_host:
     _site_host = f"[{_site_host}]"
 if _site_host and _site_host not in ALLOWED_HOSTS and "ALLOWED_HOSTS" not in env.ENVIRON:
     ALLOWED_HOSTS = [*ALLOWED_HOSTS, _site_host]
+
+# EMAIL
+# Without EMAIL_URL nothing is sent: each message is kept in DEV_MAIL_DIR, shown at /dev/mail/,
+# and summed up in one terminal line (to, subject, main link) instead of its whole MIME.
+if "EMAIL_URL" not in env.ENVIRON:
+    EMAIL_BACKEND = "config.devmail.InboxBackend"
