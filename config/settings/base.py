@@ -81,6 +81,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "accounts.middleware.UserTimezoneMiddleware",
     "config.errors.MethodNotAllowedPage",
+    "config.errors.NotFoundPageInDebug",
 ]
 
 TEMPLATES = [
