@@ -336,8 +336,9 @@ def update_session(*, session: Session, actor, **changes) -> Session:
     changed = {k for k, v in changes.items() if getattr(session, k) != v}
     if "capacity" in changed and changes["capacity"] < session.seats_taken:
         raise ServiceError(
-            f"{session.seats_taken} seats are already given (confirmed or offered): the capacity "
-            f"cannot go below {session.seats_taken}."
+            f"{session.seats_taken} "
+            f"{'seat is' if session.seats_taken == 1 else 'seats are'} already given (confirmed "
+            f"or offered): the capacity cannot go below {session.seats_taken}."
         )
     _validated(session, changes, SESSION_FIELDS)
     _check_capacity(session)
