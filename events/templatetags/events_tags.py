@@ -92,6 +92,21 @@ def past_status_badge(registration) -> str:
     return format_html('<span class="badge {}">{}</span>', css, label)
 
 
+@register.filter
+def calendar_label(notification) -> str:
+    """What a message does to the recipient's calendar, in words: "Calendar invite",
+    "Calendar update #2", "Calendar cancellation" ('' for a message without one). The iTIP
+    method and SEQUENCE are what mail clients read; organizers read this."""
+    calendar = (notification.payload or {}).get("calendar")
+    if not calendar:
+        return ""
+    if calendar == ics.CANCEL:
+        return "Calendar cancellation"
+    if notification.kind == "session_changed":
+        return f"Calendar update #{notification.payload.get('sequence', 0)}"
+    return "Calendar invite"
+
+
 @register.simple_tag
 def add_to_calendar(registration) -> str:
     """Links to put a confirmed session in a calendar by hand (the emailed invite does it
