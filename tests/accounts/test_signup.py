@@ -255,3 +255,15 @@ def test_the_log_out_page_says_log_out(user_client):
 
     assert "Sign Out" not in html
     assert "<h1>Log out</h1>" in html
+
+
+def test_logging_in_and_out_is_said_in_the_sites_words():
+    user = UserFactory()
+    client = Client()
+
+    logged_in = client.post(LOGIN, {"login": user.email, "password": PASSWORD}, follow=True)
+    logged_out = client.post(reverse("account_logout"), follow=True)
+
+    assert "Logged in as" in logged_in.content.decode()
+    assert "You have logged out." in logged_out.content.decode()
+    assert "signed" not in logged_in.content.decode() + logged_out.content.decode()
