@@ -266,6 +266,8 @@ class SessionForm(forms.ModelForm):
     def __init__(self, *args, event: Event, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.event = event
+        # The confirmation sits under the times it is about, not at the end of the form.
+        self.order_fields(["title", "starts_at", "ends_at", "confirm_past"])
         note = f"In the event's time zone, {event.timezone}."
         self.fields["starts_at"].help_text = note
         self.fields["ends_at"].help_text = note

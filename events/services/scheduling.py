@@ -313,8 +313,8 @@ def create_session(*, event: Event, actor, past_confirmed: bool = False, **field
     if starts_at is not None and starts_at < timezone.now() and not past_confirmed:
         raise StartsInThePast(
             "This session starts in the past. If you mean it (to record a session that took "
-            "place), tick the box below: its attendees can then be invited and, once it has "
-            "ended, sent the survey at once."
+            "place), tick “Yes, create this session in the past”: its attendees can then be "
+            "invited and, once it has ended, sent the survey at once."
         )
     session = _validated(Session(event=event), fields, SESSION_FIELDS)
     _check_capacity(session)
