@@ -193,6 +193,8 @@ def message_html(request: HttpRequest, name: str) -> HttpResponse:
     html = stored(name).get_body(preferencelist=("html",))
     if html is None:
         raise Http404("This message has no HTML part")
-    response = HttpResponse(html.get_content(), content_type="text/html; charset=utf-8")
+    # Links open in a tab of their own: inside the frame our pages would refuse to be framed.
+    page = '<base target="_blank">' + html.get_content()
+    response = HttpResponse(page, content_type="text/html; charset=utf-8")
     response["Content-Security-Policy"] = HTML_POLICY
     return response
