@@ -36,33 +36,43 @@ def mail_dir() -> Path:
 
 
 class _ButtonLinks(HTMLParser):
-    """The href of the first link drawn as a button (our emails' call to action)."""
+    """The hrefs of the links drawn as buttons (our emails' calls to action), in order."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.button: str | None = None
+        self.buttons: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = dict(attrs)
-        if tag == "a" and self.button is None and "inline-block" in (values.get("style") or ""):
-            self.button = values.get("href")
+        if tag == "a" and "inline-block" in (values.get("style") or "") and values.get("href"):
+            self.buttons.append(values["href"] or "")
+
+
+def _worth_following(link: str) -> bool:
+    # A confirmation's one button is "Can't make it? Cancel", and its first links are the
+    # .ics download: neither is what someone trying the site wants to open next.
+    path = link.split("?")[0]
+    return not path.endswith(("/cancel/", ".ics"))
 
 
 def main_link(message: ParsedMessage) -> str:
     """The link the reader is meant to follow: the button of the HTML part, else the first
-    link of the text (allauth's verification and reset mails are text only)."""
+    of the site's links in the text (allauth's verification and reset mails are text only),
+    leaving out cancel pages and calendar downloads."""
     html = message.get_body(preferencelist=("html",))
     if html is not None:
         parser = _ButtonLinks()
         parser.feed(html.get_content())
-        if parser.button:
-            return parser.button
+        for link in parser.buttons:
+            if _worth_following(link):
+                return link
     text = message.get_body(preferencelist=("plain",))
-    if text is not None:
-        found = URL.search(text.get_content())
-        if found:
-            return found.group(0)
-    return ""
+    links = URL.findall(text.get_content()) if text is not None else []
+    ours = [link for link in links if link.startswith(settings.SITE_URL)]
+    for link in ours:
+        if _worth_following(link):
+            return link
+    return (ours or links or [""])[0]
 
 
 class InboxBackend(BaseEmailBackend):

@@ -77,6 +77,28 @@ def test_a_text_only_email_names_its_first_link(inbox_dir):
     assert "http://127.0.0.1:8123/accounts/confirm-email/KEY/ " in line
 
 
+def test_a_confirmation_names_my_sessions_rather_than_its_cancel_button(inbox_dir):
+    site = "http://127.0.0.1:8123"
+    message = EmailMultiAlternatives(
+        subject="You're in",
+        body=(
+            "Your seat is confirmed.\nJoin online: https://meet.example.com/x\n"
+            f"Download it again: {site}/registrations/1/invite.ics\n"
+            f"Can't make it? Cancel: {site}/registrations/1/cancel/\n--\n"
+            f"My sessions: {site}/me/sessions/\n"
+        ),
+        to=["ann@example.com"],
+    )
+    message.attach_alternative(
+        f'<a href="{site}/registrations/1/cancel/" style="display:inline-block">Cancel</a>',
+        "text/html",
+    )
+
+    [line] = send(message)
+
+    assert f"-> {site}/me/sessions/ " in line
+
+
 @pytest.mark.django_db
 def test_an_invitation_delivered_by_the_outbox_lands_in_the_inbox_with_its_accept_link(
     settings, inbox_dir, capsys
