@@ -5,6 +5,10 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 export PORT
+# The address links in emails, QR codes and feeds point at. honcho gives every process of the
+# Procfile a PORT of its own (web 8000, worker 8100, beat 8200), so `make run` hands all three
+# this one SITE_URL rather than letting each derive it. Set SITE_URL to override (a tunnel).
+SITE_URL ?= http://$(if $(filter 0.0.0.0 :: [::],$(HOST)),localhost,$(HOST)):$(PORT)
 
 .PHONY: run test lint format audit bench clean constraints
 
@@ -27,9 +31,9 @@ run: $(VENV)/.installed-run
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
 	@echo ""
-	@echo "  Open http://$(HOST):$(PORT)/   (Ctrl-C stops the web server, the worker and beat)"
+	@echo "  Open $(SITE_URL)/   (Ctrl-C stops the web server, the worker and beat)"
 	@echo ""
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile
+	HOST=$(HOST) SITE_URL=$(SITE_URL) PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile
 
 ## test: the whole suite (uses DATABASE_URL / REDIS_URL when set, else SQLite and skips)
 test: $(VENV)/.installed-dev

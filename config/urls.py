@@ -4,7 +4,7 @@ from django.urls import include, path
 from events.ratelimit import by_ip, by_posted, rate_limit
 from events.views import public
 
-from . import views
+from . import devmail, views
 
 # Django's admin login has no limit of its own. Attempts count per address and per account
 # named (a guesser spreading over addresses); past the limit every attempt in that minute is
@@ -25,4 +25,8 @@ urlpatterns = [
     path("admin/login/", admin_login),  # before admin.site.urls, which has the same path
     path("admin/", admin.site.urls),
     path("healthz", views.healthz, name="healthz"),
+    # The local inbox of `make run`; every view answers 404 unless DEBUG is on.
+    path("dev/mail/", devmail.inbox, name="dev_mail"),
+    path("dev/mail/<str:name>/", devmail.message_page, name="dev_mail_message"),
+    path("dev/mail/<str:name>/html", devmail.message_html, name="dev_mail_html"),
 ]

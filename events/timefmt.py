@@ -23,6 +23,9 @@ def event_note(moment: datetime, viewer: tzinfo, event_zone: str) -> str:
     there = timezone.localtime(moment, zoneinfo.ZoneInfo(event_zone))
     if there.utcoffset() == seen.utcoffset():
         return ""
+    if there.tzname() == event_zone:
+        # "14:00 UTC in UTC" says the zone twice.
+        return f"{there:%H:%M} {event_zone}, event time"
     return f"{there:%H:%M} {there.tzname()} in {event_zone}, event time"
 
 

@@ -1,3 +1,4 @@
+import json
 import os
 import subprocess
 import sys
@@ -47,3 +48,73 @@ def test_production_refuses_to_start_without_a_real_secret_key():
 
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr
+
+
+def local_settings(**extra: str) -> dict[str, str]:
+    """SITE_URL, CSRF_TRUSTED_ORIGINS and ALLOWED_HOSTS of the local settings under `extra`."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("DJANGO_") and k not in {"SITE_URL", "HOST", "PORT", "ALLOWED_HOSTS"}
+    }
+    env.update(DJANGO_SETTINGS_MODULE="config.settings.local", **extra)
+    script = (
+        "import json, django; django.setup(); from django.conf import settings; "
+        "print(json.dumps([settings.SITE_URL, settings.CSRF_TRUSTED_ORIGINS, "
+        "settings.ALLOWED_HOSTS]))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    site_url, origins, hosts = json.loads(result.stdout.strip().splitlines()[-1])
+    return {"SITE_URL": site_url, "CSRF_TRUSTED_ORIGINS": origins, "ALLOWED_HOSTS": hosts}
+
+
+def test_links_of_a_local_run_point_at_the_port_it_serves_on():
+    local = local_settings(PORT="8123")
+
+    assert local["SITE_URL"] == "http://127.0.0.1:8123"
+    assert local["CSRF_TRUSTED_ORIGINS"] == ["http://127.0.0.1:8123"]
+
+
+def test_a_local_run_on_every_interface_links_to_localhost_and_accepts_its_host():
+    local = local_settings(HOST="0.0.0.0", PORT="9000")  # noqa: S104
+
+    assert local["SITE_URL"] == "http://localhost:9000"
+    assert "localhost" in local["ALLOWED_HOSTS"]
+
+
+def test_a_local_run_serving_on_a_lan_address_accepts_requests_for_it():
+    local = local_settings(HOST="192.168.1.20", PORT="8000")
+
+    assert local["SITE_URL"] == "http://192.168.1.20:8000"
+    assert "192.168.1.20" in local["ALLOWED_HOSTS"]
+
+
+def test_an_explicit_site_url_wins_over_host_and_port():
+    local = local_settings(PORT="8123", SITE_URL="https://tunnel.example.org/")
+
+    assert local["SITE_URL"] == "https://tunnel.example.org"
+    assert local["CSRF_TRUSTED_ORIGINS"] == ["https://tunnel.example.org"]
+
+
+def test_make_run_hands_one_site_url_to_the_web_server_worker_and_beat():
+    # honcho gives each process of the Procfile its own PORT (web 8000, worker 8100, beat
+    # 8200): the worker, which writes the emails, must not derive its links from that.
+    result = subprocess.run(
+        ["make", "-n", "run", "PORT=8123"],
+        cwd=ROOT,
+        env={k: v for k, v in os.environ.items() if k not in {"SITE_URL", "HOST", "PORT"}},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "SITE_URL=http://127.0.0.1:8123" in result.stdout

@@ -49,3 +49,37 @@ def test_a_server_error_page_renders_without_a_request_context():
 
     assert response.status_code == 500
     assert "Something went wrong on our side" in response.content.decode()
+
+
+def test_under_make_run_a_missing_page_is_our_404_not_djangos_list_of_urls(user_client, settings):
+    # `make run` serves with DEBUG on, where Django would answer with its technical page: every
+    # URL pattern of the site, unstyled under our CSP.
+    settings.DEBUG = True
+
+    response = user_client.get("/no-such-page/")
+
+    assert response.status_code == 404
+    html = response.content.decode()
+    assert '<h1 id="error-heading">Page not found</h1>' in html
+    assert "URLconf" not in html and "manage/" not in html
+
+
+def test_under_make_run_a_404_raised_by_a_view_is_our_page_too(user_client, settings):
+    settings.DEBUG = True
+    event = EventFactory(organizer=OrganizerFactory(), title="Secret roadmap review")
+
+    response = user_client.get(reverse("manage:event", args=[event.pk]))
+
+    assert response.status_code == 404
+    html = response.content.decode()
+    assert '<h1 id="error-heading">Page not found</h1>' in html
+    assert "Secret roadmap review" not in html and "Traceback" not in html
+
+
+def test_under_make_run_an_address_without_its_slash_still_redirects(client, settings):
+    settings.DEBUG = True
+
+    response = client.get("/manage")
+
+    assert response.status_code == 301
+    assert response["Location"] == "/manage/"

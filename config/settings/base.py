@@ -83,6 +83,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "accounts.middleware.UserTimezoneMiddleware",
     "config.errors.MethodNotAllowedPage",
+    "config.errors.NotFoundPageInDebug",
 ]
 
 TEMPLATES = [
@@ -140,8 +141,9 @@ ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{SITE_NAME}] "
 ACCOUNT_ALLOW_SIGNUP = env.bool("ACCOUNT_ALLOW_SIGNUP", default=True)
 ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
 ACCOUNT_SIGNUP_FORM_CLASS = "accounts.forms.SignupForm"
-# allauth's form with the existing-address branch as slow as the new one (accounts/signup.py).
-ACCOUNT_FORMS = {"signup": "accounts.signup.SignupForm"}
+# allauth's forms: sign-up with the existing-address branch as slow as the new one
+# (accounts/signup.py); log-in in our words, "Remember me" (accounts/auth_forms.py).
+ACCOUNT_FORMS = {"signup": "accounts.signup.SignupForm", "login": "accounts.auth_forms.LoginForm"}
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if SITE_URL.startswith("https") else "http"
 # allauth's rate limits are on by default (login, failed logins, signup, reset, confirm).
 SOCIALACCOUNT_ADAPTER = "accounts.adapters.SocialAccountAdapter"
@@ -236,6 +238,8 @@ vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=15)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default=f"{SITE_NAME} <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Where config.devmail.InboxBackend (the default of `make run`) keeps each message it "sends".
+DEV_MAIL_DIR = env("DEV_MAIL_DIR", default=str(VAR_DIR / "mail"))
 
 # SECURITY (production tightens these further)
 SESSION_COOKIE_HTTPONLY = True

@@ -235,6 +235,13 @@ class SessionForm(forms.ModelForm):
         help_text="Shown only to confirmed attendees.",
     )
 
+    # Hidden until a start in the past makes it needed (see ask_to_confirm_past).
+    confirm_past = forms.BooleanField(
+        label="Yes, create this session in the past",
+        required=False,
+        widget=forms.HiddenInput,
+    )
+
     class Meta:
         model = Session
         fields = [
@@ -259,6 +266,8 @@ class SessionForm(forms.ModelForm):
     def __init__(self, *args, event: Event, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.event = event
+        # The confirmation sits under the times it is about, not at the end of the form.
+        self.order_fields(["title", "starts_at", "ends_at", "confirm_past"])
         note = f"In the event's time zone, {event.timezone}."
         self.fields["starts_at"].help_text = note
         self.fields["ends_at"].help_text = note
@@ -280,6 +289,11 @@ class SessionForm(forms.ModelForm):
 
     def service_fields(self) -> dict:
         return {name: self.cleaned_data[name] for name in self.Meta.fields}
+
+    def ask_to_confirm_past(self, message: str) -> None:
+        """Show the confirmation checkbox, with the service's reason as its error."""
+        self.fields["confirm_past"].widget = forms.CheckboxInput()
+        self.add_error("confirm_past", message)
 
 
 class OrganizerForm(forms.Form):

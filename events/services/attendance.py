@@ -240,7 +240,8 @@ def _add_walk_in(*, session: Session, actor, email: str, name: str) -> Outcome:
     holds_seat = existing is not None and existing.status == Status.OFFERED
     if not holds_seat and not take_seat(session.pk):
         raise ServiceError(
-            f"The session is full ({session.capacity} of {session.capacity} seats given): a "
+            f"The session is full ({session.capacity} of {session.capacity} "
+            f"seat{'' if session.capacity == 1 else 's'} given): a "
             "walk-in needs a free seat. Seats free up when someone cancels."
         )
     now = timezone.now()

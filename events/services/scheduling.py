@@ -337,10 +337,24 @@ def remove_organizer(*, event: Event, actor, user) -> None:
     event.organizers.remove(user)
 
 
+class StartsInThePast(ServiceError):
+    """A new session would start before now, and the organizer has not said they mean it."""
+
+
 @transaction.atomic
-def create_session(*, event: Event, actor, **fields) -> Session:
+def create_session(*, event: Event, actor, past_confirmed: bool = False, **fields) -> Session:
+    """Add a session. One that starts in the past is created only when `past_confirmed`: it
+    is at once offered in invitations and, once ended, owed its survey, so a mistyped year
+    must not slip through silently."""
     if event.status == Event.Status.CANCELLED:
         raise ServiceError("This event is cancelled: it takes no new sessions.")
+    starts_at = fields.get("starts_at")
+    if starts_at is not None and starts_at < timezone.now() and not past_confirmed:
+        raise StartsInThePast(
+            "This session starts in the past. If you mean it (to record a session that took "
+            "place), tick “Yes, create this session in the past”: its attendees can then be "
+            "invited and, once it has ended, sent the survey at once."
+        )
     session = _validated(Session(event=event), fields, SESSION_FIELDS)
     _check_capacity(session)
     _check_lottery_draws_before_start(event, [session])
@@ -361,8 +375,9 @@ def update_session(*, session: Session, actor, **changes) -> Session:
     changed = {k for k, v in changes.items() if getattr(session, k) != v}
     if "capacity" in changed and changes["capacity"] < session.seats_taken:
         raise ServiceError(
-            f"{session.seats_taken} seats are already given (confirmed or offered): the capacity "
-            f"cannot go below {session.seats_taken}."
+            f"{session.seats_taken} "
+            f"{'seat is' if session.seats_taken == 1 else 'seats are'} already given (confirmed "
+            f"or offered): the capacity cannot go below {session.seats_taken}."
         )
     _validated(session, changes, SESSION_FIELDS)
     _check_capacity(session)

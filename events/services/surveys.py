@@ -447,6 +447,14 @@ def from_token(token: str) -> SurveyRecipient | None:
     return recipient
 
 
+def open_for(*, user, now: datetime | None = None) -> dict[int, SurveyRecipient]:
+    """The surveys `user` was sent and can still answer, by the session each was sent for
+    (so "My sessions" can link to them beside that session)."""
+    now = now or timezone.now()
+    recipients = SurveyRecipient.objects.filter(user=user, survey__closes_at__gt=now)
+    return {recipient.session_id: recipient for recipient in recipients}
+
+
 def is_open(survey: Survey, now: datetime | None = None) -> bool:
     return survey.closes_at > (now or timezone.now())
 

@@ -67,6 +67,46 @@ def status_badge(registration) -> str:
     )
 
 
+# What a confirmed seat became once the session is over: "Confirmed" says nothing then.
+PAST_SEAT = {
+    "attended": ("badge-ok", "Attended"),
+    "no_show": ("badge-danger", "Did not attend"),
+    "ended": ("", "Ended"),
+}
+
+
+@register.simple_tag
+def past_status_badge(registration) -> str:
+    """The badge of a registration whose session has ended: attendance for a confirmed seat
+    (checked in, marked a no-show, or neither recorded), otherwise its status as it stood."""
+    if registration.session.is_cancelled:
+        return format_html('<span class="badge badge-danger">{}</span>', "Session cancelled")
+    if registration.status != "confirmed":
+        return status_badge(registration)
+    if registration.checked_in_at:
+        css, label = PAST_SEAT["attended"]
+    elif registration.no_show:
+        css, label = PAST_SEAT["no_show"]
+    else:
+        css, label = PAST_SEAT["ended"]
+    return format_html('<span class="badge {}">{}</span>', css, label)
+
+
+@register.filter
+def calendar_label(notification) -> str:
+    """What a message does to the recipient's calendar, in words: "Calendar invite",
+    "Calendar update #2", "Calendar cancellation" ('' for a message without one). The iTIP
+    method and SEQUENCE are what mail clients read; organizers read this."""
+    calendar = (notification.payload or {}).get("calendar")
+    if not calendar:
+        return ""
+    if calendar == ics.CANCEL:
+        return "Calendar cancellation"
+    if notification.kind == "session_changed":
+        return f"Calendar update #{notification.payload.get('sequence', 0)}"
+    return "Calendar invite"
+
+
 @register.simple_tag
 def add_to_calendar(registration) -> str:
     """Links to put a confirmed session in a calendar by hand (the emailed invite does it

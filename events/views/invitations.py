@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, OuterRef, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from ..forms.invitations import ExtendForm, InviteForm
 from ..forms.public import SignUpForm
 from ..invite_parsing import ListError, Row, parse_csv, parse_pasted
-from ..models import Invitation, Session
+from ..models import Invitation, Notification, Session
 from ..ratelimit import by_ip, rate_limit
 from ..services import ServiceError
 from ..services import invitations as service
@@ -44,7 +44,16 @@ def invitation_list(request: HttpRequest, pk: int) -> HttpResponse:
         .values_list("status")
         .annotate(n=Count("pk"))
     )
-    rows = Invitation.objects.filter(event=event).select_related("session", "registration")
+    # Where the invitation's latest mail stands in the outbox: right after sending, the worker
+    # has not sent it yet, and "not yet" read as if nothing would happen.
+    latest_mail = Notification.objects.filter(
+        invitation=OuterRef("pk"), kind=Notification.Kind.INVITATION
+    ).order_by("-pk")
+    rows = (
+        Invitation.objects.filter(event=event)
+        .select_related("session", "registration")
+        .annotate(mail_status=Subquery(latest_mail.values("status")[:1]))
+    )
     if status:
         rows = rows.filter(status=status)
     return render(

@@ -300,7 +300,14 @@ def session_create(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         if form.is_valid():
             try:
-                scheduling.create_session(event=event, actor=request.user, **form.service_fields())
+                scheduling.create_session(
+                    event=event,
+                    actor=request.user,
+                    past_confirmed=form.cleaned_data["confirm_past"],
+                    **form.service_fields(),
+                )
+            except scheduling.StartsInThePast as error:
+                form.ask_to_confirm_past(error.message)
             except ServiceError as error:
                 form.add_error(None, error.message)
             else:

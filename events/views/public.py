@@ -17,6 +17,7 @@ from ..models import Event, Invitation, Registration, Session
 from ..ratelimit import rate_limit
 from ..services import ServiceError, waitlist
 from ..services import registration as registration_service
+from ..services import surveys as surveys_service
 
 Status = Registration.Status
 
@@ -191,6 +192,15 @@ def my_sessions(request: HttpRequest) -> HttpResponse:
     )
     upcoming = [r for r in registrations if r.session.ends_at >= now]
     past = [r for r in registrations if r.session.ends_at < now][::-1]
+    # The survey someone can still answer is one click away, beside the session it is about.
+    open_surveys = surveys_service.open_for(user=request.user, now=now) if past else {}
+    for registration in past:
+        recipient = open_surveys.get(registration.session_id)
+        if recipient is not None:
+            registration.survey_link = reverse(
+                "events:survey", args=[surveys_service.token_for(recipient)]
+            )
+            registration.survey_answered = recipient.answered_at is not None
     return render(
         request, "events/my_sessions.html", {"upcoming": upcoming, "past": past, "now": now}
     )

@@ -250,3 +250,48 @@ def test_a_github_account_starts_in_the_browser_zone_with_its_github_profile():
     user = SocialAccountAdapter().populate_user(request, login, {"email": "yuki@example.com"})
 
     assert (user.timezone, user.github_handle, user.display_name) == ("Asia/Tokyo", "yuki", "Yuki")
+
+
+def tight(html: str) -> str:
+    """The page with the whitespace around its tags removed."""
+    return re.sub(r"\s*([<>])\s*", r"\1", " ".join(html.split()))
+
+
+@pytest.mark.parametrize(
+    ("url", "heading"),
+    [("account_login", "Log in"), ("account_signup", "Sign up"), ("account_reset_password", None)],
+)
+def test_the_account_pages_use_the_sites_words(url, heading):
+    html = tight(Client().get(reverse(url)).content.decode())
+
+    for allauths in ("Sign In", "Sign Up", "Remember Me", "Signup"):
+        assert allauths not in html, allauths
+    if heading:
+        assert f"<h1>{heading}</h1>" in html
+        assert f"<title>{heading} ·" in html
+
+
+def test_the_log_in_page_offers_log_in_and_remember_me():
+    html = tight(Client().get(reverse("account_login")).content.decode())
+
+    assert '<button type="submit">Log in</button>' in html
+    assert ">Remember me:<" in html
+
+
+def test_the_log_out_page_says_log_out(user_client):
+    html = tight(user_client.get(reverse("account_logout")).content.decode())
+
+    assert "Sign Out" not in html
+    assert "<h1>Log out</h1>" in html
+
+
+def test_logging_in_and_out_is_said_in_the_sites_words():
+    user = UserFactory()
+    client = Client()
+
+    logged_in = client.post(LOGIN, {"login": user.email, "password": PASSWORD}, follow=True)
+    logged_out = client.post(reverse("account_logout"), follow=True)
+
+    assert "Logged in as" in logged_in.content.decode()
+    assert "You have logged out." in logged_out.content.decode()
+    assert "signed" not in logged_in.content.decode() + logged_out.content.decode()

@@ -603,3 +603,13 @@ def test_two_phones_adding_the_same_walk_in_at_once_give_one_seat():
     assert Counter(outcomes) == {"added": 1, "already": 3}, outcomes
     assert Session.objects.get(pk=session.pk).seats_taken == 1
     assert User.objects.filter(email="same@example.com").count() == 1
+
+
+def test_a_full_session_of_one_seat_says_seat_not_seats(event, owner):
+    session = door_session(event=event, capacity=1)
+    seat(session, 1)
+
+    with pytest.raises(ServiceError) as refusal:
+        attendance.add_walk_in(session=session, actor=owner, email="late@example.com")
+
+    assert "(1 of 1 seat given)" in refusal.value.message

@@ -20,7 +20,7 @@ def sign_up(tab: Tab, mailbox: Mailbox, *, email: str, name: str) -> None:
     page.get_by_label("Your name").fill(name)
     page.get_by_label("Password:", exact=True).fill(PASSWORD)
     page.get_by_label("Password (again)").fill(PASSWORD)
-    tab.click(page.get_by_role("button", name="Sign Up"), "verify your email")
+    tab.click(page.get_by_role("button", name="Sign up"), "verify your email")
     expect(page.get_by_role("heading", level=1)).to_have_text(re.compile("Verify", re.I))
 
     link = confirmation_link(mailbox, email)
@@ -41,5 +41,5 @@ def log_in(tab: Tab, *, email: str, name: str) -> None:
     tab.click(tab.page.get_by_role("link", name="Log in"), "log-in form")
     tab.page.get_by_label("Email").fill(email)
     tab.page.get_by_label("Password:", exact=True).fill(PASSWORD)
-    tab.click(tab.page.get_by_role("button", name="Sign In"), "logged in")
+    tab.click(tab.page.get_by_role("button", name="Log in"), "logged in")
     expect(tab.page.get_by_role("navigation", name="Main")).to_contain_text(name)

@@ -1117,3 +1117,58 @@ def test_the_registrations_table_and_the_messages_page_name_my_zone(owner, sessi
 
     assert "17:05 JST" in table  # 08:05 UTC
     assert re.search(r"\d\d:\d\d JST</time>", messages), messages
+
+
+def past_session_data(**overrides) -> dict:
+    # Yesterday in Berlin, the event's zone.
+    start = (timezone.now() - timedelta(days=1)).astimezone(BERLIN)
+    return session_data(
+        starts_at=start.strftime("%Y-%m-%dT%H:%M"),
+        ends_at=(start + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"),
+        **overrides,
+    )
+
+
+def test_a_session_starting_in_the_past_asks_for_confirmation_before_it_is_created(
+    event, owner_client
+):
+    url = reverse("manage:session_create", args=[event.pk])
+
+    response = owner_client.post(url, past_session_data())
+
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "This session starts in the past" in html
+    assert 'type="checkbox" name="confirm_past"' in html
+    assert not event.sessions.exists()
+
+
+def test_a_past_session_is_created_once_the_organizer_confirms_it(event, owner_client):
+    url = reverse("manage:session_create", args=[event.pk])
+
+    response = owner_client.post(url, past_session_data(confirm_past="on"))
+
+    assert response.status_code == 302
+    assert event.sessions.get().starts_at < timezone.now()
+
+
+def test_the_new_session_form_shows_no_past_checkbox_until_it_is_needed(event, owner_client):
+    html = owner_client.get(reverse("manage:session_create", args=[event.pk])).content.decode()
+
+    assert 'type="checkbox" name="confirm_past"' not in html
+    assert "starts in the past" not in html
+
+
+def test_the_service_refuses_an_unconfirmed_past_session(event, owner):
+    start = timezone.now() - timedelta(hours=3)
+
+    with pytest.raises(scheduling.StartsInThePast):
+        scheduling.create_session(
+            event=event,
+            actor=owner,
+            starts_at=start,
+            ends_at=start + timedelta(hours=1),
+            capacity=5,
+        )
+
+    assert not event.sessions.exists()

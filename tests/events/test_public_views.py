@@ -1,3 +1,4 @@
+import re
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -8,8 +9,17 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from events.models import Invitation, Registration, ScreeningQuestion, TermsAcceptance
+from events.models import (
+    Invitation,
+    Registration,
+    ScreeningQuestion,
+    Session,
+    Survey,
+    SurveyRecipient,
+    TermsAcceptance,
+)
 from events.services import registration as registration_service
+from events.services import surveys
 from tests.factories import PASSWORD, SessionFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -85,6 +95,27 @@ def test_the_list_shows_times_in_the_viewers_zone_with_the_event_zone_beside():
     new_york = timezone.localtime(start, ZoneInfo("America/New_York"))
     assert f"{tokyo:%H:%M} JST" in html
     assert f"{new_york:%H:%M} {new_york:%Z} in America/New_York, event time" in html
+
+
+def test_an_event_in_utc_names_its_zone_once():
+    start = (timezone.now() + timedelta(days=30)).replace(hour=14, minute=0, second=0)
+    SessionFactory(starts_at=start, ends_at=start + timedelta(hours=1), event__timezone="UTC")
+    viewer = UserFactory(timezone="Asia/Tokyo")
+
+    html = client_for(viewer).get(reverse("events:list")).content.decode()
+
+    assert "(14:00 UTC, event time)" in html
+    assert "UTC in UTC" not in html
+
+
+def test_a_viewer_in_the_events_own_zone_sees_no_event_time_note():
+    start = (timezone.now() + timedelta(days=30)).replace(hour=14, minute=0, second=0)
+    SessionFactory(starts_at=start, ends_at=start + timedelta(hours=1), event__timezone="UTC")
+
+    html = client_for(UserFactory(timezone="UTC")).get(reverse("events:list")).content.decode()
+
+    assert "14:00 UTC" in html
+    assert "event time" not in html
 
 
 # An event's page
@@ -375,6 +406,80 @@ def test_my_sessions_shows_every_place_i_hold_or_wait_for_with_a_cancel_button()
     assert reverse("events:cancel", args=[closed.pk]) not in html
 
 
+def ended(registration: Registration, **attendance) -> Registration:
+    """Move the registration's session into the past (sign-up needs it ahead), with the
+    attendance the door page or the no-show sweep would have recorded."""
+    ends = timezone.now() - timedelta(hours=3)
+    Session.objects.filter(pk=registration.session_id).update(
+        starts_at=ends - timedelta(hours=1), ends_at=ends
+    )
+    Registration.objects.filter(pk=registration.pk).update(**attendance)
+    registration.refresh_from_db()
+    return registration
+
+
+def past_rows(html: str) -> str:
+    return html[html.index('id="past-heading"') :]
+
+
+def test_past_sessions_say_whether_i_attended():
+    me = UserFactory()
+    attended = ended(
+        registration_service.register(user=me, session=SessionFactory(event__title="Came")),
+        checked_in_at=timezone.now() - timedelta(hours=4),
+    )
+    missed = ended(
+        registration_service.register(user=me, session=SessionFactory(event__title="Missed")),
+        no_show=True,
+    )
+    unrecorded = ended(
+        registration_service.register(user=me, session=SessionFactory(event__title="Unknown"))
+    )
+
+    past = past_rows(client_for(me).get(reverse("events:my_sessions")).content.decode())
+
+    assert "Confirmed" not in past
+    for registration, label in (
+        (attended, "Attended"),
+        (missed, "Did not attend"),
+        (unrecorded, "Ended"),
+    ):
+        row = past[past.index(registration.session.event.title) :].split("</tr>")[0]
+        assert label in row, row
+
+
+def test_a_past_session_links_to_the_survey_i_can_still_answer():
+    me, other = UserFactory(), UserFactory()
+    registration = ended(
+        registration_service.register(user=me, session=SessionFactory(event__title="Preview")),
+        checked_in_at=timezone.now() - timedelta(hours=4),
+    )
+    survey = surveys.create_survey(event=registration.session.event, actor=None)
+    mine = SurveyRecipient.objects.create(
+        survey=survey, user=me, session=registration.session, sent_at=timezone.now()
+    )
+    ended(registration_service.register(user=other, session=SessionFactory()))
+
+    past = past_rows(client_for(me).get(reverse("events:my_sessions")).content.decode())
+
+    [link] = re.findall(r'href="(/survey/[^"]+)"', past)
+    assert surveys.from_token(link.split("/")[2]) == mine
+    assert "Answer the survey" in past
+    assert client_for(me).get(link).status_code == 200
+
+
+def test_a_closed_survey_is_not_offered_on_my_sessions():
+    me = UserFactory()
+    registration = ended(registration_service.register(user=me, session=SessionFactory()))
+    survey = surveys.create_survey(event=registration.session.event, actor=None)
+    SurveyRecipient.objects.create(survey=survey, user=me, session=registration.session)
+    Survey.objects.filter(pk=survey.pk).update(closes_at=timezone.now() - timedelta(minutes=1))
+
+    past = past_rows(client_for(me).get(reverse("events:my_sessions")).content.decode())
+
+    assert "/survey/" not in past
+
+
 def test_my_sessions_query_count_does_not_grow_with_registrations():
     me = UserFactory()
     client = client_for(me)
@@ -543,3 +648,38 @@ def test_the_registration_mode_cannot_change_under_signed_up_people():
         )
     session.event.refresh_from_db()
     assert session.event.registration_mode == "open"
+
+
+def test_a_session_of_one_seat_says_seat_not_seats():
+    open_one = SessionFactory(capacity=1)
+    approval_one = SessionFactory(capacity=1, event__registration_mode="approval")
+
+    open_page = Client().get(reverse("events:detail", args=[open_one.event_id])).content.decode()
+    approval_page = (
+        Client().get(reverse("events:detail", args=[approval_one.event_id])).content.decode()
+    )
+
+    assert "1 of 1 seat left" in open_page and "1 seats" not in open_page
+    assert "1 seat<" in approval_page and "1 seats" not in approval_page
+
+
+def test_an_online_session_shows_no_empty_where_label():
+    me = UserFactory()
+    online = SessionFactory(location="", online_url="https://meet.example.com/x")
+    registration_service.register(user=me, session=online)
+    client = client_for(me)
+
+    for url in (reverse("events:my_sessions"), reverse("events:detail", args=[online.event_id])):
+        html = client.get(url).content.decode()
+        assert "Where:" not in html, url
+        assert 'href="https://meet.example.com/x"' in html, url
+
+
+def test_a_session_in_a_room_says_where():
+    me = UserFactory()
+    room = SessionFactory(location="Room 4", online_url="")
+    registration_service.register(user=me, session=room)
+
+    html = client_for(me).get(reverse("events:my_sessions")).content.decode()
+
+    assert "<strong>Where:</strong> Room 4" in html

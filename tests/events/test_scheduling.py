@@ -908,3 +908,13 @@ def test_the_mode_does_not_change_under_a_sign_up_that_has_taken_its_seat(monkey
     assert outcome["sign_up"] == Status.CONFIRMED
     assert outcome["organizer"].startswith("The registration mode cannot change")
     assert Event.objects.get(pk=event.pk).registration_mode == Event.Mode.OPEN
+
+
+def test_one_seat_given_says_seat_is_not_seats_are():
+    session = SessionFactory(capacity=3)
+    register(user=UserFactory(), session=session)
+
+    with pytest.raises(ServiceError) as refusal:
+        update_session(session=session, actor=session.event.organizers.get(), capacity=0)
+
+    assert refusal.value.message.startswith("1 seat is already given (confirmed or offered)")

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from events.models import Invitation, Notification, Registration
-from events.services import ServiceError
+from events.services import ServiceError, delivery
 from events.services import invitations as service
 from events.services.registration import register
 from tests.factories import EventFactory, OrganizerFactory, SessionFactory, UserFactory
@@ -75,7 +75,7 @@ def test_the_table_lists_each_invitation_with_its_state(event, session, owner_cl
     assert "ann@example.com" in body
     assert "met at PyCon" in body
     assert "Seat held" in body
-    assert "not yet" in body  # not sent yet
+    assert "Queued" in body  # owed, the worker has not sent it yet
     for action in ("resend", "revoke", "extend"):
         assert reverse("manage:invitation_action", args=[invitation.pk, action]) in body
 
@@ -445,3 +445,35 @@ def test_the_actions_refuse_get(world, owner_client, name, args):
 
 def test_the_table_refuses_post(world, owner_client):
     assert owner_client.post(table(world["event"])).status_code == 405
+
+
+def sent_cell(html: str, email: str) -> str:
+    """The Sent column of the row of `email`."""
+    row = html[html.index(email) :].split("</tr>")[0]
+    return row.split("<td>")[3]
+
+
+def test_a_just_sent_invitation_says_queued_not_not_yet(owner_client, event, session, smtp):
+    [invitation] = invite(session, "ann@example.com")
+
+    before = sent_cell(owner_client.get(table(event)).content.decode(), "ann@example.com")
+
+    assert "not yet" not in before
+    assert "Queued" in before
+
+    [row] = Notification.objects.filter(invitation=invitation, kind="invitation")
+    delivery.deliver(notification_id=row.pk)
+    after = sent_cell(owner_client.get(table(event)).content.decode(), "ann@example.com")
+    assert "Queued" not in after
+    assert f"{fresh(invitation).sent_at:%-d %b}" in after
+
+
+def test_an_invitation_whose_mail_failed_says_so(owner_client, event, session):
+    [invitation] = invite(session, "bob@example.com")
+    Notification.objects.filter(invitation=invitation).update(
+        status=Notification.Status.FAILED, last_error="550 5.1.1 no such user"
+    )
+
+    cell = sent_cell(owner_client.get(table(event)).content.decode(), "bob@example.com")
+
+    assert "Not delivered" in cell

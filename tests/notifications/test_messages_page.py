@@ -83,7 +83,7 @@ def test_the_owner_sees_each_message_with_its_status_and_reason(owner, session):
     assert "Sent" in page and "Failed" in page and "Pending" in page
     assert "550 5.1.1 <person@example.com>: no such user" in page
     assert page.count(">Send again<") == 1
-    assert "request · seq 0" in page
+    assert "Calendar invite" in page
 
 
 def test_a_refused_recipient_shows_what_the_mail_server_said_not_a_python_repr(
@@ -188,3 +188,20 @@ def test_the_page_needs_the_same_queries_for_5_or_200_messages(owner):
     queries_for_page(client, small)  # warm the session and the user's login
 
     assert queries_for_page(client, small) == queries_for_page(client, large)
+
+
+def test_calendar_messages_are_named_for_people_not_by_itip_method(session, owner):
+    from events.services.registration import cancel
+    from events.services.scheduling import update_session
+
+    person = UserFactory()
+    registration = register(user=person, session=session)
+    update_session(session=session, actor=owner, location="Room 9")
+    cancel(registration=registration, actor=person)
+
+    html = client_for(owner).get(page_url(session)).content.decode()
+
+    assert "Calendar invite<" in html
+    assert "Calendar update #1<" in html
+    assert "Calendar cancellation<" in html
+    assert "seq " not in html and "request ·" not in html and "cancel ·" not in html
