@@ -3,6 +3,7 @@ import shutil
 import subprocess
 import sys
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,10 @@ from celery.signals import task_postrun
 from django.db import connections
 from django.test import Client
 
+from accounts.models import User
 from config.celery import app
+from events import notifications
+from events.tasks import deliver_batch, deliver_notification
 from tests.factories import PASSWORD, UserFactory
 from tests.mail import SMTPServer
 from tests.services import CHROMIUM, require
@@ -55,10 +59,33 @@ def user(db):
 
 
 @pytest.fixture
-def user_client(user) -> Client:
-    client = Client()
-    assert client.login(email=user.email, password=PASSWORD)
-    return client
+def client_for() -> Callable[[User], Client]:
+    """`client_for(user)`: a test client logged in as `user`, through the real login (their
+    password, allauth's checks), as many as a test needs."""
+
+    def logged_in(user: User) -> Client:
+        client = Client()
+        assert client.login(email=user.email, password=PASSWORD)
+        return client
+
+    return logged_in
+
+
+@pytest.fixture
+def user_client(user, client_for) -> Client:
+    return client_for(user)
+
+
+@pytest.fixture
+def enqueued(monkeypatch) -> list[int]:
+    """The outbox ids handed to the broker. Unit tests record them instead of publishing, so
+    no message is left in the run's queue for a later test's worker to pick up."""
+    ids: list[int] = []
+    monkeypatch.setattr(deliver_notification, "delay", ids.append)
+    monkeypatch.setattr(deliver_batch, "delay", ids.extend)
+    # A single row rings the outbox's doorbell instead: recorded as the row it rang for.
+    monkeypatch.setattr(notifications, "ring", lambda rows=(), **_: ids.extend(rows))
+    return ids
 
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -66,3 +66,62 @@ class SessionFactory(factory.django.DjangoModelFactory):
     ends_at = factory.LazyAttribute(lambda s: s.starts_at + timedelta(hours=1))
     capacity = 10
     location = "Room 1, Example HQ"
+
+
+class RegistrationFactory(factory.django.DjangoModelFactory):
+    """A registration row in a given state, written directly: it takes no seat, owes no mail
+    and leaves no history (a sign-up as people make it is services.registration.register)."""
+
+    class Meta:
+        model = "events.Registration"
+
+    session = factory.SubFactory(SessionFactory)
+    user = factory.SubFactory(UserFactory)
+    status = "confirmed"
+
+
+class InvitationFactory(factory.django.DjangoModelFactory):
+    """A pending invitation row with a week to answer, written directly: no seat held, nothing
+    mailed (an invitation as organizers send it is services.invitations.create_batch)."""
+
+    class Meta:
+        model = "events.Invitation"
+
+    event = factory.SubFactory(EventFactory)
+    email = factory.Sequence(lambda n: f"invitee{n}@example.com")
+    expires_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=7))
+
+
+class SurveyFactory(factory.django.DjangoModelFactory):
+    """An event's survey as the service makes it (its questionnaire and starter questions),
+    not sending yet."""
+
+    class Meta:
+        model = "events.Survey"
+
+    event = factory.SubFactory(EventFactory)
+    actor = None
+
+    @classmethod
+    def _create(cls, model_class, *, event, actor):
+        from events.services import surveys
+
+        return surveys.create_survey(event=event, actor=actor)
+
+
+class OpenCallFactory(factory.django.DjangoModelFactory):
+    """A draft open call as the service makes it (with its questionnaire); organizer given or
+    made. Other fields go to the service as they are (intro, ask_join, opens_at, ...)."""
+
+    class Meta:
+        model = "events.OpenCall"
+
+    organizer = factory.SubFactory(OrganizerFactory)
+    title = factory.Sequence(lambda n: f"Open call {n}")
+    slug = factory.Sequence(lambda n: f"open-call-{n}")
+
+    @classmethod
+    def _create(cls, model_class, *, organizer, **fields):
+        from events.services import open_calls
+
+        return open_calls.create_call(organizer=organizer, **fields)

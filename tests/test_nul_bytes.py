@@ -17,10 +17,9 @@ OUR_400 = "That request did not make sense to us"
 
 
 @pytest.fixture
-def organizer_client():
+def organizer_client(client_for):
     organizer = OrganizerFactory()
-    client = Client()
-    assert client.login(email=organizer.email, password=PASSWORD)
+    client = client_for(organizer)
     client.organizer = organizer
     return client
 

@@ -19,15 +19,9 @@ def one_window(monkeypatch):
     monkeypatch.setattr(events.ratelimit, "now", lambda: 1_800_000_010.0)
 
 
-def logged_in(user) -> Client:
-    client = Client()
-    assert client.login(email=user.email, password=PASSWORD)
-    return client
-
-
-def test_hammering_the_sign_up_button_is_slowed_down_with_a_429():
+def test_hammering_the_sign_up_button_is_slowed_down_with_a_429(client_for):
     session = SessionFactory()
-    client = logged_in(UserFactory())
+    client = client_for(UserFactory())
     url = reverse("events:register", args=[session.pk])
     statuses = [client.post(url).status_code for _ in range(20)]
 
@@ -40,14 +34,14 @@ def test_hammering_the_sign_up_button_is_slowed_down_with_a_429():
     assert Registration.objects.count() == 1
 
 
-def test_the_limit_is_per_person():
+def test_the_limit_is_per_person(client_for):
     session = SessionFactory()
-    busy = logged_in(UserFactory())
+    busy = client_for(UserFactory())
     url = reverse("events:register", args=[session.pk])
     for _ in range(21):
         busy.post(url)
 
-    other = logged_in(UserFactory()).post(url)
+    other = client_for(UserFactory()).post(url)
 
     assert other.status_code == 302
 
@@ -93,9 +87,9 @@ def test_two_feeds_polled_from_one_address_each_keep_their_own_budget():
     assert client.get(their_feed).status_code == 200  # ...which no real feed shares
 
 
-def test_reading_the_sign_up_page_is_not_counted():
+def test_reading_the_sign_up_page_is_not_counted(client_for):
     session = SessionFactory()
-    client = logged_in(UserFactory())
+    client = client_for(UserFactory())
     url = reverse("events:register", args=[session.pk])
     for _ in range(25):
         assert client.get(url).status_code == 200

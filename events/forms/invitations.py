@@ -3,6 +3,10 @@ from django import forms
 from ..invite_parsing import MAX_BYTES
 from ..models import Event, Session
 
+# Where the open call's pool leaves the people it chose (in the browser session) for the
+# invitation form to start from.
+POOL_PREFILL_KEY = "invitation-from-pool"
+
 
 class InviteForm(forms.Form):
     """Who to invite and how: pasted lines or a CSV file, and the batch's options."""

@@ -40,9 +40,9 @@ from ..models import (
     Submission,
 )
 from ..models.open_call import new_nonce
+from ..permissions import may
 from . import ServiceError
 from . import questionnaire as engine
-from .scheduling import can_organize
 
 PURGE_AFTER = timedelta(days=7)
 CONFIRM_MAX_AGE = timedelta(days=7)
@@ -83,7 +83,7 @@ def _check_window(opens_at, closes_at) -> None:
 
 @transaction.atomic
 def create_call(*, organizer, **fields) -> OpenCall:
-    if not can_organize(organizer):
+    if not may(organizer, "call.create"):
         raise ServiceError("Only organizers can create open calls.")
     if set(fields) - CALL_FIELDS:
         raise ServiceError("Unknown fields.")
@@ -111,7 +111,7 @@ def update_call(*, call: OpenCall, actor, **fields) -> OpenCall:
 
 @transaction.atomic
 def set_status(*, call: OpenCall, actor, published: bool) -> OpenCall:
-    if published and not can_organize(actor):
+    if published and not may(actor, "call.publish"):
         raise ServiceError("Only organizers can publish an open call.")
     call = OpenCall.objects.select_for_update().get(pk=call.pk)
     if published and not call.questionnaire.questions.exists() and not call.ask_join:

@@ -22,6 +22,7 @@ from ..models import (
     RegistrationChange,
     Session,
 )
+from ..permissions import may
 from . import ServiceError, reminders, surveys
 from .waitlist import fill_vacancies, refill_soon
 
@@ -55,16 +56,6 @@ SESSION_FIELDS = {
 # What a calendar entry shows: a change of any of these is an update (SUMMARY is the event's
 # title and the session's).
 CALENDAR_FIELDS = {"title", "starts_at", "ends_at", "location", "online_url"}
-
-
-def can_organize(user) -> bool:
-    """May create events: the organizer flag, or staff."""
-    return user.is_authenticated and (user.is_organizer or user.is_staff)
-
-
-def can_open_organizer_pages(user) -> bool:
-    """Organizers, staff, and co-organizers added to an event without the flag."""
-    return can_organize(user) or (user.is_authenticated and user.organized_events.exists())
 
 
 def _validated(instance, changes: dict, allowed: set[str]):
@@ -172,7 +163,7 @@ def _check_reminders(hours) -> None:
 
 @transaction.atomic
 def create_event(*, organizer, **fields) -> Event:
-    if not can_organize(organizer):
+    if not may(organizer, "event.create"):
         raise ServiceError("Only organizers can create events.")
     _check_shares(fields.get("lottery_reserved_shares", {}))
     _check_reminders(fields.get("reminder_hours", [24, 1]))

@@ -24,19 +24,19 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from .. import charts
+from ..exports import csv_safe
 from ..forms.attendance import WalkInForm
 from ..models import Registration, Session
 from ..ordering import BY_NAME
+from ..permissions import (
+    get_event_or_404,
+    get_registration_or_404,
+    get_session_or_404,
+    organizer_required,
+    permitted,
+)
 from ..ratelimit import rate_limit
 from ..services import ServiceError, attendance
-from .organizer import (
-    csv_safe,
-    organized_event,
-    organized_registration,
-    organized_session,
-    organizer_required,
-    scope_to_organizer,
-)
 
 Status = Registration.Status
 
@@ -83,7 +83,7 @@ def _render_checkin(
 @organizer_required
 @require_GET
 def checkin(request: HttpRequest, pk: int) -> HttpResponse:
-    session = organized_session(request, pk)
+    session = get_session_or_404(request, pk, "attendance.check_in")
     return _render_checkin(request, session, q=request.GET.get("q", "").strip()[:100])
 
 
@@ -107,7 +107,7 @@ def _counts(session: Session) -> dict:
 @organizer_required
 @require_GET
 def checkin_counts(request: HttpRequest, pk: int) -> JsonResponse:
-    return JsonResponse(_counts(organized_session(request, pk)))
+    return JsonResponse(_counts(get_session_or_404(request, pk, "attendance.check_in")))
 
 
 def _back(request: HttpRequest, registration: Registration) -> str:
@@ -160,7 +160,7 @@ def _act(
 @organizer_required
 @require_POST
 def check_in(request: HttpRequest, pk: int) -> HttpResponse:
-    registration = organized_registration(request, pk)
+    registration = get_registration_or_404(request, pk, "attendance.check_in")
     return _act(
         request,
         registration,
@@ -171,7 +171,7 @@ def check_in(request: HttpRequest, pk: int) -> HttpResponse:
 @organizer_required
 @require_POST
 def undo_check_in(request: HttpRequest, pk: int) -> HttpResponse:
-    registration = organized_registration(request, pk)
+    registration = get_registration_or_404(request, pk, "attendance.check_in")
     return _act(
         request,
         registration,
@@ -182,7 +182,7 @@ def undo_check_in(request: HttpRequest, pk: int) -> HttpResponse:
 @organizer_required
 @require_POST
 def walk_in(request: HttpRequest, pk: int) -> HttpResponse:
-    session = organized_session(request, pk)
+    session = get_session_or_404(request, pk, "attendance.check_in")
     q = request.POST.get("q", "").strip()[:100]
     form = WalkInForm(request.POST)
     if not form.is_valid():
@@ -212,10 +212,10 @@ def checkin_qr(request: HttpRequest, token: str) -> HttpResponse:
     the token, valid or not."""
     if not request.user.is_authenticated:
         return render(request, "events/checkin_code.html", {"login": True})
-    registrations = scope_to_organizer(
-        request,
+    registrations = permitted(
+        request.user,
         Registration.objects.select_related("user", "session__event"),
-        "session__event__organizers",
+        "attendance.check_in",
     )
     registration = registrations.filter(checkin_token=token).first()
     if registration is None:
@@ -270,7 +270,7 @@ def _people(sessions: QuerySet) -> QuerySet:
 @organizer_required
 @require_GET
 def session_attendance(request: HttpRequest, pk: int) -> HttpResponse:
-    session = organized_session(request, pk)
+    session = get_session_or_404(request, pk, "event.view")
     now = timezone.now()
     summary = attendance.summary(session=session, now=now)
     people = _people(Session.objects.filter(pk=session.pk)).order_by(BY_NAME, "pk")
@@ -292,7 +292,7 @@ def session_attendance(request: HttpRequest, pk: int) -> HttpResponse:
 @organizer_required
 @require_POST
 def correct_attendance(request: HttpRequest, pk: int) -> HttpResponse:
-    registration = organized_registration(request, pk)
+    registration = get_registration_or_404(request, pk, "attendance.check_in")
     choice = request.POST.get("attended")
     if choice not in {"1", "0"}:
         messages.error(request, "Choose attended or no-show.")
@@ -313,7 +313,7 @@ def _session_label(session: Session) -> str:
 @organizer_required
 @require_GET
 def event_attendance(request: HttpRequest, pk: int) -> HttpResponse:
-    event = organized_event(request, pk)
+    event = get_event_or_404(request, pk, "event.view")
     sessions = list(event.sessions.order_by("starts_at", "pk"))
     per = attendance.summaries(sessions=[s.pk for s in sessions])
     rows = [(s, per.get(s.pk, attendance.Summary())) for s in sessions]
@@ -400,7 +400,7 @@ def _attendance_csv(filename: str, people: QuerySet) -> HttpResponse:
 @organizer_required
 @require_GET
 def session_attendance_csv(request: HttpRequest, pk: int) -> HttpResponse:
-    session = organized_session(request, pk)
+    session = get_session_or_404(request, pk, "event.view")
     return _attendance_csv(
         f"session-{session.pk}-attendance.csv", _people(Session.objects.filter(pk=session.pk))
     )
@@ -409,5 +409,5 @@ def session_attendance_csv(request: HttpRequest, pk: int) -> HttpResponse:
 @organizer_required
 @require_GET
 def event_attendance_csv(request: HttpRequest, pk: int) -> HttpResponse:
-    event = organized_event(request, pk)
+    event = get_event_or_404(request, pk, "event.view")
     return _attendance_csv(f"event-{event.pk}-attendance.csv", _people(event.sessions.all()))

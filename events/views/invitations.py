@@ -13,19 +13,18 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from ..forms.invitations import ExtendForm, InviteForm
+from ..forms.invitations import POOL_PREFILL_KEY, ExtendForm, InviteForm
 from ..forms.public import SignUpForm
 from ..invite_parsing import ListError, Row, parse_csv, parse_pasted
 from ..models import Invitation, Notification, Session
+from ..permissions import get_event_or_404, get_or_404, organizer_required
 from ..ratelimit import by_ip, rate_limit
 from ..services import ServiceError
 from ..services import invitations as service
 from ..services import registration as registration_service
-from .organizer import organized_event, organizer_required, scope_to_organizer
 
 Status = Invitation.Status
 PREVIEW_KEY = "invitation-previews"
-POOL_PREFILL_KEY = "invitation-from-pool"
 
 
 # Organizers
@@ -34,7 +33,7 @@ POOL_PREFILL_KEY = "invitation-from-pool"
 @organizer_required
 @require_GET
 def invitation_list(request: HttpRequest, pk: int) -> HttpResponse:
-    event = organized_event(request, pk)
+    event = get_event_or_404(request, pk, "invitation.send")
     status = request.GET.get("status", "")
     status = status if status in Status.values else ""
     counts = dict.fromkeys(Status.values, 0)
@@ -77,7 +76,7 @@ def invitation_list(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def invite(request: HttpRequest, pk: int) -> HttpResponse:
     """Step 1: the list and options. POST parses and shows the preview (nothing is created)."""
-    event = organized_event(request, pk)
+    event = get_event_or_404(request, pk, "invitation.send")
     # People chosen in an open call's pool arrive here as a prefilled list (see open_calls).
     prefill = request.session.pop(POOL_PREFILL_KEY, None) if request.GET.get("from_pool") else None
     initial = {}
@@ -135,7 +134,7 @@ def invite(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def invite_confirm(request: HttpRequest, pk: int) -> HttpResponse:
     """Step 2: create the invitations of the previewed list, in bulk."""
-    event = organized_event(request, pk)
+    event = get_event_or_404(request, pk, "invitation.send")
     stored = request.session.get(PREVIEW_KEY)
     if not stored or stored["token"] != request.POST.get("token") or stored["event"] != event.pk:
         messages.error(request, "This preview is out of date; please add the list again.")
@@ -161,11 +160,8 @@ def invite_confirm(request: HttpRequest, pk: int) -> HttpResponse:
 @organizer_required
 @require_POST
 def invitation_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
-    invitation = get_object_or_404(
-        scope_to_organizer(
-            request, Invitation.objects.select_related("event"), "event__organizers"
-        ),
-        pk=pk,
+    invitation = get_or_404(
+        request, Invitation.objects.select_related("event"), "invitation.send", pk=pk
     )
     try:
         if action == "resend":

@@ -2,20 +2,19 @@
 'send again' for a failed one. Organizers of the event only (404 for anyone else)."""
 
 from django.contrib import messages
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from ..models import Notification
+from ..permissions import get_or_404, get_session_or_404, organizer_required
 from ..services import ServiceError, delivery
-from .organizer import organized_session, organizer_required
 
 
 @organizer_required
 @require_GET
 def session_messages(request: HttpRequest, pk: int) -> HttpResponse:
-    session = organized_session(request, pk)
+    session = get_session_or_404(request, pk, "event.view")
     status = request.GET.get("status", "")
     # An anonymous survey's reminders go only to those who have not answered: listing them
     # person by person would tell the organizers who answered.
@@ -49,13 +48,7 @@ def session_messages(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def resend(request: HttpRequest, pk: int) -> HttpResponse:
     rows = Notification.objects.select_related("session", "invitation")
-    if not request.user.is_staff:
-        # A message belongs to a session, or (an event-wide invitation) to an event.
-        rows = rows.filter(
-            Q(session__event__organizers=request.user)
-            | Q(invitation__event__organizers=request.user)
-        ).distinct()
-    notification = get_object_or_404(rows, pk=pk)
+    notification = get_or_404(request, rows, "message.resend", pk=pk)
     try:
         delivery.resend(notification=notification, actor=request.user)
     except ServiceError as error:

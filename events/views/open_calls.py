@@ -12,43 +12,20 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.models import User
 
+from ..exports import stream_csv
+from ..forms.invitations import POOL_PREFILL_KEY
 from ..forms.open_calls import CallForm, ReviewForm, SubmissionForm, TagsForm
 from ..models import Event, OpenCall, Review, Submission
+from ..permissions import get_call_or_404, get_or_404, may, organizer_required, permitted
+from ..questionnaire_pages import builder_context, call_owner
+from ..questionnaire_pages import preview as preview_page
 from ..ratelimit import by_ip, rate_limit
 from ..services import ServiceError
 from ..services import open_calls as service
 from ..services import questionnaire as engine
-from ..services.scheduling import can_organize
-from .invitations import POOL_PREFILL_KEY
-from .organizer import organizer_required, scope_to_organizer
-from .questionnaire import Owner, builder_context, stream_csv
-from .questionnaire import preview as preview_page
 
 MAX_BODY = 200_000  # bytes: far above a real submission, far below a flood
 PAGE = 100
-
-
-def organized_call(request: HttpRequest, pk: int) -> OpenCall:
-    calls = scope_to_organizer(request, OpenCall.objects.all(), "organizers")
-    return get_object_or_404(calls.select_related("questionnaire"), pk=pk)
-
-
-def call_owner(call: OpenCall) -> Owner:
-    return Owner(
-        questionnaire=call.questionnaire,
-        title=call.title,
-        builder_url=reverse("manage:call", args=[call.pk]),
-        context={"call": call, "here": "Open call"},
-    )
-
-
-def open_call_owner(request: HttpRequest, questionnaire_id: int) -> Owner | None:
-    """For the shared question editor: the call owning this questionnaire, if the viewer
-    organizes it."""
-    call = OpenCall.objects.filter(questionnaire_id=questionnaire_id).first()
-    if call is None:
-        return None
-    return call_owner(organized_call(request, call.pk))
 
 
 # Public
@@ -190,7 +167,7 @@ def call_withdraw(request: HttpRequest, token: str) -> HttpResponse:
 @organizer_required
 @require_GET
 def calls(request: HttpRequest) -> HttpResponse:
-    rows = scope_to_organizer(request, OpenCall.objects.all(), "organizers")
+    rows = permitted(request.user, OpenCall.objects.all(), "call.view")
     rows = rows.annotate(
         pool_size=Count("submissions", filter=Q(submissions__confirmed_at__isnull=False))
     ).order_by("-created_at")
@@ -200,7 +177,7 @@ def calls(request: HttpRequest) -> HttpResponse:
 @organizer_required
 @require_http_methods(["GET", "POST"])
 def call_create(request: HttpRequest) -> HttpResponse:
-    if not can_organize(request.user):
+    if not may(request.user, "call.create"):
         # The same rule as a new event: a co-organizer of someone else's event or call
         # opens the organizer pages, but may not start a public form of their own.
         raise Http404
@@ -227,7 +204,7 @@ def call_create(request: HttpRequest) -> HttpResponse:
 @organizer_required
 @require_http_methods(["GET", "POST"])
 def call_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    call = organized_call(request, pk)
+    call = get_call_or_404(request, pk, "call.edit")
     form = CallForm.for_call(call, request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -249,7 +226,7 @@ def call_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @organizer_required
 @require_GET
 def call_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    call = organized_call(request, pk)
+    call = get_call_or_404(request, pk, "call.view")
     counts = Submission.objects.filter(call=call).aggregate(
         confirmed=_count(confirmed_at__isnull=False), waiting=_count(confirmed_at__isnull=True)
     )
@@ -263,7 +240,7 @@ def call_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "organizers": list(call.organizers.all()),
             "counts": counts,
             "public_url": request.build_absolute_uri(call.get_absolute_url()),
-            "can_publish": can_organize(request.user),
+            "can_publish": may(request.user, "call.publish", call),
         },
     )
 
@@ -275,9 +252,9 @@ def _count(**condition) -> Count:
 @organizer_required
 @require_POST
 def call_status(request: HttpRequest, pk: int) -> HttpResponse:
-    call = organized_call(request, pk)
+    call = get_call_or_404(request, pk, "call.edit")
     publish = request.POST.get("action") == "publish"
-    if publish and not can_organize(request.user):
+    if publish and not may(request.user, "call.publish", call):
         # A co-organizer without the flag helps with the call, but putting a form that
         # collects people's data in public is an organizer's decision; closing it is not.
         raise PermissionDenied
@@ -293,7 +270,7 @@ def call_status(request: HttpRequest, pk: int) -> HttpResponse:
 @organizer_required
 @require_POST
 def call_organizer_add(request: HttpRequest, pk: int) -> HttpResponse:
-    call = organized_call(request, pk)
+    call = get_call_or_404(request, pk, "call.edit")
     try:
         user = service.add_organizer(
             call=call, actor=request.user, email=request.POST.get("email", "")
@@ -308,7 +285,7 @@ def call_organizer_add(request: HttpRequest, pk: int) -> HttpResponse:
 @organizer_required
 @require_GET
 def call_preview(request: HttpRequest, pk: int) -> HttpResponse:
-    call = organized_call(request, pk)
+    call = get_call_or_404(request, pk, "call.view")
     return preview_page(request, call_owner(call), title=call.title, intro=call.intro)
 
 
@@ -348,7 +325,7 @@ def _blind(request: HttpRequest, call: OpenCall) -> bool:
 @organizer_required
 @require_GET
 def pool(request: HttpRequest, pk: int) -> HttpResponse:
-    call = organized_call(request, pk)
+    call = get_call_or_404(request, pk, "call.review")
     f = _pool_filter(request, call)
     rows = service.pool(call=call, viewer=request.user, filters=f)
     total = rows.count()
@@ -363,8 +340,8 @@ def pool(request: HttpRequest, pk: int) -> HttpResponse:
         submission.my_score = mine.get(submission.pk)
     query = request.GET.copy()
     query.pop("page", None)
-    events = scope_to_organizer(
-        request, Event.objects.exclude(status=Event.Status.CANCELLED), "organizers"
+    events = permitted(
+        request.user, Event.objects.exclude(status=Event.Status.CANCELLED), "invitation.send"
     )
     return render(
         request,
@@ -405,7 +382,7 @@ def _selected(request: HttpRequest, call: OpenCall):
 @organizer_required
 @require_POST
 def pool_action(request: HttpRequest, pk: int) -> HttpResponse:
-    call = organized_call(request, pk)
+    call = get_call_or_404(request, pk, "call.review")
     action = request.POST.get("action")
     chosen = _selected(request, call)
     back = reverse("manage:pool", args=[call.pk]) + "?" + request.POST.get("query", "")
@@ -426,7 +403,7 @@ def pool_action(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect(back)
     if action == "invite":
         event_id = request.POST.get("event", "")
-        events = scope_to_organizer(request, Event.objects.all(), "organizers")
+        events = permitted(request.user, Event.objects.all(), "invitation.send")
         event = events.filter(pk=int(event_id)).first() if event_id.isdigit() else None
         if event is None:
             messages.error(request, "Choose one of your events to invite them to.")
@@ -440,7 +417,7 @@ def pool_action(request: HttpRequest, pk: int) -> HttpResponse:
 @organizer_required
 @require_GET
 def pool_csv(request: HttpRequest, pk: int) -> StreamingHttpResponse:
-    call = organized_call(request, pk)
+    call = get_call_or_404(request, pk, "call.review")
     f = _pool_filter(request, call)
     rows = service.csv_rows(call=call, viewer=request.user, filters=f)
     return stream_csv(rows, f"call-{call.pk}-pool.csv")
@@ -449,7 +426,7 @@ def pool_csv(request: HttpRequest, pk: int) -> StreamingHttpResponse:
 @organizer_required
 @require_GET
 def pool_results(request: HttpRequest, pk: int) -> HttpResponse:
-    call = organized_call(request, pk)
+    call = get_call_or_404(request, pk, "call.review")
     f = _pool_filter(request, call)
     return render(
         request,
@@ -464,12 +441,8 @@ def pool_results(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def organized_submission(request: HttpRequest, pk: int) -> Submission:
-    rows = scope_to_organizer(
-        request,
-        Submission.objects.select_related("call__questionnaire", "response"),
-        "call__organizers",
-    )
-    submission = get_object_or_404(rows, pk=pk)
+    rows = Submission.objects.select_related("call__questionnaire", "response")
+    submission = get_or_404(request, rows, "call.review", pk=pk)
     if submission.confirmed_at is None:
         raise Http404  # not in the pool until confirmed
     return submission

@@ -1,12 +1,10 @@
 """Organizers' own pages. Every view loads its event (or session, or registration) through
-`organized_event` and friends: anyone who does not organize it gets a 404, not a hint that it
-exists. Every change is a POST that calls a service and redirects."""
+events/permissions.py, naming what it is about to do: anyone who may not gets a 404, not a
+hint that it exists. Every change is a POST that calls a service and redirects."""
 
 import csv
-from functools import wraps
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.db.models import Count, IntegerField, Min, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest, HttpResponse
@@ -15,49 +13,22 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from ..exports import csv_safe
 from ..forms.manage import EventForm, OrganizerForm, QuestionForm, SessionForm
 from ..models import Event, Registration, ScreeningQuestion, Session
+from ..permissions import (
+    get_event_or_404,
+    get_registration_or_404,
+    get_session_or_404,
+    may,
+    organizer_required,
+    permitted,
+    sees_all,
+)
 from ..services import ServiceError, attendance, lottery, questions, review, scheduling
 from ..services import registration as registration_service
-from ..services.scheduling import can_open_organizer_pages, can_organize
 
 Status = Registration.Status
-
-
-def organizer_required(view):
-    """Logged in and an organizer (or staff); others get a 404."""
-
-    @wraps(view)
-    @login_required
-    def wrapper(request: HttpRequest, *args, **kwargs):
-        if not can_open_organizer_pages(request.user):
-            raise Http404
-        return view(request, *args, **kwargs)
-
-    return wrapper
-
-
-def scope_to_organizer(request: HttpRequest, queryset: QuerySet, path: str) -> QuerySet:
-    # Staff may open any event; everyone else only the events they organize.
-    if request.user.is_staff:
-        return queryset
-    return queryset.filter(**{path: request.user})
-
-
-def organized_event(request: HttpRequest, pk: int) -> Event:
-    return get_object_or_404(scope_to_organizer(request, Event.objects.all(), "organizers"), pk=pk)
-
-
-def organized_session(request: HttpRequest, pk: int) -> Session:
-    sessions = Session.objects.select_related("event")
-    return get_object_or_404(scope_to_organizer(request, sessions, "event__organizers"), pk=pk)
-
-
-def organized_registration(request: HttpRequest, pk: int) -> Registration:
-    registrations = Registration.objects.select_related("user", "session__event")
-    return get_object_or_404(
-        scope_to_organizer(request, registrations, "session__event__organizers"), pk=pk
-    )
 
 
 def _registrations_in(status: str) -> Coalesce:
@@ -100,7 +71,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @organizer_required
 @require_http_methods(["GET", "POST"])
 def event_create(request: HttpRequest) -> HttpResponse:
-    if not can_organize(request.user):
+    if not may(request.user, "event.create"):
         raise Http404  # co-organizers of someone else's event cannot create their own
     form = EventForm(
         request.POST if request.method == "POST" else None, default_timezone=request.user.timezone
@@ -121,7 +92,7 @@ def event_create(request: HttpRequest) -> HttpResponse:
 @organizer_required
 @require_http_methods(["GET", "POST"])
 def event_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    event = organized_event(request, pk)
+    event = get_event_or_404(request, pk, "event.edit")
     form = EventForm(request.POST if request.method == "POST" else None, instance=event)
     context = {"form": form, "event": event}
     if request.method == "POST":
@@ -169,13 +140,13 @@ def _render_event(
 @organizer_required
 @require_GET
 def event_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    return _render_event(request, organized_event(request, pk))
+    return _render_event(request, get_event_or_404(request, pk, "event.view"))
 
 
 @organizer_required
 @require_POST
 def event_publish(request: HttpRequest, pk: int) -> HttpResponse:
-    event = organized_event(request, pk)
+    event = get_event_or_404(request, pk, "event.edit")
     try:
         scheduling.publish_event(event=event, actor=request.user)
     except ServiceError as error:
@@ -188,7 +159,7 @@ def event_publish(request: HttpRequest, pk: int) -> HttpResponse:
 @organizer_required
 @require_POST
 def event_unpublish(request: HttpRequest, pk: int) -> HttpResponse:
-    event = organized_event(request, pk)
+    event = get_event_or_404(request, pk, "event.edit")
     try:
         scheduling.unpublish_event(event=event, actor=request.user)
     except ServiceError as error:
@@ -202,7 +173,7 @@ def event_unpublish(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def event_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     """GET asks for confirmation; POST cancels every session and tells everyone in them."""
-    event = organized_event(request, pk)
+    event = get_event_or_404(request, pk, "event.edit")
     if event.status == Event.Status.CANCELLED:
         # The service would cancel again without complaint; there is nothing left to do.
         messages.error(request, "This event is already cancelled.")
@@ -231,7 +202,7 @@ def event_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 @organizer_required
 @require_POST
 def organizer_add(request: HttpRequest, pk: int) -> HttpResponse:
-    event = organized_event(request, pk)
+    event = get_event_or_404(request, pk, "event.edit")
     form = OrganizerForm(request.POST)
     if form.is_valid():
         try:
@@ -249,14 +220,14 @@ def organizer_add(request: HttpRequest, pk: int) -> HttpResponse:
 @organizer_required
 @require_POST
 def organizer_remove(request: HttpRequest, pk: int, user_pk: int) -> HttpResponse:
-    event = organized_event(request, pk)
+    event = get_event_or_404(request, pk, "event.edit")
     person = get_object_or_404(event.organizers.all(), pk=user_pk)
     try:
         scheduling.remove_organizer(event=event, actor=request.user, user=person)
     except ServiceError as error:
         messages.error(request, error.message)
         return redirect(f"{reverse('manage:event', args=[event.pk])}#organizers")
-    if person == request.user and not request.user.is_staff:
+    if person == request.user and not may(request.user, "event.view", event):
         messages.success(request, f"You no longer organize {event.title}.")
         return redirect("manage:dashboard")
     messages.success(request, f"{person.name} no longer organizes this event.")
@@ -266,7 +237,7 @@ def organizer_remove(request: HttpRequest, pk: int, user_pk: int) -> HttpRespons
 @organizer_required
 @require_POST
 def question_add(request: HttpRequest, pk: int) -> HttpResponse:
-    event = organized_event(request, pk)
+    event = get_event_or_404(request, pk, "event.edit")
     form = QuestionForm(request.POST)
     if form.is_valid():
         try:
@@ -282,7 +253,7 @@ def question_add(request: HttpRequest, pk: int) -> HttpResponse:
 @organizer_required
 @require_POST
 def question_remove(request: HttpRequest, pk: int, question_pk: int) -> HttpResponse:
-    event = organized_event(request, pk)
+    event = get_event_or_404(request, pk, "event.edit")
     question = get_object_or_404(ScreeningQuestion, pk=question_pk, event=event)
     questions.remove_question(question=question, actor=request.user)
     messages.success(request, f"Question removed: {question.label}")
@@ -292,7 +263,7 @@ def question_remove(request: HttpRequest, pk: int, question_pk: int) -> HttpResp
 @organizer_required
 @require_http_methods(["GET", "POST"])
 def session_create(request: HttpRequest, pk: int) -> HttpResponse:
-    event = organized_event(request, pk)
+    event = get_event_or_404(request, pk, "event.edit")
     form = SessionForm(
         request.POST if request.method == "POST" else None, event=event, initial={"capacity": 10}
     )
@@ -320,7 +291,7 @@ def session_create(request: HttpRequest, pk: int) -> HttpResponse:
 @organizer_required
 @require_http_methods(["GET", "POST"])
 def session_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    session = organized_session(request, pk)
+    session = get_session_or_404(request, pk, "event.edit")
     event = session.event
     form = SessionForm(
         request.POST if request.method == "POST" else None, instance=session, event=event
@@ -345,7 +316,7 @@ def session_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def session_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     """GET asks for confirmation; POST cancels and tells everyone in the session."""
-    session = organized_session(request, pk)
+    session = get_session_or_404(request, pk, "event.edit")
     if request.method == "POST":
         try:
             scheduling.cancel_session(session=session, actor=request.user)
@@ -408,7 +379,7 @@ def _session_registrations(session: Session, status: str) -> QuerySet:
 @organizer_required
 @require_GET
 def registrations(request: HttpRequest, pk: int) -> HttpResponse:
-    session = organized_session(request, pk)
+    session = get_session_or_404(request, pk, "event.view")
     event = session.event
     status = _status_filter(request.GET.get("status"))
     counts = dict(session.registrations.order_by().values_list("status").annotate(n=Count("pk")))
@@ -422,7 +393,7 @@ def registrations(request: HttpRequest, pk: int) -> HttpResponse:
     # Each person's attendance record, in one query for the whole table.
     records = attendance.histories(
         users=session.registrations.values("user_id"),
-        organizer=None if request.user.is_staff else request.user,
+        organizer=None if sees_all(request.user) else request.user,
     )
     for registration, _ in rows:
         registration.history = records.get(registration.user_id, attendance.History())
@@ -447,7 +418,7 @@ def registrations(request: HttpRequest, pk: int) -> HttpResponse:
 @organizer_required
 @require_POST
 def registrations_action(request: HttpRequest, pk: int) -> HttpResponse:
-    session = organized_session(request, pk)
+    session = get_session_or_404(request, pk, "registration.review")
     status = _status_filter(request.POST.get("status"))
     back = reverse("manage:registrations", args=[session.pk])
     back = f"{back}?status={status}" if status else back
@@ -475,7 +446,7 @@ def registrations_action(request: HttpRequest, pk: int) -> HttpResponse:
 @organizer_required
 @require_POST
 def lottery_draw(request: HttpRequest, pk: int) -> HttpResponse:
-    session = organized_session(request, pk)
+    session = get_session_or_404(request, pk, "registration.review")
     try:
         lottery.draw(session=session, actor=request.user)
     except ServiceError as error:
@@ -496,20 +467,10 @@ def lottery_draw(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("manage:registrations", session.pk)
 
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_safe(value) -> str:
-    """A cell a spreadsheet will not run: text starting like a formula gets a leading quote
-    (OWASP's advice against CSV injection)."""
-    text = "" if value is None else str(value)
-    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
-
-
 @organizer_required
 @require_GET
 def registrations_csv(request: HttpRequest, pk: int) -> HttpResponse:
-    session = organized_session(request, pk)
+    session = get_session_or_404(request, pk, "event.view")
     event = session.event
     asked = list(event.questions.all())
     is_lottery = event.registration_mode == Event.Mode.LOTTERY
@@ -543,14 +504,14 @@ def registrations_csv(request: HttpRequest, pk: int) -> HttpResponse:
 @organizer_required
 @require_GET
 def registration_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    registration = organized_registration(request, pk)
+    registration = get_registration_or_404(request, pk, "event.view")
     event = registration.session.event
     person = registration.user
     labels = dict(Status.choices)
-    others = scope_to_organizer(
-        request,
+    others = permitted(
+        request.user,
         Registration.objects.filter(user=person).exclude(pk=registration.pk),
-        "session__event__organizers",
+        "event.view",
     ).select_related("session__event")
     context = {
         "registration": registration,
@@ -564,7 +525,7 @@ def registration_detail(request: HttpRequest, pk: int) -> HttpResponse:
         ],
         "others": others.order_by("-session__starts_at", "pk"),
         "history": attendance.history(
-            user=person, organizer=None if request.user.is_staff else request.user
+            user=person, organizer=None if sees_all(request.user) else request.user
         ),
         "attendance": attendance.describe(registration=registration),
     }

@@ -14,16 +14,13 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from ..forms.public import SignUpForm
 from ..models import Event, Invitation, Registration, Session
+from ..permissions import may
 from ..ratelimit import rate_limit
 from ..services import ServiceError, waitlist
 from ..services import registration as registration_service
 from ..services import surveys as surveys_service
 
 Status = Registration.Status
-
-
-def organizes(user, event: Event) -> bool:
-    return user.is_authenticated and (user.is_staff or event.organizers.filter(pk=user.pk).exists())
 
 
 def get_visible_event(request: HttpRequest, pk: int) -> Event:
@@ -33,7 +30,7 @@ def get_visible_event(request: HttpRequest, pk: int) -> Event:
 
 
 def check_visible(request: HttpRequest, event: Event) -> Event:
-    if event.status == Event.Status.DRAFT and not organizes(request.user, event):
+    if event.status == Event.Status.DRAFT and not may(request.user, "event.view", event):
         raise Http404
     if event.registration_mode == Event.Mode.INVITATION and not is_invitee(request.user, event):
         raise Http404
@@ -45,7 +42,7 @@ def is_invitee(user, event: Event) -> bool:
     of their verified addresses) or already registered."""
     if not user.is_authenticated:
         return False
-    if organizes(user, event):
+    if may(user, "event.view", event):
         return True
     emails = EmailAddress.objects.filter(user=user, verified=True).values("email")
     return (
@@ -111,7 +108,7 @@ def event_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "event": event,
             "rows": rows,
             "needs_terms": needs_terms,
-            "is_organizer": organizes(request.user, event),
+            "is_organizer": may(request.user, "event.view", event),
             "now": timezone.now(),
         },
     )

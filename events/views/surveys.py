@@ -3,29 +3,21 @@ attendees answer from their one-click link (no login)."""
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import User
 
+from ..exports import stream_csv
 from ..forms.surveys import SurveySettingsForm
 from ..models import Survey, SurveyRecipient
+from ..permissions import get_event_or_404, get_or_404, get_survey_or_404, organizer_required
+from ..questionnaire_pages import builder_context, survey_owner
+from ..questionnaire_pages import preview as preview_page
 from ..ratelimit import by_ip, rate_limit
 from ..services import ServiceError
 from ..services import questionnaire as engine
 from ..services import surveys as service
-from .organizer import organized_event, organizer_required, scope_to_organizer
-from .questionnaire import builder_context, stream_csv, survey_owner
-from .questionnaire import preview as preview_page
-
-
-def organized_survey(request: HttpRequest, pk: int) -> Survey:
-    """The survey of an event the viewer organizes (404 when there is none yet)."""
-    event = organized_event(request, pk)
-    survey = get_object_or_404(Survey.objects.select_related("questionnaire"), event=event)
-    survey.event = event
-    return survey
-
 
 # Organizers: building
 
@@ -33,7 +25,7 @@ def organized_survey(request: HttpRequest, pk: int) -> Survey:
 @organizer_required
 @require_GET
 def survey(request: HttpRequest, pk: int) -> HttpResponse:
-    event = organized_event(request, pk)
+    event = get_event_or_404(request, pk, "survey.edit")
     survey = Survey.objects.filter(event=event).select_related("questionnaire").first()
     context = {"event": event, "survey": survey, "here": "Survey"}
     if survey is None:
@@ -57,7 +49,7 @@ def _builder(survey: Survey, settings_form: SurveySettingsForm) -> dict:
 @organizer_required
 @require_POST
 def survey_create(request: HttpRequest, pk: int) -> HttpResponse:
-    event = organized_event(request, pk)
+    event = get_event_or_404(request, pk, "survey.edit")
     service.create_survey(event=event, actor=request.user)
     messages.success(
         request,
@@ -69,7 +61,7 @@ def survey_create(request: HttpRequest, pk: int) -> HttpResponse:
 @organizer_required
 @require_POST
 def survey_settings(request: HttpRequest, pk: int) -> HttpResponse:
-    survey = organized_survey(request, pk)
+    survey = get_survey_or_404(request, pk, "survey.edit")
     form = SurveySettingsForm(request.POST, zone=survey.event.timezone)
     if form.is_valid():
         try:
@@ -87,7 +79,7 @@ def survey_settings(request: HttpRequest, pk: int) -> HttpResponse:
 @organizer_required
 @require_POST
 def survey_sending(request: HttpRequest, pk: int) -> HttpResponse:
-    survey = organized_survey(request, pk)
+    survey = get_survey_or_404(request, pk, "survey.edit")
     action = request.POST.get("action")
     try:
         if action == "start":
@@ -106,7 +98,7 @@ def survey_sending(request: HttpRequest, pk: int) -> HttpResponse:
 @organizer_required
 @require_GET
 def survey_preview(request: HttpRequest, pk: int) -> HttpResponse:
-    survey = organized_survey(request, pk)
+    survey = get_survey_or_404(request, pk, "survey.edit")
     return preview_page(
         request, survey_owner(survey), title=f"How was {survey.event.title}?", intro=survey.intro
     )
@@ -128,7 +120,7 @@ def _filters(request: HttpRequest, survey: Survey) -> tuple[int | None, str | No
 @organizer_required
 @require_GET
 def survey_results(request: HttpRequest, pk: int) -> HttpResponse:
-    survey = organized_survey(request, pk)
+    survey = get_survey_or_404(request, pk, "survey.results")
     session_id, role = _filters(request, survey)
     outcome = service.results(survey=survey, session_id=session_id, role=role)
     return render(
@@ -154,7 +146,7 @@ def survey_results(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def survey_csv(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     """All answers, streamed row by row: memory stays flat however many responses."""
-    survey = organized_survey(request, pk)
+    survey = get_survey_or_404(request, pk, "survey.results")
     session_id, role = _filters(request, survey)
     reason = service.withheld(survey=survey, session_id=session_id, role=role)
     if reason:
@@ -166,7 +158,7 @@ def survey_csv(request: HttpRequest, pk: int) -> StreamingHttpResponse:
 @organizer_required
 @require_GET
 def survey_pending(request: HttpRequest, pk: int) -> HttpResponse:
-    survey = organized_survey(request, pk)
+    survey = get_survey_or_404(request, pk, "survey.results")
     return render(
         request,
         "events/manage/survey_pending.html",
@@ -183,9 +175,7 @@ def survey_pending(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def survey_resend(request: HttpRequest, pk: int) -> HttpResponse:
     recipients = SurveyRecipient.objects.select_related("survey", "user")
-    recipient = get_object_or_404(
-        scope_to_organizer(request, recipients, "survey__event__organizers"), pk=pk
-    )
+    recipient = get_or_404(request, recipients, "survey.edit", pk=pk)
     try:
         service.resend(recipient=recipient, actor=request.user)
     except ServiceError as error:

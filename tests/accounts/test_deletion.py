@@ -26,7 +26,7 @@ from events.services import attendance, surveys
 from events.services import invitations as invitation_service
 from events.services.registration import register
 from tests.factories import PASSWORD, EventFactory, OrganizerFactory, SessionFactory, UserFactory
-from tests.notifications.helpers import client_for, deliver_pending, invites
+from tests.notifications.helpers import deliver_pending, invites
 from tests.open_calls.conftest import in_pool, make_call
 from tests.surveys.conftest import end, field, invite, questions_of, survey_for
 
@@ -43,14 +43,14 @@ def person():
     return UserFactory(email=EMAIL, display_name=NAME)
 
 
-def delete(person) -> None:
+def delete(client_for, person) -> None:
     response = client_for(person).post(reverse("accounts:delete"), {"confirmation": PASSWORD})
     assert response.status_code == 302
     assert not User.objects.filter(pk=person.pk).exists()
 
 
 def test_deleting_an_account_sends_a_cancel_for_every_calendar_entry_after_the_deletion(
-    smtp, person
+    smtp, person, client_for
 ):
     full = SessionFactory(capacity=1, location="Room 4, Example HQ")
     other = SessionFactory(online_url="https://meet.example.com/secret-room")
@@ -60,7 +60,7 @@ def test_deleting_an_account_sends_a_cancel_for_every_calendar_entry_after_the_d
     deliver_pending()
     assert [i.method for i in invites(smtp.to(EMAIL))] == ["REQUEST", "REQUEST"]
 
-    delete(person)
+    delete(client_for, person)
     deliver_pending()
 
     cancels = invites(smtp.to(EMAIL))[2:]
@@ -78,12 +78,12 @@ def test_deleting_an_account_sends_a_cancel_for_every_calendar_entry_after_the_d
     assert not Notification.objects.filter(email__iexact=EMAIL).exists()
 
 
-def test_a_cancel_kept_for_a_deleted_account_names_nobody_but_the_address(smtp, person):
+def test_a_cancel_kept_for_a_deleted_account_names_nobody_but_the_address(smtp, person, client_for):
     session = SessionFactory()
     register(user=person, session=session)
     deliver_pending()
 
-    delete(person)
+    delete(client_for, person)
 
     [kept] = Notification.objects.filter(email=EMAIL)
     assert (kept.recipient_id, kept.registration_id, kept.status) == (None, None, "pending")
@@ -95,11 +95,11 @@ def test_a_cancel_kept_for_a_deleted_account_names_nobody_but_the_address(smtp, 
     assert NAME not in text and "None" not in text
 
 
-def test_a_cancel_not_sent_within_thirty_days_is_purged_anyway(person):
+def test_a_cancel_not_sent_within_thirty_days_is_purged_anyway(person, client_for):
     register(user=person, session=SessionFactory())
     Registration.objects.filter(user=person).update(calendar_sequence=0)
 
-    delete(person)
+    delete(client_for, person)
     [kept] = Notification.objects.filter(email=EMAIL, status="pending")
 
     assert accounts.purge_farewells() == 0
@@ -151,13 +151,14 @@ def everything_about(person) -> dict:
 
 def test_deleting_an_account_leaves_nothing_of_the_person_in_pools_invitations_outbox_or_surveys(
     person,
+    client_for,
 ):
     rows = everything_about(person)
     assert Notification.objects.filter(email__iexact=EMAIL).exists()
     rows["held"].refresh_from_db()
     assert rows["held"].seats_taken == 1
 
-    delete(person)
+    delete(client_for, person)
 
     named = Q(email__icontains="leaving@") | Q(name__icontains="Leaving")
     assert not Submission.objects.filter(named).exists()
@@ -177,7 +178,9 @@ def test_deleting_an_account_leaves_nothing_of_the_person_in_pools_invitations_o
     assert rows["held"].seats_taken == 0
 
 
-def test_the_export_has_survey_answers_submissions_invitations_emails_and_attendance(person):
+def test_the_export_has_survey_answers_submissions_invitations_emails_and_attendance(
+    person, client_for
+):
     everything_about(person)
 
     data = json.loads(client_for(person).get(reverse("accounts:export")).content)
@@ -199,11 +202,11 @@ def test_the_export_has_survey_answers_submissions_invitations_emails_and_attend
     assert all(a["checked_in_at"] for a in data["attendance"])
 
 
-def staff_client():
+def staff_client(client_for):
     return client_for(UserFactory(is_staff=True, is_superuser=True))
 
 
-def test_deleting_a_user_in_the_admin_is_the_same_deletion(person):
+def test_deleting_a_user_in_the_admin_is_the_same_deletion(person, client_for):
     session = SessionFactory()
     register(user=person, session=session)
     # Their invite went out: their calendar has an entry for the CANCEL to remove.
@@ -212,7 +215,7 @@ def test_deleting_a_user_in_the_admin_is_the_same_deletion(person):
     )
     in_pool(make_call(OrganizerFactory(), slug="pool"), EMAIL, name=NAME)
 
-    response = staff_client().post(
+    response = staff_client(client_for).post(
         reverse("admin:accounts_user_delete", args=[person.pk]), {"post": "yes"}
     )
 
@@ -225,10 +228,10 @@ def test_deleting_a_user_in_the_admin_is_the_same_deletion(person):
     assert session.seats_taken == 0
 
 
-def test_the_admin_keeps_the_only_organizer_of_a_live_event_and_says_why():
+def test_the_admin_keeps_the_only_organizer_of_a_live_event_and_says_why(client_for):
     organizer = OrganizerFactory()
     EventFactory(organizer=organizer, title="Model launch feedback")
-    client = staff_client()
+    client = staff_client(client_for)
 
     one = client.post(reverse("admin:accounts_user_delete", args=[organizer.pk]), {"post": "yes"})
     bulk = client.post(
@@ -242,10 +245,14 @@ def test_the_admin_keeps_the_only_organizer_of_a_live_event_and_says_why():
     assert User.objects.filter(pk=organizer.pk).exists()
 
 
-def test_a_person_whose_invite_never_left_gets_the_news_without_a_calendar_cancel(person):
+def test_a_person_whose_invite_never_left_gets_the_news_without_a_calendar_cancel(
+    person, client_for
+):
     register(user=person, session=SessionFactory())  # the "you're in" with its invite is owed...
 
-    delete(person)  # ...and the account goes before it left: their calendar has no entry
+    delete(
+        client_for, person
+    )  # ...and the account goes before it left: their calendar has no entry
 
     [kept] = Notification.objects.filter(email=EMAIL, status="pending")
     assert kept.kind == Notification.Kind.CANCELLED

@@ -9,13 +9,7 @@ from django.utils import timezone
 
 from events.models import Registration, Session
 from events.services.registration import register
-from tests.factories import PASSWORD, EventFactory, OrganizerFactory, SessionFactory, UserFactory
-
-
-def client_for(user) -> Client:
-    client = Client()
-    assert client.login(email=user.email, password=PASSWORD)
-    return client
+from tests.factories import EventFactory, OrganizerFactory, SessionFactory, UserFactory
 
 
 def door_session(**fields) -> Session:
@@ -49,7 +43,7 @@ def owner():
 
 
 @pytest.fixture
-def owner_client(owner) -> Client:
+def owner_client(owner, client_for) -> Client:
     return client_for(owner)
 
 

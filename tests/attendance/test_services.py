@@ -14,7 +14,7 @@ from events.models import Notification, Registration, RegistrationChange, Sessio
 from events.services import ServiceError, attendance, scheduling
 from events.services import registration as registration_service
 from tests import harness
-from tests.factories import EventFactory, OrganizerFactory, UserFactory
+from tests.factories import EventFactory, OrganizerFactory, RegistrationFactory, UserFactory
 
 from .conftest import door_session, move, seat
 
@@ -529,7 +529,7 @@ def test_the_session_summary_adds_up_on_a_hand_made_session(event, owner):
     )
     registration_service.cancel(registration=kicked, actor=owner, by_organizer=True)
     # Never held a seat: not among the registered.
-    Registration.objects.create(session=session, user=UserFactory(), status=Status.WAITLISTED)
+    RegistrationFactory(session=session, user=UserFactory(), status=Status.WAITLISTED)
 
     before = attendance.summary(session=session)
     move(session, starts_in=-timedelta(hours=2))

@@ -20,9 +20,9 @@ from events import emails
 from events.models import Notification, Registration, Session
 from events.services import attendance, scheduling
 from events.services import registration as registration_service
-from tests.factories import EventFactory, OrganizerFactory, UserFactory
+from tests.factories import EventFactory, OrganizerFactory, RegistrationFactory, UserFactory
 
-from .conftest import client_for, door_session, move, seat
+from .conftest import door_session, move, seat
 
 pytestmark = pytest.mark.django_db
 Status = Registration.Status
@@ -87,7 +87,7 @@ def test_every_attendance_url_sends_anonymous_visitors_to_log_in(world, name, me
 
 @pytest.mark.parametrize(("name", "method", "target", "data"), URLS, ids=IDS)
 def test_every_attendance_url_is_a_404_for_someone_who_organizes_nothing(
-    world, name, method, target, data
+    world, name, method, target, data, client_for
 ):
     response = call(client_for(UserFactory()), world, name, method, target, data)
 
@@ -96,7 +96,9 @@ def test_every_attendance_url_is_a_404_for_someone_who_organizes_nothing(
 
 
 @pytest.mark.parametrize(("name", "method", "target", "data"), URLS, ids=IDS)
-def test_every_attendance_url_is_a_404_for_the_attendee_themself(world, name, method, target, data):
+def test_every_attendance_url_is_a_404_for_the_attendee_themself(
+    world, name, method, target, data, client_for
+):
     attendee = world["registration"].user
 
     response = call(client_for(attendee), world, name, method, target, data)
@@ -107,7 +109,7 @@ def test_every_attendance_url_is_a_404_for_the_attendee_themself(world, name, me
 
 @pytest.mark.parametrize(("name", "method", "target", "data"), URLS, ids=IDS)
 def test_every_attendance_url_is_a_404_for_the_organizer_of_another_event(
-    world, name, method, target, data
+    world, name, method, target, data, client_for
 ):
     other = OrganizerFactory()
     seat(door_session(event=EventFactory(organizer=other)))
@@ -145,7 +147,7 @@ def test_state_changes_refuse_get(world, owner_client, name, target):
     nothing_changed(world)
 
 
-def test_staff_may_check_people_in_at_any_event(world):
+def test_staff_may_check_people_in_at_any_event(world, client_for):
     staff = UserFactory(is_staff=True)
 
     response = client_for(staff).post(reverse("manage:check_in", args=[world["registration"].pk]))
@@ -203,7 +205,9 @@ def main(html: str) -> str:
 
 
 @pytest.mark.parametrize("who", ["anonymous", "attendee", "stranger", "other organizer"])
-def test_anyone_else_opening_the_qr_link_changes_nothing_and_learns_nothing(session, who):
+def test_anyone_else_opening_the_qr_link_changes_nothing_and_learns_nothing(
+    session, who, client_for
+):
     (registration,) = seat(session, display_name="Ada Lovelace")
     other_organizer = OrganizerFactory()
     seat(door_session(event=EventFactory(organizer=other_organizer)))
@@ -251,7 +255,7 @@ def test_a_token_checks_in_only_its_own_registration_not_another_session_of_the_
     assert checked_in(first) and not checked_in(second)
 
 
-def test_an_organizer_of_another_event_cannot_use_a_token_there(session, owner):
+def test_an_organizer_of_another_event_cannot_use_a_token_there(session, owner, client_for):
     (registration,) = seat(session)
     other = OrganizerFactory()
     their_session = door_session(event=EventFactory(organizer=other))
@@ -265,7 +269,7 @@ def test_an_organizer_of_another_event_cannot_use_a_token_there(session, owner):
     assert not checked_in(registration) and not checked_in(theirs)
 
 
-def test_an_attendee_cannot_check_themself_in_by_any_url(session):
+def test_an_attendee_cannot_check_themself_in_by_any_url(session, client_for):
     (registration,) = seat(session)
     client = client_for(registration.user)
 
@@ -284,7 +288,7 @@ def test_the_check_in_page_lists_confirmed_people_with_counts_and_others_apart(
 ):
     ada, bob = seat(session, 2)
     Registration.objects.filter(pk=ada.pk).update(checked_in_at=session.starts_at)
-    waiting = Registration.objects.create(
+    waiting = RegistrationFactory(
         session=session, user=UserFactory(display_name="Wanda Waiting"), status=Status.WAITLISTED
     )
 
@@ -438,7 +442,7 @@ def test_the_check_in_page_query_count_does_not_grow_with_attendees(session, own
         for registration in seat(session, count):
             if registration.pk % 2:
                 attendance.check_in(registration=registration, actor=owner)
-        Registration.objects.create(session=session, user=UserFactory(), status="waitlisted")
+        RegistrationFactory(session=session, user=UserFactory(), status="waitlisted")
 
     add(5)
     with CaptureQueriesContext(connection) as few:
@@ -506,9 +510,7 @@ def test_a_walk_in_with_a_bad_email_is_a_400(session, owner_client):
 
 
 def test_letting_in_someone_from_the_waitlist_gives_them_the_free_seat(session, owner_client):
-    waiting = Registration.objects.create(
-        session=session, user=UserFactory(), status=Status.WAITLISTED
-    )
+    waiting = RegistrationFactory(session=session, user=UserFactory(), status=Status.WAITLISTED)
 
     owner_client.post(reverse("manage:walk_in", args=[session.pk]), {"email": waiting.user.email})
 
@@ -705,7 +707,7 @@ def test_the_registration_page_shows_the_history_and_this_sessions_attendance(pa
     assert "No-show: not checked in by the end of the session" in html  # in the history
 
 
-def test_the_history_counts_only_events_the_viewer_organizes(past, owner):
+def test_the_history_counts_only_events_the_viewer_organizes(past, owner, client_for):
     other = OrganizerFactory()
     their_session = door_session(event=EventFactory(organizer=other))
     theirs = registration_service.register(user=past["bob"].user, session=their_session)
@@ -718,7 +720,7 @@ def test_the_history_counts_only_events_the_viewer_organizes(past, owner):
 # The attendee's side -----------------------------------------------------------------------------
 
 
-def test_my_sessions_shows_a_qr_code_for_each_confirmed_seat_only(session):
+def test_my_sessions_shows_a_qr_code_for_each_confirmed_seat_only(session, client_for):
     (registration,) = seat(session)
     waiting_session = door_session(capacity=1)
     move(waiting_session, starts_in=timedelta(days=3))
@@ -739,7 +741,7 @@ def test_my_sessions_shows_a_qr_code_for_each_confirmed_seat_only(session):
     assert f' d="{path}"' in html
 
 
-def test_no_qr_code_when_the_event_does_not_check_people_in(event, session):
+def test_no_qr_code_when_the_event_does_not_check_people_in(event, session, client_for):
     (registration,) = seat(session)
     event.checkin_enabled = False
     event.save(update_fields=["checkin_enabled"])

@@ -19,17 +19,11 @@ from events.models import Event, Registration, ScreeningQuestion, Session
 from events.services import lottery, scheduling
 from events.services import questions as question_service
 from events.services.registration import register
-from tests.factories import PASSWORD, EventFactory, OrganizerFactory, SessionFactory, UserFactory
+from tests.factories import EventFactory, OrganizerFactory, SessionFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 Status = Registration.Status
 BERLIN = ZoneInfo("Europe/Berlin")
-
-
-def client_for(user) -> Client:
-    client = Client()
-    assert client.login(email=user.email, password=PASSWORD)
-    return client
 
 
 def texts(response) -> list[str]:
@@ -49,7 +43,7 @@ def owner():
 
 
 @pytest.fixture
-def owner_client(owner) -> Client:
+def owner_client(owner, client_for) -> Client:
     return client_for(owner)
 
 
@@ -149,7 +143,7 @@ def test_every_manage_url_sends_anonymous_visitors_to_log_in(world, name, method
 
 @pytest.mark.parametrize(("name", "method", "args", "data"), ALL_URLS, ids=ids(ALL_URLS))
 def test_every_manage_url_is_a_404_for_someone_who_is_not_an_organizer(
-    world, name, method, args, data
+    world, name, method, args, data, client_for
 ):
     response = call(client_for(UserFactory()), world, name, method, args, data)
 
@@ -158,7 +152,7 @@ def test_every_manage_url_is_a_404_for_someone_who_is_not_an_organizer(
 
 @pytest.mark.parametrize(("name", "method", "args", "data"), EVENT_URLS, ids=ids(EVENT_URLS))
 def test_every_event_url_is_a_404_for_the_organizer_of_another_event(
-    world, name, method, args, data
+    world, name, method, args, data, client_for
 ):
     other = OrganizerFactory()
     EventFactory(organizer=other)
@@ -178,7 +172,7 @@ def test_every_manage_url_opens_for_the_events_organizer(
     assert response.status_code in expected
 
 
-def test_posts_by_the_organizer_of_another_event_change_nothing(world):
+def test_posts_by_the_organizer_of_another_event_change_nothing(world, client_for):
     other = client_for(OrganizerFactory())
     posts = [p for p in EVENT_URLS if p[1] == "post"]
 
@@ -195,7 +189,7 @@ def test_posts_by_the_organizer_of_another_event_change_nothing(world):
     assert Registration.objects.get(pk=world["registration"].pk).status == Status.APPLIED
 
 
-def test_staff_may_open_any_event(world):
+def test_staff_may_open_any_event(world, client_for):
     staff = UserFactory(is_staff=True)
 
     response = client_for(staff).get(reverse("manage:event", args=[world["event"].pk]))
@@ -746,7 +740,9 @@ def test_the_table_filters_by_status_and_counts_each(session, owner_client):
     assert '<th scope="col">Email</th>' in html
 
 
-def test_the_table_shows_answers_escaped_and_links_to_each_history(event, session, owner):
+def test_the_table_shows_answers_escaped_and_links_to_each_history(
+    event, session, owner, client_for
+):
     question = question_service.add_question(
         event=event, actor=owner, label="<b>Stack</b>", kind="short_text"
     )
@@ -845,7 +841,9 @@ def test_sessions_without_a_lottery_have_no_draw(session, owner_client):
     assert "This session does not use a lottery." in texts(response)
 
 
-def test_the_csv_has_the_columns_and_answers_and_defuses_formulas(event, session, owner):
+def test_the_csv_has_the_columns_and_answers_and_defuses_formulas(
+    event, session, owner, client_for
+):
     question = question_service.add_question(
         event=event, actor=owner, label="=Which stack?", kind="multiple", choices=["Py", "Rs"]
     )
@@ -981,7 +979,7 @@ def test_changing_the_mode_after_sign_ups_is_refused_with_the_services_message(
     assert event.registration_mode == Event.Mode.APPROVAL
 
 
-def test_a_co_organizer_without_the_flag_manages_that_event_but_creates_none(event):
+def test_a_co_organizer_without_the_flag_manages_that_event_but_creates_none(event, client_for):
     colleague = UserFactory()
     scheduling.add_organizer(event=event, actor=event.organizers.get(), email=colleague.email)
     client = client_for(colleague)
@@ -1090,7 +1088,7 @@ def test_editing_a_session_down_to_no_seats_is_refused_and_nothing_is_written(
     assert Session.objects.values().get(pk=session.pk) == before
 
 
-def test_the_registration_history_shows_times_in_my_zone_with_its_name(owner, session):
+def test_the_registration_history_shows_times_in_my_zone_with_its_name(owner, session, client_for):
     owner.timezone = "Asia/Tokyo"
     owner.save(update_fields=["timezone"])
     [registration] = apply(session)
@@ -1103,7 +1101,7 @@ def test_the_registration_history_shows_times_in_my_zone_with_its_name(owner, se
     assert re.search(r"<time datetime=\"[^\"]+\">[^<]*17:05 JST</time>", history), history
 
 
-def test_the_registrations_table_and_the_messages_page_name_my_zone(owner, session):
+def test_the_registrations_table_and_the_messages_page_name_my_zone(owner, session, client_for):
     owner.timezone = "Asia/Tokyo"
     owner.save(update_fields=["timezone"])
     [registration] = apply(session)

@@ -10,7 +10,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from events.models import (
-    Invitation,
     Registration,
     ScreeningQuestion,
     Session,
@@ -20,15 +19,9 @@ from events.models import (
 )
 from events.services import registration as registration_service
 from events.services import surveys
-from tests.factories import PASSWORD, SessionFactory, UserFactory
+from tests.factories import InvitationFactory, SessionFactory, SurveyFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
-
-
-def client_for(user) -> Client:
-    client = Client()
-    assert client.login(email=user.email, password=PASSWORD)
-    return client
 
 
 def queries(client: Client, url: str) -> int:
@@ -82,7 +75,7 @@ def test_the_list_query_count_does_not_grow_with_events():
     assert few == many
 
 
-def test_the_list_shows_times_in_the_viewers_zone_with_the_event_zone_beside():
+def test_the_list_shows_times_in_the_viewers_zone_with_the_event_zone_beside(client_for):
     start = (timezone.now() + timedelta(days=30)).replace(hour=14, minute=0, second=0)
     SessionFactory(
         starts_at=start, ends_at=start + timedelta(hours=1), event__timezone="America/New_York"
@@ -97,7 +90,7 @@ def test_the_list_shows_times_in_the_viewers_zone_with_the_event_zone_beside():
     assert f"{new_york:%H:%M} {new_york:%Z} in America/New_York, event time" in html
 
 
-def test_an_event_in_utc_names_its_zone_once():
+def test_an_event_in_utc_names_its_zone_once(client_for):
     start = (timezone.now() + timedelta(days=30)).replace(hour=14, minute=0, second=0)
     SessionFactory(starts_at=start, ends_at=start + timedelta(hours=1), event__timezone="UTC")
     viewer = UserFactory(timezone="Asia/Tokyo")
@@ -108,7 +101,7 @@ def test_an_event_in_utc_names_its_zone_once():
     assert "UTC in UTC" not in html
 
 
-def test_a_viewer_in_the_events_own_zone_sees_no_event_time_note():
+def test_a_viewer_in_the_events_own_zone_sees_no_event_time_note(client_for):
     start = (timezone.now() + timedelta(days=30)).replace(hour=14, minute=0, second=0)
     SessionFactory(starts_at=start, ends_at=start + timedelta(hours=1), event__timezone="UTC")
 
@@ -121,7 +114,7 @@ def test_a_viewer_in_the_events_own_zone_sees_no_event_time_note():
 # An event's page
 
 
-def test_a_draft_event_is_a_404_except_for_its_organizers():
+def test_a_draft_event_is_a_404_except_for_its_organizers(client_for):
     session = SessionFactory(event__status="draft")
     organizer = session.event.organizers.get()
     url = reverse("events:detail", args=[session.event.pk])
@@ -131,7 +124,7 @@ def test_a_draft_event_is_a_404_except_for_its_organizers():
     assert client_for(organizer).get(url).status_code == 200
 
 
-def test_the_place_is_shown_only_to_confirmed_attendees():
+def test_the_place_is_shown_only_to_confirmed_attendees(client_for):
     session = SessionFactory(location="Secret room 42", capacity=1)
     confirmed, waitlisted = UserFactory(), UserFactory()
     registration_service.register(user=confirmed, session=session)
@@ -157,7 +150,7 @@ def test_the_description_is_markdown_with_no_script_getting_through():
     assert "onerror" not in html
 
 
-def test_times_are_shown_in_the_viewers_zone_with_the_event_zone_beside():
+def test_times_are_shown_in_the_viewers_zone_with_the_event_zone_beside(client_for):
     start = timezone.now().replace(microsecond=0) + timedelta(days=30)
     start = start.replace(hour=14, minute=0, second=0)
     session = SessionFactory(
@@ -193,7 +186,7 @@ def test_a_visitor_sees_times_in_the_zone_their_browser_reported():
     assert f"{start:%H:%M}" in html and "UTC" in html
 
 
-def test_after_a_lottery_its_page_shows_when_it_was_drawn_and_with_which_seed():
+def test_after_a_lottery_its_page_shows_when_it_was_drawn_and_with_which_seed(client_for):
     from events.services.lottery import draw
 
     session = SessionFactory(event__registration_mode="lottery", capacity=1)
@@ -211,7 +204,7 @@ def test_after_a_lottery_its_page_shows_when_it_was_drawn_and_with_which_seed():
 # Signing up
 
 
-def test_signing_up_in_open_mode_takes_one_post():
+def test_signing_up_in_open_mode_takes_one_post(client_for):
     session = SessionFactory()
     user = UserFactory()
 
@@ -221,7 +214,7 @@ def test_signing_up_in_open_mode_takes_one_post():
     assert Registration.objects.get(user=user, session=session).status == "confirmed"
 
 
-def test_a_full_session_puts_the_next_person_on_the_waitlist():
+def test_a_full_session_puts_the_next_person_on_the_waitlist(client_for):
     session = SessionFactory(capacity=1)
     client_for(UserFactory()).post(reverse("events:register", args=[session.pk]))
     late = UserFactory()
@@ -232,7 +225,7 @@ def test_a_full_session_puts_the_next_person_on_the_waitlist():
     assert "waitlist" in response.content.decode()
 
 
-def test_opening_the_sign_up_page_changes_nothing():
+def test_opening_the_sign_up_page_changes_nothing(client_for):
     session = SessionFactory()
 
     response = client_for(UserFactory()).get(reverse("events:register", args=[session.pk]))
@@ -251,7 +244,7 @@ def test_an_anonymous_visitor_is_asked_to_log_in():
     assert not Registration.objects.exists()
 
 
-def test_signing_up_twice_says_so_and_keeps_one_registration():
+def test_signing_up_twice_says_so_and_keeps_one_registration(client_for):
     session = SessionFactory()
     client = client_for(UserFactory())
     client.post(reverse("events:register", args=[session.pk]))
@@ -263,7 +256,7 @@ def test_signing_up_twice_says_so_and_keeps_one_registration():
     assert Registration.objects.count() == 1
 
 
-def test_a_started_session_refuses_sign_ups_with_a_message():
+def test_a_started_session_refuses_sign_ups_with_a_message(client_for):
     now = timezone.now()
     session = SessionFactory(starts_at=now - timedelta(minutes=5), ends_at=now + timedelta(hours=1))
 
@@ -274,7 +267,7 @@ def test_a_started_session_refuses_sign_ups_with_a_message():
     assert not Registration.objects.exists()
 
 
-def test_a_draft_events_session_is_a_404_to_sign_up_for():
+def test_a_draft_events_session_is_a_404_to_sign_up_for(client_for):
     session = SessionFactory(event__status="draft")
 
     response = client_for(UserFactory()).post(reverse("events:register", args=[session.pk]))
@@ -282,10 +275,10 @@ def test_a_draft_events_session_is_a_404_to_sign_up_for():
     assert response.status_code == 404
 
 
-def test_an_invitation_only_event_says_so_and_refuses_a_sign_up_without_the_invitation():
+def test_an_invitation_only_event_says_so_and_refuses_a_sign_up_without_the_invitation(client_for):
     session = SessionFactory(event__registration_mode="invitation")
     invitee = UserFactory()
-    Invitation.objects.create(
+    InvitationFactory(
         event=session.event, email=invitee.email, expires_at=timezone.now() + timedelta(days=7)
     )
     client = client_for(invitee)
@@ -304,7 +297,7 @@ def test_an_invitation_only_event_says_so_and_refuses_a_sign_up_without_the_invi
     assert stranger.post(reverse("events:register", args=[session.pk])).status_code == 404
 
 
-def test_confidential_events_need_the_terms_accepted_and_store_the_acceptance():
+def test_confidential_events_need_the_terms_accepted_and_store_the_acceptance(client_for):
     session = SessionFactory(event__terms_text="Do not share.", event__terms_version=2)
     user = UserFactory()
     client = client_for(user)
@@ -322,7 +315,7 @@ def test_confidential_events_need_the_terms_accepted_and_store_the_acceptance():
     assert Registration.objects.get(user=user).status == "confirmed"
 
 
-def test_terms_changed_while_reading_are_refused_and_nothing_is_written():
+def test_terms_changed_while_reading_are_refused_and_nothing_is_written(client_for):
     session = SessionFactory(event__terms_text="Do not share.", event__terms_version=3)
 
     response = client_for(UserFactory()).post(
@@ -334,7 +327,7 @@ def test_terms_changed_while_reading_are_refused_and_nothing_is_written():
     assert not Registration.objects.exists() and not TermsAcceptance.objects.exists()
 
 
-def test_applying_records_answers_and_keeps_typed_values_when_one_is_missing():
+def test_applying_records_answers_and_keeps_typed_values_when_one_is_missing(client_for):
     session = SessionFactory(event__registration_mode="approval")
     why = ScreeningQuestion.objects.create(event=session.event, label="Why?", kind="long_text")
     stack = ScreeningQuestion.objects.create(
@@ -362,7 +355,7 @@ def test_applying_records_answers_and_keeps_typed_values_when_one_is_missing():
 # My sessions, cancelling and offers
 
 
-def test_my_sessions_lists_only_my_own_registrations():
+def test_my_sessions_lists_only_my_own_registrations(client_for):
     mine, theirs = SessionFactory(event__title="Mine"), SessionFactory(event__title="Theirs")
     me, other = UserFactory(), UserFactory()
     registration_service.register(user=me, session=mine)
@@ -373,7 +366,7 @@ def test_my_sessions_lists_only_my_own_registrations():
     assert "Mine" in html and "Theirs" not in html
 
 
-def test_my_sessions_shows_every_place_i_hold_or_wait_for_with_a_cancel_button():
+def test_my_sessions_shows_every_place_i_hold_or_wait_for_with_a_cancel_button(client_for):
     me = UserFactory()
     confirmed = registration_service.register(user=me, session=SessionFactory())
     applied = registration_service.register(
@@ -422,7 +415,7 @@ def past_rows(html: str) -> str:
     return html[html.index('id="past-heading"') :]
 
 
-def test_past_sessions_say_whether_i_attended():
+def test_past_sessions_say_whether_i_attended(client_for):
     me = UserFactory()
     attended = ended(
         registration_service.register(user=me, session=SessionFactory(event__title="Came")),
@@ -448,13 +441,13 @@ def test_past_sessions_say_whether_i_attended():
         assert label in row, row
 
 
-def test_a_past_session_links_to_the_survey_i_can_still_answer():
+def test_a_past_session_links_to_the_survey_i_can_still_answer(client_for):
     me, other = UserFactory(), UserFactory()
     registration = ended(
         registration_service.register(user=me, session=SessionFactory(event__title="Preview")),
         checked_in_at=timezone.now() - timedelta(hours=4),
     )
-    survey = surveys.create_survey(event=registration.session.event, actor=None)
+    survey = SurveyFactory(event=registration.session.event)
     mine = SurveyRecipient.objects.create(
         survey=survey, user=me, session=registration.session, sent_at=timezone.now()
     )
@@ -468,10 +461,10 @@ def test_a_past_session_links_to_the_survey_i_can_still_answer():
     assert client_for(me).get(link).status_code == 200
 
 
-def test_a_closed_survey_is_not_offered_on_my_sessions():
+def test_a_closed_survey_is_not_offered_on_my_sessions(client_for):
     me = UserFactory()
     registration = ended(registration_service.register(user=me, session=SessionFactory()))
-    survey = surveys.create_survey(event=registration.session.event, actor=None)
+    survey = SurveyFactory(event=registration.session.event)
     SurveyRecipient.objects.create(survey=survey, user=me, session=registration.session)
     Survey.objects.filter(pk=survey.pk).update(closes_at=timezone.now() - timedelta(minutes=1))
 
@@ -480,7 +473,7 @@ def test_a_closed_survey_is_not_offered_on_my_sessions():
     assert "/survey/" not in past
 
 
-def test_my_sessions_query_count_does_not_grow_with_registrations():
+def test_my_sessions_query_count_does_not_grow_with_registrations(client_for):
     me = UserFactory()
     client = client_for(me)
     for _ in range(5):
@@ -493,7 +486,7 @@ def test_my_sessions_query_count_does_not_grow_with_registrations():
     assert few == many
 
 
-def test_the_cancel_link_shows_a_page_and_only_its_post_cancels():
+def test_the_cancel_link_shows_a_page_and_only_its_post_cancels(client_for):
     session = SessionFactory()
     user = UserFactory()
     registration = registration_service.register(user=user, session=session)
@@ -511,7 +504,7 @@ def test_the_cancel_link_shows_a_page_and_only_its_post_cancels():
     assert session.seats_taken == 0
 
 
-def test_nobody_can_see_or_cancel_someone_elses_registration():
+def test_nobody_can_see_or_cancel_someone_elses_registration(client_for):
     registration = registration_service.register(user=UserFactory(), session=SessionFactory())
     intruder = client_for(UserFactory())
 
@@ -538,7 +531,7 @@ def offered_registration():
     return waiting
 
 
-def test_an_offer_is_accepted_by_post_and_not_by_opening_the_link():
+def test_an_offer_is_accepted_by_post_and_not_by_opening_the_link(client_for):
     registration = offered_registration()
     client = client_for(registration.user)
     url = reverse("events:offer", args=[registration.pk])
@@ -553,7 +546,7 @@ def test_an_offer_is_accepted_by_post_and_not_by_opening_the_link():
 
 
 @pytest.mark.parametrize("query", ["", "?action=accept", "?action=decline"])
-def test_opening_the_offer_link_in_any_way_changes_nothing(query):
+def test_opening_the_offer_link_in_any_way_changes_nothing(query, client_for):
     # Mail scanners open links, with whatever query string, and some send HEAD first.
     registration = offered_registration()
     client = client_for(registration.user)
@@ -571,7 +564,7 @@ def test_opening_the_offer_link_in_any_way_changes_nothing(query):
 
 
 @pytest.mark.parametrize("query", ["", "?confirm=1", "?action=cancel"])
-def test_opening_the_cancel_link_in_any_way_changes_nothing(query):
+def test_opening_the_cancel_link_in_any_way_changes_nothing(query, client_for):
     session = SessionFactory()
     user = UserFactory()
     registration = registration_service.register(user=user, session=session)
@@ -588,7 +581,7 @@ def test_opening_the_cancel_link_in_any_way_changes_nothing(query):
     assert registration.changes.count() == 1
 
 
-def test_declining_an_offer_frees_the_seat():
+def test_declining_an_offer_frees_the_seat(client_for):
     registration = offered_registration()
 
     client_for(registration.user).post(
@@ -601,7 +594,7 @@ def test_declining_an_offer_frees_the_seat():
     assert registration.session.seats_taken == 0
 
 
-def test_a_forged_offer_action_is_a_clear_400():
+def test_a_forged_offer_action_is_a_clear_400(client_for):
     registration = offered_registration()
 
     response = client_for(registration.user).post(
@@ -613,7 +606,7 @@ def test_a_forged_offer_action_is_a_clear_400():
     assert registration.status == "offered"
 
 
-def test_the_event_page_query_count_does_not_grow_with_sessions_or_registrations():
+def test_the_event_page_query_count_does_not_grow_with_sessions_or_registrations(client_for):
     viewer = UserFactory()
     client = client_for(viewer)
     first = SessionFactory(capacity=500)
@@ -663,7 +656,7 @@ def test_a_session_of_one_seat_says_seat_not_seats():
     assert "1 seat<" in approval_page and "1 seats" not in approval_page
 
 
-def test_an_online_session_shows_no_empty_where_label():
+def test_an_online_session_shows_no_empty_where_label(client_for):
     me = UserFactory()
     online = SessionFactory(location="", online_url="https://meet.example.com/x")
     registration_service.register(user=me, session=online)
@@ -675,7 +668,7 @@ def test_an_online_session_shows_no_empty_where_label():
         assert 'href="https://meet.example.com/x"' in html, url
 
 
-def test_a_session_in_a_room_says_where():
+def test_a_session_in_a_room_says_where(client_for):
     me = UserFactory()
     room = SessionFactory(location="Room 4", online_url="")
     registration_service.register(user=me, session=room)

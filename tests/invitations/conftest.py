@@ -1,21 +1,12 @@
 import pytest
 
-from events import notifications
-from events.tasks import deliver_batch, deliver_notification
 from tests.factories import EventFactory, OrganizerFactory, SessionFactory
-from tests.invitations.helpers import client_for
 
 
 @pytest.fixture(autouse=True)
-def enqueued(monkeypatch) -> list[int]:
-    """The outbox ids handed to the broker on commit. Recorded instead of published, so no
-    message is left in the run's queue for another test's worker."""
-    ids: list[int] = []
-    monkeypatch.setattr(deliver_notification, "delay", ids.append)
-    monkeypatch.setattr(deliver_batch, "delay", ids.extend)
-    # A single row rings the outbox's doorbell instead: recorded as the row it rang for.
-    monkeypatch.setattr(notifications, "ring", lambda rows=(), **_: ids.extend(rows))
-    return ids
+def enqueued(enqueued) -> list[int]:
+    """The root fixture, for every test here: no invitation email reaches the broker."""
+    return enqueued
 
 
 @pytest.fixture
@@ -24,7 +15,7 @@ def owner(db):
 
 
 @pytest.fixture
-def owner_client(owner):
+def owner_client(owner, client_for):
     return client_for(owner)
 
 

@@ -5,19 +5,11 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from django.contrib.messages import get_messages
-from django.test import Client
 from django.urls import reverse
 
 from events.invite_parsing import Row
 from events.models import Invitation, Notification, Registration, Session, TermsAcceptance
 from events.services import invitations as service
-from tests.factories import PASSWORD
-
-
-def client_for(user) -> Client:
-    client = Client()
-    assert client.login(email=user.email, password=PASSWORD)
-    return client
 
 
 def texts(response) -> list[str]:

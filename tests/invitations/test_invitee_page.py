@@ -17,7 +17,6 @@ from events.models import Invitation, Notification, Registration, TermsAcceptanc
 from events.services.registration import register
 from tests.factories import PASSWORD, EventFactory, SessionFactory, UserFactory
 from tests.invitations.helpers import (
-    client_for,
     fresh,
     invitation_at,
     invite,
@@ -54,7 +53,7 @@ def held(session):
 
 
 @pytest.mark.parametrize("who", ["anonymous", "invitee", "someone-else", "organizer"])
-def test_opening_the_link_changes_nothing(session, held, ann, owner, who):
+def test_opening_the_link_changes_nothing(session, held, ann, owner, who, client_for):
     client = {
         "anonymous": Client(),
         "invitee": client_for(ann),
@@ -108,7 +107,7 @@ def test_the_sign_up_link_prefills_an_address_with_a_plus_sign(session):
     assert form.initial.get("email") == "ann+team@example.com"
 
 
-def test_the_invitee_logged_in_sees_accept_and_decline(session, held, ann):
+def test_the_invitee_logged_in_sees_accept_and_decline(session, held, ann, client_for):
     body = client_for(ann).get(link(held)).content.decode()
 
     assert 'value="accept"' in body
@@ -161,7 +160,9 @@ def test_a_declined_seat_is_offered_to_the_next_waitlisted_person(event):
     assert Notification.objects.filter(kind="offered", registration=waiting).exists()
 
 
-def test_someone_logged_in_with_another_address_may_still_decline_with_the_link(session, held):
+def test_someone_logged_in_with_another_address_may_still_decline_with_the_link(
+    session, held, client_for
+):
     answer(client_for(UserFactory()), held, "decline")
 
     assert fresh(held).status == Status.DECLINED
@@ -195,7 +196,7 @@ def test_after_logging_in_the_invitee_comes_back_to_the_link_and_can_accept(sess
     assert fresh(held).status == Status.ACCEPTED
 
 
-def test_someone_logged_in_with_another_address_cannot_accept(session, held):
+def test_someone_logged_in_with_another_address_cannot_accept(session, held, client_for):
     other = client_for(UserFactory(email="mallory@example.com"))
     assert "this invitation was sent to another address" in other.get(link(held)).content.decode()
     before = state()
@@ -207,7 +208,7 @@ def test_someone_logged_in_with_another_address_cannot_accept(session, held):
     assert state() == before
 
 
-def test_an_unverified_matching_address_does_not_count(session, held):
+def test_an_unverified_matching_address_does_not_count(session, held, client_for):
     unverified = UserFactory(email="ann@example.com", verified=False)
     before = state()
 
@@ -218,7 +219,7 @@ def test_an_unverified_matching_address_does_not_count(session, held):
     assert state() == before
 
 
-def test_a_verified_second_address_of_the_account_counts(session, held):
+def test_a_verified_second_address_of_the_account_counts(session, held, client_for):
     user = UserFactory(email="ann.work@example.com")
     EmailAddress.objects.create(user=user, email="ann@example.com", verified=True)
 
@@ -229,7 +230,7 @@ def test_a_verified_second_address_of_the_account_counts(session, held):
     assert Registration.objects.get(user=user).status == Registration.Status.CONFIRMED
 
 
-def test_with_any_account_allowed_another_address_may_accept(session):
+def test_with_any_account_allowed_another_address_may_accept(session, client_for):
     invitation = invite_one(session, "ann@example.com", allow_any_account=True)
     other = UserFactory(email="someone.else@example.com")
 
@@ -240,7 +241,7 @@ def test_with_any_account_allowed_another_address_may_accept(session):
     assert fresh(invitation).registration.user == other
 
 
-def test_accepting_confirms_the_held_seat_without_taking_another(session, held, ann):
+def test_accepting_confirms_the_held_seat_without_taking_another(session, held, ann, client_for):
     assert fresh(session).seats_taken == 1
 
     response = answer(client_for(ann), held, "accept")
@@ -259,7 +260,7 @@ def test_accepting_confirms_the_held_seat_without_taking_another(session, held, 
     assert Notification.objects.filter(kind="confirmed", registration=registration).count() == 1
 
 
-def test_accepting_without_a_held_seat_takes_a_free_one(session, ann):
+def test_accepting_without_a_held_seat_takes_a_free_one(session, ann, client_for):
     invitation = invite_one(session, "ann@example.com")
     assert fresh(session).seats_taken == 0
 
@@ -269,7 +270,7 @@ def test_accepting_without_a_held_seat_takes_a_free_one(session, ann):
     assert Registration.objects.get(user=ann).status == Registration.Status.CONFIRMED
 
 
-def test_accepting_without_a_held_seat_when_none_is_free_waitlists(event, ann):
+def test_accepting_without_a_held_seat_when_none_is_free_waitlists(event, ann, client_for):
     session = SessionFactory(event=event, capacity=1)
     invite_one(session, "holder@example.com", holds_seat=True)
     invitation = invite_one(session, "ann@example.com")
@@ -284,7 +285,9 @@ def test_accepting_without_a_held_seat_when_none_is_free_waitlists(event, ann):
     assert fresh(session).seats_taken == 1
 
 
-def test_accepting_a_full_session_without_a_waitlist_is_refused_and_changes_nothing(event, ann):
+def test_accepting_a_full_session_without_a_waitlist_is_refused_and_changes_nothing(
+    event, ann, client_for
+):
     session = SessionFactory(event=event, capacity=1, waitlist_enabled=False)
     invite_one(session, "holder@example.com", holds_seat=True)
     invitation = invite_one(session, "ann@example.com")
@@ -297,7 +300,7 @@ def test_accepting_a_full_session_without_a_waitlist_is_refused_and_changes_noth
     assert state() == before
 
 
-def test_someone_already_on_the_session_is_told_so_and_the_held_seat_stays(event, ann):
+def test_someone_already_on_the_session_is_told_so_and_the_held_seat_stays(event, ann, client_for):
     event.registration_mode = "open"
     event.save()
     session = SessionFactory(event=event, capacity=2)
@@ -312,7 +315,7 @@ def test_someone_already_on_the_session_is_told_so_and_the_held_seat_stays(event
     assert state() == before
 
 
-def test_an_account_without_a_verified_address_cannot_take_the_seat(session):
+def test_an_account_without_a_verified_address_cannot_take_the_seat(session, client_for):
     invitation = invite_one(session, "ann@example.com", allow_any_account=True, holds_seat=True)
     unverified = UserFactory(verified=False)
     before = state()
@@ -324,7 +327,7 @@ def test_an_account_without_a_verified_address_cannot_take_the_seat(session):
     assert state() == before
 
 
-def test_an_unknown_action_is_refused(session, held, ann):
+def test_an_unknown_action_is_refused(session, held, ann, client_for):
     before = state()
 
     response = answer(client_for(ann), held, "maybe")
@@ -337,7 +340,7 @@ def test_an_unknown_action_is_refused(session, held, ann):
 # Invitations to a whole event: the invitee picks a session
 
 
-def test_an_event_invitation_lets_the_invitee_pick_a_session(event, ann):
+def test_an_event_invitation_lets_the_invitee_pick_a_session(event, ann, client_for):
     first = SessionFactory(event=event)
     second = SessionFactory(event=event)
     invitation = invite_one(None, "ann@example.com", event=event)
@@ -356,7 +359,7 @@ def test_an_event_invitation_lets_the_invitee_pick_a_session(event, ann):
 
 
 @pytest.mark.parametrize("choice", ["another-event", "cancelled", "started", "none", "garbage"])
-def test_an_event_invitation_refuses_a_session_that_is_not_on_offer(event, ann, choice):
+def test_an_event_invitation_refuses_a_session_that_is_not_on_offer(event, ann, choice, client_for):
     SessionFactory(event=event)
     invitation = invite_one(None, "ann@example.com", event=event)
     now = timezone.now()
@@ -409,7 +412,7 @@ def closed(how: str) -> Invitation:
 
 
 @pytest.mark.parametrize("how", list(CLOSED))
-def test_a_closed_link_says_so_when_opened(ann, how):
+def test_a_closed_link_says_so_when_opened(ann, how, client_for):
     invitation = closed(how)
 
     for client in (Client(), client_for(ann)):
@@ -423,7 +426,7 @@ def test_a_closed_link_says_so_when_opened(ann, how):
 
 @pytest.mark.parametrize("how", list(CLOSED))
 @pytest.mark.parametrize("action", ["accept", "decline"])
-def test_answering_a_closed_link_is_a_410_that_changes_nothing(ann, how, action):
+def test_answering_a_closed_link_is_a_410_that_changes_nothing(ann, how, action, client_for):
     invitation = closed(how)
     before = state()
 
@@ -434,7 +437,7 @@ def test_answering_a_closed_link_is_a_410_that_changes_nothing(ann, how, action)
     assert state() == before
 
 
-def test_a_used_link_cannot_be_used_again(session, held, ann):
+def test_a_used_link_cannot_be_used_again(session, held, ann, client_for):
     client = client_for(ann)
     answer(client, held, "accept")
     before = state()
@@ -459,14 +462,16 @@ def confidential(event):
     return event
 
 
-def test_a_confidential_event_shows_its_terms_to_the_invitee(confidential, held, ann):
+def test_a_confidential_event_shows_its_terms_to_the_invitee(confidential, held, ann, client_for):
     body = client_for(ann).get(link(held)).content.decode()
 
     assert "Do not share what you see." in body
     assert 'name="accept_terms"' in body
 
 
-def test_accepting_a_confidential_invitation_without_the_terms_is_refused(confidential, held, ann):
+def test_accepting_a_confidential_invitation_without_the_terms_is_refused(
+    confidential, held, ann, client_for
+):
     before = state()
 
     response = answer(client_for(ann), held, "accept")
@@ -476,7 +481,7 @@ def test_accepting_a_confidential_invitation_without_the_terms_is_refused(confid
     assert state() == before
 
 
-def test_accepting_an_outdated_version_of_the_terms_is_refused(confidential, held, ann):
+def test_accepting_an_outdated_version_of_the_terms_is_refused(confidential, held, ann, client_for):
     before = state()
 
     response = answer(client_for(ann), held, "accept", accept_terms="on", terms_version="1")
@@ -486,7 +491,7 @@ def test_accepting_an_outdated_version_of_the_terms_is_refused(confidential, hel
     assert state() == before
 
 
-def test_accepting_with_the_terms_records_them_and_confirms(confidential, held, ann):
+def test_accepting_with_the_terms_records_them_and_confirms(confidential, held, ann, client_for):
     response = answer(client_for(ann), held, "accept", accept_terms="on", terms_version="2")
 
     assert response.status_code == 302
@@ -494,7 +499,7 @@ def test_accepting_with_the_terms_records_them_and_confirms(confidential, held, 
     assert Registration.objects.get(user=ann).status == Registration.Status.CONFIRMED
 
 
-def test_a_refused_accept_stores_no_terms_acceptance(confidential, ann):
+def test_a_refused_accept_stores_no_terms_acceptance(confidential, ann, client_for):
     session = SessionFactory(event=confidential, capacity=1, waitlist_enabled=False)
     invite_one(session, "holder@example.com", holds_seat=True)
     invitation = invite_one(session, "ann@example.com")
@@ -512,7 +517,7 @@ def test_declining_a_confidential_invitation_needs_no_terms(confidential, held):
     assert fresh(held).status == Status.DECLINED
 
 
-def test_several_invitations_stay_independent(session, ann):
+def test_several_invitations_stay_independent(session, ann, client_for):
     mine, other = invite(session, "ann@example.com", "bob@example.com", holds_seat=True)
 
     client_for(ann).get(link(mine))

@@ -14,7 +14,7 @@ from events.services import ServiceError, delivery
 from events.services import invitations as service
 from events.services.registration import register
 from tests.factories import EventFactory, OrganizerFactory, SessionFactory, UserFactory
-from tests.invitations.helpers import client_for, fresh, invite, invite_one, state, texts, token
+from tests.invitations.helpers import fresh, invite, invite_one, state, texts, token
 
 pytestmark = pytest.mark.django_db
 Status = Invitation.Status
@@ -376,7 +376,7 @@ def test_every_invitation_url_sends_anonymous_visitors_to_log_in(world, name, me
 
 @pytest.mark.parametrize(("name", "method", "args", "data"), URLS)
 def test_every_invitation_url_is_a_404_for_someone_who_is_not_an_organizer(
-    world, name, method, args, data
+    world, name, method, args, data, client_for
 ):
     before = state()
 
@@ -388,7 +388,7 @@ def test_every_invitation_url_is_a_404_for_someone_who_is_not_an_organizer(
 
 @pytest.mark.parametrize(("name", "method", "args", "data"), URLS)
 def test_every_invitation_url_is_a_404_for_the_organizer_of_another_event(
-    world, name, method, args, data
+    world, name, method, args, data, client_for
 ):
     other = OrganizerFactory()
     EventFactory(organizer=other)
@@ -409,7 +409,7 @@ def test_every_invitation_url_opens_for_the_events_organizer(
     assert response.status_code in ({200} if method == "get" or name == "manage:invite" else {302})
 
 
-def test_a_co_organizer_may_manage_the_invitations(world):
+def test_a_co_organizer_may_manage_the_invitations(world, client_for):
     co = OrganizerFactory()
     world["event"].organizers.add(co)
 
@@ -419,7 +419,7 @@ def test_a_co_organizer_may_manage_the_invitations(world):
     assert fresh(world["invitation"]).status == Status.REVOKED
 
 
-def test_staff_may_manage_any_events_invitations(world):
+def test_staff_may_manage_any_events_invitations(world, client_for):
     staff = client_for(UserFactory(is_staff=True))
 
     assert staff.get(table(world["event"])).status_code == 200

@@ -20,7 +20,7 @@ from tests.factories import (
     in_days,
 )
 
-from .helpers import client_for, fresh, invite_one
+from .helpers import fresh, invite_one
 
 pytestmark = pytest.mark.django_db
 
@@ -89,7 +89,7 @@ def test_approving_someone_with_a_confirmed_seat_at_the_same_time_is_refused():
     assert fresh(applied).seats_taken == 0
 
 
-def test_someone_with_a_past_session_can_delete_their_account():
+def test_someone_with_a_past_session_can_delete_their_account(client_for):
     person = UserFactory()
     session = SessionFactory()
     register(user=person, session=session)
@@ -102,7 +102,7 @@ def test_someone_with_a_past_session_can_delete_their_account():
     assert not User.objects.filter(pk=person.pk).exists()
 
 
-def test_an_organizer_who_shares_their_events_can_delete_their_account():
+def test_an_organizer_who_shares_their_events_can_delete_their_account(client_for):
     leaving, staying = OrganizerFactory(), OrganizerFactory()
     event = EventFactory(organizer=leaving)
     event.organizers.add(staying)
@@ -114,7 +114,7 @@ def test_an_organizer_who_shares_their_events_can_delete_their_account():
 
 
 @pytest.mark.parametrize("bad", ["²", "9" * 30, "-1", "1.5", ""])
-def test_odd_ids_in_a_bulk_action_are_ignored_not_a_500(session, owner, bad):
+def test_odd_ids_in_a_bulk_action_are_ignored_not_a_500(session, owner, bad, client_for):
     response = client_for(owner).post(
         reverse("manage:registrations_action", args=[session.pk]),
         {"action": "reject", "ids": [bad]},
@@ -123,7 +123,7 @@ def test_odd_ids_in_a_bulk_action_are_ignored_not_a_500(session, owner, bad):
     assert response.status_code == 302
 
 
-def test_a_session_in_the_year_one_is_a_form_error_not_a_500(event, owner):
+def test_a_session_in_the_year_one_is_a_form_error_not_a_500(event, owner, client_for):
     response = client_for(owner).post(
         reverse("manage:session_create", args=[event.pk]),
         {"starts_at": "0001-01-01T00:30", "ends_at": "0001-01-01T01:30", "capacity": 5},
@@ -133,7 +133,7 @@ def test_a_session_in_the_year_one_is_a_form_error_not_a_500(event, owner):
     assert "between the years 2000 and 2200" in response.content.decode()
 
 
-def test_a_huge_invitation_reminder_is_refused_on_the_event_form(event, owner):
+def test_a_huge_invitation_reminder_is_refused_on_the_event_form(event, owner, client_for):
     from django.forms.models import model_to_dict
 
     data = {k: v for k, v in model_to_dict(event).items() if v is not None and k != "organizers"}
@@ -146,7 +146,7 @@ def test_a_huge_invitation_reminder_is_refused_on_the_event_form(event, owner):
     assert fresh(event).invitation_reminder_hours == 48
 
 
-def test_a_failed_event_wide_invitation_can_be_sent_again(event, session, owner):
+def test_a_failed_event_wide_invitation_can_be_sent_again(event, session, owner, client_for):
     invite_one(None, event=event)
     message = Notification.objects.get(kind=Notification.Kind.INVITATION)
     Notification.objects.filter(pk=message.pk).update(status=Notification.Status.FAILED)

@@ -12,7 +12,6 @@ from events.models import Invitation
 from events.services import invitations as service
 from tests.factories import UserFactory
 from tests.invitations.helpers import (
-    client_for,
     fresh,
     invite,
     invite_one,
@@ -181,7 +180,7 @@ def test_after_a_resend_the_old_link_is_dead_and_the_new_one_works(session, clie
     assert fresh(invitation).status == Invitation.Status.DECLINED
 
 
-def test_a_link_shows_only_its_own_invitation(session):
+def test_a_link_shows_only_its_own_invitation(session, client_for):
     mine, _theirs = invite(session, "me@example.com", "them@example.com")
     me = client_for(UserFactory(email="me@example.com"))
 

@@ -10,7 +10,7 @@ from django.urls import reverse
 from events.models import Registration
 from events.services import invitations as service
 from tests.factories import OrganizerFactory, SessionFactory, UserFactory
-from tests.invitations.helpers import client_for, invite_one, state, token
+from tests.invitations.helpers import invite_one, state, token
 
 pytestmark = pytest.mark.django_db
 
@@ -19,7 +19,7 @@ def detail(event) -> str:
     return reverse("events:detail", args=[event.pk])
 
 
-def test_an_invitation_only_event_is_not_in_the_public_list(event, session):
+def test_an_invitation_only_event_is_not_in_the_public_list(event, session, client_for):
     listed = SessionFactory(event__title="An open feedback round").event
     invite_one(session, "ann@example.com")
     ann = client_for(UserFactory(email="ann@example.com"))
@@ -37,17 +37,17 @@ def test_its_page_is_a_404_for_anonymous_visitors(event, session):
     assert Client().get(detail(event)).status_code == 404
 
 
-def test_its_page_is_a_404_for_someone_not_invited(event, session):
+def test_its_page_is_a_404_for_someone_not_invited(event, session, client_for):
     invite_one(session, "ann@example.com")
 
     assert client_for(UserFactory(email="bob@example.com")).get(detail(event)).status_code == 404
 
 
-def test_its_page_is_a_404_for_the_organizer_of_another_event(event, session):
+def test_its_page_is_a_404_for_the_organizer_of_another_event(event, session, client_for):
     assert client_for(OrganizerFactory()).get(detail(event)).status_code == 404
 
 
-def test_its_page_opens_for_an_invitee_by_their_verified_address(event, session):
+def test_its_page_opens_for_an_invitee_by_their_verified_address(event, session, client_for):
     invite_one(session, "ann@example.com")
 
     response = client_for(UserFactory(email="ann@example.com")).get(detail(event))
@@ -56,7 +56,7 @@ def test_its_page_opens_for_an_invitee_by_their_verified_address(event, session)
     assert event.title in response.content.decode()
 
 
-def test_its_page_opens_for_an_invitee_by_a_verified_second_address(event, session):
+def test_its_page_opens_for_an_invitee_by_a_verified_second_address(event, session, client_for):
     invite_one(session, "ann@example.com")
     user = UserFactory(email="ann.work@example.com")
     EmailAddress.objects.create(user=user, email="ann@example.com", verified=True)
@@ -64,7 +64,7 @@ def test_its_page_opens_for_an_invitee_by_a_verified_second_address(event, sessi
     assert client_for(user).get(detail(event)).status_code == 200
 
 
-def test_an_unverified_matching_address_does_not_open_it(event, session):
+def test_an_unverified_matching_address_does_not_open_it(event, session, client_for):
     invite_one(session, "ann@example.com")
     user = UserFactory(email="ann.work@example.com")
     EmailAddress.objects.create(user=user, email="ann@example.com", verified=False)
@@ -72,13 +72,13 @@ def test_an_unverified_matching_address_does_not_open_it(event, session):
     assert client_for(user).get(detail(event)).status_code == 404
 
 
-def test_an_invitee_to_the_whole_event_sees_it(event, session):
+def test_an_invitee_to_the_whole_event_sees_it(event, session, client_for):
     invite_one(None, "ann@example.com", event=event)
 
     assert client_for(UserFactory(email="ann@example.com")).get(detail(event)).status_code == 200
 
 
-def test_its_page_opens_for_its_organizers(event, session, owner, owner_client):
+def test_its_page_opens_for_its_organizers(event, session, owner, owner_client, client_for):
     co = OrganizerFactory()
     event.organizers.add(co)
 
@@ -86,7 +86,7 @@ def test_its_page_opens_for_its_organizers(event, session, owner, owner_client):
     assert client_for(co).get(detail(event)).status_code == 200
 
 
-def test_someone_who_accepted_keeps_seeing_it(event, session):
+def test_someone_who_accepted_keeps_seeing_it(event, session, client_for):
     invitation = invite_one(session, "ann@example.com")
     ann = UserFactory(email="ann@example.com")
     service.accept(invitation=invitation, user=ann)
@@ -94,14 +94,16 @@ def test_someone_who_accepted_keeps_seeing_it(event, session):
     assert client_for(ann).get(detail(event)).status_code == 200
 
 
-def test_someone_whose_invitation_was_withdrawn_no_longer_sees_it(event, session, owner):
+def test_someone_whose_invitation_was_withdrawn_no_longer_sees_it(
+    event, session, owner, client_for
+):
     invitation = invite_one(session, "ann@example.com")
     service.revoke(invitation=invitation, actor=owner)
 
     assert client_for(UserFactory(email="ann@example.com")).get(detail(event)).status_code == 404
 
 
-def test_an_invitation_to_another_event_opens_nothing_here(event, session, owner):
+def test_an_invitation_to_another_event_opens_nothing_here(event, session, owner, client_for):
     elsewhere = SessionFactory(event__registration_mode="invitation", event__organizer=owner)
     invite_one(elsewhere, "ann@example.com")
 
@@ -120,7 +122,7 @@ def test_the_invitation_link_works_without_an_account_on_an_invitation_only_even
 # Signing up
 
 
-def test_the_register_view_is_a_404_for_someone_not_invited(event, session):
+def test_the_register_view_is_a_404_for_someone_not_invited(event, session, client_for):
     client = client_for(UserFactory())
     before = state()
 
@@ -130,7 +132,7 @@ def test_the_register_view_is_a_404_for_someone_not_invited(event, session):
     assert state() == before
 
 
-def test_an_invitee_cannot_sign_up_around_the_invitation(event, session):
+def test_an_invitee_cannot_sign_up_around_the_invitation(event, session, client_for):
     invite_one(session, "ann@example.com", holds_seat=True)
     client = client_for(UserFactory(email="ann@example.com"))
     before = state()

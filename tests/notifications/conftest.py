@@ -1,7 +1,5 @@
 import pytest
 
-from events import notifications
-from events.tasks import deliver_batch, deliver_notification
 from tests.notifications.smtp import ScriptedSMTPServer
 
 
@@ -22,15 +20,3 @@ def smtp(settings):
     with ScriptedSMTPServer() as server:
         point_django_at(settings, server.port)
         yield server.mailbox
-
-
-@pytest.fixture
-def enqueued(monkeypatch) -> list[int]:
-    """The ids handed to the broker. Unit tests record them instead of publishing, so no
-    message is left in the run's queue for a later test's worker to pick up."""
-    ids: list[int] = []
-    monkeypatch.setattr(deliver_notification, "delay", ids.append)
-    monkeypatch.setattr(deliver_batch, "delay", ids.extend)
-    # A single row rings the outbox's doorbell instead: recorded as the row it rang for.
-    monkeypatch.setattr(notifications, "ring", lambda rows=(), **_: ids.extend(rows))
-    return ids

@@ -8,20 +8,12 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 
 import vobject
-from django.test import Client
 from icalendar import Calendar
 
 from events.models import Notification
 from events.services import delivery
-from tests.factories import PASSWORD
 
 FIXED_START = datetime(2030, 7, 15, 14, 0, tzinfo=UTC)  # a Monday; CEST in Berlin, EDT in NY
-
-
-def client_for(user) -> Client:
-    client = Client()
-    assert client.login(email=user.email, password=PASSWORD)
-    return client
 
 
 def deliver_pending() -> list[delivery.Outcome]:

@@ -29,7 +29,6 @@ from events.services.scheduling import (
 from tests.factories import EventFactory, SessionFactory, UserFactory
 from tests.notifications.helpers import (
     FIXED_START,
-    client_for,
     deliver_pending,
     invites,
     parse_calendar,
@@ -56,7 +55,9 @@ def invite_url(registration) -> str:
     return reverse("events:invite_ics", args=[registration.pk])
 
 
-def test_the_download_is_the_emailed_invite_itself_so_importing_it_updates_the_same_entry(smtp):
+def test_the_download_is_the_emailed_invite_itself_so_importing_it_updates_the_same_entry(
+    smtp, client_for
+):
     session = SessionFactory(location="Room 1", online_url="https://meet.example.com/z")
     user = UserFactory(display_name="Ada Lovelace")
     registration = register(user=user, session=session)
@@ -83,7 +84,7 @@ def test_the_download_is_the_emailed_invite_itself_so_importing_it_updates_the_s
     assert download.start == session.starts_at
 
 
-def test_nobody_else_downloads_someone_elses_invite():
+def test_nobody_else_downloads_someone_elses_invite(client_for):
     registration = register(user=UserFactory(), session=SessionFactory())
     url = invite_url(registration)
 
@@ -93,7 +94,7 @@ def test_nobody_else_downloads_someone_elses_invite():
     assert anonymous["Location"].startswith(reverse("account_login"))
 
 
-def test_the_owner_gets_no_invite_for_a_seat_they_do_not_hold():
+def test_the_owner_gets_no_invite_for_a_seat_they_do_not_hold(client_for):
     full = SessionFactory(capacity=1)
     register(user=UserFactory(), session=full)
     user = UserFactory()
@@ -142,7 +143,7 @@ def test_a_wrong_feed_token_is_a_404():
     assert Client().get(feed_url(user)[:-8] + "x.ics").status_code == 404
 
 
-def test_resetting_the_feed_token_cuts_off_the_old_address():
+def test_resetting_the_feed_token_cuts_off_the_old_address(client_for):
     user = UserFactory()
     old = feed_url(user)
     client = client_for(user)
@@ -206,7 +207,7 @@ def calendar_links(page: str) -> tuple[str, str]:
     return google, outlook
 
 
-def test_the_google_and_outlook_links_carry_the_sessions_utc_times():
+def test_the_google_and_outlook_links_carry_the_sessions_utc_times(client_for):
     session = SessionFactory(
         starts_at=FIXED_START, ends_at=FIXED_START + timedelta(hours=1, minutes=30)
     )
@@ -237,7 +238,7 @@ def test_the_calendar_links_convert_a_zoned_time_to_utc():
     assert "startdt=2030-07-15T14%3A00%3A00Z" in ics.outlook_link(item)
 
 
-def test_the_outlook_link_writes_spaces_as_percent_20_which_outlook_reads_as_spaces():
+def test_the_outlook_link_writes_spaces_as_percent_20_which_outlook_reads_as_spaces(client_for):
     session = SessionFactory(event__title="Design review", title="Europe slot")
     user = UserFactory()
     register(user=user, session=session)
@@ -254,7 +255,9 @@ def test_the_outlook_link_writes_spaces_as_percent_20_which_outlook_reads_as_spa
 # Control characters in what reaches a calendar -----------------------------------------------
 
 
-def test_titles_with_line_breaks_and_control_characters_still_give_valid_calendar_files(smtp):
+def test_titles_with_line_breaks_and_control_characters_still_give_valid_calendar_files(
+    smtp, client_for
+):
     # Written around the forms (which refuse them): rows from before, the admin, a script.
     event = EventFactory(title="Demo\nday\r\x01 two\x7f")
     session = SessionFactory(

@@ -27,7 +27,6 @@ from tests.notifications.helpers import (
     FIXED_START,
     bodies,
     calendar_part,
-    client_for,
     deliver_pending,
     links_in,
     parse_calendar,
@@ -143,7 +142,7 @@ def test_the_sender_is_the_calendar_organizer_on_every_message_about_a_session(s
         assert invite.organizer_cn == name
 
 
-def open_every_link(message, user, *, external: set[str] = frozenset()) -> set[str]:
+def open_every_link(client_for, message, user, *, external: set[str] = frozenset()) -> set[str]:
     """Every link is on this site and opens (200) for the recipient; returns the paths."""
     links = links_in(message) - set(external)
     assert links
@@ -159,13 +158,13 @@ def open_every_link(message, user, *, external: set[str] = frozenset()) -> set[s
     return paths
 
 
-def test_every_link_in_a_confirmation_is_absolute_and_opens_for_the_recipient(smtp):
+def test_every_link_in_a_confirmation_is_absolute_and_opens_for_the_recipient(smtp, client_for):
     session = SessionFactory(online_url="https://meet.example.com/abc")
     user = UserFactory()
     registration = register(user=user, session=session)
 
     message = only_mail_for(smtp, user)
-    paths = open_every_link(message, user, external={session.online_url})
+    paths = open_every_link(client_for, message, user, external={session.online_url})
 
     assert f"/registrations/{registration.pk}/cancel/" in paths
     assert f"/registrations/{registration.pk}/invite.ics" in paths
@@ -175,7 +174,7 @@ def test_every_link_in_a_confirmation_is_absolute_and_opens_for_the_recipient(sm
     assert registration.status == Registration.Status.CONFIRMED, "opening a link changed nothing"
 
 
-def test_every_link_in_an_offer_opens_for_the_recipient_and_only_shows_the_offer(smtp):
+def test_every_link_in_an_offer_opens_for_the_recipient_and_only_shows_the_offer(smtp, client_for):
     session = SessionFactory(capacity=1)
     seated = register(user=UserFactory(), session=session)
     user = UserFactory()
@@ -184,14 +183,16 @@ def test_every_link_in_an_offer_opens_for_the_recipient_and_only_shows_the_offer
     deliver_pending()
 
     offer = raw_messages(smtp, user)[-1]
-    paths = open_every_link(offer, user)
+    paths = open_every_link(client_for, offer, user)
 
     assert f"/registrations/{waiting.pk}/offer/" in paths
     waiting.refresh_from_db()
     assert waiting.status == Registration.Status.OFFERED, "opening the link changed nothing"
 
 
-def test_every_link_in_a_change_a_reminder_and_a_cancellation_opens_for_the_recipient(smtp):
+def test_every_link_in_a_change_a_reminder_and_a_cancellation_opens_for_the_recipient(
+    smtp, client_for
+):
     session = SessionFactory()
     user = UserFactory()
     registration = register(user=user, session=session)
@@ -199,16 +200,16 @@ def test_every_link_in_a_change_a_reminder_and_a_cancellation_opens_for_the_reci
     reminders.queue_due(now=session.starts_at - timedelta(hours=23))
     deliver_pending()
     for message in raw_messages(smtp, user)[1:]:
-        open_every_link(message, user)
+        open_every_link(client_for, message, user)
 
     cancel(registration=registration, actor=user)
     deliver_pending()
-    open_every_link(raw_messages(smtp, user)[-1], user)
+    open_every_link(client_for, raw_messages(smtp, user)[-1], user)
 
     assert len(raw_messages(smtp, user)) == 4
 
 
-def test_a_change_mailed_to_an_offered_person_shows_no_place_and_no_dead_link(smtp):
+def test_a_change_mailed_to_an_offered_person_shows_no_place_and_no_dead_link(smtp, client_for):
     session = SessionFactory(capacity=1, online_url="https://meet.example.com/confidential")
     seated = register(user=UserFactory(), session=session)
     user = UserFactory()
@@ -224,7 +225,7 @@ def test_a_change_mailed_to_an_offered_person_shows_no_place_and_no_dead_link(sm
     assert calendar_part(message) is None
     assert "Room 7" not in text + rich
     assert "meet.example.com" not in text + rich
-    open_every_link(message, user)
+    open_every_link(client_for, message, user)
 
 
 def test_times_are_in_the_recipients_zone_with_the_events_zone_beside_them(smtp):

@@ -14,7 +14,6 @@ from events.models import Notification
 from events.services import delivery
 from events.services.registration import register
 from tests.factories import OrganizerFactory, SessionFactory, UserFactory
-from tests.notifications.helpers import client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -58,18 +57,18 @@ def test_anonymous_visitors_are_sent_to_log_in(session):
     assert response["Location"].startswith(reverse("account_login"))
 
 
-def test_a_person_who_organizes_nothing_gets_a_404(session):
+def test_a_person_who_organizes_nothing_gets_a_404(session, client_for):
     assert client_for(UserFactory()).get(page_url(session)).status_code == 404
 
 
-def test_the_organizer_of_another_event_gets_a_404(session):
+def test_the_organizer_of_another_event_gets_a_404(session, client_for):
     other = OrganizerFactory()
     SessionFactory(event__organizer=other)
 
     assert client_for(other).get(page_url(session)).status_code == 404
 
 
-def test_the_owner_sees_each_message_with_its_status_and_reason(owner, session):
+def test_the_owner_sees_each_message_with_its_status_and_reason(owner, session, client_for):
     sent, broken, waiting = owed(session, 3)
     Notification.objects.filter(pk=sent.pk).update(status=Status.SENT)
     failed(broken, "550 5.1.1 <person@example.com>: no such user")
@@ -87,7 +86,7 @@ def test_the_owner_sees_each_message_with_its_status_and_reason(owner, session):
 
 
 def test_a_refused_recipient_shows_what_the_mail_server_said_not_a_python_repr(
-    owner, session, smtp
+    owner, session, smtp, client_for
 ):
     [row] = owed(session)
     smtp.rcpt_replies = ["550 5.1.1 User unknown"]
@@ -103,7 +102,7 @@ def test_a_refused_recipient_shows_what_the_mail_server_said_not_a_python_repr(
     assert "b'" not in page and "{'" not in page
 
 
-def test_the_page_filters_by_status(owner, session):
+def test_the_page_filters_by_status(owner, session, client_for):
     sent, broken = owed(session, 2)
     failed(broken)
 
@@ -114,7 +113,7 @@ def test_the_page_filters_by_status(owner, session):
 
 
 def test_sending_a_failed_message_again_makes_it_pending_and_enqueues_it_on_commit(
-    owner, session, enqueued, django_capture_on_commit_callbacks
+    owner, session, enqueued, django_capture_on_commit_callbacks, client_for
 ):
     [row] = owed(session)
     failed(row)
@@ -139,7 +138,7 @@ def test_sending_a_failed_message_again_makes_it_pending_and_enqueues_it_on_comm
 
 
 def test_a_sent_message_is_not_sent_again(
-    owner, session, enqueued, django_capture_on_commit_callbacks
+    owner, session, enqueued, django_capture_on_commit_callbacks, client_for
 ):
     [row] = owed(session)
     Notification.objects.filter(pk=row.pk).update(status=Status.SENT)
@@ -156,7 +155,7 @@ def test_a_sent_message_is_not_sent_again(
     assert enqueued == []
 
 
-def test_sending_again_is_a_post_for_the_owner_only(owner, session, enqueued):
+def test_sending_again_is_a_post_for_the_owner_only(owner, session, enqueued, client_for):
     [row] = owed(session)
     failed(row)
     other = OrganizerFactory()
@@ -177,7 +176,7 @@ def queries_for_page(client, session) -> int:
     return len(queries)
 
 
-def test_the_page_needs_the_same_queries_for_5_or_200_messages(owner):
+def test_the_page_needs_the_same_queries_for_5_or_200_messages(owner, client_for):
     small = SessionFactory(event__organizer=owner, capacity=500)
     large = SessionFactory(event__organizer=owner, capacity=500)
     for row in owed(small, 5)[::2]:
@@ -190,7 +189,7 @@ def test_the_page_needs_the_same_queries_for_5_or_200_messages(owner):
     assert queries_for_page(client, small) == queries_for_page(client, large)
 
 
-def test_calendar_messages_are_named_for_people_not_by_itip_method(session, owner):
+def test_calendar_messages_are_named_for_people_not_by_itip_method(session, owner, client_for):
     from events.services.registration import cancel
     from events.services.scheduling import update_session
 

@@ -10,18 +10,12 @@ from django.urls import reverse
 from events.models import OpenCall, Submission
 from events.services import open_calls as service
 from events.services import questionnaire as engine
-from tests.factories import PASSWORD, OrganizerFactory
-
-
-def login(user) -> Client:
-    client = Client()
-    assert client.login(email=user.email, password=PASSWORD)
-    return client
+from tests.factories import OpenCallFactory, OrganizerFactory
 
 
 def make_call(organizer, slug: str = "open-model", **fields) -> OpenCall:
     """A published call with a question of every kind, in this order."""
-    call = service.create_call(organizer=organizer, title="Tell us", slug=slug, **fields)
+    call = OpenCallFactory(organizer=organizer, title="Tell us", slug=slug, **fields)
     q = call.questionnaire
     engine.add_question(
         questionnaire=q, label="Use", kind="single", choices=["Agents", "RAG", "Fine-tuning"]
@@ -84,8 +78,8 @@ def organizer(db):
 
 
 @pytest.fixture
-def org(organizer) -> Client:
-    return login(organizer)
+def org(organizer, client_for) -> Client:
+    return client_for(organizer)
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from events.models import OpenCall
 from events.services import ServiceError, open_calls
-from tests.factories import PASSWORD, EventFactory, OrganizerFactory, UserFactory
+from tests.factories import EventFactory, OpenCallFactory, OrganizerFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -21,10 +21,8 @@ def organizer():
 
 
 @pytest.fixture
-def client(organizer) -> Client:
-    client = Client()
-    assert client.login(email=organizer.email, password=PASSWORD)
-    return client
+def client(organizer, client_for) -> Client:
+    return client_for(organizer)
 
 
 def texts(response) -> list[str]:
@@ -52,7 +50,7 @@ def test_creating_a_call_with_bad_input_says_why_and_creates_nothing(client, cha
 
 
 def test_a_short_name_already_taken_is_refused(client, organizer):
-    open_calls.create_call(organizer=OrganizerFactory(), title="Theirs", slug="open-model")
+    OpenCallFactory(organizer=OrganizerFactory(), title="Theirs", slug="open-model")
 
     response = client.post(reverse("manage:call_create"), VALID)
 
@@ -62,8 +60,8 @@ def test_a_short_name_already_taken_is_refused(client, organizer):
 
 
 def test_editing_a_call_to_another_calls_short_name_changes_nothing(client, organizer):
-    mine = open_calls.create_call(organizer=organizer, title="Mine", slug="mine")
-    open_calls.create_call(organizer=organizer, title="Other", slug="other")
+    mine = OpenCallFactory(organizer=organizer, title="Mine", slug="mine")
+    OpenCallFactory(organizer=organizer, title="Other", slug="other")
 
     response = client.post(
         reverse("manage:call_edit", args=[mine.pk]), {**VALID, "title": "Renamed", "slug": "other"}
@@ -76,7 +74,7 @@ def test_editing_a_call_to_another_calls_short_name_changes_nothing(client, orga
 
 
 def test_a_call_asking_nothing_cannot_be_published(client, organizer):
-    call = open_calls.create_call(organizer=organizer, title="Empty", slug="empty", ask_join=False)
+    call = OpenCallFactory(organizer=organizer, title="Empty", slug="empty", ask_join=False)
 
     response = client.post(reverse("manage:call_status", args=[call.pk]), {"action": "publish"})
 
@@ -87,7 +85,7 @@ def test_a_call_asking_nothing_cannot_be_published(client, organizer):
 
 
 def test_adding_a_co_organizer_without_an_account_says_so(client, organizer):
-    call = open_calls.create_call(organizer=organizer, title="Call", slug="call")
+    call = OpenCallFactory(organizer=organizer, title="Call", slug="call")
 
     response = client.post(
         reverse("manage:call_organizer_add", args=[call.pk]), {"email": "nobody@example.com"}
@@ -107,9 +105,8 @@ def co_organizer(organizer):
     return person
 
 
-def test_a_co_organizer_without_the_organizer_flag_cannot_create_a_call(co_organizer):
-    client = Client()
-    assert client.login(email=co_organizer.email, password=PASSWORD)
+def test_a_co_organizer_without_the_organizer_flag_cannot_create_a_call(co_organizer, client_for):
+    client = client_for(co_organizer)
 
     page = client.get(reverse("manage:call_create"))
     posted = client.post(reverse("manage:call_create"), VALID)
@@ -117,14 +114,15 @@ def test_a_co_organizer_without_the_organizer_flag_cannot_create_a_call(co_organ
     assert page.status_code == posted.status_code == 404
     assert not OpenCall.objects.exists()
     with pytest.raises(ServiceError, match="Only organizers"):
-        open_calls.create_call(organizer=co_organizer, title="Mine", slug="mine")
+        OpenCallFactory(organizer=co_organizer, title="Mine", slug="mine")
 
 
-def test_a_co_organizer_without_the_organizer_flag_cannot_publish_a_call(organizer, co_organizer):
-    call = open_calls.create_call(organizer=organizer, title="Call", slug="call")
+def test_a_co_organizer_without_the_organizer_flag_cannot_publish_a_call(
+    organizer, co_organizer, client_for
+):
+    call = OpenCallFactory(organizer=organizer, title="Call", slug="call")
     call.organizers.add(co_organizer)
-    client = Client()
-    assert client.login(email=co_organizer.email, password=PASSWORD)
+    client = client_for(co_organizer)
 
     page = client.get(reverse("manage:call", args=[call.pk]))
     response = client.post(reverse("manage:call_status", args=[call.pk]), {"action": "publish"})
@@ -138,12 +136,13 @@ def test_a_co_organizer_without_the_organizer_flag_cannot_publish_a_call(organiz
         open_calls.set_status(call=call, actor=co_organizer, published=True)
 
 
-def test_a_co_organizer_without_the_organizer_flag_can_still_close_a_call(organizer, co_organizer):
-    call = open_calls.create_call(organizer=organizer, title="Call", slug="call")
+def test_a_co_organizer_without_the_organizer_flag_can_still_close_a_call(
+    organizer, co_organizer, client_for
+):
+    call = OpenCallFactory(organizer=organizer, title="Call", slug="call")
     open_calls.set_status(call=call, actor=organizer, published=True)
     call.organizers.add(co_organizer)
-    client = Client()
-    assert client.login(email=co_organizer.email, password=PASSWORD)
+    client = client_for(co_organizer)
 
     response = client.post(reverse("manage:call_status", args=[call.pk]), {"action": "unpublish"})
 

@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from events.models import Invitation, Notification, OpenCall, Submission
 from events.services import delivery
-from tests.factories import PASSWORD, EventFactory, OrganizerFactory, SessionFactory, UserFactory
+from tests.factories import EventFactory, OrganizerFactory, SessionFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -21,12 +21,6 @@ pytestmark = pytest.mark.django_db
 def deliver_pending() -> None:
     for pk in Notification.objects.filter(status="pending").values_list("pk", flat=True):
         delivery.deliver(notification_id=pk)
-
-
-def login(user) -> Client:
-    client = Client()
-    assert client.login(email=user.email, password=PASSWORD)
-    return client
 
 
 def path_of(url: str) -> str:
@@ -88,9 +82,9 @@ def submit(call: OpenCall, email: str, name: str, use: int, text: str = "") -> N
     assert b"Check your email" in response.content
 
 
-def test_submit_confirm_pool_filter_invite_accept(smtp):
+def test_submit_confirm_pool_filter_invite_accept(smtp, client_for):
     organizer = OrganizerFactory()
-    org = login(organizer)
+    org = client_for(organizer)
     call = build_call(org)
     people = [
         ("ada@example.com", "Ada", 0, "Agents for code review"),
@@ -162,7 +156,7 @@ def test_submit_confirm_pool_filter_invite_accept(smtp):
     ada = UserFactory(email="ada@example.com", display_name="Ada")
     invitation_mail = next(m for m in smtp.to("ada@example.com") if "invited" in m["Subject"])
     link = next(u for u in smtp.links(invitation_mail) if "/invitations/" in u)
-    assert login(ada).post(path_of(link), {"action": "accept"}).status_code == 302
+    assert client_for(ada).post(path_of(link), {"action": "accept"}).status_code == 302
     deliver_pending()
     confirmation = smtp.to("ada@example.com")[-1]
     parts = [p.get_content_type() for p in confirmation.walk()]

@@ -9,7 +9,7 @@ from django.test import Client
 
 from tests.factories import UserFactory
 
-from .conftest import call_url, form_data, login, questions
+from .conftest import call_url, form_data, questions
 
 pytestmark = pytest.mark.django_db
 
@@ -122,6 +122,6 @@ def test_the_form_fits_a_phone(call):
     assert 'name="viewport" content="width=device-width' in body
 
 
-def test_a_logged_in_persons_page_has_no_unlabelled_inputs_either(call):
-    page = Page(login(UserFactory()).get(call_url(call)).content.decode())
+def test_a_logged_in_persons_page_has_no_unlabelled_inputs_either(call, client_for):
+    page = Page(client_for(UserFactory()).get(call_url(call)).content.decode())
     assert controls_without_labels(page) == []

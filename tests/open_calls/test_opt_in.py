@@ -14,7 +14,7 @@ from events.models import Answer, Notification, PoolTag, Response, Review, Submi
 from events.services import open_calls as service
 from tests.factories import UserFactory
 
-from .conftest import call_url, form_data, in_pool, login, questions
+from .conftest import call_url, form_data, in_pool, questions
 
 pytestmark = pytest.mark.django_db
 
@@ -115,9 +115,9 @@ def test_a_used_confirmation_link_says_it_is_already_confirmed(call):
     assert again.status_code == 409 and b"already confirmed" in again.content
 
 
-def test_a_logged_in_person_with_that_verified_email_is_confirmed_at_once(call):
+def test_a_logged_in_person_with_that_verified_email_is_confirmed_at_once(call, client_for):
     ada = UserFactory(email="ada@example.com")
-    response = login(ada).post(call_url(call), form_data(call))
+    response = client_for(ada).post(call_url(call), form_data(call))
     assert response.status_code == 200
     submission = Submission.objects.get()
     assert submission.confirmed_at and submission.user == ada
@@ -125,14 +125,14 @@ def test_a_logged_in_person_with_that_verified_email_is_confirmed_at_once(call):
     assert Notification.objects.filter(kind="call_received").count() == 1
 
 
-def test_a_logged_in_person_with_an_unverified_email_still_confirms_by_mail(call):
+def test_a_logged_in_person_with_an_unverified_email_still_confirms_by_mail(call, client_for):
     ada = UserFactory(email="ada@example.com", verified=False)
-    login(ada).post(call_url(call), form_data(call))
+    client_for(ada).post(call_url(call), form_data(call))
     assert Submission.objects.get().confirmed_at is None
     assert Notification.objects.filter(kind="call_confirm").count() == 1
 
 
-def test_a_logged_in_person_finds_their_profile_prefilled(call):
+def test_a_logged_in_person_finds_their_profile_prefilled(call, client_for):
     ada = UserFactory(
         email="ada@example.com",
         display_name="Ada Lovelace",
@@ -140,7 +140,7 @@ def test_a_logged_in_person_finds_their_profile_prefilled(call):
         github_handle="adal",
         role="researcher",
     )
-    body = login(ada).get(call_url(call)).content.decode()
+    body = client_for(ada).get(call_url(call)).content.decode()
     assert 'value="ada@example.com"' in body
     assert 'value="Ada Lovelace"' in body
     assert 'value="Analytical Engines"' in body
@@ -150,7 +150,7 @@ def test_a_logged_in_person_finds_their_profile_prefilled(call):
 
 
 def test_withdrawing_shows_a_page_then_removes_the_person_and_everything_about_them(
-    call, organizer
+    call, organizer, client_for
 ):
     q = questions(call)
     ada = in_pool(call, "ada@example.com", answers={q.short.pk: "Hi"})
@@ -168,7 +168,7 @@ def test_withdrawing_shows_a_page_then_removes_the_person_and_everything_about_t
     assert not Review.objects.exists()
     assert not Submission.tags.through.objects.exists()
     assert PoolTag.objects.count() == 1  # the call's tag list stays for the others
-    pool = login(organizer).get(reverse("manage:pool", args=[call.pk])).content.decode()
+    pool = client_for(organizer).get(reverse("manage:pool", args=[call.pk])).content.decode()
     assert "ada@example.com" not in pool and "grace@example.com" in pool
     assert Client().post(link).status_code == 404  # a second click finds nothing
 

@@ -11,11 +11,18 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from events.models import Invitation, Registration, Review, Submission
+from events.models import Review, Submission
 from events.services import open_calls as service
-from tests.factories import EventFactory, OrganizerFactory, SessionFactory, UserFactory
+from tests.factories import (
+    EventFactory,
+    InvitationFactory,
+    OrganizerFactory,
+    RegistrationFactory,
+    SessionFactory,
+    UserFactory,
+)
 
-from .conftest import in_pool, login, make_call, questions
+from .conftest import in_pool, make_call, questions
 
 pytestmark = pytest.mark.django_db
 
@@ -61,19 +68,17 @@ def people(call, organizer):
     past.ends_at = past.starts_at + timedelta(hours=1)
     past.save()
     expires = timezone.now() + timedelta(days=7)
-    Invitation.objects.create(
-        event=event, session=session, email="Grace@Example.com", expires_at=expires
-    )
-    Invitation.objects.create(
+    InvitationFactory(event=event, session=session, email="Grace@Example.com", expires_at=expires)
+    InvitationFactory(
         event=event, session=past, email="linus@example.com", status="accepted", expires_at=expires
     )
-    Registration.objects.create(
+    RegistrationFactory(
         session=past,
         user=UserFactory(email="linus@example.com"),
         status="confirmed",
         checked_in_at=timezone.now() - timedelta(days=3),
     )
-    Registration.objects.create(
+    RegistrationFactory(
         session=past, user=UserFactory(email="ken@example.com"), status="confirmed", no_show=True
     )
     return {"ada": ada, "grace": grace, "linus": linus, "ken": ken, "new": new}
@@ -147,14 +152,12 @@ def elsewhere(people):
     later.ends_at = later.starts_at + timedelta(hours=1)
     later.save()
     expires = timezone.now() + timedelta(days=7)
-    Invitation.objects.create(
+    InvitationFactory(
         event=event, session=past, email="ada@example.com", status="accepted", expires_at=expires
     )
     ada = UserFactory(email="ada@example.com")
-    Registration.objects.create(
-        session=past, user=ada, status="confirmed", checked_in_at=past.starts_at
-    )
-    Registration.objects.create(session=later, user=ada, status="confirmed", no_show=True)
+    RegistrationFactory(session=past, user=ada, status="confirmed", checked_in_at=past.starts_at)
+    RegistrationFactory(session=later, user=ada, status="confirmed", no_show=True)
     return stranger
 
 
@@ -173,9 +176,11 @@ def test_the_pool_shows_no_badge_from_another_organizers_event(org, call, people
     assert "1 no-show" in body and "2 no-shows" not in body
 
 
-def test_a_co_organizer_sees_the_history_of_the_events_they_organize(call, people, elsewhere):
+def test_a_co_organizer_sees_the_history_of_the_events_they_organize(
+    call, people, elsewhere, client_for
+):
     call.organizers.add(elsewhere)
-    theirs = login(elsewhere)
+    theirs = client_for(elsewhere)
 
     assert shown(theirs, call, history="attended") == {"ada@example.com"}
     assert shown(theirs, call, history="no_show") == {"ada@example.com"}
@@ -188,14 +193,14 @@ def test_a_co_organizer_sees_the_history_of_the_events_they_organize(call, peopl
     assert "ada@example.com" in csv_text and "linus@example.com" not in csv_text
 
 
-def test_staff_see_the_history_of_every_event(call, people, elsewhere):
-    staff = login(UserFactory(is_staff=True, is_organizer=True))
+def test_staff_see_the_history_of_every_event(call, people, elsewhere, client_for):
+    staff = client_for(UserFactory(is_staff=True, is_organizer=True))
 
     assert shown(staff, call, history="attended") == {"ada@example.com", "linus@example.com"}
 
 
 def test_reviews_show_mean_and_count_and_scoring_again_replaces_ones_own(
-    org, call, people, organizer
+    org, call, people, organizer, client_for
 ):
     colleague = OrganizerFactory()
     call.organizers.add(colleague)
@@ -203,7 +208,7 @@ def test_reviews_show_mean_and_count_and_scoring_again_replaces_ones_own(
     url = reverse("manage:submission_review", args=[ada.pk])
     assert org.post(url, {"score": "2", "note": "meh"}).status_code == 302
     assert org.post(url, {"score": "4", "note": "better on reread"}).status_code == 302
-    assert login(colleague).post(url, {"score": "5"}).status_code == 302
+    assert client_for(colleague).post(url, {"score": "5"}).status_code == 302
     assert Review.objects.filter(submission=ada).count() == 2
     assert Review.objects.get(reviewer=organizer).note == "better on reread"
     body = org.get(reverse("manage:pool", args=[call.pk])).content.decode()
@@ -396,8 +401,10 @@ def test_the_results_page_shows_the_engines_figures_for_a_known_data_set(org, ca
     )
 
 
-def test_another_organizer_gets_404_for_the_pool_its_exports_and_its_submissions(call, people):
-    stranger = login(OrganizerFactory())
+def test_another_organizer_gets_404_for_the_pool_its_exports_and_its_submissions(
+    call, people, client_for
+):
+    stranger = client_for(OrganizerFactory())
     other_call = make_call(OrganizerFactory(), slug="elsewhere")
     foreign = in_pool(other_call, "someone@example.com")
     for name in ("manage:pool", "manage:pool_csv", "manage:pool_results"):
@@ -417,7 +424,7 @@ def test_another_organizer_gets_404_for_the_pool_its_exports_and_its_submissions
     )
     assert not Review.objects.exists() and not people["ada"].tags.exists()
     # The call's own organizer cannot reach another call's submission through their call.
-    owner = login(call.organizers.first())
+    owner = client_for(call.organizers.first())
     assert owner.get(reverse("manage:submission", args=[foreign.pk])).status_code == 404
     assert owner.get(reverse("manage:pool_csv", args=[other_call.pk])).status_code == 404
     # An unconfirmed submission is not in the pool for anyone.
@@ -425,4 +432,6 @@ def test_another_organizer_gets_404_for_the_pool_its_exports_and_its_submissions
     assert owner.get(reverse("manage:submission", args=[ghost.pk])).status_code == 404
     # Anonymous and attendee.
     assert Client().get(reverse("manage:pool_csv", args=[call.pk])).status_code in (302, 404)
-    assert login(UserFactory()).get(reverse("manage:pool_csv", args=[call.pk])).status_code == 404
+    assert (
+        client_for(UserFactory()).get(reverse("manage:pool_csv", args=[call.pk])).status_code == 404
+    )

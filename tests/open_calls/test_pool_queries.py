@@ -8,10 +8,16 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from events.models import Invitation, PoolTag, Registration, Review, Submission
-from tests.factories import EventFactory, OrganizerFactory, SessionFactory, UserFactory
+from events.models import Invitation, PoolTag, Review, Submission
+from tests.factories import (
+    EventFactory,
+    OrganizerFactory,
+    RegistrationFactory,
+    SessionFactory,
+    UserFactory,
+)
 
-from .conftest import login, make_call
+from .conftest import make_call
 
 pytestmark = pytest.mark.django_db
 
@@ -57,7 +63,7 @@ def fill(call, organizer, n: int) -> None:
         for s in rows[1::3]
     )
     for s in rows[:3]:
-        Registration.objects.create(
+        RegistrationFactory(
             session=session, user=UserFactory(email=s.email), status="confirmed", no_show=True
         )
 
@@ -74,12 +80,12 @@ def count_queries(client, call, **params) -> int:
 @pytest.mark.parametrize(
     "params", [{}, {"sort": "score"}, {"tag": "tag1", "history": "invited"}, {"blind": "1"}]
 )
-def test_the_pool_page_takes_as_many_queries_for_500_people_as_for_5(params):
+def test_the_pool_page_takes_as_many_queries_for_500_people_as_for_5(params, client_for):
     small_org, big_org = OrganizerFactory(), OrganizerFactory()
     small, big = make_call(small_org, slug="small"), make_call(big_org, slug="big")
     fill(small, small_org, 5)
     fill(big, big_org, 500)
-    small_client, big_client = login(small_org), login(big_org)
+    small_client, big_client = client_for(small_org), client_for(big_org)
     count_queries(small_client, small, **params)  # warm the session and caches alike
     count_queries(big_client, big, **params)
     few = count_queries(small_client, small, **params)

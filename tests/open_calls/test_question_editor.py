@@ -9,15 +9,17 @@ from events.models import Question
 from events.services import open_calls as service
 from tests.factories import OrganizerFactory, UserFactory
 
-from .conftest import call_url, in_pool, login, questions
+from .conftest import call_url, in_pool, questions
 
 pytestmark = pytest.mark.django_db
 
 
-def test_the_calls_organizers_add_edit_move_and_delete_its_questions(org, call, organizer):
+def test_the_calls_organizers_add_edit_move_and_delete_its_questions(
+    org, call, organizer, client_for
+):
     colleague = OrganizerFactory()
     service.add_organizer(call=call, actor=organizer, email=colleague.email)
-    for client in (org, login(colleague)):
+    for client in (org, client_for(colleague)):
         before = call.questionnaire.questions.count()
         added = client.post(
             reverse("manage:question_new", args=[call.questionnaire_id]),
@@ -56,8 +58,8 @@ def test_an_answered_question_of_a_call_cannot_be_removed(org, call):
 
 
 @pytest.mark.parametrize("who", ["other organizer", "attendee"])
-def test_anyone_but_the_calls_organizers_gets_404_from_its_question_editor(call, who):
-    client = login(OrganizerFactory() if who == "other organizer" else UserFactory())
+def test_anyone_but_the_calls_organizers_gets_404_from_its_question_editor(call, who, client_for):
+    client = client_for(OrganizerFactory() if who == "other organizer" else UserFactory())
     question = questions(call).single
     label = question.label
     attempts = [

@@ -8,21 +8,19 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from events import notifications
 from events.models import Question, Registration, Session, Survey, SurveyRecipient
 from events.services import questionnaire as engine
 from events.services import surveys
 from events.services.registration import register
-from events.tasks import deliver_batch, deliver_notification
-from tests.factories import PASSWORD, EventFactory, OrganizerFactory, SessionFactory, UserFactory
+from tests.factories import (
+    EventFactory,
+    OrganizerFactory,
+    SessionFactory,
+    SurveyFactory,
+    UserFactory,
+)
 
 Kind = Question.Kind
-
-
-def client_for(user) -> Client:
-    client = Client()
-    assert client.login(email=user.email, password=PASSWORD)
-    return client
 
 
 def seat(session: Session, count: int = 1, **user_fields) -> list[Registration]:
@@ -45,7 +43,7 @@ def end(session: Session, *, hours_ago: float = 3) -> Session:
 def survey_for(event, questions=(), **settings) -> Survey:
     """The event's survey with exactly `questions` ((kind, label, choices, required) tuples)
     instead of the starter ones, and `settings` applied through the service."""
-    survey = surveys.create_survey(event=event, actor=None)
+    survey = SurveyFactory(event=event)
     if questions:
         for question in survey.questionnaire.questions.all():
             engine.remove_question(question=question)
@@ -98,7 +96,7 @@ def organizer():
 
 
 @pytest.fixture
-def organizer_client(organizer) -> Client:
+def organizer_client(organizer, client_for) -> Client:
     return client_for(organizer)
 
 
@@ -110,15 +108,3 @@ def event(organizer):
 @pytest.fixture
 def session(event):
     return SessionFactory(event=event, capacity=300)
-
-
-@pytest.fixture
-def enqueued(monkeypatch) -> list[int]:
-    """The ids handed to the broker, recorded instead of published (no message is left in
-    the run's queue for a later test's worker)."""
-    ids: list[int] = []
-    monkeypatch.setattr(deliver_notification, "delay", ids.append)
-    monkeypatch.setattr(deliver_batch, "delay", ids.extend)
-    # A single row rings the outbox's doorbell instead: recorded as the row it rang for.
-    monkeypatch.setattr(notifications, "ring", lambda rows=(), **_: ids.extend(rows))
-    return ids

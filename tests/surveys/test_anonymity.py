@@ -13,7 +13,7 @@ from django.utils import timezone
 from events.models import Notification, Survey
 from events.services import surveys
 from tests.factories import SessionFactory, UserFactory
-from tests.surveys.conftest import Kind, client_for, field, invite, questions_of, survey_for
+from tests.surveys.conftest import Kind, field, invite, questions_of, survey_for
 
 pytestmark = pytest.mark.django_db
 
@@ -235,7 +235,7 @@ def test_anonymity_can_be_turned_off_before_anyone_answered(event):
     assert survey.anonymous is False
 
 
-def test_an_anonymous_survey_cannot_be_resent_to_one_person(world, organizer):
+def test_an_anonymous_survey_cannot_be_resent_to_one_person(world, organizer, client_for):
     survey, *_, people = world
     silent = survey.recipients.get(user=people[-1])
     client = client_for(organizer)

@@ -15,7 +15,7 @@ from django.utils import timezone
 from events.models import Answer, Response, Survey, SurveyRecipient
 from events.services import invitations, surveys
 from tests.factories import EventFactory, SessionFactory, UserFactory
-from tests.surveys.conftest import Kind, client_for, field, invite, link, questions_of, survey_for
+from tests.surveys.conftest import Kind, field, invite, link, questions_of, survey_for
 
 pytestmark = pytest.mark.django_db
 
@@ -191,7 +191,7 @@ def test_the_service_refuses_answers_after_closing_even_with_the_page_open(ada, 
     assert Response.objects.count() == 0
 
 
-def test_answers_from_a_link_are_that_persons_whoever_is_logged_in(ada, bob, survey):
+def test_answers_from_a_link_are_that_persons_whoever_is_logged_in(ada, bob, survey, client_for):
     """The token names the person; a logged-in account does not change whose answers they
     are, and no one's link writes another's response."""
     as_bob = client_for(bob.user)

@@ -9,7 +9,7 @@ from events.models import Question
 from events.services import ServiceError, surveys
 from events.services import questionnaire as engine
 from tests.factories import OrganizerFactory, UserFactory
-from tests.surveys.conftest import Kind, client_for, field, invite, questions_of, survey_for
+from tests.surveys.conftest import Kind, field, invite, questions_of, survey_for
 
 pytestmark = pytest.mark.django_db
 
@@ -322,7 +322,7 @@ def test_questions_are_reordered_from_the_page(survey, organizer_client):
     assert labels(survey) == ["Which track?", "How was it?", "One word"]
 
 
-def test_another_organizer_cannot_touch_the_questions(survey, track):
+def test_another_organizer_cannot_touch_the_questions(survey, track, client_for):
     stranger = client_for(OrganizerFactory())
 
     responses = [

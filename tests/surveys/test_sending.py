@@ -10,7 +10,7 @@ from django.utils import timezone
 from events.models import Notification, Registration, Survey, SurveyRecipient, SurveySending
 from events.services import attendance, delivery, scheduling, surveys
 from events.services.registration import cancel
-from tests.factories import SessionFactory
+from tests.factories import RegistrationFactory, SessionFactory
 from tests.surveys.conftest import Kind, end, field, questions_of, seat, survey_for
 
 pytestmark = pytest.mark.django_db
@@ -71,7 +71,7 @@ def test_the_sweep_enqueues_the_owed_mail_once_the_transaction_commits(
 def test_someone_at_two_sessions_of_the_event_is_asked_once(event, session, enqueued):
     later = SessionFactory(event=event, capacity=10)
     [both] = seat(session)
-    seat_later = Registration.objects.create(
+    seat_later = RegistrationFactory(
         session=later, user=both.user, status=Registration.Status.CONFIRMED
     )
     [only_later] = seat(later)

@@ -11,19 +11,13 @@ from django.utils import timezone
 from events.models import Notification, SurveyRecipient
 from events.services import delivery, surveys
 from events.services.registration import register
-from tests.factories import PASSWORD, EventFactory, OrganizerFactory, SessionFactory, UserFactory
+from tests.factories import EventFactory, OrganizerFactory, SessionFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=False)
 
 
-def client_for(user) -> Client:
-    client = Client()
-    assert client.login(email=user.email, password=PASSWORD)
-    return client
-
-
 def test_attendee_answers_from_the_mailed_link_and_the_organizer_sees_it(
-    smtp, django_capture_on_commit_callbacks
+    smtp, django_capture_on_commit_callbacks, client_for
 ):
     organizer = OrganizerFactory()
     event = EventFactory(checkin_enabled=False)
