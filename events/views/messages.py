@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from ..models import Notification
-from ..services import ServiceError, delivery
+from ..services import ServiceError, notices
 from .organizer import organized_session, organizer_required
 
 
@@ -57,7 +57,7 @@ def resend(request: HttpRequest, pk: int) -> HttpResponse:
         ).distinct()
     notification = get_object_or_404(rows, pk=pk)
     try:
-        delivery.resend(notification=notification, actor=request.user)
+        notices.resend(notification=notification, actor=request.user)
     except ServiceError as error:
         messages.error(request, error.message)
     else:

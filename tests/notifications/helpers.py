@@ -12,7 +12,7 @@ from django.test import Client
 from icalendar import Calendar
 
 from events.models import Notification
-from events.services import delivery
+from events.outbox import delivery
 from tests.factories import PASSWORD
 
 FIXED_START = datetime(2030, 7, 15, 14, 0, tzinfo=UTC)  # a Monday; CEST in Berlin, EDT in NY

@@ -8,12 +8,12 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from events import notifications
 from events.models import Question, Registration, Session, Survey, SurveyRecipient
+from events.outbox import doorbell
+from events.outbox.tasks import deliver_batch, deliver_notification
 from events.services import questionnaire as engine
 from events.services import surveys
 from events.services.registration import register
-from events.tasks import deliver_batch, deliver_notification
 from tests.factories import PASSWORD, EventFactory, OrganizerFactory, SessionFactory, UserFactory
 
 Kind = Question.Kind
@@ -120,5 +120,5 @@ def enqueued(monkeypatch) -> list[int]:
     monkeypatch.setattr(deliver_notification, "delay", ids.append)
     monkeypatch.setattr(deliver_batch, "delay", ids.extend)
     # A single row rings the outbox's doorbell instead: recorded as the row it rang for.
-    monkeypatch.setattr(notifications, "ring", lambda rows=(), **_: ids.extend(rows))
+    monkeypatch.setattr(doorbell, "ring", lambda rows=(), **_: ids.extend(rows))
     return ids
