@@ -1,12 +1,12 @@
 """The invitations domain's messages: an invitation and its reminder, with the one-click
 link of the current nonce."""
 
-import zoneinfo
 from datetime import datetime
 
 from django.urls import reverse
 from django.utils import timezone
 
+from .. import timefmt
 from ..models import Invitation, Notification
 from ..outbox.registry import Registry
 from ..outbox.rendering import absolute
@@ -23,9 +23,9 @@ def context(notification: Notification, context: dict) -> None:
         context["event"] = invitation.event  # an event-wide invitation
     token = token_for(invitation, nonce=notification.payload.get("nonce"))
     context["links"]["invitation"] = absolute(reverse("events:invitation", args=[token]))
-    zone = zoneinfo.ZoneInfo(context["recipient_zone"])
-    expires = timezone.localtime(invitation.expires_at, zone)
-    context["invitation_expires"] = f"{expires:%a %-d %b %Y, %H:%M %Z}"
+    context["invitation_expires"] = timefmt.deadline_text(
+        invitation.expires_at, context["recipient_zone"]
+    )
 
 
 def still_relevant(notification: Notification) -> str:

@@ -1,12 +1,9 @@
 """The registration domain's messages: news of a seat (confirmed, waitlisted, offered,
 cancelled...), session changes and reminders, with the calendar invite they carry."""
 
-import zoneinfo
-
 from django.urls import reverse
-from django.utils import timezone
 
-from .. import ics, qr
+from .. import ics, qr, timefmt
 from ..models import Notification, Registration
 from ..outbox.registry import Attachment, Registry
 from ..outbox.rendering import absolute
@@ -62,9 +59,9 @@ def context(notification: Notification, context: dict) -> None:
     links["offer"] = absolute(reverse("events:offer", args=[registration.pk]))
     links["ics"] = absolute(reverse("events:invite_ics", args=[registration.pk]))
     if registration.offer_expires_at:
-        zone = zoneinfo.ZoneInfo(context["recipient_zone"])
-        expires = timezone.localtime(registration.offer_expires_at, zone)
-        context["offer_deadline"] = f"{expires:%a %-d %b %Y, %H:%M %Z}"
+        context["offer_deadline"] = timefmt.deadline_text(
+            registration.offer_expires_at, context["recipient_zone"]
+        )
 
 
 def still_relevant(notification: Notification) -> str:

@@ -1,11 +1,10 @@
 """The surveys domain's messages: the survey after a session, and its reminder."""
 
-import zoneinfo
 from datetime import datetime
 
 from django.urls import reverse
-from django.utils import timezone
 
+from .. import timefmt
 from ..models import Notification, SurveyRecipient
 from ..outbox.registry import Registry
 from ..outbox.rendering import absolute
@@ -20,8 +19,7 @@ def context(notification: Notification, context: dict) -> None:
     token = surveys.token_for(recipient)
     context["survey"] = survey
     context["links"]["survey"] = absolute(reverse("events:survey", args=[token]))
-    closes = timezone.localtime(survey.closes_at, zoneinfo.ZoneInfo(context["recipient_zone"]))
-    context["survey_closes"] = f"{closes:%a %-d %b %Y, %H:%M %Z}"
+    context["survey_closes"] = timefmt.deadline_text(survey.closes_at, context["recipient_zone"])
     context["question_count"] = survey.questionnaire.questions.count()
 
 
