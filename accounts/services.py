@@ -253,7 +253,7 @@ def _keep_farewells(user: User) -> list[int]:
     """
     from events import ics
     from events.models import Notification
-    from events.services import delivery
+    from events.outbox import delivery, owe
 
     Status = Notification.Status
     owed = list(
@@ -274,8 +274,12 @@ def _keep_farewells(user: User) -> list[int]:
         Notification.objects.filter(pk=notification.pk).update(
             recipient=None,
             registration=None,
-            key=f"{notification.kind}:session{notification.session_id}:farewell:"
-            + secrets.token_urlsafe(12),
+            key=owe.key(
+                notification.kind,
+                f"session{notification.session_id}",
+                "farewell",
+                secrets.token_urlsafe(12),
+            ),
             payload=payload,
         )
         kept.append(notification.pk)

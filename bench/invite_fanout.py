@@ -20,7 +20,7 @@ What it does, in one run:
    (claim, build, SMTP on its kept-open connection, mark sent) and Redis in between. The
    worker's memory (main process and pool children) is sampled from /proc meanwhile;
 4. phase B, the baseline, in the same run: a plain loop in this process reads the same outbox
-   rows, builds the same messages with events.emails.build and sends them over ONE SMTP
+   rows, builds the same messages with events.outbox.rendering.build and sends them over ONE SMTP
    connection to the same sink;
 5. checks both deliveries: every attendee exactly once, nothing else; every message a
    well-formed invite update (multipart/mixed with text, HTML and a text/calendar;
@@ -506,12 +506,12 @@ def end_to_end(
 
 
 def plain_loop(fixture: Fixture, sink: SinkProcess, cpu: CpuMeter) -> Phase:
-    """Phase B: the same rows, the same messages (events.emails.build), one SMTP connection,
-    one process, no broker, no claiming or marking."""
+    """Phase B: the same rows, the same messages (events.outbox.rendering.build), one SMTP
+    connection, one process, no broker, no claiming or marking."""
     from django.core.mail import get_connection
 
-    from events import emails
     from events.models import Notification
+    from events.outbox import rendering
 
     phase = Phase("plain loop")
     expected = len(fixture.emails)
@@ -528,7 +528,7 @@ def plain_loop(fixture: Fixture, sink: SinkProcess, cpu: CpuMeter) -> Phase:
     sent = 0
     try:
         for notification in rows.order_by("pk").iterator(chunk_size=500):
-            sent += connection.send_messages([emails.build(notification)])
+            sent += connection.send_messages([rendering.build(notification)])
     finally:
         connection.close()
     while sink.count - received_before < sent and time.monotonic() - start < 60:
@@ -908,7 +908,7 @@ def report(
     )
     print(
         f"plain loop: {delivery_b.received} messages in {phase_b.seconds:.2f} s ="
-        f" {phase_b.rate:.0f} msg/s  (one process, events.emails.build, one SMTP connection)"
+        f" {phase_b.rate:.0f} msg/s  (one process, outbox rendering.build, one SMTP connection)"
     )
     print(describe_cpu(phase_b))
     for name, d in (("end to end", delivery_a), ("plain loop", delivery_b)):

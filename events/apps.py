@@ -4,3 +4,16 @@ from django.apps import AppConfig
 class EventsConfig(AppConfig):
     name = "events"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Tasks are published by name (the outbox's doorbell and the waitlist never import
+        # them), so every process registers them at start: Celery's autodiscovery would do
+        # so only in workers, and only for events.tasks.
+        # Then each domain tells the outbox about its kinds of message: the outbox never
+        # imports a domain (pyproject.toml, import-linter).
+        from . import messages
+        from . import tasks as domain_tasks  # noqa: F401 - registers them
+        from .outbox import registry
+        from .outbox import tasks as outbox_tasks  # noqa: F401 - registers them
+
+        messages.register_all(registry.kinds)

@@ -1,4 +1,5 @@
-"""Celery tasks: thin, take ids, call services, safe to run twice."""
+"""Celery tasks of the domains: thin, take ids, call services, safe to run twice. (The
+outbox's own tasks, delivery and its sweep, are in events/outbox/tasks.py.)"""
 
 from celery import shared_task
 from django.core.cache import cache
@@ -45,62 +46,6 @@ def draw_due_lotteries() -> int:
     from .services import lottery
 
     return lottery.draw_due_lotteries()
-
-
-@shared_task(bind=True, acks_late=True)
-def deliver_notification(self, notification_id: int) -> bool:
-    """Send one outbox row. Safe to run twice: the row is claimed before sending. A short
-    retry is scheduled here; longer ones are left to the sweep (no long ETAs in the broker)."""
-    from .services import delivery
-
-    outcome = delivery.deliver(notification_id=notification_id)
-    if outcome.retry_in is not None and outcome.retry_in <= 300:
-        raise self.retry(countdown=outcome.retry_in, max_retries=None)
-    return outcome.sent
-
-
-@shared_task(acks_late=True)
-def deliver_batch(notification_ids: list[int]) -> int:
-    """Send a batch of outbox rows (a fan-out): same guarantees as deliver_notification, with
-    far fewer queries and tasks per message. Short retries are scheduled one by one."""
-    from .services import delivery
-
-    return retry_soon(delivery.deliver_many(ids=notification_ids))
-
-
-@shared_task(acks_late=True)
-def deliver_pending() -> int:
-    """The outbox's doorbell rang: send the due rows, a batch at a time, until none is left
-    (or a thousand are done: then ring again, for a fresh task). Safe to run twice, or in
-    several workers at once: every batch is claimed before it is sent."""
-    from . import notifications
-    from .services import delivery
-
-    notifications.answer_doorbell()
-    outcomes, more = delivery.drain()
-    if more:
-        notifications.ring(force=True)
-    return retry_soon(outcomes)
-
-
-def retry_soon(outcomes) -> int:
-    """Schedule the short retries (one task each); longer ones are left to the sweep. The
-    number sent."""
-    for pk, outcome in outcomes.items():
-        if outcome.retry_in is not None and outcome.retry_in <= 300:
-            deliver_notification.apply_async((pk,), countdown=outcome.retry_in)
-    return sum(outcome.sent for outcome in outcomes.values())
-
-
-@shared_task
-def sweep_outbox() -> int:
-    """Every minute: enqueue rows a lost task or a dead worker left pending."""
-    from . import notifications
-    from .services import delivery
-
-    ids = delivery.requeue_due()
-    notifications.enqueue(ids, force=True)
-    return len(ids)
 
 
 @shared_task

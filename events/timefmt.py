@@ -49,3 +49,9 @@ def when_text(session, zone_name: str) -> str:
         zone = zoneinfo.ZoneInfo("UTC")
     text, note = when(session, zone)
     return f"{text} ({note})" if note else text
+
+
+def deadline_text(value: datetime, zone_name: str) -> str:
+    """A deadline in a message (an offer's, an invitation's, a survey's closing), in the
+    recipient's zone: "Wed 15 Jul 2026, 16:00 CEST"."""
+    return f"{timezone.localtime(value, zoneinfo.ZoneInfo(zone_name)):%a %-d %b %Y, %H:%M %Z}"

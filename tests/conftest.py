@@ -14,8 +14,8 @@ from django.test import Client
 
 from accounts.models import User
 from config.celery import app
-from events import notifications
-from events.tasks import deliver_batch, deliver_notification
+from events.outbox import doorbell
+from events.outbox.tasks import deliver_batch, deliver_notification
 from tests.factories import PASSWORD, UserFactory
 from tests.mail import SMTPServer
 from tests.services import CHROMIUM, require
@@ -84,7 +84,7 @@ def enqueued(monkeypatch) -> list[int]:
     monkeypatch.setattr(deliver_notification, "delay", ids.append)
     monkeypatch.setattr(deliver_batch, "delay", ids.extend)
     # A single row rings the outbox's doorbell instead: recorded as the row it rang for.
-    monkeypatch.setattr(notifications, "ring", lambda rows=(), **_: ids.extend(rows))
+    monkeypatch.setattr(doorbell, "ring", lambda rows=(), **_: ids.extend(rows))
     return ids
 
 

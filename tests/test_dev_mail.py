@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from config import devmail
 from events.models import Notification
-from events.services import delivery
+from events.outbox import delivery
 from tests.factories import EventFactory, OrganizerFactory, SessionFactory
 from tests.invitations.helpers import invite
 

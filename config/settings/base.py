@@ -218,7 +218,7 @@ CELERY_BEAT_SCHEDULE = {
     "fill-open-seats": {"task": "events.tasks.fill_open_seats", "schedule": 60.0},
     "draw-due-lotteries": {"task": "events.tasks.draw_due_lotteries", "schedule": 60.0},
     # Every 30 s: rows of a killed worker are taken back within a lease (45 s) and a sweep.
-    "sweep-outbox": {"task": "events.tasks.sweep_outbox", "schedule": 30.0},
+    "sweep-outbox": {"task": "events.outbox.tasks.sweep_outbox", "schedule": 30.0},
     "queue-reminders": {"task": "events.tasks.queue_reminders", "schedule": 60.0},
     "expire-invitations": {"task": "events.tasks.expire_invitations", "schedule": 60.0},
     "remind-invitations": {"task": "events.tasks.remind_invitations", "schedule": 300.0},

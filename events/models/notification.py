@@ -69,7 +69,7 @@ class Notification(models.Model):
     claimed_at = models.DateTimeField(null=True, blank=True)
     # The claim is a lease: the worker holding `lease_token` may send the row and mark it, and
     # renews `lease_expires_at` while it works; once that passes, the sweep takes the row back
-    # and the old holder's final update no longer matches (see services.delivery).
+    # and the old holder's final update no longer matches (see events.outbox.delivery).
     lease_token = models.CharField(max_length=32, blank=True, default="")
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)

@@ -13,9 +13,9 @@ from django.utils import timezone
 
 from accounts.models import User
 
-from .. import notifications
 from ..invite_parsing import Row
 from ..models import Event, Invitation, Notification, Registration, Session
+from ..outbox import owe
 from . import ServiceError
 from .registration import register
 from .seats import lock_session, take_seats
@@ -142,7 +142,7 @@ def create_batch(
             for row in valid
         ]
     )
-    notifications.queue_for_invitations(invitations, kind=Notification.Kind.INVITATION)
+    _owe_invitations(invitations, kind=Notification.Kind.INVITATION)
     return invitations
 
 
@@ -315,8 +315,37 @@ def resend(*, invitation: Invitation, actor) -> Invitation:
 
     invitation.nonce = new_nonce()
     Invitation.objects.filter(pk=invitation.pk).update(nonce=invitation.nonce, sent_at=None)
-    notifications.queue_for_invitations([invitation], kind=Notification.Kind.INVITATION)
+    _owe_invitations([invitation], kind=Notification.Kind.INVITATION)
     return invitation
+
+
+def _owe_invitations(invitations: list[Invitation], *, kind: str) -> list[int]:
+    """Owe an invitation (or its reminder) to each invitee, in bulk: a fixed number of
+    queries for a batch of thousands. The link's nonce is recorded, so a re-sent invitation's
+    old message can never carry the new link."""
+
+    def about(invitation: Invitation) -> tuple:
+        # A reminder is owed once per link and expiry: extending the link owes a new one.
+        return (f"inv{invitation.pk}", invitation.nonce, f"{invitation.expires_at:%Y%m%dT%H%M%S}")
+
+    invitations = owe.unowed(kind, invitations, about=about)
+    users = {
+        u.email.lower(): u.pk for u in User.objects.filter(email__in=[i.email for i in invitations])
+    }
+    return owe.owe_many(
+        kind=kind,
+        rows=[
+            owe.Owed(
+                about=about(i),
+                email=i.email,
+                recipient_id=users.get(i.email.lower()),
+                invitation_id=i.pk,
+                session_id=i.session_id,
+                payload={"nonce": i.nonce},
+            )
+            for i in invitations
+        ],
+    )
 
 
 # Sweeps
@@ -348,7 +377,7 @@ def remind_due(*, now=None) -> int:
             .select_related("event", "session")[:5000]
         )
         Invitation.objects.filter(pk__in=[i.pk for i in due]).update(remind_at=None)
-        notifications.queue_for_invitations(due, kind=Notification.Kind.INVITATION_REMINDER)
+        _owe_invitations(due, kind=Notification.Kind.INVITATION_REMINDER)
     return len(due)
 
 

@@ -26,7 +26,6 @@ from django.utils import timezone
 
 from accounts.models import User
 
-from .. import notifications
 from ..models import (
     Answer,
     Invitation,
@@ -40,6 +39,7 @@ from ..models import (
     Submission,
 )
 from ..models.open_call import new_nonce
+from ..outbox import owe
 from ..permissions import may
 from . import ServiceError
 from . import questionnaire as engine
@@ -201,14 +201,14 @@ def submit(
             "We have sent several confirmation emails to this address in the last hour. "
             "Use the link in the latest one, or try again later."
         )
-    notification = Notification.objects.create(
-        key=f"{Kind.CALL_CONFIRM}:sub{submission.pk}:{submission.nonce}",
+    owe.owe(
         kind=Kind.CALL_CONFIRM,
+        about=(f"sub{submission.pk}", submission.nonce),
         email=email,
         submission=submission,
         payload={"nonce": submission.nonce},
+        fresh=True,  # a new nonce, or a new submission
     )
-    notifications.enqueue_on_commit([notification.pk])
     return Submitted(submission, False)
 
 
@@ -243,14 +243,14 @@ def _apply(submission: Submission, *, user=None) -> None:
     submission.pending_at = None
     submission.nonce = _new_nonce()
     submission.save()
-    notification = Notification.objects.create(
-        key=f"{Kind.CALL_RECEIVED}:sub{submission.pk}:{submission.nonce}",
+    owe.owe(
         kind=Kind.CALL_RECEIVED,
+        about=(f"sub{submission.pk}", submission.nonce),
         email=submission.email,
-        submission=submission,
         recipient=submission.user,
+        submission=submission,
+        fresh=True,  # the nonce was just renewed
     )
-    notifications.enqueue_on_commit([notification.pk])
 
 
 CONFIRM_SALT = "events.call.confirm"

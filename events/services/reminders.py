@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from .. import notifications
 from ..models import Notification, Registration, Session
+from . import notices
 
 
 def reminder_times(session: Session) -> list[tuple[datetime, int]]:
@@ -59,7 +59,7 @@ def queue_due(*, now: datetime | None = None) -> int:
                 passed = [h for at, h in reminder_times(session) if at <= now]
                 hours = min(passed) if passed else None
                 if hours is not None:
-                    notifications.queue(
+                    notices.owe_news(
                         kind=Notification.Kind.REMINDER,
                         user=registration.user,
                         registration=registration,

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from accounts.models import User
 
-from .. import ics, notifications
+from .. import ics
 from ..models import (
     Event,
     Invitation,
@@ -23,7 +23,7 @@ from ..models import (
     Session,
 )
 from ..permissions import may
-from . import ServiceError, reminders, surveys
+from . import ServiceError, notices, reminders, surveys
 from .waitlist import fill_vacancies, refill_soon
 
 Status = Registration.Status
@@ -239,7 +239,7 @@ def _retitle_sessions(event: Event) -> None:
         session.event = event
         session.sequence += 1
         session.save(update_fields=["sequence"])
-        notifications.queue_session_changed(session)
+        notices.owe_session_changed(session)
 
 
 def _feed_status_changed(event: Event, *, since) -> None:
@@ -388,7 +388,7 @@ def update_session(*, session: Session, actor, **changes) -> Session:
     if "starts_at" in changed:
         reminders.schedule(list(session.registrations.filter(status=Status.CONFIRMED)), session)
     if calendar_change:
-        notifications.queue_session_changed(session)
+        notices.owe_session_changed(session)
     if changed & {"starts_at", "ends_at"}:
         surveys.session_changed(session)
     if "capacity" in changed:
@@ -442,7 +442,7 @@ def _close_registrations(session: Session, *, actor) -> None:
     """Every active registration of a session just cancelled becomes cancelled, with its
     history row and a SESSION_CANCELLED message: a calendar CANCEL for whoever was sent an
     invite (one SEQUENCE above the last they got, at least the session's), the news alone for
-    the others (applied, waitlisted, offered without an invite), as `notifications.queue`
+    the others (applied, waitlisted, offered without an invite), as `notices.owe_news`
     decides for one person."""
     active = Registration.objects.filter(session=session, status__in=Registration.ACTIVE)
     # Locked, so none of them changes status under us (a person cancelling at the same time
@@ -486,7 +486,7 @@ def _close_registrations(session: Session, *, actor) -> None:
         )
         for pk, status, *_ in people
     )
-    notifications.queue_for_registrations(
+    notices.owe_for_registrations(
         session=session,
         kind=Notification.Kind.SESSION_CANCELLED,
         people=(

@@ -14,7 +14,6 @@ from django.db import connection, transaction
 from django.db.models import Count, F, Max, Q, QuerySet
 from django.utils import timezone
 
-from .. import notifications
 from ..models import (
     Answer,
     Event,
@@ -28,6 +27,7 @@ from ..models import (
     SurveySending,
 )
 from ..ordering import BY_NAME
+from ..outbox import owe
 from . import ServiceError
 from . import questionnaire as engine
 
@@ -244,23 +244,19 @@ def _invite(survey: Survey, registrations: list[Registration], now: datetime) ->
             "user_id", "user__email"
         )
     )
-    kind = Notification.Kind.SURVEY
-    rows = Notification.objects.bulk_create(
-        [
-            Notification(
-                key=f"{kind}:svr{r.pk}",
-                kind=kind,
-                recipient_id=r.user_id,
+    return owe.owe_many(
+        kind=Notification.Kind.SURVEY,
+        rows=[
+            owe.Owed(
+                about=(f"svr{r.pk}",),
                 email=emails[r.user_id],
+                recipient_id=r.user_id,
                 session_id=r.session_id,
-                survey_recipient=r,
+                survey_recipient_id=r.pk,
             )
             for r in recipients
-        ]
+        ],
     )
-    ids = [n.pk for n in rows]
-    notifications.enqueue_on_commit(ids)
-    return ids
 
 
 def _lock_due(queryset: QuerySet) -> QuerySet:
@@ -340,16 +336,16 @@ def queue_reminders(*, now: datetime | None = None) -> int:
     )
     if not due:
         return 0
-    kind = Notification.Kind.SURVEY_REMINDER
-    rows = Notification.objects.bulk_create(
-        [
-            Notification(
-                key=f"{kind}:svr{r.pk}",
-                kind=kind,
-                recipient=r.user,
+    # Rows already owed (a sweep that ran twice) are left as they are.
+    owe.owe_many(
+        kind=Notification.Kind.SURVEY_REMINDER,
+        rows=[
+            owe.Owed(
+                about=(f"svr{r.pk}",),
                 email=r.user.email,
+                recipient_id=r.user_id,
                 session_id=r.session_id,
-                survey_recipient=r,
+                survey_recipient_id=r.pk,
             )
             for r in due
         ],
@@ -357,12 +353,6 @@ def queue_reminders(*, now: datetime | None = None) -> int:
     )
     SurveyRecipient.objects.filter(pk__in=[r.pk for r in due]).update(
         remind_at=None, reminded_at=now
-    )
-    keys = [n.key for n in rows]
-    notifications.enqueue_on_commit(
-        list(
-            Notification.objects.filter(key__in=keys, status="pending").values_list("pk", flat=True)
-        )
     )
     return len(due)
 
@@ -386,17 +376,15 @@ def resend(*, recipient: SurveyRecipient, actor) -> Notification:
         raise ServiceError("The survey has closed.")
     recipient.resent += 1
     recipient.save(update_fields=["resent"])
-    kind = Notification.Kind.SURVEY
-    notification = Notification.objects.create(
-        key=f"{kind}:svr{recipient.pk}:resend{recipient.resent}",
-        kind=kind,
-        recipient=recipient.user,
+    return owe.owe(
+        kind=Notification.Kind.SURVEY,
+        about=(f"svr{recipient.pk}", f"resend{recipient.resent}"),
         email=recipient.user.email,
+        recipient=recipient.user,
         session_id=recipient.session_id,
         survey_recipient=recipient,
+        fresh=True,  # `resent` was just raised
     )
-    notifications.enqueue_on_commit([notification.pk])
-    return notification
 
 
 def still_relevant(recipient: SurveyRecipient, kind: str) -> str:

@@ -5,10 +5,9 @@ from collections.abc import Iterable
 from django.db.models import Subquery
 from django.utils import timezone
 
-from .. import notifications
 from ..models import Registration, RegistrationChange
 from ..prepared import insert
-from . import ServiceError
+from . import ServiceError, notices
 from .reminders import next_reminder_at
 from .seats import lock_session
 
@@ -67,7 +66,7 @@ def transition(
         )
     )
     if notify:
-        notifications.queue(
+        notices.owe_news(
             kind=notify,
             user=registration.user,
             registration=registration,
@@ -90,7 +89,7 @@ def record_creation(registration: Registration, *, actor=None, note: str = "", n
         )
     )
     if notify:
-        notifications.queue(
+        notices.owe_news(
             kind=notify,
             user=registration.user,
             registration=registration,

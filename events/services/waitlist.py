@@ -5,6 +5,7 @@ is never offered a seat again (the waiting-list bugs users report in pretix)."""
 import logging
 from datetime import timedelta
 
+from celery import current_app
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
@@ -64,6 +65,7 @@ def release_and_refill(session_id: int) -> None:
 # Long enough for a sign-up that raced the release to commit (a few ms), short enough that
 # nobody notices the wait.
 REFILL_DELAY = 2
+FILL_SESSION = "events.tasks.fill_session"
 
 
 def refill_soon(session_id: int) -> None:
@@ -73,10 +75,9 @@ def refill_soon(session_id: int) -> None:
     session again a moment later; the minute sweep (fill_open_seats) covers a lost task."""
 
     def ring() -> None:
-        from ..tasks import fill_session
-
         try:
-            fill_session.apply_async((session_id,), countdown=REFILL_DELAY)
+            # By name: the tasks module calls this one, and an import back would close a cycle.
+            current_app.tasks[FILL_SESSION].apply_async((session_id,), countdown=REFILL_DELAY)
         except Exception:  # noqa: BLE001 - any broker failure; the minute sweep fills it
             log.warning("Could not enqueue a refill of session %s; the sweep will", session_id)
 

@@ -6,7 +6,8 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from .. import emails, ics, timefmt
+from .. import ics, timefmt
+from ..messages.registrations import registration_occurrence
 
 register = template.Library()
 
@@ -111,7 +112,7 @@ def calendar_label(notification) -> str:
 def add_to_calendar(registration) -> str:
     """Links to put a confirmed session in a calendar by hand (the emailed invite does it
     automatically): the .ics file, Google Calendar, Outlook."""
-    item = emails.registration_occurrence(registration)
+    item = registration_occurrence(registration)
     return format_html(
         '<span class="calendar-links">Add to calendar: <a href="{}">.ics file</a> · '
         '<a href="{}" rel="noopener noreferrer" target="_blank">Google</a> · '

@@ -15,8 +15,10 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts import services as account_services
 from accounts.models import User
 
-from .. import emails, ics
+from .. import ics
+from ..messages.registrations import registration_occurrence
 from ..models import Event, Registration, Session
+from ..outbox.rendering import absolute, organizer
 from ..ratelimit import by_ip, rate_limit
 
 ICS_TYPE = "text/calendar; charset=utf-8"
@@ -45,8 +47,8 @@ def invite_ics(request: HttpRequest, pk: int) -> HttpResponse:
         status=Registration.Status.CONFIRMED,
     )
     data = ics.invite(
-        emails.registration_occurrence(registration),
-        organizer=emails.organizer(),
+        registration_occurrence(registration),
+        organizer=organizer(),
         attendee=(request.user.email, request.user.name),
     )
     return _ics_response(data, f"session-{registration.session_id}.ics", private=True)
@@ -78,9 +80,9 @@ def user_feed(request: HttpRequest, token: str) -> HttpResponse:
         .order_by("session__starts_at")
     )
     data = ics.feed(
-        [emails.registration_occurrence(r) for r in registrations],
-        organizer=emails.organizer(),
-        name=f"My sessions · {emails.organizer().name}",
+        [registration_occurrence(r) for r in registrations],
+        organizer=organizer(),
+        name=f"My sessions · {organizer().name}",
     )
     return _ics_response(data, "my-sessions.ics", private=True)
 
@@ -100,7 +102,7 @@ def event_feed(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404  # never published (or withdrawn before this was recorded)
     if withdrawn and timezone.now() - withdrawn > timedelta(days=WITHDRAWN_FEED_DAYS):
         return HttpResponseGone("This event was cancelled or withdrawn.")
-    url = emails.absolute(reverse("events:detail", args=[event.pk]))
+    url = absolute(reverse("events:detail", args=[event.pk]))
     items = []
     for session in event.sessions.all():
         item = ics.occurrence(session, url=url, sequence=session.sequence, with_place=False)
@@ -109,7 +111,7 @@ def event_feed(request: HttpRequest, pk: int) -> HttpResponse:
             # raised their SEQUENCE, so this version is newer than the one subscribers hold.
             item = dataclasses.replace(item, cancelled=True)
         items.append(item)
-    data = ics.feed(items, organizer=emails.organizer(), name=event.title)
+    data = ics.feed(items, organizer=organizer(), name=event.title)
     return _ics_response(data, f"event-{event.pk}.ics", private=False)
 
 

@@ -8,7 +8,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from ..models import Notification
 from ..permissions import get_or_404, get_session_or_404, organizer_required
-from ..services import ServiceError, delivery
+from ..services import ServiceError, notices
 
 
 @organizer_required
@@ -50,7 +50,7 @@ def resend(request: HttpRequest, pk: int) -> HttpResponse:
     rows = Notification.objects.select_related("session", "invitation")
     notification = get_or_404(request, rows, "message.resend", pk=pk)
     try:
-        delivery.resend(notification=notification, actor=request.user)
+        notices.resend(notification=notification, actor=request.user)
     except ServiceError as error:
         messages.error(request, error.message)
     else:

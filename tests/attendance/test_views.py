@@ -16,8 +16,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from events import emails
 from events.models import Notification, Registration, Session
+from events.outbox import rendering
 from events.services import attendance, scheduling
 from events.services import registration as registration_service
 from tests.factories import EventFactory, OrganizerFactory, RegistrationFactory, UserFactory
@@ -755,7 +755,7 @@ def test_the_confirmation_email_carries_the_qr_code_as_a_png_beside_the_invite(s
     (registration,) = seat(session)
     notification = Notification.objects.get(registration=registration, kind="confirmed")
 
-    message = emails.build(notification)
+    message = rendering.build(notification)
     mime = message.message()
 
     assert mime.get_content_type() == "multipart/mixed"
@@ -782,7 +782,7 @@ def test_messages_without_an_invite_carry_no_qr_code(event):
     waiting = registration_service.register(user=UserFactory(), session=session)
 
     notification = Notification.objects.get(registration=waiting, kind="waitlisted")
-    message = emails.build(notification)
+    message = rendering.build(notification)
 
     assert "checkin-qr.png" not in [a.filename for a in message.attachments if a.filename]
     assert "check-in code" not in message.body

@@ -13,7 +13,8 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from events.models import Notification, Session
-from events.services import delivery, open_calls, questionnaire, surveys
+from events.outbox import delivery
+from events.services import open_calls, questionnaire, surveys
 from events.services.registration import register
 from tests.factories import EventFactory, OrganizerFactory, SessionFactory, UserFactory
 

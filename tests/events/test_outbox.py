@@ -1,5 +1,5 @@
 """The outbox: every change that owes someone an email writes exactly one Notification row, in
-the same transaction as the change (events.notifications and the services that call it)."""
+the same transaction as the change (events.outbox.owe and the services that call it)."""
 
 from contextlib import contextmanager
 from datetime import timedelta
@@ -9,9 +9,8 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from events import notifications
 from events.models import Notification, Registration, Session
-from events.services import ServiceError
+from events.services import ServiceError, notices
 from events.services.lottery import draw
 from events.services.registration import cancel, register
 from events.services.review import approve, move_in, reject
@@ -255,13 +254,13 @@ def test_queueing_the_same_key_twice_keeps_one_row():
     registration = register(user=UserFactory(), session=session)
 
     with transaction.atomic():
-        first = notifications.queue(
+        first = notices.owe_news(
             kind=Kind.SESSION_CHANGED, user=registration.user, registration=registration, version=9
         )
-        again = notifications.queue(
+        again = notices.owe_news(
             kind=Kind.SESSION_CHANGED, user=registration.user, registration=registration, version=9
         )
-        other_version = notifications.queue(
+        other_version = notices.owe_news(
             kind=Kind.SESSION_CHANGED, user=registration.user, registration=registration, version=10
         )
 
@@ -276,10 +275,10 @@ def test_a_session_wide_notification_is_keyed_by_the_session():
     user = UserFactory()
 
     with transaction.atomic():
-        notification = notifications.queue(
+        notification = notices.owe_news(
             kind=Kind.SESSION_CHANGED, user=user, session=session, version="seq1"
         )
-        notifications.queue(kind=Kind.SESSION_CHANGED, user=user, session=session, version="seq1")
+        notices.owe_news(kind=Kind.SESSION_CHANGED, user=user, session=session, version="seq1")
 
     assert notification.key == f"session_changed:session{session.pk}:user{user.pk}:seq1"
     assert (notification.session, notification.registration) == (session, None)
@@ -339,7 +338,7 @@ def test_queueing_outside_a_transaction_is_refused():
     registration = register(user=UserFactory(), session=SessionFactory())
 
     with pytest.raises(AssertionError, match="inside the change's transaction"):
-        notifications.queue(
+        notices.owe_news(
             kind=Kind.CONFIRMED, user=registration.user, registration=registration, version="x"
         )
 

@@ -8,9 +8,8 @@ import pytest
 from django.core import signing
 from django.test import Client
 
-from events import emails
 from events.models import Invitation, Notification
-from events.services import delivery
+from events.outbox import delivery, rendering
 from events.services import invitations as service
 from tests.factories import UserFactory
 from tests.invitations.helpers import fresh, invitation_at, invite, invite_one
@@ -175,7 +174,7 @@ def test_an_old_mail_delivered_late_never_carries_the_new_link(session, owner, s
     old_nonce = fresh(invitation).nonce
     service.resend(invitation=invitation, actor=owner)
 
-    context = emails.context_for(Notification.objects.get(pk=old.pk))
+    context = rendering.context_for(Notification.objects.get(pk=old.pk))
 
     link = context["links"]["invitation"]
     old_token = urlsplit(link).path.split("/")[-2]

@@ -10,7 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from events.models import Invitation, Notification, Registration
-from events.services import ServiceError, delivery
+from events.outbox import delivery
+from events.services import ServiceError
 from events.services import invitations as service
 from events.services.registration import register
 from tests.factories import EventFactory, OrganizerFactory, SessionFactory, UserFactory

@@ -11,7 +11,7 @@ import vobject
 from icalendar import Calendar
 
 from events.models import Notification
-from events.services import delivery
+from events.outbox import delivery
 
 FIXED_START = datetime(2030, 7, 15, 14, 0, tzinfo=UTC)  # a Monday; CEST in Berlin, EDT in NY
 

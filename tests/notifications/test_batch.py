@@ -8,7 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from events.models import Notification
-from events.services import delivery
+from events.outbox import delivery
 from events.services.registration import register
 from events.services.scheduling import update_session
 from tests.factories import SessionFactory, UserFactory

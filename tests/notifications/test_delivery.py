@@ -1,4 +1,4 @@
-"""Delivering the outbox (events.services.delivery) to a real SMTP server: claimed before
+"""Delivering the outbox (events.outbox.delivery) to a real SMTP server: claimed before
 sending so it is sent once, transient SMTP errors retried with backoff, permanent ones failed
 with the reason, stale reminders and offers skipped."""
 
@@ -9,9 +9,9 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from events import tasks
 from events.models import Notification, Registration
-from events.services import delivery, reminders
+from events.outbox import delivery, tasks
+from events.services import reminders
 from events.services.registration import cancel, register
 from events.services.waitlist import accept_offer
 from tests.factories import SessionFactory, UserFactory

@@ -9,11 +9,11 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from events import fastcache, notifications, tasks
+from events import fastcache
 from events.models import Notification
-from events.services import delivery
+from events.outbox import delivery, doorbell, tasks
+from events.outbox.tasks import deliver_pending
 from events.services.registration import register
-from events.tasks import deliver_pending
 from tests.celery_worker import wait_for
 from tests.factories import SessionFactory, UserFactory
 
@@ -27,9 +27,9 @@ def drains(monkeypatch) -> list[str]:
     test's worker). The bell starts clear."""
     published: list[str] = []
     monkeypatch.setattr(deliver_pending, "delay", lambda: published.append("drain"))
-    fastcache.delete(notifications.DOORBELL)
+    fastcache.delete(doorbell.DOORBELL)
     yield published
-    fastcache.delete(notifications.DOORBELL)
+    fastcache.delete(doorbell.DOORBELL)
 
 
 def sign_up(capture, session=None):
@@ -59,7 +59,7 @@ def test_a_row_committed_after_a_drain_started_rings_again(
     drains, django_capture_on_commit_callbacks
 ):
     sign_up(django_capture_on_commit_callbacks)
-    notifications.answer_doorbell()  # the drain task starts
+    doorbell.answer_doorbell()  # the drain task starts
     sign_up(django_capture_on_commit_callbacks)
     sign_up(django_capture_on_commit_callbacks)
     assert drains == ["drain", "drain"]
@@ -123,7 +123,7 @@ def test_a_cache_outage_when_ringing_is_logged_and_the_row_waits_for_the_sweep(
         raise ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
     monkeypatch.setattr(fastcache, "add", cache_down)
-    with caplog.at_level(logging.WARNING, logger="events.notifications"):
+    with caplog.at_level(logging.WARNING, logger="events.outbox.doorbell"):
         registration = sign_up(django_capture_on_commit_callbacks)
 
     assert registration.status == "confirmed"
@@ -167,7 +167,7 @@ def test_drains_running_side_by_side_send_each_email_once(smtp, drains):
 @pytest.mark.redis
 @pytest.mark.django_db(transaction=True)
 def test_a_burst_of_sign_ups_reaches_every_mailbox_through_the_worker(worker, smtp):
-    fastcache.delete(notifications.DOORBELL)
+    fastcache.delete(doorbell.DOORBELL)
     session = SessionFactory(capacity=30)
     people = [UserFactory() for _ in range(12)]
     for person in people:

@@ -1,6 +1,7 @@
-"""The emails as the SMTP server received them (events.emails): the MIME shape mail clients need
-for an invite, From equal to the calendar ORGANIZER, links that are absolute and open for the
-recipient, times in the recipient's zone; and every kind of message renders, escaped."""
+"""The emails as the SMTP server received them (events.outbox.rendering): the MIME shape mail
+clients need for an invite, From equal to the calendar ORGANIZER, links that are absolute and
+open for the recipient, times in the recipient's zone; and every kind of message renders,
+escaped."""
 
 import email
 from datetime import timedelta
@@ -14,9 +15,9 @@ from django.conf import settings
 from django.urls import resolve
 from django.utils import timezone
 
-from events import emails
 from events.models import Notification, Registration
-from events.services import delivery, reminders
+from events.outbox import delivery, rendering
+from events.services import reminders
 from events.services.lottery import draw
 from events.services.registration import cancel, register
 from events.services.review import approve, reject
@@ -331,7 +332,7 @@ def test_every_kind_of_message_renders_subject_text_and_html():
 
     assert set(rows) == KINDS
     for kind, row in rows.items():
-        message = emails.build(row)
+        message = rendering.build(row)
         mime = message.message()
         text, rich = message.body, message.alternatives[0].content
         assert message.subject.startswith("[Feedback Sessions] "), kind
@@ -348,13 +349,13 @@ def test_html_escapes_what_people_typed():
     rows = every_kind_of_row()
 
     for kind, row in rows.items():
-        rich = emails.build(row).alternatives[0].content
+        rich = rendering.build(row).alternatives[0].content
         assert "<script>" not in rich, kind
         assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &lt;b&gt;friends" in rich
         assert "<img src=x" not in rich, kind
         assert "&lt;img src=x onerror=alert(1)&gt;" in rich, kind
         assert "<b>friends</b>" not in rich, kind
-    changed = emails.build(rows[Kind.SESSION_CHANGED]).alternatives[0].content
+    changed = rendering.build(rows[Kind.SESSION_CHANGED]).alternatives[0].content
     assert "Room &lt;8&gt;" in changed
 
 
@@ -363,7 +364,7 @@ def test_the_calendar_of_every_kind_that_has_one_parses(smtp):
 
     methods = {}
     for kind, row in rows.items():
-        data = emails.calendar_bytes(row, emails.context_for(row))
+        data = rendering.calendar_bytes(row, rendering.context_for(row))
         if data:
             method, ics = data
             assert parse_calendar(ics).method == method
@@ -400,11 +401,11 @@ def test_a_copy_sent_twice_carries_the_same_message_id_built_from_the_outbox_key
 
 def test_a_message_id_is_valid_whatever_characters_the_key_holds(settings):
     settings.DEFAULT_FROM_EMAIL = "noreply@localhost"
-    weird = emails.message_id("invitation:inv7:a.b=c d<e>@f::")
-    plain = emails.message_id("invitation:inv7:Ab-_9:20300715T140000")
+    weird = rendering.message_id("invitation:inv7:a.b=c d<e>@f::")
+    plain = rendering.message_id("invitation:inv7:Ab-_9:20300715T140000")
 
     assert plain == "<invitation.inv7.Ab-_9.20300715T140000@localhost>"
     left = weird[1:].split("@")[0]
     assert weird == f"<{left}@localhost>"
     assert all(c.isalnum() or c in "-_=" for c in left), left
-    assert weird != emails.message_id("invitation:inv7:a.b=c d<e>@f")
+    assert weird != rendering.message_id("invitation:inv7:a.b=c d<e>@f")

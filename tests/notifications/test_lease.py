@@ -12,7 +12,7 @@ from django.db import connection
 from django.utils import timezone
 
 from events.models import Notification
-from events.services import delivery
+from events.outbox import delivery
 from events.services.registration import register
 from tests.factories import SessionFactory, UserFactory
 

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from events.models import Notification
-from events.services import delivery
+from events.outbox import delivery
 from events.services.registration import register
 from tests.factories import OrganizerFactory, SessionFactory, UserFactory
 

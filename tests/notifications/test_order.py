@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from events.models import Notification
-from events.services import delivery
+from events.outbox import delivery
 from events.services.registration import cancel, register
 from events.services.scheduling import update_session
 from tests.factories import SessionFactory, UserFactory

@@ -1,4 +1,4 @@
-"""The outbox (events.notifications): a row per owed email, keyed by (kind, recipient, object,
+"""The outbox (events.outbox): a row per owed email, keyed by (kind, recipient, object,
 version), written in the change's transaction and handed to the broker only when it commits;
 the sweep (delivery.requeue_due, tasks.sweep_outbox) finds rows whose task was lost."""
 
@@ -10,11 +10,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
-from events import notifications, tasks
 from events.models import Notification, Registration
-from events.services import delivery
+from events.outbox import delivery, tasks
+from events.outbox.tasks import deliver_pending
+from events.services import notices
 from events.services.registration import cancel, register
-from events.tasks import deliver_pending
 from tests.factories import SessionFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -51,7 +51,7 @@ def test_owing_the_same_thing_twice_returns_the_first_row():
     first = Notification.objects.get()
 
     with transaction.atomic():
-        again = notifications.queue(
+        again = notices.owe_news(
             kind=Kind.CONFIRMED,
             user=registration.user,
             registration=registration,
@@ -75,7 +75,7 @@ def test_another_version_of_the_same_message_is_a_new_row():
 
     with transaction.atomic():
         for version in ("v2", "v3", "v2"):
-            notifications.queue(
+            notices.owe_news(
                 kind=Kind.SESSION_CHANGED,
                 user=registration.user,
                 registration=registration,
@@ -146,7 +146,7 @@ def test_a_broker_outage_at_commit_leaves_the_row_pending_for_the_sweep(
     monkeypatch.setattr(deliver_pending, "delay", broker_down)  # the doorbell's drain task
 
     with (
-        caplog.at_level(logging.WARNING, logger="events.notifications"),
+        caplog.at_level(logging.WARNING, logger="events.outbox.doorbell"),
         django_capture_on_commit_callbacks(execute=True),
     ):
         registration = register(user=UserFactory(), session=SessionFactory())
@@ -250,6 +250,6 @@ def test_owing_an_email_outside_a_transaction_is_refused(enqueued):
     registration = register(user=UserFactory(), session=SessionFactory())
 
     with pytest.raises(AssertionError, match="transaction"):
-        notifications.queue(
+        notices.owe_news(
             kind=Kind.CONFIRMED, user=registration.user, registration=registration, version="x"
         )

@@ -6,11 +6,10 @@ from datetime import timedelta
 import pytest
 from kombu.exceptions import OperationalError
 
-from events import tasks
 from events.models import Notification
-from events.services import delivery
+from events.outbox import delivery, tasks
+from events.outbox.tasks import deliver_pending
 from events.services.registration import register
-from events.tasks import deliver_pending
 from tests.celery_worker import wait_for
 from tests.factories import SessionFactory, UserFactory
 from tests.notifications.helpers import bodies, calendar_part, parse_calendar

@@ -12,7 +12,7 @@ from django.test import Client
 from django.urls import reverse
 
 from events.models import Invitation, Notification, OpenCall, Submission
-from events.services import delivery
+from events.outbox import delivery
 from tests.factories import EventFactory, OrganizerFactory, SessionFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

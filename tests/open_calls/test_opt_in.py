@@ -9,8 +9,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from events.emails import build
 from events.models import Answer, Notification, PoolTag, Response, Review, Submission
+from events.outbox.rendering import build
 from events.services import open_calls as service
 from tests.factories import UserFactory
 

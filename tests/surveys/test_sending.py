@@ -8,7 +8,8 @@ from django.test import Client
 from django.utils import timezone
 
 from events.models import Notification, Registration, Survey, SurveyRecipient, SurveySending
-from events.services import attendance, delivery, scheduling, surveys
+from events.outbox import delivery
+from events.services import attendance, scheduling, surveys
 from events.services.registration import cancel
 from tests.factories import RegistrationFactory, SessionFactory
 from tests.surveys.conftest import Kind, end, field, questions_of, seat, survey_for

@@ -9,7 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from events.models import Notification, SurveyRecipient
-from events.services import delivery, surveys
+from events.outbox import delivery
+from events.services import surveys
 from events.services.registration import register
 from tests.factories import EventFactory, OrganizerFactory, SessionFactory, UserFactory
 

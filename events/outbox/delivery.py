@@ -33,8 +33,11 @@ from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
-from .. import emails, ics
-from ..models import Invitation, Notification, Registration, SurveyRecipient
+from .. import ics
+from ..models.notification import Notification
+from . import rendering
+from .doorbell import enqueue_on_commit
+from .registry import kinds
 
 log = logging.getLogger(__name__)
 Status = Notification.Status
@@ -174,61 +177,6 @@ class LeaseKeeper:
             db_connection.close()  # this thread's connection, if it opened one
 
 
-CALL_KINDS = {Notification.Kind.CALL_CONFIRM, Notification.Kind.CALL_RECEIVED}
-
-
-CONFIRMING_KINDS = {Notification.Kind.CONFIRMED, Notification.Kind.APPROVED}
-
-
-def still_relevant(notification: Notification) -> str:
-    """Why a message no longer makes sense to send ('' when it does). News of something that
-    happened is sent, in order; what a later change made untrue is not: a reminder, an offer,
-    an invitation, or an invite ("you're in", "the session moved") for someone who no longer
-    holds the seat it would put in their calendar."""
-    registration = notification.registration
-    if registration is not None:
-        confirmed = registration.status == Registration.Status.CONFIRMED
-        invite = notification.payload.get("calendar") == ics.REQUEST
-        if (invite or notification.kind in CONFIRMING_KINDS) and not confirmed:
-            return "Their seat was given up or taken away before this went out."
-        changed = Notification.Kind.SESSION_CHANGED
-        if notification.kind == changed and registration.status not in Registration.SEATED:
-            return "They no longer hold or are offered a seat."
-    if notification.kind == Notification.Kind.REMINDER:
-        if registration.status != Registration.Status.CONFIRMED:
-            return "The person no longer holds a seat."
-        if registration.session.is_cancelled or registration.session.has_started:
-            return "The session started or was cancelled."
-        owed_for = notification.payload.get("starts_at")
-        if owed_for and owed_for != registration.session.starts_at.isoformat():
-            return "The session moved; a reminder for the new time is due instead."
-    if notification.invitation_id:
-        invitation = notification.invitation
-        if (
-            invitation.status != invitation.Status.PENDING
-            or invitation.expires_at <= timezone.now()
-        ):
-            return "The invitation was answered, withdrawn or expired before the mail went out."
-        if invitation.nonce != notification.payload.get("nonce"):
-            return "The invitation was sent again with a new link."
-    if notification.kind in CALL_KINDS:
-        submission = notification.submission
-        if submission is None:
-            return "The person withdrew their submission."
-        confirm = Notification.Kind.CALL_CONFIRM
-        if notification.kind == confirm and submission.nonce != notification.payload.get("nonce"):
-            return "A newer confirmation link was sent, or this one was used."
-        return ""
-    if notification.survey_recipient_id:
-        from .surveys import still_relevant as survey_still_relevant
-
-        return survey_still_relevant(notification.survey_recipient, notification.kind)
-    offered = Registration.Status.OFFERED
-    if notification.kind == Notification.Kind.OFFERED and registration.status != offered:
-        return "The offer was answered or expired before the mail went out."
-    return ""
-
-
 _local = threading.local()
 
 
@@ -283,21 +231,16 @@ def _send(message, connection=None) -> None:
             raise
 
 
+def _loaded(rows):
+    # What every kind's mail reads, joined in (the kinds name their own related rows).
+    return rows.select_related("recipient", "session__event", *kinds.related())
+
+
 def load(notification_id: int) -> Notification:
     """The row and what its mail needs, in small queries (one wide join of six tables costs
     more to plan than to run)."""
-    notification = Notification.objects.select_related(
-        "recipient", "session__event", "survey_recipient__survey", "submission__call"
-    ).get(pk=notification_id)
-    if notification.registration_id:
-        registration = Registration.objects.get(pk=notification.registration_id)
-        if notification.session_id == registration.session_id:
-            registration.session = notification.session
-        notification.registration = registration
-    if notification.invitation_id:
-        notification.invitation = Invitation.objects.select_related("event").get(
-            pk=notification.invitation_id
-        )
+    notification = _loaded(Notification.objects).get(pk=notification_id)
+    kinds.prefetch([notification])
     return notification
 
 
@@ -385,37 +328,21 @@ def _release_followers(ids: list[int]) -> None:
         Notification.objects.filter(registration_id__in=done.values("registration_id")),
         timezone.now(),
     )
-    from .. import notifications
-
-    notifications.enqueue_on_commit(list(followers.values_list("pk", flat=True)))
+    enqueue_on_commit(list(followers.values_list("pk", flat=True)))
 
 
 def _deliver_claimed_rows(ids: list[int], token: str) -> dict[int, Outcome]:
     # The lease token tells our rows from any another worker claimed.
     rows = list(
-        Notification.objects.filter(pk__in=ids, status=Status.SENDING, lease_token=token)
-        .select_related(
-            "recipient", "session__event", "survey_recipient__survey", "submission__call"
-        )
-        .order_by("pk")
+        _loaded(
+            Notification.objects.filter(pk__in=ids, status=Status.SENDING, lease_token=token)
+        ).order_by("pk")
     )
-    registrations = Registration.objects.in_bulk(
-        [n.registration_id for n in rows if n.registration_id]
-    )
-    invitations = Invitation.objects.select_related("event").in_bulk(
-        [n.invitation_id for n in rows if n.invitation_id]
-    )
+    kinds.prefetch(rows)
     invited = _invited([n for n in rows if _cancels(n)])
     outcomes = {}
     with LeaseKeeper(token, [n.pk for n in rows]):
         for notification in rows:
-            if notification.registration_id:
-                registration = registrations[notification.registration_id]
-                if notification.session_id == registration.session_id:
-                    registration.session = notification.session
-                notification.registration = registration
-            if notification.invitation_id:
-                notification.invitation = invitations[notification.invitation_id]
             outcomes[notification.pk] = _deliver_claimed(notification, token, None, invited=invited)
     return outcomes
 
@@ -438,7 +365,13 @@ def _deliver_claimed(
         )
         return False
 
-    stale = still_relevant(notification)
+    try:
+        kind = kinds.get(notification.kind)
+    except LookupError as error:
+        mark(status=Status.FAILED, last_error=str(error))
+        log.error("Notification %s failed: %s", notification_id, error)
+        return Outcome()
+    stale = kind.still_relevant(notification) if kind.still_relevant else ""
     if stale:
         mark(status=Status.SKIPPED, last_error=stale)
         return Outcome()
@@ -459,7 +392,7 @@ def _deliver_claimed(
         }
         note = "Sent without a calendar cancellation: no invite had reached them."
     try:
-        _send(emails.build(notification), connection)
+        _send(rendering.build(notification), connection)
     except Exception as error:  # noqa: BLE001 - every failure is recorded on the row
         reason = describe(error)[:2000]
         if is_transient(error) and notification.attempts < MAX_ATTEMPTS:
@@ -482,16 +415,8 @@ def _deliver_claimed(
     now = timezone.now()
     extra = {"payload": notification.payload} if note else {}
     mark(status=Status.SENT, sent_at=now, last_error=note, **extra)
-    if notification.invitation_id:
-        # The invitations table shows when the invitation (or its reminder) really went out.
-        field = (
-            "sent_at" if notification.kind == Notification.Kind.INVITATION else "reminder_sent_at"
-        )
-        Invitation.objects.filter(pk=notification.invitation_id).update(**{field: now})
-    if notification.kind == Notification.Kind.SURVEY:
-        SurveyRecipient.objects.filter(
-            pk=notification.survey_recipient_id, sent_at__isnull=True
-        ).update(sent_at=now)
+    if kind.on_sent is not None:
+        kind.on_sent(notification, now)
     return Outcome(sent=True)
 
 
@@ -528,16 +453,12 @@ def requeue_due(*, now=None) -> list[int]:
     return list(due.order_by("created_at").values_list("pk", flat=True)[:10_000])
 
 
-def resend(*, notification: Notification, actor) -> Notification:
-    """An organizer's 'send again' for a failed (or skipped) message."""
-    from .. import notifications
-    from . import ServiceError
-
+def send_again(notification_id: int) -> bool:
+    """A failed (or skipped) row owed again from scratch, handed to a worker on commit;
+    False when the row is not failed or skipped."""
     updated = Notification.objects.filter(
-        pk=notification.pk, status__in=[Status.FAILED, Status.SKIPPED]
+        pk=notification_id, status__in=[Status.FAILED, Status.SKIPPED]
     ).update(status=Status.PENDING, next_attempt_at=None, attempts=0, last_error="")
-    if not updated:
-        raise ServiceError("Only a failed message can be sent again.")
-    notifications.enqueue_on_commit([notification.pk])
-    notification.refresh_from_db()
-    return notification
+    if updated:
+        enqueue_on_commit([notification_id])
+    return bool(updated)

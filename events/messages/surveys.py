@@ -1,0 +1,44 @@
+"""The surveys domain's messages: the survey after a session, and its reminder."""
+
+from datetime import datetime
+
+from django.urls import reverse
+
+from .. import timefmt
+from ..models import Notification, SurveyRecipient
+from ..outbox.registry import Registry
+from ..outbox.rendering import absolute
+from ..services import surveys
+
+Kind = Notification.Kind
+
+
+def context(notification: Notification, context: dict) -> None:
+    recipient = notification.survey_recipient
+    survey = recipient.survey
+    token = surveys.token_for(recipient)
+    context["survey"] = survey
+    context["links"]["survey"] = absolute(reverse("events:survey", args=[token]))
+    context["survey_closes"] = timefmt.deadline_text(survey.closes_at, context["recipient_zone"])
+    context["question_count"] = survey.questionnaire.questions.count()
+
+
+def still_relevant(notification: Notification) -> str:
+    return surveys.still_relevant(notification.survey_recipient, notification.kind)
+
+
+def sent(notification: Notification, now: datetime) -> None:
+    if notification.kind == Kind.SURVEY:
+        SurveyRecipient.objects.filter(
+            pk=notification.survey_recipient_id, sent_at__isnull=True
+        ).update(sent_at=now)
+
+
+def register(registry: Registry) -> None:
+    registry.register_many(
+        [Kind.SURVEY, Kind.SURVEY_REMINDER],
+        context=context,
+        still_relevant=still_relevant,
+        related=("survey_recipient__survey",),
+        on_sent=sent,
+    )

@@ -1,0 +1,90 @@
+"""The kinds of message the outbox knows, each registered by the domain that owes it.
+
+A domain hands the outbox what only it knows about its messages (how to fill the template,
+whether the news is still true, what to record once it is sent) by registering the kind when
+the app starts (`EventsConfig.ready`), as Django's admin and system checks are registered. The
+outbox then calls the domain through these callables, never by importing it.
+"""
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.core.exceptions import ImproperlyConfigured
+
+from ..models.notification import Notification
+
+# (file name, content, MIME type)
+Attachment = tuple[str, bytes, str]
+
+
+@dataclass(frozen=True)
+class MessageKind:
+    """What the outbox needs to know about one kind of message."""
+
+    name: str
+    # Adds what the kind's templates use to the common context (recipient, session, event,
+    # links). Runs at sending time, so links and deadlines are the current ones.
+    context: Callable[[Notification, dict], None] | None = None
+    # Why the message is no longer worth sending ('' when it is): it is then skipped, with
+    # that reason shown to organizers.
+    still_relevant: Callable[[Notification], str] | None = None
+    # The iTIP method (ics.REQUEST or ics.CANCEL) of the calendar part its messages may carry.
+    calendar: str | None = None
+    # select_related paths the kind's context reads (one join, not a query per message).
+    related: tuple[str, ...] = ()
+    # Loads, for a batch of rows of this kind, the related rows they need in a query or two,
+    # and attaches them. Kinds sharing one function are loaded together.
+    prefetch: Callable[[list[Notification]], None] | None = None
+    # Files to attach (after the calendar part); may add flags to the context for the
+    # templates to mention them.
+    attachments: Callable[[Notification, dict], list[Attachment]] | None = None
+    # Called once the message has left, with the time it left.
+    on_sent: Callable[[Notification, datetime], None] | None = None
+    template: str = field(default="")
+
+    @property
+    def template_base(self) -> str:
+        return f"emails/{self.template or self.name}"
+
+
+class Registry:
+    def __init__(self) -> None:
+        self._kinds: dict[str, MessageKind] = {}
+
+    def register(self, name: str, **options) -> MessageKind:
+        if name in self._kinds:
+            raise ImproperlyConfigured(f"The message kind {name!r} is registered twice.")
+        kind = self._kinds[name] = MessageKind(name=str(name), **options)
+        return kind
+
+    def register_many(self, names: Iterable[str], **options) -> None:
+        for name in names:
+            self.register(name, **options)
+
+    def get(self, name: str) -> MessageKind:
+        try:
+            return self._kinds[name]
+        except KeyError:
+            raise LookupError(f"No message kind {name!r} is registered.") from None
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._kinds
+
+    def related(self) -> list[str]:
+        """Every select_related path some kind reads, for loading rows of any kind at once."""
+        return sorted({path for kind in self._kinds.values() for path in kind.related})
+
+    def prefetch(self, rows: list[Notification]) -> None:
+        """Attach what each row's kind needs, a query (or two) per kind of related row."""
+        groups: dict[Callable, list[Notification]] = {}
+        for row in rows:
+            kind = self._kinds.get(row.kind)
+            if kind is not None and kind.prefetch is not None:
+                groups.setdefault(kind.prefetch, []).append(row)
+        for load, group in groups.items():
+            load(group)
+
+
+# The registry every domain registers with at app start.
+kinds = Registry()

@@ -1,0 +1,139 @@
+"""Turning an outbox row into an email: templates per kind (`emails/<kind>-subject.txt`,
+`-body.txt`, `-body.html`), times in the recipient's zone, absolute links, and for calendar
+messages the iTIP part and an invite.ics attachment. What a kind's templates need beyond the
+common context comes from its registration (registry.py)."""
+
+import re
+from email.utils import parseaddr
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.core.mail.message import SafeMIMEText
+from django.core.mail.utils import DNS_NAME
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from .. import ics, timefmt
+from ..models.notification import Notification
+from .registry import MessageKind, kinds
+
+
+def absolute(path: str) -> str:
+    return f"{settings.SITE_URL}{path}"
+
+
+def organizer() -> ics.Organizer:
+    """The ORGANIZER of every invite: the From address, never anything else (mail clients
+    drop updates whose organizer differs from the first invite's)."""
+    return ics.Organizer.from_address(settings.DEFAULT_FROM_EMAIL, settings.SITE_NAME)
+
+
+def _id_part(text: str, *, colon: str) -> str:
+    # What a Message-ID's left part may hold as is (RFC 5322 dot-atom); any other character,
+    # and `=` itself, as =XX, so two keys never give one id.
+    return re.sub(
+        r"[^A-Za-z0-9_-]",
+        lambda m: colon if m.group() == ":" else f"={ord(m.group()):02X}",
+        text,
+    )
+
+
+def message_id(key: str) -> str:
+    """The Message-ID of every copy of one outbox row: its key at the domain of the From
+    address. A copy sent twice (the worker died between sending and marking it sent) then
+    carries the same id, and receivers can drop the second."""
+    domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or str(DNS_NAME)
+    left = _id_part(key, colon=".")
+    if not left or left.startswith(".") or left.endswith(".") or ".." in left:
+        left = _id_part(key, colon="=3A")  # an empty part would leave a stray dot
+    return f"<{left}@{domain}>"
+
+
+class CalendarEmail(EmailMultiAlternatives):
+    """Django gives a text/* alternative only a charset; iTIP needs `method=` on the part."""
+
+    def _create_mime_attachment(self, content, mimetype):
+        if mimetype.startswith("text/calendar"):
+            params = dict(p.strip().split("=", 1) for p in mimetype.split(";")[1:] if "=" in p)
+            if isinstance(content, bytes):
+                content = content.decode()
+            part = SafeMIMEText(content, "calendar", "utf-8")
+            part.set_param("method", params.get("method", ics.REQUEST))
+            return part
+        return super()._create_mime_attachment(content, mimetype)
+
+
+def context_for(notification: Notification, kind: MessageKind | None = None) -> dict:
+    """What every message's templates may use, completed by its kind's context builder
+    (which may also name the session or event when the row has no session of its own);
+    the row's payload last, so what was decided when the message was owed wins."""
+    kind = kind or kinds.get(notification.kind)
+    recipient = notification.recipient
+    zone = recipient.timezone if recipient else "UTC"
+    context = {
+        "notification": notification,
+        "recipient": recipient,
+        "recipient_name": recipient.name if recipient else "",
+        "recipient_zone": zone,
+        "invitation": notification.invitation,
+        "registration": notification.registration,
+        "session": notification.session,
+        "event": None,
+        "site_name": settings.SITE_NAME,
+        "links": {
+            "my_sessions": absolute(reverse("events:my_sessions")),
+            "profile": absolute(reverse("accounts:profile")),
+        },
+    }
+    if kind.context is not None:
+        kind.context(notification, context)
+    session = context["session"]
+    event = session.event if session else context["event"]
+    context["event"] = event
+    context["when"] = timefmt.when_text(session, zone) if session else ""
+    context["links"]["event"] = absolute(reverse("events:detail", args=[event.pk])) if event else ""
+    context.update(notification.payload)
+    return context
+
+
+def calendar_bytes(notification: Notification, context: dict) -> tuple[str, bytes] | None:
+    method = notification.payload.get("calendar")
+    if not method:
+        return None
+    session = context["session"]
+    item = ics.occurrence(
+        session,
+        url=context["links"]["event"],
+        sequence=notification.payload["sequence"],
+        with_place=method == ics.REQUEST,
+    )
+    recipient = notification.recipient
+    attendee = (notification.email, recipient.name if recipient else "")
+    build = ics.invite if method == ics.REQUEST else ics.cancellation
+    return method, build(item, organizer=organizer(), attendee=attendee)
+
+
+def build(notification: Notification) -> EmailMultiAlternatives:
+    """The complete message for one outbox row. Pure apart from reading related rows."""
+    kind = kinds.get(notification.kind)
+    context = context_for(notification, kind)
+    attachments = kind.attachments(notification, context) if kind.attachments else []
+    subject = " ".join(render_to_string(f"{kind.template_base}-subject.txt", context).split())
+    text = render_to_string(f"{kind.template_base}-body.txt", context)
+    html = render_to_string(f"{kind.template_base}-body.html", context)
+    message = CalendarEmail(
+        subject=f"[{settings.SITE_NAME}] {subject}",
+        body=text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[notification.email],
+        headers={"Auto-Submitted": "auto-generated", "Message-ID": message_id(notification.key)},
+    )
+    message.attach_alternative(html, "text/html")
+    calendar = calendar_bytes(notification, context)
+    if calendar:
+        method, data = calendar
+        message.attach_alternative(data, f"text/calendar; method={method}; charset=UTF-8")
+        message.attach("invite.ics", data, "application/ics")
+    for name, content, mimetype in attachments:
+        message.attach(name, content, mimetype)
+    return message

@@ -1,0 +1,52 @@
+"""The outbox's Celery tasks: thin, take ids, safe to run twice (every row is claimed before
+it is sent). Beat runs `sweep_outbox` (config/settings, CELERY_BEAT_SCHEDULE)."""
+
+from celery import shared_task
+
+from . import delivery, doorbell
+
+
+@shared_task(bind=True, acks_late=True)
+def deliver_notification(self, notification_id: int) -> bool:
+    """Send one outbox row. Safe to run twice: the row is claimed before sending. A short
+    retry is scheduled here; longer ones are left to the sweep (no long ETAs in the broker)."""
+    outcome = delivery.deliver(notification_id=notification_id)
+    if outcome.retry_in is not None and outcome.retry_in <= 300:
+        raise self.retry(countdown=outcome.retry_in, max_retries=None)
+    return outcome.sent
+
+
+@shared_task(acks_late=True)
+def deliver_batch(notification_ids: list[int]) -> int:
+    """Send a batch of outbox rows (a fan-out): same guarantees as deliver_notification, with
+    far fewer queries and tasks per message. Short retries are scheduled one by one."""
+    return retry_soon(delivery.deliver_many(ids=notification_ids))
+
+
+@shared_task(acks_late=True)
+def deliver_pending() -> int:
+    """The outbox's doorbell rang: send the due rows, a batch at a time, until none is left
+    (or a thousand are done: then ring again, for a fresh task). Safe to run twice, or in
+    several workers at once: every batch is claimed before it is sent."""
+    doorbell.answer_doorbell()
+    outcomes, more = delivery.drain()
+    if more:
+        doorbell.ring(force=True)
+    return retry_soon(outcomes)
+
+
+def retry_soon(outcomes) -> int:
+    """Schedule the short retries (one task each); longer ones are left to the sweep. The
+    number sent."""
+    for pk, outcome in outcomes.items():
+        if outcome.retry_in is not None and outcome.retry_in <= 300:
+            deliver_notification.apply_async((pk,), countdown=outcome.retry_in)
+    return sum(outcome.sent for outcome in outcomes.values())
+
+
+@shared_task
+def sweep_outbox() -> int:
+    """Every 30 seconds: enqueue rows a lost task or a dead worker left pending."""
+    ids = delivery.requeue_due()
+    doorbell.enqueue(ids, force=True)
+    return len(ids)

@@ -1,0 +1,150 @@
+"""What a registration's people are owed by mail, and an organizer's "send again".
+
+The outbox (events/outbox) writes and sends the rows; this module decides what the
+registration domain's messages carry: the calendar object of a confirmation, an update or a
+cancellation, with each attendee's SEQUENCE, and the key's parts (the registration, or the
+session when there is none, the person, the version).
+"""
+
+from django.db import transaction
+from django.db.models import F, Value
+from django.db.models.functions import Greatest
+
+from .. import ics
+from ..models import Notification, Registration, Session
+from ..outbox import delivery, owe
+from ..outbox.registry import kinds
+from . import ServiceError
+
+Kind = Notification.Kind
+
+
+def _calendar_payload(kind: str, registration: Registration | None, preset: bool) -> dict:
+    """Decide the iTIP method and this attendee's SEQUENCE for the message.
+
+    A REQUEST goes to someone holding a confirmed seat; a CANCEL only to someone who was
+    sent an invite before (nobody else has an entry to remove). The sequence per attendee
+    never goes down: the session's sequence, or one more than the last one they were sent.
+    """
+    method = kinds.get(kind).calendar
+    if method is None or registration is None:
+        return {}
+    if method == ics.REQUEST and registration.status != Registration.Status.CONFIRMED:
+        return {}
+    last = registration.calendar_sequence
+    if preset and method == ics.REQUEST and last is not None:
+        return {"calendar": method, "sequence": last}  # written with the new row
+    if method == ics.CANCEL and last is None:
+        return {}
+    if Registration.session.is_cached(registration):
+        session = registration.session
+    else:
+        session = Session.objects.only("sequence").get(pk=registration.session_id)
+    sequence = session.sequence if last is None else max(session.sequence, last + 1)
+    Registration.objects.filter(pk=registration.pk).update(calendar_sequence=sequence)
+    registration.calendar_sequence = sequence
+    return {"calendar": method, "sequence": sequence}
+
+
+def _about(*, registration_id: int | None, session_id: int | None, user_id: int, version):
+    subject = f"reg{registration_id}" if registration_id else f"session{session_id}"
+    return (subject, f"user{user_id}", version)
+
+
+def owe_news(
+    *,
+    kind: str,
+    user,
+    version: str | int,
+    registration: Registration | None = None,
+    session: Session | None = None,
+    payload: dict | None = None,
+    fresh: bool = False,
+    calendar_preset: bool = False,
+) -> Notification:
+    """Owe one email about a registration (or a session) to its person, once per version.
+    `fresh` says the version is new (a history row just written), so no such row can exist
+    yet; `calendar_preset` that the registration was created with its first SEQUENCE."""
+    session = session or (registration.session if registration else None)
+    about = _about(
+        registration_id=registration.pk if registration else None,
+        session_id=session.pk,
+        user_id=user.pk,
+        version=version,
+    )
+    if not fresh:
+        # Before the calendar payload: owing it again must not move anyone's SEQUENCE.
+        existing = owe.already_owed(kind, about)
+        if existing:
+            return existing
+    return owe.owe(
+        kind=kind,
+        about=about,
+        email=user.email,
+        recipient=user,
+        registration=registration,
+        session=session,
+        payload={**(payload or {}), **_calendar_payload(kind, registration, calendar_preset)},
+        fresh=True,
+    )
+
+
+def owe_session_changed(session: Session) -> list[int]:
+    """Owe every seated person of a session that just changed (time, place) an update, in
+    bulk: a few statements for thousands of attendees. Confirmed attendees get a REQUEST with
+    their next SEQUENCE (never lower than the session's, always above their last one);
+    offered people get the news without a calendar entry. Same rules as `owe_news`."""
+    assert transaction.get_connection().in_atomic_block, "owe inside the change's transaction"
+    confirmed = Registration.objects.filter(session=session, status=Registration.Status.CONFIRMED)
+    # Those invited before: one above their last, at least the session's. Then the others.
+    confirmed.filter(calendar_sequence__isnull=False).update(
+        calendar_sequence=Greatest(Value(session.sequence), F("calendar_sequence") + 1)
+    )
+    confirmed.filter(calendar_sequence__isnull=True).update(calendar_sequence=session.sequence)
+    seated = Registration.objects.filter(
+        session=session, status__in=Registration.SEATED
+    ).values_list("pk", "status", "calendar_sequence", "user_id", "user__email")
+    return owe_for_registrations(
+        session=session,
+        kind=Kind.SESSION_CHANGED,
+        people=(
+            (
+                pk,
+                user_id,
+                email,
+                f"seq{session.sequence}",
+                {"calendar": ics.REQUEST, "sequence": sequence}
+                if status == Registration.Status.CONFIRMED
+                else {},
+            )
+            for pk, status, sequence, user_id, email in seated
+        ),
+    )
+
+
+def owe_for_registrations(*, session: Session, kind: str, people) -> list[int]:
+    """Owe `kind` to many registrations of `session` in one INSERT, enqueued on commit:
+    `people` yields (registration pk, user id, email, version, payload), the key's parts as
+    in `owe_news`. For fan-outs whose payloads the caller has worked out in bulk."""
+    return owe.owe_many(
+        kind=kind,
+        rows=(
+            owe.Owed(
+                about=_about(registration_id=pk, session_id=None, user_id=user_id, version=version),
+                email=email,
+                recipient_id=user_id,
+                registration_id=pk,
+                session_id=session.pk,
+                payload=payload,
+            )
+            for pk, user_id, email, version, payload in people
+        ),
+    )
+
+
+def resend(*, notification: Notification, actor) -> Notification:
+    """An organizer's 'send again' for a failed (or skipped) message."""
+    if not delivery.send_again(notification.pk):
+        raise ServiceError("Only a failed message can be sent again.")
+    notification.refresh_from_db()
+    return notification
