@@ -364,15 +364,18 @@ def _invited(rows: list[Notification]) -> set[int]:
 
 
 def invited(registrations: set[int]) -> set[int]:
-    """The registrations among `registrations` that some invite (a REQUEST) has reached: only
-    they have a calendar entry for a CANCEL to remove."""
+    """The registrations among `registrations` that some invite (a REQUEST) has reached, by
+    email or as the .ics they downloaded: only they have a calendar entry for a CANCEL to
+    remove."""
     if not registrations:
         return set()
-    return set(
-        Notification.objects.filter(
-            registration_id__in=registrations, status=Status.SENT, payload__calendar=ics.REQUEST
-        ).values_list("registration_id", flat=True)
-    )
+    emailed = Notification.objects.filter(
+        registration_id__in=registrations, status=Status.SENT, payload__calendar=ics.REQUEST
+    ).values_list("registration_id", flat=True)
+    downloaded = Registration.objects.filter(
+        pk__in=registrations, calendar_downloaded_at__isnull=False
+    ).values_list("pk", flat=True)
+    return set(emailed) | set(downloaded)
 
 
 def _release_followers(ids: list[int]) -> None:

@@ -18,6 +18,7 @@ from accounts.models import User
 from .. import emails, ics
 from ..models import Event, Registration, Session
 from ..ratelimit import by_ip, rate_limit
+from ..services import registration as registration_service
 
 ICS_TYPE = "text/calendar; charset=utf-8"
 # How long the public feed of a cancelled or unpublished event still answers, with its
@@ -49,6 +50,8 @@ def invite_ics(request: HttpRequest, pk: int) -> HttpResponse:
         organizer=emails.organizer(),
         attendee=(request.user.email, request.user.name),
     )
+    # A REQUEST now in their hands: a later CANCEL must remove what it adds.
+    registration_service.note_calendar_download(registration=registration)
     return _ics_response(data, f"session-{registration.session_id}.ics", private=True)
 
 
