@@ -30,7 +30,7 @@ from django.conf import settings
 from django.core.mail import get_connection
 from django.db import connection as db_connection
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, Min, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from .. import emails, ics
@@ -506,6 +506,14 @@ def requeue_due(*, now=None) -> list[int]:
     lapsed = Notification.objects.filter(status=Status.SENDING).filter(
         Q(lease_expires_at__lt=now)
         | Q(lease_expires_at__isnull=True, claimed_at__lt=now - STUCK_AFTER)
+    )
+    # A batch goes in id order and each row is marked as soon as it is done: of a dead
+    # worker's batch, only the lowest id still held was being sent when it died. The rows
+    # behind it never reached the relay and get back the attempt their claim counted, or a
+    # row that kills its worker would use up the attempts of every row batched with it.
+    being_sent = lapsed.values("lease_token").annotate(first=Min("pk")).values("first")
+    lapsed.exclude(pk__in=Subquery(being_sent)).filter(attempts__gt=0).update(
+        attempts=F("attempts") - 1
     )
     lapsed.filter(attempts__gte=MAX_ATTEMPTS).update(
         status=Status.FAILED,
