@@ -88,6 +88,12 @@ def describe(error: Exception) -> str:
     if isinstance(error, smtplib.SMTPServerDisconnected):
         detail = f" ({error})" if str(error) else ""
         return f"The mail server closed the connection{detail}."
+    if isinstance(error, smtplib.SMTPNotSupportedError):
+        # Reached, but it lacks what the settings ask of it (STARTTLS, AUTH).
+        return (
+            f"The mail server answered, but: {str(error).rstrip('.')}. Check EMAIL_USE_TLS, "
+            "EMAIL_USE_SSL and EMAIL_HOST_USER against what it offers."
+        )
     if isinstance(error, TimeoutError):
         return "The mail server did not answer in time."
     if isinstance(error, ConnectionRefusedError):
