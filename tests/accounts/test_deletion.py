@@ -25,7 +25,8 @@ from events.models import (
 )
 from events.services import attendance, delivery, surveys
 from events.services import invitations as invitation_service
-from events.services.registration import register
+from events.services.registration import cancel, register
+from events.services.scheduling import cancel_session
 from tests.factories import PASSWORD, EventFactory, OrganizerFactory, SessionFactory, UserFactory
 from tests.notifications.helpers import client_for, deliver_pending, invites
 from tests.open_calls.conftest import in_pool, make_call
@@ -274,3 +275,25 @@ def test_an_invite_on_its_way_when_the_account_goes_is_cancelled_in_the_calendar
     deliver_pending()
     [cancel] = invites(smtp.to(EMAIL))
     assert cancel.method == "CANCEL"
+
+
+@pytest.mark.parametrize("how", ["session_cancelled", "cancelled_by_organizer"])
+def test_a_cancel_the_organizer_caused_and_still_owed_at_deletion_reads_well(smtp, person, how):
+    """Kept CANCELs of every origin, not only the person's own cancellations, read well
+    with no user or registration left behind them."""
+    session = SessionFactory(location="Room 4")
+    registration = register(user=person, session=session)
+    deliver_pending()
+    organizer = session.event.organizers.get()
+    if how == "session_cancelled":
+        cancel_session(session=session, actor=organizer)
+    else:
+        cancel(registration=registration, actor=organizer, by_organizer=True)
+
+    delete(person)  # before that CANCEL left
+    deliver_pending()
+
+    [_invite, farewell] = smtp.to(EMAIL)
+    text = smtp.text(farewell)
+    assert "None" not in text and NAME not in text
+    assert invites([farewell])[0].method == "CANCEL"
