@@ -93,6 +93,7 @@ def export_user_data(*, user: User) -> dict[str, Any]:
                 "status": r.status,
                 "answers": r.answers,
                 "created_at": r.created_at.isoformat(),
+                "calendar_file_downloaded_at": _when(r.calendar_downloaded_at),
                 "history": [
                     {"from": c.from_status, "to": c.to_status, "at": c.created_at.isoformat()}
                     for c in r.changes.all()

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from icalendar import Calendar
 
+from accounts.services import export_user_data
 from events import ics
 from events.models import Event, Notification
 from events.services.registration import cancel, register
@@ -408,6 +409,9 @@ def test_an_entry_added_from_the_download_is_cancelled_though_the_emailed_invite
     smtp.data_replies = ["451 4.7.1 greylisted, try again later"]
     deliver_pending()
     assert client_for(user).get(invite_url(registration)).status_code == 200
+    # Recorded, so it is theirs to see in their data export too.
+    [exported] = export_user_data(user=user)["registrations"]
+    assert exported["calendar_file_downloaded_at"]
 
     cancel(registration=registration, actor=user)
     Notification.objects.filter(status="pending").update(next_attempt_at=timezone.now())
