@@ -93,6 +93,7 @@ def export_user_data(*, user: User) -> dict[str, Any]:
                 "status": r.status,
                 "answers": r.answers,
                 "created_at": r.created_at.isoformat(),
+                "calendar_file_downloaded_at": _when(r.calendar_downloaded_at),
                 "history": [
                     {"from": c.from_status, "to": c.to_status, "at": c.created_at.isoformat()}
                     for c in r.changes.all()
@@ -265,12 +266,30 @@ def _keep_farewells(user: User) -> list[int]:
     )
     # Decided now, while the registration is known: only a calendar that an invite reached
     # has an entry to remove; the others get the news without a calendar part.
-    invited = delivery.invited({n.registration_id for n in owed if n.registration_id})
+    registrations = {n.registration_id for n in owed if n.registration_id}
+    invited = delivery.invited(registrations)
+    # An invite a worker is handing to the relay at this moment may still land (its row goes
+    # with the account, but the send is under way): it counts as reaching them, and the
+    # CANCEL waits for its lease to end, or it could arrive first, find no entry, and leave
+    # the invite in their calendar for good.
+    # (A lapsed lease is a dead worker's: that invite never left.)
+    on_its_way: dict[int, datetime] = {}
+    for registration_id, expires in Notification.objects.filter(
+        registration_id__in=registrations,
+        status=Status.SENDING,
+        payload__calendar=ics.REQUEST,
+        lease_expires_at__gt=timezone.now(),
+    ).values_list("registration_id", "lease_expires_at"):
+        on_its_way[registration_id] = max(expires, on_its_way.get(registration_id, expires))
     kept = []
     for notification in owed:
         payload = {**notification.payload, FAREWELL: True}
-        if notification.registration_id not in invited:
+        reached = notification.registration_id in invited | set(on_its_way)
+        if not reached:
             payload = {k: v for k, v in payload.items() if k not in {"calendar", "sequence"}}
+        not_before = on_its_way.get(notification.registration_id)
+        if notification.next_attempt_at and not_before:
+            not_before = max(not_before, notification.next_attempt_at)
         Notification.objects.filter(pk=notification.pk).update(
             recipient=None,
             registration=None,
@@ -281,6 +300,7 @@ def _keep_farewells(user: User) -> list[int]:
                 secrets.token_urlsafe(12),
             ),
             payload=payload,
+            next_attempt_at=not_before or notification.next_attempt_at,
         )
         kept.append(notification.pk)
     return kept

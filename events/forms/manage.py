@@ -293,6 +293,8 @@ class SessionForm(forms.ModelForm):
     def ask_to_confirm_past(self, message: str) -> None:
         """Show the confirmation checkbox, with the service's reason as its error."""
         self.fields["confirm_past"].widget = forms.CheckboxInput()
+        if self.instance.pk:
+            self.fields["confirm_past"].label = "Yes, move this session into the past"
         self.add_error("confirm_past", message)
 
 

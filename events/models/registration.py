@@ -50,6 +50,9 @@ class Registration(models.Model):
     # The SEQUENCE of the last calendar message this person was sent for the session; None
     # until they get an invite. Each later message for the same UID carries a higher one.
     calendar_sequence = models.PositiveIntegerField(null=True, blank=True)
+    # When they first downloaded the session's .ics (the invite itself, a REQUEST): from then
+    # their calendar may hold the entry even if no emailed invite ever reached them.
+    calendar_downloaded_at = models.DateTimeField(null=True, blank=True)
     # When the next reminder is due (confirmed seats only); moved when the session moves.
     remind_at = models.DateTimeField(null=True, blank=True)
     # Attendance. The check-in token goes in the attendee's QR code; only an organizer of

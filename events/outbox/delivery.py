@@ -30,7 +30,7 @@ from django.conf import settings
 from django.core.mail import get_connection
 from django.db import connection as db_connection
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, Min, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from .. import ics
@@ -91,6 +91,12 @@ def describe(error: Exception) -> str:
     if isinstance(error, smtplib.SMTPServerDisconnected):
         detail = f" ({error})" if str(error) else ""
         return f"The mail server closed the connection{detail}."
+    if isinstance(error, smtplib.SMTPNotSupportedError):
+        # Reached, but it lacks what the settings ask of it (STARTTLS, AUTH).
+        return (
+            f"The mail server answered, but: {str(error).rstrip('.')}. Check EMAIL_USE_TLS, "
+            "EMAIL_USE_SSL and EMAIL_HOST_USER against what it offers."
+        )
     if isinstance(error, TimeoutError):
         return "The mail server did not answer in time."
     if isinstance(error, ConnectionRefusedError):
@@ -307,15 +313,18 @@ def _invited(rows: list[Notification]) -> set[int]:
 
 
 def invited(registrations: set[int]) -> set[int]:
-    """The registrations among `registrations` that some invite (a REQUEST) has reached: only
-    they have a calendar entry for a CANCEL to remove."""
+    """The registrations among `registrations` that some invite (a REQUEST) has reached, by
+    email or as the .ics they downloaded: only they have a calendar entry for a CANCEL to
+    remove."""
     if not registrations:
         return set()
-    return set(
-        Notification.objects.filter(
-            registration_id__in=registrations, status=Status.SENT, payload__calendar=ics.REQUEST
-        ).values_list("registration_id", flat=True)
-    )
+    emailed = Notification.objects.filter(
+        registration_id__in=registrations, status=Status.SENT, payload__calendar=ics.REQUEST
+    ).values_list("registration_id", flat=True)
+    downloaded = Registration.objects.filter(
+        pk__in=registrations, calendar_downloaded_at__isnull=False
+    ).values_list("pk", flat=True)
+    return set(emailed) | set(downloaded)
 
 
 def _release_followers(ids: list[int]) -> None:
@@ -428,6 +437,14 @@ def requeue_due(*, now=None) -> list[int]:
     lapsed = Notification.objects.filter(status=Status.SENDING).filter(
         Q(lease_expires_at__lt=now)
         | Q(lease_expires_at__isnull=True, claimed_at__lt=now - STUCK_AFTER)
+    )
+    # A batch goes in id order and each row is marked as soon as it is done: of a dead
+    # worker's batch, only the lowest id still held was being sent when it died. The rows
+    # behind it never reached the relay and get back the attempt their claim counted, or a
+    # row that kills its worker would use up the attempts of every row batched with it.
+    being_sent = lapsed.values("lease_token").annotate(first=Min("pk")).values("first")
+    lapsed.exclude(pk__in=Subquery(being_sent)).filter(attempts__gt=0).update(
+        attempts=F("attempts") - 1
     )
     lapsed.filter(attempts__gte=MAX_ATTEMPTS).update(
         status=Status.FAILED,

@@ -272,3 +272,12 @@ def cancel(*, registration: Registration, actor, by_organizer: bool = False) -> 
     if was_seated:
         release_and_refill(registration.session_id)
     return registration
+
+
+def note_calendar_download(*, registration: Registration) -> None:
+    """The person downloaded their session's .ics, the invite itself: from now their calendar
+    may hold the entry, so a later cancellation carries its calendar part even if no emailed
+    invite ever reached them (delivery.invited). The first download is the one that counts."""
+    Registration.objects.filter(pk=registration.pk, calendar_downloaded_at__isnull=True).update(
+        calendar_downloaded_at=timezone.now()
+    )

@@ -355,15 +355,23 @@ def create_session(*, event: Event, actor, past_confirmed: bool = False, **field
 
 
 @transaction.atomic
-def update_session(*, session: Session, actor, **changes) -> Session:
+def update_session(*, session: Session, actor, past_confirmed: bool = False, **changes) -> Session:
     """Edit a session. Capacity cannot drop below the seats already given; raising it offers
     the new seats to the waitlist. Time, place or title changes raise the calendar sequence
-    and owe every confirmed or offered person an update."""
+    and owe every confirmed or offered person an update. A new start in the past needs
+    `past_confirmed`, as a new session's does: everyone seated would be told of the change
+    and, once it has ended, sent the survey at once."""
     session = Session.objects.select_for_update().get(pk=session.pk)
     if session.is_cancelled:
         raise ServiceError("A cancelled session cannot be edited.")
     old_start = session.starts_at
     changed = {k for k, v in changes.items() if getattr(session, k) != v}
+    if "starts_at" in changed and changes["starts_at"] < timezone.now() and not past_confirmed:
+        raise StartsInThePast(
+            "This change moves the session into the past. If you mean it, tick “Yes, move "
+            "this session into the past”: everyone with a seat is told of the change and, "
+            "once it has ended, sent the survey at once."
+        )
     if "capacity" in changed and changes["capacity"] < session.seats_taken:
         raise ServiceError(
             f"{session.seats_taken} "

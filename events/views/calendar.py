@@ -20,6 +20,7 @@ from ..messages.registrations import registration_occurrence
 from ..models import Event, Registration, Session
 from ..outbox.rendering import absolute, organizer
 from ..ratelimit import by_ip, rate_limit
+from ..services import registration as registration_service
 
 ICS_TYPE = "text/calendar; charset=utf-8"
 # How long the public feed of a cancelled or unpublished event still answers, with its
@@ -51,6 +52,8 @@ def invite_ics(request: HttpRequest, pk: int) -> HttpResponse:
         organizer=organizer(),
         attendee=(request.user.email, request.user.name),
     )
+    # A REQUEST now in their hands: a later CANCEL must remove what it adds.
+    registration_service.note_calendar_download(registration=registration)
     return _ics_response(data, f"session-{registration.session_id}.ics", private=True)
 
 

@@ -301,8 +301,13 @@ def session_edit(request: HttpRequest, pk: int) -> HttpResponse:
         if form.is_valid():
             try:
                 scheduling.update_session(
-                    session=session, actor=request.user, **form.service_fields()
+                    session=session,
+                    actor=request.user,
+                    past_confirmed=form.cleaned_data["confirm_past"],
+                    **form.service_fields(),
                 )
+            except scheduling.StartsInThePast as error:
+                form.ask_to_confirm_past(error.message)
             except ServiceError as error:
                 form.add_error(None, error.message)
             else:

@@ -7,6 +7,7 @@ import json
 import pytest
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts import services as accounts
 from accounts.models import User
@@ -22,9 +23,10 @@ from events.models import (
     Submission,
     SurveyRecipient,
 )
-from events.services import attendance, surveys
+from events.services import attendance, delivery, surveys
 from events.services import invitations as invitation_service
-from events.services.registration import register
+from events.services.registration import cancel, register
+from events.services.scheduling import cancel_session
 from tests.factories import PASSWORD, EventFactory, OrganizerFactory, SessionFactory, UserFactory
 from tests.notifications.helpers import deliver_pending, invites
 from tests.open_calls.conftest import in_pool, make_call
@@ -257,3 +259,48 @@ def test_a_person_whose_invite_never_left_gets_the_news_without_a_calendar_cance
     [kept] = Notification.objects.filter(email=EMAIL, status="pending")
     assert kept.kind == Notification.Kind.CANCELLED
     assert "calendar" not in kept.payload
+
+
+def test_an_invite_on_its_way_when_the_account_goes_is_cancelled_in_the_calendar_after_it(
+    smtp, person
+):
+    """A worker holds the "you're in" and is handing it to the relay when the account goes:
+    it lands in their calendar, so the kept CANCEL must carry the calendar part, and leave
+    only once that send is over (sent at the same moment, it could arrive first, find no
+    entry, and the invite would then stay for good)."""
+    register(user=person, session=SessionFactory())
+    [on_its_way] = Notification.objects.all()
+    assert delivery.claim(on_its_way.pk, token="worker-a")  # being sent right now
+
+    delete(person)
+
+    [kept] = Notification.objects.filter(email=EMAIL, status="pending")
+    assert kept.payload["calendar"] == "CANCEL"
+    deliver_pending()
+    assert smtp.to(EMAIL) == []  # not while the invite may still be on its way
+    Notification.objects.filter(pk=kept.pk).update(next_attempt_at=timezone.now())
+    deliver_pending()
+    [cancel] = invites(smtp.to(EMAIL))
+    assert cancel.method == "CANCEL"
+
+
+@pytest.mark.parametrize("how", ["session_cancelled", "cancelled_by_organizer"])
+def test_a_cancel_the_organizer_caused_and_still_owed_at_deletion_reads_well(smtp, person, how):
+    """Kept CANCELs of every origin, not only the person's own cancellations, read well
+    with no user or registration left behind them."""
+    session = SessionFactory(location="Room 4")
+    registration = register(user=person, session=session)
+    deliver_pending()
+    organizer = session.event.organizers.get()
+    if how == "session_cancelled":
+        cancel_session(session=session, actor=organizer)
+    else:
+        cancel(registration=registration, actor=organizer, by_organizer=True)
+
+    delete(person)  # before that CANCEL left
+    deliver_pending()
+
+    [_invite, farewell] = smtp.to(EMAIL)
+    text = smtp.text(farewell)
+    assert "None" not in text and NAME not in text
+    assert invites([farewell])[0].method == "CANCEL"

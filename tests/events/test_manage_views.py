@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from events.models import Event, Registration, ScreeningQuestion, Session
+from events.models import Event, Notification, Registration, ScreeningQuestion, Session
 from events.services import lottery, scheduling
 from events.services import questions as question_service
 from events.services.registration import register
@@ -707,6 +707,7 @@ def test_moving_in_from_the_waitlist_takes_a_free_seat_ahead_of_the_queue(owner,
         starts_at=now - timedelta(minutes=10),
         ends_at=now + timedelta(minutes=50),
         capacity=2,
+        past_confirmed=True,
     )
 
     response = act(owner_client, session, "move_in", [waiting])
@@ -1170,3 +1171,31 @@ def test_the_service_refuses_an_unconfirmed_past_session(event, owner):
         )
 
     assert not event.sessions.exists()
+
+
+def test_moving_a_session_into_the_past_asks_for_confirmation_before_anyone_is_told(
+    session, owner_client
+):
+    """A mistyped year while editing has the effects of creating a past session, and more:
+    everyone seated is sent the change and, the session being over, the survey at once."""
+    [seated] = apply(session)
+    Registration.objects.filter(pk=seated.pk).update(status=Status.CONFIRMED)
+    before = (session.starts_at, session.ends_at, session.sequence)
+    owed = Notification.objects.count()
+    url = reverse("manage:session_edit", args=[session.pk])
+
+    response = owner_client.post(url, past_session_data())
+
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "moves the session into the past" in html
+    assert 'type="checkbox" name="confirm_past"' in html
+    session.refresh_from_db()
+    assert (session.starts_at, session.ends_at, session.sequence) == before
+    assert Notification.objects.count() == owed
+
+    response = owner_client.post(url, past_session_data(confirm_past="on"))
+
+    assert response.status_code == 302
+    session.refresh_from_db()
+    assert session.starts_at < timezone.now()

@@ -382,3 +382,20 @@ def test_the_task_leaves_long_retries_to_the_sweep(smtp, monkeypatch):
     row.refresh_from_db()
     assert row.status == Status.PENDING
     assert row.next_attempt_at > timezone.now() + timedelta(minutes=9)
+
+
+def test_a_relay_without_starttls_is_retried_with_a_reason_an_organizer_can_act_on(settings):
+    """A setting that does not match the relay (EMAIL_USE_TLS where it offers no STARTTLS) is
+    retried, as it may be fixed meanwhile, and the reason says what to check, not a Python
+    exception's name or "could not reach", which it did."""
+    row = owed_confirmation()
+    with ScriptedSMTPServer() as server:  # it offers no STARTTLS
+        point_django_at(settings, server.port)
+        settings.EMAIL_USE_TLS = True
+        outcome = delivery.deliver(notification_id=row.pk)
+
+    row.refresh_from_db()
+    assert outcome.retry_in is not None and row.status == Status.PENDING
+    assert "STARTTLS" in row.last_error
+    assert "could not reach" not in row.last_error.lower()
+    assert "EMAIL_USE_TLS" in row.last_error

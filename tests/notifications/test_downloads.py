@@ -16,8 +16,9 @@ from django.urls import reverse
 from django.utils import timezone
 from icalendar import Calendar
 
+from accounts.services import export_user_data
 from events import ics
-from events.models import Event
+from events.models import Event, Notification
 from events.services.registration import cancel, register
 from events.services.scheduling import (
     cancel_event,
@@ -398,3 +399,27 @@ def test_a_draft_never_published_has_no_feed_even_once_cancelled():
     cancel_event(event=event, actor=event.organizers.get())
 
     assert event_feed(event).status_code == 404
+
+
+def test_an_entry_added_from_the_download_is_cancelled_though_the_emailed_invite_never_left(smtp):
+    """The download is the invite itself (a REQUEST): a calendar it reached has an entry
+    as surely as one the email reached. Greylisted, the "you're in" waits for its retry;
+    meanwhile the person adds the session from the .ics link, then cancels: the CANCEL
+    must carry its calendar part, or the entry, with its place, stays."""
+    session = SessionFactory(location="Room 4")
+    user = UserFactory()
+    registration = register(user=user, session=session)
+    smtp.data_replies = ["451 4.7.1 greylisted, try again later"]
+    deliver_pending()
+    assert client_for(user).get(invite_url(registration)).status_code == 200
+    # Recorded, so it is theirs to see in their data export too.
+    [exported] = export_user_data(user=user)["registrations"]
+    assert exported["calendar_file_downloaded_at"]
+
+    cancel(registration=registration, actor=user)
+    Notification.objects.filter(status="pending").update(next_attempt_at=timezone.now())
+    deliver_pending()
+    deliver_pending()
+
+    [cancellation] = invites(smtp.to(user.email))
+    assert (cancellation.method, cancellation.uid) == ("CANCEL", ics.uid_for(session))

@@ -118,7 +118,8 @@ def test_a_worker_does_not_send_a_row_of_its_batch_that_another_worker_took_over
 
     assert [m["X-Envelope-To"] for m in smtp.messages] == [mine.email]
     taken.refresh_from_db()
-    assert (taken.status, taken.attempts) == (Status.SENDING, 2)
+    # Its first claim is not counted: the first worker never got to it.
+    assert (taken.status, taken.attempts) == (Status.SENDING, 1)
 
 
 def test_a_row_left_by_a_killed_worker_is_taken_back_about_a_minute_later():
@@ -181,3 +182,23 @@ def test_a_row_whose_lease_is_being_renewed_is_not_taken_back_however_long_ago_i
 
     row.refresh_from_db()
     assert row.status == Status.SENDING
+
+
+def test_a_row_that_kills_its_worker_does_not_use_up_the_attempts_of_the_rest_of_its_batch(smtp):
+    """A drain claims a batch and dies on its first row, again and again. Only that row was
+    being sent: the rows behind it in the batch never reached the relay, so they keep their
+    attempts, and once the bad row is given up they are sent, not failed unsent."""
+    bad, *rest = owed(3)
+    for _ in range(delivery.MAX_ATTEMPTS):
+        claimed = delivery.claim_next(count=50, now=timezone.now(), token=delivery.new_token())
+        assert claimed[0] == bad.pk  # ...and the worker dies on it
+        taken_for_dead()
+
+    bad.refresh_from_db()
+    assert bad.status == Status.FAILED
+    assert [r.status for r in Notification.objects.filter(pk__in=[r.pk for r in rest])] == [
+        Status.PENDING,
+        Status.PENDING,
+    ]
+    delivery.drain()
+    assert sorted(m["X-Envelope-To"] for m in smtp.messages) == sorted(r.email for r in rest)
