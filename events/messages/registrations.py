@@ -120,7 +120,18 @@ def checkin_code(notification: Notification, context: dict) -> list[Attachment]:
     return [("checkin-qr.png", code, "image/png")] if code else []
 
 
+def downloaded(registrations: set[int]) -> list[int]:
+    """Those who added the session from its .ics download: the download is the invite itself
+    (same UID), so their calendar holds the entry even if no invite mail reached them."""
+    return list(
+        Registration.objects.filter(
+            pk__in=registrations, calendar_downloaded_at__isnull=False
+        ).values_list("pk", flat=True)
+    )
+
+
 def register(registry: Registry) -> None:
+    registry.add_calendar_source(downloaded)
     for kind in KINDS:
         registry.register(
             kind,

@@ -321,10 +321,7 @@ def invited(registrations: set[int]) -> set[int]:
     emailed = Notification.objects.filter(
         registration_id__in=registrations, status=Status.SENT, payload__calendar=ics.REQUEST
     ).values_list("registration_id", flat=True)
-    downloaded = Registration.objects.filter(
-        pk__in=registrations, calendar_downloaded_at__isnull=False
-    ).values_list("pk", flat=True)
-    return set(emailed) | set(downloaded)
+    return set(emailed) | kinds.in_calendar_otherwise(registrations)
 
 
 def _release_followers(ids: list[int]) -> None:

@@ -51,6 +51,16 @@ class MessageKind:
 class Registry:
     def __init__(self) -> None:
         self._kinds: dict[str, MessageKind] = {}
+        self._calendar_sources: list[Callable[[set[int]], Iterable[int]]] = []
+
+    def add_calendar_source(self, source: Callable[[set[int]], Iterable[int]]) -> None:
+        """A domain's other way into someone's calendar than an emailed invite (the .ics they
+        downloaded): `source(registration ids)` gives those it put an entry in, which a CANCEL
+        must then remove."""
+        self._calendar_sources.append(source)
+
+    def in_calendar_otherwise(self, registrations: set[int]) -> set[int]:
+        return {pk for source in self._calendar_sources for pk in source(registrations)}
 
     def register(self, name: str, **options) -> MessageKind:
         if name in self._kinds:

@@ -23,7 +23,8 @@ from events.models import (
     Submission,
     SurveyRecipient,
 )
-from events.services import attendance, delivery, surveys
+from events.outbox import delivery
+from events.services import attendance, surveys
 from events.services import invitations as invitation_service
 from events.services.registration import cancel, register
 from events.services.scheduling import cancel_session
@@ -252,9 +253,8 @@ def test_a_person_whose_invite_never_left_gets_the_news_without_a_calendar_cance
 ):
     register(user=person, session=SessionFactory())  # the "you're in" with its invite is owed...
 
-    delete(
-        client_for, person
-    )  # ...and the account goes before it left: their calendar has no entry
+    # ...and the account goes before it left: their calendar has no entry.
+    delete(client_for, person)
 
     [kept] = Notification.objects.filter(email=EMAIL, status="pending")
     assert kept.kind == Notification.Kind.CANCELLED
@@ -262,7 +262,7 @@ def test_a_person_whose_invite_never_left_gets_the_news_without_a_calendar_cance
 
 
 def test_an_invite_on_its_way_when_the_account_goes_is_cancelled_in_the_calendar_after_it(
-    smtp, person
+    smtp, person, client_for
 ):
     """A worker holds the "you're in" and is handing it to the relay when the account goes:
     it lands in their calendar, so the kept CANCEL must carry the calendar part, and leave
@@ -272,7 +272,7 @@ def test_an_invite_on_its_way_when_the_account_goes_is_cancelled_in_the_calendar
     [on_its_way] = Notification.objects.all()
     assert delivery.claim(on_its_way.pk, token="worker-a")  # being sent right now
 
-    delete(person)
+    delete(client_for, person)
 
     [kept] = Notification.objects.filter(email=EMAIL, status="pending")
     assert kept.payload["calendar"] == "CANCEL"
@@ -285,7 +285,9 @@ def test_an_invite_on_its_way_when_the_account_goes_is_cancelled_in_the_calendar
 
 
 @pytest.mark.parametrize("how", ["session_cancelled", "cancelled_by_organizer"])
-def test_a_cancel_the_organizer_caused_and_still_owed_at_deletion_reads_well(smtp, person, how):
+def test_a_cancel_the_organizer_caused_and_still_owed_at_deletion_reads_well(
+    smtp, person, how, client_for
+):
     """Kept CANCELs of every origin, not only the person's own cancellations, read well
     with no user or registration left behind them."""
     session = SessionFactory(location="Room 4")
@@ -297,7 +299,7 @@ def test_a_cancel_the_organizer_caused_and_still_owed_at_deletion_reads_well(smt
     else:
         cancel(registration=registration, actor=organizer, by_organizer=True)
 
-    delete(person)  # before that CANCEL left
+    delete(client_for, person)  # before that CANCEL left
     deliver_pending()
 
     [_invite, farewell] = smtp.to(EMAIL)

@@ -401,7 +401,9 @@ def test_a_draft_never_published_has_no_feed_even_once_cancelled():
     assert event_feed(event).status_code == 404
 
 
-def test_an_entry_added_from_the_download_is_cancelled_though_the_emailed_invite_never_left(smtp):
+def test_an_entry_added_from_the_download_is_cancelled_though_the_emailed_invite_never_left(
+    smtp, client_for
+):
     """The download is the invite itself (a REQUEST): a calendar it reached has an entry
     as surely as one the email reached. Greylisted, the "you're in" waits for its retry;
     meanwhile the person adds the session from the .ics link, then cancels: the CANCEL
