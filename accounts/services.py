@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from allauth.account.models import EmailAddress
+from allauth.socialaccount.models import SocialAccount
 from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
@@ -84,7 +85,7 @@ def export_user_data(*, user: User) -> dict[str, Any]:
         ],
         "connected_accounts": [
             {"provider": a.provider, "uid": a.uid, "date_joined": a.date_joined.isoformat()}
-            for a in user.socialaccount_set.order_by("provider")
+            for a in SocialAccount.objects.filter(user=user).order_by("provider")
         ],
         "registrations": [
             {

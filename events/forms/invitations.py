@@ -1,3 +1,5 @@
+from typing import cast
+
 from django import forms
 
 from ..invite_parsing import MAX_BYTES
@@ -47,7 +49,9 @@ class InviteForm(forms.Form):
         self.event = event
         sessions = event.sessions.filter(status=Session.Status.SCHEDULED).order_by("starts_at")
         self.sessions = {str(s.pk): s for s in sessions}
-        self.fields["session"].choices = [("", "The whole event: invitees pick a session")] + [
+        cast(forms.ChoiceField, self.fields["session"]).choices = [
+            ("", "The whole event: invitees pick a session")
+        ] + [
             (pk, f"{s.title or 'Session'} · {s.starts_at:%a %-d %b %Y, %H:%M} UTC")
             for pk, s in self.sessions.items()
         ]

@@ -4,6 +4,7 @@
 import re
 import zoneinfo
 from datetime import UTC, datetime
+from typing import cast
 
 from django import forms
 from django.core.validators import MaxValueValidator
@@ -173,7 +174,8 @@ class EventForm(forms.ModelForm):
         self.initial["registration_closes_at"] = to_local(event.registration_closes_at, zone)
         self.initial["lottery_reserved_shares"] = format_shares(event.lottery_reserved_shares)
         self.initial["reminder_hours"] = ", ".join(str(h) for h in event.reminder_hours)
-        reminder = self.fields["invitation_reminder_hours"]
+        # A PositiveIntegerField of the model becomes a forms.IntegerField.
+        reminder = cast(forms.IntegerField, self.fields["invitation_reminder_hours"])
         reminder.required = False
         reminder.max_value = 720
         reminder.validators.append(MaxValueValidator(720))

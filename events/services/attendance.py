@@ -106,7 +106,7 @@ def check_in(*, registration: Registration, actor, note: str = "Checked in") -> 
             "confirmed attendees can be checked in. Let them in as a walk-in if a seat is free."
         )
     if registration.checked_in_at:
-        return _already_in(registration)
+        return _already_in(registration, registration.checked_in_at)
     check_door_open(registration.session)
     now = timezone.now()
     updated = Registration.objects.filter(
@@ -122,14 +122,13 @@ def check_in(*, registration: Registration, actor, note: str = "Checked in") -> 
     return Outcome(registration, True, f"{name} is checked in.")
 
 
-def _already_in(registration: Registration) -> Outcome:
+def _already_in(registration: Registration, checked_in_at: datetime) -> Outcome:
     by = registration.checked_in_by  # one query, only on a repeat
     who = f" by {by.name}" if by else ""
     return Outcome(
         registration,
         False,
-        f"{registration.user.name} was already checked in at "
-        f"{clock(registration.checked_in_at)}{who}.",
+        f"{registration.user.name} was already checked in at {clock(checked_in_at)}{who}.",
     )
 
 
@@ -449,7 +448,18 @@ def summaries(*, sessions: QuerySet | list[int], now: datetime | None = None) ->
             walk_ins=Count("pk", filter=confirmed & Q(walk_in=True)),
         )
     )
-    return {row.pop("session_id"): Summary(**row) for row in counted}
+    return {
+        row["session_id"]: Summary(
+            registered=row["registered"],
+            attended=row["attended"],
+            no_shows=row["no_shows"],
+            not_checked_in=row["not_checked_in"],
+            cancelled=row["cancelled"],
+            late_cancellations=row["late_cancellations"],
+            walk_ins=row["walk_ins"],
+        )
+        for row in counted
+    }
 
 
 def summary(*, session: Session, now: datetime | None = None) -> Summary:
@@ -491,10 +501,17 @@ def with_attendance(registrations: QuerySet) -> QuerySet:
 def state(registration: Registration, *, now: datetime | None = None) -> tuple[str, str]:
     """(label, tone) of one person's attendance, as listings and the CSV show it. Needs the
     `is_late_cancellation` annotation of `with_attendance` for cancelled registrations."""
+    late = getattr(registration, "is_late_cancellation", False)
+    return _state(registration, late_cancellation=late, now=now)
+
+
+def _state(
+    registration: Registration, *, late_cancellation: bool, now: datetime | None
+) -> tuple[str, str]:
     now = now or timezone.now()
     session = registration.session
     if registration.status == Status.CANCELLED:
-        if getattr(registration, "is_late_cancellation", False):
+        if late_cancellation:
             return "Cancelled late", "danger"
         return "Cancelled", "muted"
     if registration.status != Status.CONFIRMED:
@@ -510,9 +527,8 @@ def state(registration: Registration, *, now: datetime | None = None) -> tuple[s
 
 def describe(*, registration: Registration, now: datetime | None = None) -> tuple[str, str]:
     """`state` of one registration loaded without the listing's annotation."""
+    late = False
     if registration.status == Status.CANCELLED:
-        late = with_attendance(Registration.objects.filter(pk=registration.pk))
-        registration.is_late_cancellation = bool(
-            late.values_list("is_late_cancellation", flat=True).first()
-        )
-    return state(registration, now=now)
+        rows = with_attendance(Registration.objects.filter(pk=registration.pk))
+        late = bool(rows.values_list("is_late_cancellation", flat=True).first())
+    return _state(registration, late_cancellation=late, now=now)

@@ -12,6 +12,8 @@ the same page whatever the code, which tells nothing about it."""
 
 import csv
 from collections.abc import Callable
+from datetime import datetime
+from typing import cast
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -63,7 +65,8 @@ def _render_checkin(
     request: HttpRequest, session: Session, *, q: str, form: WalkInForm | None = None, status=200
 ) -> HttpResponse:
     people = _search(session.registrations.select_related("user"), q).order_by(BY_NAME, "pk")
-    confirmed, others = [], []
+    confirmed: list[Registration] = []
+    others: list[Registration] = []
     for registration in people:
         (confirmed if registration.status == Status.CONFIRMED else others).append(registration)
     context = {
@@ -99,7 +102,8 @@ def _counts(session: Session) -> dict:
         "walk_ins": counts.walk_ins,
         "seats_left": counts.seats_left,
         # So a second phone at the door sees the first one's check-ins.
-        "checked_in_ids": {str(pk): attendance.clock(at) for pk, at in checked},
+        # (checked_in_at is never None here: the query filters on it.)
+        "checked_in_ids": {str(pk): attendance.clock(cast(datetime, at)) for pk, at in checked},
     }
 
 
