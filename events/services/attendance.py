@@ -8,6 +8,7 @@ leaves a RegistrationChange row (same status before and after, a note saying wha
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from allauth.account.models import EmailAddress
 from django.core.exceptions import ValidationError
@@ -64,7 +65,7 @@ def clock(moment: datetime) -> str:
     return f"{local:%a %-d %b, %H:%M}"
 
 
-def _record(registration: Registration, *, actor, note: str) -> None:
+def _record(registration: Registration, *, actor: User, note: str) -> None:
     RegistrationChange.objects.create(
         registration=registration,
         from_status=registration.status,
@@ -94,7 +95,7 @@ def check_door_open(session: Session, *, now: datetime | None = None) -> None:
 
 
 @transaction.atomic
-def check_in(*, registration: Registration, actor, note: str = "Checked in") -> Outcome:
+def check_in(*, registration: Registration, actor: User, note: str = "Checked in") -> Outcome:
     """Mark a confirmed attendee as present. Idempotent: checking in someone already in
     changes nothing and says when (and by whom) they were checked in. A check-in after the
     no-show sweep clears the no-show."""
@@ -133,7 +134,7 @@ def _already_in(registration: Registration, checked_in_at: datetime) -> Outcome:
 
 
 @transaction.atomic
-def undo_check_in(*, registration: Registration, actor) -> Outcome:
+def undo_check_in(*, registration: Registration, actor: User) -> Outcome:
     """Take back a check-in (the wrong person tapped). Once the session's attendance is
     closed, someone not checked in is a no-show, so the undo makes them one."""
     registration = _fresh(registration)
@@ -154,7 +155,7 @@ def undo_check_in(*, registration: Registration, actor) -> Outcome:
 
 
 @transaction.atomic
-def correct_attendance(*, registration: Registration, actor, attended: bool) -> Outcome:
+def correct_attendance(*, registration: Registration, actor: User, attended: bool) -> Outcome:
     """The organizer's fix after the fact: someone came but was not scanned, or was checked
     in by mistake. Only for confirmed attendees of a session that has started."""
     registration = _fresh(registration)
@@ -195,7 +196,7 @@ def correct_attendance(*, registration: Registration, actor, attended: bool) -> 
     return Outcome(registration, True, message)
 
 
-def add_walk_in(*, session: Session, actor, email: str, name: str = "") -> Outcome:
+def add_walk_in(*, session: Session, actor: User, email: str, name: str = "") -> Outcome:
     """Let in someone at the door, if a seat is free (the seat counter decides, so a walk-in
     never overbooks), and check them in. Someone already confirmed is simply checked in;
     someone on the list in another state (waitlisted, applied, cancelled...) gets the seat.
@@ -217,7 +218,7 @@ def add_walk_in(*, session: Session, actor, email: str, name: str = "") -> Outco
 
 
 @transaction.atomic
-def _add_walk_in(*, session: Session, actor, email: str, name: str) -> Outcome:
+def _add_walk_in(*, session: Session, actor: User, email: str, name: str) -> Outcome:
     session = Session.objects.select_related("event").get(pk=session.pk)
     check_door_open(session)
     user = User.objects.filter(email__iexact=email).first()
@@ -244,7 +245,12 @@ def _add_walk_in(*, session: Session, actor, email: str, name: str) -> Outcome:
             "walk-in needs a free seat. Seats free up when someone cancels."
         )
     now = timezone.now()
-    door = {"checked_in_at": now, "checked_in_by": actor, "walk_in": True, "no_show": False}
+    door: dict[str, Any] = {
+        "checked_in_at": now,
+        "checked_in_by": actor,
+        "walk_in": True,
+        "no_show": False,
+    }
     # No overlap check here, unlike other confirmations: the person is standing at this door.
     if existing:
         was = existing.get_status_display().lower()
@@ -379,7 +385,7 @@ class History:
 
 
 def histories(
-    *, users: QuerySet | list[int], organizer=None, now: datetime | None = None
+    *, users: QuerySet | list[int], organizer: User | None = None, now: datetime | None = None
 ) -> dict[int, History]:
     """The attendance history of several people in one query, keyed by user id. With an
     `organizer`, only events they organize count (what they are allowed to see)."""
@@ -401,7 +407,7 @@ def histories(
     }
 
 
-def history(*, user, organizer=None, now: datetime | None = None) -> History:
+def history(*, user: User, organizer: User | None = None, now: datetime | None = None) -> History:
     return histories(users=[user.pk], organizer=organizer, now=now).get(user.pk, History())
 
 

@@ -5,6 +5,7 @@ update, in the same transaction."""
 import zoneinfo
 from datetime import timedelta
 
+from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Case, Exists, F, OuterRef, Value, When
@@ -57,12 +58,12 @@ SESSION_FIELDS = {
 CALENDAR_FIELDS = {"title", "starts_at", "ends_at", "location", "online_url"}
 
 
-def can_organize(user) -> bool:
+def can_organize(user: User | AnonymousUser) -> bool:
     """May create events: the organizer flag, or staff."""
     return user.is_authenticated and (user.is_organizer or user.is_staff)
 
 
-def can_open_organizer_pages(user) -> bool:
+def can_open_organizer_pages(user: User | AnonymousUser) -> bool:
     """Organizers, staff, and co-organizers added to an event without the flag."""
     return can_organize(user) or (user.is_authenticated and user.organized_events.exists())
 
@@ -171,7 +172,7 @@ def _check_reminders(hours) -> None:
 
 
 @transaction.atomic
-def create_event(*, organizer, **fields) -> Event:
+def create_event(*, organizer: User, **fields) -> Event:
     if not can_organize(organizer):
         raise ServiceError("Only organizers can create events.")
     _check_shares(fields.get("lottery_reserved_shares", {}))
@@ -185,7 +186,7 @@ def create_event(*, organizer, **fields) -> Event:
 
 
 @transaction.atomic
-def update_event(*, event: Event, actor, **changes) -> Event:
+def update_event(*, event: Event, actor: User, **changes) -> Event:
     """Edit an event. New terms text without a new version number gets the next version, so
     everyone is asked to accept the terms they have not seen."""
     event = Event.objects.select_for_update().get(pk=event.pk)
@@ -262,7 +263,7 @@ def _feed_status_changed(event: Event, *, since) -> None:
 
 
 @transaction.atomic
-def publish_event(*, event: Event, actor) -> Event:
+def publish_event(*, event: Event, actor: User) -> Event:
     event = Event.objects.select_for_update().get(pk=event.pk)
     if event.status == Event.Status.CANCELLED:
         raise ServiceError("A cancelled event cannot be published again.")
@@ -279,7 +280,7 @@ def publish_event(*, event: Event, actor) -> Event:
 
 
 @transaction.atomic
-def unpublish_event(*, event: Event, actor) -> Event:
+def unpublish_event(*, event: Event, actor: User) -> Event:
     event = Event.objects.select_for_update().get(pk=event.pk)
     if event.status != Event.Status.PUBLISHED:
         raise ServiceError("Only a published event can be unpublished.")
@@ -294,7 +295,7 @@ def unpublish_event(*, event: Event, actor) -> Event:
 
 
 @transaction.atomic
-def cancel_event(*, event: Event, actor) -> Event:
+def cancel_event(*, event: Event, actor: User) -> Event:
     """Cancel an event and its sessions still to come; sessions that already took place stay
     as they were (their attendees are owed no cancellation)."""
     event = Event.objects.select_for_update().get(pk=event.pk)
@@ -318,7 +319,7 @@ def cancel_event(*, event: Event, actor) -> Event:
 
 
 @transaction.atomic
-def add_organizer(*, event: Event, actor, email: str) -> User:
+def add_organizer(*, event: Event, actor: User, email: str) -> User:
     try:
         user = User.objects.get(email__iexact=email.strip())
     except User.DoesNotExist:
@@ -328,7 +329,7 @@ def add_organizer(*, event: Event, actor, email: str) -> User:
 
 
 @transaction.atomic
-def remove_organizer(*, event: Event, actor, user) -> None:
+def remove_organizer(*, event: Event, actor: User, user: User) -> None:
     """An event keeps at least one organizer. The event row is locked first: two organizers
     removing each other at once would otherwise both count two and leave none."""
     event = Event.objects.select_for_update().get(pk=event.pk)
@@ -342,7 +343,7 @@ class StartsInThePast(ServiceError):
 
 
 @transaction.atomic
-def create_session(*, event: Event, actor, past_confirmed: bool = False, **fields) -> Session:
+def create_session(*, event: Event, actor: User, past_confirmed: bool = False, **fields) -> Session:
     """Add a session. One that starts in the past is created only when `past_confirmed`: it
     is at once offered in invitations and, once ended, owed its survey, so a mistyped year
     must not slip through silently."""
@@ -364,7 +365,7 @@ def create_session(*, event: Event, actor, past_confirmed: bool = False, **field
 
 
 @transaction.atomic
-def update_session(*, session: Session, actor, **changes) -> Session:
+def update_session(*, session: Session, actor: User, **changes) -> Session:
     """Edit a session. Capacity cannot drop below the seats already given; raising it offers
     the new seats to the waitlist. Time, place or title changes raise the calendar sequence
     and owe every confirmed or offered person an update."""
@@ -423,7 +424,7 @@ def _follow_the_start(session: Session, *, old_start) -> None:
 
 
 @transaction.atomic
-def cancel_session(*, session: Session, actor) -> Session:
+def cancel_session(*, session: Session, actor: User) -> Session:
     """Cancel a session: everyone in it is told; their registrations close; seats go to zero.
 
     In bulk, a fixed number of statements whatever the number of people (a demo can have
@@ -447,7 +448,7 @@ def cancel_session(*, session: Session, actor) -> Session:
     return session
 
 
-def _close_registrations(session: Session, *, actor) -> None:
+def _close_registrations(session: Session, *, actor: User) -> None:
     """Every active registration of a session just cancelled becomes cancelled, with its
     history row and a SESSION_CANCELLED message: a calendar CANCEL for whoever was sent an
     invite (one SEQUENCE above the last they got, at least the session's), the news alone for

@@ -25,6 +25,8 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.http import AuthenticatedRequest
+
 from .. import charts
 from ..forms.attendance import WalkInForm
 from ..models import Registration, Session
@@ -85,7 +87,7 @@ def _render_checkin(
 
 @organizer_required
 @require_GET
-def checkin(request: HttpRequest, pk: int) -> HttpResponse:
+def checkin(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     session = organized_session(request, pk)
     return _render_checkin(request, session, q=request.GET.get("q", "").strip()[:100])
 
@@ -110,7 +112,7 @@ def _counts(session: Session) -> dict:
 @never_cache
 @organizer_required
 @require_GET
-def checkin_counts(request: HttpRequest, pk: int) -> JsonResponse:
+def checkin_counts(request: AuthenticatedRequest, pk: int) -> JsonResponse:
     return JsonResponse(_counts(organized_session(request, pk)))
 
 
@@ -163,7 +165,7 @@ def _act(
 
 @organizer_required
 @require_POST
-def check_in(request: HttpRequest, pk: int) -> HttpResponse:
+def check_in(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     registration = organized_registration(request, pk)
     return _act(
         request,
@@ -174,7 +176,7 @@ def check_in(request: HttpRequest, pk: int) -> HttpResponse:
 
 @organizer_required
 @require_POST
-def undo_check_in(request: HttpRequest, pk: int) -> HttpResponse:
+def undo_check_in(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     registration = organized_registration(request, pk)
     return _act(
         request,
@@ -185,7 +187,7 @@ def undo_check_in(request: HttpRequest, pk: int) -> HttpResponse:
 
 @organizer_required
 @require_POST
-def walk_in(request: HttpRequest, pk: int) -> HttpResponse:
+def walk_in(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     session = organized_session(request, pk)
     q = request.POST.get("q", "").strip()[:100]
     form = WalkInForm(request.POST)
@@ -273,7 +275,7 @@ def _people(sessions: QuerySet) -> QuerySet:
 
 @organizer_required
 @require_GET
-def session_attendance(request: HttpRequest, pk: int) -> HttpResponse:
+def session_attendance(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     session = organized_session(request, pk)
     now = timezone.now()
     summary = attendance.summary(session=session, now=now)
@@ -295,7 +297,7 @@ def session_attendance(request: HttpRequest, pk: int) -> HttpResponse:
 
 @organizer_required
 @require_POST
-def correct_attendance(request: HttpRequest, pk: int) -> HttpResponse:
+def correct_attendance(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     registration = organized_registration(request, pk)
     choice = request.POST.get("attended")
     if choice not in {"1", "0"}:
@@ -316,7 +318,7 @@ def _session_label(session: Session) -> str:
 
 @organizer_required
 @require_GET
-def event_attendance(request: HttpRequest, pk: int) -> HttpResponse:
+def event_attendance(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     event = organized_event(request, pk)
     sessions = list(event.sessions.order_by("starts_at", "pk"))
     per = attendance.summaries(sessions=[s.pk for s in sessions])
@@ -403,7 +405,7 @@ def _attendance_csv(filename: str, people: QuerySet) -> HttpResponse:
 
 @organizer_required
 @require_GET
-def session_attendance_csv(request: HttpRequest, pk: int) -> HttpResponse:
+def session_attendance_csv(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     session = organized_session(request, pk)
     return _attendance_csv(
         f"session-{session.pk}-attendance.csv", _people(Session.objects.filter(pk=session.pk))
@@ -412,6 +414,6 @@ def session_attendance_csv(request: HttpRequest, pk: int) -> HttpResponse:
 
 @organizer_required
 @require_GET
-def event_attendance_csv(request: HttpRequest, pk: int) -> HttpResponse:
+def event_attendance_csv(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     event = organized_event(request, pk)
     return _attendance_csv(f"event-{event.pk}-attendance.csv", _people(event.sessions.all()))

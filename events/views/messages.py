@@ -3,9 +3,11 @@
 
 from django.contrib import messages
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
+
+from accounts.http import AuthenticatedRequest
 
 from ..models import Notification
 from ..services import ServiceError, delivery
@@ -14,7 +16,7 @@ from .organizer import organized_session, organizer_required
 
 @organizer_required
 @require_GET
-def session_messages(request: HttpRequest, pk: int) -> HttpResponse:
+def session_messages(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     session = organized_session(request, pk)
     status = request.GET.get("status", "")
     # An anonymous survey's reminders go only to those who have not answered: listing them
@@ -47,7 +49,7 @@ def session_messages(request: HttpRequest, pk: int) -> HttpResponse:
 
 @organizer_required
 @require_POST
-def resend(request: HttpRequest, pk: int) -> HttpResponse:
+def resend(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     rows = Notification.objects.select_related("session", "invitation")
     if not request.user.is_staff:
         # A message belongs to a session, or (an event-wide invitation) to an event.
