@@ -1,4 +1,4 @@
-from typing import cast
+from typing import Any, cast
 
 from django import forms
 
@@ -65,8 +65,9 @@ class InviteForm(forms.Form):
             )
         return upload
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         if not cleaned.get("pasted", "").strip() and not cleaned.get("csv_file"):
             raise forms.ValidationError("Paste some email addresses or choose a CSV file.")
         if cleaned.get("pasted", "").strip() and cleaned.get("csv_file"):
