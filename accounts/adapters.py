@@ -1,16 +1,17 @@
+from typing import Any
+
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django import forms
 from django.conf import settings
+from django.http import HttpRequest
 
 from .middleware import browser_zone
-from .models import User
-
-EMAIL_MAX_LENGTH = User._meta.get_field("email").max_length
+from .models import EMAIL_MAX_LENGTH, User
 
 
 class AccountAdapter(DefaultAccountAdapter):
-    def is_open_for_signup(self, request) -> bool:
+    def is_open_for_signup(self, request: HttpRequest) -> bool:
         return settings.ACCOUNT_ALLOW_SIGNUP
 
     def clean_email(self, email: str) -> str:
@@ -22,12 +23,14 @@ class AccountAdapter(DefaultAccountAdapter):
             )
         return email
 
-    def save_user(self, request, user, form, commit=True):
+    def save_user(
+        self, request: HttpRequest, user: User, form: forms.Form, commit: bool = True
+    ) -> User:
         start_in_browser_zone(request, user)
         return super().save_user(request, user, form, commit=commit)
 
 
-def start_in_browser_zone(request, user) -> None:
+def start_in_browser_zone(request: HttpRequest, user: User) -> None:
     """A new account starts in the zone the browser reported (static/js/tz.js), so that pages
     and emails show the person's own times before they ever open their profile."""
     zone = browser_zone(request)
@@ -36,7 +39,7 @@ def start_in_browser_zone(request, user) -> None:
 
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):
-    def populate_user(self, request, sociallogin, data):
+    def populate_user(self, request: HttpRequest, sociallogin: Any, data: dict[str, Any]) -> User:
         """Take the display name and GitHub handle from GitHub, so the profile starts filled."""
         user = super().populate_user(request, sociallogin, data)
         extra = sociallogin.account.extra_data or {}

@@ -50,7 +50,7 @@ class UserAdmin(BaseUserAdmin):
     def delete_view(self, request, object_id, extra_context=None):
         user = self.get_object(request, unquote(object_id))
         sole = services.events_only_they_organize(user) if user else []
-        if request.method == "POST" and sole:
+        if request.method == "POST" and user and sole:
             self.message_user(
                 request,
                 f"{user.email} is the only organizer of: {', '.join(sole)}. Add another "

@@ -1,5 +1,6 @@
 import secrets
 import zoneinfo
+from typing import ClassVar
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
@@ -16,6 +17,10 @@ def validate_timezone(value: str) -> None:
 
 def new_calendar_token() -> str:
     return secrets.token_urlsafe(32)
+
+
+# RFC 5321: the longest address a mail server must accept.
+EMAIL_MAX_LENGTH = 254
 
 
 class UserManager(BaseUserManager["User"]):
@@ -43,7 +48,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         COMMUNITY = "community", "Community member"
         OTHER = "other", "Other"
 
-    email = models.EmailField("email address", unique=True, max_length=254)
+    email = models.EmailField("email address", unique=True, max_length=EMAIL_MAX_LENGTH)
     display_name = models.CharField(max_length=100, blank=True)
     github_handle = models.CharField(
         "GitHub handle",
@@ -75,7 +80,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
 
     class Meta:
         constraints = [models.UniqueConstraint(Lower("email"), name="user_email_ci_unique")]

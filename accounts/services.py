@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from allauth.account.models import EmailAddress
+from allauth.socialaccount.models import SocialAccount
 from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
@@ -84,7 +85,7 @@ def export_user_data(*, user: User) -> dict[str, Any]:
         ],
         "connected_accounts": [
             {"provider": a.provider, "uid": a.uid, "date_joined": a.date_joined.isoformat()}
-            for a in user.socialaccount_set.order_by("provider")
+            for a in SocialAccount.objects.filter(user=user).order_by("provider")
         ],
         "registrations": [
             {
@@ -280,6 +281,8 @@ def _keep_farewells(user: User) -> list[int]:
         payload__calendar=ics.REQUEST,
         lease_expires_at__gt=timezone.now(),
     ).values_list("registration_id", "lease_expires_at"):
+        if registration_id is None or expires is None:
+            continue  # excluded by the filter; for the type checker
         on_its_way[registration_id] = max(expires, on_its_way.get(registration_id, expires))
     kept = []
     for notification in owed:
@@ -287,7 +290,9 @@ def _keep_farewells(user: User) -> list[int]:
         reached = notification.registration_id in invited | set(on_its_way)
         if not reached:
             payload = {k: v for k, v in payload.items() if k not in {"calendar", "sequence"}}
-        not_before = on_its_way.get(notification.registration_id)
+        not_before = (
+            on_its_way.get(notification.registration_id) if notification.registration_id else None
+        )
         if notification.next_attempt_at and not_before:
             not_before = max(not_before, notification.next_attempt_at)
         Notification.objects.filter(pk=notification.pk).update(

@@ -3,7 +3,7 @@ import json
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
@@ -11,11 +11,12 @@ from events.ratelimit import rate_limit
 
 from . import services
 from .forms import DeleteAccountForm, ProfileForm
+from .http import AuthenticatedRequest
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def profile(request: HttpRequest) -> HttpResponse:
+def profile(request: AuthenticatedRequest) -> HttpResponse:
     form = ProfileForm(request.POST if request.method == "POST" else None, instance=request.user)
     if request.method == "POST" and form.is_valid():
         services.update_profile(
@@ -29,7 +30,7 @@ def profile(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET"])
-def export_data(request: HttpRequest) -> HttpResponse:
+def export_data(request: AuthenticatedRequest) -> HttpResponse:
     data = services.export_user_data(user=request.user)
     response = HttpResponse(
         json.dumps(data, indent=2, ensure_ascii=False), content_type="application/json"
@@ -43,7 +44,7 @@ def export_data(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 # A stolen session must not become a password oracle: five tries a minute, then none.
 @rate_limit("delete-account", per_minute=5, reason="Too many attempts at your password.")
-def delete_account(request: HttpRequest) -> HttpResponse:
+def delete_account(request: AuthenticatedRequest) -> HttpResponse:
     form = DeleteAccountForm(request.POST if request.method == "POST" else None, user=request.user)
     if request.method == "POST" and form.is_valid():
         user = request.user

@@ -7,6 +7,7 @@ files, newest first, and shows each one. The pages exist only with DEBUG on.
 """
 
 import email
+import email.parser
 import email.policy
 import os
 import re
@@ -108,7 +109,7 @@ class InboxBackend(BaseEmailBackend):
 
 
 def parse(raw: bytes) -> ParsedMessage:
-    return email.message_from_bytes(raw, policy=email.policy.default)  # type: ignore[return-value]
+    return email.message_from_bytes(raw, policy=email.policy.default)
 
 
 @dataclass

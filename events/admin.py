@@ -17,8 +17,8 @@ from .services import registration as registration_service
 
 class SessionInline(admin.TabularInline):
     model = Session
-    fields = ["starts_at", "ends_at", "capacity", "seats_taken", "status", "sequence"]
-    readonly_fields = fields
+    readonly_fields = ("starts_at", "ends_at", "capacity", "seats_taken", "status", "sequence")
+    fields = readonly_fields
     extra = 0
     can_delete = False
 
@@ -47,8 +47,8 @@ class EventAdmin(admin.ModelAdmin):
 
 class ChangeInline(admin.TabularInline):
     model = RegistrationChange
-    fields = ["created_at", "from_status", "to_status", "actor", "note"]
-    readonly_fields = fields
+    readonly_fields = ("created_at", "from_status", "to_status", "actor", "note")
+    fields = readonly_fields
     extra = 0
     can_delete = False
 

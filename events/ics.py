@@ -8,12 +8,22 @@ a REQUEST names the recipient as ATTENDEE; a CANCEL carries STATUS:CANCELLED.
 """
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parseaddr
 from urllib.parse import quote, urlencode
 
-from icalendar import Calendar, Event, Timezone, TimezoneStandard, vCalAddress, vDuration
+from icalendar import (
+    STATUS,
+    Calendar,
+    Component,
+    Event,
+    Timezone,
+    TimezoneStandard,
+    vCalAddress,
+    vDuration,
+)
 
 PRODID = "-//Feedback Sessions//Sessions and demos//EN"
 REQUEST, CANCEL, PUBLISH = "REQUEST", "CANCEL", "PUBLISH"
@@ -32,12 +42,12 @@ _BREAKS = re.compile(r"\r\n|[\n\r\x0b\x0c\u2028\u2029]")
 _BREAKS_AND_SPACE = re.compile(r"\s*[\t\n\r\x0b\x0c\u2028\u2029]+\s*")
 
 
-def one_line(text: str) -> str:
+def one_line(text: str | None) -> str:
     """A single-line calendar text (SUMMARY, LOCATION, NAME, a CN)."""
     return _BREAKS_AND_SPACE.sub(" ", _INVISIBLE.sub("", text or "")).strip()
 
 
-def multi_line(text: str) -> str:
+def multi_line(text: str | None) -> str:
     """A calendar text that may span lines (DESCRIPTION): every kind of line break as LF."""
     return _BREAKS.sub("\n", _INVISIBLE.sub("", text or "")).replace("\t", " ")
 
@@ -122,12 +132,12 @@ def _vevent(item: Occurrence, *, organizer: Organizer, attendee=None, cancelled=
         location=one_line(item.location) or None,
         description=multi_line(item.description) or None,
         url=one_line(item.url) or None,
-        status="CANCELLED" if cancelled or item.cancelled else "CONFIRMED",
+        status=STATUS.CANCELLED if cancelled or item.cancelled else STATUS.CONFIRMED,
     )
     return vevent
 
 
-def _calendar(method: str, components: list, name: str | None = None) -> Calendar:
+def _calendar(method: str, components: Iterable[Component], name: str | None = None) -> Calendar:
     calendar = Calendar.new(
         method=method, prodid=PRODID, subcomponents=components, name=one_line(name) or None
     )
@@ -178,7 +188,8 @@ def feed(items: list[Occurrence], *, organizer: Organizer, name: str) -> bytes:
     gets. The placeholder is a VTIMEZONE for UTC: every calendar client parses VTIMEZONEs and
     none shows one, so nothing appears in the calendar; a VEVENT, VTODO or VJOURNAL would show
     a stray entry, and an X- component is skipped by some parsers but refused by others."""
-    components = [_vevent(i, organizer=organizer) for i in items] or [_utc_timezone()]
+    components: list[Component] = [_vevent(i, organizer=organizer) for i in items]
+    components = components or [_utc_timezone()]
     calendar = _calendar(PUBLISH, components, name=name)
     calendar.add("REFRESH-INTERVAL", FEED_REFRESH, parameters={"VALUE": "DURATION"})
     calendar.add("X-PUBLISHED-TTL", vDuration(FEED_REFRESH))

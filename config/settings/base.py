@@ -4,6 +4,7 @@
 """
 
 from pathlib import Path
+from typing import Any
 
 import environ
 
@@ -148,7 +149,7 @@ ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if SITE_URL.startswith("https") else "ht
 # allauth's rate limits are on by default (login, failed logins, signup, reset, confirm).
 SOCIALACCOUNT_ADAPTER = "accounts.adapters.SocialAccountAdapter"
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
-SOCIALACCOUNT_PROVIDERS = {"github": {"SCOPE": ["user:email"]}}
+SOCIALACCOUNT_PROVIDERS: dict[str, dict[str, Any]] = {"github": {"SCOPE": ["user:email"]}}
 GITHUB_CLIENT_ID = env("GITHUB_CLIENT_ID", default="")
 GITHUB_CLIENT_SECRET = env("GITHUB_CLIENT_SECRET", default="")
 if GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET:
@@ -183,6 +184,7 @@ else:
 # CELERY
 # With REDIS_URL, Redis is the broker. Without it, kombu's filesystem transport: a real
 # worker and beat still run, through the same code path, with no server to install.
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object]
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS = {

@@ -1,3 +1,5 @@
+from typing import Any, cast
+
 from django import forms
 
 from ..invite_parsing import MAX_BYTES
@@ -51,7 +53,9 @@ class InviteForm(forms.Form):
         self.event = event
         sessions = event.sessions.filter(status=Session.Status.SCHEDULED).order_by("starts_at")
         self.sessions = {str(s.pk): s for s in sessions}
-        self.fields["session"].choices = [("", "The whole event: invitees pick a session")] + [
+        cast(forms.ChoiceField, self.fields["session"]).choices = [
+            ("", "The whole event: invitees pick a session")
+        ] + [
             (pk, f"{s.title or 'Session'} · {s.starts_at:%a %-d %b %Y, %H:%M} UTC")
             for pk, s in self.sessions.items()
         ]
@@ -65,8 +69,9 @@ class InviteForm(forms.Form):
             )
         return upload
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         if not cleaned.get("pasted", "").strip() and not cleaned.get("csv_file"):
             raise forms.ValidationError("Paste some email addresses or choose a CSV file.")
         if cleaned.get("pasted", "").strip() and cleaned.get("csv_file"):

@@ -4,6 +4,7 @@
 import re
 import zoneinfo
 from datetime import UTC, datetime
+from typing import Any, cast
 
 from django import forms
 from django.core.validators import MaxValueValidator
@@ -37,7 +38,7 @@ def to_local(value: datetime | None, zone: str) -> datetime | None:
     return timezone.localtime(value, zoneinfo.ZoneInfo(zone)).replace(tzinfo=None)
 
 
-def to_utc(form: forms.Form, name: str, zone: str) -> datetime | None:
+def to_utc(form: forms.BaseForm, name: str, zone: str) -> datetime | None:
     """The naive time in field `name`, read in `zone`, as UTC; a form error when the time does
     not exist there (the hour skipped when clocks go forward)."""
     value = form.cleaned_data.get(name)
@@ -173,7 +174,8 @@ class EventForm(forms.ModelForm):
         self.initial["registration_closes_at"] = to_local(event.registration_closes_at, zone)
         self.initial["lottery_reserved_shares"] = format_shares(event.lottery_reserved_shares)
         self.initial["reminder_hours"] = ", ".join(str(h) for h in event.reminder_hours)
-        reminder = self.fields["invitation_reminder_hours"]
+        # A PositiveIntegerField of the model becomes a forms.IntegerField.
+        reminder = cast(forms.IntegerField, self.fields["invitation_reminder_hours"])
         reminder.required = False
         reminder.max_value = 720
         reminder.validators.append(MaxValueValidator(720))
@@ -195,8 +197,9 @@ class EventForm(forms.ModelForm):
     def clean_lottery_reserved_shares(self) -> dict[str, int]:
         return parse_shares(self.cleaned_data["lottery_reserved_shares"])
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         zone = cleaned.get("timezone")
         if not zone:
             return cleaned
@@ -275,8 +278,9 @@ class SessionForm(forms.ModelForm):
             self.initial["starts_at"] = to_local(self.instance.starts_at, event.timezone)
             self.initial["ends_at"] = to_local(self.instance.ends_at, event.timezone)
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         starts = to_utc(self, "starts_at", self.event.timezone)
         ends = to_utc(self, "ends_at", self.event.timezone)
         cleaned["starts_at"], cleaned["ends_at"] = starts, ends

@@ -8,6 +8,7 @@ leaves a RegistrationChange row (same status before and after, a note saying wha
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from allauth.account.models import EmailAddress
 from django.core.exceptions import ValidationError
@@ -64,7 +65,7 @@ def clock(moment: datetime) -> str:
     return f"{local:%a %-d %b, %H:%M}"
 
 
-def _record(registration: Registration, *, actor, note: str) -> None:
+def _record(registration: Registration, *, actor: User, note: str) -> None:
     RegistrationChange.objects.create(
         registration=registration,
         from_status=registration.status,
@@ -94,7 +95,7 @@ def check_door_open(session: Session, *, now: datetime | None = None) -> None:
 
 
 @transaction.atomic
-def check_in(*, registration: Registration, actor, note: str = "Checked in") -> Outcome:
+def check_in(*, registration: Registration, actor: User, note: str = "Checked in") -> Outcome:
     """Mark a confirmed attendee as present. Idempotent: checking in someone already in
     changes nothing and says when (and by whom) they were checked in. A check-in after the
     no-show sweep clears the no-show."""
@@ -106,7 +107,7 @@ def check_in(*, registration: Registration, actor, note: str = "Checked in") -> 
             "confirmed attendees can be checked in. Let them in as a walk-in if a seat is free."
         )
     if registration.checked_in_at:
-        return _already_in(registration)
+        return _already_in(registration, registration.checked_in_at)
     check_door_open(registration.session)
     now = timezone.now()
     updated = Registration.objects.filter(
@@ -122,19 +123,18 @@ def check_in(*, registration: Registration, actor, note: str = "Checked in") -> 
     return Outcome(registration, True, f"{name} is checked in.")
 
 
-def _already_in(registration: Registration) -> Outcome:
+def _already_in(registration: Registration, checked_in_at: datetime) -> Outcome:
     by = registration.checked_in_by  # one query, only on a repeat
     who = f" by {by.name}" if by else ""
     return Outcome(
         registration,
         False,
-        f"{registration.user.name} was already checked in at "
-        f"{clock(registration.checked_in_at)}{who}.",
+        f"{registration.user.name} was already checked in at {clock(checked_in_at)}{who}.",
     )
 
 
 @transaction.atomic
-def undo_check_in(*, registration: Registration, actor) -> Outcome:
+def undo_check_in(*, registration: Registration, actor: User) -> Outcome:
     """Take back a check-in (the wrong person tapped). Once the session's attendance is
     closed, someone not checked in is a no-show, so the undo makes them one."""
     registration = _fresh(registration)
@@ -155,7 +155,7 @@ def undo_check_in(*, registration: Registration, actor) -> Outcome:
 
 
 @transaction.atomic
-def correct_attendance(*, registration: Registration, actor, attended: bool) -> Outcome:
+def correct_attendance(*, registration: Registration, actor: User, attended: bool) -> Outcome:
     """The organizer's fix after the fact: someone came but was not scanned, or was checked
     in by mistake. Only for confirmed attendees of a session that has started."""
     registration = _fresh(registration)
@@ -196,7 +196,7 @@ def correct_attendance(*, registration: Registration, actor, attended: bool) -> 
     return Outcome(registration, True, message)
 
 
-def add_walk_in(*, session: Session, actor, email: str, name: str = "") -> Outcome:
+def add_walk_in(*, session: Session, actor: User, email: str, name: str = "") -> Outcome:
     """Let in someone at the door, if a seat is free (the seat counter decides, so a walk-in
     never overbooks), and check them in. Someone already confirmed is simply checked in;
     someone on the list in another state (waitlisted, applied, cancelled...) gets the seat.
@@ -218,7 +218,7 @@ def add_walk_in(*, session: Session, actor, email: str, name: str = "") -> Outco
 
 
 @transaction.atomic
-def _add_walk_in(*, session: Session, actor, email: str, name: str) -> Outcome:
+def _add_walk_in(*, session: Session, actor: User, email: str, name: str) -> Outcome:
     session = Session.objects.select_related("event").get(pk=session.pk)
     check_door_open(session)
     user = User.objects.filter(email__iexact=email).first()
@@ -245,7 +245,12 @@ def _add_walk_in(*, session: Session, actor, email: str, name: str) -> Outcome:
             "walk-in needs a free seat. Seats free up when someone cancels."
         )
     now = timezone.now()
-    door = {"checked_in_at": now, "checked_in_by": actor, "walk_in": True, "no_show": False}
+    door: dict[str, Any] = {
+        "checked_in_at": now,
+        "checked_in_by": actor,
+        "walk_in": True,
+        "no_show": False,
+    }
     # No overlap check here, unlike other confirmations: the person is standing at this door.
     if existing:
         was = existing.get_status_display().lower()
@@ -380,7 +385,7 @@ class History:
 
 
 def histories(
-    *, users: QuerySet | list[int], organizer=None, now: datetime | None = None
+    *, users: QuerySet | list[int], organizer: User | None = None, now: datetime | None = None
 ) -> dict[int, History]:
     """The attendance history of several people in one query, keyed by user id. With an
     `organizer`, only events they organize count (what they are allowed to see)."""
@@ -402,7 +407,7 @@ def histories(
     }
 
 
-def history(*, user, organizer=None, now: datetime | None = None) -> History:
+def history(*, user: User, organizer: User | None = None, now: datetime | None = None) -> History:
     return histories(users=[user.pk], organizer=organizer, now=now).get(user.pk, History())
 
 
@@ -449,7 +454,18 @@ def summaries(*, sessions: QuerySet | list[int], now: datetime | None = None) ->
             walk_ins=Count("pk", filter=confirmed & Q(walk_in=True)),
         )
     )
-    return {row.pop("session_id"): Summary(**row) for row in counted}
+    return {
+        row["session_id"]: Summary(
+            registered=row["registered"],
+            attended=row["attended"],
+            no_shows=row["no_shows"],
+            not_checked_in=row["not_checked_in"],
+            cancelled=row["cancelled"],
+            late_cancellations=row["late_cancellations"],
+            walk_ins=row["walk_ins"],
+        )
+        for row in counted
+    }
 
 
 def summary(*, session: Session, now: datetime | None = None) -> Summary:
@@ -491,10 +507,17 @@ def with_attendance(registrations: QuerySet) -> QuerySet:
 def state(registration: Registration, *, now: datetime | None = None) -> tuple[str, str]:
     """(label, tone) of one person's attendance, as listings and the CSV show it. Needs the
     `is_late_cancellation` annotation of `with_attendance` for cancelled registrations."""
+    late = getattr(registration, "is_late_cancellation", False)
+    return _state(registration, late_cancellation=late, now=now)
+
+
+def _state(
+    registration: Registration, *, late_cancellation: bool, now: datetime | None
+) -> tuple[str, str]:
     now = now or timezone.now()
     session = registration.session
     if registration.status == Status.CANCELLED:
-        if getattr(registration, "is_late_cancellation", False):
+        if late_cancellation:
             return "Cancelled late", "danger"
         return "Cancelled", "muted"
     if registration.status != Status.CONFIRMED:
@@ -510,9 +533,8 @@ def state(registration: Registration, *, now: datetime | None = None) -> tuple[s
 
 def describe(*, registration: Registration, now: datetime | None = None) -> tuple[str, str]:
     """`state` of one registration loaded without the listing's annotation."""
+    late = False
     if registration.status == Status.CANCELLED:
-        late = with_attendance(Registration.objects.filter(pk=registration.pk))
-        registration.is_late_cancellation = bool(
-            late.values_list("is_late_cancellation", flat=True).first()
-        )
-    return state(registration, now=now)
+        rows = with_attendance(Registration.objects.filter(pk=registration.pk))
+        late = bool(rows.values_list("is_late_cancellation", flat=True).first())
+    return _state(registration, late_cancellation=late, now=now)

@@ -9,6 +9,8 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.models import User
+
 from ..models import Event, Notification, Registration, Session
 from . import ServiceError
 from .registration import confirmed_at_the_same_time
@@ -49,7 +51,7 @@ def pick_winners(
 
 
 @transaction.atomic
-def draw(*, session: Session, actor=None, seed: str | None = None) -> Session:
+def draw(*, session: Session, actor: User | None = None, seed: str | None = None) -> Session:
     """Draw the seats of a lottery session among its applicants. Winners are confirmed; the
     others go to the waitlist in draw order. Nobody wins a seat clashing with a confirmed one
     (as approve and move-in refuse): they wait, in draw order, like the others. Runs once per

@@ -3,6 +3,8 @@
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.models import User
+
 from ..models import Notification, Registration
 from . import ServiceError
 from .registration import check_no_overlap
@@ -27,7 +29,7 @@ def check_no_clash(registration: Registration) -> None:
 
 
 @transaction.atomic
-def approve(*, registration: Registration, actor, when_full: str = "refuse") -> Registration:
+def approve(*, registration: Registration, actor: User, when_full: str = "refuse") -> Registration:
     """Give an applicant a seat. When none is free, refuse (the default) or, if the organizer
     chose so, put them on the waitlist: approving never overbooks."""
     registration = lock(registration)
@@ -62,7 +64,7 @@ def approve(*, registration: Registration, actor, when_full: str = "refuse") -> 
 
 
 @transaction.atomic
-def reject(*, registration: Registration, actor) -> Registration:
+def reject(*, registration: Registration, actor: User) -> Registration:
     registration = lock(registration)
     if registration.status not in (Status.APPLIED, Status.WAITLISTED, Status.OFFERED):
         raise ServiceError(
@@ -85,7 +87,7 @@ def reject(*, registration: Registration, actor) -> Registration:
 
 
 @transaction.atomic
-def move_in(*, registration: Registration, actor) -> Registration:
+def move_in(*, registration: Registration, actor: User) -> Registration:
     """Confirm a waitlisted person directly, ahead of the queue, if a seat is free."""
     registration = lock(registration)
     if registration.status != Status.WAITLISTED:

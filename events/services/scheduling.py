@@ -162,7 +162,7 @@ def _check_reminders(hours) -> None:
 
 
 @transaction.atomic
-def create_event(*, organizer, **fields) -> Event:
+def create_event(*, organizer: User, **fields) -> Event:
     if not may(organizer, "event.create"):
         raise ServiceError("Only organizers can create events.")
     _check_shares(fields.get("lottery_reserved_shares", {}))
@@ -176,7 +176,7 @@ def create_event(*, organizer, **fields) -> Event:
 
 
 @transaction.atomic
-def update_event(*, event: Event, actor, **changes) -> Event:
+def update_event(*, event: Event, actor: User, **changes) -> Event:
     """Edit an event. New terms text without a new version number gets the next version, so
     everyone is asked to accept the terms they have not seen."""
     event = Event.objects.select_for_update().get(pk=event.pk)
@@ -253,7 +253,7 @@ def _feed_status_changed(event: Event, *, since) -> None:
 
 
 @transaction.atomic
-def publish_event(*, event: Event, actor) -> Event:
+def publish_event(*, event: Event, actor: User) -> Event:
     event = Event.objects.select_for_update().get(pk=event.pk)
     if event.status == Event.Status.CANCELLED:
         raise ServiceError("A cancelled event cannot be published again.")
@@ -270,7 +270,7 @@ def publish_event(*, event: Event, actor) -> Event:
 
 
 @transaction.atomic
-def unpublish_event(*, event: Event, actor) -> Event:
+def unpublish_event(*, event: Event, actor: User) -> Event:
     event = Event.objects.select_for_update().get(pk=event.pk)
     if event.status != Event.Status.PUBLISHED:
         raise ServiceError("Only a published event can be unpublished.")
@@ -285,7 +285,7 @@ def unpublish_event(*, event: Event, actor) -> Event:
 
 
 @transaction.atomic
-def cancel_event(*, event: Event, actor) -> Event:
+def cancel_event(*, event: Event, actor: User) -> Event:
     """Cancel an event and its sessions still to come; sessions that already took place stay
     as they were (their attendees are owed no cancellation)."""
     event = Event.objects.select_for_update().get(pk=event.pk)
@@ -309,7 +309,7 @@ def cancel_event(*, event: Event, actor) -> Event:
 
 
 @transaction.atomic
-def add_organizer(*, event: Event, actor, email: str) -> User:
+def add_organizer(*, event: Event, actor: User, email: str) -> User:
     try:
         user = User.objects.get(email__iexact=email.strip())
     except User.DoesNotExist:
@@ -319,7 +319,7 @@ def add_organizer(*, event: Event, actor, email: str) -> User:
 
 
 @transaction.atomic
-def remove_organizer(*, event: Event, actor, user) -> None:
+def remove_organizer(*, event: Event, actor: User, user: User) -> None:
     """An event keeps at least one organizer. The event row is locked first: two organizers
     removing each other at once would otherwise both count two and leave none."""
     event = Event.objects.select_for_update().get(pk=event.pk)
@@ -333,7 +333,7 @@ class StartsInThePast(ServiceError):
 
 
 @transaction.atomic
-def create_session(*, event: Event, actor, past_confirmed: bool = False, **fields) -> Session:
+def create_session(*, event: Event, actor: User, past_confirmed: bool = False, **fields) -> Session:
     """Add a session. One that starts in the past is created only when `past_confirmed`: it
     is at once offered in invitations and, once ended, owed its survey, so a mistyped year
     must not slip through silently."""
@@ -355,7 +355,9 @@ def create_session(*, event: Event, actor, past_confirmed: bool = False, **field
 
 
 @transaction.atomic
-def update_session(*, session: Session, actor, past_confirmed: bool = False, **changes) -> Session:
+def update_session(
+    *, session: Session, actor: User, past_confirmed: bool = False, **changes
+) -> Session:
     """Edit a session. Capacity cannot drop below the seats already given; raising it offers
     the new seats to the waitlist. Time, place or title changes raise the calendar sequence
     and owe every confirmed or offered person an update. A new start in the past needs
@@ -422,7 +424,7 @@ def _follow_the_start(session: Session, *, old_start) -> None:
 
 
 @transaction.atomic
-def cancel_session(*, session: Session, actor) -> Session:
+def cancel_session(*, session: Session, actor: User) -> Session:
     """Cancel a session: everyone in it is told; their registrations close; seats go to zero.
 
     In bulk, a fixed number of statements whatever the number of people (a demo can have
@@ -446,7 +448,7 @@ def cancel_session(*, session: Session, actor) -> Session:
     return session
 
 
-def _close_registrations(session: Session, *, actor) -> None:
+def _close_registrations(session: Session, *, actor: User) -> None:
     """Every active registration of a session just cancelled becomes cancelled, with its
     history row and a SESSION_CANCELLED message: a calendar CANCEL for whoever was sent an
     invite (one SEQUENCE above the last they got, at least the session's), the news alone for

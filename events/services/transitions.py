@@ -5,6 +5,8 @@ from collections.abc import Iterable
 from django.db.models import Subquery
 from django.utils import timezone
 
+from accounts.models import User
+
 from ..models import Registration, RegistrationChange
 from ..prepared import insert
 from . import ServiceError, notices
@@ -38,7 +40,7 @@ def transition(
     to: str,
     *,
     allowed_from: Iterable[str],
-    actor=None,
+    actor: User | None = None,
     note: str = "",
     notify: str | None = None,
     **fields,
@@ -76,7 +78,13 @@ def transition(
     return registration
 
 
-def record_creation(registration: Registration, *, actor=None, note: str = "", notify=None):
+def record_creation(
+    registration: Registration,
+    *,
+    actor: User | None = None,
+    note: str = "",
+    notify: str | None = None,
+) -> None:
     """History and notification of a registration just created (remind_at and the first
     calendar sequence were written with the row)."""
     change = insert(

@@ -10,6 +10,8 @@ from django.db import transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
+from accounts.models import User
+
 from ..models import Notification, Registration, Session
 from . import ServiceError
 from .seats import lock_session, release_seat, take_seat
@@ -118,7 +120,7 @@ def fill_open_seats(*, now=None) -> int:
 
 
 @transaction.atomic
-def accept_offer(*, registration: Registration, user) -> Registration:
+def accept_offer(*, registration: Registration, user: User) -> Registration:
     """The offered person takes the seat that was kept for them."""
     registration = lock(registration)
     if registration.user_id != user.pk:
@@ -144,7 +146,7 @@ def accept_offer(*, registration: Registration, user) -> Registration:
 
 
 @transaction.atomic
-def decline_offer(*, registration: Registration, user) -> Registration:
+def decline_offer(*, registration: Registration, user: User) -> Registration:
     registration = lock(registration)
     if registration.user_id != user.pk:
         raise ServiceError("This offer is not yours.")

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import services as account_services
+from accounts.http import AuthenticatedRequest
 from accounts.models import User
 
 from .. import ics
@@ -39,7 +40,7 @@ def _ics_response(data: bytes, filename: str, *, private: bool) -> HttpResponse:
 
 @login_required
 @require_GET
-def invite_ics(request: HttpRequest, pk: int) -> HttpResponse:
+def invite_ics(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """One confirmed session as an .ics file: the emailed invite itself (see ics.invite)."""
     registration = get_object_or_404(
         Registration.objects.select_related("session__event"),
@@ -61,7 +62,8 @@ def feed_budget(request: HttpRequest) -> str:
     """Whose budget a feed request spends. A real feed has its own: calendar services poll
     from shared addresses, so a budget per address let one person's feed use up another's.
     A wrong token spends the caller's address's, so guessing tokens stays slow."""
-    token = request.resolver_match.kwargs["token"]
+    match = request.resolver_match  # set for every request routed to a view
+    token = match.kwargs["token"] if match else ""
     if "\x00" in token:  # PostgreSQL takes no NUL in a query: certainly not a token
         return by_ip(request)
     owner = User.objects.filter(calendar_token=token, is_active=True).values_list("pk")[:1]
@@ -120,7 +122,7 @@ def event_feed(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def reset_feed_token(request: HttpRequest) -> HttpResponse:
+def reset_feed_token(request: AuthenticatedRequest) -> HttpResponse:
     account_services.reset_calendar_token(user=request.user)
     messages.success(request, "Your calendar feed has a new address; the old one no longer works.")
     return redirect("accounts:profile")

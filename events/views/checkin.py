@@ -12,6 +12,8 @@ the same page whatever the code, which tells nothing about it."""
 
 import csv
 from collections.abc import Callable
+from datetime import datetime
+from typing import cast
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -22,6 +24,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
+
+from accounts.http import AuthenticatedRequest
 
 from .. import charts
 from ..exports import csv_safe
@@ -63,7 +67,8 @@ def _render_checkin(
     request: HttpRequest, session: Session, *, q: str, form: WalkInForm | None = None, status=200
 ) -> HttpResponse:
     people = _search(session.registrations.select_related("user"), q).order_by(BY_NAME, "pk")
-    confirmed, others = [], []
+    confirmed: list[Registration] = []
+    others: list[Registration] = []
     for registration in people:
         (confirmed if registration.status == Status.CONFIRMED else others).append(registration)
     context = {
@@ -82,7 +87,7 @@ def _render_checkin(
 
 @organizer_required
 @require_GET
-def checkin(request: HttpRequest, pk: int) -> HttpResponse:
+def checkin(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     session = get_session_or_404(request, pk, "attendance.check_in")
     return _render_checkin(request, session, q=request.GET.get("q", "").strip()[:100])
 
@@ -99,14 +104,15 @@ def _counts(session: Session) -> dict:
         "walk_ins": counts.walk_ins,
         "seats_left": counts.seats_left,
         # So a second phone at the door sees the first one's check-ins.
-        "checked_in_ids": {str(pk): attendance.clock(at) for pk, at in checked},
+        # (checked_in_at is never None here: the query filters on it.)
+        "checked_in_ids": {str(pk): attendance.clock(cast(datetime, at)) for pk, at in checked},
     }
 
 
 @never_cache
 @organizer_required
 @require_GET
-def checkin_counts(request: HttpRequest, pk: int) -> JsonResponse:
+def checkin_counts(request: AuthenticatedRequest, pk: int) -> JsonResponse:
     return JsonResponse(_counts(get_session_or_404(request, pk, "attendance.check_in")))
 
 
@@ -159,7 +165,7 @@ def _act(
 
 @organizer_required
 @require_POST
-def check_in(request: HttpRequest, pk: int) -> HttpResponse:
+def check_in(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     registration = get_registration_or_404(request, pk, "attendance.check_in")
     return _act(
         request,
@@ -170,7 +176,7 @@ def check_in(request: HttpRequest, pk: int) -> HttpResponse:
 
 @organizer_required
 @require_POST
-def undo_check_in(request: HttpRequest, pk: int) -> HttpResponse:
+def undo_check_in(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     registration = get_registration_or_404(request, pk, "attendance.check_in")
     return _act(
         request,
@@ -181,7 +187,7 @@ def undo_check_in(request: HttpRequest, pk: int) -> HttpResponse:
 
 @organizer_required
 @require_POST
-def walk_in(request: HttpRequest, pk: int) -> HttpResponse:
+def walk_in(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     session = get_session_or_404(request, pk, "attendance.check_in")
     q = request.POST.get("q", "").strip()[:100]
     form = WalkInForm(request.POST)
@@ -269,7 +275,7 @@ def _people(sessions: QuerySet) -> QuerySet:
 
 @organizer_required
 @require_GET
-def session_attendance(request: HttpRequest, pk: int) -> HttpResponse:
+def session_attendance(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     session = get_session_or_404(request, pk, "event.view")
     now = timezone.now()
     summary = attendance.summary(session=session, now=now)
@@ -291,7 +297,7 @@ def session_attendance(request: HttpRequest, pk: int) -> HttpResponse:
 
 @organizer_required
 @require_POST
-def correct_attendance(request: HttpRequest, pk: int) -> HttpResponse:
+def correct_attendance(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     registration = get_registration_or_404(request, pk, "attendance.check_in")
     choice = request.POST.get("attended")
     if choice not in {"1", "0"}:
@@ -312,7 +318,7 @@ def _session_label(session: Session) -> str:
 
 @organizer_required
 @require_GET
-def event_attendance(request: HttpRequest, pk: int) -> HttpResponse:
+def event_attendance(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     event = get_event_or_404(request, pk, "event.view")
     sessions = list(event.sessions.order_by("starts_at", "pk"))
     per = attendance.summaries(sessions=[s.pk for s in sessions])
@@ -399,7 +405,7 @@ def _attendance_csv(filename: str, people: QuerySet) -> HttpResponse:
 
 @organizer_required
 @require_GET
-def session_attendance_csv(request: HttpRequest, pk: int) -> HttpResponse:
+def session_attendance_csv(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     session = get_session_or_404(request, pk, "event.view")
     return _attendance_csv(
         f"session-{session.pk}-attendance.csv", _people(Session.objects.filter(pk=session.pk))
@@ -408,6 +414,6 @@ def session_attendance_csv(request: HttpRequest, pk: int) -> HttpResponse:
 
 @organizer_required
 @require_GET
-def event_attendance_csv(request: HttpRequest, pk: int) -> HttpResponse:
+def event_attendance_csv(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     event = get_event_or_404(request, pk, "event.view")
     return _attendance_csv(f"event-{event.pk}-attendance.csv", _people(event.sessions.all()))

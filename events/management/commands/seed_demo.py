@@ -88,7 +88,7 @@ class Command(BaseCommand):
         )
         scheduling.publish_event(event=demo, actor=organizer)
         ada = User.objects.get(email="ada@example.com")
-        registration.register(user=ada, session=feedback.sessions.first())
+        registration.register(user=ada, session=feedback.sessions.all()[0])
         # The feedback session's survey, built and sending (it goes out after each session).
         survey = surveys.create_survey(event=feedback, actor=organizer)
         surveys.start_sending(survey=survey, actor=organizer)
