@@ -265,10 +265,20 @@ def test_the_header_is_one_row_on_a_phone_and_its_menu_opens_by_keyboard(open_ta
     tab.press("Enter", "dashboard from the menu")
     expect(page.get_by_role("heading", level=1)).to_have_text("Your events")
 
-    # The menu folds again with the keyboard, and its items are not in the way when folded.
+    # The menu folds again with the keyboard (Enter on "Menu", or Escape from inside it, which
+    # gives the focus back to "Menu"), and with a tap elsewhere.
     tab.tab_to(menu)
     page.keyboard.press("Enter")
     expect(organize).to_be_visible()
     page.keyboard.press("Enter")
+    expect(organize).to_be_hidden()
+    page.keyboard.press("Enter")
+    tab.tab_to(organize, most=3)
+    page.keyboard.press("Escape")
+    expect(organize).to_be_hidden()
+    assert menu.evaluate("summary => summary === document.activeElement")
+    menu.click()
+    expect(organize).to_be_visible()
+    page.mouse.click(10, 500)  # the page's left margin, beside the open menu
     expect(organize).to_be_hidden()
     assert header.bounding_box()["height"] < HEADER_MAX
