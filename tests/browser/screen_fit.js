@@ -1,9 +1,10 @@
 // What a page looks like to a person on this screen, measured in the browser and returned as
 // plain data (tests/browser/test_organizer_screens.py): how wide the page is, which controls a
-// tap cannot reach, which text is broken letter by letter, how tall the header is.
+// tap cannot reach, which fields are too narrow to read, which text is broken letter by letter,
+// how tall the header is.
 () => {
   const width = window.innerWidth;
-  const out = {pageWidth: document.scrollingElement.scrollWidth, width, unreachable: [], broken: []};
+  const out = {pageWidth: document.scrollingElement.scrollWidth, width, unreachable: [], narrow: [], broken: []};
   // Not inside a closed <details>, display:none or visibility:hidden.
   const visible = (el) => el.checkVisibility({visibilityProperty: true, contentVisibilityAuto: true});
   // Inside a box shrunk to a pixel for screen readers only (a visually hidden table header).
@@ -43,6 +44,11 @@
     const inside = !clipper && r.left >= -0.5 && r.right <= width + 0.5;
     const reached = hit && (hit === el || el.contains(hit) || hit.contains(el)
                             || (el.labels && [...el.labels].some(l => l.contains(hit))));
+    // A field too narrow to read what is typed in it (a squeezed column of inputs).
+    const typed = el.matches('input[type=text], input[type=email], input[type=search], textarea, select');
+    if (typed && r.width < 100) {
+      out.narrow.push(`${el.tagName.toLowerCase()} "${name(el)}" is ${Math.round(r.width)} px wide`);
+    }
     if (clipper) {
       out.unreachable.push(`${el.tagName.toLowerCase()} "${name(el)}": cut off by its .`
         + String(clipper.className).split(' ')[0]);

@@ -111,6 +111,16 @@ def build_world() -> SimpleNamespace:
     invitations.revoke(invitation=invited[0], actor=organizer)
 
     survey = surveys.create_survey(event=event, actor=organizer)
+    choice_question = questionnaire.add_question(
+        questionnaire=survey.questionnaire,
+        label="Which part of the programme was the most useful to you and your team?",
+        kind="single",
+        choices=[
+            "The hands-on session with the research team and the model's authors",
+            "The demo",
+            "The Q&A about licensing, fine-tuning and deployment on our own hardware",
+        ],
+    )
     recipients = [
         SurveyRecipient.objects.create(survey=survey, user=user, session=session)
         for user in people[:12]
@@ -156,6 +166,7 @@ def build_world() -> SimpleNamespace:
         session=session,
         registration=Registration.objects.filter(session=session).first(),
         survey_question=survey.questionnaire.questions.first(),
+        choice_question=choice_question,
         call=call,
         submission=submissions[0],
     )
@@ -182,6 +193,7 @@ def organizer_pages(w: SimpleNamespace) -> list[tuple[str, str]]:
         ("event attendance", f"/manage/events/{e}/attendance/"),
         ("survey", f"/manage/events/{e}/survey/"),
         ("survey question", f"/manage/questions/{w.survey_question.pk}/edit/"),
+        ("survey choice question", f"/manage/questions/{w.choice_question.pk}/edit/"),
         ("survey preview", f"/manage/events/{e}/survey/preview/"),
         ("survey results", f"/manage/events/{e}/survey/results/"),
         ("survey pending", f"/manage/events/{e}/survey/pending/"),
@@ -212,6 +224,8 @@ class Problems:
             )
         for what in seen["unreachable"]:
             self.lines.append(f"{page}: out of reach: {what}")
+        for what in seen["narrow"]:
+            self.lines.append(f"{page}: too narrow to read what is typed: {what}")
         for what in seen["broken"]:
             self.lines.append(f"{page}: text broken letter by letter: {what}")
         if seen["header"] >= HEADER_MAX:
