@@ -594,7 +594,7 @@ def test_the_event_summary_adds_the_sessions_up(past, event, owner, owner_client
     html = owner_client.get(reverse("manage:event_attendance", args=[event.pk])).content.decode()
 
     total = html.split("<tfoot>")[1].split("</tfoot>")[0]
-    assert re.findall(r'<td class="num strong">([^<]+)</td>', total) == [
+    assert re.findall(r'<td class="num strong"[^>]*>([^<]+)</td>', total) == [
         "7",  # 5 + 2 registered; the cancelled session's 2 are left out
         "4",  # 3 + 1 attended
         "1",

@@ -14,6 +14,7 @@ def sign_up(tab: Tab, mailbox: Mailbox, *, email: str, name: str) -> None:
     """Create an account from the home page and verify the address with the link from the mail
     the SMTP server received; ends logged in."""
     tab.visit("/", "home")
+    open_menu(tab)
     tab.click(tab.page.get_by_role("link", name="Sign up"), "sign-up form")
     page = tab.page
     page.get_by_label("Email").fill(email)
@@ -38,8 +39,18 @@ def confirmation_link(mailbox: Mailbox, email: str) -> str:
 
 def log_in(tab: Tab, *, email: str, name: str) -> None:
     tab.visit("/", "home")
+    open_menu(tab)
     tab.click(tab.page.get_by_role("link", name="Log in"), "log-in form")
     tab.page.get_by_label("Email").fill(email)
     tab.page.get_by_label("Password:", exact=True).fill(PASSWORD)
     tab.click(tab.page.get_by_role("button", name="Log in"), "logged in")
     expect(tab.page.get_by_role("navigation", name="Main")).to_contain_text(name)
+
+
+def open_menu(tab: Tab) -> None:
+    """On a phone the site's links are folded into the header's menu: open it (a tap on
+    "Menu"), as a person would before following one. On a wide screen there is nothing to do."""
+    menu = tab.page.get_by_role("navigation", name="Main").locator("summary")
+    folded = menu.count() and menu.is_visible()
+    if folded and not menu.evaluate("summary => summary.parentElement.open"):
+        menu.click()

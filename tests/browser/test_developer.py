@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 from events.models import Registration
 from tests.factories import EventFactory, SessionFactory
 
-from .steps import sign_up
+from .steps import open_menu, sign_up
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -130,6 +130,7 @@ def test_the_event_page_and_my_sessions_work_on_a_phone(open_tab, smtp, events):
     expect(page.locator(".messages")).to_contain_text("You're in")
     assert tab.fits_the_screen()
 
+    open_menu(tab)
     tab.click(page.get_by_role("link", name="My sessions"), "my sessions")
     mine = page.locator(".registration-row", has_text="Open model feedback")
     expect(mine).to_contain_text("Confirmed")

@@ -29,7 +29,7 @@ def invite_everyone(survey, session, names) -> None:
 
 def pending_names(html: str) -> list[str]:
     rows = html.split("<tbody>")[1].split("</tbody>")[0]
-    return re.findall(r"<tr>\s*<td>([^<]*)</td>", rows)
+    return re.findall(r"<tr>\s*<td[^>]*>([^<]*)</td>", rows)
 
 
 def test_the_service_lists_people_who_have_not_answered_with_numbers_as_numbers(event, session):

@@ -1,0 +1,298 @@
+"""Every organizer page on a 390 px phone and on a 1280 px screen, as door staff and organizers
+use them, with a busy event: long names and long email addresses, forty registrations,
+invitations, messages (one failed), check-ins, survey answers and an open call's pool.
+
+On each page: nothing scrolls the page sideways, every link, button and field is inside the
+screen and is what a tap there hits (not clipped by its card nor covered), no text is broken
+letter by letter, and the header is one row with its menu folded. Each page is checked with axe
+and screenshotted (artifacts/screenshots/every-organizer-page-*)."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from events.invite_parsing import Row
+from events.models import (
+    Notification,
+    Registration,
+    ScreeningQuestion,
+    Session,
+    SurveyRecipient,
+)
+from events.services import invitations, open_calls, questionnaire, surveys
+from events.services.attendance import check_in
+from events.services.registration import register
+from events.services.review import approve
+from tests.factories import EventFactory, OrganizerFactory, SessionFactory, UserFactory
+
+from .steps import log_in
+from .tabs import Tab
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+ORGANIZER = "olga.organizer-programme-lead@developer-relations.example-company.com"
+HEADER_MAX = 80  # px: one row of header, with room for a two-line brand at most
+
+FIRST = ["Maximilian Alexander", "Ana", "Jo", "Siobhán", "Oluwaseun", "Wei", "Bartholomew"]
+LAST = ["van den Berghe-Schmidt", "Lee", "Okonkwo-Adebayo", "Ng", "Fitzgerald", "Papadopoulos"]
+
+
+def person(n: int):
+    first, last = FIRST[n % len(FIRST)], LAST[n % len(LAST)]
+    local = f"{first}.{last}".lower().replace(" ", ".").replace("á", "a")
+    return UserFactory(
+        email=f"{local}.{n}@research-laboratory.university-of-somewhere.example.org",
+        display_name=f"{first} {last}",
+        role="researcher" if n % 3 else "developer",
+    )
+
+
+def build_world() -> SimpleNamespace:
+    organizer = OrganizerFactory(email=ORGANIZER, display_name="Olga Organizer", timezone="UTC")
+    event = EventFactory(
+        title="Evaluating the open-weights model with developers from the community",
+        registration_mode="approval",
+        organizer=organizer,
+    )
+    for n in range(4):
+        EventFactory(title=f"Prototype demo of the agent toolkit {n + 1}", organizer=organizer)
+    question = ScreeningQuestion.objects.create(
+        event=event, label="What do you build with open models?"
+    )
+    now = timezone.now().replace(second=0, microsecond=0)
+    session = SessionFactory(
+        event=event,
+        title="Afternoon roundtable with the research team",
+        starts_at=now + timedelta(hours=1),
+        ends_at=now + timedelta(hours=3),
+        capacity=30,
+        location="Room 4.21, Example Company HQ, 1 Long Street Name Avenue, Berlin",
+    )
+    later = SessionFactory(event=event, capacity=12)
+    people = [person(n) for n in range(40)]
+    for n, user in enumerate(people):
+        registration = register(
+            user=user,
+            session=session,
+            answers={str(question.pk): "A code assistant for embedded C and a RAG pipeline"},
+        )
+        if n < 24:
+            approve(registration=registration, actor=organizer)
+            if n < 10:
+                check_in(registration=registration, actor=organizer)
+    # On now: check-in is open, and attendance can be corrected.
+    Session.objects.filter(pk=session.pk).update(
+        starts_at=now - timedelta(minutes=30), ends_at=now + timedelta(hours=2)
+    )
+    Notification.objects.filter(session=session).filter(
+        pk__in=Notification.objects.filter(session=session).values("pk")[:2]
+    ).update(
+        status=Notification.Status.FAILED,
+        attempts=5,
+        last_error="550 5.1.1 The email account that you tried to reach does not exist.",
+    )
+    rows = [
+        Row(
+            line=n + 1,
+            email=f"invitee.with-a-long-address.{n}@partner-organisation.example.net",
+            name=f"Invitee {FIRST[n % len(FIRST)]} {LAST[n % len(LAST)]}",
+            note="Met at the conference booth; interested in fine-tuning" if n % 2 else "",
+        )
+        for n in range(12)
+    ]
+    invited = invitations.create_batch(
+        event=event, session=later, rows=rows, actor=organizer, holds_seat=False
+    )
+    invitations.revoke(invitation=invited[0], actor=organizer)
+
+    survey = surveys.create_survey(event=event, actor=organizer)
+    choice_question = questionnaire.add_question(
+        questionnaire=survey.questionnaire,
+        label="Which part of the programme was the most useful to you and your team?",
+        kind="single",
+        choices=[
+            "The hands-on session with the research team and the model's authors",
+            "The demo",
+            "The Q&A about licensing, fine-tuning and deployment on our own hardware",
+        ],
+    )
+    recipients = [
+        SurveyRecipient.objects.create(survey=survey, user=user, session=session)
+        for user in people[:12]
+    ]
+    fields = {q.label: questionnaire.field_name(q) for q in survey.questionnaire.questions.all()}
+    for recipient in recipients[:5]:
+        surveys.answer(
+            recipient=recipient,
+            data={
+                fields["Overall, how would you rate this session?"]: "4",
+                fields["What should we change or improve?"]: "More hands-on time, please.",
+            },
+        )
+
+    call = open_calls.create_call(
+        organizer=organizer, title="The open model: tell us what you need", slug="open-model"
+    )
+    questionnaire.add_question(
+        questionnaire=call.questionnaire,
+        label="What would you use it for?",
+        kind="single",
+        choices=["Agents", "RAG", "Fine-tuning"],
+    )
+    open_calls.set_status(call=call, actor=organizer, published=True)
+    submissions = []
+    for n in range(30):
+        submitted = open_calls.submit(
+            call=call,
+            email=f"pool.member.with-long-address.{n}@independent-research.example.org",
+            profile={
+                "name": f"{FIRST[n % len(FIRST)]} {LAST[n % len(LAST)]}",
+                "role": "researcher",
+                "affiliation": "Institute for Very Long Organisation Names",
+            },
+            answers={},
+        )
+        open_calls.confirm(submission=submitted.submission, nonce=submitted.submission.nonce)
+        submissions.append(submitted.submission)
+    open_calls.set_tags(submission=submissions[0], actor=organizer, names=["shortlist", "gpu"])
+    return SimpleNamespace(
+        organizer=organizer,
+        event=event,
+        session=session,
+        registration=Registration.objects.filter(session=session).first(),
+        survey_question=survey.questionnaire.questions.first(),
+        choice_question=choice_question,
+        call=call,
+        submission=submissions[0],
+    )
+
+
+def organizer_pages(w: SimpleNamespace) -> list[tuple[str, str]]:
+    e, s, c = w.event.pk, w.session.pk, w.call.pk
+    return [
+        ("dashboard", "/manage/"),
+        ("new event", "/manage/events/new/"),
+        ("event", f"/manage/events/{e}/"),
+        ("edit event", f"/manage/events/{e}/edit/"),
+        ("cancel event", f"/manage/events/{e}/cancel/"),
+        ("new session", f"/manage/events/{e}/sessions/new/"),
+        ("edit session", f"/manage/sessions/{s}/edit/"),
+        ("cancel session", f"/manage/sessions/{s}/cancel/"),
+        ("registrations", f"/manage/sessions/{s}/registrations/"),
+        ("registration", f"/manage/registrations/{w.registration.pk}/"),
+        ("messages", f"/manage/sessions/{s}/messages/"),
+        ("invitations", f"/manage/events/{e}/invitations/"),
+        ("invite", f"/manage/events/{e}/invitations/new/"),
+        ("check-in", f"/manage/sessions/{s}/checkin/"),
+        ("attendance", f"/manage/sessions/{s}/attendance/"),
+        ("event attendance", f"/manage/events/{e}/attendance/"),
+        ("survey", f"/manage/events/{e}/survey/"),
+        ("survey question", f"/manage/questions/{w.survey_question.pk}/edit/"),
+        ("survey choice question", f"/manage/questions/{w.choice_question.pk}/edit/"),
+        ("survey preview", f"/manage/events/{e}/survey/preview/"),
+        ("survey results", f"/manage/events/{e}/survey/results/"),
+        ("survey pending", f"/manage/events/{e}/survey/pending/"),
+        ("open calls", "/manage/calls/"),
+        ("new open call", "/manage/calls/new/"),
+        ("open call", f"/manage/calls/{c}/"),
+        ("edit open call", f"/manage/calls/{c}/edit/"),
+        ("open call preview", f"/manage/calls/{c}/preview/"),
+        ("pool", f"/manage/calls/{c}/pool/"),
+        ("pool charts", f"/manage/calls/{c}/results/"),
+        ("submission", f"/manage/submissions/{w.submission.pk}/"),
+    ]
+
+
+# Measured in the browser: see screen_fit.js.
+MEASURE = (Path(__file__).parent / "screen_fit.js").read_text()
+
+
+@dataclass
+class Problems:
+    lines: list[str]
+
+    def look(self, tab: Tab, page: str) -> None:
+        seen = tab.page.evaluate(MEASURE)
+        if seen["pageWidth"] > seen["width"]:
+            self.lines.append(
+                f"{page}: the page is {seen['pageWidth']} px wide on a {seen['width']} px screen"
+            )
+        for what in seen["unreachable"]:
+            self.lines.append(f"{page}: out of reach: {what}")
+        for what in seen["narrow"]:
+            self.lines.append(f"{page}: too narrow to read what is typed: {what}")
+        for what in seen["broken"]:
+            self.lines.append(f"{page}: text broken letter by letter: {what}")
+        if seen["header"] >= HEADER_MAX:
+            self.lines.append(f"{page}: the header is {seen['header']} px tall")
+
+
+@pytest.mark.parametrize("screen", ["phone", "desktop"])
+def test_every_organizer_page_fits_the_screen_with_every_action_in_reach(open_tab, screen):
+    world = build_world()
+    tab = open_tab("organizer", phone=screen == "phone")
+    log_in(tab, email=ORGANIZER, name="Olga Organizer")
+    problems = Problems([])
+    for name, path in organizer_pages(world):
+        tab.visit(path, name)
+        problems.look(tab, name)
+
+    # The invitation list checked before sending: a table of long addresses.
+    tab.visit(f"/manage/events/{world.event.pk}/invitations/new/", "invite again")
+    tab.page.get_by_role("textbox").first.fill(
+        "\n".join(
+            f"Someone Long-Named {n} <someone.long.named.{n}@far-away-partner.example>"
+            for n in range(8)
+        )
+        + "\nnot an address"
+    )
+    tab.click(tab.page.get_by_role("button", name="Check the list"), "invite preview")
+    problems.look(tab, "invite preview")
+
+    assert not problems.lines, "\n".join(problems.lines)
+
+
+def test_the_header_is_one_row_on_a_phone_and_its_menu_opens_by_keyboard(open_tab):
+    OrganizerFactory(email=ORGANIZER, display_name="Olga Organizer Long-Surname")
+    tab = open_tab("organizer", phone=True)
+    log_in(tab, email=ORGANIZER, name="Olga Organizer Long-Surname")
+    tab.visit("/manage/", "dashboard")
+    page = tab.page
+    header = page.locator(".site-header")
+    assert header.bounding_box()["height"] < HEADER_MAX
+    organize = page.get_by_role("link", name="Organize", exact=True)
+    expect(organize).to_be_hidden()  # folded away
+
+    menu = page.get_by_role("navigation", name="Main").locator("summary")
+    tab.tab_to(menu)
+    page.keyboard.press("Enter")
+    expect(organize).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.screenshot(path=tab.journey.next_shot("organizer", "menu open"), full_page=True)
+    tab.tab_to(organize, most=3)
+    assert tab.focus_is_visible()
+    tab.press("Enter", "dashboard from the menu")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your events")
+
+    # The menu folds again with the keyboard (Enter on "Menu", or Escape from inside it, which
+    # gives the focus back to "Menu"), and with a tap elsewhere.
+    tab.tab_to(menu)
+    page.keyboard.press("Enter")
+    expect(organize).to_be_visible()
+    page.keyboard.press("Enter")
+    expect(organize).to_be_hidden()
+    page.keyboard.press("Enter")
+    tab.tab_to(organize, most=3)
+    page.keyboard.press("Escape")
+    expect(organize).to_be_hidden()
+    assert menu.evaluate("summary => summary === document.activeElement")
+    menu.click()
+    expect(organize).to_be_visible()
+    page.mouse.click(10, 500)  # the page's left margin, beside the open menu
+    expect(organize).to_be_hidden()
+    assert header.bounding_box()["height"] < HEADER_MAX
