@@ -17,7 +17,7 @@ from django.db.models import Count, F, Max, QuerySet, Window
 from django.db.models.functions import RowNumber
 
 from .. import charts
-from ..models import Answer, Question, Questionnaire, Response
+from ..models import Answer, Choice, Question, Questionnaire, Response
 from . import ServiceError
 
 Kind = Question.Kind
@@ -84,7 +84,7 @@ ChoiceInput = str | tuple[int, str]
 class ChoiceSet:
     labels: list[str]
     ids: list[int]
-    removed: list[dict]
+    removed: list[tuple[int, str]]  # (id, words), in the order they were removed
 
 
 def _resolve_choices(
@@ -95,13 +95,12 @@ def _resolve_choices(
     are never reused: nothing is ever deleted, and a new choice takes the next free one."""
     offered = question.offered_choices if question else []
     removed = list(question.removed_choices) if question else []
-    words = dict(offered) | {c["id"]: c["label"] for c in removed}
+    words = dict(offered) | dict(removed)
     next_id = max(words, default=-1) + 1
     if kind not in CHOICE_KINDS:
         # A scale or text question offers nothing; its former choices stay on file so their
         # ids are not given again (an unconfirmed submission may still name one).
-        gone = [{"id": pk, "label": label} for pk, label in offered]
-        return ChoiceSet([], [], removed + gone)
+        return ChoiceSet([], [], removed + offered)
     items = list(choices or [])
     renamed: dict[int, str] = {}
     for item in items:
@@ -142,17 +141,31 @@ def _resolve_choices(
         ids.append(pk)
         labels.append(label)
     _check_offered(labels)
-    kept = {c["id"] for c in removed}
-    removed = [c for c in removed if c["id"] not in ids] + [
-        {"id": pk, "label": renamed.get(pk, label)}
-        for pk, label in offered
-        if pk not in ids and pk not in kept
+    kept = {pk for pk, _label in removed}
+    removed = [(pk, label) for pk, label in removed if pk not in ids] + [
+        (pk, renamed.get(pk, label)) for pk, label in offered if pk not in ids and pk not in kept
     ]
     if len(ids) + len(removed) > MAX_KEPT_CHOICES:
         raise ServiceError(
             "This question has had too many choices over time. Add a new question instead."
         )
     return ChoiceSet(labels, ids, removed)
+
+
+def _write_choices(question: Question, choices: ChoiceSet) -> None:
+    """Make the question's choice rows what `choices` says (ids as given: see
+    `_resolve_choices`)."""
+    Choice.objects.filter(question=question).delete()
+    Choice.objects.bulk_create(
+        [
+            Choice(question=question, number=pk, label=label, position=place)
+            for place, (pk, label) in enumerate(zip(choices.ids, choices.labels, strict=True))
+        ]
+        + [
+            Choice(question=question, number=pk, label=label, position=place, removed=True)
+            for place, (pk, label) in enumerate(choices.removed)
+        ]
+    )
 
 
 @transaction.atomic
@@ -174,17 +187,16 @@ def add_question(
     label, help_text = _clean_text(label=label, kind=kind, help_text=help_text)
     cleaned = _resolve_choices(None, kind, [c for c in choices or [] if isinstance(c, str)])
     last = questionnaire.questions.aggregate(last=Max("position"))["last"]
-    return Question.objects.create(
+    question = Question.objects.create(
         questionnaire=questionnaire,
         position=0 if last is None else last + 1,
         kind=kind,
         label=label,
         help_text=help_text,
-        choices=cleaned.labels,
-        choice_ids=cleaned.ids,
-        removed_choices=cleaned.removed,
         required=required,
     )
+    _write_choices(question, cleaned)
+    return question
 
 
 @transaction.atomic
@@ -210,21 +222,11 @@ def edit_question(
             "People have answered this question, so its kind cannot change "
             "(their answers would no longer fit). Add a new question instead."
         )
-    question.label, question.kind, question.help_text = label, kind, help_text
-    question.choices, question.choice_ids = cleaned.labels, cleaned.ids
-    question.removed_choices, question.required = cleaned.removed, required
-    question.save(
-        update_fields=[
-            "label",
-            "kind",
-            "choices",
-            "choice_ids",
-            "removed_choices",
-            "required",
-            "help_text",
-        ]
-    )
-    return question
+    question.label, question.kind = label, kind
+    question.help_text, question.required = help_text, required
+    question.save(update_fields=["label", "kind", "required", "help_text"])
+    _write_choices(question, cleaned)
+    return Question.objects.get(pk=question.pk)
 
 
 @transaction.atomic
@@ -439,7 +441,7 @@ def fitting_answers(questions: list[Question], answers: dict[int, Any]) -> dict[
         if question is None or value is None:
             continue
         kind = question.kind
-        known = set(question.choice_ids) | {c["id"] for c in question.removed_choices}
+        known = set(question.choice_names())
         if kind in MAX_TEXT:
             fits = isinstance(value, str)
         elif kind in SCALES:
@@ -612,7 +614,7 @@ def _others(question: Question, counts: dict[int, int]) -> list[int]:
     """Ids with answers that are not offered (removed choices), in the order they were
     removed."""
     offered = set(question.choice_ids)
-    order = {c["id"]: i for i, c in enumerate(question.removed_choices)}
+    order = {pk: i for i, (pk, _label) in enumerate(question.removed_choices)}
     others = [n for n, c in counts.items() if c and n not in offered]
     return sorted(others, key=lambda n: (order.get(n, len(order)), n))
 
@@ -621,7 +623,7 @@ def choice_order(question: Question) -> dict[int, tuple[int, str]]:
     """id -> (rank, words) for every choice the question has had: the offered ones in order,
     then the removed ones, marked as such. Read once per question, not once per answer."""
     names = question.choice_names()
-    ids = question.choice_ids + [c["id"] for c in question.removed_choices]
+    ids = [pk for pk, _label in question.offered_choices + question.removed_choices]
     return {pk: (rank, names[pk]) for rank, pk in enumerate(ids)}
 
 
@@ -735,7 +737,7 @@ def _shuffled_chunks(responses: QuerySet, lookups: list[str], chunk: int) -> Ite
 
 
 @dataclass(frozen=True)
-class Choice:
+class ShownChoice:
     value: str
     label: str
     checked: bool
@@ -749,7 +751,7 @@ class BoundQuestion:
     question: Question
     name: str
     text: str
-    choices: list[Choice]
+    choices: list[ShownChoice]
     error: str
 
     @property
@@ -800,7 +802,7 @@ def bound_questions(
                 question=question,
                 name=name,
                 text=text,
-                choices=[Choice(v, label, v in picked) for v, label in options],
+                choices=[ShownChoice(v, label, v in picked) for v, label in options],
                 error=errors.get(question.pk, ""),
             )
         )

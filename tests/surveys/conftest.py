@@ -15,6 +15,7 @@ from events.services import surveys
 from events.services.registration import register
 from events.tasks import deliver_batch, deliver_notification
 from tests.factories import PASSWORD, EventFactory, OrganizerFactory, SessionFactory, UserFactory
+from tests.migrations import migrator  # noqa: F401 (a fixture for the migration tests)
 
 Kind = Question.Kind
 

@@ -218,13 +218,13 @@ def test_ids_are_never_reused_after_a_choice_is_removed(answered):
 def test_bad_choice_edits_are_refused_and_change_nothing(answered, choices, message):
     track, _ = questions_of(answered)
     track.refresh_from_db()
-    before = (list(track.choices), list(track.choice_ids), list(track.removed_choices))
+    before = (list(track.choice_labels), list(track.choice_ids), list(track.removed_choices))
 
     with pytest.raises(ServiceError, match=message):
         edit(track, choices)
 
     track.refresh_from_db()
-    assert (track.choices, track.choice_ids, track.removed_choices) == before
+    assert (track.choice_labels, track.choice_ids, track.removed_choices) == before
 
 
 # Through the organizer's edit page: one row per choice (its words, its place, a box to
@@ -332,7 +332,7 @@ def test_bad_choices_on_the_edit_page_get_a_400_and_change_nothing(
 ):
     track, _ = questions_of(answered)
     track.refresh_from_db()
-    before = (list(track.choices), list(track.choice_ids), list(track.removed_choices))
+    before = (list(track.choice_labels), list(track.choice_ids), list(track.removed_choices))
     data = page_data(track, label="Reworded", **change(ids(track)))
 
     page = edit_page(organizer_client, track, data)
@@ -341,4 +341,4 @@ def test_bad_choices_on_the_edit_page_get_a_400_and_change_nothing(
     assert message in page.content.decode()
     track.refresh_from_db()
     assert track.label == "Which track?"
-    assert (track.choices, track.choice_ids, track.removed_choices) == before
+    assert (track.choice_labels, track.choice_ids, track.removed_choices) == before
