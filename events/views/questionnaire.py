@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from ..forms.answers import AnswersForm
 from ..forms.questionnaire import ChoicesForm, QuestionForm
 from ..models import Event, Question, Questionnaire, Survey
 from ..services import ServiceError
@@ -221,7 +222,7 @@ def preview(request: HttpRequest, owner: Owner, *, title: str, intro: str = "") 
             "owner": owner,
             "title": title,
             "intro": intro,
-            "fields": engine.bound_questions(questions),
+            "fields": AnswersForm(questions=questions).question_fields,
             "here": "Preview",
         },
     )

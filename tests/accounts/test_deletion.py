@@ -22,13 +22,13 @@ from events.models import (
     Submission,
     SurveyRecipient,
 )
-from events.services import attendance, surveys
+from events.services import attendance
 from events.services import invitations as invitation_service
 from events.services.registration import register
 from tests.factories import PASSWORD, EventFactory, OrganizerFactory, SessionFactory, UserFactory
 from tests.notifications.helpers import client_for, deliver_pending, invites
 from tests.open_calls.conftest import in_pool, make_call
-from tests.surveys.conftest import end, field, invite, questions_of, survey_for
+from tests.surveys.conftest import answer, end, field, invite, questions_of, survey_for
 
 pytestmark = pytest.mark.django_db
 
@@ -137,7 +137,7 @@ def everything_about(person) -> dict:
         survey = survey_for(attended.event, questions, anonymous=anonymous)
         rating, text = questions_of(survey)
         recipient = invite(survey, person, attended)
-        answered[anonymous] = surveys.answer(
+        answered[anonymous] = answer(
             recipient=recipient, data={field(rating): "4", field(text): WORDS}
         )
     return {

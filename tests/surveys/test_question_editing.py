@@ -6,10 +6,10 @@ import pytest
 from django.urls import reverse
 
 from events.models import Question
-from events.services import ServiceError, surveys
+from events.services import ServiceError
 from events.services import questionnaire as engine
 from tests.factories import OrganizerFactory, UserFactory
-from tests.surveys.conftest import Kind, client_for, field, invite, questions_of, survey_for
+from tests.surveys.conftest import Kind, answer, client_for, field, invite, questions_of, survey_for
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +33,7 @@ def track(survey):
 @pytest.fixture
 def answered(survey, session, track):
     """Someone picked 'Tools'."""
-    surveys.answer(recipient=invite(survey, UserFactory(), session), data={field(track): "1"})
+    answer(recipient=invite(survey, UserFactory(), session), data={field(track): "1"})
     return track
 
 
