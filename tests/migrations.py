@@ -16,9 +16,14 @@ def migrate(app: str, name: str) -> StateApps:
     return executor.loader.project_state([(app, name)]).apps
 
 
+def migrate_to_latest() -> None:
+    """Bring the database to the latest migrations, where today's models fit it."""
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+
 @pytest.fixture
 def migrator(transactional_db):
     """`migrate`, and the database back at the latest migrations afterwards."""
     yield migrate
-    executor = MigrationExecutor(connection)
-    executor.migrate(executor.loader.graph.leaf_nodes())
+    migrate_to_latest()

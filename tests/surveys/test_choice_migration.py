@@ -11,13 +11,13 @@ from django.utils import timezone
 
 from events.models import Answer, Question, Questionnaire, Submission
 from events.services import questionnaire as engine
+from tests.migrations import migrate_to_latest
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
 migration = importlib.import_module("events.migrations.0004_stable_choice_ids")
 BEFORE = ("events", "0003_open_calls")
 AFTER = ("events", "0004_stable_choice_ids")
-LATEST = ("events", "0009_questions_choice_table")
 
 
 def old_questions(apps, *specs):
@@ -73,7 +73,7 @@ def test_forward_gives_each_choice_its_old_position_as_id_so_answers_stay_put(mi
         "Tried": (["API", "CLI"], [0, 1], []),
         "Rate": ([], [], []),
     }
-    migrator(*LATEST)
+    migrate_to_latest()
     assert counts(form.pk, "Track") == [
         ("Models", 0),
         ("Tools", 1),
@@ -127,7 +127,7 @@ def test_a_submission_waiting_for_confirmation_keeps_its_choice_through_the_migr
     )
     waiting = pending_submission(apps, form, {str(use.pk): 1, str(stack.pk): [0, 2]})
 
-    migrator(*LATEST)
+    migrate_to_latest()
 
     use, stack = Question.objects.filter(questionnaire_id=form.pk).order_by("position")
     pending = Submission.objects.get(pk=waiting.pk).pending["answers"]
@@ -169,7 +169,7 @@ def test_backward_turns_ids_into_positions_and_keeps_removed_choices_last(migrat
     assert Submission.objects.get(pk=waiting.pk).pending["answers"][str(use.pk)] == 2
 
     # And forward again: the same answers on the same words.
-    migrator(*LATEST)
+    migrate_to_latest()
     assert sorted(counts(form.pk, "Use")) == sorted(
         [("Fine-tuning", 1), ("Evals", 0), ("Agents", 1), ("RAG (removed)", 1)]
     )

@@ -1,15 +1,15 @@
-"""Migration 0009 moves choices from three JSON lists on the question into a `Choice` table.
-Every answer names its choice by id before and after, so every answer must still name the
-same choice, with the same words, and a removed choice must stay removed."""
+"""Migration questions_choice_table moves choices from three JSON lists on the question into
+a `Choice` table. Every answer names its choice by id before and after, so every answer must
+still name the same choice, with the same words, and a removed choice must stay removed."""
 
 import pytest
 
 from events.models import Answer, Question
+from tests.migrations import migrate_to_latest
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
 BEFORE = ("events", "0008_outbox_lease")
-AFTER = ("events", "0009_questions_choice_table")
 
 
 def seed(apps) -> dict[int, str]:
@@ -70,7 +70,7 @@ def seed(apps) -> dict[int, str]:
 
 def test_every_answer_names_the_same_choice_after_the_move_to_a_choice_table(migrator):
     expected = seed(migrator(*BEFORE))
-    migrator(*AFTER)
+    migrate_to_latest()
 
     named = {
         a.pk: a.question.choice_names()[a.number]
@@ -88,7 +88,7 @@ def test_every_answer_names_the_same_choice_after_the_move_to_a_choice_table(mig
 
 def test_backward_writes_the_same_lists_again(migrator):
     expected = seed(migrator(*BEFORE))
-    migrator(*AFTER)
+    migrate_to_latest()
     apps = migrator(*BEFORE)
 
     Question = apps.get_model("events", "Question")
