@@ -10,6 +10,7 @@ from django.shortcuts import render
 from django.urls import reverse
 
 from . import permissions
+from .forms.answers import AnswersForm
 from .forms.questionnaire import QuestionForm
 from .models import OpenCall, Questionnaire, Survey
 from .services import questionnaire as engine
@@ -78,7 +79,7 @@ def preview(request: HttpRequest, owner: Owner, *, title: str, intro: str = "") 
             "owner": owner,
             "title": title,
             "intro": intro,
-            "fields": engine.bound_questions(questions),
+            "fields": AnswersForm(questions=questions).question_fields,
             "here": "Preview",
         },
     )

@@ -1,10 +1,12 @@
-"""Forms of open calls: the organizer's settings, and the public submission form's standard
-profile fields (the questions themselves are the question engine's)."""
+"""Forms of open calls: the organizer's settings, and the public submission form: the
+standard profile fields, then the call's questions (an AnswersForm), validated together."""
 
 from django import forms
 from django.utils.text import slugify
 
 from accounts.models import User
+
+from .answers import AnswersForm
 
 HONEYPOT = "website"
 
@@ -64,9 +66,10 @@ class CallForm(forms.Form):
         return cls(data, initial={name: getattr(call, name) for name in names})
 
 
-class SubmissionForm(forms.Form):
-    """The standard profile fields every call asks, prefilled for a logged-in person. The
-    `website` field is a honeypot: hidden from people, filled by bots."""
+class SubmissionForm(AnswersForm):
+    """The standard profile fields every call asks, prefilled for a logged-in person, then
+    one field per question of the call. The `website` field is a honeypot: hidden from
+    people, filled by bots."""
 
     email = forms.EmailField(
         label="Email",
@@ -111,6 +114,7 @@ class SubmissionForm(forms.Form):
     )
 
     def __init__(self, *args, call, **kwargs) -> None:
+        kwargs.setdefault("questions", call.questionnaire.questions.all())
         super().__init__(*args, **kwargs)
         self.call = call
         if not call.ask_join:
@@ -142,7 +146,7 @@ class SubmissionForm(forms.Form):
         return {name: self.cleaned_data[name] for name in fields}
 
     def visible_profile_fields(self):
-        return [self[name] for name in self.fields if name != HONEYPOT]
+        return [self[name] for name in self.base_fields if name in self.fields and name != HONEYPOT]
 
 
 class ReviewForm(forms.Form):

@@ -3,7 +3,7 @@ reads input; the engine (services.questionnaire) decides what is allowed."""
 
 from django import forms
 
-from ..models import Question
+from ..models.questionnaire import Question
 from ..services.questionnaire import MAX_CHOICE_LENGTH, MAX_HELP, MAX_LABEL, ChoiceInput
 
 
@@ -38,7 +38,7 @@ class QuestionForm(forms.Form):
             "required": question.required,
         }
         form = cls(data, initial=initial)
-        if question.choice_ids or question.removed_choices:
+        if question.offered_choices or question.removed_choices:
             form.fields["choices"].label = "New choices"
             form.fields["choices"].help_text = "One per line, listed after the others."
         return form
@@ -79,11 +79,9 @@ class ChoicesForm(forms.Form):
             )
             self.rows.append((self[f"choice_{pk}"], self[f"order_{pk}"], self[f"remove_{pk}"]))
         self.removed = []
-        for removed in question.removed_choices:
-            name = f"restore_{removed['id']}"
-            self.fields[name] = forms.BooleanField(
-                label=f"Offer “{removed['label']}” again", required=False
-            )
+        for pk, label in question.removed_choices:
+            name = f"restore_{pk}"
+            self.fields[name] = forms.BooleanField(label=f"Offer “{label}” again", required=False)
             self.removed.append(self[name])
 
     def clean(self):
@@ -105,8 +103,8 @@ class ChoicesForm(forms.Form):
             order = self.cleaned_data.get(f"order_{pk}")
             kept.append(((index + 1 if order is None else order, index), (pk, words or label)))
         restored = [
-            (c["id"], c["label"])
-            for c in self.question.removed_choices
-            if self.cleaned_data.get(f"restore_{c['id']}")
+            (pk, label)
+            for pk, label in self.question.removed_choices
+            if self.cleaned_data.get(f"restore_{pk}")
         ]
         return [choice for _key, choice in sorted(kept)] + restored + list(new)

@@ -14,6 +14,14 @@ class Questionnaire(models.Model):
         return f"Questionnaire {self.pk}"
 
 
+class QuestionManager(models.Manager):
+    """Every question is loaded with its choices (one more query per list of questions, not
+    one per question): results, the CSV, the forms and the pool's filter all read them."""
+
+    def get_queryset(self) -> models.QuerySet:
+        return super().get_queryset().prefetch_related("choices")
+
+
 class Question(models.Model):
     class Kind(models.TextChoices):
         RATING = "rating", "Rating (1 to 5)"
@@ -30,16 +38,9 @@ class Question(models.Model):
     kind = models.CharField(max_length=20, choices=Kind.choices)
     label = models.CharField(max_length=300)
     help_text = models.CharField(max_length=500, blank=True)
-    # Choice questions: the words of the offered choices, in order, and beside them each
-    # one's id (`choice_ids[i]` is the id of `choices[i]`). An answer names its choice by id,
-    # so a choice keeps its answers when it is reworded or moved. A removed choice leaves the
-    # two lists for `removed_choices` ({"id", "label"} objects): no longer offered, but its
-    # answers keep its name. Ids are never reused within a question (nothing is deleted), and
-    # the first ones are the old positions, so answers given before ids existed stay put.
-    choices = models.JSONField(default=list, blank=True)
-    choice_ids = models.JSONField(default=list, blank=True)
-    removed_choices = models.JSONField(default=list, blank=True)
     required = models.BooleanField(default=False)
+
+    objects = QuestionManager()
 
     class Meta:
         ordering = ["position", "pk"]
@@ -50,23 +51,62 @@ class Question(models.Model):
     @property
     def offered_choices(self) -> list[tuple[int, str]]:
         """(id, words) of each choice a respondent may pick, in order."""
-        return list(zip(self.choice_ids, self.choices, strict=True))
+        return [(c.number, c.label) for c in self.choices.all() if not c.removed]
+
+    @property
+    def removed_choices(self) -> list[tuple[int, str]]:
+        """(id, words) of each choice no longer offered, in the order they were removed."""
+        return [(c.number, c.label) for c in self.choices.all() if c.removed]
+
+    @property
+    def choice_ids(self) -> list[int]:
+        """The ids of the offered choices, in order."""
+        return [pk for pk, _label in self.offered_choices]
+
+    @property
+    def choice_labels(self) -> list[str]:
+        """The words of the offered choices, in order."""
+        return [label for _pk, label in self.offered_choices]
 
     @property
     def choice_options(self) -> list[tuple[int, str]]:
         """(id, name) of every choice answers may name: the offered ones, then the removed
         ones (for filtering on old answers)."""
         names = self.choice_names()
-        return [(pk, names[pk]) for pk in self.choice_ids] + [
-            (c["id"], names[c["id"]]) for c in self.removed_choices
-        ]
+        return [(pk, names[pk]) for pk, _label in self.offered_choices + self.removed_choices]
 
     def choice_names(self) -> dict[int, str]:
         """Every choice's words by id, a removed one's marked as such: what results, charts,
         the CSV and the pool's filter call a choice."""
-        names = {c["id"]: f"{c['label']} (removed)" for c in self.removed_choices}
+        names = {pk: f"{label} (removed)" for pk, label in self.removed_choices}
         names.update(self.offered_choices)
         return names
+
+
+class Choice(models.Model):
+    """One choice of a choice question. Answers name it by `number`, its id within the
+    question: kept through rewording and reordering, never reused (nothing is deleted), so a
+    choice keeps its answers whatever happens to the others. A removed choice is no longer
+    offered, but its answers keep its words (marked "removed" in results). The first ids of
+    a question are the places its choices had before ids existed (migration 0004)."""
+
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="choices")
+    number = models.PositiveSmallIntegerField()
+    # Not limited here: the engine limits new words (MAX_CHOICE_LENGTH), and choices written
+    # before that limit keep their words as they are.
+    label = models.TextField()
+    # Place among the offered choices; among the removed ones, the order of removal.
+    position = models.PositiveSmallIntegerField(default=0)
+    removed = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["removed", "position", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["question", "number"], name="choice_id_once"),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
 
 
 class Response(models.Model):

@@ -8,7 +8,7 @@ choices may be reworded, reordered, added and removed (a removed choice keeps it
 and its words, marked "removed", wherever results are read)."""
 
 import secrets
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +17,7 @@ from django.db.models import Count, F, Max, QuerySet, Window
 from django.db.models.functions import RowNumber
 
 from .. import charts
-from ..models import Answer, Question, Questionnaire, Response
+from ..models.questionnaire import Answer, Choice, Question, Questionnaire, Response
 from . import ServiceError
 
 Kind = Question.Kind
@@ -84,7 +84,7 @@ ChoiceInput = str | tuple[int, str]
 class ChoiceSet:
     labels: list[str]
     ids: list[int]
-    removed: list[dict]
+    removed: list[tuple[int, str]]  # (id, words), in the order they were removed
 
 
 def _resolve_choices(
@@ -95,13 +95,12 @@ def _resolve_choices(
     are never reused: nothing is ever deleted, and a new choice takes the next free one."""
     offered = question.offered_choices if question else []
     removed = list(question.removed_choices) if question else []
-    words = dict(offered) | {c["id"]: c["label"] for c in removed}
+    words = dict(offered) | dict(removed)
     next_id = max(words, default=-1) + 1
     if kind not in CHOICE_KINDS:
         # A scale or text question offers nothing; its former choices stay on file so their
         # ids are not given again (an unconfirmed submission may still name one).
-        gone = [{"id": pk, "label": label} for pk, label in offered]
-        return ChoiceSet([], [], removed + gone)
+        return ChoiceSet([], [], removed + offered)
     items = list(choices or [])
     renamed: dict[int, str] = {}
     for item in items:
@@ -142,17 +141,31 @@ def _resolve_choices(
         ids.append(pk)
         labels.append(label)
     _check_offered(labels)
-    kept = {c["id"] for c in removed}
-    removed = [c for c in removed if c["id"] not in ids] + [
-        {"id": pk, "label": renamed.get(pk, label)}
-        for pk, label in offered
-        if pk not in ids and pk not in kept
+    kept = {pk for pk, _label in removed}
+    removed = [(pk, label) for pk, label in removed if pk not in ids] + [
+        (pk, renamed.get(pk, label)) for pk, label in offered if pk not in ids and pk not in kept
     ]
     if len(ids) + len(removed) > MAX_KEPT_CHOICES:
         raise ServiceError(
             "This question has had too many choices over time. Add a new question instead."
         )
     return ChoiceSet(labels, ids, removed)
+
+
+def _write_choices(question: Question, choices: ChoiceSet) -> None:
+    """Make the question's choice rows what `choices` says (ids as given: see
+    `_resolve_choices`)."""
+    Choice.objects.filter(question=question).delete()
+    Choice.objects.bulk_create(
+        [
+            Choice(question=question, number=pk, label=label, position=place)
+            for place, (pk, label) in enumerate(zip(choices.ids, choices.labels, strict=True))
+        ]
+        + [
+            Choice(question=question, number=pk, label=label, position=place, removed=True)
+            for place, (pk, label) in enumerate(choices.removed)
+        ]
+    )
 
 
 @transaction.atomic
@@ -174,17 +187,16 @@ def add_question(
     label, help_text = _clean_text(label=label, kind=kind, help_text=help_text)
     cleaned = _resolve_choices(None, kind, [c for c in choices or [] if isinstance(c, str)])
     last = questionnaire.questions.aggregate(last=Max("position"))["last"]
-    return Question.objects.create(
+    question = Question.objects.create(
         questionnaire=questionnaire,
         position=0 if last is None else last + 1,
         kind=kind,
         label=label,
         help_text=help_text,
-        choices=cleaned.labels,
-        choice_ids=cleaned.ids,
-        removed_choices=cleaned.removed,
         required=required,
     )
+    _write_choices(question, cleaned)
+    return question
 
 
 @transaction.atomic
@@ -210,21 +222,11 @@ def edit_question(
             "People have answered this question, so its kind cannot change "
             "(their answers would no longer fit). Add a new question instead."
         )
-    question.label, question.kind, question.help_text = label, kind, help_text
-    question.choices, question.choice_ids = cleaned.labels, cleaned.ids
-    question.removed_choices, question.required = cleaned.removed, required
-    question.save(
-        update_fields=[
-            "label",
-            "kind",
-            "choices",
-            "choice_ids",
-            "removed_choices",
-            "required",
-            "help_text",
-        ]
-    )
-    return question
+    question.label, question.kind = label, kind
+    question.help_text, question.required = help_text, required
+    question.save(update_fields=["label", "kind", "required", "help_text"])
+    _write_choices(question, cleaned)
+    return Question.objects.get(pk=question.pk)
 
 
 @transaction.atomic
@@ -271,88 +273,6 @@ def field_name(question: Question) -> str:
     return f"q{question.pk}"
 
 
-def _values(data: Mapping[str, Any], name: str) -> list[str]:
-    if hasattr(data, "getlist"):
-        return [str(v) for v in data.getlist(name)]
-    value = data.get(name)
-    if value is None:
-        return []
-    return [str(v) for v in value] if isinstance(value, list | tuple) else [str(value)]
-
-
-def _clean_one(question: Question, values: list[str]) -> tuple[Any, str]:
-    """(value, error) for one question's submitted values. Empty answers are None."""
-    values = [v.strip() for v in values]
-    kind = question.kind
-    if kind in MAX_TEXT:
-        text = values[0] if values else ""
-        if len(values) > 1:
-            return None, "Give one answer."
-        if len(text) > MAX_TEXT[kind]:
-            return None, f"At most {MAX_TEXT[kind]} characters, please (this has {len(text)})."
-        if "\x00" in text:
-            return None, "This answer contains characters that cannot be kept."
-        return text or None, ""
-    values = [v for v in values if v]
-    if kind == Kind.MULTIPLE:
-        try:
-            picked = sorted({int(v) for v in values})
-        except ValueError:
-            return None, "Pick among the choices offered."
-        if not set(picked) <= set(question.choice_ids):
-            return None, "Pick among the choices offered."
-        return picked or None, ""
-    if not values:
-        return None, ""
-    if len(values) > 1:
-        return None, "Pick only one."
-    try:
-        number = int(values[0])
-    except ValueError:
-        number = None
-    if kind in SCALES:
-        scale = SCALES[kind]
-        if number not in scale:
-            return None, f"Pick a number from {scale.start} to {scale.stop - 1}."
-        return number, ""
-    if number is None or number not in question.choice_ids:
-        return None, "Pick one of the choices offered."
-    return number, ""
-
-
-def clean_answers(
-    *,
-    questionnaire: Questionnaire,
-    data: Mapping[str, Any],
-    questions: list[Question] | None = None,
-) -> dict[int, Any]:
-    """The answers in `data` (a POST: `q<question id>` -> value(s)), checked against the
-    questionnaire. Returns {question id: value or None}; raises AnswerErrors naming each
-    wrong answer. Answers to questions this questionnaire does not ask (another form's ids,
-    or made up) refuse the whole submission."""
-    if questions is None:
-        questions = list(questionnaire.questions.all())
-    known = {field_name(q) for q in questions}
-    posted = {k for k in data if k.startswith("q") and k[1:].isdigit()}
-    if posted - known:
-        raise AnswerErrors(
-            {None: "This form has changed or the answers do not belong to it. Reload it."}
-        )
-    errors: dict[int | None, str] = {}
-    cleaned: dict[int, Any] = {}
-    for question in questions:
-        value, error = _clean_one(question, _values(data, field_name(question)))
-        if not error and value is None and question.required:
-            error = "This question needs an answer."
-        if error:
-            errors[question.pk] = error
-        else:
-            cleaned[question.pk] = value
-    if errors:
-        raise AnswerErrors(errors)
-    return cleaned
-
-
 def _rows(response: Response, answers: dict[int, Any]) -> list[Answer]:
     rows = []
     for question_id, value in answers.items():
@@ -371,8 +291,10 @@ def _rows(response: Response, answers: dict[int, Any]) -> list[Answer]:
 def save_response(
     *, questionnaire: Questionnaire, respondent: str, answers: dict[int, Any]
 ) -> tuple[Response, bool]:
-    """Keep a respondent's answers (as returned by `clean_answers`): their one response is
-    created, or replaced when they answer again. Returns (response, created)."""
+    """Keep a respondent's answers ({question id: value or None}, as the answers form
+    cleaned them: forms.answers.AnswersForm): their one response is created, or replaced
+    when they answer again. Answers to questions the questionnaire does not ask refuse the
+    whole lot. Returns (response, created)."""
     asked = set(questionnaire.questions.values_list("pk", flat=True))
     if set(answers) - asked:
         raise AnswerErrors({None: "The answers do not belong to this form."})
@@ -397,7 +319,7 @@ def save_response(
 
 
 def answers_of(response: Response | None) -> dict[int, Any]:
-    """A response's answers as `clean_answers` returns them (to show a form filled in)."""
+    """A response's answers as the answers form gives them (to show it filled in)."""
     if response is None:
         return {}
     values: dict[int, Any] = {}
@@ -427,7 +349,7 @@ def labelled_answers(
 
 
 def fitting_answers(questions: list[Question], answers: dict[int, Any]) -> dict[int, Any]:
-    """The answers (as `clean_answers` returned them, earlier) that still fit the questions
+    """The answers (as the answers form cleaned them, earlier) that still fit the questions
     as they are now: for a submission kept while its email was unconfirmed, during which the
     form may have changed. An answer to a choice that has since been removed still fits (it
     was offered when given, and keeps that choice's words); one that no longer fits its
@@ -439,7 +361,7 @@ def fitting_answers(questions: list[Question], answers: dict[int, Any]) -> dict[
         if question is None or value is None:
             continue
         kind = question.kind
-        known = set(question.choice_ids) | {c["id"] for c in question.removed_choices}
+        known = set(question.choice_names())
         if kind in MAX_TEXT:
             fits = isinstance(value, str)
         elif kind in SCALES:
@@ -612,7 +534,7 @@ def _others(question: Question, counts: dict[int, int]) -> list[int]:
     """Ids with answers that are not offered (removed choices), in the order they were
     removed."""
     offered = set(question.choice_ids)
-    order = {c["id"]: i for i, c in enumerate(question.removed_choices)}
+    order = {pk: i for i, (pk, _label) in enumerate(question.removed_choices)}
     others = [n for n, c in counts.items() if c and n not in offered]
     return sorted(others, key=lambda n: (order.get(n, len(order)), n))
 
@@ -621,7 +543,7 @@ def choice_order(question: Question) -> dict[int, tuple[int, str]]:
     """id -> (rank, words) for every choice the question has had: the offered ones in order,
     then the removed ones, marked as such. Read once per question, not once per answer."""
     names = question.choice_names()
-    ids = question.choice_ids + [c["id"] for c in question.removed_choices]
+    ids = [pk for pk, _label in question.offered_choices + question.removed_choices]
     return {pk: (rank, names[pk]) for rank, pk in enumerate(ids)}
 
 
@@ -729,79 +651,3 @@ def _shuffled_chunks(responses: QuerySet, lookups: list[str], chunk: int) -> Ite
             .values_list("pk", "updated_at", *lookups)
         }
         yield [rows[pk] for pk in part if pk in rows]
-
-
-# Showing a form
-
-
-@dataclass(frozen=True)
-class Choice:
-    value: str
-    label: str
-    checked: bool
-
-
-@dataclass(frozen=True)
-class BoundQuestion:
-    """What the respondent's form shows for one question: its choices with the ones picked,
-    or its text, and the error."""
-
-    question: Question
-    name: str
-    text: str
-    choices: list[Choice]
-    error: str
-
-    @property
-    def is_text(self) -> bool:
-        return self.question.kind in MAX_TEXT
-
-    @property
-    def max_length(self) -> int:
-        return MAX_TEXT.get(self.question.kind, 0)
-
-    @property
-    def input_type(self) -> str:
-        return "checkbox" if self.question.kind == Kind.MULTIPLE else "radio"
-
-    @property
-    def is_scale(self) -> bool:
-        return self.question.kind in SCALES
-
-
-def bound_questions(
-    questions: list[Question],
-    *,
-    data: Mapping[str, Any] | None = None,
-    initial: dict[int, Any] | None = None,
-    errors: dict[int | None, str] | None = None,
-) -> list[BoundQuestion]:
-    """The form as the respondent sees it: filled from what they just posted (`data`, so
-    nothing typed is lost when an answer is missing) or from their saved answers."""
-    errors = errors or {}
-    out = []
-    for question in questions:
-        name = field_name(question)
-        if data is not None:
-            picked = {v.strip() for v in _values(data, name)}
-        else:
-            value = (initial or {}).get(question.pk)
-            picked = {str(v) for v in value} if isinstance(value, list) else {str(value)}
-            picked.discard("None")
-        if question.kind in SCALES:
-            options = [(str(n), str(n)) for n in SCALES[question.kind]]
-        else:
-            options = [(str(pk), label) for pk, label in question.offered_choices]
-        text = next(iter(picked), "") if question.kind in MAX_TEXT else ""
-        if data is not None and question.kind in MAX_TEXT:
-            text = (_values(data, name) or [""])[0]
-        out.append(
-            BoundQuestion(
-                question=question,
-                name=name,
-                text=text,
-                choices=[Choice(v, label, v in picked) for v, label in options],
-                error=errors.get(question.pk, ""),
-            )
-        )
-    return out

@@ -8,6 +8,7 @@ import secrets
 import zoneinfo
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.core import signing
 from django.db import connection, transaction
@@ -464,18 +465,18 @@ def saved_answers(recipient: SurveyRecipient) -> dict:
 
 
 @transaction.atomic
-def answer(*, recipient: SurveyRecipient, data) -> Response:
-    """Keep a person's answers from their link: their single response is created or updated.
-    Refused once the survey has closed; bad answers raise engine.AnswerErrors."""
+def answer(*, recipient: SurveyRecipient, answers: dict[int, Any]) -> Response:
+    """Keep a person's answers from their link (as the answers form cleaned them): their
+    single response is created or updated. Refused once the survey has closed; answers to
+    questions it does not ask raise engine.AnswerErrors."""
     recipient = (
         SurveyRecipient.objects.select_for_update().select_related("survey").get(pk=recipient.pk)
     )
     survey = recipient.survey
     if not is_open(survey):
         raise ServiceError("This survey has closed; thank you all the same.")
-    cleaned = engine.clean_answers(questionnaire=survey.questionnaire, data=data)
     response, _created = engine.save_response(
-        questionnaire=survey.questionnaire, respondent=respondent_key(recipient), answers=cleaned
+        questionnaire=survey.questionnaire, respondent=respondent_key(recipient), answers=answers
     )
     now = timezone.now()
     SurveyRecipient.objects.filter(pk=recipient.pk).update(

@@ -22,7 +22,6 @@ from ..questionnaire_pages import preview as preview_page
 from ..ratelimit import by_ip, rate_limit
 from ..services import ServiceError
 from ..services import open_calls as service
-from ..services import questionnaire as engine
 
 MAX_BODY = 200_000  # bytes: far above a real submission, far below a flood
 PAGE = 100
@@ -31,8 +30,18 @@ PAGE = 100
 # Public
 
 
-def _form_context(call: OpenCall, form: SubmissionForm, fields, **extra) -> dict:
-    return {"call": call, "form": form, "fields": fields, **extra}
+def _form_context(call: OpenCall, form: SubmissionForm, **extra) -> dict:
+    """The page: the profile fields, the questions, and the form's own error if any (a
+    submission that does not fit the form, or the service's refusal)."""
+    errors = form.errors if form.is_bound else {}
+    context = {
+        "call": call,
+        "form": form,
+        "fields": form.question_fields,
+        "form_error": " ".join(form.non_field_errors()) if errors else "",
+        "error_count": len([name for name in errors if name != "__all__"]),
+    }
+    return {**context, **extra}
 
 
 def _initial(request: HttpRequest) -> dict:
@@ -69,41 +78,24 @@ def call_page(request: HttpRequest, slug: str) -> HttpResponse:
         )
     questions = list(call.questionnaire.questions.all())
     if request.method == "GET":
-        form = SubmissionForm(call=call, initial=_initial(request))
-        fields = engine.bound_questions(questions)
-        return render(request, "events/call.html", _form_context(call, form, fields))
+        form = SubmissionForm(call=call, questions=questions, initial=_initial(request))
+        return render(request, "events/call.html", _form_context(call, form))
     # Judge the size by the header before reading anything: a body beyond Django's own limit
     # would raise on reading and come back as a bare 400.
     if _content_length(request) > MAX_BODY or len(request.body) > MAX_BODY:
         return HttpResponse("This submission is far too large.", status=413)
-    form = SubmissionForm(request.POST, call=call)
+    form = SubmissionForm(request.POST, call=call, questions=questions)
     if form.is_bot:
         # Bots are told it worked (so they do not adapt) and nothing is kept.
         return render(request, "events/call_sent.html", {"call": call, "email": ""})
-    errors: dict = {}
-    answers = {}
-    try:
-        answers = engine.clean_answers(
-            questionnaire=call.questionnaire, data=request.POST, questions=questions
-        )
-    except engine.AnswerErrors as error:
-        errors = error.errors
-    if not form.is_valid() or errors:
-        fields = engine.bound_questions(questions, data=request.POST, errors=errors)
-        context = _form_context(
-            call,
-            form,
-            fields,
-            form_error=errors.get(None, ""),
-            error_count=len([k for k in errors if k is not None]) + len(form.errors),
-        )
-        return render(request, "events/call.html", context, status=400)
+    if not form.is_valid():
+        return render(request, "events/call.html", _form_context(call, form), status=400)
     try:
         outcome = service.submit(
             call=call,
             email=form.cleaned_data["email"],
             profile=form.profile(),
-            answers=answers,
+            answers=form.answers(),
             user=request.user if request.user.is_authenticated else None,
         )
     except service.TooMany as error:
@@ -114,8 +106,7 @@ def call_page(request: HttpRequest, slug: str) -> HttpResponse:
             status=429,
         )
     except ServiceError as error:
-        fields = engine.bound_questions(questions, data=request.POST)
-        context = _form_context(call, form, fields, form_error=error.message)
+        context = _form_context(call, form, form_error=error.message)
         return render(request, "events/call.html", context, status=400)
     template = "events/call_received.html" if outcome.confirmed else "events/call_sent.html"
     return render(request, template, {"call": call, "email": outcome.submission.email})

@@ -25,7 +25,7 @@ from ..permissions import (
     permitted,
     sees_all,
 )
-from ..services import ServiceError, attendance, lottery, questions, review, scheduling
+from ..services import ServiceError, attendance, lottery, review, scheduling, screening
 from ..services import registration as registration_service
 
 Status = Registration.Status
@@ -132,7 +132,7 @@ def _render_event(
         "questions": event.questions.all(),
         "organizer_form": organizer_form or OrganizerForm(),
         "question_form": question_form or QuestionForm(),
-        "max_questions": questions.MAX_QUESTIONS,
+        "max_questions": screening.MAX_QUESTIONS,
     }
     return render(request, "events/manage/event.html", context, status=status)
 
@@ -241,7 +241,7 @@ def question_add(request: HttpRequest, pk: int) -> HttpResponse:
     form = QuestionForm(request.POST)
     if form.is_valid():
         try:
-            questions.add_question(event=event, actor=request.user, **form.cleaned_data)
+            screening.add_question(event=event, actor=request.user, **form.cleaned_data)
         except ServiceError as error:
             form.add_error(None, error.message)
         else:
@@ -255,7 +255,7 @@ def question_add(request: HttpRequest, pk: int) -> HttpResponse:
 def question_remove(request: HttpRequest, pk: int, question_pk: int) -> HttpResponse:
     event = get_event_or_404(request, pk, "event.edit")
     question = get_object_or_404(ScreeningQuestion, pk=question_pk, event=event)
-    questions.remove_question(question=question, actor=request.user)
+    screening.remove_question(question=question, actor=request.user)
     messages.success(request, f"Question removed: {question.label}")
     return redirect(f"{reverse('manage:event', args=[event.pk])}#questions")
 

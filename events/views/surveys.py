@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.models import User
 
 from ..exports import stream_csv
+from ..forms.answers import AnswersForm
 from ..forms.surveys import SurveySettingsForm
 from ..models import Survey, SurveyRecipient
 from ..permissions import get_event_or_404, get_or_404, get_survey_or_404, organizer_required
@@ -204,27 +205,29 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
     context = {"event": event, "survey": survey, "recipient": recipient, "token": token}
     if request.method == "GET":
         service.mark_opened(recipient)
-        context["fields"] = engine.bound_questions(
-            questions, initial=service.saved_answers(recipient)
-        )
+        form = AnswersForm(questions=questions, answers=service.saved_answers(recipient))
+        context["fields"] = form.question_fields
         context["answered"] = recipient.answered_at is not None
         return render(request, "events/survey.html", context)
-    try:
-        service.answer(recipient=recipient, data=request.POST)
-    except engine.AnswerErrors as error:
-        context["fields"] = engine.bound_questions(
-            questions, data=request.POST, errors=error.errors
-        )
-        context["form_error"] = error.errors.get(None, "")
-        context["error_count"] = len([k for k in error.errors if k is not None])
+    form = AnswersForm(request.POST, questions=questions)
+    if form.is_valid():
+        try:
+            service.answer(recipient=recipient, answers=form.answers())
+        except engine.AnswerErrors as error:
+            form.add_error(None, error.errors.get(None) or error.message)
+        except ServiceError as error:
+            return render(
+                request,
+                "events/survey_closed.html",
+                {"event": event, "message": error.message},
+                status=410,
+            )
+    if form.errors:
+        errors = form.question_errors()
+        context["fields"] = form.question_fields
+        context["form_error"] = errors.get(None, "")
+        context["error_count"] = len([k for k in errors if k is not None])
         return render(request, "events/survey.html", context, status=400)
-    except ServiceError as error:
-        return render(
-            request,
-            "events/survey_closed.html",
-            {"event": event, "message": error.message},
-            status=410,
-        )
     return redirect("events:survey_thanks", token)
 
 

@@ -24,14 +24,14 @@ from events.models import (
     SurveyRecipient,
 )
 from events.outbox import delivery
-from events.services import attendance, surveys
+from events.services import attendance
 from events.services import invitations as invitation_service
 from events.services.registration import cancel, register
 from events.services.scheduling import cancel_session
 from tests.factories import PASSWORD, EventFactory, OrganizerFactory, SessionFactory, UserFactory
 from tests.notifications.helpers import deliver_pending, invites
 from tests.open_calls.conftest import in_pool, make_call
-from tests.surveys.conftest import end, field, invite, questions_of, survey_for
+from tests.surveys.conftest import answer, end, field, invite, questions_of, survey_for
 
 pytestmark = pytest.mark.django_db
 
@@ -140,7 +140,7 @@ def everything_about(person) -> dict:
         survey = survey_for(attended.event, questions, anonymous=anonymous)
         rating, text = questions_of(survey)
         recipient = invite(survey, person, attended)
-        answered[anonymous] = surveys.answer(
+        answered[anonymous] = answer(
             recipient=recipient, data={field(rating): "4", field(text): WORDS}
         )
     return {

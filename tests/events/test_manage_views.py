@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from events.models import Event, Notification, Registration, ScreeningQuestion, Session
 from events.services import lottery, scheduling
-from events.services import questions as question_service
+from events.services import screening as question_service
 from events.services.registration import register
 from tests.factories import EventFactory, OrganizerFactory, SessionFactory, UserFactory
 

@@ -125,3 +125,17 @@ def test_the_form_fits_a_phone(call):
 def test_a_logged_in_persons_page_has_no_unlabelled_inputs_either(call, client_for):
     page = Page(client_for(UserFactory()).get(call_url(call)).content.decode())
     assert controls_without_labels(page) == []
+
+
+def test_a_profile_error_and_an_answer_error_are_shown_together_each_beside_its_field(call):
+    """The profile fields and the questions are one form: one post reports both."""
+    q = questions(call)
+    data = form_data(call, name="", **{f"q{q.rating.pk}": "9"})
+
+    response = Client().post(call_url(call), data)
+
+    assert response.status_code == 400
+    page = Page(response.content.decode())
+    assert {"id_name_error", f"q{q.rating.pk}-error"} <= page.ids()
+    assert "Pick a number from 1 to 5." in response.content.decode()
+    assert broken_references(page) == []

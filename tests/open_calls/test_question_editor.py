@@ -36,7 +36,7 @@ def test_the_calls_organizers_add_edit_move_and_delete_its_questions(
     )
     assert edited.status_code == 302
     new.refresh_from_db()
-    assert new.label == "Which size would you run?" and new.choices == ["7B", "70B", "400B"]
+    assert new.label == "Which size would you run?" and new.choice_labels == ["7B", "70B", "400B"]
     assert (
         org.post(reverse("manage:question_move", args=[new.pk]), {"direction": "up"}).status_code
         == 302

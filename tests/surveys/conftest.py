@@ -8,7 +8,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from events.models import Question, Registration, Session, Survey, SurveyRecipient
+from events.forms.answers import AnswersForm
+from events.models import Question, Registration, Response, Session, Survey, SurveyRecipient
 from events.services import questionnaire as engine
 from events.services import surveys
 from events.services.registration import register
@@ -19,6 +20,7 @@ from tests.factories import (
     SurveyFactory,
     UserFactory,
 )
+from tests.migrations import migrator  # noqa: F401 (a fixture for the migration tests)
 
 Kind = Question.Kind
 
@@ -108,3 +110,28 @@ def event(organizer):
 @pytest.fixture
 def session(event):
     return SessionFactory(event=event, capacity=300)
+
+
+# The answers form between a POST and the services, as the pages use it.
+
+
+def clean_answers(*, questionnaire, data, questions=None) -> dict:
+    """The answers the respondent's form takes from `data`; engine.AnswerErrors (by question
+    id, None for the form as a whole) when it refuses them."""
+    if questions is None:
+        questions = questionnaire.questions.all()
+    form = AnswersForm(data, questions=questions)
+    if not form.is_valid():
+        raise engine.AnswerErrors(form.question_errors())
+    return form.answers()
+
+
+def answer(*, recipient: SurveyRecipient, data) -> Response:
+    """A person posts `data` from their survey link."""
+    answers = clean_answers(questionnaire=recipient.survey.questionnaire, data=data)
+    return surveys.answer(recipient=recipient, answers=answers)
+
+
+def shown(questions, *, answers=None) -> list:
+    """The questions as the respondent's page shows them (with their saved `answers`)."""
+    return AnswersForm(questions=questions, answers=answers).question_fields

@@ -12,7 +12,7 @@ from events.models import SurveyRecipient
 from events.services import questionnaire as engine
 from events.services import surveys
 from tests.factories import SessionFactory, UserFactory
-from tests.surveys.conftest import Kind, field, invite, questions_of, survey_for
+from tests.surveys.conftest import Kind, answer, field, invite, questions_of, survey_for
 
 pytestmark = pytest.mark.django_db
 
@@ -51,7 +51,7 @@ def world(event, session):
                 data[field(question)] = (
                     [str(v) for v in value] if isinstance(value, list) else str(value)
                 )
-        surveys.answer(recipient=recipient, data=data)
+        answer(recipient=recipient, data=data)
     invite(survey, UserFactory(role="developer"), session)  # sent, never opened
     return survey, session, second
 
@@ -138,7 +138,7 @@ def test_changed_answers_count_as_they_are_now(world):
     rating = questions_of(survey)[0]
     first = SurveyRecipient.objects.filter(answered_at__isnull=False).order_by("pk").first()
 
-    surveys.answer(recipient=first, data={field(rating): "1"})
+    answer(recipient=first, data={field(rating): "1"})
 
     figures = by_kind(engine.results(questionnaire=survey.questionnaire))
     # [1, 4, 4, 2]: 11 / 4; the person's other answers are gone with the old response.
@@ -256,7 +256,7 @@ def test_the_csv_neutralises_answers_that_look_like_formulas(event, session, org
     survey = survey_for(event, [(Kind.SHORT_TEXT, "=cmd|' /C calc'!A0", None, False)])
     [question] = questions_of(survey)
     recipient = invite(survey, UserFactory(), session)
-    surveys.answer(recipient=recipient, data={field(question): '=HYPERLINK("x")'})
+    answer(recipient=recipient, data={field(question): '=HYPERLINK("x")'})
 
     response = organizer_client.get(reverse("manage:survey_csv", args=[event.pk]))
 
@@ -288,9 +288,7 @@ def test_answers_labels_and_choices_are_shown_as_text_never_as_markup(
     )
     pick, why = questions_of(survey)
     recipient = invite(survey, UserFactory(), session)
-    surveys.answer(
-        recipient=recipient, data={field(pick): "1", field(why): "<script>alert(1)</script>"}
-    )
+    answer(recipient=recipient, data={field(pick): "1", field(why): "<script>alert(1)</script>"})
 
     results = organizer_client.get(reverse("manage:survey_results", args=[event.pk]))
     builder = organizer_client.get(reverse("manage:survey", args=[event.pk]))

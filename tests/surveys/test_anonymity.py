@@ -13,7 +13,7 @@ from django.utils import timezone
 from events.models import Notification, Survey
 from events.services import surveys
 from tests.factories import SessionFactory, UserFactory
-from tests.surveys.conftest import Kind, field, invite, questions_of, survey_for
+from tests.surveys.conftest import Kind, answer, field, invite, questions_of, survey_for
 
 pytestmark = pytest.mark.django_db
 
@@ -38,7 +38,7 @@ def world(event, session):
             display_name=f"Secret Name{index}", email=f"secret{index}@example.org", role=role
         )
         recipient = invite(survey, person, where)
-        surveys.answer(
+        answer(
             recipient=recipient, data={field(rating): str(index + 1), field(word): f"word{index}"}
         )
         people.append(person)
@@ -171,9 +171,7 @@ def test_the_anonymous_csv_has_no_response_id_and_does_not_follow_the_order_of_a
     count = 24
     for index in range(count):
         recipient = invite(survey, UserFactory(), session)
-        surveys.answer(
-            recipient=recipient, data={field(rating): "3", field(word): f"answer{index:02}"}
-        )
+        answer(recipient=recipient, data={field(rating): "3", field(word): f"answer{index:02}"})
     # The order of answering, which is also the words' sorted order.
     answered = [f"answer{i:02}" for i in range(count)]
 

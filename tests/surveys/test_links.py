@@ -15,7 +15,7 @@ from django.utils import timezone
 from events.models import Answer, Response, Survey, SurveyRecipient
 from events.services import invitations, surveys
 from tests.factories import EventFactory, SessionFactory, UserFactory
-from tests.surveys.conftest import Kind, field, invite, link, questions_of, survey_for
+from tests.surveys.conftest import Kind, answer, field, invite, link, questions_of, survey_for
 
 pytestmark = pytest.mark.django_db
 
@@ -187,7 +187,7 @@ def test_the_service_refuses_answers_after_closing_even_with_the_page_open(ada, 
     Survey.objects.filter(pk=survey.pk).update(closes_at=timezone.now() - timedelta(seconds=1))
 
     with pytest.raises(surveys.ServiceError, match="closed"):
-        surveys.answer(recipient=ada, data=rating(survey, "5"))
+        answer(recipient=ada, data=rating(survey, "5"))
     assert Response.objects.count() == 0
 
 

@@ -11,7 +11,17 @@ from events.models import Answer, Response, SurveyRecipient
 from events.services import questionnaire as engine
 from events.services import surveys
 from tests.factories import UserFactory
-from tests.surveys.conftest import EVERY_KIND, Kind, field, invite, link, questions_of, survey_for
+from tests.surveys.conftest import (
+    EVERY_KIND,
+    Kind,
+    answer,
+    clean_answers,
+    field,
+    invite,
+    link,
+    questions_of,
+    survey_for,
+)
 
 
 @pytest.fixture
@@ -38,8 +48,8 @@ def test_answering_again_replaces_the_answers_of_the_one_response(ada, asked):
     }
     second = {field(asked[Kind.RATING]): "5", field(asked[Kind.MULTIPLE]): ["2"]}
 
-    surveys.answer(recipient=ada, data=first)
-    response = surveys.answer(recipient=ada, data=second)
+    answer(recipient=ada, data=first)
+    response = answer(recipient=ada, data=second)
 
     assert Response.objects.count() == 1
     ada.refresh_from_db()
@@ -149,9 +159,7 @@ def assert_one_whole_submission(asked, recipient=None) -> None:
 @pytest.mark.django_db(transaction=True)
 def test_the_same_person_submitting_at_once_from_two_tabs_keeps_one_whole_response(ada, asked):
     def submit(index: int) -> None:
-        surveys.answer(
-            recipient=SurveyRecipient.objects.get(pk=ada.pk), data=submission(asked, index)
-        )
+        answer(recipient=SurveyRecipient.objects.get(pk=ada.pk), data=submission(asked, index))
 
     outcomes = at_once(THREADS, submit)
 
@@ -167,7 +175,7 @@ def test_the_engine_alone_keeps_one_whole_response_under_concurrent_first_answer
     questions = questions_of(survey)
 
     def submit(index: int) -> None:
-        cleaned = engine.clean_answers(
+        cleaned = clean_answers(
             questionnaire=survey.questionnaire, data=submission(asked, index), questions=questions
         )
         engine.save_response(

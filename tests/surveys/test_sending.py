@@ -12,7 +12,7 @@ from events.outbox import delivery
 from events.services import attendance, scheduling, surveys
 from events.services.registration import cancel
 from tests.factories import RegistrationFactory, SessionFactory
-from tests.surveys.conftest import Kind, end, field, questions_of, seat, survey_for
+from tests.surveys.conftest import Kind, answer, end, field, questions_of, seat, survey_for
 
 pytestmark = pytest.mark.django_db
 
@@ -309,7 +309,7 @@ def test_a_reminder_goes_once_and_only_to_those_who_have_not_answered(event, ses
     end(session)
     surveys.queue_due()
     question = questions_of(survey)[0]
-    surveys.answer(recipient=SurveyRecipient.objects.get(user=ada.user), data={field(question): 4})
+    answer(recipient=SurveyRecipient.objects.get(user=ada.user), data={field(question): 4})
 
     assert surveys.queue_reminders() == 0  # not due yet
     assert surveys.queue_reminders(now=remind_time(survey)) == 1
@@ -351,7 +351,7 @@ def test_a_reminder_is_skipped_when_they_answer_before_it_goes_out(event, sessio
     surveys.queue_reminders(now=remind_time(survey))
     recipient = SurveyRecipient.objects.get()
 
-    surveys.answer(recipient=recipient, data={field(questions_of(survey)[0]): "5"})
+    answer(recipient=recipient, data={field(questions_of(survey)[0]): "5"})
     deliver_all()
 
     reminder = Notification.objects.get(kind=REMINDER)
@@ -416,7 +416,7 @@ def test_resending_is_refused_once_they_answered(event, session):
     end(session)
     surveys.queue_due()
     recipient = SurveyRecipient.objects.get()
-    surveys.answer(recipient=recipient, data={field(questions_of(survey)[0]): "5"})
+    answer(recipient=recipient, data={field(questions_of(survey)[0]): "5"})
 
     with pytest.raises(surveys.ServiceError, match="already answered"):
         surveys.resend(recipient=recipient, actor=None)
@@ -484,7 +484,7 @@ def test_a_longer_reminder_delay_after_sending_moves_the_planned_reminders(event
     survey = sending_on(event, reminder_after_days=3)
     end(session)
     surveys.queue_due()
-    surveys.answer(
+    answer(
         recipient=SurveyRecipient.objects.get(user=ada.user),
         data={field(questions_of(survey)[0]): "3"},
     )

@@ -14,7 +14,16 @@ from django.urls import reverse
 from events.services import ServiceError, surveys
 from events.services import questionnaire as engine
 from tests.factories import UserFactory
-from tests.surveys.conftest import Kind, field, invite, questions_of, survey_for
+from tests.surveys.conftest import (
+    Kind,
+    answer,
+    clean_answers,
+    field,
+    invite,
+    questions_of,
+    shown,
+    survey_for,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +40,7 @@ def survey(event):
 
 def value_of(question, label: str) -> str:
     """The value the respondent's form posts for the choice shown as `label`."""
-    [bound] = engine.bound_questions([question])
+    [bound] = shown([question])
     return next(c.value for c in bound.choices if c.label == label)
 
 
@@ -42,7 +51,7 @@ def answered(survey, session):
     picks = [("Tools", ["API", "CLI"]), ("Docs", ["Playground"]), ("Models", ["CLI"])]
     for i, (one, several) in enumerate(picks):
         recipient = invite(survey, UserFactory(display_name=f"Person {i}"), session)
-        surveys.answer(
+        answer(
             recipient=recipient,
             data={
                 field(track): value_of(track, one),
@@ -118,10 +127,10 @@ def test_a_removed_choice_is_no_longer_offered_nor_accepted(answered, session):
     edit(track, ["Models", "Docs", "Community"])
     track.refresh_from_db()
 
-    [bound] = engine.bound_questions([track])
+    [bound] = shown([track])
     assert [c.label for c in bound.choices] == ["Models", "Docs", "Community"]
     with pytest.raises(engine.AnswerErrors):
-        engine.clean_answers(questionnaire=answered.questionnaire, data={field(track): str(tools)})
+        clean_answers(questionnaire=answered.questionnaire, data={field(track): str(tools)})
 
 
 def test_a_removed_choice_without_answers_is_not_shown_in_results(answered):
@@ -174,7 +183,7 @@ def test_reordering_choices_keeps_their_ids_and_answers(answered, session):
     assert ids(tried) == before
     assert counts(answered)[1] == [("Playground", 1), ("API", 1), ("CLI", 2)]
     # The respondent's form lists them in the new order, each posting its own id.
-    [bound] = engine.bound_questions([questions_of(answered)[1]])
+    [bound] = shown([questions_of(answered)[1]])
     assert [(c.label, c.value) for c in bound.choices] == [
         ("Playground", str(before["Playground"])),
         ("API", str(before["API"])),
@@ -189,7 +198,7 @@ def test_a_respondent_sees_their_own_answers_after_a_reorder(answered, session):
     edit(tried, ["CLI", "Playground", "API"])
 
     saved = surveys.saved_answers(recipient)
-    fields = engine.bound_questions(questions_of(answered), initial=saved)
+    fields = shown(questions_of(answered), answers=saved)
 
     assert [[c.label for c in f.choices if c.checked] for f in fields] == [
         ["Tools"],
@@ -218,13 +227,13 @@ def test_ids_are_never_reused_after_a_choice_is_removed(answered):
 def test_bad_choice_edits_are_refused_and_change_nothing(answered, choices, message):
     track, _ = questions_of(answered)
     track.refresh_from_db()
-    before = (list(track.choices), list(track.choice_ids), list(track.removed_choices))
+    before = (list(track.choice_labels), list(track.choice_ids), list(track.removed_choices))
 
     with pytest.raises(ServiceError, match=message):
         edit(track, choices)
 
     track.refresh_from_db()
-    assert (track.choices, track.choice_ids, track.removed_choices) == before
+    assert (track.choice_labels, track.choice_ids, track.removed_choices) == before
 
 
 # Through the organizer's edit page: one row per choice (its words, its place, a box to
@@ -332,7 +341,7 @@ def test_bad_choices_on_the_edit_page_get_a_400_and_change_nothing(
 ):
     track, _ = questions_of(answered)
     track.refresh_from_db()
-    before = (list(track.choices), list(track.choice_ids), list(track.removed_choices))
+    before = (list(track.choice_labels), list(track.choice_ids), list(track.removed_choices))
     data = page_data(track, label="Reworded", **change(ids(track)))
 
     page = edit_page(organizer_client, track, data)
@@ -341,4 +350,4 @@ def test_bad_choices_on_the_edit_page_get_a_400_and_change_nothing(
     assert message in page.content.decode()
     track.refresh_from_db()
     assert track.label == "Which track?"
-    assert (track.choices, track.choice_ids, track.removed_choices) == before
+    assert (track.choice_labels, track.choice_ids, track.removed_choices) == before

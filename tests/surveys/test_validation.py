@@ -8,7 +8,16 @@ from events.models import Answer, Response
 from events.services import questionnaire as engine
 from events.services import surveys
 from tests.factories import EventFactory, UserFactory
-from tests.surveys.conftest import EVERY_KIND, Kind, field, invite, link, questions_of, survey_for
+from tests.surveys.conftest import (
+    EVERY_KIND,
+    Kind,
+    clean_answers,
+    field,
+    invite,
+    link,
+    questions_of,
+    survey_for,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +35,7 @@ def asked(survey) -> dict[str, object]:
 
 def errors_for(survey, data) -> dict:
     with pytest.raises(engine.AnswerErrors) as caught:
-        engine.clean_answers(questionnaire=survey.questionnaire, data=data)
+        clean_answers(questionnaire=survey.questionnaire, data=data)
     return caught.value.errors
 
 
@@ -52,7 +61,7 @@ def test_a_recommendation_outside_zero_to_ten_is_refused(survey, asked, value):
 
 @pytest.mark.parametrize("value", ["0", "10"])
 def test_both_ends_of_the_recommendation_scale_are_kept(survey, asked, value):
-    cleaned = engine.clean_answers(questionnaire=survey.questionnaire, data=valid(asked, nps=value))
+    cleaned = clean_answers(questionnaire=survey.questionnaire, data=valid(asked, nps=value))
 
     assert cleaned[asked[Kind.NPS].pk] == int(value)
 
@@ -86,7 +95,7 @@ def test_a_multiple_choice_outside_the_choices_is_refused(survey, asked, values)
 def test_a_multiple_choice_keeps_each_pick_once_in_order(survey, asked):
     data = {**valid(asked), field(asked[Kind.MULTIPLE]): ["2", "0", "2"]}
 
-    cleaned = engine.clean_answers(questionnaire=survey.questionnaire, data=data)
+    cleaned = clean_answers(questionnaire=survey.questionnaire, data=data)
 
     assert cleaned[asked[Kind.MULTIPLE].pk] == [0, 2]
 
@@ -96,7 +105,7 @@ def test_text_longer_than_its_limit_is_refused_and_the_limit_itself_is_kept(
     survey, asked, kind, limit
 ):
     errors = errors_for(survey, valid(asked, **{kind: "x" * (limit + 1)}))
-    cleaned = engine.clean_answers(
+    cleaned = clean_answers(
         questionnaire=survey.questionnaire, data=valid(asked, **{kind: "x" * limit})
     )
 
@@ -119,7 +128,7 @@ def test_a_required_text_of_only_spaces_is_asked_for(event):
 
 
 def test_optional_questions_may_be_left_out(survey, asked):
-    cleaned = engine.clean_answers(questionnaire=survey.questionnaire, data=valid(asked))
+    cleaned = clean_answers(questionnaire=survey.questionnaire, data=valid(asked))
 
     assert cleaned[asked[Kind.RATING].pk] == 4
     assert {pk: v for pk, v in cleaned.items() if pk != asked[Kind.RATING].pk} == {
