@@ -59,8 +59,7 @@ def resend(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         messages.success(request, f"The message to {notification.email} will be sent again.")
     if notification.session_id:
         return redirect("manage:session_messages", notification.session_id)
-    # Otherwise it is an invitation to a whole event: the queryset above lets organizers reach
-    # no other message. (Staff reach every row; one with neither is not listed with a button.)
-    invitation = notification.invitation
-    assert invitation is not None
-    return redirect("manage:invitations", invitation.event_id)
+    if notification.invitation is not None:  # an invitation to a whole event
+        return redirect("manage:invitations", notification.invitation.event_id)
+    # Organizers reach no other message; staff reach every row (an open call's, say).
+    return redirect("manage:dashboard")

@@ -204,3 +204,22 @@ def test_calendar_messages_are_named_for_people_not_by_itip_method(session, owne
     assert "Calendar update #1<" in html
     assert "Calendar cancellation<" in html
     assert "seq " not in html and "request ·" not in html and "cancel ·" not in html
+
+
+def test_staff_sending_again_a_message_of_no_session_or_invitation_is_not_a_500(
+    enqueued, client_for
+):
+    """Staff reach every outbox row; one about an open call (no session, no invitation) is
+    sent again and leads back to the organizer pages rather than failing on the way."""
+    row = Notification.objects.create(
+        key="call_received:test:1", kind=Notification.Kind.CALL_RECEIVED, email="a@example.com"
+    )
+    failed(row)
+    staff = UserFactory(is_staff=True)
+
+    response = client_for(staff).post(resend_url(row))
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("manage:dashboard")
+    row.refresh_from_db()
+    assert row.status == Status.PENDING
