@@ -29,6 +29,7 @@ from events.services.attendance import check_in
 from events.services.registration import register
 from events.services.review import approve
 from tests.factories import EventFactory, OrganizerFactory, SessionFactory, UserFactory
+from tests.surveys.conftest import answer
 
 from .steps import log_in
 from .tabs import Tab
@@ -127,7 +128,7 @@ def build_world() -> SimpleNamespace:
     ]
     fields = {q.label: questionnaire.field_name(q) for q in survey.questionnaire.questions.all()}
     for recipient in recipients[:5]:
-        surveys.answer(
+        answer(
             recipient=recipient,
             data={
                 fields["Overall, how would you rate this session?"]: "4",
