@@ -18,9 +18,10 @@ from django.db import transaction
 from django.db.models import F, Value
 from django.db.models.functions import Greatest
 
-from . import fastcache, ics
+from . import ics
 from .models import Notification, Registration, Session
-from .prepared import insert
+from .speed import fastcache
+from .speed.prepared import insert
 
 log = logging.getLogger(__name__)
 Kind = Notification.Kind

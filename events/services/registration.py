@@ -19,7 +19,7 @@ from ..models import (
     Session,
     TermsAcceptance,
 )
-from ..prepared import Prepared, insert
+from ..speed.prepared import Prepared, insert
 from . import ServiceError
 from .reminders import next_reminder_at
 from .screening import clean_answers
@@ -131,7 +131,7 @@ def check_no_overlap(*, user, session: Session, exclude: int | None = None) -> N
         )
 
 
-# The sign-up path is the hot one of a rush: its reads are compiled once (see prepared.py).
+# The sign-up path is the hot one of a rush: its reads are compiled once (see speed/prepared.py).
 SESSION_WITH_EVENT = Prepared(lambda pk: Session.objects.select_related("event").filter(pk=pk))
 
 

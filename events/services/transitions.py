@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from .. import notifications
 from ..models import Registration, RegistrationChange
-from ..prepared import insert
+from ..speed.prepared import insert
 from . import ServiceError
 from .reminders import next_reminder_at
 from .seats import lock_session

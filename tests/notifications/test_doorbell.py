@@ -9,10 +9,11 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from events import fastcache, notifications, tasks
+from events import notifications, tasks
 from events.models import Notification
 from events.services import delivery
 from events.services.registration import register
+from events.speed import fastcache
 from events.tasks import deliver_pending
 from tests.celery_worker import wait_for
 from tests.factories import SessionFactory, UserFactory
