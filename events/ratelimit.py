@@ -12,7 +12,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from .fastcache import hit
+from .speed.fastcache import hit
 
 
 def now() -> float:

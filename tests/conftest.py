@@ -27,6 +27,58 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
             require(service)
 
 
+# The registration tests run twice, as `make test` runs them: with the speed layer
+# (events/speed) as production runs it, and with SPEED_LAYER off, its plain twin (querysets,
+# save(), the cache API) doing the work; see `speed_layer`.
+BOTH_WAYS = {
+    "tests.events.test_registration",
+    "tests.events.test_public_views",
+    "tests.events.test_concurrency",
+    "tests.test_fastcache",
+}
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if metafunc.module.__name__ in BOTH_WAYS:
+        metafunc.fixturenames.append("speed_layer_on")
+        metafunc.parametrize("speed_layer_on", [True, False], ids=["speed", "plain"])
+
+
+@pytest.fixture(autouse=True)
+def speed_layer(request):
+    """SPEED_LAYER as the test is parametrised (BOTH_WAYS), else as configured. Off, the
+    test also proves that the fallback did the work: none of the layer's shortcuts may run
+    (no statement compiled, prepared or inserted by it, no Redis command past the cache
+    API)."""
+    callspec = getattr(request.node, "callspec", None)
+    on = callspec.params.get("speed_layer_on", True) if callspec else True
+    if on:
+        yield
+        return
+    from events.speed import fastcache, prepared
+
+    settings = request.getfixturevalue("settings")
+    monkeypatch = request.getfixturevalue("monkeypatch")
+    settings.SPEED_LAYER = False
+    shortcuts: list[str] = []
+
+    def watch(owner, name: str) -> None:
+        original = getattr(owner, name)
+
+        def watching(*args, **kwargs):
+            shortcuts.append(f"{getattr(owner, '__name__', owner)}.{name}")
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(owner, name, watching)
+
+    watch(prepared._Compiled, "__init__")
+    watch(prepared, "_insert_statement")
+    watch(prepared, "_preparing_cursor_class")
+    watch(fastcache, "_on_redis")
+    yield
+    assert shortcuts == [], "with SPEED_LAYER off, the speed layer's shortcuts ran"
+
+
 @pytest.fixture(autouse=True)
 def isolated_cache(settings) -> None:
     """Each test gets its own cache namespace, so rate-limit counters never leak between tests.

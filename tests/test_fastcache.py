@@ -1,11 +1,11 @@
-"""Counters and flags in the shared cache (events/fastcache.py): the rate limits and the
+"""Counters and flags in the shared cache (events/speed/fastcache.py): the rate limits and the
 outbox's doorbell depend on them, on Redis in production and the database cache without it."""
 
 import pytest
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 
-from events import fastcache
+from events.speed import fastcache
 
 pytestmark = pytest.mark.django_db
 

@@ -13,8 +13,9 @@ from django.urls import reverse
 from accounts.models import User
 from config import cache as redis_cache
 from config.celery import app
-from events import fastcache, ratelimit
+from events import ratelimit
 from events.models import Notification, Registration
+from events.speed import fastcache
 from tests.factories import PASSWORD, SessionFactory, UserFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.redis]

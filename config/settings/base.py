@@ -46,11 +46,18 @@ else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     if env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
-        # The sign-up path's statements are prepared on the server (events/prepared.py);
+        # The sign-up path's statements are prepared on the server (events/speed/prepared.py);
         # Django's own queries never reach this threshold, so they are not. Behind a pooler
         # in transaction mode that cannot keep prepared statements (PgBouncer before 1.21),
         # set DATABASE_PREPARED_STATEMENTS=false.
         DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 2**31 - 1
+
+# SPEED LAYER
+# The sign-up path's shortcuts past Django's public API (events/speed): statements compiled
+# once and prepared, a kept Redis client. Off, the same work goes through querysets, save()
+# and the cache API (same results, about half the sign-up throughput); a part whose private
+# internals changed after an upgrade falls back by itself and logs it once.
+SPEED_LAYER = env.bool("SPEED_LAYER", default=True)
 
 # APPS
 INSTALLED_APPS = [

@@ -1,7 +1,9 @@
 from django import forms
 from django.core.exceptions import ValidationError
+from django.http import QueryDict
 
 from ..models import Event, ScreeningQuestion
+from ..services.registration import SignUpInput
 from ..services.screening import MAX_LENGTH, clean_answers
 
 Kind = ScreeningQuestion.Kind
@@ -41,6 +43,22 @@ class SignUpForm(forms.Form):
             )
         for question in self.questions:
             self.fields[f"q{question.pk}"] = question_field(question)
+
+    @staticmethod
+    def sent(data: QueryDict) -> SignUpInput:
+        """What the page posted, as the sign-up service reads it (it knows the questions)."""
+        return SignUpInput(
+            terms_version=data.get("terms_version"),
+            # Read as the form's own checkbox reads it ("on", "true"; not "false", "0").
+            accepted_terms=forms.BooleanField().to_python(
+                forms.CheckboxInput().value_from_datadict(data, {}, "accept_terms")
+            ),
+            answers={
+                key[1:]: data.getlist(key)
+                for key in data
+                if key.startswith("q") and key[1:].isdigit()
+            },
+        )
 
     def answers(self) -> dict:
         return {str(q.pk): self.cleaned_data.get(f"q{q.pk}") for q in self.questions}

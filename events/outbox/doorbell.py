@@ -17,7 +17,7 @@ import logging
 from celery import current_app
 from django.db import transaction
 
-from .. import fastcache
+from ..speed import fastcache
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from django.db import transaction
 
 from ..models.notification import Notification
-from ..prepared import insert
+from ..speed.prepared import insert
 from .doorbell import enqueue_on_commit
 
 T = TypeVar("T")

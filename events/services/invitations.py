@@ -17,7 +17,7 @@ from ..invite_parsing import Row
 from ..models import Event, Invitation, Notification, Registration, Session
 from ..outbox import owe
 from . import ServiceError
-from .registration import register
+from .registration import accept_terms, register
 from .seats import lock_session, take_seats
 from .waitlist import release_and_refill
 
@@ -191,10 +191,18 @@ def may_accept(invitation: Invitation, user) -> bool:
 
 
 @transaction.atomic
-def accept(*, invitation: Invitation, user, session: Session | None = None) -> Registration:
+def accept(
+    *,
+    invitation: Invitation,
+    user,
+    session: Session | None = None,
+    terms_version: int | None = None,
+) -> Registration:
     """Take up an invitation: a confirmed seat (the held one, or a free one), or the
     waitlist when none is free. The invited address must be one of the person's verified
-    addresses, unless the organizer allowed any account."""
+    addresses, unless the organizer allowed any account. `terms_version` is the version of
+    the confidentiality terms `user` accepted on the invitation page (None when none were
+    asked): stored with the place, so a refused acceptance leaves none."""
     invitation = _lock(invitation)
     check_open(invitation)
     if not may_accept(invitation, user):
@@ -207,6 +215,8 @@ def accept(*, invitation: Invitation, user, session: Session | None = None) -> R
         if session is None or session.event_id != invitation.event_id:
             raise ServiceError("Choose one of the event's sessions.")
         target = session
+    if terms_version is not None:
+        accept_terms(user=user, event=invitation.event, version=terms_version)
     registration = register(user=user, session=target, invited_seat=invitation.seat_held)
     Invitation.objects.filter(pk=invitation.pk).update(
         status=Status.ACCEPTED,

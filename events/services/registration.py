@@ -1,15 +1,26 @@
 """Registering, applying and cancelling: the rules a developer meets when signing up."""
 
-from collections.abc import Callable
+from collections.abc import Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 from allauth.account.models import EmailAddress
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
-from ..models import Event, Notification, Registration, Session, TermsAcceptance
-from ..prepared import Prepared, insert
+from ..models import (
+    Event,
+    Invitation,
+    Notification,
+    Registration,
+    ScreeningQuestion,
+    Session,
+    TermsAcceptance,
+)
+from ..permissions import may
+from ..speed.prepared import Prepared, insert
 from . import ServiceError
 from .reminders import next_reminder_at
 from .screening import clean_answers
@@ -49,6 +60,34 @@ def check_can_sign_up(*, user, session: Session, invited: bool = False) -> None:
         raise ServiceError("Registration for this event is closed.")
     if event.is_confidential and not has_accepted_terms(user=user, event=event):
         raise ServiceError("Accept the confidentiality terms to sign up for this event.")
+
+
+def organizes(*, user, event: Event) -> bool:
+    return may(user, "event.view", event)
+
+
+def may_see(*, user, event: Event) -> bool:
+    """Published (or cancelled) events are visible to anyone with the link; drafts only to
+    their organizers; invitation-only events to the people invited (see is_invitee)."""
+    if event.status == Event.Status.DRAFT and not organizes(user=user, event=event):
+        return False
+    return event.registration_mode != Event.Mode.INVITATION or is_invitee(user=user, event=event)
+
+
+def is_invitee(*, user, event: Event) -> bool:
+    """Invitation-only events are seen by their organizers and the people invited (by any
+    of their verified addresses) or already registered."""
+    if not user.is_authenticated:
+        return False
+    if organizes(user=user, event=event):
+        return True
+    emails = EmailAddress.objects.filter(user=user, verified=True).values("email")
+    return (
+        Invitation.objects.filter(event=event, email__in=emails)
+        .exclude(status=Invitation.Status.REVOKED)
+        .exists()
+        or Registration.objects.filter(user=user, session__event=event).exists()
+    )
 
 
 def has_accepted_terms(*, user, event: Event) -> bool:
@@ -93,7 +132,7 @@ def check_no_overlap(*, user, session: Session, exclude: int | None = None) -> N
         )
 
 
-# The sign-up path is the hot one of a rush: its reads are compiled once (see prepared.py).
+# The sign-up path is the hot one of a rush: its reads are compiled once (see speed/prepared.py).
 SESSION_WITH_EVENT = Prepared(lambda pk: Session.objects.select_related("event").filter(pk=pk))
 
 
@@ -150,18 +189,94 @@ def register(
         return _register(user=user, session=state, answers=answers or {}, invited_seat=invited_seat)
 
 
-def sign_up(*, user, pk: int, check: Callable[[Session | None], tuple[dict, int | None]]):
-    """The sign-up page's path to register(), in one transaction that reads the session and
-    the person's standing once: `check` (the page's) gets that session, raises if the page
-    must refuse (not visible, form invalid), and returns the answers and the version of the
-    terms accepted on the page (None when none were asked). The acceptance is stored with the
-    place, so a refused sign-up leaves none."""
-    with _one_per_person(user=user, pk=pk), transaction.atomic():
-        session = sign_up_state(pk=pk, user=user)
-        answers, terms_version = check(session)
-        if terms_version is not None:
-            accept_terms(user=user, event=session.event, version=terms_version)
-        return _register(user=user, session=session, answers=answers, invited_seat=None)
+@dataclass(frozen=True)
+class SignUpInput:
+    """What the sign-up page sent, as sent: the terms version it showed and whether the box
+    was ticked, and the answers by question id (every value a list, as forms post them)."""
+
+    terms_version: str | None = None
+    accepted_terms: bool = False
+    answers: Mapping[str, list[str]] = field(default_factory=dict)
+
+
+class SignUpRefused(ServiceError):
+    """A sign-up the page shows again, with why: `errors` by form field when what was sent
+    does not do, else `message`. `session` is the session as read (None when it does not
+    exist or the person may not see it: a 404, never a hint that it exists), `needs_terms`
+    whether the page must ask for the terms."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        session: Session | None,
+        needs_terms: bool = False,
+        errors: dict[str, list[str]] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.session = session
+        self.needs_terms = needs_terms
+        self.errors = errors or {}
+
+
+def sign_up(*, user, pk: int, sent: SignUpInput) -> Registration:
+    """The sign-up page's path to register(): in one transaction, one read of the session and
+    the person's standing (the hot path of a rush), then what the page sent is checked, the
+    terms accepted on it are stored and the person signed up. Every refusal is a
+    SignUpRefused carrying that read, so the page can be shown again without another; the
+    acceptance is stored with the place, so a refused sign-up leaves none."""
+    session, needs_terms = None, False  # as read, for a refusal raised after the rollback
+    try:
+        with _one_per_person(user=user, pk=pk), transaction.atomic():
+            session = sign_up_state(pk=pk, user=user)
+            if session is None or not may_see(user=user, event=session.event):
+                raise SignUpRefused("This session does not exist.", session=None)
+            event = session.event
+            needs_terms = event.is_confidential and not has_accepted_terms(user=user, event=event)
+            answers, terms_version, errors = _read_sign_up(
+                event=event, needs_terms=needs_terms, sent=sent
+            )
+            if errors:
+                text = " ".join(message for messages in errors.values() for message in messages)
+                raise SignUpRefused(text, session=session, needs_terms=needs_terms, errors=errors)
+            if terms_version is not None:
+                accept_terms(user=user, event=event, version=terms_version)
+            return _register(user=user, session=session, answers=answers, invited_seat=None)
+    except SignUpRefused:
+        raise
+    except ServiceError as error:
+        raise SignUpRefused(error.message, session=session, needs_terms=needs_terms) from None
+    except ValidationError as error:
+        text = " ".join(error.messages)
+        raise SignUpRefused(text, session=session, needs_terms=needs_terms) from None
+
+
+def _read_sign_up(
+    *, event: Event, needs_terms: bool, sent: SignUpInput
+) -> tuple[dict, int | None, dict[str, list[str]]]:
+    """The answers (typed as their questions ask), the terms version accepted (None when none
+    were asked), and what does not do, by form field."""
+    errors: dict[str, list[str]] = {}
+    version = None
+    if needs_terms:
+        try:
+            version = int(sent.terms_version or "")
+        except ValueError:
+            errors["terms_version"] = ["Enter a whole number."]
+        if not sent.accepted_terms:
+            errors["accept_terms"] = ["You need to accept the terms to sign up."]
+    answers: dict = {}
+    if event.uses_applications:
+        for question in event.questions.all():
+            given = sent.answers.get(str(question.pk), [])
+            multiple = question.kind == ScreeningQuestion.Kind.MULTIPLE
+            answers[str(question.pk)] = list(given) if multiple else (given[-1] if given else "")
+        try:
+            clean_answers(event=event, raw=answers)
+        except ValidationError as error:
+            for key, messages in error.message_dict.items():
+                errors.setdefault(key, []).extend(messages)
+    return answers, version, errors
 
 
 @contextmanager

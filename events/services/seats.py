@@ -9,7 +9,7 @@ running it."""
 from django.db import connection
 
 from ..models import Session
-from ..prepared import cursor
+from ..speed.prepared import cursor
 
 SCHEDULED = Session.Status.SCHEDULED.value
 

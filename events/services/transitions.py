@@ -8,7 +8,7 @@ from django.utils import timezone
 from accounts.models import User
 
 from ..models import Registration, RegistrationChange
-from ..prepared import insert
+from ..speed.prepared import insert
 from . import ServiceError, notices
 from .reminders import next_reminder_at
 from .seats import lock_session

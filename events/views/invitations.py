@@ -5,7 +5,6 @@ import uuid
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.db import transaction
 from django.db.models import Count, OuterRef, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -259,12 +258,12 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
         chosen = None
         if session is None:
             chosen = next((s for s in sessions if str(s.pk) == request.POST.get("session")), None)
-        with transaction.atomic():
-            if needs_terms:
-                registration_service.accept_terms(
-                    user=user, event=event, version=form.cleaned_data["terms_version"]
-                )
-            registration = service.accept(invitation=found, user=user, session=chosen)
+        registration = service.accept(
+            invitation=found,
+            user=user,
+            session=chosen,
+            terms_version=form.cleaned_data["terms_version"] if needs_terms else None,
+        )
     except ServiceError as error:
         context["refusal"] = error.message
         return render(request, "events/invitation.html", context, status=400)

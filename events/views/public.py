@@ -1,9 +1,7 @@
 """What developers see: the event list, an event, signing up, their sessions, offers."""
 
-from allauth.account.models import EmailAddress
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, F, Max, Min, Q, Sum
 from django.http import Http404, HttpRequest, HttpResponse
@@ -13,7 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from ..forms.public import SignUpForm
-from ..models import Event, Invitation, Registration, Session
+from ..models import Event, Registration, Session
 from ..permissions import may
 from ..ratelimit import rate_limit
 from ..services import ServiceError, waitlist
@@ -24,33 +22,15 @@ Status = Registration.Status
 
 
 def get_visible_event(request: HttpRequest, pk: int) -> Event:
-    """Published (or cancelled) events are visible to anyone with the link; drafts only to
-    their organizers. Anything else is a 404, not a hint that it exists."""
+    """An event the viewer may see (see registration.may_see); anything else is a 404, not a
+    hint that it exists."""
     return check_visible(request, get_object_or_404(Event, pk=pk))
 
 
 def check_visible(request: HttpRequest, event: Event) -> Event:
-    if event.status == Event.Status.DRAFT and not may(request.user, "event.view", event):
-        raise Http404
-    if event.registration_mode == Event.Mode.INVITATION and not is_invitee(request.user, event):
+    if not registration_service.may_see(user=request.user, event=event):
         raise Http404
     return event
-
-
-def is_invitee(user, event: Event) -> bool:
-    """Invitation-only events are seen by their organizers and the people invited (by any
-    of their verified addresses) or already registered."""
-    if not user.is_authenticated:
-        return False
-    if may(user, "event.view", event):
-        return True
-    emails = EmailAddress.objects.filter(user=user, verified=True).values("email")
-    return (
-        Invitation.objects.filter(event=event, email__in=emails)
-        .exclude(status=Invitation.Status.REVOKED)
-        .exists()
-        or Registration.objects.filter(user=user, session__event=event).exists()
-    )
 
 
 @require_GET
@@ -122,40 +102,34 @@ def register(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "GET":
         context = sign_up_context(request, registration_service.session_with_event(pk))
         return render(request, "events/register.html", context)
-    context: dict = {}
-
-    def check(session: Session | None) -> tuple[dict, int | None]:
-        context.update(sign_up_context(request, session))
-        form = context["form"]
-        if not form.is_valid():
-            raise Refused
-        terms = form.cleaned_data["terms_version"] if context["needs_terms"] else None
-        return form.answers(), terms
-
     try:
-        registration = registration_service.sign_up(user=request.user, pk=pk, check=check)
-    except Refused:
-        return render(request, "events/register.html", context, status=400)
-    except (ServiceError, ValidationError) as error:
-        text = error.message if isinstance(error, ServiceError) else " ".join(error.messages)
-        context["refusal"] = text
+        registration = registration_service.sign_up(
+            user=request.user, pk=pk, sent=SignUpForm.sent(request.POST)
+        )
+    except registration_service.SignUpRefused as refusal:
+        if refusal.session is None:
+            raise Http404 from None
+        context = sign_up_context(request, refusal.session, needs_terms=refusal.needs_terms)
+        # The form shows the refusal next to the fields it concerns; a refusal it cannot
+        # place (the session is full, the terms changed) is said above it.
+        if context["form"].is_valid():
+            context["refusal"] = refusal.message
         return render(request, "events/register.html", context, status=400)
     messages.success(request, SIGNED_UP[registration.status])
     event_pk = registration.session.event_id
     return redirect(f"{reverse('events:detail', args=[event_pk])}#session-{pk}")
 
 
-class Refused(Exception):
-    """The sign-up form did not validate: roll back, then show it again."""
-
-
-def sign_up_context(request: HttpRequest, session: Session | None) -> dict:
+def sign_up_context(
+    request: HttpRequest, session: Session | None, *, needs_terms: bool | None = None
+) -> dict:
     if session is None:
         raise Http404
     event = check_visible(request, session.event)
-    needs_terms = event.is_confidential and not registration_service.has_accepted_terms(
-        user=request.user, event=event
-    )
+    if needs_terms is None:
+        needs_terms = event.is_confidential and not registration_service.has_accepted_terms(
+            user=request.user, event=event
+        )
     questions = list(event.questions.all()) if event.uses_applications else []
     form = SignUpForm(
         request.POST if request.method == "POST" else None,

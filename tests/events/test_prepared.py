@@ -1,4 +1,4 @@
-"""Statements compiled once (events/prepared.py): they must give exactly what the ORM gives,
+"""Statements compiled once (events/speed/prepared.py): they must give exactly what the ORM gives,
 with the values of each call, and sign-up must stay a handful of statements."""
 
 import threading
@@ -11,11 +11,11 @@ from django.db.models import Exists
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from events import prepared
 from events.models import Notification, Registration, RegistrationChange, Session
-from events.prepared import Prepared, insert
 from events.services import registration as registration_service
 from events.services.registration import _sign_up_state
+from events.speed import prepared
+from events.speed.prepared import Prepared, insert
 from tests.factories import SessionFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

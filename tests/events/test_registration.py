@@ -16,7 +16,15 @@ from events.models import (
     TermsAcceptance,
 )
 from events.services import ServiceError
-from events.services.registration import accept_terms, cancel, check_can_sign_up, register
+from events.services.registration import (
+    SignUpInput,
+    SignUpRefused,
+    accept_terms,
+    cancel,
+    check_can_sign_up,
+    register,
+    sign_up,
+)
 from events.services.review import approve, reject
 from events.services.scheduling import update_event
 from tests.factories import EventFactory, OrganizerFactory, SessionFactory, UserFactory
@@ -192,6 +200,50 @@ def test_confidential_terms_must_be_accepted_before_signing_up(user):
     assert (acceptance.user, acceptance.version) == (user, 1)
     check_can_sign_up(user=user, session=session)
     assert register(user=user, session=session).status == Status.CONFIRMED
+
+
+def test_signing_up_through_the_page_service_names_each_field_that_does_not_do(user):
+    """The sign-up page's service checks what the page sent itself (no check handed in by
+    the page): an unticked terms box and a missing answer are refused by field, with the
+    session read once so the page can be shown again, and nothing is written."""
+    session = SessionFactory(
+        event__registration_mode="approval",
+        event__terms_text="Do not share the demo.",
+        event__terms_version=2,
+    )
+    why = ScreeningQuestion.objects.create(event=session.event, label="Why?", kind="long_text")
+    uses = ScreeningQuestion.objects.create(
+        event=session.event, label="Uses", kind="multiple", choices=["CLI", "API"]
+    )
+    before = snapshot(session)
+
+    with pytest.raises(SignUpRefused) as refused:
+        sign_up(user=user, pk=session.pk, sent=SignUpInput(terms_version="2"))
+
+    assert set(refused.value.errors) == {"accept_terms", f"q{why.pk}", f"q{uses.pk}"}
+    assert refused.value.session.pk == session.pk and refused.value.needs_terms
+    assert snapshot(session) == before
+
+    sent = SignUpInput(
+        terms_version="2",
+        accepted_terms=True,
+        answers={str(why.pk): ["  I build agents "], str(uses.pk): ["CLI", "API"]},
+    )
+    registration = sign_up(user=user, pk=session.pk, sent=sent)
+    assert registration.status == Status.APPLIED
+    assert registration.answers == {str(why.pk): "I build agents", str(uses.pk): ["CLI", "API"]}
+    assert TermsAcceptance.objects.filter(user=user, version=2).exists()
+
+
+def test_a_session_the_person_may_not_see_is_refused_as_if_it_did_not_exist(user):
+    draft = SessionFactory(event__status="draft")
+
+    for pk in (draft.pk, 987654):
+        with pytest.raises(SignUpRefused) as refused:
+            sign_up(user=user, pk=pk, sent=SignUpInput())
+        assert refused.value.session is None
+
+    assert not Registration.objects.exists()
 
 
 def test_accepting_the_terms_twice_keeps_one_record(user):

@@ -14,6 +14,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from events.models import Invitation, Notification, Registration, TermsAcceptance
+from events.services import ServiceError
+from events.services import invitations as service
 from events.services.registration import register
 from tests.factories import PASSWORD, EventFactory, SessionFactory, UserFactory
 from tests.invitations.helpers import (
@@ -497,6 +499,25 @@ def test_accepting_with_the_terms_records_them_and_confirms(confidential, held, 
     assert response.status_code == 302
     assert TermsAcceptance.objects.filter(user=ann, event=confidential, version=2).exists()
     assert Registration.objects.get(user=ann).status == Registration.Status.CONFIRMED
+
+
+def test_the_invitations_service_stores_the_terms_accepted_with_the_place(confidential, held, ann):
+    registration = service.accept(invitation=held, user=ann, terms_version=2)
+
+    assert registration.status == Registration.Status.CONFIRMED
+    acceptance = TermsAcceptance.objects.get(user=ann, event=confidential)
+    assert acceptance.version == 2
+    # The acceptance is the person's own act, recorded as theirs like the place they took.
+    assert registration.changes.get().actor == ann
+
+
+def test_the_invitations_service_refuses_outdated_terms_and_writes_nothing(confidential, held, ann):
+    before = state()
+
+    with pytest.raises(ServiceError, match="terms have changed"):
+        service.accept(invitation=held, user=ann, terms_version=1)
+
+    assert state() == before
 
 
 def test_a_refused_accept_stores_no_terms_acceptance(confidential, ann, client_for):

@@ -9,11 +9,11 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from events import fastcache
 from events.models import Notification
 from events.outbox import delivery, doorbell, tasks
 from events.outbox.tasks import deliver_pending
 from events.services.registration import register
+from events.speed import fastcache
 from tests.celery_worker import wait_for
 from tests.factories import SessionFactory, UserFactory
 

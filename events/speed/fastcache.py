@@ -2,21 +2,34 @@
 
 Django's Redis cache builds a new Redis client for every call, which showed on the sign-up
 path (a rate-limit counter and the outbox's doorbell on every sign-up): here each cache
-backend keeps one client. Without Redis (the embedded set-up, a database cache) the cache API
-does the same job. While Redis is unreachable, the cache backend's own fallback (its
-`attempt`, config/cache.py) answers from the process's memory instead of raising.
+backend keeps one client (reached through the backend's private `_cache`) and counts with
+one Lua script. Without Redis (the embedded set-up, a database cache), with SPEED_LAYER off,
+or once Django's Redis cache no longer has the shape relied on (events/speed/__init__.py),
+the cache API does the same job. While Redis is unreachable, the cache backend's own fallback
+(its `attempt`, config/cache.py) answers from the process's memory instead of raising, on
+either path.
 """
 
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 
+from . import REDIS, SHAPE_ERRORS, active, fall_back
+
 
 def _redis(backend):
-    if not isinstance(backend, RedisCache):
+    """The backend's kept Redis client, or None to use the cache API."""
+    if not isinstance(backend, RedisCache) or not active(REDIS):
         return None
     client = backend.__dict__.get("kept_client")
     if client is None:
-        client = backend.__dict__["kept_client"] = backend._cache.get_client(write=True)
+        try:
+            client = backend._cache.get_client(write=True)
+            for used in ("register_script", "set", "delete"):  # redis-py's, as used below
+                getattr(client, used)
+        except SHAPE_ERRORS as error:
+            fall_back(REDIS, error)
+            return None
+        backend.__dict__["kept_client"] = client
     return client
 
 
