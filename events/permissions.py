@@ -22,8 +22,11 @@ from typing import Any, TypeVar
 
 from django.contrib.auth.decorators import login_required
 from django.db.models import Model, Q, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
+
+from accounts.http import AuthenticatedRequest
 
 from .models import (
     Event,
@@ -38,6 +41,7 @@ from .models import (
 )
 
 M = TypeVar("M", bound=Model)
+R = TypeVar("R", bound=HttpResponseBase)  # a page, a redirect, or a streamed CSV
 
 # Actions that only people with the organizer flag (or staff) may take. A co-organizer added to
 # someone else's event opens the organizer pages and helps there, but does not start events or
@@ -128,12 +132,12 @@ def sees_all(user: Any) -> bool:
     return bool(user.is_staff)
 
 
-def organizer_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def organizer_required(view: Callable[..., R]) -> Callable[..., R]:
     """Logged in and an organizer (or staff, or co-organizer of an event); others get a 404."""
 
     @wraps(view)
     @login_required
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: AuthenticatedRequest, *args: Any, **kwargs: Any) -> R:
         if not may(request.user, "manage.open"):
             raise Http404
         return view(request, *args, **kwargs)

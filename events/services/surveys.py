@@ -500,15 +500,17 @@ def forget_respondent(*, user) -> None:
     response would otherwise stay behind, detached but whole)."""
     recipients = SurveyRecipient.objects.filter(user=user, response__isnull=False)
     for recipient in recipients.select_related("survey"):
+        response_id = recipient.response_id
+        assert response_id is not None  # only recipients with a response are selected
         if recipient.survey.anonymous:
             Answer.objects.filter(
-                response_id=recipient.response_id, question__kind__in=list(engine.MAX_TEXT)
+                response_id=response_id, question__kind__in=list(engine.MAX_TEXT)
             ).delete()
-            Response.objects.filter(pk=recipient.response_id).update(
+            Response.objects.filter(pk=response_id).update(
                 respondent=f"forgotten:{secrets.token_urlsafe(16)}"
             )
         else:
-            Response.objects.filter(pk=recipient.response_id).delete()
+            Response.objects.filter(pk=response_id).delete()
 
 
 # Reading results
