@@ -4,7 +4,7 @@ filters, reviews and tags, results as charts, CSV, and inviting from the pool.""
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -284,7 +284,9 @@ def call_preview(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 # Organizers: the pool
 
 
-def _pool_filter(request: HttpRequest, call: OpenCall, get: QueryDict | None = None):
+def _pool_filter(
+    request: HttpRequest, call: OpenCall, get: QueryDict | None = None
+) -> service.PoolFilter:
     get = request.GET if get is None else get
     f = service.PoolFilter(
         role=get.get("role", "") if get.get("role") in User.Role.values else "",
@@ -329,7 +331,8 @@ def pool(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         ).values_list("submission_id", "score")
     )
     for submission in shown:
-        submission.my_score = mine.get(submission.pk)
+        # Shown beside the row: the viewer's own score, set for the template, not a field.
+        submission.my_score = mine.get(submission.pk)  # type: ignore[attr-defined]
     query = request.GET.copy()
     query.pop("page", None)
     events = permitted(
@@ -356,7 +359,7 @@ def pool(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     )
 
 
-def _selected(request: HttpRequest, call: OpenCall):
+def _selected(request: AuthenticatedRequest, call: OpenCall) -> QuerySet[Submission]:
     """The submissions an action applies to: the ticked ones, or all matching the filter."""
     if request.POST.get("scope") == "all":
         # The filter is the pool page's query string, carried whole: read field by field, the
