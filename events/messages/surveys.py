@@ -35,9 +35,9 @@ def still_relevant(notification: Notification) -> str:
 
 
 def sent(notification: Notification, now: datetime) -> None:
-    recipient_id = notification.survey_recipient_id
-    assert recipient_id is not None  # as in _recipient; the row itself is not loaded here
     if notification.kind == Kind.SURVEY:
+        recipient_id = notification.survey_recipient_id
+        assert recipient_id is not None  # as in _recipient; the row itself is not loaded here
         SurveyRecipient.objects.filter(pk=recipient_id, sent_at__isnull=True).update(sent_at=now)
 
 
