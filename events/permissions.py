@@ -21,9 +21,14 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import Model, Q, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
+
+from accounts.http import AuthenticatedRequest
+from accounts.models import User
 
 from .models import (
     Event,
@@ -38,6 +43,7 @@ from .models import (
 )
 
 M = TypeVar("M", bound=Model)
+R = TypeVar("R", bound=HttpResponseBase)  # a page, a redirect, or a streamed CSV
 
 # Actions that only people with the organizer flag (or staff) may take. A co-organizer added to
 # someone else's event opens the organizer pages and helps there, but does not start events or
@@ -60,7 +66,7 @@ ACTIONS = FLAG_ACTIONS | {
 }
 
 # How to reach the people who organize an object of each model, as a queryset filter.
-ORGANIZERS: dict[type[Model], Callable[[Any], Q]] = {
+ORGANIZERS: dict[type[Model], Callable[[User], Q]] = {
     Event: lambda user: Q(organizers=user),
     Session: lambda user: Q(event__organizers=user),
     Registration: lambda user: Q(session__event__organizers=user),
@@ -82,19 +88,19 @@ def _known(action: str) -> None:
         raise ValueError(f"Unknown action: {action!r}")
 
 
-def has_organizer_flag(user: Any) -> bool:
+def has_organizer_flag(user: User | AnonymousUser) -> bool:
     """May create events and calls: the organizer flag, or staff."""
     return bool(user.is_authenticated and (user.is_organizer or user.is_staff))
 
 
-def _opens_organizer_pages(user: Any) -> bool:
+def _opens_organizer_pages(user: User | AnonymousUser) -> bool:
     # Organizers, staff, and co-organizers added to an event without the flag.
     return has_organizer_flag(user) or bool(
         user.is_authenticated and user.organized_events.exists()
     )
 
 
-def may(user: Any, action: str, obj: Model | None = None) -> bool:
+def may(user: User | AnonymousUser, action: str, obj: Model | None = None) -> bool:
     """Whether `user` may take `action`, on `obj` when the action is about one object."""
     _known(action)
     if not user.is_authenticated:
@@ -108,7 +114,7 @@ def may(user: Any, action: str, obj: Model | None = None) -> bool:
     return permitted(user, type(obj)._default_manager.filter(pk=obj.pk), action).exists()
 
 
-def permitted(user: Any, queryset: QuerySet[M], action: str) -> QuerySet[M]:
+def permitted(user: User | AnonymousUser, queryset: QuerySet[M], action: str) -> QuerySet[M]:
     """`queryset` narrowed to the objects `user` may take `action` on."""
     _known(action)
     if not user.is_authenticated:
@@ -122,18 +128,18 @@ def permitted(user: Any, queryset: QuerySet[M], action: str) -> QuerySet[M]:
     return rows.distinct() if queryset.model is Notification else rows
 
 
-def sees_all(user: Any) -> bool:
+def sees_all(user: User | AnonymousUser) -> bool:
     """Whether lists about people (attendance histories, say) show every event, not only the
     viewer's own: staff do."""
     return bool(user.is_staff)
 
 
-def organizer_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def organizer_required(view: Callable[..., R]) -> Callable[..., R]:
     """Logged in and an organizer (or staff, or co-organizer of an event); others get a 404."""
 
     @wraps(view)
     @login_required
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: AuthenticatedRequest, *args: Any, **kwargs: Any) -> R:
         if not may(request.user, "manage.open"):
             raise Http404
         return view(request, *args, **kwargs)

@@ -8,7 +8,7 @@ the rules on them."""
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
@@ -71,11 +71,11 @@ class SomeChoices(forms.TypedMultipleChoiceField):
 def field_for(question: Question) -> forms.Field:
     kind = question.kind
     messages = {"required": REQUIRED}
-    common = {"label": question.label, "help_text": question.help_text}
     if kind in MAX_TEXT:
         limit = MAX_TEXT[kind]
         return TextAnswer(
-            **common,
+            label=question.label,
+            help_text=question.help_text,
             required=question.required,
             max_length=limit,
             empty_value=None,
@@ -97,7 +97,8 @@ def field_for(question: Question) -> forms.Field:
         wrong = "Pick one of the choices offered."
     if kind == Kind.MULTIPLE:
         return SomeChoices(
-            **common,
+            label=question.label,
+            help_text=question.help_text,
             required=question.required,
             choices=options,
             coerce=int,
@@ -109,7 +110,8 @@ def field_for(question: Question) -> forms.Field:
             },
         )
     return OneChoice(
-        **common,
+        label=question.label,
+        help_text=question.help_text,
         required=question.required,
         choices=options,
         coerce=int,
@@ -139,8 +141,9 @@ class AnswersForm(forms.Form):
             if answers and answers.get(question.pk) is not None:
                 self.initial[name] = answers[question.pk]
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         # Answers to questions this form does not ask (another form's, or made up) refuse
         # the whole submission: they mean the page is stale or was not ours.
         asked = {field_name(q) for q in self.questions}
@@ -157,9 +160,9 @@ class AnswersForm(forms.Form):
         errors: dict[int | None, str] = {}
         for question in self.questions:
             if field_name(question) in self.errors:
-                errors[question.pk] = self.errors[field_name(question)][0]
+                errors[question.pk] = str(self.errors[field_name(question)][0])
         if self.non_field_errors():
-            errors[None] = self.non_field_errors()[0]
+            errors[None] = str(self.non_field_errors()[0])
         return errors
 
     @property
@@ -189,7 +192,7 @@ class ShownQuestion:
 
     @property
     def error(self) -> str:
-        return self.field.errors[0] if self.field.errors else ""
+        return str(self.field.errors[0]) if self.field.errors else ""
 
     def _picked(self) -> set[str]:
         value = self.field.value()
@@ -206,10 +209,11 @@ class ShownQuestion:
     @property
     def choices(self) -> list[ShownChoice]:
         picked = self._picked()
-        return [
-            ShownChoice(str(value), label, str(value) in picked)
-            for value, label in self.field.field.choices
-        ]
+        # Asked only of scale and choice questions: their fields are choice fields, given
+        # (number, words) pairs by field_for, which Django keeps as a list.
+        field = cast(forms.ChoiceField, self.field.field)
+        options = cast(list[tuple[int, str]], field.choices)
+        return [ShownChoice(str(value), label, str(value) in picked) for value, label in options]
 
     @property
     def is_text(self) -> bool:

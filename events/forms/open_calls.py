@@ -1,6 +1,8 @@
 """Forms of open calls: the organizer's settings, and the public submission form: the
 standard profile fields, then the call's questions (an AnswersForm), validated together."""
 
+from typing import Any
+
 from django import forms
 from django.utils.text import slugify
 
@@ -53,8 +55,9 @@ class CallForm(forms.Form):
     def clean_slug(self) -> str:
         return slugify(self.cleaned_data["slug"])
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         opens, closes = cleaned.get("opens_at"), cleaned.get("closes_at")
         if opens and closes and closes <= opens:
             self.add_error("closes_at", "The call must close after it opens.")
@@ -126,8 +129,9 @@ class SubmissionForm(AnswersForm):
     def clean_github_handle(self) -> str:
         return self.cleaned_data["github_handle"].lstrip("@")
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         wants = cleaned.get("join_feedback") or cleaned.get("join_demo")
         if self.call.ask_join and wants and not cleaned.get("consent"):
             self.add_error(

@@ -1,6 +1,8 @@
 """The organizer's form for one question of any questionnaire (survey, open call). It only
 reads input; the engine (services.questionnaire) decides what is allowed."""
 
+from typing import Any
+
 from django import forms
 
 from ..models.questionnaire import Question
@@ -84,8 +86,9 @@ class ChoicesForm(forms.Form):
             self.fields[name] = forms.BooleanField(label=f"Offer “{label}” again", required=False)
             self.removed.append(self[name])
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         for pk, _label in self.question.offered_choices:
             name = f"choice_{pk}"
             if name in cleaned and not cleaned[name] and not cleaned.get(f"remove_{pk}"):

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django import forms
 
 from ..models import Survey
@@ -52,8 +54,9 @@ class SurveySettingsForm(forms.Form):
         initial["closes_at"] = to_local(survey.closes_at, survey.event.timezone)
         return cls(data, initial=initial, zone=survey.event.timezone)
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         cleaned["closes_at"] = to_utc(self, "closes_at", self.zone)
         return cleaned
 

@@ -15,8 +15,15 @@ from ..services.invitations import token_for
 Kind = Notification.Kind
 
 
-def context(notification: Notification, context: dict) -> None:
+def _invitation(notification: Notification) -> Invitation:
+    # These kinds are owed with their invitation, and deleted with it (CASCADE).
     invitation = notification.invitation
+    assert invitation is not None
+    return invitation
+
+
+def context(notification: Notification, context: dict) -> None:
+    invitation = _invitation(notification)
     if context["recipient"] is None:
         context["recipient_name"] = invitation.name
     if context["session"] is None:
@@ -29,7 +36,7 @@ def context(notification: Notification, context: dict) -> None:
 
 
 def still_relevant(notification: Notification) -> str:
-    invitation = notification.invitation
+    invitation = _invitation(notification)
     if invitation.status != invitation.Status.PENDING or invitation.expires_at <= timezone.now():
         return "The invitation was answered, withdrawn or expired before the mail went out."
     if invitation.nonce != notification.payload.get("nonce"):
@@ -49,7 +56,9 @@ def prefetch(rows: list[Notification]) -> None:
 def sent(notification: Notification, now: datetime) -> None:
     # The invitations table shows when the invitation (or its reminder) really went out.
     field = "sent_at" if notification.kind == Kind.INVITATION else "reminder_sent_at"
-    Invitation.objects.filter(pk=notification.invitation_id).update(**{field: now})
+    invitation_id = notification.invitation_id
+    assert invitation_id is not None  # as in _invitation; the row itself is not loaded here
+    Invitation.objects.filter(pk=invitation_id).update(**{field: now})
 
 
 def register(registry: Registry) -> None:

@@ -99,7 +99,10 @@ def prefetch(rows: list[Notification]) -> None:
     for notification in rows:
         if notification.registration_id:
             registration = registrations[notification.registration_id]
-            if notification.session_id == registration.session_id:
+            if (
+                notification.session_id == registration.session_id
+                and notification.session is not None
+            ):
                 registration.session = notification.session
             notification.registration = registration
 

@@ -13,8 +13,15 @@ from ..services import surveys
 Kind = Notification.Kind
 
 
-def context(notification: Notification, context: dict) -> None:
+def _recipient(notification: Notification) -> SurveyRecipient:
+    # These kinds are owed with their survey recipient, and deleted with it (CASCADE).
     recipient = notification.survey_recipient
+    assert recipient is not None
+    return recipient
+
+
+def context(notification: Notification, context: dict) -> None:
+    recipient = _recipient(notification)
     survey = recipient.survey
     token = surveys.token_for(recipient)
     context["survey"] = survey
@@ -24,14 +31,14 @@ def context(notification: Notification, context: dict) -> None:
 
 
 def still_relevant(notification: Notification) -> str:
-    return surveys.still_relevant(notification.survey_recipient, notification.kind)
+    return surveys.still_relevant(_recipient(notification), notification.kind)
 
 
 def sent(notification: Notification, now: datetime) -> None:
     if notification.kind == Kind.SURVEY:
-        SurveyRecipient.objects.filter(
-            pk=notification.survey_recipient_id, sent_at__isnull=True
-        ).update(sent_at=now)
+        recipient_id = notification.survey_recipient_id
+        assert recipient_id is not None  # as in _recipient; the row itself is not loaded here
+        SurveyRecipient.objects.filter(pk=recipient_id, sent_at__isnull=True).update(sent_at=now)
 
 
 def register(registry: Registry) -> None:

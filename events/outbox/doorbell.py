@@ -13,6 +13,7 @@ a cycle.
 
 import contextlib
 import logging
+from collections.abc import Sequence
 
 from celery import current_app
 from django.db import transaction
@@ -55,7 +56,7 @@ def enqueue(ids: list[int], *, force: bool = False) -> None:
             return
 
 
-def ring(ids: list[int] = (), *, force: bool = False) -> None:
+def ring(ids: Sequence[int] = (), *, force: bool = False) -> None:
     """Make sure a drain task is on its way for rows just committed (`ids`, for the log):
     publish one unless the bell is already set, that is, unless a drain task has been
     published and has not started yet. A drain answers (clears) the bell before it claims

@@ -59,15 +59,14 @@ def owe(
         existing = Notification.objects.filter(key=row_key).first()
         if existing:
             return existing
-    notification = insert(
-        Notification(
-            key=row_key,
-            kind=kind,
-            email=email,
-            payload=payload or {},
-            **related,
-        )
+    notification = Notification(
+        key=row_key,
+        kind=kind,
+        email=email,
+        payload=payload or {},
+        **related,
     )
+    insert(notification)
     if not defer:
         enqueue_on_commit([notification.pk])
     return notification

@@ -60,7 +60,8 @@ class CalendarEmail(EmailMultiAlternatives):
             part = SafeMIMEText(content, "calendar", "utf-8")
             part.set_param("method", params.get("method", ics.REQUEST))
             return part
-        return super()._create_mime_attachment(content, mimetype)
+        # A private hook of Django's mail classes, which django-stubs does not declare.
+        return super()._create_mime_attachment(content, mimetype)  # type: ignore[misc]
 
 
 def context_for(notification: Notification, kind: MessageKind | None = None) -> dict:

@@ -10,6 +10,8 @@ from django.db import transaction
 from django.db.models import F, Value
 from django.db.models.functions import Greatest
 
+from accounts.models import User
+
 from .. import ics
 from ..models import Notification, Registration, Session
 from ..outbox import delivery, owe
@@ -54,7 +56,7 @@ def _about(*, registration_id: int | None, session_id: int | None, user_id: int,
 def owe_news(
     *,
     kind: str,
-    user,
+    user: User,
     version: str | int,
     registration: Registration | None = None,
     session: Session | None = None,
@@ -66,6 +68,8 @@ def owe_news(
     `fresh` says the version is new (a history row just written), so no such row can exist
     yet; `calendar_preset` that the registration was created with its first SEQUENCE."""
     session = session or (registration.session if registration else None)
+    if session is None:
+        raise ValueError("owe_news is about a registration or a session: give one")
     about = _about(
         registration_id=registration.pk if registration else None,
         session_id=session.pk,
@@ -142,7 +146,7 @@ def owe_for_registrations(*, session: Session, kind: str, people) -> list[int]:
     )
 
 
-def resend(*, notification: Notification, actor) -> Notification:
+def resend(*, notification: Notification, actor: User) -> Notification:
     """An organizer's 'send again' for a failed (or skipped) message."""
     if not delivery.send_again(notification.pk):
         raise ServiceError("Only a failed message can be sent again.")

@@ -6,6 +6,7 @@ opt-in), and a new submission from an address changes nothing until that address
 one submission per email per call; withdrawing deletes it; unconfirmed ones are purged after
 PURGE_AFTER; confirmation emails per address are limited."""
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -69,7 +70,7 @@ class TooMany(ServiceError):
 # Organizers: the call itself
 
 
-def can_manage(user, call: OpenCall) -> bool:
+def can_manage(user: User, call: OpenCall) -> bool:
     return user.is_staff or call.organizers.filter(pk=user.pk).exists()
 
 
@@ -82,7 +83,7 @@ def _check_window(opens_at, closes_at) -> None:
 
 
 @transaction.atomic
-def create_call(*, organizer, **fields) -> OpenCall:
+def create_call(*, organizer: User, **fields: Any) -> OpenCall:
     if not may(organizer, "call.create"):
         raise ServiceError("Only organizers can create open calls.")
     if set(fields) - CALL_FIELDS:
@@ -96,7 +97,7 @@ def create_call(*, organizer, **fields) -> OpenCall:
 
 
 @transaction.atomic
-def update_call(*, call: OpenCall, actor, **fields) -> OpenCall:
+def update_call(*, call: OpenCall, actor: User, **fields: Any) -> OpenCall:
     if set(fields) - CALL_FIELDS:
         raise ServiceError("Unknown fields.")
     call = OpenCall.objects.select_for_update().get(pk=call.pk)
@@ -110,7 +111,7 @@ def update_call(*, call: OpenCall, actor, **fields) -> OpenCall:
 
 
 @transaction.atomic
-def set_status(*, call: OpenCall, actor, published: bool) -> OpenCall:
+def set_status(*, call: OpenCall, actor: User, published: bool) -> OpenCall:
     if published and not may(actor, "call.publish"):
         raise ServiceError("Only organizers can publish an open call.")
     call = OpenCall.objects.select_for_update().get(pk=call.pk)
@@ -122,7 +123,7 @@ def set_status(*, call: OpenCall, actor, published: bool) -> OpenCall:
 
 
 @transaction.atomic
-def add_organizer(*, call: OpenCall, actor, email: str) -> User:
+def add_organizer(*, call: OpenCall, actor: User, email: str) -> User:
     user = User.objects.filter(email__iexact=(email or "").strip()).first()
     if user is None:
         raise ServiceError("Nobody has an account with this email yet.")
@@ -151,7 +152,7 @@ class Submitted:
     confirmed: bool  # True: no email round trip was needed (a verified account's address)
 
 
-def _verified(user, email: str) -> bool:
+def _verified(user: User | None, email: str) -> bool:
     if user is None or not user.is_authenticated:
         return False
     from allauth.account.models import EmailAddress
@@ -161,7 +162,12 @@ def _verified(user, email: str) -> bool:
 
 @transaction.atomic
 def submit(
-    *, call: OpenCall, email: str, profile: dict[str, Any], answers: dict[int, Any], user=None
+    *,
+    call: OpenCall,
+    email: str,
+    profile: dict[str, Any],
+    answers: dict[int, Any],
+    user: User | None = None,
 ) -> Submitted:
     """Take a submission (profile fields as the form cleaned them, answers as the engine
     cleaned them). It waits for its email to be confirmed, unless the person is logged in
@@ -216,7 +222,7 @@ def _new_nonce() -> str:
     return new_nonce()
 
 
-def _apply(submission: Submission, *, user=None) -> None:
+def _apply(submission: Submission, *, user: User | None = None) -> None:
     """Make the pending submission the one in the pool: profile, answers (those that still
     fit the form, which may have changed while the email was unconfirmed: an answer names its
     choice by id, so it keeps naming the choice the person picked, even a removed one),
@@ -311,7 +317,7 @@ def withdraw(*, submission: Submission) -> None:
         response.delete()
 
 
-def submissions_of(*, user, emails: list[str]) -> QuerySet:
+def submissions_of(*, user: User, emails: list[str]) -> QuerySet[Submission]:
     """A person's submissions: made while logged in, or from one of their addresses."""
     query = Q(user=user)
     for email in emails:
@@ -319,7 +325,7 @@ def submissions_of(*, user, emails: list[str]) -> QuerySet:
     return Submission.objects.filter(query)
 
 
-def forget_submitter(*, user, emails: list[str]) -> int:
+def forget_submitter(*, user: User, emails: list[str]) -> int:
     """The person deleted their account: their submissions leave every pool, as if they had
     withdrawn them (answers, tags and reviews with them). Returns how many went."""
     ids = list(submissions_of(user=user, emails=emails).values_list("pk", flat=True))
@@ -347,7 +353,7 @@ def purge_unconfirmed(*, now: datetime | None = None) -> int:
 
 
 @transaction.atomic
-def set_tags(*, submission: Submission, actor, names: list[str]) -> list[PoolTag]:
+def set_tags(*, submission: Submission, actor: User, names: list[str]) -> list[PoolTag]:
     cleaned = list(dict.fromkeys(n.strip().lower()[:40] for n in names if n.strip()))
     if len(cleaned) > MAX_TAGS:
         raise ServiceError(f"At most {MAX_TAGS} tags per person.")
@@ -357,7 +363,7 @@ def set_tags(*, submission: Submission, actor, names: list[str]) -> list[PoolTag
 
 
 @transaction.atomic
-def tag_many(*, call: OpenCall, actor, submissions: QuerySet, name: str) -> int:
+def tag_many(*, call: OpenCall, actor: User, submissions: QuerySet[Submission], name: str) -> int:
     name = (name or "").strip().lower()[:40]
     if not name:
         raise ServiceError("Type a tag.")
@@ -376,7 +382,7 @@ def tag_many(*, call: OpenCall, actor, submissions: QuerySet, name: str) -> int:
 
 
 @transaction.atomic
-def review(*, submission: Submission, reviewer, score: int, note: str = "") -> Review:
+def review(*, submission: Submission, reviewer: User, score: int, note: str = "") -> Review:
     """An organizer's score (1-5) and private note; scoring again replaces their own."""
     if not isinstance(score, int) or not 1 <= score <= 5:
         raise ServiceError("Score from 1 to 5.")
@@ -402,7 +408,7 @@ class PoolFilter:
     sort: str = "recent"  # "recent" | "score"
 
 
-def _history_scope(viewer) -> tuple[dict, dict]:
+def _history_scope(viewer: User) -> tuple[dict, dict]:
     """Which invitations and registrations a pool's history may count for `viewer`: those of
     the events they organize (staff: every event, as on the other organizer pages). A call
     can have several organizers, each with their own events; one's pool must not tell
@@ -412,7 +418,9 @@ def _history_scope(viewer) -> tuple[dict, dict]:
     return {"event__organizers": viewer}, {"session__event__organizers": viewer}
 
 
-def pool(*, call: OpenCall, viewer, filters: PoolFilter | None = None) -> QuerySet:
+def pool(
+    *, call: OpenCall, viewer: User, filters: PoolFilter | None = None
+) -> QuerySet[Submission]:
     """The confirmed submissions matching `filters`, each annotated with what the pool table
     shows (mean score and count, and from the events `viewer` organizes: invited /
     accepted / attended / no-shows), all in one query however many rows."""
@@ -481,7 +489,9 @@ def pool(*, call: OpenCall, viewer, filters: PoolFilter | None = None) -> QueryS
     return rows.order_by("-submitted_at", "pk")
 
 
-def pool_results(*, call: OpenCall, viewer, filters: PoolFilter | None = None) -> engine.Results:
+def pool_results(
+    *, call: OpenCall, viewer: User, filters: PoolFilter | None = None
+) -> engine.Results:
     """The pool's answers as charts (the engine's figures), for the filtered pool."""
     ids = pool(call=call, viewer=viewer, filters=filters).values("response_id")
 
@@ -503,7 +513,9 @@ def choice_questions(call: OpenCall) -> list[Question]:
     return list(call.questionnaire.questions.filter(kind__in=list(engine.CHOICE_KINDS)))
 
 
-def csv_rows(*, call: OpenCall, viewer, filters: PoolFilter | None = None):
+def csv_rows(
+    *, call: OpenCall, viewer: User, filters: PoolFilter | None = None
+) -> Iterator[list[Any]]:
     """The pool as CSV: profile columns, then each answer (the engine's CSV)."""
     ids = pool(call=call, viewer=viewer, filters=filters).values("response_id")
     columns = [

@@ -8,7 +8,7 @@ choices may be reworded, reordered, added and removed (a removed choice keeps it
 and its words, marked "removed", wherever results are read)."""
 
 import secrets
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,9 +27,10 @@ MAX_CHOICE_LENGTH = 200
 MAX_KEPT_CHOICES = 200  # offered and removed together: removed ones are kept for their answers
 MAX_LABEL = 300
 MAX_HELP = 500
-MAX_TEXT = {Kind.SHORT_TEXT: 300, Kind.LONG_TEXT: 5000}
+# Keyed by str: a question's `kind` is the stored string, which equals its Kind member.
+MAX_TEXT: dict[str, int] = {Kind.SHORT_TEXT: 300, Kind.LONG_TEXT: 5000}
 CHOICE_KINDS = {Kind.SINGLE, Kind.MULTIPLE}
-SCALES = {Kind.RATING: range(1, 6), Kind.NPS: range(0, 11)}
+SCALES: dict[str, range] = {Kind.RATING: range(1, 6), Kind.NPS: range(0, 11)}
 
 
 # Building a questionnaire
@@ -128,10 +129,11 @@ def _resolve_choices(
             label = item.strip()
             if not label:
                 continue
-            pk = by_label.get(label)
-            if pk is None:
-                pk, next_id = next_id, next_id + 1
-                by_label[label] = pk
+            known = by_label.get(label)
+            if known is None:
+                known, next_id = next_id, next_id + 1
+                by_label[label] = known
+            pk = known
         else:
             pk, label = item[0], renamed[item[0]]
         if pk in ids:
@@ -571,7 +573,7 @@ def csv_rows(
     *,
     questionnaire: Questionnaire,
     responses: QuerySet,
-    columns: list[tuple[str, str]] = (),
+    columns: Sequence[tuple[str, str]] = (),
     chunk: int = 2000,
     same_id: tuple[str, ...] = (),
     anonymous: bool = False,

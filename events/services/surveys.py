@@ -15,6 +15,8 @@ from django.db import connection, transaction
 from django.db.models import Count, F, Max, Q, QuerySet
 from django.utils import timezone
 
+from accounts.models import User
+
 from ..models import (
     Answer,
     Event,
@@ -54,7 +56,7 @@ STARTER_QUESTIONS = [
 
 
 @transaction.atomic
-def create_survey(*, event: Event, actor) -> Survey:
+def create_survey(*, event: Event, actor: User) -> Survey:
     """Give an event its survey (one per event), with a few starter questions the organizers
     can reword or remove. It is not sent until they turn sending on."""
     Event.objects.select_for_update().get(pk=event.pk)
@@ -85,7 +87,7 @@ SETTINGS = {
 
 
 @transaction.atomic
-def update_settings(*, survey: Survey, actor, **changes) -> Survey:
+def update_settings(*, survey: Survey, actor: User, **changes: Any) -> Survey:
     """Change when and to whom the survey goes. Sessions not yet sent follow the new delay.
     Anonymity cannot be turned off once someone has answered under it."""
     unknown = set(changes) - SETTINGS
@@ -149,7 +151,7 @@ def _replan_reminders(survey: Survey) -> None:
 
 
 @transaction.atomic
-def start_sending(*, survey: Survey, actor) -> Survey:
+def start_sending(*, survey: Survey, actor: User) -> Survey:
     """Turn sending on: each session's attendees get it `send_after_hours` after it ends
     (at once for sessions that ended long enough ago)."""
     survey = Survey.objects.select_for_update().get(pk=survey.pk)
@@ -164,7 +166,7 @@ def start_sending(*, survey: Survey, actor) -> Survey:
 
 
 @transaction.atomic
-def stop_sending(*, survey: Survey, actor) -> Survey:
+def stop_sending(*, survey: Survey, actor: User) -> Survey:
     """Turn sending off: nothing more goes out; links already sent keep working until the
     survey closes."""
     survey = Survey.objects.select_for_update().get(pk=survey.pk)
@@ -359,7 +361,7 @@ def queue_reminders(*, now: datetime | None = None) -> int:
 
 
 @transaction.atomic
-def resend(*, recipient: SurveyRecipient, actor) -> Notification:
+def resend(*, recipient: SurveyRecipient, actor: User) -> Notification:
     """Send the survey again to someone who has not answered (they lost the email). The
     link stays the same: both mails go to the same person, so a new one would protect
     nothing, and the first mail, found again in a spam folder, must still work."""
@@ -436,7 +438,7 @@ def from_token(token: str) -> SurveyRecipient | None:
     return recipient
 
 
-def open_for(*, user, now: datetime | None = None) -> dict[int, SurveyRecipient]:
+def open_for(*, user: User, now: datetime | None = None) -> dict[int, SurveyRecipient]:
     """The surveys `user` was sent and can still answer, by the session each was sent for
     (so "My sessions" can link to them beside that session)."""
     now = now or timezone.now()
@@ -489,7 +491,7 @@ def answer(*, recipient: SurveyRecipient, answers: dict[int, Any]) -> Response:
 
 
 @transaction.atomic
-def forget_respondent(*, user) -> None:
+def forget_respondent(*, user: User) -> None:
     """The person deleted their account: what they answered is theirs to take with them.
 
     A named survey's response goes whole: organizers saw it beside the name. An anonymous
@@ -500,15 +502,17 @@ def forget_respondent(*, user) -> None:
     response would otherwise stay behind, detached but whole)."""
     recipients = SurveyRecipient.objects.filter(user=user, response__isnull=False)
     for recipient in recipients.select_related("survey"):
+        response_id = recipient.response_id
+        assert response_id is not None  # only recipients with a response are selected
         if recipient.survey.anonymous:
             Answer.objects.filter(
-                response_id=recipient.response_id, question__kind__in=list(engine.MAX_TEXT)
+                response_id=response_id, question__kind__in=list(engine.MAX_TEXT)
             ).delete()
-            Response.objects.filter(pk=recipient.response_id).update(
+            Response.objects.filter(pk=response_id).update(
                 respondent=f"forgotten:{secrets.token_urlsafe(16)}"
             )
         else:
-            Response.objects.filter(pk=recipient.response_id).delete()
+            Response.objects.filter(pk=response_id).delete()
 
 
 # Reading results

@@ -4,12 +4,13 @@ filters, reviews and tags, results as charts, CSV, and inviting from the pool.""
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.http import AuthenticatedRequest
 from accounts.models import User
 
 from ..exports import stream_csv
@@ -38,7 +39,7 @@ def _form_context(call: OpenCall, form: SubmissionForm, **extra) -> dict:
         "call": call,
         "form": form,
         "fields": form.question_fields,
-        "form_error": " ".join(form.non_field_errors()) if errors else "",
+        "form_error": " ".join(str(e) for e in form.non_field_errors()) if errors else "",
         "error_count": len([name for name in errors if name != "__all__"]),
     }
     return {**context, **extra}
@@ -157,7 +158,7 @@ def call_withdraw(request: HttpRequest, token: str) -> HttpResponse:
 
 @organizer_required
 @require_GET
-def calls(request: HttpRequest) -> HttpResponse:
+def calls(request: AuthenticatedRequest) -> HttpResponse:
     rows = permitted(request.user, OpenCall.objects.all(), "call.view")
     rows = rows.annotate(
         pool_size=Count("submissions", filter=Q(submissions__confirmed_at__isnull=False))
@@ -167,7 +168,7 @@ def calls(request: HttpRequest) -> HttpResponse:
 
 @organizer_required
 @require_http_methods(["GET", "POST"])
-def call_create(request: HttpRequest) -> HttpResponse:
+def call_create(request: AuthenticatedRequest) -> HttpResponse:
     if not may(request.user, "call.create"):
         # The same rule as a new event: a co-organizer of someone else's event or call
         # opens the organizer pages, but may not start a public form of their own.
@@ -194,7 +195,7 @@ def call_create(request: HttpRequest) -> HttpResponse:
 
 @organizer_required
 @require_http_methods(["GET", "POST"])
-def call_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def call_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     call = get_call_or_404(request, pk, "call.edit")
     form = CallForm.for_call(call, request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
@@ -216,7 +217,7 @@ def call_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @organizer_required
 @require_GET
-def call_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def call_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     call = get_call_or_404(request, pk, "call.view")
     counts = Submission.objects.filter(call=call).aggregate(
         confirmed=_count(confirmed_at__isnull=False), waiting=_count(confirmed_at__isnull=True)
@@ -242,7 +243,7 @@ def _count(**condition) -> Count:
 
 @organizer_required
 @require_POST
-def call_status(request: HttpRequest, pk: int) -> HttpResponse:
+def call_status(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     call = get_call_or_404(request, pk, "call.edit")
     publish = request.POST.get("action") == "publish"
     if publish and not may(request.user, "call.publish", call):
@@ -260,7 +261,7 @@ def call_status(request: HttpRequest, pk: int) -> HttpResponse:
 
 @organizer_required
 @require_POST
-def call_organizer_add(request: HttpRequest, pk: int) -> HttpResponse:
+def call_organizer_add(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     call = get_call_or_404(request, pk, "call.edit")
     try:
         user = service.add_organizer(
@@ -275,7 +276,7 @@ def call_organizer_add(request: HttpRequest, pk: int) -> HttpResponse:
 
 @organizer_required
 @require_GET
-def call_preview(request: HttpRequest, pk: int) -> HttpResponse:
+def call_preview(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     call = get_call_or_404(request, pk, "call.view")
     return preview_page(request, call_owner(call), title=call.title, intro=call.intro)
 
@@ -283,7 +284,9 @@ def call_preview(request: HttpRequest, pk: int) -> HttpResponse:
 # Organizers: the pool
 
 
-def _pool_filter(request: HttpRequest, call: OpenCall, get: QueryDict | None = None):
+def _pool_filter(
+    request: HttpRequest, call: OpenCall, get: QueryDict | None = None
+) -> service.PoolFilter:
     get = request.GET if get is None else get
     f = service.PoolFilter(
         role=get.get("role", "") if get.get("role") in User.Role.values else "",
@@ -315,7 +318,7 @@ def _blind(request: HttpRequest, call: OpenCall) -> bool:
 
 @organizer_required
 @require_GET
-def pool(request: HttpRequest, pk: int) -> HttpResponse:
+def pool(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     call = get_call_or_404(request, pk, "call.review")
     f = _pool_filter(request, call)
     rows = service.pool(call=call, viewer=request.user, filters=f)
@@ -328,7 +331,8 @@ def pool(request: HttpRequest, pk: int) -> HttpResponse:
         ).values_list("submission_id", "score")
     )
     for submission in shown:
-        submission.my_score = mine.get(submission.pk)
+        # Shown beside the row: the viewer's own score, set for the template, not a field.
+        submission.my_score = mine.get(submission.pk)  # type: ignore[attr-defined]
     query = request.GET.copy()
     query.pop("page", None)
     events = permitted(
@@ -355,7 +359,7 @@ def pool(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _selected(request: HttpRequest, call: OpenCall):
+def _selected(request: AuthenticatedRequest, call: OpenCall) -> QuerySet[Submission]:
     """The submissions an action applies to: the ticked ones, or all matching the filter."""
     if request.POST.get("scope") == "all":
         # The filter is the pool page's query string, carried whole: read field by field, the
@@ -372,7 +376,7 @@ def _selected(request: HttpRequest, call: OpenCall):
 
 @organizer_required
 @require_POST
-def pool_action(request: HttpRequest, pk: int) -> HttpResponse:
+def pool_action(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     call = get_call_or_404(request, pk, "call.review")
     action = request.POST.get("action")
     chosen = _selected(request, call)
@@ -407,7 +411,7 @@ def pool_action(request: HttpRequest, pk: int) -> HttpResponse:
 
 @organizer_required
 @require_GET
-def pool_csv(request: HttpRequest, pk: int) -> StreamingHttpResponse:
+def pool_csv(request: AuthenticatedRequest, pk: int) -> StreamingHttpResponse:
     call = get_call_or_404(request, pk, "call.review")
     f = _pool_filter(request, call)
     rows = service.csv_rows(call=call, viewer=request.user, filters=f)
@@ -416,7 +420,7 @@ def pool_csv(request: HttpRequest, pk: int) -> StreamingHttpResponse:
 
 @organizer_required
 @require_GET
-def pool_results(request: HttpRequest, pk: int) -> HttpResponse:
+def pool_results(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     call = get_call_or_404(request, pk, "call.review")
     f = _pool_filter(request, call)
     return render(
@@ -441,7 +445,7 @@ def organized_submission(request: HttpRequest, pk: int) -> Submission:
 
 @organizer_required
 @require_GET
-def submission_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def submission_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     submission = organized_submission(request, pk)
     call = submission.call
     reviews = list(submission.reviews.select_related("reviewer").order_by("-updated_at"))
@@ -468,7 +472,7 @@ def submission_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @organizer_required
 @require_POST
-def submission_review(request: HttpRequest, pk: int) -> HttpResponse:
+def submission_review(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     submission = organized_submission(request, pk)
     form = ReviewForm(request.POST)
     if not form.is_valid():
@@ -492,7 +496,7 @@ def submission_review(request: HttpRequest, pk: int) -> HttpResponse:
 
 @organizer_required
 @require_POST
-def submission_tags(request: HttpRequest, pk: int) -> HttpResponse:
+def submission_tags(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     submission = organized_submission(request, pk)
     form = TagsForm(request.POST)
     if not form.is_valid():

@@ -3,6 +3,8 @@ events/permissions.py, naming what it is about to do: anyone who may not gets a 
 hint that it exists. Every change is a POST that calls a service and redirects."""
 
 import csv
+from collections.abc import Callable
+from typing import Any
 
 from django.contrib import messages
 from django.db.models import Count, IntegerField, Min, OuterRef, Q, QuerySet, Subquery, Sum
@@ -12,6 +14,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.http import AuthenticatedRequest
 
 from ..exports import csv_safe
 from ..forms.manage import EventForm, OrganizerForm, QuestionForm, SessionForm
@@ -50,7 +54,7 @@ def _registrations_in(status: str) -> Coalesce:
 
 @organizer_required
 @require_GET
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: AuthenticatedRequest) -> HttpResponse:
     now = timezone.now()
     scheduled = Q(sessions__status=Session.Status.SCHEDULED)
     events = (
@@ -70,7 +74,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 @organizer_required
 @require_http_methods(["GET", "POST"])
-def event_create(request: HttpRequest) -> HttpResponse:
+def event_create(request: AuthenticatedRequest) -> HttpResponse:
     if not may(request.user, "event.create"):
         raise Http404  # co-organizers of someone else's event cannot create their own
     form = EventForm(
@@ -91,7 +95,7 @@ def event_create(request: HttpRequest) -> HttpResponse:
 
 @organizer_required
 @require_http_methods(["GET", "POST"])
-def event_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def event_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     event = get_event_or_404(request, pk, "event.edit")
     form = EventForm(request.POST if request.method == "POST" else None, instance=event)
     context = {"form": form, "event": event}
@@ -139,13 +143,13 @@ def _render_event(
 
 @organizer_required
 @require_GET
-def event_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def event_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     return _render_event(request, get_event_or_404(request, pk, "event.view"))
 
 
 @organizer_required
 @require_POST
-def event_publish(request: HttpRequest, pk: int) -> HttpResponse:
+def event_publish(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     event = get_event_or_404(request, pk, "event.edit")
     try:
         scheduling.publish_event(event=event, actor=request.user)
@@ -158,7 +162,7 @@ def event_publish(request: HttpRequest, pk: int) -> HttpResponse:
 
 @organizer_required
 @require_POST
-def event_unpublish(request: HttpRequest, pk: int) -> HttpResponse:
+def event_unpublish(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     event = get_event_or_404(request, pk, "event.edit")
     try:
         scheduling.unpublish_event(event=event, actor=request.user)
@@ -171,7 +175,7 @@ def event_unpublish(request: HttpRequest, pk: int) -> HttpResponse:
 
 @organizer_required
 @require_http_methods(["GET", "POST"])
-def event_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+def event_cancel(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """GET asks for confirmation; POST cancels every session and tells everyone in them."""
     event = get_event_or_404(request, pk, "event.edit")
     if event.status == Event.Status.CANCELLED:
@@ -201,7 +205,7 @@ def event_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 
 @organizer_required
 @require_POST
-def organizer_add(request: HttpRequest, pk: int) -> HttpResponse:
+def organizer_add(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     event = get_event_or_404(request, pk, "event.edit")
     form = OrganizerForm(request.POST)
     if form.is_valid():
@@ -219,7 +223,7 @@ def organizer_add(request: HttpRequest, pk: int) -> HttpResponse:
 
 @organizer_required
 @require_POST
-def organizer_remove(request: HttpRequest, pk: int, user_pk: int) -> HttpResponse:
+def organizer_remove(request: AuthenticatedRequest, pk: int, user_pk: int) -> HttpResponse:
     event = get_event_or_404(request, pk, "event.edit")
     person = get_object_or_404(event.organizers.all(), pk=user_pk)
     try:
@@ -236,7 +240,7 @@ def organizer_remove(request: HttpRequest, pk: int, user_pk: int) -> HttpRespons
 
 @organizer_required
 @require_POST
-def question_add(request: HttpRequest, pk: int) -> HttpResponse:
+def question_add(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     event = get_event_or_404(request, pk, "event.edit")
     form = QuestionForm(request.POST)
     if form.is_valid():
@@ -252,7 +256,7 @@ def question_add(request: HttpRequest, pk: int) -> HttpResponse:
 
 @organizer_required
 @require_POST
-def question_remove(request: HttpRequest, pk: int, question_pk: int) -> HttpResponse:
+def question_remove(request: AuthenticatedRequest, pk: int, question_pk: int) -> HttpResponse:
     event = get_event_or_404(request, pk, "event.edit")
     question = get_object_or_404(ScreeningQuestion, pk=question_pk, event=event)
     screening.remove_question(question=question, actor=request.user)
@@ -262,7 +266,7 @@ def question_remove(request: HttpRequest, pk: int, question_pk: int) -> HttpResp
 
 @organizer_required
 @require_http_methods(["GET", "POST"])
-def session_create(request: HttpRequest, pk: int) -> HttpResponse:
+def session_create(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     event = get_event_or_404(request, pk, "event.edit")
     form = SessionForm(
         request.POST if request.method == "POST" else None, event=event, initial={"capacity": 10}
@@ -290,7 +294,7 @@ def session_create(request: HttpRequest, pk: int) -> HttpResponse:
 
 @organizer_required
 @require_http_methods(["GET", "POST"])
-def session_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def session_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     session = get_session_or_404(request, pk, "event.edit")
     event = session.event
     form = SessionForm(
@@ -319,7 +323,7 @@ def session_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @organizer_required
 @require_http_methods(["GET", "POST"])
-def session_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+def session_cancel(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """GET asks for confirmation; POST cancels and tells everyone in the session."""
     session = get_session_or_404(request, pk, "event.edit")
     if request.method == "POST":
@@ -339,7 +343,8 @@ def session_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 # Bulk actions on a session's registrations: name -> (label, service, extra arguments).
-BULK_ACTIONS = {
+# name: (label, the service that acts on one registration, its extra keyword arguments)
+BULK_ACTIONS: dict[str, tuple[str, Callable[..., object], dict[str, Any]]] = {
     "approve": ("Approve", review.approve, {}),
     "approve_or_waitlist": (
         "Approve, or waitlist when full",
@@ -383,7 +388,7 @@ def _session_registrations(session: Session, status: str) -> QuerySet:
 
 @organizer_required
 @require_GET
-def registrations(request: HttpRequest, pk: int) -> HttpResponse:
+def registrations(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     session = get_session_or_404(request, pk, "event.view")
     event = session.event
     status = _status_filter(request.GET.get("status"))
@@ -422,7 +427,7 @@ def registrations(request: HttpRequest, pk: int) -> HttpResponse:
 
 @organizer_required
 @require_POST
-def registrations_action(request: HttpRequest, pk: int) -> HttpResponse:
+def registrations_action(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     session = get_session_or_404(request, pk, "registration.review")
     status = _status_filter(request.POST.get("status"))
     back = reverse("manage:registrations", args=[session.pk])
@@ -450,7 +455,7 @@ def registrations_action(request: HttpRequest, pk: int) -> HttpResponse:
 
 @organizer_required
 @require_POST
-def lottery_draw(request: HttpRequest, pk: int) -> HttpResponse:
+def lottery_draw(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     session = get_session_or_404(request, pk, "registration.review")
     try:
         lottery.draw(session=session, actor=request.user)
@@ -474,7 +479,7 @@ def lottery_draw(request: HttpRequest, pk: int) -> HttpResponse:
 
 @organizer_required
 @require_GET
-def registrations_csv(request: HttpRequest, pk: int) -> HttpResponse:
+def registrations_csv(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     session = get_session_or_404(request, pk, "event.view")
     event = session.event
     asked = list(event.questions.all())
@@ -508,7 +513,7 @@ def registrations_csv(request: HttpRequest, pk: int) -> HttpResponse:
 
 @organizer_required
 @require_GET
-def registration_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def registration_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     registration = get_registration_or_404(request, pk, "event.view")
     event = registration.session.event
     person = registration.user

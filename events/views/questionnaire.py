@@ -8,6 +8,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.http import AuthenticatedRequest
+
 from ..forms.questionnaire import ChoicesForm, QuestionForm
 from ..models import Question
 from ..permissions import organizer_required
@@ -34,7 +36,7 @@ def _service_fields(form: QuestionForm) -> dict:
 
 @organizer_required
 @require_POST
-def question_add(request: HttpRequest, pk: int) -> HttpResponse:
+def question_add(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     owner = owner_of(request, pk)
     form = QuestionForm(request.POST)
     if form.is_valid():
@@ -59,7 +61,7 @@ def _first_error(form) -> str:
 
 @organizer_required
 @require_http_methods(["GET", "POST"])
-def question_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def question_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     question, owner = question_owner(request, pk)
     data = request.POST if request.method == "POST" else None
     form = QuestionForm.for_question(question, data)
@@ -92,7 +94,7 @@ def question_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @organizer_required
 @require_POST
-def question_move(request: HttpRequest, pk: int) -> HttpResponse:
+def question_move(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     question, owner = question_owner(request, pk)
     offset = {"up": -1, "down": 1}.get(request.POST.get("direction", ""))
     if offset is None:
@@ -103,7 +105,7 @@ def question_move(request: HttpRequest, pk: int) -> HttpResponse:
 
 @organizer_required
 @require_POST
-def question_delete(request: HttpRequest, pk: int) -> HttpResponse:
+def question_delete(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     question, owner = question_owner(request, pk)
     try:
         engine.remove_question(question=question)

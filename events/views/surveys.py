@@ -2,10 +2,12 @@
 attendees answer from their one-click link (no login)."""
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.http import AuthenticatedRequest
 from accounts.models import User
 
 from ..exports import stream_csv
@@ -25,7 +27,7 @@ from ..services import surveys as service
 
 @organizer_required
 @require_GET
-def survey(request: HttpRequest, pk: int) -> HttpResponse:
+def survey(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     event = get_event_or_404(request, pk, "survey.edit")
     survey = Survey.objects.filter(event=event).select_related("questionnaire").first()
     context = {"event": event, "survey": survey, "here": "Survey"}
@@ -49,7 +51,7 @@ def _builder(survey: Survey, settings_form: SurveySettingsForm) -> dict:
 
 @organizer_required
 @require_POST
-def survey_create(request: HttpRequest, pk: int) -> HttpResponse:
+def survey_create(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     event = get_event_or_404(request, pk, "survey.edit")
     service.create_survey(event=event, actor=request.user)
     messages.success(
@@ -61,7 +63,7 @@ def survey_create(request: HttpRequest, pk: int) -> HttpResponse:
 
 @organizer_required
 @require_POST
-def survey_settings(request: HttpRequest, pk: int) -> HttpResponse:
+def survey_settings(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     survey = get_survey_or_404(request, pk, "survey.edit")
     form = SurveySettingsForm(request.POST, zone=survey.event.timezone)
     if form.is_valid():
@@ -79,7 +81,7 @@ def survey_settings(request: HttpRequest, pk: int) -> HttpResponse:
 
 @organizer_required
 @require_POST
-def survey_sending(request: HttpRequest, pk: int) -> HttpResponse:
+def survey_sending(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     survey = get_survey_or_404(request, pk, "survey.edit")
     action = request.POST.get("action")
     try:
@@ -98,7 +100,7 @@ def survey_sending(request: HttpRequest, pk: int) -> HttpResponse:
 
 @organizer_required
 @require_GET
-def survey_preview(request: HttpRequest, pk: int) -> HttpResponse:
+def survey_preview(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     survey = get_survey_or_404(request, pk, "survey.edit")
     return preview_page(
         request, survey_owner(survey), title=f"How was {survey.event.title}?", intro=survey.intro
@@ -109,18 +111,18 @@ def survey_preview(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _filters(request: HttpRequest, survey: Survey) -> tuple[int | None, str | None]:
-    session_id = request.GET.get("session", "")
-    session_id = int(session_id) if session_id.isdigit() else None
+    asked_session = request.GET.get("session", "")
+    session_id = int(asked_session) if asked_session.isdigit() else None
     if session_id and not survey.event.sessions.filter(pk=session_id).exists():
         session_id = None
-    role = request.GET.get("role", "")
-    role = role if role in User.Role.values else None
+    asked_role = request.GET.get("role", "")
+    role = asked_role if asked_role in User.Role.values else None
     return session_id, role
 
 
 @organizer_required
 @require_GET
-def survey_results(request: HttpRequest, pk: int) -> HttpResponse:
+def survey_results(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     survey = get_survey_or_404(request, pk, "survey.results")
     session_id, role = _filters(request, survey)
     outcome = service.results(survey=survey, session_id=session_id, role=role)
@@ -145,7 +147,7 @@ def survey_results(request: HttpRequest, pk: int) -> HttpResponse:
 
 @organizer_required
 @require_GET
-def survey_csv(request: HttpRequest, pk: int) -> StreamingHttpResponse:
+def survey_csv(request: AuthenticatedRequest, pk: int) -> HttpResponseBase:
     """All answers, streamed row by row: memory stays flat however many responses."""
     survey = get_survey_or_404(request, pk, "survey.results")
     session_id, role = _filters(request, survey)
@@ -158,7 +160,7 @@ def survey_csv(request: HttpRequest, pk: int) -> StreamingHttpResponse:
 
 @organizer_required
 @require_GET
-def survey_pending(request: HttpRequest, pk: int) -> HttpResponse:
+def survey_pending(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     survey = get_survey_or_404(request, pk, "survey.results")
     return render(
         request,
@@ -174,7 +176,7 @@ def survey_pending(request: HttpRequest, pk: int) -> HttpResponse:
 
 @organizer_required
 @require_POST
-def survey_resend(request: HttpRequest, pk: int) -> HttpResponse:
+def survey_resend(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     recipients = SurveyRecipient.objects.select_related("survey", "user")
     recipient = get_or_404(request, recipients, "survey.edit", pk=pk)
     try:
