@@ -58,10 +58,10 @@ def preview(*, event: Event, session: Session | None, rows: list[Row]) -> Previe
     """Sort a parsed list into who will be invited and who not, and why. A fixed number of
     queries, whatever the length of the list."""
     emails = {r.email for r in rows}
-    registered = Registration.objects.filter(
+    active = Registration.objects.filter(
         user__email__in=emails, status__in=Registration.ACTIVE
     ).filter(**({"session": session} if session else {"session__event": event}))
-    registered = set(registered.values_list("user__email", flat=True))
+    registered = set(active.values_list("user__email", flat=True))
     invited = set(
         Invitation.objects.filter(
             event=event, session=session, email__in=emails, status=Status.PENDING
@@ -111,7 +111,7 @@ def create_batch(
     valid = preview(event=event, session=session, rows=rows).valid
     if not valid:
         raise ServiceError("Nobody in this list can be invited (see the reasons listed).")
-    if holds_seat and not take_seats(session.pk, len(valid)):
+    if holds_seat and session is not None and not take_seats(session.pk, len(valid)):
         free = session.capacity - session.seats_taken
         seats = "1 seat is" if free == 1 else f"{free} seats are"
         raise ServiceError(
@@ -165,7 +165,7 @@ def _lock(invitation: Invitation) -> Invitation:
 
 def _release(invitation: Invitation) -> None:
     """Give back a held seat (to the waitlist first)."""
-    if invitation.seat_held:
+    if invitation.seat_held and invitation.session_id is not None:  # only a session's holds
         Invitation.objects.filter(pk=invitation.pk).update(seat_held=False)
         invitation.seat_held = False
         release_and_refill(invitation.session_id)
@@ -295,13 +295,14 @@ def extend(*, invitation: Invitation, actor, days: int = 7) -> Invitation:
         )
     now = timezone.now()
     expires_at = now + timedelta(days=days)
-    if invitation.session_id:
-        if invitation.session.has_started or invitation.session.is_cancelled:
+    session = invitation.session
+    if session is not None:
+        if session.has_started or session.is_cancelled:
             raise ServiceError("The session has started or is cancelled.")
-        expires_at = min(expires_at, invitation.session.starts_at)
+        expires_at = min(expires_at, session.starts_at)
     seat_held = invitation.seat_held
-    if invitation.holds_seat and not seat_held:
-        if not take_seats(invitation.session_id, 1):
+    if invitation.holds_seat and not seat_held and session is not None:
+        if not take_seats(session.pk, 1):
             raise ServiceError("No seat is free to hold again: revoke it or invite without a seat.")
         seat_held = True
     remind_at = expires_at - timedelta(hours=invitation.event.invitation_reminder_hours)

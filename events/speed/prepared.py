@@ -108,7 +108,9 @@ class _Compiled:
 
         stand_ins = {STAND_IN - i: name for i, name in enumerate(names)}
         queryset = build(**{name: value for value, name in stand_ins.items()})
-        if queryset._iterable_class is not ModelIterable or queryset._prefetch_related_lookups:
+        # Private queryset API: this module is the fence around it (see events/speed).
+        prefetch = queryset._prefetch_related_lookups  # type: ignore[attr-defined]
+        if queryset._iterable_class is not ModelIterable or prefetch:
             raise Unsupported("Prepared supports plain querysets of model instances only")
         self.connection = connection
         self.compiler = queryset.query.get_compiler(connection=connection)
@@ -130,7 +132,8 @@ class _Compiled:
         fields = klass_info["select_fields"]
         self.start, self.end = fields[0], fields[-1] + 1
         self.init_list = [f[0].target.attname for f in select[self.start : self.end]]
-        self.related = get_related_populators(klass_info, select, connection.alias)
+        # Django 5.2's signature (the stubs follow a later one); private, fenced here.
+        self.related = get_related_populators(klass_info, select, connection.alias)  # type: ignore[call-arg]
         self.annotations = list(self.compiler.annotation_col_map.items())
 
     def instance(self, row, using: str) -> models.Model:
@@ -171,7 +174,9 @@ def insert(obj: models.Model, *, using: str = DEFAULT_DB_ALIAS) -> models.Model:
         params.append(field.get_db_prep_save(value, connection=connection))
     with cursor(using) as db:
         db.execute(sql, params + returning_params)
-        returned = connection.ops.fetch_returned_insert_columns(db, returning_params)
+        # A backend operation the stubs do not list (PostgreSQL's and SQLite's have it).
+        ops = connection.ops
+        returned = ops.fetch_returned_insert_columns(db, returning_params)  # type: ignore[attr-defined]
     for field, value in zip(meta.db_returning_fields, returned, strict=True):
         setattr(obj, field.attname, value)
     obj._state.adding = False
@@ -222,7 +227,7 @@ def cursor(using: str = DEFAULT_DB_ALIAS):
     try:
         preparing = _preparing_cursor_class()(connection.connection)
         with connection.wrap_database_errors:
-            return connection._prepare_cursor(preparing)
+            return connection._prepare_cursor(preparing)  # type: ignore[attr-defined]  # fenced
     except SHAPE_ERRORS as error:
         fall_back(PREPARED, error)
         return connection.cursor()

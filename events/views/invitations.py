@@ -252,7 +252,7 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
         if action != "accept":
             raise ServiceError("Choose accept or decline.")
         if not user.is_authenticated:
-            return redirect(context["login_url"])
+            return redirect(str(context["login_url"]))
         if not form.is_valid():
             raise ServiceError("You need to accept the terms to join.")
         chosen = None

@@ -10,6 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
+from accounts.http import AuthenticatedRequest
+
 from ..forms.public import SignUpForm
 from ..models import Event, Registration, Session
 from ..permissions import may
@@ -115,7 +117,7 @@ def register(request: HttpRequest, pk: int) -> HttpResponse:
         if context["form"].is_valid():
             context["refusal"] = refusal.message
         return render(request, "events/register.html", context, status=400)
-    messages.success(request, SIGNED_UP[registration.status])
+    messages.success(request, SIGNED_UP[Registration.Status(registration.status)])
     event_pk = registration.session.event_id
     return redirect(f"{reverse('events:detail', args=[event_pk])}#session-{pk}")
 
@@ -154,7 +156,7 @@ SIGNED_UP = {
 
 @login_required
 @require_GET
-def my_sessions(request: HttpRequest) -> HttpResponse:
+def my_sessions(request: AuthenticatedRequest) -> HttpResponse:
     now = timezone.now()
     registrations = list(
         Registration.objects.filter(user=request.user)
@@ -168,10 +170,11 @@ def my_sessions(request: HttpRequest) -> HttpResponse:
     for registration in past:
         recipient = open_surveys.get(registration.session_id)
         if recipient is not None:
-            registration.survey_link = reverse(
+            # Set on the row for the template, as the pool page does with its scores.
+            registration.survey_link = reverse(  # type: ignore[attr-defined]
                 "events:survey", args=[surveys_service.token_for(recipient)]
             )
-            registration.survey_answered = recipient.answered_at is not None
+            registration.survey_answered = recipient.answered_at is not None  # type: ignore[attr-defined]
     return render(
         request, "events/my_sessions.html", {"upcoming": upcoming, "past": past, "now": now}
     )
@@ -204,7 +207,7 @@ def cancel(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 @rate_limit("offer", per_minute=20)
-def offer(request: HttpRequest, pk: int) -> HttpResponse:
+def offer(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """A waitlist offer: accept or decline. The GET only shows it."""
     registration = _own_registration(request, pk)
     if request.method == "POST":
