@@ -15,6 +15,7 @@ from django.conf import settings
 from django.urls import resolve
 from django.utils import timezone
 
+from events.messages import registrations as registration_messages
 from events.models import Notification, Registration
 from events.outbox import delivery, rendering
 from events.services import reminders
@@ -36,21 +37,8 @@ from tests.notifications.helpers import (
 pytestmark = pytest.mark.django_db
 
 Kind = Notification.Kind
-# The kinds of the notifications issue (invitations bring their own, tested with them).
-KINDS = {
-    Kind.CONFIRMED,
-    Kind.APPLIED,
-    Kind.APPROVED,
-    Kind.REJECTED,
-    Kind.WAITLISTED,
-    Kind.OFFERED,
-    Kind.OFFER_EXPIRED,
-    Kind.CANCELLED,
-    Kind.CANCELLED_BY_ORGANIZER,
-    Kind.SESSION_CHANGED,
-    Kind.SESSION_CANCELLED,
-    Kind.REMINDER,
-}
+# The kinds a registration's people are owed (invitations bring their own, tested with them).
+KINDS = set(registration_messages.KINDS)
 EVIL = '<script>alert("x")</script> & <b>friends</b>'
 
 
