@@ -1,6 +1,7 @@
 from django import forms
 from django.core.exceptions import ValidationError
 from django.http import QueryDict
+from django.utils.datastructures import MultiValueDict
 
 from ..models import Event, ScreeningQuestion
 from ..services.registration import SignUpInput
@@ -10,19 +11,26 @@ Kind = ScreeningQuestion.Kind
 
 
 def question_field(question: ScreeningQuestion) -> forms.Field:
-    common = {"label": question.label, "required": question.required}
+    label, required = question.label, question.required
     if question.kind == Kind.SHORT_TEXT:
-        return forms.CharField(max_length=MAX_LENGTH[Kind.SHORT_TEXT], **common)
+        return forms.CharField(
+            label=label, required=required, max_length=MAX_LENGTH[Kind.SHORT_TEXT]
+        )
     if question.kind == Kind.LONG_TEXT:
         return forms.CharField(
+            label=label,
+            required=required,
             max_length=MAX_LENGTH[Kind.LONG_TEXT],
             widget=forms.Textarea(attrs={"rows": 4}),
-            **common,
         )
     choices = [(c, c) for c in question.choices]
     if question.kind == Kind.SINGLE:
-        return forms.ChoiceField(choices=choices, widget=forms.RadioSelect, **common)
-    return forms.MultipleChoiceField(choices=choices, widget=forms.CheckboxSelectMultiple, **common)
+        return forms.ChoiceField(
+            label=label, required=required, choices=choices, widget=forms.RadioSelect
+        )
+    return forms.MultipleChoiceField(
+        label=label, required=required, choices=choices, widget=forms.CheckboxSelectMultiple
+    )
 
 
 class SignUpForm(forms.Form):
@@ -51,7 +59,7 @@ class SignUpForm(forms.Form):
             terms_version=data.get("terms_version"),
             # Read as the form's own checkbox reads it ("on", "true"; not "false", "0").
             accepted_terms=forms.BooleanField().to_python(
-                forms.CheckboxInput().value_from_datadict(data, {}, "accept_terms")
+                forms.CheckboxInput().value_from_datadict(data, MultiValueDict(), "accept_terms")
             ),
             answers={
                 key[1:]: data.getlist(key)

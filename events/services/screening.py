@@ -10,14 +10,17 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
 
+from accounts.models import User
+
 from ..models import Event, ScreeningQuestion
 from . import ServiceError
 from .questionnaire import clean_choices
 
 Kind = ScreeningQuestion.Kind
 MAX_QUESTIONS = 20
-CHOICE_KINDS = {Kind.SINGLE, Kind.MULTIPLE}
-MAX_LENGTH = {Kind.SHORT_TEXT: 300, Kind.LONG_TEXT: 5000}
+CHOICE_KINDS: set[str] = {Kind.SINGLE, Kind.MULTIPLE}
+# Keyed by the kind as stored (text), which is how a question's `kind` reads back.
+MAX_LENGTH: dict[str, int] = {Kind.SHORT_TEXT: 300, Kind.LONG_TEXT: 5000}
 
 
 def clean_answers(*, event: Event, raw: dict[str, Any]) -> dict[str, Any]:
@@ -67,7 +70,7 @@ def clean_answers(*, event: Event, raw: dict[str, Any]) -> dict[str, Any]:
 def add_question(
     *,
     event: Event,
-    actor,
+    actor: User,
     label: str,
     kind: str,
     choices: list[str] | None = None,
@@ -108,7 +111,7 @@ def add_question(
 
 
 @transaction.atomic
-def remove_question(*, question: ScreeningQuestion, actor) -> None:
+def remove_question(*, question: ScreeningQuestion, actor: User) -> None:
     """Remove a question. Answers already given stay on the registrations (they are what the
     person said), but the question is no longer asked or shown."""
     ScreeningQuestion.objects.filter(pk=question.pk).delete()
