@@ -23,7 +23,7 @@ from ..permissions import may
 from ..speed.prepared import Prepared, insert
 from . import ServiceError
 from .reminders import next_reminder_at
-from .screening import clean_answers
+from .screening import asked, clean_answers
 from .seats import take_seat
 from .transitions import lock, record_creation, transition
 from .waitlist import release_and_refill
@@ -267,7 +267,7 @@ def _read_sign_up(
             errors["accept_terms"] = ["You need to accept the terms to sign up."]
     answers: dict = {}
     if event.uses_applications:
-        for question in event.questions.all():
+        for question in asked(event=event):
             given = sent.answers.get(str(question.pk), [])
             multiple = question.kind == ScreeningQuestion.Kind.MULTIPLE
             answers[str(question.pk)] = list(given) if multiple else (given[-1] if given else "")

@@ -23,10 +23,16 @@ CHOICE_KINDS: set[str] = {Kind.SINGLE, Kind.MULTIPLE}
 MAX_LENGTH: dict[str, int] = {Kind.SHORT_TEXT: 300, Kind.LONG_TEXT: 5000}
 
 
+def asked(*, event: Event) -> list[ScreeningQuestion]:
+    """The questions the event asks its applicants, in order: the one place that says where
+    they are kept."""
+    return list(event.questions.all())
+
+
 def clean_answers(*, event: Event, raw: dict[str, Any]) -> dict[str, Any]:
     """Return answers keyed by question id (as text), or raise ValidationError with a message
     per question (keyed `q<id>`). Answers to questions of another event are refused."""
-    questions = list(event.questions.all())
+    questions = asked(event=event)
     known = {str(q.pk) for q in questions}
     forged = set(map(str, raw)) - known
     if forged:
@@ -61,6 +67,28 @@ def clean_answers(*, event: Event, raw: dict[str, Any]) -> dict[str, Any]:
     if errors:
         raise ValidationError(errors)
     return cleaned
+
+
+def answer_words(*, answers: dict[str, Any], question: ScreeningQuestion) -> list[str]:
+    """What an applicant answered to a question, in words (nothing when they left it blank or
+    it was added after they applied): the one reading of stored answers that the
+    registrations table, their CSV and a registration's page show."""
+    value = answers.get(str(question.pk))
+    if value in (None, "", []):
+        return []
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+
+def answered(
+    *, answers: dict[str, Any], questions: list[ScreeningQuestion]
+) -> list[tuple[str, str]]:
+    """(question, answer in words) for each of these questions the applicant answered."""
+    pairs = []
+    for question in questions:
+        words = answer_words(answers=answers, question=question)
+        if words:
+            pairs.append((question.label, ", ".join(words)))
+    return pairs
 
 
 # The organizer's list
