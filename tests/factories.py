@@ -68,6 +68,19 @@ class SessionFactory(factory.django.DjangoModelFactory):
     location = "Room 1, Example HQ"
 
 
+class ScreeningQuestionFactory(factory.django.DjangoModelFactory):
+    """A question an event asks its applicants, written directly (the organizer's page goes
+    through services.screening.add_question, which also checks the event takes
+    applications). Tests make screening questions only here, so where they are kept is
+    known to this one place."""
+
+    class Meta:
+        model = "events.ScreeningQuestion"
+
+    event = factory.SubFactory(EventFactory, registration_mode="approval")
+    label = factory.Sequence(lambda n: f"Question {n}?")
+
+
 class RegistrationFactory(factory.django.DjangoModelFactory):
     """A registration row in a given state, written directly: it takes no seat, owes no mail
     and leaves no history (a sign-up as people make it is services.registration.register)."""

@@ -41,7 +41,13 @@ from events.services import invitations as invitation_service
 from events.services import open_calls as call_service
 from events.services import registration as registration_service
 from events.services import surveys as survey_service
-from tests.factories import EventFactory, OrganizerFactory, SessionFactory, UserFactory
+from tests.factories import (
+    EventFactory,
+    OrganizerFactory,
+    ScreeningQuestionFactory,
+    SessionFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -70,7 +76,7 @@ def build_world() -> SimpleNamespace:
     attendee = UserFactory()
     registration = registration_service.register(user=attendee, session=session)
     assert registration.status == Registration.Status.CONFIRMED
-    question = ScreeningQuestion.objects.create(event=event, label="Why this session?")
+    question = ScreeningQuestionFactory(event=event, label="Why this session?")
     [invitation] = invitation_service.create_batch(
         event=event,
         session=session,

@@ -19,7 +19,13 @@ from events.models import Event, Notification, Registration, ScreeningQuestion, 
 from events.services import lottery, scheduling
 from events.services import screening as question_service
 from events.services.registration import register
-from tests.factories import EventFactory, OrganizerFactory, SessionFactory, UserFactory
+from tests.factories import (
+    EventFactory,
+    OrganizerFactory,
+    ScreeningQuestionFactory,
+    SessionFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 Status = Registration.Status
@@ -524,7 +530,7 @@ def test_an_event_asks_at_most_twenty_questions(event, owner, owner_client):
 
 def test_a_question_of_another_event_cannot_be_removed_through_mine(event, owner_client):
     other_event = EventFactory(registration_mode="approval")
-    theirs = ScreeningQuestion.objects.create(event=other_event, label="Theirs")
+    theirs = ScreeningQuestionFactory(event=other_event, label="Theirs")
 
     response = owner_client.post(reverse("manage:question_remove", args=[event.pk, theirs.pk]))
 

@@ -11,7 +11,6 @@ from django.utils import timezone
 
 from events.models import (
     Registration,
-    ScreeningQuestion,
     Session,
     Survey,
     SurveyRecipient,
@@ -19,7 +18,13 @@ from events.models import (
 )
 from events.services import registration as registration_service
 from events.services import surveys
-from tests.factories import InvitationFactory, SessionFactory, SurveyFactory, UserFactory
+from tests.factories import (
+    InvitationFactory,
+    ScreeningQuestionFactory,
+    SessionFactory,
+    SurveyFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -329,8 +334,8 @@ def test_terms_changed_while_reading_are_refused_and_nothing_is_written(client_f
 
 def test_applying_records_answers_and_keeps_typed_values_when_one_is_missing(client_for):
     session = SessionFactory(event__registration_mode="approval")
-    why = ScreeningQuestion.objects.create(event=session.event, label="Why?", kind="long_text")
-    stack = ScreeningQuestion.objects.create(
+    why = ScreeningQuestionFactory(event=session.event, label="Why?", kind="long_text")
+    stack = ScreeningQuestionFactory(
         event=session.event, label="Stack", kind="single", choices=["Python", "Rust"]
     )
     client = client_for(UserFactory())

@@ -27,7 +27,13 @@ from events.services.registration import (
 )
 from events.services.review import approve, reject
 from events.services.scheduling import update_event
-from tests.factories import EventFactory, OrganizerFactory, SessionFactory, UserFactory
+from tests.factories import (
+    EventFactory,
+    OrganizerFactory,
+    ScreeningQuestionFactory,
+    SessionFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -211,8 +217,8 @@ def test_signing_up_through_the_page_service_names_each_field_that_does_not_do(u
         event__terms_text="Do not share the demo.",
         event__terms_version=2,
     )
-    why = ScreeningQuestion.objects.create(event=session.event, label="Why?", kind="long_text")
-    uses = ScreeningQuestion.objects.create(
+    why = ScreeningQuestionFactory(event=session.event, label="Why?", kind="long_text")
+    uses = ScreeningQuestionFactory(
         event=session.event, label="Uses", kind="multiple", choices=["CLI", "API"]
     )
     before = snapshot(session)
@@ -411,20 +417,20 @@ def test_a_cancelled_seat_does_not_block_a_session_at_the_same_time(user):
 
 def add_questions(event) -> dict[str, ScreeningQuestion]:
     return {
-        "what": ScreeningQuestion.objects.create(
+        "what": ScreeningQuestionFactory(
             event=event, position=1, label="What do you build?", kind="short_text"
         ),
-        "stack": ScreeningQuestion.objects.create(
+        "stack": ScreeningQuestionFactory(
             event=event, position=2, label="Main language", kind="single", choices=["Go", "Rust"]
         ),
-        "uses": ScreeningQuestion.objects.create(
+        "uses": ScreeningQuestionFactory(
             event=event,
             position=3,
             label="Uses",
             kind="multiple",
             choices=["chat", "code", "agents"],
         ),
-        "more": ScreeningQuestion.objects.create(
+        "more": ScreeningQuestionFactory(
             event=event, position=4, label="Anything else?", kind="long_text", required=False
         ),
     }
@@ -484,9 +490,7 @@ def test_applying_to_a_full_session_still_records_an_application(user):
 
 
 def other_events_question():
-    return ScreeningQuestion.objects.create(
-        event=EventFactory(), label="Elsewhere", kind="short_text"
-    )
+    return ScreeningQuestionFactory(event=EventFactory(), label="Elsewhere", kind="short_text")
 
 
 @pytest.mark.parametrize(
