@@ -3,34 +3,10 @@ from django.core.exceptions import ValidationError
 from django.http import QueryDict
 from django.utils.datastructures import MultiValueDict
 
-from ..models import Event, ScreeningQuestion
+from ..models import Event
 from ..services.registration import SignUpInput
-from ..services.screening import MAX_LENGTH, clean_answers
-
-Kind = ScreeningQuestion.Kind
-
-
-def question_field(question: ScreeningQuestion) -> forms.Field:
-    label, required = question.label, question.required
-    if question.kind == Kind.SHORT_TEXT:
-        return forms.CharField(
-            label=label, required=required, max_length=MAX_LENGTH[Kind.SHORT_TEXT]
-        )
-    if question.kind == Kind.LONG_TEXT:
-        return forms.CharField(
-            label=label,
-            required=required,
-            max_length=MAX_LENGTH[Kind.LONG_TEXT],
-            widget=forms.Textarea(attrs={"rows": 4}),
-        )
-    choices = [(c, c) for c in question.choices]
-    if question.kind == Kind.SINGLE:
-        return forms.ChoiceField(
-            label=label, required=required, choices=choices, widget=forms.RadioSelect
-        )
-    return forms.MultipleChoiceField(
-        label=label, required=required, choices=choices, widget=forms.CheckboxSelectMultiple
-    )
+from ..services.screening import clean_answers
+from .answers import field_for
 
 
 class SignUpForm(forms.Form):
@@ -50,7 +26,9 @@ class SignUpForm(forms.Form):
                 error_messages={"required": "You need to accept the terms to sign up."},
             )
         for question in self.questions:
-            self.fields[f"q{question.pk}"] = question_field(question)
+            # The answers form's field for its kind (choices named by id), as every page
+            # that asks questions builds it.
+            self.fields[f"q{question.pk}"] = field_for(question)
 
     @staticmethod
     def sent(data: QueryDict) -> SignUpInput:

@@ -14,8 +14,8 @@ from ..models import (
     Event,
     Invitation,
     Notification,
+    Question,
     Registration,
-    ScreeningQuestion,
     Session,
     TermsAcceptance,
 )
@@ -269,7 +269,7 @@ def _read_sign_up(
     if event.uses_applications:
         for question in asked(event=event):
             given = sent.answers.get(str(question.pk), [])
-            multiple = question.kind == ScreeningQuestion.Kind.MULTIPLE
+            multiple = question.kind == Question.Kind.MULTIPLE
             answers[str(question.pk)] = list(given) if multiple else (given[-1] if given else "")
         try:
             clean_answers(event=event, raw=answers)

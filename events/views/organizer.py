@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from ..exports import csv_safe
 from ..forms.manage import EventForm, OrganizerForm, QuestionForm, SessionForm
-from ..models import Event, Registration, ScreeningQuestion, Session
+from ..models import Event, Registration, Session
 from ..permissions import (
     get_event_or_404,
     get_registration_or_404,
@@ -254,7 +254,9 @@ def question_add(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def question_remove(request: HttpRequest, pk: int, question_pk: int) -> HttpResponse:
     event = get_event_or_404(request, pk, "event.edit")
-    question = get_object_or_404(ScreeningQuestion, pk=question_pk, event=event)
+    question = screening.question_of(event=event, pk=question_pk)
+    if question is None:
+        raise Http404
     screening.remove_question(question=question, actor=request.user)
     messages.success(request, f"Question removed: {question.label}")
     return redirect(f"{reverse('manage:event', args=[event.pk])}#questions")

@@ -24,6 +24,8 @@ from tests.factories import (
     SessionFactory,
     SurveyFactory,
     UserFactory,
+    answers_in_words,
+    choice_id,
 )
 
 pytestmark = pytest.mark.django_db
@@ -350,11 +352,12 @@ def test_applying_records_answers_and_keeps_typed_values_when_one_is_missing(cli
     assert bad_choice.status_code == 400
     assert not Registration.objects.exists()
 
-    ok = client.post(url, {f"q{why.pk}": "I build agents", f"q{stack.pk}": "Rust"})
+    rust = choice_id(stack, "Rust")
+    ok = client.post(url, {f"q{why.pk}": "I build agents", f"q{stack.pk}": rust})
     assert ok.status_code == 302
     registration = Registration.objects.get()
     assert registration.status == "applied"
-    assert registration.answers == {str(why.pk): "I build agents", str(stack.pk): "Rust"}
+    assert answers_in_words(registration) == {str(why.pk): "I build agents", str(stack.pk): "Rust"}
 
 
 # My sessions, cancelling and offers
