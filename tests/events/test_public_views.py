@@ -684,3 +684,24 @@ def test_a_session_in_a_room_says_where(client_for):
     html = client_for(me).get(reverse("events:my_sessions")).content.decode()
 
     assert "<strong>Where:</strong> Room 4" in html
+
+
+def test_the_application_form_groups_each_choice_question_under_its_question(client_for):
+    """A choice question on the sign-up page is a group named by its question (a fieldset
+    and legend), its choices named by id, as on every page that asks questions."""
+    session = SessionFactory(event__registration_mode="approval")
+    stack = ScreeningQuestionFactory(
+        event=session.event, label="Stack", kind="single", choices=["Python", "Rust"]
+    )
+    uses = ScreeningQuestionFactory(
+        event=session.event, label="Uses", kind="multiple", choices=["CLI", "API"]
+    )
+
+    html = client_for(UserFactory()).get(reverse("events:register", args=[session.pk]))
+    html = html.content.decode()
+
+    assert html.count("<fieldset>") == 2
+    assert "<legend>Stack" in html and "<legend>Uses" in html
+    rust, api = choice_id(stack, "Rust"), choice_id(uses, "API")
+    assert f'type="radio" name="q{stack.pk}" value="{rust}"' in html
+    assert f'type="checkbox" name="q{uses.pk}" value="{api}"' in html
