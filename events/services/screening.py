@@ -32,6 +32,8 @@ def asked(*, event: Event) -> list[Question]:
 
 
 def _number(value: Any) -> int | None:
+    """A posted choice id, or None. isdecimal and a length bound: "²" is a digit int()
+    refuses, and no question has a 6-digit choice id."""
     text = str(value).strip()
     return int(text) if text.isdecimal() and len(text) < 6 else None
 
