@@ -63,13 +63,20 @@ def _when(value) -> str | None:
 def export_user_data(*, user: User) -> dict[str, Any]:
     """Everything we hold about one person, as JSON-ready data (GDPR access request)."""
     from events.models import Invitation, Notification, Registration, SurveyRecipient
-    from events.services import invitations, open_calls
+    from events.services import invitations, open_calls, screening
     from events.services import questionnaire as engine
 
     addresses = own_addresses(user)
     registrations = list(
         user.registrations.select_related("session__event").prefetch_related("changes")
     )
+    questions: dict[int, list] = {}
+
+    def asked(event) -> list:
+        if event.pk not in questions:
+            questions[event.pk] = screening.asked(event=event)
+        return questions[event.pk]
+
     data: dict[str, Any] = {
         "exported_at": timezone.now().isoformat(),
         "profile": {
@@ -92,7 +99,9 @@ def export_user_data(*, user: User) -> dict[str, Any]:
                 "event": r.session.event.title,
                 "session_starts_at": r.session.starts_at.isoformat(),
                 "status": r.status,
-                "answers": r.answers,
+                "answers": screening.as_written(
+                    answers=r.answers, questions=asked(r.session.event)
+                ),
                 "created_at": r.created_at.isoformat(),
                 "calendar_file_downloaded_at": _when(r.calendar_downloaded_at),
                 "history": [

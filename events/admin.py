@@ -8,7 +8,6 @@ from .models import (
     Notification,
     Registration,
     RegistrationChange,
-    ScreeningQuestion,
     Session,
 )
 from .services import ServiceError
@@ -23,18 +22,13 @@ class SessionInline(admin.TabularInline):
     can_delete = False
 
 
-class QuestionInline(admin.TabularInline):
-    model = ScreeningQuestion
-    extra = 0
-
-
 @admin.register(Event)
 class EventAdmin(admin.ModelAdmin):
     list_display = ["title", "kind", "registration_mode", "status", "visibility", "created_at"]
     list_filter = ["kind", "registration_mode", "status", "visibility"]
     search_fields = ["title"]
     filter_horizontal = ["organizers"]
-    inlines = [SessionInline, QuestionInline]
+    inlines = [SessionInline]
 
     # Editing happens on the organizer pages (staff may open any event there), where the
     # services keep the calendar sequence, terms versions and seats right.

@@ -68,6 +68,44 @@ class SessionFactory(factory.django.DjangoModelFactory):
     location = "Room 1, Example HQ"
 
 
+class ScreeningQuestionFactory(factory.django.DjangoModelFactory):
+    """A question an event asks its applicants, written directly on the event's screening
+    questionnaire (the organizer's page goes through services.screening.add_question, which
+    also checks the event takes applications). Its choices get the ids 0, 1, ... in order
+    (`choice_id` names one by its words)."""
+
+    class Meta:
+        model = "events.Question"
+
+    event = factory.SubFactory(EventFactory, registration_mode="approval")
+    label = factory.Sequence(lambda n: f"Question {n}?")
+    kind = "short_text"
+    required = True
+    position = 0
+    choices: tuple[str, ...] = ()
+
+    @classmethod
+    def _create(cls, model_class, *, event, choices, **fields):
+        from events.models import Choice, Event, Questionnaire
+
+        # Read afresh: another copy of the event may have made its questionnaire already.
+        event.screening_id = Event.objects.values_list("screening_id", flat=True).get(pk=event.pk)
+        if event.screening_id is None:
+            event.screening = Questionnaire.objects.create()
+            event.save(update_fields=["screening"])
+        question = model_class.objects.create(questionnaire_id=event.screening_id, **fields)
+        Choice.objects.bulk_create(
+            Choice(question=question, number=n, label=label, position=n)
+            for n, label in enumerate(choices)
+        )
+        return model_class.objects.get(pk=question.pk)
+
+
+def choice_id(question, words: str) -> int:
+    """The id of a question's choice with these words."""
+    return next(number for number, label in question.offered_choices if label == words)
+
+
 class RegistrationFactory(factory.django.DjangoModelFactory):
     """A registration row in a given state, written directly: it takes no seat, owes no mail
     and leaves no history (a sign-up as people make it is services.registration.register)."""
@@ -125,3 +163,15 @@ class OpenCallFactory(factory.django.DjangoModelFactory):
         from events.services import open_calls
 
         return open_calls.create_call(organizer=organizer, **fields)
+
+
+def answers_in_words(registration) -> dict:
+    """A registration's screening answers as the applicant gave them (choices as words), as
+    their data export shows them."""
+    from events.services import screening
+
+    event = registration.session.event
+    event.refresh_from_db(fields=["screening"])
+    return screening.as_written(
+        answers=registration.answers, questions=screening.asked(event=event)
+    )

@@ -31,7 +31,6 @@ from events.models import (
     OpenCall,
     Question,
     Registration,
-    ScreeningQuestion,
     Session,
     Submission,
     Survey,
@@ -41,7 +40,13 @@ from events.services import invitations as invitation_service
 from events.services import open_calls as call_service
 from events.services import registration as registration_service
 from events.services import surveys as survey_service
-from tests.factories import EventFactory, OrganizerFactory, SessionFactory, UserFactory
+from tests.factories import (
+    EventFactory,
+    OrganizerFactory,
+    ScreeningQuestionFactory,
+    SessionFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -70,7 +75,7 @@ def build_world() -> SimpleNamespace:
     attendee = UserFactory()
     registration = registration_service.register(user=attendee, session=session)
     assert registration.status == Registration.Status.CONFIRMED
-    question = ScreeningQuestion.objects.create(event=event, label="Why this session?")
+    question = ScreeningQuestionFactory(event=event, label="Why this session?")
     [invitation] = invitation_service.create_batch(
         event=event,
         session=session,
@@ -351,7 +356,7 @@ def snapshot(w: SimpleNamespace) -> dict:
         "organizers": sorted(Event.organizers.through.objects.values_list("event_id", "user_id")),
         "sessions": rows(Session),
         "registrations": rows(Registration),
-        "questions": rows(ScreeningQuestion),
+        "questions": rows(Question),
         "invitations": rows(Invitation),
         "notifications": rows(Notification),
         "surveys": rows(Survey),

@@ -13,7 +13,8 @@ from django.utils import timezone
 from accounts.forms import timezone_choices
 from accounts.models import User
 
-from ..models import Event, ScreeningQuestion, Session
+from ..models import Event, Session
+from ..services import screening
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
 
@@ -312,7 +313,10 @@ class OrganizerForm(forms.Form):
 
 class QuestionForm(forms.Form):
     label = forms.CharField(label="Question", max_length=300)
-    kind = forms.ChoiceField(label="Kind of answer", choices=ScreeningQuestion.Kind.choices)
+    kind = forms.ChoiceField(
+        label="Kind of answer",
+        choices=[(kind.value, kind.label) for kind in screening.KINDS],
+    )
     choices = forms.CharField(
         label="Choices",
         required=False,

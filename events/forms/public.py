@@ -1,28 +1,12 @@
 from django import forms
 from django.core.exceptions import ValidationError
 from django.http import QueryDict
+from django.utils.datastructures import MultiValueDict
 
-from ..models import Event, ScreeningQuestion
+from ..models import Event
 from ..services.registration import SignUpInput
-from ..services.screening import MAX_LENGTH, clean_answers
-
-Kind = ScreeningQuestion.Kind
-
-
-def question_field(question: ScreeningQuestion) -> forms.Field:
-    common = {"label": question.label, "required": question.required}
-    if question.kind == Kind.SHORT_TEXT:
-        return forms.CharField(max_length=MAX_LENGTH[Kind.SHORT_TEXT], **common)
-    if question.kind == Kind.LONG_TEXT:
-        return forms.CharField(
-            max_length=MAX_LENGTH[Kind.LONG_TEXT],
-            widget=forms.Textarea(attrs={"rows": 4}),
-            **common,
-        )
-    choices = [(c, c) for c in question.choices]
-    if question.kind == Kind.SINGLE:
-        return forms.ChoiceField(choices=choices, widget=forms.RadioSelect, **common)
-    return forms.MultipleChoiceField(choices=choices, widget=forms.CheckboxSelectMultiple, **common)
+from ..services.screening import clean_answers
+from .answers import field_for
 
 
 class SignUpForm(forms.Form):
@@ -42,7 +26,9 @@ class SignUpForm(forms.Form):
                 error_messages={"required": "You need to accept the terms to sign up."},
             )
         for question in self.questions:
-            self.fields[f"q{question.pk}"] = question_field(question)
+            # The answers form's field for its kind (choices named by id), as every page
+            # that asks questions builds it.
+            self.fields[f"q{question.pk}"] = field_for(question)
 
     @staticmethod
     def sent(data: QueryDict) -> SignUpInput:
@@ -51,7 +37,7 @@ class SignUpForm(forms.Form):
             terms_version=data.get("terms_version"),
             # Read as the form's own checkbox reads it ("on", "true"; not "false", "0").
             accepted_terms=forms.BooleanField().to_python(
-                forms.CheckboxInput().value_from_datadict(data, {}, "accept_terms")
+                forms.CheckboxInput().value_from_datadict(data, MultiValueDict(), "accept_terms")
             ),
             answers={
                 key[1:]: data.getlist(key)

@@ -1,4 +1,4 @@
-from .event import Event, ScreeningQuestion, Session, TermsAcceptance
+from .event import Event, Session, TermsAcceptance
 from .invitation import Invitation
 from .notification import Notification
 from .open_call import OpenCall, PoolTag, Review, Submission
@@ -20,7 +20,6 @@ __all__ = [
     "RegistrationChange",
     "Response",
     "Review",
-    "ScreeningQuestion",
     "Session",
     "Submission",
     "Survey",

@@ -10,6 +10,8 @@ from django.utils import timezone
 
 from accounts.models import validate_timezone
 
+from .questionnaire import Question
+
 # Control characters (line breaks and tabs among them) and the Unicode line and paragraph
 # separators: a title or place is one line on pages, in mail subjects and in calendar files.
 NOT_ONE_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
@@ -57,6 +59,15 @@ class Event(models.Model):
         max_length=20, choices=Visibility.choices, default=Visibility.PUBLIC
     )
     registration_mode = models.CharField(max_length=20, choices=Mode.choices, default=Mode.OPEN)
+    # The questions applicants answer (approval and lottery modes), on the question engine;
+    # made with the first question. Their answers are kept on each registration.
+    screening = models.OneToOneField(
+        "events.Questionnaire",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="screened_event",
+    )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
     registration_opens_at = models.DateTimeField(null=True, blank=True)
     registration_closes_at = models.DateTimeField(null=True, blank=True)
@@ -115,6 +126,13 @@ class Event(models.Model):
     @property
     def is_confidential(self) -> bool:
         return bool(self.terms_text) and self.terms_version > 0
+
+    @property
+    def questions(self) -> "models.QuerySet[Question]":
+        """The questions applicants answer, in order (none until the first is added)."""
+        # Through the questionnaire's side: right even on a copy of the event read before
+        # its first question was added.
+        return Question.objects.filter(questionnaire__screened_event__pk=self.pk)
 
     @property
     def uses_applications(self) -> bool:
@@ -185,29 +203,6 @@ class Session(models.Model):
     @property
     def has_started(self) -> bool:
         return self.starts_at <= timezone.now()
-
-
-class ScreeningQuestion(models.Model):
-    """A question applicants answer (approval and lottery modes)."""
-
-    class Kind(models.TextChoices):
-        SHORT_TEXT = "short_text", "Short text"
-        LONG_TEXT = "long_text", "Long text"
-        SINGLE = "single", "Single choice"
-        MULTIPLE = "multiple", "Multiple choice"
-
-    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="questions")
-    position = models.PositiveIntegerField(default=0)
-    label = models.CharField(max_length=300)
-    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.SHORT_TEXT)
-    choices = models.JSONField(default=list, blank=True)
-    required = models.BooleanField(default=True)
-
-    class Meta:
-        ordering = ["position", "pk"]
-
-    def __str__(self) -> str:
-        return self.label
 
 
 class TermsAcceptance(models.Model):

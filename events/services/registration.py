@@ -3,6 +3,7 @@
 from collections.abc import Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from allauth.account.models import EmailAddress
 from django.core.exceptions import ValidationError
@@ -14,8 +15,8 @@ from ..models import (
     Event,
     Invitation,
     Notification,
+    Question,
     Registration,
-    ScreeningQuestion,
     Session,
     TermsAcceptance,
 )
@@ -23,7 +24,7 @@ from ..permissions import may
 from ..speed.prepared import Prepared, insert
 from . import ServiceError
 from .reminders import next_reminder_at
-from .screening import clean_answers
+from .screening import asked, clean_answers
 from .seats import take_seat
 from .transitions import lock, record_creation, transition
 from .waitlist import release_and_refill
@@ -118,14 +119,12 @@ def confirmed_at_the_same_time(starts_at, ends_at) -> Q:
 
 
 def check_no_overlap(*, user, session: Session, exclude: int | None = None) -> None:
-    clash = (
-        Registration.objects.filter(
-            confirmed_at_the_same_time(session.starts_at, session.ends_at), user=user
-        )
-        .exclude(pk=exclude)
-        .select_related("session__event")
-        .first()
+    others = Registration.objects.filter(
+        confirmed_at_the_same_time(session.starts_at, session.ends_at), user=user
     )
+    if exclude is not None:
+        others = others.exclude(pk=exclude)
+    clash = others.select_related("session__event").first()
     if clash:
         raise ServiceError(
             f"You already have a confirmed seat at that time: {clash.session.event.title}."
@@ -267,9 +266,9 @@ def _read_sign_up(
             errors["accept_terms"] = ["You need to accept the terms to sign up."]
     answers: dict = {}
     if event.uses_applications:
-        for question in event.questions.all():
+        for question in asked(event=event):
             given = sent.answers.get(str(question.pk), [])
-            multiple = question.kind == ScreeningQuestion.Kind.MULTIPLE
+            multiple = question.kind == Question.Kind.MULTIPLE
             answers[str(question.pk)] = list(given) if multiple else (given[-1] if given else "")
         try:
             clean_answers(event=event, raw=answers)
@@ -297,7 +296,9 @@ def _register(*, user, session: Session, answers: dict, invited_seat: bool | Non
     event = session.event
     invited = invited_seat is not None
     check_can_sign_up(user=user, session=session, invited=invited)
-    existing = Registration.objects.get(pk=session.mine) if session.mine else None
+    # `mine` and `clashes` are annotations of sign_up_state()'s query.
+    mine = session.mine  # type: ignore[attr-defined]
+    existing = Registration.objects.get(pk=mine) if mine else None
     if existing and existing.is_active:
         raise ServiceError(f"You are already on this session ({existing.get_status_display()}).")
     if existing and existing.status == Status.REJECTED:
@@ -307,11 +308,11 @@ def _register(*, user, session: Session, answers: dict, invited_seat: bool | Non
         applying = False  # too late for the draw: first come, first served, as after it
     cleaned = clean_answers(event=event, raw=answers) if applying else {}
     now = timezone.now()
-
+    extra: dict[str, Any]
     if applying:
         status, notify, extra = Status.APPLIED, Kind.APPLIED, {}
     else:
-        if session.clashes:
+        if session.clashes:  # type: ignore[attr-defined]
             check_no_overlap(user=user, session=session)  # raises, naming the other event
         if invited_seat or take_seat(session.pk):
             status, notify, extra = Status.CONFIRMED, Kind.CONFIRMED, {"confirmed_at": now}

@@ -1,29 +1,48 @@
 """Screening: the questions an approval or lottery event asks its applicants (the organizer's
-list of them) and the check of an applicant's answers against them.
+list of them, on the question engine as the event's `screening` questionnaire) and the check
+of an applicant's answers against them.
 
-An older, separate model from the question engine (services.questionnaire): its answers live
-on the registration and name a choice by its words."""
+The answers live on the registration (`Registration.answers`, written with it in one
+statement on the sign-up's hot path), keyed by question id: a text as typed, a choice by its
+id (so rewording a choice keeps the answers that picked it). This module is the only reader
+of both."""
 
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max
 
-from ..models import Event, ScreeningQuestion
+from accounts.models import User
+
+from ..models import Event, Question, Questionnaire
 from . import ServiceError
-from .questionnaire import clean_choices
+from . import questionnaire as engine
 
-Kind = ScreeningQuestion.Kind
+Kind = Question.Kind
 MAX_QUESTIONS = 20
-CHOICE_KINDS = {Kind.SINGLE, Kind.MULTIPLE}
-MAX_LENGTH = {Kind.SHORT_TEXT: 300, Kind.LONG_TEXT: 5000}
+# What an applicant can be asked: a scale would be a survey's question.
+KINDS = [Kind.SHORT_TEXT, Kind.LONG_TEXT, Kind.SINGLE, Kind.MULTIPLE]
+CHOICE_KINDS: set[str] = {Kind.SINGLE, Kind.MULTIPLE}
+MAX_LENGTH: dict[str, int] = {str(kind): limit for kind, limit in engine.MAX_TEXT.items()}
+
+
+def asked(*, event: Event) -> list[Question]:
+    """The questions the event asks its applicants, in order, with their choices."""
+    return list(event.questions)
+
+
+def _number(value: Any) -> int | None:
+    """A posted choice id, or None. isdecimal and a length bound: "²" is a digit int()
+    refuses, and no question has a 6-digit choice id."""
+    text = str(value).strip()
+    return int(text) if text.isdecimal() and len(text) < 6 else None
 
 
 def clean_answers(*, event: Event, raw: dict[str, Any]) -> dict[str, Any]:
     """Return answers keyed by question id (as text), or raise ValidationError with a message
-    per question (keyed `q<id>`). Answers to questions of another event are refused."""
-    questions = list(event.questions.all())
+    per question (keyed `q<id>`). Answers to questions of another event are refused. A
+    choice is named by its id (as posted, text or number)."""
+    questions = asked(event=event)
     known = {str(q.pk) for q in questions}
     forged = set(map(str, raw)) - known
     if forged:
@@ -33,23 +52,28 @@ def clean_answers(*, event: Event, raw: dict[str, Any]) -> dict[str, Any]:
     for question in questions:
         value = raw.get(str(question.pk))
         key = f"q{question.pk}"
+        offered = set(question.choice_ids)
         if question.kind in MAX_LENGTH:
-            value = (value or "").strip() if isinstance(value, str) else ""
+            value = value.strip() if isinstance(value, str) else ""
             if len(value) > MAX_LENGTH[question.kind]:
                 errors[key] = [f"At most {MAX_LENGTH[question.kind]} characters, please."]
                 continue
             empty = not value
         elif question.kind == Kind.SINGLE:
-            value = value or ""
-            if value and value not in question.choices:
-                errors[key] = ["Pick one of the choices offered."]
-                continue
-            empty = not value
+            if value in (None, ""):
+                value = ""
+            else:
+                value = _number(value)
+                if value not in offered:
+                    errors[key] = ["Pick one of the choices offered."]
+                    continue
+            empty = value == ""
         else:
-            value = list(value or [])
-            if any(v not in question.choices for v in value):
+            numbers = [_number(v) for v in (value or [])]
+            if any(n not in offered for n in numbers):
                 errors[key] = ["Pick among the choices offered."]
                 continue
+            value = list(dict.fromkeys(numbers))
             empty = not value
         if empty and question.required:
             errors[key] = ["This question needs an answer."]
@@ -60,6 +84,31 @@ def clean_answers(*, event: Event, raw: dict[str, Any]) -> dict[str, Any]:
     return cleaned
 
 
+def answer_words(*, answers: dict[str, Any], question: Question) -> list[str]:
+    """What an applicant answered to a question, in words (nothing when they left it blank or
+    it was added after they applied); a choice no longer offered is marked "(removed)". The
+    one reading of stored answers that the registrations table, their CSV and a
+    registration's page show."""
+    value = answers.get(str(question.pk))
+    if value in (None, "", []):
+        return []
+    values = value if isinstance(value, list) else [value]
+    if question.kind not in CHOICE_KINDS:
+        return [str(v) for v in values]
+    names = question.choice_names()
+    return [names.get(v, str(v)) if isinstance(v, int) else str(v) for v in values]
+
+
+def answered(*, answers: dict[str, Any], questions: list[Question]) -> list[tuple[str, str]]:
+    """(question, answer in words) for each of these questions the applicant answered."""
+    pairs = []
+    for question in questions:
+        words = answer_words(answers=answers, question=question)
+        if words:
+            pairs.append((question.label, ", ".join(words)))
+    return pairs
+
+
 # The organizer's list
 
 
@@ -67,12 +116,12 @@ def clean_answers(*, event: Event, raw: dict[str, Any]) -> dict[str, Any]:
 def add_question(
     *,
     event: Event,
-    actor,
+    actor: User,
     label: str,
     kind: str,
     choices: list[str] | None = None,
     required: bool = True,
-) -> ScreeningQuestion:
+) -> Question:
     """Add a question at the end of the event's list. Only events that take applications ask
     questions; at most MAX_QUESTIONS per event; a choice question offers at least two distinct
     choices (a text question none)."""
@@ -82,33 +131,49 @@ def add_question(
         raise ServiceError(
             "Only events with approval or lottery registration ask screening questions."
         )
-    if event.questions.count() >= MAX_QUESTIONS:
+    if len(asked(event=event)) >= MAX_QUESTIONS:
         raise ServiceError(f"An event asks at most {MAX_QUESTIONS} questions.")
-    label = (label or "").strip()
-    if not label:
-        raise ServiceError("A question needs a label.")
-    if kind not in Kind.values:
+    if kind not in KINDS:
         raise ServiceError("Unknown kind of question.")
-    cleaned = clean_choices(choices) if kind in CHOICE_KINDS else []
-    last = event.questions.aggregate(last=Max("position"))["last"]
-    question = ScreeningQuestion(
-        event=event,
-        position=0 if last is None else last + 1,
+    screening = event.screening
+    if screening is None:
+        event.screening = screening = Questionnaire.objects.create()
+        event.save(update_fields=["screening"])
+    return engine.add_question(
+        questionnaire=screening,
         label=label,
         kind=kind,
-        choices=cleaned,
+        choices=engine.clean_choices(choices) if kind in CHOICE_KINDS else [],
         required=required,
     )
-    try:
-        question.full_clean()
-    except ValidationError as error:
-        raise ServiceError("; ".join(error.messages)) from error
-    question.save()
-    return question
+
+
+def question_of(*, event: Event, pk: int) -> Question | None:
+    """The event's question with this id (None for another's, or none)."""
+    return event.questions.filter(pk=pk).first()
 
 
 @transaction.atomic
-def remove_question(*, question: ScreeningQuestion, actor) -> None:
+def remove_question(*, question: Question, actor: User) -> None:
     """Remove a question. Answers already given stay on the registrations (they are what the
     person said), but the question is no longer asked or shown."""
-    ScreeningQuestion.objects.filter(pk=question.pk).delete()
+    Question.objects.filter(pk=question.pk).delete()
+
+
+def as_written(*, answers: dict[str, Any], questions: list[Question]) -> dict[str, Any]:
+    """The answers as the applicant gave them, keyed by question id: a choice as its words
+    (a removed one's too), texts as typed, answers to removed questions as kept. What a
+    person's data export shows."""
+    words: dict[str, Any] = {}
+    kinds = {str(q.pk): q for q in questions}
+    for key, value in answers.items():
+        question = kinds.get(key)
+        if question is not None and question.kind in CHOICE_KINDS:
+            labels = dict(question.offered_choices)
+            labels.update(question.removed_choices)
+            if isinstance(value, list):
+                value = [labels.get(v, v) for v in value]
+            elif value not in (None, ""):
+                value = labels.get(value, value)
+        words[key] = value
+    return words

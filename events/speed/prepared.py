@@ -32,7 +32,7 @@ import functools
 import inspect
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Generic, TypeVar, cast
 
 from django.db import DEFAULT_DB_ALIAS, connections, models
 
@@ -47,15 +47,18 @@ class Unsupported(ValueError):
     """The caller asked for what this module does not do (not a changed internal)."""
 
 
-class Prepared:
+M = TypeVar("M", bound=models.Model)
+
+
+class Prepared(Generic[M]):
     """A queryset compiled once and run many times with new integer parameters."""
 
-    def __init__(self, build: Callable[..., models.QuerySet]) -> None:
+    def __init__(self, build: Callable[..., models.QuerySet[M]]) -> None:
         self.build = build
         self.names = tuple(inspect.signature(build).parameters)
         self._local = threading.local()  # compilers hold their thread's connection
 
-    def rows(self, *, using: str = DEFAULT_DB_ALIAS, **values: int) -> list[models.Model]:
+    def rows(self, *, using: str = DEFAULT_DB_ALIAS, **values: int) -> list[M]:
         if set(values) != set(self.names):
             raise TypeError(f"expected {self.names}, got {tuple(values)}")
         compiled = self._compiled(using) if active(COMPILED) else None
@@ -67,17 +70,17 @@ class Prepared:
             fetched = db.fetchall()
         try:
             rows = compiled.compiler.results_iter([fetched])
-            return [compiled.instance(row, using) for row in rows]
+            return [cast(M, compiled.instance(row, using)) for row in rows]
         except SHAPE_ERRORS as error:
             # Read, but not understood: read again as the queryset reads (nothing was written).
             fall_back(COMPILED, error)
             return self._plain(using, values)
 
-    def first(self, *, using: str = DEFAULT_DB_ALIAS, **values: int) -> models.Model | None:
+    def first(self, *, using: str = DEFAULT_DB_ALIAS, **values: int) -> M | None:
         found = self.rows(using=using, **values)
         return found[0] if found else None
 
-    def _plain(self, using: str, values: dict[str, int]) -> list[models.Model]:
+    def _plain(self, using: str, values: dict[str, int]) -> list[M]:
         return list(self.build(**values).using(using))
 
     def _compiled(self, using: str) -> _Compiled | None:
@@ -148,7 +151,7 @@ class _Compiled:
 _inserts = threading.local()
 
 
-def insert(obj: models.Model, *, using: str = DEFAULT_DB_ALIAS) -> models.Model:
+def insert(obj: M, *, using: str = DEFAULT_DB_ALIAS) -> M:
     """Insert a new `obj` as `obj.save()` would (no signals are sent: we use none)."""
     meta = obj._meta
     if obj.pk is not None or meta.auto_field is None:

@@ -19,7 +19,7 @@ from accounts.http import AuthenticatedRequest
 
 from ..exports import csv_safe
 from ..forms.manage import EventForm, OrganizerForm, QuestionForm, SessionForm
-from ..models import Event, Registration, ScreeningQuestion, Session
+from ..models import Event, Registration, Session
 from ..permissions import (
     get_event_or_404,
     get_registration_or_404,
@@ -133,7 +133,7 @@ def _render_event(
         "event": event,
         "sessions": sessions,
         "organizers": event.organizers.order_by("display_name", "email"),
-        "questions": event.questions.all(),
+        "questions": screening.asked(event=event),
         "organizer_form": organizer_form or OrganizerForm(),
         "question_form": question_form or QuestionForm(),
         "max_questions": screening.MAX_QUESTIONS,
@@ -258,7 +258,9 @@ def question_add(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 @require_POST
 def question_remove(request: AuthenticatedRequest, pk: int, question_pk: int) -> HttpResponse:
     event = get_event_or_404(request, pk, "event.edit")
-    question = get_object_or_404(ScreeningQuestion, pk=question_pk, event=event)
+    question = screening.question_of(event=event, pk=question_pk)
+    if question is None:
+        raise Http404
     screening.remove_question(question=question, actor=request.user)
     messages.success(request, f"Question removed: {question.label}")
     return redirect(f"{reverse('manage:event', args=[event.pk])}#questions")
@@ -370,17 +372,6 @@ def _status_filter(value: str | None) -> str:
     return value if value in Status.values else ""
 
 
-def _answers(registration: Registration, asked: list[ScreeningQuestion]) -> list[tuple]:
-    """(question, answer as text) for each question this person answered."""
-    pairs = []
-    for question in asked:
-        value = registration.answers.get(str(question.pk))
-        if value in (None, "", []):
-            continue
-        pairs.append((question.label, ", ".join(value) if isinstance(value, list) else value))
-    return pairs
-
-
 def _session_registrations(session: Session, status: str) -> QuerySet:
     registrations = session.registrations.select_related("user").order_by("created_at", "pk")
     return registrations.filter(status=status) if status else registrations
@@ -398,8 +389,11 @@ def registrations(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         for value, label in Status.choices
         if counts.get(value) or value == status
     ]
-    asked = list(event.questions.all())
-    rows = [(r, _answers(r, asked)) for r in _session_registrations(session, status)]
+    asked = screening.asked(event=event)
+    rows = [
+        (r, screening.answered(answers=r.answers, questions=asked))
+        for r in _session_registrations(session, status)
+    ]
     # Each person's attendance record, in one query for the whole table.
     records = attendance.histories(
         users=session.registrations.values("user_id"),
@@ -482,7 +476,7 @@ def lottery_draw(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 def registrations_csv(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     session = get_session_or_404(request, pk, "event.view")
     event = session.event
-    asked = list(event.questions.all())
+    asked = screening.asked(event=event)
     is_lottery = event.registration_mode == Event.Mode.LOTTERY
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = (
@@ -505,8 +499,9 @@ def registrations_csv(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         ]
         row += [registration.lottery_rank] if is_lottery else []
         for question in asked:
-            value = registration.answers.get(str(question.pk), "")
-            row.append("; ".join(value) if isinstance(value, list) else value)
+            row.append(
+                "; ".join(screening.answer_words(answers=registration.answers, question=question))
+            )
         writer.writerow([csv_safe(cell) for cell in row])
     return response
 
@@ -528,7 +523,9 @@ def registration_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         "event": event,
         "session": registration.session,
         "person": person,
-        "answers": _answers(registration, list(event.questions.all())),
+        "answers": screening.answered(
+            answers=registration.answers, questions=screening.asked(event=event)
+        ),
         "changes": [
             (change, labels.get(change.from_status, "new"), labels.get(change.to_status, ""))
             for change in registration.changes.select_related("actor")

@@ -16,7 +16,7 @@ from ..forms.public import SignUpForm
 from ..models import Event, Registration, Session
 from ..permissions import may
 from ..ratelimit import rate_limit
-from ..services import ServiceError, waitlist
+from ..services import ServiceError, screening, waitlist
 from ..services import registration as registration_service
 from ..services import surveys as surveys_service
 
@@ -132,7 +132,7 @@ def sign_up_context(
         needs_terms = event.is_confidential and not registration_service.has_accepted_terms(
             user=request.user, event=event
         )
-    questions = list(event.questions.all()) if event.uses_applications else []
+    questions = screening.asked(event=event) if event.uses_applications else []
     form = SignUpForm(
         request.POST if request.method == "POST" else None,
         event=event,

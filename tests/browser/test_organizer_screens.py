@@ -20,7 +20,6 @@ from events.invite_parsing import Row
 from events.models import (
     Notification,
     Registration,
-    ScreeningQuestion,
     Session,
     SurveyRecipient,
 )
@@ -28,7 +27,13 @@ from events.services import invitations, open_calls, questionnaire, surveys
 from events.services.attendance import check_in
 from events.services.registration import register
 from events.services.review import approve
-from tests.factories import EventFactory, OrganizerFactory, SessionFactory, UserFactory
+from tests.factories import (
+    EventFactory,
+    OrganizerFactory,
+    ScreeningQuestionFactory,
+    SessionFactory,
+    UserFactory,
+)
 from tests.surveys.conftest import answer
 
 from .steps import log_in
@@ -62,9 +67,7 @@ def build_world() -> SimpleNamespace:
     )
     for n in range(4):
         EventFactory(title=f"Prototype demo of the agent toolkit {n + 1}", organizer=organizer)
-    question = ScreeningQuestion.objects.create(
-        event=event, label="What do you build with open models?"
-    )
+    question = ScreeningQuestionFactory(event=event, label="What do you build with open models?")
     now = timezone.now().replace(second=0, microsecond=0)
     session = SessionFactory(
         event=event,

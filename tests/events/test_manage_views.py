@@ -15,11 +15,17 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from events.models import Event, Notification, Registration, ScreeningQuestion, Session
+from events.models import Event, Notification, Question, Registration, Session
 from events.services import lottery, scheduling
 from events.services import screening as question_service
 from events.services.registration import register
-from tests.factories import EventFactory, OrganizerFactory, SessionFactory, UserFactory
+from tests.factories import (
+    EventFactory,
+    OrganizerFactory,
+    ScreeningQuestionFactory,
+    SessionFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 Status = Registration.Status
@@ -478,7 +484,7 @@ def test_adding_and_removing_screening_questions(event, owner_client):
 
     assert response.status_code == 302
     question = event.questions.get()
-    assert (question.label, question.choices, question.required) == (
+    assert (question.label, question.choice_labels, question.required) == (
         "Which stack?",
         ["Python", "Rust"],
         False,
@@ -524,12 +530,12 @@ def test_an_event_asks_at_most_twenty_questions(event, owner, owner_client):
 
 def test_a_question_of_another_event_cannot_be_removed_through_mine(event, owner_client):
     other_event = EventFactory(registration_mode="approval")
-    theirs = ScreeningQuestion.objects.create(event=other_event, label="Theirs")
+    theirs = ScreeningQuestionFactory(event=other_event, label="Theirs")
 
     response = owner_client.post(reverse("manage:question_remove", args=[event.pk, theirs.pk]))
 
     assert response.status_code == 404
-    assert ScreeningQuestion.objects.filter(pk=theirs.pk).exists()
+    assert Question.objects.filter(pk=theirs.pk).exists()
 
 
 # Sessions ---------------------------------------------------------------------------------------
@@ -852,12 +858,12 @@ def test_the_csv_has_the_columns_and_answers_and_defuses_formulas(
     register(
         user=UserFactory(display_name='=HYPERLINK("http://evil")', email="eve@example.com"),
         session=session,
-        answers={str(question.pk): ["Py", "Rs"], str(text.pk): "@SUM(A1:A9)"},
+        answers={str(question.pk): [0, 1], str(text.pk): "@SUM(A1:A9)"},
     )
     register(
         user=UserFactory(display_name="-2+3", role="researcher"),
         session=session,
-        answers={str(question.pk): ["Py"], str(text.pk): "+plain"},
+        answers={str(question.pk): [0], str(text.pk): "+plain"},
     )
 
     response = client_for(owner).get(reverse("manage:registrations_csv", args=[session.pk]))

@@ -11,7 +11,6 @@ from django.utils import timezone
 
 from events.models import (
     Registration,
-    ScreeningQuestion,
     Session,
     Survey,
     SurveyRecipient,
@@ -19,7 +18,15 @@ from events.models import (
 )
 from events.services import registration as registration_service
 from events.services import surveys
-from tests.factories import InvitationFactory, SessionFactory, SurveyFactory, UserFactory
+from tests.factories import (
+    InvitationFactory,
+    ScreeningQuestionFactory,
+    SessionFactory,
+    SurveyFactory,
+    UserFactory,
+    answers_in_words,
+    choice_id,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -329,8 +336,8 @@ def test_terms_changed_while_reading_are_refused_and_nothing_is_written(client_f
 
 def test_applying_records_answers_and_keeps_typed_values_when_one_is_missing(client_for):
     session = SessionFactory(event__registration_mode="approval")
-    why = ScreeningQuestion.objects.create(event=session.event, label="Why?", kind="long_text")
-    stack = ScreeningQuestion.objects.create(
+    why = ScreeningQuestionFactory(event=session.event, label="Why?", kind="long_text")
+    stack = ScreeningQuestionFactory(
         event=session.event, label="Stack", kind="single", choices=["Python", "Rust"]
     )
     client = client_for(UserFactory())
@@ -345,11 +352,12 @@ def test_applying_records_answers_and_keeps_typed_values_when_one_is_missing(cli
     assert bad_choice.status_code == 400
     assert not Registration.objects.exists()
 
-    ok = client.post(url, {f"q{why.pk}": "I build agents", f"q{stack.pk}": "Rust"})
+    rust = choice_id(stack, "Rust")
+    ok = client.post(url, {f"q{why.pk}": "I build agents", f"q{stack.pk}": rust})
     assert ok.status_code == 302
     registration = Registration.objects.get()
     assert registration.status == "applied"
-    assert registration.answers == {str(why.pk): "I build agents", str(stack.pk): "Rust"}
+    assert answers_in_words(registration) == {str(why.pk): "I build agents", str(stack.pk): "Rust"}
 
 
 # My sessions, cancelling and offers
@@ -676,3 +684,24 @@ def test_a_session_in_a_room_says_where(client_for):
     html = client_for(me).get(reverse("events:my_sessions")).content.decode()
 
     assert "<strong>Where:</strong> Room 4" in html
+
+
+def test_the_application_form_groups_each_choice_question_under_its_question(client_for):
+    """A choice question on the sign-up page is a group named by its question (a fieldset
+    and legend), its choices named by id, as on every page that asks questions."""
+    session = SessionFactory(event__registration_mode="approval")
+    stack = ScreeningQuestionFactory(
+        event=session.event, label="Stack", kind="single", choices=["Python", "Rust"]
+    )
+    uses = ScreeningQuestionFactory(
+        event=session.event, label="Uses", kind="multiple", choices=["CLI", "API"]
+    )
+
+    html = client_for(UserFactory()).get(reverse("events:register", args=[session.pk]))
+    html = html.content.decode()
+
+    assert html.count("<fieldset>") == 2
+    assert "<legend>Stack" in html and "<legend>Uses" in html
+    rust, api = choice_id(stack, "Rust"), choice_id(uses, "API")
+    assert f'type="radio" name="q{stack.pk}" value="{rust}"' in html
+    assert f'type="checkbox" name="q{uses.pk}" value="{api}"' in html

@@ -9,13 +9,14 @@ from django.utils import timezone
 
 from events.models import (
     Notification,
+    Question,
     Registration,
     RegistrationChange,
-    ScreeningQuestion,
     Session,
     TermsAcceptance,
 )
 from events.services import ServiceError
+from events.services import questionnaire as engine
 from events.services.registration import (
     SignUpInput,
     SignUpRefused,
@@ -27,7 +28,15 @@ from events.services.registration import (
 )
 from events.services.review import approve, reject
 from events.services.scheduling import update_event
-from tests.factories import EventFactory, OrganizerFactory, SessionFactory, UserFactory
+from tests.factories import (
+    EventFactory,
+    OrganizerFactory,
+    ScreeningQuestionFactory,
+    SessionFactory,
+    UserFactory,
+    answers_in_words,
+    choice_id,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -211,8 +220,8 @@ def test_signing_up_through_the_page_service_names_each_field_that_does_not_do(u
         event__terms_text="Do not share the demo.",
         event__terms_version=2,
     )
-    why = ScreeningQuestion.objects.create(event=session.event, label="Why?", kind="long_text")
-    uses = ScreeningQuestion.objects.create(
+    why = ScreeningQuestionFactory(event=session.event, label="Why?", kind="long_text")
+    uses = ScreeningQuestionFactory(
         event=session.event, label="Uses", kind="multiple", choices=["CLI", "API"]
     )
     before = snapshot(session)
@@ -227,11 +236,17 @@ def test_signing_up_through_the_page_service_names_each_field_that_does_not_do(u
     sent = SignUpInput(
         terms_version="2",
         accepted_terms=True,
-        answers={str(why.pk): ["  I build agents "], str(uses.pk): ["CLI", "API"]},
+        answers={
+            str(why.pk): ["  I build agents "],
+            str(uses.pk): [str(choice_id(uses, "CLI")), str(choice_id(uses, "API"))],
+        },
     )
     registration = sign_up(user=user, pk=session.pk, sent=sent)
     assert registration.status == Status.APPLIED
-    assert registration.answers == {str(why.pk): "I build agents", str(uses.pk): ["CLI", "API"]}
+    assert answers_in_words(registration) == {
+        str(why.pk): "I build agents",
+        str(uses.pk): ["CLI", "API"],
+    }
     assert TermsAcceptance.objects.filter(user=user, version=2).exists()
 
 
@@ -409,22 +424,22 @@ def test_a_cancelled_seat_does_not_block_a_session_at_the_same_time(user):
 # Applications (approval and lottery)
 
 
-def add_questions(event) -> dict[str, ScreeningQuestion]:
+def add_questions(event) -> dict[str, Question]:
     return {
-        "what": ScreeningQuestion.objects.create(
+        "what": ScreeningQuestionFactory(
             event=event, position=1, label="What do you build?", kind="short_text"
         ),
-        "stack": ScreeningQuestion.objects.create(
+        "stack": ScreeningQuestionFactory(
             event=event, position=2, label="Main language", kind="single", choices=["Go", "Rust"]
         ),
-        "uses": ScreeningQuestion.objects.create(
+        "uses": ScreeningQuestionFactory(
             event=event,
             position=3,
             label="Uses",
             kind="multiple",
             choices=["chat", "code", "agents"],
         ),
-        "more": ScreeningQuestion.objects.create(
+        "more": ScreeningQuestionFactory(
             event=event, position=4, label="Anything else?", kind="long_text", required=False
         ),
     }
@@ -433,8 +448,11 @@ def add_questions(event) -> dict[str, ScreeningQuestion]:
 def good_answers(questions) -> dict[str, object]:
     return {
         str(questions["what"].pk): "  A compiler for looms  ",
-        str(questions["stack"].pk): "Rust",
-        str(questions["uses"].pk): ["code", "agents"],
+        str(questions["stack"].pk): choice_id(questions["stack"], "Rust"),
+        str(questions["uses"].pk): [
+            choice_id(questions["uses"], "code"),
+            choice_id(questions["uses"], "agents"),
+        ],
     }
 
 
@@ -446,7 +464,7 @@ def test_applying_records_an_application_with_cleaned_answers(user, mode):
     registration = fresh(register(user=user, session=session, answers=good_answers(questions)))
 
     assert registration.status == Status.APPLIED
-    assert registration.answers == {
+    assert answers_in_words(registration) == {
         str(questions["what"].pk): "A compiler for looms",
         str(questions["stack"].pk): "Rust",
         str(questions["uses"].pk): ["code", "agents"],
@@ -459,18 +477,30 @@ def test_applying_records_an_application_with_cleaned_answers(user, mode):
 
 
 def test_screening_answers_keep_the_words_picked_whatever_happens_to_the_choices(user):
-    # Unlike the question engine before stable ids, screening answers store a choice's
-    # words, not its place: changing the list afterwards (the admin can) moves nothing.
+    # Screening answers name a choice by its stable id: changing the list afterwards moves
+    # nothing, and a choice no longer offered keeps the words picked.
     session = SessionFactory(event__registration_mode="approval", capacity=3)
     questions = add_questions(session.event)
     registration = register(user=user, session=session, answers=good_answers(questions))
 
-    ScreeningQuestion.objects.filter(pk=questions["stack"].pk).update(choices=["Zig", "Go"])
-    ScreeningQuestion.objects.filter(pk=questions["uses"].pk).update(choices=["agents", "x"])
+    engine.edit_question(
+        question=questions["stack"],
+        label="Main language",
+        kind="single",
+        choices=["Zig", "Go"],
+        required=True,
+    )
+    engine.edit_question(
+        question=questions["uses"],
+        label="Uses",
+        kind="multiple",
+        choices=["agents", "x"],
+        required=True,
+    )
 
     registration = fresh(registration)
-    assert registration.answers[str(questions["stack"].pk)] == "Rust"
-    assert registration.answers[str(questions["uses"].pk)] == ["code", "agents"]
+    assert answers_in_words(registration)[str(questions["stack"].pk)] == "Rust"
+    assert answers_in_words(registration)[str(questions["uses"].pk)] == ["code", "agents"]
 
 
 def test_applying_to_a_full_session_still_records_an_application(user):
@@ -484,9 +514,7 @@ def test_applying_to_a_full_session_still_records_an_application(user):
 
 
 def other_events_question():
-    return ScreeningQuestion.objects.create(
-        event=EventFactory(), label="Elsewhere", kind="short_text"
-    )
+    return ScreeningQuestionFactory(event=EventFactory(), label="Elsewhere", kind="short_text")
 
 
 @pytest.mark.parametrize(

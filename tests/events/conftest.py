@@ -1,0 +1,3 @@
+"""Fixtures for the events tests."""
+
+from tests.migrations import migrator  # noqa: F401 (a fixture for the migration tests)
