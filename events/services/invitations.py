@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from allauth.account.models import EmailAddress
+from django.contrib.auth.models import AnonymousUser
 from django.core import signing
 from django.db import transaction
 from django.db.models import Q, Subquery
@@ -90,7 +91,7 @@ def create_batch(
     event: Event,
     session: Session | None,
     rows: list[Row],
-    actor,
+    actor: User,
     expires_in_days: int = 7,
     holds_seat: bool = False,
     message: str = "",
@@ -182,7 +183,7 @@ def check_open(invitation: Invitation) -> None:
         raise ServiceError("This invitation has expired.")
 
 
-def may_accept(invitation: Invitation, user) -> bool:
+def may_accept(invitation: Invitation, user: User | AnonymousUser) -> bool:
     if invitation.allow_any_account:
         return True
     return EmailAddress.objects.filter(
@@ -194,7 +195,7 @@ def may_accept(invitation: Invitation, user) -> bool:
 def accept(
     *,
     invitation: Invitation,
-    user,
+    user: User,
     session: Session | None = None,
     terms_version: int | None = None,
 ) -> Registration:
@@ -266,7 +267,7 @@ def forget_invitee(*, emails: list[str]) -> int:
 
 
 @transaction.atomic
-def revoke(*, invitation: Invitation, actor) -> Invitation:
+def revoke(*, invitation: Invitation, actor: User) -> Invitation:
     invitation = _lock(invitation)
     if invitation.status != Status.PENDING:
         state = invitation.get_status_display().lower()
@@ -275,7 +276,7 @@ def revoke(*, invitation: Invitation, actor) -> Invitation:
 
 
 @transaction.atomic
-def extend(*, invitation: Invitation, actor, days: int = 7) -> Invitation:
+def extend(*, invitation: Invitation, actor: User, days: int = 7) -> Invitation:
     """Give more time: a pending or expired invitation runs `days` more from now (never past
     the session's start). An expired one that held a seat holds one again if one is free."""
     invitation = _lock(invitation)
@@ -317,7 +318,7 @@ def extend(*, invitation: Invitation, actor, days: int = 7) -> Invitation:
 
 
 @transaction.atomic
-def resend(*, invitation: Invitation, actor) -> Invitation:
+def resend(*, invitation: Invitation, actor: User) -> Invitation:
     """Send the invitation again with a new link; the old link stops working."""
     invitation = _lock(invitation)
     if invitation.status != Status.PENDING or invitation.expires_at <= timezone.now():

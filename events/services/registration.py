@@ -6,10 +6,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from allauth.account.models import EmailAddress
+from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, OuterRef, Q, Subquery
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
+
+from accounts.models import User
 
 from ..models import (
     Event,
@@ -33,7 +36,7 @@ Status = Registration.Status
 Kind = Notification.Kind
 
 
-def check_can_sign_up(*, user, session: Session, invited: bool = False) -> None:
+def check_can_sign_up(*, user: User, session: Session, invited: bool = False) -> None:
     """Everything that must hold before anyone may sign up; raises with the reason. An
     invitation stands in for the registration mode and window (it has its own expiry)."""
     event = session.event
@@ -63,11 +66,11 @@ def check_can_sign_up(*, user, session: Session, invited: bool = False) -> None:
         raise ServiceError("Accept the confidentiality terms to sign up for this event.")
 
 
-def organizes(*, user, event: Event) -> bool:
+def organizes(*, user: User | AnonymousUser, event: Event) -> bool:
     return may(user, "event.view", event)
 
 
-def may_see(*, user, event: Event) -> bool:
+def may_see(*, user: User | AnonymousUser, event: Event) -> bool:
     """Published (or cancelled) events are visible to anyone with the link; drafts only to
     their organizers; invitation-only events to the people invited (see is_invitee)."""
     if event.status == Event.Status.DRAFT and not organizes(user=user, event=event):
@@ -75,7 +78,7 @@ def may_see(*, user, event: Event) -> bool:
     return event.registration_mode != Event.Mode.INVITATION or is_invitee(user=user, event=event)
 
 
-def is_invitee(*, user, event: Event) -> bool:
+def is_invitee(*, user: User | AnonymousUser, event: Event) -> bool:
     """Invitation-only events are seen by their organizers and the people invited (by any
     of their verified addresses) or already registered."""
     if not user.is_authenticated:
@@ -91,13 +94,13 @@ def is_invitee(*, user, event: Event) -> bool:
     )
 
 
-def has_accepted_terms(*, user, event: Event) -> bool:
+def has_accepted_terms(*, user: User, event: Event) -> bool:
     return TermsAcceptance.objects.filter(
         user=user, event=event, version=event.terms_version
     ).exists()
 
 
-def accept_terms(*, user, event: Event, version: int) -> TermsAcceptance:
+def accept_terms(*, user: User, event: Event, version: int) -> TermsAcceptance:
     """Record that `user` accepted the terms they were shown; refuse an outdated version."""
     if not event.is_confidential:
         raise ServiceError("This event has no confidentiality terms.")
@@ -118,7 +121,7 @@ def confirmed_at_the_same_time(starts_at, ends_at) -> Q:
     )
 
 
-def check_no_overlap(*, user, session: Session, exclude: int | None = None) -> None:
+def check_no_overlap(*, user: User, session: Session, exclude: int | None = None) -> None:
     others = Registration.objects.filter(
         confirmed_at_the_same_time(session.starts_at, session.ends_at), user=user
     )
@@ -139,7 +142,7 @@ def session_with_event(pk: int) -> Session | None:
     return SESSION_WITH_EVENT.first(pk=pk)
 
 
-def _sign_up_state(pk, user):
+def _sign_up_state(pk: int, user: int) -> QuerySet[Session]:
     """The session with its event, and in the same query what signing up `user` depends on:
     a verified address, their row for this session, a confirmed seat elsewhere at that time."""
     mine = Registration.objects.filter(user_id=user, session_id=OuterRef("pk"))
@@ -162,7 +165,7 @@ def _sign_up_state(pk, user):
 SIGN_UP_STATE = Prepared(_sign_up_state)
 
 
-def sign_up_state(*, pk: int, user) -> Session | None:
+def sign_up_state(*, pk: int, user: User) -> Session | None:
     """The session as signing up `user` sees it (see _sign_up_state); None when it does not
     exist."""
     return SIGN_UP_STATE.first(pk=pk, user=user.pk)
@@ -218,7 +221,7 @@ class SignUpRefused(ServiceError):
         self.errors = errors or {}
 
 
-def sign_up(*, user, pk: int, sent: SignUpInput) -> Registration:
+def sign_up(*, user: User, pk: int, sent: SignUpInput) -> Registration:
     """The sign-up page's path to register(): in one transaction, one read of the session and
     the person's standing (the hot path of a rush), then what the page sent is checked, the
     terms accepted on it are stored and the person signed up. Every refusal is a
@@ -279,7 +282,7 @@ def _read_sign_up(
 
 
 @contextmanager
-def _one_per_person(*, user, pk: int):
+def _one_per_person(*, user: User, pk: int):
     """Two requests of the same person can race past the check for an existing row; the
     unique constraint lets one through, and the other is told why (after its rollback)."""
     try:
@@ -290,7 +293,9 @@ def _one_per_person(*, user, pk: int):
         raise
 
 
-def _register(*, user, session: Session, answers: dict, invited_seat: bool | None) -> Registration:
+def _register(
+    *, user: User, session: Session, answers: dict, invited_seat: bool | None
+) -> Registration:
     # `session` comes from sign_up_state(), read in this transaction: the session, its event
     # and the person's standing in one query, as this path is the hot one of a rush.
     event = session.event

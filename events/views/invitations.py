@@ -12,6 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.http import AuthenticatedRequest
+
 from ..forms.invitations import POOL_PREFILL_KEY, ExtendForm, InviteForm
 from ..forms.public import SignUpForm
 from ..invite_parsing import ListError, Row, parse_csv, parse_pasted
@@ -31,7 +33,7 @@ PREVIEW_KEY = "invitation-previews"
 
 @organizer_required
 @require_GET
-def invitation_list(request: HttpRequest, pk: int) -> HttpResponse:
+def invitation_list(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     event = get_event_or_404(request, pk, "invitation.send")
     status = request.GET.get("status", "")
     status = status if status in Status.values else ""
@@ -73,7 +75,7 @@ def invitation_list(request: HttpRequest, pk: int) -> HttpResponse:
 
 @organizer_required
 @require_http_methods(["GET", "POST"])
-def invite(request: HttpRequest, pk: int) -> HttpResponse:
+def invite(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """Step 1: the list and options. POST parses and shows the preview (nothing is created)."""
     event = get_event_or_404(request, pk, "invitation.send")
     # People chosen in an open call's pool arrive here as a prefilled list (see open_calls).
@@ -131,7 +133,7 @@ def invite(request: HttpRequest, pk: int) -> HttpResponse:
 
 @organizer_required
 @require_POST
-def invite_confirm(request: HttpRequest, pk: int) -> HttpResponse:
+def invite_confirm(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """Step 2: create the invitations of the previewed list, in bulk."""
     event = get_event_or_404(request, pk, "invitation.send")
     stored = request.session.get(PREVIEW_KEY)
@@ -158,7 +160,7 @@ def invite_confirm(request: HttpRequest, pk: int) -> HttpResponse:
 
 @organizer_required
 @require_POST
-def invitation_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+def invitation_action(request: AuthenticatedRequest, pk: int, action: str) -> HttpResponse:
     invitation = get_or_404(
         request, Invitation.objects.select_related("event"), "invitation.send", pk=pk
     )

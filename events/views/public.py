@@ -99,7 +99,7 @@ def event_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 @rate_limit("register", per_minute=20)
-def register(request: HttpRequest, pk: int) -> HttpResponse:
+def register(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """GET shows what signing up asks (terms, screening questions); POST signs up."""
     if request.method == "GET":
         context = sign_up_context(request, registration_service.session_with_event(pk))
@@ -123,7 +123,7 @@ def register(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def sign_up_context(
-    request: HttpRequest, session: Session | None, *, needs_terms: bool | None = None
+    request: AuthenticatedRequest, session: Session | None, *, needs_terms: bool | None = None
 ) -> dict:
     if session is None:
         raise Http404
