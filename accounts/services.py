@@ -293,30 +293,31 @@ def _keep_farewells(user: User) -> list[int]:
         if registration_id is None or expires is None:
             continue  # excluded by the filter; for the type checker
         on_its_way[registration_id] = max(expires, on_its_way.get(registration_id, expires))
-    kept = []
+    reached = invited | set(on_its_way)
     for notification in owed:
         payload = {**notification.payload, FAREWELL: True}
-        reached = notification.registration_id in invited | set(on_its_way)
-        if not reached:
+        if notification.registration_id not in reached:
             payload = {k: v for k, v in payload.items() if k not in {"calendar", "sequence"}}
         not_before = (
             on_its_way.get(notification.registration_id) if notification.registration_id else None
         )
         if notification.next_attempt_at and not_before:
             not_before = max(not_before, notification.next_attempt_at)
-        Notification.objects.filter(pk=notification.pk).update(
-            recipient=None,
-            registration=None,
-            key=owe.key(
-                notification.kind,
-                f"session{notification.session_id}",
-                "farewell",
-                secrets.token_urlsafe(12),
-            ),
-            payload=payload,
-            next_attempt_at=not_before or notification.next_attempt_at,
+        notification.recipient = None
+        notification.registration = None
+        notification.key = owe.key(
+            notification.kind,
+            f"session{notification.session_id}",
+            "farewell",
+            secrets.token_urlsafe(12),
         )
-        kept.append(notification.pk)
+        notification.payload = payload
+        notification.next_attempt_at = not_before or notification.next_attempt_at
+    # One statement for all of them, not one per row.
+    Notification.objects.bulk_update(
+        owed, ["recipient", "registration", "key", "payload", "next_attempt_at"]
+    )
+    kept = [n.pk for n in owed]
     return kept
 
 
