@@ -71,12 +71,16 @@ class SomeChoices(forms.TypedMultipleChoiceField):
 def field_for(question: Question) -> forms.Field:
     kind = question.kind
     messages = {"required": REQUIRED}
+    # What every kind's field takes from its question.
+    asked: dict[str, Any] = {
+        "label": question.label,
+        "help_text": question.help_text,
+        "required": question.required,
+    }
     if kind in MAX_TEXT:
         limit = MAX_TEXT[kind]
         return TextAnswer(
-            label=question.label,
-            help_text=question.help_text,
-            required=question.required,
+            **asked,
             max_length=limit,
             empty_value=None,
             widget=OneTextarea if kind == Kind.LONG_TEXT else OneText,
@@ -97,9 +101,7 @@ def field_for(question: Question) -> forms.Field:
         wrong = "Pick one of the choices offered."
     if kind == Kind.MULTIPLE:
         return SomeChoices(
-            label=question.label,
-            help_text=question.help_text,
-            required=question.required,
+            **asked,
             choices=options,
             coerce=int,
             widget=forms.CheckboxSelectMultiple,
@@ -110,9 +112,7 @@ def field_for(question: Question) -> forms.Field:
             },
         )
     return OneChoice(
-        label=question.label,
-        help_text=question.help_text,
-        required=question.required,
+        **asked,
         choices=options,
         coerce=int,
         empty_value=None,

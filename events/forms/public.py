@@ -53,7 +53,7 @@ class SignUpForm(forms.Form):
         cleaned = super().clean()
         if self.questions and not self.errors:
             try:
-                clean_answers(event=self.event, raw=self.answers())
+                clean_answers(event=self.event, raw=self.answers(), questions=self.questions)
             except ValidationError as error:
                 for key, messages in error.message_dict.items():
                     self.add_error(key if key in self.fields else None, messages)

@@ -60,7 +60,7 @@ def _clean_text(*, label: str, kind: str, help_text: str) -> tuple[str, str]:
 
 def clean_choices(choices: Iterable[str] | None) -> list[str]:
     """A choice question's choices: trimmed, distinct, in order; two to MAX_CHOICES of them,
-    each at most MAX_CHOICE_LENGTH characters. (Screening questions follow the same rule.)"""
+    each at most MAX_CHOICE_LENGTH characters."""
     cleaned = list(dict.fromkeys(c.strip() for c in choices or [] if c and c.strip()))
     _check_offered(cleaned)
     return cleaned

@@ -235,15 +235,23 @@ def sign_up(*, user: User, pk: int, sent: SignUpInput) -> Registration:
                 raise SignUpRefused("This session does not exist.", session=None)
             event = session.event
             needs_terms = event.is_confidential and not has_accepted_terms(user=user, event=event)
+            # Read once for both the check of the answers and the sign-up's own.
+            questions = asked(event=event) if event.uses_applications else []
             answers, terms_version, errors = _read_sign_up(
-                event=event, needs_terms=needs_terms, sent=sent
+                event=event, needs_terms=needs_terms, sent=sent, questions=questions
             )
             if errors:
                 text = " ".join(message for messages in errors.values() for message in messages)
                 raise SignUpRefused(text, session=session, needs_terms=needs_terms, errors=errors)
             if terms_version is not None:
                 accept_terms(user=user, event=event, version=terms_version)
-            return _register(user=user, session=session, answers=answers, invited_seat=None)
+            return _register(
+                user=user,
+                session=session,
+                answers=answers,
+                invited_seat=None,
+                questions=questions,
+            )
     except SignUpRefused:
         raise
     except ServiceError as error:
@@ -254,7 +262,7 @@ def sign_up(*, user: User, pk: int, sent: SignUpInput) -> Registration:
 
 
 def _read_sign_up(
-    *, event: Event, needs_terms: bool, sent: SignUpInput
+    *, event: Event, needs_terms: bool, sent: SignUpInput, questions: list[Question]
 ) -> tuple[dict, int | None, dict[str, list[str]]]:
     """The answers (typed as their questions ask), the terms version accepted (None when none
     were asked), and what does not do, by form field."""
@@ -269,12 +277,12 @@ def _read_sign_up(
             errors["accept_terms"] = ["You need to accept the terms to sign up."]
     answers: dict = {}
     if event.uses_applications:
-        for question in asked(event=event):
+        for question in questions:
             given = sent.answers.get(str(question.pk), [])
             multiple = question.kind == Question.Kind.MULTIPLE
             answers[str(question.pk)] = list(given) if multiple else (given[-1] if given else "")
         try:
-            clean_answers(event=event, raw=answers)
+            clean_answers(event=event, raw=answers, questions=questions)
         except ValidationError as error:
             for key, messages in error.message_dict.items():
                 errors.setdefault(key, []).extend(messages)
@@ -294,7 +302,12 @@ def _one_per_person(*, user: User, pk: int):
 
 
 def _register(
-    *, user: User, session: Session, answers: dict, invited_seat: bool | None
+    *,
+    user: User,
+    session: Session,
+    answers: dict,
+    invited_seat: bool | None,
+    questions: list[Question] | None = None,
 ) -> Registration:
     # `session` comes from sign_up_state(), read in this transaction: the session, its event
     # and the person's standing in one query, as this path is the hot one of a rush.
@@ -311,7 +324,7 @@ def _register(
     applying = event.uses_applications and not session.lottery_drawn_at and not invited
     if applying and event.registration_mode == Event.Mode.LOTTERY and _drawn_meanwhile(session):
         applying = False  # too late for the draw: first come, first served, as after it
-    cleaned = clean_answers(event=event, raw=answers) if applying else {}
+    cleaned = clean_answers(event=event, raw=answers, questions=questions) if applying else {}
     now = timezone.now()
     extra: dict[str, Any]
     if applying:

@@ -38,11 +38,15 @@ def _number(value: Any) -> int | None:
     return int(text) if text.isdecimal() and len(text) < 6 else None
 
 
-def clean_answers(*, event: Event, raw: dict[str, Any]) -> dict[str, Any]:
+def clean_answers(
+    *, event: Event, raw: dict[str, Any], questions: list[Question] | None = None
+) -> dict[str, Any]:
     """Return answers keyed by question id (as text), or raise ValidationError with a message
     per question (keyed `q<id>`). Answers to questions of another event are refused. A
-    choice is named by its id (as posted, text or number)."""
-    questions = asked(event=event)
+    choice is named by its id (as posted, text or number). `questions`: the event's, as
+    asked() gave them, when the caller has them already (not read again)."""
+    if questions is None:
+        questions = asked(event=event)
     known = {str(q.pk) for q in questions}
     forged = set(map(str, raw)) - known
     if forged:

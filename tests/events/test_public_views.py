@@ -360,6 +360,36 @@ def test_applying_records_answers_and_keeps_typed_values_when_one_is_missing(cli
     assert answers_in_words(registration) == {str(why.pk): "I build agents", str(stack.pk): "Rust"}
 
 
+@pytest.mark.parametrize(
+    ("answers", "message"),
+    [
+        (lambda why, stack: {f"q{stack.pk}": "0"}, "This question needs an answer."),
+        (
+            lambda why, stack: {f"q{why.pk}": "x" * 5001, f"q{stack.pk}": "0"},
+            "At most 5000 characters, please",
+        ),
+        (
+            lambda why, stack: {f"q{why.pk}": "x", f"q{stack.pk}": "99"},
+            "Pick one of the choices offered.",
+        ),
+    ],
+    ids=["missing-required", "too-long", "wrong-choice-id"],
+)
+def test_bad_screening_answers_on_the_page_say_why_with_a_400(client_for, answers, message):
+    session = SessionFactory(event__registration_mode="approval")
+    why = ScreeningQuestionFactory(event=session.event, label="Why?", kind="long_text")
+    stack = ScreeningQuestionFactory(
+        event=session.event, label="Stack", kind="single", choices=["Python", "Rust"]
+    )
+    url = reverse("events:register", args=[session.pk])
+
+    response = client_for(UserFactory()).post(url, answers(why, stack))
+
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert not Registration.objects.exists()
+
+
 # My sessions, cancelling and offers
 
 

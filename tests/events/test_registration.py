@@ -5,6 +5,8 @@ from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from events.models import (
@@ -584,6 +586,25 @@ def test_an_answer_to_another_events_question_is_refused(user):
 
     assert snapshot(session) == before
     assert not Registration.objects.filter(user=user).exists()
+
+
+def test_an_application_sign_up_reads_the_events_questions_once(user):
+    session = SessionFactory(event__registration_mode="approval", capacity=3)
+    questions = add_questions(session.event)
+    sent = SignUpInput(
+        answers={
+            pk: value if isinstance(value, list) else [value]
+            for pk, value in good_answers(questions).items()
+        }
+    )
+
+    with CaptureQueriesContext(connection) as ctx:
+        registration = sign_up(user=user, pk=session.pk, sent=sent)
+
+    assert registration.status == Status.APPLIED
+    question_table = Question._meta.db_table
+    reads = [q["sql"] for q in ctx.captured_queries if f'FROM "{question_table}"' in q["sql"]]
+    assert len(reads) == 1
 
 
 def test_open_mode_keeps_no_screening_answers(user):
