@@ -99,67 +99,45 @@ class RedisCache(DjangoRedisCache):
         """Raise unless Redis answers (for healthz: the fallback must not hide an outage)."""
         self._cache.get_client().ping()
 
-    # Each call of Django's cache API, with the same call on memory as its fallback.
+    def both(self, name: str, *args: Any) -> Any:
+        """Django's `name(*args)` on Redis, or the same call on memory as its fallback."""
+        return self.attempt(
+            lambda: getattr(super(RedisCache, self), name)(*args),
+            lambda memory: getattr(memory, name)(*args),
+        )
+
+    # Each call of Django's cache API (what Django's RedisCache defines; the rest of BaseCache,
+    # such as get_or_set and decr, is built on these).
 
     def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
-        return self.attempt(
-            lambda: super(RedisCache, self).add(key, value, timeout, version),
-            lambda memory: memory.add(key, value, timeout, version),
-        )
+        return self.both("add", key, value, timeout, version)
 
     def get(self, key, default=None, version=None):
-        return self.attempt(
-            lambda: super(RedisCache, self).get(key, default, version),
-            lambda memory: memory.get(key, default, version),
-        )
+        return self.both("get", key, default, version)
 
     def set(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
-        return self.attempt(
-            lambda: super(RedisCache, self).set(key, value, timeout, version),
-            lambda memory: memory.set(key, value, timeout, version),
-        )
+        return self.both("set", key, value, timeout, version)
 
     def touch(self, key, timeout=DEFAULT_TIMEOUT, version=None):
-        return self.attempt(
-            lambda: super(RedisCache, self).touch(key, timeout, version),
-            lambda memory: memory.touch(key, timeout, version),
-        )
+        return self.both("touch", key, timeout, version)
 
     def delete(self, key, version=None):
-        return self.attempt(
-            lambda: super(RedisCache, self).delete(key, version),
-            lambda memory: memory.delete(key, version),
-        )
+        return self.both("delete", key, version)
 
     def get_many(self, keys, version=None):
-        return self.attempt(
-            lambda: super(RedisCache, self).get_many(keys, version),
-            lambda memory: memory.get_many(keys, version),
-        )
+        return self.both("get_many", keys, version)
 
     def has_key(self, key, version=None):
-        return self.attempt(
-            lambda: super(RedisCache, self).has_key(key, version),
-            lambda memory: memory.has_key(key, version),
-        )
+        return self.both("has_key", key, version)
 
     def incr(self, key, delta=1, version=None):
-        return self.attempt(
-            lambda: super(RedisCache, self).incr(key, delta, version),
-            lambda memory: memory.incr(key, delta, version),
-        )
+        return self.both("incr", key, delta, version)
 
     def set_many(self, data, timeout=DEFAULT_TIMEOUT, version=None):
-        return self.attempt(
-            lambda: super(RedisCache, self).set_many(data, timeout, version),
-            lambda memory: memory.set_many(data, timeout, version),
-        )
+        return self.both("set_many", data, timeout, version)
 
     def delete_many(self, keys, version=None):
-        return self.attempt(
-            lambda: super(RedisCache, self).delete_many(keys, version),
-            lambda memory: memory.delete_many(keys, version),
-        )
+        return self.both("delete_many", keys, version)
 
     def clear(self):
-        return self.attempt(lambda: super(RedisCache, self).clear(), lambda memory: memory.clear())
+        return self.both("clear")

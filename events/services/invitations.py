@@ -391,7 +391,3 @@ def remind_due(*, now=None) -> int:
         Invitation.objects.filter(pk__in=[i.pk for i in due]).update(remind_at=None)
         _owe_invitations(due, kind=Notification.Kind.INVITATION_REMINDER)
     return len(due)
-
-
-def invitee_user(email: str) -> User | None:
-    return User.objects.filter(email__iexact=email).first()

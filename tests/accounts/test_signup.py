@@ -1,8 +1,12 @@
 import re
+from types import SimpleNamespace
 
 import pytest
+from allauth.account.forms import LoginForm
 from allauth.account.models import EmailAddress
 from django.contrib.auth.hashers import MD5PasswordHasher
+from django.contrib.auth.models import AnonymousUser
+from django.template.loader import render_to_string
 from django.test import Client
 from django.urls import reverse
 
@@ -295,3 +299,25 @@ def test_logging_in_and_out_is_said_in_the_sites_words():
     assert "Logged in as" in logged_in.content.decode()
     assert "You have logged out." in logged_out.content.decode()
     assert "signed" not in logged_in.content.decode() + logged_out.content.decode()
+
+
+def test_the_social_sign_up_page_renders_its_form_and_names_the_provider(rf):
+    # No test signs up through a provider; this is the page's only check that it renders.
+    request = rf.get("/")
+    request.user = AnonymousUser()
+    provider = SimpleNamespace(name="GitHub")
+    html = render_to_string(
+        "socialaccount/signup.html",
+        {
+            "form": LoginForm(),
+            "redirect_field": "",
+            "account": SimpleNamespace(get_provider=lambda: provider),
+            "site": SimpleNamespace(name="Events"),
+        },
+        request=request,
+    )
+
+    assert "your GitHub account" in html
+    assert 'action="{}"'.format(reverse("socialaccount_signup")) in html
+    assert 'name="csrfmiddlewaretoken"' in html
+    assert re.search(r"<button[^>]*type=\"submit\"[^>]*>\s*Sign up\s*</button>", html)
