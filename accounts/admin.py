@@ -10,8 +10,8 @@ from .models import User
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
     ordering = ["email"]
-    list_display = ["email", "display_name", "role", "is_organizer", "is_staff", "date_joined"]
-    list_filter = ["is_organizer", "is_staff", "role"]
+    list_display = ["email", "display_name", "role", "is_staff", "date_joined"]
+    list_filter = ["is_staff", "role"]
     search_fields = ["email", "display_name", "github_handle", "affiliation"]
     readonly_fields = ["date_joined", "last_login"]
     fieldsets = [
@@ -29,32 +29,22 @@ class UserAdmin(BaseUserAdmin):
                 ]
             },
         ),
-        ("Access", {"fields": ["is_active", "is_organizer", "is_staff", "is_superuser", "groups"]}),
+        ("Access", {"fields": ["is_active", "is_staff", "is_superuser", "groups"]}),
         ("Dates", {"fields": ["date_joined", "last_login"]}),
     ]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
-    actions = ["make_organizers"]
-
-    @admin.action(description="Make the selected users organizers")
-    def make_organizers(self, request, queryset):
-        for user in queryset:
-            services.set_organizer(user=user, is_organizer=True)
-        self.message_user(
-            request, f"{queryset.count()} user(s) are now organizers.", messages.SUCCESS
-        )
-
     # Deleting a user here is the same deletion as the person's own (services.delete_account):
     # a plain row delete would drop the CANCELs owed for their calendar entries and leave
     # their submissions, invitations, mail and survey answers behind.
 
     def delete_view(self, request, object_id, extra_context=None):
         user = self.get_object(request, unquote(object_id))
-        sole = services.events_only_they_organize(user) if user else []
+        sole = services.teams_only_they_own(user) if user else []
         if request.method == "POST" and user and sole:
             self.message_user(
                 request,
-                f"{user.email} is the only organizer of: {', '.join(sole)}. Add another "
-                "organizer or cancel these events first.",
+                f"{user.email} is the only owner of the team {', '.join(sole)}. Make another "
+                "member an owner, or cancel its events, first.",
                 messages.ERROR,
             )
             return redirect("admin:accounts_user_change", user.pk)

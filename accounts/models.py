@@ -67,9 +67,6 @@ class User(AbstractBaseUser, PermissionsMixin):
         "time zone", max_length=64, default="UTC", validators=[validate_timezone]
     )
     what_i_build = models.TextField("what I build", max_length=1000, blank=True)
-    is_organizer = models.BooleanField(
-        default=False, help_text="Organizers can create events and manage their own events."
-    )
     # Secret of the private calendar feed; resetting it cuts off every old subscription.
     calendar_token = models.CharField(max_length=64, unique=True, default=new_calendar_token)
     is_staff = models.BooleanField(default=False)

@@ -7,7 +7,7 @@ from typing import Any
 from allauth.account.models import EmailAddress
 from allauth.socialaccount.models import SocialAccount
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
 from .models import User
@@ -31,12 +31,6 @@ def update_profile(*, user: User, **changes: Any) -> User:
         setattr(user, name, value)
     user.full_clean(exclude=["password", "email"])
     user.save(update_fields=list(changes))
-    return user
-
-
-def set_organizer(*, user: User, is_organizer: bool = True) -> User:
-    user.is_organizer = is_organizer
-    user.save(update_fields=["is_organizer"])
     return user
 
 
@@ -82,7 +76,6 @@ def export_user_data(*, user: User) -> dict[str, Any]:
         "profile": {
             "email": user.email,
             **{name: getattr(user, name) for name in PROFILE_FIELDS},
-            "is_organizer": user.is_organizer,
             "date_joined": user.date_joined.isoformat(),
             "last_login": user.last_login.isoformat() if user.last_login else None,
         },
@@ -186,7 +179,10 @@ def export_user_data(*, user: User) -> dict[str, Any]:
             {"event": t.event.title, "version": t.version, "at": t.accepted_at.isoformat()}
             for t in user.terms_acceptances.select_related("event")
         ],
-        "organized_events": list(user.organized_events.values_list("title", flat=True)),
+        "teams": [
+            {"team": m.team.name, "role": m.role, "since": m.created_at.isoformat()}
+            for m in user.memberships.select_related("team").order_by("pk")
+        ],
     }
     return data
 
@@ -198,16 +194,21 @@ def _addressed_to(addresses: list[str]) -> Q:
     return query
 
 
-def events_only_they_organize(user: User) -> list[str]:
-    from events.models import Event
+def teams_only_they_own(user: User) -> list[str]:
+    """The teams that would be left without an owner, while they still run live events or
+    have other members, if this person went."""
+    from events.models import Event, Role, Team
 
-    # Count all organizers first, then keep the user's events (filtering first would count
-    # only the user's own row of the join).
+    owners = Count("memberships", filter=Q(memberships__role=Role.OWNER))
+    people = Count("memberships")
+    live = Event.objects.filter(team=OuterRef("pk")).exclude(status=Event.Status.CANCELLED)
+    # Count every member first, then keep the user's teams (filtering first would count only
+    # the user's own row of the join).
+    sole = Team.objects.annotate(owners=owners, people=people).filter(owners=1)
     return list(
-        Event.objects.annotate(n=Count("organizers"))
-        .filter(organizers=user, n=1)
-        .exclude(status=Event.Status.CANCELLED)
-        .values_list("title", flat=True)
+        sole.filter(pk__in=user.memberships.filter(role=Role.OWNER).values("team_id"))
+        .filter(Q(people__gt=1) | Exists(live))
+        .values_list("name", flat=True)
     )
 
 
@@ -219,23 +220,24 @@ def delete_account(*, user: User) -> None:
     held goes to the next person on the waitlist instead of being lost, and each calendar
     entry they hold is owed a CANCEL. Those CANCELs are kept (`_keep_farewells`): without
     them the entry, with its place and online link, would stay in their calendar for good.
-    An organizer who is the only organizer of a live event must hand it over (or cancel it)
-    first. Then what is theirs outside their own rows goes too: survey answers
-    (surveys.forget_respondent), open-call submissions in any team's pool, invitations to
-    their addresses, and every other email owed or sent to them. Email addresses, social
-    logins, registrations and survey recipients go with the user row; history entries that
-    name them as actor keep working with the person detached.
+    Someone who is the only owner of a team that still runs live events or has other
+    members must hand it over first. Then what is theirs outside their own rows goes too:
+    survey answers (surveys.forget_respondent), open-call submissions in any team's pool,
+    invitations to their addresses, and every other email owed or sent to them. Email
+    addresses, social logins, registrations, survey recipients and team memberships go with
+    the user row; history entries that name them as actor keep working with the person
+    detached.
     """
     from events.models import Notification, Registration
     from events.services import invitations, open_calls, surveys
     from events.services import registration as registration_service
 
-    sole = events_only_they_organize(user)
+    sole = teams_only_they_own(user)
     if sole:
         raise AccountError(
-            "You are the only organizer of: "
+            "You are the only owner of the team "
             + ", ".join(sole)
-            + ". Add another organizer or cancel these events first."
+            + ". Make another member an owner, or cancel its events, first."
         )
     upcoming = user.registrations.filter(
         status__in=Registration.ACTIVE, session__ends_at__gt=timezone.now()

@@ -24,10 +24,10 @@ class SessionInline(admin.TabularInline):
 
 @admin.register(Event)
 class EventAdmin(admin.ModelAdmin):
-    list_display = ["title", "kind", "registration_mode", "status", "visibility", "created_at"]
+    list_display = ["title", "team", "kind", "registration_mode", "status", "created_at"]
     list_filter = ["kind", "registration_mode", "status", "visibility"]
     search_fields = ["title"]
-    filter_horizontal = ["organizers"]
+    list_select_related = ["team"]
     inlines = [SessionInline]
 
     # Editing happens on the organizer pages (staff may open any event there), where the

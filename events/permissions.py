@@ -5,15 +5,15 @@ Every organizer page asks here, by naming what it is about to do ("event.edit",
 
 - `may(user, action, obj=None)` answers yes or no;
 - `permitted(user, queryset, action)` narrows a queryset to the objects the user may act on;
+- `teams_for(user, action)` lists the teams in which the user may take an action;
 - the `get_..._or_404` loaders fetch one object, or raise 404 for anyone who may not act on
   it: a 404, never a 403 that would confirm the object exists;
-- `@organizer_required` keeps everyone who organizes nothing out of the organizer pages.
+- `@organizer_required` keeps everyone who is in no team out of the organizer pages.
 
-Today's rule is simple: staff may do anything; an organizer of an event (or of an open call)
-may do anything to it and to what hangs off it (sessions, registrations, invitations, messages,
-its survey); creating an event or a call, and publishing a call, also take the organizer flag.
-The actions are named anyway so that team roles (owner, organizer, reviewer, door staff) can
-later give each role a subset without touching a page.
+The rule: every event and open call belongs to one team, and what a member may do to it and
+to what hangs off it (sessions, registrations, invitations, messages, surveys, submissions)
+is what their role in that team allows (ROLE_ACTIONS). Staff may do anything. Membership is
+read on every request, so removing a member takes effect on their next one.
 """
 
 from collections.abc import Callable
@@ -33,52 +33,76 @@ from accounts.models import User
 from .models import (
     Event,
     Invitation,
+    Membership,
     Notification,
     OpenCall,
     Registration,
+    Role,
     Session,
     Submission,
     Survey,
     SurveyRecipient,
+    Team,
+    TeamHistory,
+    TeamInvitation,
 )
 
 M = TypeVar("M", bound=Model)
 R = TypeVar("R", bound=HttpResponseBase)  # a page, a redirect, or a streamed CSV
 
-# Actions that only people with the organizer flag (or staff) may take. A co-organizer added to
-# someone else's event opens the organizer pages and helps there, but does not start events or
-# public forms of their own, nor put a form that collects people's data in public.
-FLAG_ACTIONS = frozenset({"event.create", "call.create", "call.publish"})
+ACTIONS = frozenset(
+    {
+        "manage.open",  # the organizer pages at all
+        "team.manage",  # the team page: members, roles, invitations, history, settings
+        "event.create",  # a new event in the team (obj: the team)
+        "call.create",  # a new open call in the team (obj: the team)
+        "event.view",  # an event's organizer pages, its attendance and registration lists, exports
+        "event.edit",  # the event, its sessions and screening questions
+        "registration.review",  # approve, reject, draw, move, confirm registrations
+        "attendance.check_in",  # the check-in pages: search, check in, undo, walk-ins, the QR code
+        "invitation.send",  # invite, resend, extend, revoke
+        "message.resend",  # send an outbox message again
+        "survey.edit",  # the survey's settings, questions and sending
+        "survey.results",  # the survey's answers and their export
+        "call.view",  # an open call's organizer pages
+        "call.edit",  # the call and its questions
+        "call.publish",  # put a form that collects people's data in public
+        "call.review",  # the pool and its submissions: read, score, note, tag
+        "call.export",  # the pool's personal data as a file
+    }
+)
 
-ACTIONS = FLAG_ACTIONS | {
-    "manage.open",  # the organizer pages at all
-    "event.view",  # an event's organizer pages, its attendance and registration lists, exports
-    "event.edit",  # the event, its sessions, organizers and screening questions
-    "registration.review",  # approve, reject, draw, move, confirm registrations
-    "attendance.check_in",  # check people in, walk-ins, the QR code
-    "invitation.send",  # invite, resend, extend, revoke
-    "message.resend",  # send an outbox message again
-    "survey.edit",  # the survey's settings, questions and sending
-    "survey.results",  # the survey's answers and their export
-    "call.view",  # an open call's organizer pages
-    "call.edit",  # the call, its questions and organizers
-    "call.review",  # the pool: reviews, tags, exports, inviting from it
+# What each role may do. An owner may do everything; an organizer everything but the team
+# itself; a reviewer reads and scores the pool (exports only where the team allows it, see
+# CONDITIONAL); door staff check people in and nothing else.
+ROLE_ACTIONS: dict[str, frozenset[str]] = {
+    Role.OWNER: ACTIONS,
+    Role.ORGANIZER: ACTIONS - {"team.manage"},
+    Role.REVIEWER: frozenset({"manage.open", "call.view", "call.review"}),
+    Role.DOOR: frozenset({"manage.open", "attendance.check_in"}),
 }
 
-# How to reach the people who organize an object of each model, as a queryset filter.
-ORGANIZERS: dict[type[Model], Callable[[User], Q]] = {
-    Event: lambda user: Q(organizers=user),
-    Session: lambda user: Q(event__organizers=user),
-    Registration: lambda user: Q(session__event__organizers=user),
-    Invitation: lambda user: Q(event__organizers=user),
-    Survey: lambda user: Q(event__organizers=user),
-    SurveyRecipient: lambda user: Q(survey__event__organizers=user),
-    OpenCall: lambda user: Q(organizers=user),
-    Submission: lambda user: Q(call__organizers=user),
+# Actions a role may take only in teams that allow it: (role, action) -> a filter on Team.
+CONDITIONAL: dict[tuple[str, str], Q] = {
+    (Role.REVIEWER, "call.export"): Q(reviewers_may_export=True),
+}
+
+# How to reach the team that owns an object of each model, as a lookup path ("" is the team).
+TEAM_PATHS: dict[type[Model], tuple[str, ...]] = {
+    Team: ("",),
+    Membership: ("team",),
+    TeamInvitation: ("team",),
+    TeamHistory: ("team",),
+    Event: ("team",),
+    Session: ("event__team",),
+    Registration: ("session__event__team",),
+    Invitation: ("event__team",),
+    Survey: ("event__team",),
+    SurveyRecipient: ("survey__event__team",),
+    OpenCall: ("team",),
+    Submission: ("call__team",),
     # A message belongs to a session, or (an event-wide invitation) to an event.
-    Notification: lambda user: (
-        Q(session__event__organizers=user) | Q(invitation__event__organizers=user)
-    ),
+    Notification: ("session__event__team", "invitation__event__team"),
 }
 
 
@@ -88,29 +112,44 @@ def _known(action: str) -> None:
         raise ValueError(f"Unknown action: {action!r}")
 
 
-def has_organizer_flag(user: User | AnonymousUser) -> bool:
-    """May create events and calls: the organizer flag, or staff."""
-    return bool(user.is_authenticated and (user.is_organizer or user.is_staff))
+def roles_for(action: str) -> list[str]:
+    """The roles that may take `action` in every team."""
+    _known(action)
+    return [role for role, actions in ROLE_ACTIONS.items() if action in actions]
 
 
-def _opens_organizer_pages(user: User | AnonymousUser) -> bool:
-    # Organizers, staff, and co-organizers added to an event without the flag.
-    return has_organizer_flag(user) or bool(
-        user.is_authenticated and user.organized_events.exists()
-    )
+def teams_for(user: User | AnonymousUser, action: str) -> QuerySet[Team]:
+    """The teams in which `user` may take `action` (every team, for staff)."""
+    _known(action)
+    if not user.is_authenticated:
+        return Team.objects.none()
+    if user.is_staff:
+        return Team.objects.all()
+    allowed = Q(memberships__role__in=roles_for(action))
+    for (role, conditional_action), condition in CONDITIONAL.items():
+        if conditional_action == action:
+            allowed |= Q(memberships__role=role) & condition
+    # Both conditions in one filter() refer to the same membership row: the viewer's own.
+    return Team.objects.filter(allowed, memberships__user=user).distinct()
+
+
+def role_in(user: User | AnonymousUser, team: Team) -> str | None:
+    """The user's role in `team`, or None."""
+    if not user.is_authenticated:
+        return None
+    return Membership.objects.filter(team=team, user=user).values_list("role", flat=True).first()
 
 
 def may(user: User | AnonymousUser, action: str, obj: Model | None = None) -> bool:
-    """Whether `user` may take `action`, on `obj` when the action is about one object."""
+    """Whether `user` may take `action`: on `obj` when the action is about one object, else
+    in at least one of their teams."""
     _known(action)
     if not user.is_authenticated:
         return False
-    if action == "manage.open":
-        return _opens_organizer_pages(user)
-    if action in FLAG_ACTIONS and not has_organizer_flag(user):
-        return False
-    if obj is None or user.is_staff:
+    if user.is_staff:
         return True
+    if obj is None:
+        return teams_for(user, action).exists()
     return permitted(user, type(obj)._default_manager.filter(pk=obj.pk), action).exists()
 
 
@@ -119,13 +158,13 @@ def permitted(user: User | AnonymousUser, queryset: QuerySet[M], action: str) ->
     _known(action)
     if not user.is_authenticated:
         return queryset.none()
-    if action in FLAG_ACTIONS and not has_organizer_flag(user):
-        return queryset.none()
     if user.is_staff:
         return queryset
-    rows = queryset.filter(ORGANIZERS[queryset.model](user))
-    # Two paths to the organizers can match one row twice.
-    return rows.distinct() if queryset.model is Notification else rows
+    teams = teams_for(user, action).values("pk")
+    allowed = Q()
+    for path in TEAM_PATHS[queryset.model]:
+        allowed |= Q(**{f"{path}__in" if path else "pk__in": teams})
+    return queryset.filter(allowed)
 
 
 def sees_all(user: User | AnonymousUser) -> bool:
@@ -135,7 +174,7 @@ def sees_all(user: User | AnonymousUser) -> bool:
 
 
 def organizer_required(view: Callable[..., R]) -> Callable[..., R]:
-    """Logged in and an organizer (or staff, or co-organizer of an event); others get a 404."""
+    """Logged in and a member of a team (or staff); others get a 404."""
 
     @wraps(view)
     @login_required

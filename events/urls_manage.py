@@ -5,18 +5,13 @@ from .views import invitations, messages, organizer
 app_name = "manage"
 urlpatterns = [
     path("", organizer.dashboard, name="dashboard"),
+    path("t/<slug:slug>/", organizer.dashboard, name="team_dashboard"),
     path("events/new/", organizer.event_create, name="event_create"),
     path("events/<int:pk>/", organizer.event_detail, name="event"),
     path("events/<int:pk>/edit/", organizer.event_edit, name="event_edit"),
     path("events/<int:pk>/publish/", organizer.event_publish, name="event_publish"),
     path("events/<int:pk>/unpublish/", organizer.event_unpublish, name="event_unpublish"),
     path("events/<int:pk>/cancel/", organizer.event_cancel, name="event_cancel"),
-    path("events/<int:pk>/organizers/", organizer.organizer_add, name="organizer_add"),
-    path(
-        "events/<int:pk>/organizers/<int:user_pk>/remove/",
-        organizer.organizer_remove,
-        name="organizer_remove",
-    ),
     path("events/<int:pk>/questions/", organizer.question_add, name="question_add"),
     path(
         "events/<int:pk>/questions/<int:question_pk>/remove/",
@@ -99,7 +94,6 @@ urlpatterns += [
     path("calls/<int:pk>/", open_calls.call_detail, name="call"),
     path("calls/<int:pk>/edit/", open_calls.call_edit, name="call_edit"),
     path("calls/<int:pk>/status/", open_calls.call_status, name="call_status"),
-    path("calls/<int:pk>/organizers/", open_calls.call_organizer_add, name="call_organizer_add"),
     path("calls/<int:pk>/preview/", open_calls.call_preview, name="call_preview"),
     path("calls/<int:pk>/pool/", open_calls.pool, name="pool"),
     path("calls/<int:pk>/pool/action/", open_calls.pool_action, name="pool_action"),

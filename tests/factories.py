@@ -29,7 +29,63 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 
 class OrganizerFactory(UserFactory):
-    is_organizer = True
+    """A person who owns a team of their own (pass team=... to put them in another one, with
+    role=...), so they can create events and calls in it."""
+
+    @factory.post_generation
+    def team(self, create: bool, extracted, **kwargs) -> None:
+        if create:
+            role = kwargs.get("role", "owner")
+            if extracted is None:
+                TeamFactory(owner=self)
+            else:
+                add_to_team(extracted, self, role=role)
+
+
+class TeamFactory(factory.django.DjangoModelFactory):
+    """A team, with `owner` (given or made) as its owner."""
+
+    class Meta:
+        model = "events.Team"
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"Team {n}")
+    slug = factory.Sequence(lambda n: f"team-{n}")
+    timezone = "Europe/Berlin"
+
+    @factory.post_generation
+    def owner(self, create: bool, extracted, **kwargs) -> None:
+        if create and extracted is not False:
+            add_to_team(self, extracted or UserFactory(), role="owner")
+
+
+def add_to_team(team, user, role: str = "organizer"):
+    """Put `user` in `team` with `role`, as the teams service does (with its history)."""
+    from events.services import teams
+
+    return teams.add_member(team=team, actor=None, user=user, role=role)
+
+
+def team_of(user):
+    """The first team in which `user` may create events (an owner's or organizer's); a new
+    team they own if they have none."""
+    from events.models import Team
+
+    team = (
+        Team.objects.filter(memberships__user=user, memberships__role__in=["owner", "organizer"])
+        .order_by("pk")
+        .first()
+    )
+    return team or TeamFactory(owner=user)
+
+
+def organizer_of(obj):
+    """The first owner (else organizer) of the team that runs an event or a call."""
+    from events.models import Membership
+
+    rows = Membership.objects.filter(team=obj.team_id).select_related("user").order_by("pk")
+    membership = rows.filter(role="owner").first() or rows.filter(role="organizer").first()
+    return membership.user if membership else None
 
 
 def in_days(days: float, hour: int = 15):
@@ -51,10 +107,10 @@ class EventFactory(factory.django.DjangoModelFactory):
     registration_mode = "open"
     timezone = "Europe/Berlin"
 
-    @factory.post_generation
-    def organizer(self, create: bool, extracted, **kwargs) -> None:
-        if create:
-            self.organizers.add(extracted or OrganizerFactory())
+    team = factory.LazyAttribute(lambda event: team_of(event.organizer or OrganizerFactory()))
+
+    class Params:
+        organizer = None  # a user: the event goes to (the first of) their team(s)
 
 
 class SessionFactory(factory.django.DjangoModelFactory):
@@ -162,7 +218,8 @@ class OpenCallFactory(factory.django.DjangoModelFactory):
     def _create(cls, model_class, *, organizer, **fields):
         from events.services import open_calls
 
-        return open_calls.create_call(organizer=organizer, **fields)
+        team = fields.pop("team", None) or team_of(organizer)
+        return open_calls.create_call(team=team, actor=organizer, **fields)
 
 
 def answers_in_words(registration) -> dict:

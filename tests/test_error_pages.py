@@ -6,7 +6,7 @@ from django.test import Client, RequestFactory
 from django.urls import reverse
 from django.views.defaults import server_error
 
-from tests.factories import EventFactory, OrganizerFactory, SessionFactory
+from tests.factories import EventFactory, OrganizerFactory, SessionFactory, organizer_of
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +32,7 @@ def test_another_organizers_event_is_a_404_that_names_nothing(user_client):
 
 def test_opening_an_address_that_only_takes_a_form_explains_itself_with_a_405():
     session = SessionFactory()
-    organizer = session.event.organizers.first()
+    organizer = organizer_of(session.event)
     client = Client()
     client.force_login(organizer)
 

@@ -134,6 +134,15 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# TEAMS
+# Who may create a team (events and open calls belong to one): "open", any verified user;
+# "staff", only staff, through the admin or `manage.py create_team`.
+TEAM_CREATION = env("TEAM_CREATION", default="open")
+if TEAM_CREATION not in ("open", "staff"):
+    raise ValueError('TEAM_CREATION is "open" or "staff".')
+# How long a link to join a team stays valid.
+TEAM_INVITATION_DAYS = env.int("TEAM_INVITATION_DAYS", default=7)
+
 # ALLAUTH: email is the login; nobody acts before verifying it.
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]

@@ -9,6 +9,11 @@ DEBUG = False
 if not SECRET_KEY or len(SECRET_KEY) < 50:
     raise ImproperlyConfigured("Set SECRET_KEY to a random string of at least 50 characters.")
 
+# Teams are created by staff unless the deployment says otherwise.
+TEAM_CREATION = env("TEAM_CREATION", default="staff")
+if TEAM_CREATION not in ("open", "staff"):
+    raise ImproperlyConfigured('TEAM_CREATION is "open" or "staff".')
+
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
 SESSION_COOKIE_SECURE = True

@@ -13,7 +13,7 @@ from django.utils import timezone
 from accounts.forms import timezone_choices
 from accounts.models import User
 
-from ..models import Event, Session
+from ..models import Event, Session, Team
 from ..services import screening
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
@@ -85,6 +85,21 @@ def parse_shares(text: str) -> dict[str, int]:
 
 def format_shares(shares: dict) -> str:
     return ", ".join(f"{role}={percent}" for role, percent in sorted(shares.items()))
+
+
+def team_field(teams: list[Team], default: Team | None) -> forms.ModelChoiceField:
+    """Which of the person's teams a new event or call belongs to (a visible choice only when
+    they may create in more than one)."""
+    field = forms.ModelChoiceField(
+        label="Team",
+        queryset=Team.objects.filter(pk__in=[t.pk for t in teams]).order_by("name"),
+        initial=default,
+        empty_label=None,
+        help_text="The team that runs it: its members see and manage it, by role.",
+    )
+    if len(teams) == 1:
+        field.widget = forms.HiddenInput()
+    return field
 
 
 class EventForm(forms.ModelForm):
@@ -166,9 +181,19 @@ class EventForm(forms.ModelForm):
             "everyone accepts the new text.",
         }
 
-    def __init__(self, *args, default_timezone: str = "UTC", **kwargs) -> None:
+    def __init__(
+        self,
+        *args,
+        default_timezone: str = "UTC",
+        teams: list[Team] | None = None,
+        default_team: Team | None = None,
+        **kwargs,
+    ) -> None:
         super().__init__(*args, **kwargs)
         event = self.instance
+        if teams:
+            self.fields["team"] = team_field(teams, default_team)
+            self.order_fields(["team"])
         zone = event.timezone if event.pk else default_timezone
         self.initial["timezone"] = zone
         self.initial["registration_opens_at"] = to_local(event.registration_opens_at, zone)
@@ -301,14 +326,6 @@ class SessionForm(forms.ModelForm):
         if self.instance.pk:
             self.fields["confirm_past"].label = "Yes, move this session into the past"
         self.add_error("confirm_past", message)
-
-
-class OrganizerForm(forms.Form):
-    email = forms.EmailField(
-        label="Add a co-organizer by email",
-        help_text="They need an account already.",
-        widget=forms.EmailInput(attrs={"autocomplete": "off"}),
-    )
 
 
 class QuestionForm(forms.Form):

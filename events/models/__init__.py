@@ -5,12 +5,14 @@ from .open_call import OpenCall, PoolTag, Review, Submission
 from .questionnaire import Answer, Choice, Question, Questionnaire, Response
 from .registration import Registration, RegistrationChange
 from .survey import Survey, SurveyRecipient, SurveySending
+from .team import Membership, Role, Team, TeamHistory, TeamInvitation
 
 __all__ = [
     "Answer",
     "Choice",
     "Event",
     "Invitation",
+    "Membership",
     "Notification",
     "OpenCall",
     "PoolTag",
@@ -20,10 +22,14 @@ __all__ = [
     "RegistrationChange",
     "Response",
     "Review",
+    "Role",
     "Session",
     "Submission",
     "Survey",
     "SurveyRecipient",
     "SurveySending",
+    "Team",
+    "TeamHistory",
+    "TeamInvitation",
     "TermsAcceptance",
 ]

@@ -97,7 +97,7 @@ class Event(models.Model):
     invitation_reminder_hours = models.PositiveIntegerField(
         default=48, help_text="Remind pending invitees this many hours before their link expires."
     )
-    organizers = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="organized_events")
+    team = models.ForeignKey("events.Team", on_delete=models.PROTECT, related_name="events")
     # When a published event stopped being public (cancelled or unpublished); None while
     # published or never published. Its public feed keeps showing subscribers the
     # cancellation for a while after (views.calendar.event_feed).

@@ -42,7 +42,7 @@ class OpenCall(models.Model):
     questionnaire = models.OneToOneField(
         Questionnaire, on_delete=models.PROTECT, related_name="open_call"
     )
-    organizers = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="open_calls")
+    team = models.ForeignKey("events.Team", on_delete=models.PROTECT, related_name="calls")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from accounts.models import User
 
-from ..models import Event, Registration, RegistrationChange, Session
+from ..models import Event, Registration, RegistrationChange, Session, Team
 from . import ServiceError, surveys
 from .seats import take_seat
 from .transitions import lock, record_creation, transition
@@ -385,14 +385,14 @@ class History:
 
 
 def histories(
-    *, users: QuerySet | list[int], organizer: User | None = None, now: datetime | None = None
+    *, users: QuerySet | list[int], team: Team | None = None, now: datetime | None = None
 ) -> dict[int, History]:
     """The attendance history of several people in one query, keyed by user id. With an
-    `organizer`, only events they organize count (what they are allowed to see)."""
+    `team`, only that team's events count (what its members are allowed to see)."""
     now = now or timezone.now()
     rows = Registration.objects.filter(user_id__in=users)
-    if organizer is not None:
-        rows = rows.filter(session__event__organizers=organizer)
+    if team is not None:
+        rows = rows.filter(session__event__team=team)
     counted = (
         rows.order_by()
         .values("user_id")
@@ -407,8 +407,8 @@ def histories(
     }
 
 
-def history(*, user: User, organizer: User | None = None, now: datetime | None = None) -> History:
-    return histories(users=[user.pk], organizer=organizer, now=now).get(user.pk, History())
+def history(*, user: User, team: Team | None = None, now: datetime | None = None) -> History:
+    return histories(users=[user.pk], team=team, now=now).get(user.pk, History())
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ from ..models import (
     Response,
     Review,
     Submission,
+    Team,
 )
 from ..models.open_call import new_nonce
 from ..outbox import owe
@@ -70,10 +71,6 @@ class TooMany(ServiceError):
 # Organizers: the call itself
 
 
-def can_manage(user: User, call: OpenCall) -> bool:
-    return user.is_staff or call.organizers.filter(pk=user.pk).exists()
-
-
 CALL_FIELDS = {"title", "slug", "intro", "opens_at", "closes_at", "ask_join", "consent_text"}
 
 
@@ -83,17 +80,15 @@ def _check_window(opens_at, closes_at) -> None:
 
 
 @transaction.atomic
-def create_call(*, organizer: User, **fields: Any) -> OpenCall:
-    if not may(organizer, "call.create"):
-        raise ServiceError("Only organizers can create open calls.")
+def create_call(*, team: Team, actor: User, **fields: Any) -> OpenCall:
+    if not may(actor, "call.create", team):
+        raise ServiceError("Only the team's owners and organizers can create open calls.")
     if set(fields) - CALL_FIELDS:
         raise ServiceError("Unknown fields.")
     _check_window(fields.get("opens_at"), fields.get("closes_at"))
     if OpenCall.objects.filter(slug=fields.get("slug")).exists():
         raise ServiceError("Another call already uses this short name.")
-    call = OpenCall.objects.create(questionnaire=engine.create_questionnaire(), **fields)
-    call.organizers.add(organizer)
-    return call
+    return OpenCall.objects.create(team=team, questionnaire=engine.create_questionnaire(), **fields)
 
 
 @transaction.atomic
@@ -112,23 +107,14 @@ def update_call(*, call: OpenCall, actor: User, **fields: Any) -> OpenCall:
 
 @transaction.atomic
 def set_status(*, call: OpenCall, actor: User, published: bool) -> OpenCall:
-    if published and not may(actor, "call.publish"):
-        raise ServiceError("Only organizers can publish an open call.")
+    if published and not may(actor, "call.publish", call):
+        raise ServiceError("Only the team's owners and organizers can publish an open call.")
     call = OpenCall.objects.select_for_update().get(pk=call.pk)
     if published and not call.questionnaire.questions.exists() and not call.ask_join:
         raise ServiceError("Add at least one question before publishing the call.")
     call.status = OpenCall.Status.PUBLISHED if published else OpenCall.Status.DRAFT
     call.save(update_fields=["status", "updated_at"])
     return call
-
-
-@transaction.atomic
-def add_organizer(*, call: OpenCall, actor: User, email: str) -> User:
-    user = User.objects.filter(email__iexact=(email or "").strip()).first()
-    if user is None:
-        raise ServiceError("Nobody has an account with this email yet.")
-    call.organizers.add(user)
-    return user
 
 
 # Respondents
@@ -388,7 +374,7 @@ def review(*, submission: Submission, reviewer: User, score: int, note: str = ""
         raise ServiceError("Score from 1 to 5.")
     if len(note or "") > 5000:
         raise ServiceError("A note is at most 5,000 characters.")
-    if not can_manage(reviewer, submission.call):
+    if not may(reviewer, "call.review", submission.call):
         raise ServiceError("Only organizers of this call review its submissions.")
     item, _ = Review.objects.update_or_create(
         submission=submission, reviewer=reviewer, defaults={"score": score, "note": note or ""}
@@ -408,14 +394,10 @@ class PoolFilter:
     sort: str = "recent"  # "recent" | "score"
 
 
-def _history_scope(viewer: User) -> tuple[dict, dict]:
-    """Which invitations and registrations a pool's history may count for `viewer`: those of
-    the events they organize (staff: every event, as on the other organizer pages). A call
-    can have several organizers, each with their own events; one's pool must not tell
-    another's invitations or attendance."""
-    if viewer.is_staff:
-        return {}, {}
-    return {"event__organizers": viewer}, {"session__event__organizers": viewer}
+def _history_scope(call: OpenCall) -> tuple[dict, dict]:
+    """Which invitations and registrations a pool's history counts: those of the call's own
+    team's events. One team's pool must not tell another team's invitations or attendance."""
+    return {"event__team_id": call.team_id}, {"session__event__team_id": call.team_id}
 
 
 def pool(
@@ -455,7 +437,7 @@ def pool(
                 )
             )
         )
-    their_invitations, their_registrations = _history_scope(viewer)
+    their_invitations, their_registrations = _history_scope(call)
     invitations = Invitation.objects.filter(email__iexact=OuterRef("email"), **their_invitations)
     registrations = Registration.objects.filter(
         user__email__iexact=OuterRef("email"), **their_registrations

@@ -21,6 +21,7 @@ from ..models import (
     Registration,
     RegistrationChange,
     Session,
+    Team,
 )
 from ..permissions import may
 from . import ServiceError, notices, reminders, surveys
@@ -65,7 +66,7 @@ def _validated(instance, changes: dict, allowed: set[str]):
     for name, value in changes.items():
         setattr(instance, name, value)
     try:
-        instance.full_clean(exclude=["organizers"])
+        instance.full_clean(exclude=["team"])
     except ValidationError as error:
         raise ServiceError("; ".join(error.messages)) from error
     return instance
@@ -162,16 +163,15 @@ def _check_reminders(hours) -> None:
 
 
 @transaction.atomic
-def create_event(*, organizer: User, **fields) -> Event:
-    if not may(organizer, "event.create"):
-        raise ServiceError("Only organizers can create events.")
+def create_event(*, team: Team, actor: User, **fields) -> Event:
+    if not may(actor, "event.create", team):
+        raise ServiceError("Only the team's owners and organizers can create events.")
     _check_shares(fields.get("lottery_reserved_shares", {}))
     _check_reminders(fields.get("reminder_hours", [24, 1]))
     if fields.get("terms_text") and not fields.get("terms_version"):
         fields["terms_version"] = 1
-    event = _validated(Event(), fields, EVENT_FIELDS)
+    event = _validated(Event(team=team), fields, EVENT_FIELDS)
     event.save()
-    event.organizers.add(organizer)
     return event
 
 
@@ -306,26 +306,6 @@ def cancel_event(*, event: Event, actor: User) -> Event:
     )
     event.status, event.withdrawn_at = Event.Status.CANCELLED, withdrawn
     return event
-
-
-@transaction.atomic
-def add_organizer(*, event: Event, actor: User, email: str) -> User:
-    try:
-        user = User.objects.get(email__iexact=email.strip())
-    except User.DoesNotExist:
-        raise ServiceError(f"Nobody has an account with the email {email}.") from None
-    event.organizers.add(user)
-    return user
-
-
-@transaction.atomic
-def remove_organizer(*, event: Event, actor: User, user: User) -> None:
-    """An event keeps at least one organizer. The event row is locked first: two organizers
-    removing each other at once would otherwise both count two and leave none."""
-    event = Event.objects.select_for_update().get(pk=event.pk)
-    if event.organizers.count() <= 1:
-        raise ServiceError("An event needs at least one organizer.")
-    event.organizers.remove(user)
 
 
 class StartsInThePast(ServiceError):

@@ -13,11 +13,20 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.http import AuthenticatedRequest
 from accounts.models import User
 
+from .. import current_team
 from ..exports import stream_csv
 from ..forms.invitations import POOL_PREFILL_KEY
+from ..forms.manage import team_field
 from ..forms.open_calls import CallForm, ReviewForm, SubmissionForm, TagsForm
 from ..models import Event, OpenCall, Review, Submission
-from ..permissions import get_call_or_404, get_or_404, may, organizer_required, permitted
+from ..permissions import (
+    get_call_or_404,
+    get_or_404,
+    may,
+    organizer_required,
+    permitted,
+    teams_for,
+)
 from ..questionnaire_pages import builder_context, call_owner
 from ..questionnaire_pages import preview as preview_page
 from ..ratelimit import by_ip, rate_limit
@@ -159,24 +168,39 @@ def call_withdraw(request: HttpRequest, token: str) -> HttpResponse:
 @organizer_required
 @require_GET
 def calls(request: AuthenticatedRequest) -> HttpResponse:
-    rows = permitted(request.user, OpenCall.objects.all(), "call.view")
+    """The current team's open calls (the organizer area shows one team at a time)."""
+    team = current_team.current(request)
+    rows = permitted(request.user, OpenCall.objects.filter(team=team), "call.view")
     rows = rows.annotate(
         pool_size=Count("submissions", filter=Q(submissions__confirmed_at__isnull=False))
     ).order_by("-created_at")
-    return render(request, "events/manage/calls.html", {"calls": rows, "here": "Open calls"})
+    return render(
+        request,
+        "events/manage/calls.html",
+        {
+            "calls": rows,
+            "team": team,
+            "here": "Open calls",
+            "may_create": team is not None and may(request.user, "call.create", team),
+        },
+    )
 
 
 @organizer_required
 @require_http_methods(["GET", "POST"])
 def call_create(request: AuthenticatedRequest) -> HttpResponse:
-    if not may(request.user, "call.create"):
-        # The same rule as a new event: a co-organizer of someone else's event or call
-        # opens the organizer pages, but may not start a public form of their own.
-        raise Http404
+    teams = list(teams_for(request.user, "call.create").order_by("name", "pk"))
+    if not teams:
+        raise Http404  # reviewers and door staff do not start public forms
+    chosen = current_team.current(request)
     form = CallForm(request.POST if request.method == "POST" else None)
+    form.fields["team"] = team_field(teams, chosen if chosen in teams else teams[0])
+    form.order_fields(["team"])
     if request.method == "POST" and form.is_valid():
+        fields = dict(form.cleaned_data)
+        team = fields.pop("team")
         try:
-            call = service.create_call(organizer=request.user, **form.cleaned_data)
+            call = service.create_call(team=team, actor=request.user, **fields)
         except ServiceError as error:
             form.add_error(None, error.message)
         else:
@@ -229,7 +253,6 @@ def call_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             "call": call,
             "owner": call_owner(call),
             **builder_context(call.questionnaire),
-            "organizers": list(call.organizers.all()),
             "counts": counts,
             "public_url": request.build_absolute_uri(call.get_absolute_url()),
             "can_publish": may(request.user, "call.publish", call),
@@ -247,8 +270,7 @@ def call_status(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     call = get_call_or_404(request, pk, "call.edit")
     publish = request.POST.get("action") == "publish"
     if publish and not may(request.user, "call.publish", call):
-        # A co-organizer without the flag helps with the call, but putting a form that
-        # collects people's data in public is an organizer's decision; closing it is not.
+        # Putting a form that collects people's data in public is for owners and organizers.
         raise PermissionDenied
     try:
         service.set_status(call=call, actor=request.user, published=publish)
@@ -256,21 +278,6 @@ def call_status(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         messages.error(request, error.message)
     else:
         messages.success(request, "Published." if publish else "Unpublished: the form is closed.")
-    return redirect("manage:call", call.pk)
-
-
-@organizer_required
-@require_POST
-def call_organizer_add(request: AuthenticatedRequest, pk: int) -> HttpResponse:
-    call = get_call_or_404(request, pk, "call.edit")
-    try:
-        user = service.add_organizer(
-            call=call, actor=request.user, email=request.POST.get("email", "")
-        )
-    except ServiceError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, f"{user.name} now organizes this call.")
     return redirect("manage:call", call.pk)
 
 
@@ -335,8 +342,11 @@ def pool(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         submission.my_score = mine.get(submission.pk)  # type: ignore[attr-defined]
     query = request.GET.copy()
     query.pop("page", None)
+    # Invitations from a team's pool go to that team's events.
     events = permitted(
-        request.user, Event.objects.exclude(status=Event.Status.CANCELLED), "invitation.send"
+        request.user,
+        Event.objects.filter(team=call.team_id).exclude(status=Event.Status.CANCELLED),
+        "invitation.send",
     )
     return render(
         request,
@@ -398,7 +408,7 @@ def pool_action(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         return redirect(back)
     if action == "invite":
         event_id = request.POST.get("event", "")
-        events = permitted(request.user, Event.objects.all(), "invitation.send")
+        events = permitted(request.user, Event.objects.filter(team=call.team_id), "invitation.send")
         event = events.filter(pk=int(event_id)).first() if event_id.isdigit() else None
         if event is None:
             messages.error(request, "Choose one of your events to invite them to.")
@@ -412,7 +422,7 @@ def pool_action(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 @organizer_required
 @require_GET
 def pool_csv(request: AuthenticatedRequest, pk: int) -> StreamingHttpResponse:
-    call = get_call_or_404(request, pk, "call.review")
+    call = get_call_or_404(request, pk, "call.export")
     f = _pool_filter(request, call)
     rows = service.csv_rows(call=call, viewer=request.user, filters=f)
     return stream_csv(rows, f"call-{call.pk}-pool.csv")

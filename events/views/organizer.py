@@ -7,19 +7,31 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
-from django.db.models import Count, IntegerField, Min, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import (
+    Count,
+    F,
+    Func,
+    IntegerField,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+)
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.http import AuthenticatedRequest
 
+from .. import current_team
 from ..exports import csv_safe
-from ..forms.manage import EventForm, OrganizerForm, QuestionForm, SessionForm
-from ..models import Event, Registration, Session
+from ..forms.manage import EventForm, QuestionForm, SessionForm
+from ..models import Event, Notification, Registration, Session
 from ..permissions import (
     get_event_or_404,
     get_registration_or_404,
@@ -28,6 +40,7 @@ from ..permissions import (
     organizer_required,
     permitted,
     sees_all,
+    teams_for,
 )
 from ..services import ServiceError, attendance, lottery, review, scheduling, screening
 from ..services import registration as registration_service
@@ -54,36 +67,89 @@ def _registrations_in(status: str) -> Coalesce:
 
 @organizer_required
 @require_GET
-def dashboard(request: AuthenticatedRequest) -> HttpResponse:
+def dashboard(request: AuthenticatedRequest, slug: str | None = None) -> HttpResponse:
+    """One team's events, next session first, with their fill and what needs attention."""
+    teams = current_team.teams(request)
+    if slug is None:
+        team = current_team.current(request, teams)
+    else:
+        team = next((t for t in teams if t.slug == slug), None)
+        if team is None:
+            raise Http404
+    if team is None:
+        raise Http404
+    current_team.remember(request, team)
     now = timezone.now()
     scheduled = Q(sessions__status=Session.Status.SCHEDULED)
-    events = (
-        Event.objects.filter(organizers=request.user)
-        .annotate(
-            session_count=Count("sessions", filter=scheduled),
-            next_start=Min("sessions__starts_at", filter=scheduled & Q(sessions__ends_at__gte=now)),
-            seats=Coalesce(Sum("sessions__capacity", filter=scheduled), 0),
-            confirmed=_registrations_in(Status.CONFIRMED),
-            applied=_registrations_in(Status.APPLIED),
-            waitlisted=_registrations_in(Status.WAITLISTED),
-        )
-        .order_by("-created_at", "-pk")
+    events = permitted(request.user, Event.objects.filter(team=team), "event.view").annotate(
+        session_count=Count("sessions", filter=scheduled),
+        next_start=Min("sessions__starts_at", filter=scheduled & Q(sessions__ends_at__gte=now)),
+        seats=Coalesce(Sum("sessions__capacity", filter=scheduled), 0),
+        confirmed=_registrations_in(Status.CONFIRMED),
+        applied=_registrations_in(Status.APPLIED),
+        waitlisted=_registrations_in(Status.WAITLISTED),
+        offered=_registrations_in(Status.OFFERED),
+        failed=_failed_messages(),
     )
-    return render(request, "events/manage/dashboard.html", {"events": events})
+    # Upcoming first (soonest on top), then those with nothing upcoming, newest first.
+    events = events.order_by(F("next_start").asc(nulls_last=True), "-created_at", "-pk")
+    checkin = permitted(
+        request.user,
+        Session.objects.filter(
+            event__team=team, status=Session.Status.SCHEDULED, ends_at__gte=now
+        ).select_related("event"),
+        "attendance.check_in",
+    ).order_by("starts_at", "pk")
+    return render(
+        request,
+        "events/manage/dashboard.html",
+        {
+            "team": team,
+            "teams": teams,
+            "events": events,
+            "checkin_sessions": checkin[:50],
+            "may_create": may(request.user, "event.create", team),
+            "may_manage": may(request.user, "team.manage", team),
+            "may_view_events": may(request.user, "event.view", team),
+            "may_view_calls": may(request.user, "call.view", team),
+        },
+    )
+
+
+def _failed_messages() -> Coalesce:
+    """How many of an event's messages could not be sent (a subquery, as _registrations_in)."""
+    counted = (
+        Notification.objects.filter(
+            Q(session__event=OuterRef("pk")) | Q(invitation__event=OuterRef("pk")),
+            status=Notification.Status.FAILED,
+        )
+        .order_by()
+        .annotate(n=Func(F("pk"), function="COUNT"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
 
 
 @organizer_required
 @require_http_methods(["GET", "POST"])
 def event_create(request: AuthenticatedRequest) -> HttpResponse:
-    if not may(request.user, "event.create"):
-        raise Http404  # co-organizers of someone else's event cannot create their own
+    teams = list(teams_for(request.user, "event.create").order_by("name", "pk"))
+    if not teams:
+        raise Http404  # reviewers and door staff do not start events
+    chosen = current_team.current(request)
+    default = chosen if chosen in teams else teams[0]
     form = EventForm(
-        request.POST if request.method == "POST" else None, default_timezone=request.user.timezone
+        request.POST if request.method == "POST" else None,
+        default_timezone=default.timezone,
+        teams=teams,
+        default_team=default,
     )
     if request.method == "POST":
         if form.is_valid():
             try:
-                event = scheduling.create_event(organizer=request.user, **form.service_fields())
+                event = scheduling.create_event(
+                    team=form.cleaned_data["team"], actor=request.user, **form.service_fields()
+                )
             except ServiceError as error:
                 form.add_error(None, error.message)
             else:
@@ -116,7 +182,6 @@ def _render_event(
     request: HttpRequest,
     event: Event,
     *,
-    organizer_form: OrganizerForm | None = None,
     question_form: QuestionForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
@@ -132,9 +197,7 @@ def _render_event(
     context = {
         "event": event,
         "sessions": sessions,
-        "organizers": event.organizers.order_by("display_name", "email"),
         "questions": screening.asked(event=event),
-        "organizer_form": organizer_form or OrganizerForm(),
         "question_form": question_form or QuestionForm(),
         "max_questions": screening.MAX_QUESTIONS,
     }
@@ -201,41 +264,6 @@ def event_cancel(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         "events/manage/event_cancel.html",
         {"event": event, "affected": affected, "session_count": sessions},
     )
-
-
-@organizer_required
-@require_POST
-def organizer_add(request: AuthenticatedRequest, pk: int) -> HttpResponse:
-    event = get_event_or_404(request, pk, "event.edit")
-    form = OrganizerForm(request.POST)
-    if form.is_valid():
-        try:
-            person = scheduling.add_organizer(
-                event=event, actor=request.user, email=form.cleaned_data["email"]
-            )
-        except ServiceError as error:
-            form.add_error("email", error.message)
-        else:
-            messages.success(request, f"{person.name} can now organize this event.")
-            return redirect(f"{reverse('manage:event', args=[event.pk])}#organizers")
-    return _render_event(request, event, organizer_form=form, status=400)
-
-
-@organizer_required
-@require_POST
-def organizer_remove(request: AuthenticatedRequest, pk: int, user_pk: int) -> HttpResponse:
-    event = get_event_or_404(request, pk, "event.edit")
-    person = get_object_or_404(event.organizers.all(), pk=user_pk)
-    try:
-        scheduling.remove_organizer(event=event, actor=request.user, user=person)
-    except ServiceError as error:
-        messages.error(request, error.message)
-        return redirect(f"{reverse('manage:event', args=[event.pk])}#organizers")
-    if person == request.user and not may(request.user, "event.view", event):
-        messages.success(request, f"You no longer organize {event.title}.")
-        return redirect("manage:dashboard")
-    messages.success(request, f"{person.name} no longer organizes this event.")
-    return redirect(f"{reverse('manage:event', args=[event.pk])}#organizers")
 
 
 @organizer_required
@@ -397,7 +425,7 @@ def registrations(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     # Each person's attendance record, in one query for the whole table.
     records = attendance.histories(
         users=session.registrations.values("user_id"),
-        organizer=None if sees_all(request.user) else request.user,
+        team=None if sees_all(request.user) else event.team,
     )
     for registration, _ in rows:
         registration.history = records.get(registration.user_id, attendance.History())
@@ -532,7 +560,7 @@ def registration_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         ],
         "others": others.order_by("-session__starts_at", "pk"),
         "history": attendance.history(
-            user=person, organizer=None if sees_all(request.user) else request.user
+            user=person, team=None if sees_all(request.user) else event.team
         ),
         "attendance": attendance.describe(registration=registration),
     }

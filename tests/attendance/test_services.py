@@ -14,7 +14,13 @@ from events.models import Notification, Registration, RegistrationChange, Sessio
 from events.services import ServiceError, attendance, scheduling
 from events.services import registration as registration_service
 from tests import harness
-from tests.factories import EventFactory, OrganizerFactory, RegistrationFactory, UserFactory
+from tests.factories import (
+    EventFactory,
+    OrganizerFactory,
+    RegistrationFactory,
+    UserFactory,
+    organizer_of,
+)
 
 from .conftest import door_session, move, seat
 
@@ -487,7 +493,7 @@ def record(owner):
     dropped = signed_up(mine)
     scheduling.cancel_session(session=dropped.session, actor=owner)
     elsewhere = signed_up(theirs)
-    attendance.check_in(registration=seat(elsewhere.session)[0], actor=theirs.organizers.get())
+    attendance.check_in(registration=seat(elsewhere.session)[0], actor=organizer_of(theirs))
     shift(elsewhere, -20)
     attendance.mark_no_shows()
     return person

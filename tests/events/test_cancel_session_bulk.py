@@ -15,7 +15,7 @@ from events.models import Invitation, Notification, Registration, RegistrationCh
 from events.services import surveys
 from events.services.scheduling import cancel_event, cancel_session
 from events.services.transitions import transition
-from tests.factories import SessionFactory
+from tests.factories import SessionFactory, organizer_of
 from tests.query_shape import insert_batches, shape
 
 pytestmark = pytest.mark.django_db
@@ -156,8 +156,8 @@ def outcome(session: Session) -> dict:
 def test_bulk_cancelling_writes_what_cancelling_one_by_one_wrote():
     reference, bulk = populated(27), populated(27)
 
-    cancel_one_by_one(session=reference, actor=reference.event.organizers.get())
-    cancel_session(session=bulk, actor=reference.event.organizers.get())
+    cancel_one_by_one(session=reference, actor=organizer_of(reference.event))
+    cancel_session(session=bulk, actor=organizer_of(reference.event))
 
     expected = outcome(reference)
     assert outcome(bulk) == expected
@@ -190,7 +190,7 @@ def test_bulk_cancelling_writes_what_cancelling_one_by_one_wrote():
 
 def cancel_counting(session: Session) -> list[str]:
     with CaptureQueriesContext(connection) as ctx:
-        cancel_session(session=session, actor=session.event.organizers.get())
+        cancel_session(session=session, actor=organizer_of(session.event))
     return [q["sql"] for q in ctx.captured_queries]
 
 
@@ -226,9 +226,9 @@ def test_cancelling_an_event_of_two_hundred_per_session_takes_as_many_queries_as
     small, big = event_of_two_sessions(5), event_of_two_sessions(200)
 
     with CaptureQueriesContext(connection) as few:
-        cancel_event(event=small, actor=small.organizers.get())
+        cancel_event(event=small, actor=organizer_of(small))
     with CaptureQueriesContext(connection) as many:
-        cancel_event(event=big, actor=big.organizers.get())
+        cancel_event(event=big, actor=organizer_of(big))
 
     assert Notification.objects.filter(session__event=big).count() == 2 * 156
     assert not Registration.objects.filter(session__event=big, status__in=Registration.ACTIVE)

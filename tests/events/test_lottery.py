@@ -14,7 +14,7 @@ from events.services import ServiceError
 from events.services.lottery import draw, draw_due_lotteries, draw_order, pick_winners
 from events.services.registration import cancel, register
 from events.services.review import approve
-from tests.factories import SessionFactory, UserFactory
+from tests.factories import SessionFactory, UserFactory, organizer_of
 
 pytestmark = pytest.mark.django_db
 
@@ -161,7 +161,7 @@ def test_without_a_waitlist_the_losers_are_turned_down():
 def test_seats_given_before_the_draw_are_not_drawn_again():
     session, applied = lottery(6, capacity=3)
 
-    approve(registration=applied[0], actor=session.event.organizers.get())
+    approve(registration=applied[0], actor=organizer_of(session.event))
 
     draw(session=session, seed="fixed")
 
@@ -172,7 +172,7 @@ def test_seats_given_before_the_draw_are_not_drawn_again():
 
 def test_the_draw_is_recorded_in_each_persons_history():
     session, applied = lottery(4, capacity=2)
-    organizer = session.event.organizers.get()
+    organizer = organizer_of(session.event)
 
     draw(session=session, seed="recorded", actor=organizer)
 

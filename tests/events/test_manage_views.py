@@ -25,6 +25,7 @@ from tests.factories import (
     ScreeningQuestionFactory,
     SessionFactory,
     UserFactory,
+    organizer_of,
 )
 
 pytestmark = pytest.mark.django_db
@@ -988,7 +989,7 @@ def test_changing_the_mode_after_sign_ups_is_refused_with_the_services_message(
 
 def test_a_co_organizer_without_the_flag_manages_that_event_but_creates_none(event, client_for):
     colleague = UserFactory()
-    scheduling.add_organizer(event=event, actor=event.organizers.get(), email=colleague.email)
+    scheduling.add_organizer(event=event, actor=organizer_of(event), email=colleague.email)
     client = client_for(colleague)
 
     assert client.get(reverse("manage:event", args=[event.pk])).status_code == 200

@@ -16,7 +16,7 @@ from events.services.registration import cancel, register
 from events.services.review import approve, move_in, reject
 from events.services.scheduling import cancel_session, update_session
 from events.services.waitlist import accept_offer, decline_offer, expire_offers
-from tests.factories import SessionFactory, UserFactory
+from tests.factories import SessionFactory, UserFactory, organizer_of
 
 pytestmark = pytest.mark.django_db
 
@@ -75,7 +75,7 @@ def test_an_approval_owes_one_approved_email():
     applicant = register(user=UserFactory(), session=session)
 
     with owed() as rows:
-        approve(registration=applicant, actor=session.event.organizers.get())
+        approve(registration=applicant, actor=organizer_of(session.event))
 
     assert rows == [row(Kind.APPROVED, applicant)]
 
@@ -85,7 +85,7 @@ def test_a_rejection_owes_one_rejected_email():
     applicant = register(user=UserFactory(), session=session)
 
     with owed() as rows:
-        reject(registration=applicant, actor=session.event.organizers.get())
+        reject(registration=applicant, actor=organizer_of(session.event))
 
     assert rows == [row(Kind.REJECTED, applicant)]
 
@@ -114,7 +114,7 @@ def test_a_cancellation_by_an_organizer_owes_one_email_saying_so():
     registration = register(user=UserFactory(), session=session)
 
     with owed() as rows:
-        cancel(registration=registration, actor=session.event.organizers.get(), by_organizer=True)
+        cancel(registration=registration, actor=organizer_of(session.event), by_organizer=True)
 
     assert rows == [row(Kind.CANCELLED_BY_ORGANIZER, registration)]
 
@@ -161,7 +161,7 @@ def test_a_changed_session_owes_one_update_to_each_seated_person():
 
     with owed() as rows:
         update_session(
-            session=session, actor=session.event.organizers.get(), location="Room 7, Example HQ"
+            session=session, actor=organizer_of(session.event), location="Room 7, Example HQ"
         )
 
     assert sorted(rows, key=lambda r: r[1].pk) == [
@@ -176,7 +176,7 @@ def test_a_cancelled_session_owes_one_email_to_each_person_still_in_it():
     cancel(registration=gone, actor=gone.user)
 
     with owed() as rows:
-        cancel_session(session=session, actor=session.event.organizers.get())
+        cancel_session(session=session, actor=organizer_of(session.event))
 
     assert sorted(rows, key=lambda r: r[1].pk) == [
         row(Kind.SESSION_CANCELLED, seated),
@@ -204,7 +204,7 @@ def test_moving_someone_in_from_the_waitlist_owes_one_confirmation():
     Session.objects.filter(pk=session.pk).update(capacity=2)
 
     with owed() as rows:
-        move_in(registration=waiting, actor=session.event.organizers.get())
+        move_in(registration=waiting, actor=organizer_of(session.event))
 
     assert rows == [row(Kind.CONFIRMED, waiting)]
 
@@ -308,7 +308,7 @@ def test_a_cancelled_session_and_its_emails_are_rolled_back_together():
     session, seated, [waiting] = full_session()
 
     with pytest.raises(Boom), transaction.atomic():
-        cancel_session(session=session, actor=session.event.organizers.get())
+        cancel_session(session=session, actor=organizer_of(session.event))
         raise Boom
 
     assert not Notification.objects.filter(kind=Kind.SESSION_CANCELLED).exists()

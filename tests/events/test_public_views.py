@@ -26,6 +26,7 @@ from tests.factories import (
     UserFactory,
     answers_in_words,
     choice_id,
+    organizer_of,
 )
 
 pytestmark = pytest.mark.django_db
@@ -123,7 +124,7 @@ def test_a_viewer_in_the_events_own_zone_sees_no_event_time_note(client_for):
 
 def test_a_draft_event_is_a_404_except_for_its_organizers(client_for):
     session = SessionFactory(event__status="draft")
-    organizer = session.event.organizers.get()
+    organizer = organizer_of(session.event)
     url = reverse("events:detail", args=[session.event.pk])
 
     assert Client().get(url).status_code == 404
@@ -675,7 +676,7 @@ def test_the_registration_mode_cannot_change_under_signed_up_people():
 
     with pytest.raises(ServiceError, match="cannot change once people have signed up"):
         scheduling.update_event(
-            event=session.event, actor=session.event.organizers.get(), registration_mode="lottery"
+            event=session.event, actor=organizer_of(session.event), registration_mode="lottery"
         )
     session.event.refresh_from_db()
     assert session.event.registration_mode == "open"

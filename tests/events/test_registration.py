@@ -38,6 +38,7 @@ from tests.factories import (
     UserFactory,
     answers_in_words,
     choice_id,
+    organizer_of,
 )
 
 pytestmark = pytest.mark.django_db
@@ -296,7 +297,7 @@ def test_a_new_version_of_the_terms_asks_everyone_again(user):
     check_can_sign_up(user=user, session=session)
 
     event = update_event(
-        event=event, actor=event.organizers.get(), terms_text="Do not share the demo or slides."
+        event=event, actor=organizer_of(event), terms_text="Do not share the demo or slides."
     )
 
     assert event.terms_version == 2
@@ -335,7 +336,7 @@ def test_signing_up_twice_from_the_waitlist_is_refused_and_changes_nothing(user)
 def test_a_rejected_person_cannot_sign_up_again(user):
     session = SessionFactory(event__registration_mode="approval")
     registration = register(user=user, session=session)
-    reject(registration=registration, actor=session.event.organizers.get())
+    reject(registration=registration, actor=organizer_of(session.event))
     before = snapshot(session)
 
     with pytest.raises(ServiceError, match="did not select you"):
@@ -507,7 +508,7 @@ def test_screening_answers_keep_the_words_picked_whatever_happens_to_the_choices
 
 def test_applying_to_a_full_session_still_records_an_application(user):
     session = SessionFactory(event__registration_mode="approval", capacity=1)
-    organizer = session.event.organizers.get()
+    organizer = organizer_of(session.event)
 
     approve(registration=register(user=UserFactory(), session=session), actor=organizer)
 
@@ -649,7 +650,7 @@ def test_cancelling_releases_the_seat(user):
 
 def test_an_organizer_cancelling_someone_is_recorded_as_the_actor(user):
     session = SessionFactory()
-    organizer = session.event.organizers.get()
+    organizer = organizer_of(session.event)
     registration = register(user=user, session=session)
 
     cancel(registration=registration, actor=organizer, by_organizer=True)

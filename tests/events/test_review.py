@@ -10,7 +10,7 @@ from events.models import Notification, Registration, RegistrationChange, Sessio
 from events.services import ServiceError
 from events.services.registration import cancel, register
 from events.services.review import apply_to_many, approve, move_in, reject
-from tests.factories import SessionFactory, UserFactory
+from tests.factories import SessionFactory, UserFactory, organizer_of
 
 pytestmark = pytest.mark.django_db
 
@@ -49,7 +49,7 @@ def last_change(registration: Registration) -> tuple:
 
 def applications(count: int, *, capacity: int = 2, **fields):
     session = SessionFactory(event__registration_mode="approval", capacity=capacity, **fields)
-    organizer = session.event.organizers.get()
+    organizer = organizer_of(session.event)
     applied = [register(user=UserFactory(), session=session) for _ in range(count)]
     return session, organizer, applied
 
@@ -131,7 +131,7 @@ def test_rejecting_an_applicant_turns_them_down():
 
 def test_rejecting_a_waitlisted_person_takes_them_off_the_list():
     session = SessionFactory(capacity=1)
-    organizer = session.event.organizers.get()
+    organizer = organizer_of(session.event)
     seated = register(user=UserFactory(), session=session)
     waiting = register(user=UserFactory(), session=session)
 
@@ -158,7 +158,7 @@ def waitlist_with_a_free_seat():
     """A full session with one person waiting, then the start passes and someone cancels: the
     seat is free but offers are over, so only an organizer at the door can move someone in."""
     session = SessionFactory(capacity=1)
-    organizer = session.event.organizers.get()
+    organizer = organizer_of(session.event)
     seated = register(user=UserFactory(), session=session)
     waiting = register(user=UserFactory(), session=session)
     Session.objects.filter(pk=session.pk).update(starts_at=timezone.now() - timedelta(minutes=5))
@@ -184,7 +184,7 @@ def test_moving_a_waitlisted_person_in_confirms_them_when_a_seat_is_free():
 
 def test_moving_in_is_refused_when_the_session_is_full():
     session = SessionFactory(capacity=1)
-    organizer = session.event.organizers.get()
+    organizer = organizer_of(session.event)
     register(user=UserFactory(), session=session)
     waiting = register(user=UserFactory(), session=session)
     before = snapshot(session)

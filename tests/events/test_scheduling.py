@@ -25,7 +25,13 @@ from events.services.scheduling import (
     update_event,
     update_session,
 )
-from tests.factories import EventFactory, OrganizerFactory, SessionFactory, UserFactory
+from tests.factories import (
+    EventFactory,
+    OrganizerFactory,
+    SessionFactory,
+    UserFactory,
+    organizer_of,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -52,7 +58,7 @@ def people_in_every_state():
     """A session of two seats with one person confirmed, one offered, one waitlisted and one
     who cancelled."""
     session = SessionFactory(capacity=2)
-    organizer = session.event.organizers.get()
+    organizer = organizer_of(session.event)
     cancelled = register(user=UserFactory(), session=session)
     confirmed = register(user=UserFactory(), session=session)
     offered = register(user=UserFactory(), session=session)
@@ -153,7 +159,7 @@ def test_reserved_lottery_shares_must_be_sensible(shares):
 
 def test_changing_the_terms_text_raises_the_terms_version():
     event = EventFactory(terms_text="Version one.", terms_version=1)
-    organizer = event.organizers.get()
+    organizer = organizer_of(event)
 
     event = update_event(event=event, actor=organizer, terms_text="Version two.")
 
@@ -164,7 +170,7 @@ def test_changing_the_terms_text_raises_the_terms_version():
 def test_saving_the_same_terms_again_keeps_the_version():
     event = EventFactory(terms_text="Version one.", terms_version=1)
 
-    update_event(event=event, actor=event.organizers.get(), terms_text="Version one.", title="New")
+    update_event(event=event, actor=organizer_of(event), terms_text="Version one.", title="New")
 
     event.refresh_from_db()
     assert (event.title, event.terms_version) == ("New", 1)
@@ -174,7 +180,7 @@ def test_the_terms_version_cannot_go_down():
     event = EventFactory(terms_text="Version three.", terms_version=3)
 
     with pytest.raises(ServiceError, match="cannot go down"):
-        update_event(event=event, actor=event.organizers.get(), terms_version=2)
+        update_event(event=event, actor=organizer_of(event), terms_version=2)
 
     event.refresh_from_db()
     assert event.terms_version == 3
@@ -184,7 +190,7 @@ def test_publishing_an_event_without_sessions_is_refused():
     event = EventFactory(status="draft")
 
     with pytest.raises(ServiceError, match="Add at least one session"):
-        publish_event(event=event, actor=event.organizers.get())
+        publish_event(event=event, actor=organizer_of(event))
 
     event.refresh_from_db()
     assert event.status == Event.Status.DRAFT
@@ -195,7 +201,7 @@ def test_publishing_an_event_whose_only_session_is_cancelled_is_refused():
     SessionFactory(event=event, status="cancelled")
 
     with pytest.raises(ServiceError, match="Add at least one session"):
-        publish_event(event=event, actor=event.organizers.get())
+        publish_event(event=event, actor=organizer_of(event))
 
     event.refresh_from_db()
     assert event.status == Event.Status.DRAFT
@@ -203,7 +209,7 @@ def test_publishing_an_event_whose_only_session_is_cancelled_is_refused():
 
 def test_publishing_an_event_with_a_session_opens_it_for_sign_up():
     event = EventFactory(status="draft")
-    organizer = event.organizers.get()
+    organizer = organizer_of(event)
     starts = timezone.now() + timedelta(days=5)
     session = create_session(
         event=event,
@@ -229,13 +235,13 @@ def test_a_lottery_without_a_closing_time_cannot_be_published():
     SessionFactory(event=event)
 
     with pytest.raises(ServiceError, match="A lottery is drawn when registration closes"):
-        publish_event(event=event, actor=event.organizers.get())
+        publish_event(event=event, actor=organizer_of(event))
 
     event.refresh_from_db()
     assert event.status == Event.Status.DRAFT
     event.registration_closes_at = timezone.now() + timedelta(days=2)
     event.save()
-    publish_event(event=event, actor=event.organizers.get())
+    publish_event(event=event, actor=organizer_of(event))
     event.refresh_from_db()
     assert event.status == Event.Status.PUBLISHED
 
@@ -243,7 +249,7 @@ def test_a_lottery_without_a_closing_time_cannot_be_published():
 def test_a_published_lottery_keeps_its_closing_time():
     closes = timezone.now() + timedelta(days=2)
     event = EventFactory(registration_mode="lottery", registration_closes_at=closes)
-    organizer = event.organizers.get()
+    organizer = organizer_of(event)
 
     with pytest.raises(ServiceError, match="A lottery is drawn when registration closes"):
         update_event(event=event, actor=organizer, title="Renamed", registration_closes_at=None)
@@ -251,7 +257,7 @@ def test_a_published_lottery_keeps_its_closing_time():
     with pytest.raises(ServiceError, match="A lottery is drawn when registration closes"):
         update_event(
             event=open_event,
-            actor=open_event.organizers.get(),
+            actor=organizer_of(open_event),
             registration_mode=Event.Mode.LOTTERY,
         )
 
@@ -264,10 +270,10 @@ def test_a_published_lottery_keeps_its_closing_time():
 def test_a_cancelled_event_cannot_be_published_again():
     session = SessionFactory()
     event = session.event
-    cancel_event(event=event, actor=event.organizers.get())
+    cancel_event(event=event, actor=organizer_of(event))
 
     with pytest.raises(ServiceError, match="cannot be published again"):
-        publish_event(event=event, actor=event.organizers.get())
+        publish_event(event=event, actor=organizer_of(event))
 
     event.refresh_from_db()
     assert event.status == Event.Status.CANCELLED
@@ -277,7 +283,7 @@ def test_adding_an_organizer_by_an_unknown_email_is_refused():
     event = EventFactory()
 
     with pytest.raises(ServiceError, match=r"Nobody has an account with the email ghost@"):
-        add_organizer(event=event, actor=event.organizers.get(), email="ghost@example.com")
+        add_organizer(event=event, actor=organizer_of(event), email="ghost@example.com")
 
     assert event.organizers.count() == 1
 
@@ -286,9 +292,7 @@ def test_adding_an_organizer_finds_them_by_email_in_any_case():
     event = EventFactory()
     colleague = UserFactory(email="colleague@example.com")
 
-    added = add_organizer(
-        event=event, actor=event.organizers.get(), email=" Colleague@Example.COM "
-    )
+    added = add_organizer(event=event, actor=organizer_of(event), email=" Colleague@Example.COM ")
 
     assert added == colleague
     assert colleague in event.organizers.all()
@@ -296,7 +300,7 @@ def test_adding_an_organizer_finds_them_by_email_in_any_case():
 
 def test_the_last_organizer_cannot_be_removed():
     event = EventFactory()
-    only = event.organizers.get()
+    only = organizer_of(event)
 
     with pytest.raises(ServiceError, match="at least one organizer"):
         remove_organizer(event=event, actor=only, user=only)
@@ -306,7 +310,7 @@ def test_the_last_organizer_cannot_be_removed():
 
 def test_an_organizer_can_be_removed_while_another_remains():
     event = EventFactory()
-    first = event.organizers.get()
+    first = organizer_of(event)
     second = add_organizer(event=event, actor=first, email=UserFactory().email)
 
     remove_organizer(event=event, actor=second, user=first)
@@ -451,7 +455,7 @@ def test_moving_a_session_earlier_shortens_running_offers_to_the_new_start():
 
     update_session(
         session=session,
-        actor=session.event.organizers.get(),
+        actor=organizer_of(session.event),
         starts_at=sooner,
         ends_at=sooner + timedelta(hours=1),
     )
@@ -549,7 +553,7 @@ def test_cancelling_a_session_twice_is_refused():
 
 def test_cancelling_an_event_leaves_the_sessions_that_already_took_place_alone():
     event = EventFactory()
-    organizer = event.organizers.get()
+    organizer = organizer_of(event)
     held = SessionFactory(event=event)
     coming = SessionFactory(event=event)
     attended = register(user=UserFactory(), session=held)
@@ -571,7 +575,7 @@ def test_cancelling_an_event_leaves_the_sessions_that_already_took_place_alone()
 
 def test_cancelling_an_event_cancels_all_its_sessions():
     event = EventFactory()
-    organizer = event.organizers.get()
+    organizer = organizer_of(event)
     first = SessionFactory(event=event, capacity=1)
     second = SessionFactory(event=event, capacity=1)
     seated = register(user=UserFactory(), session=first)
@@ -598,7 +602,7 @@ def test_two_organizers_removing_each_other_at_once_leave_one():
     pairs = []
     for _ in range(10):
         event = EventFactory()
-        first, second = event.organizers.get(), OrganizerFactory()
+        first, second = organizer_of(event), OrganizerFactory()
         event.organizers.add(second)
         pairs += [(event, first, second), (event, second, first)]
     barrier = threading.Barrier(len(pairs))
@@ -634,7 +638,7 @@ def lottery_event_with_a_session(*, closes_in: timedelta, starts_in: timedelta):
         starts_at=timezone.now() + starts_in,
         ends_at=timezone.now() + starts_in + timedelta(hours=1),
     )
-    return event, session, event.organizers.get()
+    return event, session, organizer_of(event)
 
 
 def test_a_lottery_cannot_close_registration_after_a_session_starts():
@@ -812,7 +816,7 @@ def test_a_session_without_seats_cannot_be_created():
     with pytest.raises(ServiceError) as refusal:
         create_session(
             event=event,
-            actor=event.organizers.get(),
+            actor=organizer_of(event),
             starts_at=starts,
             ends_at=starts + timedelta(hours=1),
             capacity=0,
@@ -829,14 +833,14 @@ def test_the_capacity_of_an_empty_session_cannot_drop_to_zero():
     before = session_row(session)
 
     with pytest.raises(ServiceError, match="at least one seat"):
-        update_session(session=session, actor=session.event.organizers.get(), capacity=0)
+        update_session(session=session, actor=organizer_of(session.event), capacity=0)
 
     assert session_row(session) == before
 
 
 def test_seats_held_by_invitations_keep_the_capacity_from_dropping_below_them():
     session = SessionFactory(capacity=3)
-    organizer = session.event.organizers.get()
+    organizer = organizer_of(session.event)
     create_batch(
         event=session.event,
         session=session,
@@ -868,7 +872,7 @@ def test_the_mode_does_not_change_under_a_sign_up_that_has_taken_its_seat(monkey
     from events.services import registration as registration_service
 
     session = SessionFactory(capacity=5)
-    event, organizer, person = session.event, session.event.organizers.get(), UserFactory()
+    event, organizer, person = session.event, organizer_of(session.event), UserFactory()
     seated, organizer_started = threading.Event(), threading.Event()
     real_insert = registration_service.insert
 
@@ -915,6 +919,6 @@ def test_one_seat_given_says_seat_is_not_seats_are():
     register(user=UserFactory(), session=session)
 
     with pytest.raises(ServiceError) as refusal:
-        update_session(session=session, actor=session.event.organizers.get(), capacity=0)
+        update_session(session=session, actor=organizer_of(session.event), capacity=0)
 
     assert refusal.value.message.startswith("1 seat is already given (confirmed or offered)")

@@ -25,7 +25,7 @@ from hypothesis.stateful import (
 
 from events.models import Registration, Session
 from events.services import ServiceError, registration, review, scheduling, waitlist
-from tests.factories import SessionFactory, UserFactory
+from tests.factories import SessionFactory, UserFactory, organizer_of
 
 Status = Registration.Status
 PEOPLE = 7
@@ -42,7 +42,7 @@ class OneSession(RuleBasedStateMachine):
     def a_session(self, mode, capacity):
         # Open mode fills the waitlist by itself; approval mode exercises approve/reject.
         self.session = SessionFactory(capacity=capacity, event__registration_mode=mode)
-        self.organizer = self.session.event.organizers.get()
+        self.organizer = organizer_of(self.session.event)
         self.people = [UserFactory() for _ in range(PEOPLE)]
 
     def teardown(self) -> None:

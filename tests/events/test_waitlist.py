@@ -22,7 +22,7 @@ from events.services.waitlist import (
     fill_open_seats,
     refill_soon,
 )
-from tests.factories import SessionFactory, UserFactory
+from tests.factories import SessionFactory, UserFactory, organizer_of
 
 pytestmark = pytest.mark.django_db
 
@@ -230,7 +230,7 @@ def test_the_sweep_expires_offers_of_many_sessions_at_once():
 def test_every_step_of_a_waitlist_journey_is_in_the_history_with_who_did_it():
     session, [seated], [person] = full_session(waiting=1)
     user = person.user
-    organizer = session.event.organizers.get()
+    organizer = organizer_of(session.event)
 
     cancel(registration=seated, actor=seated.user)  # offered by the system
     expire_now(person)
@@ -327,7 +327,7 @@ def test_cancelling_an_offer_frees_the_seat_for_the_next_person():
 def test_raising_the_capacity_offers_the_new_seats_in_order():
     session, _, [first, second, third] = full_session(capacity=1)
 
-    update_session(session=session, actor=session.event.organizers.get(), capacity=3)
+    update_session(session=session, actor=organizer_of(session.event), capacity=3)
 
     assert statuses(first, second, third) == [Status.OFFERED, Status.OFFERED, Status.WAITLISTED]
     assert_seats_add_up(session)
@@ -337,7 +337,7 @@ def test_raising_the_capacity_offers_the_new_seats_in_order():
 def test_raising_the_capacity_beyond_the_waitlist_leaves_seats_free():
     session, _, [first] = full_session(capacity=1, waiting=1)
 
-    update_session(session=session, actor=session.event.organizers.get(), capacity=4)
+    update_session(session=session, actor=organizer_of(session.event), capacity=4)
 
     assert statuses(first) == [Status.OFFERED]
     assert_seats_add_up(session)
@@ -347,7 +347,7 @@ def test_raising_the_capacity_beyond_the_waitlist_leaves_seats_free():
 
 def test_rejecting_an_offered_person_passes_the_seat_on():
     session, [seated], [first, second] = full_session(waiting=2)
-    organizer = session.event.organizers.get()
+    organizer = organizer_of(session.event)
     cancel(registration=seated, actor=seated.user)
 
     reject(registration=first, actor=organizer)
@@ -546,7 +546,7 @@ def test_every_release_rings_a_refill_once_it_has_committed(
     expire_now(second)
     with django_capture_on_commit_callbacks(execute=True):
         assert expire_offers() == 1
-    organizer = session.event.organizers.get()
+    organizer = organizer_of(session.event)
     with django_capture_on_commit_callbacks(execute=True):
         update_session(session=session, actor=organizer, capacity=2)
     assert rung == [((session.pk,), {"countdown": 2})] * 2
@@ -574,7 +574,7 @@ def test_seats_always_add_up_over_a_long_run_of_mixed_actions():
     again."""
     rng = random.Random(20240607)
     session = SessionFactory(capacity=3)
-    organizer = session.event.organizers.get()
+    organizer = organizer_of(session.event)
     people = [UserFactory() for _ in range(12)]
     left: set[int] = set()  # people who cancelled, declined or let an offer lapse
     done: Counter[str] = Counter()

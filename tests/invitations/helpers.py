@@ -10,6 +10,7 @@ from django.urls import reverse
 from events.invite_parsing import Row
 from events.models import Invitation, Notification, Registration, Session, TermsAcceptance
 from events.services import invitations as service
+from tests.factories import organizer_of
 
 
 def texts(response) -> list[str]:
@@ -27,7 +28,7 @@ def invite(target: Session | None = None, *emails: str, event=None, **options) -
         event=event,
         session=target,
         rows=rows(*emails),
-        actor=event.organizers.first(),
+        actor=organizer_of(event),
         **options,
     )
 

@@ -9,7 +9,7 @@ from events.models import Invitation, Registration, Session
 from events.services import invitations as service
 from events.services.registration import register
 from tests import harness
-from tests.factories import EventFactory, SessionFactory, UserFactory
+from tests.factories import EventFactory, SessionFactory, UserFactory, organizer_of
 from tests.invitations.helpers import invite, rows
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -133,7 +133,7 @@ def test_one_invitation_accepted_twice_at_once_seats_its_invitee_once():
 @pytest.mark.parametrize("rival", ["decline", "revoke", "expire"])
 def test_accepting_while_the_invitation_is_closed_elsewhere_leaves_seats_consistent(rival):
     session = SessionFactory(event__registration_mode="invitation", capacity=2)
-    organizer = session.event.organizers.first()
+    organizer = organizer_of(session.event)
     ann = UserFactory(email="ann@example.com")
     [invitation] = invite(session, ann.email, holds_seat=True)
 
@@ -166,7 +166,7 @@ def test_accepting_while_the_invitation_is_closed_elsewhere_leaves_seats_consist
 
 def test_two_batches_holding_seats_at_once_cannot_both_take_the_last_seats():
     session = SessionFactory(event__registration_mode="invitation", capacity=10)
-    organizer = session.event.organizers.first()
+    organizer = organizer_of(session.event)
 
     def batch(prefix: str, session_id: int) -> str:
         emails = [f"{prefix}{n}@example.com" for n in range(6)]

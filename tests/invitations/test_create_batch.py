@@ -13,7 +13,7 @@ from events.invite_parsing import Row
 from events.models import Invitation, Notification, Session
 from events.services import ServiceError
 from events.services import invitations as service
-from tests.factories import EventFactory, SessionFactory, UserFactory
+from tests.factories import EventFactory, SessionFactory, UserFactory, organizer_of
 from tests.invitations.helpers import fresh, invite, invite_one, rows
 from tests.query_shape import insert_batches, shape
 
@@ -31,7 +31,7 @@ def create_counting(session: Session, count: int, **options) -> list[str]:
             event=session.event,
             session=session,
             rows=many(count),
-            actor=session.event.organizers.first(),
+            actor=organizer_of(session.event),
             **options,
         )
     assert len(created) == count

@@ -11,7 +11,7 @@ from events.models import Notification
 from events.outbox import delivery
 from events.services.registration import register
 from events.services.scheduling import update_session
-from tests.factories import SessionFactory, UserFactory
+from tests.factories import SessionFactory, UserFactory, organizer_of
 from tests.notifications.helpers import deliver_pending
 
 pytestmark = pytest.mark.django_db
@@ -26,7 +26,7 @@ def moved_session_with(attendees: int, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         update_session(
             session=session,
-            actor=session.event.organizers.get(),
+            actor=organizer_of(session.event),
             starts_at=later,
             ends_at=later + timedelta(hours=1),
         )

@@ -37,7 +37,7 @@ Kind = Notification.Kind
 
 
 def organizer_of(session):
-    return session.event.organizers.get()
+    return organizer_of(session.event)
 
 
 def mailed(smtp, user) -> list:

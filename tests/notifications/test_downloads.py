@@ -27,7 +27,7 @@ from events.services.scheduling import (
     unpublish_event,
     update_session,
 )
-from tests.factories import EventFactory, SessionFactory, UserFactory
+from tests.factories import EventFactory, SessionFactory, UserFactory, organizer_of
 from tests.notifications.helpers import (
     FIXED_START,
     deliver_pending,
@@ -62,7 +62,7 @@ def test_the_download_is_the_emailed_invite_itself_so_importing_it_updates_the_s
     session = SessionFactory(location="Room 1", online_url="https://meet.example.com/z")
     user = UserFactory(display_name="Ada Lovelace")
     registration = register(user=user, session=session)
-    update_session(session=session, actor=session.event.organizers.get(), location="Room 2")
+    update_session(session=session, actor=organizer_of(session.event), location="Room 2")
     deliver_pending()
     emailed = invites(smtp.to(user.email))[-1]
 
@@ -119,7 +119,7 @@ def test_the_private_feed_lists_the_persons_confirmed_sessions_only():
     register(user=user, session=mine)
     called_off = SessionFactory()
     register(user=user, session=called_off)
-    cancel_session(session=called_off, actor=called_off.event.organizers.get())
+    cancel_session(session=called_off, actor=organizer_of(called_off.event))
     left = SessionFactory()
     cancel(registration=register(user=user, session=left), actor=user)
     full = SessionFactory(capacity=1)
@@ -166,7 +166,7 @@ def test_the_public_event_feed_has_the_sessions_without_the_place():
     )
     second = SessionFactory(event=event, location="Other secret room")
     gone = SessionFactory(event=event)
-    cancel_session(session=gone, actor=event.organizers.get())
+    cancel_session(session=gone, actor=organizer_of(event))
 
     response = Client().get(reverse("events:event_feed", args=[event.pk]))
 
@@ -344,7 +344,7 @@ def test_a_cancelled_events_feed_shows_its_sessions_cancelled_for_30_days_then_i
     first, second = SessionFactory(event=event), SessionFactory(event=event)
     register(user=UserFactory(), session=first)
 
-    cancel_event(event=event, actor=event.organizers.get())
+    cancel_event(event=event, actor=organizer_of(event))
     response = event_feed(event)
 
     assert response.status_code == 200
@@ -363,15 +363,15 @@ def test_an_unpublished_events_feed_cancels_its_sessions_until_it_is_published_a
     session = SessionFactory(event=event)
     before = statuses_in(event_feed(event))[ics.uid_for(session)]
 
-    unpublish_event(event=event, actor=event.organizers.get())
+    unpublish_event(event=event, actor=organizer_of(event))
     status, sequence = statuses_in(event_feed(event))[ics.uid_for(session)]
 
     assert before == ("CONFIRMED", 0)
     assert (status, sequence) == ("CANCELLED", 1)  # newer than what subscribers hold
-    publish_event(event=event, actor=event.organizers.get())
+    publish_event(event=event, actor=organizer_of(event))
     # Scheduled again, and newer than the cancellation they were shown.
     assert statuses_in(event_feed(event))[ics.uid_for(session)] == ("CONFIRMED", 2)
-    unpublish_event(event=event, actor=event.organizers.get())
+    unpublish_event(event=event, actor=organizer_of(event))
     withdrawn_days_ago(event, 31)
     assert event_feed(event).status_code == 410
 
@@ -385,7 +385,7 @@ def test_a_session_over_before_the_event_was_withdrawn_stays_as_it_was_in_the_fe
     )
     coming = SessionFactory(event=event)
 
-    cancel_event(event=event, actor=event.organizers.get())
+    cancel_event(event=event, actor=organizer_of(event))
     statuses = statuses_in(event_feed(event))
 
     assert statuses[ics.uid_for(past)] == ("CONFIRMED", 0)
@@ -396,7 +396,7 @@ def test_a_draft_never_published_has_no_feed_even_once_cancelled():
     event = EventFactory(status=Event.Status.DRAFT)
     SessionFactory(event=event)
 
-    cancel_event(event=event, actor=event.organizers.get())
+    cancel_event(event=event, actor=organizer_of(event))
 
     assert event_feed(event).status_code == 404
 

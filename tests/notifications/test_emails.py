@@ -24,7 +24,7 @@ from events.services.registration import cancel, register
 from events.services.review import approve, reject
 from events.services.scheduling import cancel_session, update_session
 from events.services.waitlist import expire_offers
-from tests.factories import EventFactory, SessionFactory, UserFactory
+from tests.factories import EventFactory, SessionFactory, UserFactory, organizer_of
 from tests.notifications.helpers import (
     FIXED_START,
     bodies,
@@ -115,7 +115,7 @@ def test_the_sender_is_the_calendar_organizer_on_every_message_about_a_session(s
     user = UserFactory()
     registration = register(user=user, session=session)
     deliver_pending()
-    update_session(session=session, actor=session.event.organizers.get(), location="Room 5")
+    update_session(session=session, actor=organizer_of(session.event), location="Room 5")
     deliver_pending()
     cancel(registration=registration, actor=user)
     deliver_pending()
@@ -185,7 +185,7 @@ def test_every_link_in_a_change_a_reminder_and_a_cancellation_opens_for_the_reci
     session = SessionFactory()
     user = UserFactory()
     registration = register(user=user, session=session)
-    update_session(session=session, actor=session.event.organizers.get(), location="Room 6")
+    update_session(session=session, actor=organizer_of(session.event), location="Room 6")
     reminders.queue_due(now=session.starts_at - timedelta(hours=23))
     deliver_pending()
     for message in raw_messages(smtp, user)[1:]:
@@ -206,7 +206,7 @@ def test_a_change_mailed_to_an_offered_person_shows_no_place_and_no_dead_link(sm
     cancel(registration=seated, actor=seated.user)  # user holds an offer, not a seat
     deliver_pending()
     smtp.raw.clear()
-    update_session(session=session, actor=session.event.organizers.get(), location="Room 7")
+    update_session(session=session, actor=organizer_of(session.event), location="Room 7")
 
     message = only_mail_for(smtp, user)
     text, rich = bodies(message)
@@ -277,7 +277,7 @@ def every_kind_of_row() -> dict[str, Notification]:
     """One realistic row of each kind, made by the services, about an event whose title and
     people's names are hostile."""
     open_event = EventFactory(title=EVIL)
-    organizer = open_event.organizers.get()
+    organizer = organizer_of(open_event)
     session = SessionFactory(event=open_event, capacity=1, online_url="https://meet.example.com/x")
     hostile = {"display_name": "<img src=x onerror=alert(1)>"}
     seated = register(user=UserFactory(**hostile), session=session)
@@ -302,8 +302,8 @@ def every_kind_of_row() -> dict[str, Notification]:
     applications = SessionFactory(event=EventFactory(title=EVIL, registration_mode="approval"))
     yes = register(user=UserFactory(**hostile), session=applications)
     no = register(user=UserFactory(**hostile), session=applications)
-    approve(registration=yes, actor=applications.event.organizers.get())
-    reject(registration=no, actor=applications.event.organizers.get())
+    approve(registration=yes, actor=organizer_of(applications.event))
+    reject(registration=no, actor=organizer_of(applications.event))
 
     lottery = SessionFactory(event=EventFactory(title=EVIL, registration_mode="lottery"))
     register(user=UserFactory(**hostile), session=lottery)

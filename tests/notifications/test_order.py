@@ -12,7 +12,7 @@ from events.models import Notification
 from events.outbox import delivery
 from events.services.registration import cancel, register
 from events.services.scheduling import update_session
-from tests.factories import SessionFactory, UserFactory
+from tests.factories import SessionFactory, UserFactory, organizer_of
 from tests.notifications.helpers import calendar_part, invites
 
 pytestmark = pytest.mark.django_db
@@ -65,7 +65,7 @@ def test_an_update_retried_after_a_451_is_skipped_once_the_person_has_cancelled(
     session = SessionFactory()
     registration = register(user=user, session=session)
     workers_run()  # the invite is in their calendar
-    update_session(session=session, actor=session.event.organizers.get(), location="Room 9")
+    update_session(session=session, actor=organizer_of(session.event), location="Room 9")
     smtp.data_replies = ["451 4.3.0 try later"]
     workers_run()
     cancel(registration=registration, actor=user)
@@ -86,7 +86,7 @@ def test_an_update_owed_while_the_confirmation_waits_for_its_retry_goes_out_afte
     register(user=user, session=session)
     smtp.data_replies = ["451 4.3.0 try later"]
     workers_run()
-    update_session(session=session, actor=session.event.organizers.get(), location="Room 9")
+    update_session(session=session, actor=organizer_of(session.event), location="Room 9")
     workers_run()
     assert smtp.to(user.email) == []
 
@@ -106,7 +106,7 @@ def test_a_row_waiting_behind_an_earlier_one_is_handed_out_once_that_one_is_sent
     first = Notification.objects.get()
     smtp.data_replies = ["451 4.3.0 try later"]
     delivery.deliver(notification_id=first.pk)
-    update_session(session=session, actor=session.event.organizers.get(), location="Room 9")
+    update_session(session=session, actor=organizer_of(session.event), location="Room 9")
     second = Notification.objects.get(kind=Kind.SESSION_CHANGED)
     assert delivery.deliver(notification_id=second.pk) == delivery.Outcome()  # not its turn
     assert delivery.requeue_due(now=timezone.now() + timedelta(minutes=5)) == [first.pk]

@@ -11,7 +11,7 @@ from events import tasks
 from events.models import Notification, Registration
 from events.services import reminders, scheduling
 from events.services.registration import cancel, register
-from tests.factories import SessionFactory, UserFactory
+from tests.factories import SessionFactory, UserFactory, organizer_of
 from tests.notifications.helpers import bodies, deliver_pending
 
 pytestmark = pytest.mark.django_db
@@ -137,7 +137,7 @@ def test_someone_confirmed_two_hours_before_the_start_gets_only_the_1h_reminder(
 def test_a_cancelled_session_reminds_nobody():
     session = SessionFactory()
     register(user=UserFactory(), session=session)
-    scheduling.cancel_session(session=session, actor=session.event.organizers.get())
+    scheduling.cancel_session(session=session, actor=organizer_of(session.event))
 
     assert reminders.queue_due(now=session.starts_at - timedelta(minutes=59)) == 0
     assert reminder_hours() == []
@@ -150,7 +150,7 @@ def test_moving_a_session_moves_its_reminders():
 
     scheduling.update_session(
         session=session,
-        actor=session.event.organizers.get(),
+        actor=organizer_of(session.event),
         starts_at=later,
         ends_at=later + timedelta(hours=1),
     )
@@ -170,7 +170,7 @@ def test_a_reminder_sent_for_the_old_time_is_sent_again_for_the_new_time():
 
     scheduling.update_session(
         session=session,
-        actor=session.event.organizers.get(),
+        actor=organizer_of(session.event),
         starts_at=later,
         ends_at=later + timedelta(hours=1),
     )
@@ -193,7 +193,7 @@ def test_moving_a_session_a_little_earlier_skips_a_reminder_time_already_past():
 
     scheduling.update_session(
         session=session,
-        actor=session.event.organizers.get(),
+        actor=organizer_of(session.event),
         starts_at=earlier,
         ends_at=earlier + timedelta(hours=1),
     )
@@ -206,7 +206,7 @@ def test_changing_the_events_reminder_hours_recomputes_when_reminders_are_due():
     registration = register(user=UserFactory(), session=session)
     event = session.event
 
-    scheduling.update_event(event=event, actor=event.organizers.get(), reminder_hours=[48, 2])
+    scheduling.update_event(event=event, actor=organizer_of(event), reminder_hours=[48, 2])
 
     assert remind_at(registration) == session.starts_at - timedelta(hours=48)
     reminders.queue_due(now=session.starts_at - timedelta(hours=47))
@@ -219,7 +219,7 @@ def test_an_event_without_reminders_sends_none():
     registration = register(user=UserFactory(), session=session)
 
     scheduling.update_event(
-        event=session.event, actor=session.event.organizers.get(), reminder_hours=[]
+        event=session.event, actor=organizer_of(session.event), reminder_hours=[]
     )
 
     assert remind_at(registration) is None
@@ -261,7 +261,7 @@ def test_a_reminder_still_unsent_when_the_session_moves_is_skipped(smtp):
     later = session.starts_at + timedelta(days=3)
     scheduling.update_session(
         session=session,
-        actor=session.event.organizers.get(),
+        actor=organizer_of(session.event),
         starts_at=later,
         ends_at=later + timedelta(hours=1),
     )  # the reminder is still in the outbox (say the SMTP server was refusing mail)

@@ -20,6 +20,7 @@ from tests.factories import (
     RegistrationFactory,
     SessionFactory,
     UserFactory,
+    organizer_of,
 )
 
 from .conftest import in_pool, make_call, questions
@@ -375,7 +376,7 @@ def test_the_results_page_shows_the_engines_figures_for_a_known_data_set(org, ca
                 q.nps.pk: nps,
             },
         )
-    results = service.pool_results(call=call, viewer=call.organizers.first())
+    results = service.pool_results(call=call, viewer=organizer_of(call))
     assert results.respondents == 4
     by = {r.question.pk: r for r in results.questions}
     assert [o.count for o in by[q.single.pk].options] == [2, 1, 1]
@@ -394,7 +395,7 @@ def test_the_results_page_shows_the_engines_figures_for_a_known_data_set(org, ca
     assert (
         service.pool_results(
             call=call,
-            viewer=call.organizers.first(),
+            viewer=organizer_of(call),
             filters=service.PoolFilter(choice=(q.single.pk, 0)),
         ).respondents
         == 2
@@ -424,7 +425,7 @@ def test_another_organizer_gets_404_for_the_pool_its_exports_and_its_submissions
     )
     assert not Review.objects.exists() and not people["ada"].tags.exists()
     # The call's own organizer cannot reach another call's submission through their call.
-    owner = client_for(call.organizers.first())
+    owner = organizer_of(client_for(call))
     assert owner.get(reverse("manage:submission", args=[foreign.pk])).status_code == 404
     assert owner.get(reverse("manage:pool_csv", args=[other_call.pk])).status_code == 404
     # An unconfirmed submission is not in the pool for anyone.

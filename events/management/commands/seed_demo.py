@@ -6,8 +6,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from events.models import Event, OpenCall, Question
-from events.services import open_calls, questionnaire, registration, scheduling, surveys
+from events.models import Event, OpenCall, Question, Team
+from events.services import (
+    open_calls,
+    questionnaire,
+    registration,
+    scheduling,
+    surveys,
+    teams,
+)
 
 DEMO_PASSWORD = "demo-password"  # noqa: S105 - printed on purpose: local demo only
 DEMO_USERS = [
@@ -23,16 +30,21 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args, **options) -> None:
-        for email, name, role, organizer in DEMO_USERS:
+        for email, name, role, _organizer in DEMO_USERS:
             user, created = User.objects.get_or_create(
                 email=email,
-                defaults={"display_name": name, "role": role, "is_organizer": organizer},
+                defaults={"display_name": name, "role": role},
             )
             if created:
                 user.set_password(DEMO_PASSWORD)
                 user.save(update_fields=["password"])
             EmailAddress.objects.update_or_create(
                 user=user, email=email, defaults={"verified": True, "primary": True}
+            )
+        if not Team.objects.exists():
+            olga = User.objects.get(email="organizer@example.com")
+            teams.create_team(
+                actor=olga, name="Open model programme", slug="open-model", timezone="Europe/Berlin"
             )
         if not Event.objects.exists():
             self.seed_events()
@@ -48,7 +60,8 @@ class Command(BaseCommand):
             hour=15, minute=0, second=0, microsecond=0
         )
         feedback = scheduling.create_event(
-            organizer=organizer,
+            team=Team.objects.get(slug="open-model"),
+            actor=organizer,
             title="Open model: developer feedback session",
             kind=Event.Kind.FEEDBACK,
             description=(
@@ -70,7 +83,8 @@ class Command(BaseCommand):
             )
         scheduling.publish_event(event=feedback, actor=organizer)
         demo = scheduling.create_event(
-            organizer=organizer,
+            team=Team.objects.get(slug="open-model"),
+            actor=organizer,
             title="Prototype demo: the new agent toolkit",
             kind=Event.Kind.DEMO,
             description="A live demo of pre-release work, followed by questions.",
@@ -96,7 +110,8 @@ class Command(BaseCommand):
     def seed_call(self) -> None:
         organizer = User.objects.get(email="organizer@example.com")
         call = open_calls.create_call(
-            organizer=organizer,
+            team=Team.objects.get(slug="open-model"),
+            actor=organizer,
             title="What do you expect of the open model?",
             slug="open-model",
             intro="We are about to release an **open model**. Tell us what you would build.",

@@ -1,0 +1,142 @@
+"""A team: the people who run a feedback programme together. It owns events and open calls;
+each member has one role in it, and every change of membership is kept in its history.
+
+What each role may do is not here but in events.permissions (ROLE_ACTIONS): one place."""
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+
+from accounts.models import validate_timezone
+
+
+def new_nonce() -> str:
+    return secrets.token_urlsafe(12)
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", "Owner"
+    ORGANIZER = "organizer", "Organizer"
+    REVIEWER = "reviewer", "Reviewer"
+    DOOR = "door", "Door staff"
+
+
+# One line each, shown beside the role wherever one is chosen.
+ROLE_HELP = {
+    Role.OWNER: "Everything, including members, roles and deleting the team.",
+    Role.ORGANIZER: "Creates and runs events, sessions, invitations, surveys and open calls.",
+    Role.REVIEWER: "Reads open-call submissions and the pool, scores and notes them. No emails.",
+    Role.DOOR: "Checks people in at the team's sessions, and nothing else.",
+}
+
+
+class Team(models.Model):
+    class Language(models.TextChoices):
+        ENGLISH = "en", "English"
+        FRENCH = "fr", "French"
+
+    name = models.CharField(max_length=100)
+    slug = models.SlugField(
+        "short name",
+        max_length=50,
+        unique=True,
+        help_text="Letters, numbers and hyphens; used in the organizer area's addresses.",
+    )
+    timezone = models.CharField(
+        "default time zone", max_length=64, default="UTC", validators=[validate_timezone]
+    )
+    language = models.CharField(
+        "default language", max_length=2, choices=Language.choices, default=Language.ENGLISH
+    )
+    # Reviewers read the pool and score it; exporting people's data is the owner's call.
+    reviewers_may_export = models.BooleanField("reviewers may export personal data", default=False)
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="Membership", related_name="teams"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=20, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["team", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "user"], name="membership_once_per_team"),
+        ]
+        indexes = [models.Index(fields=["user", "role"])]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.get_role_display()}) in {self.team}"
+
+
+class TeamInvitation(models.Model):
+    """An invitation to join a team with a role, sent by email. Its link carries a signed
+    (id, nonce): single use (accepted_at), expiring (expires_at), revocable (revoked_at)."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField(max_length=254)
+    role = models.CharField(max_length=20, choices=Role.choices)
+    nonce = models.CharField(max_length=32, default=new_nonce)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.email} to {self.team} as {self.get_role_display()}"
+
+
+class TeamHistory(models.Model):
+    """Who changed what in a team, and when: members, roles, invitations."""
+
+    class Action(models.TextChoices):
+        CREATED = "created", "created the team"
+        JOINED = "joined", "joined"
+        ADDED = "added", "added"
+        ROLE_CHANGED = "role_changed", "changed the role of"
+        REMOVED = "removed", "removed"
+        LEFT = "left", "left"
+        INVITED = "invited", "invited"
+        INVITATION_RESENT = "invitation_resent", "sent the invitation again to"
+        INVITATION_REVOKED = "invitation_revoked", "revoked the invitation of"
+        SETTINGS_CHANGED = "settings_changed", "changed the team's settings"
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="history")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    action = models.CharField(max_length=30, choices=Action.choices)
+    # Whom it was about, by email: kept readable after the person's account is gone.
+    subject_email = models.EmailField(max_length=254, blank=True)
+    role = models.CharField(max_length=20, choices=Role.choices, blank=True)
+    previous_role = models.CharField(max_length=20, choices=Role.choices, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        verbose_name_plural = "team history"
+
+    def __str__(self) -> str:
+        return f"{self.actor} {self.get_action_display()} {self.subject_email}".strip()
