@@ -161,11 +161,12 @@ def create_fixture(attendees: int) -> Fixture:
 
     from accounts.models import User
     from events.models import Event, Registration, Session
+    from events.services import teams
 
     now = timezone.now()
     with transaction.atomic():
         organizer = User.objects.create(
-            email="organizer@bench.example.com", display_name="Organizer", is_organizer=True
+            email="organizer@bench.example.com", display_name="Organizer"
         )
         users = User.objects.bulk_create(
             User(email=f"person{n}@bench.example.com", display_name=f"Person {n}", password="!")
@@ -175,13 +176,14 @@ def create_fixture(attendees: int) -> Fixture:
             EmailAddress(user=user, email=user.email, primary=True, verified=True)
             for user in [organizer, *users]
         )
+        team = teams.create_team(actor=organizer, name="Bench", slug="bench-fanout")
         event = Event.objects.create(
+            team=team,
             title="Invite fan-out",
             description="A benchmark event.",
             status=Event.Status.PUBLISHED,
             registration_mode=Event.Mode.OPEN,
         )
-        event.organizers.add(organizer)
         starts_at = (now + timedelta(days=7)).replace(minute=0, second=0, microsecond=0)
         session = Session.objects.create(
             event=event,

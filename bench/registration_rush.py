@@ -180,13 +180,13 @@ def create_fixture(
 
     from accounts.models import User
     from events.models import Event, Session
+    from events.services import teams
 
     password = make_password("correct-horse-battery-staple")  # hashed once, shared by all
     with transaction.atomic():
         organizer = User.objects.create(
             email=f"organizer{round_number}@bench.example.com",
             display_name="Organizer",
-            is_organizer=True,
         )
         users = User.objects.bulk_create(
             User(
@@ -200,13 +200,14 @@ def create_fixture(
             EmailAddress(user=user, email=user.email, primary=True, verified=True)
             for user in [organizer, *users]
         )
+        team = teams.create_team(actor=organizer, name="Bench", slug=f"bench-rush-{round_number}")
         event = Event.objects.create(
+            team=team,
             title="Registration rush",
             description="A benchmark event.",
             status=Event.Status.PUBLISHED,
             registration_mode=Event.Mode.OPEN,
         )
-        event.organizers.add(organizer)
         starts_at = (timezone.now() + timedelta(days=7)).replace(microsecond=0)
         session = Session.objects.create(
             event=event,

@@ -271,7 +271,7 @@ def copy_users(cursor, count: int, rng: random.Random) -> list[int]:
     """`count` people, with COPY: their roles drawn from ROLES; the ids in order."""
     columns = (
         "password, is_superuser, email, display_name, github_handle, affiliation, role,"
-        " timezone, what_i_build, is_organizer, calendar_token, is_staff, is_active, date_joined"
+        " timezone, what_i_build, calendar_token, is_staff, is_active, date_joined"
     )
     roles = [role for role, _ in ROLES]
     weights = [weight for _, weight in ROLES]
@@ -289,14 +289,15 @@ def copy_users(cursor, count: int, rng: random.Random) -> list[int]:
                     rng.choices(roles, weights)[0],
                     "UTC",
                     "",
-                    False,
                     f"bench-calendar-{n}",
                     False,
                     True,
                     joined,
                 )
             )
-    cursor.execute("SELECT id FROM accounts_user WHERE NOT is_organizer ORDER BY id")
+    cursor.execute(
+        "SELECT id FROM accounts_user WHERE email LIKE 'person%%@bench.example.com' ORDER BY id"
+    )
     return [row[0] for row in cursor.fetchall()]
 
 
@@ -310,15 +311,19 @@ def create_survey(
 
     from events.models import Event, Session, Survey
     from events.services import questionnaire as engine
+    from events.services import teams
 
     rng = random.Random(f"{SEED}:{name}")
+    team = organizer.teams.first() or teams.create_team(
+        actor=organizer, name="Bench", slug="bench-survey"
+    )
     event = Event.objects.create(
+        team=team,
         title=f"Model preview ({name})",
         description="A benchmark event.",
         status=Event.Status.PUBLISHED,
         registration_mode=Event.Mode.OPEN,
     )
-    event.organizers.add(organizer)
     first = (timezone.now() - timedelta(days=8)).replace(minute=0, second=0, microsecond=0)
     sessions = [
         Session.objects.create(
@@ -426,7 +431,7 @@ def create_fixture(args: argparse.Namespace) -> Fixture:
     rng = random.Random(SEED)
     with transaction.atomic():
         organizer = User.objects.create(
-            email="organizer@bench.example.com", display_name="Organizer", is_organizer=True
+            email="organizer@bench.example.com", display_name="Organizer"
         )
         users = args.responses + round(args.responses * NON_RESPONDERS)
         with connection.cursor() as cursor:

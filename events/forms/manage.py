@@ -88,18 +88,25 @@ def format_shares(shares: dict) -> str:
 
 
 def team_field(teams: list[Team], default: Team | None) -> forms.ModelChoiceField:
-    """Which of the person's teams a new event or call belongs to (a visible choice only when
-    they may create in more than one)."""
-    field = forms.ModelChoiceField(
+    """Which of the person's teams a new event or call belongs to (asked only when they may
+    create in more than one: see add_team_choice)."""
+    return forms.ModelChoiceField(
         label="Team",
         queryset=Team.objects.filter(pk__in=[t.pk for t in teams]).order_by("name"),
         initial=default,
         empty_label=None,
         help_text="The team that runs it: its members see and manage it, by role.",
     )
-    if len(teams) == 1:
-        field.widget = forms.HiddenInput()
-    return field
+
+
+def add_team_choice(form: forms.BaseForm, teams: list[Team], default: Team) -> None:
+    if len(teams) > 1:
+        form.fields["team"] = team_field(teams, default)
+        form.order_fields(["team"])
+
+
+def chosen_team(form: forms.BaseForm, default: Team) -> Team:
+    return form.cleaned_data.get("team") or default
 
 
 class EventForm(forms.ModelForm):
@@ -191,9 +198,8 @@ class EventForm(forms.ModelForm):
     ) -> None:
         super().__init__(*args, **kwargs)
         event = self.instance
-        if teams:
-            self.fields["team"] = team_field(teams, default_team)
-            self.order_fields(["team"])
+        if teams and default_team:
+            add_team_choice(self, teams, default_team)
         zone = event.timezone if event.pk else default_timezone
         self.initial["timezone"] = zone
         self.initial["registration_opens_at"] = to_local(event.registration_opens_at, zone)

@@ -16,7 +16,7 @@ from accounts.models import User
 from .. import current_team
 from ..exports import stream_csv
 from ..forms.invitations import POOL_PREFILL_KEY
-from ..forms.manage import team_field
+from ..forms.manage import add_team_choice, chosen_team
 from ..forms.open_calls import CallForm, ReviewForm, SubmissionForm, TagsForm
 from ..models import Event, OpenCall, Review, Submission
 from ..permissions import (
@@ -193,12 +193,13 @@ def call_create(request: AuthenticatedRequest) -> HttpResponse:
     if not teams:
         raise Http404  # reviewers and door staff do not start public forms
     chosen = current_team.current(request)
+    default = chosen if chosen in teams else teams[0]
     form = CallForm(request.POST if request.method == "POST" else None)
-    form.fields["team"] = team_field(teams, chosen if chosen in teams else teams[0])
-    form.order_fields(["team"])
+    add_team_choice(form, teams, default)
     if request.method == "POST" and form.is_valid():
         fields = dict(form.cleaned_data)
-        team = fields.pop("team")
+        fields.pop("team", None)
+        team = chosen_team(form, default)
         try:
             call = service.create_call(team=team, actor=request.user, **fields)
         except ServiceError as error:

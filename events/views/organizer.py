@@ -30,7 +30,7 @@ from accounts.http import AuthenticatedRequest
 
 from .. import current_team
 from ..exports import csv_safe
-from ..forms.manage import EventForm, QuestionForm, SessionForm
+from ..forms.manage import EventForm, QuestionForm, chosen_team, SessionForm
 from ..models import Event, Notification, Registration, Session
 from ..permissions import (
     get_event_or_404,
@@ -148,7 +148,7 @@ def event_create(request: AuthenticatedRequest) -> HttpResponse:
         if form.is_valid():
             try:
                 event = scheduling.create_event(
-                    team=form.cleaned_data["team"], actor=request.user, **form.service_fields()
+                    team=chosen_team(form, default), actor=request.user, **form.service_fields()
                 )
             except ServiceError as error:
                 form.add_error(None, error.message)

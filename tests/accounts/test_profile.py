@@ -120,19 +120,34 @@ def test_deleting_the_account_removes_personal_data_and_logs_out(user, user_clie
     assert not user_client.get(reverse("home")).wsgi_request.user.is_authenticated
 
 
-def test_make_organizer_command_grants_and_removes_the_role(user):
-    call_command("make_organizer", user.email.upper())
-    user.refresh_from_db()
-    assert user.is_organizer
+def test_create_team_command_makes_a_team_owned_by_that_person(user):
+    from events.models import Membership
 
-    call_command("make_organizer", user.email, "--remove")
-    user.refresh_from_db()
-    assert not user.is_organizer
+    call_command("create_team", "Model launch", user.email.upper(), "--timezone", "Europe/Paris")
+
+    membership = Membership.objects.select_related("team").get(user=user)
+    assert (membership.team.name, membership.team.slug, membership.role) == (
+        "Model launch",
+        "model-launch",
+        "owner",
+    )
+    assert membership.team.timezone == "Europe/Paris"
 
 
-def test_make_organizer_command_says_when_nobody_has_that_email():
-    with pytest.raises(CommandError, match="No user"):
-        call_command("make_organizer", "nobody@example.com")
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["Team", "nobody@example.com"], "No user"),
+        (["Team", "{email}", "--timezone", "Mars/Olympus"], "not a known time zone"),
+        (["  ", "{email}"], "needs a name"),
+    ],
+)
+def test_create_team_command_refuses_bad_input_and_creates_nothing(user, args, message):
+    from events.models import Team
+
+    with pytest.raises(CommandError, match=message):
+        call_command("create_team", *[a.format(email=user.email) for a in args])
+    assert not Team.objects.exists()
 
 
 def test_deleting_an_account_gives_its_seats_to_the_waitlist(user, user_client):

@@ -16,7 +16,7 @@ from events.models import Notification, Session
 from events.outbox import delivery
 from events.services import open_calls, questionnaire, surveys
 from events.services.registration import register
-from tests.factories import EventFactory, OrganizerFactory, SessionFactory, UserFactory
+from tests.factories import EventFactory, OrganizerFactory, SessionFactory, UserFactory, add_to_team
 
 from .steps import log_in
 
@@ -31,7 +31,7 @@ def deliver_pending() -> None:
 def test_an_attendee_answers_the_survey_from_its_link_and_the_organizer_reads_it(open_tab, smtp):
     organizer = OrganizerFactory(email="olga@example.com", display_name="Olga")
     event = EventFactory(title="Open model feedback", checkin_enabled=False)
-    event.organizers.add(organizer)
+    add_to_team(event.team, organizer)
     session = SessionFactory(event=event)
     attendee = UserFactory(email="ann@example.com", display_name="Ann")
     register(user=attendee, session=session)

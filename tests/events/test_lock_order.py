@@ -10,7 +10,7 @@ from events.models import Registration, RegistrationChange
 from events.services.registration import cancel, register
 from events.services.scheduling import cancel_session
 from tests import harness
-from tests.factories import OrganizerFactory, SessionFactory, UserFactory
+from tests.factories import OrganizerFactory, SessionFactory, UserFactory, add_to_team
 
 ROUNDS, ATTENDEES = 3, 12
 
@@ -23,7 +23,7 @@ def test_an_organizer_and_attendees_cancelling_at_once_never_deadlock_on_postgre
     for _ in range(ROUNDS):
         session = SessionFactory(capacity=ATTENDEES)
         organizer = OrganizerFactory()
-        session.event.organizers.add(organizer)
+        add_to_team(session.event.team, organizer)
         attendees = [UserFactory() for _ in range(ATTENDEES)]
         places = {u.pk: register(user=u, session=session).pk for u in attendees}
 

@@ -25,7 +25,8 @@ from tests.factories import (
     ScreeningQuestionFactory,
     SessionFactory,
     UserFactory,
-    organizer_of,
+    add_to_team,
+    team_of,
 )
 
 pytestmark = pytest.mark.django_db
@@ -75,13 +76,6 @@ EVENT_URLS = [
     ("manage:event_unpublish", "post", lambda w: [w["event"].pk], {}),
     ("manage:event_cancel", "get", lambda w: [w["event"].pk], {}),
     ("manage:event_cancel", "post", lambda w: [w["event"].pk], {}),
-    ("manage:organizer_add", "post", lambda w: [w["event"].pk], {"email": "x@example.com"}),
-    (
-        "manage:organizer_remove",
-        "post",
-        lambda w: [w["event"].pk, w["co_organizer"].pk],
-        {},
-    ),
     (
         "manage:question_add",
         "post",
@@ -121,7 +115,7 @@ def ids(params):
 @pytest.fixture
 def world(owner, event, session):
     co_organizer = OrganizerFactory()
-    event.organizers.add(co_organizer)
+    add_to_team(event.team, co_organizer)
     (registration,) = apply(session)
     question = question_service.add_question(
         event=event, actor=owner, label="What do you build?", kind="short_text"
@@ -190,7 +184,7 @@ def test_posts_by_the_organizer_of_another_event_change_nothing(world, client_fo
     assert codes == {404}
     event = Event.objects.get(pk=world["event"].pk)
     assert event.status == Event.Status.PUBLISHED
-    assert event.organizers.count() == 2
+    assert event.team.memberships.count() == 2
     assert event.questions.count() == 1
     assert Session.objects.get(pk=world["session"].pk).status == Session.Status.SCHEDULED
     assert Registration.objects.get(pk=world["registration"].pk).status == Status.APPLIED
@@ -205,7 +199,7 @@ def test_staff_may_open_any_event(world, client_for):
 
 
 @pytest.mark.parametrize(
-    "name", ["event_publish", "event_unpublish", "organizer_add", "question_add", "lottery_draw"]
+    "name", ["event_publish", "event_unpublish", "question_add", "lottery_draw"]
 )
 def test_state_changes_refuse_get(world, owner_client, name):
     target = world["session"] if name == "lottery_draw" else world["event"]
@@ -247,7 +241,12 @@ def test_the_dashboard_query_count_does_not_grow_with_events(owner, owner_client
     with CaptureQueriesContext(connection) as many:
         html = owner_client.get(reverse("manage:dashboard")).content.decode()
 
-    assert html.count(reverse("manage:event", args=[owner.organized_events.first().pk])) == 1
+    assert (
+        html.count(
+            reverse("manage:event", args=[Event.objects.filter(team=team_of(owner)).first().pk])
+        )
+        == 1
+    )
     assert len(many) == len(few)
 
 
@@ -276,14 +275,14 @@ def event_data(**overrides) -> dict:
     return data
 
 
-def test_creating_an_event_stores_its_times_in_utc_and_makes_me_its_organizer(owner, owner_client):
+def test_creating_an_event_stores_its_times_in_utc_and_puts_it_in_my_team(owner, owner_client):
     response = owner_client.post(reverse("manage:event_create"), event_data())
 
     event = Event.objects.get()
     assert response.status_code == 302
     assert response["Location"] == reverse("manage:event", args=[event.pk])
     assert event.status == Event.Status.DRAFT
-    assert list(event.organizers.all()) == [owner]
+    assert event.team == team_of(owner)
     # 10:00 in Berlin in July is 08:00 UTC.
     assert event.registration_opens_at == datetime(2030, 7, 1, 8, 0, tzinfo=UTC)
     assert event.registration_closes_at == datetime(2030, 7, 10, 16, 0, tzinfo=UTC)
@@ -430,44 +429,7 @@ def test_a_user_written_title_is_escaped_and_the_description_sanitized(owner, ow
     assert "onerror" not in html
 
 
-# Co-organizers and screening questions -------------------------------------------------------
-
-
-def test_adding_and_removing_a_co_organizer(event, owner, owner_client):
-    colleague = OrganizerFactory(email="colleague@example.com")
-
-    response = owner_client.post(
-        reverse("manage:organizer_add", args=[event.pk]), {"email": "Colleague@Example.com"}
-    )
-    assert response.status_code == 302
-    assert set(event.organizers.all()) == {owner, colleague}
-
-    owner_client.post(reverse("manage:organizer_remove", args=[event.pk, colleague.pk]))
-    assert list(event.organizers.all()) == [owner]
-
-
-def test_adding_an_unknown_co_organizer_is_a_clear_400(event, owner_client):
-    response = owner_client.post(
-        reverse("manage:organizer_add", args=[event.pk]), {"email": "nobody@example.com"}
-    )
-
-    assert response.status_code == 400
-    assert "Nobody has an account with the email nobody@example.com." in (response.content.decode())
-
-
-def test_the_last_organizer_cannot_be_removed(event, owner, owner_client):
-    response = owner_client.post(reverse("manage:organizer_remove", args=[event.pk, owner.pk]))
-
-    assert "An event needs at least one organizer." in texts(response)
-    assert list(event.organizers.all()) == [owner]
-
-
-def test_removing_someone_who_is_not_an_organizer_is_a_404(event, owner_client):
-    stranger = UserFactory()
-
-    response = owner_client.post(reverse("manage:organizer_remove", args=[event.pk, stranger.pk]))
-
-    assert response.status_code == 404
+# Screening questions -------------------------------------------------------
 
 
 def test_adding_and_removing_screening_questions(event, owner_client):
@@ -669,7 +631,7 @@ def test_ids_from_another_session_are_ignored(event, session, owner, owner_clien
     mine = apply(session, 1)
     same_event_other_session = apply(SessionFactory(event=event), 1)
     other_event = EventFactory(registration_mode="approval")
-    other_event.organizers.add(owner)
+    add_to_team(other_event.team, owner)
     other_events = apply(SessionFactory(event=other_event), 1)
 
     response = act(owner_client, session, "reject", mine + same_event_other_session + other_events)
@@ -956,7 +918,7 @@ def test_the_event_page_query_count_does_not_grow_with_sessions(event, owner, ow
     def make(count):
         for _ in range(count):
             apply(SessionFactory(event=event), 1)
-            event.organizers.add(OrganizerFactory())
+            add_to_team(event.team, OrganizerFactory())
 
     make(5)
     with CaptureQueriesContext(connection) as few:
@@ -987,12 +949,15 @@ def test_changing_the_mode_after_sign_ups_is_refused_with_the_services_message(
     assert event.registration_mode == Event.Mode.APPROVAL
 
 
-def test_a_co_organizer_without_the_flag_manages_that_event_but_creates_none(event, client_for):
+@pytest.mark.parametrize("role", ["reviewer", "door"])
+def test_reviewers_and_door_staff_open_the_organizer_area_but_create_no_event(
+    event, client_for, role
+):
     colleague = UserFactory()
-    scheduling.add_organizer(event=event, actor=organizer_of(event), email=colleague.email)
+    add_to_team(event.team, colleague, role=role)
     client = client_for(colleague)
 
-    assert client.get(reverse("manage:event", args=[event.pk])).status_code == 200
+    assert client.get(reverse("manage:event", args=[event.pk])).status_code == 404
     assert client.get(reverse("manage:dashboard")).status_code == 200
     assert client.get(reverse("manage:event_create")).status_code == 404
     assert client.post(reverse("manage:event_create"), {"title": "Mine"}).status_code == 404

@@ -36,6 +36,7 @@ from tests.factories import (
     ScreeningQuestionFactory,
     SessionFactory,
     UserFactory,
+    add_to_team,
     answers_in_words,
     choice_id,
     organizer_of,
@@ -682,7 +683,7 @@ def test_cancelling_twice_is_refused(user):
 def test_withdrawing_an_application_frees_no_seat(user):
     session = SessionFactory(event__registration_mode="approval", capacity=2)
     organizer = OrganizerFactory()
-    session.event.organizers.add(organizer)
+    add_to_team(session.event.team, organizer)
 
     approve(registration=register(user=UserFactory(), session=session), actor=organizer)
     application = register(user=user, session=session)

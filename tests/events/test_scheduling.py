@@ -9,19 +9,24 @@ from django.db import connection
 from django.utils import timezone
 
 from events.invite_parsing import Row
-from events.models import Event, Notification, Registration, RegistrationChange, Session
-from events.services import ServiceError
+from events.models import (
+    Event,
+    Membership,
+    Notification,
+    Registration,
+    RegistrationChange,
+    Session,
+)
+from events.services import ServiceError, teams
 from events.services.invitations import create_batch
 from events.services.lottery import draw_due_lotteries
 from events.services.registration import cancel, check_can_sign_up, register
 from events.services.scheduling import (
-    add_organizer,
     cancel_event,
     cancel_session,
     create_event,
     create_session,
     publish_event,
-    remove_organizer,
     update_event,
     update_session,
 )
@@ -29,8 +34,11 @@ from tests.factories import (
     EventFactory,
     OrganizerFactory,
     SessionFactory,
+    TeamFactory,
     UserFactory,
+    add_to_team,
     organizer_of,
+    team_of,
 )
 
 pytestmark = pytest.mark.django_db
@@ -93,17 +101,25 @@ def owed(kind: str, session: Session) -> set[int]:
 # Events
 
 
-def test_only_organizers_can_create_events():
-    with pytest.raises(ServiceError, match="Only organizers can create events"):
-        create_event(organizer=UserFactory(), title="My own event")
+@pytest.mark.parametrize("role", [None, "reviewer", "door"])
+def test_only_a_teams_owners_and_organizers_can_create_its_events(role):
+    team = TeamFactory()
+    person = UserFactory()
+    if role:
+        add_to_team(team, person, role=role)
+    with pytest.raises(ServiceError, match="Only the team's owners and organizers"):
+        create_event(team=team, actor=person, title="My own event")
 
     assert not Event.objects.filter(title="My own event").exists()
 
 
-def test_an_organizer_creates_a_draft_event_they_organize():
+def test_an_organizer_creates_a_draft_event_in_their_team():
     organizer = OrganizerFactory()
+    team = team_of(organizer)
 
-    event = create_event(organizer=organizer, title="Model preview", registration_mode="lottery")
+    event = create_event(
+        team=team, actor=organizer, title="Model preview", registration_mode="lottery"
+    )
 
     event.refresh_from_db()
     assert (event.title, event.status, event.registration_mode) == (
@@ -111,11 +127,14 @@ def test_an_organizer_creates_a_draft_event_they_organize():
         Event.Status.DRAFT,
         Event.Mode.LOTTERY,
     )
-    assert list(event.organizers.all()) == [organizer]
+    assert event.team == team
 
 
 def test_an_event_created_with_terms_starts_at_terms_version_one():
-    event = create_event(organizer=OrganizerFactory(), title="Secret demo", terms_text="Hush.")
+    organizer = OrganizerFactory()
+    event = create_event(
+        team=team_of(organizer), actor=organizer, title="Secret demo", terms_text="Hush."
+    )
 
     event.refresh_from_db()
     assert event.terms_version == 1
@@ -128,13 +147,16 @@ def test_an_event_with_bad_fields_is_refused_with_a_message():
 
     with pytest.raises(ServiceError):
         create_event(
-            organizer=organizer,
+            team=team_of(organizer),
+            actor=organizer,
             title="Backwards",
             registration_opens_at=now + timedelta(days=2),
             registration_closes_at=now + timedelta(days=1),
         )
     with pytest.raises(ServiceError, match="known time zone"):
-        create_event(organizer=organizer, title="Nowhere", timezone="Mars/Olympus")
+        create_event(
+            team=team_of(organizer), actor=organizer, title="Nowhere", timezone="Mars/Olympus"
+        )
 
     assert not Event.objects.filter(title__in=["Backwards", "Nowhere"]).exists()
 
@@ -150,8 +172,12 @@ def test_an_event_with_bad_fields_is_refused_with_a_message():
 )
 def test_reserved_lottery_shares_must_be_sensible(shares):
     with pytest.raises(ServiceError, match="Reserved shares"):
+        organizer = OrganizerFactory()
         create_event(
-            organizer=OrganizerFactory(), title="Odd shares", lottery_reserved_shares=shares
+            team=team_of(organizer),
+            actor=organizer,
+            title="Odd shares",
+            lottery_reserved_shares=shares,
         )
 
     assert not Event.objects.filter(title="Odd shares").exists()
@@ -277,45 +303,6 @@ def test_a_cancelled_event_cannot_be_published_again():
 
     event.refresh_from_db()
     assert event.status == Event.Status.CANCELLED
-
-
-def test_adding_an_organizer_by_an_unknown_email_is_refused():
-    event = EventFactory()
-
-    with pytest.raises(ServiceError, match=r"Nobody has an account with the email ghost@"):
-        add_organizer(event=event, actor=organizer_of(event), email="ghost@example.com")
-
-    assert event.organizers.count() == 1
-
-
-def test_adding_an_organizer_finds_them_by_email_in_any_case():
-    event = EventFactory()
-    colleague = UserFactory(email="colleague@example.com")
-
-    added = add_organizer(event=event, actor=organizer_of(event), email=" Colleague@Example.COM ")
-
-    assert added == colleague
-    assert colleague in event.organizers.all()
-
-
-def test_the_last_organizer_cannot_be_removed():
-    event = EventFactory()
-    only = organizer_of(event)
-
-    with pytest.raises(ServiceError, match="at least one organizer"):
-        remove_organizer(event=event, actor=only, user=only)
-
-    assert list(event.organizers.all()) == [only]
-
-
-def test_an_organizer_can_be_removed_while_another_remains():
-    event = EventFactory()
-    first = organizer_of(event)
-    second = add_organizer(event=event, actor=first, email=UserFactory().email)
-
-    remove_organizer(event=event, actor=second, user=first)
-
-    assert list(event.organizers.all()) == [second]
 
 
 # Sessions
@@ -598,19 +585,20 @@ def test_cancelling_an_event_cancels_all_its_sessions():
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_two_organizers_removing_each_other_at_once_leave_one():
+def test_two_owners_removing_each_other_at_once_leave_one():
     pairs = []
     for _ in range(10):
         event = EventFactory()
-        first, second = organizer_of(event), OrganizerFactory()
-        event.organizers.add(second)
+        first, second = organizer_of(event), UserFactory()
+        add_to_team(event.team, second, role="owner")
         pairs += [(event, first, second), (event, second, first)]
     barrier = threading.Barrier(len(pairs))
 
     def remove(event, actor, other) -> None:
+        membership = Membership.objects.get(team=event.team_id, user=other)
         try:
             barrier.wait()
-            remove_organizer(event=event, actor=actor, user=other)
+            teams.remove_member(team=event.team, actor=actor, membership=membership)
         except ServiceError:
             pass  # the one refused: the other went first
         finally:
@@ -622,7 +610,10 @@ def test_two_organizers_removing_each_other_at_once_leave_one():
     for thread in threads:
         thread.join(timeout=60)
 
-    counts = [Event.objects.get(pk=event.pk).organizers.count() for event, *_ in pairs[::2]]
+    counts = [
+        Membership.objects.filter(team=event.team_id, role="owner").count()
+        for event, *_ in pairs[::2]
+    ]
     assert counts == [1] * 10
 
 

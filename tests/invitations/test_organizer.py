@@ -14,7 +14,7 @@ from events.outbox import delivery
 from events.services import ServiceError
 from events.services import invitations as service
 from events.services.registration import register
-from tests.factories import EventFactory, OrganizerFactory, SessionFactory, UserFactory
+from tests.factories import EventFactory, OrganizerFactory, SessionFactory, UserFactory, add_to_team
 from tests.invitations.helpers import fresh, invite, invite_one, state, texts, token
 
 pytestmark = pytest.mark.django_db
@@ -412,7 +412,7 @@ def test_every_invitation_url_opens_for_the_events_organizer(
 
 def test_a_co_organizer_may_manage_the_invitations(world, client_for):
     co = OrganizerFactory()
-    world["event"].organizers.add(co)
+    add_to_team(world["event"].team, co)
 
     response = act(client_for(co), world["invitation"], "revoke")
 

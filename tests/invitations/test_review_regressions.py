@@ -17,6 +17,7 @@ from tests.factories import (
     OrganizerFactory,
     SessionFactory,
     UserFactory,
+    add_to_team,
     in_days,
     organizer_of,
 )
@@ -103,15 +104,15 @@ def test_someone_with_a_past_session_can_delete_their_account(client_for):
     assert not User.objects.filter(pk=person.pk).exists()
 
 
-def test_an_organizer_who_shares_their_events_can_delete_their_account(client_for):
+def test_an_owner_who_shares_the_team_with_another_owner_can_delete_their_account(client_for):
     leaving, staying = OrganizerFactory(), OrganizerFactory()
     event = EventFactory(organizer=leaving)
-    event.organizers.add(staying)
+    add_to_team(event.team, staying, role="owner")
 
     response = client_for(leaving).post(reverse("accounts:delete"), {"confirmation": PASSWORD})
 
     assert response.status_code == 302
-    assert list(event.organizers.all()) == [staying]
+    assert [m.user for m in event.team.memberships.all()] == [staying]
 
 
 @pytest.mark.parametrize("bad", ["²", "9" * 30, "-1", "1.5", ""])

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from events.models import Registration
 from events.services import invitations as service
-from tests.factories import OrganizerFactory, SessionFactory, UserFactory
+from tests.factories import OrganizerFactory, SessionFactory, UserFactory, add_to_team
 from tests.invitations.helpers import invite_one, state, token
 
 pytestmark = pytest.mark.django_db
@@ -80,7 +80,7 @@ def test_an_invitee_to_the_whole_event_sees_it(event, session, client_for):
 
 def test_its_page_opens_for_its_organizers(event, session, owner, owner_client, client_for):
     co = OrganizerFactory()
-    event.organizers.add(co)
+    add_to_team(event.team, co)
 
     assert owner_client.get(detail(event)).status_code == 200
     assert client_for(co).get(detail(event)).status_code == 200

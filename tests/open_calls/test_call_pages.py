@@ -1,5 +1,5 @@
 """The organizer's call pages refuse bad input with a clear message and change nothing:
-creating, editing, publishing and adding co-organizers."""
+creating, editing and publishing, by role in the team."""
 
 import pytest
 from django.contrib.messages import get_messages
@@ -8,7 +8,13 @@ from django.urls import reverse
 
 from events.models import OpenCall
 from events.services import ServiceError, open_calls
-from tests.factories import EventFactory, OpenCallFactory, OrganizerFactory, UserFactory
+from tests.factories import (
+    OpenCallFactory,
+    OrganizerFactory,
+    UserFactory,
+    add_to_team,
+    team_of,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -84,67 +90,56 @@ def test_a_call_asking_nothing_cannot_be_published(client, organizer):
     assert call.status == OpenCall.Status.DRAFT
 
 
-def test_adding_a_co_organizer_without_an_account_says_so(client, organizer):
-    call = OpenCallFactory(organizer=organizer, title="Call", slug="call")
-
-    response = client.post(
-        reverse("manage:call_organizer_add", args=[call.pk]), {"email": "nobody@example.com"}
-    )
-
-    assert response.status_code == 302
-    assert "Nobody has an account with this email yet." in texts(response)
-    assert list(call.organizers.all()) == [organizer]
-
-
 @pytest.fixture
-def co_organizer(organizer):
-    """Someone an organizer added to their event, without the organizer flag: they may open
-    the organizer pages for that event, as they may for a call they were added to."""
+def reviewer(organizer):
+    """A reviewer in the organizer's team: they read and score the pool, and may not start,
+    publish or close a call."""
     person = UserFactory()
-    EventFactory(organizer=organizer).organizers.add(person)
+    add_to_team(team_of(organizer), person, role="reviewer")
     return person
 
 
-def test_a_co_organizer_without_the_organizer_flag_cannot_create_a_call(co_organizer, client_for):
-    client = client_for(co_organizer)
+def test_a_reviewer_cannot_create_a_call(reviewer, client_for):
+    client = client_for(reviewer)
 
     page = client.get(reverse("manage:call_create"))
     posted = client.post(reverse("manage:call_create"), VALID)
 
     assert page.status_code == posted.status_code == 404
     assert not OpenCall.objects.exists()
-    with pytest.raises(ServiceError, match="Only organizers"):
-        OpenCallFactory(organizer=co_organizer, title="Mine", slug="mine")
+    with pytest.raises(ServiceError, match="Only the team's owners and organizers"):
+        OpenCallFactory(organizer=reviewer, team=team_of_reviewer(reviewer), title="M", slug="m")
 
 
-def test_a_co_organizer_without_the_organizer_flag_cannot_publish_a_call(
-    organizer, co_organizer, client_for
-):
+def team_of_reviewer(person):
+    return person.memberships.get().team
+
+
+def test_a_reviewer_sees_the_call_but_cannot_publish_it(organizer, reviewer, client_for):
     call = OpenCallFactory(organizer=organizer, title="Call", slug="call")
-    call.organizers.add(co_organizer)
-    client = client_for(co_organizer)
+    client = client_for(reviewer)
 
     page = client.get(reverse("manage:call", args=[call.pk]))
     response = client.post(reverse("manage:call_status", args=[call.pk]), {"action": "publish"})
 
     assert page.status_code == 200
     assert "An organizer publishes the call." in page.content.decode()
-    assert response.status_code == 403
+    assert response.status_code == 404
     call.refresh_from_db()
     assert call.status == OpenCall.Status.DRAFT
-    with pytest.raises(ServiceError, match="Only organizers"):
-        open_calls.set_status(call=call, actor=co_organizer, published=True)
+    with pytest.raises(ServiceError, match="Only the team's owners and organizers"):
+        open_calls.set_status(call=call, actor=reviewer, published=True)
 
 
-def test_a_co_organizer_without_the_organizer_flag_can_still_close_a_call(
-    organizer, co_organizer, client_for
-):
+def test_a_teams_organizer_can_close_a_call_its_owner_published(organizer, client_for):
     call = OpenCallFactory(organizer=organizer, title="Call", slug="call")
     open_calls.set_status(call=call, actor=organizer, published=True)
-    call.organizers.add(co_organizer)
-    client = client_for(co_organizer)
+    colleague = UserFactory()
+    add_to_team(call.team, colleague, role="organizer")
 
-    response = client.post(reverse("manage:call_status", args=[call.pk]), {"action": "unpublish"})
+    response = client_for(colleague).post(
+        reverse("manage:call_status", args=[call.pk]), {"action": "unpublish"}
+    )
 
     assert response.status_code == 302
     call.refresh_from_db()

@@ -15,6 +15,7 @@ from tests.factories import (
     RegistrationFactory,
     SessionFactory,
     UserFactory,
+    add_to_team,
 )
 
 from .conftest import make_call
@@ -39,7 +40,7 @@ def fill(call, organizer, n: int) -> None:
     )
     rows = list(Submission.objects.filter(call=call))
     colleague = OrganizerFactory()
-    call.organizers.add(colleague)
+    add_to_team(call.team, colleague)
     Review.objects.bulk_create(
         Review(submission=s, reviewer=r, score=1 + s.pk % 5)
         for s in rows

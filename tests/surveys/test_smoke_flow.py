@@ -12,7 +12,7 @@ from events.models import Notification, SurveyRecipient
 from events.outbox import delivery
 from events.services import surveys
 from events.services.registration import register
-from tests.factories import EventFactory, OrganizerFactory, SessionFactory, UserFactory
+from tests.factories import EventFactory, OrganizerFactory, SessionFactory, UserFactory, add_to_team
 
 pytestmark = pytest.mark.django_db(transaction=False)
 
@@ -22,7 +22,7 @@ def test_attendee_answers_from_the_mailed_link_and_the_organizer_sees_it(
 ):
     organizer = OrganizerFactory()
     event = EventFactory(checkin_enabled=False)
-    event.organizers.add(organizer)
+    add_to_team(event.team, organizer)
     session = SessionFactory(event=event)
     people = [UserFactory() for _ in range(3)]
     for person in people:
