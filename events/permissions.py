@@ -60,6 +60,7 @@ ACTIONS = frozenset(
         "event.edit",  # the event, its sessions and screening questions
         "registration.review",  # approve, reject, draw, move, confirm registrations
         "attendance.check_in",  # the check-in pages: search, check in, undo, walk-ins, the QR code
+        "attendance.correct",  # after the fact: mark someone attended or a no-show
         "invitation.send",  # invite, resend, extend, revoke
         "message.resend",  # send an outbox message again
         "survey.edit",  # the survey's settings, questions and sending

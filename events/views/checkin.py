@@ -36,6 +36,7 @@ from ..permissions import (
     get_event_or_404,
     get_registration_or_404,
     get_session_or_404,
+    may,
     organizer_required,
     permitted,
 )
@@ -81,6 +82,8 @@ def _render_checkin(
         "counts": attendance.door_counts(session=session),
         "door_closed": _door_closed(session),
         "form": form or WalkInForm(),
+        # Door staff check people in at this session and see no other organizer page.
+        "door_only": not may(request.user, "event.view", session.event),
     }
     return render(request, "events/manage/checkin.html", context, status=status)
 
@@ -298,7 +301,7 @@ def session_attendance(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 @organizer_required
 @require_POST
 def correct_attendance(request: AuthenticatedRequest, pk: int) -> HttpResponse:
-    registration = get_registration_or_404(request, pk, "attendance.check_in")
+    registration = get_registration_or_404(request, pk, "attendance.correct")
     choice = request.POST.get("attended")
     if choice not in {"1", "0"}:
         messages.error(request, "Choose attended or no-show.")

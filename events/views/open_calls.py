@@ -170,6 +170,8 @@ def call_withdraw(request: HttpRequest, token: str) -> HttpResponse:
 def calls(request: AuthenticatedRequest) -> HttpResponse:
     """The current team's open calls (the organizer area shows one team at a time)."""
     team = current_team.current(request)
+    if team is None or not may(request.user, "call.view", team):
+        raise Http404  # door staff have no calls to see
     rows = permitted(request.user, OpenCall.objects.filter(team=team), "call.view")
     rows = rows.annotate(
         pool_size=Count("submissions", filter=Q(submissions__confirmed_at__isnull=False))
@@ -366,6 +368,7 @@ def pool(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             "choice_questions": service.choice_questions(call),
             "blind": _blind(request, call),
             "events": list(events.order_by("-created_at")[:200]),
+            "may_export": may(request.user, "call.export", call),
         },
     )
 
@@ -442,6 +445,7 @@ def pool_results(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             "here": "Results",
             "results": service.pool_results(call=call, viewer=request.user, filters=f),
             "query": request.GET.urlencode(),
+            "may_export": may(request.user, "call.export", call),
         },
     )
 

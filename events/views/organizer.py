@@ -30,7 +30,7 @@ from accounts.http import AuthenticatedRequest
 
 from .. import current_team
 from ..exports import csv_safe
-from ..forms.manage import EventForm, QuestionForm, chosen_team, SessionForm
+from ..forms.manage import EventForm, QuestionForm, SessionForm, chosen_team
 from ..models import Event, Notification, Registration, Session
 from ..permissions import (
     get_event_or_404,

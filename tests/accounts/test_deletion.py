@@ -238,9 +238,11 @@ def test_deleting_a_user_in_the_admin_is_the_same_deletion(person, client_for):
     assert session.seats_taken == 0
 
 
-def test_the_admin_keeps_the_only_organizer_of_a_live_event_and_says_why(client_for):
+def test_the_admin_keeps_the_only_owner_of_a_team_with_a_live_event_and_says_why(client_for):
     organizer = OrganizerFactory()
-    EventFactory(organizer=organizer, title="Model launch feedback")
+    event = EventFactory(organizer=organizer, title="Model launch feedback")
+    event.team.name = "Model launch team"
+    event.team.save()
     client = staff_client(client_for)
 
     one = client.post(reverse("admin:accounts_user_delete", args=[organizer.pk]), {"post": "yes"})
@@ -251,7 +253,7 @@ def test_the_admin_keeps_the_only_organizer_of_a_live_event_and_says_why(client_
     )
 
     assert one.status_code == 302
-    assert "Model launch feedback" in bulk.content.decode()
+    assert "only owner of the team Model launch team" in bulk.content.decode()
     assert User.objects.filter(pk=organizer.pk).exists()
 
 

@@ -166,18 +166,20 @@ def test_deleting_an_account_gives_its_seats_to_the_waitlist(user, user_client):
     assert Registration.objects.get(pk=waiting.pk).status == "offered"
 
 
-def test_the_only_organizer_of_a_live_event_cannot_vanish_with_it():
+def test_the_only_owner_of_a_team_with_a_live_event_cannot_vanish_with_it():
     from tests.factories import EventFactory, OrganizerFactory
 
     organizer = OrganizerFactory()
-    EventFactory(organizer=organizer, title="Model launch feedback")
+    event = EventFactory(organizer=organizer, title="Model launch feedback")
+    event.team.name = "Model launch team"
+    event.team.save()
     client = Client()
     client.login(email=organizer.email, password=PASSWORD)
 
     response = client.post(reverse("accounts:delete"), {"confirmation": PASSWORD})
 
     assert response.status_code == 400
-    assert "Model launch feedback" in response.content.decode()
+    assert "only owner of the team Model launch team" in response.content.decode()
     assert User.objects.filter(pk=organizer.pk).exists()
 
 

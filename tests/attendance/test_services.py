@@ -20,6 +20,7 @@ from tests.factories import (
     RegistrationFactory,
     UserFactory,
     organizer_of,
+    team_of,
 )
 
 from .conftest import door_session, move, seat
@@ -505,18 +506,19 @@ def test_a_persons_history_counts_attended_no_shows_and_late_cancellations(recor
     )
 
 
-def test_an_organizer_sees_the_history_of_their_own_events_only(record, owner):
-    assert attendance.history(user=record, organizer=owner) == attendance.History(
+def test_a_team_sees_the_history_of_its_own_events_only(record, owner):
+    assert attendance.history(user=record, team=team_of(owner)) == attendance.History(
         attended=2, no_shows=1, late_cancellations=1
     )
-    assert not attendance.history(user=record, organizer=OrganizerFactory())
+    assert not attendance.history(user=record, team=team_of(OrganizerFactory()))
 
 
 def test_histories_of_many_people_take_one_query(record, owner, django_assert_num_queries):
     newcomer = UserFactory()
+    team = team_of(owner)
 
     with django_assert_num_queries(1):
-        records = attendance.histories(users=[record.pk, newcomer.pk], organizer=owner)
+        records = attendance.histories(users=[record.pk, newcomer.pk], team=team)
 
     assert records[record.pk].no_shows == 1
     assert newcomer.pk not in records

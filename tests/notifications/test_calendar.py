@@ -22,6 +22,7 @@ from events.services.scheduling import (
     update_session,
 )
 from events.services.waitlist import accept_offer, expire_offers
+from tests import factories
 from tests.factories import SessionFactory, UserFactory
 from tests.notifications.helpers import (
     FIXED_START,
@@ -37,7 +38,7 @@ Kind = Notification.Kind
 
 
 def organizer_of(session):
-    return organizer_of(session.event)
+    return factories.organizer_of(session.event)
 
 
 def mailed(smtp, user) -> list:

@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from events.models import Invitation, Notification, OpenCall, Submission
 from events.outbox import delivery
-from tests.factories import EventFactory, OrganizerFactory, SessionFactory, UserFactory, add_to_team
+from tests.factories import EventFactory, OrganizerFactory, SessionFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -121,8 +121,7 @@ def test_submit_confirm_pool_filter_invite_accept(smtp, client_for):
     assert found.count('name="ids"') == 1 and "Ada" in found
 
     # Invite those three to a session, through the invitations flow.
-    event = EventFactory(registration_mode="invitation")
-    add_to_team(event.team, organizer)
+    event = EventFactory(registration_mode="invitation", team=call.team)
     session = SessionFactory(event=event)
     ids = list(
         Submission.objects.filter(email__in=[p[0] for p in people[:3]]).values_list("pk", flat=True)

@@ -6,19 +6,18 @@ from django.test import Client
 from django.urls import reverse
 
 from events.models import Question
-from events.services import open_calls as service
-from tests.factories import OrganizerFactory, UserFactory
+from tests.factories import OrganizerFactory, UserFactory, add_to_team
 
 from .conftest import call_url, in_pool, questions
 
 pytestmark = pytest.mark.django_db
 
 
-def test_the_calls_organizers_add_edit_move_and_delete_its_questions(
+def test_the_calls_teams_organizers_add_edit_move_and_delete_its_questions(
     org, call, organizer, client_for
 ):
     colleague = OrganizerFactory()
-    service.add_organizer(call=call, actor=organizer, email=colleague.email)
+    add_to_team(call.team, colleague, role="organizer")
     for client in (org, client_for(colleague)):
         before = call.questionnaire.questions.count()
         added = client.post(
