@@ -57,6 +57,7 @@ from events.services import open_calls as call_service
 from events.services import questionnaire as questionnaire_service
 from events.services import registration as registration_service
 from events.services import surveys as survey_service
+from events.services import teams as team_service
 from tests.factories import (
     EventFactory,
     OrganizerFactory,
@@ -580,6 +581,41 @@ def test_a_reviewer_cannot_invite_people_from_the_pool() -> None:
     assert urlsplit(response["Location"]).path == reverse("manage:pool", args=[w.call.pk])
     invite = reverse("manage:invite", args=[w.event.pk])
     assert client_as(w, "reviewer").get(invite).status_code == 404
+
+
+def test_a_removed_member_loses_the_team_on_their_next_request() -> None:
+    w = build_world()
+    door = client_as(w, "door")
+    checkin = reverse("manage:checkin", args=[w.session.pk])
+    assert door.get(checkin).status_code == 200
+    team_service.remove_member(
+        team=w.team, actor=w.owner, membership=Membership.objects.get(user=w.door)
+    )
+    # The same browser, still logged in: the door is closed to them.
+    assert door.get(checkin).status_code == 404
+    assert door.get(reverse("manage:dashboard")).status_code == 404
+    qr = reverse("events:checkin_qr", args=[w.registration.checkin_token])
+    assert door.get(qr).status_code == 404
+    assert not checked_in(w.registration)
+
+
+def test_a_new_role_takes_effect_on_the_next_request() -> None:
+    w = build_world()
+    organizer = client_as(w, "organizer")
+    edit = reverse("manage:event_edit", args=[w.event.pk])
+    pool = reverse("manage:pool", args=[w.call.pk])
+    assert organizer.get(edit).status_code == 200
+    team_service.change_role(
+        team=w.team,
+        actor=w.owner,
+        membership=Membership.objects.get(user=w.organizer),
+        role="reviewer",
+    )
+    assert organizer.get(edit).status_code == 404
+    assert organizer.get(pool).status_code == 200
+    assert organizer.post(edit, {"title": "Hijacked"}).status_code == 404
+    w.event.refresh_from_db()
+    assert w.event.title != "Hijacked"
 
 
 # Token URLs ---------------------------------------------------------------------------------

@@ -37,7 +37,9 @@ EVENTS = [
     ("Spring feedback: the new model", {"ada", "bob"}, "Europe/Berlin"),
     ("Prototype demo", {"bob", "ada"}, "Europe/Paris"),  # the same people: the same team
     ("Spring feedback: the new model", {"cy"}, "America/Montreal"),  # same title, new people
-    ("Nobody's event", set(), "UTC"),  # made in the admin, organizers since removed
+    # Made in the admin, its organizers since gone: only staff ran it, and only staff run its
+    # team, which has no members.
+    ("Nobody's event", set(), "UTC"),
 ]
 CALLS = [
     ("What do you expect?", "expect", {"ada", "bob"}),  # the people of the first two events
@@ -227,6 +229,9 @@ def test_every_event_and_call_lands_in_the_team_of_its_organizers_and_nothing_is
             ("added", "owner", address) for address in organizers
         )
         assert not history.exclude(actor=None).exists()
+
+    nobodys = Event.objects.get(title="Nobody's event").team
+    assert nobodys.name == "Nobody's event" and not nobodys.memberships.exists()
 
     # Each event and call is in the team of the people who organized it.
     for label, model in (("events.Event", Event), ("events.OpenCall", OpenCall)):
