@@ -1,77 +1,112 @@
 """Who may open what: every organizer and attendee URL as one table.
 
-Each row is (URL name, method, args builder, POST data builder, access family). A family says
-what each of the four roles gets:
+The people (ROLES): anonymous; another user (in no team); the owner of another team; the
+door staff, a reviewer, an organizer and the owner of the team that runs the event and the
+open call; and the attendee whose registration it is. Each row is one URL and one method,
+with the roles it is for:
 
-    anonymous       -> redirect to the login page (login-required views)
-    other user      -> 404 (not an organizer, not the person whose registration it is)
-    other organizer -> 404 (organizes another event only)
-    owner           -> 200 for a GET; for a POST, the view is reached (200, 302 or 400)
+    anonymous          -> the login page (every page here needs a login, but public ones)
+    a role of the row  -> the view itself answers: 200 for a GET; 200, 302 or 400 for a POST
+    anybody else       -> 404, never a 403 that would confirm the object exists
+    a refused method   -> 405 for anyone who gets past the login and the "in a team" check
 
-and a POST by anyone but the owner must change nothing. Token URLs (invitation, calendar
-feed, check-in QR) are covered by the tests at the end.
+and a POST by anyone who is not a role of the row changes nothing in the database. What each
+team role is for (events/permissions.py, ROLE_ACTIONS): door staff check people in and nothing
+else; reviewers read and score the open call's pool; organizers run everything but the team
+itself; owners everything.
+
+Every organizer URL (events/urls_manage.py) must have a GET and a POST row:
+`test_every_organizer_url_has_a_row_for_get_and_post` fails for a page added without them.
+Token URLs (invitation, calendar feed, check-in QR) are covered by the tests at the end.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from types import SimpleNamespace
-from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from django.db import transaction
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import User
 from events.invite_parsing import Row
 from events.models import (
     Event,
     Invitation,
+    Membership,
     Notification,
     OpenCall,
     Question,
+    Questionnaire,
     Registration,
     Session,
     Submission,
     Survey,
     SurveyRecipient,
+    Team,
+    TeamHistory,
+    TeamInvitation,
 )
 from events.services import invitations as invitation_service
 from events.services import open_calls as call_service
+from events.services import questionnaire as questionnaire_service
 from events.services import registration as registration_service
 from events.services import surveys as survey_service
+from events.services import teams as team_service
 from tests.factories import (
     EventFactory,
     OrganizerFactory,
     ScreeningQuestionFactory,
     SessionFactory,
+    TeamFactory,
     UserFactory,
+    add_to_team,
 )
 
 pytestmark = pytest.mark.django_db
 
-LOGIN = "login"  # a redirect to reverse("account_login")
-OK = "ok"  # 200 for a GET; 200, 302 or 400 for a POST (the view itself answered)
-ROLES = ("anonymous", "other_user", "other_organizer", "owner")
+ROLES = (
+    "anonymous",
+    "other_user",
+    "other_team",  # the owner of another team
+    "door",
+    "reviewer",
+    "organizer",
+    "owner",
+    "attendee",  # the person whose registration the world's is
+)
 
-# Families: the expected answer of each role.
-MANAGE = {"anonymous": LOGIN, "other_user": 404, "other_organizer": 404, "owner": OK}
-# Organizer pages of no particular event: any organizer gets their own.
-MANAGE_ANY = {"anonymous": LOGIN, "other_user": 404, "other_organizer": OK, "owner": OK}
-# Pages of one registration, for the person whose registration it is.
-OWN = {"anonymous": LOGIN, "other_user": 404, "other_organizer": 404, "owner": OK}
-# Pages about the logged-in person themselves: everyone logged in gets their own.
-SELF = {"anonymous": LOGIN, "other_user": OK, "other_organizer": OK, "owner": OK}
-# Public pages of a published public event.
-PUBLIC = {"anonymous": OK, "other_user": OK, "other_organizer": OK, "owner": OK}
+# Who each row is for.
+TEAM = frozenset({"door", "reviewer", "organizer", "owner"})
+DOOR = frozenset({"door", "organizer", "owner"})  # the check-in pages
+REVIEW = frozenset({"reviewer", "organizer", "owner"})  # the open call, its pool and reviews
+RUN = frozenset({"organizer", "owner"})  # everything else about events and calls
+OWNERS = frozenset({"owner"})  # the team itself: members, roles, invitations, settings
+ANY_TEAM = TEAM | {"other_team"}  # pages of no one object: every member gets their own
+OWN = frozenset({"attendee"})  # one registration's pages, for its person
+SELF = frozenset(ROLES) - {"anonymous"}  # about the logged-in person: everyone gets their own
+PUBLIC = frozenset(ROLES)
+
+LOGIN, OK, NOT_ALLOWED = "login", "ok", 405
 
 
 def build_world() -> SimpleNamespace:
-    owner = OrganizerFactory()
-    event = EventFactory(organizer=owner)
-    co_organizer = UserFactory()
-    event.organizers.add(co_organizer)
-    session = SessionFactory(event=event)
+    owner = UserFactory(display_name="Owner")
+    team = TeamFactory(owner=owner, slug="the-team")
+    organizer, reviewer, door = UserFactory(), UserFactory(), UserFactory()
+    add_to_team(team, organizer, role="organizer")
+    add_to_team(team, reviewer, role="reviewer")
+    add_to_team(team, door, role="door")
+
+    event = EventFactory(team=team)
+    # Starting soon: the door is open, so a check-in by the door staff really checks in.
+    soon = timezone.now() + timedelta(hours=2)
+    session = SessionFactory(event=event, starts_at=soon, ends_at=soon + timedelta(hours=1))
     attendee = UserFactory()
     registration = registration_service.register(user=attendee, session=session)
     assert registration.status == Registration.Status.CONFIRMED
@@ -87,21 +122,28 @@ def build_world() -> SimpleNamespace:
     survey = survey_service.create_survey(event=event, actor=owner)
     survey_question = survey.questionnaire.questions.last()
     recipient = SurveyRecipient.objects.create(survey=survey, user=attendee, session=session)
-    call = call_service.create_call(organizer=owner, title="Open call", slug="open-call")
+
+    call = call_service.create_call(team=team, actor=owner, title="Open call", slug="open-call")
+    call_question = questionnaire_service.add_question(
+        questionnaire=call.questionnaire, label="What do you build?", kind="short_text"
+    )
     call_service.set_status(call=call, actor=owner, published=True)
     submission = call_service.submit(
         call=call, email="pool@example.com", profile={"name": "Pool"}, answers={}
     ).submission
     call_service.confirm(submission=submission, nonce=submission.nonce)
 
-    other_organizer = OrganizerFactory()
-    other_event = EventFactory(organizer=other_organizer)
+    other_team = OrganizerFactory()
+    other_event = EventFactory(organizer=other_team)
     other_session = SessionFactory(event=other_event)
     other_registration = registration_service.register(user=UserFactory(), session=other_session)
     return SimpleNamespace(
+        team=team,
         owner=owner,
+        organizer=organizer,
+        reviewer=reviewer,
+        door=door,
         event=event,
-        co_organizer=co_organizer,
         session=session,
         attendee=attendee,
         registration=registration,
@@ -112,26 +154,64 @@ def build_world() -> SimpleNamespace:
         survey_question=survey_question,
         recipient=recipient,
         call=call,
+        call_question=call_question,
         submission=Submission.objects.get(pk=submission.pk),
         other_user=UserFactory(),
-        other_organizer=other_organizer,
+        other_team=other_team,
         other_event=other_event,
         other_session=other_session,
         other_registration=other_registration,
     )
 
 
+Args = Callable[[SimpleNamespace], list]
+Data = Callable[[SimpleNamespace], dict]
+
+
+def nothing(w: SimpleNamespace) -> dict:
+    return {}
+
+
 @dataclass(frozen=True)
 class Case:
     name: str
     method: str
-    args: Callable[[SimpleNamespace], list]
-    family: dict[str, Any]
-    owner: str = "organizer"  # who the owner is: "organizer" of the event, or "attendee"
-    data: Callable[[SimpleNamespace], dict] = lambda w: {}
+    args: Args
+    roles: frozenset[str]  # whom the view answers, and who may change things through it
+    data: Data = nothing
+    # Roles the view answers too, but for whom the request must change nothing here (the
+    # owner of another team posting a new event into this team, say).
+    answered: frozenset[str] = frozenset()
+    refused: bool = False  # the view does not take this method at all
+    label: str = ""
 
     def __str__(self) -> str:
-        return f"{self.name}-{self.method}"
+        return "-".join(filter(None, [self.name, self.method, self.label]))
+
+    def expected(self, role: str) -> str | int:
+        if self.refused:
+            return LOGIN if role == "anonymous" else 404 if role not in ANY_TEAM else NOT_ALLOWED
+        if role in self.roles | self.answered:
+            return OK
+        return LOGIN if role == "anonymous" else 404
+
+
+def get(name: str, args: Args, roles: frozenset[str], **kw) -> Case:
+    return Case(name, "GET", args, roles, **kw)
+
+
+def post(name: str, args: Args, roles: frozenset[str], data: Data = nothing, **kw) -> Case:
+    return Case(name, "POST", args, roles, data, **kw)
+
+
+def get_only(name: str, args: Args, roles: frozenset[str], **kw) -> list[Case]:
+    """A page that only shows: its GET row, and a POST that it refuses."""
+    return [get(name, args, roles, **kw), Case(name, "POST", args, roles, refused=True)]
+
+
+def post_only(name: str, args: Args, roles: frozenset[str], data: Data = nothing) -> list[Case]:
+    """An action that only takes a POST: its row, and a GET that it refuses."""
+    return [post(name, args, roles, data), Case(name, "GET", args, roles, refused=True)]
 
 
 def no_args(w):
@@ -150,276 +230,322 @@ def registration_pk(w):
     return [w.registration.pk]
 
 
-CASES = [
-    # Organizer pages (namespace "manage").
-    Case("manage:dashboard", "GET", no_args, MANAGE_ANY),
-    Case("manage:event_create", "GET", no_args, MANAGE_ANY),
-    Case("manage:event", "GET", event_pk, MANAGE),
-    Case("manage:event_edit", "GET", event_pk, MANAGE),
-    Case("manage:event_edit", "POST", event_pk, MANAGE, data=lambda w: {"title": "Hijacked"}),
-    Case("manage:event_publish", "POST", event_pk, MANAGE),
-    Case("manage:event_unpublish", "POST", event_pk, MANAGE),
-    Case("manage:event_cancel", "GET", event_pk, MANAGE),
-    Case("manage:event_cancel", "POST", event_pk, MANAGE),
-    Case(
-        "manage:organizer_add",
-        "POST",
-        event_pk,
-        MANAGE,
-        data=lambda w: {"email": w.other_user.email},
+def call_pk(w):
+    return [w.call.pk]
+
+
+def submission_pk(w):
+    return [w.submission.pk]
+
+
+def new_event(w) -> dict:
+    return {
+        "team": w.team.pk,
+        "title": "Planted event",
+        "kind": "feedback",
+        "visibility": "public",
+        "registration_mode": "open",
+        "timezone": "Europe/Berlin",
+        "terms_version": "0",
+        "offer_hours": "12",
+    }
+
+
+def new_call(w) -> dict:
+    return {"team": w.team.pk, "title": "Planted call", "slug": "planted-call"}
+
+
+def survey_settings(w) -> dict:
+    return {
+        "send_after_hours": "1",
+        "audience": "confirmed",
+        "reminder_after_days": "0",
+        "closes_at": "2030-01-01T10:00",
+    }
+
+
+CASES: list[Case] = [
+    # The organizer area: one line per URL and method (namespace "manage").
+    *get_only("manage:dashboard", no_args, ANY_TEAM),
+    *get_only("manage:team_dashboard", lambda w: [w.team.slug], TEAM),
+    get("manage:event_create", no_args, RUN | {"other_team"}),
+    post("manage:event_create", no_args, RUN, new_event, answered=frozenset({"other_team"})),
+    *get_only("manage:event", event_pk, RUN),
+    get("manage:event_edit", event_pk, RUN),
+    post("manage:event_edit", event_pk, RUN, lambda w: {"title": "Hijacked"}),
+    *post_only("manage:event_publish", event_pk, RUN),
+    *post_only("manage:event_unpublish", event_pk, RUN),
+    get("manage:event_cancel", event_pk, RUN),
+    post("manage:event_cancel", event_pk, RUN),
+    *post_only(
+        "manage:question_add", event_pk, RUN, lambda w: {"label": "Injected?", "kind": "short_text"}
     ),
-    Case("manage:organizer_remove", "POST", lambda w: [w.event.pk, w.co_organizer.pk], MANAGE),
-    Case(
-        "manage:question_add",
-        "POST",
-        event_pk,
-        MANAGE,
-        data=lambda w: {"label": "Injected?", "kind": "short_text"},
-    ),
-    Case("manage:question_remove", "POST", lambda w: [w.event.pk, w.question.pk], MANAGE),
-    Case("manage:session_create", "GET", event_pk, MANAGE),
-    Case("manage:session_create", "POST", event_pk, MANAGE),
-    Case("manage:session_edit", "GET", session_pk, MANAGE),
-    Case("manage:session_edit", "POST", session_pk, MANAGE, data=lambda w: {"capacity": "1"}),
-    Case("manage:session_cancel", "GET", session_pk, MANAGE),
-    Case("manage:session_cancel", "POST", session_pk, MANAGE),
-    Case("manage:registrations", "GET", session_pk, MANAGE),
-    Case(
+    *post_only("manage:question_remove", lambda w: [w.event.pk, w.question.pk], RUN),
+    get("manage:session_create", event_pk, RUN),
+    post("manage:session_create", event_pk, RUN),
+    get("manage:session_edit", session_pk, RUN),
+    post("manage:session_edit", session_pk, RUN, lambda w: {"capacity": "1"}),
+    get("manage:session_cancel", session_pk, RUN),
+    post("manage:session_cancel", session_pk, RUN),
+    *get_only("manage:registrations", session_pk, RUN),
+    *post_only(
         "manage:registrations_action",
-        "POST",
         session_pk,
-        MANAGE,
-        data=lambda w: {"action": "move_in", "ids": [w.registration.pk]},
+        RUN,
+        lambda w: {"action": "move_in", "ids": [w.registration.pk]},
     ),
-    Case("manage:registrations_csv", "GET", session_pk, MANAGE),
-    Case("manage:lottery_draw", "POST", session_pk, MANAGE),
-    Case("manage:registration", "GET", registration_pk, MANAGE),
-    Case("manage:session_messages", "GET", session_pk, MANAGE),
-    Case("manage:message_resend", "POST", lambda w: [w.notification.pk], MANAGE),
-    Case("manage:invitations", "GET", event_pk, MANAGE),
-    Case("manage:invite", "GET", event_pk, MANAGE),
-    Case("manage:invite", "POST", event_pk, MANAGE, data=lambda w: {"pasted": "x@example.com"}),
-    Case("manage:invite_confirm", "POST", event_pk, MANAGE),
-    Case(
+    *get_only("manage:registrations_csv", session_pk, RUN),
+    *post_only("manage:lottery_draw", session_pk, RUN),
+    *get_only("manage:registration", registration_pk, RUN),
+    *get_only("manage:session_messages", session_pk, RUN),
+    *post_only("manage:message_resend", lambda w: [w.notification.pk], RUN),
+    *get_only("manage:invitations", event_pk, RUN),
+    get("manage:invite", event_pk, RUN),
+    post("manage:invite", event_pk, RUN, lambda w: {"pasted": "x@example.com"}),
+    *post_only("manage:invite_confirm", event_pk, RUN),
+    *post_only("manage:invitation_action", lambda w: [w.invitation.pk, "revoke"], RUN),
+    post(
         "manage:invitation_action",
-        "POST",
-        lambda w: [w.invitation.pk, "revoke"],
-        MANAGE,
-    ),
-    Case(
-        "manage:invitation_action",
-        "POST",
         lambda w: [w.invitation.pk, "extend"],
-        MANAGE,
-        data=lambda w: {"days": "30"},
+        RUN,
+        lambda w: {"days": "30"},
+        label="extend",
     ),
-    Case("manage:invitation_action", "POST", lambda w: [w.invitation.pk, "resend"], MANAGE),
-    Case("manage:checkin", "GET", session_pk, MANAGE),
-    Case("manage:checkin_counts", "GET", session_pk, MANAGE),
-    Case("manage:walk_in", "POST", session_pk, MANAGE, data=lambda w: {"email": "w@example.com"}),
-    Case("manage:check_in", "POST", registration_pk, MANAGE),
-    Case("manage:undo_check_in", "POST", registration_pk, MANAGE),
-    Case("manage:correct", "POST", registration_pk, MANAGE, data=lambda w: {"attended": "0"}),
-    Case("manage:attendance", "GET", session_pk, MANAGE),
-    Case("manage:attendance_csv", "GET", session_pk, MANAGE),
-    Case("manage:event_attendance", "GET", event_pk, MANAGE),
-    Case("manage:event_attendance_csv", "GET", event_pk, MANAGE),
-    Case("manage:survey", "GET", event_pk, MANAGE),
-    Case("manage:survey_create", "POST", event_pk, MANAGE),
-    Case(
-        "manage:survey_settings",
-        "POST",
-        event_pk,
-        MANAGE,
-        data=lambda w: {
-            "send_after_hours": "1",
-            "audience": "confirmed",
-            "reminder_after_days": "0",
-            "closes_at": "2030-01-01T10:00",
-        },
-    ),
-    Case("manage:survey_sending", "POST", event_pk, MANAGE, data=lambda w: {"action": "start"}),
-    Case("manage:survey_preview", "GET", event_pk, MANAGE),
-    Case("manage:survey_results", "GET", event_pk, MANAGE),
-    Case("manage:survey_csv", "GET", event_pk, MANAGE),
-    Case("manage:survey_pending", "GET", event_pk, MANAGE),
-    Case("manage:survey_resend", "POST", lambda w: [w.recipient.pk], MANAGE),
-    Case(
+    post("manage:invitation_action", lambda w: [w.invitation.pk, "resend"], RUN, label="resend"),
+    # Check-in: the door staff's pages.
+    *get_only("manage:checkin", session_pk, DOOR),
+    *get_only("manage:checkin_counts", session_pk, DOOR),
+    *post_only("manage:walk_in", session_pk, DOOR, lambda w: {"email": "w@example.com"}),
+    *post_only("manage:check_in", registration_pk, DOOR),
+    *post_only("manage:undo_check_in", registration_pk, DOOR),
+    # Correcting attendance after the fact is the organizers' (from the attendance pages).
+    *post_only("manage:correct", registration_pk, RUN, lambda w: {"attended": "0"}),
+    *get_only("manage:attendance", session_pk, RUN),
+    *get_only("manage:attendance_csv", session_pk, RUN),
+    *get_only("manage:event_attendance", event_pk, RUN),
+    *get_only("manage:event_attendance_csv", event_pk, RUN),
+    # Surveys and the question editor.
+    *get_only("manage:survey", event_pk, RUN),
+    *post_only("manage:survey_create", event_pk, RUN),
+    *post_only("manage:survey_settings", event_pk, RUN, survey_settings),
+    *post_only("manage:survey_sending", event_pk, RUN, lambda w: {"action": "start"}),
+    *get_only("manage:survey_preview", event_pk, RUN),
+    *get_only("manage:survey_results", event_pk, RUN),
+    *get_only("manage:survey_csv", event_pk, RUN),
+    *get_only("manage:survey_pending", event_pk, RUN),
+    *post_only("manage:survey_resend", lambda w: [w.recipient.pk], RUN),
+    *post_only(
         "manage:question_new",
-        "POST",
         lambda w: [w.survey.questionnaire_id],
-        MANAGE,
-        data=lambda w: {"label": "Injected?", "kind": "short_text"},
+        RUN,
+        lambda w: {"label": "Injected?", "kind": "short_text"},
     ),
-    Case("manage:question_edit", "GET", lambda w: [w.survey_question.pk], MANAGE),
-    Case(
+    post(
+        "manage:question_new",
+        lambda w: [w.call.questionnaire_id],
+        RUN,
+        lambda w: {"label": "Injected?", "kind": "short_text"},
+        label="call",
+    ),
+    get("manage:question_edit", lambda w: [w.survey_question.pk], RUN),
+    post(
         "manage:question_edit",
-        "POST",
         lambda w: [w.survey_question.pk],
-        MANAGE,
-        data=lambda w: {"label": "Hijacked", "kind": "short_text"},
+        RUN,
+        lambda w: {"label": "Hijacked", "kind": "short_text"},
     ),
-    Case(
-        "manage:question_move",
-        "POST",
-        lambda w: [w.survey_question.pk],
-        MANAGE,
-        data=lambda w: {"direction": "up"},
+    get("manage:question_edit", lambda w: [w.call_question.pk], RUN, label="call"),
+    post(
+        "manage:question_edit",
+        lambda w: [w.call_question.pk],
+        RUN,
+        lambda w: {"label": "Hijacked", "kind": "short_text"},
+        label="call",
     ),
-    Case("manage:question_delete", "POST", lambda w: [w.survey_question.pk], MANAGE),
-    Case("manage:calls", "GET", no_args, MANAGE_ANY),
-    Case("manage:call_create", "GET", no_args, MANAGE_ANY),
-    Case("manage:call", "GET", lambda w: [w.call.pk], MANAGE),
-    Case("manage:call_edit", "GET", lambda w: [w.call.pk], MANAGE),
-    Case(
-        "manage:call_edit",
-        "POST",
-        lambda w: [w.call.pk],
-        MANAGE,
-        data=lambda w: {"title": "Hijacked", "slug": "hijacked"},
+    *post_only(
+        "manage:question_move", lambda w: [w.survey_question.pk], RUN, lambda w: {"direction": "up"}
     ),
-    Case(
-        "manage:call_status",
-        "POST",
-        lambda w: [w.call.pk],
-        MANAGE,
-        data=lambda w: {"action": "unpublish"},
-    ),
-    Case(
-        "manage:call_organizer_add",
-        "POST",
-        lambda w: [w.call.pk],
-        MANAGE,
-        data=lambda w: {"email": w.other_user.email},
-    ),
-    Case("manage:call_preview", "GET", lambda w: [w.call.pk], MANAGE),
-    Case("manage:pool", "GET", lambda w: [w.call.pk], MANAGE),
-    Case(
+    *post_only("manage:question_delete", lambda w: [w.survey_question.pk], RUN),
+    post("manage:question_delete", lambda w: [w.call_question.pk], RUN, label="call"),
+    # Open calls: reviewers read and score the pool; the call itself is the organizers'.
+    *get_only("manage:calls", no_args, REVIEW | {"other_team"}),
+    get("manage:call_create", no_args, RUN | {"other_team"}),
+    post("manage:call_create", no_args, RUN, new_call, answered=frozenset({"other_team"})),
+    *get_only("manage:call", call_pk, REVIEW),
+    get("manage:call_edit", call_pk, RUN),
+    post("manage:call_edit", call_pk, RUN, lambda w: {"title": "Hijacked", "slug": "hijacked"}),
+    *post_only("manage:call_status", call_pk, RUN, lambda w: {"action": "unpublish"}),
+    *get_only("manage:call_preview", call_pk, REVIEW),
+    *get_only("manage:pool", call_pk, REVIEW),
+    *post_only(
         "manage:pool_action",
-        "POST",
-        lambda w: [w.call.pk],
-        MANAGE,
-        data=lambda w: {"action": "tag", "scope": "all", "tag": "hijacked"},
+        call_pk,
+        REVIEW,
+        lambda w: {"action": "tag", "scope": "all", "tag": "hijacked"},
     ),
-    Case("manage:pool_csv", "GET", lambda w: [w.call.pk], MANAGE),
-    Case("manage:pool_results", "GET", lambda w: [w.call.pk], MANAGE),
-    Case("manage:submission", "GET", lambda w: [w.submission.pk], MANAGE),
-    Case(
+    *get_only("manage:pool_csv", call_pk, RUN),  # reviewers: only where the team allows it
+    *get_only("manage:pool_results", call_pk, REVIEW),
+    *get_only("manage:submission", submission_pk, REVIEW),
+    *post_only(
         "manage:submission_review",
-        "POST",
-        lambda w: [w.submission.pk],
-        MANAGE,
-        data=lambda w: {"score": "5", "note": "forged"},
+        submission_pk,
+        REVIEW,
+        lambda w: {"score": "5", "note": "forged"},
     ),
-    Case(
-        "manage:submission_tags",
-        "POST",
-        lambda w: [w.submission.pk],
-        MANAGE,
-        data=lambda w: {"tags": "hijacked"},
-    ),
-    Case("events:call", "GET", lambda w: [w.call.slug], PUBLIC),
-    # Attendee pages (namespace "events").
-    Case("events:list", "GET", no_args, PUBLIC),
-    Case("events:detail", "GET", event_pk, PUBLIC),
-    Case("events:event_feed", "GET", event_pk, PUBLIC),
-    Case("events:register", "GET", session_pk, SELF, owner="attendee"),
-    Case("events:my_sessions", "GET", no_args, SELF, owner="attendee"),
-    Case("events:cancel", "GET", registration_pk, OWN, owner="attendee"),
-    Case("events:cancel", "POST", registration_pk, OWN, owner="attendee"),
-    Case("events:offer", "GET", registration_pk, OWN, owner="attendee"),
-    Case(
-        "events:offer",
-        "POST",
-        registration_pk,
-        OWN,
-        owner="attendee",
-        data=lambda w: {"action": "decline"},
-    ),
-    Case("events:invite_ics", "GET", registration_pk, OWN, owner="attendee"),
-    Case("events:reset_feed_token", "POST", no_args, SELF, owner="attendee"),
-    # Account pages: each person's own.
-    Case("accounts:profile", "GET", no_args, SELF, owner="attendee"),
-    Case("accounts:export", "GET", no_args, SELF, owner="attendee"),
-    Case("accounts:delete", "GET", no_args, SELF, owner="attendee"),
+    *post_only("manage:submission_tags", submission_pk, REVIEW, lambda w: {"tags": "hijacked"}),
+    # The team's own pages go here, one line each, e.g. for a members page and an action:
+    #   *get_only("manage:team", lambda w: [w.team.slug], OWNERS),
+    #   *post_only("manage:member_role", lambda w: [w.team.slug, ...], OWNERS, data),
+    # Public and attendee pages (namespace "events") and each person's account.
+    get("events:call", lambda w: [w.call.slug], PUBLIC),
+    get("events:list", no_args, PUBLIC),
+    get("events:detail", event_pk, PUBLIC),
+    get("events:event_feed", event_pk, PUBLIC),
+    get("events:register", session_pk, SELF),
+    get("events:my_sessions", no_args, SELF),
+    get("events:cancel", registration_pk, OWN),
+    post("events:cancel", registration_pk, OWN),
+    get("events:offer", registration_pk, OWN),
+    post("events:offer", registration_pk, OWN, lambda w: {"action": "decline"}),
+    get("events:invite_ics", registration_pk, OWN),
+    post("events:reset_feed_token", no_args, SELF),
+    get("accounts:profile", no_args, SELF),
+    get("accounts:export", no_args, SELF),
+    get("accounts:delete", no_args, SELF),
 ]
 
 
 def snapshot(w: SimpleNamespace) -> dict:
-    """Everything a POST of someone other than the owner might wrongly change."""
+    """Everything a request of someone who may not act might wrongly change."""
 
     def rows(model):
         return list(model.objects.order_by("pk").values())
 
+    people = [w.owner, w.organizer, w.reviewer, w.door, w.attendee, w.other_user, w.other_team]
     return {
+        "teams": rows(Team),
+        "memberships": sorted(Membership.objects.values_list("team_id", "user_id", "role")),
+        "team_invitations": rows(TeamInvitation),
+        "team_history": rows(TeamHistory),
         "events": rows(Event),
-        "organizers": sorted(Event.organizers.through.objects.values_list("event_id", "user_id")),
         "sessions": rows(Session),
         "registrations": rows(Registration),
+        "questionnaires": rows(Questionnaire),
         "questions": rows(Question),
+        "choices": rows(Question.choices.rel.related_model),
         "invitations": rows(Invitation),
         "notifications": rows(Notification),
         "surveys": rows(Survey),
-        "survey_questions": rows(Question),
         "survey_recipients": rows(SurveyRecipient),
         "calls": rows(OpenCall),
-        "call_organizers": sorted(
-            OpenCall.organizers.through.objects.values_list("opencall_id", "user_id")
-        ),
         "submissions": rows(Submission),
         "reviews": rows(Submission.reviews.rel.related_model),
         "tags": sorted(Submission.tags.through.objects.values_list("submission_id", "pooltag_id")),
-        "owners": list(
-            User.objects.filter(pk__in=[w.owner.pk, w.attendee.pk, w.co_organizer.pk])
+        "people": list(
+            User.objects.filter(pk__in=[p.pk for p in people])
             .order_by("pk")
-            .values("pk", "calendar_token", "is_active", "email")
+            .values("pk", "calendar_token", "is_active", "is_staff", "email")
         ),
     }
 
 
-def client_as(w: SimpleNamespace, role: str, case: Case) -> Client:
+def client_as(w: SimpleNamespace, role: str) -> Client:
     client = Client()
-    if role == "anonymous":
-        return client
-    if role == "owner":
-        user = w.owner if case.owner == "organizer" else w.attendee
-    else:
-        user = getattr(w, role)
-    client.force_login(user)
+    if role != "anonymous":
+        client.force_login(getattr(w, role))
     return client
 
 
-def check_status(response, expected, method: str) -> None:
+def status_problem(response, expected: str | int, method: str) -> str | None:
+    """What is wrong with the response, or None."""
+    status = response.status_code
     if expected == LOGIN:
-        assert response.status_code == 302, response.status_code
-        assert urlsplit(response["Location"]).path == reverse("account_login")
+        if status != 302 or urlsplit(response["Location"]).path != reverse("account_login"):
+            return f"expected the login page, got {status}"
     elif expected == OK:
         allowed = {200} if method == "GET" else {200, 302, 400}
-        assert response.status_code in allowed, response.status_code
-        if response.status_code == 302:
-            assert urlsplit(response["Location"]).path != reverse("account_login")
-    else:
-        assert response.status_code == expected, response.status_code
+        if status not in allowed:
+            return f"expected the view ({'/'.join(map(str, sorted(allowed)))}), got {status}"
+        if status == 302 and urlsplit(response["Location"]).path == reverse("account_login"):
+            return "expected the view, got the login page"
+    elif status != expected:
+        return f"expected {expected}, got {status}"
+    return None
+
+
+@contextmanager
+def undone() -> Iterator[None]:
+    """Run a request and undo whatever it wrote, so the next row sees the same world."""
+    with transaction.atomic():
+        yield
+        transaction.set_rollback(True)
+
+
+def problems_of(
+    w: SimpleNamespace, role: str, client: Client, case: Case, before: dict
+) -> list[str]:
+    """What is wrong with `role`'s request of one row; `before` is the world's snapshot."""
+    url = reverse(case.name, args=case.args(w))
+    with undone():
+        response = client.get(url) if case.method == "GET" else client.post(url, case.data(w))
+        # Those the row is for may change things (an organizer's POST acts); for anyone else
+        # a POST changes nothing.
+        after = snapshot(w) if case.method == "POST" and role not in case.roles else before
+    found = []
+    problem = status_problem(response, case.expected(role), case.method)
+    if problem:
+        found.append(f"{case} as {role}: {problem}")
+    if after != before:
+        changed = sorted(key for key in before if before[key] != after[key])
+        found.append(f"{case} as {role}: changed {', '.join(changed)}")
+    return found
+
+
+# Where the pages do not yet do what the table says: (row, role) -> why. The test fails
+# when one of these starts to hold (then take it out of here), as when a new one appears.
+KNOWN_GAPS: dict[tuple[str, str], str] = {
+    ("manage:correct-POST", "door"): "correct_attendance asks attendance.check_in, not an "
+    "organizer's action: door staff can mark people attended or no-show after the fact",
+    ("manage:calls-GET", "door"): "the calls list asks only manage.open: door staff get an "
+    "empty list instead of a 404",
+}
 
 
 @pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize("case", CASES, ids=str)
-def test_access(case: Case, role: str) -> None:
+def test_each_role_gets_exactly_its_pages_and_changes_nothing_elsewhere(role: str) -> None:
+    # One world per role; each row runs in a savepoint rolled back after it (an organizer's
+    # POST that cancels the event must not change what the next row sees).
     w = build_world()
-    client = client_as(w, role, case)
-    url = reverse(case.name, args=case.args(w))
+    client = client_as(w, role)
     before = snapshot(w)
-    response = client.get(url) if case.method == "GET" else client.post(url, case.data(w))
-    check_status(response, case.family[role], case.method)
-    if case.method == "POST" and role != "owner":
-        assert snapshot(w) == before, f"{role} changed something through {case}"
+    problems = {str(case): problems_of(w, role, client, case, before) for case in CASES}
+    gaps = {row for (row, gap_role) in KNOWN_GAPS if gap_role == role}
+    unexpected = [p for row, found in problems.items() if row not in gaps for p in found]
+    fixed = [
+        f"{row} as {role} now holds: take it out of KNOWN_GAPS"
+        for row in sorted(gaps)
+        if not problems.get(row)
+    ]
+    assert not unexpected + fixed, "\n".join(unexpected + fixed)
 
 
-def test_table_covers_every_manage_and_attendee_url() -> None:
-    from events import urls, urls_manage
+def test_every_organizer_url_has_a_row_for_get_and_post() -> None:
+    from events import urls_manage
 
-    names = {f"manage:{p.name}" for p in urls_manage.urlpatterns}
-    names |= {f"events:{p.name}" for p in urls.urlpatterns}
+    rows = {(case.name, case.method) for case in CASES}
+    missing = [
+        f"{name} {method}"
+        for name in (f"manage:{p.name}" for p in urls_manage.urlpatterns)
+        for method in ("GET", "POST")
+        if (name, method) not in rows
+    ]
+    assert not missing, "no access row for: " + ", ".join(missing)
+
+
+def test_every_attendee_url_has_a_row_or_a_token_test() -> None:
+    from events import urls
+
+    names = {f"events:{p.name}" for p in urls.urlpatterns}
     tokens = {
         "events:invitation",
         "events:user_feed",
@@ -430,6 +556,66 @@ def test_table_covers_every_manage_and_attendee_url() -> None:
         "events:call_withdraw",
     }
     assert names - tokens <= {case.name for case in CASES}
+
+
+def test_a_reviewer_exports_the_pool_only_where_the_team_allows_it() -> None:
+    w = build_world()
+    url = reverse("manage:pool_csv", args=[w.call.pk])
+    reviewer = client_as(w, "reviewer")
+    assert reviewer.get(url).status_code == 404
+    Team.objects.filter(pk=w.team.pk).update(reviewers_may_export=True)
+    response = reviewer.get(url)
+    assert response.status_code == 200
+    assert b"pool@example.com" in b"".join(response.streaming_content)
+    # Door staff are not reviewers: the team's permission is not theirs.
+    assert client_as(w, "door").get(url).status_code == 404
+
+
+def test_a_reviewer_cannot_invite_people_from_the_pool() -> None:
+    w = build_world()
+    response = client_as(w, "reviewer").post(
+        reverse("manage:pool_action", args=[w.call.pk]),
+        {"action": "invite", "scope": "all", "event": w.event.pk},
+    )
+    assert response.status_code == 302
+    assert urlsplit(response["Location"]).path == reverse("manage:pool", args=[w.call.pk])
+    invite = reverse("manage:invite", args=[w.event.pk])
+    assert client_as(w, "reviewer").get(invite).status_code == 404
+
+
+def test_a_removed_member_loses_the_team_on_their_next_request() -> None:
+    w = build_world()
+    door = client_as(w, "door")
+    checkin = reverse("manage:checkin", args=[w.session.pk])
+    assert door.get(checkin).status_code == 200
+    team_service.remove_member(
+        team=w.team, actor=w.owner, membership=Membership.objects.get(user=w.door)
+    )
+    # The same browser, still logged in: the door is closed to them.
+    assert door.get(checkin).status_code == 404
+    assert door.get(reverse("manage:dashboard")).status_code == 404
+    qr = reverse("events:checkin_qr", args=[w.registration.checkin_token])
+    assert door.get(qr).status_code == 404
+    assert not checked_in(w.registration)
+
+
+def test_a_new_role_takes_effect_on_the_next_request() -> None:
+    w = build_world()
+    organizer = client_as(w, "organizer")
+    edit = reverse("manage:event_edit", args=[w.event.pk])
+    pool = reverse("manage:pool", args=[w.call.pk])
+    assert organizer.get(edit).status_code == 200
+    team_service.change_role(
+        team=w.team,
+        actor=w.owner,
+        membership=Membership.objects.get(user=w.organizer),
+        role="reviewer",
+    )
+    assert organizer.get(edit).status_code == 404
+    assert organizer.get(pool).status_code == 200
+    assert organizer.post(edit, {"title": "Hijacked"}).status_code == 404
+    w.event.refresh_from_db()
+    assert w.event.title != "Hijacked"
 
 
 # Token URLs ---------------------------------------------------------------------------------
@@ -499,33 +685,39 @@ def checked_in(registration: Registration) -> bool:
     return registration.checked_in_at is not None
 
 
-@pytest.mark.parametrize("role", ["anonymous", "other_user", "attendee", "other_organizer"])
-def test_checkin_token_acts_only_for_an_organizer_of_its_event(role: str) -> None:
+@pytest.mark.parametrize("role", ["anonymous", "other_user", "attendee", "other_team", "reviewer"])
+def test_checkin_token_does_nothing_for_anyone_who_does_not_check_people_in(role: str) -> None:
     w = build_world()
     url = reverse("events:checkin_qr", args=[w.registration.checkin_token])
-    client = Client() if role == "anonymous" else logged_in(getattr(w, role))
+    client = client_as(w, role)
     before = snapshot(w)
     response = client.get(url)
     if role == "anonymous":
         assert response.status_code == 200  # "log in to scan" page, whatever the token
+        assert w.attendee.email.encode() not in response.content
     else:
         assert response.status_code == 404
     assert not checked_in(w.registration)
     assert snapshot(w) == before
 
 
-def test_checkin_token_of_another_event_does_nothing_for_this_events_organizer() -> None:
+def test_checkin_token_of_another_teams_event_does_nothing_for_this_team() -> None:
     w = build_world()
     before = snapshot(w)
     url = reverse("events:checkin_qr", args=[w.other_registration.checkin_token])
-    assert logged_in(w.owner).get(url).status_code == 404
+    for role in ("owner", "organizer", "door"):
+        assert client_as(w, role).get(url).status_code == 404
     assert not checked_in(w.other_registration)
     forged = reverse("events:checkin_qr", args=["f" * 43])
-    assert logged_in(w.owner).get(forged).status_code == 404
+    assert client_as(w, "owner").get(forged).status_code == 404
     assert snapshot(w) == before
 
 
-def test_checkin_token_opens_for_the_events_organizer() -> None:
+@pytest.mark.parametrize("role", ["owner", "organizer", "door"])
+def test_checkin_token_checks_in_for_the_teams_owners_organizers_and_door_staff(
+    role: str,
+) -> None:
     w = build_world()
     url = reverse("events:checkin_qr", args=[w.registration.checkin_token])
-    assert logged_in(w.owner).get(url).status_code == 200
+    assert client_as(w, role).get(url).status_code == 200
+    assert checked_in(w.registration)
