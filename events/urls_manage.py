@@ -17,12 +17,6 @@ urlpatterns = [
         organizer.organizer_remove,
         name="organizer_remove",
     ),
-    path("events/<int:pk>/questions/", organizer.question_add, name="question_add"),
-    path(
-        "events/<int:pk>/questions/<int:question_pk>/remove/",
-        organizer.question_remove,
-        name="question_remove",
-    ),
     path("events/<int:pk>/sessions/new/", organizer.session_create, name="session_create"),
     path("sessions/<int:pk>/edit/", organizer.session_edit, name="session_edit"),
     path("sessions/<int:pk>/cancel/", organizer.session_cancel, name="session_cancel"),
@@ -71,7 +65,8 @@ urlpatterns += [
     ),
 ]
 
-# Surveys, and the question editor every questionnaire shares (surveys, open calls).
+# Surveys, and the question editor every questionnaire shares (surveys, open calls, an
+# event's screening questions).
 from .views import questionnaire, surveys  # noqa: E402
 
 urlpatterns += [

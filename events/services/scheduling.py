@@ -23,7 +23,7 @@ from ..models import (
     Session,
 )
 from ..permissions import may
-from . import ServiceError, notices, reminders, surveys
+from . import ServiceError, notices, questionnaire, reminders, surveys
 from .waitlist import fill_vacancies, refill_soon
 
 Status = Registration.Status
@@ -170,6 +170,9 @@ def create_event(*, organizer: User, **fields) -> Event:
     if fields.get("terms_text") and not fields.get("terms_version"):
         fields["terms_version"] = 1
     event = _validated(Event(), fields, EVENT_FIELDS)
+    # Its screening questions' questionnaire, empty until the organizer adds to it in the
+    # question editor (asked only while the event takes applications).
+    event.screening = questionnaire.create_questionnaire()
     event.save()
     event.organizers.add(organizer)
     return event

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.http import AuthenticatedRequest
 
 from ..exports import csv_safe
-from ..forms.manage import EventForm, OrganizerForm, QuestionForm, SessionForm
+from ..forms.manage import EventForm, OrganizerForm, SessionForm
 from ..models import Event, Registration, Session
 from ..permissions import (
     get_event_or_404,
@@ -29,6 +29,7 @@ from ..permissions import (
     permitted,
     sees_all,
 )
+from ..questionnaire_pages import builder_context, screening_owner
 from ..services import ServiceError, attendance, lottery, review, scheduling, screening
 from ..services import registration as registration_service
 
@@ -117,7 +118,6 @@ def _render_event(
     event: Event,
     *,
     organizer_form: OrganizerForm | None = None,
-    question_form: QuestionForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
     def counted(state: str) -> Count:
@@ -133,11 +133,12 @@ def _render_event(
         "event": event,
         "sessions": sessions,
         "organizers": event.organizers.order_by("display_name", "email"),
-        "questions": screening.asked(event=event),
         "organizer_form": organizer_form or OrganizerForm(),
-        "question_form": question_form or QuestionForm(),
-        "max_questions": screening.MAX_QUESTIONS,
     }
+    if event.screening is not None and event.uses_applications:
+        # The screening questions, in the question editor every questionnaire shares.
+        owner = screening_owner(event)
+        context |= builder_context(owner.questionnaire, owner.editor)
     return render(request, "events/manage/event.html", context, status=status)
 
 
@@ -236,34 +237,6 @@ def organizer_remove(request: AuthenticatedRequest, pk: int, user_pk: int) -> Ht
         return redirect("manage:dashboard")
     messages.success(request, f"{person.name} no longer organizes this event.")
     return redirect(f"{reverse('manage:event', args=[event.pk])}#organizers")
-
-
-@organizer_required
-@require_POST
-def question_add(request: AuthenticatedRequest, pk: int) -> HttpResponse:
-    event = get_event_or_404(request, pk, "event.edit")
-    form = QuestionForm(request.POST)
-    if form.is_valid():
-        try:
-            screening.add_question(event=event, actor=request.user, **form.cleaned_data)
-        except ServiceError as error:
-            form.add_error(None, error.message)
-        else:
-            messages.success(request, "Question added.")
-            return redirect(f"{reverse('manage:event', args=[event.pk])}#questions")
-    return _render_event(request, event, question_form=form, status=400)
-
-
-@organizer_required
-@require_POST
-def question_remove(request: AuthenticatedRequest, pk: int, question_pk: int) -> HttpResponse:
-    event = get_event_or_404(request, pk, "event.edit")
-    question = screening.question_of(event=event, pk=question_pk)
-    if question is None:
-        raise Http404
-    screening.remove_question(question=question, actor=request.user)
-    messages.success(request, f"Question removed: {question.label}")
-    return redirect(f"{reverse('manage:event', args=[event.pk])}#questions")
 
 
 @organizer_required
