@@ -48,8 +48,23 @@ def question_add(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             messages.success(request, "Question added.")
             return redirect(f"{owner.builder_url}#questions")
     # The form again, as typed, with what to fix: nothing was added.
-    context = {**owner.context, "owner": owner, "form": form, "here": "Add a question"}
+    context = {
+        **owner.context,
+        "owner": owner,
+        "form": form,
+        "refusal": _first_error(form),
+        "here": "Add a question",
+    }
     return render(request, "questionnaire/question_new.html", context, status=400)
+
+
+def _first_error(form: QuestionForm) -> str:
+    """The first field's error, named by the field ("" when only the form as a whole was
+    refused: the page shows that message above the fields)."""
+    for field, errors in form.errors.items():
+        if field in form.fields:
+            return f"{form.fields[field].label}: {errors[0]}"
+    return ""
 
 
 @organizer_required
