@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from events.models import Question, Registration
-from events.services import ServiceError
+from events.services import ServiceError, scheduling
 from events.services import screening as service
 from events.services.registration import register
 from tests.factories import (
@@ -277,6 +277,19 @@ def test_the_event_page_lists_the_questions_with_the_shared_editor(event, stack,
     # Only the kinds an applicant may be asked are offered.
     assert '<option value="single"' in page and '<option value="long_text"' in page
     assert '<option value="rating"' not in page and '<option value="nps"' not in page
+
+
+def test_a_new_event_asks_its_first_question_through_the_shared_editor(owner, owner_client):
+    event = scheduling.create_event(
+        organizer=owner, title="Fresh", registration_mode="lottery", timezone="UTC"
+    )
+    page = owner_client.get(reverse("manage:event", args=[event.pk])).content.decode()
+    assert f'action="{new_url(event)}"' in page
+
+    response = owner_client.post(new_url(event), {"label": "Why you?", "kind": "long_text"})
+
+    assert response.status_code == 302
+    assert rows(event) == [("Why you?", "long_text", False, [], [])]
 
 
 def test_an_event_without_applications_shows_why_it_asks_nothing(owner, owner_client):
