@@ -184,9 +184,7 @@ def test_a_bad_change_to_a_screening_question_is_a_400_that_says_why_and_changes
     assert rows(event) == before
 
 
-def test_a_question_of_an_event_that_takes_no_applications_cannot_be_changed(
-    owner, owner_client
-):
+def test_a_question_of_an_event_that_takes_no_applications_cannot_be_changed(owner, owner_client):
     event = EventFactory(organizer=owner, registration_mode="open")
     question = ScreeningQuestionFactory(event=event, label="Left over")
 
