@@ -165,11 +165,6 @@ def add_question(
     )
 
 
-def question_of(*, event: Event, pk: int) -> Question | None:
-    """The event's question with this id (None for another's, or none)."""
-    return event.questions.filter(pk=pk).first()
-
-
 def answered_ids(*, event: Event, questions: list[Question]) -> set[int]:
     """Which of the event's questions some applicant has answered (one query, whatever the
     number of questions or registrations): their kind stays."""
