@@ -219,13 +219,17 @@ def get_call_or_404(request: HttpRequest, pk: int, action: str) -> OpenCall:
 
 def get_questionnaire_owner_or_404(
     request: HttpRequest, questionnaire_id: int
-) -> Survey | OpenCall:
-    """The survey or open call that owns a questionnaire, if the viewer may edit it (its
-    questions are part of it: "survey.edit", "call.edit"); 404 otherwise."""
+) -> Survey | OpenCall | Event:
+    """The survey, open call or event (its screening questions) that owns a questionnaire, if
+    the viewer may edit it (its questions are part of it: "survey.edit", "call.edit",
+    "event.edit"); 404 otherwise."""
     survey = Survey.objects.filter(questionnaire_id=questionnaire_id).first()
     if survey is not None:
         survey.event = get_event_or_404(request, survey.event_id, "survey.edit")
         return survey
+    event = Event.objects.filter(screening_id=questionnaire_id).first()
+    if event is not None:
+        return get_event_or_404(request, event.pk, "event.edit")
     call = OpenCall.objects.filter(questionnaire_id=questionnaire_id).first()
     if call is None:
         raise Http404

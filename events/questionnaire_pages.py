@@ -1,19 +1,90 @@
 """What the organizer pages of a questionnaire share, whoever owns it (a survey, an open
-call): the owner with the links and context its pages need, the question builder's context,
-and the preview. The survey, open-call and question-editor views all use these, so none of
-them imports another."""
+call, an event's screening questions): the owner with the links and context its pages need
+and the service functions that change its questions under its rules (its editor), the
+question builder's context, and the preview. The survey, open-call, event and
+question-editor views all use these, so none of them imports another."""
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 
+from accounts.models import User
+
 from . import permissions
 from .forms.answers import AnswersForm
 from .forms.questionnaire import QuestionForm
-from .models import OpenCall, Questionnaire, Survey
+from .models import Event, OpenCall, Question, Questionnaire, Survey
 from .services import questionnaire as engine
+from .services import screening
+
+
+class Editor:
+    """How the question editor changes a questionnaire's questions: the engine's rules (a
+    survey's, an open call's). Every method calls a service, which checks everything."""
+
+    kinds: list[str] = list(Question.Kind.values)
+    max_questions = engine.MAX_QUESTIONS
+    # An answered question stays: its answers are part of the results.
+    removes_answered = False
+    # A new question is optional unless the organizer ticks "required".
+    required_at_first = False
+
+    def __init__(self, questionnaire: Questionnaire) -> None:
+        self.questionnaire = questionnaire
+
+    def add(self, actor: User, **fields: Any) -> Question:
+        return engine.add_question(questionnaire=self.questionnaire, **fields)
+
+    def edit(self, actor: User, question: Question, **fields: Any) -> Question:
+        return engine.edit_question(question=question, **fields)
+
+    def move(self, actor: User, question: Question, offset: int) -> None:
+        engine.move_question(question=question, offset=offset)
+
+    def remove(self, actor: User, question: Question) -> None:
+        engine.remove_question(question=question)
+
+    def answered(self, questions: list[Question]) -> set[int]:
+        """The ids of those of `questions` that people have answered."""
+        return set(
+            self.questionnaire.questions.filter(answers__isnull=False)
+            .values_list("pk", flat=True)
+            .distinct()
+        )
+
+
+class ScreeningEditor(Editor):
+    """An event's screening questions: services/screening.py adds its rules to the engine's
+    (the kinds an applicant may be asked, at most screening.MAX_QUESTIONS, only events that
+    take applications) and reads the answers kept on registrations."""
+
+    kinds = [str(kind) for kind in screening.KINDS]
+    max_questions = screening.MAX_QUESTIONS
+    # The answers stay on the registrations (and in the applicant's data export).
+    removes_answered = True
+    required_at_first = True
+
+    def __init__(self, event: Event, questionnaire: Questionnaire) -> None:
+        super().__init__(questionnaire)
+        self.event = event
+
+    def add(self, actor: User, **fields: Any) -> Question:
+        return screening.add_question(event=self.event, actor=actor, **fields)
+
+    def edit(self, actor: User, question: Question, **fields: Any) -> Question:
+        return screening.edit_question(question=question, actor=actor, **fields)
+
+    def move(self, actor: User, question: Question, offset: int) -> None:
+        screening.move_question(question=question, actor=actor, offset=offset)
+
+    def remove(self, actor: User, question: Question) -> None:
+        screening.remove_question(question=question, actor=actor)
+
+    def answered(self, questions: list[Question]) -> set[int]:
+        return screening.answered_ids(event=self.event, questions=questions)
 
 
 @dataclass(frozen=True)
@@ -24,6 +95,7 @@ class Owner:
     title: str
     builder_url: str
     context: dict
+    editor: Editor
 
 
 def owner_of(request: HttpRequest, questionnaire_id: int) -> Owner:
@@ -31,6 +103,8 @@ def owner_of(request: HttpRequest, questionnaire_id: int) -> Owner:
     owner = permissions.get_questionnaire_owner_or_404(request, questionnaire_id)
     if isinstance(owner, Survey):
         return survey_owner(owner)
+    if isinstance(owner, Event):
+        return screening_owner(owner)
     return call_owner(owner)
 
 
@@ -41,6 +115,7 @@ def survey_owner(survey: Survey) -> Owner:
         title=f"Survey: {event.title}",
         builder_url=reverse("manage:survey", args=[event.pk]),
         context={"event": event, "survey": survey, "here": "Survey"},
+        editor=Editor(survey.questionnaire),
     )
 
 
@@ -50,21 +125,38 @@ def call_owner(call: OpenCall) -> Owner:
         title=call.title,
         builder_url=reverse("manage:call", args=[call.pk]),
         context={"call": call, "here": "Open call"},
+        editor=Editor(call.questionnaire),
     )
 
 
-def builder_context(questionnaire: Questionnaire) -> dict:
+def screening_owner(event: Event) -> Owner:
+    """An event's screening questions (the event has its questionnaire: see
+    scheduling.create_event). Their builder is on the event's organizer page."""
+    assert event.screening is not None
+    return Owner(
+        questionnaire=event.screening,
+        title=f"Screening: {event.title}",
+        builder_url=reverse("manage:event", args=[event.pk]),
+        context={"event": event, "here": "Screening questions"},
+        editor=ScreeningEditor(event, event.screening),
+    )
+
+
+def builder_context(questionnaire: Questionnaire, editor: Editor | None = None) -> dict:
     """What templates/questionnaire/_builder.html needs: the questions, which of them have
-    answers (those cannot be removed), and the form to add one."""
+    answers (those cannot be removed, unless the editor says so), and the form to add one
+    (offering the kinds its owner may ask)."""
+    editor = editor or Editor(questionnaire)
+    questions = list(questionnaire.questions.all())
     return {
-        "questions": list(questionnaire.questions.all()),
-        "answered": set(
-            questionnaire.questions.filter(answers__isnull=False)
-            .values_list("pk", flat=True)
-            .distinct()
+        "questionnaire": questionnaire,
+        "questions": questions,
+        "answered": editor.answered(questions),
+        "removes_answered": editor.removes_answered,
+        "question_form": QuestionForm(
+            kinds=editor.kinds, initial={"required": editor.required_at_first}
         ),
-        "question_form": QuestionForm(),
-        "max_questions": engine.MAX_QUESTIONS,
+        "max_questions": editor.max_questions,
     }
 
 

@@ -12,12 +12,6 @@ urlpatterns = [
     path("events/<int:pk>/publish/", organizer.event_publish, name="event_publish"),
     path("events/<int:pk>/unpublish/", organizer.event_unpublish, name="event_unpublish"),
     path("events/<int:pk>/cancel/", organizer.event_cancel, name="event_cancel"),
-    path("events/<int:pk>/questions/", organizer.question_add, name="question_add"),
-    path(
-        "events/<int:pk>/questions/<int:question_pk>/remove/",
-        organizer.question_remove,
-        name="question_remove",
-    ),
     path("events/<int:pk>/sessions/new/", organizer.session_create, name="session_create"),
     path("sessions/<int:pk>/edit/", organizer.session_edit, name="session_edit"),
     path("sessions/<int:pk>/cancel/", organizer.session_cancel, name="session_cancel"),
@@ -66,7 +60,8 @@ urlpatterns += [
     ),
 ]
 
-# Surveys, and the question editor every questionnaire shares (surveys, open calls).
+# Surveys, and the question editor every questionnaire shares (surveys, open calls, an
+# event's screening questions).
 from .views import questionnaire, surveys  # noqa: E402
 
 urlpatterns += [

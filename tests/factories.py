@@ -94,13 +94,20 @@ def in_days(days: float, hour: int = 15):
     )
 
 
+class QuestionnaireFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "events.Questionnaire"
+
+
 class EventFactory(factory.django.DjangoModelFactory):
-    """A published, public, open-mode event; organizer given or made."""
+    """A published, public, open-mode event; organizer given or made. Like an event made by
+    scheduling.create_event, it has its (empty) screening questionnaire."""
 
     class Meta:
         model = "events.Event"
         skip_postgeneration_save = True
 
+    screening = factory.SubFactory(QuestionnaireFactory)
     title = factory.Sequence(lambda n: f"Feedback session {n}")
     description = "Tell us what you think of the **new model**."
     status = "published"
@@ -126,7 +133,7 @@ class SessionFactory(factory.django.DjangoModelFactory):
 
 class ScreeningQuestionFactory(factory.django.DjangoModelFactory):
     """A question an event asks its applicants, written directly on the event's screening
-    questionnaire (the organizer's page goes through services.screening.add_question, which
+    questionnaire (the question editor goes through services.screening.add_question, which
     also checks the event takes applications). Its choices get the ids 0, 1, ... in order
     (`choice_id` names one by its words)."""
 

@@ -209,9 +209,11 @@ def get_only(name: str, args: Args, roles: frozenset[str], **kw) -> list[Case]:
     return [get(name, args, roles, **kw), Case(name, "POST", args, roles, refused=True)]
 
 
-def post_only(name: str, args: Args, roles: frozenset[str], data: Data = nothing) -> list[Case]:
+def post_only(
+    name: str, args: Args, roles: frozenset[str], data: Data = nothing, **kw
+) -> list[Case]:
     """An action that only takes a POST: its row, and a GET that it refuses."""
-    return [post(name, args, roles, data), Case(name, "GET", args, roles, refused=True)]
+    return [post(name, args, roles, data, **kw), Case(name, "GET", args, roles, refused=True, **kw)]
 
 
 def no_args(w):
@@ -277,10 +279,30 @@ CASES: list[Case] = [
     *post_only("manage:event_unpublish", event_pk, RUN),
     get("manage:event_cancel", event_pk, RUN),
     post("manage:event_cancel", event_pk, RUN),
+    # The event's screening questions, in the question editor every questionnaire shares.
     *post_only(
-        "manage:question_add", event_pk, RUN, lambda w: {"label": "Injected?", "kind": "short_text"}
+        "manage:question_new",
+        lambda w: [w.event.screening_id],
+        RUN,
+        lambda w: {"label": "Injected?", "kind": "short_text"},
+        label="screening",
     ),
-    *post_only("manage:question_remove", lambda w: [w.event.pk, w.question.pk], RUN),
+    get("manage:question_edit", lambda w: [w.question.pk], RUN, label="screening"),
+    post(
+        "manage:question_edit",
+        lambda w: [w.question.pk],
+        RUN,
+        lambda w: {"label": "Hijacked", "kind": "short_text"},
+        label="screening",
+    ),
+    post(
+        "manage:question_move",
+        lambda w: [w.question.pk],
+        RUN,
+        lambda w: {"direction": "up"},
+        label="screening",
+    ),
+    post("manage:question_delete", lambda w: [w.question.pk], RUN, label="screening"),
     get("manage:session_create", event_pk, RUN),
     post("manage:session_create", event_pk, RUN),
     get("manage:session_edit", session_pk, RUN),
@@ -503,12 +525,9 @@ def problems_of(
 
 # Where the pages do not yet do what the table says: (row, role) -> why. The test fails
 # when one of these starts to hold (then take it out of here), as when a new one appears.
-KNOWN_GAPS: dict[tuple[str, str], str] = {
-    ("manage:correct-POST", "door"): "correct_attendance asks attendance.check_in, not an "
-    "organizer's action: door staff can mark people attended or no-show after the fact",
-    ("manage:calls-GET", "door"): "the calls list asks only manage.open: door staff get an "
-    "empty list instead of a 404",
-}
+# (row, role) -> why a role still gets further than it should; empty since attendance
+# corrections took an action of their own and the calls list began to ask call.view.
+KNOWN_GAPS: dict[tuple[str, str], str] = {}
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -14,7 +14,6 @@ from accounts.forms import timezone_choices
 from accounts.models import User
 
 from ..models import Event, Session, Team
-from ..services import screening
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
 
@@ -332,21 +331,3 @@ class SessionForm(forms.ModelForm):
         if self.instance.pk:
             self.fields["confirm_past"].label = "Yes, move this session into the past"
         self.add_error("confirm_past", message)
-
-
-class QuestionForm(forms.Form):
-    label = forms.CharField(label="Question", max_length=300)
-    kind = forms.ChoiceField(
-        label="Kind of answer",
-        choices=[(kind.value, kind.label) for kind in screening.KINDS],
-    )
-    choices = forms.CharField(
-        label="Choices",
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 4}),
-        help_text="One per line; single and multiple choice questions only (two or more).",
-    )
-    required = forms.BooleanField(label="An answer is required", required=False, initial=True)
-
-    def clean_choices(self) -> list[str]:
-        return [line.strip() for line in self.cleaned_data["choices"].splitlines() if line.strip()]

@@ -1,7 +1,8 @@
-"""The organizer's form for one question of any questionnaire (survey, open call). It only
-reads input; the engine (services.questionnaire) decides what is allowed."""
+"""The organizer's form for one question of any questionnaire (survey, open call, an event's
+screening). It only reads input; the services (the engine, services.questionnaire, and for
+screening services.screening) decide what is allowed."""
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
@@ -26,11 +27,21 @@ class QuestionForm(forms.Form):
     )
     required = forms.BooleanField(label="An answer is required", required=False)
 
+    def __init__(self, *args: Any, kinds: list[str] | None = None, **kwargs: Any) -> None:
+        """`kinds`: the kinds its owner may ask, offered in the list (all by default); the
+        service refuses any other kind too."""
+        super().__init__(*args, **kwargs)
+        if kinds is not None:
+            field = cast(forms.ChoiceField, self.fields["kind"])
+            field.choices = [(v, label) for v, label in Question.Kind.choices if v in kinds]
+
     def clean_choices(self) -> list[str]:
         return [line.strip() for line in self.cleaned_data["choices"].splitlines() if line.strip()]
 
     @classmethod
-    def for_question(cls, question: Question, data=None) -> "QuestionForm":
+    def for_question(
+        cls, question: Question, data=None, *, kinds: list[str] | None = None
+    ) -> "QuestionForm":
         """The form to edit a question. Its existing choices are edited row by row in a
         ChoicesForm (so each keeps its id); the box here only adds new ones."""
         initial = {
@@ -39,7 +50,7 @@ class QuestionForm(forms.Form):
             "help_text": question.help_text,
             "required": question.required,
         }
-        form = cls(data, initial=initial)
+        form = cls(data, initial=initial, kinds=kinds)
         if question.offered_choices or question.removed_choices:
             form.fields["choices"].label = "New choices"
             form.fields["choices"].help_text = "One per line, listed after the others."

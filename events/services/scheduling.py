@@ -24,7 +24,7 @@ from ..models import (
     Team,
 )
 from ..permissions import may
-from . import ServiceError, notices, reminders, surveys
+from . import ServiceError, notices, questionnaire, reminders, surveys
 from .waitlist import fill_vacancies, refill_soon
 
 Status = Registration.Status
@@ -171,6 +171,9 @@ def create_event(*, team: Team, actor: User, **fields) -> Event:
     if fields.get("terms_text") and not fields.get("terms_version"):
         fields["terms_version"] = 1
     event = _validated(Event(team=team), fields, EVENT_FIELDS)
+    # Its screening questions' questionnaire, empty until the organizer adds to it in the
+    # question editor (asked only while the event takes applications).
+    event.screening = questionnaire.create_questionnaire()
     event.save()
     return event
 

@@ -7,14 +7,16 @@ statement on the sign-up's hot path), keyed by question id: a text as typed, a c
 id (so rewording a choice keeps the answers that picked it). This module is the only reader
 of both."""
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Count, Q
 
 from accounts.models import User
 
-from ..models import Event, Question, Questionnaire
+from ..models import Event, Question, Questionnaire, Registration
 from . import ServiceError
 from . import questionnaire as engine
 
@@ -113,7 +115,19 @@ def answered(*, answers: dict[str, Any], questions: list[Question]) -> list[tupl
     return pairs
 
 
-# The organizer's list
+# The organizer's list, edited in the question editor every questionnaire shares (through
+# events/questionnaire_pages.ScreeningEditor): these functions add the screening rules to the
+# engine's (which kinds an applicant may be asked, MAX_QUESTIONS, only events that take
+# applications), and keep the answers on registrations true.
+
+ONLY_APPLICATIONS = "Only events with approval or lottery registration ask screening questions."
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in KINDS:
+        raise ServiceError(
+            "Unknown kind of question: applicants are asked a text or a choice question."
+        )
 
 
 @transaction.atomic
@@ -125,6 +139,7 @@ def add_question(
     kind: str,
     choices: list[str] | None = None,
     required: bool = True,
+    help_text: str = "",
 ) -> Question:
     """Add a question at the end of the event's list. Only events that take applications ask
     questions; at most MAX_QUESTIONS per event; a choice question offers at least two distinct
@@ -132,13 +147,10 @@ def add_question(
     # Lock the event so two organizers adding at once cannot pass the limit together.
     event = Event.objects.select_for_update().get(pk=event.pk)
     if not event.uses_applications:
-        raise ServiceError(
-            "Only events with approval or lottery registration ask screening questions."
-        )
+        raise ServiceError(ONLY_APPLICATIONS)
     if len(asked(event=event)) >= MAX_QUESTIONS:
         raise ServiceError(f"An event asks at most {MAX_QUESTIONS} questions.")
-    if kind not in KINDS:
-        raise ServiceError("Unknown kind of question.")
+    _check_kind(kind)
     screening = event.screening
     if screening is None:
         event.screening = screening = Questionnaire.objects.create()
@@ -149,18 +161,66 @@ def add_question(
         kind=kind,
         choices=engine.clean_choices(choices) if kind in CHOICE_KINDS else [],
         required=required,
+        help_text=help_text,
     )
 
 
-def question_of(*, event: Event, pk: int) -> Question | None:
-    """The event's question with this id (None for another's, or none)."""
-    return event.questions.filter(pk=pk).first()
+def answered_ids(*, event: Event, questions: list[Question]) -> set[int]:
+    """Which of the event's questions some applicant has answered (one query, whatever the
+    number of questions or registrations): their kind stays."""
+    if not questions:
+        return set()
+    counts = Registration.objects.filter(session__event=event).aggregate(
+        **{f"q{q.pk}": Count("pk", filter=Q(answers__has_key=str(q.pk))) for q in questions}
+    )
+    return {q.pk for q in questions if counts[f"q{q.pk}"]}
+
+
+@transaction.atomic
+def edit_question(
+    *,
+    question: Question,
+    actor: User,
+    label: str,
+    kind: str,
+    choices: Iterable[engine.ChoiceInput] | None = None,
+    required: bool = True,
+    help_text: str = "",
+) -> Question:
+    """Change a question, as the engine does (choices keep their ids, so the answers that
+    picked one follow it when it is reworded, and keep its words when it is removed), with
+    the screening rules: a kind applicants may be asked, an event that takes applications,
+    and the kind of a question some applicant answered stays (their answers would no longer
+    fit; the engine cannot see them: they are on the registrations)."""
+    event = Event.objects.select_for_update().get(screening_id=question.questionnaire_id)
+    if not event.uses_applications:
+        raise ServiceError(ONLY_APPLICATIONS)
+    _check_kind(kind)
+    if kind != question.kind and answered_ids(event=event, questions=[question]):
+        raise ServiceError(
+            "People have answered this question, so its kind cannot change "
+            "(their answers would no longer fit). Add a new question instead."
+        )
+    return engine.edit_question(
+        question=question,
+        label=label,
+        kind=kind,
+        choices=choices,
+        required=required,
+        help_text=help_text,
+    )
+
+
+@transaction.atomic
+def move_question(*, question: Question, actor: User, offset: int) -> None:
+    engine.move_question(question=question, offset=offset)
 
 
 @transaction.atomic
 def remove_question(*, question: Question, actor: User) -> None:
-    """Remove a question. Answers already given stay on the registrations (they are what the
-    person said), but the question is no longer asked or shown."""
+    """Remove a question, answered or not. Answers already given stay on the registrations
+    (they are what the person said, and their data export shows them), but the question is
+    no longer asked or shown."""
     Question.objects.filter(pk=question.pk).delete()
 
 

@@ -30,7 +30,7 @@ from accounts.http import AuthenticatedRequest
 
 from .. import current_team
 from ..exports import csv_safe
-from ..forms.manage import EventForm, QuestionForm, SessionForm, chosen_team
+from ..forms.manage import EventForm, SessionForm, chosen_team
 from ..models import Event, Notification, Registration, Session
 from ..permissions import (
     get_event_or_404,
@@ -42,6 +42,7 @@ from ..permissions import (
     sees_all,
     teams_for,
 )
+from ..questionnaire_pages import builder_context, screening_owner
 from ..services import ServiceError, attendance, lottery, review, scheduling, screening
 from ..services import registration as registration_service
 
@@ -182,7 +183,6 @@ def _render_event(
     request: HttpRequest,
     event: Event,
     *,
-    question_form: QuestionForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
     def counted(state: str) -> Count:
@@ -197,10 +197,11 @@ def _render_event(
     context = {
         "event": event,
         "sessions": sessions,
-        "questions": screening.asked(event=event),
-        "question_form": question_form or QuestionForm(),
-        "max_questions": screening.MAX_QUESTIONS,
     }
+    if event.screening is not None and event.uses_applications:
+        # The screening questions, in the question editor every questionnaire shares.
+        owner = screening_owner(event)
+        context |= builder_context(owner.questionnaire, owner.editor)
     return render(request, "events/manage/event.html", context, status=status)
 
 
@@ -268,32 +269,8 @@ def event_cancel(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 
 @organizer_required
 @require_POST
-def question_add(request: AuthenticatedRequest, pk: int) -> HttpResponse:
-    event = get_event_or_404(request, pk, "event.edit")
-    form = QuestionForm(request.POST)
-    if form.is_valid():
-        try:
-            screening.add_question(event=event, actor=request.user, **form.cleaned_data)
-        except ServiceError as error:
-            form.add_error(None, error.message)
-        else:
-            messages.success(request, "Question added.")
-            return redirect(f"{reverse('manage:event', args=[event.pk])}#questions")
-    return _render_event(request, event, question_form=form, status=400)
-
-
 @organizer_required
 @require_POST
-def question_remove(request: AuthenticatedRequest, pk: int, question_pk: int) -> HttpResponse:
-    event = get_event_or_404(request, pk, "event.edit")
-    question = screening.question_of(event=event, pk=question_pk)
-    if question is None:
-        raise Http404
-    screening.remove_question(question=question, actor=request.user)
-    messages.success(request, f"Question removed: {question.label}")
-    return redirect(f"{reverse('manage:event', args=[event.pk])}#questions")
-
-
 @organizer_required
 @require_http_methods(["GET", "POST"])
 def session_create(request: AuthenticatedRequest, pk: int) -> HttpResponse:

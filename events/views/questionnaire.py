@@ -1,7 +1,8 @@
-"""Organizers editing the questions of any questionnaire (a survey's, an open call's): one set
-of views for every owner. `owner_of` (events/questionnaire_pages.py) finds what owns a
-questionnaire and asks events/permissions.py whether the viewer may edit it; anyone else gets
-a 404."""
+"""Organizers editing the questions of any questionnaire (a survey's, an open call's, an
+event's screening questions): one set of views for every owner. `owner_of`
+(events/questionnaire_pages.py) finds what owns a questionnaire and asks
+events/permissions.py whether the viewer may edit it; anyone else gets a 404. Every change
+goes through the owner's editor, which calls the services that hold its rules."""
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -15,7 +16,6 @@ from ..models import Question
 from ..permissions import organizer_required
 from ..questionnaire_pages import Owner, owner_of
 from ..services import ServiceError
-from ..services import questionnaire as engine
 
 
 def question_owner(request: HttpRequest, pk: int) -> tuple[Question, Owner]:
@@ -38,25 +38,33 @@ def _service_fields(form: QuestionForm) -> dict:
 @require_POST
 def question_add(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     owner = owner_of(request, pk)
-    form = QuestionForm(request.POST)
+    form = QuestionForm(request.POST, kinds=owner.editor.kinds)
     if form.is_valid():
         try:
-            engine.add_question(questionnaire=owner.questionnaire, **_service_fields(form))
+            owner.editor.add(request.user, **_service_fields(form))
         except ServiceError as error:
-            messages.error(request, error.message)
+            form.add_error(None, error.message)
         else:
             messages.success(request, "Question added.")
             return redirect(f"{owner.builder_url}#questions")
-    else:
-        messages.error(request, "The question was not added: " + _first_error(form))
-    return redirect(f"{owner.builder_url}#add-question")
+    # The form again, as typed, with what to fix: nothing was added.
+    context = {
+        **owner.context,
+        "owner": owner,
+        "form": form,
+        "refusal": _first_error(form),
+        "here": "Add a question",
+    }
+    return render(request, "questionnaire/question_new.html", context, status=400)
 
 
-def _first_error(form) -> str:
+def _first_error(form: QuestionForm) -> str:
+    """The first field's error, named by the field ("" when only the form as a whole was
+    refused: the page shows that message above the fields)."""
     for field, errors in form.errors.items():
-        label = form.fields[field].label if field in form.fields else ""
-        return f"{label}: {errors[0]}" if label else errors[0]
-    return "check the form."
+        if field in form.fields:
+            return f"{form.fields[field].label}: {errors[0]}"
+    return ""
 
 
 @organizer_required
@@ -64,7 +72,7 @@ def _first_error(form) -> str:
 def question_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     question, owner = question_owner(request, pk)
     data = request.POST if request.method == "POST" else None
-    form = QuestionForm.for_question(question, data)
+    form = QuestionForm.for_question(question, data, kinds=owner.editor.kinds)
     choices_form = ChoicesForm(data, question=question)
     status = 200
     if request.method == "POST":
@@ -73,7 +81,7 @@ def question_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             fields = _service_fields(form)
             fields["choices"] = choices_form.choices(fields["choices"])
             try:
-                engine.edit_question(question=question, **fields)
+                owner.editor.edit(request.user, question, **fields)
             except ServiceError as error:
                 form.add_error(None, error.message)
             else:
@@ -86,7 +94,7 @@ def question_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         "question": question,
         "form": form,
         "choices_form": choices_form,
-        "answered": engine.is_answered(question),
+        "answered": question.pk in owner.editor.answered([question]),
         "here": "Edit a question",
     }
     return render(request, "questionnaire/question_edit.html", context, status=status)
@@ -99,7 +107,7 @@ def question_move(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     offset = {"up": -1, "down": 1}.get(request.POST.get("direction", ""))
     if offset is None:
         return HttpResponse("Move a question up or down.", status=400)
-    engine.move_question(question=question, offset=offset)
+    owner.editor.move(request.user, question, offset)
     return redirect(f"{owner.builder_url}#question-{question.pk}")
 
 
@@ -108,7 +116,7 @@ def question_move(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 def question_delete(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     question, owner = question_owner(request, pk)
     try:
-        engine.remove_question(question=question)
+        owner.editor.remove(request.user, question)
     except ServiceError as error:
         messages.error(request, error.message)
     else:

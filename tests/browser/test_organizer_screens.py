@@ -171,6 +171,7 @@ def build_world() -> SimpleNamespace:
         registration=Registration.objects.filter(session=session).first(),
         survey_question=survey.questionnaire.questions.first(),
         choice_question=choice_question,
+        screening_question=question,
         call=call,
         submission=submissions[0],
     )
@@ -182,6 +183,7 @@ def organizer_pages(w: SimpleNamespace) -> list[tuple[str, str]]:
         ("dashboard", "/manage/"),
         ("new event", "/manage/events/new/"),
         ("event", f"/manage/events/{e}/"),
+        ("screening question", f"/manage/questions/{w.screening_question.pk}/edit/"),
         ("edit event", f"/manage/events/{e}/edit/"),
         ("cancel event", f"/manage/events/{e}/cancel/"),
         ("new session", f"/manage/events/{e}/sessions/new/"),

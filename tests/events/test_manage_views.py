@@ -15,14 +15,13 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from events.models import Event, Notification, Question, Registration, Session
+from events.models import Event, Notification, Registration, Session
 from events.services import lottery, scheduling
 from events.services import screening as question_service
 from events.services.registration import register
 from tests.factories import (
     EventFactory,
     OrganizerFactory,
-    ScreeningQuestionFactory,
     SessionFactory,
     UserFactory,
     add_to_team,
@@ -76,13 +75,22 @@ EVENT_URLS = [
     ("manage:event_unpublish", "post", lambda w: [w["event"].pk], {}),
     ("manage:event_cancel", "get", lambda w: [w["event"].pk], {}),
     ("manage:event_cancel", "post", lambda w: [w["event"].pk], {}),
+    # The event's screening questions, in the question editor every questionnaire shares.
     (
-        "manage:question_add",
+        "manage:question_new",
         "post",
-        lambda w: [w["event"].pk],
+        lambda w: [w["event"].screening_id],
         {"label": "Why?", "kind": "short_text"},
     ),
-    ("manage:question_remove", "post", lambda w: [w["event"].pk, w["question"].pk], {}),
+    ("manage:question_edit", "get", lambda w: [w["question"].pk], {}),
+    (
+        "manage:question_edit",
+        "post",
+        lambda w: [w["question"].pk],
+        {"label": "Why?", "kind": "long_text"},
+    ),
+    ("manage:question_move", "post", lambda w: [w["question"].pk], {"direction": "up"}),
+    ("manage:question_delete", "post", lambda w: [w["question"].pk], {}),
     ("manage:session_create", "get", lambda w: [w["event"].pk], {}),
     ("manage:session_create", "post", lambda w: [w["event"].pk], {}),
     ("manage:session_edit", "get", lambda w: [w["session"].pk], {}),
@@ -185,7 +193,9 @@ def test_posts_by_the_organizer_of_another_event_change_nothing(world, client_fo
     event = Event.objects.get(pk=world["event"].pk)
     assert event.status == Event.Status.PUBLISHED
     assert event.team.memberships.count() == 2
-    assert event.questions.count() == 1
+    assert list(event.questions.values_list("label", "kind")) == [
+        ("What do you build?", "short_text")
+    ]
     assert Session.objects.get(pk=world["session"].pk).status == Session.Status.SCHEDULED
     assert Registration.objects.get(pk=world["registration"].pk).status == Status.APPLIED
 
@@ -199,12 +209,15 @@ def test_staff_may_open_any_event(world, client_for):
 
 
 @pytest.mark.parametrize(
-    "name", ["event_publish", "event_unpublish", "question_add", "lottery_draw"]
+    "name", ["event_publish", "event_unpublish", "question_new", "lottery_draw"]
 )
 def test_state_changes_refuse_get(world, owner_client, name):
-    target = world["session"] if name == "lottery_draw" else world["event"]
+    target = {
+        "lottery_draw": world["session"].pk,
+        "question_new": world["event"].screening_id,
+    }.get(name, world["event"].pk)
 
-    response = owner_client.get(reverse(f"manage:{name}", args=[target.pk]))
+    response = owner_client.get(reverse(f"manage:{name}", args=[target]))
 
     assert response.status_code == 405
 
@@ -427,78 +440,6 @@ def test_a_user_written_title_is_escaped_and_the_description_sanitized(owner, ow
     assert "&lt;script&gt;alert(1)" in html
     assert "<strong>bold</strong>" in html
     assert "onerror" not in html
-
-
-# Screening questions -------------------------------------------------------
-
-
-def test_adding_and_removing_screening_questions(event, owner_client):
-    url = reverse("manage:question_add", args=[event.pk])
-
-    response = owner_client.post(
-        url,
-        {
-            "label": "Which stack?",
-            "kind": "multiple",
-            "choices": "Python\n\nRust\n",
-            "required": "",
-        },
-    )
-
-    assert response.status_code == 302
-    question = event.questions.get()
-    assert (question.label, question.choice_labels, question.required) == (
-        "Which stack?",
-        ["Python", "Rust"],
-        False,
-    )
-    owner_client.post(reverse("manage:question_remove", args=[event.pk, question.pk]))
-    assert not event.questions.exists()
-
-
-def test_a_choice_question_needs_two_choices(event, owner_client):
-    response = owner_client.post(
-        reverse("manage:question_add", args=[event.pk]),
-        {"label": "Pick", "kind": "single", "choices": "Only one\nOnly one"},
-    )
-
-    assert response.status_code == 400
-    assert "at least two different choices" in response.content.decode()
-    assert not event.questions.exists()
-
-
-def test_open_events_ask_no_questions(owner, owner_client):
-    event = EventFactory(organizer=owner, registration_mode="open")
-
-    response = owner_client.post(
-        reverse("manage:question_add", args=[event.pk]), {"label": "Why?", "kind": "short_text"}
-    )
-
-    assert response.status_code == 400
-    assert "Only events with approval or lottery registration" in response.content.decode()
-
-
-def test_an_event_asks_at_most_twenty_questions(event, owner, owner_client):
-    for n in range(question_service.MAX_QUESTIONS):
-        question_service.add_question(event=event, actor=owner, label=f"Q{n}", kind="short_text")
-
-    response = owner_client.post(
-        reverse("manage:question_add", args=[event.pk]), {"label": "One more", "kind": "long_text"}
-    )
-
-    assert response.status_code == 400
-    assert "at most 20 questions" in response.content.decode()
-    assert event.questions.count() == 20
-
-
-def test_a_question_of_another_event_cannot_be_removed_through_mine(event, owner_client):
-    other_event = EventFactory(registration_mode="approval")
-    theirs = ScreeningQuestionFactory(event=other_event, label="Theirs")
-
-    response = owner_client.post(reverse("manage:question_remove", args=[event.pk, theirs.pk]))
-
-    assert response.status_code == 404
-    assert Question.objects.filter(pk=theirs.pk).exists()
 
 
 # Sessions ---------------------------------------------------------------------------------------
