@@ -99,9 +99,14 @@ def team_field(teams: list[Team], default: Team | None) -> forms.ModelChoiceFiel
 
 
 def add_team_choice(form: forms.BaseForm, teams: list[Team], default: Team) -> None:
-    if len(teams) > 1:
-        form.fields["team"] = team_field(teams, default)
-        form.order_fields(["team"])
+    """A choice of team; with only one, a hidden field that may be left out (and that refuses
+    any team but the person's own, like the visible one)."""
+    field = team_field(teams, default)
+    if len(teams) == 1:
+        field.required = False
+        field.widget = forms.HiddenInput()
+    form.fields["team"] = field
+    form.order_fields(["team"])
 
 
 def chosen_team(form: forms.BaseForm, default: Team) -> Team:

@@ -268,10 +268,6 @@ def event_cancel(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 
 
 @organizer_required
-@require_POST
-@organizer_required
-@require_POST
-@organizer_required
 @require_http_methods(["GET", "POST"])
 def session_create(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     event = get_event_or_404(request, pk, "event.edit")

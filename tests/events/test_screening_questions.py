@@ -23,6 +23,8 @@ from tests.factories import (
     ScreeningQuestionFactory,
     SessionFactory,
     UserFactory,
+    add_to_team,
+    team_of,
 )
 
 pytestmark = pytest.mark.django_db
@@ -250,9 +252,9 @@ def test_anyone_but_the_events_organizers_gets_404_from_its_screening_questions(
     assert rows(event) == [("Main stack?", "single", True, ["Py", "Rust", "Go"], [])]
 
 
-def test_a_co_organizer_edits_the_screening_questions_too(event, stack, client_for):
+def test_a_teams_organizer_edits_the_screening_questions_too(event, stack, client_for):
     colleague = OrganizerFactory()
-    event.organizers.add(colleague)
+    add_to_team(event.team, colleague, role="organizer")
 
     response = client_for(colleague).post(
         edit_url(stack), {"label": "Your main stack?", "kind": "single"}
@@ -279,7 +281,7 @@ def test_the_event_page_lists_the_questions_with_the_shared_editor(event, stack,
 
 def test_a_new_event_asks_its_first_question_through_the_shared_editor(owner, owner_client):
     event = scheduling.create_event(
-        organizer=owner, title="Fresh", registration_mode="lottery", timezone="UTC"
+        team=team_of(owner), actor=owner, title="Fresh", registration_mode="lottery", timezone="UTC"
     )
     page = owner_client.get(reverse("manage:event", args=[event.pk])).content.decode()
     assert f'action="{new_url(event)}"' in page

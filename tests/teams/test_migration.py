@@ -147,7 +147,9 @@ TABLES = {
     "events.PoolTag": PoolTag,
 }
 ADDED = {"team_id"}
-GONE = {"is_organizer"}
+# Columns the migrations may change: the flag goes, and 0015 (after the teams) gives an event
+# that asked no screening questions an empty questionnaire of its own.
+GONE = {"is_organizer", "screening_id"}
 
 
 def rows(model) -> dict[int, dict]:
