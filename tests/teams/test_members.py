@@ -7,8 +7,7 @@ import pytest
 from django.db import connection
 
 from events.models import Membership, Team, TeamHistory
-from events.services import ServiceError
-from events.services import teams
+from events.services import ServiceError, teams
 from tests.factories import EventFactory, TeamFactory, UserFactory, add_to_team
 
 History = TeamHistory.Action
@@ -152,9 +151,7 @@ def test_two_owners_demoting_each_other_at_once_leave_exactly_one_owner():
     for thread in threads:
         thread.join(timeout=60)
 
-    owners = [
-        Membership.objects.filter(team=team, role="owner").count() for team, *_ in pairs[::2]
-    ]
+    owners = [Membership.objects.filter(team=team, role="owner").count() for team, *_ in pairs[::2]]
     assert owners == [1] * 10
     assert sorted(set(outcomes)) == [
         "A team needs at least one owner: make someone else owner first.",

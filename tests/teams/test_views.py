@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from django.test import Client
 from django.urls import reverse
-from django.utils.http import urlencode
 from django.utils import timezone
+from django.utils.http import urlencode
 
 from events.models import Membership, Notification, Team, TeamHistory, TeamInvitation
 from events.services import teams
@@ -164,9 +164,7 @@ def test_the_owner_changes_a_role_and_removes_a_member(team, owner, client_for):
     client = client_for(owner)
     client.post(reverse("manage:member_role", args=[team.slug, sam.pk]), {"role": "door"})
     assert Membership.objects.get(pk=sam.pk).role == "door"
-    response = client.post(
-        reverse("manage:member_remove", args=[team.slug, sam.pk]), follow=True
-    )
+    response = client.post(reverse("manage:member_remove", args=[team.slug, sam.pk]), follow=True)
     assert "sam@example.com is no longer in the team" in text(response)
     assert not Membership.objects.filter(pk=sam.pk).exists()
 
@@ -181,9 +179,7 @@ def test_a_member_of_another_team_cannot_be_changed_through_this_one(team, owner
     assert Membership.objects.get(pk=theirs.pk).role == "owner"
 
 
-def test_a_member_leaves_from_the_leave_page_but_the_last_owner_cannot(
-    team, owner, client_for
-):
+def test_a_member_leaves_from_the_leave_page_but_the_last_owner_cannot(team, owner, client_for):
     door = UserFactory()
     add_to_team(team, door, role="door")
     leave = reverse("manage:team_leave", args=[team.slug])
@@ -198,9 +194,7 @@ def test_a_member_leaves_from_the_leave_page_but_the_last_owner_cannot(
 
 
 def test_pending_invitations_are_sent_again_or_revoked_from_the_page(team, owner, client_for):
-    invitation = teams.invite_member(
-        team=team, actor=owner, email="dana@example.com", role="door"
-    )
+    invitation = teams.invite_member(team=team, actor=owner, email="dana@example.com", role="door")
     client = client_for(owner)
     old_nonce = invitation.nonce
     client.post(reverse("manage:team_invitation_resend", args=[team.slug, invitation.pk]))
@@ -321,13 +315,11 @@ def test_who_may_open_the_new_team_page(settings, client_for, setting, staff, ve
 
 
 def test_the_profile_links_to_creating_a_team_only_when_allowed(settings, client_for):
-    user = UserFactory()
+    client = client_for(UserFactory())
     settings.TEAM_CREATION = "open"
-    assert reverse("manage:team_create") in client_for(user).get("/accounts/profile/").content.decode()
+    assert reverse("manage:team_create") in client.get("/accounts/profile/").content.decode()
     settings.TEAM_CREATION = "staff"
-    assert reverse("manage:team_create") not in client_for(user).get(
-        "/accounts/profile/"
-    ).content.decode()
+    assert reverse("manage:team_create") not in client.get("/accounts/profile/").content.decode()
 
 
 # The join link
