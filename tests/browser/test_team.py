@@ -96,6 +96,15 @@ def test_an_owner_invites_door_staff_who_joins_from_the_mail_and_checks_someone_
     problems.look(door, "join page at 390")
     assert not Membership.objects.filter(team=team, user__email=DOOR).exists()
 
+    # The owner opening it at 1280 px is told it is for another address, and cannot join.
+    page.set_viewport_size({"width": 1280, "height": 900})
+    owner.visit(join, "join page at 1280, another account")
+    expect(page.get_by_role("alert")).to_contain_text(
+        f"You are logged in as olga@example.com, but this invitation was sent to {DOOR}"
+    )
+    expect(page.get_by_role("button", name="Join Model Launch Crew")).to_have_count(0)
+    problems.look(owner, "join page at 1280")
+
     # They have no account: they sign up with the invited address and verify it.
     door.click(tab.get_by_role("link", name="Sign up"), "sign up from the invitation")
     expect(tab.get_by_label("Email")).to_have_value(DOOR)
@@ -142,8 +151,7 @@ def test_an_owner_invites_door_staff_who_joins_from_the_mail_and_checks_someone_
         door.check(f"{name} is not found")
 
     # The owner sees them in the team, and the history says they joined.
-    page.set_viewport_size({"width": 1280, "height": 900})
-    owner.then(page.reload, "team page with the new member")
+    owner.visit(f"/manage/teams/{team.slug}/", "team page with the new member")
     expect(page.locator(".team-table")).to_contain_text("Dana Door")
     expect(page.locator(".history-list")).to_contain_text("Dana Door joined as door staff")
     open_menu(owner)
