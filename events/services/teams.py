@@ -211,14 +211,18 @@ JOIN_SALT = "events.team_invitation"  # a signing namespace, not a secret
 
 
 def join_token(invitation: TeamInvitation, nonce: str | None = None) -> str:
-    return signing.dumps({"t": invitation.pk, "n": nonce or invitation.nonce}, salt=JOIN_SALT)
+    # No timestamp in it: the expiry is the invitation's own (expires_at), and one mail
+    # rendered twice (a retry) carries the same link.
+    return signing.Signer(salt=JOIN_SALT).sign_object(
+        {"t": invitation.pk, "n": nonce or invitation.nonce}
+    )
 
 
 def from_join_token(token: str) -> tuple[TeamInvitation | None, str]:
     """The invitation a join link names and the nonce it carries; (None, "") when the link was
     not made by us (tampered, truncated) or names no invitation."""
     try:
-        data = signing.loads(token, salt=JOIN_SALT)
+        data = signing.Signer(salt=JOIN_SALT).unsign_object(token)
         pk, nonce = int(data["t"]), str(data["n"])
     except (signing.BadSignature, KeyError, TypeError, ValueError):
         return None, ""

@@ -176,9 +176,9 @@ def test_revoking_twice_or_after_joining_is_refused(team, owner):
     "tampered",
     [
         lambda t: t[:-2] + ("AA" if not t.endswith("AA") else "BB"),
-        lambda t: signing.dumps({"t": 1, "n": "x"}, salt="another.salt"),
+        lambda t: signing.Signer(salt="another.salt").sign_object({"t": 1, "n": "x"}),
         lambda t: "not-a-token",
-        lambda t: signing.dumps({"t": "one", "n": "x"}, salt=teams.JOIN_SALT),
+        lambda t: signing.Signer(salt=teams.JOIN_SALT).sign_object({"t": "one", "n": "x"}),
     ],
 )
 def test_a_tampered_link_is_refused(team, owner, tampered):
