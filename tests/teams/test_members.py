@@ -158,3 +158,37 @@ def test_two_owners_demoting_each_other_at_once_leave_exactly_one_owner():
         "done",
     ]
     assert outcomes.count("done") == 10
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_clicks_on_one_join_link_at_once_add_one_membership():
+    owner = UserFactory()
+    team = TeamFactory(owner=owner)
+    dana = UserFactory(email="dana@example.com")
+    invitation = teams.invite_member(team=team, actor=owner, email=dana.email, role="door")
+    token = teams.join_token(invitation)
+    clicks = 8
+    barrier = threading.Barrier(clicks)
+    outcomes: list[str] = []
+
+    def click() -> None:
+        try:
+            barrier.wait()
+            teams.accept_invitation(token=token, user=dana)
+            outcomes.append("joined")
+        except ServiceError as refusal:
+            outcomes.append(refusal.message)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=click) for _ in range(clicks)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert outcomes.count("joined") == 1
+    assert len(outcomes) == clicks
+    assert Membership.objects.filter(team=team, user=dana).count() == 1
+    assert TeamHistory.objects.filter(team=team, action=History.JOINED).count() == 1

@@ -395,3 +395,16 @@ def test_a_tampered_link_is_a_404_page(invitation):
     response = Client().get(join_url(invitation)[:-3] + "xx/")
     assert response.status_code == 404
     assert "This join link is not valid" in text(response)
+
+
+def test_an_owner_who_makes_themselves_organizer_goes_back_to_the_dashboard(
+    team, owner, client_for
+):
+    add_to_team(team, UserFactory(), role="owner")
+    mine = Membership.objects.get(team=team, user=owner)
+    client = client_for(owner)
+    response = client.post(
+        reverse("manage:member_role", args=[team.slug, mine.pk]), {"role": "organizer"}
+    )
+    assert response["Location"] == reverse("manage:dashboard")
+    assert client.get(page(team)).status_code == 404
