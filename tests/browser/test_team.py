@@ -119,10 +119,9 @@ def test_an_owner_invites_door_staff_who_joins_from_the_mail_and_checks_someone_
         if "/accounts/confirm-email/" in url
     )
     door.visit(confirm, "confirm email")
-    door.click(tab.get_by_role("button", name="Confirm"), "email confirmed")
-
-    # Back to the link from the mail: one tap joins.
-    door.visit(join, "join page, logged in")
+    # Confirming the address brings them back to the invitation, logged in: one tap joins.
+    door.click(tab.get_by_role("button", name="Confirm"), "email confirmed, back to the join page")
+    assert urlsplit(tab.url).path == join
     door.click(tab.get_by_role("button", name="Join Model Launch Crew"), "joined")
     expect(tab.locator(".messages")).to_contain_text(
         "Welcome to Model Launch Crew: you are door staff"
