@@ -136,6 +136,11 @@ def test_an_owner_invites_door_staff_who_joins_from_the_mail_and_checks_someone_
     tab.get_by_role("button", name="Check in Ann Attendee").click()
     expect(tab.locator("#door-status")).to_have_text("Ann Attendee is checked in.")
     door.check("checked in")
+    # No links to pages that are not theirs (they would only answer 404).
+    expect(
+        tab.locator("main a[href*='/registrations/'], main a[href*='/attendance/']")
+    ).to_have_count(0)
+    expect(tab.locator(f"main a[href='/manage/events/{event.pk}/']")).to_have_count(0)
     problems.look(door, "check-in at 390")
     assert Registration.objects.get(user__email="ann@example.com").checked_in_at is not None
 
