@@ -257,6 +257,8 @@ def is_pending(invitation: TeamInvitation) -> bool:
 def _clean_email(email: str) -> str:
     email = (email or "").strip()
     try:
+        if len(email) > 254:  # what the column holds (RFC 5321's limit on a path)
+            raise ValidationError("too long")
         validate_email(email)
     except ValidationError:
         raise ServiceError(f"{email or 'An empty address'} is not an email address.") from None

@@ -16,6 +16,8 @@ from tests.factories import TeamFactory, UserFactory, add_to_team
 pytestmark = pytest.mark.django_db
 
 History = TeamHistory.Action
+# A well-formed address longer than an address may be (254 characters).
+LONG = "d" * 60 + "@" + ".".join(["b" * 60] * 4) + ".com"
 
 
 @pytest.fixture
@@ -73,7 +75,7 @@ def test_inviting_someone_owes_one_mail_with_the_team_and_the_join_link(
     assert (entry.actor, entry.subject_email, entry.role) == (owner, "dana@example.com", "door")
 
 
-@pytest.mark.parametrize("email", ["not an address", "dana@", "", "dana@example.com\x00"])
+@pytest.mark.parametrize("email", ["not an address", "dana@", "", "dana@example.com\x00", LONG])
 def test_an_address_that_is_not_one_is_refused_and_nothing_is_written(team, owner, email):
     before = snapshot(team)
     with pytest.raises(ServiceError, match="is not an email address"):
