@@ -21,7 +21,7 @@ from ..forms.teams import InviteForm, RoleForm, TeamForm
 from ..models import Event, Membership, OpenCall, Role, Team, TeamHistory, TeamInvitation
 from ..models.team import ROLE_HELP
 from ..permissions import get_or_404, organizer_required, permitted
-from ..ratelimit import by_ip, rate_limit
+from ..ratelimit import by_ip, by_user_or_ip, rate_limit
 from ..services import ServiceError
 from ..services import teams as service
 
@@ -109,6 +109,9 @@ def team_settings(request: AuthenticatedRequest, slug: str) -> HttpResponse:
 
 @organizer_required
 @require_POST
+@rate_limit(
+    "team-invite", per_minute=30, key=by_user_or_ip, reason="many invitations in a short time"
+)
 def team_invite(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     found = _team_or_404(request, slug)
     form = InviteForm(request.POST, prefix="invite")

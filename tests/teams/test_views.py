@@ -408,3 +408,18 @@ def test_an_owner_who_makes_themselves_organizer_goes_back_to_the_dashboard(
     )
     assert response["Location"] == reverse("manage:dashboard")
     assert client.get(page(team)).status_code == 404
+
+
+def test_a_flood_of_invitations_is_stopped_with_a_429(team, owner, client_for, monkeypatch):
+    import events.ratelimit
+
+    monkeypatch.setattr(events.ratelimit, "now", lambda: 1_800_000_010.0)  # one window
+    client = client_for(owner)
+    url = reverse("manage:team_invite", args=[team.slug])
+    statuses = [
+        client.post(url, {"invite-email": f"p{n}@example.com", "invite-role": "door"}).status_code
+        for n in range(31)
+    ]
+    assert statuses[:30] == [302] * 30
+    assert statuses[30] == 429
+    assert TeamInvitation.objects.count() == 30
