@@ -268,7 +268,10 @@ def team_create(request: AuthenticatedRequest) -> HttpResponse:
     (teams.may_create_team). Not @organizer_required: a first team has no membership yet."""
     if not service.may_create_team(request.user):
         raise Http404
-    form = TeamForm(request.POST if request.method == "POST" else None)
+    form = TeamForm(
+        request.POST if request.method == "POST" else None,
+        initial={"timezone": request.user.timezone},  # the creator's own zone, to start with
+    )
     if request.method == "GET":
         return render(request, "events/manage/team_new.html", {"form": form})
     if not form.is_valid():
