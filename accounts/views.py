@@ -25,7 +25,16 @@ def profile(request: AuthenticatedRequest) -> HttpResponse:
         messages.success(request, "Your profile is saved.")
         return redirect("accounts:profile")
     status = 400 if form.errors else 200
-    return render(request, "accounts/profile.html", {"form": form}, status=status)
+    from events.models import Membership
+    from events.services.teams import may_create_team
+
+    memberships = Membership.objects.filter(user=request.user).select_related("team")
+    context = {
+        "form": form,
+        "memberships": memberships.order_by("team__name", "pk"),
+        "may_create_team": may_create_team(request.user),
+    }
+    return render(request, "accounts/profile.html", context, status=status)
 
 
 @login_required

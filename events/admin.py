@@ -1,17 +1,24 @@
 """Staff views of the data. State changes go through services: the seat counter, sequence and
 registration statuses are read-only here, and actions call the same functions as the pages."""
 
+from django import forms
 from django.contrib import admin, messages
+
+from accounts.models import User
 
 from .models import (
     Event,
+    Membership,
     Notification,
     Registration,
     RegistrationChange,
     Session,
+    Team,
+    TeamHistory,
 )
 from .services import ServiceError
 from .services import registration as registration_service
+from .services import teams as team_service
 
 
 class SessionInline(admin.TabularInline):
@@ -83,3 +90,72 @@ class NotificationAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+
+class MembershipInline(admin.TabularInline):
+    """Read only: members join by invitation and change roles on the team page, where the
+    service keeps the last-owner rule and the history."""
+
+    model = Membership
+    readonly_fields = ("user", "role", "created_at")
+    fields = readonly_fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class TeamHistoryInline(admin.TabularInline):
+    model = TeamHistory
+    readonly_fields = ("at", "actor", "action", "subject_email", "role", "previous_role")
+    fields = readonly_fields
+    extra = 0
+    can_delete = False
+    max_num = 0
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class TeamAdminForm(forms.ModelForm):
+    owner = forms.ModelChoiceField(
+        queryset=User.objects.order_by("email"),
+        required=False,
+        help_text="The team's first owner (you, if left empty). Only when creating a team.",
+    )
+
+    class Meta:
+        model = Team
+        fields = ["name", "slug", "timezone", "language", "reviewers_may_export"]
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    """Staff create teams here (or with `manage.py create_team`) when TEAM_CREATION is
+    "staff"; saving goes through the teams service, which records it in the history."""
+
+    form = TeamAdminForm
+    list_display = ["name", "slug", "timezone", "language", "created_at"]
+    search_fields = ["name", "slug"]
+    inlines = [MembershipInline, TeamHistoryInline]
+
+    def get_fields(self, request, obj=None):
+        fields = ["name", "slug", "timezone", "language", "reviewers_may_export"]
+        return fields if obj else [*fields, "owner"]
+
+    def save_model(self, request, obj, form, change) -> None:
+        # The model form has checked what the service checks (a free short name, a known
+        # zone), so a refusal here would be a race: it shows as an error, as any other.
+        fields = {name: form.cleaned_data[name] for name in team_service.TEAM_FIELDS}
+        if change:
+            team_service.update_team(team=obj, actor=request.user, **fields)
+        else:
+            team = team_service.create_team(
+                actor=request.user, owner=form.cleaned_data.get("owner"), **fields
+            )
+            obj.pk = team.pk
+            obj.slug = team.slug
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # a team is deleted on its page, by an owner, once it is empty

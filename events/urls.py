@@ -38,3 +38,8 @@ urlpatterns += [
     path("call-confirm/<str:token>/", open_calls.call_confirm, name="call_confirm"),
     path("call-withdraw/<str:token>/", open_calls.call_withdraw, name="call_withdraw"),
 ]
+
+# Joining a team: the link in the invitation mail (a page; only its POST joins).
+from .views import teams  # noqa: E402
+
+urlpatterns += [path("join/<str:token>/", teams.join, name="team_join")]

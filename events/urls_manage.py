@@ -98,3 +98,28 @@ urlpatterns += [
     path("submissions/<int:pk>/review/", open_calls.submission_review, name="submission_review"),
     path("submissions/<int:pk>/tags/", open_calls.submission_tags, name="submission_tags"),
 ]
+
+# Teams: the owners' team page (members, roles, invitations, settings, history), leaving a
+# team, and creating one.
+from .views import teams  # noqa: E402
+
+urlpatterns += [
+    path("teams/new/", teams.team_create, name="team_create"),
+    path("teams/<slug:slug>/", teams.team, name="team"),
+    path("teams/<slug:slug>/settings/", teams.team_settings, name="team_settings"),
+    path("teams/<slug:slug>/invite/", teams.team_invite, name="team_invite"),
+    path("teams/<slug:slug>/members/<int:pk>/role/", teams.member_role, name="member_role"),
+    path("teams/<slug:slug>/members/<int:pk>/remove/", teams.member_remove, name="member_remove"),
+    path(
+        "teams/<slug:slug>/invitations/<int:pk>/resend/",
+        teams.invitation_resend,
+        name="team_invitation_resend",
+    ),
+    path(
+        "teams/<slug:slug>/invitations/<int:pk>/revoke/",
+        teams.invitation_revoke,
+        name="team_invitation_revoke",
+    ),
+    path("teams/<slug:slug>/leave/", teams.team_leave, name="team_leave"),
+    path("teams/<slug:slug>/delete/", teams.team_delete, name="team_delete"),
+]

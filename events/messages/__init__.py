@@ -7,7 +7,7 @@ from ..outbox.registry import Registry
 
 
 def register_all(registry: Registry) -> None:
-    from . import invitations, open_calls, registrations, surveys
+    from . import invitations, open_calls, registrations, surveys, teams
 
-    for domain in (registrations, invitations, surveys, open_calls):
+    for domain in (registrations, invitations, surveys, open_calls, teams):
         domain.register(registry)

@@ -25,6 +25,7 @@ class Notification(models.Model):
         SURVEY_REMINDER = "survey_reminder", "Survey reminder"
         CALL_CONFIRM = "call_confirm", "Open call: confirm your email"
         CALL_RECEIVED = "call_received", "Open call: submission received"
+        TEAM_INVITATION = "team_invitation", "Invitation to join a team"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -57,6 +58,13 @@ class Notification(models.Model):
     )
     submission = models.ForeignKey(
         "events.Submission", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    team_invitation = models.ForeignKey(
+        "events.TeamInvitation",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
     )
     payload = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)

@@ -5,15 +5,23 @@ The one rule that needs care: a team always keeps at least one owner. Every chan
 take away an owner locks the team row first, so two owners demoting (or removing) each other
 at once are serialized, and the second one sees the first one's change."""
 
+from datetime import timedelta
+
 from allauth.account.models import EmailAddress
 from django.conf import settings
+from django.core import signing
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.models import User, validate_timezone
 
-from ..models import Membership, Role, Team, TeamHistory
+from ..models import Membership, Notification, Role, Team, TeamHistory, TeamInvitation
+from ..models.team import new_nonce
+from ..outbox import owe
 from . import ServiceError
 
 History = TeamHistory.Action
@@ -193,3 +201,214 @@ def delete_team(*, team: Team, actor: User) -> None:
     if team.events.exists() or team.calls.exists():
         raise ServiceError("This team still has events or open calls; it cannot be deleted.")
     team.delete()
+
+
+# Invitations: members join by email. The link carries a signed (id, nonce); the nonce changes
+# when the invitation is sent again, so only the latest link works. Opening it shows a page;
+# accepting is a POST by the invited, verified address (the join view, accept_invitation).
+
+JOIN_SALT = "events.team_invitation"  # a signing namespace, not a secret
+
+
+def join_token(invitation: TeamInvitation, nonce: str | None = None) -> str:
+    # No timestamp in it: the expiry is the invitation's own (expires_at), and one mail
+    # rendered twice (a retry) carries the same link.
+    return signing.Signer(salt=JOIN_SALT).sign_object(
+        {"t": invitation.pk, "n": nonce or invitation.nonce}
+    )
+
+
+def from_join_token(token: str) -> tuple[TeamInvitation | None, str]:
+    """The invitation a join link names and the nonce it carries; (None, "") when the link was
+    not made by us (tampered, truncated) or names no invitation."""
+    try:
+        data = signing.Signer(salt=JOIN_SALT).unsign_object(token)
+        pk, nonce = int(data["t"]), str(data["n"])
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        return None, ""
+    invitation = TeamInvitation.objects.select_related("team", "invited_by").filter(pk=pk).first()
+    return invitation, nonce if invitation else ""
+
+
+def why_closed(invitation: TeamInvitation, nonce: str) -> str:
+    """Why the link with `nonce` can no longer be used to join ('' when it can)."""
+    if invitation.accepted_at is not None:
+        return "This invitation has been used already: it lets one person join, once."
+    if invitation.revoked_at is not None:
+        return "The team's owners withdrew this invitation. Ask them for a new one."
+    if invitation.nonce != nonce:
+        return (
+            "The team's owners sent this invitation again since: only the link in the "
+            "latest email works."
+        )
+    if invitation.expires_at <= timezone.now():
+        return "This invitation has expired. Ask the team's owners to send it again."
+    return ""
+
+
+def is_pending(invitation: TeamInvitation) -> bool:
+    return (
+        invitation.accepted_at is None
+        and invitation.revoked_at is None
+        and invitation.expires_at > timezone.now()
+    )
+
+
+def _clean_email(email: str) -> str:
+    email = (email or "").strip()
+    try:
+        if len(email) > 254:  # what the column holds (RFC 5321's limit on a path)
+            raise ValidationError("too long")
+        validate_email(email)
+    except ValidationError:
+        raise ServiceError(f"{email or 'An empty address'} is not an email address.") from None
+    return email
+
+
+def _member_with(team: Team, email: str) -> bool:
+    users = EmailAddress.objects.filter(email__iexact=email).values("user")
+    return Membership.objects.filter(
+        Q(user__email__iexact=email) | Q(user__in=users), team=team
+    ).exists()
+
+
+def _owe_invitation(invitation: TeamInvitation) -> Notification:
+    recipient = User.objects.filter(email__iexact=invitation.email).first()
+    return owe.owe(
+        kind=Notification.Kind.TEAM_INVITATION,
+        about=[f"team{invitation.team_id}", f"tinv{invitation.pk}", invitation.nonce],
+        email=invitation.email,
+        payload={"nonce": invitation.nonce},
+        fresh=True,
+        recipient=recipient,
+        team_invitation=invitation,
+    )
+
+
+def _expiry() -> timedelta:
+    return timedelta(days=getattr(settings, "TEAM_INVITATION_DAYS", 7))
+
+
+@transaction.atomic
+def invite_member(*, team: Team, actor: User, email: str, role: str) -> TeamInvitation:
+    """Invite `email` to join with `role`: an invitation mail, owed through the outbox, with a
+    link valid for TEAM_INVITATION_DAYS. Someone already in the team, or an address with an
+    invitation still open, is refused (resend or revoke that one instead)."""
+    email = _clean_email(email)
+    _role(role)
+    Team.objects.select_for_update().get(pk=team.pk)
+    if _member_with(team, email):
+        raise ServiceError(f"{email} is already in the team.")
+    open_one = (
+        TeamInvitation.objects.filter(
+            team=team,
+            email__iexact=email,
+            accepted_at__isnull=True,
+            revoked_at__isnull=True,
+            expires_at__gt=timezone.now(),
+        )
+        .order_by("-expires_at")
+        .first()
+    )
+    if open_one is not None:
+        raise ServiceError(
+            f"{email} has an invitation already: send it again, or revoke it, below."
+        )
+    invitation = TeamInvitation.objects.create(
+        team=team,
+        email=email,
+        role=role,
+        invited_by=actor,
+        expires_at=timezone.now() + _expiry(),
+    )
+    _record(team, actor=actor, action=History.INVITED, subject=email, role=role)
+    _owe_invitation(invitation)
+    return invitation
+
+
+def _locked_invitation(team: Team, invitation: TeamInvitation) -> TeamInvitation:
+    Team.objects.select_for_update().get(pk=team.pk)
+    try:
+        return TeamInvitation.objects.select_for_update().get(pk=invitation.pk, team=team)
+    except TeamInvitation.DoesNotExist:
+        raise ServiceError("That invitation is not one of this team's.") from None
+
+
+@transaction.atomic
+def resend_invitation(*, team: Team, actor: User, invitation: TeamInvitation) -> TeamInvitation:
+    """Send the invitation again with a new link and a new expiry; the old link stops
+    working. An expired invitation may be sent again; an accepted or revoked one may not."""
+    invitation = _locked_invitation(team, invitation)
+    if invitation.accepted_at is not None:
+        raise ServiceError(f"{invitation.email} has joined already.")
+    if invitation.revoked_at is not None:
+        raise ServiceError("That invitation was revoked; invite the person again instead.")
+    if _member_with(team, invitation.email):
+        raise ServiceError(f"{invitation.email} is already in the team.")
+    invitation.nonce = new_nonce()
+    invitation.expires_at = timezone.now() + _expiry()
+    invitation.save(update_fields=["nonce", "expires_at"])
+    _record(
+        team,
+        actor=actor,
+        action=History.INVITATION_RESENT,
+        subject=invitation.email,
+        role=invitation.role,
+    )
+    _owe_invitation(invitation)
+    return invitation
+
+
+@transaction.atomic
+def revoke_invitation(*, team: Team, actor: User, invitation: TeamInvitation) -> TeamInvitation:
+    """Withdraw an invitation: its link stops working, and a mail not yet sent is skipped."""
+    invitation = _locked_invitation(team, invitation)
+    if invitation.accepted_at is not None:
+        raise ServiceError(
+            f"{invitation.email} has joined already: remove them from the team instead."
+        )
+    if invitation.revoked_at is not None:
+        raise ServiceError("That invitation was revoked already.")
+    invitation.revoked_at = timezone.now()
+    invitation.save(update_fields=["revoked_at"])
+    _record(
+        team,
+        actor=actor,
+        action=History.INVITATION_REVOKED,
+        subject=invitation.email,
+        role=invitation.role,
+    )
+    return invitation
+
+
+def has_verified(user: User, email: str) -> bool:
+    return EmailAddress.objects.filter(user=user, email__iexact=email, verified=True).exists()
+
+
+@transaction.atomic
+def accept_invitation(*, token: str, user: User) -> Membership:
+    """Join the team with the invited role. Only with the link of the latest mail, before it
+    expires, once, and only as an account for which the invited address is verified. The team
+    and the invitation are locked first, so two clicks (or two tabs) add one membership."""
+    found, nonce = from_join_token(token)
+    if found is None:
+        raise ServiceError("This join link is not valid: it may be mistyped or cut short.")
+    invitation = _locked_invitation(found.team, found)
+    closed = why_closed(invitation, nonce)
+    if closed:
+        raise ServiceError(closed)
+    if not has_verified(user, invitation.email):
+        raise ServiceError(
+            f"This invitation was sent to {invitation.email}, and you are logged in as "
+            f"{user.email}. Log in with {invitation.email} (or add it to your account and "
+            "verify it) to join."
+        )
+    team = invitation.team
+    if Membership.objects.filter(team=team, user=user).exists():
+        raise ServiceError(f"You are already in {team.name}.")
+    membership = Membership.objects.create(team=team, user=user, role=invitation.role)
+    invitation.accepted_at = timezone.now()
+    invitation.accepted_by = user
+    invitation.save(update_fields=["accepted_at", "accepted_by"])
+    _record(team, actor=user, action=History.JOINED, subject=user.email, role=invitation.role)
+    return membership

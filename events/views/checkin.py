@@ -82,8 +82,8 @@ def _render_checkin(
         "counts": attendance.door_counts(session=session),
         "door_closed": _door_closed(session),
         "form": form or WalkInForm(),
-        # Door staff check people in at this session and see no other organizer page.
-        "door_only": not may(request.user, "event.view", session.event),
+        # Door staff check people in and see nothing else: no links to the event's pages.
+        "may_view_event": may(request.user, "event.view", session.event),
     }
     return render(request, "events/manage/checkin.html", context, status=status)
 

@@ -1,0 +1,82 @@
+"""The team pages' forms: they turn what was typed into a teams service call's keyword
+arguments; the rules (a free short name, a known zone, the last owner) live in the service."""
+
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.utils.html import format_html
+
+from accounts.forms import timezone_choices
+
+from ..models import Role, Team
+from ..models.team import ROLE_HELP
+
+
+def role_choices() -> list[tuple[str, Any]]:
+    """Each role with its one line of what it may do, as the radio buttons' labels."""
+    return [
+        (
+            role.value,
+            format_html(
+                '<strong>{}</strong> <span class="muted">{}</span>', role.label, ROLE_HELP[role]
+            ),
+        )
+        for role in Role
+    ]
+
+
+class TeamForm(forms.Form):
+    name = forms.CharField(max_length=100, label="Team name")
+    slug = forms.SlugField(
+        max_length=50,
+        required=False,
+        label="Short name",
+        help_text="Letters, numbers and hyphens, used in the organizer area's addresses. "
+        "Left empty, it is made from the name.",
+    )
+    timezone = forms.ChoiceField(
+        choices=timezone_choices,
+        label="Default time zone",
+        initial="UTC",
+        help_text="New events start in this zone.",
+    )
+    language = forms.ChoiceField(
+        choices=Team.Language.choices, label="Default language", initial=Team.Language.ENGLISH
+    )
+    reviewers_may_export = forms.BooleanField(
+        required=False, label="Reviewers may export the pool's personal data"
+    )
+
+    def __init__(self, *args: Any, team: Team | None = None, **kwargs: Any) -> None:
+        if team is not None:
+            kwargs.setdefault("initial", {name: getattr(team, name) for name in self.base_fields})
+        super().__init__(*args, **kwargs)
+        self.team = team
+        if team is None:
+            del self.fields["reviewers_may_export"]  # new teams start with the safe default
+
+    def service_fields(self) -> dict[str, Any]:
+        return dict(self.cleaned_data)
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField(
+        max_length=254,
+        label="Email address",
+        widget=forms.EmailInput(attrs={"autocomplete": "off"}),
+    )
+    role = forms.ChoiceField(
+        choices=role_choices, initial=Role.ORGANIZER, widget=forms.RadioSelect, label="Role"
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        days = getattr(settings, "TEAM_INVITATION_DAYS", 7)
+        self.fields[
+            "email"
+        ].help_text = f"They get an email with a link to join, valid for {days} days."
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Role.choices, label="Role")
