@@ -15,9 +15,15 @@ team role is for (events/permissions.py, ROLE_ACTIONS): door staff check people 
 else; reviewers read and score the open call's pool; organizers run everything but the team
 itself; owners everything.
 
+The team itself (its page, members, invitations, settings, deleting it) is its owners';
+any member may leave it; and while TEAM_CREATION is "open" (the table runs with it so) anyone
+logged in with a verified address may create a team. TEAM_CREATION "staff" is tested with the
+new-team page (tests/teams/test_views.py).
+
 Every organizer URL (events/urls_manage.py) must have a GET and a POST row:
 `test_every_organizer_url_has_a_row_for_get_and_post` fails for a page added without them.
-Token URLs (invitation, calendar feed, check-in QR) are covered by the tests at the end.
+Token URLs (invitation, calendar feed, check-in QR, a team's join link) are covered by the
+tests at the end, or by the tests of their feature.
 """
 
 from collections.abc import Callable, Iterator
@@ -137,6 +143,13 @@ def build_world() -> SimpleNamespace:
     other_event = EventFactory(organizer=other_team)
     other_session = SessionFactory(event=other_event)
     other_registration = registration_service.register(user=UserFactory(), session=other_session)
+
+    # For the team rows: a member whose role may be changed, or who may be removed, and an
+    # invitation to the team still open (to send again, or revoke).
+    member = add_to_team(team, UserFactory(email="member@example.com"), role="door")
+    team_invitation = team_service.invite_member(
+        team=team, actor=owner, email="joiner@example.com", role="door"
+    )
     return SimpleNamespace(
         team=team,
         owner=owner,
@@ -161,6 +174,8 @@ def build_world() -> SimpleNamespace:
         other_event=other_event,
         other_session=other_session,
         other_registration=other_registration,
+        member=member,
+        team_invitation=team_invitation,
     )
 
 
@@ -251,6 +266,26 @@ def new_event(w) -> dict:
         "terms_version": "0",
         "offer_hours": "12",
     }
+
+
+def team_slug(w):
+    return [w.team.slug]
+
+
+def member_pk(w):
+    return [w.team.slug, w.member.pk]
+
+
+def team_invitation_pk(w):
+    return [w.team.slug, w.team_invitation.pk]
+
+
+def new_team(w) -> dict:
+    return {"name": "Planted team", "slug": "", "timezone": "UTC", "language": "en"}
+
+
+def team_settings(w) -> dict:
+    return {"settings-name": "Hijacked", "settings-timezone": "UTC", "settings-language": "en"}
 
 
 def new_call(w) -> dict:
@@ -415,9 +450,25 @@ CASES: list[Case] = [
         lambda w: {"score": "5", "note": "forged"},
     ),
     *post_only("manage:submission_tags", submission_pk, REVIEW, lambda w: {"tags": "hijacked"}),
-    # The team's own pages go here, one line each, e.g. for a members page and an action:
-    #   *get_only("manage:team", lambda w: [w.team.slug], OWNERS),
-    #   *post_only("manage:member_role", lambda w: [w.team.slug, ...], OWNERS, data),
+    # The team itself: its page and every change to it are the owners'; any member may leave
+    # (the last owner is refused: a 400); anyone logged in may create a team of their own.
+    get("manage:team_create", no_args, SELF),
+    post("manage:team_create", no_args, SELF, new_team),
+    *get_only("manage:team", team_slug, OWNERS),
+    *post_only("manage:team_settings", team_slug, OWNERS, team_settings),
+    *post_only(
+        "manage:team_invite",
+        team_slug,
+        OWNERS,
+        lambda w: {"invite-email": "planted@example.com", "invite-role": "owner"},
+    ),
+    *post_only("manage:member_role", member_pk, OWNERS, lambda w: {"role": "owner"}),
+    *post_only("manage:member_remove", member_pk, OWNERS),
+    *post_only("manage:team_invitation_resend", team_invitation_pk, OWNERS),
+    *post_only("manage:team_invitation_revoke", team_invitation_pk, OWNERS),
+    get("manage:team_leave", team_slug, TEAM),
+    post("manage:team_leave", team_slug, TEAM),
+    *post_only("manage:team_delete", team_slug, OWNERS, lambda w: {"confirm": w.team.slug}),
     # Public and attendee pages (namespace "events") and each person's account.
     get("events:call", lambda w: [w.call.slug], PUBLIC),
     get("events:list", no_args, PUBLIC),
@@ -531,7 +582,10 @@ KNOWN_GAPS: dict[tuple[str, str], str] = {}
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_each_role_gets_exactly_its_pages_and_changes_nothing_elsewhere(role: str) -> None:
+def test_each_role_gets_exactly_its_pages_and_changes_nothing_elsewhere(
+    role: str, settings
+) -> None:
+    settings.TEAM_CREATION = "open"
     # One world per role; each row runs in a savepoint rolled back after it (an organizer's
     # POST that cancels the event must not change what the next row sees).
     w = build_world()
@@ -573,6 +627,7 @@ def test_every_attendee_url_has_a_row_or_a_token_test() -> None:
         "events:survey_thanks",
         "events:call_confirm",
         "events:call_withdraw",
+        "events:team_join",  # tests/teams/test_views.py
     }
     assert names - tokens <= {case.name for case in CASES}
 
@@ -635,6 +690,23 @@ def test_a_new_role_takes_effect_on_the_next_request() -> None:
     assert organizer.post(edit, {"title": "Hijacked"}).status_code == 404
     w.event.refresh_from_db()
     assert w.event.title != "Hijacked"
+
+
+def test_staff_who_are_in_no_team_may_manage_any_team() -> None:
+    w = build_world()
+    staff = logged_in(UserFactory(is_staff=True))
+    assert staff.get(reverse("manage:team", args=[w.team.slug])).status_code == 200
+
+
+def test_a_removed_owner_loses_the_team_page_on_their_next_request() -> None:
+    w = build_world()
+    second = UserFactory()
+    membership = add_to_team(w.team, second, role="owner")
+    client = logged_in(second)
+    url = reverse("manage:team", args=[w.team.slug])
+    assert client.get(url).status_code == 200
+    team_service.remove_member(team=w.team, actor=w.owner, membership=membership)
+    assert client.get(url).status_code == 404
 
 
 # Token URLs ---------------------------------------------------------------------------------
