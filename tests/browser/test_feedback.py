@@ -16,7 +16,14 @@ from events.models import Notification, Session
 from events.outbox import delivery
 from events.services import open_calls, questionnaire, surveys
 from events.services.registration import register
-from tests.factories import EventFactory, OrganizerFactory, SessionFactory, UserFactory, add_to_team
+from tests.factories import (
+    EventFactory,
+    OrganizerFactory,
+    SessionFactory,
+    UserFactory,
+    add_to_team,
+    team_of,
+)
 
 from .steps import log_in
 
@@ -74,7 +81,9 @@ def test_an_attendee_answers_the_survey_from_its_link_and_the_organizer_reads_it
 
 def test_a_visitor_answers_an_open_call_confirms_by_mail_and_joins_the_pool(open_tab, smtp):
     organizer = OrganizerFactory(email="olga@example.com", display_name="Olga")
-    call = open_calls.create_call(organizer=organizer, title="The open model", slug="open-model")
+    call = open_calls.create_call(
+        team=team_of(organizer), actor=organizer, title="The open model", slug="open-model"
+    )
     questionnaire.add_question(
         questionnaire=call.questionnaire,
         label="What would you use it for?",
