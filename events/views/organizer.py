@@ -4,6 +4,7 @@ hint that it exists. Every change is a POST that calls a service and redirects."
 
 import csv
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from django.contrib import messages
@@ -48,11 +49,14 @@ from ..services import registration as registration_service
 Status = Registration.Status
 
 
-def _registrations_in(status: str) -> Coalesce:
-    """How many registrations of an event's scheduled sessions are in `status` (a subquery, so
-    it does not multiply the sessions joined for the other sums)."""
+def _registrations_in(status: str, *, ending_after: datetime | None = None) -> Coalesce:
+    """How many registrations of an event's scheduled sessions (those not over by
+    `ending_after`, if given) are in `status`: a subquery, so it does not multiply the
+    sessions joined for the other sums."""
+    when = Q() if ending_after is None else Q(session__ends_at__gte=ending_after)
     counted = (
         Registration.objects.filter(
+            when,
             session__event=OuterRef("pk"),
             session__status=Session.Status.SCHEDULED,
             status=status,
@@ -86,9 +90,11 @@ def dashboard(request: AuthenticatedRequest, slug: str | None = None) -> HttpRes
         next_start=Min("sessions__starts_at", filter=scheduled & Q(sessions__ends_at__gte=now)),
         seats=Coalesce(Sum("sessions__capacity", filter=scheduled), 0),
         confirmed=_registrations_in(Status.CONFIRMED),
-        applied=_registrations_in(Status.APPLIED),
-        waitlisted=_registrations_in(Status.WAITLISTED),
-        offered=_registrations_in(Status.OFFERED),
+        # What needs attention: an application or an offer for a session already over waits
+        # for nothing any more.
+        applied=_registrations_in(Status.APPLIED, ending_after=now),
+        waitlisted=_registrations_in(Status.WAITLISTED, ending_after=now),
+        offered=_registrations_in(Status.OFFERED, ending_after=now),
         failed=_failed_messages(),
     )
     # Upcoming first (soonest on top), then those with nothing upcoming, newest first.
