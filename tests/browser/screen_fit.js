@@ -4,7 +4,8 @@
 // how tall the header is.
 () => {
   const width = window.innerWidth;
-  const out = {pageWidth: document.scrollingElement.scrollWidth, width, unreachable: [], narrow: [], broken: []};
+  const out = {pageWidth: document.scrollingElement.scrollWidth, width, unreachable: [], narrow: [], broken: [],
+               splitEmails: []};
   // Not inside a closed <details>, display:none or visibility:hidden.
   const visible = (el) => el.checkVisibility({visibilityProperty: true, contentVisibilityAuto: true});
   // Inside a box shrunk to a pixel for screen readers only (a visually hidden table header).
@@ -97,10 +98,26 @@
     const r = [...range.getClientRects()].find(r => r.width > 0);
     return r ? Math.round(r.top) : null;
   };
+  // An email address may wrap at its dots, its "@" and its hyphens, never inside a word
+  // ("univer|sity"): a person reading it, or copying it down at the door, would misread it.
+  const email = /[\w.+-]+@[\w-]+(\.[\w-]+)+/gu;
   while (walker.nextNode()) {
     const node = walker.currentNode;
     const text = node.textContent;
     const parent = node.parentElement;
+    if (parent && visible(parent) && !screenReaderOnly(parent)) {
+      for (const match of text.matchAll(email)) {
+        for (let i = match.index + 1; i < match.index + match[0].length; i++) {
+          if (!word.test(text[i - 1]) || !word.test(text[i])) continue;
+          const before = lineOf(node, i - 1), after = lineOf(node, i);
+          if (before !== null && after !== null && before !== after) {
+            out.splitEmails.push(`"${match[0]}" between "${text.slice(match.index, i)}" and`
+              + ` "${text.slice(i, match.index + match[0].length)}"`);
+            break;
+          }
+        }
+      }
+    }
     if (text.trim().length < 8 || !parent || !visible(parent) || screenReaderOnly(parent)) continue;
     range.selectNodeContents(node);
     const lines = new Set([...range.getClientRects()].filter(r => r.width > 0).map(r => Math.round(r.top)));
