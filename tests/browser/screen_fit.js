@@ -100,24 +100,38 @@
   };
   // An email address may wrap at its dots, its "@" and its hyphens, never inside a word
   // ("univer|sity"): a person reading it, or copying it down at the door, would misread it.
+  // Text nodes joined by <wbr> (the break opportunities a template offers) read as one.
   const email = /[\w.+-]+@[\w-]+(\.[\w-]+)+/gu;
+  const splitEmails = (node) => {
+    const prev = node.previousSibling;
+    if (prev && prev.nodeName === 'WBR' && prev.previousSibling && prev.previousSibling.nodeType === 3) {
+      return;  // read with the run it continues
+    }
+    const chars = [];  // [text node, offset] of each character of the run
+    for (let n = node; n; ) {
+      for (let i = 0; i < n.textContent.length; i++) chars.push([n, i]);
+      const next = n.nextSibling;
+      n = next && next.nodeName === 'WBR' && next.nextSibling && next.nextSibling.nodeType === 3
+        ? next.nextSibling : null;
+    }
+    const run = chars.map(([n, i]) => n.textContent[i]).join('');
+    for (const match of run.matchAll(email)) {
+      for (let i = match.index + 1; i < match.index + match[0].length; i++) {
+        if (!word.test(run[i - 1]) || !word.test(run[i])) continue;
+        const before = lineOf(...chars[i - 1]), after = lineOf(...chars[i]);
+        if (before !== null && after !== null && before !== after) {
+          out.splitEmails.push(`"${match[0]}" between "${run.slice(match.index, i)}" and`
+            + ` "${run.slice(i, match.index + match[0].length)}"`);
+          break;
+        }
+      }
+    }
+  };
   while (walker.nextNode()) {
     const node = walker.currentNode;
     const text = node.textContent;
     const parent = node.parentElement;
-    if (parent && visible(parent) && !screenReaderOnly(parent)) {
-      for (const match of text.matchAll(email)) {
-        for (let i = match.index + 1; i < match.index + match[0].length; i++) {
-          if (!word.test(text[i - 1]) || !word.test(text[i])) continue;
-          const before = lineOf(node, i - 1), after = lineOf(node, i);
-          if (before !== null && after !== null && before !== after) {
-            out.splitEmails.push(`"${match[0]}" between "${text.slice(match.index, i)}" and`
-              + ` "${text.slice(i, match.index + match[0].length)}"`);
-            break;
-          }
-        }
-      }
-    }
+    if (parent && visible(parent) && !screenReaderOnly(parent)) splitEmails(node);
     if (text.trim().length < 8 || !parent || !visible(parent) || screenReaderOnly(parent)) continue;
     range.selectNodeContents(node);
     const lines = new Set([...range.getClientRects()].filter(r => r.width > 0).map(r => Math.round(r.top)));
