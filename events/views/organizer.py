@@ -4,7 +4,7 @@ hint that it exists. Every change is a POST that calls a service and redirects."
 
 import csv
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib import messages
@@ -99,11 +99,18 @@ def dashboard(request: AuthenticatedRequest, slug: str | None = None) -> HttpRes
     )
     # Upcoming first (soonest on top), then those with nothing upcoming, newest first.
     events = events.order_by(F("next_start").asc(nulls_last=True), "-created_at", "-pk")
+    may_view_events = may(request.user, "event.view", team)
+    may_check_in = may(request.user, "attendance.check_in", team)
+    # Door staff see the sessions coming up (and nothing else); organizers, above their
+    # events, those on today, a tap away from their check-in pages.
+    coming = Q(ends_at__gte=now)
+    if may_view_events:
+        coming &= Q(starts_at__lte=now + timedelta(hours=12))
     checkin = permitted(
         request.user,
-        Session.objects.filter(
-            event__team=team, status=Session.Status.SCHEDULED, ends_at__gte=now
-        ).select_related("event"),
+        Session.objects.filter(coming, event__team=team, status=Session.Status.SCHEDULED)
+        .exclude(event__status=Event.Status.CANCELLED)
+        .select_related("event"),
         "attendance.check_in",
     ).order_by("starts_at", "pk")
     return render(
@@ -113,10 +120,12 @@ def dashboard(request: AuthenticatedRequest, slug: str | None = None) -> HttpRes
             "team": team,
             "teams": teams,
             "events": events,
-            "checkin_sessions": checkin[:50],
+            "checkin_sessions": checkin[:50] if may_check_in else [],
+            "now": now,
             "may_create": may(request.user, "event.create", team),
             "may_manage": may(request.user, "team.manage", team),
-            "may_view_events": may(request.user, "event.view", team),
+            "may_view_events": may_view_events,
+            "may_check_in": may_check_in,
             "may_view_calls": may(request.user, "call.view", team),
         },
     )

@@ -41,6 +41,10 @@ def text(response) -> str:
     return " ".join(unescape(re.sub(r"<[^>]+>", " ", main)).split())
 
 
+def heading(response) -> str:
+    return unescape(re.search(r"<h1>([^<]*)</h1>", response.content.decode())[1])
+
+
 def rows(response) -> list[str]:
     """The events table's rows, each as the text a person reads in it."""
     html = response.content.decode()
@@ -219,11 +223,12 @@ def test_switching_team_shows_only_its_events_and_is_remembered(
 ):
     client = client_for(owner)
 
-    on_beta = text(client.get(team_url(member_of_two)))
-    back_on_dashboard = text(client.get(DASHBOARD))
+    on_beta = client.get(team_url(member_of_two))
+    back_on_dashboard = client.get(DASHBOARD)
 
-    for page in (on_beta, back_on_dashboard):
-        assert page.startswith("Beta lab")
+    for response in (on_beta, back_on_dashboard):
+        assert heading(response) == "Beta lab"
+        page = text(response)
         assert "Beta's roundtable" in page
         assert "Alpha's demo" not in page and "A stranger's event" not in page
 
@@ -243,7 +248,7 @@ def test_a_team_the_person_was_removed_from_is_gone_and_its_address_is_a_404(
     response = client.get(DASHBOARD)
 
     page = text(response)
-    assert page.startswith("Alpha programme") and "Alpha's demo" in page
+    assert heading(response) == "Alpha programme" and "Alpha's demo" in page
     assert "Beta" not in page
     assert team_url(member_of_two) not in response.content.decode()
     assert client.get(team_url(member_of_two)).status_code == 404
@@ -255,7 +260,7 @@ def test_another_teams_address_and_an_unknown_one_are_404s(owner, team, client_f
 
     assert client.get(team_url(stranger)).status_code == 404
     assert client.get("/manage/t/no-such-team/").status_code == 404
-    assert text(client.get(DASHBOARD)).startswith("Alpha programme")  # choice unchanged
+    assert heading(client.get(DASHBOARD)) == "Alpha programme"  # choice unchanged
 
 
 def test_a_person_in_one_team_sees_no_switcher(owner, team, client_for):
@@ -283,7 +288,8 @@ def test_door_staff_see_only_the_sessions_to_check_in_and_nobody_s_name(team, cl
 
     page = text(response)
     html = response.content.decode()
-    assert "Check in: Prototype demo · Evening slot" in page
+    assert 'aria-label="Check in: Prototype demo · Evening slot"' in html
+    assert "Prototype demo Evening slot" in page
     assert reverse("manage:checkin", args=[tonight.pk]) in html
     for hidden in (
         "Last month's roundtable",
@@ -300,11 +306,44 @@ def test_door_staff_see_only_the_sessions_to_check_in_and_nobody_s_name(team, cl
     assert reverse("manage:event", args=[event.pk]) not in html
 
 
+def test_door_staff_do_not_see_the_sessions_of_a_cancelled_event(team, client_for):
+    door = UserFactory()
+    add_to_team(team, door, role="door")
+    session_at(EventFactory(team=team, title="Called off", status="cancelled"), 1)
+
+    page = text(client_for(door).get(DASHBOARD))
+
+    assert "Called off" not in page and "nothing to check in yet" in page
+
+
+def test_organizers_get_the_check_in_of_today_s_sessions_above_their_events(
+    owner, team, client_for
+):
+    event = EventFactory(team=team, title="Prototype demo")
+    now = timezone.now()
+    on_now = SessionFactory(
+        event=event, starts_at=now - timedelta(minutes=10), ends_at=now + timedelta(hours=1)
+    )
+    tonight = session_at(event, 0.25)
+    next_week = session_at(event, 7)
+
+    html = client_for(owner).get(DASHBOARD).content.decode()
+
+    checkin = html[html.index('id="checkin-title"') : html.index("</section>")]
+    assert "Check-in today" in checkin and "On now" in checkin
+    assert reverse("manage:checkin", args=[on_now.pk]) in checkin
+    assert reverse("manage:checkin", args=[tonight.pk]) in checkin
+    assert reverse("manage:checkin", args=[next_week.pk]) not in html
+    assert checkin.count("On now") == 1
+
+
 def test_door_staff_with_no_session_coming_are_told_so(team, client_for):
     door = UserFactory()
     add_to_team(team, door, role="door")
 
-    assert "Nothing for you to do here yet." in text(client_for(door).get(DASHBOARD))
+    assert "No session is coming up: nothing to check in yet." in text(
+        client_for(door).get(DASHBOARD)
+    )
 
 
 def test_reviewers_see_no_events_and_no_check_in(team, client_for):
@@ -319,6 +358,7 @@ def test_reviewers_see_no_events_and_no_check_in(team, client_for):
     html = response.content.decode()
     assert "<table" not in html
     assert "Prototype demo" not in page and "Check in" not in page and "New event" not in page
+    assert "You read and score what people send to the team's open calls." in page
     assert reverse("manage:calls") in html
 
 
@@ -373,5 +413,7 @@ def test_the_dashboard_asks_no_more_queries_for_forty_events_than_for_five(
         response = client.get(DASHBOARD)
 
     assert response.status_code == 200
-    shown = rows(response) if role == "owner" else text(response).split("Check in:")[1:]
-    assert len(shown) == (40 if role == "owner" else 50)  # door staff: the next fifty sessions
+    if role == "owner":
+        assert len(rows(response)) == 40
+    else:  # door staff: the next fifty sessions
+        assert response.content.decode().count('aria-label="Check in: ') == 50
