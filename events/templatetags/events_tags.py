@@ -26,10 +26,13 @@ def email_address(value: str) -> str:
     """An email address that may wrap before its dots and its "@" (a <wbr> there) and nowhere
     else: on a phone, "jo.ng@university-of-somewhere.example" wraps as "jo.ng@university-of-" /
     "somewhere.example", never as "univer" / "sity" (the .address class keeps browsers from
-    breaking inside a word, unless a single part is wider than the screen)."""
-    parts = re.split(r"(?=[.@])", str(value or ""))
+    breaking inside a word, unless a single part is wider than the screen). The address is
+    also kept whole in data-email: what a search of the page's source, a script or a test
+    looks for (an address that is not shown is then really absent)."""
+    address = str(value or "")
+    parts = re.split(r"(?=[.@])", address)
     wrapped = mark_safe("<wbr>".join(conditional_escape(part) for part in parts))  # noqa: S308
-    return format_html('<span class="address">{}</span>', wrapped)
+    return format_html('<span class="address" data-email="{}">{}</span>', address, wrapped)
 
 
 def _time_html(value, text: str, note: str) -> str:

@@ -36,6 +36,7 @@ from ..permissions import (
     get_event_or_404,
     get_registration_or_404,
     get_session_or_404,
+    may,
     organizer_required,
     permitted,
 )
@@ -81,6 +82,8 @@ def _render_checkin(
         "counts": attendance.door_counts(session=session),
         "door_closed": _door_closed(session),
         "form": form or WalkInForm(),
+        # Door staff check people in and see nothing else: no links to the event's pages.
+        "door_only": not may(request.user, "event.view", session.event),
     }
     return render(request, "events/manage/checkin.html", context, status=status)
 
@@ -247,6 +250,7 @@ def checkin_qr(request: HttpRequest, token: str) -> HttpResponse:
         "refusal": refusal,
         "door_closed": _door_closed(session),
         "counts": attendance.door_counts(session=session),
+        "door_only": not may(request.user, "event.view", session.event),
     }
     return render(request, "events/manage/checkin_scan.html", context, status=200)
 
