@@ -277,13 +277,23 @@ def test_every_organizer_page_fits_the_screen_with_every_action_in_reach(open_ta
     tab.click(tab.page.get_by_role("button", name="Check the list"), "invite preview")
     problems.look(tab, "invite preview")
 
-    # Door staff on their phone: their sessions to check in, and the check-in page itself.
+    # The owner's other team, one tap away on the dashboard.
+    tab.visit("/manage/", "dashboard again")
+    other = "Research partnerships (Europe, Middle East and Africa)"
+    tab.click(
+        tab.page.get_by_role("navigation", name="Your teams").get_by_role("link", name=other),
+        "other team",
+    )
+    expect(tab.page.get_by_role("heading", level=1)).to_have_text(other)
+    problems.look(tab, "the other team's dashboard")
+
+    # Door staff on their phone: their sessions to check in, and a tap to the one on now.
     door = open_tab("door staff", phone=screen == "phone")
     log_in(door, email=DOOR, name="Dominik Door-Staff")
     door.visit("/manage/", "dashboard")
-    expect(door.page.get_by_role("link", name="Check in").first).to_be_visible()
     problems.look(door, "door staff's dashboard")
-    door.visit(f"/manage/sessions/{world.session.pk}/checkin/", "check-in")
+    door.click(door.page.get_by_role("link", name="Check in").first, "check-in")
+    assert door.page.url.endswith(f"/manage/sessions/{world.session.pk}/checkin/")
     problems.look(door, "door staff's check-in")
 
     # Reviewers: a dashboard with no events table, and the pool they score.
