@@ -28,11 +28,12 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.http import AuthenticatedRequest
+from accounts.models import User
 
 from .. import current_team
 from ..exports import csv_safe
 from ..forms.manage import EventForm, QuestionForm, SessionForm
-from ..models import Event, Notification, Registration, Session
+from ..models import Event, Notification, OpenCall, Registration, Session, Submission
 from ..permissions import (
     get_event_or_404,
     get_registration_or_404,
@@ -113,11 +114,23 @@ def dashboard(request: AuthenticatedRequest, slug: str | None = None) -> HttpRes
         .select_related("event"),
         "attendance.check_in",
     ).order_by("starts_at", "pk")
+    # Reviewers (who see no events) get the team's calls, each with what they have yet to score.
+    review_calls: QuerySet[OpenCall] | None = None
+    if not may_view_events and may(request.user, "call.review", team):
+        review_calls = (
+            permitted(request.user, OpenCall.objects.filter(team=team), "call.review")
+            .annotate(
+                pool_size=Count("submissions", filter=Q(submissions__confirmed_at__isnull=False)),
+                to_score=_unscored_by(request.user),
+            )
+            .order_by("-created_at", "-pk")
+        )
     return render(
         request,
         "events/manage/dashboard.html",
         {
             "team": team,
+            "review_calls": review_calls,
             "teams": teams,
             "events": events,
             "checkin_sessions": checkin[:50] if may_check_in else [],
@@ -129,6 +142,18 @@ def dashboard(request: AuthenticatedRequest, slug: str | None = None) -> HttpRes
             "may_view_calls": may(request.user, "call.view", team),
         },
     )
+
+
+def _unscored_by(user: User) -> Coalesce:
+    """How many of a call's pool `user` has not scored yet (a subquery, as _failed_messages)."""
+    counted = (
+        Submission.objects.filter(call=OuterRef("pk"), confirmed_at__isnull=False)
+        .exclude(reviews__reviewer=user)
+        .order_by()
+        .annotate(n=Func(F("pk"), function="COUNT"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
 
 
 def _failed_messages() -> Coalesce:

@@ -14,9 +14,10 @@ from django.utils import timezone
 
 from events.invite_parsing import Row
 from events.models import Event, Membership, Notification, Registration, Session
-from events.services import invitations, teams
+from events.services import invitations, open_calls, teams
 from tests.factories import (
     EventFactory,
+    OpenCallFactory,
     RegistrationFactory,
     SessionFactory,
     TeamFactory,
@@ -362,6 +363,44 @@ def test_reviewers_see_no_events_and_no_check_in(team, client_for):
     assert reverse("manage:calls") in html
 
 
+def pool_of(call, count: int) -> list:
+    """People who answered the call and confirmed their address."""
+    people = []
+    for n in range(count):
+        submitted = open_calls.submit(
+            call=call,
+            email=f"pool{call.pk}-{n}@example.com",
+            profile={"name": f"Pool member {n}", "role": "developer"},
+            answers={},
+        )
+        people.append(
+            open_calls.confirm(submission=submitted.submission, nonce=submitted.submission.nonce)
+        )
+    return people
+
+
+def test_reviewers_see_the_team_s_calls_with_what_they_have_yet_to_score(
+    owner, team, client_for, enqueued
+):
+    reviewer = UserFactory()
+    add_to_team(team, reviewer, role="reviewer")
+    call = OpenCallFactory(organizer=owner, team=team, title="The open model")
+    open_calls.set_status(call=call, actor=owner, published=True)
+    first, second, _third = pool_of(call, 3)
+    open_calls.review(submission=first, reviewer=reviewer, score=4)
+    open_calls.review(submission=second, reviewer=owner, score=2)  # someone else's score
+    OpenCallFactory(organizer=owner, team=team, title="A draft call")
+    OpenCallFactory(title="Another team's call")
+
+    response = client_for(reviewer).get(DASHBOARD)
+
+    page = text(response)
+    assert "The open model 3 in the pool · 2 to score" in page
+    assert "A draft call 0 in the pool" in page
+    assert "Another team's call" not in page
+    assert reverse("manage:pool", args=[call.pk]) in response.content.decode()
+
+
 def test_organizers_see_the_events_but_not_the_team_settings(team, client_for):
     organizer = UserFactory()
     add_to_team(team, organizer, role="organizer")
@@ -380,8 +419,13 @@ def test_a_person_in_no_team_gets_a_404(client_for):
 
 
 def busy_events(team, count: int) -> None:
-    """Events with two sessions each, people in every state and a failed message."""
+    """Events with two sessions each, people in every state and a failed message; as many
+    open calls, with a pool of two."""
+    owner = Membership.objects.filter(team=team, role="owner").first().user
     for _ in range(count):
+        call = OpenCallFactory(organizer=owner, team=team)
+        open_calls.set_status(call=call, actor=owner, published=True)
+        pool_of(call, 2)
         event = EventFactory(team=team, registration_mode="approval")
         for days in (2, 9):
             session = session_at(event, days, capacity=6)
@@ -396,13 +440,13 @@ def busy_events(team, count: int) -> None:
         failed([row])
 
 
-@pytest.mark.parametrize("role", ["owner", "door"])
+@pytest.mark.parametrize("role", ["owner", "door", "reviewer"])
 def test_the_dashboard_asks_no_more_queries_for_forty_events_than_for_five(
-    owner, team, client_for, django_assert_max_num_queries, role
+    owner, team, client_for, django_assert_max_num_queries, role, enqueued
 ):
     viewer = owner if role == "owner" else UserFactory()
-    if role == "door":
-        add_to_team(team, viewer, role="door")
+    if role != "owner":
+        add_to_team(team, viewer, role=role)
     client = client_for(viewer)
     busy_events(team, 5)
     with CaptureQueriesContext(connection) as few:
@@ -415,5 +459,7 @@ def test_the_dashboard_asks_no_more_queries_for_forty_events_than_for_five(
     assert response.status_code == 200
     if role == "owner":
         assert len(rows(response)) == 40
-    else:  # door staff: the next fifty sessions
+    elif role == "door":  # the next fifty sessions
         assert response.content.decode().count('aria-label="Check in: ') == 50
+    else:
+        assert text(response).count("in the pool") == 40
