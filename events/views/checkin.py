@@ -83,7 +83,7 @@ def _render_checkin(
         "door_closed": _door_closed(session),
         "form": form or WalkInForm(),
         # Door staff check people in and see nothing else: no links to the event's pages.
-        "may_view_event": may(request.user, "event.view", session.event),
+        "door_only": not may(request.user, "event.view", session.event),
     }
     return render(request, "events/manage/checkin.html", context, status=status)
 
@@ -250,6 +250,7 @@ def checkin_qr(request: HttpRequest, token: str) -> HttpResponse:
         "refusal": refusal,
         "door_closed": _door_closed(session),
         "counts": attendance.door_counts(session=session),
+        "door_only": not may(request.user, "event.view", session.event),
     }
     return render(request, "events/manage/checkin_scan.html", context, status=200)
 

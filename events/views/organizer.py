@@ -4,6 +4,7 @@ hint that it exists. Every change is a POST that calls a service and redirects."
 
 import csv
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib import messages
@@ -27,11 +28,12 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.http import AuthenticatedRequest
+from accounts.models import User
 
 from .. import current_team
 from ..exports import csv_safe
 from ..forms.manage import EventForm, SessionForm, chosen_team
-from ..models import Event, Notification, Registration, Session
+from ..models import Event, Notification, OpenCall, Registration, Session, Submission
 from ..permissions import (
     get_event_or_404,
     get_registration_or_404,
@@ -49,11 +51,14 @@ from ..services import registration as registration_service
 Status = Registration.Status
 
 
-def _registrations_in(status: str) -> Coalesce:
-    """How many registrations of an event's scheduled sessions are in `status` (a subquery, so
-    it does not multiply the sessions joined for the other sums)."""
+def _registrations_in(status: str, *, ending_after: datetime | None = None) -> Coalesce:
+    """How many registrations of an event's scheduled sessions (those not over by
+    `ending_after`, if given) are in `status`: a subquery, so it does not multiply the
+    sessions joined for the other sums."""
+    when = Q() if ending_after is None else Q(session__ends_at__gte=ending_after)
     counted = (
         Registration.objects.filter(
+            when,
             session__event=OuterRef("pk"),
             session__status=Session.Status.SCHEDULED,
             status=status,
@@ -87,34 +92,69 @@ def dashboard(request: AuthenticatedRequest, slug: str | None = None) -> HttpRes
         next_start=Min("sessions__starts_at", filter=scheduled & Q(sessions__ends_at__gte=now)),
         seats=Coalesce(Sum("sessions__capacity", filter=scheduled), 0),
         confirmed=_registrations_in(Status.CONFIRMED),
-        applied=_registrations_in(Status.APPLIED),
-        waitlisted=_registrations_in(Status.WAITLISTED),
-        offered=_registrations_in(Status.OFFERED),
+        # What needs attention: an application or an offer for a session already over waits
+        # for nothing any more.
+        applied=_registrations_in(Status.APPLIED, ending_after=now),
+        waitlisted=_registrations_in(Status.WAITLISTED, ending_after=now),
+        offered=_registrations_in(Status.OFFERED, ending_after=now),
         failed=_failed_messages(),
     )
     # Upcoming first (soonest on top), then those with nothing upcoming, newest first.
     events = events.order_by(F("next_start").asc(nulls_last=True), "-created_at", "-pk")
+    may_view_events = may(request.user, "event.view", team)
+    may_check_in = may(request.user, "attendance.check_in", team)
+    # Door staff see the sessions coming up (and nothing else); organizers, above their
+    # events, those on today, a tap away from their check-in pages.
+    coming = Q(ends_at__gte=now)
+    if may_view_events:
+        coming &= Q(starts_at__lte=now + timedelta(hours=12))
     checkin = permitted(
         request.user,
-        Session.objects.filter(
-            event__team=team, status=Session.Status.SCHEDULED, ends_at__gte=now
-        ).select_related("event"),
+        Session.objects.filter(coming, event__team=team, status=Session.Status.SCHEDULED)
+        .exclude(event__status=Event.Status.CANCELLED)
+        .select_related("event"),
         "attendance.check_in",
     ).order_by("starts_at", "pk")
+    # Reviewers (who see no events) get the team's calls, each with what they have yet to score.
+    review_calls: QuerySet[OpenCall] | None = None
+    if not may_view_events and may(request.user, "call.review", team):
+        review_calls = (
+            permitted(request.user, OpenCall.objects.filter(team=team), "call.review")
+            .annotate(
+                pool_size=Count("submissions", filter=Q(submissions__confirmed_at__isnull=False)),
+                to_score=_unscored_by(request.user),
+            )
+            .order_by("-created_at", "-pk")
+        )
     return render(
         request,
         "events/manage/dashboard.html",
         {
             "team": team,
+            "review_calls": review_calls,
             "teams": teams,
             "events": events,
-            "checkin_sessions": checkin[:50],
+            "checkin_sessions": checkin[:50] if may_check_in else [],
+            "now": now,
             "may_create": may(request.user, "event.create", team),
             "may_manage": may(request.user, "team.manage", team),
-            "may_view_events": may(request.user, "event.view", team),
+            "may_view_events": may_view_events,
+            "may_check_in": may_check_in,
             "may_view_calls": may(request.user, "call.view", team),
         },
     )
+
+
+def _unscored_by(user: User) -> Coalesce:
+    """How many of a call's pool `user` has not scored yet (a subquery, as _failed_messages)."""
+    counted = (
+        Submission.objects.filter(call=OuterRef("pk"), confirmed_at__isnull=False)
+        .exclude(reviews__reviewer=user)
+        .order_by()
+        .annotate(n=Func(F("pk"), function="COUNT"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
 
 
 def _failed_messages() -> Coalesce:

@@ -4,7 +4,8 @@
 // how tall the header is.
 () => {
   const width = window.innerWidth;
-  const out = {pageWidth: document.scrollingElement.scrollWidth, width, unreachable: [], narrow: [], broken: []};
+  const out = {pageWidth: document.scrollingElement.scrollWidth, width, unreachable: [], narrow: [], broken: [],
+               splitEmails: []};
   // Not inside a closed <details>, display:none or visibility:hidden.
   const visible = (el) => el.checkVisibility({visibilityProperty: true, contentVisibilityAuto: true});
   // Inside a box shrunk to a pixel for screen readers only (a visually hidden table header).
@@ -97,10 +98,40 @@
     const r = [...range.getClientRects()].find(r => r.width > 0);
     return r ? Math.round(r.top) : null;
   };
+  // An email address may wrap at its dots, its "@" and its hyphens, never inside a word
+  // ("univer|sity"): a person reading it, or copying it down at the door, would misread it.
+  // Text nodes joined by <wbr> (the break opportunities a template offers) read as one.
+  const email = /[\w.+-]+@[\w-]+(\.[\w-]+)+/gu;
+  const splitEmails = (node) => {
+    const prev = node.previousSibling;
+    if (prev && prev.nodeName === 'WBR' && prev.previousSibling && prev.previousSibling.nodeType === 3) {
+      return;  // read with the run it continues
+    }
+    const chars = [];  // [text node, offset] of each character of the run
+    for (let n = node; n; ) {
+      for (let i = 0; i < n.textContent.length; i++) chars.push([n, i]);
+      const next = n.nextSibling;
+      n = next && next.nodeName === 'WBR' && next.nextSibling && next.nextSibling.nodeType === 3
+        ? next.nextSibling : null;
+    }
+    const run = chars.map(([n, i]) => n.textContent[i]).join('');
+    for (const match of run.matchAll(email)) {
+      for (let i = match.index + 1; i < match.index + match[0].length; i++) {
+        if (!word.test(run[i - 1]) || !word.test(run[i])) continue;
+        const before = lineOf(...chars[i - 1]), after = lineOf(...chars[i]);
+        if (before !== null && after !== null && before !== after) {
+          out.splitEmails.push(`"${match[0]}" between "${run.slice(match.index, i)}" and`
+            + ` "${run.slice(i, match.index + match[0].length)}"`);
+          break;
+        }
+      }
+    }
+  };
   while (walker.nextNode()) {
     const node = walker.currentNode;
     const text = node.textContent;
     const parent = node.parentElement;
+    if (parent && visible(parent) && !screenReaderOnly(parent)) splitEmails(node);
     if (text.trim().length < 8 || !parent || !visible(parent) || screenReaderOnly(parent)) continue;
     range.selectNodeContents(node);
     const lines = new Set([...range.getClientRects()].filter(r => r.width > 0).map(r => Math.round(r.top)));

@@ -1,11 +1,13 @@
-"""Every organizer page on a 390 px phone and on a 1280 px screen, as door staff and organizers
-use them, with a busy event: long names and long email addresses, forty registrations,
-invitations, messages (one failed), check-ins, survey answers and an open call's pool.
+"""Every organizer page on a 390 px phone and on a 1280 px screen, as a team's owner, its door
+staff and its reviewers use them, with a busy event: long names and long email addresses, forty
+registrations, invitations, messages (one failed), check-ins, survey answers and an open call's
+pool; the owner is in two teams, so the dashboard shows its team switcher.
 
 On each page: nothing scrolls the page sideways, every link, button and field is inside the
 screen and is what a tap there hits (not clipped by its card nor covered), no text is broken
-letter by letter, and the header is one row with its menu folded. Each page is checked with axe
-and screenshotted (artifacts/screenshots/every-organizer-page-*)."""
+letter by letter, no email address is split inside a word, and the header is one row with its
+menu folded. Each page is checked with axe and screenshotted
+(artifacts/screenshots/every-organizer-page-*)."""
 
 from dataclasses import dataclass
 from datetime import timedelta
@@ -32,7 +34,9 @@ from tests.factories import (
     OrganizerFactory,
     ScreeningQuestionFactory,
     SessionFactory,
+    TeamFactory,
     UserFactory,
+    add_to_team,
 )
 from tests.surveys.conftest import answer
 
@@ -42,6 +46,8 @@ from .tabs import Tab
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 ORGANIZER = "olga.organizer-programme-lead@developer-relations.example-company.com"
+DOOR = "dominik.door-staff-volunteer@events-agency-partner.example-company.com"
+REVIEWER = "rania.reviewer-applied-research@developer-relations.example-company.com"
 HEADER_MAX = 80  # px: one row of header, with room for a two-line brand at most
 
 FIRST = ["Maximilian Alexander", "Ana", "Jo", "Siobhán", "Oluwaseun", "Wei", "Bartholomew"]
@@ -59,14 +65,23 @@ def person(n: int):
 
 
 def build_world() -> SimpleNamespace:
-    organizer = OrganizerFactory(email=ORGANIZER, display_name="Olga Organizer", timezone="UTC")
+    organizer = UserFactory(email=ORGANIZER, display_name="Olga Organizer", timezone="UTC")
+    team = TeamFactory(
+        owner=organizer, name="Developer Relations: open models programme", slug="devrel"
+    )
+    # A second team of hers, so the dashboard offers to switch.
+    TeamFactory(owner=organizer, name="Research partnerships (Europe, Middle East and Africa)")
+    door = UserFactory(email=DOOR, display_name="Dominik Door-Staff", timezone="UTC")
+    add_to_team(team, door, role="door")
+    reviewer = UserFactory(email=REVIEWER, display_name="Rania Reviewer", timezone="UTC")
+    add_to_team(team, reviewer, role="reviewer")
     event = EventFactory(
         title="Evaluating the open-weights model with developers from the community",
         registration_mode="approval",
-        organizer=organizer,
+        team=team,
     )
     for n in range(4):
-        EventFactory(title=f"Prototype demo of the agent toolkit {n + 1}", organizer=organizer)
+        EventFactory(title=f"Prototype demo of the agent toolkit {n + 1}", team=team)
     question = ScreeningQuestionFactory(event=event, label="What do you build with open models?")
     now = timezone.now().replace(second=0, microsecond=0)
     session = SessionFactory(
@@ -140,7 +155,7 @@ def build_world() -> SimpleNamespace:
         )
 
     call = open_calls.create_call(
-        organizer=organizer, title="The open model: tell us what you need", slug="open-model"
+        team=team, actor=organizer, title="The open model: tell us what you need", slug="open-model"
     )
     questionnaire.add_question(
         questionnaire=call.questionnaire,
@@ -174,6 +189,7 @@ def build_world() -> SimpleNamespace:
         screening_question=question,
         call=call,
         submission=submissions[0],
+        team=team,
     )
 
 
@@ -181,6 +197,7 @@ def organizer_pages(w: SimpleNamespace) -> list[tuple[str, str]]:
     e, s, c = w.event.pk, w.session.pk, w.call.pk
     return [
         ("dashboard", "/manage/"),
+        ("dashboard of the team, by its short name", f"/manage/t/{w.team.slug}/"),
         ("new event", "/manage/events/new/"),
         ("event", f"/manage/events/{e}/"),
         ("screening question", f"/manage/questions/{w.screening_question.pk}/edit/"),
@@ -234,6 +251,8 @@ class Problems:
             self.lines.append(f"{page}: too narrow to read what is typed: {what}")
         for what in seen["broken"]:
             self.lines.append(f"{page}: text broken letter by letter: {what}")
+        for what in seen["splitEmails"]:
+            self.lines.append(f"{page}: email address split inside a word: {what}")
         if seen["header"] >= HEADER_MAX:
             self.lines.append(f"{page}: the header is {seen['header']} px tall")
 
@@ -260,11 +279,44 @@ def test_every_organizer_page_fits_the_screen_with_every_action_in_reach(open_ta
     tab.click(tab.page.get_by_role("button", name="Check the list"), "invite preview")
     problems.look(tab, "invite preview")
 
+    # The owner's other team, one tap away on the dashboard.
+    tab.visit("/manage/", "dashboard again")
+    other = "Research partnerships (Europe, Middle East and Africa)"
+    tab.click(
+        tab.page.get_by_role("navigation", name="Your teams").get_by_role("link", name=other),
+        "other team",
+    )
+    expect(tab.page.get_by_role("heading", level=1)).to_have_text(other)
+    problems.look(tab, "the other team's dashboard")
+
+    # Door staff on their phone: their sessions to check in, and a tap to the one on now.
+    door = open_tab("door staff", phone=screen == "phone")
+    log_in(door, email=DOOR, name="Dominik Door-Staff")
+    door.visit("/manage/", "dashboard")
+    problems.look(door, "door staff's dashboard")
+    door.click(door.page.get_by_role("link", name="Check in").first, "check-in")
+    assert door.page.url.endswith(f"/manage/sessions/{world.session.pk}/checkin/")
+    problems.look(door, "door staff's check-in")
+
+    # Reviewers: a dashboard with no events table, and the pool they score.
+    reviewer = open_tab("reviewer", phone=screen == "phone")
+    log_in(reviewer, email=REVIEWER, name="Rania Reviewer")
+    reviewer.visit("/manage/", "dashboard")
+    expect(reviewer.page.locator("table")).to_have_count(0)
+    problems.look(reviewer, "reviewer's dashboard")
+    for name, path in [
+        ("pool", f"/manage/calls/{world.call.pk}/pool/"),
+        ("submission", f"/manage/submissions/{world.submission.pk}/"),
+    ]:
+        reviewer.visit(path, name)
+        problems.look(reviewer, f"reviewer's {name}")
+
     assert not problems.lines, "\n".join(problems.lines)
 
 
 def test_the_header_is_one_row_on_a_phone_and_its_menu_opens_by_keyboard(open_tab):
-    OrganizerFactory(email=ORGANIZER, display_name="Olga Organizer Long-Surname")
+    organizer = OrganizerFactory(email=ORGANIZER, display_name="Olga Organizer Long-Surname")
+    (team,) = organizer.teams.all()
     tab = open_tab("organizer", phone=True)
     log_in(tab, email=ORGANIZER, name="Olga Organizer Long-Surname")
     tab.visit("/manage/", "dashboard")
@@ -283,7 +335,7 @@ def test_the_header_is_one_row_on_a_phone_and_its_menu_opens_by_keyboard(open_ta
     tab.tab_to(organize, most=3)
     assert tab.focus_is_visible()
     tab.press("Enter", "dashboard from the menu")
-    expect(page.get_by_role("heading", level=1)).to_have_text("Your events")
+    expect(page.get_by_role("heading", level=1)).to_have_text(team.name)
 
     # The menu folds again with the keyboard (Enter on "Menu", or Escape from inside it, which
     # gives the focus back to "Menu"), and with a tap elsewhere.
