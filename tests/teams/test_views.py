@@ -40,8 +40,10 @@ def page(team):
 
 
 def text(response) -> str:
-    """The page's words as a person reads them: no tags, entities decoded."""
-    words = re.sub(r"<[^>]+>", " ", response.content.decode())
+    """The page's words as a person reads them: no tags, entities decoded (a <wbr>, where an
+    email address may wrap, is no space)."""
+    words = re.sub(r"<wbr>", "", response.content.decode())
+    words = re.sub(r"<[^>]+>", " ", words)
     return re.sub(r"\s+", " ", html.unescape(words))
 
 
