@@ -17,11 +17,13 @@ from events.services import (
 )
 
 DEMO_PASSWORD = "demo-password"  # noqa: S105 - printed on purpose: local demo only
+# (email, name, profile role, role in the demo team or "")
 DEMO_USERS = [
-    ("organizer@example.com", "Olga Organizer", User.Role.OTHER, True),
-    ("ada@example.com", "Ada Lovelace", User.Role.DEVELOPER, False),
-    ("grace@example.com", "Grace Hopper", User.Role.RESEARCHER, False),
-    ("linus@example.com", "Linus Community", User.Role.COMMUNITY, False),
+    ("organizer@example.com", "Olga Organizer", User.Role.OTHER, "owner"),
+    ("door@example.com", "Dora Door", User.Role.OTHER, "door"),
+    ("ada@example.com", "Ada Lovelace", User.Role.DEVELOPER, ""),
+    ("grace@example.com", "Grace Hopper", User.Role.RESEARCHER, ""),
+    ("linus@example.com", "Linus Community", User.Role.COMMUNITY, ""),
 ]
 
 
@@ -30,7 +32,7 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args, **options) -> None:
-        for email, name, role, _organizer in DEMO_USERS:
+        for email, name, role, _team_role in DEMO_USERS:
             user, created = User.objects.get_or_create(
                 email=email,
                 defaults={"display_name": name, "role": role},
@@ -43,16 +45,21 @@ class Command(BaseCommand):
             )
         if not Team.objects.exists():
             olga = User.objects.get(email="organizer@example.com")
-            teams.create_team(
+            team = teams.create_team(
                 actor=olga, name="Open model programme", slug="open-model", timezone="Europe/Berlin"
             )
+            for email, _name, _role, team_role in DEMO_USERS:
+                if team_role and team_role != "owner":
+                    person = User.objects.get(email=email)
+                    teams.add_member(team=team, actor=olga, user=person, role=team_role)
         if not Event.objects.exists():
             self.seed_events()
         if not OpenCall.objects.exists():
             self.seed_call()
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
-        for email, name, _role, organizer in DEMO_USERS:
-            self.stdout.write(f"  {email:<26} {name}{' (organizer)' if organizer else ''}")
+        for email, name, _role, team_role in DEMO_USERS:
+            label = {"owner": " (owns the demo team)", "door": " (door staff)"}.get(team_role, "")
+            self.stdout.write(f"  {email:<26} {name}{label}")
 
     def seed_events(self) -> None:
         organizer = User.objects.get(email="organizer@example.com")
