@@ -359,4 +359,3 @@ def test_a_segment_naming_a_removed_attribute_says_so(team):
     mapped.delete()
     with pytest.raises(ServiceError, match="There is no field “attributes.models_used”"):
         segments.definition_of(saved)
-
