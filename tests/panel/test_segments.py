@@ -8,8 +8,7 @@ import sqlite3
 import pytest
 
 from events.models import Segment
-from events.services import ServiceError
-from events.services import segments
+from events.services import ServiceError, segments
 from tests.factories import PanelMemberFactory, SegmentFactory, UserFactory, add_to_team
 
 from .conftest import attribute, days_ago
@@ -357,5 +356,5 @@ def test_a_segment_naming_a_removed_attribute_says_so(team):
     saved = SegmentFactory(team=team, definition=[cond("attributes.models_used", "in", ["x"])])
     assert segments.definition_of(saved)
     mapped.delete()
-    with pytest.raises(ServiceError, match="There is no field “attributes.models_used”"):
+    with pytest.raises(ServiceError, match=r"There is no field “attributes\.models_used”"):
         segments.definition_of(saved)
