@@ -20,10 +20,11 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import IntegrityError, connections, transaction
-from django.db.models import BooleanField, Q, QuerySet
-from django.db.models.expressions import RawSQL
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import BooleanField, F, Func, Q, QuerySet, Value
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.lookups import IContains
+from django.db.models.sql.compiler import SQLCompiler
 from django.utils import timezone
 
 from accounts.models import User
@@ -248,14 +249,45 @@ def _like(text: str) -> str:
 
 # On SQLite, json_each walks a list's items (or yields a single value itself), so a value
 # stored either way matches item by item; the values to look for come as one JSON parameter.
+# {attributes} is the column as the query names it (an alias such as U0 in a subquery).
 SQLITE_ANY_OF = (
-    "EXISTS (SELECT 1 FROM json_each(events_panelmember.attributes, %s) AS item "
-    "WHERE item.type = 'text' AND item.value IN (SELECT value FROM json_each(%s)))"
+    "EXISTS (SELECT 1 FROM json_each({attributes}, {path}) AS item "
+    "WHERE item.type = 'text' AND item.value IN (SELECT value FROM json_each({wanted})))"
 )
 SQLITE_MENTIONS = (
-    "EXISTS (SELECT 1 FROM json_each(events_panelmember.attributes, %s) AS item "
-    "WHERE item.type = 'text' AND item.value LIKE %s ESCAPE '\\')"
+    "EXISTS (SELECT 1 FROM json_each({attributes}, {path}) AS item "
+    "WHERE item.type = 'text' AND item.value LIKE {wanted} ESCAPE '\\')"
 )
+
+
+class _JsonEachMatch(Func):
+    """One of the SQLite conditions above, its column compiled by Django (so it stays right
+    inside a subquery) and the path and values as parameters."""
+
+    output_field = BooleanField()
+
+    def __init__(self, template: str, name: str, wanted: str) -> None:
+        super().__init__(F("attributes"), Value(f'$."{name}"'), Value(wanted))
+        self.sql_template = template
+
+    def as_sql(
+        self,
+        compiler: SQLCompiler,
+        connection: BaseDatabaseWrapper,
+        function: str | None = None,
+        template: str | None = None,
+        arg_joiner: str | None = None,
+        **extra_context: Any,
+    ) -> tuple[str, tuple[str | int, ...]]:
+        parts: list[str] = []
+        params: list[str | int] = []
+        for expression in self.get_source_expressions():
+            sql, part_params = compiler.compile(expression)
+            parts.append(sql)
+            params.extend(part_params)
+        attributes, path, wanted = parts
+        sql = self.sql_template.format(attributes=attributes, path=path, wanted=wanted)
+        return sql, tuple(params)
 
 
 def _attribute(name: str, op: str, value: Any, vendor: str) -> Q:
@@ -273,13 +305,9 @@ def _attribute(name: str, op: str, value: Any, vendor: str) -> Q:
         # hold "__", which a keyword lookup would read as a path.
         return Q(IContains(KeyTextTransform(name, "attributes"), value))
     # SQLite (no JSON containment there).
-    path = f'$."{name}"'
     if op == "in":
-        sql, param = SQLITE_ANY_OF, json.dumps(value)
-    else:
-        sql, param = SQLITE_MENTIONS, _like(value)
-    # Fixed SQL; the attribute's path and the values are parameters.
-    return Q(RawSQL(sql, [path, param], output_field=BooleanField()))  # noqa: S611
+        return Q(_JsonEachMatch(SQLITE_ANY_OF, name, json.dumps(value)))
+    return Q(_JsonEachMatch(SQLITE_MENTIONS, name, _like(value)))
 
 
 def _q(condition: Condition, vendor: str, now: Any) -> Q:

@@ -7,7 +7,7 @@ import sqlite3
 
 import pytest
 
-from events.models import Segment
+from events.models import PanelMember, Segment
 from events.services import ServiceError, segments
 from tests.factories import PanelMemberFactory, SegmentFactory, UserFactory, add_to_team
 
@@ -122,9 +122,8 @@ def test_the_sqlite_attribute_conditions_match_as_postgresql_does():
         db.execute("INSERT INTO events_panelmember VALUES (?, ?)", [email, json.dumps(attributes)])
 
     def where(sql: str, *params) -> set[str]:
-        found = db.execute(
-            "SELECT email FROM events_panelmember WHERE " + sql.replace("%s", "?"), params
-        )
+        test = sql.format(attributes="attributes", path="?", wanted="?")
+        found = db.execute("SELECT email FROM events_panelmember WHERE " + test, params)
         return {email for (email,) in found}
 
     path = '$."models_used"'
@@ -134,6 +133,23 @@ def test_the_sqlite_attribute_conditions_match_as_postgresql_does():
     assert where(segments.SQLITE_MENTIONS, path, segments._like("llama")) == {"list", "near"}
     assert where(segments.SQLITE_MENTIONS, path, segments._like("100%")) == {"accent"}
     assert where(segments.SQLITE_MENTIONS, path, segments._like("0_")) == set()
+
+
+def test_a_segment_works_as_a_subquery_too(team, other_team):
+    """As a draw or an invitation would use it: `pk__in` a segment's rows."""
+    attribute(team, "models_used")
+    PanelMemberFactory(team=team, email="in@x.org", attributes={"models_used": ["Llama"]})
+    PanelMemberFactory(team=team, email="out@x.org", attributes={"models_used": ["Qwen"]})
+    PanelMemberFactory(team=other_team, email="in@x.org", attributes={"models_used": ["Llama"]})
+    clean = segments.validate(
+        team,
+        [
+            cond("attributes.models_used", "in", "Llama"),
+            cond("attributes.models_used", "contains", "lam"),
+        ],
+    )
+    chosen = PanelMember.objects.filter(pk__in=segments.members(team, clean).values("pk"))
+    assert list(chosen.values_list("team_id", "email")) == [(team.pk, "in@x.org")]
 
 
 def test_conditions_are_anded(team):
