@@ -482,7 +482,12 @@ CASES: list[Case] = [
     post("manage:segment_new", team_slug, RUN, lambda w: {"name": "Planted", **CONSENTING}),
     *get_only("manage:segment", lambda w: [w.segment.pk], REVIEW),
     get("manage:segment_edit", lambda w: [w.segment.pk], RUN),
-    post("manage:segment_edit", lambda w: [w.segment.pk], RUN, lambda w: {"name": "Hijacked"}),
+    post(
+        "manage:segment_edit",
+        lambda w: [w.segment.pk],
+        RUN,
+        lambda w: {"name": "Hijacked", **CONSENTING},
+    ),
     get("manage:segment_delete", lambda w: [w.segment.pk], RUN),
     post("manage:segment_delete", lambda w: [w.segment.pk], RUN),
     # Public and attendee pages (namespace "events") and each person's account.

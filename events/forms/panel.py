@@ -55,9 +55,16 @@ def _as_text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def rows_of(definition: list[dict[str, Any]]) -> list[Row]:
-    """A clean definition as rows to show in the form."""
-    return [Row(c["field"], c["op"], _as_text(c["value"])) for c in definition]
+def rows_of(definition: Any) -> list[Row]:
+    """A definition as rows to show in the form (what is not a condition is left out: the
+    editor then shows what can still be read of a damaged one)."""
+    if not isinstance(definition, list):
+        return []
+    return [
+        Row(str(c.get("field", "")), str(c.get("op", "")), _as_text(c.get("value")))
+        for c in definition
+        if isinstance(c, dict)
+    ]
 
 
 def as_query(rows: list[Row]) -> str:

@@ -200,7 +200,7 @@ def segment_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     found = _segment(request, pk, "panel.edit")
     if request.method == "POST":
         return _save_or_show(request, found.team, found)
-    rows = rows_of(found.definition if isinstance(found.definition, list) else [])
+    rows = rows_of(found.definition)
     return _edit_page(request, found.team, segment=found, name=found.name, rows=rows)
 
 

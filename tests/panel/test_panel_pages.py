@@ -282,6 +282,18 @@ def test_removing_a_condition_is_choosing_no_field_in_it(team, owner_client):
     assert saved.definition == [{"field": "consent", "op": "is", "value": False}]
 
 
+def test_a_damaged_definition_opens_with_its_message_and_edits_what_can_be_read(team, owner_client):
+    saved = SegmentFactory(
+        team=team, definition=["role", {"field": "consent", "op": "is", "value": True}]
+    )
+    page = owner_client.get(reverse("manage:segment", args=[saved.pk]))
+    assert page.status_code == 200
+    assert "Condition 1 is not a field, an operator and a value." in page.content.decode()
+    form = owner_client.get(reverse("manage:segment_edit", args=[saved.pk]))
+    assert form.status_code == 200
+    assert '<option value="consent" selected>' in form.content.decode()
+
+
 def test_deleting_a_segment_asks_first_then_goes_back_to_the_panel(team, owner_client):
     saved = SegmentFactory(team=team, name="Old segment")
     url = reverse("manage:segment_delete", args=[saved.pk])
