@@ -103,10 +103,11 @@ def attribute_names(team: Team) -> list[str]:
     return list(PanelAttribute.objects.filter(team=team).values_list("name", flat=True))
 
 
-def field_choices(names: list[str]) -> list[tuple[str, str]]:
-    """Every field a condition may be on, as (value, label), the team's attributes last."""
-    return [(name, f.label) for name, f in FIELDS.items()] + [
-        (ATTRIBUTE_PREFIX + name, f"Answer: {name}") for name in names
+def field_choices(names: list[str]) -> list[tuple[str, str, tuple[str, ...]]]:
+    """Every field a condition may be on, as (value, label, its operators), the team's
+    attributes last."""
+    return [(name, f.label, OPS[f.kind]) for name, f in FIELDS.items()] + [
+        (ATTRIBUTE_PREFIX + name, f"Answer: {name}", OPS["attribute"]) for name in names
     ]
 
 
