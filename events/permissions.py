@@ -36,8 +36,11 @@ from .models import (
     Membership,
     Notification,
     OpenCall,
+    PanelAttribute,
+    PanelMember,
     Registration,
     Role,
+    Segment,
     Session,
     Submission,
     Survey,
@@ -70,6 +73,9 @@ ACTIONS = frozenset(
         "call.publish",  # put a form that collects people's data in public
         "call.review",  # the pool and its submissions: read, score, note, tag
         "call.export",  # the pool's personal data as a file
+        "panel.view",  # the team's panel: people, their attributes and history; segments
+        "panel.edit",  # segments, panel attributes, draws from the panel
+        "contact.block",  # the team's do-not-contact list
     }
 )
 
@@ -79,7 +85,7 @@ ACTIONS = frozenset(
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
     Role.OWNER: ACTIONS,
     Role.ORGANIZER: ACTIONS - {"team.manage"},
-    Role.REVIEWER: frozenset({"manage.open", "call.view", "call.review"}),
+    Role.REVIEWER: frozenset({"manage.open", "call.view", "call.review", "panel.view"}),
     Role.DOOR: frozenset({"manage.open", "attendance.check_in"}),
 }
 
@@ -102,6 +108,9 @@ TEAM_PATHS: dict[type[Model], tuple[str, ...]] = {
     SurveyRecipient: ("survey__event__team",),
     OpenCall: ("team",),
     Submission: ("call__team",),
+    PanelMember: ("team",),
+    PanelAttribute: ("team",),
+    Segment: ("team",),
     # A message belongs to a session, or (an event-wide invitation) to an event.
     Notification: ("session__event__team", "invitation__event__team"),
 }

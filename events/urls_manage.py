@@ -123,3 +123,14 @@ urlpatterns += [
     path("teams/<slug:slug>/leave/", teams.team_leave, name="team_leave"),
     path("teams/<slug:slug>/delete/", teams.team_delete, name="team_delete"),
 ]
+
+# The team's panel and its saved segments.
+from .views import panel  # noqa: E402
+
+urlpatterns += [
+    path("t/<slug:slug>/panel/", panel.panel, name="panel"),
+    path("t/<slug:slug>/segments/new/", panel.segment_new, name="segment_new"),
+    path("segments/<int:pk>/", panel.segment, name="segment"),
+    path("segments/<int:pk>/edit/", panel.segment_edit, name="segment_edit"),
+    path("segments/<int:pk>/delete/", panel.segment_delete, name="segment_delete"),
+]

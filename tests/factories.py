@@ -239,3 +239,24 @@ def answers_in_words(registration) -> dict:
     return screening.as_written(
         answers=registration.answers, questions=screening.asked(event=event)
     )
+
+
+# The panel: rows written directly (services.panel builds them from the source data; these
+# tests of segments and pages need only the rows).
+class PanelMemberFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "events.PanelMember"
+
+    team = factory.SubFactory(TeamFactory)
+    email = factory.Sequence(lambda n: f"panelist{n}@example.org")
+    name = factory.Sequence(lambda n: f"Panelist {n}")
+    role = "developer"
+
+
+class SegmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "events.Segment"
+
+    team = factory.SubFactory(TeamFactory)
+    name = factory.Sequence(lambda n: f"Segment {n}")
+    definition = factory.LazyFunction(lambda: [{"field": "consent", "op": "is", "value": True}])

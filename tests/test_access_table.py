@@ -50,6 +50,7 @@ from events.models import (
     Question,
     Questionnaire,
     Registration,
+    Segment,
     Session,
     Submission,
     Survey,
@@ -150,6 +151,9 @@ def build_world() -> SimpleNamespace:
     team_invitation = team_service.invite_member(
         team=team, actor=owner, email="joiner@example.com", role="door"
     )
+    segment = Segment.objects.create(
+        team=team, name="Segment", definition=[{"field": "consent", "op": "is", "value": True}]
+    )
     return SimpleNamespace(
         team=team,
         owner=owner,
@@ -176,6 +180,7 @@ def build_world() -> SimpleNamespace:
         other_registration=other_registration,
         member=member,
         team_invitation=team_invitation,
+        segment=segment,
     )
 
 
@@ -300,6 +305,8 @@ def survey_settings(w) -> dict:
         "closes_at": "2030-01-01T10:00",
     }
 
+
+CONSENTING = {"c-0-field": "consent", "c-0-op": "is", "c-0-value": "yes"}
 
 CASES: list[Case] = [
     # The organizer area: one line per URL and method (namespace "manage").
@@ -469,6 +476,20 @@ CASES: list[Case] = [
     get("manage:team_leave", team_slug, TEAM),
     post("manage:team_leave", team_slug, TEAM),
     *post_only("manage:team_delete", team_slug, OWNERS, lambda w: {"confirm": w.team.slug}),
+    # The team's panel and its segments: reviewers read them, owners and organizers change them.
+    *get_only("manage:panel", team_slug, REVIEW),
+    get("manage:segment_new", team_slug, RUN),
+    post("manage:segment_new", team_slug, RUN, lambda w: {"name": "Planted", **CONSENTING}),
+    *get_only("manage:segment", lambda w: [w.segment.pk], REVIEW),
+    get("manage:segment_edit", lambda w: [w.segment.pk], RUN),
+    post(
+        "manage:segment_edit",
+        lambda w: [w.segment.pk],
+        RUN,
+        lambda w: {"name": "Hijacked", **CONSENTING},
+    ),
+    get("manage:segment_delete", lambda w: [w.segment.pk], RUN),
+    post("manage:segment_delete", lambda w: [w.segment.pk], RUN),
     # Public and attendee pages (namespace "events") and each person's account.
     get("events:call", lambda w: [w.call.slug], PUBLIC),
     get("events:list", no_args, PUBLIC),
@@ -514,6 +535,7 @@ def snapshot(w: SimpleNamespace) -> dict:
         "submissions": rows(Submission),
         "reviews": rows(Submission.reviews.rel.related_model),
         "tags": sorted(Submission.tags.through.objects.values_list("submission_id", "pooltag_id")),
+        "segments": rows(Segment),
         "people": list(
             User.objects.filter(pk__in=[p.pk for p in people])
             .order_by("pk")

@@ -2,6 +2,7 @@ from .event import Event, Session, TermsAcceptance
 from .invitation import Invitation
 from .notification import Notification
 from .open_call import OpenCall, PoolTag, Review, Submission
+from .panel import PanelAttribute, PanelMember, Segment
 from .questionnaire import Answer, Choice, Question, Questionnaire, Response
 from .registration import Registration, RegistrationChange
 from .survey import Survey, SurveyRecipient, SurveySending
@@ -15,6 +16,8 @@ __all__ = [
     "Membership",
     "Notification",
     "OpenCall",
+    "PanelAttribute",
+    "PanelMember",
     "PoolTag",
     "Question",
     "Questionnaire",
@@ -23,6 +26,7 @@ __all__ = [
     "Response",
     "Review",
     "Role",
+    "Segment",
     "Session",
     "Submission",
     "Survey",

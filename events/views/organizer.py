@@ -141,6 +141,7 @@ def dashboard(request: AuthenticatedRequest, slug: str | None = None) -> HttpRes
             "may_view_events": may_view_events,
             "may_check_in": may_check_in,
             "may_view_calls": may(request.user, "call.view", team),
+            "may_view_panel": may(request.user, "panel.view", team),
         },
     )
 

@@ -21,7 +21,9 @@ from playwright.sync_api import expect
 from events.invite_parsing import Row
 from events.models import (
     Notification,
+    PanelMember,
     Registration,
+    Segment,
     Session,
     SurveyRecipient,
 )
@@ -179,6 +181,32 @@ def build_world() -> SimpleNamespace:
         open_calls.confirm(submission=submitted.submission, nonce=submitted.submission.nonce)
         submissions.append(submitted.submission)
     open_calls.set_tags(submission=submissions[0], actor=organizer, names=["shortlist", "gpu"])
+    # The team's panel (rows written directly: services.panel builds them in production),
+    # more than a page of it, and a saved segment.
+    PanelMember.objects.bulk_create(
+        PanelMember(
+            team=team,
+            email=f"panel.member.with-a-long-address.{n}@independent-research.example.org",
+            name=f"{FIRST[n % len(FIRST)]} {LAST[n % len(LAST)]}",
+            role="researcher" if n % 2 else "developer",
+            affiliation="Institute for Very Long Organisation Names and Research Partnerships",
+            consent=n % 3 != 0,
+            attended=n % 3,
+            no_shows=n % 5 == 0,
+            last_contacted_at=now - timedelta(days=n) if n % 2 else None,
+        )
+        for n in range(60)
+    )
+    segment = Segment.objects.create(
+        team=team,
+        name="Researchers who never attended and were not contacted in the last month",
+        definition=[
+            {"field": "role", "op": "in", "value": ["researcher"]},
+            {"field": "attended", "op": "eq", "value": 0},
+            {"field": "last_contacted_at", "op": "more_than", "value": 30},
+        ],
+        created_by=organizer,
+    )
     return SimpleNamespace(
         organizer=organizer,
         event=event,
@@ -190,6 +218,7 @@ def build_world() -> SimpleNamespace:
         call=call,
         submission=submissions[0],
         team=team,
+        segment=segment,
     )
 
 
@@ -228,6 +257,16 @@ def organizer_pages(w: SimpleNamespace) -> list[tuple[str, str]]:
         ("pool", f"/manage/calls/{c}/pool/"),
         ("pool charts", f"/manage/calls/{c}/results/"),
         ("submission", f"/manage/submissions/{w.submission.pk}/"),
+        ("panel", f"/manage/t/{w.team.slug}/panel/"),
+        (
+            "panel filtered",
+            f"/manage/t/{w.team.slug}/panel/?c-0-field=role&c-0-op=in&c-0-value=researcher"
+            "&c-1-field=last_contacted_at&c-1-op=more_than&c-1-value=30&add=1",
+        ),
+        ("segment", f"/manage/segments/{w.segment.pk}/"),
+        ("edit segment", f"/manage/segments/{w.segment.pk}/edit/"),
+        ("new segment", f"/manage/t/{w.team.slug}/segments/new/"),
+        ("delete segment", f"/manage/segments/{w.segment.pk}/delete/"),
     ]
 
 
@@ -307,6 +346,8 @@ def test_every_organizer_page_fits_the_screen_with_every_action_in_reach(open_ta
     for name, path in [
         ("pool", f"/manage/calls/{world.call.pk}/pool/"),
         ("submission", f"/manage/submissions/{world.submission.pk}/"),
+        ("panel", f"/manage/t/{world.team.slug}/panel/"),
+        ("segment", f"/manage/segments/{world.segment.pk}/"),
     ]:
         reviewer.visit(path, name)
         problems.look(reviewer, f"reviewer's {name}")

@@ -1,0 +1,107 @@
+"""A team's panel: everyone who confirmed a submission to one of the team's open calls or
+registered for one of its events, one row per person (by email), with the attributes and the
+history organizers choose people by.
+
+A PanelMember row is derived data: services.panel builds and refreshes it from the source rows
+(submissions, registrations, invitations, survey answers), so it can always be rebuilt. It is
+kept as columns (not computed per request) so that filtering 200,000 people runs in the
+database on indexed columns."""
+
+from django.conf import settings
+from django.db import models
+
+from accounts.models import User
+
+from .questionnaire import Question
+from .team import Team
+
+
+class PanelMember(models.Model):
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="panel")
+    # The person's identity in the panel: their address, lower-cased. An account and an
+    # earlier anonymous submission with one of its verified addresses are one person.
+    email = models.EmailField(max_length=254)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Attributes: the latest the person gave (their profile, else their latest submission).
+    name = models.CharField(max_length=150, blank=True)
+    role = models.CharField(max_length=20, choices=User.Role.choices, blank=True)
+    affiliation = models.CharField(max_length=200, blank=True)
+    location = models.CharField("country or time zone", max_length=64, blank=True)
+    github_handle = models.CharField("GitHub handle", max_length=39, blank=True)
+    # Open-call answers the team maps to attributes ({"models_used": ["Llama", "Mistral"]}).
+    attributes = models.JSONField(default=dict, blank=True)
+    # Agreed, in one of the team's calls, to be contacted about future sessions: only they
+    # are invitable from the panel.
+    consent = models.BooleanField(default=False)
+    # History with this team.
+    calls_answered = models.PositiveIntegerField(default=0)
+    invitations = models.PositiveIntegerField(default=0)
+    invitations_accepted = models.PositiveIntegerField(default=0)
+    invitations_declined = models.PositiveIntegerField(default=0)
+    registrations = models.PositiveIntegerField(default=0)
+    attended = models.PositiveIntegerField(default=0)
+    no_shows = models.PositiveIntegerField(default=0)
+    late_cancellations = models.PositiveIntegerField(default=0)
+    surveys_answered = models.PositiveIntegerField(default=0)
+    first_seen_at = models.DateTimeField(null=True, blank=True)
+    last_contacted_at = models.DateTimeField(null=True, blank=True)
+    last_attended_at = models.DateTimeField(null=True, blank=True)
+    refreshed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["team", "email"]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "email"], name="panel_member_once_per_team"),
+        ]
+        indexes = [
+            models.Index(fields=["team", "role"]),
+            models.Index(fields=["team", "consent"]),
+            models.Index(fields=["team", "attended"]),
+            models.Index(fields=["team", "last_contacted_at"]),
+            models.Index(fields=["team", "last_attended_at"]),
+            models.Index(fields=["team", "affiliation"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} in {self.team}"
+
+
+class PanelAttribute(models.Model):
+    """An open-call question whose answers the team uses as a panel attribute: "Which models
+    do you use?" becomes `models_used`."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="panel_attributes")
+    name = models.SlugField(max_length=40)
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        ordering = ["team", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "name"], name="panel_attribute_name_once"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Segment(models.Model):
+    """A saved filter over a team's panel (attributes, answers, history, tags), re-evaluated
+    whenever it is opened. `definition` is what services.segments validates and turns into a
+    query; it is never typed by hand but composed in a form."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="segments")
+    name = models.CharField(max_length=100)
+    definition = models.JSONField(default=dict)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["team", "name", "pk"]
+
+    def __str__(self) -> str:
+        return self.name

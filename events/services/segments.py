@@ -1,0 +1,478 @@
+"""Segments: filters over a team's panel, composed of conditions and saved by name.
+
+A definition is a JSON list of conditions, all of which a person must meet (AND):
+
+    [{"field": "role", "op": "in", "value": ["researcher"]},
+     {"field": "attended", "op": "eq", "value": 0},
+     {"field": "last_contacted_at", "op": "more_than", "value": 30},
+     {"field": "attributes.models_used", "op": "in", "value": ["Llama"]}]
+
+`validate` is the one gate: whatever a page or a script sends goes through it and comes out
+typed (numbers as ints, consent as a bool, lists as lists of strings), or is refused with a
+ServiceError that says which condition is wrong and why. `members` turns a clean definition
+into ONE queryset over the panel's columns, so a segment of 200,000 people is filtered and
+counted by the database, never in Python; segments are re-evaluated each time they are read.
+"""
+
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.db import IntegrityError, connections, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import BooleanField, F, Func, Q, QuerySet, Value
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.lookups import IContains
+from django.db.models.sql.compiler import SQLCompiler
+from django.utils import timezone
+
+from accounts.models import User
+
+from .. import permissions
+from ..models import PanelAttribute, PanelMember, Segment, Team
+from . import ServiceError
+
+MAX_CONDITIONS = 20
+MAX_NUMBER = 1_000_000  # far above any history count, far below a column's limit
+MAX_DAYS = 36_500  # a hundred years
+MAX_TEXT = 200
+MAX_VALUES = 50
+ATTRIBUTE_PREFIX = "attributes."
+
+Condition = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Field:
+    label: str
+    kind: str  # "role", "text", "consent", "number", "date", "attribute"
+
+
+FIELDS: dict[str, Field] = {
+    "role": Field("Role", "role"),
+    "affiliation": Field("Affiliation", "text"),
+    "location": Field("Country or time zone", "location"),
+    "consent": Field("Agreed to be contacted", "consent"),
+    "attended": Field("Sessions attended", "number"),
+    "no_shows": Field("No-shows", "number"),
+    "invitations": Field("Invitations received", "number"),
+    "calls_answered": Field("Calls answered", "number"),
+    "registrations": Field("Registrations", "number"),
+    "surveys_answered": Field("Surveys answered", "number"),
+    "last_contacted_at": Field("Last contacted", "date"),
+    "last_attended_at": Field("Last attended", "date"),
+}
+
+# The operators each kind of field takes, in the order the form offers them.
+OPS: dict[str, tuple[str, ...]] = {
+    "role": ("in",),
+    "text": ("contains", "is"),
+    "location": ("contains",),
+    "consent": ("is",),
+    "number": ("eq", "gte", "lte"),
+    "date": ("never", "more_than", "within"),
+    "attribute": ("in", "contains"),
+}
+
+OP_LABELS: dict[str, str] = {
+    "in": "is any of",
+    "contains": "contains",
+    "is": "is",
+    "eq": "is exactly",
+    "gte": "is at least",
+    "lte": "is at most",
+    "never": "never",
+    "more_than": "more than … days ago",
+    "within": "within the last … days",
+}
+
+ROLE_PLURALS = {
+    User.Role.DEVELOPER: "developers",
+    User.Role.RESEARCHER: "researchers",
+    User.Role.COMMUNITY: "community members",
+    User.Role.OTHER: "people of another role",
+}
+
+YES = {"yes", "true", "1", "y"}
+NO = {"no", "false", "0", "n"}
+
+
+def attribute_names(team: Team) -> list[str]:
+    """The team's panel attributes (mapped call questions), by name."""
+    return list(PanelAttribute.objects.filter(team=team).values_list("name", flat=True))
+
+
+def field_choices(names: list[str]) -> list[tuple[str, str, tuple[str, ...]]]:
+    """Every field a condition may be on, as (value, label, its operators), the team's
+    attributes last."""
+    return [(name, f.label, OPS[f.kind]) for name, f in FIELDS.items()] + [
+        (ATTRIBUTE_PREFIX + name, f"Answer: {name}", OPS["attribute"]) for name in names
+    ]
+
+
+def _kind(field: str, names: list[str]) -> str:
+    if field in FIELDS:
+        return FIELDS[field].kind
+    if field.startswith(ATTRIBUTE_PREFIX) and field[len(ATTRIBUTE_PREFIX) :] in names:
+        return "attribute"
+    raise ServiceError(f"There is no field “{field[:60]}” to filter on.")
+
+
+def _label(field: str) -> str:
+    if field in FIELDS:
+        return FIELDS[field].label
+    return f"Answer: {field[len(ATTRIBUTE_PREFIX) :]}"
+
+
+def _no_nul(value: Any) -> None:
+    if isinstance(value, str) and "\x00" in value:
+        raise ServiceError("A condition cannot contain a NUL character.")
+    if isinstance(value, list):
+        for item in value:
+            _no_nul(item)
+
+
+def _text(value: Any, where: str) -> str:
+    if isinstance(value, list):
+        value = ", ".join(str(v) for v in value)
+    text = str(value if value is not None else "").strip()
+    if not text:
+        raise ServiceError(f"{where}: type the text to look for.")
+    if len(text) > MAX_TEXT:
+        raise ServiceError(f"{where}: at most {MAX_TEXT} characters.")
+    return text
+
+
+def _words(value: Any, where: str) -> list[str]:
+    """A list of values: a JSON list, or what the form sends, separated by commas."""
+    items = value if isinstance(value, list) else str(value or "").split(",")
+    words = []
+    for item in items:
+        if not isinstance(item, str | int | float) or isinstance(item, bool):
+            raise ServiceError(f"{where}: give the values as text.")
+        word = str(item).strip()
+        if word and word not in words:
+            words.append(word)
+    if not words:
+        raise ServiceError(f"{where}: give at least one value.")
+    if len(words) > MAX_VALUES or any(len(w) > MAX_TEXT for w in words):
+        raise ServiceError(f"{where}: at most {MAX_VALUES} values of {MAX_TEXT} characters.")
+    return words
+
+
+def _roles(value: Any, where: str) -> list[str]:
+    by_name = {r.value: r.value for r in User.Role} | {r.label.lower(): r.value for r in User.Role}
+    by_name |= {plural: role for role, plural in ROLE_PLURALS.items()}
+    roles = []
+    for word in _words(value, where):
+        role = by_name.get(word.lower())
+        if role is None:
+            known = ", ".join(r.label.lower() for r in User.Role)
+            raise ServiceError(f"{where}: “{word[:40]}” is not a role (one of: {known}).")
+        if role not in roles:
+            roles.append(role)
+    return roles
+
+
+def _count(value: Any, where: str, *, most: int, what: str) -> int:
+    text = str(value).strip() if not isinstance(value, bool) else "x"
+    if text.startswith("-") and text[1:].isdigit():
+        raise ServiceError(f"{where}: {what} cannot be negative.")
+    if not text.isdigit() or not text.isascii():
+        raise ServiceError(f"{where}: “{text[:20]}” is not a whole number.")
+    if len(text) > 9 or int(text) > most:
+        raise ServiceError(f"{where}: {what} is at most {most:,}.")
+    return int(text)
+
+
+def _consent(value: Any, where: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower()
+    if word in YES:
+        return True
+    if word in NO:
+        return False
+    raise ServiceError(f"{where}: answer yes or no.")
+
+
+def _clean(condition: Any, n: int, names: list[str]) -> Condition:
+    if not isinstance(condition, dict):
+        raise ServiceError(f"Condition {n} is not a field, an operator and a value.")
+    _no_nul(condition.get("field"))
+    _no_nul(condition.get("op"))
+    _no_nul(condition.get("value"))
+    field = str(condition.get("field") or "")
+    op = str(condition.get("op") or "")
+    value = condition.get("value")
+    kind = _kind(field, names)
+    where = f"Condition {n} ({_label(field)})"
+    if op not in OPS[kind]:
+        offered = ", ".join(f"“{OP_LABELS[o]}”" for o in OPS[kind])
+        raise ServiceError(f"{where}: choose one of {offered}, not “{op[:20]}”.")
+    cleaned: Any
+    if kind == "role":
+        cleaned = _roles(value, where)
+    elif kind in ("text", "location"):
+        cleaned = _text(value, where)
+    elif kind == "consent":
+        cleaned = _consent(value, where)
+    elif kind == "number":
+        cleaned = _count(value, where, most=MAX_NUMBER, what="the number")
+    elif kind == "date":
+        cleaned = None if op == "never" else _count(value, where, most=MAX_DAYS, what="days")
+    elif op == "in":
+        cleaned = _words(value, where)
+    else:
+        cleaned = _text(value, where)
+    return {"field": field, "op": op, "value": cleaned}
+
+
+def validate(team: Team, definition: Any, *, saving: bool = False) -> list[Condition]:
+    """The definition with typed values, or a ServiceError naming what is wrong. `saving`:
+    a saved segment needs at least one condition (with none it would be the whole panel)."""
+    if definition in (None, ""):
+        definition = []
+    if not isinstance(definition, list):
+        raise ServiceError("A segment is a list of conditions.")
+    if len(definition) > MAX_CONDITIONS:
+        raise ServiceError(f"A segment has at most {MAX_CONDITIONS} conditions.")
+    if saving and not definition:
+        raise ServiceError("Add at least one condition: a segment with none is everyone.")
+    names = attribute_names(team) if definition else []
+    return [_clean(condition, n, names) for n, condition in enumerate(definition, start=1)]
+
+
+def _like(text: str) -> str:
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+# On SQLite, json_each walks a list's items (or yields a single value itself), so a value
+# stored either way matches item by item; the values to look for come as one JSON parameter.
+# {attributes} is the column as the query names it (an alias such as U0 in a subquery).
+SQLITE_ANY_OF = (
+    "EXISTS (SELECT 1 FROM json_each({attributes}, {path}) AS item "
+    "WHERE item.type = 'text' AND item.value IN (SELECT value FROM json_each({wanted})))"
+)
+SQLITE_MENTIONS = (
+    "EXISTS (SELECT 1 FROM json_each({attributes}, {path}) AS item "
+    "WHERE item.type = 'text' AND item.value LIKE {wanted} ESCAPE '\\')"
+)
+
+
+class _JsonEachMatch(Func):
+    """One of the SQLite conditions above, its column compiled by Django (so it stays right
+    inside a subquery) and the path and values as parameters."""
+
+    output_field = BooleanField()
+
+    def __init__(self, template: str, name: str, wanted: str) -> None:
+        super().__init__(F("attributes"), Value(f'$."{name}"'), Value(wanted))
+        self.sql_template = template
+
+    def as_sql(
+        self,
+        compiler: SQLCompiler,
+        connection: BaseDatabaseWrapper,
+        function: str | None = None,
+        template: str | None = None,
+        arg_joiner: str | None = None,
+        **extra_context: Any,
+    ) -> tuple[str, tuple[str | int, ...]]:
+        parts: list[str] = []
+        params: list[str | int] = []
+        for expression in self.get_source_expressions():
+            sql, part_params = compiler.compile(expression)
+            parts.append(sql)
+            params.extend(part_params)
+        attributes, path, wanted = parts
+        sql = self.sql_template.format(attributes=attributes, path=path, wanted=wanted)
+        return sql, tuple(params)
+
+
+def _attribute(name: str, op: str, value: Any, vendor: str) -> Q:
+    """A condition on one answer mapped to an attribute, stored as a string (one choice, a
+    text) or a list (several choices)."""
+    if vendor == "postgresql":
+        if op == "in":
+            # Containment on the whole column, which a GIN index on `attributes` serves: a
+            # list holding the value, or the value itself.
+            q = Q()
+            for word in value:
+                q |= Q(attributes__contains={name: [word]}) | Q(attributes__contains={name: word})
+            return q
+        # The key as text (a list as its JSON text): built as an expression, since a name may
+        # hold "__", which a keyword lookup would read as a path.
+        return Q(IContains(KeyTextTransform(name, "attributes"), value))
+    # SQLite (no JSON containment there).
+    if op == "in":
+        return Q(_JsonEachMatch(SQLITE_ANY_OF, name, json.dumps(value)))
+    return Q(_JsonEachMatch(SQLITE_MENTIONS, name, _like(value)))
+
+
+def _q(condition: Condition, vendor: str, now: Any) -> Q:
+    field, op, value = condition["field"], condition["op"], condition["value"]
+    if field.startswith(ATTRIBUTE_PREFIX):
+        return _attribute(field[len(ATTRIBUTE_PREFIX) :], op, value, vendor)
+    kind = FIELDS[field].kind
+    if kind == "role":
+        return Q(role__in=value)
+    if kind in ("text", "location"):
+        return Q(**{f"{field}__{'iexact' if op == 'is' else 'icontains'}": value})
+    if kind == "consent":
+        return Q(consent=value)
+    if kind == "number":
+        return Q(**{f"{field}__{'exact' if op == 'eq' else op}": value})
+    if op == "never":
+        return Q(**{f"{field}__isnull": True})
+    since = now - timedelta(days=value)
+    return Q(**{f"{field}__{'lt' if op == 'more_than' else 'gte'}": since})
+
+
+def members(team: Team, definition: list[Condition]) -> QuerySet[PanelMember]:
+    """The team's panel members who meet every condition of a clean definition: one query,
+    evaluated when read (a segment is re-evaluated each time it is opened)."""
+    rows = PanelMember.objects.filter(team=team)
+    vendor = connections[rows.db].vendor
+    now = timezone.now()
+    for condition in definition:
+        rows = rows.filter(_q(condition, vendor, now))
+    return rows
+
+
+def _times(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+COUNTS = {
+    # field: (when zero, verb phrase with {n}, singular, plural)
+    "attended": ("never attended", "attended {n}", "time", "times"),
+    "no_shows": ("no no-shows", "{n}", "no-show", "no-shows"),
+    "invitations": ("never invited", "invited {n}", "time", "times"),
+    "calls_answered": ("answered no call", "answered {n}", "call", "calls"),
+    "registrations": ("never registered", "registered {n}", "time", "times"),
+    "surveys_answered": ("answered no survey", "answered {n}", "survey", "surveys"),
+}
+DATES = {
+    "last_contacted_at": ("never contacted", "last contacted", "contacted"),
+    "last_attended_at": ("never attended", "last attended", "attended"),
+}
+
+
+def _quoted(words: list[str]) -> str:
+    return " or ".join(f"“{w}”" for w in words)
+
+
+def _phrase(condition: Condition) -> str:
+    field, op, value = condition["field"], condition["op"], condition["value"]
+    if field.startswith(ATTRIBUTE_PREFIX):
+        name = field[len(ATTRIBUTE_PREFIX) :]
+        if op == "in":
+            return f"{name} includes {_quoted(value)}"
+        return f"{name} mentions “{value}”"
+    if field == "role":
+        return " or ".join(ROLE_PLURALS[User.Role(role)] for role in value)
+    if field in ("affiliation", "location"):
+        what = "affiliation" if field == "affiliation" else "country or time zone"
+        return f"{what} {'is' if op == 'is' else 'contains'} “{value}”"
+    if field == "consent":
+        return "agreed to be contacted" if value else "did not agree to be contacted"
+    if field in COUNTS:
+        zero, verb, one, many = COUNTS[field]
+        if value == 0 and op in ("eq", "lte"):
+            return zero
+        amount = {"eq": "", "gte": "at least ", "lte": "at most "}[op]
+        count = verb.format(n=f"{amount}{value}")
+        return f"{count} {one if value == 1 else many}"
+    never, last, recently = DATES[field]
+    if op == "never":
+        return never
+    days = _times(value, "day", "days")
+    if op == "more_than":
+        return f"{last} more than {days} ago"
+    return f"{recently} within the last {days}"
+
+
+def describe(definition: list[Condition]) -> str:
+    """A clean definition in words: "researchers, never attended, last contacted more than
+    30 days ago". No database: a segment's page reads it from the stored definition."""
+    if not definition:
+        return "everyone in the panel"
+    return ", ".join(_phrase(condition) for condition in definition)
+
+
+# Saved segments ----------------------------------------------------------------------------
+
+
+def _check_editor(actor: User, team: Team) -> None:
+    if not permissions.may(actor, "panel.edit", team):
+        raise ServiceError("Only the team's owners and organizers may change its segments.")
+
+
+def _name(team: Team, name: str, *, keep: Segment | None = None) -> str:
+    _no_nul(name)
+    name = " ".join(str(name or "").split())
+    if not name:
+        raise ServiceError("Give the segment a name.")
+    if len(name) > 100:
+        raise ServiceError("A segment's name is at most 100 characters.")
+    taken = Segment.objects.filter(team=team, name__iexact=name)
+    if keep is not None:
+        taken = taken.exclude(pk=keep.pk)
+    if taken.exists():
+        raise ServiceError(f"The team already has a segment named “{name}”.")
+    return name
+
+
+@transaction.atomic
+def create_segment(*, team: Team, actor: User, name: str, definition: Any) -> Segment:
+    """A new saved segment of `team`'s panel, recorded as `actor`'s."""
+    _check_editor(actor, team)
+    clean = validate(team, definition, saving=True)
+    try:
+        with transaction.atomic():
+            return Segment.objects.create(
+                team=team, name=_name(team, name), definition=clean, created_by=actor
+            )
+    except IntegrityError:  # the team was deleted meanwhile
+        raise ServiceError("This team no longer exists.") from None
+
+
+@transaction.atomic
+def update_segment(
+    *, segment: Segment, actor: User, name: str | None = None, definition: Any = None
+) -> Segment:
+    """A new name and/or definition for a segment; what is not given stays."""
+    team = segment.team
+    _check_editor(actor, team)
+    segment = Segment.objects.select_for_update().get(pk=segment.pk)
+    fields = ["updated_at"]
+    if name is not None:
+        segment.name = _name(team, name, keep=segment)
+        fields.append("name")
+    if definition is not None:
+        segment.definition = validate(team, definition, saving=True)
+        fields.append("definition")
+    segment.save(update_fields=fields)
+    return segment
+
+
+def rename_segment(*, segment: Segment, actor: User, name: str) -> Segment:
+    return update_segment(segment=segment, actor=actor, name=name)
+
+
+@transaction.atomic
+def delete_segment(*, segment: Segment, actor: User) -> None:
+    _check_editor(actor, segment.team)
+    Segment.objects.filter(pk=segment.pk).delete()
+
+
+def definition_of(segment: Segment) -> list[Condition]:
+    """A stored segment's definition, checked again: a panel attribute it names may have
+    been removed since (then the ServiceError says which)."""
+    return validate(segment.team, segment.definition)
+
+
+def as_json(definition: list[Condition]) -> str:
+    return json.dumps(definition, ensure_ascii=False)
