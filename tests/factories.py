@@ -251,6 +251,9 @@ class PanelMemberFactory(factory.django.DjangoModelFactory):
     email = factory.Sequence(lambda n: f"panelist{n}@example.org")
     name = factory.Sequence(lambda n: f"Panelist {n}")
     role = "developer"
+    # In the panel's view: they agreed to be contacted (pass consent=False with registrations=1
+    # for someone known through an event only).
+    consent = True
 
 
 class SegmentFactory(factory.django.DjangoModelFactory):

@@ -330,10 +330,17 @@ def _q(condition: Condition, vendor: str, now: Any) -> Q:
     return Q(**{f"{field}__{'lt' if op == 'more_than' else 'gte'}": since})
 
 
+def visible(team: Team) -> QuerySet[PanelMember]:
+    """Whom the panel shows the team: people who agreed, in one of its calls, to be contacted
+    about future sessions, and people who signed up for one of its events. Someone who only
+    answered a call without that consent stays visible within that call's pool, not here."""
+    return PanelMember.objects.filter(team=team).filter(Q(consent=True) | Q(registrations__gt=0))
+
+
 def members(team: Team, definition: list[Condition]) -> QuerySet[PanelMember]:
     """The team's panel members who meet every condition of a clean definition: one query,
     evaluated when read (a segment is re-evaluated each time it is opened)."""
-    rows = PanelMember.objects.filter(team=team)
+    rows = visible(team)
     vendor = connections[rows.db].vendor
     now = timezone.now()
     for condition in definition:

@@ -116,7 +116,8 @@ def test_the_team_attributes_are_fields_of_the_filter(team, owner_client):
 
 def test_the_table_shows_fifty_people_a_page(team, owner_client):
     PanelMember.objects.bulk_create(
-        PanelMember(team=team, email=f"p{n:03}@x.org", name=f"P {n}") for n in range(120)
+        PanelMember(team=team, email=f"p{n:03}@x.org", name=f"P {n}", consent=True)
+        for n in range(120)
     )
     first = owner_client.get(panel_url(team)).content.decode()
     third = owner_client.get(panel_url(team, page="3")).content.decode()

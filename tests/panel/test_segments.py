@@ -53,10 +53,19 @@ def test_location_contains(team):
 
 def test_consent_yes_and_no(team):
     PanelMemberFactory(team=team, email="yes@x.org", consent=True)
-    PanelMemberFactory(team=team, email="no@x.org", consent=False)
+    # Known through an event they signed up for, without having agreed to be contacted.
+    PanelMemberFactory(team=team, email="no@x.org", consent=False, registrations=1)
 
     assert emails(team, cond("consent", "is", "yes")) == {"yes@x.org"}
     assert emails(team, cond("consent", "is", False)) == {"no@x.org"}
+
+
+def test_someone_who_only_answered_a_call_without_consent_is_not_in_the_panel(team):
+    PanelMemberFactory(team=team, email="quiet@x.org", consent=False, calls_answered=1)
+    PanelMemberFactory(team=team, email="came@x.org", consent=False, registrations=1)
+
+    assert emails(team) == {"came@x.org"}
+    assert emails(team, cond("consent", "is", False)) == {"came@x.org"}
 
 
 @pytest.mark.parametrize("field", list(segments.COUNTS))
