@@ -301,6 +301,9 @@ def seed_people(team, call, event, count: int) -> None:
 def refresh_queries(team) -> int:
     with CaptureQueriesContext(connection) as queries:
         panel.refresh(team=team)
+    if connection.vendor == "sqlite":
+        # SQLite takes at most 999 parameters a statement: Django splits the upserts there.
+        return sum(not q["sql"].startswith('INSERT INTO "events_panelmember"') for q in queries)
     return len(queries)
 
 
