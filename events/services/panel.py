@@ -97,14 +97,19 @@ def _key(prefix: str = "", *, with_user: bool = False) -> Coalesce:
     parts: list[Any] = [Subquery(verified), Lower(f"{prefix}email")]
     if with_user:
         parts.insert(0, Lower(f"{prefix}user__email"))
-    return Coalesce(*parts, output_field=CharField())
+    return _as_key(Coalesce(*parts, output_field=CharField()))
+
+
+def _as_key(expression: Any) -> Any:
+    """A person's key compares as Python compares strings (code points), which the merge of
+    the streams needs: PostgreSQL's collation would put "a.b" and "ab" the other way. (The
+    collation is on the selected value itself, so the database computes it once per row.)"""
+    if connection.vendor == "postgresql":
+        return Collate(expression, "C")
+    return expression
 
 
 def _ordered(rows: QuerySet, *then: str) -> QuerySet:
-    """Ordered by key (then by `then`) in the order Python compares strings (code points),
-    which the merge needs: PostgreSQL's collation would put "a.b" and "ab" the other way."""
-    if connection.vendor == "postgresql":
-        return rows.order_by(Collate(F("key"), "C"), *then)
     return rows.order_by("key", *then)
 
 
@@ -155,7 +160,7 @@ def _submissions(team: Team, scope: Scope | None) -> QuerySet:
     if scope is not None:
         rows = rows.filter(Q(email__in=scope.addresses) | Q(user_id__in=scope.users))
     return _ordered(rows.annotate(key=_key(with_user=True)), "submitted_at", "pk").values_list(
-        "key", "call_id", "consent", *PROFILE, "submitted_at", "confirmed_at"
+        "key", "call_id", "consent", *PROFILE, "confirmed_at"
     )
 
 
@@ -173,7 +178,7 @@ def _answers(team: Team, questions: list[int], scope: Scope | None) -> QuerySet:
         )
     keyed = rows.annotate(key=_key(prefix, with_user=True))
     return _ordered(keyed, f"{prefix}submitted_at", "response_id", "pk").values_list(
-        "key", "question_id", f"{prefix}submitted_at", "response_id", "number", "text"
+        "key", "question_id", "response_id", "number", "text"
     )
 
 
@@ -182,7 +187,7 @@ def _registrations(team: Team, scope: Scope | None, now: datetime) -> QuerySet:
     if scope is not None:
         rows = rows.filter(user_id__in=scope.users)
     return _ordered(
-        rows.values(key=Lower("user__email")).annotate(
+        rows.values(key=_as_key(Lower("user__email"))).annotate(
             count=Count("pk"),
             **attendance.history_counts(now),
             last_attended_at=Max("session__starts_at", filter=attendance.attended(now)),
@@ -215,9 +220,9 @@ def _surveys(team: Team, scope: Scope | None) -> QuerySet:
     rows = SurveyRecipient.objects.filter(survey__event__team=team, answered_at__isnull=False)
     if scope is not None:
         rows = rows.filter(user_id__in=scope.users)
-    return _ordered(rows.values(key=Lower("user__email")).annotate(count=Count("pk"))).values_list(
-        "key", "count"
-    )
+    return _ordered(
+        rows.values(key=_as_key(Lower("user__email"))).annotate(count=Count("pk"))
+    ).values_list("key", "count")
 
 
 # One person, as the streams tell them ------------------------------------------------------
@@ -233,8 +238,9 @@ class _Person:
     registered: tuple | None = None
     invited: tuple | None = None
     surveys: int = 0
-    # question id -> (submitted_at, response id, numbers, text) of the latest answer
-    answers: dict[int, tuple[datetime, int, list[int], str]] = field(default_factory=dict)
+    current: tuple | None = None  # the panel's row as it is
+    # question id -> (response id, numbers, text) of the latest answer
+    answers: dict[int, tuple[int, list[int], str]] = field(default_factory=dict)
 
     @property
     def is_member(self) -> bool:
@@ -247,7 +253,7 @@ class _Person:
     def take(self, source: str, row: tuple) -> None:
         if source == "submission":
             # In order of sending: a later submission's non-blank fields win.
-            _key, call_id, consent, *profile, _submitted_at, confirmed_at = row
+            _key, call_id, consent, *profile, confirmed_at = row
             self.calls.add(call_id)
             self.consent = self.consent or consent
             for name, value in zip(PROFILE, profile, strict=True):
@@ -255,13 +261,15 @@ class _Person:
                     self.profile[name] = value
             self.seen(confirmed_at)
         elif source == "answer":
-            _key, question_id, submitted_at, response_id, number, text = row
+            # In order of sending, a response's rows together: another response's rows
+            # are a later submission's, which wins.
+            _key, question_id, response_id, number, text = row
             held = self.answers.get(question_id)
-            if held is None or (held[1] != response_id and submitted_at >= held[0]):
-                held = (submitted_at, response_id, [], "")
+            if held is None or held[0] != response_id:
+                held = (response_id, [], "")
             if number is not None:
-                held[2].append(number)
-            self.answers[question_id] = (held[0], held[1], held[2], text or held[3])
+                held[1].append(number)
+            self.answers[question_id] = (response_id, held[1], text or held[2])
         elif source == "registration":
             self.registered = row
             self.seen(row[6])
@@ -269,6 +277,8 @@ class _Person:
             self.invited = row
         elif source == "survey":
             self.surveys = row[1]
+        elif source == "current":
+            self.current = row
 
 
 def _tagged(source: str, rows: Iterator[tuple]) -> Iterator[tuple[str, str, tuple]]:
@@ -327,24 +337,30 @@ def attribute_value(question: Question, labels: dict[int, str], numbers: list[in
     return numbers[0] if numbers else None
 
 
-def _row(team: Team, person: _Person, user: User | None, mapped: list[_Attribute]) -> PanelMember:
+ACCOUNT = ("pk", "display_name", "role", "affiliation", "github_handle", "timezone")
+
+
+def _row(team: Team, person: _Person, user: tuple | None, mapped: list[_Attribute]) -> PanelMember:
+    """`user`: the account's ACCOUNT fields, if the person has one."""
     profile = dict(person.profile)
+    user_id = None
     if user is not None:
+        user_id, display_name, role, affiliation, github_handle, time_zone = user
         # The account's own profile wins over what a submission said; a blank field, or the
         # default time zone nobody chose, does not.
         account = {
-            "name": user.display_name,
-            "role": user.role,
-            "affiliation": user.affiliation,
-            "github_handle": user.github_handle,
-            "location": "" if user.timezone == DEFAULT_TIMEZONE else user.timezone,
+            "name": display_name,
+            "role": role,
+            "affiliation": affiliation,
+            "github_handle": github_handle,
+            "location": "" if time_zone == DEFAULT_TIMEZONE else time_zone,
         }
         profile.update({name: value for name, value in account.items() if value})
     attributes = {}
     for attribute in mapped:
         answer = person.answers.get(attribute.question.pk)
         if answer is not None:
-            value = attribute_value(attribute.question, attribute.labels, answer[2], answer[3])
+            value = attribute_value(attribute.question, attribute.labels, answer[1], answer[2])
             if value not in (None, "", []):
                 attributes[attribute.name] = value
     registered = person.registered or (None, 0, 0, 0, 0, None, None)
@@ -352,7 +368,7 @@ def _row(team: Team, person: _Person, user: User | None, mapped: list[_Attribute
     return PanelMember(
         team=team,
         email=person.key,
-        user=user,
+        user_id=user_id,
         name=profile.get("name", "")[:150],
         role=profile.get("role", ""),
         affiliation=profile.get("affiliation", "")[:200],
@@ -375,15 +391,42 @@ def _row(team: Team, person: _Person, user: User | None, mapped: list[_Attribute
     )
 
 
+COMPARED = [name for name in WRITTEN if name not in ("user", "refreshed_at")]
+
+
+def _current(team: Team, scope: Scope | None) -> QuerySet:
+    """The panel's rows as they are, in key order: a row whose values come out the same is
+    not written again (an hourly rebuild of 200,000 people rewrites only what changed)."""
+    rows = PanelMember.objects.filter(team=team)
+    if scope is not None:
+        rows = rows.filter(email__in=scope.asked | scope.keys)
+    return _ordered(rows.annotate(key=_as_key(F("email")))).values_list(
+        "key", "pk", "user_id", *COMPARED
+    )
+
+
+def _unchanged(row: PanelMember, current: tuple | None) -> bool:
+    if current is None:
+        return False
+    return current[2:] == (row.user_id, *(getattr(row, name) for name in COMPARED))
+
+
 def _write(team: Team, people: list[_Person], mapped: list[_Attribute]) -> int:
     users = {
-        u.key: u
-        for u in User.objects.annotate(key=Lower("email")).filter(key__in=[p.key for p in people])
+        key: account
+        for key, *account in User.objects.annotate(key=Lower("email"))
+        .filter(key__in=[p.key for p in people])
+        .values_list("key", *ACCOUNT)
     }
-    rows = [_row(team, p, users.get(p.key), mapped) for p in people]
-    PanelMember.objects.bulk_create(
-        rows, update_conflicts=True, unique_fields=["team", "email"], update_fields=WRITTEN
-    )
+    rows = [
+        row
+        for row, person in ((_row(team, p, users.get(p.key), mapped), p) for p in people)
+        if not _unchanged(row, person.current)
+    ]
+    if rows:
+        PanelMember.objects.bulk_create(
+            rows, update_conflicts=True, unique_fields=["team", "email"], update_fields=WRITTEN
+        )
     return len(rows)
 
 
@@ -392,16 +435,22 @@ def refresh(*, team: Team, emails: Iterable[str] | None = None, now: datetime | 
     """Recompute the panel rows of `team` from its source rows: all of them, or only those of
     the people these addresses belong to (any of an account's addresses brings in the whole
     person). People with no submission or registration left leave the panel. Returns how
-    many rows were written. Two refreshes of one team run one after the other (the team's
-    row is locked), so a rebuild and the minute's refresh never interleave."""
+    many rows were written or removed (a row that comes out as it was is left alone). Two
+    refreshes of one team run one after the other (the team's row is locked), so a rebuild
+    and the minute's refresh never interleave."""
     Team.objects.select_for_update().filter(pk=team.pk).exists()
+    if connection.vendor == "postgresql":
+        # Its reads are many small index look-ups: compiling them (JIT) took longer than
+        # running them (bench/panel.py --explain).
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL jit = off")
     now = now or timezone.now()
-    started = timezone.now()
     scope = None if emails is None else _scope(emails)
     if scope is not None and not scope.asked:
         return 0
     mapped = _attributes(team)
     streams = {
+        "current": _stream(_current(team, scope)),
         "submission": _stream(_submissions(team, scope)),
         "answer": _stream(_answers(team, [m.question.pk for m in mapped], scope))
         if mapped
@@ -410,15 +459,21 @@ def refresh(*, team: Team, emails: Iterable[str] | None = None, now: datetime | 
         "invitation": _stream(_invitations(team, scope)),
         "survey": _stream(_surveys(team, scope)),
     }
-    written = 0
-    members = (p for p in _merged(streams) if p.is_member)
-    while batch := list(itertools.islice(members, CHUNK)):
+    written, gone = 0, []
+    batch: list[_Person] = []
+    for person in _merged(streams):
+        if person.is_member:
+            batch.append(person)
+        elif person.current is not None:
+            gone.append(person.current[1])
+        if len(batch) == CHUNK:
+            written += _write(team, batch, mapped)
+            batch = []
+    if batch:
         written += _write(team, batch, mapped)
-    gone = PanelMember.objects.filter(team=team, refreshed_at__lt=started)
-    if scope is not None:
-        gone = gone.filter(email__in=scope.asked | scope.keys)
-    gone.delete()
-    return written
+    for start in range(0, len(gone), CHUNK):
+        PanelMember.objects.filter(pk__in=gone[start : start + CHUNK]).delete()
+    return written + len(gone)
 
 
 # Keeping it fresh ------------------------------------------------------------------------
