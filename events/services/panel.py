@@ -430,15 +430,24 @@ def _write(team: Team, people: list[_Person], mapped: list[_Attribute]) -> int:
     return len(rows)
 
 
+def _lock_panel(team: Team) -> None:
+    """Changes to one team's panel run one after the other, until the transaction ends: a
+    rebuild, the minute's refresh and a new attribute never interleave. An advisory lock on
+    PostgreSQL, not the team's row, which the teams service locks for membership changes
+    that must not wait for a rebuild. (SQLite runs one writing transaction at a time.)"""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"panel:{team.pk}"])
+
+
 @transaction.atomic
 def refresh(*, team: Team, emails: Iterable[str] | None = None, now: datetime | None = None) -> int:
     """Recompute the panel rows of `team` from its source rows: all of them, or only those of
     the people these addresses belong to (any of an account's addresses brings in the whole
     person). People with no submission or registration left leave the panel. Returns how
     many rows were written or removed (a row that comes out as it was is left alone). Two
-    refreshes of one team run one after the other (the team's row is locked), so a rebuild
-    and the minute's refresh never interleave."""
-    Team.objects.select_for_update().filter(pk=team.pk).exists()
+    refreshes of one team run one after the other (`_lock_panel`)."""
+    _lock_panel(team)
     if connection.vendor == "postgresql":
         # Its reads are many small index look-ups: compiling them (JIT) took longer than
         # running them (bench/panel.py --explain).
@@ -514,7 +523,8 @@ def refresh_team(*, team: Team, now: datetime | None = None) -> int:
     twice: a refresh is a recomputation."""
     now = now or timezone.now()
     with transaction.atomic():
-        locked = Team.objects.select_for_update().get(pk=team.pk)
+        _lock_panel(team)
+        locked = Team.objects.get(pk=team.pk)
         since = locked.panel_refreshed_at
         if since is None:
             written = refresh(team=locked, now=now)
@@ -569,7 +579,7 @@ def add_attribute(*, team: Team, question: Question, name: str) -> PanelAttribut
         )
     if not Question.objects.filter(pk=question.pk, questionnaire__open_call__team=team).exists():
         raise ServiceError("That question is not in one of this team's open calls.")
-    Team.objects.select_for_update().filter(pk=team.pk).exists()
+    _lock_panel(team)
     taken = PanelAttribute.objects.filter(team=team)
     if taken.filter(name=name).exists():
         raise ServiceError(f"The panel already has an attribute named {name}.")
@@ -585,6 +595,6 @@ def add_attribute(*, team: Team, question: Question, name: str) -> PanelAttribut
 def remove_attribute(*, attribute: PanelAttribute) -> None:
     """Stop using a question as a panel attribute: it leaves every person's attributes."""
     team = attribute.team
-    Team.objects.select_for_update().filter(pk=team.pk).exists()
+    _lock_panel(team)
     PanelAttribute.objects.filter(pk=attribute.pk).delete()
     _after_mapping(team)
