@@ -399,7 +399,9 @@ def _current(team: Team, scope: Scope | None) -> QuerySet:
     not written again (an hourly rebuild of 200,000 people rewrites only what changed)."""
     rows = PanelMember.objects.filter(team=team)
     if scope is not None:
-        rows = rows.filter(email__in=scope.asked | scope.keys)
+        # Every address of the people in scope: a row left under an address that has since
+        # been verified on an account is that account's, and goes.
+        rows = rows.filter(email__in=scope.addresses)
     return _ordered(rows.annotate(key=_as_key(F("email")))).values_list(
         "key", "pk", "user_id", *COMPARED
     )

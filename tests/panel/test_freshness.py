@@ -11,7 +11,14 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from events import tasks
-from events.models import PanelMember, Response, Submission, Team
+from events.models import (
+    PanelMember,
+    Registration,
+    RegistrationChange,
+    Response,
+    Submission,
+    Team,
+)
 from events.services import open_calls, panel
 from tests.factories import InvitationFactory, OrganizerFactory, RegistrationFactory, UserFactory
 
@@ -100,3 +107,19 @@ def test_the_command_rebuilds_one_team_or_all(organizer, team, call):
 def test_the_command_names_an_unknown_team():
     with pytest.raises(CommandError, match="No team with the short name 'nope'"):
         call_command("rebuild_panel", "--team", "nope")
+
+
+def test_the_minutes_task_counts_attendance_once_a_session_without_check_in_ends(team, event):
+    event.checkin_enabled = False
+    event.save(update_fields=["checkin_enabled"])
+    session = past_session(event, days_ago=-1 / 24)  # ends in two hours
+    RegistrationFactory(session=session, user=UserFactory(email="ada@example.com"))
+    tasks.refresh_panels()
+    assert row(team, "ada@example.com").attended == 0
+    Registration.objects.update(updated_at=timezone.now() - timedelta(days=1))
+    RegistrationChange.objects.all().delete()
+
+    later = timezone.now() + timedelta(hours=3)
+    panel.refresh_changed(now=later)
+
+    assert row(team, "ada@example.com").attended == 1

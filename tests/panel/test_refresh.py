@@ -359,3 +359,50 @@ def test_a_name_or_question_used_twice_is_refused_and_nothing_is_written(team, c
         panel.add_attribute(team=team, question=models, name="models")
 
     assert list(PanelAttribute.objects.values_list("name", flat=True)) == ["models_used"]
+
+
+def test_a_row_left_under_a_newly_verified_address_goes_when_the_account_is_refreshed(
+    team, call, event
+):
+    confirmed(call, "ada.work@example.com")
+    panel.refresh(team=team)
+    ada = UserFactory(email="ada@example.com")
+    EmailAddress.objects.create(user=ada, email="ada.work@example.com", verified=True)
+    RegistrationFactory(session=SessionFactory(event=event), user=ada)
+
+    panel.refresh(team=team, emails=["ada@example.com"])
+
+    assert emails(team) == {"ada@example.com"}
+    assert row(team, "ada@example.com").calls_answered == 1
+
+
+def test_a_rebuild_leaves_rows_that_come_out_the_same_alone(team, call):
+    confirmed(call, "ada@example.com")
+    confirmed(call, "grace@example.com")
+    panel.refresh(team=team)
+    before = dict(PanelMember.objects.values_list("email", "refreshed_at"))
+    Submission.objects.filter(email="grace@example.com").update(affiliation="New Labs")
+
+    written = panel.refresh(team=team)
+
+    after = dict(PanelMember.objects.values_list("email", "refreshed_at"))
+    assert written == 1
+    assert after["ada@example.com"] == before["ada@example.com"]
+    assert after["grace@example.com"] > before["grace@example.com"]
+
+
+def test_a_new_attribute_on_a_large_panel_is_left_to_the_next_minutes_rebuild(
+    team, call, monkeypatch
+):
+    _models, builds, _line = call.questionnaire.questions.all()
+    confirmed(call, "ada@example.com", answers={builds.pk: choice_id(builds, "RAG")})
+    panel.refresh_team(team=team)
+    monkeypatch.setattr(panel, "REFRESH_AT_ONCE", 0)
+
+    panel.add_attribute(team=team, question=builds, name="builds")
+
+    assert row(team, "ada@example.com").attributes == {}
+    team.refresh_from_db()
+    assert team.panel_refreshed_at is None
+    panel.refresh_changed()
+    assert row(team, "ada@example.com").attributes == {"builds": "RAG"}
