@@ -9,9 +9,11 @@ addresses are one row (keyed by the account's email). An unverified address is s
 
 `refresh` is set-based: one aggregate query per source (submissions, mapped answers,
 registrations, invitations, survey answers), each ordered by the person's key, read as
-streams and merged in key order, written back by bulk upserts in chunks, then one DELETE of
-the rows in scope that no source produced. Its number of queries does not depend on the
-number of people (only the upserts come in chunks of CHUNK), and memory holds one chunk.
+streams and merged in key order with the panel's current rows; a row that comes out as it was
+is left alone, the others are written back by bulk upserts in chunks, and the rows in scope
+that no source produced any more are deleted. Its number of queries does not depend on the
+number of people (only the account look-ups and upserts come in chunks of CHUNK), and memory
+holds one chunk.
 
 The panel stays fresh without hooks in the services that change the sources:
 `refresh_changed` (beat, every minute) finds the addresses whose source rows changed since

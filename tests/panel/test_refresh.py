@@ -298,33 +298,38 @@ def seed_people(team, call, event, count: int) -> None:
     )
 
 
-def refresh_queries(team) -> int:
+def refresh_queries(team, emails=None) -> int:
     with CaptureQueriesContext(connection) as queries:
-        panel.refresh(team=team)
+        panel.refresh(team=team, emails=emails)
     if connection.vendor == "sqlite":
         # SQLite takes at most 999 parameters a statement: Django splits the upserts there.
         return sum(not q["sql"].startswith('INSERT INTO "events_panelmember"') for q in queries)
     return len(queries)
 
 
-def test_a_refresh_takes_as_many_queries_for_500_people_as_for_5(team, call, event):
+def test_a_refresh_whole_or_by_address_takes_as_many_queries_for_500_people_as_for_5(
+    team, call, event
+):
     models, _builds, _line = call.questionnaire.questions.all()
     PanelAttribute.objects.create(team=team, question=models, name="models_used")
     seed_people(team, call, event, 5)
     small = refresh_queries(team)
     assert PanelMember.objects.filter(team=team).count() == 5
+    small_partial = refresh_queries(team, [f"alias{n}@example.com" for n in range(5)])
 
     User.objects.filter(email__startswith="bulk").delete()
     Submission.objects.all().delete()
     Invitation.objects.all().delete()
     seed_people(team, call, event, 500)
     large = refresh_queries(team)
+    large_partial = refresh_queries(team, [f"alias{n}@example.com" for n in range(500)])
 
     assert PanelMember.objects.filter(team=team).count() == 500
     assert (
         PanelMember.objects.filter(team=team, user__isnull=False, calls_answered=1).count() == 500
     )
     assert large == small
+    assert large_partial == small_partial
 
 
 def test_a_foreign_question_is_refused_and_nothing_is_written(team, call):
