@@ -85,3 +85,9 @@ bench-fanout: $(VENV)/.installed-dev
 .PHONY: bench-survey
 bench-survey: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.survey_results $(BENCH_SURVEY_ARGS)
+
+## bench-panel: a team's panel of 200,000 people on PostgreSQL: a full refresh, and a
+## 3-condition filter against count(*) (BENCH_PANEL_ARGS="--people 20000" for a quick run)
+.PHONY: bench-panel
+bench-panel: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.panel $(BENCH_PANEL_ARGS)

@@ -102,3 +102,19 @@ def purge_open_call_submissions() -> int:
     from .services import open_calls
 
     return open_calls.purge_unconfirmed()
+
+
+@shared_task
+def refresh_panels() -> int:
+    """Every minute: each team's panel takes in the people whose source rows changed."""
+    from .services import panel
+
+    return panel.refresh_changed()
+
+
+@shared_task
+def rebuild_panels() -> int:
+    """Hourly: every panel rebuilt whole (what leaves no timestamp: withdrawals, deletions)."""
+    from .services import panel
+
+    return panel.rebuild_all()

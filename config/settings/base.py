@@ -248,6 +248,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
     },
     "purge-farewells": {"task": "accounts.tasks.purge_farewells", "schedule": 3600.0},
+    "refresh-panels": {"task": "events.tasks.refresh_panels", "schedule": 60.0},
+    "rebuild-panels": {"task": "events.tasks.rebuild_panels", "schedule": 3600.0},
 }
 
 # EMAIL

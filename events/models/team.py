@@ -51,6 +51,9 @@ class Team(models.Model):
     )
     # Reviewers read the pool and score it; exporting people's data is the owner's call.
     reviewers_may_export = models.BooleanField("reviewers may export personal data", default=False)
+    # Up to when the panel (services.panel) has taken in changes of its source rows: the
+    # minute's refresh looks for changes from a little before this. None: rebuild it whole.
+    panel_refreshed_at = models.DateTimeField(null=True, blank=True, editable=False)
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="Membership", related_name="teams"
     )

@@ -384,6 +384,22 @@ class History:
         return bool(self.attended or self.no_shows or self.late_cancellations)
 
 
+def attended(now: datetime) -> Q:
+    """Registrations that count as attended at `now` (filter of a registration query)."""
+    return _attended(now)
+
+
+def history_counts(now: datetime) -> dict[str, Count]:
+    """The aggregates of a person's record over a query of their registrations: attended,
+    no_shows, late_cancellations. Every count of these (an organizer's listing, the panel)
+    uses these, so "attended" means the same everywhere."""
+    return {
+        "attended": Count("pk", filter=_attended(now)),
+        "no_shows": Count("pk", filter=Q(status=Status.CONFIRMED, no_show=True)),
+        "late_cancellations": Count("pk", filter=_late_cancellation()),
+    }
+
+
 def histories(
     *, users: QuerySet | list[int], team: Team | None = None, now: datetime | None = None
 ) -> dict[int, History]:
@@ -393,17 +409,19 @@ def histories(
     rows = Registration.objects.filter(user_id__in=users)
     if team is not None:
         rows = rows.filter(session__event__team=team)
+    counts = history_counts(now)
     counted = (
         rows.order_by()
         .values("user_id")
         .annotate(
-            attended=Count("pk", filter=_attended(now)),
-            no_shows=Count("pk", filter=Q(status=Status.CONFIRMED, no_show=True)),
-            late=Count("pk", filter=_late_cancellation()),
+            attended=counts["attended"],
+            no_shows=counts["no_shows"],
+            late_cancellations=counts["late_cancellations"],
         )
     )
     return {
-        row["user_id"]: History(row["attended"], row["no_shows"], row["late"]) for row in counted
+        row["user_id"]: History(row["attended"], row["no_shows"], row["late_cancellations"])
+        for row in counted
     }
 
 
