@@ -125,10 +125,20 @@ urlpatterns += [
 ]
 
 # The team's panel and its saved segments.
-from .views import panel  # noqa: E402
+from .views import panel, panel_attributes  # noqa: E402
 
 urlpatterns += [
     path("t/<slug:slug>/panel/", panel.panel, name="panel"),
+    path(
+        "t/<slug:slug>/panel/attributes/",
+        panel_attributes.panel_attributes,
+        name="panel_attributes",
+    ),
+    path(
+        "panel-attributes/<int:pk>/remove/",
+        panel_attributes.panel_attribute_remove,
+        name="panel_attribute_remove",
+    ),
     path("t/<slug:slug>/segments/new/", panel.segment_new, name="segment_new"),
     path("segments/<int:pk>/", panel.segment, name="segment"),
     path("segments/<int:pk>/edit/", panel.segment_edit, name="segment_edit"),

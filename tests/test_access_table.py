@@ -47,6 +47,7 @@ from events.models import (
     Membership,
     Notification,
     OpenCall,
+    PanelAttribute,
     Question,
     Questionnaire,
     Registration,
@@ -154,7 +155,11 @@ def build_world() -> SimpleNamespace:
     segment = Segment.objects.create(
         team=team, name="Segment", definition=[{"field": "consent", "op": "is", "value": True}]
     )
+    panel_attribute = PanelAttribute.objects.create(
+        team=team, name="builds", question=call_question
+    )
     return SimpleNamespace(
+        panel_attribute=panel_attribute,
         team=team,
         owner=owner,
         organizer=organizer,
@@ -490,6 +495,14 @@ CASES: list[Case] = [
     ),
     get("manage:segment_delete", lambda w: [w.segment.pk], RUN),
     post("manage:segment_delete", lambda w: [w.segment.pk], RUN),
+    get("manage:panel_attributes", team_slug, REVIEW),
+    post(
+        "manage:panel_attributes",
+        team_slug,
+        RUN,
+        lambda w: {"question": str(w.call_question.pk), "name": "planted"},
+    ),
+    *post_only("manage:panel_attribute_remove", lambda w: [w.panel_attribute.pk], RUN),
     # Public and attendee pages (namespace "events") and each person's account.
     get("events:call", lambda w: [w.call.slug], PUBLIC),
     get("events:list", no_args, PUBLIC),
@@ -536,6 +549,7 @@ def snapshot(w: SimpleNamespace) -> dict:
         "reviews": rows(Submission.reviews.rel.related_model),
         "tags": sorted(Submission.tags.through.objects.values_list("submission_id", "pooltag_id")),
         "segments": rows(Segment),
+        "panel_attributes": rows(PanelAttribute),
         "people": list(
             User.objects.filter(pk__in=[p.pk for p in people])
             .order_by("pk")
