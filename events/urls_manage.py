@@ -123,3 +123,16 @@ urlpatterns += [
     path("teams/<slug:slug>/leave/", teams.team_leave, name="team_leave"),
     path("teams/<slug:slug>/delete/", teams.team_delete, name="team_delete"),
 ]
+
+# Do-not-contact: the team's blocklist (contact.block).
+from .views import contact  # noqa: E402
+
+urlpatterns += [
+    path("teams/<slug:slug>/contacts/", contact.contact_blocks, name="contact_blocks"),
+    path("teams/<slug:slug>/contacts/add/", contact.contact_block_add, name="contact_block_add"),
+    path(
+        "teams/<slug:slug>/contacts/<int:pk>/remove/",
+        contact.contact_block_remove,
+        name="contact_block_remove",
+    ),
+]

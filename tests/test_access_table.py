@@ -42,6 +42,7 @@ from django.utils import timezone
 from accounts.models import User
 from events.invite_parsing import Row
 from events.models import (
+    ContactBlock,
     Event,
     Invitation,
     Membership,
@@ -150,6 +151,7 @@ def build_world() -> SimpleNamespace:
     team_invitation = team_service.invite_member(
         team=team, actor=owner, email="joiner@example.com", role="door"
     )
+    ContactBlock.objects.create(team=team, email="blocked@example.com", reason="blocked")
     return SimpleNamespace(
         team=team,
         owner=owner,
@@ -469,6 +471,16 @@ CASES: list[Case] = [
     get("manage:team_leave", team_slug, TEAM),
     post("manage:team_leave", team_slug, TEAM),
     *post_only("manage:team_delete", team_slug, OWNERS, lambda w: {"confirm": w.team.slug}),
+    # The team's do-not-contact list: owners and organizers ("contact.block").
+    *get_only("manage:contact_blocks", team_slug, RUN),
+    *post_only(
+        "manage:contact_block_add", team_slug, RUN, lambda w: {"email": "planted@example.com"}
+    ),
+    *post_only(
+        "manage:contact_block_remove",
+        lambda w: [w.team.slug, ContactBlock.objects.get(team=w.team).pk],
+        RUN,
+    ),
     # Public and attendee pages (namespace "events") and each person's account.
     get("events:call", lambda w: [w.call.slug], PUBLIC),
     get("events:list", no_args, PUBLIC),
@@ -511,6 +523,7 @@ def snapshot(w: SimpleNamespace) -> dict:
         "surveys": rows(Survey),
         "survey_recipients": rows(SurveyRecipient),
         "calls": rows(OpenCall),
+        "contact_blocks": rows(ContactBlock),
         "submissions": rows(Submission),
         "reviews": rows(Submission.reviews.rel.related_model),
         "tags": sorted(Submission.tags.through.objects.values_list("submission_id", "pooltag_id")),
@@ -628,6 +641,7 @@ def test_every_attendee_url_has_a_row_or_a_token_test() -> None:
         "events:call_confirm",
         "events:call_withdraw",
         "events:team_join",  # tests/teams/test_views.py
+        "events:unsubscribe",  # tests/governance/test_unsubscribe.py
     }
     assert names - tokens <= {case.name for case in CASES}
 

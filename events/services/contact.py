@@ -20,10 +20,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.core import signing
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Max, Q
 from django.db.models.functions import Lower
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
@@ -233,6 +235,12 @@ def from_unsubscribe_token(token: str) -> tuple[Team, str] | None:
         return None
     team = Team.objects.filter(pk=team_id).first()
     return (team, email) if team is not None and email else None
+
+
+def unsubscribe_url(team_id: int, email: str) -> str:
+    """The absolute address of the unsubscribe page (and of the one-click POST)."""
+    path = reverse("events:unsubscribe", args=[unsubscribe_token(team_id, email)])
+    return f"{settings.SITE_URL}{path}"
 
 
 @transaction.atomic
