@@ -116,6 +116,17 @@ def test_someone_registered_but_not_checked_in_has_not_attended(event, session):
     assert invited(session, "ann@example.com") == ["ann@example.com"]
 
 
+def test_with_check_in_off_a_confirmed_seat_in_an_ended_session_counts_as_attended(event, session):
+    event.checkin_enabled = False
+    event.save(update_fields=["checkin_enabled"])
+    registration = attended_days_ago(event, "ann@example.com", 10)
+    registration.__class__.objects.filter(pk=registration.pk).update(checked_in_at=None)
+
+    assert reasons(session, "ann@example.com") == {
+        "ann@example.com": "Attended a session 10 days ago (rest: 60 days)."
+    }
+
+
 # The limit per 90 days
 
 
