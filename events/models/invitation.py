@@ -82,7 +82,7 @@ class Invitation(models.Model):
             models.Index(fields=["status", "remind_at"]),
             models.Index(fields=["event", "email"]),
             # The team's contact rules look people up by address, whatever its case.
-            models.Index(Lower("email"), "created_at", name="invitation_email_lower"),
+            models.Index("event", Lower("email"), name="invitation_event_email_lower"),
         ]
 
     def __str__(self) -> str:
