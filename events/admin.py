@@ -127,7 +127,16 @@ class TeamAdminForm(forms.ModelForm):
 
     class Meta:
         model = Team
-        fields = ["name", "slug", "timezone", "language", "reviewers_may_export"]
+        fields = [
+            "name",
+            "slug",
+            "timezone",
+            "language",
+            "reviewers_may_export",
+            "invite_cooldown_days",
+            "attended_cooldown_days",
+            "max_invitations_per_90_days",
+        ]
 
 
 @admin.register(Team)
@@ -141,13 +150,18 @@ class TeamAdmin(admin.ModelAdmin):
     inlines = [MembershipInline, TeamHistoryInline]
 
     def get_fields(self, request, obj=None):
-        fields = ["name", "slug", "timezone", "language", "reviewers_may_export"]
-        return fields if obj else [*fields, "owner"]
+        fields = list(TeamAdminForm.Meta.fields)
+        # A new team starts with the default contact rules; its owners change them.
+        return fields if obj else [*fields[:5], "owner"]
 
     def save_model(self, request, obj, form, change) -> None:
         # The model form has checked what the service checks (a free short name, a known
         # zone), so a refusal here would be a race: it shows as an error, as any other.
-        fields = {name: form.cleaned_data[name] for name in team_service.TEAM_FIELDS}
+        fields = {
+            name: form.cleaned_data[name]
+            for name in team_service.TEAM_FIELDS
+            if name in form.cleaned_data
+        }
         if change:
             team_service.update_team(team=obj, actor=request.user, **fields)
         else:

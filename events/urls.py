@@ -43,3 +43,9 @@ urlpatterns += [
 from .views import teams  # noqa: E402
 
 urlpatterns += [path("join/<str:token>/", teams.join, name="team_join")]
+
+# Unsubscribing from a team's programme mail: the link in those emails and the one-click POST
+# of their List-Unsubscribe header.
+from .views import contact  # noqa: E402
+
+urlpatterns += [path("unsubscribe/<str:token>/", contact.unsubscribe, name="unsubscribe")]

@@ -144,3 +144,16 @@ urlpatterns += [
     path("segments/<int:pk>/edit/", panel.segment_edit, name="segment_edit"),
     path("segments/<int:pk>/delete/", panel.segment_delete, name="segment_delete"),
 ]
+
+# Do-not-contact: the team's blocklist (contact.block).
+from .views import contact  # noqa: E402
+
+urlpatterns += [
+    path("teams/<slug:slug>/contacts/", contact.contact_blocks, name="contact_blocks"),
+    path("teams/<slug:slug>/contacts/add/", contact.contact_block_add, name="contact_block_add"),
+    path(
+        "teams/<slug:slug>/contacts/<int:pk>/remove/",
+        contact.contact_block_remove,
+        name="contact_block_remove",
+    ),
+]

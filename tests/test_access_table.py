@@ -42,6 +42,7 @@ from django.utils import timezone
 from accounts.models import User
 from events.invite_parsing import Row
 from events.models import (
+    ContactBlock,
     Event,
     Invitation,
     Membership,
@@ -158,6 +159,7 @@ def build_world() -> SimpleNamespace:
     panel_attribute = PanelAttribute.objects.create(
         team=team, name="builds", question=call_question
     )
+    ContactBlock.objects.create(team=team, email="blocked@example.com", reason="blocked")
     return SimpleNamespace(
         panel_attribute=panel_attribute,
         team=team,
@@ -503,6 +505,16 @@ CASES: list[Case] = [
         lambda w: {"question": str(w.call_question.pk), "name": "planted"},
     ),
     *post_only("manage:panel_attribute_remove", lambda w: [w.panel_attribute.pk], RUN),
+    # The team's do-not-contact list: owners and organizers ("contact.block").
+    *get_only("manage:contact_blocks", team_slug, RUN),
+    *post_only(
+        "manage:contact_block_add", team_slug, RUN, lambda w: {"email": "planted@example.com"}
+    ),
+    *post_only(
+        "manage:contact_block_remove",
+        lambda w: [w.team.slug, ContactBlock.objects.get(team=w.team).pk],
+        RUN,
+    ),
     # Public and attendee pages (namespace "events") and each person's account.
     get("events:call", lambda w: [w.call.slug], PUBLIC),
     get("events:list", no_args, PUBLIC),
@@ -545,6 +557,7 @@ def snapshot(w: SimpleNamespace) -> dict:
         "surveys": rows(Survey),
         "survey_recipients": rows(SurveyRecipient),
         "calls": rows(OpenCall),
+        "contact_blocks": rows(ContactBlock),
         "submissions": rows(Submission),
         "reviews": rows(Submission.reviews.rel.related_model),
         "tags": sorted(Submission.tags.through.objects.values_list("submission_id", "pooltag_id")),
@@ -664,6 +677,7 @@ def test_every_attendee_url_has_a_row_or_a_token_test() -> None:
         "events:call_confirm",
         "events:call_withdraw",
         "events:team_join",  # tests/teams/test_views.py
+        "events:unsubscribe",  # tests/governance/test_unsubscribe.py
     }
     assert names - tokens <= {case.name for case in CASES}
 

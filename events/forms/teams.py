@@ -47,6 +47,29 @@ class TeamForm(forms.Form):
     reviewers_may_export = forms.BooleanField(
         required=False, label="Reviewers may export the pool's personal data"
     )
+    # Contact rules (services.contact checks them): left empty, a rule keeps its value.
+    invite_cooldown_days = forms.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=365,
+        label="Days before someone may be invited again",
+        help_text="After an invitation from this team. 0: no cool-down.",
+    )
+    attended_cooldown_days = forms.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=365,
+        label="Days of rest after attending a session",
+        help_text="0: no rest.",
+    )
+    max_invitations_per_90_days = forms.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=100,
+        label="Most invitations per person in 90 days",
+        help_text="0: no limit. Owners and organizers may set these rules aside for a batch, "
+        "with a written reason; nobody who unsubscribed or is blocked is ever invited.",
+    )
 
     def __init__(self, *args: Any, team: Team | None = None, **kwargs: Any) -> None:
         if team is not None:
@@ -54,10 +77,19 @@ class TeamForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.team = team
         if team is None:
-            del self.fields["reviewers_may_export"]  # new teams start with the safe default
+            # New teams start with the safe defaults.
+            for name in ("reviewers_may_export", *CONTACT_RULES):
+                del self.fields[name]
 
     def service_fields(self) -> dict[str, Any]:
-        return dict(self.cleaned_data)
+        return {
+            name: value
+            for name, value in self.cleaned_data.items()
+            if not (name in CONTACT_RULES and value is None)
+        }
+
+
+CONTACT_RULES = ("invite_cooldown_days", "attended_cooldown_days", "max_invitations_per_90_days")
 
 
 class InviteForm(forms.Form):

@@ -10,6 +10,7 @@ from .. import timefmt
 from ..models import Invitation, Notification
 from ..outbox.registry import Registry
 from ..outbox.rendering import absolute
+from ..services import contact
 from ..services.invitations import token_for
 
 Kind = Notification.Kind
@@ -33,6 +34,10 @@ def context(notification: Notification, context: dict) -> None:
     context["invitation_expires"] = timefmt.deadline_text(
         invitation.expires_at, context["recipient_zone"]
     )
+    # Programme mail: a link (and the List-Unsubscribe headers) to hear no more from the team.
+    context["links"]["unsubscribe"] = contact.unsubscribe_url(
+        invitation.event.team_id, notification.email
+    )
 
 
 def still_relevant(notification: Notification) -> str:
@@ -41,6 +46,8 @@ def still_relevant(notification: Notification) -> str:
         return "The invitation was answered, withdrawn or expired before the mail went out."
     if invitation.nonce != notification.payload.get("nonce"):
         return "The invitation was sent again with a new link."
+    if contact.is_blocked(invitation.event.team_id, notification.email):
+        return "They unsubscribed from the team's mail, or the team blocked them."
     return ""
 
 

@@ -8,7 +8,7 @@ from .. import timefmt
 from ..models import Notification, Question, SurveyRecipient
 from ..outbox.registry import Registry
 from ..outbox.rendering import absolute
-from ..services import surveys
+from ..services import contact, surveys
 
 Kind = Notification.Kind
 
@@ -31,10 +31,18 @@ def context(notification: Notification, context: dict) -> None:
     context["question_count"] = Question.objects.filter(
         questionnaire_id=survey.questionnaire_id
     ).count()
+    # Programme mail: a link (and the List-Unsubscribe headers) to hear no more from the team.
+    context["links"]["unsubscribe"] = contact.unsubscribe_url(
+        survey.event.team_id, notification.email
+    )
 
 
 def still_relevant(notification: Notification) -> str:
-    return surveys.still_relevant(_recipient(notification), notification.kind)
+    recipient = _recipient(notification)
+    stale = surveys.still_relevant(recipient, notification.kind)
+    if not stale and contact.is_blocked(recipient.survey.event.team_id, notification.email):
+        return "They unsubscribed from the team's mail, or the team blocked them."
+    return stale
 
 
 def sent(notification: Notification, now: datetime) -> None:
@@ -49,6 +57,6 @@ def register(registry: Registry) -> None:
         [Kind.SURVEY, Kind.SURVEY_REMINDER],
         context=context,
         still_relevant=still_relevant,
-        related=("survey_recipient__survey",),
+        related=("survey_recipient__survey__event",),
         on_sent=sent,
     )

@@ -1,3 +1,4 @@
+from .contact import ContactBlock
 from .event import Event, Session, TermsAcceptance
 from .invitation import Invitation
 from .notification import Notification
@@ -11,6 +12,7 @@ from .team import Membership, Role, Team, TeamHistory, TeamInvitation
 __all__ = [
     "Answer",
     "Choice",
+    "ContactBlock",
     "Event",
     "Invitation",
     "Membership",

@@ -3,6 +3,7 @@ import secrets
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 
 
 def new_nonce() -> str:
@@ -52,6 +53,8 @@ class Invitation(models.Model):
     registration = models.ForeignKey(
         "events.Registration", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Why the team's cool-down or limit was set aside for this person ('' when it was not).
+    override_reason = models.CharField(max_length=500, blank=True)
 
     class Meta:
         ordering = ["-created_at", "pk"]
@@ -78,6 +81,8 @@ class Invitation(models.Model):
             models.Index(fields=["status", "expires_at"]),
             models.Index(fields=["status", "remind_at"]),
             models.Index(fields=["event", "email"]),
+            # The team's contact rules look people up by address, whatever its case.
+            models.Index("event", Lower("email"), name="invitation_event_email_lower"),
         ]
 
     def __str__(self) -> str:

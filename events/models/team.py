@@ -54,6 +54,22 @@ class Team(models.Model):
     # Up to when the panel (services.panel) has taken in changes of its source rows: the
     # minute's refresh looks for changes from a little before this. None: rebuild it whole.
     panel_refreshed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Contact rules, enforced by services.invitations (0 turns a rule off).
+    invite_cooldown_days = models.PositiveIntegerField(
+        "days between invitations",
+        default=30,
+        help_text="Nobody is invited again within this many days of an invitation. 0: no rule.",
+    )
+    attended_cooldown_days = models.PositiveIntegerField(
+        "days of rest after attending",
+        default=60,
+        help_text="Nobody is invited within this many days of attending a session. 0: no rule.",
+    )
+    max_invitations_per_90_days = models.PositiveIntegerField(
+        "invitations per person in 90 days",
+        default=3,
+        help_text="At most this many invitations per person in any 90 days. 0: no limit.",
+    )
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="Membership", related_name="teams"
     )

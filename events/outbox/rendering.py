@@ -122,12 +122,20 @@ def build(notification: Notification) -> EmailMultiAlternatives:
     subject = " ".join(render_to_string(f"{kind.template_base}-subject.txt", context).split())
     text = render_to_string(f"{kind.template_base}-body.txt", context)
     html = render_to_string(f"{kind.template_base}-body.html", context)
+    headers = {"Auto-Submitted": "auto-generated", "Message-ID": message_id(notification.key)}
+    unsubscribe = context["links"].get("unsubscribe")
+    if unsubscribe:
+        # A kind whose context gives an unsubscribe link (programme mail) offers it to mail
+        # programs too, as a one-click POST (RFC 8058): the link's page takes it without a
+        # login or CSRF token, and a POST there only ever unsubscribes.
+        headers["List-Unsubscribe"] = f"<{unsubscribe}>"
+        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message = CalendarEmail(
         subject=f"[{settings.SITE_NAME}] {subject}",
         body=text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[notification.email],
-        headers={"Auto-Submitted": "auto-generated", "Message-ID": message_id(notification.key)},
+        headers=headers,
     )
     message.attach_alternative(html, "text/html")
     calendar = calendar_bytes(notification, context)

@@ -345,6 +345,11 @@ def _attended(now: datetime, prefix: str = "") -> Q:
     )
 
 
+def attended_q(now: datetime, prefix: str = "") -> Q:
+    """Registrations that count as attended (for the contact rules of services.contact)."""
+    return _attended(now, prefix)
+
+
 def _cancelled_by_themselves() -> Exists:
     # An organizer's cancellation (or a cancelled session) is not held against the person.
     return Exists(

@@ -15,9 +15,10 @@ from django.utils import timezone
 from accounts.models import User
 
 from ..invite_parsing import Row
-from ..models import Event, Invitation, Notification, Registration, Session
+from ..models import Event, Invitation, Notification, Registration, Session, Team
 from ..outbox import owe
-from . import ServiceError
+from ..permissions import may
+from . import ServiceError, contact
 from .registration import accept_terms, register
 from .seats import lock_session, take_seats
 from .waitlist import release_and_refill
@@ -53,11 +54,17 @@ def from_token(token: str) -> Invitation | None:
 class Preview:
     valid: list[Row] = field(default_factory=list)
     refused: list[tuple[int, str, str]] = field(default_factory=list)  # (line, email, reason)
+    # Refused by the team's cool-down or limit only: an owner or organizer may invite them
+    # anyway, with a written reason. Also listed in `refused`, with that reason.
+    held_back: list[Row] = field(default_factory=list)
 
 
-def preview(*, event: Event, session: Session | None, rows: list[Row]) -> Preview:
-    """Sort a parsed list into who will be invited and who not, and why. A fixed number of
-    queries, whatever the length of the list."""
+def preview(
+    *, event: Event, session: Session | None, rows: list[Row], team: Team | None = None
+) -> Preview:
+    """Sort a parsed list into who will be invited and who not, and why: already there,
+    unsubscribed or blocked, or within the team's cool-down or limit (services.contact). A
+    fixed number of queries, whatever the length of the list."""
     emails = {r.email for r in rows}
     active = Registration.objects.filter(
         user__email__in=emails, status__in=Registration.ACTIVE
@@ -68,14 +75,21 @@ def preview(*, event: Event, session: Session | None, rows: list[Row]) -> Previe
             event=event, session=session, email__in=emails, status=Status.PENDING
         ).values_list("email", flat=True)
     )
+    rules = contact.verdicts(team or event.team, emails)
     result, seen = Preview(), set()
     for row in rows:
+        email = row.email.lower()
         if row.email in seen:
             result.refused.append((row.line, row.email, "Listed twice: invited once."))
         elif row.email in registered:
             result.refused.append((row.line, row.email, "Already registered."))
         elif row.email in invited:
             result.refused.append((row.line, row.email, "Already invited (pending)."))
+        elif email in rules.blocked:
+            result.refused.append((row.line, row.email, rules.blocked[email]))
+        elif email in rules.held_back:
+            result.refused.append((row.line, row.email, rules.held_back[email]))
+            result.held_back.append(row)
         else:
             result.valid.append(row)
         seen.add(row.email)
@@ -96,9 +110,21 @@ def create_batch(
     holds_seat: bool = False,
     message: str = "",
     allow_any_account: bool = False,
+    override_reason: str | None = None,
 ) -> list[Invitation]:
     """Invite everyone in `rows` who is still invitable, in bulk (a bounded number of
-    queries for 5,000 people). Held seats are taken all at once or the batch is refused."""
+    queries for 5,000 people). Held seats are taken all at once or the batch is refused.
+
+    The team's contact rules apply (services.contact): nobody unsubscribed or blocked is
+    invited, ever; nobody within the cool-down or over the limit, unless an owner or organizer
+    gives `override_reason` (required and non-empty once they ask to override), which is then
+    kept on each invitation that needed it. The team's row is locked first, so two batches
+    of one team at once take turns and the second sees the first's invitations."""
+    team = contact.lock_team(event.team_id)
+    if override_reason is not None:
+        override_reason = contact.clean_reason(override_reason)
+        if not may(actor, "invitation.send", event):
+            raise ServiceError("Only the team's owners and organizers may set its rules aside.")
     if event.status == Event.Status.CANCELLED:
         raise ServiceError("This event is cancelled.")
     if session is not None:
@@ -109,7 +135,10 @@ def create_batch(
         raise ServiceError("Only invitations to one session can hold a seat.")
     if not 1 <= expires_in_days <= 90:
         raise ServiceError("Invitations expire after 1 to 90 days.")
-    valid = preview(event=event, session=session, rows=rows).valid
+    checked = preview(event=event, session=session, rows=rows, team=team)
+    overridden = {id(row) for row in checked.held_back} if override_reason else set()
+    chosen = {id(row) for row in checked.valid} | overridden
+    valid = [row for row in rows if id(row) in chosen]
     if not valid:
         raise ServiceError("Nobody in this list can be invited (see the reasons listed).")
     if holds_seat and session is not None and not take_seats(session.pk, len(valid)):
@@ -139,6 +168,7 @@ def create_batch(
                 expires_at=expires_at,
                 remind_at=remind_at if remind_at > now else None,
                 created_by=actor,
+                override_reason=(override_reason or "") if id(row) in overridden else "",
             )
             for row in valid
         ]
@@ -323,6 +353,11 @@ def resend(*, invitation: Invitation, actor: User) -> Invitation:
     invitation = _lock(invitation)
     if invitation.status != Status.PENDING or invitation.expires_at <= timezone.now():
         raise ServiceError("Only a pending invitation can be sent again.")
+    if contact.is_blocked(invitation.event.team_id, invitation.email):
+        raise ServiceError(
+            f"{invitation.email} unsubscribed or is on the team's do-not-contact list: "
+            "nothing is sent to them."
+        )
     from ..models.invitation import new_nonce
 
     invitation.nonce = new_nonce()

@@ -23,9 +23,20 @@ from ..models import Membership, Notification, Role, Team, TeamHistory, TeamInvi
 from ..models.team import new_nonce
 from ..outbox import owe
 from . import ServiceError
+from .contact import check_settings as check_contact_rules
 
 History = TeamHistory.Action
-TEAM_FIELDS = {"name", "slug", "timezone", "language", "reviewers_may_export"}
+TEAM_FIELDS = {
+    "name",
+    "slug",
+    "timezone",
+    "language",
+    "reviewers_may_export",
+    # The contact rules (services.contact).
+    "invite_cooldown_days",
+    "attended_cooldown_days",
+    "max_invitations_per_90_days",
+}
 
 
 def may_create_team(user: User) -> bool:
@@ -74,6 +85,7 @@ def _check_fields(team: Team) -> None:
         raise ServiceError(f"{team.timezone} is not a known time zone.") from None
     if team.language not in Team.Language.values:
         raise ServiceError("The team's language is English or French.")
+    check_contact_rules(team)
     if Team.objects.filter(slug=team.slug).exclude(pk=team.pk).exists():
         raise ServiceError(f"The short name {team.slug} is taken; choose another.")
 

@@ -17,7 +17,7 @@ from accounts.http import AuthenticatedRequest
 from ..forms.invitations import POOL_PREFILL_KEY, ExtendForm, InviteForm
 from ..forms.public import SignUpForm
 from ..invite_parsing import ListError, Row, parse_csv, parse_pasted
-from ..models import Invitation, Notification, Session
+from ..models import Event, Invitation, Notification, Session
 from ..permissions import get_event_or_404, get_or_404, organizer_required
 from ..ratelimit import by_ip, rate_limit
 from ..services import ServiceError
@@ -105,36 +105,62 @@ def invite(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     session = form.target_session()
     preview = service.preview(event=event, session=session, rows=parsed.rows)
     # The preview is kept server-side until it is confirmed (or replaced by another).
-    token = uuid.uuid4().hex
-    request.session[PREVIEW_KEY] = {
-        "token": token,
+    stored = {
+        "token": uuid.uuid4().hex,
         "event": event.pk,
         "session": session.pk if session else None,
         "rows": [[r.line, r.email, r.name, r.note] for r in preview.valid],
+        # Held back by the team's cool-down or limit: invited only if the organizer sets the
+        # rules aside, with a reason.
+        "held": [[r.line, r.email, r.name, r.note] for r in preview.held_back],
+        "refused": sorted(preview.refused + parsed.errors),
         "options": {
             k: form.cleaned_data[k]
             for k in ("expires_in_days", "holds_seat", "allow_any_account", "message")
         },
     }
+    request.session[PREVIEW_KEY] = stored
+    return _preview_page(request, event, session, stored)
+
+
+def _preview_page(
+    request: AuthenticatedRequest,
+    event: Event,
+    session: Session | None,
+    stored: dict,
+    *,
+    error: str = "",
+    reason: str = "",
+    status: int = 200,
+) -> HttpResponse:
     return render(
         request,
         "events/manage/invite_preview.html",
         {
             "event": event,
             "session": session,
-            "valid": preview.valid,
-            "refused": sorted(preview.refused + parsed.errors),
-            "token": token,
-            "options": request.session[PREVIEW_KEY]["options"],
+            "valid": [
+                Row(line=n, email=e, name=name, note=note) for n, e, name, note in stored["rows"]
+            ],
+            "held": stored.get("held", []),
+            "with_held": len(stored["rows"]) + len(stored.get("held", [])),
+            "refused": [tuple(r) for r in stored.get("refused", [])],
+            "token": stored["token"],
+            "options": stored["options"],
+            "override_error": error,
+            "override_reason": reason,
             "here": "Check the list",
         },
+        status=status,
     )
 
 
 @organizer_required
 @require_POST
 def invite_confirm(request: AuthenticatedRequest, pk: int) -> HttpResponse:
-    """Step 2: create the invitations of the previewed list, in bulk."""
+    """Step 2: create the invitations of the previewed list, in bulk. With `override`, also
+    those the team's cool-down or limit held back, for the reason given (the service
+    refuses an empty one: the preview comes back with the message, nothing sent)."""
     event = get_event_or_404(request, pk, "invitation.send")
     stored = request.session.get(PREVIEW_KEY)
     if not stored or stored["token"] != request.POST.get("token") or stored["event"] != event.pk:
@@ -143,12 +169,24 @@ def invite_confirm(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     session = None
     if stored["session"]:
         session = get_object_or_404(Session, pk=stored["session"], event=event)
-    rows = [Row(line=n, email=e, name=name, note=note) for n, e, name, note in stored["rows"]]
+    override = request.POST.get("override") == "1"
+    listed = stored["rows"] + (stored.get("held", []) if override else [])
+    rows = [Row(line=n, email=e, name=name, note=note) for n, e, name, note in sorted(listed)]
+    reason = request.POST.get("override_reason", "")
     try:
         created = service.create_batch(
-            event=event, session=session, rows=rows, actor=request.user, **stored["options"]
+            event=event,
+            session=session,
+            rows=rows,
+            actor=request.user,
+            override_reason=reason if override else None,
+            **stored["options"],
         )
     except ServiceError as error:
+        if override:
+            return _preview_page(
+                request, event, session, stored, error=error.message, reason=reason, status=400
+            )
         messages.error(request, error.message)
         return redirect("manage:invite", event.pk)
     del request.session[PREVIEW_KEY]

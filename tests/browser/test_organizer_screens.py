@@ -20,6 +20,7 @@ from playwright.sync_api import expect
 
 from events.invite_parsing import Row
 from events.models import (
+    ContactBlock,
     Notification,
     PanelMember,
     Registration,
@@ -130,6 +131,15 @@ def build_world() -> SimpleNamespace:
         event=event, session=later, rows=rows, actor=organizer, holds_seat=False
     )
     invitations.revoke(invitation=invited[0], actor=organizer)
+    # The team's do-not-contact list: someone who unsubscribed, someone the team blocked.
+    for n, reason in enumerate(["unsubscribed", "blocked"]):
+        ContactBlock.objects.create(
+            team=team,
+            email=f"no.more.mail.please.{n}@partner-organisation.example.net",
+            reason=reason,
+            note="Asked at the booth not to be contacted again" if n else "",
+            created_by=organizer if n else None,
+        )
 
     survey = surveys.create_survey(event=event, actor=organizer)
     choice_question = questionnaire.add_question(
@@ -267,6 +277,7 @@ def organizer_pages(w: SimpleNamespace) -> list[tuple[str, str]]:
         ("edit segment", f"/manage/segments/{w.segment.pk}/edit/"),
         ("new segment", f"/manage/t/{w.team.slug}/segments/new/"),
         ("delete segment", f"/manage/segments/{w.segment.pk}/delete/"),
+        ("do-not-contact", f"/manage/teams/{w.team.slug}/contacts/"),
     ]
 
 
@@ -314,6 +325,8 @@ def test_every_organizer_page_fits_the_screen_with_every_action_in_reach(open_ta
             for n in range(8)
         )
         + "\nnot an address"
+        # Held back by the team's cool-down (invited lately): the override form shows.
+        + "\ninvitee.with-a-long-address.3@partner-organisation.example.net"
     )
     tab.click(tab.page.get_by_role("button", name="Check the list"), "invite preview")
     problems.look(tab, "invite preview")

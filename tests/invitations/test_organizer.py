@@ -304,7 +304,7 @@ def test_extending_an_expired_invitation_superseded_by_a_newer_one_is_refused_cl
 ):
     old = invite_one(session, "ann@example.com")
     lapse(old)
-    invite_one(session, "ann@example.com")
+    invite_one(session, "ann@example.com", override_reason="The first one lapsed unread.")
     before = state()
 
     response = act(owner_client, old, "extend", days="7")

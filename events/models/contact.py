@@ -1,0 +1,36 @@
+"""Do-not-contact: the addresses a team never invites nor sends programme mail to (invitations,
+their reminders, surveys). Transactional mail about a seat someone holds still goes.
+
+An entry is either the person's own wish (`unsubscribed`, from the link in every programme
+email: only they can undo it) or the team's decision (`blocked`, from the team's blocklist
+page: the team may lift it)."""
+
+from django.conf import settings
+from django.db import models
+
+from .team import Team
+
+
+class ContactBlock(models.Model):
+    class Reason(models.TextChoices):
+        UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
+        BLOCKED = "blocked", "Blocked by the team"
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="contact_blocks")
+    email = models.EmailField(max_length=254, help_text="Lower-cased.")
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    note = models.CharField(max_length=500, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["team", "-created_at", "-pk"]
+        constraints = [
+            # Also the index of every "is this address blocked?" lookup.
+            models.UniqueConstraint(fields=["team", "email"], name="contact_block_once_per_team"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} ({self.get_reason_display()}) in {self.team}"

@@ -1,0 +1,255 @@
+"""Contact governance: whom a team may invite, and whom it may mail at all.
+
+Two kinds of rule, both per team:
+
+- Cool-down and limits (the team's settings): nobody is invited again within
+  `invite_cooldown_days` of an invitation from the team, nor within `attended_cooldown_days`
+  of attending one of its sessions, nor once they have had `max_invitations_per_90_days`
+  invitations in 90 days. An owner or organizer may set these aside for a batch, with a
+  written reason stored on each invitation that needed it.
+- Do-not-contact (ContactBlock): someone who unsubscribed, or whom the team blocked, is never
+  invited by it and gets no programme mail from it (invitations, their reminders, surveys);
+  nothing overrides it. Mail about a seat they hold still goes.
+
+The rules are computed from the source rows (invitations and registrations of the team's
+events, by email), not from the panel: a few queries for a whole list, whatever its length.
+The caller holds the team's row lock (`lock_team`) when it is about to write, so two batches
+at once see each other's invitations."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core import signing
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Max, Q
+from django.db.models.functions import Lower
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import User
+
+from ..models import ContactBlock, Invitation, Registration, Team
+from . import ServiceError
+from .attendance import attended_q
+
+LIMIT_WINDOW = timedelta(days=90)
+MAX_DAYS = 365  # the longest cool-down a team may set
+MAX_PER_90_DAYS = 100
+MAX_REASON = 500
+UNSUBSCRIBE_SALT = "events.unsubscribe"
+Reason = ContactBlock.Reason
+
+
+def lock_team(team_id: int) -> Team:
+    """The team's row, locked: every invitation batch of the team takes turns here."""
+    return Team.objects.select_for_update().get(pk=team_id)
+
+
+LABELS = {
+    "invite_cooldown_days": "days between invitations",
+    "attended_cooldown_days": "days of rest after attending",
+    "max_invitations_per_90_days": "invitations per person in 90 days",
+}
+
+
+def check_settings(team: Team) -> None:
+    """The contact rules a team may set: whole numbers of days and invitations, none
+    negative, none absurd."""
+    for name, most in (
+        ("invite_cooldown_days", MAX_DAYS),
+        ("attended_cooldown_days", MAX_DAYS),
+        ("max_invitations_per_90_days", MAX_PER_90_DAYS),
+    ):
+        value = getattr(team, name)
+        label = LABELS[name]
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= most:
+            raise ServiceError(f"The {label} must be a whole number from 0 to {most}.")
+
+
+def clean_reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ServiceError(
+            "Write why these people should be invited despite the team's cool-down or limit: "
+            "the reason is kept with each invitation."
+        )
+    if len(reason) > MAX_REASON or "\x00" in reason:
+        raise ServiceError(f"The reason is at most {MAX_REASON} characters.")
+    return reason
+
+
+# Checking a list
+
+
+@dataclass
+class Verdicts:
+    """Why each address of a list may not be invited now: `blocked` can never be set aside;
+    `held_back` (cool-down, limit) can, by an owner or organizer with a reason."""
+
+    blocked: dict[str, str]
+    held_back: dict[str, str]
+
+
+def _days_ago(moment: datetime, now: datetime) -> str:
+    days = (now - moment).days
+    return "today" if days == 0 else "yesterday" if days == 1 else f"{days} days ago"
+
+
+def blocked_emails(team_id: int, emails: Iterable[str]) -> dict[str, str]:
+    """The addresses among `emails` the team may not contact, with the reason, in one query
+    on the (team, email) index."""
+    lowered = {e.lower() for e in emails}
+    if not lowered:
+        return {}
+    return dict(
+        ContactBlock.objects.filter(team_id=team_id, email__in=lowered).values_list(
+            "email", "reason"
+        )
+    )
+
+
+def verdicts(team: Team, emails: Iterable[str], *, now: datetime | None = None) -> Verdicts:
+    """Check a list against the team's rules: three queries, whatever its length."""
+    now = now or timezone.now()
+    lowered = {e.lower() for e in emails}
+    result = Verdicts(blocked={}, held_back={})
+    if not lowered:
+        return result
+    for email, reason in blocked_emails(team.pk, lowered).items():
+        result.blocked[email] = (
+            "Unsubscribed from this team's mail: never invited again."
+            if reason == Reason.UNSUBSCRIBED
+            else "On the team's do-not-contact list."
+        )
+    cooldown = team.invite_cooldown_days
+    limit = team.max_invitations_per_90_days
+    if cooldown or limit:
+        since = now - max(timedelta(days=cooldown), LIMIT_WINDOW if limit else timedelta(0))
+        invited = (
+            Invitation.objects.annotate(address=Lower("email"))
+            .filter(event__team=team, address__in=lowered, created_at__gte=since)
+            # A revoked invitation whose mail never left contacted nobody.
+            .exclude(status=Invitation.Status.REVOKED, sent_at__isnull=True)
+            .order_by()
+            .values("address")
+            .annotate(
+                last=Max("created_at"),
+                in_window=Count("pk", filter=Q(created_at__gte=now - LIMIT_WINDOW)),
+            )
+        )
+        for row in invited:
+            email = row["address"]
+            if cooldown and row["last"] > now - timedelta(days=cooldown):
+                result.held_back.setdefault(
+                    email,
+                    f"Invited by this team {_days_ago(row['last'], now)} "
+                    f"(cool-down: {cooldown} days).",
+                )
+            elif limit and row["in_window"] >= limit:
+                result.held_back.setdefault(
+                    email,
+                    f"Already invited {row['in_window']} times in 90 days (limit: {limit}).",
+                )
+    rest = team.attended_cooldown_days
+    if rest:
+        attended = (
+            Registration.objects.filter(
+                attended_q(now),
+                session__event__team=team,
+                user__email__in=lowered,
+                session__starts_at__gte=now - timedelta(days=rest),
+            )
+            .order_by()
+            .values("user__email")
+            .annotate(last=Max("session__starts_at"))
+        )
+        for seen in attended:
+            result.held_back.setdefault(
+                seen["user__email"].lower(),
+                f"Attended a session {_days_ago(seen['last'], now)} (rest: {rest} days).",
+            )
+    for email in result.blocked:
+        result.held_back.pop(email, None)
+    return result
+
+
+# Do-not-contact
+
+
+def is_blocked(team_id: int, email: str) -> bool:
+    return ContactBlock.objects.filter(team_id=team_id, email=email.lower()).exists()
+
+
+@transaction.atomic
+def block(*, team: Team, actor: User, email: str, note: str = "") -> ContactBlock:
+    """Put an address on the team's do-not-contact list."""
+    email = (email or "").strip().lower()
+    note = (note or "").strip()
+    if not email or len(email) > 254 or "@" not in email:
+        raise ServiceError("Enter an email address.")
+    if len(note) > MAX_REASON or "\x00" in note:
+        raise ServiceError(f"The note is at most {MAX_REASON} characters.")
+    existing = ContactBlock.objects.filter(team=team, email=email).first()
+    if existing is not None:
+        raise ServiceError(
+            f"{email} is already on the list ({existing.get_reason_display().lower()})."
+        )
+    try:
+        with transaction.atomic():
+            return ContactBlock.objects.create(
+                team=team, email=email, reason=Reason.BLOCKED, note=note, created_by=actor
+            )
+    except IntegrityError:  # added by someone else a moment ago
+        raise ServiceError(f"{email} is already on the list.") from None
+
+
+@transaction.atomic
+def unblock(*, team: Team, actor: User, entry: ContactBlock) -> None:
+    """Lift the team's own block. Someone who unsubscribed stays unsubscribed: only they may
+    change their mind (by answering one of the team's calls again), never the team."""
+    entry = ContactBlock.objects.select_for_update().get(pk=entry.pk, team=team)
+    if entry.reason == Reason.UNSUBSCRIBED:
+        raise ServiceError(
+            f"{entry.email} unsubscribed themselves: only they can ask to hear from the team again."
+        )
+    entry.delete()
+
+
+# The unsubscribe link
+
+
+def unsubscribe_token(team_id: int, email: str) -> str:
+    """An unforgeable link for one address and one team; it needs no expiry (it can only ever
+    unsubscribe)."""
+    return signing.dumps({"t": team_id, "e": email.lower()}, salt=UNSUBSCRIBE_SALT)
+
+
+def from_unsubscribe_token(token: str) -> tuple[Team, str] | None:
+    """The team and address a link is for, or None for a forged or altered one."""
+    try:
+        data = signing.loads(token, salt=UNSUBSCRIBE_SALT)
+        team_id, email = int(data["t"]), str(data["e"])
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        return None
+    team = Team.objects.filter(pk=team_id).first()
+    return (team, email) if team is not None and email else None
+
+
+def unsubscribe_url(team_id: int, email: str) -> str:
+    """The absolute address of the unsubscribe page (and of the one-click POST)."""
+    path = reverse("events:unsubscribe", args=[unsubscribe_token(team_id, email)])
+    return f"{settings.SITE_URL}{path}"
+
+
+@transaction.atomic
+def unsubscribe(*, team: Team, email: str) -> bool:
+    """The person's own wish: no more programme mail from the team. False when they were
+    already on the list (nothing changes then: a blocked address stays blocked)."""
+    try:
+        with transaction.atomic():
+            ContactBlock.objects.create(team=team, email=email.lower(), reason=Reason.UNSUBSCRIBED)
+    except IntegrityError:
+        return False
+    return True
