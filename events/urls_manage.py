@@ -134,3 +134,14 @@ urlpatterns += [
     path("segments/<int:pk>/edit/", panel.segment_edit, name="segment_edit"),
     path("segments/<int:pk>/delete/", panel.segment_delete, name="segment_delete"),
 ]
+
+# Draws from the panel: a sample of a segment, its page, running it again, handing it on.
+from .views import draws  # noqa: E402
+
+urlpatterns += [
+    path("segments/<int:pk>/draw/", draws.draw_new, name="draw_new"),
+    path("t/<slug:slug>/draws/", draws.draw_list, name="draws"),
+    path("draws/<int:pk>/", draws.draw, name="draw"),
+    path("draws/<int:pk>/rerun/", draws.draw_rerun, name="draw_rerun"),
+    path("draws/<int:pk>/invite/", draws.draw_invite, name="draw_invite"),
+]

@@ -42,6 +42,7 @@ from django.utils import timezone
 from accounts.models import User
 from events.invite_parsing import Row
 from events.models import (
+    Draw,
     Event,
     Invitation,
     Membership,
@@ -59,6 +60,7 @@ from events.models import (
     TeamHistory,
     TeamInvitation,
 )
+from events.services import draws as draw_service
 from events.services import invitations as invitation_service
 from events.services import open_calls as call_service
 from events.services import questionnaire as questionnaire_service
@@ -154,6 +156,7 @@ def build_world() -> SimpleNamespace:
     segment = Segment.objects.create(
         team=team, name="Segment", definition=[{"field": "consent", "op": "is", "value": True}]
     )
+    draw = draw_service.draw_sample(team=team, actor=owner, segment=segment, size=1, seed="w")
     return SimpleNamespace(
         team=team,
         owner=owner,
@@ -181,6 +184,7 @@ def build_world() -> SimpleNamespace:
         member=member,
         team_invitation=team_invitation,
         segment=segment,
+        draw=draw,
     )
 
 
@@ -490,6 +494,13 @@ CASES: list[Case] = [
     ),
     get("manage:segment_delete", lambda w: [w.segment.pk], RUN),
     post("manage:segment_delete", lambda w: [w.segment.pk], RUN),
+    # Draws from a segment: reviewers read them; owners and organizers draw and hand them on.
+    get("manage:draw_new", lambda w: [w.segment.pk], RUN),
+    post("manage:draw_new", lambda w: [w.segment.pk], RUN, lambda w: {"size": "1"}),
+    *get_only("manage:draws", team_slug, REVIEW),
+    *get_only("manage:draw", lambda w: [w.draw.pk], REVIEW),
+    *post_only("manage:draw_rerun", lambda w: [w.draw.pk], RUN),
+    *post_only("manage:draw_invite", lambda w: [w.draw.pk], RUN, lambda w: {"event": w.event.pk}),
     # Public and attendee pages (namespace "events") and each person's account.
     get("events:call", lambda w: [w.call.slug], PUBLIC),
     get("events:list", no_args, PUBLIC),
@@ -536,6 +547,7 @@ def snapshot(w: SimpleNamespace) -> dict:
         "reviews": rows(Submission.reviews.rel.related_model),
         "tags": sorted(Submission.tags.through.objects.values_list("submission_id", "pooltag_id")),
         "segments": rows(Segment),
+        "draws": rows(Draw),
         "people": list(
             User.objects.filter(pk__in=[p.pk for p in people])
             .order_by("pk")

@@ -148,8 +148,10 @@ def clean_caps(raw: Any) -> list[Cap]:
         field = _field(row.get("field"), where)
         has_count = str(row.get("count") or "").strip() != ""
         has_share = str(row.get("share") or "").strip() != ""
-        if has_count == has_share:
+        if has_count and has_share:
             raise ServiceError(f"{where}: give either a number of people or a share, not both.")
+        if not has_count and not has_share:
+            raise ServiceError(f"{where}: give at most how many (people, or a share).")
         if has_count:
             count = _whole(row.get("count"), f"{where}, its number", least=1, most=MAX_SIZE)
             cap = Cap(field, count=count)

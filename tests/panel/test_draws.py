@@ -281,6 +281,7 @@ def test_a_minimum_share_and_a_cap_apply_to_the_panel(team, owner):
             "Cap 1: give either a number of people or a share, not both.",
         ),
         ({"caps": [{"field": "email", "count": "2"}]}, "Cap 1: “email” is not a field"),
+        ({"caps": [{"field": "affiliation"}]}, "Cap 1: give at most how many"),
         (
             {
                 "size": 10,
