@@ -18,8 +18,7 @@ the invitations flow's own (preview, held seats, expiry)."""
 
 import re
 import secrets
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import transaction
 from django.utils import timezone
@@ -51,17 +50,17 @@ def eligible(team: Team, emails: list[str]) -> dict[str, str]:
     return {}
 
 
-@dataclass(frozen=True)
-class Candidate:
+class Candidate(NamedTuple):
     pk: int
     email: str
     consent: bool
     attended: int
-    values: dict[str, str]
+    values: dict[str, str]  # the fields the rules name, normalised
 
 
 def _norm(field: str, value: Any) -> str:
-    text = " ".join(str(value or "").split())
+    """A value as rules compare it: trimmed, and (but roles) without case: "ACME" is "Acme"."""
+    text = str(value or "").strip()
     return text if field == "role" else text.casefold()
 
 
@@ -191,18 +190,23 @@ def _contradictions(size: int, minimums: list[Minimum], caps: list[Cap]) -> None
 # Drawing ----------------------------------------------------------------------------------
 
 
-def _candidates(team: Team, definition: list) -> list[Candidate]:
-    """The segment's members now, with only what the draw needs: one query."""
+def _candidates(team: Team, definition: list, fields: list[str]) -> list[Candidate]:
+    """The segment's members now, with only what the draw needs (the fields the rules name):
+    one query."""
     rows = segment_service.members(team, definition).values_list(
-        "pk", "email", "consent", "attended", *RULE_FIELDS
+        "pk", "email", "consent", "attended", *fields
     )
+    if not fields:
+        return [
+            Candidate(pk, email, consent, attended, {}) for pk, email, consent, attended in rows
+        ]
     return [
         Candidate(
             pk,
             email,
             consent,
             attended,
-            {f: _norm(f, v) for f, v in zip(RULE_FIELDS, values, strict=True)},
+            {f: _norm(f, v) for f, v in zip(fields, values, strict=True)},
         )
         for pk, email, consent, attended, *values in rows
     ]
@@ -274,7 +278,8 @@ def _draw(
     prefer_never_attended: bool,
     seed: str,
 ) -> Draw:
-    candidates = _candidates(team, definition)
+    fields = sorted({m.field for m in minimums} | {c.field for c in caps})
+    candidates = _candidates(team, definition, fields)
     by_pk = {c.pk: c for c in candidates}
     ordered = [by_pk[pk] for pk in draw_order(list(by_pk), seed)]
     if prefer_never_attended:
