@@ -92,15 +92,16 @@ def pick(
                 take(index, item)
                 got += 1
     skipped: list[tuple[T, str]] = []
-    for index, item in enumerate(ordered):
-        if index in chosen:
-            continue
-        if len(chosen) >= size:
-            skipped.append((item, FULL))
-            continue
-        cap = capped_by(item)
-        if cap is not None:
-            skipped.append((item, cap.reason(size)))
-        else:
-            take(index, item)
-    return [item for index, item in enumerate(ordered) if index in chosen], skipped
+    index = 0
+    while index < len(ordered) and len(chosen) < size:
+        item = ordered[index]
+        if index not in chosen:
+            cap = capped_by(item)
+            if cap is not None:
+                skipped.append((item, cap.reason(size)))
+            else:
+                take(index, item)
+        index += 1
+    # The sample is full: the others are not looked at.
+    skipped.extend((item, FULL) for n, item in enumerate(ordered[index:], index) if n not in chosen)
+    return [item for n, item in enumerate(ordered) if n in chosen], skipped

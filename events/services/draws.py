@@ -18,7 +18,8 @@ the invitations flow's own (preview, held seats, expiry)."""
 
 import re
 import secrets
-from typing import Any, NamedTuple
+from collections.abc import Callable
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -50,12 +51,10 @@ def eligible(team: Team, emails: list[str]) -> dict[str, str]:
     return {}
 
 
-class Candidate(NamedTuple):
-    pk: int
-    email: str
-    consent: bool
-    attended: int
-    values: dict[str, str]  # the fields the rules name, normalised
+# A candidate is the row as the database returns it (no object per person: a segment may
+# hold 200,000): (pk, email, consent, attended, then the fields the rules name, as stored).
+Candidate = tuple
+PK, EMAIL, CONSENT, ATTENDED, RULED = 0, 1, 2, 3, 4
 
 
 def _norm(field: str, value: Any) -> str:
@@ -64,8 +63,15 @@ def _norm(field: str, value: Any) -> str:
     return text if field == "role" else text.casefold()
 
 
-def _value_of(candidate: Candidate, field: str) -> str:
-    return candidate.values.get(field, "")
+def _reader(fields: list[str]) -> Callable[[Candidate, str], str]:
+    """`value_of` for the picker: a candidate's value of a field, normalised when it is
+    asked (most of a large segment is never looked at once the sample is full)."""
+    where = {field: n for n, field in enumerate(fields)}
+
+    def value_of(candidate: Candidate, field: str) -> str:
+        return _norm(field, candidate[RULED + where[field]])
+
+    return value_of
 
 
 # Checking the input ---------------------------------------------------------------------
@@ -193,33 +199,21 @@ def _contradictions(size: int, minimums: list[Minimum], caps: list[Cap]) -> None
 def _candidates(team: Team, definition: list, fields: list[str]) -> list[Candidate]:
     """The segment's members now, with only what the draw needs (the fields the rules name):
     one query."""
-    rows = segment_service.members(team, definition).values_list(
-        "pk", "email", "consent", "attended", *fields
-    )
-    if not fields:
-        return [
-            Candidate(pk, email, consent, attended, {}) for pk, email, consent, attended in rows
-        ]
-    return [
-        Candidate(
-            pk,
-            email,
-            consent,
-            attended,
-            {f: _norm(f, v) for f, v in zip(fields, values, strict=True)},
+    return list(
+        segment_service.members(team, definition).values_list(
+            "pk", "email", "consent", "attended", *fields
         )
-        for pk, email, consent, attended, *values in rows
-    ]
+    )
 
 
 def _refused(team: Team, candidates: list[Candidate]) -> dict[int, str]:
     """Who may not be invited, by PanelMember id, with the reason."""
-    refused = {c.pk: NO_CONSENT for c in candidates if not c.consent}
-    asking = [c for c in candidates if c.consent]
+    refused = {c[PK]: NO_CONSENT for c in candidates if not c[CONSENT]}
+    asking = [c for c in candidates if c[CONSENT]]
     for start in range(0, len(asking), ELIGIBILITY_CHUNK):
         chunk = asking[start : start + ELIGIBILITY_CHUNK]
-        reasons = eligible(team, [c.email for c in chunk])
-        refused |= {c.pk: reasons[c.email] for c in chunk if c.email in reasons}
+        reasons = eligible(team, [c[EMAIL] for c in chunk])
+        refused |= {c[PK]: reasons[c[EMAIL]] for c in chunk if c[EMAIL] in reasons}
     return refused
 
 
@@ -280,31 +274,31 @@ def _draw(
 ) -> Draw:
     fields = sorted({m.field for m in minimums} | {c.field for c in caps})
     candidates = _candidates(team, definition, fields)
-    by_pk = {c.pk: c for c in candidates}
+    by_pk = {c[PK]: c for c in candidates}
     ordered = [by_pk[pk] for pk in draw_order(list(by_pk), seed)]
     if prefer_never_attended:
-        ordered.sort(key=lambda c: c.attended != 0)  # stable: draw order within each part
+        ordered.sort(key=lambda c: c[ATTENDED] != 0)  # stable: draw order within each part
     refused = _refused(team, ordered)
     picked, passed = pick(
-        [c for c in ordered if c.pk not in refused],
+        [c for c in ordered if c[PK] not in refused],
         size,
-        value_of=_value_of,
+        value_of=_reader(fields),
         minimums=minimums,
         caps=caps,
     )
-    reasons = refused | {c.pk: reason for c, reason in passed}
+    reasons = refused | {c[PK]: reason for c, reason in passed}
     skipped: dict[str, int] = {}
     first: list[list] = []
-    chosen = {c.pk for c in picked}
+    chosen = {c[PK] for c in picked}
     for candidate in ordered:
-        if candidate.pk in chosen:
+        if candidate[PK] in chosen:
             continue
-        reason = reasons[candidate.pk]
+        reason = reasons[candidate[PK]]
         skipped[reason] = skipped.get(reason, 0) + 1
         # The people passed over for a reason are worth reading; those after the sample
         # filled up are only counted.
         if reason != FULL and len(first) < SHOWN_SKIPPED:
-            first.append([candidate.pk, reason])
+            first.append([candidate[PK], reason])
     return Draw.objects.create(
         team=team,
         segment=segment,
@@ -324,7 +318,7 @@ def _draw(
         },
         seed=seed,
         size=size,
-        picked=[c.pk for c in picked],
+        picked=[c[PK] for c in picked],
         skipped=skipped,
         candidates=len(candidates),
         drawn_by=actor,
