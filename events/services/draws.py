@@ -384,5 +384,6 @@ def shortfalls(draw: Draw, people: list[PanelMember | None]) -> list[str]:
 
 
 def invite_rows(people: list[PanelMember | None]) -> list[tuple[str, str]]:
-    """(email, name) of the picked people still in the panel, for the invitations flow."""
-    return [(p.email, p.name) for p in people if p is not None]
+    """(email, name) of the picked people still in the panel and still agreeing to be
+    contacted (consent may have been withdrawn since the draw), for the invitations flow."""
+    return [(p.email, p.name) for p in people if p is not None and p.consent]

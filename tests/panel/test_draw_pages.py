@@ -143,7 +143,12 @@ def test_the_picked_people_arrive_on_the_invitation_page_and_nobody_else(
     for n in range(8):
         PanelMemberFactory(team=team, email=f"p{n}@x.org", name=f"P {n}")
     drawn = draws.draw_sample(team=team, actor=owner, segment=segment, size=3, seed="x")
-    picked = list(PanelMember.objects.filter(pk__in=drawn.picked).values_list("email", flat=True))
+    # One of them withdraws their consent after the draw: they are not handed on.
+    withdrawn = PanelMember.objects.get(pk=drawn.picked[0])
+    PanelMember.objects.filter(pk=withdrawn.pk).update(consent=False, registrations=1)
+    picked = list(
+        PanelMember.objects.filter(pk__in=drawn.picked[1:]).values_list("email", flat=True)
+    )
 
     response = owner_client.post(
         reverse("manage:draw_invite", args=[drawn.pk]), {"event": str(event.pk)}
