@@ -87,7 +87,7 @@ bench-survey: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.survey_results $(BENCH_SURVEY_ARGS)
 
 ## bench-panel: a team's panel of 200,000 people on PostgreSQL: a full refresh, and a
-## 3-condition filter against count(*) (BENCH_PANEL_ARGS="--people 20000" for a quick run)
+## 3-condition filter and a 200-person draw against count(*) (BENCH_PANEL_ARGS="--people 20000" for a quick run)
 .PHONY: bench-panel
 bench-panel: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.panel $(BENCH_PANEL_ARGS)

@@ -559,6 +559,38 @@ def measure(args: argparse.Namespace, fixture: Fixture) -> int:
     print(f"ratio: filter / count(*) {filtered.median / counted.median:.1f}x")
     print(f"ratio: full refresh / count(*) {second / counted.median:,.0f}x")
 
+    # A draw as the draw page makes it: 200 people, two quotas (at least 30% from one
+    # country, at most 2 per affiliation), never attended first; from the researchers, and
+    # from the whole panel (every person a candidate: the worst case).
+    from events.services import draws
+
+    owner = team.memberships.get(role="owner").user
+    for label, definition in (
+        ("the researchers", [{"field": "role", "op": "in", "value": "researcher"}]),
+        ("the whole panel", []),
+    ):
+        sizes: dict[str, int] = {}
+
+        def draw_sample(definition: list = definition, sizes: dict = sizes) -> None:
+            drawn = draws.draw_sample(
+                team=team,
+                actor=owner,
+                definition=definition,
+                size=200,
+                minimums=[{"field": "location", "value": "Europe/Berlin", "share": 30}],
+                caps=[{"field": "affiliation", "count": 2}],
+                prefer_never_attended=True,
+                seed="bench",
+            )
+            sizes["picked"], sizes["candidates"] = len(drawn.picked), drawn.candidates
+
+        drawing = timed(f"draw 200 from {label} (2 quotas)", max(args.runs // 3, 1), draw_sample)
+        print(
+            drawing.describe()
+            + f": {sizes['picked']} picked of {sizes['candidates']:,};"
+            + f" ratio draw / count(*) {drawing.median / counted.median:,.0f}x"
+        )
+
     problems = check(fixture, team, found)
     for problem in problems:
         print(f"PROBLEM: {problem}")

@@ -31,6 +31,7 @@ from accounts.http import AuthenticatedRequest
 from accounts.models import User
 
 from .models import (
+    Draw,
     Event,
     Invitation,
     Membership,
@@ -111,6 +112,7 @@ TEAM_PATHS: dict[type[Model], tuple[str, ...]] = {
     PanelMember: ("team",),
     PanelAttribute: ("team",),
     Segment: ("team",),
+    Draw: ("team",),
     # A message belongs to a session, or (an event-wide invitation) to an event.
     Notification: ("session__event__team", "invitation__event__team"),
 }

@@ -157,3 +157,14 @@ urlpatterns += [
         name="contact_block_remove",
     ),
 ]
+
+# Draws from the panel: a sample of a segment, its page, running it again, handing it on.
+from .views import draws  # noqa: E402
+
+urlpatterns += [
+    path("segments/<int:pk>/draw/", draws.draw_new, name="draw_new"),
+    path("t/<slug:slug>/draws/", draws.draw_list, name="draws"),
+    path("draws/<int:pk>/", draws.draw, name="draw"),
+    path("draws/<int:pk>/rerun/", draws.draw_rerun, name="draw_rerun"),
+    path("draws/<int:pk>/invite/", draws.draw_invite, name="draw_invite"),
+]

@@ -43,6 +43,7 @@ from accounts.models import User
 from events.invite_parsing import Row
 from events.models import (
     ContactBlock,
+    Draw,
     Event,
     Invitation,
     Membership,
@@ -61,6 +62,7 @@ from events.models import (
     TeamHistory,
     TeamInvitation,
 )
+from events.services import draws as draw_service
 from events.services import invitations as invitation_service
 from events.services import open_calls as call_service
 from events.services import questionnaire as questionnaire_service
@@ -160,6 +162,7 @@ def build_world() -> SimpleNamespace:
         team=team, name="builds", question=call_question
     )
     ContactBlock.objects.create(team=team, email="blocked@example.com", reason="blocked")
+    draw = draw_service.draw_sample(team=team, actor=owner, segment=segment, size=1, seed="w")
     return SimpleNamespace(
         panel_attribute=panel_attribute,
         team=team,
@@ -188,6 +191,7 @@ def build_world() -> SimpleNamespace:
         member=member,
         team_invitation=team_invitation,
         segment=segment,
+        draw=draw,
     )
 
 
@@ -515,6 +519,13 @@ CASES: list[Case] = [
         lambda w: [w.team.slug, ContactBlock.objects.get(team=w.team).pk],
         RUN,
     ),
+    # Draws from a segment: reviewers read them; owners and organizers draw and hand them on.
+    get("manage:draw_new", lambda w: [w.segment.pk], RUN),
+    post("manage:draw_new", lambda w: [w.segment.pk], RUN, lambda w: {"size": "1"}),
+    *get_only("manage:draws", team_slug, REVIEW),
+    *get_only("manage:draw", lambda w: [w.draw.pk], REVIEW),
+    *post_only("manage:draw_rerun", lambda w: [w.draw.pk], RUN),
+    *post_only("manage:draw_invite", lambda w: [w.draw.pk], RUN, lambda w: {"event": w.event.pk}),
     # Public and attendee pages (namespace "events") and each person's account.
     get("events:call", lambda w: [w.call.slug], PUBLIC),
     get("events:list", no_args, PUBLIC),
@@ -563,6 +574,7 @@ def snapshot(w: SimpleNamespace) -> dict:
         "tags": sorted(Submission.tags.through.objects.values_list("submission_id", "pooltag_id")),
         "segments": rows(Segment),
         "panel_attributes": rows(PanelAttribute),
+        "draws": rows(Draw),
         "people": list(
             User.objects.filter(pk__in=[p.pk for p in people])
             .order_by("pk")

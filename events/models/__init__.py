@@ -3,7 +3,7 @@ from .event import Event, Session, TermsAcceptance
 from .invitation import Invitation
 from .notification import Notification
 from .open_call import OpenCall, PoolTag, Review, Submission
-from .panel import PanelAttribute, PanelMember, Segment
+from .panel import Draw, PanelAttribute, PanelMember, Segment
 from .questionnaire import Answer, Choice, Question, Questionnaire, Response
 from .registration import Registration, RegistrationChange
 from .survey import Survey, SurveyRecipient, SurveySending
@@ -13,6 +13,7 @@ __all__ = [
     "Answer",
     "Choice",
     "ContactBlock",
+    "Draw",
     "Event",
     "Invitation",
     "Membership",

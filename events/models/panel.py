@@ -105,3 +105,34 @@ class Segment(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Draw(models.Model):
+    """A sample drawn from a segment (services.draws): what was asked, the seed, and who came
+    out, so that the draw can be shown, checked and run again. The segment's definition is
+    copied as it was: the segment may change or go later."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="draws")
+    segment = models.ForeignKey(
+        Segment, null=True, blank=True, on_delete=models.SET_NULL, related_name="draws"
+    )
+    segment_name = models.CharField(max_length=100, blank=True)
+    definition = models.JSONField(default=list)
+    description = models.TextField(blank=True)  # the definition in words, at the time
+    rules = models.JSONField(default=dict)  # minimums, caps, prefer_never_attended
+    seed = models.CharField(max_length=64)
+    size = models.PositiveIntegerField()
+    picked = models.JSONField(default=list)  # PanelMember ids, in draw order
+    skipped = models.JSONField(default=dict)  # reason -> how many
+    candidates = models.PositiveIntegerField(default=0)
+    drawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    drawn_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-drawn_at", "-pk"]
+        indexes = [models.Index(fields=["team", "-drawn_at"])]
+
+    def __str__(self) -> str:
+        return f"Draw of {self.size} ({self.seed})"

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from accounts.models import User
 
+from ..drawing import Minimum, pick
 from ..models import Event, Notification, Registration, Session
 from . import ServiceError
 from .registration import confirmed_at_the_same_time
@@ -39,15 +40,14 @@ def pick_winners(
 
     A share is a floor ("at least 30% researchers"), so it is rounded up: 30% of 5 seats keeps
     2 for researchers, not 1 (20%). Shares that round up past the seats there are get what
-    is left, role by role."""
-    winners: list[Registration] = []
-    for role, share in sorted(reserved_shares.items()):
-        quota = min(-(-seats * int(share) // 100), seats - len(winners))
-        of_role = [r for r in ordered if r.user.role == role and r not in winners]
-        winners.extend(of_role[:quota])
-    rest = [r for r in ordered if r not in winners]
-    winners.extend(rest[: max(seats - len(winners), 0)])
-    return sorted(winners, key=ordered.index)
+    is left, role by role. The picking is events.drawing's, shared with the panel's draws."""
+    minimums = [Minimum("role", role, int(share)) for role, share in reserved_shares.items()]
+    winners, _ = pick(ordered, seats, value_of=_role_of, minimums=minimums)
+    return winners
+
+
+def _role_of(registration: Registration, field: str) -> str:
+    return registration.user.role
 
 
 @transaction.atomic

@@ -1,0 +1,107 @@
+"""Choosing people from a list already in draw order, under minimum shares and caps: the one
+picker that the lottery's seats and the panel's samples share. Pure: data in, data out.
+
+- A **minimum** ("at least 30% with role = researcher") is a floor, so it is rounded UP: 30%
+  of 5 keeps 2 places, not 1. Floors are filled first, one after another (by field and value),
+  each by the first matching people in draw order; floors that round up past the size get
+  what is left. Then the remaining places go to everyone left, in draw order.
+- A **cap** ("at most 2 per affiliation", or "at most 40% from one affiliation") limits how
+  many of the picked share one value of a field. A share of a cap is a ceiling, so it is
+  rounded DOWN (40% of 5 is 2), but never below 1. People with no value (a blank
+  affiliation) are not "from one affiliation": caps do not count them.
+- Everyone not picked is returned with the reason, in draw order.
+
+The result keeps the draw order, so anyone holding the seed and the list can check it."""
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+T = TypeVar("T")
+
+FULL = "not reached: the sample was full"
+
+
+@dataclass(frozen=True)
+class Minimum:
+    field: str
+    value: str
+    share: int  # percent of the size, 0..100
+
+
+@dataclass(frozen=True)
+class Cap:
+    field: str
+    count: int | None = None  # at most this many per value
+    share: int | None = None  # or at most this percent of the size per value
+
+    def limit(self, size: int) -> int:
+        if self.count is not None:
+            return self.count
+        return max(size * int(self.share or 0) // 100, 1)
+
+    def reason(self, size: int) -> str:
+        if self.count is not None:
+            return f"cap reached: at most {self.count} per {self.field}"
+        return f"cap reached: at most {self.share}% ({self.limit(size)}) per {self.field}"
+
+
+def floor_of(size: int, share: int) -> int:
+    """A minimum share's places: rounded up."""
+    return -(-size * int(share) // 100)
+
+
+def pick(
+    ordered: Sequence[T],
+    size: int,
+    *,
+    value_of: Callable[[T, str], str],
+    minimums: Sequence[Minimum] = (),
+    caps: Sequence[Cap] = (),
+) -> tuple[list[T], list[tuple[T, str]]]:
+    """(picked in draw order, [(skipped, reason)] in draw order). `value_of(item, field)` is
+    the item's value of a field, compared as given (normalise before: "ACME" and "Acme")."""
+    size = max(int(size), 0)
+    chosen: set[int] = set()
+    taken: dict[tuple[str, str], int] = Counter()
+
+    def capped_by(item: T) -> Cap | None:
+        for cap in caps:
+            value = value_of(item, cap.field)
+            if value and taken[(cap.field, value)] >= cap.limit(size):
+                return cap
+        return None
+
+    def take(index: int, item: T) -> None:
+        chosen.add(index)
+        for cap in caps:
+            value = value_of(item, cap.field)
+            if value:
+                taken[(cap.field, value)] += 1
+
+    for minimum in sorted(minimums, key=lambda m: (m.field, m.value)):
+        quota = min(floor_of(size, minimum.share), size - len(chosen))
+        got = 0
+        for index, item in enumerate(ordered):
+            if got >= quota:
+                break
+            if index in chosen or value_of(item, minimum.field) != minimum.value:
+                continue
+            if capped_by(item) is None:
+                take(index, item)
+                got += 1
+    skipped: list[tuple[T, str]] = []
+    index = 0
+    while index < len(ordered) and len(chosen) < size:
+        item = ordered[index]
+        if index not in chosen:
+            cap = capped_by(item)
+            if cap is not None:
+                skipped.append((item, cap.reason(size)))
+            else:
+                take(index, item)
+        index += 1
+    # The sample is full: the others are not looked at.
+    skipped.extend((item, FULL) for n, item in enumerate(ordered[index:], index) if n not in chosen)
+    return [item for n, item in enumerate(ordered) if n in chosen], skipped
