@@ -242,7 +242,9 @@ def test_a_minimum_share_and_a_cap_apply_to_the_panel(team, owner):
                 affiliation=f"Lab {n}",
                 consent=True,
             )
-            for n in range(5)
+            # Three researchers: with two from Acme at most, a sample of 6 cannot fill, so
+            # every candidate is looked at whatever the seed.
+            for n in range(3)
         ]
     )
 
@@ -256,11 +258,11 @@ def test_a_minimum_share_and_a_cap_apply_to_the_panel(team, owner):
     )
     people = list(PanelMember.objects.filter(pk__in=drawn.picked))
 
-    assert len(people) == 6
-    assert sum(p.role == "researcher" for p in people) >= 2
+    assert len(people) == 5
+    assert sum(p.role == "researcher" for p in people) == 3
     # "ACME" and "Acme" would be one affiliation: at most two of them.
     assert sum(p.affiliation.strip().lower() == "acme" for p in people) == 2
-    assert drawn.skipped["cap reached: at most 2 per affiliation"] >= 1
+    assert drawn.skipped == {"cap reached: at most 2 per affiliation": 8}
 
 
 @pytest.mark.parametrize(
