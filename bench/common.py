@@ -332,3 +332,10 @@ def stop_gunicorn(server: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+
+
+def p95(seconds: list[float]) -> float:
+    """The 95th percentile of a run's timings (nearest rank): what the benchmarks print beside
+    the median."""
+    ordered = sorted(seconds)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]

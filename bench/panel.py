@@ -46,7 +46,7 @@ from pathlib import Path
 import psycopg
 
 from bench import common
-from bench.common import SetupError
+from bench.common import SetupError, p95
 
 DB_NAME = "feedback_panel"
 SETTINGS_MODULE = "bench.settings"
@@ -460,8 +460,7 @@ class Timings:
 
     @property
     def p95(self) -> float:
-        ordered = sorted(self.seconds)
-        return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+        return p95(self.seconds)
 
     def describe(self) -> str:
         return (

@@ -62,7 +62,7 @@ from pathlib import Path
 import psycopg
 
 from bench import common
-from bench.common import SetupError, free_port
+from bench.common import SetupError, free_port, p95
 
 ROOT = Path(__file__).resolve().parent.parent
 DB_NAME = "feedback_survey"
@@ -581,8 +581,7 @@ class Timings:
 
     @property
     def p95(self) -> float:
-        ordered = sorted(self.seconds)
-        return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+        return p95(self.seconds)
 
     def describe(self) -> str:
         return (
