@@ -203,6 +203,10 @@ def get_or_404(request: HttpRequest, queryset: QuerySet[M], action: str, **looku
     return get_object_or_404(permitted(request.user, queryset, action), **lookup)
 
 
+def get_team_or_404(request: HttpRequest, slug: str, action: str) -> Team:
+    return get_or_404(request, Team.objects.all(), action, slug=slug)
+
+
 def get_event_or_404(request: HttpRequest, pk: int, action: str) -> Event:
     return get_or_404(request, Event.objects.all(), action, pk=pk)
 

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.http import AuthenticatedRequest
 
 from ..models import ContactBlock, Team
-from ..permissions import get_or_404, organizer_required
+from ..permissions import get_team_or_404, organizer_required
 from ..ratelimit import by_ip, by_user_or_ip, rate_limit
 from ..services import ServiceError, contact
 
@@ -49,7 +49,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def _team_or_404(request: HttpRequest, slug: str) -> Team:
-    return get_or_404(request, Team.objects.all(), "contact.block", slug=slug)
+    return get_team_or_404(request, slug, "contact.block")
 
 
 def _page(

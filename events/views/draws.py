@@ -19,8 +19,8 @@ from accounts.http import AuthenticatedRequest
 from .. import current_team
 from ..forms import draws as form
 from ..forms.invitations import POOL_PREFILL_KEY
-from ..models import Draw, Event, Segment, Team
-from ..permissions import get_or_404, may, organizer_required, permitted
+from ..models import Draw, Event, Segment
+from ..permissions import get_or_404, get_team_or_404, may, organizer_required, permitted
 from ..services import ServiceError, segments
 from ..services import draws as service
 
@@ -141,7 +141,7 @@ def draw_invite(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 @organizer_required
 @require_GET
 def draw_list(request: AuthenticatedRequest, slug: str) -> HttpResponse:
-    team = get_or_404(request, Team.objects.all(), "panel.view", slug=slug)
+    team = get_team_or_404(request, slug, "panel.view")
     current_team.remember(request, team)
     drawn = Draw.objects.filter(team=team).select_related("drawn_by", "segment")[:LISTED]
     return render(request, "events/manage/draw_list.html", {"team": team, "draws": list(drawn)})

@@ -19,7 +19,7 @@ from accounts.http import AuthenticatedRequest
 from .. import current_team
 from ..forms.panel import Row, as_query, definition_of, operator_groups, read_rows, rows_of
 from ..models import PanelMember, Segment, Team
-from ..permissions import get_or_404, may, organizer_required
+from ..permissions import get_or_404, get_team_or_404, may, organizer_required
 from ..services import ServiceError
 from ..services import segments as service
 
@@ -29,10 +29,6 @@ MAX_PAGE_DIGITS = 7
 
 class BadPage(ServiceError):
     pass
-
-
-def _team(request: HttpRequest, slug: str, action: str) -> Team:
-    return get_or_404(request, Team.objects.all(), action, slug=slug)
 
 
 def _segment(request: HttpRequest, pk: int, action: str) -> Segment:
@@ -68,7 +64,7 @@ def _editor(team: Team, rows: list[Row]) -> dict:
 @organizer_required
 @require_GET
 def panel(request: AuthenticatedRequest, slug: str) -> HttpResponse:
-    team = _team(request, slug, "panel.view")
+    team = get_team_or_404(request, slug, "panel.view")
     current_team.remember(request, team)
     rows = read_rows(request.GET)
     context: dict = {
@@ -185,7 +181,7 @@ def _save_or_show(
 @organizer_required
 @require_http_methods(["GET", "POST"])
 def segment_new(request: AuthenticatedRequest, slug: str) -> HttpResponse:
-    team = _team(request, slug, "panel.edit")
+    team = get_team_or_404(request, slug, "panel.edit")
     if request.method == "POST":
         return _save_or_show(request, team, None)
     # From the panel page: its filter, carried in the query string, to name and save.

@@ -13,13 +13,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.http import AuthenticatedRequest
 
 from ..models import PanelAttribute, Question, Team
-from ..permissions import get_or_404, may, organizer_required
+from ..permissions import get_or_404, get_team_or_404, may, organizer_required
 from ..services import ServiceError
 from ..services import panel as service
-
-
-def _team(request: HttpRequest, slug: str, action: str) -> Team:
-    return get_or_404(request, Team.objects.all(), action, slug=slug)
 
 
 def _questions(team: Team) -> list[Question]:
@@ -57,8 +53,8 @@ def _page(request: HttpRequest, team: Team, *, error: str = "", typed=None, stat
 @require_http_methods(["GET", "POST"])
 def panel_attributes(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     if request.method == "GET":
-        return _page(request, _team(request, slug, "panel.view"))
-    team = _team(request, slug, "panel.edit")
+        return _page(request, get_team_or_404(request, slug, "panel.view"))
+    team = get_team_or_404(request, slug, "panel.edit")
     typed = {"name": request.POST.get("name", "")[:60], "question": request.POST.get("question")}
     raw = request.POST.get("question", "")
     question = None

@@ -20,7 +20,7 @@ from .. import current_team
 from ..forms.teams import InviteForm, RoleForm, TeamForm
 from ..models import Event, Membership, OpenCall, Role, Team, TeamHistory, TeamInvitation
 from ..models.team import ROLE_HELP
-from ..permissions import get_or_404, organizer_required, permitted
+from ..permissions import get_team_or_404, may, organizer_required, permitted
 from ..ratelimit import by_ip, by_user_or_ip, rate_limit
 from ..services import ServiceError
 from ..services import teams as service
@@ -29,7 +29,7 @@ HISTORY_SHOWN = 100
 
 
 def _team_or_404(request: HttpRequest, slug: str) -> Team:
-    return get_or_404(request, Team.objects.all(), "team.manage", slug=slug)
+    return get_team_or_404(request, slug, "team.manage")
 
 
 def _team_page(
@@ -156,13 +156,9 @@ def member_role(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRespon
     messages.success(
         request, f"{membership.user.email} is now {Role(form.cleaned_data['role']).label.lower()}."
     )
-    if not _may_manage(request, found):
+    if not may(request.user, "team.manage", found):
         return redirect("manage:dashboard")  # the owner made themselves something else
     return redirect("manage:team", slug=found.slug)
-
-
-def _may_manage(request: AuthenticatedRequest, team: Team) -> bool:
-    return permitted(request.user, Team.objects.filter(pk=team.pk), "team.manage").exists()
 
 
 @organizer_required

@@ -268,6 +268,7 @@ def organizer_pages(w: SimpleNamespace) -> list[tuple[str, str]]:
         ("pool charts", f"/manage/calls/{c}/results/"),
         ("submission", f"/manage/submissions/{w.submission.pk}/"),
         ("panel", f"/manage/t/{w.team.slug}/panel/"),
+        ("panel attributes", f"/manage/t/{w.team.slug}/panel/attributes/"),
         (
             "panel filtered",
             f"/manage/t/{w.team.slug}/panel/?c-0-field=role&c-0-op=in&c-0-value=researcher"
