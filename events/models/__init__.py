@@ -2,7 +2,7 @@ from .contact import ContactBlock
 from .event import Event, Session, TermsAcceptance
 from .invitation import Invitation
 from .notification import Notification
-from .open_call import OpenCall, PoolTag, Review, Submission
+from .open_call import CallQuota, CallRule, OpenCall, PoolTag, Review, Submission
 from .panel import Draw, PanelAttribute, PanelMember, Segment
 from .questionnaire import Answer, Choice, Question, Questionnaire, Response
 from .registration import Registration, RegistrationChange
@@ -11,6 +11,8 @@ from .team import Membership, Role, Team, TeamHistory, TeamInvitation
 
 __all__ = [
     "Answer",
+    "CallQuota",
+    "CallRule",
     "Choice",
     "ContactBlock",
     "Draw",

@@ -43,6 +43,10 @@ class OpenCall(models.Model):
         Questionnaire, on_delete=models.PROTECT, related_name="open_call"
     )
     team = models.ForeignKey("events.Team", on_delete=models.PROTECT, related_name="calls")
+    # Moved by every change to the screening rules: a submission whose `screened_version`
+    # is behind it has not been scored under the rules as they are (services.call_screening
+    # re-scores them in the background, and progress is the share that caught up).
+    rules_version = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -70,10 +74,67 @@ class PoolTag(models.Model):
         return self.name
 
 
+class CallRule(models.Model):
+    """A screening rule on one choice of a call's question: choosing it qualifies or
+    disqualifies the person, or the question must be answered with one of the choices so
+    marked. Rules are the organizers'; scoring them is services.call_screening's."""
+
+    class Effect(models.TextChoices):
+        QUALIFY = "qualify", "Qualifies"
+        DISQUALIFY = "disqualify", "Disqualifies"
+        REQUIRE = "require", "Must include one of"
+
+    call = models.ForeignKey(OpenCall, on_delete=models.CASCADE, related_name="rules")
+    choice = models.ForeignKey("events.Choice", on_delete=models.CASCADE, related_name="call_rules")
+    effect = models.CharField(max_length=20, choices=Effect.choices)
+
+    class Meta:
+        ordering = ["call", "choice__question__position", "choice__position", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["call", "choice"], name="one_rule_per_choice"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.choice} {self.get_effect_display().lower()}"
+
+
+class CallQuota(models.Model):
+    """A quota on the people chosen from a call, by one attribute: "at least 30% researchers"
+    (a value), "at most 40% from one company" (no value: any one of them)."""
+
+    class Bound(models.TextChoices):
+        AT_LEAST = "at_least", "At least"
+        AT_MOST = "at_most", "At most"
+
+    call = models.ForeignKey(OpenCall, on_delete=models.CASCADE, related_name="quotas")
+    field = models.CharField(max_length=60)  # role, affiliation, location
+    value = models.CharField(max_length=200, blank=True)  # blank: any one value
+    bound = models.CharField(max_length=10, choices=Bound.choices)
+    percent = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["call", "field", "bound", "value", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["call", "field", "value", "bound"], name="one_quota_per_value"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(percent__gte=1, percent__lte=100), name="quota_1_to_100"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_bound_display()} {self.percent}% {self.field} {self.value}".strip()
+
+
 class Submission(models.Model):
     """One person's submission to a call (one per email). It joins the pool when its email
     is confirmed; a new submission from the same address waits in `pending` until that
     address confirms it too, so nobody can overwrite someone else's answers."""
+
+    class Screening(models.TextChoices):
+        QUALIFIED = "qualified", "Qualified"
+        DISQUALIFIED = "disqualified", "Disqualified"
 
     call = models.ForeignKey(OpenCall, on_delete=models.CASCADE, related_name="submissions")
     email = models.EmailField(max_length=254)
@@ -101,6 +162,13 @@ class Submission(models.Model):
     submitted_at = models.DateTimeField()
     confirmed_at = models.DateTimeField(null=True, blank=True)
     tags = models.ManyToManyField(PoolTag, blank=True, related_name="submissions")
+    # The call's screening rules' verdict on the confirmed answers: blank until scored, and
+    # under which version of the rules (OpenCall.rules_version). A disqualified person keeps
+    # their answers but is not invitable from this call; `screening_reason` is the rule that
+    # decided, in words.
+    screening = models.CharField(max_length=20, choices=Screening.choices, blank=True)
+    screening_reason = models.CharField(max_length=300, blank=True)
+    screened_version = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -108,7 +176,11 @@ class Submission(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["call", "email"], name="one_submission_per_email")
         ]
-        indexes = [models.Index(fields=["confirmed_at", "submitted_at"])]
+        indexes = [
+            models.Index(fields=["confirmed_at", "submitted_at"]),
+            models.Index(fields=["call", "screening"]),
+            models.Index(fields=["call", "screened_version"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.email} · {self.call}"

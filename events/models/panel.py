@@ -35,6 +35,10 @@ class PanelMember(models.Model):
     # Agreed, in one of the team's calls, to be contacted about future sessions: only they
     # are invitable from the panel.
     consent = models.BooleanField(default=False)
+    # The team's tags on the person's submissions, across its calls (names, sorted), and the
+    # mean of the team's review scores on them (none until someone scored them).
+    tags = models.JSONField(default=list, blank=True)
+    review_score = models.FloatField(null=True, blank=True)
     # History with this team.
     calls_answered = models.PositiveIntegerField(default=0)
     invitations = models.PositiveIntegerField(default=0)
@@ -115,6 +119,10 @@ class Draw(models.Model):
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="draws")
     segment = models.ForeignKey(
         Segment, null=True, blank=True, on_delete=models.SET_NULL, related_name="draws"
+    )
+    # A draw from a call's qualified people (with the call's quotas as its rules) names it.
+    call = models.ForeignKey(
+        "events.OpenCall", null=True, blank=True, on_delete=models.SET_NULL, related_name="draws"
     )
     segment_name = models.CharField(max_length=100, blank=True)
     definition = models.JSONField(default=list)
