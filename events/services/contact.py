@@ -184,6 +184,13 @@ def is_blocked(team_id: int, email: str) -> bool:
     return ContactBlock.objects.filter(team_id=team_id, email=email.lower()).exists()
 
 
+def unsubscribed(team_id: int, email: str) -> bool:
+    """On the list by the person's own wish (a team's block is not told to the person)."""
+    return ContactBlock.objects.filter(
+        team_id=team_id, email=email.lower(), reason=Reason.UNSUBSCRIBED
+    ).exists()
+
+
 @dataclass(frozen=True)
 class Listed:
     """What putting an address on the do-not-contact list did."""

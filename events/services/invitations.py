@@ -209,6 +209,10 @@ def check_open(invitation: Invitation) -> None:
     if invitation.status == Status.DECLINED:
         raise ServiceError("This invitation was declined.")
     if invitation.status == Status.REVOKED:
+        if contact.unsubscribed(invitation.event.team_id, invitation.email):
+            raise ServiceError(
+                "This invitation was withdrawn when you unsubscribed from these organizers' mail."
+            )
         raise ServiceError("This invitation was withdrawn by the organizers.")
     if invitation.status == Status.EXPIRED or invitation.expires_at <= timezone.now():
         raise ServiceError("This invitation has expired.")

@@ -40,9 +40,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "GET":
         # Only the person's own wish counts as done: someone the team blocked may still
         # unsubscribe, which makes the team unable to lift it.
-        context["already"] = ContactBlock.objects.filter(
-            team=team, email=email, reason=ContactBlock.Reason.UNSUBSCRIBED
-        ).exists()
+        context["already"] = contact.unsubscribed(team.pk, email)
         return render(request, "events/unsubscribe.html", context)
     listed = contact.unsubscribe(team=team, email=email)
     context.update(done=True, already=listed.already, withdrawn=listed.withdrawn)

@@ -203,3 +203,21 @@ def test_a_link_for_a_team_that_is_gone_is_a_clear_400():
     assert response.status_code == 400
     assert "This unsubscribe link is not valid" in response.content.decode()
     assert not ContactBlock.objects.exists()
+
+
+def test_the_withdrawn_invitations_link_says_why_and_cannot_be_accepted(event, session, client_for):
+    ann = UserFactory(email=ANN)
+    invitation = invite_one(session, ANN)
+    url = reverse("events:invitation", args=[invitations.token_for(invitation)])
+    contact.unsubscribe(team=event.team, email=ANN)
+    client = client_for(ann)
+
+    opened = client.get(url)
+    accepted = client.post(url, {"action": "accept"})
+
+    said = "This invitation was withdrawn when you unsubscribed from these organizers&#x27; mail."
+    assert said in opened.content.decode()
+    assert accepted.status_code == 410
+    assert said in accepted.content.decode()
+    assert not Registration.objects.filter(user=ann).exists()
+    assert fresh(invitation).status == Status.REVOKED
