@@ -56,7 +56,13 @@ def _when(value) -> str | None:
 
 def export_user_data(*, user: User) -> dict[str, Any]:
     """Everything we hold about one person, as JSON-ready data (GDPR access request)."""
-    from events.models import Invitation, Notification, Registration, SurveyRecipient
+    from events.models import (
+        ContactBlock,
+        Invitation,
+        Notification,
+        Registration,
+        SurveyRecipient,
+    )
     from events.services import invitations, open_calls, screening
     from events.services import questionnaire as engine
 
@@ -182,6 +188,21 @@ def export_user_data(*, user: User) -> dict[str, Any]:
         "teams": [
             {"team": m.team.name, "role": m.role, "since": m.created_at.isoformat()}
             for m in user.memberships.select_related("team").order_by("pk")
+        ],
+        # The teams that send them no invitations or surveys: those they unsubscribed from and
+        # those that blocked them, with the team's note, which is written about them (as an
+        # invitation's note above); who on the team wrote it is that person's, not theirs.
+        "do_not_contact": [
+            {
+                "team": b.team.name,
+                "email": b.email,
+                "why": b.get_reason_display(),
+                "since": b.created_at.isoformat(),
+                "note": b.note,
+            }
+            for b in ContactBlock.objects.filter(email__in=addresses)
+            .select_related("team")
+            .order_by("created_at", "pk")
         ],
     }
     return data

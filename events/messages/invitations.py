@@ -1,5 +1,5 @@
 """The invitations domain's messages: an invitation and its reminder, with the one-click
-link of the current nonce."""
+link of the current nonce. Both are programme mail (see events/messages/__init__.py)."""
 
 from datetime import datetime
 
@@ -10,7 +10,6 @@ from .. import timefmt
 from ..models import Invitation, Notification
 from ..outbox.registry import Registry
 from ..outbox.rendering import absolute
-from ..services import contact
 from ..services.invitations import token_for
 
 Kind = Notification.Kind
@@ -34,10 +33,6 @@ def context(notification: Notification, context: dict) -> None:
     context["invitation_expires"] = timefmt.deadline_text(
         invitation.expires_at, context["recipient_zone"]
     )
-    # Programme mail: a link (and the List-Unsubscribe headers) to hear no more from the team.
-    context["links"]["unsubscribe"] = contact.unsubscribe_url(
-        invitation.event.team_id, notification.email
-    )
 
 
 def still_relevant(notification: Notification) -> str:
@@ -46,9 +41,11 @@ def still_relevant(notification: Notification) -> str:
         return "The invitation was answered, withdrawn or expired before the mail went out."
     if invitation.nonce != notification.payload.get("nonce"):
         return "The invitation was sent again with a new link."
-    if contact.is_blocked(invitation.event.team_id, notification.email):
-        return "They unsubscribed from the team's mail, or the team blocked them."
     return ""
+
+
+def team_of(notification: Notification) -> int:
+    return _invitation(notification).event.team_id
 
 
 def prefetch(rows: list[Notification]) -> None:
@@ -75,4 +72,5 @@ def register(registry: Registry) -> None:
         still_relevant=still_relevant,
         prefetch=prefetch,
         on_sent=sent,
+        programme=team_of,
     )

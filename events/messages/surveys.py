@@ -1,4 +1,5 @@
-"""The surveys domain's messages: the survey after a session, and its reminder."""
+"""The surveys domain's messages: the survey after a session, and its reminder. Both are
+programme mail (see events/messages/__init__.py)."""
 
 from datetime import datetime
 
@@ -8,7 +9,7 @@ from .. import timefmt
 from ..models import Notification, Question, SurveyRecipient
 from ..outbox.registry import Registry
 from ..outbox.rendering import absolute
-from ..services import contact, surveys
+from ..services import surveys
 
 Kind = Notification.Kind
 
@@ -31,18 +32,14 @@ def context(notification: Notification, context: dict) -> None:
     context["question_count"] = Question.objects.filter(
         questionnaire_id=survey.questionnaire_id
     ).count()
-    # Programme mail: a link (and the List-Unsubscribe headers) to hear no more from the team.
-    context["links"]["unsubscribe"] = contact.unsubscribe_url(
-        survey.event.team_id, notification.email
-    )
 
 
 def still_relevant(notification: Notification) -> str:
-    recipient = _recipient(notification)
-    stale = surveys.still_relevant(recipient, notification.kind)
-    if not stale and contact.is_blocked(recipient.survey.event.team_id, notification.email):
-        return "They unsubscribed from the team's mail, or the team blocked them."
-    return stale
+    return surveys.still_relevant(_recipient(notification), notification.kind)
+
+
+def team_of(notification: Notification) -> int:
+    return _recipient(notification).survey.event.team_id
 
 
 def sent(notification: Notification, now: datetime) -> None:
@@ -59,4 +56,5 @@ def register(registry: Registry) -> None:
         still_relevant=still_relevant,
         related=("survey_recipient__survey__event",),
         on_sent=sent,
+        programme=team_of,
     )

@@ -10,7 +10,8 @@ fails) nor mark it.
 
 A row is not claimed while an earlier row of the same registration is pending or being sent:
 messages to one person about one registration leave in the order they were owed. A message
-whose news went stale meanwhile (an invite for someone who has since cancelled) is skipped, and
+whose news went stale meanwhile (an invite for someone who has since cancelled) is skipped, as
+is programme mail to an address that went on the team's do-not-contact list meanwhile, and
 a calendar CANCEL for someone no invite ever reached goes out as news alone.
 
 Transient SMTP or network errors are retried with exponential backoff and jitter; permanent
@@ -377,7 +378,10 @@ def _deliver_claimed(
         mark(status=Status.FAILED, last_error=str(error))
         log.error("Notification %s failed: %s", notification_id, error)
         return Outcome()
-    stale = kind.still_relevant(notification) if kind.still_relevant else ""
+    # Do-not-contact first: it is the truer reason, and no other answer may let the row go.
+    stale = kinds.do_not_contact(kind, notification) or (
+        kind.still_relevant(notification) if kind.still_relevant else ""
+    )
     if stale:
         mark(status=Status.SKIPPED, last_error=stale)
         return Outcome()

@@ -4,6 +4,14 @@ A domain hands the outbox what only it knows about its messages (how to fill the
 whether the news is still true, what to record once it is sent) by registering the kind when
 the app starts (`EventsConfig.ready`), as Django's admin and system checks are registered. The
 outbox then calls the domain through these callables, never by importing it.
+
+Programme mail (what a team sends to people it wants to hear from: invitations, surveys, their
+reminders) differs from transactional mail (news of a seat someone holds, of their own
+submission) in one rule, kept here and in delivery.py for every kind alike: it carries an
+unsubscribe link and its List-Unsubscribe headers, and it never goes to an address on the
+sending team's do-not-contact list, checked just before it leaves. A kind says it is programme
+mail by naming, for a row, the team it is sent for (`programme`); the domain that keeps the
+do-not-contact list hands the registry its check and its link (`set_do_not_contact`).
 """
 
 from collections.abc import Callable, Iterable
@@ -41,6 +49,9 @@ class MessageKind:
     attachments: Callable[[Notification, dict], list[Attachment]] | None = None
     # Called once the message has left, with the time it left.
     on_sent: Callable[[Notification, datetime], None] | None = None
+    # Programme mail only (None: transactional): the id of the team a row is sent for, whose
+    # do-not-contact list it obeys and whose unsubscribe link it carries.
+    programme: Callable[[Notification], int] | None = None
     template: str = field(default="")
 
     @property
@@ -52,6 +63,40 @@ class Registry:
     def __init__(self) -> None:
         self._kinds: dict[str, MessageKind] = {}
         self._calendar_sources: list[Callable[[set[int]], Iterable[int]]] = []
+        self._blocked: Callable[[int, str], bool] | None = None
+        self._unsubscribe_url: Callable[[int, str], str] | None = None
+
+    def set_do_not_contact(
+        self, *, blocked: Callable[[int, str], bool], unsubscribe_url: Callable[[int, str], str]
+    ) -> None:
+        """How programme mail asks whether a team may mail an address (`blocked(team id,
+        email)`), and the link that takes the address off the team's mail."""
+        self._blocked, self._unsubscribe_url = blocked, unsubscribe_url
+
+    def _contact_rules(self) -> tuple[Callable[[int, str], bool], Callable[[int, str], str]]:
+        if self._blocked is None or self._unsubscribe_url is None:
+            # Programme mail is never sent unchecked: better no mail than mail to someone who
+            # asked for none.
+            raise ImproperlyConfigured("Programme mail needs set_do_not_contact() first.")
+        return self._blocked, self._unsubscribe_url
+
+    def do_not_contact(self, kind: MessageKind, notification: Notification) -> str:
+        """Why this row may not be sent to its address ('' when it may): programme mail to
+        someone who unsubscribed from the team, or whom the team blocked. Nothing overrides
+        it, not even an organizer's "send again"."""
+        if kind.programme is None:
+            return ""
+        blocked, _link = self._contact_rules()
+        if blocked(kind.programme(notification), notification.email):
+            return "They unsubscribed from the team's mail, or the team blocked them."
+        return ""
+
+    def unsubscribe_url(self, kind: MessageKind, notification: Notification) -> str:
+        """The unsubscribe link of a programme message ('' for transactional mail)."""
+        if kind.programme is None:
+            return ""
+        _blocked, link = self._contact_rules()
+        return link(kind.programme(notification), notification.email)
 
     def add_calendar_source(self, source: Callable[[set[int]], Iterable[int]]) -> None:
         """A domain's other way into someone's calendar than an emailed invite (the .ics they

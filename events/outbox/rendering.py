@@ -86,6 +86,11 @@ def context_for(notification: Notification, kind: MessageKind | None = None) -> 
             "profile": absolute(reverse("accounts:profile")),
         },
     }
+    unsubscribe = kinds.unsubscribe_url(kind, notification)
+    if unsubscribe:
+        # Programme mail: a link (and the List-Unsubscribe headers, see build) to hear no
+        # more from the team.
+        context["links"]["unsubscribe"] = unsubscribe
     if kind.context is not None:
         kind.context(notification, context)
     session = context["session"]
@@ -125,9 +130,9 @@ def build(notification: Notification) -> EmailMultiAlternatives:
     headers = {"Auto-Submitted": "auto-generated", "Message-ID": message_id(notification.key)}
     unsubscribe = context["links"].get("unsubscribe")
     if unsubscribe:
-        # A kind whose context gives an unsubscribe link (programme mail) offers it to mail
-        # programs too, as a one-click POST (RFC 8058): the link's page takes it without a
-        # login or CSRF token, and a POST there only ever unsubscribes.
+        # Programme mail offers its unsubscribe link to mail programs too, as a one-click
+        # POST (RFC 8058): the link's page takes it without a login or CSRF token, and a POST
+        # there only ever unsubscribes.
         headers["List-Unsubscribe"] = f"<{unsubscribe}>"
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message = CalendarEmail(

@@ -8,8 +8,10 @@ Two kinds of rule, both per team:
   invitations in 90 days. An owner or organizer may set these aside for a batch, with a
   written reason stored on each invitation that needed it.
 - Do-not-contact (ContactBlock): someone who unsubscribed, or whom the team blocked, is never
-  invited by it and gets no programme mail from it (invitations, their reminders, surveys);
-  nothing overrides it. Mail about a seat they hold still goes.
+  invited by it and gets no programme mail from it (invitations, their reminders, surveys:
+  the outbox checks `is_blocked` just before each leaves, see events/messages/__init__.py);
+  their pending invitations are withdrawn as they go on the list; nothing overrides it. Mail
+  about a seat they hold still goes.
 
 The rules are computed from the source rows (invitations and registrations of the team's
 events, by email), not from the panel: a few queries for a whole list, whatever its length.
@@ -182,15 +184,43 @@ def is_blocked(team_id: int, email: str) -> bool:
     return ContactBlock.objects.filter(team_id=team_id, email=email.lower()).exists()
 
 
+def unsubscribed(team_id: int, email: str) -> bool:
+    """On the list by the person's own wish (a team's block is not told to the person)."""
+    return ContactBlock.objects.filter(
+        team_id=team_id, email=email.lower(), reason=Reason.UNSUBSCRIBED
+    ).exists()
+
+
+@dataclass(frozen=True)
+class Listed:
+    """What putting an address on the do-not-contact list did."""
+
+    entry: ContactBlock
+    already: bool  # it was on the list already, as the person's own wish: nothing changed
+    withdrawn: int  # its pending invitations from the team's events, withdrawn just now
+
+
+def _withdraw_invitations(team: Team, email: str) -> int:
+    # The invitations service imports this module (for the team's rules): imported here.
+    from . import invitations
+
+    return invitations.withdraw_for_do_not_contact(team_id=team.pk, email=email)
+
+
 @transaction.atomic
-def block(*, team: Team, actor: User, email: str, note: str = "") -> ContactBlock:
-    """Put an address on the team's do-not-contact list."""
+def block(*, team: Team, actor: User, email: str, note: str = "") -> Listed:
+    """Put an address on the team's do-not-contact list: its pending invitations from the
+    team's events are withdrawn at once (held seats go back), nothing of the programme is sent
+    to it any more; registrations it holds stay, with their mail."""
     email = (email or "").strip().lower()
     note = (note or "").strip()
     if not email or len(email) > 254 or "@" not in email:
         raise ServiceError("Enter an email address.")
     if len(note) > MAX_REASON or "\x00" in note:
         raise ServiceError(f"The note is at most {MAX_REASON} characters.")
+    # The team's lock, as an invitation batch takes it: a batch checked before this entry
+    # existed cannot invite the address after its invitations were withdrawn.
+    lock_team(team.pk)
     existing = ContactBlock.objects.filter(team=team, email=email).first()
     if existing is not None:
         raise ServiceError(
@@ -198,17 +228,18 @@ def block(*, team: Team, actor: User, email: str, note: str = "") -> ContactBloc
         )
     try:
         with transaction.atomic():
-            return ContactBlock.objects.create(
+            entry = ContactBlock.objects.create(
                 team=team, email=email, reason=Reason.BLOCKED, note=note, created_by=actor
             )
     except IntegrityError:  # added by someone else a moment ago
         raise ServiceError(f"{email} is already on the list.") from None
+    return Listed(entry=entry, already=False, withdrawn=_withdraw_invitations(team, email))
 
 
 @transaction.atomic
 def unblock(*, team: Team, actor: User, entry: ContactBlock) -> None:
     """Lift the team's own block. Someone who unsubscribed stays unsubscribed: only they may
-    change their mind (by answering one of the team's calls again), never the team."""
+    change their mind, never the team. Invitations withdrawn by the block stay withdrawn."""
     entry = ContactBlock.objects.select_for_update().get(pk=entry.pk, team=team)
     if entry.reason == Reason.UNSUBSCRIBED:
         raise ServiceError(
@@ -244,12 +275,21 @@ def unsubscribe_url(team_id: int, email: str) -> str:
 
 
 @transaction.atomic
-def unsubscribe(*, team: Team, email: str) -> bool:
-    """The person's own wish: no more programme mail from the team. False when they were
-    already on the list (nothing changes then: a blocked address stays blocked)."""
-    try:
-        with transaction.atomic():
-            ContactBlock.objects.create(team=team, email=email.lower(), reason=Reason.UNSUBSCRIBED)
-    except IntegrityError:
-        return False
-    return True
+def unsubscribe(*, team: Team, email: str) -> Listed:
+    """The person's own wish: no more programme mail from the team, and their pending
+    invitations from its events withdrawn (held seats go back); mail about seats they hold
+    still goes. Asking again changes nothing (`already`). An address the team had blocked
+    becomes unsubscribed: the wish is theirs now, and the team can no longer lift it."""
+    email = email.lower()
+    lock_team(team.pk)  # as in block()
+    entry = ContactBlock.objects.filter(team=team, email=email).first()
+    if entry is not None and entry.reason == Reason.UNSUBSCRIBED:
+        return Listed(entry=entry, already=True, withdrawn=0)
+    if entry is not None:
+        # From now on the entry is the person's: dated by their wish, made by nobody on the
+        # team (the team's note stays).
+        entry.reason, entry.created_at, entry.created_by = Reason.UNSUBSCRIBED, timezone.now(), None
+        entry.save(update_fields=["reason", "created_at", "created_by"])
+    else:
+        entry = ContactBlock.objects.create(team=team, email=email, reason=Reason.UNSUBSCRIBED)
+    return Listed(entry=entry, already=False, withdrawn=_withdraw_invitations(team, email))

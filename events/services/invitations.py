@@ -10,6 +10,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.core import signing
 from django.db import transaction
 from django.db.models import Q, Subquery
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.models import User
@@ -208,6 +209,10 @@ def check_open(invitation: Invitation) -> None:
     if invitation.status == Status.DECLINED:
         raise ServiceError("This invitation was declined.")
     if invitation.status == Status.REVOKED:
+        if contact.unsubscribed(invitation.event.team_id, invitation.email):
+            raise ServiceError(
+                "This invitation was withdrawn when you unsubscribed from these organizers' mail."
+            )
         raise ServiceError("This invitation was withdrawn by the organizers.")
     if invitation.status == Status.EXPIRED or invitation.expires_at <= timezone.now():
         raise ServiceError("This invitation has expired.")
@@ -303,6 +308,29 @@ def revoke(*, invitation: Invitation, actor: User) -> Invitation:
         state = invitation.get_status_display().lower()
         raise ServiceError(f"Only a pending invitation can be revoked (this one is {state}).")
     return _close(invitation, Status.REVOKED)
+
+
+def withdraw_for_do_not_contact(*, team_id: int, email: str) -> int:
+    """The address went on the team's do-not-contact list (services.contact, which holds the
+    team's lock): each of its pending invitations from the team's events is revoked, as an
+    organizer revokes one. A held seat goes back, to the waitlist first; no reminder is owed
+    any more; the invitation mail still waiting in the outbox is skipped. Registrations are not
+    touched: mail about a seat the person holds still goes. Returns how many were withdrawn.
+    In the caller's transaction."""
+    pending = (
+        Invitation.objects.annotate(address=Lower("email"))
+        .filter(event__team_id=team_id, address=email.lower(), status=Status.PENDING)
+        # Session by session, always in the same order: this path may lock several sessions.
+        .order_by("session_id", "pk")
+        .values_list("pk", flat=True)
+    )
+    withdrawn = 0
+    for pk in list(pending):
+        invitation = _lock(Invitation(pk=pk))
+        if invitation.status == Status.PENDING:  # answered a moment ago: it stays answered
+            _close(invitation, Status.REVOKED)
+            withdrawn += 1
+    return withdrawn
 
 
 @transaction.atomic

@@ -38,10 +38,12 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     team, email = found
     context = {"team": team, "email": email, "token": token}
     if request.method == "GET":
-        context["already"] = contact.is_blocked(team.pk, email)
+        # Only the person's own wish counts as done: someone the team blocked may still
+        # unsubscribe, which makes the team unable to lift it.
+        context["already"] = contact.unsubscribed(team.pk, email)
         return render(request, "events/unsubscribe.html", context)
-    context["done"] = True
-    context["already"] = not contact.unsubscribe(team=team, email=email)
+    listed = contact.unsubscribe(team=team, email=email)
+    context.update(done=True, already=listed.already, withdrawn=listed.withdrawn)
     return render(request, "events/unsubscribe.html", context)
 
 
@@ -95,10 +97,18 @@ def contact_block_add(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     team = _team_or_404(request, slug)
     email, note = request.POST.get("email", ""), request.POST.get("note", "")
     try:
-        entry = contact.block(team=team, actor=request.user, email=email, note=note)
+        listed = contact.block(team=team, actor=request.user, email=email, note=note)
     except ServiceError as refusal:
         return _page(request, team, error=refusal.message, email=email, note=note, status=400)
-    messages.success(request, f"{entry.email} will get no invitations or surveys from the team.")
+    done = f"{listed.entry.email} will get no invitations or surveys from the team."
+    if listed.withdrawn == 1:
+        done += " Their pending invitation was withdrawn (a seat held for it is free again)."
+    elif listed.withdrawn:
+        done += (
+            f" Their {listed.withdrawn} pending invitations were withdrawn (seats held for "
+            "them are free again)."
+        )
+    messages.success(request, done)
     return redirect("manage:contact_blocks", slug=team.slug)
 
 

@@ -126,8 +126,15 @@ def test_a_survey_to_someone_who_unsubscribed_is_skipped(smtp, owner):
 def test_resending_an_invitation_to_someone_blocked_is_refused(event, session):
     from events.services import ServiceError, invitations
 
-    invitation = invite_one(session, "bo@example.com")
-    contact.unsubscribe(team=event.team, email="bo@example.com")
+    withdrawn = invite_one(session, "ann@example.com")
+    contact.unsubscribe(team=event.team, email="ann@example.com")
+    # An entry written without the services (by hand, in the database): the invitation is
+    # still pending, and resending it is refused all the same.
+    left = invite_one(session, "bo@example.com")
+    ContactBlock.objects.create(team=event.team, email="bo@example.com", reason="blocked")
+    actor = event.team.members.first()
 
+    with pytest.raises(ServiceError, match="Only a pending invitation"):
+        invitations.resend(invitation=withdrawn, actor=actor)
     with pytest.raises(ServiceError, match="do-not-contact"):
-        invitations.resend(invitation=invitation, actor=event.team.members.first())
+        invitations.resend(invitation=left, actor=actor)

@@ -58,13 +58,32 @@ def test_using_the_link_again_says_already_unsubscribed_and_changes_nothing(team
     assert list(ContactBlock.objects.values_list("pk", "created_at")) == before
 
 
-def test_an_address_the_team_blocked_stays_blocked_when_it_unsubscribes(team):
-    ContactBlock.objects.create(team=team, email="ann@example.com", reason="blocked")
+def test_an_address_the_team_blocked_becomes_unsubscribed_for_good_when_it_unsubscribes(
+    team, owner
+):
+    # Her own wish now: were it left a block, the team could lift it and mail her again.
+    ContactBlock.objects.create(
+        team=team,
+        email="ann@example.com",
+        reason="blocked",
+        note="Asked by phone.",
+        created_by=owner,
+    )
 
     response = Client().post(link(team))
 
-    assert "already unsubscribed" in response.content.decode()
-    assert entries() == [(team.pk, "ann@example.com", "blocked")]
+    assert "You're unsubscribed" in response.content.decode()
+    entry = ContactBlock.objects.get()
+    assert (entry.team, entry.email, entry.reason, entry.note, entry.created_by) == (
+        team,
+        "ann@example.com",
+        "unsubscribed",
+        "Asked by phone.",
+        None,
+    )
+    with pytest.raises(ServiceError, match="only they can ask"):
+        contact.unblock(team=team, actor=owner, entry=entry)
+    assert "already unsubscribed" in Client().get(link(team)).content.decode()
 
 
 @pytest.mark.parametrize("method", ["get", "post"])
