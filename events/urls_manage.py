@@ -140,6 +140,7 @@ urlpatterns += [
         name="panel_attribute_remove",
     ),
     path("t/<slug:slug>/segments/new/", panel.segment_new, name="segment_new"),
+    path("t/<slug:slug>/segments/count/", panel.segment_count, name="segment_count"),
     path("segments/<int:pk>/", panel.segment, name="segment"),
     path("segments/<int:pk>/edit/", panel.segment_edit, name="segment_edit"),
     path("segments/<int:pk>/delete/", panel.segment_delete, name="segment_delete"),

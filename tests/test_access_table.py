@@ -491,6 +491,7 @@ CASES: list[Case] = [
     *get_only("manage:panel", team_slug, REVIEW),
     get("manage:segment_new", team_slug, RUN),
     post("manage:segment_new", team_slug, RUN, lambda w: {"name": "Planted", **CONSENTING}),
+    *get_only("manage:segment_count", team_slug, RUN),
     *get_only("manage:segment", lambda w: [w.segment.pk], REVIEW),
     get("manage:segment_edit", lambda w: [w.segment.pk], RUN),
     post(
