@@ -164,6 +164,7 @@ from .views import draws  # noqa: E402
 
 urlpatterns += [
     path("segments/<int:pk>/draw/", draws.draw_new, name="draw_new"),
+    path("calls/<int:pk>/draw/", draws.call_draw, name="call_draw"),
     path("t/<slug:slug>/draws/", draws.draw_list, name="draws"),
     path("draws/<int:pk>/", draws.draw, name="draw"),
     path("draws/<int:pk>/rerun/", draws.draw_rerun, name="draw_rerun"),

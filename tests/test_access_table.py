@@ -523,6 +523,9 @@ CASES: list[Case] = [
     # Draws from a segment: reviewers read them; owners and organizers draw and hand them on.
     get("manage:draw_new", lambda w: [w.segment.pk], RUN),
     post("manage:draw_new", lambda w: [w.segment.pk], RUN, lambda w: {"size": "1"}),
+    # ... and from an open call's qualified people, under its quotas.
+    get("manage:call_draw", lambda w: [w.call.pk], RUN),
+    post("manage:call_draw", lambda w: [w.call.pk], RUN, lambda w: {"size": "1"}),
     *get_only("manage:draws", team_slug, REVIEW),
     *get_only("manage:draw", lambda w: [w.draw.pk], REVIEW),
     *post_only("manage:draw_rerun", lambda w: [w.draw.pk], RUN),

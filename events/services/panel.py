@@ -118,6 +118,12 @@ def _key(prefix: str = "", *, with_user: bool = False) -> Coalesce:
     return _as_key(Coalesce(*parts, output_field=CharField()))
 
 
+def keys_of(submissions: QuerySet[Submission]) -> QuerySet:
+    """The panel's key (PanelMember.email) of each submission's person, as a subquery: a draw
+    from a call finds the call's people in the panel by it."""
+    return submissions.annotate(key=_key(with_user=True)).values("key")
+
+
 def _as_key(expression: Any) -> Any:
     """A person's key compares as Python compares strings (code points), which the merge of
     the streams needs: PostgreSQL's collation would put "a.b" and "ab" the other way. (The
