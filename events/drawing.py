@@ -8,7 +8,8 @@ picker that the lottery's seats and the panel's samples share. Pure: data in, da
 - A **cap** ("at most 2 per affiliation", or "at most 40% from one affiliation") limits how
   many of the picked share one value of a field. A share of a cap is a ceiling, so it is
   rounded DOWN (40% of 5 is 2), but never below 1. People with no value (a blank
-  affiliation) are not "from one affiliation": caps do not count them.
+  affiliation) are not "from one affiliation": caps do not count them. A cap may name one
+  value ("at most 20% from ACME"): then it limits that value only.
 - Everyone not picked is returned with the reason, in draw order.
 
 The result keeps the draw order, so anyone holding the seed and the list can check it."""
@@ -35,6 +36,11 @@ class Cap:
     field: str
     count: int | None = None  # at most this many per value
     share: int | None = None  # or at most this percent of the size per value
+    value: str | None = None  # only this value is capped (None: each value)
+
+    def counts(self, value: str) -> bool:
+        """Whether a person with this value of the field counts against the cap."""
+        return bool(value) and (self.value is None or value == self.value)
 
     def limit(self, size: int) -> int:
         if self.count is not None:
@@ -42,9 +48,10 @@ class Cap:
         return max(size * int(self.share or 0) // 100, 1)
 
     def reason(self, size: int) -> str:
+        per = f"per {self.field}" if self.value is None else f"with {self.field} “{self.value}”"
         if self.count is not None:
-            return f"cap reached: at most {self.count} per {self.field}"
-        return f"cap reached: at most {self.share}% ({self.limit(size)}) per {self.field}"
+            return f"cap reached: at most {self.count} {per}"
+        return f"cap reached: at most {self.share}% ({self.limit(size)}) {per}"
 
 
 def floor_of(size: int, share: int) -> int:
@@ -64,21 +71,22 @@ def pick(
     the item's value of a field, compared as given (normalise before: "ACME" and "Acme")."""
     size = max(int(size), 0)
     chosen: set[int] = set()
-    taken: dict[tuple[str, str], int] = Counter()
+    # Picked so far per cap and value (by the cap's place: two caps may share a field).
+    taken: dict[tuple[int, str], int] = Counter()
 
     def capped_by(item: T) -> Cap | None:
-        for cap in caps:
+        for n, cap in enumerate(caps):
             value = value_of(item, cap.field)
-            if value and taken[(cap.field, value)] >= cap.limit(size):
+            if cap.counts(value) and taken[(n, value)] >= cap.limit(size):
                 return cap
         return None
 
     def take(index: int, item: T) -> None:
         chosen.add(index)
-        for cap in caps:
+        for n, cap in enumerate(caps):
             value = value_of(item, cap.field)
-            if value:
-                taken[(cap.field, value)] += 1
+            if cap.counts(value):
+                taken[(n, value)] += 1
 
     for minimum in sorted(minimums, key=lambda m: (m.field, m.value)):
         quota = min(floor_of(size, minimum.share), size - len(chosen))

@@ -140,6 +140,7 @@ urlpatterns += [
         name="panel_attribute_remove",
     ),
     path("t/<slug:slug>/segments/new/", panel.segment_new, name="segment_new"),
+    path("t/<slug:slug>/segments/count/", panel.segment_count, name="segment_count"),
     path("segments/<int:pk>/", panel.segment, name="segment"),
     path("segments/<int:pk>/edit/", panel.segment_edit, name="segment_edit"),
     path("segments/<int:pk>/delete/", panel.segment_delete, name="segment_delete"),
@@ -163,6 +164,7 @@ from .views import draws  # noqa: E402
 
 urlpatterns += [
     path("segments/<int:pk>/draw/", draws.draw_new, name="draw_new"),
+    path("calls/<int:pk>/draw/", draws.call_draw, name="call_draw"),
     path("t/<slug:slug>/draws/", draws.draw_list, name="draws"),
     path("draws/<int:pk>/", draws.draw, name="draw"),
     path("draws/<int:pk>/rerun/", draws.draw_rerun, name="draw_rerun"),

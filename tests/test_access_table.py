@@ -491,6 +491,7 @@ CASES: list[Case] = [
     *get_only("manage:panel", team_slug, REVIEW),
     get("manage:segment_new", team_slug, RUN),
     post("manage:segment_new", team_slug, RUN, lambda w: {"name": "Planted", **CONSENTING}),
+    *get_only("manage:segment_count", team_slug, RUN),
     *get_only("manage:segment", lambda w: [w.segment.pk], REVIEW),
     get("manage:segment_edit", lambda w: [w.segment.pk], RUN),
     post(
@@ -522,6 +523,9 @@ CASES: list[Case] = [
     # Draws from a segment: reviewers read them; owners and organizers draw and hand them on.
     get("manage:draw_new", lambda w: [w.segment.pk], RUN),
     post("manage:draw_new", lambda w: [w.segment.pk], RUN, lambda w: {"size": "1"}),
+    # ... and from an open call's qualified people, under its quotas.
+    get("manage:call_draw", lambda w: [w.call.pk], RUN),
+    post("manage:call_draw", lambda w: [w.call.pk], RUN, lambda w: {"size": "1"}),
     *get_only("manage:draws", team_slug, REVIEW),
     *get_only("manage:draw", lambda w: [w.draw.pk], REVIEW),
     *post_only("manage:draw_rerun", lambda w: [w.draw.pk], RUN),

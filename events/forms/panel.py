@@ -84,5 +84,6 @@ def operator_groups() -> list[tuple[str, list[tuple[str, str]]]]:
         ("Text", ["contains", "is"]),
         ("Numbers", ["eq", "gte", "lte"]),
         ("Dates", ["never", "more_than", "within"]),
+        ("Tags", ["has_any", "has_none"]),
     ]
     return [(name, [(op, segments.OP_LABELS[op]) for op in ops]) for name, ops in groups]

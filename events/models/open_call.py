@@ -162,6 +162,9 @@ class Submission(models.Model):
     submitted_at = models.DateTimeField()
     confirmed_at = models.DateTimeField(null=True, blank=True)
     tags = models.ManyToManyField(PoolTag, blank=True, related_name="submissions")
+    # When the team last changed its tags on it: a change of a many-to-many leaves no time of
+    # its own, and the panel's minute refresh finds what changed by time (services.panel).
+    tags_changed_at = models.DateTimeField(null=True, blank=True)
     # The call's screening rules' verdict on the confirmed answers: blank until scored, and
     # under which version of the rules (OpenCall.rules_version). A disqualified person keeps
     # their answers but is not invitable from this call; `screening_reason` is the rule that

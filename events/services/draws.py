@@ -12,6 +12,15 @@ The rules, in order:
    governance: cool-down, limits, blocklist). They are skipped with the reason.
 4. The rest are picked by `drawing.pick` under the minimum shares and caps.
 
+A draw may be from an open call instead of a segment (`call=`): the candidates are the team's
+panel members with a confirmed submission to that call that its screening rules qualified
+(a disqualified person is never a candidate), and the call's quotas are rules of the draw
+(`quota_rules`: "at least v% with value x" a minimum, "at most v% from one ..." a cap per
+value, "at most v% with value x" a cap on that value), with the organizer's own rules added.
+Within its own call a person is invitable whether or not they agreed to be contacted about
+future sessions, as the call's pool invites them (services.open_calls.invite_rows): consent
+is not asked there; contact governance (`eligible`) still is.
+
 Every input is checked before anything is written; a refusal is a ServiceError saying which
 field is wrong. A draw writes one row (Draw) and nothing else: inviting the picked people is
 the invitations flow's own (preview, held seats, expiry)."""
@@ -28,8 +37,8 @@ from accounts.models import User
 
 from .. import permissions
 from ..drawing import FULL, Cap, Minimum, floor_of, pick
-from ..models import Draw, PanelMember, Segment, Team
-from . import ServiceError, contact
+from ..models import CallQuota, Draw, OpenCall, PanelMember, Segment, Submission, Team
+from . import ServiceError, contact, panel
 from . import segments as segment_service
 from .lottery import draw_order
 
@@ -160,16 +169,75 @@ def clean_caps(raw: Any) -> list[Cap]:
             raise ServiceError(f"{where}: give either a number of people or a share, not both.")
         if not has_count and not has_share:
             raise ServiceError(f"{where}: give at most how many (people, or a share).")
+        # A value: the cap is on that value only ("at most 20% from ACME").
+        value = None
+        if str(row.get("value") or "").strip():
+            value = _rule_value(field, row.get("value"), where)
         if has_count:
             count = _whole(row.get("count"), f"{where}, its number", least=1, most=MAX_SIZE)
-            cap = Cap(field, count=count)
+            cap = Cap(field, count=count, value=value)
         else:
             share = _whole(row.get("share"), f"{where}, its share", least=1, most=100)
-            cap = Cap(field, share=share)
-        if any(c.field == field for c in caps):
-            raise ServiceError(f"{where}: {RULE_FIELDS[field]} has a cap already.")
+            cap = Cap(field, share=share, value=value)
+        if any(c.field == field and c.value == value for c in caps):
+            raise ServiceError(f"{where}: {_cap_words(cap)} has a cap already.")
         caps.append(cap)
     return caps
+
+
+def _cap_words(cap: Cap) -> str:
+    if cap.value is None:
+        return RULE_FIELDS[cap.field]
+    return f"{RULE_FIELDS[cap.field]} “{cap.value}”"
+
+
+def quota_rules(call: OpenCall) -> tuple[list[Minimum], list[Cap], list[str]]:
+    """The call's quotas as draw rules, and each in words: "at least 30% with role
+    researcher" is a minimum, "at most 40% per affiliation" (no value) a cap per value,
+    "at most 20% with affiliation ACME" a cap on that value."""
+    minimums: list[Minimum] = []
+    caps: list[Cap] = []
+    words: list[str] = []
+    for quota in CallQuota.objects.filter(call=call).order_by("field", "bound", "value", "pk"):
+        where = f"The call's quota “{quota}”"
+        field = _field(quota.field, where)
+        percent = _whole(quota.percent, where, least=1, most=100)
+        has_value = bool(quota.value.strip())
+        value = _rule_value(field, quota.value, where) if has_value else None
+        label = RULE_FIELDS[field]
+        if quota.bound == CallQuota.Bound.AT_LEAST:
+            if value is None:
+                raise ServiceError(f"{where} names no value: set one on the call's rules.")
+            minimums.append(Minimum(field, value, percent))
+            words.append(f"at least {percent}% with {label} “{value}”")
+        elif value is None:
+            caps.append(Cap(field, share=percent))
+            words.append(f"at most {percent}% per {label}")
+        else:
+            caps.append(Cap(field, share=percent, value=value))
+            words.append(f"at most {percent}% with {label} “{value}”")
+    return minimums, caps, words
+
+
+def _merged(
+    given: tuple[list[Minimum], list[Cap]], quotas: tuple[list[Minimum], list[Cap]]
+) -> tuple[list[Minimum], list[Cap]]:
+    """The call's quotas and the organizer's rules together; a rule of the organizer on what a
+    quota already rules is refused (which of the two would hold is not for a draw to guess)."""
+    minimums, caps = list(quotas[0]), list(quotas[1])
+    for m in given[0]:
+        if any(q.field == m.field and q.value == m.value for q in minimums):
+            raise ServiceError(
+                f"The call's quotas already set a minimum for {RULE_FIELDS[m.field]} “{m.value}”."
+            )
+        minimums.append(m)
+    for c in given[1]:
+        if any(q.field == c.field and q.value == c.value for q in caps):
+            raise ServiceError(f"The call's quotas already cap {_cap_words(c)}.")
+        caps.append(c)
+    if sum(m.share for m in minimums) > 100:
+        raise ServiceError("With the call's quotas, the minimum shares add up to more than 100%.")
+    return minimums, caps
 
 
 def clean_seed(seed: Any) -> str:
@@ -187,11 +255,16 @@ def clean_seed(seed: Any) -> str:
 def _contradictions(size: int, minimums: list[Minimum], caps: list[Cap]) -> None:
     for minimum in minimums:
         for cap in caps:
-            if cap.field == minimum.field and cap.limit(size) < floor_of(size, minimum.share):
+            if (
+                cap.field == minimum.field
+                and cap.value in (None, minimum.value)
+                and cap.limit(size) < floor_of(size, minimum.share)
+            ):
                 raise ServiceError(
                     f"At least {minimum.share}% with {RULE_FIELDS[minimum.field]} "
                     f"“{minimum.value}” is {floor_of(size, minimum.share)} of {size}, but the cap "
-                    f"allows at most {cap.limit(size)} per {RULE_FIELDS[cap.field]}: "
+                    f"allows at most {cap.limit(size)} "
+                    f"{'per ' + RULE_FIELDS[cap.field] if cap.value is None else 'of them'}: "
                     "the rules contradict each other."
                 )
 
@@ -199,20 +272,29 @@ def _contradictions(size: int, minimums: list[Minimum], caps: list[Cap]) -> None
 # Drawing ----------------------------------------------------------------------------------
 
 
-def _candidates(team: Team, definition: list, fields: list[str]) -> list[Candidate]:
-    """The segment's members now, with only what the draw needs (the fields the rules name):
-    one query."""
-    return list(
-        segment_service.members(team, definition).values_list(
-            "pk", "email", "consent", "attended", *fields
-        )
+def qualified(call: OpenCall):
+    """The call's confirmed submissions its screening rules qualified."""
+    return Submission.objects.filter(
+        call=call, confirmed_at__isnull=False, screening=Submission.Screening.QUALIFIED
     )
 
 
-def _refused(team: Team, candidates: list[Candidate]) -> dict[int, str]:
+def _candidates(
+    team: Team, definition: list, fields: list[str], call: OpenCall | None
+) -> list[Candidate]:
+    """The segment's members now (or the call's qualified people), with only what the draw
+    needs (the fields the rules name): one query."""
+    if call is None:
+        rows = segment_service.members(team, definition)
+    else:
+        rows = PanelMember.objects.filter(team=team, email__in=panel.keys_of(qualified(call)))
+    return list(rows.values_list("pk", "email", "consent", "attended", *fields))
+
+
+def _refused(team: Team, candidates: list[Candidate], *, ask_consent: bool) -> dict[int, str]:
     """Who may not be invited, by PanelMember id, with the reason."""
-    refused = {c[PK]: NO_CONSENT for c in candidates if not c[CONSENT]}
-    asking = [c for c in candidates if c[CONSENT]]
+    refused = {c[PK]: NO_CONSENT for c in candidates if ask_consent and not c[CONSENT]}
+    asking = [c for c in candidates if c[PK] not in refused]
     for start in range(0, len(asking), ELIGIBILITY_CHUNK):
         chunk = asking[start : start + ELIGIBILITY_CHUNK]
         reasons = eligible(team, [c[EMAIL] for c in chunk])
@@ -231,15 +313,22 @@ def draw_sample(
     actor: User,
     segment: Segment | None = None,
     definition: Any = None,
+    call: OpenCall | None = None,
     size: Any,
     minimums: Any = None,
     caps: Any = None,
     prefer_never_attended: bool = False,
     seed: Any = None,
 ) -> Draw:
-    """Draw `size` people from a segment (or a definition) of `team`'s panel, record the draw
-    as `actor`'s, and return it. See the module's docstring for the rules."""
+    """Draw `size` people from a segment (or a definition) of `team`'s panel, or from the
+    qualified people of one of its calls under its quotas, record the draw as `actor`'s, and
+    return it. See the module's docstring for the rules."""
     _check(actor, team)
+    if call is not None:
+        if call.team_id != team.pk:
+            raise ServiceError("This open call is not one of the team's.")
+        if segment is not None or definition:
+            raise ServiceError("Draw from a call or from a segment, not both.")
     if segment is not None:
         if segment.team_id != team.pk:
             raise ServiceError("This segment is not one of the team's.")
@@ -248,11 +337,17 @@ def draw_sample(
         clean = segment_service.validate(team, definition if definition is not None else [])
     number = _whole(size, "The sample's size", least=1, most=MAX_SIZE)
     floors, ceilings = clean_minimums(minimums), clean_caps(caps)
+    quota_words: list[str] = []
+    if call is not None:
+        quota_floors, quota_caps, quota_words = quota_rules(call)
+        floors, ceilings = _merged((floors, ceilings), (quota_floors, quota_caps))
     _contradictions(number, floors, ceilings)
     return _draw(
         team=team,
         actor=actor,
         segment=segment,
+        call=call,
+        quota_words=quota_words,
         definition=clean,
         size=number,
         minimums=floors,
@@ -268,6 +363,8 @@ def _draw(
     team: Team,
     actor: User,
     segment: Segment | None,
+    call: OpenCall | None = None,
+    quota_words: list[str] | None = None,
     definition: list,
     size: int,
     minimums: list[Minimum],
@@ -276,12 +373,12 @@ def _draw(
     seed: str,
 ) -> Draw:
     fields = sorted({m.field for m in minimums} | {c.field for c in caps})
-    candidates = _candidates(team, definition, fields)
+    candidates = _candidates(team, definition, fields, call)
     by_pk = {c[PK]: c for c in candidates}
     ordered = [by_pk[pk] for pk in draw_order(list(by_pk), seed)]
     if prefer_never_attended:
         ordered.sort(key=lambda c: c[ATTENDED] != 0)  # stable: draw order within each part
-    refused = _refused(team, ordered)
+    refused = _refused(team, ordered, ask_consent=call is None)
     picked, passed = pick(
         [c for c in ordered if c[PK] not in refused],
         size,
@@ -302,22 +399,27 @@ def _draw(
         # filled up are only counted.
         if reason != FULL and len(first) < SHOWN_SKIPPED:
             first.append([candidate[PK], reason])
+    from_call = {}
+    if call is not None:
+        # Kept in words as they were: the call's quotas (and title) may change later.
+        from_call = {"call": {"title": call.title, "quotas": quota_words or []}}
     return Draw.objects.create(
         team=team,
         segment=segment,
+        call=call,
         segment_name=segment.name if segment else "",
         definition=definition,
-        description=segment_service.describe(definition),
+        description=(
+            f"the qualified people of “{call.title}”"
+            if call is not None
+            else segment_service.describe(definition)
+        ),
         rules={
             "minimums": [{"field": m.field, "value": m.value, "share": m.share} for m in minimums],
-            "caps": [
-                {"field": c.field, "count": c.count}
-                if c.count is not None
-                else {"field": c.field, "share": c.share}
-                for c in caps
-            ],
+            "caps": [_cap_rule(c) for c in caps],
             "prefer_never_attended": prefer_never_attended,
             "first_skipped": first,
+            **from_call,
         },
         seed=seed,
         size=size,
@@ -329,17 +431,32 @@ def _draw(
     )
 
 
+def _cap_rule(cap: Cap) -> dict[str, Any]:
+    rule: dict[str, Any] = {"field": cap.field}
+    rule |= {"count": cap.count} if cap.count is not None else {"share": cap.share}
+    if cap.value is not None:
+        rule["value"] = cap.value
+    return rule
+
+
 def rerun(*, draw: Draw, actor: User) -> Draw:
     """The same draw again, from its stored definition, rules and seed (recorded as a new
-    draw): on an unchanged panel, the same people in the same order."""
+    draw): on an unchanged panel, the same people in the same order. A draw from a call
+    draws from the call's qualified people now, under the rules stored with it (its quotas
+    as they were then)."""
     _check(actor, draw.team)
     clean = segment_service.validate(draw.team, draw.definition)
     rules = draw.rules or {}
+    if "call" in rules and draw.call is None:
+        raise ServiceError("The open call of this draw has been deleted: it cannot be run again.")
     minimums, caps = clean_minimums(rules.get("minimums")), clean_caps(rules.get("caps"))
+    quota_words = rules.get("call", {}).get("quotas", []) if draw.call is not None else []
     fresh = _draw(
         team=draw.team,
         actor=actor,
         segment=draw.segment,
+        call=draw.call,
+        quota_words=quota_words,
         definition=clean,
         size=draw.size,
         minimums=minimums,
@@ -386,7 +503,19 @@ def shortfalls(draw: Draw, people: list[PanelMember | None]) -> list[str]:
     return notes
 
 
-def invite_rows(people: list[PanelMember | None]) -> list[tuple[str, str]]:
+def invite_rows(
+    people: list[PanelMember | None], *, call: OpenCall | None = None
+) -> list[tuple[str, str]]:
     """(email, name) of the picked people still in the panel and still agreeing to be
-    contacted (consent may have been withdrawn since the draw), for the invitations flow."""
-    return [(p.email, p.name) for p in people if p is not None and p.consent]
+    contacted (consent may have been withdrawn since the draw), for the invitations flow.
+    From a call: those still qualified in it (its rules may have changed since), consent or
+    not, as the call's pool invites them. One query at most."""
+    present = [p for p in people if p is not None]
+    if call is None:
+        return [(p.email, p.name) for p in present if p.consent]
+    still = set(
+        PanelMember.objects.filter(
+            pk__in=[p.pk for p in present], email__in=panel.keys_of(qualified(call))
+        ).values_list("pk", flat=True)
+    )
+    return [(p.email, p.name) for p in present if p.pk in still]

@@ -8,17 +8,18 @@ EmailAddress), so an account and an earlier anonymous submission from one of its
 addresses are one row (keyed by the account's email). An unverified address is someone else.
 
 `refresh` is set-based: one aggregate query per source (submissions, mapped answers,
-registrations, invitations, survey answers), each ordered by the person's key, read as
-streams and merged in key order with the panel's current rows; a row that comes out as it was
-is left alone, the others are written back by bulk upserts in chunks, and the rows in scope
-that no source produced any more are deleted. Its number of queries does not depend on the
-number of people (only the account look-ups and upserts come in chunks of CHUNK), and memory
-holds one chunk.
+registrations, invitations, survey answers, the pool's tags and reviews), each ordered by the
+person's key, read as streams and merged in key order with the panel's current rows; a row
+that comes out as it was is left alone, the others are written back by bulk upserts in
+chunks, and the rows in scope that no source produced any more are deleted. Its number of
+queries does not depend on the number of people (only the account look-ups and upserts come
+in chunks of CHUNK), and memory holds one chunk.
 
 The panel stays fresh without hooks in the services that change the sources:
 `refresh_changed` (beat, every minute) finds the addresses whose source rows changed since
 the team's `panel_refreshed_at` (a little before it, so a transaction that committed late is
-not missed) and refreshes those; `rebuild_all` (beat, hourly) rebuilds each panel whole, which
+not missed) and refreshes those (a tag change leaves no time of its own: `note_tags_changed`
+stamps the submissions); `rebuild_all` (beat, hourly) rebuilds each panel whole, which
 also catches what leaves no timestamp (a withdrawn submission, a deleted account, an address
 verified, a profile edited)."""
 
@@ -34,7 +35,19 @@ from typing import Any
 
 from allauth.account.models import EmailAddress
 from django.db import connection, transaction
-from django.db.models import CharField, Count, Exists, F, Max, Min, OuterRef, Q, QuerySet, Subquery
+from django.db.models import (
+    CharField,
+    Count,
+    Exists,
+    F,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+)
 from django.db.models.functions import Coalesce, Collate, Lower
 from django.utils import timezone
 
@@ -48,6 +61,7 @@ from ..models import (
     Question,
     Registration,
     RegistrationChange,
+    Review,
     Submission,
     SurveyRecipient,
     Team,
@@ -69,6 +83,8 @@ WRITTEN = [
     *PROFILE,
     "attributes",
     "consent",
+    "tags",
+    "review_score",
     "calls_answered",
     "invitations",
     "invitations_accepted",
@@ -100,6 +116,12 @@ def _key(prefix: str = "", *, with_user: bool = False) -> Coalesce:
     if with_user:
         parts.insert(0, Lower(f"{prefix}user__email"))
     return _as_key(Coalesce(*parts, output_field=CharField()))
+
+
+def keys_of(submissions: QuerySet[Submission]) -> QuerySet:
+    """The panel's key (PanelMember.email) of each submission's person, as a subquery: a draw
+    from a call finds the call's people in the panel by it."""
+    return submissions.annotate(key=_key(with_user=True)).values("key")
 
 
 def _as_key(expression: Any) -> Any:
@@ -227,6 +249,31 @@ def _surveys(team: Team, scope: Scope | None) -> QuerySet:
     ).values_list("key", "count")
 
 
+def _of_submissions(rows: QuerySet, team: Team, scope: Scope | None) -> QuerySet:
+    """Rows hanging on the team's confirmed submissions (tags, reviews), keyed by person."""
+    prefix = "submission__"
+    rows = rows.filter(submission__call__team=team, submission__confirmed_at__isnull=False)
+    if scope is not None:
+        rows = rows.filter(
+            Q(submission__email__in=scope.addresses) | Q(submission__user_id__in=scope.users)
+        )
+    return rows.annotate(key=_key(prefix, with_user=True))
+
+
+def _tags(team: Team, scope: Scope | None) -> QuerySet:
+    rows = _of_submissions(Submission.tags.through.objects.all(), team, scope)
+    return _ordered(rows, "pooltag__name").values_list("key", "pooltag__name")
+
+
+def _reviews(team: Team, scope: Scope | None) -> QuerySet:
+    # The mean of every review of the person across the team's calls (not of each call's mean).
+    return _ordered(
+        _of_submissions(Review.objects.all(), team, scope)
+        .values("key")
+        .annotate(total=Sum("score"), count=Count("pk"))
+    ).values_list("key", "total", "count")
+
+
 # One person, as the streams tell them ------------------------------------------------------
 
 
@@ -240,6 +287,8 @@ class _Person:
     registered: tuple | None = None
     invited: tuple | None = None
     surveys: int = 0
+    tags: set[str] = field(default_factory=set)
+    review_score: float | None = None
     current: tuple | None = None  # the panel's row as it is
     # question id -> (response id, numbers, text) of the latest answer
     answers: dict[int, tuple[int, list[int], str]] = field(default_factory=dict)
@@ -279,6 +328,10 @@ class _Person:
             self.invited = row
         elif source == "survey":
             self.surveys = row[1]
+        elif source == "tag":
+            self.tags.add(row[1])
+        elif source == "review":
+            self.review_score = row[1] / row[2]
         elif source == "current":
             self.current = row
 
@@ -378,6 +431,8 @@ def _row(team: Team, person: _Person, user: tuple | None, mapped: list[_Attribut
         github_handle=profile.get("github_handle", "")[:39],
         attributes=attributes,
         consent=person.consent,
+        tags=sorted(person.tags),
+        review_score=person.review_score,
         calls_answered=len(person.calls),
         invitations=invited[1],
         invitations_accepted=invited[2],
@@ -471,6 +526,8 @@ def refresh(*, team: Team, emails: Iterable[str] | None = None, now: datetime | 
         "registration": _stream(_registrations(team, scope, now)),
         "invitation": _stream(_invitations(team, scope)),
         "survey": _stream(_surveys(team, scope)),
+        "tag": _stream(_tags(team, scope)),
+        "review": _stream(_reviews(team, scope)),
     }
     written, gone = 0, []
     batch: list[_Person] = []
@@ -496,9 +553,13 @@ def changed_emails(*, team: Team, since: datetime, until: datetime) -> set[str]:
     """The addresses whose source rows in `team` changed from `since` on (a handful of
     indexed queries): submissions confirmed or answered again, registrations changed or
     whose session ended meanwhile (attendance without check-in counts at the end),
-    invitations made, sent or answered, surveys answered."""
+    invitations made, sent or answered, surveys answered, tags changed, reviews given."""
+    reviewed = Review.objects.filter(submission=OuterRef("pk"), updated_at__gte=since)
     submitted = Submission.objects.filter(call__team=team, confirmed_at__isnull=False).filter(
-        Q(confirmed_at__gte=since) | Q(response__updated_at__gte=since)
+        Q(confirmed_at__gte=since)
+        | Q(response__updated_at__gte=since)
+        | Q(tags_changed_at__gte=since)
+        | Q(Exists(reviewed))
     )
     changes = RegistrationChange.objects.filter(registration=OuterRef("pk"), created_at__gte=since)
     registered = Registration.objects.filter(session__event__team=team).filter(
@@ -519,6 +580,16 @@ def changed_emails(*, team: Team, since: datetime, until: datetime) -> set[str]:
     ):
         found.update(rows.order_by().distinct())
     return found
+
+
+def note_tags_changed(*, submissions: QuerySet[Submission], now: datetime | None = None) -> int:
+    """The team's tags on these submissions changed: the next minute's refresh takes them
+    in (a many-to-many change leaves no time of its own). Reviews need no such note: each
+    keeps its `updated_at`. (A withdrawn submission's tags and reviews go with it, which the
+    hourly rebuild takes in.)"""
+    return Submission.objects.filter(pk__in=submissions.values("pk")).update(
+        tags_changed_at=now or timezone.now()
+    )
 
 
 def refresh_team(*, team: Team, now: datetime | None = None) -> int:

@@ -5,7 +5,9 @@ A definition is a JSON list of conditions, all of which a person must meet (AND)
     [{"field": "role", "op": "in", "value": ["researcher"]},
      {"field": "attended", "op": "eq", "value": 0},
      {"field": "last_contacted_at", "op": "more_than", "value": 30},
-     {"field": "attributes.models_used", "op": "in", "value": ["Llama"]}]
+     {"field": "attributes.models_used", "op": "in", "value": ["Llama"]},
+     {"field": "tags", "op": "has_none", "value": ["declined-nda"]},
+     {"field": "review_score", "op": "gte", "value": 3.5}]
 
 `validate` is the one gate: whatever a page or a script sends goes through it and comes out
 typed (numbers as ints, consent as a bool, lists as lists of strings), or is refused with a
@@ -15,6 +17,7 @@ counted by the database, never in Python; segments are re-evaluated each time th
 """
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -46,7 +49,7 @@ Condition = dict[str, Any]
 @dataclass(frozen=True)
 class Field:
     label: str
-    kind: str  # "role", "text", "consent", "number", "date", "attribute"
+    kind: str  # "role", "text", "consent", "number", "date", "tags", "score", "attribute"
 
 
 FIELDS: dict[str, Field] = {
@@ -62,6 +65,8 @@ FIELDS: dict[str, Field] = {
     "surveys_answered": Field("Surveys answered", "number"),
     "last_contacted_at": Field("Last contacted", "date"),
     "last_attended_at": Field("Last attended", "date"),
+    "tags": Field("Tags", "tags"),
+    "review_score": Field("Mean review score", "score"),
 }
 
 # The operators each kind of field takes, in the order the form offers them.
@@ -72,6 +77,8 @@ OPS: dict[str, tuple[str, ...]] = {
     "consent": ("is",),
     "number": ("eq", "gte", "lte"),
     "date": ("never", "more_than", "within"),
+    "tags": ("has_any", "has_none"),
+    "score": ("gte", "lte"),
     "attribute": ("in", "contains"),
 }
 
@@ -85,6 +92,8 @@ OP_LABELS: dict[str, str] = {
     "never": "never",
     "more_than": "more than … days ago",
     "within": "within the last … days",
+    "has_any": "has any of",
+    "has_none": "has none of",
 }
 
 ROLE_PLURALS = {
@@ -186,6 +195,29 @@ def _count(value: Any, where: str, *, most: int, what: str) -> int:
     return int(text)
 
 
+SCORE = re.compile(r"^\d{1,2}(\.\d+)?$")
+
+
+def _score(value: Any, where: str) -> float:
+    """A mean review score to compare with: 1 to 5, to one decimal place at most."""
+    text = "x" if isinstance(value, bool) else str(value if value is not None else "").strip()
+    if not text:
+        raise ServiceError(f"{where}: give a score from 1 to 5.")
+    if not SCORE.match(text) or not text.isascii():
+        raise ServiceError(f"{where}: “{text[:20]}” is not a score (a number such as 3 or 3.5).")
+    if "." in text and len(text.split(".")[1].rstrip("0")) > 1:
+        raise ServiceError(f"{where}: give the score to one decimal place at most (3.5).")
+    score = float(text)
+    if not 1 <= score <= 5:
+        raise ServiceError(f"{where}: scores go from 1 to 5.")
+    return round(score, 1)
+
+
+def _tag_names(value: Any, where: str) -> list[str]:
+    # Tags are kept lower-cased (services.open_calls.set_tags): match them so.
+    return list(dict.fromkeys(word.lower() for word in _words(value, where)))
+
+
 def _consent(value: Any, where: str) -> bool:
     if isinstance(value, bool):
         return value
@@ -222,6 +254,10 @@ def _clean(condition: Any, n: int, names: list[str]) -> Condition:
         cleaned = _count(value, where, most=MAX_NUMBER, what="the number")
     elif kind == "date":
         cleaned = None if op == "never" else _count(value, where, most=MAX_DAYS, what="days")
+    elif kind == "tags":
+        cleaned = _tag_names(value, where)
+    elif kind == "score":
+        cleaned = _score(value, where)
     elif op == "in":
         cleaned = _words(value, where)
     else:
@@ -267,8 +303,10 @@ class _JsonEachMatch(Func):
 
     output_field = BooleanField()
 
-    def __init__(self, template: str, name: str, wanted: str) -> None:
-        super().__init__(F("attributes"), Value(f'$."{name}"'), Value(wanted))
+    def __init__(self, template: str, name: str | None, wanted: str, column: str = "attributes"):
+        # No name: the column's own value (the tags list).
+        path = "$" if name is None else f'$."{name}"'
+        super().__init__(F(column), Value(path), Value(wanted))
         self.sql_template = template
 
     def as_sql(
@@ -311,11 +349,27 @@ def _attribute(name: str, op: str, value: Any, vendor: str) -> Q:
     return Q(_JsonEachMatch(SQLITE_MENTIONS, name, _like(value)))
 
 
+def _tagged(value: list[str], vendor: str) -> Q:
+    """Has any of these tags: containment on PostgreSQL (a GIN index on `tags` serves it),
+    json_each on SQLite."""
+    if vendor == "postgresql":
+        q = Q()
+        for word in value:
+            q |= Q(tags__contains=[word])
+        return q
+    return Q(_JsonEachMatch(SQLITE_ANY_OF, None, json.dumps(value), column="tags"))
+
+
 def _q(condition: Condition, vendor: str, now: Any) -> Q:
     field, op, value = condition["field"], condition["op"], condition["value"]
     if field.startswith(ATTRIBUTE_PREFIX):
         return _attribute(field[len(ATTRIBUTE_PREFIX) :], op, value, vendor)
     kind = FIELDS[field].kind
+    if kind == "tags":
+        return _tagged(value, vendor) if op == "has_any" else ~_tagged(value, vendor)
+    if kind == "score":
+        # Someone nobody scored has no mean: they match neither "at least" nor "at most".
+        return Q(**{f"review_score__{op}": value})
     if kind == "role":
         return Q(role__in=value)
     if kind in ("text", "location"):
@@ -385,6 +439,10 @@ def _phrase(condition: Condition) -> str:
         return f"{what} {'is' if op == 'is' else 'contains'} “{value}”"
     if field == "consent":
         return "agreed to be contacted" if value else "did not agree to be contacted"
+    if field == "tags":
+        return f"{'tagged' if op == 'has_any' else 'not tagged'} {_quoted(value)}"
+    if field == "review_score":
+        return f"mean review score {'at least' if op == 'gte' else 'at most'} {value:g}"
     if field in COUNTS:
         zero, verb, one, many = COUNTS[field]
         if value == 0 and op in ("eq", "lte"):

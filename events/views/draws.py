@@ -1,6 +1,7 @@
-"""Draws from the panel: the "draw a sample" form of a segment, a draw's page (who was picked,
-why others were skipped, the seed, "invite these to…"), running a draw again from its seed,
-and the team's list of draws.
+"""Draws from the panel: the "draw a sample" form of a segment (or of an open call: its
+qualified people under its quotas, "Draw from this call" on the call's page), a draw's page
+(who was picked, why others were skipped, the seed, "invite these to…"), running a draw
+again from its seed, and the team's list of draws.
 
 Who: "panel.edit" (owners, organizers) draws, reruns and hands the picked people on;
 "panel.view" (reviewers too) reads draws; anyone else gets a 404. Bad input is a 400 with the
@@ -19,8 +20,15 @@ from accounts.http import AuthenticatedRequest
 from .. import current_team
 from ..forms import draws as form
 from ..forms.invitations import POOL_PREFILL_KEY
-from ..models import Draw, Event, Segment
-from ..permissions import get_or_404, get_team_or_404, may, organizer_required, permitted
+from ..models import Draw, Event, OpenCall, Segment
+from ..permissions import (
+    get_call_or_404,
+    get_or_404,
+    get_team_or_404,
+    may,
+    organizer_required,
+    permitted,
+)
 from ..services import ServiceError, segments
 from ..services import draws as service
 
@@ -29,13 +37,13 @@ LISTED = 200
 
 def _draw(request: AuthenticatedRequest, pk: int, action: str) -> Draw:
     return get_or_404(
-        request, Draw.objects.select_related("team", "drawn_by", "segment"), action, pk=pk
+        request, Draw.objects.select_related("team", "drawn_by", "segment", "call"), action, pk=pk
     )
 
 
 def _form_page(
     request: AuthenticatedRequest,
-    found: Segment,
+    found: Segment | OpenCall,
     given: form.DrawInput,
     *,
     error: str = "",
@@ -43,7 +51,6 @@ def _form_page(
 ) -> HttpResponse:
     context = {
         "team": found.team,
-        "segment": found,
         "given": given,
         "minimum_rows": form.shown_rows(given.minimums),
         "cap_rows": form.shown_rows(given.caps),
@@ -52,7 +59,12 @@ def _form_page(
         "error": error,
     }
     try:
-        context["description"] = segments.describe(segments.definition_of(found))
+        if isinstance(found, OpenCall):
+            context["call"] = found
+            context["quotas"] = service.quota_rules(found)[2]
+        else:
+            context["segment"] = found
+            context["description"] = segments.describe(segments.definition_of(found))
     except ServiceError as refusal:
         context["error"] = error or refusal.message
     return render(request, "events/manage/draw_form.html", context, status=status)
@@ -71,6 +83,23 @@ def draw_new(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         )
     except ServiceError as refusal:
         return _form_page(request, found, given, error=refusal.message, status=400)
+    return redirect("manage:draw", pk=drawn.pk)
+
+
+@organizer_required
+@require_http_methods(["GET", "POST"])
+def call_draw(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    """The draw form of an open call: its qualified people, its quotas as rules."""
+    call = get_call_or_404(request, pk, "panel.edit")
+    if request.method == "GET":
+        return _form_page(request, call, form.blank())
+    given = form.read(request.POST)
+    try:
+        drawn = service.draw_sample(
+            team=call.team, actor=request.user, call=call, **given.arguments()
+        )
+    except ServiceError as refusal:
+        return _form_page(request, call, given, error=refusal.message, status=400)
     return redirect("manage:draw", pk=drawn.pk)
 
 
@@ -130,7 +159,7 @@ def draw_invite(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     if event is None:
         messages.error(request, "Choose one of the team's events to invite them to.")
         return redirect("manage:draw", pk=found.pk)
-    rows = service.invite_rows(service.picked_people(found))
+    rows = service.invite_rows(service.picked_people(found), call=found.call)
     if not rows:
         messages.error(request, "Nobody of this draw is in the panel any more.")
         return redirect("manage:draw", pk=found.pk)

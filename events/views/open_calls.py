@@ -30,7 +30,7 @@ from ..permissions import (
 from ..questionnaire_pages import builder_context, call_owner
 from ..questionnaire_pages import preview as preview_page
 from ..ratelimit import by_ip, rate_limit
-from ..services import ServiceError
+from ..services import ServiceError, panel
 from ..services import open_calls as service
 
 MAX_BODY = 200_000  # bytes: far above a real submission, far below a flood
@@ -259,6 +259,7 @@ def call_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             "counts": counts,
             "public_url": request.build_absolute_uri(call.get_absolute_url()),
             "can_publish": may(request.user, "call.publish", call),
+            "may_draw": may(request.user, "panel.edit", call),
         },
     )
 
@@ -408,6 +409,7 @@ def pool_action(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         except ServiceError as error:
             messages.error(request, error.message)
         else:
+            panel.note_tags_changed(submissions=chosen.filter(call=call))
             messages.success(request, f"Tagged {n} {'person' if n == 1 else 'people'}.")
         return redirect(back)
     if action == "invite":
@@ -522,5 +524,6 @@ def submission_tags(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     except ServiceError as error:
         messages.error(request, error.message)
     else:
+        panel.note_tags_changed(submissions=Submission.objects.filter(pk=submission.pk))
         messages.success(request, "Tags saved.")
     return redirect("manage:submission", submission.pk)

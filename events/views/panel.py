@@ -9,7 +9,7 @@ nothing is written but through services.segments."""
 
 from django.contrib import messages
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
@@ -129,6 +129,7 @@ def _edit_page(
             "name": name,
             "error": error,
             "count": count,
+            "count_url": reverse("manage:segment_count", args=[team.slug]),
             **_editor(team, rows),
         },
         status=status,
@@ -176,6 +177,20 @@ def _save_or_show(
             request, team, segment=segment, name=name, rows=rows, status=400, error=refusal.message
         )
     return redirect("manage:segment", pk=segment.pk)
+
+
+@organizer_required
+@require_GET
+def segment_count(request: AuthenticatedRequest, slug: str) -> JsonResponse:
+    """The size of a draft segment as the editor types it (static/js/segment_count.js): the
+    rows in the query string, `{"count": n}`, or `{"error": message}` with a 400 for a draft
+    that makes no sense. Read-only, so a GET; for those who may edit the team's segments."""
+    team = get_team_or_404(request, slug, "panel.edit")
+    try:
+        clean = service.validate(team, definition_of(read_rows(request.GET)))
+    except ServiceError as refusal:
+        return JsonResponse({"error": refusal.message}, status=400)
+    return JsonResponse({"count": service.members(team, clean).count()})
 
 
 @organizer_required
