@@ -127,3 +127,11 @@ def rescore_call(call_id: int) -> int:
     from .services import call_screening
 
     return call_screening.rescore(call_id=call_id)
+
+
+@shared_task
+def rescore_calls_behind() -> int:
+    """Every five minutes: re-score what a lost rescore_call left behind."""
+    from .services import call_screening
+
+    return call_screening.rescore_behind()

@@ -24,7 +24,7 @@ from typing import Any
 
 from celery import current_app
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 
 from accounts.models import User
 
@@ -323,7 +323,7 @@ def enqueue_rescore(call_id: int) -> None:
         try:
             # By name: the tasks module calls this one, and an import back would close a cycle.
             current_app.tasks[RESCORE_TASK].delay(call_id)
-        except Exception:  # noqa: BLE001 - any broker failure: the rules page offers a retry
+        except Exception:  # noqa: BLE001 - any broker failure: the sweep (rescore_behind) runs it
             log.warning("Could not enqueue re-scoring call %s", call_id)
 
     transaction.on_commit(ring)
@@ -370,6 +370,17 @@ def rescore(*, call_id: int, batch: int = BATCH) -> int:
                     screening=verdict, screening_reason=reason, screened_version=version
                 )
             scored += len(rows)
+
+
+def rescore_behind() -> int:
+    """The sweep (every few minutes): re-score every call with confirmed submissions scored
+    under an older version of its rules, which a lost task (Redis down, a worker killed
+    mid-run) would otherwise leave behind. Returns how many were scored."""
+    behind = Submission.objects.filter(call_id=OuterRef("pk"), confirmed_at__isnull=False).exclude(
+        screened_version=OuterRef("rules_version")
+    )
+    calls = OpenCall.objects.filter(Exists(behind)).values_list("pk", flat=True)
+    return sum(rescore(call_id=pk) for pk in list(calls))
 
 
 # Reading for the pages

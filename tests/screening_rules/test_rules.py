@@ -216,3 +216,24 @@ def test_reviewers_and_other_teams_cannot_change_rules(call, organizer):
         with pytest.raises(ServiceError, match="Only the call's organizers"):
             screening.set_quotas(call=call, actor=person, quotas=[quota()])
     nothing_changed(call)
+
+
+def test_the_sweep_rescores_what_a_lost_task_left_behind(call, organizer, people, monkeypatch):
+    from django.conf import settings
+
+    from events import tasks
+
+    monkeypatch.setattr(screening, "INLINE_LIMIT", 2)
+    monkeypatch.setattr(screening, "enqueue_rescore", lambda call_id: None)  # Redis was down
+    set_rules(call, organizer, Use__RAG="disqualify")
+    up_to_date = make_call(organizer, slug="up-to-date")
+    call.refresh_from_db()
+    assert not screening.progress(call).done
+
+    assert tasks.rescore_calls_behind() == 3
+    assert screening.progress(call).done
+    assert verdicts(call)["grace@example.com"][0] == "disqualified"
+    assert tasks.rescore_calls_behind() == 0  # nothing behind: safe to run again
+    assert up_to_date.rules_version == 0
+    schedule = {e["task"]: e["schedule"] for e in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert schedule["events.tasks.rescore_calls_behind"] == 300.0
