@@ -25,6 +25,7 @@ from typing import Any
 from celery import current_app
 from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models.functions import Lower
 
 from accounts.models import User
 
@@ -423,6 +424,56 @@ def progress(call: OpenCall) -> Progress:
 
 
 @dataclass
+class QuotaMix:
+    """A quota against the qualified people as they are: the share (of the qualified) of
+    its value, or for "any one value" the largest one's (blank values not counted, as a
+    draw's caps do not count them)."""
+
+    quota: CallQuota
+    share: float
+    value: str
+    people: int
+
+    @property
+    def met(self) -> bool:
+        if self.quota.bound == Bound.AT_LEAST:
+            return self.share >= self.quota.percent
+        return self.share <= self.quota.percent
+
+    @property
+    def words(self) -> str:
+        if not self.people:
+            return "nobody qualifies yet"
+        which = f" (“{self.value}”)" if not self.quota.value and self.value else ""
+        return f"now {self.share:.0f}%{which} of {self.people:,} qualified"
+
+
+def quota_mix(call: OpenCall, quotas: list[CallQuota] | None = None) -> list[QuotaMix]:
+    """Each quota against the qualified mix: one query per attribute the quotas name."""
+    if quotas is None:
+        quotas = list(CallQuota.objects.filter(call=call))
+    qualified = Submission.objects.filter(call=call, confirmed_at__isnull=False).exclude(
+        screening=Verdict.DISQUALIFIED
+    )
+    counts: dict[str, dict[str, int]] = {}
+    for name in sorted({q.field for q in quotas}):
+        rows = qualified.annotate(v=Lower(name)).values_list("v").annotate(n=Count("pk"))
+        counts[name] = dict(rows.order_by())
+    mix = []
+    for quota in quotas:
+        by_value = counts[quota.field]
+        total = sum(by_value.values())
+        if quota.value:
+            value, n = quota.value, by_value.get(quota.value.lower(), 0)
+        else:
+            value, n = max(
+                ((v, c) for v, c in by_value.items() if v), key=lambda vc: vc[1], default=("", 0)
+            )
+        mix.append(QuotaMix(quota, 100 * n / total if total else 0.0, value, total))
+    return mix
+
+
+@dataclass
 class RuleRow:
     choice: Choice
     effect: str
@@ -432,7 +483,7 @@ class RuleRow:
 @dataclass
 class Overview:
     questions: list[tuple[Question, list[RuleRow]]]
-    quotas: list[CallQuota]
+    quotas: list[QuotaMix]
     qualified: int
     disqualified: int
     undecided: int  # qualified with no rule deciding
@@ -478,7 +529,7 @@ def overview(call: OpenCall) -> Overview:
         rows.append((question, lines))
     return Overview(
         questions=rows,
-        quotas=list(CallQuota.objects.filter(call=call)),
+        quotas=quota_mix(call),
         qualified=qualified,
         disqualified=disqualified,
         undecided=undecided,

@@ -43,8 +43,13 @@ def _context(request: AuthenticatedRequest, call: OpenCall, **extra: Any) -> dic
     quotas = extra.pop("quota_rows", None)
     if quotas is None:
         quotas = [
-            {"field": q.field, "value": q.value, "bound": q.bound, "percent": str(q.percent)}
-            for q in overview.quotas
+            {
+                "field": m.quota.field,
+                "value": m.quota.value,
+                "bound": m.quota.bound,
+                "percent": str(m.quota.percent),
+            }
+            for m in overview.quotas
         ]
     quotas = quotas + [{"field": "", "value": "", "bound": "", "percent": ""}] * BLANK_QUOTA_ROWS
     posted = extra.pop("effects", None)

@@ -31,6 +31,7 @@ from ..questionnaire_pages import builder_context, call_owner
 from ..questionnaire_pages import preview as preview_page
 from ..ratelimit import by_ip, rate_limit
 from ..services import ServiceError
+from ..services import call_screening as screening
 from ..services import open_calls as service
 
 MAX_BODY = 200_000  # bytes: far above a real submission, far below a flood
@@ -373,6 +374,7 @@ def pool(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             "events": list(events.order_by("-created_at")[:200]),
             "may_export": may(request.user, "call.export", call),
             "screening_counts": service.screening_counts(call=call),
+            "quota_mix": screening.quota_mix(call),
             "screening_query": _without(query, "screening"),
         },
     )

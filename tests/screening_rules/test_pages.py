@@ -16,7 +16,7 @@ from events.models import Answer, CallQuota, CallRule, OpenCall, Response, Submi
 from events.services import call_screening as screening
 from tests.factories import EventFactory, OrganizerFactory, UserFactory, add_to_team
 
-from .conftest import choice, make_call, questions, verdicts
+from .conftest import choice, in_pool, make_call, questions, verdicts
 
 pytestmark = pytest.mark.django_db
 
@@ -300,3 +300,28 @@ def test_the_rules_page_takes_as_many_queries_for_500_people_as_for_5(client_for
 
     assert many == few, (few, many)
     assert few < 20
+
+
+def test_the_rules_page_and_the_pool_show_the_qualified_mix_against_each_quota(org, call):
+    q = questions(call)
+    for n, (role, affiliation) in enumerate(
+        [("researcher", "Acme"), ("developer", "Acme"), ("developer", "Beta"), ("other", "")]
+    ):
+        in_pool(call, f"p{n}@example.com", {q.single.pk: 0}, role=role, affiliation=affiliation)
+    in_pool(call, "out@example.com", {q.single.pk: 1}, role="researcher", affiliation="Gamma")
+    post_rules(org, call, Use__RAG="disqualify")
+    post_quotas(
+        org,
+        call,
+        {"field": "role", "value": "researcher", "bound": "at_least", "percent": "30"},
+        {"field": "affiliation", "value": "", "bound": "at_most", "percent": "40"},
+    )
+
+    page = org.get(rules_url(call)).content.decode().replace("&ldquo;", "“").replace("&rdquo;", "”")
+    # Of the 4 qualified: 1 researcher (25% < 30%), Acme 2 of 4 (50% > 40%); the
+    # disqualified researcher from Gamma does not count.
+    assert "“researcher” (role): now 25% of 4 qualified" in page
+    assert "from any one (affiliation): now 50% (“acme”) of 4 qualified" in page
+    assert page.count("outside") == 2
+    pool = org.get(reverse("manage:pool", args=[call.pk])).content.decode()
+    assert "now 25% of 4 qualified" in pool
