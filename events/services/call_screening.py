@@ -32,6 +32,7 @@ from accounts.models import User
 from ..models import Answer, CallQuota, CallRule, Choice, OpenCall, Question, Submission
 from ..permissions import may
 from . import ServiceError
+from . import questionnaire as engine
 
 log = logging.getLogger(__name__)
 
@@ -215,6 +216,40 @@ def set_rules(*, call: OpenCall, actor: User, effects: Mapping[Any, Any]) -> Ope
         [CallRule(call=call, choice_id=pk, effect=effect) for pk, effect in cleaned.items()]
     )
     return _changed(call)
+
+
+@transaction.atomic
+def edit_question(*, call: OpenCall, question: Question, **fields: Any) -> Question:
+    """The question editor's change to one of the call's questions: when rules name its
+    choices, their words are in the reasons and its choices may have gone, so the call is
+    re-scored (the question editor's own rules are the engine's)."""
+    call = _lock(call)
+    ruled = list(
+        CallRule.objects.filter(call=call, choice__question=question).values_list(
+            "choice__number", "effect"
+        )
+    )
+    edited = engine.edit_question(question=question, **fields)
+    if ruled:
+        # The engine writes a question's choice rows afresh (answers name a choice by its
+        # number, kept), and its rules went with the old rows: they follow the numbers.
+        now = dict(Choice.objects.filter(question=question).values_list("number", "pk"))
+        CallRule.objects.bulk_create(
+            [CallRule(call=call, choice_id=now[n], effect=e) for n, e in ruled if n in now]
+        )
+        _changed(call)
+    return edited
+
+
+@transaction.atomic
+def remove_question(*, call: OpenCall, question: Question) -> None:
+    """Remove a question (the engine's rules: unanswered only); its rules go with its
+    choices, and whoever a "must include one of" on it disqualified is re-scored."""
+    call = _lock(call)
+    ruled = CallRule.objects.filter(call=call, choice__question=question).exists()
+    engine.remove_question(question=question)
+    if ruled:
+        _changed(call)
 
 
 # Organizers: the quotas

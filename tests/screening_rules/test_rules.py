@@ -237,3 +237,48 @@ def test_the_sweep_rescores_what_a_lost_task_left_behind(call, organizer, people
     assert up_to_date.rules_version == 0
     schedule = {e["task"]: e["schedule"] for e in settings.CELERY_BEAT_SCHEDULE.values()}
     assert schedule["events.tasks.rescore_calls_behind"] == 300.0
+
+
+def test_removing_a_question_under_a_rule_rescores_the_call(call, organizer, people, org):
+    from django.urls import reverse
+
+    from events.services import questionnaire as engine
+
+    extra = engine.add_question(
+        questionnaire=call.questionnaire, label="Cloud", kind="single", choices=["Yes", "No"]
+    )
+    set_rules(call, organizer, Cloud__Yes="require")
+    assert {v for v, _ in verdicts(call).values()} == {"disqualified"}  # nobody answered it
+
+    response = org.post(reverse("manage:question_delete", args=[extra.pk]))
+
+    assert response.status_code == 302
+    assert not CallRule.objects.filter(call=call).exists()
+    assert verdicts(call) == {
+        "ada@example.com": ("qualified", ""),
+        "grace@example.com": ("qualified", ""),
+        "linus@example.com": ("qualified", ""),
+    }
+    call.refresh_from_db()
+    assert call.rules_version == 2
+
+
+def test_rewording_a_ruled_choice_rewords_the_reasons(call, organizer, people, org):
+    from django.urls import reverse
+
+    set_rules(call, organizer, Use__RAG="disqualify")
+    q = questions(call)
+    rag = choice(call, "Use", "RAG")
+    data = {"label": "Use", "kind": "single", "choices": "", f"choice_{rag.number}": "Retrieval"}
+    response = org.post(reverse("manage:question_edit", args=[q.single.pk]), data)
+    assert response.status_code == 302, response.content.decode()[-2000:]
+    # The engine wrote the choice rows afresh: the rule follows the choice's number.
+    renamed = choice(call, "Use", "Retrieval")
+    assert renamed.number == rag.number
+    assert list(CallRule.objects.filter(call=call).values_list("choice", "effect")) == [
+        (renamed.pk, "disqualify")
+    ]
+    assert verdicts(call)["grace@example.com"] == (
+        "disqualified",
+        "Answered “Retrieval” to “Use”",
+    )
