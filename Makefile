@@ -91,3 +91,9 @@ bench-survey: $(VENV)/.installed-dev
 .PHONY: bench-panel
 bench-panel: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.panel $(BENCH_PANEL_ARGS)
+
+## bench-screening: re-scoring a 100,000-submission open call after a rule change on
+## PostgreSQL (time and peak memory), against a plain count(*) of the same rows
+.PHONY: bench-screening
+bench-screening: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.call_screening $(BENCH_SCREENING_ARGS)

@@ -339,3 +339,23 @@ def p95(seconds: list[float]) -> float:
     the median."""
     ordered = sorted(seconds)
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+# --- this process's memory ----------------------------------------------------------------
+
+
+def reset_peak_rss() -> None:
+    """Start the kernel's high-water mark of this process afresh (a seeding's lists would
+    otherwise hold it); where /proc does not allow it, growth reads as 0."""
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
+
+
+def rss_mib(field: str) -> float:
+    """VmRSS (now) or VmHWM (peak since the last reset) of this process, in MiB."""
+    import resource
+
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -17,8 +17,8 @@ from . import permissions
 from .forms.answers import AnswersForm
 from .forms.questionnaire import QuestionForm
 from .models import Event, OpenCall, Question, Questionnaire, Survey
+from .services import call_screening, screening
 from .services import questionnaire as engine
-from .services import screening
 
 
 class Editor:
@@ -87,6 +87,21 @@ class ScreeningEditor(Editor):
         return screening.answered_ids(event=self.event, questions=questions)
 
 
+class CallEditor(Editor):
+    """An open call's questions: the engine's rules, and its screening rules kept true (a
+    question edited or removed under a rule re-scores the call: call_screening)."""
+
+    def __init__(self, call: OpenCall) -> None:
+        super().__init__(call.questionnaire)
+        self.call = call
+
+    def edit(self, actor: User, question: Question, **fields: Any) -> Question:
+        return call_screening.edit_question(call=self.call, question=question, **fields)
+
+    def remove(self, actor: User, question: Question) -> None:
+        call_screening.remove_question(call=self.call, question=question)
+
+
 @dataclass(frozen=True)
 class Owner:
     """What a questionnaire belongs to, as its organizer's pages need it."""
@@ -125,7 +140,7 @@ def call_owner(call: OpenCall) -> Owner:
         title=call.title,
         builder_url=reverse("manage:call", args=[call.pk]),
         context={"call": call, "here": "Open call"},
-        editor=Editor(call.questionnaire),
+        editor=CallEditor(call),
     )
 
 

@@ -118,3 +118,20 @@ def rebuild_panels() -> int:
     from .services import panel
 
     return panel.rebuild_all()
+
+
+@shared_task
+def rescore_call(call_id: int) -> int:
+    """After a change to a large call's screening rules: score its submissions under the
+    new rules (stops early if they change again; the newer run takes over)."""
+    from .services import call_screening
+
+    return call_screening.rescore(call_id=call_id)
+
+
+@shared_task
+def rescore_calls_behind() -> int:
+    """Every five minutes: re-score what a lost rescore_call left behind."""
+    from .services import call_screening
+
+    return call_screening.rescore_behind()

@@ -81,7 +81,7 @@ urlpatterns += [
 ]
 
 # Open calls: the form, its pool, reviews and invitations from it.
-from .views import open_calls  # noqa: E402
+from .views import call_screening, open_calls  # noqa: E402
 
 urlpatterns += [
     path("calls/", open_calls.calls, name="calls"),
@@ -90,6 +90,12 @@ urlpatterns += [
     path("calls/<int:pk>/edit/", open_calls.call_edit, name="call_edit"),
     path("calls/<int:pk>/status/", open_calls.call_status, name="call_status"),
     path("calls/<int:pk>/preview/", open_calls.call_preview, name="call_preview"),
+    path("calls/<int:pk>/rules/", call_screening.call_rules, name="call_rules"),
+    path(
+        "calls/<int:pk>/rules/progress.json",
+        call_screening.call_rules_progress,
+        name="call_rules_progress",
+    ),
     path("calls/<int:pk>/pool/", open_calls.pool, name="pool"),
     path("calls/<int:pk>/pool/action/", open_calls.pool_action, name="pool_action"),
     path("calls/<int:pk>/pool.csv", open_calls.pool_csv, name="pool_csv"),

@@ -451,6 +451,22 @@ CASES: list[Case] = [
     post("manage:call_edit", call_pk, RUN, lambda w: {"title": "Hijacked", "slug": "hijacked"}),
     *post_only("manage:call_status", call_pk, RUN, lambda w: {"action": "unpublish"}),
     *get_only("manage:call_preview", call_pk, REVIEW),
+    # Screening rules: reviewers read them (they read the pool); changing them is the call's.
+    get("manage:call_rules", call_pk, REVIEW),
+    post(
+        "manage:call_rules",
+        call_pk,
+        RUN,
+        lambda w: {
+            "form": "quotas",
+            "quota-count": "1",
+            "quota-0-field": "role",
+            "quota-0-value": "researcher",
+            "quota-0-bound": "at_least",
+            "quota-0-percent": "30",
+        },
+    ),
+    *get_only("manage:call_rules_progress", call_pk, REVIEW),
     *get_only("manage:pool", call_pk, REVIEW),
     *post_only(
         "manage:pool_action",

@@ -44,6 +44,7 @@ from ..models.open_call import new_nonce
 from ..outbox import owe
 from ..permissions import may
 from . import ServiceError
+from . import call_screening as screening
 from . import questionnaire as engine
 
 PURGE_AFTER = timedelta(days=7)
@@ -234,6 +235,13 @@ def _apply(submission: Submission, *, user: User | None = None) -> None:
     submission.pending = None
     submission.pending_at = None
     submission.nonce = _new_nonce()
+    # Scored at once under the call's rules as they are (the caller holds the call's row
+    # lock, so no rule change slips between the verdict and its version).
+    call = submission.call
+    submission.screening, submission.screening_reason = screening.score_response(
+        call=call, response_id=response.pk
+    )
+    submission.screened_version = call.rules_version
     submission.save()
     owe.owe(
         kind=Kind.CALL_RECEIVED,
@@ -280,7 +288,11 @@ def from_withdraw_token(token: str) -> Submission | None:
 def confirm(*, submission: Submission, nonce: str) -> Submission:
     """The person clicked their confirmation link (and then the button: links never act on
     GET). Only the latest link works; a used one says so."""
-    submission = Submission.objects.select_for_update().select_related("call").get(pk=submission.pk)
+    # The call's row first (the order of every path that scores: call_screening.rescore),
+    # then the submission's.
+    call = OpenCall.objects.select_for_update().get(pk=submission.call_id)
+    submission = Submission.objects.select_for_update().get(pk=submission.pk)
+    submission.call = call
     if submission.pending is None:
         if submission.confirmed_at:
             raise ServiceError("This submission is already confirmed: nothing more to do.")
@@ -345,7 +357,14 @@ def set_tags(*, submission: Submission, actor: User, names: list[str]) -> list[P
         raise ServiceError(f"At most {MAX_TAGS} tags per person.")
     tags = [PoolTag.objects.get_or_create(call_id=submission.call_id, name=n)[0] for n in cleaned]
     submission.tags.set(tags)
+    _tags_changed([submission.pk])
     return tags
+
+
+def _tags_changed(ids: list[int]) -> None:
+    """A many-to-many change leaves no time of its own: stamp it, so that the panel's
+    minute refresh (services.panel) takes the new tags in."""
+    Submission.objects.filter(pk__in=ids).update(tags_changed_at=timezone.now())
 
 
 @transaction.atomic
@@ -361,9 +380,9 @@ def tag_many(*, call: OpenCall, actor: User, submissions: QuerySet[Submission], 
             "submission_id", flat=True
         )
     )
-    through.objects.bulk_create(
-        [through(submission_id=pk, pooltag=tag) for pk in ids if pk not in existing]
-    )
+    added = [pk for pk in ids if pk not in existing]
+    through.objects.bulk_create([through(submission_id=pk, pooltag=tag) for pk in added])
+    _tags_changed(added)
     return len(ids)
 
 
@@ -392,6 +411,7 @@ class PoolFilter:
     text: str = ""
     choice: tuple[int, int] | None = None  # (question id, choice id)
     sort: str = "recent"  # "recent" | "score"
+    screening: str = ""  # "" (all) | "qualified" | "disqualified"
 
 
 def _history_scope(call: OpenCall) -> tuple[dict, dict]:
@@ -416,6 +436,8 @@ def pool(
         rows = rows.filter(join_feedback=True)
     elif f.join == "demo":
         rows = rows.filter(join_demo=True)
+    if f.screening in Submission.Screening.values:
+        rows = rows.filter(screening=f.screening)
     if f.tag:
         rows = rows.filter(tags__call=call, tags__name=f.tag)
     if f.text:
@@ -482,13 +504,29 @@ def pool_results(
     )
 
 
-def invite_rows(*, call: OpenCall, submissions: QuerySet) -> list[tuple[str, str]]:
-    """(email, name) of the chosen people, for the invitations flow."""
-    return list(
-        submissions.filter(call=call, confirmed_at__isnull=False)
-        .order_by("pk")
-        .values_list("email", "name")
+@dataclass(frozen=True)
+class Invitable:
+    rows: list[tuple[str, str]]  # (email, name) for the invitations flow
+    left_out: int  # disqualified by the call's screening rules
+
+
+def invite_rows(*, call: OpenCall, submissions: QuerySet) -> Invitable:
+    """(email, name) of the chosen people, for the invitations flow, leaving out those the
+    call's screening rules disqualified (not invitable from this call), and how many."""
+    chosen = submissions.filter(call=call, confirmed_at__isnull=False)
+    disqualified = Submission.Screening.DISQUALIFIED
+    rows = list(chosen.exclude(screening=disqualified).order_by("pk").values_list("email", "name"))
+    return Invitable(rows, chosen.filter(screening=disqualified).count())
+
+
+def screening_counts(*, call: OpenCall) -> dict[str, int]:
+    """How many confirmed submissions qualify and how many do not (one query)."""
+    counts = Submission.objects.filter(call=call, confirmed_at__isnull=False).aggregate(
+        all=Count("pk"),
+        qualified=Count("pk", filter=~Q(screening=Submission.Screening.DISQUALIFIED)),
+        disqualified=Count("pk", filter=Q(screening=Submission.Screening.DISQUALIFIED)),
     )
+    return counts
 
 
 def choice_questions(call: OpenCall) -> list[Question]:
@@ -510,6 +548,8 @@ def csv_rows(
         ("Would join a feedback session", "submission__join_feedback"),
         ("Would join a prototype demo", "submission__join_demo"),
         ("Consents to contact", "submission__consent"),
+        ("Screening", "submission__screening"),
+        ("Screening reason", "submission__screening_reason"),
     ]
     return engine.csv_rows(
         questionnaire=call.questionnaire,

@@ -18,8 +18,8 @@ in chunks of CHUNK), and memory holds one chunk.
 The panel stays fresh without hooks in the services that change the sources:
 `refresh_changed` (beat, every minute) finds the addresses whose source rows changed since
 the team's `panel_refreshed_at` (a little before it, so a transaction that committed late is
-not missed) and refreshes those (a tag change leaves no time of its own: `note_tags_changed`
-stamps the submissions); `rebuild_all` (beat, hourly) rebuilds each panel whole, which
+not missed) and refreshes those (a tag change leaves no time of its own: `open_calls` stamps
+the submissions' `tags_changed_at`); `rebuild_all` (beat, hourly) rebuilds each panel whole, which
 also catches what leaves no timestamp (a withdrawn submission, a deleted account, an address
 verified, a profile edited)."""
 
@@ -580,16 +580,6 @@ def changed_emails(*, team: Team, since: datetime, until: datetime) -> set[str]:
     ):
         found.update(rows.order_by().distinct())
     return found
-
-
-def note_tags_changed(*, submissions: QuerySet[Submission], now: datetime | None = None) -> int:
-    """The team's tags on these submissions changed: the next minute's refresh takes them
-    in (a many-to-many change leaves no time of its own). Reviews need no such note: each
-    keeps its `updated_at`. (A withdrawn submission's tags and reviews go with it, which the
-    hourly rebuild takes in.)"""
-    return Submission.objects.filter(pk__in=submissions.values("pk")).update(
-        tags_changed_at=now or timezone.now()
-    )
 
 
 def refresh_team(*, team: Team, now: datetime | None = None) -> int:

@@ -30,7 +30,8 @@ from ..permissions import (
 from ..questionnaire_pages import builder_context, call_owner
 from ..questionnaire_pages import preview as preview_page
 from ..ratelimit import by_ip, rate_limit
-from ..services import ServiceError, panel
+from ..services import ServiceError
+from ..services import call_screening as screening
 from ..services import open_calls as service
 
 MAX_BODY = 200_000  # bytes: far above a real submission, far below a flood
@@ -309,6 +310,9 @@ def _pool_filter(
         tag=get.get("tag", "").strip().lower()[:40],
         text=get.get("q", "").strip()[:200],
         sort="score" if get.get("sort") == "score" else "recent",
+        screening=get.get("screening", "")
+        if get.get("screening") in Submission.Screening.values
+        else "",
     )
     choice = get.get("choice", "")
     if ":" in choice:
@@ -370,8 +374,18 @@ def pool(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             "blind": _blind(request, call),
             "events": list(events.order_by("-created_at")[:200]),
             "may_export": may(request.user, "call.export", call),
+            "screening_counts": service.screening_counts(call=call),
+            "quota_mix": screening.quota_mix(call),
+            "screening_query": _without(query, "screening"),
         },
     )
+
+
+def _without(query: QueryDict, name: str) -> str:
+    """The query string without `name` (the screening filter's links set it themselves)."""
+    rest = query.copy()
+    rest.pop(name, None)
+    return rest.urlencode()
 
 
 def _selected(request: AuthenticatedRequest, call: OpenCall) -> QuerySet[Submission]:
@@ -409,7 +423,6 @@ def pool_action(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         except ServiceError as error:
             messages.error(request, error.message)
         else:
-            panel.note_tags_changed(submissions=chosen.filter(call=call))
             messages.success(request, f"Tagged {n} {'person' if n == 1 else 'people'}.")
         return redirect(back)
     if action == "invite":
@@ -419,8 +432,17 @@ def pool_action(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         if event is None:
             messages.error(request, "Choose one of your events to invite them to.")
             return redirect(back)
-        rows = service.invite_rows(call=call, submissions=chosen)
-        request.session[POOL_PREFILL_KEY] = {"event": event.pk, "rows": rows}
+        invitable = service.invite_rows(call=call, submissions=chosen)
+        if invitable.left_out:
+            n = invitable.left_out
+            messages.warning(
+                request,
+                f"Left out {n} {'person' if n == 1 else 'people'} disqualified by this call's "
+                "screening rules: they cannot be invited from this call.",
+            )
+        if not invitable.rows:
+            return redirect(back)
+        request.session[POOL_PREFILL_KEY] = {"event": event.pk, "rows": invitable.rows}
         return redirect(reverse("manage:invite", args=[event.pk]) + "?from_pool=1")
     return HttpResponse("Unknown action.", status=400)
 
@@ -524,6 +546,5 @@ def submission_tags(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     except ServiceError as error:
         messages.error(request, error.message)
     else:
-        panel.note_tags_changed(submissions=Submission.objects.filter(pk=submission.pk))
         messages.success(request, "Tags saved.")
     return redirect("manage:submission", submission.pk)

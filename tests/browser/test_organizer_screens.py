@@ -28,7 +28,7 @@ from events.models import (
     Session,
     SurveyRecipient,
 )
-from events.services import invitations, open_calls, questionnaire, surveys
+from events.services import call_screening, invitations, open_calls, questionnaire, surveys
 from events.services.attendance import check_in
 from events.services.registration import register
 from events.services.review import approve
@@ -191,6 +191,13 @@ def build_world() -> SimpleNamespace:
         open_calls.confirm(submission=submitted.submission, nonce=submitted.submission.nonce)
         submissions.append(submitted.submission)
     open_calls.set_tags(submission=submissions[0], actor=organizer, names=["shortlist", "gpu"])
+    rag = call.questionnaire.questions.get().choices.get(label="RAG")
+    call_screening.set_rules(call=call, actor=organizer, effects={rag.pk: "disqualify"})
+    call_screening.set_quotas(
+        call=call,
+        actor=organizer,
+        quotas=[{"field": "affiliation", "value": "", "bound": "at_most", "percent": 40}],
+    )
     # The team's panel (rows written directly: services.panel builds them in production),
     # more than a page of it, and a saved segment.
     PanelMember.objects.bulk_create(
@@ -264,6 +271,7 @@ def organizer_pages(w: SimpleNamespace) -> list[tuple[str, str]]:
         ("open call", f"/manage/calls/{c}/"),
         ("edit open call", f"/manage/calls/{c}/edit/"),
         ("open call preview", f"/manage/calls/{c}/preview/"),
+        ("screening rules", f"/manage/calls/{c}/rules/"),
         ("pool", f"/manage/calls/{c}/pool/"),
         ("pool charts", f"/manage/calls/{c}/results/"),
         ("submission", f"/manage/submissions/{w.submission.pk}/"),
@@ -359,6 +367,7 @@ def test_every_organizer_page_fits_the_screen_with_every_action_in_reach(open_ta
     problems.look(reviewer, "reviewer's dashboard")
     for name, path in [
         ("pool", f"/manage/calls/{world.call.pk}/pool/"),
+        ("screening rules", f"/manage/calls/{world.call.pk}/rules/"),
         ("submission", f"/manage/submissions/{world.submission.pk}/"),
         ("panel", f"/manage/t/{world.team.slug}/panel/"),
         ("segment", f"/manage/segments/{world.segment.pk}/"),

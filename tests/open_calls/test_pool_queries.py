@@ -93,4 +93,4 @@ def test_the_pool_page_takes_as_many_queries_for_500_people_as_for_5(params, cli
     many = count_queries(big_client, big, **params)
 
     assert many == few, (few, many)
-    assert few < 20
+    assert few < 22  # 20 before screening: its counts and the call's quotas, a query each
