@@ -224,19 +224,11 @@ def edit_question(*, call: OpenCall, question: Question, **fields: Any) -> Quest
     choices, their words are in the reasons and its choices may have gone, so the call is
     re-scored (the question editor's own rules are the engine's)."""
     call = _lock(call)
-    ruled = list(
-        CallRule.objects.filter(call=call, choice__question=question).values_list(
-            "choice__number", "effect"
-        )
-    )
+    ruled = CallRule.objects.filter(call=call, choice__question=question).exists()
     edited = engine.edit_question(question=question, **fields)
     if ruled:
-        # The engine writes a question's choice rows afresh (answers name a choice by its
-        # number, kept), and its rules went with the old rows: they follow the numbers.
-        now = dict(Choice.objects.filter(question=question).values_list("number", "pk"))
-        CallRule.objects.bulk_create(
-            [CallRule(call=call, choice_id=now[n], effect=e) for n, e in ruled if n in now]
-        )
+        # The rules stay on their choices (the engine keeps a choice's row through an edit),
+        # but the reasons quote the old words, and a removed choice is no longer offered.
         _changed(call)
     return edited
 

@@ -156,16 +156,28 @@ def _resolve_choices(
 
 def _write_choices(question: Question, choices: ChoiceSet) -> None:
     """Make the question's choice rows what `choices` says (ids as given: see
-    `_resolve_choices`)."""
-    Choice.objects.filter(question=question).delete()
+    `_resolve_choices`), in place: a choice keeps its row through rewording, reordering and
+    removal, so whatever points at it (a call's screening rule) stays with it."""
+    wanted = {
+        pk: (label, place, False)
+        for place, (pk, label) in enumerate(zip(choices.ids, choices.labels, strict=True))
+    } | {pk: (label, place, True) for place, (pk, label) in enumerate(choices.removed)}
+    rows = {c.number: c for c in Choice.objects.filter(question=question)}
+    Choice.objects.filter(question=question).exclude(number__in=list(wanted)).delete()
+    changed = []
+    for number, (label, place, removed) in wanted.items():
+        row = rows.get(number)
+        if row is None:
+            continue
+        if (row.label, row.position, row.removed) != (label, place, removed):
+            row.label, row.position, row.removed = label, place, removed
+            changed.append(row)
+    Choice.objects.bulk_update(changed, ["label", "position", "removed"])
     Choice.objects.bulk_create(
         [
-            Choice(question=question, number=pk, label=label, position=place)
-            for place, (pk, label) in enumerate(zip(choices.ids, choices.labels, strict=True))
-        ]
-        + [
-            Choice(question=question, number=pk, label=label, position=place, removed=True)
-            for place, (pk, label) in enumerate(choices.removed)
+            Choice(question=question, number=pk, label=label, position=place, removed=removed)
+            for pk, (label, place, removed) in wanted.items()
+            if pk not in rows
         ]
     )
 

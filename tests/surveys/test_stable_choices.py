@@ -11,6 +11,7 @@ import io
 import pytest
 from django.urls import reverse
 
+from events.models import Choice
 from events.services import ServiceError, surveys
 from events.services import questionnaire as engine
 from tests.factories import UserFactory
@@ -351,3 +352,22 @@ def test_bad_choices_on_the_edit_page_get_a_400_and_change_nothing(
     track.refresh_from_db()
     assert track.label == "Which track?"
     assert (track.choice_labels, track.choice_ids, track.removed_choices) == before
+
+
+def test_a_choice_keeps_its_row_through_rewording_reordering_and_removal(survey):
+    """What points at a choice row (an open call's screening rule) stays with the choice: the
+    engine edits the rows in place and only adds rows for new choices."""
+    track, _ = questions_of(survey)
+    before = {c.number: c.pk for c in track.choices.all()}
+    choices = {c.label: c.number for c in track.choices.all()}
+    engine.edit_question(
+        question=track,
+        label=track.label,
+        kind=track.kind,
+        choices=[(choices["Docs"], "Documentation"), (choices["Models"], "Models"), "Hardware"],
+    )
+    after = {c.number: (c.pk, c.label, c.removed) for c in Choice.objects.filter(question=track)}
+    assert after[choices["Docs"]] == (before[choices["Docs"]], "Documentation", False)
+    assert after[choices["Models"]][0] == before[choices["Models"]]
+    assert after[choices["Tools"]] == (before[choices["Tools"]], "Tools", True)
+    assert len(after) == 4
