@@ -1,0 +1,216 @@
+"""The funnel: how many people went from a call's form to a session and its survey. Read-only.
+
+Per call, each step counts people (a person is their address as the panel keys it: an
+account's email, for a submission made while logged in or from one of its verified
+addresses; else the address, lower-cased):
+
+- submitted: sent the call's form (confirmed or not);
+- confirmed: confirmed their address (`Submission.confirmed_at` set);
+- qualified: confirmed, and the screening rules qualified them (`screening == "qualified"`);
+- invited: qualified, and invited to at least one of the team's events (the panel's
+  `invitations` > 0);
+- accepted: invited, and accepted at least one invitation (`invitations_accepted` > 0);
+- attended: accepted, and attended at least one of the team's sessions (`attended` > 0);
+- answered a survey: attended, and answered at least one of the team's surveys
+  (`surveys_answered` > 0).
+
+Each step counts only people who are also in the step before it, so a funnel never grows.
+Invitations, attendance and surveys are the person's whole history with the team, read from
+the team's panel (PanelMember, joined by team and address), which is as fresh as
+`Team.panel_refreshed_at` (refreshed every minute); they are not tied to the call.
+
+Per team, the same over every call of the team, each person once (submitted to any call,
+confirmed any submission, qualified in any call). People who only signed up for an event,
+without answering a call, are not in a team's funnel: it is the calls' funnel.
+
+With a segment, every step counts only the segment's members (services.segments.members).
+
+One query, whatever the number of people: the call's (or team's) submissions are folded to
+one row per person and joined with the panel's rows in the database."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from allauth.account.models import EmailAddress
+from django.db import connections
+from django.db.models import Case, CharField, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models.functions import Coalesce, Lower
+
+from .. import charts
+from ..models import OpenCall, PanelMember, Submission, Team
+from . import segments
+
+# (key, label, what it counts, in one line)
+STEPS: list[tuple[str, str, str]] = [
+    ("submitted", "Submitted", "sent the form, confirmed or not"),
+    ("confirmed", "Confirmed", "confirmed their email address"),
+    ("qualified", "Qualified", "confirmed, and qualified by the call's screening rules"),
+    ("invited", "Invited", "qualified, and invited to at least one of the team's events"),
+    ("accepted", "Accepted", "invited, and accepted at least one invitation"),
+    ("attended", "Attended", "accepted, and attended at least one of the team's sessions"),
+    ("answered", "Answered a survey", "attended, and answered at least one of the team's surveys"),
+]
+
+
+@dataclass(frozen=True)
+class Step:
+    key: str
+    label: str
+    meaning: str
+    count: int
+    of_previous: float | None  # percent of the step before (None for the first, or after 0)
+    of_first: float | None  # percent of the first step (None when it is 0)
+
+
+@dataclass(frozen=True)
+class Funnel:
+    steps: list[Step]
+    as_of: datetime | None  # when the panel (the later steps' source) was last refreshed
+    disqualified: int  # confirmed people the screening rules turned away
+    unscored: int  # confirmed people not scored yet (counted as not qualified)
+
+    @property
+    def chart(self) -> charts.BarChart:
+        return charts.bar_chart(
+            [(s.label, s.count, "brand") for s in self.steps], width=400, label_width=150, row=30
+        )
+
+
+def person_key(prefix: str = "") -> Coalesce:
+    """The panel's key of a submission (services.panel keys people the same way): the
+    account's email when it was sent while logged in, or from a verified address of an
+    account; else its address, lower-cased."""
+    verified = EmailAddress.objects.filter(
+        verified=True, email=Lower(OuterRef(f"{prefix}email"))
+    ).values(key=Lower("user__email"))[:1]
+    return Coalesce(
+        Lower(f"{prefix}user__email"),
+        Subquery(verified),
+        Lower(f"{prefix}email"),
+        output_field=CharField(),
+    )
+
+
+def _flag(condition: Q) -> Case:
+    return Case(When(condition, then=Value(1)), default=Value(0))
+
+
+def _submissions(rows: QuerySet[Submission]) -> QuerySet:
+    confirmed = Q(confirmed_at__isnull=False)
+    return (
+        rows.annotate(
+            person=person_key(),
+            is_confirmed=_flag(confirmed),
+            is_qualified=_flag(confirmed & Q(screening=Submission.Screening.QUALIFIED)),
+            is_unscored=_flag(confirmed & Q(screening="")),
+        )
+        .values("person", "is_confirmed", "is_qualified", "is_unscored")
+        .order_by()
+    )
+
+
+def _counts(submissions: QuerySet, panel: QuerySet[PanelMember], *, only_panel: bool) -> dict:
+    # Django cannot select from a subquery, so the two inner selects are querysets compiled
+    # by Django (every value stays a parameter) and this wraps them: the submissions folded
+    # to one row per person, then joined with the panel's row of that person.
+    people_sql, people_params = submissions.query.sql_with_params()
+    panel_sql, panel_params = (
+        panel.values("email", "invitations", "invitations_accepted", "attended", "surveys_answered")
+        .order_by()
+        .query.sql_with_params()
+    )
+    join = "INNER JOIN" if only_panel else "LEFT JOIN"
+    invited = "q = 1 AND p.invitations > 0"
+    accepted = f"{invited} AND p.invitations_accepted > 0"
+    attended = f"{accepted} AND p.attended > 0"
+    answered = f"{attended} AND p.surveys_answered > 0"
+    sums = {
+        "submitted": "1 = 1",
+        "confirmed": "c = 1",
+        "qualified": "q = 1",
+        "invited": invited,
+        "accepted": accepted,
+        "attended": attended,
+        "answered": answered,
+        "disqualified": "c = 1 AND q = 0 AND u = 0",
+        "unscored": "q = 0 AND u = 1",
+    }
+    columns = ", ".join(
+        f"COALESCE(SUM(CASE WHEN {condition} THEN 1 ELSE 0 END), 0)" for condition in sums.values()
+    )
+    # Only our own constants and Django's compiled SQL are formatted in; values are params.
+    sql = (
+        f"SELECT {columns} FROM ("  # noqa: S608
+        "SELECT s.person, MAX(s.is_confirmed) AS c, MAX(s.is_qualified) AS q,"
+        " MAX(s.is_unscored) AS u"
+        f" FROM ({people_sql}) s GROUP BY s.person"
+        f") people {join} ({panel_sql}) p ON p.email = people.person"
+    )
+    with connections[submissions.db].cursor() as cursor:
+        cursor.execute(sql, (*people_params, *panel_params))
+        row = cursor.fetchone()
+    return dict(zip(sums, (int(v) for v in row), strict=True))
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return 100 * part / whole if whole else None
+
+
+def _funnel(
+    team: Team, rows: QuerySet[Submission], definition: list[segments.Condition] | None
+) -> Funnel:
+    if definition is None:
+        panel: QuerySet[PanelMember] = PanelMember.objects.filter(team=team)
+    else:
+        panel = segments.members(team, definition)
+    counts = _counts(_submissions(rows), panel, only_panel=definition is not None)
+    steps: list[Step] = []
+    first = counts[STEPS[0][0]]
+    for key, label, meaning in STEPS:
+        count = counts[key]
+        previous = steps[-1].count if steps else None
+        of_previous = _rate(count, previous) if previous is not None else None
+        steps.append(Step(key, label, meaning, count, of_previous, _rate(count, first)))
+    return Funnel(steps, team.panel_refreshed_at, counts["disqualified"], counts["unscored"])
+
+
+def for_call(call: OpenCall, *, definition: list[segments.Condition] | None = None) -> Funnel:
+    """The call's funnel; with a clean segment definition (segments.validate), only its
+    members. `call.team` should be loaded (select_related) to keep to one query."""
+    return _funnel(call.team, Submission.objects.filter(call=call), definition)
+
+
+def for_team(team: Team, *, definition: list[segments.Condition] | None = None) -> Funnel:
+    """The funnel over every call of the team, each person once."""
+    return _funnel(team, Submission.objects.filter(call__team=team), definition)
+
+
+def csv_rows(funnel: Funnel, *, about: str, segment: str = "") -> list[list[Any]]:
+    """The funnel as a table: a row per step with its count and rates (percent, one
+    decimal; blank where there is nothing to divide by)."""
+
+    def percent(value: float | None) -> str:
+        return "" if value is None else f"{value:.1f}"
+
+    header = [
+        "Funnel",
+        "Segment",
+        "Step",
+        "People",
+        "% of previous step",
+        "% of first step",
+        "Panel as of",
+    ]
+    return [header] + [
+        [
+            about,
+            segment,
+            s.label,
+            s.count,
+            percent(s.of_previous),
+            percent(s.of_first),
+            funnel.as_of or "",
+        ]
+        for s in funnel.steps
+    ]
