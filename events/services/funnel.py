@@ -25,17 +25,17 @@ without answering a call, are not in a team's funnel: it is the calls' funnel.
 
 With a segment, every step counts only the segment's members (services.segments.members).
 
-One query, whatever the number of people: the call's (or team's) submissions are folded to
-one row per person and joined with the panel's rows in the database."""
+One query, whatever the number of people: the call's (or team's) submissions are keyed,
+folded to one row per person and joined with the panel's rows in the database."""
 
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from allauth.account.models import EmailAddress
-from django.db import connections
-from django.db.models import Case, CharField, OuterRef, Q, QuerySet, Subquery, Value, When
-from django.db.models.functions import Coalesce, Lower
+from django.db import connections, transaction
+from django.db.models import Case, Q, QuerySet, Value, When
+from django.db.models.functions import Lower
 
 from .. import charts
 from ..models import OpenCall, PanelMember, Submission, Team
@@ -77,21 +77,6 @@ class Funnel:
         )
 
 
-def person_key(prefix: str = "") -> Coalesce:
-    """The panel's key of a submission (services.panel keys people the same way): the
-    account's email when it was sent while logged in, or from a verified address of an
-    account; else its address, lower-cased."""
-    verified = EmailAddress.objects.filter(
-        verified=True, email=Lower(OuterRef(f"{prefix}email"))
-    ).values(key=Lower("user__email"))[:1]
-    return Coalesce(
-        Lower(f"{prefix}user__email"),
-        Subquery(verified),
-        Lower(f"{prefix}email"),
-        output_field=CharField(),
-    )
-
-
 def _flag(condition: Q) -> Case:
     return Case(When(condition, then=Value(1)), default=Value(0))
 
@@ -100,57 +85,99 @@ def _submissions(rows: QuerySet[Submission]) -> QuerySet:
     confirmed = Q(confirmed_at__isnull=False)
     return (
         rows.annotate(
-            person=person_key(),
+            address=Lower("email"),
+            account=Lower("user__email"),
             is_confirmed=_flag(confirmed),
             is_qualified=_flag(confirmed & Q(screening=Submission.Screening.QUALIFIED)),
             is_unscored=_flag(confirmed & Q(screening="")),
         )
-        .values("person", "is_confirmed", "is_qualified", "is_unscored")
+        .values("address", "account", "is_confirmed", "is_qualified", "is_unscored")
         .order_by()
     )
 
 
-def _counts(submissions: QuerySet, panel: QuerySet[PanelMember], *, only_panel: bool) -> dict:
-    # Django cannot select from a subquery, so the two inner selects are querysets compiled
-    # by Django (every value stays a parameter) and this wraps them: the submissions folded
-    # to one row per person, then joined with the panel's row of that person.
+def _aliases() -> QuerySet:
+    """Every verified address with its account's email, lower-cased: how the panel folds a
+    submission from an account's verified address into the account's row. An account's own
+    email is its key already, so only the other addresses are needed (most accounts have
+    none: the join stays small)."""
+    return (
+        EmailAddress.objects.filter(verified=True)
+        .exclude(email=Lower("user__email"))
+        .values("email", owner=Lower("user__email"))
+        .order_by()
+    )
+
+
+SUMS = {
+    "submitted": "1 = 1",
+    "confirmed": "c = 1",
+    "qualified": "q = 1",
+    "invited": "q = 1 AND p.invitations > 0",
+    "accepted": "q = 1 AND p.invitations > 0 AND p.invitations_accepted > 0",
+    "attended": "q = 1 AND p.invitations > 0 AND p.invitations_accepted > 0 AND p.attended > 0",
+    "answered": "q = 1 AND p.invitations > 0 AND p.invitations_accepted > 0 AND p.attended > 0"
+    " AND p.surveys_answered > 0",
+    "disqualified": "c = 1 AND q = 0 AND u = 0",
+    "unscored": "q = 0 AND u = 1",
+}
+
+
+def query(
+    submissions: QuerySet, panel: QuerySet[PanelMember], *, only_panel: bool
+) -> tuple[str, tuple]:
+    """The funnel's one statement and its parameters (the benchmark explains it)."""
+    # Django cannot select from a subquery, so the inner selects are querysets compiled by
+    # Django (every value stays a parameter) and this wraps them: the submissions keyed as
+    # the panel keys people (the account's email when sent while logged in or from one of
+    # its verified addresses, else the address), folded to one row per person, then joined
+    # with the panel's row of that person. Joins, not a look-up per submission: the planner
+    # hashes each side once.
     people_sql, people_params = submissions.query.sql_with_params()
+    aliases_sql, aliases_params = _aliases().query.sql_with_params()
     panel_sql, panel_params = (
         panel.values("email", "invitations", "invitations_accepted", "attended", "surveys_answered")
         .order_by()
         .query.sql_with_params()
     )
     join = "INNER JOIN" if only_panel else "LEFT JOIN"
-    invited = "q = 1 AND p.invitations > 0"
-    accepted = f"{invited} AND p.invitations_accepted > 0"
-    attended = f"{accepted} AND p.attended > 0"
-    answered = f"{attended} AND p.surveys_answered > 0"
-    sums = {
-        "submitted": "1 = 1",
-        "confirmed": "c = 1",
-        "qualified": "q = 1",
-        "invited": invited,
-        "accepted": accepted,
-        "attended": attended,
-        "answered": answered,
-        "disqualified": "c = 1 AND q = 0 AND u = 0",
-        "unscored": "q = 0 AND u = 1",
-    }
+    # People are grouped by their key: compared byte by byte, a sort (when the planner sorts)
+    # does not pay for the database's collation. Equality is the same either way.
+    collated = ' COLLATE "C"' if connections[submissions.db].vendor == "postgresql" else ""
     columns = ", ".join(
-        f"COALESCE(SUM(CASE WHEN {condition} THEN 1 ELSE 0 END), 0)" for condition in sums.values()
+        f"COALESCE(SUM(CASE WHEN {condition} THEN 1 ELSE 0 END), 0)" for condition in SUMS.values()
     )
     # Only our own constants and Django's compiled SQL are formatted in; values are params.
     sql = (
         f"SELECT {columns} FROM ("  # noqa: S608
-        "SELECT s.person, MAX(s.is_confirmed) AS c, MAX(s.is_qualified) AS q,"
-        " MAX(s.is_unscored) AS u"
-        f" FROM ({people_sql}) s GROUP BY s.person"
+        f"SELECT COALESCE(s.account, a.owner, s.address){collated} AS person,"
+        " MAX(s.is_confirmed) AS c, MAX(s.is_qualified) AS q, MAX(s.is_unscored) AS u"
+        f" FROM ({people_sql}) s LEFT JOIN ({aliases_sql}) a ON a.email = s.address"
+        f" GROUP BY COALESCE(s.account, a.owner, s.address){collated}"
         f") people {join} ({panel_sql}) p ON p.email = people.person"
     )
-    with connections[submissions.db].cursor() as cursor:
-        cursor.execute(sql, (*people_params, *panel_params))
+    return sql, (*people_params, *aliases_params, *panel_params)
+
+
+def _counts(submissions: QuerySet, panel: QuerySet[PanelMember], *, only_panel: bool) -> dict:
+    sql, params = query(submissions, panel, only_panel=only_panel)
+    database = connections[submissions.db]
+    with transaction.atomic(using=submissions.db), database.cursor() as cursor:
+        if database.vendor == "postgresql":
+            # One pass of hash joins over every submission: compiling it (JIT) took longer
+            # than running it (bench/panel.py --explain).
+            cursor.execute("SET LOCAL jit = off")
+        cursor.execute(sql, params)
         row = cursor.fetchone()
-    return dict(zip(sums, (int(v) for v in row), strict=True))
+    return dict(zip(SUMS, (int(v) for v in row), strict=True))
+
+
+def _inputs(
+    team: Team, rows: QuerySet[Submission], definition: list[segments.Condition] | None
+) -> tuple[QuerySet, QuerySet[PanelMember]]:
+    if definition is None:
+        return _submissions(rows), PanelMember.objects.filter(team=team)
+    return _submissions(rows), segments.members(team, definition)
 
 
 def _rate(part: int, whole: int) -> float | None:
@@ -160,11 +187,8 @@ def _rate(part: int, whole: int) -> float | None:
 def _funnel(
     team: Team, rows: QuerySet[Submission], definition: list[segments.Condition] | None
 ) -> Funnel:
-    if definition is None:
-        panel: QuerySet[PanelMember] = PanelMember.objects.filter(team=team)
-    else:
-        panel = segments.members(team, definition)
-    counts = _counts(_submissions(rows), panel, only_panel=definition is not None)
+    submissions, panel = _inputs(team, rows, definition)
+    counts = _counts(submissions, panel, only_panel=definition is not None)
     steps: list[Step] = []
     first = counts[STEPS[0][0]]
     for key, label, meaning in STEPS:
@@ -183,7 +207,15 @@ def for_call(call: OpenCall, *, definition: list[segments.Condition] | None = No
 
 def for_team(team: Team, *, definition: list[segments.Condition] | None = None) -> Funnel:
     """The funnel over every call of the team, each person once."""
-    return _funnel(team, Submission.objects.filter(call__team=team), definition)
+    calls = OpenCall.objects.filter(team=team).values("pk")
+    return _funnel(team, Submission.objects.filter(call__in=calls), definition)
+
+
+def explained(team: Team, call: OpenCall | None = None) -> tuple[str, tuple]:
+    """The statement of a team's (or a call's) funnel, for EXPLAIN."""
+    calls = OpenCall.objects.filter(team=team).values("pk")
+    rows = Submission.objects.filter(**({"call": call} if call else {"call__in": calls}))
+    return query(*_inputs(team, rows, None), only_panel=False)
 
 
 def csv_rows(funnel: Funnel, *, about: str, segment: str = "") -> list[list[Any]]:
