@@ -44,7 +44,7 @@ def table(html: str) -> list[tuple[str, str]]:
     """(step, people) from the page's table."""
     import re
 
-    return re.findall(r'<th scope="row">([^<]+)</th>\s*<td class="num">(\d+)</td>', html)
+    return re.findall(r'<th scope="row">([^<]+)</th>\s*<td class="num"[^>]*>(\d+)</td>', html)
 
 
 def test_the_call_page_shows_each_step_its_rates_a_chart_and_what_it_counts(
