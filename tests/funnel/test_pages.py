@@ -66,7 +66,7 @@ def test_the_call_page_shows_each_step_its_rates_a_chart_and_what_it_counts(
     assert '<svg class="chart"' in html and "Answered a survey: 1" in html  # the chart's words
     assert "50%" in html and "11%" in html  # answered: of attended, of submitted
     assert "Invited, and accepted at least one invitation." in html  # what "accepted" counts
-    assert "1 disqualified by the screening rules, 1 not scored yet" in html
+    assert "not qualified: 1 disqualified by the screening rules, 1 not scored yet" in html
     assert "as of" in html
 
 
