@@ -22,7 +22,11 @@ What it does, in one run:
 4. times, `--runs` times after a warm-up, opening a filter of three conditions on the panel's
    columns (role = researcher, never attended, not contacted in the last 30 days): its count
    and its first page of 50, as a segment page would; against `SELECT count(*)` of the
-   panel's table in the same run; prints medians, p95 and ratios; drops the database.
+   panel's table in the same run; prints medians, p95 and ratios;
+5. times a draw of 200 with two quotas, and the funnel (services.funnel, the funnel page's
+   one query) of the team and of its first call, each against `SELECT count(*)` of the same
+   submissions, and checks the funnel's steps against the seed (one in seven people
+   disqualified by screening); drops the database.
 
 Exit status: 0 when the checks passed, 1 when not, 2 when the set-up failed.
 """
@@ -118,6 +122,12 @@ def email(n: int) -> str:
 
 def alias(n: int) -> str:
     return f"p{n}.work@bench.example.com"
+
+
+def screening(n: int) -> str:
+    """The screening verdict of each of the person's submissions: one in seven disqualified
+    (a rule, not the random generator, so the rest of the data stays as it was)."""
+    return "disqualified" if n % 7 == 3 else "qualified"
 
 
 def has_account(n: int) -> bool:
@@ -258,7 +268,8 @@ def create_fixture(args: argparse.Namespace) -> Fixture:
             with raw.copy(
                 "COPY events_submission (call_id, email, user_id, name, role, affiliation,"
                 " github_handle, location, join_feedback, join_demo, consent, response_id,"
-                " nonce, submitted_at, confirmed_at, created_at) FROM STDIN"
+                " nonce, submitted_at, confirmed_at, created_at, screening, screening_reason,"
+                " screened_version) FROM STDIN"
             ) as copy:
                 for n in members:
                     address = alias(n) if n % 5 == 0 else email(n)
@@ -280,6 +291,9 @@ def create_fixture(args: argparse.Namespace) -> Fixture:
                             when[n],
                             when[n],
                             when[n],
+                            screening(n),
+                            "",
+                            0,
                         )
                     )
                     counts["submissions"] += 1
@@ -359,7 +373,7 @@ def create_fixture(args: argparse.Namespace) -> Fixture:
         with raw.copy(
             "COPY events_invitation (event_id, email, name, note, message, status, holds_seat,"
             " seat_held, allow_any_account, nonce, expires_at, created_at, sent_at,"
-            " responded_at) FROM STDIN"
+            " responded_at, override_reason) FROM STDIN"
         ) as copy:
             for n in range(people):
                 for event_pk in rng.sample(events, rng.choice([0, 1, 1, 2])):
@@ -384,6 +398,7 @@ def create_fixture(args: argparse.Namespace) -> Fixture:
                             sent,
                             sent,
                             answered,
+                            "",
                         )
                     )
                     invitations += 1
@@ -438,8 +453,13 @@ def explain(fixture: Fixture) -> None:
         "surveys": panel._surveys(team, None),
         "current": panel._current(team, None),
     }
-    for label, rows in reads.items():
-        sql, params = rows.query.sql_with_params()
+    statements = {label: rows.query.sql_with_params() for label, rows in reads.items()}
+    from events.models import OpenCall
+    from events.services import funnel
+
+    statements["team funnel"] = funnel.explained(team)
+    statements["call funnel"] = funnel.explained(team, OpenCall.objects.filter(team=team).first())
+    for label, (sql, params) in statements.items():
         with connection.cursor() as cursor:
             cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", params)
             plan = "\n".join(line for (line,) in cursor.fetchall())
@@ -590,10 +610,80 @@ def measure(args: argparse.Namespace, fixture: Fixture) -> int:
             + f" ratio draw / count(*) {drawing.median / counted.median:,.0f}x"
         )
 
-    problems = check(fixture, team, found)
+    problems = measure_funnel(args, fixture, team, counted)
+    problems += check(fixture, team, found)
     for problem in problems:
         print(f"PROBLEM: {problem}")
     return 1 if problems else 0
+
+
+def measure_funnel(args: argparse.Namespace, fixture: Fixture, team, counted: Timings) -> list[str]:
+    """The funnel page's one query, for the team (every call, each person once) and for one
+    call, against count(*) of the same submissions; its counts checked against the seed."""
+    from django.db import connection
+
+    from events.models import OpenCall, PanelMember
+    from events.services import funnel
+
+    call = OpenCall.objects.filter(team=team).order_by("pk").select_related("team").first()
+    results: dict = {}
+
+    def count_rows(where: str, params: list) -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT count(*) FROM events_submission WHERE {where}", params)  # noqa: S608
+            return cursor.fetchone()[0]
+
+    calls = list(OpenCall.objects.filter(team=team).values_list("pk", flat=True))
+    measures = [
+        ("team", lambda: funnel.for_team(team), "call_id = ANY(%s)", [calls]),
+        ("call", lambda: funnel.for_call(call), "call_id = %s", [call.pk]),
+    ]
+    for label, work, where, params in measures:
+
+        def run(work=work, label=label) -> None:
+            results[label] = work()
+
+        def plain(where=where, params=params, label=label) -> None:
+            results[f"{label} rows"] = count_rows(where, params)
+
+        took = timed(f"funnel of the {label} (one query)", args.runs, run)
+        counting = timed(f"count(*) of the {label}'s submissions", args.runs, plain)
+        steps = " > ".join(f"{s.count:,}" for s in results[label].steps)
+        print(took.describe() + f": {steps}")
+        print(counting.describe() + f": {results[label + ' rows']:,} rows")
+        print(
+            f"ratio: {label} funnel / count(*) of its submissions"
+            f" {took.median / counting.median:.1f}x; / count(*) of the panel"
+            f" {took.median / counted.median:.1f}x"
+        )
+
+    # Expected, from the seed: everyone answered a call and confirmed; a person is qualified
+    # unless the rule disqualified them; the later steps from their panel row.
+    problems = []
+    qualified = {email(n) for n in range(fixture.people) if screening(n) == "qualified"}
+    expected = dict.fromkeys(("invited", "accepted", "attended", "answered"), 0)
+    for address, invited, accepted, attended, answered in PanelMember.objects.filter(
+        team=team
+    ).values_list("email", "invitations", "invitations_accepted", "attended", "surveys_answered"):
+        if address in qualified and invited:
+            expected["invited"] += 1
+            if accepted:
+                expected["accepted"] += 1
+                if attended:
+                    expected["attended"] += 1
+                    expected["answered"] += bool(answered)
+    expected |= {
+        "submitted": fixture.people,
+        "confirmed": fixture.people,
+        "qualified": len(qualified),
+    }
+    got = {s.key: s.count for s in results["team"].steps}
+    for key, want in expected.items():
+        if got[key] != want:
+            problems.append(f"team funnel, {key}: {got[key]:,}, expected {want:,}")
+    if results["call"].steps[0].count != results["call rows"]:
+        problems.append("the call's funnel did not count each of its submissions")
+    return problems
 
 
 def check(fixture: Fixture, team, found: dict) -> list[str]:

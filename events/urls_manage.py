@@ -176,3 +176,13 @@ urlpatterns += [
     path("draws/<int:pk>/rerun/", draws.draw_rerun, name="draw_rerun"),
     path("draws/<int:pk>/invite/", draws.draw_invite, name="draw_invite"),
 ]
+
+# The funnel, from a call's form to the survey: per call and per team, with its CSV.
+from .views import funnel  # noqa: E402
+
+urlpatterns += [
+    path("calls/<int:pk>/funnel/", funnel.call_funnel, name="call_funnel"),
+    path("calls/<int:pk>/funnel.csv", funnel.call_funnel_csv, name="call_funnel_csv"),
+    path("t/<slug:slug>/funnel/", funnel.team_funnel, name="team_funnel"),
+    path("t/<slug:slug>/funnel.csv", funnel.team_funnel_csv, name="team_funnel_csv"),
+]

@@ -546,6 +546,12 @@ CASES: list[Case] = [
     *get_only("manage:draw", lambda w: [w.draw.pk], REVIEW),
     *post_only("manage:draw_rerun", lambda w: [w.draw.pk], RUN),
     *post_only("manage:draw_invite", lambda w: [w.draw.pk], RUN, lambda w: {"event": w.event.pk}),
+    # The funnel: a call's for those who see its pool, a team's for those who see its panel;
+    # their CSV for those who may export the pool.
+    *get_only("manage:call_funnel", call_pk, REVIEW),
+    *get_only("manage:call_funnel_csv", call_pk, RUN),  # reviewers: only where the team allows it
+    *get_only("manage:team_funnel", team_slug, REVIEW),
+    *get_only("manage:team_funnel_csv", team_slug, RUN),
     # Public and attendee pages (namespace "events") and each person's account.
     get("events:call", lambda w: [w.call.slug], PUBLIC),
     get("events:list", no_args, PUBLIC),

@@ -26,6 +26,7 @@ from events.models import (
     Registration,
     Segment,
     Session,
+    Submission,
     SurveyRecipient,
 )
 from events.services import call_screening, invitations, open_calls, questionnaire, surveys
@@ -214,6 +215,23 @@ def build_world() -> SimpleNamespace:
         )
         for n in range(60)
     )
+    # The funnel's later steps: most of the pool qualified, a dozen of them with a history.
+    Submission.objects.filter(call=call).exclude(pk=submissions[-1].pk).update(
+        screening="qualified"
+    )
+    PanelMember.objects.bulk_create(
+        PanelMember(
+            team=team,
+            email=submitted.email,
+            role="researcher",
+            consent=True,
+            invitations=1,
+            invitations_accepted=n % 2,
+            attended=n % 4 == 1,
+            surveys_answered=n == 1,
+        )
+        for n, submitted in enumerate(submissions[:12])
+    )
     segment = Segment.objects.create(
         team=team,
         name="Researchers who never attended and were not contacted in the last month",
@@ -287,6 +305,9 @@ def organizer_pages(w: SimpleNamespace) -> list[tuple[str, str]]:
         ("new segment", f"/manage/t/{w.team.slug}/segments/new/"),
         ("delete segment", f"/manage/segments/{w.segment.pk}/delete/"),
         ("do-not-contact", f"/manage/teams/{w.team.slug}/contacts/"),
+        ("funnel of the call", f"/manage/calls/{c}/funnel/"),
+        ("funnel of the team", f"/manage/t/{w.team.slug}/funnel/"),
+        ("funnel of a segment", f"/manage/t/{w.team.slug}/funnel/?segment={w.segment.pk}"),
     ]
 
 
@@ -371,6 +392,7 @@ def test_every_organizer_page_fits_the_screen_with_every_action_in_reach(open_ta
         ("submission", f"/manage/submissions/{world.submission.pk}/"),
         ("panel", f"/manage/t/{world.team.slug}/panel/"),
         ("segment", f"/manage/segments/{world.segment.pk}/"),
+        ("funnel", f"/manage/calls/{world.call.pk}/funnel/"),
     ]:
         reviewer.visit(path, name)
         problems.look(reviewer, f"reviewer's {name}")

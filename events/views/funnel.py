@@ -1,0 +1,121 @@
+"""The funnel pages: a call's and a team's, from the form to the survey (services.funnel), as
+a chart and a table with rates, filterable by one of the team's segments, and as CSV.
+
+Who: a call's funnel is for those who may see its pool ("call.review"); a team's for those
+who may see its panel ("panel.view"); the CSV of either for those who may export the pool
+("call.export": reviewers only where the team allows it). Anyone else gets a 404. A segment
+of another team, or none, is a 404; a segment that is not a number, or whose definition
+names a removed attribute, is a 400 that says so."""
+
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from accounts.http import AuthenticatedRequest
+
+from .. import current_team
+from ..exports import stream_csv
+from ..models import OpenCall, Segment, Team
+from ..permissions import get_or_404, get_team_or_404, may, organizer_required, permitted
+from ..services import ServiceError, segments
+from ..services import funnel as service
+
+MAX_ID_DIGITS = 10
+
+
+def _chosen(
+    request: HttpRequest, team: Team
+) -> tuple[Segment | None, list[segments.Condition] | None]:
+    """The segment asked for in `?segment=` (of this team, one the viewer may see) and its
+    clean definition; (None, None) for everyone."""
+    raw = request.GET.get("segment", "")
+    if not raw:
+        return None, None
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= MAX_ID_DIGITS):
+        raise ServiceError(f"“{raw[:20]}” is not one of the team's segments.")
+    found = get_or_404(
+        request, Segment.objects.filter(team=team).select_related("team"), "panel.view", pk=raw
+    )
+    return found, segments.definition_of(found)
+
+
+def _page(request: AuthenticatedRequest, team: Team, call: OpenCall | None) -> HttpResponse:
+    subject = call or team
+    context: dict = {
+        "team": team,
+        "call": call,
+        "here": "Funnel",
+        "steps": service.STEPS,
+        "may_export": may(request.user, "call.export", subject),
+        "segments": list(Segment.objects.filter(team=team).order_by("name", "pk")[:200])
+        if may(request.user, "panel.view", team)
+        else [],
+    }
+    if call is None:
+        calls = permitted(request.user, OpenCall.objects.filter(team=team), "call.review")
+        context["calls"] = list(calls.order_by("-created_at", "-pk")[:100])
+    try:
+        segment, definition = _chosen(request, team)
+    except ServiceError as refusal:
+        context["error"] = refusal.message
+        return render(request, "events/manage/funnel.html", context, status=400)
+    if call is None:
+        funnel = service.for_team(team, definition=definition)
+    else:
+        funnel = service.for_call(call, definition=definition)
+    context |= {
+        "funnel": funnel,
+        "segment": segment,
+        "query": f"segment={segment.pk}" if segment else "",
+    }
+    return render(request, "events/manage/funnel.html", context)
+
+
+def _csv(
+    request: HttpRequest, team: Team, call: OpenCall | None, filename: str
+) -> HttpResponse | StreamingHttpResponse:
+    try:
+        segment, definition = _chosen(request, team)
+    except ServiceError as refusal:
+        return HttpResponse(refusal.message, status=400, content_type="text/plain; charset=utf-8")
+    if call is None:
+        funnel, about = service.for_team(team, definition=definition), team.name
+    else:
+        funnel, about = service.for_call(call, definition=definition), call.title
+    rows = service.csv_rows(funnel, about=about, segment=segment.name if segment else "")
+    return stream_csv(rows, filename)
+
+
+def _call(request: HttpRequest, pk: int, action: str) -> OpenCall:
+    return get_or_404(request, OpenCall.objects.select_related("team"), action, pk=pk)
+
+
+@organizer_required
+@require_GET
+def call_funnel(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    call = _call(request, pk, "call.review")
+    return _page(request, call.team, call)
+
+
+@organizer_required
+@require_GET
+def call_funnel_csv(request: AuthenticatedRequest, pk: int) -> HttpResponse | StreamingHttpResponse:
+    call = _call(request, pk, "call.export")
+    return _csv(request, call.team, call, f"call-{call.pk}-funnel.csv")
+
+
+@organizer_required
+@require_GET
+def team_funnel(request: AuthenticatedRequest, slug: str) -> HttpResponse:
+    team = get_team_or_404(request, slug, "panel.view")
+    current_team.remember(request, team)
+    return _page(request, team, None)
+
+
+@organizer_required
+@require_GET
+def team_funnel_csv(
+    request: AuthenticatedRequest, slug: str
+) -> HttpResponse | StreamingHttpResponse:
+    team = get_team_or_404(request, slug, "call.export")
+    return _csv(request, team, None, f"{team.slug}-funnel.csv")
