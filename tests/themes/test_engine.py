@@ -2,8 +2,12 @@
 tests asks for one, and pytest-django refuses a query from a test not marked django_db)."""
 
 import io
+import os
 import re
+import subprocess
+import sys
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -80,6 +84,32 @@ def test_the_same_texts_and_seed_give_the_same_grouping(planted, grouping):
     assert again.placements == grouping.placements
     assert again.themes == grouping.themes
     assert again.model.to_bytes() == grouping.model.to_bytes()
+
+
+def test_the_same_texts_and_seed_give_the_same_model_in_another_process():
+    """Python salts string hashes per process: no set or dict order may leak into themes."""
+    script = (
+        "import hashlib; from bench.themes_data import generate; "
+        "from events.themes import Settings, group; "
+        "g = group(generate(400, seed=2).texts, Settings(seed=3)); "
+        "print(hashlib.sha256(g.model.to_bytes() + repr((g.themes, g.placements)).encode())"
+        ".hexdigest())"
+    )
+    root = Path(__file__).resolve().parents[2]
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", script],
+            cwd=root,
+            env={**os.environ, "PYTHONHASHSEED": str(salt), "PYTHONPATH": str(root)},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for salt in (1, 2)
+    }
+
+    assert len(digests) == 1
+    assert len(digests.pop().strip()) == 64
 
 
 def test_another_seed_may_group_differently_but_counts_every_text(planted):
