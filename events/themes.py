@@ -229,7 +229,7 @@ class Grouping:
     model: Model
     themes: tuple[Theme, ...]  # largest first; a theme's index is its place here
     placements: list[Placement]  # per text, in the order given
-    reason: str | None = None  # why there are fewer themes than asked (zero or one)
+    reason: str | None = None  # why there are fewer themes than the settings' fewest
 
     @property
     def unthemed(self) -> int:
@@ -265,8 +265,8 @@ def group(texts: Sequence[str], settings: Settings) -> Grouping:
     counts, vocabulary = _count(analysed, wordy, distinct)
     idf = _idf(counts)
     x = _weigh(counts, idf)
-    # At least two texts per theme: fewer distinct texts cannot carry the minimum.
-    most = min(settings.max_themes, distinct // 2)
+    # At least two texts per theme, and no more themes than terms (NMF's start needs both).
+    most = min(settings.max_themes, distinct // 2, x.shape[1])
     reason: str | None = None
     if most < settings.min_themes:
         most = max(most, 1)
@@ -277,33 +277,36 @@ def group(texts: Sequence[str], settings: Settings) -> Grouping:
         )
     fewest = min(settings.min_themes, most)
     components = _fit(x, fewest, most, settings.seed)
-    k = components.shape[0]
-    weights = _weights(x, components)
-    placed = _place(weights)
-    sizes = np.bincount([t for t, _ in placed if t is not None], minlength=k)
-    keep = [int(t) for t in np.argsort(-sizes, kind="stable") if sizes[t] > 0]
-    if len(keep) < k:  # a theme no text reaches is no theme: solve again without it
+    # Largest theme first, and a theme no text reaches is no theme. The weights are solved
+    # again for the final components (not permuted or cut), so that `assign` of the same texts
+    # places them exactly as here; reordering can move a size, hence a few rounds.
+    for _ in range(3):
+        placed = _place(_weights(x, components))
+        sizes = np.bincount([t for t, _ in placed if t is not None], minlength=len(components))
+        keep = [int(t) for t in np.argsort(-sizes, kind="stable") if sizes[t] > 0]
+        if keep == list(range(len(components))):
+            break
         components = components[keep]
-        weights = _weights(x, components)
     else:
-        weights = weights[:, keep]
-        components = components[keep]
-    placed = _place(weights)
-    if len(keep) == 1 and reason is None:
-        reason = "The answers form a single theme."
-    if not keep:
+        placed = _place(_weights(x, components))
+    count = len(components)
+    if count == 0:
         reason = "No answer is clearly about one theme."
+    elif count == 1 and reason is None:
+        reason = "The answers form a single theme."
+    elif count < settings.min_themes and reason is None:
+        reason = f"Only {count} themes stand out in these answers."
 
     model = Model(vocabulary, idf, components)
     placements: list[Placement] = [(None, 0.0)] * len(texts)
     for row, index in enumerate(wordy):
         placements[index] = placed[row]
-    members: list[list[int]] = [[] for _ in keep]
+    members: list[list[int]] = [[] for _ in range(count)]
     for row, (theme, _) in enumerate(placed):
         if theme is not None:
             members[theme].append(row)
     said = [texts[i] for i in wordy]
-    themes = tuple(_describe(model, t, x, members[t], said, wordy) for t in range(len(keep)))
+    themes = tuple(_describe(model, t, x, members[t], said, wordy) for t in range(count))
     return Grouping(model, themes, placements, reason)
 
 

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bench.themes_data import THEMES, generate, purity
 from events.themes import (
@@ -221,6 +223,15 @@ def test_a_few_different_answers_give_fewer_themes_than_asked_and_say_why():
     assert result.reason == "Too few different answers for 2 themes: 3"
 
 
+def test_many_different_answers_over_few_terms_give_no_more_themes_than_terms():
+    texts = ["red " * n for n in range(1, 21)]  # 20 different answers, 2 terms: red, red red
+
+    result = group(texts, Settings(min_themes=2, max_themes=12, seed=1))
+
+    assert 1 <= len(result.themes) <= 2
+    assert sum(t.size for t in result.themes) + result.unthemed == 20
+
+
 def test_a_50_kb_answer_is_read_up_to_the_limit_and_grouped_with_the_rest(planted):
     huge = "The install size is huge and the weights fill my disk. " * 1000
     assert len(huge) > 50_000
@@ -265,6 +276,47 @@ def test_a_mixed_english_and_french_call_keeps_its_languages_subjects():
     assert overall >= 0.8, per_theme
     shared = Counter(m for _, m in per_theme.values())
     assert sum(count - 1 for count in shared.values()) <= 1, per_theme  # at most one merge
+
+
+WORDS = [
+    "install",
+    "size",
+    "docs",
+    "prix",
+    "cher",
+    "les",
+    "the",
+    "🔥",
+    "https://x.io/a",
+    "a_b",
+    "12",
+    "é",
+    "l'eau",
+    "don't",
+    "日本語",
+    "ß",
+    "\x00",
+    "",
+    "  ",
+]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    texts=st.lists(st.lists(st.sampled_from(WORDS), max_size=6).map(" ".join), max_size=40),
+    fewest=st.integers(2, 6),
+    extra=st.integers(0, 6),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_any_answers_are_grouped_without_error_and_assign_agrees(texts, fewest, extra, seed):
+    result = group(texts, Settings(min_themes=fewest, max_themes=fewest + extra, seed=seed))
+
+    assert len(result.placements) == len(texts)
+    assert sum(t.size for t in result.themes) + result.unthemed == len(texts)
+    assert len(result.themes) <= fewest + extra
+    assert result.reason is not None or len(result.themes) >= fewest
+    assert assign(result.model, texts) == result.placements
+    assert assign(Model.from_bytes(result.model.to_bytes()), texts) == result.placements
 
 
 # --- settings ------------------------------------------------------------------------------
