@@ -113,12 +113,11 @@ _FRAGMENTS = (
 )
 STOP_WORDS = frozenset(ENGLISH_STOP_WORDS) | FRENCH_STOP_WORDS | frozenset(_FRAGMENTS.split())
 
-_NOISE = re.compile(
-    r"```.*?```|`[^`\n]*`"  # code blocks and spans
-    r"|(?:https?://|www\.)\S+|\S+@\S+\.\w+"  # links and e-mail addresses
-    r"|\S*(?:_|::|->|[{}<>=\[\]\\])\S*",  # identifiers, paths with backslashes, markup
-    re.DOTALL | re.IGNORECASE,
-)
+_CODE = re.compile(r"```.*?```|`[^`\n]*`", re.DOTALL)  # code blocks and spans
+# A chunk between spaces that is a link, an e-mail address, an identifier (`_`, `::`, `->`),
+# a path with backslashes or markup is not prose. Chunks are tested one by one, never the text
+# with a pattern that could backtrack over it: 5,000 characters without a space stay linear.
+_NOT_PROSE = re.compile(r"https?://|www\.|@[^@]*\.|_|::|->|[{}<>=\[\]\\]", re.IGNORECASE)
 _WORD = re.compile(r"[^\W_]+")
 _LONGEST_WORD = 30  # longer "words" are hashes and tokens, not words
 
@@ -126,10 +125,12 @@ _LONGEST_WORD = 30  # longer "words" are hashes and tokens, not words
 def terms(text: str) -> list[str]:
     """The terms of one text: its words that are not stop words, then each pair of
     neighbouring ones ("install size")."""
-    text = unicodedata.normalize("NFKC", text[:MAX_CHARS]).casefold()
+    text = _CODE.sub(" ", unicodedata.normalize("NFKC", text[:MAX_CHARS]).casefold())
     words = [
         w
-        for w in _WORD.findall(_NOISE.sub(" ", text))
+        for chunk in text.split()
+        if not _NOT_PROSE.search(chunk)
+        for w in _WORD.findall(chunk)
         if 2 <= len(w) <= _LONGEST_WORD and not w.isdigit() and w not in STOP_WORDS
     ]
     return words + [f"{a} {b}" for a, b in itertools.pairwise(words)]
