@@ -127,10 +127,12 @@ def pick(
             else:
                 skipped.append((item, reason))
         index += 1
-    # The sample is full: the others are not looked at (but a refusal already known is said).
-    skipped.extend(
-        (item, barred.get(n) or FULL)
-        for n, item in enumerate(ordered[index:], index)
-        if n not in chosen
-    )
+    # The sample is full: the others are not looked at (but a refusal already known is said;
+    # usually there is none, and the long tail is walked once, plainly).
+    known = {n: reason for n, reason in barred.items() if reason is not None and n >= index}
+    rest = enumerate(ordered[index:], index)
+    if known:
+        skipped.extend((item, known.get(n, FULL)) for n, item in rest if n not in chosen)
+    else:
+        skipped.extend((item, FULL) for n, item in rest if n not in chosen)
     return [item for n, item in enumerate(ordered) if n in chosen], skipped

@@ -307,16 +307,16 @@ def _governance(team: Team, ordered: list[Candidate]) -> Callable[[Candidate], s
     the first people in draw order not checked yet (with the one asked about, if a minimum's
     pass looked further), in one `eligible` call (three queries), each batch twice as large as
     the one before (up to ELIGIBILITY_CHUNK): a long walk takes few batches."""
-    where = {c[PK]: n for n, c in enumerate(ordered)}
     known: dict[int, str | None] = {}
     state = {"next": 0, "batch": FIRST_ELIGIBILITY_BATCH}
 
     def refused(candidate: Candidate) -> str | None:
         if candidate[PK] not in known:
+            # Everyone before `next` is known: the one asked about is in this batch or after.
             start = state["next"]
             chunk = [c for c in ordered[start : start + state["batch"]] if c[PK] not in known]
             state["next"] = start + state["batch"]
-            if where[candidate[PK]] >= state["next"]:
+            if candidate[PK] not in {c[PK] for c in chunk}:
                 chunk.append(candidate)
             state["batch"] = min(state["batch"] * 2, ELIGIBILITY_CHUNK)
             reasons = eligible(team, [c[EMAIL] for c in chunk])
