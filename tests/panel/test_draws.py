@@ -3,6 +3,7 @@ count and by share), and services.draws (reproducible from the seed, consent, th
 for people who never attended, the governance hook, every bad input refused with nothing
 written, a rerun giving the same people)."""
 
+import random
 from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
@@ -124,6 +125,30 @@ def test_refused_is_asked_only_of_the_people_looked_at_once_each_and_its_reason_
     assert asked == ["r0", "r1", "d0", "no", "d1"]
     assert [(p.name, why) for p, why in skipped][:2] == [("no", "held back"), ("r1", "held back")]
     assert {why for _, why in skipped[2:]} == {FULL}
+
+
+def test_refusing_as_the_picker_looks_picks_the_same_as_leaving_them_out_first():
+    rng = random.Random(7)
+    for _ in range(200):
+        people = [
+            P(f"p{n}", rng.choice(["developer", "researcher"]), rng.choice(["", "a", "b", "c"]))
+            for n in range(rng.randint(0, 30))
+        ]
+        out = {p.name for p in people if rng.random() < 0.3}
+        rules = {
+            "size": rng.randint(1, 12),
+            "value_of": value_of,
+            "minimums": [Minimum("role", "researcher", rng.choice([0, 30, 60]))],
+            "caps": [Cap("affiliation", count=rng.randint(1, 3))],
+        }
+
+        def refused(p: P, out: set[str] = out) -> str | None:
+            return "out" if p.name in out else None
+
+        lazily, _ = pick(people, refused=refused, **rules)
+        first, _ = pick([p for p in people if p.name not in out], **rules)
+
+        assert lazily == first
 
 
 # services.draws ---------------------------------------------------------------------------
