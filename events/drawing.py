@@ -10,6 +10,9 @@ picker that the lottery's seats and the panel's samples share. Pure: data in, da
   rounded DOWN (40% of 5 is 2), but never below 1. People with no value (a blank
   affiliation) are not "from one affiliation": caps do not count them. A cap may name one
   value ("at most 20% from ACME"): then it limits that value only.
+- `refused` (optional) says why an item may not be picked at all (contact rules): it is asked
+  only of the items the picker looks at, once each, so a costly answer (a query) is paid for
+  the few looked at and not for a whole list once the sample is full.
 - Everyone not picked is returned with the reason, in draw order.
 
 The result keeps the draw order, so anyone holding the seed and the list can check it."""
@@ -66,11 +69,23 @@ def pick(
     value_of: Callable[[T, str], str],
     minimums: Sequence[Minimum] = (),
     caps: Sequence[Cap] = (),
+    refused: Callable[[T], str | None] | None = None,
 ) -> tuple[list[T], list[tuple[T, str]]]:
     """(picked in draw order, [(skipped, reason)] in draw order). `value_of(item, field)` is
-    the item's value of a field, compared as given (normalise before: "ACME" and "Acme")."""
+    the item's value of a field, compared as given (normalise before: "ACME" and "Acme");
+    `refused(item)` the reason the item may not be picked, or None."""
     size = max(int(size), 0)
     chosen: set[int] = set()
+    # Why an item looked at may not be picked (None: it may): asked once per item.
+    barred: dict[int, str | None] = {}
+
+    def bar(index: int, item: T) -> str | None:
+        if refused is None:
+            return None
+        if index not in barred:
+            barred[index] = refused(item)
+        return barred[index]
+
     # Picked so far per cap and value (by the cap's place: two caps may share a field).
     taken: dict[tuple[int, str], int] = Counter()
 
@@ -96,7 +111,7 @@ def pick(
                 break
             if index in chosen or value_of(item, minimum.field) != minimum.value:
                 continue
-            if capped_by(item) is None:
+            if bar(index, item) is None and capped_by(item) is None:
                 take(index, item)
                 got += 1
     skipped: list[tuple[T, str]] = []
@@ -104,12 +119,20 @@ def pick(
     while index < len(ordered) and len(chosen) < size:
         item = ordered[index]
         if index not in chosen:
-            cap = capped_by(item)
-            if cap is not None:
-                skipped.append((item, cap.reason(size)))
-            else:
+            reason = bar(index, item)
+            if reason is None and (cap := capped_by(item)) is not None:
+                reason = cap.reason(size)
+            if reason is None:
                 take(index, item)
+            else:
+                skipped.append((item, reason))
         index += 1
-    # The sample is full: the others are not looked at.
-    skipped.extend((item, FULL) for n, item in enumerate(ordered[index:], index) if n not in chosen)
+    # The sample is full: the others are not looked at (but a refusal already known is said;
+    # usually there is none, and the long tail is walked once, plainly).
+    known = {n: reason for n, reason in barred.items() if reason is not None and n >= index}
+    rest = enumerate(ordered[index:], index)
+    if known:
+        skipped.extend((item, known.get(n, FULL)) for n, item in rest if n not in chosen)
+    else:
+        skipped.extend((item, FULL) for n, item in rest if n not in chosen)
     return [item for n, item in enumerate(ordered) if n in chosen], skipped

@@ -9,7 +9,9 @@ The rules, in order:
 2. "Prefer people who never attended" moves those with `attended == 0` to the front, keeping
    the draw order within each part (a stable sort).
 3. Only people who agreed to be contacted are invitable; `eligible` may refuse others (contact
-   governance: cool-down, limits, blocklist). They are skipped with the reason.
+   governance: cool-down, limits, blocklist). They are skipped with the reason. Governance is
+   asked only about the people the picker looks at, in batches in draw order: someone after
+   the sample filled up is "not reached", whatever the contact rules would have said.
 4. The rest are picked by `drawing.pick` under the minimum shares and caps.
 
 A draw may be from an open call instead of a segment (`call=`): the candidates are the team's
@@ -51,6 +53,8 @@ NO_CONSENT = "did not agree to be contacted"
 # The fields a minimum or a cap may be on: columns of the panel, one value per person.
 RULE_FIELDS = {"role": "role", "affiliation": "affiliation", "location": "country or time zone"}
 ELIGIBILITY_CHUNK = 5000
+# The first batch of people whose contact rules a draw checks (then 2x, 4x, ... the chunk).
+FIRST_ELIGIBILITY_BATCH = 250
 
 
 def eligible(team: Team, emails: list[str]) -> dict[str, str]:
@@ -291,14 +295,34 @@ def _candidates(
     return list(rows.values_list("pk", "email", "consent", "attended", *fields))
 
 
-def _refused(team: Team, candidates: list[Candidate], *, ask_consent: bool) -> dict[int, str]:
-    """Who may not be invited, by PanelMember id, with the reason."""
-    refused = {c[PK]: NO_CONSENT for c in candidates if ask_consent and not c[CONSENT]}
-    asking = [c for c in candidates if c[PK] not in refused]
-    for start in range(0, len(asking), ELIGIBILITY_CHUNK):
-        chunk = asking[start : start + ELIGIBILITY_CHUNK]
-        reasons = eligible(team, [c[EMAIL] for c in chunk])
-        refused |= {c[PK]: reasons[c[EMAIL]] for c in chunk if c[EMAIL] in reasons}
+def _no_consent(candidates: list[Candidate], *, ask_consent: bool) -> dict[int, str]:
+    """Who did not agree to be contacted, by PanelMember id (read from the rows: no query)."""
+    return {c[PK]: NO_CONSENT for c in candidates if ask_consent and not c[CONSENT]}
+
+
+def _governance(team: Team, ordered: list[Candidate]) -> Callable[[Candidate], str | None]:
+    """`refused` for the picker: why contact governance holds a candidate back, or None.
+    Asked only about the people the picker looks at (a few times the sample's size, not a
+    200,000-person segment). Its passes walk the list from the start, so the next batch is
+    the first people in draw order not checked yet (with the one asked about, if a minimum's
+    pass looked further), in one `eligible` call (three queries), each batch twice as large as
+    the one before (up to ELIGIBILITY_CHUNK): a long walk takes few batches."""
+    known: dict[int, str | None] = {}
+    state = {"next": 0, "batch": FIRST_ELIGIBILITY_BATCH}
+
+    def refused(candidate: Candidate) -> str | None:
+        if candidate[PK] not in known:
+            # Everyone before `next` is known: the one asked about is in this batch or after.
+            start = state["next"]
+            chunk = [c for c in ordered[start : start + state["batch"]] if c[PK] not in known]
+            state["next"] = start + state["batch"]
+            if candidate[PK] not in {c[PK] for c in chunk}:
+                chunk.append(candidate)
+            state["batch"] = min(state["batch"] * 2, ELIGIBILITY_CHUNK)
+            reasons = eligible(team, [c[EMAIL] for c in chunk])
+            known.update((c[PK], reasons.get(c[EMAIL])) for c in chunk)
+        return known[candidate[PK]]
+
     return refused
 
 
@@ -378,13 +402,15 @@ def _draw(
     ordered = [by_pk[pk] for pk in draw_order(list(by_pk), seed)]
     if prefer_never_attended:
         ordered.sort(key=lambda c: c[ATTENDED] != 0)  # stable: draw order within each part
-    refused = _refused(team, ordered, ask_consent=call is None)
+    refused = _no_consent(ordered, ask_consent=call is None)
+    asking = [c for c in ordered if c[PK] not in refused]
     picked, passed = pick(
-        [c for c in ordered if c[PK] not in refused],
+        asking,
         size,
         value_of=_reader(fields),
         minimums=minimums,
         caps=caps,
+        refused=_governance(team, asking),
     )
     reasons = refused | {c[PK]: reason for c, reason in passed}
     skipped: dict[str, int] = {}

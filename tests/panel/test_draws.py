@@ -3,15 +3,20 @@ count and by share), and services.draws (reproducible from the seed, consent, th
 for people who never attended, the governance hook, every bad input refused with nothing
 written, a rerun giving the same people)."""
 
+import random
+from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from events.drawing import FULL, Cap, Minimum, pick
 from events.models import ContactBlock, Draw, Invitation, PanelMember
 from events.services import ServiceError, draws, teams
+from events.services.lottery import draw_order
 from tests.factories import (
     EventFactory,
     InvitationFactory,
@@ -20,6 +25,7 @@ from tests.factories import (
     UserFactory,
     add_to_team,
 )
+from tests.query_shape import shape
 
 pytestmark = pytest.mark.django_db
 
@@ -99,6 +105,50 @@ def test_fewer_candidates_than_the_size_picks_them_all():
 
     assert names(picked) == ["a", "b"]
     assert skipped == []
+
+
+def test_refused_is_asked_only_of_the_people_looked_at_once_each_and_its_reason_kept():
+    people = [P("r0", "researcher"), P("d0"), P("no"), P("d1"), P("r1", "researcher")]
+    people += [P(f"late{n}") for n in range(50)]
+    asked: list[str] = []
+
+    def refused(p: P) -> str | None:
+        asked.append(p.name)
+        return "held back" if p.name in ("no", "r1") else None
+
+    picked, skipped = pick(
+        people, 3, value_of=value_of, minimums=[Minimum("role", "researcher", 60)], refused=refused
+    )
+
+    # Two places for researchers: r0, then r1 refused, so none other; then d0, d1 in order.
+    assert names(picked) == ["r0", "d0", "d1"]
+    assert asked == ["r0", "r1", "d0", "no", "d1"]
+    assert [(p.name, why) for p, why in skipped][:2] == [("no", "held back"), ("r1", "held back")]
+    assert {why for _, why in skipped[2:]} == {FULL}
+
+
+def test_refusing_as_the_picker_looks_picks_the_same_as_leaving_them_out_first():
+    rng = random.Random(7)
+    for _ in range(200):
+        people = [
+            P(f"p{n}", rng.choice(["developer", "researcher"]), rng.choice(["", "a", "b", "c"]))
+            for n in range(rng.randint(0, 30))
+        ]
+        out = {p.name for p in people if rng.random() < 0.3}
+        rules = {
+            "size": rng.randint(1, 12),
+            "value_of": value_of,
+            "minimums": [Minimum("role", "researcher", rng.choice([0, 30, 60]))],
+            "caps": [Cap("affiliation", count=rng.randint(1, 3))],
+        }
+
+        def refused(p: P, out: set[str] = out) -> str | None:
+            return "out" if p.name in out else None
+
+        lazily, _ = pick(people, refused=refused, **rules)
+        first, _ = pick([p for p in people if p.name not in out], **rules)
+
+        assert lazily == first
 
 
 # services.draws ---------------------------------------------------------------------------
@@ -191,6 +241,101 @@ def test_a_draw_leaves_out_whom_the_contact_rules_hold_back_or_refuse(team, owne
     reasons = " | ".join(drawn.skipped)
     assert "cool-down: 30 days" in reasons and "Unsubscribed" in reasons
     assert sum(drawn.skipped.values()) == 2
+
+
+def test_a_draw_asks_the_contact_rules_about_the_people_it_looks_at_not_the_whole_segment(
+    team, owner, monkeypatch
+):
+    # 50 and 5,050 candidates (more than one batch of ELIGIBILITY_CHUNK): the same statements,
+    # and only the first batch in draw order checked against the contact rules.
+    asked: list[int] = []
+    eligible = draws.eligible
+
+    def counting(team, emails):
+        asked.append(len(emails))
+        return eligible(team, emails)
+
+    monkeypatch.setattr(draws, "eligible", counting)
+    InvitationFactory(event=EventFactory(team=team), email="someone-else@x.org")
+
+    def measure(count: int) -> tuple[Counter, list[int]]:
+        PanelMember.objects.filter(team=team).delete()
+        PanelMember.objects.bulk_create(
+            PanelMember(team=team, email=f"p{n:05}@x.org", name=f"P {n}", consent=True)
+            for n in range(count)
+        )
+        asked.clear()
+        with CaptureQueriesContext(connection) as queries:
+            drawn = draws.draw_sample(
+                team=team,
+                actor=owner,
+                definition=[],
+                size=5,
+                caps=[{"field": "affiliation", "count": 2}],
+                seed="shape",
+            )
+        assert len(drawn.picked) == 5 and drawn.candidates == count
+        return shape([q["sql"] for q in queries.captured_queries]), list(asked)
+
+    few, few_asked = measure(50)
+    many, many_asked = measure(draws.ELIGIBILITY_CHUNK + 50)
+
+    assert many == few
+    assert few_asked == [50]
+    assert many_asked == [draws.FIRST_ELIGIBILITY_BATCH]
+
+
+def test_the_contact_rules_are_checked_in_growing_batches_in_draw_order(team, owner, monkeypatch):
+    monkeypatch.setattr(draws, "FIRST_ELIGIBILITY_BATCH", 2)
+    asked: list[int] = []
+    eligible = draws.eligible
+
+    def counting(team, emails):
+        asked.append(len(emails))
+        return eligible(team, emails)
+
+    monkeypatch.setattr(draws, "eligible", counting)
+    panel(team, 10)
+    ContactBlock.objects.create(team=team, email="p07@x.org", reason="unsubscribed")
+
+    drawn = draws.draw_sample(team=team, actor=owner, definition=[], size=10)
+
+    # Everyone is looked at: batches of 2, 4, then the 4 left; the one refused is found.
+    assert asked == [2, 4, 4]
+    assert len(drawn.picked) == 9
+    assert list(drawn.skipped.values()) == [1] and "Unsubscribed" in next(iter(drawn.skipped))
+
+
+def test_a_minimum_found_far_down_the_order_checks_that_person_not_everyone_before(
+    team, owner, monkeypatch
+):
+    monkeypatch.setattr(draws, "FIRST_ELIGIBILITY_BATCH", 2)
+    asked: list[list[str]] = []
+    eligible = draws.eligible
+
+    def recording(team, emails):
+        asked.append(sorted(emails))
+        return eligible(team, emails)
+
+    monkeypatch.setattr(draws, "eligible", recording)
+    members = panel(team, 20)
+    order = draw_order([m.pk for m in members], "far")
+    far = PanelMember.objects.get(pk=order[15])
+    PanelMember.objects.filter(pk=far.pk).update(role="researcher")
+    first_two = sorted(PanelMember.objects.get(pk=pk).email for pk in order[:2])
+
+    drawn = draws.draw_sample(
+        team=team,
+        actor=owner,
+        definition=[],
+        size=3,
+        minimums=[{"field": "role", "value": "researcher", "share": 30}],
+        seed="far",
+    )
+
+    # The researcher's place (15th) with the first batch; the sample is full after two more.
+    assert drawn.picked == [order[0], order[1], far.pk]
+    assert asked == [sorted([*first_two, far.email])]
 
 
 def test_a_team_without_contact_rules_draws_someone_invited_yesterday(team, owner):
