@@ -23,10 +23,13 @@ What it does, in one run:
    columns (role = researcher, never attended, not contacted in the last 30 days): its count
    and its first page of 50, as a segment page would; against `SELECT count(*)` of the
    panel's table in the same run; prints medians, p95 and ratios;
-5. times a draw of 200 with two quotas, and the funnel (services.funnel, the funnel page's
-   one query) of the team and of its first call, each against `SELECT count(*)` of the same
-   submissions, and checks the funnel's steps against the seed (one in seven people
-   disqualified by screening); drops the database.
+5. times a draw of 200 with two quotas, and the funnel (services.funnel: one scan of the
+   panel, and one count of the addresses that never confirmed) of the team and of its first
+   call, each against `SELECT count(*)` of the same submissions, and checks the funnel's steps
+   against the seed (one in seven people disqualified by screening);
+6. times the minute's refresh with nothing changed, and after a re-score of the first call
+   (a whole rebuild), against a partial refresh of REBUILD_ABOVE addresses, and checks that
+   the call's funnel counts the new verdicts; drops the database.
 
 Exit status: 0 when the checks passed, 1 when not, 2 when the set-up failed.
 """
@@ -612,13 +615,14 @@ def measure(args: argparse.Namespace, fixture: Fixture) -> int:
 
     problems = measure_funnel(args, fixture, team, counted)
     problems += check(fixture, team, found)
+    problems += measure_rescore(fixture, team)
     for problem in problems:
         print(f"PROBLEM: {problem}")
     return 1 if problems else 0
 
 
 def measure_funnel(args: argparse.Namespace, fixture: Fixture, team, counted: Timings) -> list[str]:
-    """The funnel page's one query, for the team (every call, each person once) and for one
+    """The funnel page's counts, for the team (every call, each person once) and for one
     call, against count(*) of the same submissions; its counts checked against the seed."""
     from django.db import connection
 
@@ -646,7 +650,7 @@ def measure_funnel(args: argparse.Namespace, fixture: Fixture, team, counted: Ti
         def plain(where=where, params=params, label=label) -> None:
             results[f"{label} rows"] = count_rows(where, params)
 
-        took = timed(f"funnel of the {label} (one query)", args.runs, run)
+        took = timed(f"funnel of the {label}", args.runs, run)
         counting = timed(f"count(*) of the {label}'s submissions", args.runs, plain)
         steps = " > ".join(f"{s.count:,}" for s in results[label].steps)
         print(took.describe() + f": {steps}")
@@ -684,6 +688,52 @@ def measure_funnel(args: argparse.Namespace, fixture: Fixture, team, counted: Ti
     if results["call"].steps[0].count != results["call rows"]:
         problems.append("the call's funnel did not count each of its submissions")
     return problems
+
+
+def measure_rescore(fixture: Fixture, team) -> list[str]:
+    """The minute's refresh (`panel.refresh_team`) with nothing changed, then after a re-score
+    of the first call (every one of its submissions stamped `screened_at`, as
+    `call_screening.rescore` does, one in ten turned disqualified), which changes more people
+    than REBUILD_ABOVE and so rebuilds the panel whole; and, for comparison, a partial refresh
+    of REBUILD_ABOVE addresses. Then the call's funnel must count the new verdicts."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from events.models import OpenCall, Submission, Team
+    from events.services import funnel, panel
+
+    call = OpenCall.objects.filter(team=team).order_by("pk").select_related("team").first()
+    Team.objects.filter(pk=team.pk).update(panel_refreshed_at=timezone.now())
+    began = time.perf_counter()
+    idle = panel.refresh_team(team=team)
+    idle_seconds = time.perf_counter() - began
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE events_submission SET screened_at = now(), screening = CASE WHEN id %% 10 = 0"
+            " THEN 'disqualified' ELSE screening END WHERE call_id = %s",
+            [call.pk],
+        )
+        restamped = cursor.rowcount
+        cursor.execute("VACUUM ANALYZE events_submission")
+    began = time.perf_counter()
+    written = panel.refresh_team(team=team)
+    rescored_seconds = time.perf_counter() - began
+    some = [email(n) for n in range(0, fixture.people, 10)][: panel.REBUILD_ABOVE]
+    began = time.perf_counter()
+    panel.refresh(team=team, emails=some)
+    partial_seconds = time.perf_counter() - began
+    print(
+        f"minute's refresh: nothing changed {idle_seconds:.2f} s ({idle} rows); after a"
+        f" re-score of a call of {restamped:,} submissions (a whole rebuild above"
+        f" {panel.REBUILD_ABOVE:,} changed people) {rescored_seconds:.1f} s ({written:,} rows"
+        f" written); for comparison, a partial refresh of {len(some):,} addresses"
+        f" {partial_seconds:.1f} s"
+    )
+    qualified = Submission.objects.filter(call=call, screening="qualified").count()
+    got = {s.key: s.count for s in funnel.for_call(call).steps}["qualified"]
+    if got != qualified:
+        return [f"after the re-score the call's funnel has {got:,} qualified, not {qualified:,}"]
+    return []
 
 
 def check(fixture: Fixture, team, found: dict) -> list[str]:

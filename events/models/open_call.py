@@ -172,6 +172,10 @@ class Submission(models.Model):
     screening = models.CharField(max_length=20, choices=Screening.choices, blank=True)
     screening_reason = models.CharField(max_length=300, blank=True)
     screened_version = models.PositiveIntegerField(default=0)
+    # When a re-score (services.call_screening.rescore) last set the verdict: the panel's
+    # minute refresh finds the people whose verdict changed by it (scoring at confirmation
+    # is found by `confirmed_at` and the response's time).
+    screened_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

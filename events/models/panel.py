@@ -39,6 +39,12 @@ class PanelMember(models.Model):
     # mean of the team's review scores on them (none until someone scored them).
     tags = models.JSONField(default=list, blank=True)
     review_score = models.FloatField(null=True, blank=True)
+    # The team's calls the person confirmed a submission to (ids, sorted), those where the
+    # screening rules qualified it, and those where it waits to be scored: the funnel counts
+    # its steps from these without going back to the submissions (services.funnel).
+    calls = models.JSONField(default=list, blank=True)
+    qualified_calls = models.JSONField(default=list, blank=True)
+    unscored_calls = models.JSONField(default=list, blank=True)
     # History with this team.
     calls_answered = models.PositiveIntegerField(default=0)
     invitations = models.PositiveIntegerField(default=0)

@@ -25,7 +25,7 @@ from typing import Any
 from celery import current_app
 from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q
-from django.db.models.functions import Lower
+from django.db.models.functions import Lower, Now
 
 from accounts.models import User
 
@@ -395,7 +395,10 @@ def rescore(*, call_id: int, batch: int = BATCH) -> int:
             # Few distinct outcomes (at most one per rule, plus "no rule"): one UPDATE each.
             for (verdict, reason), ids in outcomes.items():
                 Submission.objects.filter(pk__in=ids).update(
-                    screening=verdict, screening_reason=reason, screened_version=version
+                    screening=verdict,
+                    screening_reason=reason,
+                    screened_version=version,
+                    screened_at=Now(),  # the panel's minute refresh looks for it
                 )
             scored += len(rows)
 

@@ -1,41 +1,45 @@
 """The funnel: how many people went from a call's form to a session and its survey. Read-only.
 
-Per call, each step counts people (a person is their address as the panel keys it: an
-account's email, for a submission made while logged in or from one of its verified
-addresses; else the address, lower-cased):
+Per call, each step counts people:
 
-- submitted: sent the call's form (confirmed or not);
-- confirmed: confirmed their address (`Submission.confirmed_at` set);
+- submitted: sent the call's form, confirmed or not: the people who confirmed (the next
+  step) and every other address that sent it but never confirmed;
+- confirmed: confirmed their address (a confirmed submission to the call);
 - qualified: confirmed, and the screening rules qualified them (`screening == "qualified"`);
-- invited: qualified, and invited to at least one of the team's events (the panel's
-  `invitations` > 0);
+- invited: qualified, and invited to at least one of the team's events (`invitations` > 0);
 - accepted: invited, and accepted at least one invitation (`invitations_accepted` > 0);
 - attended: accepted, and attended at least one of the team's sessions (`attended` > 0);
 - answered a survey: attended, and answered at least one of the team's surveys
   (`surveys_answered` > 0).
 
 Each step counts only people who are also in the step before it, so a funnel never grows.
-Invitations, attendance and surveys are the person's whole history with the team, read from
-the team's panel (PanelMember, joined by team and address), which is as fresh as
-`Team.panel_refreshed_at` (refreshed every minute); they are not tied to the call.
+From "confirmed" on, a person is the team's panel row (PanelMember: an account and its
+verified addresses are one person), which carries what the funnel needs: the calls the person
+confirmed, was qualified in, waits to be scored in (`calls`, `qualified_calls`,
+`unscored_calls`) and their history with the team. So the counts are ONE scan of the team's
+panel with conditional counts, no look-up per submission, as fresh as
+`Team.panel_refreshed_at` (refreshed every minute; a re-score reaches it through
+`Submission.screened_at`). Invitations, attendance and surveys are the person's whole history
+with the team, not tied to the call. The addresses that never confirmed are not in the panel:
+one more query counts them (distinct lower-cased addresses) from the submissions, leaving out
+an address the panel already counts as confirmed.
 
-Per team, the same over every call of the team, each person once (submitted to any call,
-confirmed any submission, qualified in any call). People who only signed up for an event,
-without answering a call, are not in a team's funnel: it is the calls' funnel.
+Per team, the same over every call of the team, each person once (confirmed any submission,
+qualified in any call). People who only signed up for an event, without answering a call, are
+not in a team's funnel: it is the calls' funnel.
 
-With a segment, every step counts only the segment's members (services.segments.members).
-
-One query, whatever the number of people: the call's (or team's) submissions are keyed,
-folded to one row per person and joined with the panel's rows in the database."""
+With a segment, every step counts only the segment's members (services.segments.members): the
+same scan, filtered; nobody who never confirmed is a member, so none is added to "submitted"."""
 
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from allauth.account.models import EmailAddress
-from django.db import connections, transaction
-from django.db.models import Case, Q, QuerySet, Value, When
+from django.db import connections
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import BooleanField, Count, Exists, F, Func, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Lower
+from django.db.models.sql.compiler import SQLCompiler
 
 from .. import charts
 from ..models import OpenCall, PanelMember, Submission, Team
@@ -43,7 +47,11 @@ from . import segments
 
 # (key, label, what it counts, in one line)
 STEPS: list[tuple[str, str, str]] = [
-    ("submitted", "Submitted", "sent the form, confirmed or not"),
+    (
+        "submitted",
+        "Submitted",
+        "sent the form: the people who confirmed, and each address that never confirmed",
+    ),
     ("confirmed", "Confirmed", "confirmed their email address"),
     ("qualified", "Qualified", "confirmed, and qualified by the call's screening rules"),
     ("invited", "Invited", "qualified, and invited to at least one of the team's events"),
@@ -77,107 +85,109 @@ class Funnel:
         )
 
 
-def _flag(condition: Q) -> Case:
-    return Case(When(condition, then=Value(1)), default=Value(0))
+class _HoldsSQLite(Func):
+    """SQLite's "this JSON list holds this call id" (it has no JSON containment): the column
+    compiled by Django, the id a parameter."""
 
+    output_field = BooleanField()
 
-def _submissions(rows: QuerySet[Submission]) -> QuerySet:
-    confirmed = Q(confirmed_at__isnull=False)
-    return (
-        rows.annotate(
-            address=Lower("email"),
-            account=Lower("user__email"),
-            is_confirmed=_flag(confirmed),
-            is_qualified=_flag(confirmed & Q(screening=Submission.Screening.QUALIFIED)),
-            is_unscored=_flag(confirmed & Q(screening="")),
+    def as_sql(
+        self,
+        compiler: SQLCompiler,
+        connection: BaseDatabaseWrapper,
+        function: str | None = None,
+        template: str | None = None,
+        arg_joiner: str | None = None,
+        **extra_context: Any,
+    ) -> tuple[str, tuple[Any, ...]]:
+        (column, column_params), (wanted, wanted_params) = (
+            compiler.compile(expression) for expression in self.get_source_expressions()
         )
-        .values("address", "account", "is_confirmed", "is_qualified", "is_unscored")
-        .order_by()
-    )
+        # Django's compiled SQL only: the id is a parameter.
+        sql = f"EXISTS (SELECT 1 FROM json_each({column}) AS item WHERE item.value = {wanted})"  # noqa: S608
+        return sql, (*column_params, *wanted_params)
 
 
-def _aliases() -> QuerySet:
-    """Every verified address with its account's email, lower-cased: how the panel folds a
-    submission from an account's verified address into the account's row. An account's own
-    email is its key already, so only the other addresses are needed (most accounts have
-    none: the join stays small)."""
-    return (
-        EmailAddress.objects.filter(verified=True)
-        .exclude(email=Lower("user__email"))
-        .values("email", owner=Lower("user__email"))
-        .order_by()
-    )
+def _holds(column: str, call: OpenCall, vendor: str) -> Q:
+    """The panel's list `column` holds the call's id: containment on PostgreSQL, which the
+    column's GIN index serves (migration 0024)."""
+    if vendor == "postgresql":
+        return Q(**{f"{column}__contains": [call.pk]})
+    return Q(_HoldsSQLite(F(column), Value(call.pk)))
 
 
-SUMS = {
-    "submitted": "1 = 1",
-    "confirmed": "c = 1",
-    "qualified": "q = 1",
-    "invited": "q = 1 AND p.invitations > 0",
-    "accepted": "q = 1 AND p.invitations > 0 AND p.invitations_accepted > 0",
-    "attended": "q = 1 AND p.invitations > 0 AND p.invitations_accepted > 0 AND p.attended > 0",
-    "answered": "q = 1 AND p.invitations > 0 AND p.invitations_accepted > 0 AND p.attended > 0"
-    " AND p.surveys_answered > 0",
-    "disqualified": "c = 1 AND q = 0 AND u = 0",
-    "unscored": "q = 0 AND u = 1",
-}
-
-
-def query(
-    submissions: QuerySet, panel: QuerySet[PanelMember], *, only_panel: bool
-) -> tuple[str, tuple]:
-    """The funnel's one statement and its parameters (the benchmark explains it)."""
-    # Django cannot select from a subquery, so the inner selects are querysets compiled by
-    # Django (every value stays a parameter) and this wraps them: the submissions keyed as
-    # the panel keys people (the account's email when sent while logged in or from one of
-    # its verified addresses, else the address), folded to one row per person, then joined
-    # with the panel's row of that person. Joins, not a look-up per submission: the planner
-    # hashes each side once.
-    people_sql, people_params = submissions.query.sql_with_params()
-    aliases_sql, aliases_params = _aliases().query.sql_with_params()
-    panel_sql, panel_params = (
-        panel.values("email", "invitations", "invitations_accepted", "attended", "surveys_answered")
-        .order_by()
-        .query.sql_with_params()
-    )
-    join = "INNER JOIN" if only_panel else "LEFT JOIN"
-    # People are grouped by their key: compared byte by byte, a sort (when the planner sorts)
-    # does not pay for the database's collation. Equality is the same either way.
-    collated = ' COLLATE "C"' if connections[submissions.db].vendor == "postgresql" else ""
-    columns = ", ".join(
-        f"COALESCE(SUM(CASE WHEN {condition} THEN 1 ELSE 0 END), 0)" for condition in SUMS.values()
-    )
-    # Only our own constants and Django's compiled SQL are formatted in; values are params.
-    sql = (
-        f"SELECT {columns} FROM ("  # noqa: S608
-        f"SELECT COALESCE(s.account, a.owner, s.address){collated} AS person,"
-        " MAX(s.is_confirmed) AS c, MAX(s.is_qualified) AS q, MAX(s.is_unscored) AS u"
-        f" FROM ({people_sql}) s LEFT JOIN ({aliases_sql}) a ON a.email = s.address"
-        f" GROUP BY COALESCE(s.account, a.owner, s.address){collated}"
-        f") people {join} ({panel_sql}) p ON p.email = people.person"
-    )
-    return sql, (*people_params, *aliases_params, *panel_params)
-
-
-def _counts(submissions: QuerySet, panel: QuerySet[PanelMember], *, only_panel: bool) -> dict:
-    sql, params = query(submissions, panel, only_panel=only_panel)
-    database = connections[submissions.db]
-    with transaction.atomic(using=submissions.db), database.cursor() as cursor:
-        if database.vendor == "postgresql":
-            # One pass of hash joins over every submission: compiling it (JIT) took longer
-            # than running it (bench/panel.py --explain).
-            cursor.execute("SET LOCAL jit = off")
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    return dict(zip(SUMS, (int(v) for v in row), strict=True))
-
-
-def _inputs(
-    team: Team, rows: QuerySet[Submission], definition: list[segments.Condition] | None
-) -> tuple[QuerySet, QuerySet[PanelMember]]:
+def _people(team: Team, definition: list[segments.Condition] | None) -> QuerySet[PanelMember]:
     if definition is None:
-        return _submissions(rows), PanelMember.objects.filter(team=team)
-    return _submissions(rows), segments.members(team, definition)
+        return PanelMember.objects.filter(team=team)
+    return segments.members(team, definition)
+
+
+def _conditions(call: OpenCall | None, vendor: str) -> tuple[Q, Q, Q]:
+    """(confirmed, qualified, not scored yet) on a panel row, for the call or any call."""
+    if call is None:
+        return ~Q(calls=[]), ~Q(qualified_calls=[]), ~Q(unscored_calls=[])
+    return (
+        _holds("calls", call, vendor),
+        _holds("qualified_calls", call, vendor),
+        _holds("unscored_calls", call, vendor),
+    )
+
+
+# The panel's counts, in this order (each counted under its name with this prefix: "attended"
+# is also a column, which a filter would then read as the count).
+COUNTED = ("confirmed", "qualified", "invited", "accepted", "attended", "answered", "unscored")
+PREFIX = "n_"
+
+
+def statement(
+    team: Team, call: OpenCall | None, definition: list[segments.Condition] | None = None
+) -> QuerySet:
+    """The panel's counts (COUNTED) as one grouped row, none when nobody confirmed: the
+    team's rows (a segment's), the confirmed ones only, each step a conditional count."""
+    people = _people(team, definition)
+    confirmed, qualified, unscored = _conditions(call, connections[people.db].vendor)
+    steps = [qualified]
+    for history in ("invitations", "invitations_accepted", "attended", "surveys_answered"):
+        steps.append(steps[-1] & Q(**{f"{history}__gt": 0}))
+    counts = {"confirmed": Count("pk")}
+    counts |= {
+        key: Count("pk", filter=condition)
+        for key, condition in zip(COUNTED[1:6], steps, strict=True)
+    }
+    counts["unscored"] = Count("pk", filter=~qualified & unscored)
+    named = {PREFIX + key: counts[key] for key in COUNTED}
+    return people.filter(confirmed).order_by().values("team").annotate(**named).values(*named)
+
+
+def _never_confirmed(team: Team, call: OpenCall | None) -> int:
+    """The addresses that sent the form (the call's, or any of the team's calls') and never
+    confirmed it, less those the panel counts as confirmed already (one indexed look-up
+    each on the panel's (team, email))."""
+    if call is None:
+        rows = Submission.objects.filter(call__team=team)
+    else:
+        rows = Submission.objects.filter(call=call)
+    confirmed = _conditions(call, connections[rows.db].vendor)[0]
+    counted = PanelMember.objects.filter(confirmed, team=team, email=Lower(OuterRef("email")))
+    return (
+        rows.filter(confirmed_at__isnull=True)
+        .exclude(Exists(counted))
+        .aggregate(n=Count(Lower("email"), distinct=True))["n"]
+    )
+
+
+def _counts(
+    team: Team, call: OpenCall | None, definition: list[segments.Condition] | None
+) -> dict[str, int]:
+    # One short scan: its planned cost stays far below PostgreSQL's threshold for compiling
+    # a query (JIT): about 22,000 at 200,000 people, against jit_above_cost 100,000.
+    found = next(iter(statement(team, call, definition)), None) or {}
+    counts = {key: int(found.get(PREFIX + key, 0)) for key in COUNTED}
+    # Unconfirmed addresses are not in the panel, so not in a segment either.
+    added = 0 if definition is not None else _never_confirmed(team, call)
+    counts["submitted"] = counts["confirmed"] + added
+    counts["disqualified"] = counts["confirmed"] - counts["qualified"] - counts["unscored"]
+    return counts
 
 
 def _rate(part: int, whole: int) -> float | None:
@@ -185,10 +195,9 @@ def _rate(part: int, whole: int) -> float | None:
 
 
 def _funnel(
-    team: Team, rows: QuerySet[Submission], definition: list[segments.Condition] | None
+    team: Team, call: OpenCall | None, definition: list[segments.Condition] | None
 ) -> Funnel:
-    submissions, panel = _inputs(team, rows, definition)
-    counts = _counts(submissions, panel, only_panel=definition is not None)
+    counts = _counts(team, call, definition)
     steps: list[Step] = []
     first = counts[STEPS[0][0]]
     for key, label, meaning in STEPS:
@@ -201,21 +210,18 @@ def _funnel(
 
 def for_call(call: OpenCall, *, definition: list[segments.Condition] | None = None) -> Funnel:
     """The call's funnel; with a clean segment definition (segments.validate), only its
-    members. `call.team` should be loaded (select_related) to keep to one query."""
-    return _funnel(call.team, Submission.objects.filter(call=call), definition)
+    members. `call.team` should be loaded (select_related) to save a query."""
+    return _funnel(call.team, call, definition)
 
 
 def for_team(team: Team, *, definition: list[segments.Condition] | None = None) -> Funnel:
     """The funnel over every call of the team, each person once."""
-    calls = OpenCall.objects.filter(team=team).values("pk")
-    return _funnel(team, Submission.objects.filter(call__in=calls), definition)
+    return _funnel(team, None, definition)
 
 
 def explained(team: Team, call: OpenCall | None = None) -> tuple[str, tuple]:
-    """The statement of a team's (or a call's) funnel, for EXPLAIN."""
-    calls = OpenCall.objects.filter(team=team).values("pk")
-    rows = Submission.objects.filter(**({"call": call} if call else {"call__in": calls}))
-    return query(*_inputs(team, rows, None), only_panel=False)
+    """The panel's statement of a team's (or a call's) funnel, for EXPLAIN."""
+    return statement(team, call).query.sql_with_params()
 
 
 def csv_rows(funnel: Funnel, *, about: str, segment: str = "") -> list[list[Any]]:

@@ -19,9 +19,10 @@ The panel stays fresh without hooks in the services that change the sources:
 `refresh_changed` (beat, every minute) finds the addresses whose source rows changed since
 the team's `panel_refreshed_at` (a little before it, so a transaction that committed late is
 not missed) and refreshes those (a tag change leaves no time of its own: `open_calls` stamps
-the submissions' `tags_changed_at`); `rebuild_all` (beat, hourly) rebuilds each panel whole, which
-also catches what leaves no timestamp (a withdrawn submission, a deleted account, an address
-verified, a profile edited)."""
+the submissions' `tags_changed_at`; a re-score stamps their `screened_at`), or rebuilds the
+panel whole when more than REBUILD_ABOVE people changed; `rebuild_all` (beat, hourly) rebuilds
+each panel whole, which also catches what leaves no timestamp (a withdrawn submission, a
+deleted account, an address verified, a profile edited)."""
 
 from __future__ import annotations
 
@@ -76,6 +77,10 @@ OVERLAP = timedelta(minutes=5)
 # A change of the mapped attributes refreshes a panel this small at once; a larger one is
 # left to the next minute's refresh (a whole rebuild), not to the organizer's request.
 REFRESH_AT_ONCE = 5000
+# More changed addresses than this in one minute (a call of 100,000 re-scored) and the
+# minute's refresh rebuilds the panel whole: its reads are then plain scans, where a partial
+# refresh would send every address in each of its queries (bench/panel.py measures both).
+REBUILD_ABOVE = 20_000
 DEFAULT_TIMEZONE = "UTC"
 PROFILE = ("name", "role", "affiliation", "location", "github_handle")
 WRITTEN = [
@@ -85,6 +90,9 @@ WRITTEN = [
     "consent",
     "tags",
     "review_score",
+    "calls",
+    "qualified_calls",
+    "unscored_calls",
     "calls_answered",
     "invitations",
     "invitations_accepted",
@@ -184,7 +192,7 @@ def _submissions(team: Team, scope: Scope | None) -> QuerySet:
     if scope is not None:
         rows = rows.filter(Q(email__in=scope.addresses) | Q(user_id__in=scope.users))
     return _ordered(rows.annotate(key=_key(with_user=True)), "submitted_at", "pk").values_list(
-        "key", "call_id", "consent", *PROFILE, "confirmed_at"
+        "key", "call_id", "screening", "consent", *PROFILE, "confirmed_at"
     )
 
 
@@ -281,6 +289,8 @@ def _reviews(team: Team, scope: Scope | None) -> QuerySet:
 class _Person:
     key: str
     calls: set[int] = field(default_factory=set)
+    qualified_calls: set[int] = field(default_factory=set)
+    unscored_calls: set[int] = field(default_factory=set)
     consent: bool = False
     profile: dict[str, str] = field(default_factory=dict)
     first_seen_at: datetime | None = None
@@ -304,8 +314,12 @@ class _Person:
     def take(self, source: str, row: tuple) -> None:
         if source == "submission":
             # In order of sending: a later submission's non-blank fields win.
-            _key, call_id, consent, *profile, confirmed_at = row
+            _key, call_id, screening, consent, *profile, confirmed_at = row
             self.calls.add(call_id)
+            if screening == Submission.Screening.QUALIFIED:
+                self.qualified_calls.add(call_id)
+            elif not screening:
+                self.unscored_calls.add(call_id)
             self.consent = self.consent or consent
             for name, value in zip(PROFILE, profile, strict=True):
                 if value:
@@ -433,6 +447,9 @@ def _row(team: Team, person: _Person, user: tuple | None, mapped: list[_Attribut
         consent=person.consent,
         tags=sorted(person.tags),
         review_score=person.review_score,
+        calls=sorted(person.calls),
+        qualified_calls=sorted(person.qualified_calls),
+        unscored_calls=sorted(person.unscored_calls),
         calls_answered=len(person.calls),
         invitations=invited[1],
         invitations_accepted=invited[2],
@@ -553,12 +570,14 @@ def changed_emails(*, team: Team, since: datetime, until: datetime) -> set[str]:
     """The addresses whose source rows in `team` changed from `since` on (a handful of
     indexed queries): submissions confirmed or answered again, registrations changed or
     whose session ended meanwhile (attendance without check-in counts at the end),
-    invitations made, sent or answered, surveys answered, tags changed, reviews given."""
+    invitations made, sent or answered, surveys answered, tags changed, reviews given,
+    verdicts re-scored."""
     reviewed = Review.objects.filter(submission=OuterRef("pk"), updated_at__gte=since)
     submitted = Submission.objects.filter(call__team=team, confirmed_at__isnull=False).filter(
         Q(confirmed_at__gte=since)
         | Q(response__updated_at__gte=since)
         | Q(tags_changed_at__gte=since)
+        | Q(screened_at__gte=since)
         | Q(Exists(reviewed))
     )
     changes = RegistrationChange.objects.filter(registration=OuterRef("pk"), created_at__gte=since)
@@ -584,17 +603,20 @@ def changed_emails(*, team: Team, since: datetime, until: datetime) -> set[str]:
 
 def refresh_team(*, team: Team, now: datetime | None = None) -> int:
     """The minute's work for one team: refresh the people whose source rows changed since
-    its last refresh (a whole rebuild when it has none), and move the mark. Safe to run
-    twice: a refresh is a recomputation."""
+    its last refresh (a whole rebuild when it has none, or when more than REBUILD_ABOVE
+    addresses changed), and move the mark. Safe to run twice: a refresh is a
+    recomputation."""
     now = now or timezone.now()
     with transaction.atomic():
         _lock_panel(team)
         locked = Team.objects.get(pk=team.pk)
         since = locked.panel_refreshed_at
-        if since is None:
+        emails = (
+            None if since is None else changed_emails(team=locked, since=since - OVERLAP, until=now)
+        )
+        if emails is None or len(emails) > REBUILD_ABOVE:
             written = refresh(team=locked, now=now)
         else:
-            emails = changed_emails(team=locked, since=since - OVERLAP, until=now)
             written = refresh(team=locked, emails=emails, now=now) if emails else 0
         Team.objects.filter(pk=team.pk).update(panel_refreshed_at=now)
     return written

@@ -225,6 +225,8 @@ def build_world() -> SimpleNamespace:
             email=submitted.email,
             role="researcher",
             consent=True,
+            calls=[call.pk],
+            qualified_calls=[call.pk],
             invitations=1,
             invitations_accepted=n % 2,
             attended=n % 4 == 1,

@@ -1,6 +1,7 @@
 """A small world a research-operations lead could check by hand: one team, two open calls,
 nine people at every step of the first call's funnel (and a tenth in the second call only),
-their panel rows written as services.panel would have left them, and a segment of the
+their panel rows built by services.panel from their submissions (with the history that
+invitations, attendance and surveys would have left in them), and a segment of the
 researchers among them.
 
 Call "expect", person by person (S = screening, then the panel's history):
@@ -25,6 +26,7 @@ from django.utils import timezone
 
 from events.models import OpenCall, PanelMember, Segment, Submission, Team
 from events.services import open_calls
+from events.services import panel as panel_service
 from tests.factories import OpenCallFactory, OrganizerFactory, PanelMemberFactory, team_of
 
 QUALIFIED, DISQUALIFIED = "qualified", "disqualified"
@@ -44,9 +46,31 @@ def submit(call: OpenCall, email: str, *, screening: str | None = None) -> Submi
     return Submission.objects.get(pk=sent.submission.pk)
 
 
-def history(team: Team, email: str, **fields) -> PanelMember:
-    """A panel row as services.panel would have built it."""
-    return PanelMemberFactory(team=team, email=email, **fields)
+# Each person's history with the team, as invitations, registrations and surveys would have
+# left it in their panel row (the submissions are real; these sources are not).
+HISTORY = {
+    "bob@x.org": {"role": "researcher"},
+    "eve@x.org": {"role": "researcher", "invitations": 1},
+    "fay@x.org": {"invitations": 2, "invitations_accepted": 1, "invitations_declined": 1},
+    "gus@x.org": {"role": "researcher", "invitations": 1, "invitations_accepted": 1, "attended": 1},
+    "hal@x.org": {
+        "role": "researcher",
+        "invitations": 1,
+        "invitations_accepted": 1,
+        "attended": 2,
+        "surveys_answered": 1,
+    },
+    "ivy@x.org": {"registrations": 2, "attended": 2, "surveys_answered": 1},
+}
+
+
+def refresh_panel(team: Team) -> None:
+    """The team's panel rebuilt from the submissions (services.panel), then each person's
+    history put back. Everyone in it agreed to be contacted, so segments see them."""
+    panel_service.refresh(team=team)
+    PanelMember.objects.filter(team=team).update(consent=True)
+    for email, fields in HISTORY.items():
+        PanelMember.objects.filter(team=team, email=email).update(**fields)
 
 
 def make_call(owner, team: Team, slug: str) -> OpenCall:
@@ -86,24 +110,16 @@ def world(owner, team, call):
         ("ivy@x.org", QUALIFIED),
     ]:
         submit(call, email, screening=screening)
-    history(team, "bob@x.org", role="researcher")
-    history(team, "cat@x.org")
-    history(team, "dan@x.org")
-    history(team, "eve@x.org", role="researcher", invitations=1)
-    history(team, "fay@x.org", invitations=2, invitations_accepted=1, invitations_declined=1)
-    history(team, "gus@x.org", role="researcher", invitations=1, invitations_accepted=1, attended=1)
-    history(
-        team,
-        "hal@x.org",
-        role="researcher",
-        invitations=1,
-        invitations_accepted=1,
-        attended=2,
+    refresh_panel(team)
+    # Known to the panel through an event only: in no call's funnel.
+    PanelMemberFactory(
+        team=team,
+        email="kim@x.org",
+        consent=False,
+        registrations=1,
+        attended=1,
         surveys_answered=1,
     )
-    history(team, "ivy@x.org", registrations=2, attended=2, surveys_answered=1)
-    # Known to the panel through an event only: in no call's funnel.
-    history(team, "kim@x.org", consent=False, registrations=1, attended=1, surveys_answered=1)
     researchers = Segment.objects.create(
         team=team,
         name="Researchers",

@@ -203,6 +203,9 @@ def people(call, team, start: int, count: int) -> None:
             email=f"p{n:04}@lab.org",
             role="researcher",
             consent=True,
+            # As services.panel fills them from the confirmed, qualified submission.
+            calls=[call.pk],
+            qualified_calls=[call.pk],
             invitations=n % 3,
             invitations_accepted=n % 2,
             attended=n % 2,

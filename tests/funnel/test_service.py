@@ -4,13 +4,14 @@ rule (an account and its verified address are one person)."""
 
 import pytest
 from allauth.account.models import EmailAddress
+from django.utils import timezone
 
-from events.models import PanelMember, Segment
+from events.models import OpenCall, PanelMember, Segment, Submission, Team
 from events.services import funnel, segments
 from events.services import panel as panel_service
 from tests.factories import PanelMemberFactory, TeamFactory, UserFactory
 
-from .conftest import DISQUALIFIED, QUALIFIED, make_call, submit
+from .conftest import DISQUALIFIED, QUALIFIED, make_call, refresh_panel, submit
 
 pytestmark = pytest.mark.django_db
 
@@ -98,7 +99,7 @@ def test_a_teams_funnel_counts_each_person_once_over_every_call(world, owner, te
     submit(second, "dan@x.org", screening=QUALIFIED)  # in both calls: once
     submit(second, "bob@x.org", screening=QUALIFIED)  # disqualified in the first call only
     submit(second, "jon@x.org", screening=DISQUALIFIED)
-    PanelMemberFactory(team=team, email="jon@x.org")
+    refresh_panel(team)
 
     assert counts(funnel.for_call(second)) == {
         "submitted": 3,
@@ -155,3 +156,29 @@ def test_the_csv_rows_are_the_steps_with_their_rates(world, call):
         ["Attended", 2, "66.7", "22.2"],
         ["Answered a survey", 1, "50.0", "11.1"],
     ]
+
+
+def test_an_address_that_never_confirmed_is_submitted_once_and_only_where_it_sent(
+    world, owner, team, call
+):
+    second = make_call(owner, team, "second")
+    submit(second, "ann@x.org")  # never confirmed, in both calls: one address
+    submit(second, "dan@x.org")  # confirmed in the first call only
+
+    assert counts(funnel.for_team(team))["submitted"] == 9  # as before: 8 confirmed and ann
+    assert [s.count for s in funnel.for_call(second).steps[:2]] == [2, 0]
+
+
+def test_a_new_verdict_counts_once_the_minutes_refresh_took_it_in(world, team, call):
+    # A re-score as call_screening.rescore leaves it: the verdict, stamped.
+    Submission.objects.filter(email="dan@x.org").update(
+        screening=DISQUALIFIED, screened_at=timezone.now()
+    )
+    assert counts(funnel.for_call(call))["qualified"] == 6  # the panel as of its refresh
+
+    panel_service.refresh_changed()
+
+    result = funnel.for_call(OpenCall.objects.select_related("team").get(pk=call.pk))
+    assert counts(result)["qualified"] == 5
+    assert result.disqualified == 2
+    assert result.as_of == Team.objects.get(pk=team.pk).panel_refreshed_at
