@@ -31,11 +31,7 @@ import random
 import secrets
 import statistics
 import sys
-import tempfile
 import time
-from pathlib import Path
-
-import psycopg
 
 from bench import common
 from bench.common import SetupError, p95
@@ -250,61 +246,32 @@ def choice_pk_number(call, question: str, label: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    with tempfile.TemporaryDirectory(prefix="screening-") as tmp:
-        env = common.production_environment(
-            settings_module=SETTINGS_MODULE,
-            database_url=f"postgres://{args.pg_user}@{args.pg_host}:{args.pg_port}/{DB_NAME}",
-            redis_url=args.redis_url,
-            static_root=Path(tmp) / "static",
+    with common.migrated_database(
+        args, name=DB_NAME, settings_module=SETTINGS_MODULE, prefix="screening-"
+    ) as db:
+        from django.conf import settings
+
+        call, organizer, answers = seed(args)
+        seeded = time.perf_counter()
+        print(
+            f"call: {args.submissions:,} confirmed submissions, 10 questions,"
+            f" {answers:,} answers; PostgreSQL {db.pg_version}"
         )
-        created = False
+        print(
+            f"setup: database + migrations {db.migrated - db.began:.1f} s,"
+            f" seeding (COPY, VACUUM ANALYZE) {seeded - db.migrated:.1f} s"
+        )
+        sys.stdout.flush()
         try:
-            with common.exclusive_run(args.pg_host, args.pg_port, args.pg_user, DB_NAME):
-                began = time.perf_counter()
-                try:
-                    pg_version = common.recreate_database(
-                        args.pg_host, args.pg_port, args.pg_user, DB_NAME
-                    )
-                except psycopg.OperationalError as error:
-                    raise SetupError(f"PostgreSQL: {error}") from error
-                created = True
-                os.environ.update(env)
-                import django
-
-                django.setup()
-                from django.conf import settings
-                from django.core.management import call_command
-
-                call_command("migrate", interactive=False, verbosity=0)
-                migrated = time.perf_counter()
-                call, organizer, answers = seed(args)
-                seeded = time.perf_counter()
-                print(
-                    f"call: {args.submissions:,} confirmed submissions, 10 questions,"
-                    f" {answers:,} answers; PostgreSQL {pg_version}"
-                )
-                print(
-                    f"setup: database + migrations {migrated - began:.1f} s,"
-                    f" seeding (COPY, VACUUM ANALYZE) {seeded - migrated:.1f} s"
-                )
-                sys.stdout.flush()
-                try:
-                    return measure(args, call, organizer)
-                finally:
-                    # The tasks set_rules enqueued went to the bench's own queue, never
-                    # consumed (this process ran the re-scoring): remove them.
-                    common.clean_redis(
-                        args.redis_url,
-                        settings.BENCH_QUEUE,
-                        settings.CACHES["default"]["KEY_PREFIX"],
-                    )
+            return measure(args, call, organizer)
         finally:
-            if created:
-                if "django" in sys.modules:
-                    from django.db import connections
-
-                    connections.close_all()
-                common.drop_database(args.pg_host, args.pg_port, args.pg_user, DB_NAME)
+            # The tasks set_rules enqueued went to the bench's own queue, never consumed
+            # (this process ran the re-scoring): remove them.
+            common.clean_redis(
+                args.redis_url,
+                settings.BENCH_QUEUE,
+                settings.CACHES["default"]["KEY_PREFIX"],
+            )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,8 +2,8 @@
 loopback ports, /proc readings (CPU, memory) of the processes they start, and the removal of
 their Celery queue and cache keys from the machine's shared Redis.
 
-Nothing here imports Django: the benchmarks configure it (by environment variables, as in
-production) only after their database exists.
+Nothing here imports Django at import time: the benchmarks configure it (by environment
+variables, as in production) only after their database exists (`migrated_database`).
 """
 
 from __future__ import annotations
@@ -13,6 +13,10 @@ import json
 import os
 import socket
 import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
@@ -63,6 +67,54 @@ def exclusive_run(host: str, port: int, user: str, name: str):
         if not conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))", [key]).fetchone()[0]:
             raise SetupError(f"another run is using the database {name}; try again when it ends")
         yield
+
+
+@dataclass
+class Migrated:
+    """What `migrated_database` set up: PostgreSQL's version, and when (perf_counter) the
+    run began and the migrations ended."""
+
+    pg_version: str
+    began: float
+    migrated: float
+
+
+@contextlib.contextmanager
+def migrated_database(args, *, name: str, settings_module: str, prefix: str):
+    """An in-process benchmark's database: a fresh PostgreSQL database `name`, held for this
+    run alone, Django set up on it (production settings, `settings_module`) and migrated;
+    dropped at the end whatever happens."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        env = production_environment(
+            settings_module=settings_module,
+            database_url=f"postgres://{args.pg_user}@{args.pg_host}:{args.pg_port}/{name}",
+            redis_url=args.redis_url,
+            static_root=Path(tmp) / "static",
+        )
+        created = False
+        try:
+            with exclusive_run(args.pg_host, args.pg_port, args.pg_user, name):
+                began = time.perf_counter()
+                try:
+                    pg_version = recreate_database(args.pg_host, args.pg_port, args.pg_user, name)
+                except psycopg.OperationalError as error:
+                    raise SetupError(f"PostgreSQL: {error}") from error
+                created = True
+                os.environ.update(env)
+                import django
+
+                django.setup()
+                from django.core.management import call_command
+
+                call_command("migrate", interactive=False, verbosity=0)
+                yield Migrated(pg_version, began, time.perf_counter())
+        finally:
+            if created:
+                if "django" in sys.modules:
+                    from django.db import connections
+
+                    connections.close_all()
+                drop_database(args.pg_host, args.pg_port, args.pg_user, name)
 
 
 def backend_pids(host: str, port: int, user: str, name: str) -> list[int]:

@@ -44,13 +44,10 @@ import resource
 import secrets
 import statistics
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-
-import psycopg
 
 from bench import common
 from bench.common import SetupError, p95
@@ -776,57 +773,27 @@ def check(fixture: Fixture, team, found: dict) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    with tempfile.TemporaryDirectory(prefix="panel-") as tmp:
-        env = common.production_environment(
-            settings_module=SETTINGS_MODULE,
-            database_url=f"postgres://{args.pg_user}@{args.pg_host}:{args.pg_port}/{DB_NAME}",
-            redis_url=args.redis_url,
-            static_root=Path(tmp) / "static",
+    with common.migrated_database(
+        args, name=DB_NAME, settings_module=SETTINGS_MODULE, prefix="panel-"
+    ) as db:
+        fixture = create_fixture(args)
+        seeded = time.perf_counter()
+        print(
+            f"panel: {fixture.people:,} people ({fixture.accounts:,} accounts,"
+            f" {fixture.aliases:,} of them submitting from a second verified address),"
+            f" {fixture.submissions:,} submissions ({fixture.answers:,} answers,"
+            f" 5 mapped questions), {fixture.registrations:,} registrations,"
+            f" {fixture.invitations:,} invitations, {fixture.survey_answers:,} survey"
+            f" answers; PostgreSQL {db.pg_version}"
         )
-        created = False
-        try:
-            with common.exclusive_run(args.pg_host, args.pg_port, args.pg_user, DB_NAME):
-                began = time.perf_counter()
-                try:
-                    pg_version = common.recreate_database(
-                        args.pg_host, args.pg_port, args.pg_user, DB_NAME
-                    )
-                except psycopg.OperationalError as error:
-                    raise SetupError(f"PostgreSQL: {error}") from error
-                created = True
-                os.environ.update(env)
-                import django
-
-                django.setup()
-                from django.core.management import call_command
-
-                call_command("migrate", interactive=False, verbosity=0)
-                migrated = time.perf_counter()
-                fixture = create_fixture(args)
-                seeded = time.perf_counter()
-                print(
-                    f"panel: {fixture.people:,} people ({fixture.accounts:,} accounts,"
-                    f" {fixture.aliases:,} of them submitting from a second verified address),"
-                    f" {fixture.submissions:,} submissions ({fixture.answers:,} answers,"
-                    f" 5 mapped questions), {fixture.registrations:,} registrations,"
-                    f" {fixture.invitations:,} invitations, {fixture.survey_answers:,} survey"
-                    f" answers; PostgreSQL {pg_version}"
-                )
-                print(
-                    f"setup: database + migrations {migrated - began:.1f} s,"
-                    f" seeding (COPY, VACUUM ANALYZE) {seeded - migrated:.1f} s"
-                )
-                sys.stdout.flush()
-                if args.explain:
-                    explain(fixture)
-                return measure(args, fixture)
-        finally:
-            if created:
-                if "django" in sys.modules:
-                    from django.db import connections
-
-                    connections.close_all()
-                common.drop_database(args.pg_host, args.pg_port, args.pg_user, DB_NAME)
+        print(
+            f"setup: database + migrations {db.migrated - db.began:.1f} s,"
+            f" seeding (COPY, VACUUM ANALYZE) {seeded - db.migrated:.1f} s"
+        )
+        sys.stdout.flush()
+        if args.explain:
+            explain(fixture)
+        return measure(args, fixture)
 
 
 def main(argv: list[str] | None = None) -> int:
