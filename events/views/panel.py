@@ -58,6 +58,7 @@ def _editor(team: Team, rows: list[Row]) -> dict:
         "rows": rows or [Row()],
         "fields": service.field_choices(service.attribute_names(team)),
         "operators": operator_groups(),
+        "calls": service.call_choices(team),
     }
 
 
