@@ -50,6 +50,7 @@ from events.models import (
     Notification,
     OpenCall,
     PanelAttribute,
+    PanelMember,
     Question,
     Questionnaire,
     Registration,
@@ -162,9 +163,11 @@ def build_world() -> SimpleNamespace:
         team=team, name="builds", question=call_question
     )
     ContactBlock.objects.create(team=team, email="blocked@example.com", reason="blocked")
+    panel_member = PanelMember.objects.create(team=team, email="panelist@example.com", consent=True)
     draw = draw_service.draw_sample(team=team, actor=owner, segment=segment, size=1, seed="w")
     return SimpleNamespace(
         panel_attribute=panel_attribute,
+        panel_member=panel_member,
         team=team,
         owner=owner,
         organizer=organizer,
@@ -505,6 +508,7 @@ CASES: list[Case] = [
     *post_only("manage:team_delete", team_slug, OWNERS, lambda w: {"confirm": w.team.slug}),
     # The team's panel and its segments: reviewers read them, owners and organizers change them.
     *get_only("manage:panel", team_slug, REVIEW),
+    *get_only("manage:panel_member", lambda w: [w.team.slug, w.panel_member.pk], REVIEW),
     get("manage:segment_new", team_slug, RUN),
     post("manage:segment_new", team_slug, RUN, lambda w: {"name": "Planted", **CONSENTING}),
     *get_only("manage:segment_count", team_slug, RUN),

@@ -85,5 +85,6 @@ def operator_groups() -> list[tuple[str, list[tuple[str, str]]]]:
         ("Numbers", ["eq", "gte", "lte"]),
         ("Dates", ["never", "more_than", "within"]),
         ("Tags", ["has_any", "has_none"]),
+        ("Calls", ["any_of", "none_of"]),
     ]
     return [(name, [(op, segments.OP_LABELS[op]) for op in ops]) for name, ops in groups]

@@ -685,3 +685,43 @@ def remove_attribute(*, attribute: PanelAttribute) -> None:
     _lock_panel(team)
     PanelAttribute.objects.filter(pk=attribute.pk).delete()
     _after_mapping(team)
+
+
+# One person's source rows ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sources:
+    """The team's rows a panel person's row was built from, as querysets (not yet read)."""
+
+    submissions: QuerySet[Submission]
+    invitations: QuerySet[Invitation]
+    registrations: QuerySet[Registration]
+
+
+def sources_of(team: Team, key: str) -> Sources:
+    """The confirmed submissions, invitations and registrations of the team that the refresh
+    counts for the person `key` (a PanelMember's email): found by the refresh's own scope and
+    key, so the person page lists exactly what the row counts. Reads the person's addresses
+    and account now (three queries); the querysets are read by the caller."""
+    scope = _scope([key])
+    submissions = (
+        Submission.objects.filter(call__team=team, confirmed_at__isnull=False)
+        .filter(Q(email__in=scope.addresses) | Q(user_id__in=scope.users))
+        .annotate(key=_key(with_user=True))
+        .filter(key=key)
+    )
+    invitations = (
+        # Invitations keep the address as typed: compared lower-cased (the
+        # invitation_event_email_lower index), as the whole refresh keys them.
+        Invitation.objects.annotate(address=Lower("email"))
+        .filter(event__team=team, address__in=scope.addresses)
+        .annotate(key=_key())
+        .filter(key=key)
+    )
+    registrations = (
+        Registration.objects.filter(session__event__team=team, user_id__in=scope.users)
+        .annotate(key=_as_key(Lower("user__email")))
+        .filter(key=key)
+    )
+    return Sources(submissions, invitations, registrations)

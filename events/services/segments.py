@@ -7,7 +7,8 @@ A definition is a JSON list of conditions, all of which a person must meet (AND)
      {"field": "last_contacted_at", "op": "more_than", "value": 30},
      {"field": "attributes.models_used", "op": "in", "value": ["Llama"]},
      {"field": "tags", "op": "has_none", "value": ["declined-nda"]},
-     {"field": "review_score", "op": "gte", "value": 3.5}]
+     {"field": "review_score", "op": "gte", "value": 3.5},
+     {"field": "calls", "op": "any_of", "value": [12], "titles": ["What do you expect?"]}]
 
 `validate` is the one gate: whatever a page or a script sends goes through it and comes out
 typed (numbers as ints, consent as a bool, lists as lists of strings), or is refused with a
@@ -33,7 +34,7 @@ from django.utils import timezone
 from accounts.models import User
 
 from .. import permissions
-from ..models import PanelAttribute, PanelMember, Segment, Team
+from ..models import OpenCall, PanelAttribute, PanelMember, Segment, Team
 from . import ServiceError
 
 MAX_CONDITIONS = 20
@@ -49,7 +50,8 @@ Condition = dict[str, Any]
 @dataclass(frozen=True)
 class Field:
     label: str
-    kind: str  # "role", "text", "consent", "number", "date", "tags", "score", "attribute"
+    # "role", "text", "consent", "number", "date", "tags", "score", "calls", "attribute"
+    kind: str
 
 
 FIELDS: dict[str, Field] = {
@@ -67,6 +69,8 @@ FIELDS: dict[str, Field] = {
     "last_attended_at": Field("Last attended", "date"),
     "tags": Field("Tags", "tags"),
     "review_score": Field("Mean review score", "score"),
+    "calls": Field("Answered call", "calls"),
+    "qualified_calls": Field("Qualified in call", "calls"),
 }
 
 # The operators each kind of field takes, in the order the form offers them.
@@ -79,6 +83,7 @@ OPS: dict[str, tuple[str, ...]] = {
     "date": ("never", "more_than", "within"),
     "tags": ("has_any", "has_none"),
     "score": ("gte", "lte"),
+    "calls": ("any_of", "none_of"),
     "attribute": ("in", "contains"),
 }
 
@@ -94,6 +99,8 @@ OP_LABELS: dict[str, str] = {
     "within": "within the last … days",
     "has_any": "has any of",
     "has_none": "has none of",
+    "any_of": "any of",
+    "none_of": "none of",
 }
 
 ROLE_PLURALS = {
@@ -110,6 +117,12 @@ NO = {"no", "false", "0", "n"}
 def attribute_names(team: Team) -> list[str]:
     """The team's panel attributes (mapped call questions), by name."""
     return list(PanelAttribute.objects.filter(team=team).values_list("name", flat=True))
+
+
+def call_choices(team: Team) -> list[tuple[int, str]]:
+    """The team's calls as (id, title), newest first: what the "answered call" and
+    "qualified in call" conditions are chosen from."""
+    return list(OpenCall.objects.filter(team=team).order_by("-pk").values_list("pk", "title"))
 
 
 def field_choices(names: list[str]) -> list[tuple[str, str, tuple[str, ...]]]:
@@ -218,6 +231,36 @@ def _tag_names(value: Any, where: str) -> list[str]:
     return list(dict.fromkeys(word.lower() for word in _words(value, where)))
 
 
+class _TeamCalls:
+    """The team's calls as (id, title), read once per definition, and only if a condition
+    names calls."""
+
+    def __init__(self, team: Team):
+        self.team = team
+        self._calls: list[tuple[int, str]] | None = None
+
+    def all(self) -> list[tuple[int, str]]:
+        if self._calls is None:
+            self._calls = list(OpenCall.objects.filter(team=self.team).values_list("pk", "title"))
+        return self._calls
+
+
+def _calls(value: Any, where: str, team_calls: _TeamCalls) -> tuple[list[int], list[str]]:
+    """Calls of the team, given by id (the form's list offers them by title) or by exact
+    title, ignoring case: their ids and their titles now."""
+    words = _words(value, where)
+    calls = team_calls.all()
+    by_id = {str(pk): (pk, title) for pk, title in calls}
+    by_title = {title.strip().lower(): (pk, title) for pk, title in calls}
+    found: dict[int, str] = {}
+    for word in words:
+        call = by_id.get(word) or by_title.get(word.lower())
+        if call is None:
+            raise ServiceError(f"{where}: “{word[:60]}” is not one of the team's calls.")
+        found[call[0]] = call[1]
+    return list(found), list(found.values())
+
+
 def _consent(value: Any, where: str) -> bool:
     if isinstance(value, bool):
         return value
@@ -229,7 +272,7 @@ def _consent(value: Any, where: str) -> bool:
     raise ServiceError(f"{where}: answer yes or no.")
 
 
-def _clean(condition: Any, n: int, names: list[str]) -> Condition:
+def _clean(condition: Any, n: int, names: list[str], team_calls: _TeamCalls) -> Condition:
     if not isinstance(condition, dict):
         raise ServiceError(f"Condition {n} is not a field, an operator and a value.")
     _no_nul(condition.get("field"))
@@ -258,6 +301,10 @@ def _clean(condition: Any, n: int, names: list[str]) -> Condition:
         cleaned = _tag_names(value, where)
     elif kind == "score":
         cleaned = _score(value, where)
+    elif kind == "calls":
+        # The titles as they are now, for describe(), which reads no database.
+        ids, titles = _calls(value, where, team_calls)
+        return {"field": field, "op": op, "value": ids, "titles": titles}
     elif op == "in":
         cleaned = _words(value, where)
     else:
@@ -277,7 +324,10 @@ def validate(team: Team, definition: Any, *, saving: bool = False) -> list[Condi
     if saving and not definition:
         raise ServiceError("Add at least one condition: a segment with none is everyone.")
     names = attribute_names(team) if definition else []
-    return [_clean(condition, n, names) for n, condition in enumerate(definition, start=1)]
+    team_calls = _TeamCalls(team)
+    return [
+        _clean(condition, n, names, team_calls) for n, condition in enumerate(definition, start=1)
+    ]
 
 
 def _like(text: str) -> str:
@@ -360,11 +410,26 @@ def _tagged(value: list[str], vendor: str) -> Q:
     return Q(_JsonEachMatch(SQLITE_ANY_OF, None, json.dumps(value), column="tags"))
 
 
+def _in_calls(column: str, ids: list[int], vendor: str) -> Q:
+    """The panel's list `column` holds any of these call ids: the funnel's own test (JSON
+    containment on PostgreSQL, which the GIN indexes of migration 0024 serve; json_each on
+    SQLite). Imported here, not at the top: the funnel reads segments."""
+    from .funnel import _holds
+
+    q = Q()
+    for pk in ids:
+        q |= _holds(column, OpenCall(pk=pk), vendor)
+    return q
+
+
 def _q(condition: Condition, vendor: str, now: Any) -> Q:
     field, op, value = condition["field"], condition["op"], condition["value"]
     if field.startswith(ATTRIBUTE_PREFIX):
         return _attribute(field[len(ATTRIBUTE_PREFIX) :], op, value, vendor)
     kind = FIELDS[field].kind
+    if kind == "calls":
+        held = _in_calls(field, value, vendor)
+        return held if op == "any_of" else ~held
     if kind == "tags":
         return _tagged(value, vendor) if op == "has_any" else ~_tagged(value, vendor)
     if kind == "score":
@@ -441,6 +506,13 @@ def _phrase(condition: Condition) -> str:
         return "agreed to be contacted" if value else "did not agree to be contacted"
     if field == "tags":
         return f"{'tagged' if op == 'has_any' else 'not tagged'} {_quoted(value)}"
+    if field in ("calls", "qualified_calls"):
+        titles = condition.get("titles") or [f"call {pk}" for pk in value]
+        if field == "calls":
+            verb = "answered" if op == "any_of" else "did not answer"
+        else:
+            verb = "qualified in" if op == "any_of" else "not qualified in"
+        return f"{verb} {_quoted(titles)}"
     if field == "review_score":
         return f"mean review score {'at least' if op == 'gte' else 'at most'} {value:g}"
     if field in COUNTS:

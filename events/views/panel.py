@@ -9,7 +9,7 @@ nothing is written but through services.segments."""
 
 from django.contrib import messages
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
@@ -20,7 +20,7 @@ from .. import current_team
 from ..forms.panel import Row, as_query, definition_of, operator_groups, read_rows, rows_of
 from ..models import PanelMember, Segment, Team
 from ..permissions import get_or_404, get_team_or_404, may, organizer_required
-from ..services import ServiceError
+from ..services import ServiceError, panel_person
 from ..services import segments as service
 
 PAGE = 50
@@ -58,6 +58,7 @@ def _editor(team: Team, rows: list[Row]) -> dict:
         "rows": rows or [Row()],
         "fields": service.field_choices(service.attribute_names(team)),
         "operators": operator_groups(),
+        "calls": service.call_choices(team),
     }
 
 
@@ -82,6 +83,24 @@ def panel(request: AuthenticatedRequest, slug: str) -> HttpResponse:
         return render(request, "events/manage/panel.html", context, status=400)
     context["filtered"] = bool(clean)
     return render(request, "events/manage/panel.html", context)
+
+
+@organizer_required
+@require_GET
+def member(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
+    """One person of the panel: attributes, consent, contact standing, history, and per call
+    they answered the verdict, tags and the team's reviews (all reviewers see every note, as
+    on the submission page), then their invitations and registrations. Someone the panel does
+    not show (another team's, or who answered a call without consent) is a 404."""
+    team = get_team_or_404(request, slug, "panel.view")
+    found = panel_person.visible_member(team, pk)
+    if found is None:
+        raise Http404
+    return render(
+        request,
+        "events/manage/panel_member.html",
+        {"team": team, "person": panel_person.person(team, found)},
+    )
 
 
 @organizer_required

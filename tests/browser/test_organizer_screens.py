@@ -234,6 +234,12 @@ def build_world() -> SimpleNamespace:
         )
         for n, submitted in enumerate(submissions[:12])
     )
+    # One person's page: tags, a mapped answer and a score, besides the call they answered.
+    person_row = PanelMember.objects.get(team=team, email=submissions[0].email)
+    person_row.tags = ["fine-tuning", "very-important-long-tag-name"]
+    person_row.attributes = {"models_used": ["Llama", "Mistral", "A model with a long name"]}
+    person_row.review_score = 3.5
+    person_row.save()
     segment = Segment.objects.create(
         team=team,
         name="Researchers who never attended and were not contacted in the last month",
@@ -256,6 +262,7 @@ def build_world() -> SimpleNamespace:
         submission=submissions[0],
         team=team,
         segment=segment,
+        person=person_row,
     )
 
 
@@ -297,6 +304,7 @@ def organizer_pages(w: SimpleNamespace) -> list[tuple[str, str]]:
         ("submission", f"/manage/submissions/{w.submission.pk}/"),
         ("panel", f"/manage/t/{w.team.slug}/panel/"),
         ("panel attributes", f"/manage/t/{w.team.slug}/panel/attributes/"),
+        ("panel person", f"/manage/t/{w.team.slug}/panel/{w.person.pk}/"),
         (
             "panel filtered",
             f"/manage/t/{w.team.slug}/panel/?c-0-field=role&c-0-op=in&c-0-value=researcher"
