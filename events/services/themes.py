@@ -353,3 +353,103 @@ def merge(*, theme: Theme, into: Theme, actor: User) -> Theme:
     ThemeAnswer.objects.filter(theme=source).update(theme=target)
     _resize(locked)
     return Theme.objects.get(pk=target.pk)
+
+
+# Reading
+
+
+@dataclass(frozen=True)
+class ThemeRow:
+    theme: Theme
+    share: int  # percent of the answers grouped
+    quotes: list[str]
+    withheld: bool  # an anonymous survey's theme of too few answers: its words are not shown
+    roles: list[tuple[str, int]]  # an open call's respondents' roles in this theme, most first
+
+
+@dataclass(frozen=True)
+class Overview:
+    theme_set: ThemeSet | None
+    rows: list[ThemeRow]
+    unthemed: int
+    anonymous: bool
+
+    @property
+    def chart(self):
+        from .. import charts
+
+        items = [(_short(r.theme.name, 24), r.theme.size, "brand") for r in self.rows]
+        return charts.bar_chart(items, width=480, label_width=190, row=30) if items else None
+
+
+def _short(text: str, most: int) -> str:
+    return text if len(text) <= most else text[: most - 1] + "…"
+
+
+def withheld(owner: Owner, size: int) -> bool:
+    """In an anonymous survey a theme of fewer than ANONYMITY_THRESHOLD answers shows no
+    words: so few answers, read together, could say who wrote them (services.surveys)."""
+    from .surveys import ANONYMITY_THRESHOLD
+
+    return owner.anonymous and size < ANONYMITY_THRESHOLD
+
+
+def overview(*, question: Question, owner: Owner) -> Overview:
+    """What the themes page shows, in a fixed number of queries however many answers: the
+    set, its listed themes (pinned first), their quotes, and for an open call the roles."""
+    theme_set = ThemeSet.objects.filter(question=question).first()
+    if theme_set is None:
+        return Overview(None, [], 0, owner.anonymous)
+    themes = list(Theme.objects.filter(theme_set=theme_set, merged_into=None))
+    quote_ids = [pk for t in themes for pk in t.quote_answer_ids]
+    texts = dict(Answer.objects.filter(pk__in=quote_ids).values_list("pk", "text"))
+    roles: dict[int, list[tuple[str, int]]] = {}
+    if isinstance(owner.obj, OpenCall) and themes:
+        names = dict(User.Role.choices)
+        rows = (
+            ThemeAnswer.objects.filter(theme__in=themes)
+            .values_list("theme_id", "answer__response__submission__role")
+            .annotate(n=Count("pk"))
+            .order_by("theme_id", "-n")
+        )
+        for theme_id, role, n in rows:
+            roles.setdefault(theme_id, []).append((names.get(role or "", "Not given"), n))
+    grouped = sum(t.size for t in themes)
+    total = theme_set.answers_count
+    rows_out = []
+    for theme in themes:
+        hidden = withheld(owner, theme.size)
+        rows_out.append(
+            ThemeRow(
+                theme=theme,
+                share=round(100 * theme.size / total) if total else 0,
+                quotes=[] if hidden else [texts[i] for i in theme.quote_answer_ids if i in texts],
+                withheld=hidden,
+                roles=[] if hidden else roles.get(theme.pk, []),
+            )
+        )
+    return Overview(theme_set, rows_out, max(total - grouped, 0), owner.anonymous)
+
+
+def answers_of(theme: Theme):
+    """A theme's answers (with those of the themes merged into it), strongest first: never in
+    the order of answering, which in an anonymous survey would point to who wrote them."""
+    return (
+        ThemeAnswer.objects.filter(theme=shown(theme))
+        .order_by("-weight", "answer_id")
+        .values_list("answer__text", flat=True)
+    )
+
+
+def shown(theme: Theme) -> Theme:
+    """The theme a theme is listed as: itself, or the one it was merged into."""
+    while theme.merged_into_id is not None and theme.merged_into is not None:
+        theme = theme.merged_into
+    return theme
+
+
+def csv_rows(*, theme: Theme):
+    yield ["Theme", "Answer"]
+    name = shown(theme).name
+    for text in answers_of(theme).iterator(chunk_size=2000):
+        yield [name, text]
