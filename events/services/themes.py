@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from accounts.models import User
 
+from .. import charts
 from .. import themes as engine
 from ..models import Answer, OpenCall, Question, Survey, Theme, ThemeAnswer, ThemeSet
 from ..permissions import may
@@ -375,9 +376,7 @@ class Overview:
     anonymous: bool
 
     @property
-    def chart(self):
-        from .. import charts
-
+    def chart(self) -> charts.BarChart | None:
         items = [(_short(r.theme.name, 24), r.theme.size, "brand") for r in self.rows]
         return charts.bar_chart(items, width=480, label_width=190, row=30) if items else None
 
@@ -389,7 +388,7 @@ def _short(text: str, most: int) -> str:
 def withheld(owner: Owner, size: int) -> bool:
     """In an anonymous survey a theme of fewer than ANONYMITY_THRESHOLD answers shows no
     words: so few answers, read together, could say who wrote them (services.surveys)."""
-    from .surveys import ANONYMITY_THRESHOLD
+    from .surveys import ANONYMITY_THRESHOLD  # here: services.surveys imports this module
 
     return owner.anonymous and size < ANONYMITY_THRESHOLD
 
