@@ -1,12 +1,14 @@
-"""What sets a computation going: a confirmed submission with a text answer, and the task
+"""What sets a computation going: a confirmed submission or a survey answer, and the task
 itself (thin: it runs the service)."""
 
 import pytest
 
-from events.models import Theme, ThemeSet
-from events.services import open_calls
+from events.models import Question, Theme, ThemeSet
+from events.services import open_calls, surveys
 from events.services import themes as service
 from events.tasks import compute_themes
+from tests.factories import EventFactory, SessionFactory, SurveyFactory
+from tests.surveys.conftest import end, invite, seat
 
 from .conftest import add_answers, planted
 
@@ -48,3 +50,22 @@ def test_the_task_computes_and_twice_is_harmless(call_question):
     assert compute_themes.apply(args=[theme_set.pk]).get() == count
     assert sorted(Theme.objects.values_list("label", flat=True)) == labels
     assert compute_themes.apply(args=[theme_set.pk + 1000]).get() == 0  # gone: nothing to do
+
+
+def test_a_survey_answer_asks_again_for_themes_already_asked_for(
+    django_capture_on_commit_callbacks,
+):
+
+    event = EventFactory()
+    session = SessionFactory(event=event)
+    [registration] = seat(session)
+    end(session)
+    survey = SurveyFactory(event=event)
+    question = survey.questionnaire.questions.filter(kind=Question.Kind.LONG_TEXT).first()
+    theme_set = ThemeSet.objects.create(question=question)
+    recipient = invite(survey, registration.user, session)
+    with django_capture_on_commit_callbacks() as callbacks:
+        surveys.answer(recipient=recipient, answers={question.pk: "More hands-on time"})
+    theme_set.refresh_from_db()
+    assert theme_set.status == ThemeSet.Status.QUEUED
+    assert [c for c in callbacks if c.__module__ == service.__name__]
