@@ -135,3 +135,11 @@ def rescore_calls_behind() -> int:
     from .services import call_screening
 
     return call_screening.rescore_behind()
+
+
+@shared_task
+def compute_themes(theme_set_id: int) -> int:
+    """Soon after themes were asked for (or answers came in): group a question's answers."""
+    from .services import themes
+
+    return themes.compute(theme_set_id)

@@ -187,3 +187,20 @@ urlpatterns += [
     path("t/<slug:slug>/funnel/", funnel.team_funnel, name="team_funnel"),
     path("t/<slug:slug>/funnel.csv", funnel.team_funnel_csv, name="team_funnel_csv"),
 ]
+
+# Themes of a text question's answers (a survey's or an open call's).
+from .views import themes  # noqa: E402
+
+urlpatterns += [
+    path("questions/<int:pk>/themes/", themes.question_themes, name="question_themes"),
+    path(
+        "questions/<int:pk>/themes/compute/",
+        themes.question_themes_request,
+        name="question_themes_request",
+    ),
+    path("themes/<int:pk>/", themes.theme_answers, name="theme"),
+    path("themes/<int:pk>/answers.csv", themes.theme_csv, name="theme_csv"),
+    path("themes/<int:pk>/rename/", themes.theme_rename, name="theme_rename"),
+    path("themes/<int:pk>/pin/", themes.theme_pin, name="theme_pin"),
+    path("themes/<int:pk>/merge/", themes.theme_merge, name="theme_merge"),
+]

@@ -62,6 +62,8 @@ from events.models import (
     Team,
     TeamHistory,
     TeamInvitation,
+    Theme,
+    ThemeSet,
 )
 from events.services import draws as draw_service
 from events.services import invitations as invitation_service
@@ -165,6 +167,11 @@ def build_world() -> SimpleNamespace:
     ContactBlock.objects.create(team=team, email="blocked@example.com", reason="blocked")
     panel_member = PanelMember.objects.create(team=team, email="panelist@example.com", consent=True)
     draw = draw_service.draw_sample(team=team, actor=owner, segment=segment, size=1, seed="w")
+    # Themes of the call's text question (as a computation leaves them), to rename, pin, merge.
+    theme_set = ThemeSet.objects.create(question=call_question)
+    theme, other_theme = (
+        Theme.objects.create(theme_set=theme_set, position=i, label=f"theme {i}") for i in (0, 1)
+    )
     return SimpleNamespace(
         panel_attribute=panel_attribute,
         panel_member=panel_member,
@@ -195,6 +202,8 @@ def build_world() -> SimpleNamespace:
         team_invitation=team_invitation,
         segment=segment,
         draw=draw,
+        theme=theme,
+        other_theme=other_theme,
     )
 
 
@@ -556,6 +565,19 @@ CASES: list[Case] = [
     *get_only("manage:call_funnel_csv", call_pk, RUN),  # reviewers: only where the team allows it
     *get_only("manage:team_funnel", team_slug, REVIEW),
     *get_only("manage:team_funnel_csv", team_slug, RUN),
+    # Themes of a text question: read by those who read its answers (a call's pool: reviewers
+    # too; a survey's results), changed by those who edit the call or survey; the CSV behind
+    # the pool's export.
+    *get_only("manage:question_themes", lambda w: [w.call_question.pk], REVIEW),
+    *get_only("manage:question_themes", lambda w: [w.survey_question.pk], RUN),
+    *post_only("manage:question_themes_request", lambda w: [w.call_question.pk], RUN),
+    *get_only("manage:theme", lambda w: [w.theme.pk], REVIEW),
+    *get_only("manage:theme_csv", lambda w: [w.theme.pk], RUN),
+    *post_only("manage:theme_rename", lambda w: [w.theme.pk], RUN, lambda w: {"name": "New"}),
+    *post_only("manage:theme_pin", lambda w: [w.theme.pk], RUN, lambda w: {"pinned": "yes"}),
+    *post_only(
+        "manage:theme_merge", lambda w: [w.theme.pk], RUN, lambda w: {"into": w.other_theme.pk}
+    ),
     # Public and attendee pages (namespace "events") and each person's account.
     get("events:call", lambda w: [w.call.slug], PUBLIC),
     get("events:list", no_args, PUBLIC),
@@ -605,6 +627,8 @@ def snapshot(w: SimpleNamespace) -> dict:
         "segments": rows(Segment),
         "panel_attributes": rows(PanelAttribute),
         "draws": rows(Draw),
+        "theme_sets": rows(ThemeSet),
+        "themes": rows(Theme),
         "people": list(
             User.objects.filter(pk__in=[p.pk for p in people])
             .order_by("pk")

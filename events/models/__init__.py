@@ -8,6 +8,7 @@ from .questionnaire import Answer, Choice, Question, Questionnaire, Response
 from .registration import Registration, RegistrationChange
 from .survey import Survey, SurveyRecipient, SurveySending
 from .team import Membership, Role, Team, TeamHistory, TeamInvitation
+from .themes import Theme, ThemeAnswer, ThemeSet
 
 __all__ = [
     "Answer",
@@ -41,4 +42,7 @@ __all__ = [
     "TeamHistory",
     "TeamInvitation",
     "TermsAcceptance",
+    "Theme",
+    "ThemeAnswer",
+    "ThemeSet",
 ]

@@ -43,7 +43,7 @@ from ..models import (
 from ..models.open_call import new_nonce
 from ..outbox import owe
 from ..permissions import may
-from . import ServiceError
+from . import ServiceError, themes
 from . import call_screening as screening
 from . import questionnaire as engine
 
@@ -243,6 +243,7 @@ def _apply(submission: Submission, *, user: User | None = None) -> None:
     )
     submission.screened_version = call.rules_version
     submission.save()
+    themes.answers_changed(questionnaire.pk)
     owe.owe(
         kind=Kind.CALL_RECEIVED,
         about=(f"sub{submission.pk}", submission.nonce),

@@ -31,7 +31,7 @@ from ..models import (
 )
 from ..ordering import BY_NAME
 from ..outbox import owe
-from . import ServiceError
+from . import ServiceError, themes
 from . import questionnaire as engine
 
 TOKEN_SALT = "events.survey"  # noqa: S105 - a signing namespace, not a secret
@@ -487,6 +487,7 @@ def answer(*, recipient: SurveyRecipient, answers: dict[int, Any]) -> Response:
         remind_at=None,
         opened_at=recipient.opened_at or now,
     )
+    themes.answers_changed(survey.questionnaire_id)
     return response
 
 

@@ -18,18 +18,30 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from bench.themes_data import generate
 from events.invite_parsing import Row
 from events.models import (
+    Answer,
     ContactBlock,
     Notification,
     PanelMember,
     Registration,
+    Response,
     Segment,
     Session,
     Submission,
     SurveyRecipient,
+    Theme,
+    ThemeSet,
 )
-from events.services import call_screening, invitations, open_calls, questionnaire, surveys
+from events.services import (
+    call_screening,
+    invitations,
+    open_calls,
+    questionnaire,
+    surveys,
+    themes,
+)
 from events.services.attendance import check_in
 from events.services.registration import register
 from events.services.review import approve
@@ -167,6 +179,20 @@ def build_world() -> SimpleNamespace:
             },
         )
 
+    # Themes over the improvement question: more answers (rows written directly), computed
+    # as the background task does, one theme renamed with a long name and pinned.
+    improve = survey.questionnaire.questions.get(label="What should we change or improve?")
+    for n, text in enumerate(generate(40, seed=3).texts):
+        response = Response.objects.create(questionnaire=survey.questionnaire, respondent=f"x{n}")
+        Answer.objects.create(response=response, question=improve, text=text)
+    theme_set = ThemeSet.objects.create(question=improve, seed=3)
+    themes.compute(theme_set.pk)
+    theme = Theme.objects.filter(theme_set=theme_set).first()
+    themes.rename(
+        theme=theme, actor=organizer, name="Installation, disk space and the size of the weights"
+    )
+    themes.pin(theme=theme, actor=organizer)
+
     call = open_calls.create_call(
         team=team, actor=organizer, title="The open model: tell us what you need", slug="open-model"
     )
@@ -256,6 +282,8 @@ def build_world() -> SimpleNamespace:
         session=session,
         registration=Registration.objects.filter(session=session).first(),
         survey_question=survey.questionnaire.questions.first(),
+        improve=improve,
+        theme=theme,
         choice_question=choice_question,
         screening_question=question,
         call=call,
@@ -316,6 +344,8 @@ def organizer_pages(w: SimpleNamespace) -> list[tuple[str, str]]:
         ("delete segment", f"/manage/segments/{w.segment.pk}/delete/"),
         ("do-not-contact", f"/manage/teams/{w.team.slug}/contacts/"),
         ("funnel of the call", f"/manage/calls/{c}/funnel/"),
+        ("themes of a survey question", f"/manage/questions/{w.improve.pk}/themes/"),
+        ("a theme's answers", f"/manage/themes/{w.theme.pk}/"),
         ("funnel of the team", f"/manage/t/{w.team.slug}/funnel/"),
         ("funnel of a segment", f"/manage/t/{w.team.slug}/funnel/?segment={w.segment.pk}"),
     ]

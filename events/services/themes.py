@@ -1,0 +1,454 @@
+"""Themes over a text question's answers (issue #23): asking for them, computing them in the
+background, placing new answers, and what organizers do to them (rename, pin, merge).
+
+The grouping is the pure engine's (events.themes); this module feeds it a question's answers
+and keeps what it returns as ThemeSet, Theme and ThemeAnswer rows. A page never computes:
+`request` queues the task (debounced: many answers arriving together make one computation),
+the task runs `compute`. Who may read themes is who may read the answers (a survey's results,
+a call's pool); who may change them is who may edit the survey or the call."""
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from celery import current_app
+from django.db import transaction
+from django.db.models import Count
+from django.utils import timezone
+
+from accounts.models import User
+
+from .. import charts
+from .. import themes as engine
+from ..models import Answer, OpenCall, Question, Survey, Theme, ThemeAnswer, ThemeSet
+from ..permissions import may
+from . import ServiceError
+
+log = logging.getLogger(__name__)
+
+COMPUTE_TASK = "events.tasks.compute_themes"
+DEBOUNCE = timedelta(seconds=60)  # requests this close to a queued one add nothing
+TEXT_KINDS = (Question.Kind.SHORT_TEXT, Question.Kind.LONG_TEXT)
+MAX_NAME = 120
+QUOTES = 5
+
+
+@dataclass(frozen=True)
+class Owner:
+    """The survey or open call a question belongs to, and the actions that guard its themes."""
+
+    obj: Survey | OpenCall
+    read: str  # see the themes and their answers
+    edit: str  # rename, pin, merge, recompute
+    export: str  # the CSV of a theme's answers
+
+    @property
+    def anonymous(self) -> bool:
+        return isinstance(self.obj, Survey) and self.obj.anonymous
+
+
+def owner_of(question: Question) -> Owner | None:
+    """The survey or call that asks `question` (None for an event's screening questions,
+    which have no themes)."""
+    survey = Survey.objects.select_related("event").filter(
+        questionnaire_id=question.questionnaire_id
+    )
+    if (found := survey.first()) is not None:
+        return Owner(found, "survey.results", "survey.edit", "survey.results")
+    call = OpenCall.objects.filter(questionnaire_id=question.questionnaire_id).first()
+    if call is not None:
+        return Owner(call, "call.review", "call.edit", "call.export")
+    return None
+
+
+def _check(actor: User, question: Question, what: str) -> Owner:
+    owner = owner_of(question)
+    if owner is None or question.kind not in TEXT_KINDS:
+        raise ServiceError("Only the text questions of a survey or an open call have themes.")
+    if not may(actor, getattr(owner, what), owner.obj):
+        raise ServiceError("You may not change these themes.")
+    return owner
+
+
+# Asking for a computation
+
+
+def request(question: Question, *, actor: User | None = None) -> ThemeSet:
+    """Ask for the question's themes to be computed in the background. Debounced: while a
+    computation asked for less than DEBOUNCE ago is still waiting, this adds nothing. With an
+    `actor` (the page's Recompute button), only someone who may edit the themes may ask."""
+    if actor is not None:
+        _check(actor, question, "edit")
+    elif question.kind not in TEXT_KINDS:
+        raise ServiceError("Only text questions have themes.")
+    now = timezone.now()
+    with transaction.atomic():
+        theme_set, _created = ThemeSet.objects.get_or_create(question=question)
+        theme_set = ThemeSet.objects.select_for_update().get(pk=theme_set.pk)
+        waiting = theme_set.status == ThemeSet.Status.QUEUED
+        if waiting and theme_set.requested_at and now - theme_set.requested_at < DEBOUNCE:
+            return theme_set
+        theme_set.status = ThemeSet.Status.QUEUED
+        theme_set.requested_at = now
+        theme_set.save(update_fields=["status", "requested_at"])
+        _enqueue(theme_set.pk)
+    return theme_set
+
+
+def _enqueue(theme_set_id: int) -> None:
+    def ring() -> None:
+        try:
+            # By name: the tasks module calls this one, and an import back would close a cycle.
+            current_app.tasks[COMPUTE_TASK].delay(theme_set_id)
+        except Exception:  # noqa: BLE001 - any broker failure: the set stays queued, Recompute asks again
+            log.warning("Could not enqueue the themes of set %s", theme_set_id)
+
+    transaction.on_commit(ring)
+
+
+def answers_changed(questionnaire_id: int) -> None:
+    """New or changed answers to a questionnaire: its text questions that have themes are
+    computed again (debounced). Questions nobody asked themes of are left alone."""
+    questions = Question.objects.filter(
+        questionnaire_id=questionnaire_id, kind__in=TEXT_KINDS, theme_set__isnull=False
+    )
+    for question in questions:
+        request(question)
+
+
+# Computing
+
+
+def _texts(question_id: int) -> tuple[list[int], list[str]]:
+    ids: list[int] = []
+    texts: list[str] = []
+    rows = Answer.objects.filter(question_id=question_id).exclude(text="").order_by("pk")
+    for pk, text in rows.values_list("pk", "text").iterator(chunk_size=2000):
+        ids.append(pk)
+        texts.append(text)
+    return ids, texts
+
+
+def _settings(theme_set: ThemeSet) -> engine.Settings:
+    return engine.Settings(
+        min_themes=theme_set.min_themes, max_themes=theme_set.max_themes, seed=theme_set.seed
+    )
+
+
+def _old_model(theme_set: ThemeSet) -> engine.Model | None:
+    if not theme_set.model:
+        return None
+    try:
+        return engine.Model.from_bytes(bytes(theme_set.model))
+    except ValueError:
+        return None  # an unreadable model: nothing is carried over, the themes start afresh
+
+
+def compute(theme_set_id: int) -> int:
+    """The task's body: group the question's text answers (by id order) and replace the set's
+    themes and placements in one transaction, carrying organizers' renames, pins and merges to
+    the themes that continue the old ones. Returns the number of themes. Safe to run twice (the
+    same answers and seed give the same themes). A failure is stored on the set with a message
+    and the old themes stay as they were."""
+    updated = ThemeSet.objects.filter(pk=theme_set_id).update(status=ThemeSet.Status.RUNNING)
+    if not updated:
+        return 0  # the question went: nothing to do
+    theme_set = ThemeSet.objects.get(pk=theme_set_id)
+    try:
+        ids, texts = _texts(theme_set.question_id)
+        grouping = engine.group(texts, _settings(theme_set))
+    except Exception as error:
+        log.exception("Themes of set %s could not be computed", theme_set_id)
+        _failed(theme_set_id, f"The themes could not be computed ({type(error).__name__}).")
+        return 0
+    with transaction.atomic():
+        theme_set = ThemeSet.objects.select_for_update().get(pk=theme_set_id)
+        _replace(theme_set, ids, grouping)
+        # A request that came while this ran stays queued: its task computes again.
+        if theme_set.status == ThemeSet.Status.RUNNING:
+            theme_set.status = ThemeSet.Status.IDLE
+        theme_set.model = grouping.model.to_bytes()
+        theme_set.computed_at = timezone.now()
+        theme_set.answers_count = len(ids)
+        theme_set.reason = (grouping.reason or "")[:300]
+        theme_set.error = ""
+        theme_set.save()
+    return len(grouping.themes)
+
+
+def _failed(theme_set_id: int, message: str) -> None:
+    ThemeSet.objects.filter(pk=theme_set_id).update(status=ThemeSet.Status.FAILED, error=message)
+
+
+def _replace(theme_set: ThemeSet, ids: list[int], grouping: engine.Grouping) -> None:
+    old_model = _old_model(theme_set)
+    old = {t.position: t for t in Theme.objects.filter(theme_set=theme_set)}
+    carried = engine.match(old_model, grouping.model) if old_model and old else {}
+    ThemeAnswer.objects.filter(theme_set=theme_set).delete()
+    Theme.objects.filter(theme_set=theme_set).delete()
+    new = Theme.objects.bulk_create(
+        Theme(
+            theme_set=theme_set,
+            position=index,
+            label=found.label[:300],
+            terms=list(found.terms),
+            size=found.size,
+            quote_answer_ids=[ids[i] for i in found.quotes[:QUOTES]],
+        )
+        for index, found in enumerate(grouping.themes)
+    )
+    # Renames and pins go to the continuing theme; a merge stays when both its themes continue.
+    continues = {index: old[o] for index, o in carried.items() if o in old}
+    by_old_pk = {theme.pk: new[index] for index, theme in continues.items()}
+    for index, before in continues.items():
+        new[index].custom_name = before.custom_name
+        new[index].pinned = before.pinned
+        target = by_old_pk.get(before.merged_into_id) if before.merged_into_id else None
+        if target is not None and target is not new[index]:
+            new[index].merged_into = target
+    Theme.objects.bulk_update(new, ["custom_name", "pinned", "merged_into"])
+    placements = [
+        ThemeAnswer(
+            theme_set=theme_set,
+            answer_id=ids[row],
+            theme=_root(new[index]) if index is not None else None,
+            weight=weight,
+        )
+        for row, (index, weight) in enumerate(grouping.placements)
+    ]
+    ThemeAnswer.objects.bulk_create(placements, batch_size=5000)
+    _resize(new)
+
+
+def _root(theme: Theme) -> Theme:
+    seen = set()
+    while theme.merged_into is not None and theme.pk not in seen:
+        seen.add(theme.pk)
+        theme = theme.merged_into
+    return theme
+
+
+def _locked(theme_set_id: int) -> list[Theme]:
+    """The set's themes, locked, each linked in memory to the theme it was merged into."""
+    themes = list(Theme.objects.select_for_update().filter(theme_set_id=theme_set_id))
+    by_pk = {t.pk: t for t in themes}
+    for theme in themes:
+        if theme.merged_into_id is not None:
+            theme.merged_into = by_pk[theme.merged_into_id]
+    return themes
+
+
+def _resize(themes: list[Theme]) -> None:
+    """A merged theme's answers count in the theme it went into; it keeps none itself."""
+    for theme in themes:
+        theme.size = 0
+    counts = {t.pk: t for t in themes}
+    for theme_id, size in _sizes([t.pk for t in themes]).items():
+        counts[theme_id].size = size
+    Theme.objects.bulk_update(themes, ["size"])
+
+
+def _sizes(theme_ids: list[int]) -> dict[int, int]:
+    rows = (
+        ThemeAnswer.objects.filter(theme_id__in=theme_ids)
+        .values("theme_id")
+        .annotate(n=Count("pk"))
+        .values_list("theme_id", "n")
+    )
+    return dict(rows)
+
+
+def assign_new(theme_set: ThemeSet) -> int:
+    """Place the answers that came after the last computation in its themes, without computing
+    them again (the stored model). Returns how many were placed."""
+    model = _old_model(theme_set)
+    if model is None:
+        return 0
+    placed = ThemeAnswer.objects.filter(theme_set=theme_set).values("answer_id")
+    rows = list(
+        Answer.objects.filter(question_id=theme_set.question_id)
+        .exclude(text="")
+        .exclude(pk__in=placed)
+        .order_by("pk")
+        .values_list("pk", "text")
+    )
+    if not rows:
+        return 0
+    placements = engine.assign(model, [text for _pk, text in rows])
+    with transaction.atomic():
+        themes = _locked(theme_set.pk)
+        by_position = {t.position: t for t in themes}
+        ThemeAnswer.objects.bulk_create(
+            [
+                ThemeAnswer(
+                    theme_set=theme_set,
+                    answer_id=pk,
+                    theme=_root(by_position[index]) if index in by_position else None,
+                    weight=weight,
+                )
+                for (pk, _text), (index, weight) in zip(rows, placements, strict=True)
+            ],
+            ignore_conflicts=True,  # placed meanwhile by a computation: that placement stands
+        )
+        _resize(themes)
+        ThemeSet.objects.filter(pk=theme_set.pk).update(
+            answers_count=ThemeAnswer.objects.filter(theme_set=theme_set).count()
+        )
+    return len(rows)
+
+
+# What organizers do to themes
+
+
+def _theme_for_edit(actor: User, theme: Theme) -> Theme:
+    theme = Theme.objects.select_related("theme_set__question").get(pk=theme.pk)
+    _check(actor, theme.theme_set.question, "edit")
+    return theme
+
+
+def rename(*, theme: Theme, actor: User, name: str) -> Theme:
+    """Give a theme a name of the organizer's choosing; an empty name restores the label."""
+    name = " ".join((name or "").split())
+    if "\x00" in name:
+        raise ServiceError("The name contains a character that cannot be kept.")
+    if len(name) > MAX_NAME:
+        raise ServiceError(f"A theme's name can be at most {MAX_NAME} characters.")
+    theme = _theme_for_edit(actor, theme)
+    Theme.objects.filter(pk=theme.pk).update(custom_name=name)
+    theme.custom_name = name
+    return theme
+
+
+def pin(*, theme: Theme, actor: User, pinned: bool = True) -> Theme:
+    """Pinned themes are listed first, and stay pinned through recomputations."""
+    theme = _theme_for_edit(actor, theme)
+    Theme.objects.filter(pk=theme.pk).update(pinned=pinned)
+    theme.pinned = pinned
+    return theme
+
+
+def unpin(*, theme: Theme, actor: User) -> Theme:
+    return pin(theme=theme, actor=actor, pinned=False)
+
+
+@transaction.atomic
+def merge(*, theme: Theme, into: Theme, actor: User) -> Theme:
+    """Fold `theme` into `into`: its answers count there, and it is no longer listed. Kept
+    through recomputations while both themes continue."""
+    theme = _theme_for_edit(actor, theme)
+    into = _theme_for_edit(actor, into)
+    if theme.theme_set_id != into.theme_set_id:
+        raise ServiceError("Only themes of the same question can be merged.")
+    locked = _locked(theme.theme_set_id)
+    by_pk = {t.pk: t for t in locked}
+    source, target = by_pk[theme.pk], _root(by_pk[into.pk])
+    if _root(source).pk == target.pk:
+        raise ServiceError("A theme cannot be merged with itself.")
+    source.merged_into = target
+    Theme.objects.filter(pk=source.pk).update(merged_into=target)
+    # Themes already merged into the source follow it.
+    Theme.objects.filter(merged_into=source).update(merged_into=target)
+    ThemeAnswer.objects.filter(theme__in=[t.pk for t in locked if _root(t).pk == target.pk]).update(
+        theme=target
+    )
+    ThemeAnswer.objects.filter(theme=source).update(theme=target)
+    _resize(locked)
+    return Theme.objects.get(pk=target.pk)
+
+
+# Reading
+
+
+@dataclass(frozen=True)
+class ThemeRow:
+    theme: Theme
+    share: int  # percent of the answers grouped
+    quotes: list[str]
+    withheld: bool  # an anonymous survey's theme of too few answers: its words are not shown
+    roles: list[tuple[str, int]]  # an open call's respondents' roles in this theme, most first
+
+
+@dataclass(frozen=True)
+class Overview:
+    theme_set: ThemeSet | None
+    rows: list[ThemeRow]
+    unthemed: int
+    anonymous: bool
+
+    @property
+    def chart(self) -> charts.BarChart | None:
+        items = [(_short(r.theme.name, 24), r.theme.size, "brand") for r in self.rows]
+        return charts.bar_chart(items, width=480, label_width=190, row=30) if items else None
+
+
+def _short(text: str, most: int) -> str:
+    return text if len(text) <= most else text[: most - 1] + "…"
+
+
+def withheld(owner: Owner, size: int) -> bool:
+    """In an anonymous survey a theme of fewer than ANONYMITY_THRESHOLD answers shows no
+    words: so few answers, read together, could say who wrote them (services.surveys)."""
+    from .surveys import ANONYMITY_THRESHOLD  # here: services.surveys imports this module
+
+    return owner.anonymous and size < ANONYMITY_THRESHOLD
+
+
+def overview(*, question: Question, owner: Owner) -> Overview:
+    """What the themes page shows, in a fixed number of queries however many answers: the
+    set, its listed themes (pinned first), their quotes, and for an open call the roles."""
+    theme_set = ThemeSet.objects.filter(question=question).first()
+    if theme_set is None:
+        return Overview(None, [], 0, owner.anonymous)
+    themes = list(Theme.objects.filter(theme_set=theme_set, merged_into=None))
+    quote_ids = [pk for t in themes for pk in t.quote_answer_ids]
+    texts = dict(Answer.objects.filter(pk__in=quote_ids).values_list("pk", "text"))
+    roles: dict[int, list[tuple[str, int]]] = {}
+    if isinstance(owner.obj, OpenCall) and themes:
+        names = dict(User.Role.choices)
+        rows = (
+            ThemeAnswer.objects.filter(theme__in=themes)
+            .values_list("theme_id", "answer__response__submission__role")
+            .annotate(n=Count("pk"))
+            .order_by("theme_id", "-n")
+        )
+        for theme_id, role, n in rows:
+            roles.setdefault(theme_id, []).append((names.get(role or "", "Not given"), n))
+    grouped = sum(t.size for t in themes)
+    total = theme_set.answers_count
+    rows_out = []
+    for theme in themes:
+        hidden = withheld(owner, theme.size)
+        rows_out.append(
+            ThemeRow(
+                theme=theme,
+                share=round(100 * theme.size / total) if total else 0,
+                quotes=[] if hidden else [texts[i] for i in theme.quote_answer_ids if i in texts],
+                withheld=hidden,
+                roles=[] if hidden else roles.get(theme.pk, []),
+            )
+        )
+    return Overview(theme_set, rows_out, max(total - grouped, 0), owner.anonymous)
+
+
+def answers_of(theme: Theme):
+    """A theme's answers (with those of the themes merged into it), strongest first: never in
+    the order of answering, which in an anonymous survey would point to who wrote them."""
+    return (
+        ThemeAnswer.objects.filter(theme=shown(theme))
+        .order_by("-weight", "answer_id")
+        .values_list("answer__text", flat=True)
+    )
+
+
+def shown(theme: Theme) -> Theme:
+    """The theme a theme is listed as: itself, or the one it was merged into."""
+    while theme.merged_into_id is not None and theme.merged_into is not None:
+        theme = theme.merged_into
+    return theme
+
+
+def csv_rows(*, theme: Theme):
+    yield ["Theme", "Answer"]
+    name = shown(theme).name
+    for text in answers_of(theme).iterator(chunk_size=2000):
+        yield [name, text]

@@ -1,0 +1,164 @@
+"""The themes of a text question (services.themes): the page, its actions and a theme's
+answers. The page never computes: it shows the last computation and a button that queues one.
+
+Who: those who may read the answers (a survey's results: "survey.results"; a call's pool:
+"call.review") see the themes; those who may edit the survey or call ("survey.edit",
+"call.edit") rename, pin, merge and recompute; a theme's CSV is behind the export the
+survey's or pool's CSV is behind. Anyone else gets a 404."""
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.http import AuthenticatedRequest
+
+from ..exports import stream_csv
+from ..models import OpenCall, Question, Theme
+from ..permissions import may, organizer_required
+from ..services import ServiceError
+from ..services import themes as service
+
+PER_PAGE = 50
+MAX_ID_DIGITS = 10
+
+
+def _question_or_404(request: HttpRequest, pk: int, action: str = "read"):
+    question = get_object_or_404(Question.objects.all(), pk=pk, kind__in=service.TEXT_KINDS)
+    owner = service.owner_of(question)
+    if owner is None or not may(request.user, getattr(owner, action), owner.obj):
+        raise Http404
+    return question, owner
+
+
+def _theme_or_404(request: HttpRequest, pk: int, action: str = "read"):
+    theme = get_object_or_404(
+        Theme.objects.select_related("theme_set", "merged_into__merged_into"), pk=pk
+    )
+    question, owner = _question_or_404(request, theme.theme_set.question_id, action)
+    return theme, question, owner
+
+
+def _context(question: Question, owner: service.Owner) -> dict:
+    if isinstance(owner.obj, OpenCall):
+        return {"call": owner.obj, "back": ("manage:pool_results", owner.obj.pk)}
+    return {"event": owner.obj.event, "back": ("manage:survey_results", owner.obj.event_id)}
+
+
+@organizer_required
+@require_GET
+def question_themes(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    question, owner = _question_or_404(request, pk)
+    found = service.overview(question=question, owner=owner)
+    return render(
+        request,
+        "events/manage/question_themes.html",
+        {
+            **_context(question, owner),
+            "here": "Themes",
+            "question": question,
+            "overview": found,
+            "may_edit": may(request.user, owner.edit, owner.obj),
+            "may_export": may(request.user, owner.export, owner.obj),
+        },
+    )
+
+
+@organizer_required
+@require_POST
+def question_themes_request(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    question, _owner = _question_or_404(request, pk, "edit")
+    try:
+        service.request(question, actor=request.user)
+    except ServiceError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "The themes will be computed in a moment. Reload to see them.")
+    return redirect("manage:question_themes", question.pk)
+
+
+@organizer_required
+@require_POST
+def theme_rename(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    theme, question, _owner = _theme_or_404(request, pk, "edit")
+    try:
+        service.rename(theme=theme, actor=request.user, name=request.POST.get("name", ""))
+    except ServiceError as error:
+        messages.error(request, error.message)
+    return redirect("manage:question_themes", question.pk)
+
+
+@organizer_required
+@require_POST
+def theme_pin(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    theme, question, _owner = _theme_or_404(request, pk, "edit")
+    pinned = request.POST.get("pinned") == "yes"
+    try:
+        service.pin(theme=theme, actor=request.user, pinned=pinned)
+    except ServiceError as error:
+        messages.error(request, error.message)
+    return redirect("manage:question_themes", question.pk)
+
+
+@organizer_required
+@require_POST
+def theme_merge(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    theme, question, _owner = _theme_or_404(request, pk, "edit")
+    raw = request.POST.get("into", "")
+    into = None
+    if raw.isascii() and raw.isdigit() and len(raw) <= MAX_ID_DIGITS:
+        into = Theme.objects.filter(pk=raw).first()
+    if into is None:
+        message = "Choose a theme of this question to merge into."
+        return HttpResponse(message, status=400, content_type="text/plain")
+    try:
+        service.merge(theme=theme, into=into, actor=request.user)
+    except ServiceError as error:
+        messages.error(request, error.message)
+    return redirect("manage:question_themes", question.pk)
+
+
+@organizer_required
+@require_GET
+def theme_answers(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    theme, question, owner = _theme_or_404(request, pk)
+    listed = service.shown(theme)
+    hidden = service.withheld(owner, listed.size)
+    raw = request.GET.get("page", "1")
+    page = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= MAX_ID_DIGITS else 1
+    pages = max((listed.size + PER_PAGE - 1) // PER_PAGE, 1)
+    page = min(max(page, 1), pages)
+    answers = (
+        [] if hidden else list(service.answers_of(listed)[(page - 1) * PER_PAGE : page * PER_PAGE])
+    )
+    return render(
+        request,
+        "events/manage/theme_answers.html",
+        {
+            **_context(question, owner),
+            "here": "Theme",
+            "question": question,
+            "theme": listed,
+            "answers": answers,
+            "withheld": hidden,
+            "page": page,
+            "pages": pages,
+            "query": "",
+            "may_export": may(request.user, owner.export, owner.obj),
+        },
+    )
+
+
+@organizer_required
+@require_GET
+def theme_csv(request: AuthenticatedRequest, pk: int) -> HttpResponseBase:
+    theme, _question, owner = _theme_or_404(request, pk, "export")
+    if service.withheld(owner, service.shown(theme).size):
+        return HttpResponse(
+            "Fewer than 3 people's answers are in this theme. The survey is anonymous, so "
+            "they are not shown on their own.",
+            status=403,
+            content_type="text/plain",
+        )
+    return stream_csv(service.csv_rows(theme=theme), f"theme-{theme.pk}.csv")
