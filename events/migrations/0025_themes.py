@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('events', '0023_panel_json_indexes'),
+        ('events', '0024_panel_funnel_columns'),
     ]
 
     operations = [
