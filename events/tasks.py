@@ -139,7 +139,16 @@ def rescore_calls_behind() -> int:
 
 @shared_task
 def compute_themes(theme_set_id: int) -> int:
-    """Soon after themes were asked for (or answers came in): group a question's answers."""
+    """Soon after themes were asked for: group a question's answers (a full computation)."""
     from .services import themes
 
     return themes.compute(theme_set_id)
+
+
+@shared_task
+def place_theme_answers(theme_set_id: int) -> int:
+    """Soon after new answers came to a question whose themes were computed: place them in
+    those themes (no recomputation). Safe to run twice: placed answers are not placed again."""
+    from .services import themes
+
+    return themes.place_new(theme_set_id)

@@ -54,6 +54,7 @@ import re
 import unicodedata
 import warnings
 import zipfile
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import ParamSpec, TypeVar
@@ -346,6 +347,35 @@ def match(old: Model, new: Model, threshold: float = MATCH_THRESHOLD) -> dict[in
     return {
         int(r): int(c) for r, c in zip(rows, cols, strict=True) if similarity[r, c] >= threshold
     }
+
+
+def follow(
+    before: Sequence[Placement],
+    after: Sequence[Placement],
+    *,
+    least: float = 0.5,
+) -> dict[int, int]:
+    """Which new theme took over each old theme's answers: {new theme index: old theme index},
+    from the placements of the same texts under the old model (`assign`) and the new grouping.
+    An old theme follows the new theme holding the most of its answers, if that is at least
+    `least` of them; a new theme continues one old theme at most (the one it took most of).
+    Where `match` compares the themes' words, this compares their answers: what an organizer
+    who named a theme means by it."""
+    together: Counter[tuple[int, int]] = Counter()
+    sizes: Counter[int] = Counter()
+    for (old, _w), (new, _v) in zip(before, after, strict=True):
+        if old is not None:
+            sizes[old] += 1
+            if new is not None:
+                together[(old, new)] += 1
+    best: dict[int, tuple[int, int]] = {}  # new -> (answers, old)
+    for (old, new), count in together.most_common():
+        if count < least * sizes[old] or new in best:
+            continue
+        if any(o == old for _c, o in best.values()):
+            continue
+        best[new] = (count, old)
+    return {new: old for new, (_count, old) in best.items()}
 
 
 # --- the steps ----------------------------------------------------------------------------

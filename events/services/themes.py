@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from celery import current_app
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
@@ -27,6 +28,8 @@ from . import ServiceError
 log = logging.getLogger(__name__)
 
 COMPUTE_TASK = "events.tasks.compute_themes"
+PLACE_TASK = "events.tasks.place_theme_answers"
+PLACE_DELAY = 30  # seconds: new answers arriving within it are placed by one task
 DEBOUNCE = timedelta(seconds=60)  # requests this close to a queued one add nothing
 TEXT_KINDS = (Question.Kind.SHORT_TEXT, Question.Kind.LONG_TEXT)
 MAX_NAME = 120
@@ -107,13 +110,45 @@ def _enqueue(theme_set_id: int) -> None:
 
 
 def answers_changed(questionnaire_id: int) -> None:
-    """New or changed answers to a questionnaire: its text questions that have themes are
-    computed again (debounced). Questions nobody asked themes of are left alone."""
-    questions = Question.objects.filter(
-        questionnaire_id=questionnaire_id, kind__in=TEXT_KINDS, theme_set__isnull=False
-    )
-    for question in questions:
-        request(question)
+    """New or changed answers to a questionnaire, for its text questions that have themes:
+    where the themes were computed, the new answers are placed in them soon (`assign_new`, no
+    recomputation: the themes and the organizers' names, pins and merges stand; a full
+    recomputation is the page's button); where they are still waiting for their first
+    computation, it is asked for again (debounced). Questions nobody asked themes of are left
+    alone."""
+    sets = ThemeSet.objects.filter(
+        question__questionnaire_id=questionnaire_id, question__kind__in=TEXT_KINDS
+    ).select_related("question")
+    for theme_set in sets:
+        if theme_set.computed_at is None:
+            request(theme_set.question)
+        else:
+            _enqueue_placing(theme_set.pk)
+
+
+def _enqueue_placing(theme_set_id: int) -> None:
+    """One placing task per set and PLACE_DELAY at most: answers arriving together are
+    placed together (the cache's atomic add says whether a task is already waiting)."""
+
+    def ring() -> None:
+        try:
+            fresh = cache.add(f"themes-place:{theme_set_id}", 1, PLACE_DELAY)
+        except Exception:  # noqa: BLE001 - no cache: place anyway (each run is idempotent)
+            fresh = True
+        if not fresh:
+            return
+        try:
+            current_app.tasks[PLACE_TASK].apply_async(args=(theme_set_id,), countdown=PLACE_DELAY)
+        except Exception:  # noqa: BLE001 - the next answer, or a recomputation, places them
+            log.warning("Could not enqueue placing the new answers of themes set %s", theme_set_id)
+
+    transaction.on_commit(ring)
+
+
+def place_new(theme_set_id: int) -> int:
+    """The placing task's body: the set's answers not placed yet go to its themes."""
+    theme_set = ThemeSet.objects.filter(pk=theme_set_id).first()
+    return assign_new(theme_set) if theme_set is not None else 0
 
 
 # Computing
@@ -163,7 +198,7 @@ def compute(theme_set_id: int) -> int:
         return 0
     with transaction.atomic():
         theme_set = ThemeSet.objects.select_for_update().get(pk=theme_set_id)
-        _replace(theme_set, ids, grouping)
+        _replace(theme_set, ids, texts, grouping)
         # A request that came while this ran stays queued: its task computes again.
         if theme_set.status == ThemeSet.Status.RUNNING:
             theme_set.status = ThemeSet.Status.IDLE
@@ -180,10 +215,35 @@ def _failed(theme_set_id: int, message: str) -> None:
     ThemeSet.objects.filter(pk=theme_set_id).update(status=ThemeSet.Status.FAILED, error=message)
 
 
-def _replace(theme_set: ThemeSet, ids: list[int], grouping: engine.Grouping) -> None:
+def _carried(
+    old_model: engine.Model | None,
+    old: dict[int, Theme],
+    texts: list[str],
+    grouping: engine.Grouping,
+) -> dict[int, int]:
+    """Which new theme continues which old one ({new index: old position}): by their words
+    (`match`), and for a theme an organizer renamed, pinned or merged that its words did not
+    find, by its answers (`follow`: the new theme that took most of them), so that their edits
+    are not lost to a recomputation that reworded a theme."""
+    if old_model is None or not old:
+        return {}
+    carried = engine.match(old_model, grouping.model)
+    edited = {p for p, t in old.items() if t.custom_name or t.pinned or t.merged_into_id}
+    lost = edited - set(carried.values())
+    if lost:
+        before = engine.assign(old_model, texts)
+        for new, position in engine.follow(before, grouping.placements).items():
+            if position in lost and new not in carried:
+                carried[new] = position
+    return carried
+
+
+def _replace(
+    theme_set: ThemeSet, ids: list[int], texts: list[str], grouping: engine.Grouping
+) -> None:
     old_model = _old_model(theme_set)
     old = {t.position: t for t in Theme.objects.filter(theme_set=theme_set)}
-    carried = engine.match(old_model, grouping.model) if old_model and old else {}
+    carried = _carried(old_model, old, texts, grouping)
     ThemeAnswer.objects.filter(theme_set=theme_set).delete()
     Theme.objects.filter(theme_set=theme_set).delete()
     new = Theme.objects.bulk_create(
@@ -276,6 +336,9 @@ def assign_new(theme_set: ThemeSet) -> int:
         return 0
     placements = engine.assign(model, [text for _pk, text in rows])
     with transaction.atomic():
+        locked = ThemeSet.objects.select_for_update().get(pk=theme_set.pk)
+        if locked.computed_at != theme_set.computed_at:
+            return 0  # computed again meanwhile: that computation placed every answer
         themes = _locked(theme_set.pk)
         by_position = {t.position: t for t in themes}
         ThemeAnswer.objects.bulk_create(

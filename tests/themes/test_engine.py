@@ -23,6 +23,7 @@ from events.themes import (
     Model,
     Settings,
     assign,
+    follow,
     group,
     match,
     terms,
@@ -353,3 +354,13 @@ def test_default_settings_ask_for_two_to_twelve_themes():
     settings = Settings(seed=3)
 
     assert (settings.min_themes, settings.max_themes, settings.seed) == (2, 12, 3)
+
+
+def test_follow_pairs_each_old_theme_with_the_new_theme_that_took_most_of_its_answers():
+    before = [(0, 1.0)] * 6 + [(1, 1.0)] * 4 + [(None, 0.0)] * 2
+    # Old 0's answers went mostly to new 2; old 1's split evenly between 0 and 1 (no majority
+    # under least=0.6, one pairing under the default 0.5: the first found, new 0).
+    after = [(2, 1.0)] * 5 + [(0, 1.0)] + [(0, 1.0)] * 2 + [(1, 1.0)] * 2 + [(1, 1.0)] * 2
+    assert follow(before, after) == {2: 0, 0: 1}
+    assert follow(before, after, least=0.6) == {2: 0}
+    assert follow([], []) == {}

@@ -201,3 +201,25 @@ def test_only_editors_change_themes(call_question):
         service.rename(theme=theme, actor=UserFactory(), name="Mine")
     with pytest.raises(ServiceError):
         service.request(call_question, actor=UserFactory())
+
+
+def test_edits_follow_their_answers_when_the_words_of_a_theme_changed(call_question, monkeypatch):
+    """A recomputation whose themes' words no longer match the old ones (the engine's `match`
+    finds no continuation) still carries a name and a pin to the theme that took most of the
+    renamed theme's answers."""
+    add_answers(call_question, planted(150))
+    theme_set = computed(call_question)
+    first, second = sorted(listed(theme_set), key=lambda t: t.position)[:2]
+    actor = call_question.organizer
+    service.rename(theme=first, actor=actor, name="Install pains")
+    service.pin(theme=second, actor=actor)
+    answers_of_first = set(
+        ThemeAnswer.objects.filter(theme=first).values_list("answer_id", flat=True)
+    )
+    monkeypatch.setattr(service.engine, "match", lambda old, new, **_: {})
+    ThemeSet.objects.filter(pk=theme_set.pk).update(status=ThemeSet.Status.IDLE)
+    theme_set = computed(call_question)
+    renamed = Theme.objects.get(theme_set=theme_set, custom_name="Install pains")
+    now_in_it = set(ThemeAnswer.objects.filter(theme=renamed).values_list("answer_id", flat=True))
+    assert len(now_in_it & answers_of_first) >= len(answers_of_first) / 2
+    assert Theme.objects.filter(theme_set=theme_set, pinned=True).count() == 1

@@ -2,11 +2,12 @@
 itself (thin: it runs the service)."""
 
 import pytest
+from django.core.cache import cache
 
-from events.models import Question, Theme, ThemeSet
+from events.models import Question, Theme, ThemeAnswer, ThemeSet
 from events.services import open_calls, surveys
 from events.services import themes as service
-from events.tasks import compute_themes
+from events.tasks import compute_themes, place_theme_answers
 from tests.factories import EventFactory, SessionFactory, SurveyFactory
 from tests.surveys.conftest import end, invite, seat
 
@@ -69,3 +70,35 @@ def test_a_survey_answer_asks_again_for_themes_already_asked_for(
     theme_set.refresh_from_db()
     assert theme_set.status == ThemeSet.Status.QUEUED
     assert [c for c in callbacks if c.__module__ == service.__name__]
+
+
+def test_new_answers_to_computed_themes_are_placed_in_them_not_recomputed(
+    call_question, monkeypatch, django_capture_on_commit_callbacks
+):
+    """Once themes are computed, answers arriving later join them (one placing task for
+    answers arriving together), and the organizer's names stand: no recomputation."""
+    add_answers(call_question, planted(80))
+    ThemeSet.objects.create(question=call_question, seed=2026)
+    theme_set = service.request(call_question)
+    service.compute(theme_set.pk)
+    theme_set.refresh_from_db()
+    first = Theme.objects.filter(theme_set=theme_set).order_by("position").first()
+    service.rename(theme=first, actor=call_question.organizer, name="Install pains")
+    cache.delete(f"themes-place:{theme_set.pk}")
+    queued = []
+    monkeypatch.setattr(
+        place_theme_answers,
+        "apply_async",
+        lambda args, countdown: queued.append((args, countdown)),
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        add_answers(call_question, planted(2, seed=9), start=500)
+        service.answers_changed(call_question.questionnaire_id)
+        service.answers_changed(call_question.questionnaire_id)
+    assert queued == [((theme_set.pk,), service.PLACE_DELAY)]
+    theme_set.refresh_from_db()
+    assert theme_set.status == ThemeSet.Status.IDLE  # nothing queued for a recomputation
+    assert place_theme_answers.apply(args=[theme_set.pk]).get() == 2
+    assert ThemeAnswer.objects.filter(theme_set=theme_set).count() == 82
+    assert Theme.objects.get(pk=first.pk).custom_name == "Install pains"
+    assert place_theme_answers.apply(args=[theme_set.pk]).get() == 0  # twice is harmless
