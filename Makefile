@@ -98,9 +98,12 @@ bench-panel: $(VENV)/.installed-dev
 bench-screening: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.call_screening $(BENCH_SCREENING_ARGS)
 
-## bench-themes: the themes engine alone on 100,000 planted answers: grouping time and peak
-## memory, assigning 1,000 new answers, purity, against TF-IDF alone and plain KMeans
-## (BENCH_THEMES_ARGS="--answers 20000" for a quick run)
+## bench-themes: the themes engine alone on 100,000 planted answers (grouping time and peak
+## memory, assigning 1,000 new answers, purity, against TF-IDF alone and plain KMeans), then
+## the same on PostgreSQL as the application runs them: the compute task's body, placing
+## 1,000 new answers, the themes page, against count(*) and TF-IDF alone
+## (BENCH_THEMES_ARGS="--answers 20000" for a quick run: both take it)
 .PHONY: bench-themes
-bench-themes: $(VENV)/.installed-run
+bench-themes: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.themes $(BENCH_THEMES_ARGS)
+	$(BIN)/python -m bench.themes_db $(BENCH_THEMES_ARGS)

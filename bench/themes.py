@@ -5,8 +5,8 @@ how well the planted themes come back, against baselines measured in the same ru
     .venv/bin/python -m bench.themes [--answers 100000] [--new 1000] [--seed 1]
                                      [--min-themes 2] [--max-themes 12]
 
-What it does, in one run (no database, no Django: the themes page and its background task
-come in a later slice, which adds their timings):
+What it does, in one run (no database, no Django: bench/themes_db.py times the same on
+PostgreSQL as the application runs it, the background task's body and the page):
 
 1. generates `--answers` + `--new` answers (bench/themes_data.py: developer feedback in
    English and French, 10 planted themes of decreasing sizes, 8% noise), seeded;

@@ -314,6 +314,8 @@ def withdraw(*, submission: Submission) -> None:
     submission.delete()
     if response is not None:
         response.delete()
+        # Their words leave the call's themes too (at once on the page, fully once recomputed).
+        themes.answers_erased(questionnaire_ids=[response.questionnaire_id])
 
 
 def submissions_of(*, user: User, emails: list[str]) -> QuerySet[Submission]:

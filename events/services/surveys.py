@@ -502,7 +502,9 @@ def forget_respondent(*, user: User) -> None:
     Called before the person's rows go (their survey recipients go with the user row; the
     response would otherwise stay behind, detached but whole)."""
     recipients = SurveyRecipient.objects.filter(user=user, response__isnull=False)
+    erased: set[int] = set()
     for recipient in recipients.select_related("survey"):
+        erased.add(recipient.survey.questionnaire_id)
         response_id = recipient.response_id
         assert response_id is not None  # only recipients with a response are selected
         if recipient.survey.anonymous:
@@ -514,6 +516,9 @@ def forget_respondent(*, user: User) -> None:
             )
         else:
             Response.objects.filter(pk=response_id).delete()
+    # Their free text leaves the surveys' themes too (at once on the page, fully once
+    # recomputed).
+    themes.answers_erased(questionnaire_ids=erased)
 
 
 # Reading results

@@ -8,13 +8,14 @@ the task runs `compute`. Who may read themes is who may read the answers (a surv
 a call's pool); who may change them is who may edit the survey or the call."""
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
 from celery import current_app
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from accounts.models import User
@@ -149,6 +150,40 @@ def place_new(theme_set_id: int) -> int:
     """The placing task's body: the set's answers not placed yet go to its themes."""
     theme_set = ThemeSet.objects.filter(pk=theme_set_id).first()
     return assign_new(theme_set) if theme_set is not None else 0
+
+
+# Erasure
+
+
+def answers_erased(
+    *, question_ids: Iterable[int] = (), questionnaire_ids: Iterable[int] = ()
+) -> None:
+    """Answers were erased (a person withdrew or deleted their account): free text is personal
+    data, so the themes of those questions are computed again (debounced), which replaces the
+    stored model and its vocabulary, whose words came from the erased answers too. Until then
+    the page shows none of them: their placements went with them (cascade), the themes' sizes
+    are counted again here, and a quote whose answer is gone is skipped. Call it in the
+    erasing transaction (after the deletes): the work runs once it commits."""
+    questions = set(question_ids)
+    questionnaires = set(questionnaire_ids)
+    if not questions and not questionnaires:
+        return
+    transaction.on_commit(lambda: _after_erasure(questions, questionnaires))
+
+
+def _after_erasure(questions: set[int], questionnaires: set[int]) -> None:
+    sets = ThemeSet.objects.filter(
+        Q(question_id__in=questions) | Q(question__questionnaire_id__in=questionnaires),
+        question__kind__in=TEXT_KINDS,
+    ).select_related("question")
+    for theme_set in sets:
+        with transaction.atomic():
+            ThemeSet.objects.select_for_update().filter(pk=theme_set.pk).first()
+            _resize(_locked(theme_set.pk))
+            ThemeSet.objects.filter(pk=theme_set.pk).update(
+                answers_count=ThemeAnswer.objects.filter(theme_set_id=theme_set.pk).count()
+            )
+        request(theme_set.question)
 
 
 # Computing
