@@ -8,20 +8,29 @@ the task runs `compute`. Who may read themes is who may read the answers (a surv
 a call's pool); who may change them is who may edit the survey or the call."""
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from celery import current_app
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, OuterRef, Subquery
 from django.utils import timezone
 
 from accounts.models import User
 
 from .. import charts
 from .. import themes as engine
-from ..models import Answer, OpenCall, Question, Survey, Theme, ThemeAnswer, ThemeSet
+from ..models import (
+    Answer,
+    OpenCall,
+    Question,
+    Session,
+    Survey,
+    Theme,
+    ThemeAnswer,
+    ThemeSet,
+)
 from ..permissions import may
 from . import ServiceError
 
@@ -429,6 +438,7 @@ class ThemeRow:
     quotes: list[str]
     withheld: bool  # an anonymous survey's theme of too few answers: its words are not shown
     roles: list[tuple[str, int]]  # an open call's respondents' roles in this theme, most first
+    splits: list["Split"] = field(default_factory=list)  # a survey's, see `with_splits`
 
 
 @dataclass(frozen=True)
@@ -491,6 +501,126 @@ def overview(*, question: Question, owner: Owner) -> Overview:
             )
         )
     return Overview(theme_set, rows_out, max(total - grouped, 0), owner.anonymous)
+
+
+# Breakdowns: how a survey's theme splits by session, role and NPS or rating group
+
+
+@dataclass(frozen=True)
+class Cell:
+    label: str
+    n: int | None  # None: fewer than ANONYMITY_THRESHOLD in an anonymous survey, not shown
+    share: int  # percent of the theme's answers (0 when withheld)
+    overall: int  # percent of all the question's grouped answers in this group
+
+
+@dataclass(frozen=True)
+class Split:
+    by: str  # "Session", "Role", "Recommendation" or "Rating"
+    cells: list[Cell]
+
+    @property
+    def highlight(self) -> Cell | None:
+        """The group most over-represented in the theme against the whole question, if any
+        is by at least OVER points ("Detractors: 62% of this theme vs 30% overall")."""
+        shown_cells = [c for c in self.cells if c.n is not None]
+        best = max(shown_cells, key=lambda c: c.share - c.overall, default=None)
+        return best if best is not None and best.share - best.overall >= OVER else None
+
+
+OVER = 10  # percentage points: less is noise on a page of themes
+NPS_GROUPS = ((0, 6, "Detractors (0-6)"), (7, 8, "Passives (7-8)"), (9, 10, "Promoters (9-10)"))
+RATING_GROUPS = ((1, 2, "Low (1-2)"), (3, 3, "Middle (3)"), (4, 5, "High (4-5)"))
+
+
+def _group_of(groups, number: int | None) -> str:
+    for low, high, label in groups:
+        if number is not None and low <= number <= high:
+            return label
+    return "Not answered"
+
+
+def _score_question(survey: Survey) -> Question | None:
+    """The survey's NPS question (its first), else its first rating question: the groups a
+    theme splits by ("detractors mostly talk about install size")."""
+    scales = Question.objects.filter(
+        questionnaire_id=survey.questionnaire_id, kind__in=(Question.Kind.NPS, Question.Kind.RATING)
+    ).order_by("position", "pk")
+    found = list(scales)
+    nps = [q for q in found if q.kind == Question.Kind.NPS]
+    return (nps or found)[0] if found else None
+
+
+def with_splits(found: Overview, *, owner: Owner) -> Overview:
+    """`found` with each survey theme's splits by the recipient's session, the respondent's
+    role and the NPS (or rating) group. Grouped counts: four queries whatever the number of
+    answers or themes (the score question, then one per split over the set's placements, each
+    giving the themes' and the question's counts). In an anonymous survey a cell of fewer than
+    ANONYMITY_THRESHOLD respondents shows no count (services.surveys' rule) and a withheld
+    theme has no splits; no split names anyone."""
+    from .surveys import ANONYMITY_THRESHOLD
+
+    survey = owner.obj
+    if not isinstance(survey, Survey) or found.theme_set is None or not found.rows:
+        return found
+    placements = ThemeAnswer.objects.filter(theme_set=found.theme_set)
+    recipient = "answer__response__survey_recipient__"
+    sessions = {
+        s.pk: str(s)
+        for s in Session.objects.filter(event_id=survey.event_id).select_related("event")
+    }
+    roles = dict(User.Role.choices)
+    keyed: list[tuple[str, str, object]] = [
+        ("Session", f"{recipient}session_id", lambda v: sessions.get(v, "Not known")),
+        ("Role", f"{recipient}user__role", lambda v: roles.get(v or "", "Not known")),
+    ]
+    scored = _score_question(survey)
+    if scored is not None:
+        groups = NPS_GROUPS if scored.kind == Question.Kind.NPS else RATING_GROUPS
+        score = Answer.objects.filter(
+            response_id=OuterRef("answer__response_id"), question=scored
+        ).values("number")[:1]
+        placements = placements.annotate(score=Subquery(score))
+        by = "Recommendation" if scored.kind == Question.Kind.NPS else "Rating"
+        keyed.append((by, "score", lambda v, g=groups: _group_of(g, v)))
+    out_rows = []
+    counted: list[tuple[str, dict[int | None, dict[str, int]]]] = []
+    for by, key, name in keyed:
+        per: dict[int | None, dict[str, int]] = {}
+        for theme_id, value, n in (
+            placements.values_list("theme_id", key).annotate(n=Count("pk")).order_by()
+        ):
+            label = name(value)  # type: ignore[operator]
+            mine = per.setdefault(theme_id, {})
+            mine[label] = mine.get(label, 0) + n
+        counted.append((by, per))
+    for row in found.rows:
+        if row.withheld:
+            out_rows.append(row)
+            continue
+        splits = []
+        for by, per in counted:
+            everyone: dict[str, int] = {}
+            for mine in per.values():
+                for label, n in mine.items():
+                    everyone[label] = everyone.get(label, 0) + n
+            total = sum(everyone.values()) or 1
+            theirs = per.get(row.theme.pk, {})
+            size = sum(theirs.values()) or 1
+            cells = []
+            for label, n in sorted(theirs.items(), key=lambda item: (-item[1], item[0])):
+                hidden = owner.anonymous and n < ANONYMITY_THRESHOLD
+                cells.append(
+                    Cell(
+                        label,
+                        None if hidden else n,
+                        0 if hidden else round(100 * n / size),
+                        0 if hidden else round(100 * everyone.get(label, 0) / total),
+                    )
+                )
+            splits.append(Split(by, cells))
+        out_rows.append(replace(row, splits=splits))
+    return replace(found, rows=out_rows)
 
 
 def answers_of(theme: Theme):

@@ -50,7 +50,7 @@ def _context(question: Question, owner: service.Owner) -> dict:
 @require_GET
 def question_themes(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     question, owner = _question_or_404(request, pk)
-    found = service.overview(question=question, owner=owner)
+    found = service.with_splits(service.overview(question=question, owner=owner), owner=owner)
     return render(
         request,
         "events/manage/question_themes.html",
