@@ -10,11 +10,13 @@ a call's pool); who may change them is who may edit the survey or the call."""
 import logging
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from typing import Any
 
 from celery import current_app
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.models import User
@@ -26,13 +28,14 @@ from ..models import (
     OpenCall,
     Question,
     Session,
+    Submission,
     Survey,
     Theme,
     ThemeAnswer,
     ThemeSet,
 )
 from ..permissions import may
-from . import ServiceError
+from . import ServiceError, panel, segments
 
 log = logging.getLogger(__name__)
 
@@ -439,6 +442,7 @@ class ThemeRow:
     withheld: bool  # an anonymous survey's theme of too few answers: its words are not shown
     roles: list[tuple[str, int]]  # an open call's respondents' roles in this theme, most first
     splits: list["Split"] = field(default_factory=list)  # a survey's, see `with_splits`
+    segment: "Cell | None" = None  # the chosen segment's share, see `with_segment`
 
 
 @dataclass(frozen=True)
@@ -621,6 +625,49 @@ def with_splits(found: Overview, *, owner: Owner) -> Overview:
             splits.append(Split(by, cells))
         out_rows.append(replace(row, splits=splits))
     return replace(found, rows=out_rows)
+
+
+def with_segment(
+    found: Overview, *, owner: Owner, name: str, definition: list[segments.Condition]
+) -> Overview:
+    """`found` with each theme's answers from one of the team's segments (segments.members),
+    against the segment's share of all the question's answers: one grouped query. People are
+    matched as the panel keys them (panel.keys_of for a call's submissions; a survey's
+    recipient is an account, whose email is the key). An anonymous survey follows
+    `with_splits`' rule: under ANONYMITY_THRESHOLD, no count."""
+    from .surveys import ANONYMITY_THRESHOLD
+
+    if found.theme_set is None or not found.rows:
+        return found
+    if isinstance(owner.obj, OpenCall):
+        team = owner.obj.team
+        submission = Submission.objects.filter(response_id=OuterRef("answer__response_id"))
+        key: Any = Subquery(panel.keys_of(submission)[:1])
+    else:
+        team = owner.obj.event.team
+        key = Lower("answer__response__survey_recipient__user__email")
+    people = segments.members(team, definition).values("email")
+    counts = dict(
+        ThemeAnswer.objects.filter(theme_set=found.theme_set)
+        .annotate(key=key)
+        .filter(key__in=people)
+        .values_list("theme_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    total = found.theme_set.answers_count or 1
+    overall = round(100 * sum(counts.values()) / total)
+    rows = []
+    for row in found.rows:
+        n = counts.get(row.theme.pk, 0)
+        if row.withheld:
+            rows.append(row)
+            continue
+        hidden = owner.anonymous and n < ANONYMITY_THRESHOLD
+        share = 0 if hidden else round(100 * n / (row.theme.size or 1))
+        cell = Cell(name, None if hidden else n, share, 0 if hidden else overall)
+        rows.append(replace(row, segment=cell))
+    return replace(found, rows=rows)
 
 
 def answers_of(theme: Theme):

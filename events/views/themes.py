@@ -15,10 +15,11 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.http import AuthenticatedRequest
 
 from ..exports import stream_csv
-from ..models import OpenCall, Question, Theme
+from ..models import OpenCall, Question, Segment, Theme
 from ..permissions import may, organizer_required
 from ..services import ServiceError
 from ..services import themes as service
+from .funnel import _chosen as chosen_segment  # the same `?segment=` rules as the funnel
 
 PER_PAGE = 50
 MAX_ID_DIGITS = 10
@@ -51,17 +52,32 @@ def _context(question: Question, owner: service.Owner) -> dict:
 def question_themes(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     question, owner = _question_or_404(request, pk)
     found = service.with_splits(service.overview(question=question, owner=owner), owner=owner)
+    team = owner.obj.team if isinstance(owner.obj, OpenCall) else owner.obj.event.team
+    status = 200
+    error = ""
+    try:
+        segment, definition = chosen_segment(request, team)
+    except ServiceError as refusal:
+        segment, definition, error, status = None, None, refusal.message, 400
+    if segment is not None and definition is not None:
+        found = service.with_segment(found, owner=owner, name=segment.name, definition=definition)
     return render(
         request,
         "events/manage/question_themes.html",
         {
             **_context(question, owner),
+            "segments": list(Segment.objects.filter(team=team).order_by("name", "pk")[:200])
+            if may(request.user, "panel.view", team)
+            else [],
+            "segment": segment,
+            "segment_error": error,
             "here": "Themes",
             "question": question,
             "overview": found,
             "may_edit": may(request.user, owner.edit, owner.obj),
             "may_export": may(request.user, owner.export, owner.obj),
         },
+        status=status,
     )
 
 
