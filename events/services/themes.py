@@ -110,6 +110,23 @@ def request(question: Question, *, actor: User | None = None) -> ThemeSet:
     return theme_set
 
 
+def configure(question: Question, *, actor: User, min_themes: int, max_themes: int) -> ThemeSet:
+    """Set the fewest and most themes the data may choose between, and ask for a
+    recomputation with them (debounced as `request`). Bounds the engine refuses
+    (engine.Settings) are a ServiceError and change nothing."""
+    _check(actor, question, "edit")
+    try:
+        engine.Settings(min_themes=min_themes, max_themes=max_themes, seed=0)
+    except ValueError as error:
+        raise ServiceError(str(error)) from error
+    with transaction.atomic():
+        theme_set, _created = ThemeSet.objects.get_or_create(question=question)
+        ThemeSet.objects.filter(pk=theme_set.pk).update(
+            min_themes=min_themes, max_themes=max_themes
+        )
+        return request(question, actor=actor)
+
+
 def _enqueue(theme_set_id: int) -> None:
     def ring() -> None:
         try:

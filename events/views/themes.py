@@ -112,6 +112,27 @@ def question_themes_request(request: AuthenticatedRequest, pk: int) -> HttpRespo
 
 @organizer_required
 @require_POST
+def question_themes_settings(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    question, _owner = _question_or_404(request, pk, "edit")
+    raw = [request.POST.get(name, "").strip() for name in ("min_themes", "max_themes")]
+    if not all(v.isascii() and v.isdigit() and len(v) <= MAX_ID_DIGITS for v in raw):
+        messages.error(request, "The fewest and most themes must be whole numbers.")
+        return redirect("manage:question_themes", question.pk)
+    try:
+        service.configure(
+            question, actor=request.user, min_themes=int(raw[0]), max_themes=int(raw[1])
+        )
+    except ServiceError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request, "Saved. The themes will be computed again in a moment. Reload to see them."
+        )
+    return redirect("manage:question_themes", question.pk)
+
+
+@organizer_required
+@require_POST
 def theme_rename(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     theme, question, _owner = _theme_or_404(request, pk, "edit")
     try:
