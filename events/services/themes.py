@@ -629,8 +629,14 @@ def with_splits(found: Overview, *, owner: Owner) -> Overview:
             theirs = per.get(row.theme.pk, {})
             size = sum(theirs.values()) or 1
             cells = []
-            for label, n in sorted(theirs.items(), key=lambda item: (-item[1], item[0])):
-                hidden = owner.anonymous and n < ANONYMITY_THRESHOLD
+            ordered = sorted(theirs.items(), key=lambda item: (-item[1], item[0]))
+            small = {label for label, n in ordered if owner.anonymous and n < ANONYMITY_THRESHOLD}
+            if len(small) == 1 and len(ordered) > 1:
+                # One hidden cell would be the theme's size less the others: hide the
+                # smallest shown one too.
+                small.add(ordered[-len(small) - 1][0])
+            for label, n in ordered:
+                hidden = label in small
                 cells.append(
                     Cell(
                         label,

@@ -76,6 +76,9 @@ def test_anonymous_cells_under_three_say_fewer_than_3_and_name_no_one(client):
     row = next(r for r in rows if r.theme.pk == theme.pk)
     cell = next(c for s in row.splits for c in s.cells if c.label.startswith("Detractors"))
     assert cell.n is None and cell.share == 0 and cell.overall == 0
+    # Shown, the promoters' count would give the detractors' as the theme's size less it.
+    split = next(s for s in row.splits if s.by == "Recommendation")
+    assert [c.n for c in split.cells] == [None, None]
     client.force_login(survey.event.team.memberships.first().user)
     body = client.get(reverse("manage:question_themes", args=[question.pk])).content.decode()
     assert "fewer than 3" in body
