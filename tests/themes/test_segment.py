@@ -95,3 +95,17 @@ def test_segment_queries_are_the_same_at_5_and_500_answers(client, call_question
             assert client.get(url(call_question, segment.pk)).status_code == 200
         counts.append(len(queries))
     assert counts[0] == counts[1]
+
+
+def test_a_survey_theme_counts_recipients_in_the_segment_by_their_account(client):
+    survey, question, _nps = survey_world(40)
+    theme_set = computed(question)
+    theme = Theme.objects.filter(theme_set=theme_set).order_by("-size").first()
+    emails = theme.answers.values_list("answer__response__survey_recipient__user__email", flat=True)
+    for email in emails:
+        PanelMemberFactory(team=survey.event.team, email=email.lower())
+    segment = SegmentFactory(team=survey.event.team, name="Theirs")
+    client.force_login(survey.event.team.memberships.first().user)
+    body = client.get(url(question, segment.pk)).content.decode()
+    overall = round(100 * theme.size / theme_set.answers_count)
+    assert f"From “Theirs”: {theme.size} answers, 100% of this theme vs {overall}% overall." in body
