@@ -8,6 +8,7 @@ the task runs `compute`. Who may read themes is who may read the answers (a surv
 a call's pool); who may change them is who may edit the survey or the call."""
 
 import logging
+import math
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
@@ -539,17 +540,30 @@ class Cell:
 class Split:
     by: str  # "Session", "Role", "Recommendation" or "Rating"
     cells: list[Cell]
+    size: int = 0  # the theme's answers
 
     @property
     def highlight(self) -> Cell | None:
-        """The group most over-represented in the theme against the whole question, if any
-        is by at least OVER points ("Detractors: 62% of this theme vs 30% overall")."""
+        """The group most over-represented in the theme against the whole question, if it
+        is by at least OVER points and by more than chance would make it in a theme of this
+        size (a binomial z-score of at least Z): "Detractors: 62% of this theme vs 30%
+        overall", not 6 of 9 answers against half."""
+
+        def z(cell: Cell) -> float:
+            p = cell.overall / 100
+            if cell.n is None or not 0 < p < 1 or not self.size:
+                return 0.0
+            return (cell.n / self.size - p) / math.sqrt(p * (1 - p) / self.size)
+
         shown_cells = [c for c in self.cells if c.n is not None]
         best = max(shown_cells, key=lambda c: c.share - c.overall, default=None)
-        return best if best is not None and best.share - best.overall >= OVER else None
+        if best is None or best.share - best.overall < OVER or z(best) < Z:
+            return None
+        return best
 
 
 OVER = 10  # percentage points: less is noise on a page of themes
+Z = 2.0  # about one theme in forty would pass by chance alone
 NPS_GROUPS = ((0, 6, "Detractors (0-6)"), (7, 8, "Passives (7-8)"), (9, 10, "Promoters (9-10)"))
 RATING_GROUPS = ((1, 2, "Low (1-2)"), (3, 3, "Middle (3)"), (4, 5, "High (4-5)"))
 
@@ -645,7 +659,7 @@ def with_splits(found: Overview, *, owner: Owner) -> Overview:
                         0 if hidden else round(100 * everyone.get(label, 0) / total),
                     )
                 )
-            splits.append(Split(by, cells))
+            splits.append(Split(by, cells, sum(theirs.values())))
         out_rows.append(replace(row, splits=splits))
     return replace(found, rows=out_rows)
 

@@ -97,3 +97,13 @@ def test_split_queries_are_the_same_at_5_and_500_answers(client):
         assert response.status_code == 200
         counts.append(len(queries))
     assert counts[0] == counts[1]
+
+
+def test_chance_is_not_highlighted():
+    # 6 of 9 answers from a group that gave half of all answers: chance, not a finding.
+    chance = service.Split("Session", [service.Cell("Morning", 6, 67, 50)], 9)
+    assert chance.highlight is None
+    found = service.Split("Recommendation", [service.Cell("Detractors", 31, 62, 30)], 50)
+    assert found.highlight is not None and found.highlight.label == "Detractors"
+    hidden = service.Split("Role", [service.Cell("Other", None, 0, 0)], 2)
+    assert hidden.highlight is None
