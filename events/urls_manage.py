@@ -198,6 +198,11 @@ urlpatterns += [
         themes.question_themes_request,
         name="question_themes_request",
     ),
+    path(
+        "questions/<int:pk>/themes/settings/",
+        themes.question_themes_settings,
+        name="question_themes_settings",
+    ),
     path("themes/<int:pk>/", themes.theme_answers, name="theme"),
     path("themes/<int:pk>/answers.csv", themes.theme_csv, name="theme_csv"),
     path("themes/<int:pk>/rename/", themes.theme_rename, name="theme_rename"),

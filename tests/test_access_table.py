@@ -571,6 +571,12 @@ CASES: list[Case] = [
     *get_only("manage:question_themes", lambda w: [w.call_question.pk], REVIEW),
     *get_only("manage:question_themes", lambda w: [w.survey_question.pk], RUN),
     *post_only("manage:question_themes_request", lambda w: [w.call_question.pk], RUN),
+    *post_only(
+        "manage:question_themes_settings",
+        lambda w: [w.call_question.pk],
+        RUN,
+        lambda w: {"min_themes": "3", "max_themes": "8"},
+    ),
     *get_only("manage:theme", lambda w: [w.theme.pk], REVIEW),
     *get_only("manage:theme_csv", lambda w: [w.theme.pk], RUN),
     *post_only("manage:theme_rename", lambda w: [w.theme.pk], RUN, lambda w: {"name": "New"}),

@@ -39,6 +39,7 @@ from ..models import (
     Review,
     Submission,
     Team,
+    ThemeAnswer,
 )
 from ..models.open_call import new_nonce
 from ..outbox import owe
@@ -415,6 +416,10 @@ class PoolFilter:
     choice: tuple[int, int] | None = None  # (question id, choice id)
     sort: str = "recent"  # "recent" | "score"
     screening: str = ""  # "" (all) | "qualified" | "disqualified"
+    # A theme of one of the call's text questions (the one it is listed as: services.themes
+    # moves a merged theme's answers to it): only those whose answer is placed in it.
+    theme: int | None = None
+    theme_name: str = ""  # shown beside the filter
 
 
 def _history_scope(call: OpenCall) -> tuple[dict, dict]:
@@ -459,6 +464,14 @@ def pool(
             Exists(
                 Answer.objects.filter(
                     response_id=OuterRef("response_id"), question_id=question_id, number=index
+                )
+            )
+        )
+    if f.theme:
+        rows = rows.filter(
+            Exists(
+                ThemeAnswer.objects.filter(
+                    theme_id=f.theme, answer__response_id=OuterRef("response_id")
                 )
             )
         )

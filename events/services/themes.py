@@ -8,23 +8,36 @@ the task runs `compute`. Who may read themes is who may read the answers (a surv
 a call's pool); who may change them is who may edit the survey or the call."""
 
 import logging
+import math
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from typing import Any
 
 from celery import current_app
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.models import User
 
 from .. import charts
 from .. import themes as engine
-from ..models import Answer, OpenCall, Question, Survey, Theme, ThemeAnswer, ThemeSet
+from ..models import (
+    Answer,
+    OpenCall,
+    Question,
+    Session,
+    Submission,
+    Survey,
+    Theme,
+    ThemeAnswer,
+    ThemeSet,
+)
 from ..permissions import may
-from . import ServiceError
+from . import ServiceError, panel, segments
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +110,23 @@ def request(question: Question, *, actor: User | None = None) -> ThemeSet:
         theme_set.save(update_fields=["status", "requested_at"])
         _enqueue(theme_set.pk)
     return theme_set
+
+
+def configure(question: Question, *, actor: User, min_themes: int, max_themes: int) -> ThemeSet:
+    """Set the fewest and most themes the data may choose between, and ask for a
+    recomputation with them (debounced as `request`). Bounds the engine refuses
+    (engine.Settings) are a ServiceError and change nothing."""
+    _check(actor, question, "edit")
+    try:
+        engine.Settings(min_themes=min_themes, max_themes=max_themes, seed=0)
+    except ValueError as error:
+        raise ServiceError(str(error)) from error
+    with transaction.atomic():
+        theme_set, _created = ThemeSet.objects.get_or_create(question=question)
+        ThemeSet.objects.filter(pk=theme_set.pk).update(
+            min_themes=min_themes, max_themes=max_themes
+        )
+        return request(question, actor=actor)
 
 
 def _enqueue(theme_set_id: int) -> None:
@@ -464,6 +494,8 @@ class ThemeRow:
     quotes: list[str]
     withheld: bool  # an anonymous survey's theme of too few answers: its words are not shown
     roles: list[tuple[str, int]]  # an open call's respondents' roles in this theme, most first
+    splits: list["Split"] = field(default_factory=list)  # a survey's, see `with_splits`
+    segment: "Cell | None" = None  # the chosen segment's share, see `with_segment`
 
 
 @dataclass(frozen=True)
@@ -526,6 +558,188 @@ def overview(*, question: Question, owner: Owner) -> Overview:
             )
         )
     return Overview(theme_set, rows_out, max(total - grouped, 0), owner.anonymous)
+
+
+# Breakdowns: how a survey's theme splits by session, role and NPS or rating group
+
+
+@dataclass(frozen=True)
+class Cell:
+    label: str
+    n: int | None  # None: fewer than ANONYMITY_THRESHOLD in an anonymous survey, not shown
+    share: int  # percent of the theme's answers (0 when withheld)
+    overall: int  # percent of all the question's grouped answers in this group
+
+
+@dataclass(frozen=True)
+class Split:
+    by: str  # "Session", "Role", "Recommendation" or "Rating"
+    cells: list[Cell]
+    size: int = 0  # the theme's answers
+
+    @property
+    def highlight(self) -> Cell | None:
+        """The group most over-represented in the theme against the whole question, if it
+        is by at least OVER points and by more than chance would make it in a theme of this
+        size (a binomial z-score of at least Z): "Detractors: 62% of this theme vs 30%
+        overall", not 6 of 9 answers against half."""
+
+        def z(cell: Cell) -> float:
+            p = cell.overall / 100
+            if cell.n is None or not 0 < p < 1 or not self.size:
+                return 0.0
+            return (cell.n / self.size - p) / math.sqrt(p * (1 - p) / self.size)
+
+        shown_cells = [c for c in self.cells if c.n is not None]
+        best = max(shown_cells, key=lambda c: c.share - c.overall, default=None)
+        if best is None or best.share - best.overall < OVER or z(best) < Z:
+            return None
+        return best
+
+
+OVER = 10  # percentage points: less is noise on a page of themes
+Z = 2.0  # about one theme in forty would pass by chance alone
+NPS_GROUPS = ((0, 6, "Detractors (0-6)"), (7, 8, "Passives (7-8)"), (9, 10, "Promoters (9-10)"))
+RATING_GROUPS = ((1, 2, "Low (1-2)"), (3, 3, "Middle (3)"), (4, 5, "High (4-5)"))
+
+
+def _group_of(groups, number: int | None) -> str:
+    for low, high, label in groups:
+        if number is not None and low <= number <= high:
+            return label
+    return "Not answered"
+
+
+def _score_question(survey: Survey) -> Question | None:
+    """The survey's NPS question (its first), else its first rating question: the groups a
+    theme splits by ("detractors mostly talk about install size")."""
+    scales = Question.objects.filter(
+        questionnaire_id=survey.questionnaire_id, kind__in=(Question.Kind.NPS, Question.Kind.RATING)
+    ).order_by("position", "pk")
+    found = list(scales)
+    nps = [q for q in found if q.kind == Question.Kind.NPS]
+    return (nps or found)[0] if found else None
+
+
+def with_splits(found: Overview, *, owner: Owner) -> Overview:
+    """`found` with each survey theme's splits by the recipient's session, the respondent's
+    role and the NPS (or rating) group. Grouped counts: four queries whatever the number of
+    answers or themes (the score question, then one per split over the set's placements, each
+    giving the themes' and the question's counts). In an anonymous survey a cell of fewer than
+    ANONYMITY_THRESHOLD respondents shows no count (services.surveys' rule) and a withheld
+    theme has no splits; no split names anyone."""
+    from .surveys import ANONYMITY_THRESHOLD
+
+    survey = owner.obj
+    if not isinstance(survey, Survey) or found.theme_set is None or not found.rows:
+        return found
+    placements = ThemeAnswer.objects.filter(theme_set=found.theme_set)
+    recipient = "answer__response__survey_recipient__"
+    sessions = {
+        s.pk: str(s)
+        for s in Session.objects.filter(event_id=survey.event_id).select_related("event")
+    }
+    roles = dict(User.Role.choices)
+    keyed: list[tuple[str, str, object]] = [
+        ("Session", f"{recipient}session_id", lambda v: sessions.get(v, "Not known")),
+        ("Role", f"{recipient}user__role", lambda v: roles.get(v or "", "Not known")),
+    ]
+    scored = _score_question(survey)
+    if scored is not None:
+        groups = NPS_GROUPS if scored.kind == Question.Kind.NPS else RATING_GROUPS
+        score = Answer.objects.filter(
+            response_id=OuterRef("answer__response_id"), question=scored
+        ).values("number")[:1]
+        placements = placements.annotate(score=Subquery(score))
+        by = "Recommendation" if scored.kind == Question.Kind.NPS else "Rating"
+        keyed.append((by, "score", lambda v, g=groups: _group_of(g, v)))
+    out_rows = []
+    counted: list[tuple[str, dict[int | None, dict[str, int]]]] = []
+    for by, key, name in keyed:
+        per: dict[int | None, dict[str, int]] = {}
+        for theme_id, value, n in (
+            placements.values_list("theme_id", key).annotate(n=Count("pk")).order_by()
+        ):
+            label = name(value)  # type: ignore[operator]
+            mine = per.setdefault(theme_id, {})
+            mine[label] = mine.get(label, 0) + n
+        counted.append((by, per))
+    for row in found.rows:
+        if row.withheld:
+            out_rows.append(row)
+            continue
+        splits = []
+        for by, per in counted:
+            everyone: dict[str, int] = {}
+            for mine in per.values():
+                for label, n in mine.items():
+                    everyone[label] = everyone.get(label, 0) + n
+            total = sum(everyone.values()) or 1
+            theirs = per.get(row.theme.pk, {})
+            size = sum(theirs.values()) or 1
+            cells = []
+            ordered = sorted(theirs.items(), key=lambda item: (-item[1], item[0]))
+            small = {label for label, n in ordered if owner.anonymous and n < ANONYMITY_THRESHOLD}
+            if len(small) == 1 and len(ordered) > 1:
+                # One hidden cell would be the theme's size less the others: hide the
+                # smallest shown one too.
+                small.add(ordered[-len(small) - 1][0])
+            for label, n in ordered:
+                hidden = label in small
+                cells.append(
+                    Cell(
+                        label,
+                        None if hidden else n,
+                        0 if hidden else round(100 * n / size),
+                        0 if hidden else round(100 * everyone.get(label, 0) / total),
+                    )
+                )
+            splits.append(Split(by, cells, sum(theirs.values())))
+        out_rows.append(replace(row, splits=splits))
+    return replace(found, rows=out_rows)
+
+
+def with_segment(
+    found: Overview, *, owner: Owner, name: str, definition: list[segments.Condition]
+) -> Overview:
+    """`found` with each theme's answers from one of the team's segments (segments.members),
+    against the segment's share of all the question's answers: one grouped query. People are
+    matched as the panel keys them (panel.keys_of for a call's submissions; a survey's
+    recipient is an account, whose email is the key). An anonymous survey follows
+    `with_splits`' rule: under ANONYMITY_THRESHOLD, no count."""
+    from .surveys import ANONYMITY_THRESHOLD
+
+    if found.theme_set is None or not found.rows:
+        return found
+    if isinstance(owner.obj, OpenCall):
+        team = owner.obj.team
+        submission = Submission.objects.filter(response_id=OuterRef("answer__response_id"))
+        key: Any = Subquery(panel.keys_of(submission)[:1])
+    else:
+        team = owner.obj.event.team
+        key = Lower("answer__response__survey_recipient__user__email")
+    people = segments.members(team, definition).values("email")
+    counts = dict(
+        ThemeAnswer.objects.filter(theme_set=found.theme_set)
+        .annotate(key=key)
+        .filter(key__in=people)
+        .values_list("theme_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    total = found.theme_set.answers_count or 1
+    overall = round(100 * sum(counts.values()) / total)
+    rows = []
+    for row in found.rows:
+        n = counts.get(row.theme.pk, 0)
+        if row.withheld:
+            rows.append(row)
+            continue
+        hidden = owner.anonymous and n < ANONYMITY_THRESHOLD
+        share = 0 if hidden else round(100 * n / (row.theme.size or 1))
+        cell = Cell(name, None if hidden else n, share, 0 if hidden else overall)
+        rows.append(replace(row, segment=cell))
+    return replace(found, rows=rows)
 
 
 def answers_of(theme: Theme):

@@ -18,7 +18,7 @@ from ..exports import stream_csv
 from ..forms.invitations import POOL_PREFILL_KEY
 from ..forms.manage import add_team_choice, chosen_team
 from ..forms.open_calls import CallForm, ReviewForm, SubmissionForm, TagsForm
-from ..models import Event, OpenCall, Review, Submission
+from ..models import Event, OpenCall, Review, Submission, Theme
 from ..permissions import (
     get_call_or_404,
     get_or_404,
@@ -30,7 +30,7 @@ from ..permissions import (
 from ..questionnaire_pages import builder_context, call_owner
 from ..questionnaire_pages import preview as preview_page
 from ..ratelimit import by_ip, rate_limit
-from ..services import ServiceError
+from ..services import ServiceError, themes
 from ..services import call_screening as screening
 from ..services import open_calls as service
 
@@ -293,6 +293,9 @@ def call_preview(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     return preview_page(request, call_owner(call), title=call.title, intro=call.intro)
 
 
+MAX_ID_DIGITS = 10
+
+
 # Organizers: the pool
 
 
@@ -320,7 +323,23 @@ def _pool_filter(
         valid = question_id.isdigit() and index.isdigit()
         if valid and call.questionnaire.questions.filter(pk=int(question_id)).exists():
             f.choice = (int(question_id), int(index))
+    theme = _pool_theme(call, get.get("theme", ""))
+    if theme is not None:
+        f.theme, f.theme_name = theme.pk, theme.name
     return f
+
+
+def _pool_theme(call: OpenCall, raw: str) -> Theme | None:
+    """The theme of `?theme=` if it is one of this call's questions' (as listed: a merged
+    theme is its target); anything else is ignored, as a choice that is not the call's is."""
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= MAX_ID_DIGITS):
+        return None
+    found = (
+        Theme.objects.select_related("merged_into__merged_into")
+        .filter(pk=raw, theme_set__question__questionnaire_id=call.questionnaire_id)
+        .first()
+    )
+    return None if found is None else themes.shown(found)
 
 
 def _blind(request: HttpRequest, call: OpenCall) -> bool:
@@ -377,6 +396,7 @@ def pool(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             "screening_counts": service.screening_counts(call=call),
             "quota_mix": screening.quota_mix(call),
             "screening_query": _without(query, "screening"),
+            "theme_query": _without(query, "theme"),
         },
     )
 

@@ -15,9 +15,9 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.http import AuthenticatedRequest
 
 from ..exports import stream_csv
-from ..models import OpenCall, Question, Theme
-from ..permissions import may, organizer_required
-from ..services import ServiceError
+from ..models import OpenCall, Question, Segment, Team, Theme
+from ..permissions import get_or_404, may, organizer_required
+from ..services import ServiceError, segments
 from ..services import themes as service
 
 PER_PAGE = 50
@@ -46,22 +46,54 @@ def _context(question: Question, owner: service.Owner) -> dict:
     return {"event": owner.obj.event, "back": ("manage:survey_results", owner.obj.event_id)}
 
 
+def chosen_segment(
+    request: HttpRequest, team: Team
+) -> tuple[Segment | None, list[segments.Condition] | None]:
+    """The segment of `?segment=` and its clean definition, on the funnel's rules (views may
+    not import each other): nothing asked, (None, None); not a number, or a definition naming
+    a removed attribute, a ServiceError; another team's, or one the viewer may not see, a 404."""
+    raw = request.GET.get("segment", "")
+    if not raw:
+        return None, None
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= MAX_ID_DIGITS):
+        raise ServiceError(f"“{raw[:20]}” is not one of the team's segments.")
+    found = get_or_404(
+        request, Segment.objects.filter(team=team).select_related("team"), "panel.view", pk=raw
+    )
+    return found, segments.definition_of(found)
+
+
 @organizer_required
 @require_GET
 def question_themes(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     question, owner = _question_or_404(request, pk)
-    found = service.overview(question=question, owner=owner)
+    found = service.with_splits(service.overview(question=question, owner=owner), owner=owner)
+    team = owner.obj.team if isinstance(owner.obj, OpenCall) else owner.obj.event.team
+    status = 200
+    error = ""
+    try:
+        segment, definition = chosen_segment(request, team)
+    except ServiceError as refusal:
+        segment, definition, error, status = None, None, refusal.message, 400
+    if segment is not None and definition is not None:
+        found = service.with_segment(found, owner=owner, name=segment.name, definition=definition)
     return render(
         request,
         "events/manage/question_themes.html",
         {
             **_context(question, owner),
+            "segments": list(Segment.objects.filter(team=team).order_by("name", "pk")[:200])
+            if may(request.user, "panel.view", team)
+            else [],
+            "segment": segment,
+            "segment_error": error,
             "here": "Themes",
             "question": question,
             "overview": found,
             "may_edit": may(request.user, owner.edit, owner.obj),
             "may_export": may(request.user, owner.export, owner.obj),
         },
+        status=status,
     )
 
 
@@ -75,6 +107,27 @@ def question_themes_request(request: AuthenticatedRequest, pk: int) -> HttpRespo
         messages.error(request, error.message)
     else:
         messages.success(request, "The themes will be computed in a moment. Reload to see them.")
+    return redirect("manage:question_themes", question.pk)
+
+
+@organizer_required
+@require_POST
+def question_themes_settings(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    question, _owner = _question_or_404(request, pk, "edit")
+    raw = [request.POST.get(name, "").strip() for name in ("min_themes", "max_themes")]
+    if not all(v.isascii() and v.isdigit() and len(v) <= MAX_ID_DIGITS for v in raw):
+        messages.error(request, "The fewest and most themes must be whole numbers.")
+        return redirect("manage:question_themes", question.pk)
+    try:
+        service.configure(
+            question, actor=request.user, min_themes=int(raw[0]), max_themes=int(raw[1])
+        )
+    except ServiceError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request, "Saved. The themes will be computed again in a moment. Reload to see them."
+        )
     return redirect("manage:question_themes", question.pk)
 
 
