@@ -16,7 +16,7 @@ from typing import Any
 
 from celery import current_app
 from django.core.cache import cache
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -261,18 +261,29 @@ def compute(theme_set_id: int) -> int:
         log.exception("Themes of set %s could not be computed", theme_set_id)
         _failed(theme_set_id, f"The themes could not be computed ({type(error).__name__}).")
         return 0
-    with transaction.atomic():
-        theme_set = ThemeSet.objects.select_for_update().get(pk=theme_set_id)
-        _replace(theme_set, ids, texts, grouping)
-        # A request that came while this ran stays queued: its task computes again.
-        if theme_set.status == ThemeSet.Status.RUNNING:
-            theme_set.status = ThemeSet.Status.IDLE
-        theme_set.model = grouping.model.to_bytes()
-        theme_set.computed_at = timezone.now()
-        theme_set.answers_count = len(ids)
-        theme_set.reason = (grouping.reason or "")[:300]
-        theme_set.error = ""
-        theme_set.save()
+    try:
+        with transaction.atomic():
+            theme_set = ThemeSet.objects.select_for_update().get(pk=theme_set_id)
+            _replace(theme_set, ids, texts, grouping)
+            # A request that came while this ran stays queued: its task computes again.
+            if theme_set.status == ThemeSet.Status.RUNNING:
+                theme_set.status = ThemeSet.Status.IDLE
+            theme_set.model = grouping.model.to_bytes()
+            theme_set.computed_at = timezone.now()
+            theme_set.answers_count = len(ids)
+            theme_set.reason = (grouping.reason or "")[:300]
+            theme_set.error = ""
+            theme_set.save()
+    except IntegrityError:
+        # An answer read above was erased before this committed (its placement points at
+        # nothing): nothing of this run is kept, the old themes stay (already without the
+        # erased answers), and the set is computed again, as the erasure asked.
+        log.info("Themes of set %s: answers erased during the computation; again", theme_set_id)
+        ThemeSet.objects.filter(pk=theme_set_id, status=ThemeSet.Status.RUNNING).update(
+            status=ThemeSet.Status.IDLE
+        )
+        request(theme_set.question)
+        return 0
     return len(grouping.themes)
 
 

@@ -223,3 +223,31 @@ def test_edits_follow_their_answers_when_the_words_of_a_theme_changed(call_quest
     now_in_it = set(ThemeAnswer.objects.filter(theme=renamed).values_list("answer_id", flat=True))
     assert len(now_in_it & answers_of_first) >= len(answers_of_first) / 2
     assert Theme.objects.filter(theme_set=theme_set, pinned=True).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_answer_erased_during_a_computation_leaves_the_old_themes_and_computes_again(
+    call_question, monkeypatch
+):
+    """The placements are checked against the answers at commit: a person erased while the
+    task grouped their answer makes that run keep nothing (the old themes stand) and ask for
+    another, which the next run does without them."""
+    answers = add_answers(call_question, planted(80))
+    theme_set = computed(call_question)
+    before = sorted(Theme.objects.values_list("pk", "label"))
+    queued = []
+    monkeypatch.setattr(service, "_enqueue", queued.append)
+    group = service.engine.group
+
+    def erasing(texts, settings):
+        answers[0].response.delete()  # the erasure, while the task works
+        return group(texts, settings)
+
+    monkeypatch.setattr(service.engine, "group", erasing)
+    assert service.compute(theme_set.pk) == 0
+    assert sorted(Theme.objects.values_list("pk", "label")) == before
+    theme_set.refresh_from_db()
+    assert theme_set.status == ThemeSet.Status.QUEUED and queued == [theme_set.pk]
+    monkeypatch.setattr(service.engine, "group", group)
+    assert service.compute(theme_set.pk) > 0
+    assert ThemeAnswer.objects.filter(theme_set=theme_set).count() == 79
