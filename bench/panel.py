@@ -37,20 +37,17 @@ Exit status: 0 when the checks passed, 1 when not, 2 when the set-up failed.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import random
-import resource
 import secrets
 import statistics
 import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from bench import common
-from bench.common import SetupError, p95
+from bench.common import SetupError, p95, reset_peak_rss, rss_mib
 
 DB_NAME = "feedback_panel"
 SETTINGS_MODULE = "bench.settings"
@@ -497,21 +494,6 @@ def timed(label: str, runs: int, work) -> Timings:
         work()
         seconds.append(time.perf_counter() - began)
     return Timings(label, seconds)
-
-
-def reset_peak_rss() -> None:
-    """Start the kernel's high-water mark of this process afresh (the seeding's lists would
-    otherwise hold it); where /proc does not allow it, the growth reads as 0."""
-    with contextlib.suppress(OSError):
-        Path("/proc/self/clear_refs").write_text("5")
-
-
-def rss_mib(field: str) -> float:
-    """VmRSS (now) or VmHWM (peak since the last reset) of this process, in MiB."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(f"{field}:"):
-            return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def measure(args: argparse.Namespace, fixture: Fixture) -> int:

@@ -26,28 +26,14 @@ overall purity >= 0.8; 1 when not.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import resource
 import sys
 import time
 from collections import Counter
-from pathlib import Path
 
+from bench.common import reset_peak_rss, rss_mib
 from bench.themes_data import generate, purity
 from events import themes
-
-
-def reset_peak_rss() -> None:
-    with contextlib.suppress(OSError):
-        Path("/proc/self/clear_refs").write_text("5")
-
-
-def rss_mib(field: str) -> float:
-    """VmRSS (now) or VmHWM (peak since the last reset) of this process, in MiB."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(f"{field}:"):
-            return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,26 +17,9 @@ from .. import current_team
 from ..exports import stream_csv
 from ..models import OpenCall, Segment, Team
 from ..permissions import get_or_404, get_team_or_404, may, organizer_required, permitted
-from ..services import ServiceError, segments
+from ..segment_choice import chosen_segment
+from ..services import ServiceError
 from ..services import funnel as service
-
-MAX_ID_DIGITS = 10
-
-
-def _chosen(
-    request: HttpRequest, team: Team
-) -> tuple[Segment | None, list[segments.Condition] | None]:
-    """The segment asked for in `?segment=` (of this team, one the viewer may see) and its
-    clean definition; (None, None) for everyone."""
-    raw = request.GET.get("segment", "")
-    if not raw:
-        return None, None
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= MAX_ID_DIGITS):
-        raise ServiceError(f"“{raw[:20]}” is not one of the team's segments.")
-    found = get_or_404(
-        request, Segment.objects.filter(team=team).select_related("team"), "panel.view", pk=raw
-    )
-    return found, segments.definition_of(found)
 
 
 def _page(request: AuthenticatedRequest, team: Team, call: OpenCall | None) -> HttpResponse:
@@ -55,7 +38,7 @@ def _page(request: AuthenticatedRequest, team: Team, call: OpenCall | None) -> H
         calls = permitted(request.user, OpenCall.objects.filter(team=team), "call.review")
         context["calls"] = list(calls.order_by("-created_at", "-pk")[:100])
     try:
-        segment, definition = _chosen(request, team)
+        segment, definition = chosen_segment(request, team)
     except ServiceError as refusal:
         context["error"] = refusal.message
         return render(request, "events/manage/funnel.html", context, status=400)
@@ -75,7 +58,7 @@ def _csv(
     request: HttpRequest, team: Team, call: OpenCall | None, filename: str
 ) -> HttpResponse | StreamingHttpResponse:
     try:
-        segment, definition = _chosen(request, team)
+        segment, definition = chosen_segment(request, team)
     except ServiceError as refusal:
         return HttpResponse(refusal.message, status=400, content_type="text/plain; charset=utf-8")
     if call is None:

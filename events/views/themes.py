@@ -15,9 +15,10 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.http import AuthenticatedRequest
 
 from ..exports import stream_csv
-from ..models import OpenCall, Question, Segment, Team, Theme
-from ..permissions import get_or_404, may, organizer_required
-from ..services import ServiceError, segments
+from ..models import OpenCall, Question, Segment, Theme
+from ..permissions import may, organizer_required
+from ..segment_choice import chosen_segment
+from ..services import ServiceError
 from ..services import themes as service
 
 PER_PAGE = 50
@@ -44,23 +45,6 @@ def _context(question: Question, owner: service.Owner) -> dict:
     if isinstance(owner.obj, OpenCall):
         return {"call": owner.obj, "back": ("manage:pool_results", owner.obj.pk)}
     return {"event": owner.obj.event, "back": ("manage:survey_results", owner.obj.event_id)}
-
-
-def chosen_segment(
-    request: HttpRequest, team: Team
-) -> tuple[Segment | None, list[segments.Condition] | None]:
-    """The segment of `?segment=` and its clean definition, on the funnel's rules (views may
-    not import each other): nothing asked, (None, None); not a number, or a definition naming
-    a removed attribute, a ServiceError; another team's, or one the viewer may not see, a 404."""
-    raw = request.GET.get("segment", "")
-    if not raw:
-        return None, None
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= MAX_ID_DIGITS):
-        raise ServiceError(f"“{raw[:20]}” is not one of the team's segments.")
-    found = get_or_404(
-        request, Segment.objects.filter(team=team).select_related("team"), "panel.view", pk=raw
-    )
-    return found, segments.definition_of(found)
 
 
 @organizer_required
