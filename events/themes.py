@@ -24,9 +24,15 @@ How a grouping is made (`group`):
    silhouette alone kept rising with every theme added (one subject's answers split by
    phrasing look ever tighter), and a split shows as two themes that look alike. A tie goes
    to fewer themes. Cheap: a 2,000-text sample, pairwise distances of 2,000 rows per count.
-   Known limit: related subjects can share a theme, and so can the subjects of a language few
-   answers are in (its everyday words are rare overall, so they weigh more than its
-   subjects' words); French answers on their own group as well as English ones.
+   Two languages: an answer with more French stop words than English ones is French. When
+   French and English each have `LANGUAGE_ANSWERS` different answers, each is fitted on its
+   own (over the shared terms; each term's idf among the answers of the language that uses
+   it most) and the themes put together: fitted together, the subjects of the language fewer
+   answers are in shared one theme (its everyday words, rare overall, weighed more than its
+   subjects' words). The fewer-spoken language's count is chosen between 2 and its share of
+   the most, rounded up, plus one; the other's within what is left. Known limit: related
+   subjects can share a theme; on a few hundred answers a language alone can split a
+   subject by phrasing.
 4. The themes' components are scaled to unit length and every text's weights are solved
    against them with the components fixed, as `assign` does for new texts: a text belongs to
    its strongest theme if that weight reaches `FLOOR`, else to none ("no clear theme").
@@ -81,6 +87,7 @@ QUOTES = 5
 MATCH_THRESHOLD = 0.3  # cosine of two themes' components for one to continue the other
 CHOICE_SAMPLE = 2_000
 FIT_SAMPLE = 20_000  # the themes are fitted on this many texts at most, then all are placed
+LANGUAGE_ANSWERS = 100  # a language with fewer different answers is grouped with the others
 KNEE = 0.02  # two points of the sample: see the docstring, step 3
 FORMAT = 1  # of Model.to_bytes; from_bytes refuses others
 
@@ -112,6 +119,8 @@ FRENCH_STOP_WORDS = frozenset(_FRENCH.split())
 _FRAGMENTS = (
     "don doesn didn isn aren wasn weren couldn wouldn shouldn won ve ll re im ive ok okay yes"
 )
+_ONLY_FRENCH = FRENCH_STOP_WORDS - ENGLISH_STOP_WORDS
+_ONLY_ENGLISH = frozenset(ENGLISH_STOP_WORDS) - FRENCH_STOP_WORDS
 STOP_WORDS = frozenset(ENGLISH_STOP_WORDS) | FRENCH_STOP_WORDS | frozenset(_FRAGMENTS.split())
 
 _CODE = re.compile(r"```.*?```|`[^`\n]*`", re.DOTALL)  # code blocks and spans
@@ -265,7 +274,8 @@ def group(texts: Sequence[str], settings: Settings) -> Grouping:
         return _empty(len(texts), f"Too few answers with words to group: {len(wordy)}")
 
     counts, vocabulary = _count(analysed, wordy, distinct)
-    idf = _idf(counts)
+    languages = _languages([texts[i] for i in wordy], [analysed[i] for i in wordy])
+    idf = _idf(counts, languages)
     x = _weigh(counts, idf)
     # At least two texts per theme, and no more themes than terms (NMF's start needs both).
     most = min(settings.max_themes, distinct // 2, x.shape[1])
@@ -278,7 +288,7 @@ def group(texts: Sequence[str], settings: Settings) -> Grouping:
             else f"Too few different answers for {settings.min_themes} themes: {distinct}"
         )
     fewest = min(settings.min_themes, most)
-    components = _fit(x, fewest, most, settings.seed)
+    components = _fit_by_language(x, languages, fewest, most, settings.seed)
     # Largest theme first, and a theme no text reaches is no theme. The weights are solved
     # again for the final components (not permuted or cut), so that `assign` of the same texts
     # places them exactly as here; reordering can move a size, hence a few rounds.
@@ -411,10 +421,22 @@ def _given(terms: list[str]) -> list[str]:
     return terms
 
 
-def _idf(counts: sparse.csr_matrix) -> Floats:
-    n = counts.shape[0]
-    df = np.bincount(counts.indices, minlength=counts.shape[1])
-    return (np.log((1 + n) / (1 + df)) + 1).astype(np.float32)
+def _idf(counts: sparse.csr_matrix, languages: list[npt.NDArray[np.intp]]) -> Floats:
+    """Smoothed idf; with two languages, each term's idf among the texts of the language
+    that uses it most (a French word is rare among all texts but not among French ones)."""
+    best: Floats | None = None
+    idf = np.zeros(counts.shape[1], np.float32)
+    for rows in languages:
+        n = len(rows)
+        df = np.bincount(counts[rows].indices, minlength=counts.shape[1])
+        share = (df / n).astype(np.float32)
+        here = (np.log((1 + n) / (1 + df)) + 1).astype(np.float32)
+        if best is None:
+            best, idf = share, here
+        else:
+            idf = np.where(share > best, here, idf)
+            best = np.maximum(share, best)
+    return idf
 
 
 def _weigh(counts: sparse.spmatrix, idf: Floats) -> sparse.csr_matrix:
@@ -445,6 +467,55 @@ def _fit(x: sparse.csr_matrix, fewest: int, most: int, seed: int) -> Floats:
         begin = _weights(rows, start.astype(np.float32))
         components = nmf.fit(rows, W=begin, H=start.astype(np.float32)).components_
     return normalize(components).astype(np.float32)
+
+
+def _language(text: str) -> str:
+    """ "fr" if the text has more French stop words than English ones, else "en": the words
+    every sentence needs tell a language apart cheaply."""
+    words = _WORD.findall(text[:MAX_CHARS].casefold())
+    french = sum(1 for w in words if w in _ONLY_FRENCH)
+    english = sum(1 for w in words if w in _ONLY_ENGLISH)
+    return "fr" if french > english else "en"
+
+
+def _languages(texts: list[str], analysed: list[list[str]]) -> list[npt.NDArray[np.intp]]:
+    """The rows of each language, fewer first, when both French and English have at least
+    `LANGUAGE_ANSWERS` different answers; else all rows as one."""
+    found = np.array([_language(text) for text in texts])
+    french, english = np.flatnonzero(found == "fr"), np.flatnonzero(found != "fr")
+    for rows in (french, english):
+        if len({tuple(analysed[i]) for i in rows}) < LANGUAGE_ANSWERS:
+            return [np.arange(len(texts))]
+    return sorted((french, english), key=len)
+
+
+def _fit_by_language(
+    x: sparse.csr_matrix, languages: list[npt.NDArray[np.intp]], fewest: int, most: int, seed: int
+) -> Floats:
+    """Components as `_fit` makes them, but for each language on its own when there are two
+    (`_languages`), the fewer-spoken first, over the shared terms. The fewer-spoken
+    language's count is chosen between 2 and its share of `most`, rounded up, plus one
+    (leaving the other 2): alone, with no bound, it took every theme it could (its subjects
+    split by phrasing, its few short answers, "Rien à signaler", a theme); the bound is one
+    more than its share so that rounding does not starve it. The other's count is chosen
+    in what is left."""
+    if most < 4 or len(languages) == 1:
+        return _fit(x, fewest, most, seed)
+    parts: list[Floats] = []
+    left_fewest, left_most = fewest, most
+    for position, rows in enumerate(languages):
+        if position == 0:
+            share = len(rows) / x.shape[0]
+            high = min(left_most - 2, len(rows) // 2, int(np.ceil(share * most)) + 1)
+            low = min(2, high)
+        else:
+            high = min(left_most, len(rows) // 2)
+            low = min(max(2, left_fewest), high)
+        part = _fit(x[rows], low, high, seed)
+        parts.append(part)
+        left_fewest -= part.shape[0]
+        left_most -= part.shape[0]
+    return np.vstack(parts) if parts else _fit(x, fewest, most, seed)
 
 
 def _sample(n: int, size: int, seed: int) -> npt.NDArray[np.intp]:

@@ -289,6 +289,21 @@ def test_a_mixed_english_and_french_call_keeps_its_languages_subjects():
     assert sum(count - 1 for count in shared.values()) <= 1, per_theme  # at most one merge
 
 
+@pytest.mark.parametrize("seed", [1, 4, 6])
+def test_a_mixed_call_gives_each_planted_subject_a_theme_of_its_own(seed):
+    # French a third of the answers, fitted with English ones, merged its subjects or split an
+    # English one at these seeds (4 of 10 seeds passed); each language alone passes all 10.
+    mixed = generate(600, seed=seed, themes=[*FOUR, *FRENCH], noise=0.05)
+
+    result = group(mixed.texts, Settings(seed=1))
+
+    _, per_theme = purity(mixed.labels, [t for t, _ in result.placements])
+    assert all(share > 0.7 for share, _ in per_theme.values()), per_theme
+    found = [majority for _, majority in per_theme.values()]
+    assert len(set(found)) == len(FOUR) + len(FRENCH) and None not in found, per_theme
+    assert assign(result.model, mixed.texts) == result.placements
+
+
 WORDS = [
     "install",
     "size",
