@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import secrets
 import statistics
 import sys
 import time
@@ -86,45 +85,14 @@ def seed(args: argparse.Namespace):
     n = args.submissions
     with connection.cursor() as cursor:
         raw = cursor.cursor
-        with raw.copy(
-            "COPY events_response (questionnaire_id, respondent, created_at, updated_at) FROM STDIN"
-        ) as copy:
-            for i in range(n):
-                copy.write_row((call.questionnaire_id, f"bench{i}", now, now))
-        raw.execute(
-            "SELECT respondent, id FROM events_response WHERE questionnaire_id = %s",
-            [call.questionnaire_id],
+        response_of = common.copy_confirmed_submissions(
+            raw,
+            call_id=call.pk,
+            questionnaire_id=call.questionnaire_id,
+            people=range(n),
+            role_of=lambda i: "developer",
+            now=now,
         )
-        response_of = {int(r[5:]): pk for r, pk in raw.fetchall()}
-        with raw.copy(
-            "COPY events_submission (call_id, email, name, role, affiliation, github_handle,"
-            " location, join_feedback, join_demo, consent, response_id, nonce, submitted_at,"
-            " confirmed_at, created_at, screening, screening_reason, screened_version)"
-            " FROM STDIN"
-        ) as copy:
-            for i in range(n):
-                copy.write_row(
-                    (
-                        call.pk,
-                        f"p{i}@bench.example.com",
-                        f"Person {i}",
-                        "developer",
-                        "",
-                        "",
-                        "",
-                        True,
-                        False,
-                        True,
-                        response_of[i],
-                        secrets.token_urlsafe(9),
-                        now,
-                        now,
-                        now,
-                        "qualified",
-                        "",
-                        0,
-                    )
-                )
         with raw.copy(
             "COPY events_answer (response_id, question_id, number, text) FROM STDIN"
         ) as copy:

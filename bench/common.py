@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -411,3 +412,57 @@ def rss_mib(field: str) -> float:
         if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# --- seeding an open call ------------------------------------------------------------------
+
+
+def copy_confirmed_submissions(
+    raw, *, call_id: int, questionnaire_id: int, people: range, role_of, now
+) -> dict[int, int]:
+    """COPY, for each person number in `people`, an empty response to the call's questionnaire
+    and a confirmed, qualified submission with it (p<n>@bench.example.com, agreed to be
+    contacted). Returns each person's response id, for the caller's COPY of their answers.
+    `raw` is a psycopg cursor; `role_of(n)` the person's role."""
+    raw.execute("SELECT coalesce(max(id), 0) FROM events_response")
+    (last,) = raw.fetchone()
+    with raw.copy(
+        "COPY events_response (questionnaire_id, respondent, created_at, updated_at) FROM STDIN"
+    ) as copy:
+        for i in people:
+            copy.write_row((questionnaire_id, f"bench{i}", now, now))
+    raw.execute(
+        "SELECT respondent, id FROM events_response WHERE questionnaire_id = %s AND id > %s",
+        [questionnaire_id, last],
+    )
+    response_of = {int(r[5:]): pk for r, pk in raw.fetchall()}
+    with raw.copy(
+        "COPY events_submission (call_id, email, name, role, affiliation, github_handle,"
+        " location, join_feedback, join_demo, consent, response_id, nonce, submitted_at,"
+        " confirmed_at, created_at, screening, screening_reason, screened_version)"
+        " FROM STDIN"
+    ) as copy:
+        for i in people:
+            copy.write_row(
+                (
+                    call_id,
+                    f"p{i}@bench.example.com",
+                    f"Person {i}",
+                    role_of(i),
+                    "",
+                    "",
+                    "",
+                    True,
+                    False,
+                    True,
+                    response_of[i],
+                    secrets.token_urlsafe(9),
+                    now,
+                    now,
+                    now,
+                    "qualified",
+                    "",
+                    0,
+                )
+            )
+    return response_of

@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import secrets
 import statistics
 import sys
 import time
@@ -94,46 +93,14 @@ def copy_answers(call, question, texts: list[str], start: int, rng: random.Rando
     now = timezone.now()
     with connection.cursor() as cursor:
         raw = cursor.cursor
-        with raw.copy(
-            "COPY events_response (questionnaire_id, respondent, created_at, updated_at) FROM STDIN"
-        ) as copy:
-            for i in range(start, start + len(texts)):
-                copy.write_row((call.questionnaire_id, f"bench{i}", now, now))
-        raw.execute(
-            "SELECT respondent, id FROM events_response WHERE questionnaire_id = %s"
-            " AND id NOT IN (SELECT response_id FROM events_answer)",
-            [call.questionnaire_id],
+        response_of = common.copy_confirmed_submissions(
+            raw,
+            call_id=call.pk,
+            questionnaire_id=call.questionnaire_id,
+            people=range(start, start + len(texts)),
+            role_of=lambda i: rng.choice(ROLES),
+            now=now,
         )
-        response_of = {int(r[5:]): pk for r, pk in raw.fetchall()}
-        with raw.copy(
-            "COPY events_submission (call_id, email, name, role, affiliation, github_handle,"
-            " location, join_feedback, join_demo, consent, response_id, nonce, submitted_at,"
-            " confirmed_at, created_at, screening, screening_reason, screened_version)"
-            " FROM STDIN"
-        ) as copy:
-            for i in range(start, start + len(texts)):
-                copy.write_row(
-                    (
-                        call.pk,
-                        f"p{i}@bench.example.com",
-                        f"Person {i}",
-                        rng.choice(ROLES),
-                        "",
-                        "",
-                        "",
-                        True,
-                        False,
-                        True,
-                        response_of[i],
-                        secrets.token_urlsafe(9),
-                        now,
-                        now,
-                        now,
-                        "qualified",
-                        "",
-                        0,
-                    )
-                )
         # In order: answer ids follow the texts' order, which the purity reads back.
         with raw.copy(
             "COPY events_answer (response_id, question_id, number, text) FROM STDIN"
