@@ -66,6 +66,13 @@ def add_to_team(team, user, role: str = "organizer"):
     return teams.add_member(team=team, actor=None, user=user, role=role)
 
 
+def as_role(team, role: str, client_for):
+    """A logged-in client of a new member of `team` with `role`."""
+    someone = UserFactory()
+    add_to_team(team, someone, role=role)
+    return client_for(someone)
+
+
 def team_of(user):
     """The first team in which `user` may create events (an owner's or organizer's); a new
     team they own if they have none."""

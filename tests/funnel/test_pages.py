@@ -5,6 +5,7 @@ that do not grow with the number of people."""
 import csv
 import io
 from datetime import timedelta
+from urllib.parse import urlencode
 
 import pytest
 from django.db import connection
@@ -13,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from events.models import PanelAttribute, PanelMember, Segment, Submission, Team
-from tests.factories import SegmentFactory, TeamFactory, UserFactory, add_to_team
+from tests.factories import SegmentFactory, TeamFactory, as_role
 
 from .conftest import QUALIFIED
 
@@ -25,15 +26,9 @@ def owner_client(owner, client_for):
     return client_for(owner)
 
 
-def as_role(team, role, client_for):
-    someone = UserFactory()
-    add_to_team(team, someone, role=role)
-    return client_for(someone)
-
-
 def call_url(call, **query) -> str:
     url = reverse("manage:call_funnel", args=[call.pk])
-    return url + "".join(f"?{k}={v}" for k, v in query.items())
+    return url + ("?" + urlencode(query) if query else "")
 
 
 def csv_of(response) -> list[list[str]]:

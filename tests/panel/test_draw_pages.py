@@ -17,8 +17,7 @@ from tests.factories import (
     EventFactory,
     PanelMemberFactory,
     SegmentFactory,
-    UserFactory,
-    add_to_team,
+    as_role,
 )
 
 pytestmark = pytest.mark.django_db
@@ -34,12 +33,6 @@ def segment(team):
     return SegmentFactory(
         team=team, name="Everyone", definition=[{"field": "consent", "op": "is", "value": True}]
     )
-
-
-def as_role(team, role, client_for):
-    someone = UserFactory()
-    add_to_team(team, someone, role=role)
-    return client_for(someone)
 
 
 def picked_emails(html: str) -> list[str]:

@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from events.forms.panel import as_query, rows_of
 from events.models import PanelMember, Segment
-from tests.factories import PanelMemberFactory, SegmentFactory, UserFactory, add_to_team
+from tests.factories import PanelMemberFactory, SegmentFactory, as_role
 
 from .conftest import attribute, days_ago
 
@@ -22,12 +22,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def owner_client(owner, client_for):
     return client_for(owner)
-
-
-def as_role(team, role, client_for):
-    someone = UserFactory()
-    add_to_team(team, someone, role=role)
-    return client_for(someone)
 
 
 def panel_url(team, **query) -> str:
