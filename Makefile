@@ -10,7 +10,7 @@ export PORT
 # this one SITE_URL rather than letting each derive it. Set SITE_URL to override (a tunnel).
 SITE_URL ?= http://$(if $(filter 0.0.0.0 :: [::],$(HOST)),localhost,$(HOST)):$(PORT)
 
-.PHONY: run test lint format audit bench clean constraints
+.PHONY: run test lint format audit bench clean constraints messages translations
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,18 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 	$(BIN)/python manage.py makemigrations --check --dry-run
+
+# Translations. `make messages` collects every marked string into locale/<lang>/LC_MESSAGES
+# (django.po for Python and templates, djangojs.po for static/js); translate the new entries,
+# then `make translations` compiles the .mo files that are committed beside them, so a
+# deployment needs no gettext. Both need GNU gettext (`apt-get install gettext`).
+MESSAGE_DIRS := -i ".venv/*" -i "bench/*" -i "tests/*" -i "var/*" -i "artifacts/*" -i "docs/*" -i "node_modules/*"
+messages: $(VENV)/.installed-dev
+	$(BIN)/python manage.py makemessages -a --no-obsolete --add-location file $(MESSAGE_DIRS)
+	$(BIN)/python manage.py makemessages -a -d djangojs --no-obsolete --add-location file $(MESSAGE_DIRS) -i "static/vendor/*"
+
+translations: $(VENV)/.installed-dev
+	$(BIN)/python manage.py compilemessages --ignore ".venv/*"
 
 format: $(VENV)/.installed-dev
 	$(BIN)/ruff check --fix .

@@ -66,6 +66,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     timezone = models.CharField(
         "time zone", max_length=64, default="UTC", validators=[validate_timezone]
     )
+    # "" follows the browser (cookie, then Accept-Language); else one of settings.LANGUAGES.
+    # No choices here, so that adding a catalogue needs no migration.
+    language = models.CharField(max_length=12, blank=True, default="")
     what_i_build = models.TextField("what I build", max_length=1000, blank=True)
     # Secret of the private calendar feed; resetting it cuts off every old subscription.
     calendar_token = models.CharField(max_length=64, unique=True, default=new_calendar_token)

@@ -18,6 +18,7 @@ PROFILE_FIELDS = (
     "affiliation",
     "role",
     "timezone",
+    "language",
     "what_i_build",
 )
 

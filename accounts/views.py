@@ -3,15 +3,17 @@ import json
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods, require_POST
 
 from events.ratelimit import rate_limit
 
 from . import services
 from .forms import DeleteAccountForm, ProfileForm
 from .http import AuthenticatedRequest
+from .middleware import remember_language, supported
 
 
 @login_required
@@ -67,3 +69,22 @@ def delete_account(request: AuthenticatedRequest) -> HttpResponse:
             return redirect("home")
     status = 400 if form.errors else 200
     return render(request, "accounts/delete.html", {"form": form}, status=status)
+
+
+@require_POST
+def set_language(request: HttpRequest) -> HttpResponse:
+    """The footer's language switcher: remembered in the cookie, and on the profile of a
+    logged-in person (whose profile language would otherwise win over the cookie)."""
+    code = supported(request.POST.get("language", ""))
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        target = "/"
+    response = HttpResponseRedirect(target)
+    if not code:
+        return response
+    if request.user.is_authenticated and request.user.language != code:
+        services.update_profile(user=request.user, language=code)
+    remember_language(response, code)
+    return response

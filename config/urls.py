@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
 
+from accounts import views as account_views
 from events.ratelimit import by_ip, by_posted, rate_limit
 from events.views import public
 
@@ -25,6 +27,10 @@ urlpatterns = [
     path("admin/login/", admin_login),  # before admin.site.urls, which has the same path
     path("admin/", admin.site.urls),
     path("healthz", views.healthz, name="healthz"),
+    path("language/", account_views.set_language, name="set_language"),
+    # The strings our scripts show, in the reader's language (djangojs catalogue), served
+    # from here rather than a CDN.
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript_catalog"),
     # The local inbox of `make run`; every view answers 404 unless DEBUG is on.
     path("dev/mail/", devmail.inbox, name="dev_mail"),
     path("dev/mail/<str:name>/", devmail.message_page, name="dev_mail_message"),

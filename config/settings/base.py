@@ -21,7 +21,28 @@ SITE_URL = env("SITE_URL", default="http://localhost:8000").rstrip("/")
 SITE_NAME = env("SITE_NAME", default="Feedback Sessions")
 TIME_ZONE = "UTC"  # stored and computed in UTC; shown in each viewer's own zone
 USE_TZ = True
-LANGUAGE_CODE = "en-us"
+# LANGUAGES
+# English is the source language; every other language is a catalogue under locale/<code>/.
+# Adding locale/de/LC_MESSAGES/django.po (and its .mo) adds German: no code change.
+LANGUAGE_CODE = "en"
+LOCALE_PATHS = [BASE_DIR / "locale"]
+
+
+def _languages() -> list[tuple[str, str]]:
+    from django.conf.locale import LANG_INFO
+
+    found = [("en", "English")]
+    for folder in sorted((BASE_DIR / "locale").glob("*/LC_MESSAGES/django.mo")):
+        code = folder.parent.parent.name.replace("_", "-").lower()
+        if code != "en" and code in LANG_INFO:
+            found.append((code, LANG_INFO[code]["name_local"]))
+    return found
+
+
+LANGUAGES = _languages()
+LANGUAGE_COOKIE_NAME = "django_language"
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 USE_I18N = True
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -89,6 +110,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "accounts.middleware.UserLanguageMiddleware",
     "accounts.middleware.UserTimezoneMiddleware",
     "config.errors.MethodNotAllowedPage",
     "config.errors.NotFoundPageInDebug",
@@ -104,6 +126,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
                 "config.context_processors.site",
             ],
         },

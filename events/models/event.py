@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language
 
 from accounts.models import validate_timezone
 
@@ -55,6 +56,10 @@ class Event(models.Model):
     title = models.CharField(max_length=200, validators=[validate_one_line])
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.FEEDBACK)
     description = models.TextField(blank=True, help_text="Markdown.")
+    # Optional versions of the title and description in other languages, shown to readers of
+    # that language: {"fr": {"title": "...", "description": "..."}}. The organizer's own text
+    # stays the reference; a language without an entry reads it.
+    translations = models.JSONField(default=dict, blank=True)
     visibility = models.CharField(
         max_length=20, choices=Visibility.choices, default=Visibility.PUBLIC
     )
@@ -122,6 +127,19 @@ class Event(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("events:detail", args=[self.pk])
+
+    def _in_reader_language(self, field: str) -> str:
+        version = (self.translations or {}).get((get_language() or "en").split("-")[0]) or {}
+        return version.get(field) or getattr(self, field)
+
+    @property
+    def shown_title(self) -> str:
+        """The title as the active language's reader sees it (its version when there is one)."""
+        return self._in_reader_language("title")
+
+    @property
+    def shown_description(self) -> str:
+        return self._in_reader_language("description")
 
     @property
     def is_confidential(self) -> bool:

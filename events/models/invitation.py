@@ -33,6 +33,8 @@ class Invitation(models.Model):
         help_text="Empty: the invitee picks a session of the event.",
     )
     email = models.EmailField(max_length=254)
+    # The language the invitee last used on our pages ("" until then: the team's default).
+    language = models.CharField(max_length=12, blank=True, default="")
     name = models.CharField(max_length=200, blank=True)
     note = models.CharField(max_length=500, blank=True, help_text="From the organizer's list.")
     message = models.TextField(blank=True, help_text="The personal message of the batch.")

@@ -138,6 +138,8 @@ class Submission(models.Model):
 
     call = models.ForeignKey(OpenCall, on_delete=models.CASCADE, related_name="submissions")
     email = models.EmailField(max_length=254)
+    # The language the form was filled in: the call's mails are written in it.
+    language = models.CharField(max_length=12, blank=True, default="")
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
