@@ -3,14 +3,16 @@ import shutil
 import subprocess
 import sys
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from celery.contrib.testing.worker import start_worker
 from celery.signals import task_postrun
+from django.conf import settings as django_settings
 from django.db import connections
 from django.test import Client
+from django.utils import translation
 
 from accounts.models import User
 from config.celery import app
@@ -77,6 +79,16 @@ def speed_layer(request):
     watch(fastcache, "_on_redis")
     yield
     assert shortcuts == [], "with SPEED_LAYER off, the speed layer's shortcuts ran"
+
+
+@pytest.fixture(autouse=True)
+def english_to_start() -> Iterator[None]:
+    """Each test starts in English: a request read in French leaves French active in its
+    thread (the language middleware activates one per request and, as Django's own, does not
+    put it back, since a streamed response is rendered after the middleware returns)."""
+    translation.activate(django_settings.LANGUAGE_CODE)
+    yield
+    translation.activate(django_settings.LANGUAGE_CODE)
 
 
 @pytest.fixture(autouse=True)
