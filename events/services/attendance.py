@@ -25,7 +25,9 @@ from django.db.models import (
     Q,
     QuerySet,
 )
-from django.utils import timezone
+from django.utils import dateformat, timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext, pgettext
 
 from accounts.models import User
 
@@ -60,9 +62,12 @@ def _fresh(registration: Registration) -> Registration:
 def clock(moment: datetime) -> str:
     """A check-in time as the door reads it: the hour today, the day too otherwise."""
     local = timezone.localtime(moment)
+    # The formats are timefmt's (one catalogue entry each): "15:00", "Tue 8 Dec, 15:00".
+    time = dateformat.format(local, pgettext("time format", "H:i"))
     if local.date() == timezone.localdate():
-        return f"{local:%H:%M}"
-    return f"{local:%a %-d %b, %H:%M}"
+        return time
+    day = dateformat.format(local, pgettext("date format", "D j M"))
+    return _("{day}, {time}").format(day=day, time=time)
 
 
 def _record(registration: Registration, *, actor: User, note: str) -> None:
@@ -75,22 +80,37 @@ def _record(registration: Registration, *, actor: User, note: str) -> None:
     )
 
 
+def _checkin_off() -> str:
+    return _("Check-in is turned off for this event: everyone confirmed counts as attending.")
+
+
 def check_door_open(session: Session, *, now: datetime | None = None) -> None:
     """Check-in (and letting walk-ins in) needs a scheduled session of an event that checks
     people in, from CHECKIN_OPENS_BEFORE the start on. There is no closing time: an organizer
     may enter a late arrival after the end too."""
     now = now or timezone.now()
     if session.is_cancelled:
-        raise ServiceError("This session is cancelled.")
+        raise ServiceError(_("This session is cancelled."))
     if not session.event.checkin_enabled:
-        raise ServiceError(
-            "Check-in is turned off for this event: everyone confirmed counts as attending."
-        )
+        raise ServiceError(_checkin_off())
     opens = session.starts_at - CHECKIN_OPENS_BEFORE
     if now < opens:
+        hours = round(CHECKIN_OPENS_BEFORE.total_seconds() / 3600)
+        local = timezone.localtime(opens)
         raise ServiceError(
-            f"Check-in opens {CHECKIN_OPENS_BEFORE.total_seconds() / 3600:.0f} hours before "
-            f"the session starts, on {timezone.localtime(opens):%a %-d %b at %H:%M %Z}."
+            ngettext(
+                "Check-in opens %(hours)s hour before the session starts, on %(day)s at "
+                "%(time)s %(zone)s.",
+                "Check-in opens %(hours)s hours before the session starts, on %(day)s at "
+                "%(time)s %(zone)s.",
+                hours,
+            )
+            % {
+                "hours": hours,
+                "day": dateformat.format(local, pgettext("date format", "D j M")),
+                "time": dateformat.format(local, pgettext("time format", "H:i")),
+                "zone": local.tzname(),
+            }
         )
 
 
@@ -103,8 +123,11 @@ def check_in(*, registration: Registration, actor: User, note: str = "Checked in
     name = registration.user.name
     if registration.status != Status.CONFIRMED:
         raise ServiceError(
-            f"{name} is {registration.get_status_display().lower()}, not confirmed: only "
-            "confirmed attendees can be checked in. Let them in as a walk-in if a seat is free."
+            _(
+                "%(name)s is %(status)s, not confirmed: only confirmed attendees can be checked "
+                "in. Let them in as a walk-in if a seat is free."
+            )
+            % {"name": name, "status": registration.get_status_display().lower()}
         )
     if registration.checked_in_at:
         return _already_in(registration, registration.checked_in_at)
@@ -120,17 +143,19 @@ def check_in(*, registration: Registration, actor: User, note: str = "Checked in
     registration.no_show = False
     _record(registration, actor=actor, note=note)
     surveys.include_late_attendee(registration)
-    return Outcome(registration, True, f"{name} is checked in.")
+    return Outcome(registration, True, _("%(name)s is checked in.") % {"name": name})
 
 
 def _already_in(registration: Registration, checked_in_at: datetime) -> Outcome:
     by = registration.checked_in_by  # one query, only on a repeat
-    who = f" by {by.name}" if by else ""
-    return Outcome(
-        registration,
-        False,
-        f"{registration.user.name} was already checked in at {clock(checked_in_at)}{who}.",
-    )
+    words = {"name": registration.user.name, "time": clock(checked_in_at)}
+    if by:
+        # Translators: %(time)s is "15:00" today, "Tue 8 Dec, 15:00" on another day.
+        message = _("%(name)s was already checked in at %(time)s by %(by)s.")
+        words["by"] = by.name
+    else:
+        message = _("%(name)s was already checked in at %(time)s.")
+    return Outcome(registration, False, message % words)
 
 
 @transaction.atomic
@@ -140,18 +165,22 @@ def undo_check_in(*, registration: Registration, actor: User) -> Outcome:
     registration = _fresh(registration)
     name = registration.user.name
     if not registration.checked_in_at:
-        return Outcome(registration, False, f"{name} was not checked in: nothing to undo.")
+        return Outcome(registration, False, _not_checked_in(name))
     closed = registration.session.attendance_closed_at is not None
     now = timezone.now()
     updated = Registration.objects.filter(pk=registration.pk, checked_in_at__isnull=False).update(
         checked_in_at=None, checked_in_by=None, no_show=closed, updated_at=now
     )
     if not updated:
-        return Outcome(registration, False, f"{name} was not checked in: nothing to undo.")
+        return Outcome(registration, False, _not_checked_in(name))
     registration.checked_in_at, registration.checked_in_by = None, None
     registration.no_show = closed
     _record(registration, actor=actor, note="Check-in undone")
-    return Outcome(registration, True, f"Check-in of {name} undone.")
+    return Outcome(registration, True, _("Check-in of %(name)s undone.") % {"name": name})
+
+
+def _not_checked_in(name: str) -> str:
+    return _("%(name)s was not checked in: nothing to undo.") % {"name": name}
 
 
 @transaction.atomic
@@ -162,15 +191,13 @@ def correct_attendance(*, registration: Registration, actor: User, attended: boo
     session, name = registration.session, registration.user.name
     if registration.status != Status.CONFIRMED:
         raise ServiceError(
-            f"{name} is {registration.get_status_display().lower()}: attendance is kept for "
-            "confirmed attendees only."
+            _("%(name)s is %(status)s: attendance is kept for confirmed attendees only.")
+            % {"name": name, "status": registration.get_status_display().lower()}
         )
     if not session.event.checkin_enabled:
-        raise ServiceError(
-            "Check-in is turned off for this event: everyone confirmed counts as attending."
-        )
+        raise ServiceError(_checkin_off())
     if not session.has_started:
-        raise ServiceError("The session has not started yet: use the check-in page at the door.")
+        raise ServiceError(_("The session has not started yet: use the check-in page at the door."))
     now = timezone.now()
     current = Registration.objects.filter(pk=registration.pk, status=Status.CONFIRMED)
     if attended:
@@ -178,20 +205,26 @@ def correct_attendance(*, registration: Registration, actor: User, attended: boo
             checked_in_at=now, checked_in_by=actor, no_show=False, updated_at=now
         )
         if not updated:
-            return Outcome(registration, False, f"{name} already counts as attended.")
+            return Outcome(
+                registration, False, _("%(name)s already counts as attended.") % {"name": name}
+            )
         registration.checked_in_at, registration.checked_in_by = now, actor
         registration.no_show = False
-        note, message = "Attendance corrected: attended", f"{name} now counts as attended."
+        note = "Attendance corrected: attended"
+        message = _("%(name)s now counts as attended.") % {"name": name}
         surveys.include_late_attendee(registration)
     else:
         updated = current.filter(Q(checked_in_at__isnull=False) | Q(no_show=False)).update(
             checked_in_at=None, checked_in_by=None, no_show=True, updated_at=now
         )
         if not updated:
-            return Outcome(registration, False, f"{name} is already a no-show.")
+            return Outcome(
+                registration, False, _("%(name)s is already a no-show.") % {"name": name}
+            )
         registration.checked_in_at, registration.checked_in_by = None, None
         registration.no_show = True
-        note, message = "Attendance corrected: no-show", f"{name} is now a no-show."
+        note = "Attendance corrected: no-show"
+        message = _("%(name)s is now a no-show.") % {"name": name}
     _record(registration, actor=actor, note=note)
     return Outcome(registration, True, message)
 
@@ -207,7 +240,7 @@ def add_walk_in(*, session: Session, actor: User, email: str, name: str = "") ->
     try:
         validate_email(email)
     except ValidationError:
-        raise ServiceError("Enter a valid email address for the walk-in.") from None
+        raise ServiceError(_("Enter a valid email address for the walk-in.")) from None
     name = (name or "").strip()[:100]
     try:
         return _add_walk_in(session=session, actor=actor, email=email, name=name)
@@ -234,15 +267,22 @@ def _add_walk_in(*, session: Session, actor: User, email: str, name: str) -> Out
         return Outcome(
             outcome.registration,
             outcome.changed,
-            f"{user.name} already had a seat. {outcome.message}",
+            # Translators: %(message)s is what the check-in did ("Ada is checked in.").
+            _("%(name)s already had a seat. %(message)s")
+            % {"name": user.name, "message": outcome.message},
         )
     # An offered seat is already counted; everyone else needs a free one.
     holds_seat = existing is not None and existing.status == Status.OFFERED
     if not holds_seat and not take_seat(session.pk):
         raise ServiceError(
-            f"The session is full ({session.capacity} of {session.capacity} "
-            f"seat{'' if session.capacity == 1 else 's'} given): a "
-            "walk-in needs a free seat. Seats free up when someone cancels."
+            ngettext(
+                "The session is full (%(capacity)s of %(capacity)s seat given): a walk-in "
+                "needs a free seat. Seats free up when someone cancels.",
+                "The session is full (%(capacity)s of %(capacity)s seats given): a walk-in "
+                "needs a free seat. Seats free up when someone cancels.",
+                session.capacity,
+            )
+            % {"capacity": session.capacity}
         )
     now = timezone.now()
     door: dict[str, Any] = {
@@ -279,8 +319,12 @@ def _add_walk_in(*, session: Session, actor: User, email: str, name: str) -> Out
     return Outcome(
         registration,
         True,
-        f"{user.name} is in as a walk-in and checked in. "
-        f"{seats} seat{'' if seats == 1 else 's'} left.",
+        ngettext(
+            "%(name)s is in as a walk-in and checked in. %(seats)s seat left.",
+            "%(name)s is in as a walk-in and checked in. %(seats)s seats left.",
+            seats,
+        )
+        % {"name": user.name, "seats": seats},
     )
 
 
@@ -541,17 +585,21 @@ def _state(
     session = registration.session
     if registration.status == Status.CANCELLED:
         if late_cancellation:
-            return "Cancelled late", "danger"
-        return "Cancelled", "muted"
+            return pgettext("attendance", "Cancelled late"), "danger"
+        return pgettext("attendance", "Cancelled"), "muted"
     if registration.status != Status.CONFIRMED:
-        return registration.get_status_display(), "muted"
+        return str(registration.get_status_display()), "muted"
     if registration.checked_in_at:
-        return ("Attended (walk-in)" if registration.walk_in else "Attended"), "ok"
+        if registration.walk_in:
+            return pgettext("attendance", "Attended (walk-in)"), "ok"
+        return pgettext("attendance", "Attended"), "ok"
     if not session.event.checkin_enabled:
-        return ("Attended" if session.ends_at <= now else "Confirmed"), "ok"
+        if session.ends_at <= now:
+            return pgettext("attendance", "Attended"), "ok"
+        return pgettext("attendance", "Confirmed"), "ok"
     if registration.no_show:
-        return "No-show", "danger"
-    return "Not checked in", "warn"
+        return pgettext("attendance", "No-show"), "danger"
+    return pgettext("attendance", "Not checked in"), "warn"
 
 
 def describe(*, registration: Registration, now: datetime | None = None) -> tuple[str, str]:

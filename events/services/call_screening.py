@@ -26,6 +26,9 @@ from celery import current_app
 from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q
 from django.db.models.functions import Lower, Now
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import User
 
@@ -42,9 +45,19 @@ Verdict = Submission.Screening
 INLINE_LIMIT = 500  # confirmed submissions re-scored in the request; more go to the worker
 BATCH = 2_000
 RESCORE_TASK = "events.tasks.rescore_call"
-QUOTA_FIELDS = {"role": "Role", "affiliation": "Affiliation", "location": "Country or time zone"}
+QUOTA_FIELDS = {
+    "role": gettext_lazy("Role"),
+    "affiliation": gettext_lazy("Affiliation"),
+    "location": gettext_lazy("Country or time zone"),
+}
+# The same fields inside a sentence ("The “at least” quotas on role add up...").
+QUOTA_FIELDS_IN_TEXT = {
+    "role": gettext_lazy("role"),
+    "affiliation": gettext_lazy("affiliation"),
+    "location": gettext_lazy("country or time zone"),
+}
 MAX_QUOTAS = 30
-NO_RULE = "No rule applies"
+NO_RULE = gettext_lazy("No rule applies")
 
 
 # The evaluator: pure, no database
@@ -174,14 +187,20 @@ def _check_rules(questions: list[Question], effects: dict[int, str]) -> None:
         marks = {c.pk: effects.get(c.pk, "") for c in choices}
         if offered and all(marks[c.pk] == Effect.DISQUALIFY for c in offered):
             raise ServiceError(
-                f"Every choice of “{question.label}” disqualifies: nobody could qualify. "
-                "Leave at least one choice without that rule."
+                _(
+                    "Every choice of “%(question)s” disqualifies: nobody could qualify. "
+                    "Leave at least one choice without that rule."
+                )
+                % {"question": question.label}
             )
         required = [c for c in choices if marks[c.pk] == Effect.REQUIRE]
         if required and all(c.removed for c in required):
             raise ServiceError(
-                f"“{question.label}” must include one of choices that are no longer offered: "
-                "nobody could answer it that way now."
+                _(
+                    "“%(question)s” must include one of choices that are no longer offered: "
+                    "nobody could answer it that way now."
+                )
+                % {"question": question.label}
             )
 
 
@@ -191,7 +210,7 @@ def set_rules(*, call: OpenCall, actor: User, effects: Mapping[Any, Any]) -> Ope
     choices of this call's choice questions; rules nobody could pass are refused. Moves the
     rules version and re-scores (inline or in the background)."""
     if not may(actor, "call.edit", call):
-        raise ServiceError("Only the call's organizers can change its screening rules.")
+        raise ServiceError(_("Only the call's organizers can change its screening rules."))
     call = _lock(call)
     questions = choice_questions(call)
     known = {c.pk for q in questions for c in q.choices.all()}
@@ -199,12 +218,12 @@ def set_rules(*, call: OpenCall, actor: User, effects: Mapping[Any, Any]) -> Ope
     for raw_choice, raw_effect in effects.items():
         text = str(raw_choice)
         if not text.isdecimal() or len(text) > 12:
-            raise ServiceError("Some rules are for choices this call does not offer.")
+            raise ServiceError(_("Some rules are for choices this call does not offer."))
         effect = str(raw_effect or "")
         if effect and effect not in Effect.values:
-            raise ServiceError("Unknown rule: choose qualifies, disqualifies or must include.")
+            raise ServiceError(_("Unknown rule: choose qualifies, disqualifies or must include."))
         if int(text) not in known:
-            raise ServiceError("Some rules are for choices this call does not offer.")
+            raise ServiceError(_("Some rules are for choices this call does not offer."))
         if effect:
             cleaned[int(text)] = effect
     _check_rules(questions, cleaned)
@@ -250,24 +269,25 @@ def remove_question(*, call: OpenCall, question: Question) -> None:
 def _percent(value: Any) -> int:
     text = str(value if value is not None else "").strip().rstrip("%").strip()
     if not text.isdecimal() or len(text) > 3 or not 1 <= int(text) <= 100:
-        raise ServiceError("A quota is a whole percentage from 1 to 100.")
+        raise ServiceError(_("A quota is a whole percentage from 1 to 100."))
     return int(text)
 
 
 def _clean_quota(raw: Mapping[str, Any]) -> CallQuota:
     name = str(raw.get("field") or "")
     if name not in QUOTA_FIELDS:
-        raise ServiceError("A quota is on role, affiliation or country or time zone.")
+        raise ServiceError(_("A quota is on role, affiliation or country or time zone."))
     bound = str(raw.get("bound") or "")
     if bound not in Bound.values:
-        raise ServiceError("A quota is “at least” or “at most”.")
+        raise ServiceError(_("A quota is “at least” or “at most”."))
     value = str(raw.get("value") or "").strip()
     if "\x00" in value or len(value) > 200:
-        raise ServiceError("A quota's value is at most 200 characters of text.")
+        raise ServiceError(_("A quota's value is at most 200 characters of text."))
     if name == "role" and value and value not in User.Role.values:
-        raise ServiceError("Choose one of the roles offered.")
+        raise ServiceError(_("Choose one of the roles offered."))
     if bound == Bound.AT_LEAST and not value:
-        raise ServiceError("“At least” needs a value (at least 30% researchers, say).")
+        # xgettext:no-python-format
+        raise ServiceError(_("“At least” needs a value (at least 30% researchers, say)."))
     return CallQuota(field=name, value=value, bound=bound, percent=_percent(raw.get("percent")))
 
 
@@ -276,25 +296,30 @@ def _check_quotas(quotas: list[CallQuota]) -> None:
     for quota in quotas:
         key = (quota.field, quota.value.lower(), quota.bound)
         if key in seen:
-            raise ServiceError("Two quotas say the same thing: keep one.")
+            raise ServiceError(_("Two quotas say the same thing: keep one."))
         seen.add(key)
-    for name, label in QUOTA_FIELDS.items():
+    for name, label in QUOTA_FIELDS_IN_TEXT.items():
         mine = [q for q in quotas if q.field == name]
         floors = {q.value.lower(): q.percent for q in mine if q.bound == Bound.AT_LEAST}
         caps = {q.value.lower(): q.percent for q in mine if q.bound == Bound.AT_MOST}
         if sum(floors.values()) > 100:
             raise ServiceError(
-                f"The “at least” quotas on {label.lower()} add up to more than 100%."
+                _("The “at least” quotas on %(field)s add up to more than 100%%.")
+                % {"field": label}
             )
         for value, floor in floors.items():
             if value in caps and caps[value] < floor:
                 raise ServiceError(
-                    f"At most {caps[value]}% is below at least {floor}% for “{value}”."
+                    _("At most %(most)s%% is below at least %(least)s%% for “%(value)s”.")
+                    % {"most": caps[value], "least": floor, "value": value}
                 )
             if "" in caps and caps[""] < floor:
                 raise ServiceError(
-                    f"At least {floor}% “{value}” cannot fit under at most {caps['']}% "
-                    f"from any one {label.lower()}."
+                    _(
+                        "At least %(least)s%% “%(value)s” cannot fit under at most %(most)s%% "
+                        "from any one %(field)s."
+                    )
+                    % {"least": floor, "value": value, "most": caps[""], "field": label}
                 )
 
 
@@ -304,9 +329,9 @@ def set_quotas(*, call: OpenCall, actor: User, quotas: list[Mapping[str, Any]]) 
     to 100; quotas that contradict each other are refused. Quotas decide who is chosen,
     not who qualifies, but they are part of the rules: the version moves with them."""
     if not may(actor, "call.edit", call):
-        raise ServiceError("Only the call's organizers can change its quotas.")
+        raise ServiceError(_("Only the call's organizers can change its quotas."))
     if len(quotas) > MAX_QUOTAS:
-        raise ServiceError(f"At most {MAX_QUOTAS} quotas per call.")
+        raise ServiceError(_("At most %(most)s quotas per call.") % {"most": MAX_QUOTAS})
     cleaned = [_clean_quota(raw) for raw in quotas]
     _check_quotas(cleaned)
     call = _lock(call)
@@ -338,7 +363,7 @@ def resume_rescore(*, call: OpenCall, actor: User) -> None:
     when a run is going: the runs take the call's lock batch by batch, and what one scored
     the other skips."""
     if not may(actor, "call.edit", call):
-        raise ServiceError("Only the call's organizers can re-score its submissions.")
+        raise ServiceError(_("Only the call's organizers can re-score its submissions."))
     confirmed = Submission.objects.filter(call=call, confirmed_at__isnull=False).count()
     if confirmed <= INLINE_LIMIT:
         rescore(call_id=call.pk)
@@ -429,11 +454,11 @@ class Progress:
 
     @property
     def current_shown(self) -> str:
-        return f"{self.current:,}"
+        return number_format(self.current, force_grouping=True)
 
     @property
     def total_shown(self) -> str:
-        return f"{self.total:,}"
+        return number_format(self.total, force_grouping=True)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -473,9 +498,18 @@ class QuotaMix:
     @property
     def words(self) -> str:
         if not self.people:
-            return "nobody qualifies yet"
-        which = f" (“{self.value}”)" if not self.quota.value and self.value else ""
-        return f"now {self.share:.0f}%{which} of {self.people:,} qualified"
+            return _("nobody qualifies yet")
+        words = {
+            "share": f"{self.share:.0f}",
+            "people": number_format(self.people, force_grouping=True),
+        }
+        if not self.quota.value and self.value:
+            # Translators: the largest value's share, as "now 40% (“ACME”) of 1,200 qualified".
+            return _("now %(share)s%% (“%(value)s”) of %(people)s qualified") % {
+                **words,
+                "value": self.value,
+            }
+        return _("now %(share)s%% of %(people)s qualified") % words
 
 
 def quota_mix(call: OpenCall, quotas: list[CallQuota] | None = None) -> list[QuotaMix]:

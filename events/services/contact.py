@@ -29,6 +29,8 @@ from django.db.models import Count, Max, Q
 from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.models import User
 
@@ -49,11 +51,19 @@ def lock_team(team_id: int) -> Team:
     return Team.objects.select_for_update().get(pk=team_id)
 
 
-LABELS = {
-    "invite_cooldown_days": "days between invitations",
-    "attended_cooldown_days": "days of rest after attending",
-    "max_invitations_per_90_days": "invitations per person in 90 days",
-}
+def _out_of_range(name: str, most: int) -> str:
+    # Whole sentences per setting: French gives each its own article and agreement.
+    words = {"most": most}
+    if name == "invite_cooldown_days":
+        return _("The days between invitations must be a whole number from 0 to %(most)s.") % words
+    if name == "attended_cooldown_days":
+        return (
+            _("The days of rest after attending must be a whole number from 0 to %(most)s.") % words
+        )
+    return (
+        _("The invitations per person in 90 days must be a whole number from 0 to %(most)s.")
+        % words
+    )
 
 
 def check_settings(team: Team) -> None:
@@ -65,20 +75,21 @@ def check_settings(team: Team) -> None:
         ("max_invitations_per_90_days", MAX_PER_90_DAYS),
     ):
         value = getattr(team, name)
-        label = LABELS[name]
         if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= most:
-            raise ServiceError(f"The {label} must be a whole number from 0 to {most}.")
+            raise ServiceError(_out_of_range(name, most))
 
 
 def clean_reason(reason: str) -> str:
     reason = (reason or "").strip()
     if not reason:
         raise ServiceError(
-            "Write why these people should be invited despite the team's cool-down or limit: "
-            "the reason is kept with each invitation."
+            _(
+                "Write why these people should be invited despite the team's cool-down or "
+                "limit: the reason is kept with each invitation."
+            )
         )
     if len(reason) > MAX_REASON or "\x00" in reason:
-        raise ServiceError(f"The reason is at most {MAX_REASON} characters.")
+        raise ServiceError(_("The reason is at most %(most)s characters.") % {"most": MAX_REASON})
     return reason
 
 
@@ -94,9 +105,34 @@ class Verdicts:
     held_back: dict[str, str]
 
 
-def _days_ago(moment: datetime, now: datetime) -> str:
+def _invited_ago(moment: datetime, now: datetime, cooldown: int) -> str:
     days = (now - moment).days
-    return "today" if days == 0 else "yesterday" if days == 1 else f"{days} days ago"
+    if days == 0:
+        text = _("Invited by this team today (cool-down: %(cooldown)s days).")
+    elif days == 1:
+        text = _("Invited by this team yesterday (cool-down: %(cooldown)s days).")
+    else:
+        text = ngettext(
+            "Invited by this team %(days)s day ago (cool-down: %(cooldown)s days).",
+            "Invited by this team %(days)s days ago (cool-down: %(cooldown)s days).",
+            days,
+        )
+    return text % {"days": days, "cooldown": cooldown}
+
+
+def _attended_ago(moment: datetime, now: datetime, rest: int) -> str:
+    days = (now - moment).days
+    if days == 0:
+        text = _("Attended a session today (rest: %(rest)s days).")
+    elif days == 1:
+        text = _("Attended a session yesterday (rest: %(rest)s days).")
+    else:
+        text = ngettext(
+            "Attended a session %(days)s day ago (rest: %(rest)s days).",
+            "Attended a session %(days)s days ago (rest: %(rest)s days).",
+            days,
+        )
+    return text % {"days": days, "rest": rest}
 
 
 def blocked_emails(team_id: int, emails: Iterable[str]) -> dict[str, str]:
@@ -121,9 +157,9 @@ def verdicts(team: Team, emails: Iterable[str], *, now: datetime | None = None) 
         return result
     for email, reason in blocked_emails(team.pk, lowered).items():
         result.blocked[email] = (
-            "Unsubscribed from this team's mail: never invited again."
+            _("Unsubscribed from this team's mail: never invited again.")
             if reason == Reason.UNSUBSCRIBED
-            else "On the team's do-not-contact list."
+            else _("On the team's do-not-contact list.")
         )
     cooldown = team.invite_cooldown_days
     limit = team.max_invitations_per_90_days
@@ -144,15 +180,16 @@ def verdicts(team: Team, emails: Iterable[str], *, now: datetime | None = None) 
         for row in invited:
             email = row["address"]
             if cooldown and row["last"] > now - timedelta(days=cooldown):
-                result.held_back.setdefault(
-                    email,
-                    f"Invited by this team {_days_ago(row['last'], now)} "
-                    f"(cool-down: {cooldown} days).",
-                )
+                result.held_back.setdefault(email, _invited_ago(row["last"], now, cooldown))
             elif limit and row["in_window"] >= limit:
                 result.held_back.setdefault(
                     email,
-                    f"Already invited {row['in_window']} times in 90 days (limit: {limit}).",
+                    ngettext(
+                        "Already invited %(count)s time in 90 days (limit: %(limit)s).",
+                        "Already invited %(count)s times in 90 days (limit: %(limit)s).",
+                        row["in_window"],
+                    )
+                    % {"count": row["in_window"], "limit": limit},
                 )
     rest = team.attended_cooldown_days
     if rest:
@@ -169,8 +206,7 @@ def verdicts(team: Team, emails: Iterable[str], *, now: datetime | None = None) 
         )
         for seen in attended:
             result.held_back.setdefault(
-                seen["user__email"].lower(),
-                f"Attended a session {_days_ago(seen['last'], now)} (rest: {rest} days).",
+                seen["user__email"].lower(), _attended_ago(seen["last"], now, rest)
             )
     for email in result.blocked:
         result.held_back.pop(email, None)
@@ -215,16 +251,17 @@ def block(*, team: Team, actor: User, email: str, note: str = "") -> Listed:
     email = (email or "").strip().lower()
     note = (note or "").strip()
     if not email or len(email) > 254 or "@" not in email:
-        raise ServiceError("Enter an email address.")
+        raise ServiceError(_("Enter an email address."))
     if len(note) > MAX_REASON or "\x00" in note:
-        raise ServiceError(f"The note is at most {MAX_REASON} characters.")
+        raise ServiceError(_("The note is at most %(most)s characters.") % {"most": MAX_REASON})
     # The team's lock, as an invitation batch takes it: a batch checked before this entry
     # existed cannot invite the address after its invitations were withdrawn.
     lock_team(team.pk)
     existing = ContactBlock.objects.filter(team=team, email=email).first()
     if existing is not None:
         raise ServiceError(
-            f"{email} is already on the list ({existing.get_reason_display().lower()})."
+            _("%(email)s is already on the list (%(reason)s).")
+            % {"email": email, "reason": existing.get_reason_display().lower()}
         )
     try:
         with transaction.atomic():
@@ -232,7 +269,7 @@ def block(*, team: Team, actor: User, email: str, note: str = "") -> Listed:
                 team=team, email=email, reason=Reason.BLOCKED, note=note, created_by=actor
             )
     except IntegrityError:  # added by someone else a moment ago
-        raise ServiceError(f"{email} is already on the list.") from None
+        raise ServiceError(_("%(email)s is already on the list.") % {"email": email}) from None
     return Listed(entry=entry, already=False, withdrawn=_withdraw_invitations(team, email))
 
 
@@ -243,7 +280,8 @@ def unblock(*, team: Team, actor: User, entry: ContactBlock) -> None:
     entry = ContactBlock.objects.select_for_update().get(pk=entry.pk, team=team)
     if entry.reason == Reason.UNSUBSCRIBED:
         raise ServiceError(
-            f"{entry.email} unsubscribed themselves: only they can ask to hear from the team again."
+            _("%(email)s unsubscribed themselves: only they can ask to hear from the team again.")
+            % {"email": entry.email}
         )
     entry.delete()
 

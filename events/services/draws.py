@@ -34,6 +34,9 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, gettext_noop, ngettext
 
 from accounts.models import User
 
@@ -49,9 +52,15 @@ MAX_RULES = 10
 MAX_VALUE = 200
 SHOWN_SKIPPED = 50
 SEED = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-NO_CONSENT = "did not agree to be contacted"
+# A skipped person's reason, as the draw records it: in the words of whoever drew (the draw
+# page shows the record as it was written), English in code and tests.
+NO_CONSENT = gettext_noop("did not agree to be contacted")
 # The fields a minimum or a cap may be on: columns of the panel, one value per person.
-RULE_FIELDS = {"role": "role", "affiliation": "affiliation", "location": "country or time zone"}
+RULE_FIELDS = {
+    "role": gettext_lazy("role"),
+    "affiliation": gettext_lazy("affiliation"),
+    "location": gettext_lazy("country or time zone"),
+}
 ELIGIBILITY_CHUNK = 5000
 # The first batch of people whose contact rules a draw checks (then 2x, 4x, ... the chunk).
 FIRST_ELIGIBILITY_BATCH = 250
@@ -93,18 +102,27 @@ def _reader(fields: list[str]) -> Callable[[Candidate, str], str]:
 # Checking the input ---------------------------------------------------------------------
 
 
+# A refusal names the input it is about ("Minimum 2, its share: give a number."): `where` is
+# that name, already in the reader's language.
+
+
 def _whole(value: Any, where: str, *, least: int, most: int) -> int:
     if isinstance(value, bool):
-        raise ServiceError(f"{where}: give a whole number.")
+        raise ServiceError(_("%(where)s: give a whole number.") % {"where": where})
     text = str(value if value is not None else "").strip()
     if not text:
-        raise ServiceError(f"{where}: give a number.")
+        raise ServiceError(_("%(where)s: give a number.") % {"where": where})
     digits = text[1:] if text.startswith("-") else text
     if not digits.isdigit() or not digits.isascii() or len(digits) > 9:
-        raise ServiceError(f"{where}: “{text[:20]}” is not a whole number.")
+        raise ServiceError(
+            _("%(where)s: “%(text)s” is not a whole number.") % {"where": where, "text": text[:20]}
+        )
     number = int(text)
     if number < least or number > most:
-        raise ServiceError(f"{where}: from {least} to {most:,}.")
+        raise ServiceError(
+            _("%(where)s: from %(least)s to %(most)s.")
+            % {"where": where, "least": least, "most": number_format(most, force_grouping=True)}
+        )
     return number
 
 
@@ -112,18 +130,28 @@ def _field(value: Any, where: str) -> str:
     field = str(value or "").strip()
     if field not in RULE_FIELDS:
         known = ", ".join(RULE_FIELDS)
-        raise ServiceError(f"{where}: “{field[:40]}” is not a field to draw by (one of: {known}).")
+        raise ServiceError(
+            _("%(where)s: “%(field)s” is not a field to draw by (one of: %(known)s).")
+            % {"where": where, "field": field[:40], "known": known}
+        )
     return field
 
 
 def _rule_value(field: str, value: Any, where: str) -> str:
     text = _norm(field, value)
     if "\x00" in text:
-        raise ServiceError(f"{where}: a value cannot contain a NUL character.")
+        raise ServiceError(
+            _("%(where)s: a value cannot contain a NUL character.") % {"where": where}
+        )
     if not text:
-        raise ServiceError(f"{where}: give the value (which {RULE_FIELDS[field]}).")
+        raise ServiceError(
+            _("%(where)s: give the value (which %(field)s).")
+            % {"where": where, "field": RULE_FIELDS[field]}
+        )
     if len(text) > MAX_VALUE:
-        raise ServiceError(f"{where}: at most {MAX_VALUE} characters.")
+        raise ServiceError(
+            _("%(where)s: at most %(most)s characters.") % {"where": where, "most": MAX_VALUE}
+        )
     if field == "role":
         roles = {r.value: r.value for r in User.Role} | {
             r.label.lower(): r.value for r in User.Role
@@ -132,67 +160,95 @@ def _rule_value(field: str, value: Any, where: str) -> str:
         role = roles.get(text.lower())
         if role is None:
             known = ", ".join(r.label.lower() for r in User.Role)
-            raise ServiceError(f"{where}: “{text[:40]}” is not a role (one of: {known}).")
+            raise ServiceError(
+                _("%(where)s: “%(text)s” is not a role (one of: %(known)s).")
+                % {"where": where, "text": text[:40], "known": known}
+            )
         return role
     return text
 
 
-def _rows(raw: Any, what: str) -> list[dict]:
+def _rows(raw: Any, *, minimums: bool) -> list[dict]:
     if raw is None:
         return []
     if not isinstance(raw, list | tuple) or not all(isinstance(r, dict) for r in raw):
-        raise ServiceError(f"The {what} are not a list of rules.")
+        if minimums:
+            raise ServiceError(_("The minimum shares are not a list of rules."))
+        raise ServiceError(_("The caps are not a list of rules."))
     if len(raw) > MAX_RULES:
-        raise ServiceError(f"At most {MAX_RULES} {what}.")
+        words = {"most": MAX_RULES}
+        if minimums:
+            raise ServiceError(_("At most %(most)s minimum shares.") % words)
+        raise ServiceError(_("At most %(most)s caps.") % words)
     return list(raw)
+
+
+def _its_share(where: str) -> str:
+    # Translators: names a rule's share field in a refusal: "Minimum 2, its share: ...".
+    return _("%(where)s, its share") % {"where": where}
 
 
 def clean_minimums(raw: Any) -> list[Minimum]:
     minimums: list[Minimum] = []
-    for n, row in enumerate(_rows(raw, "minimum shares"), start=1):
-        where = f"Minimum {n}"
+    for n, row in enumerate(_rows(raw, minimums=True), start=1):
+        # Translators: the n-th minimum share of a draw's form, named in a refusal.
+        where = _("Minimum %(n)s") % {"n": n}
         field = _field(row.get("field"), where)
         value = _rule_value(field, row.get("value"), where)
-        share = _whole(row.get("share"), f"{where}, its share", least=0, most=100)
+        share = _whole(row.get("share"), _its_share(where), least=0, most=100)
         if any(m.field == field and m.value == value for m in minimums):
-            raise ServiceError(f"{where}: {RULE_FIELDS[field]} “{value}” has a minimum already.")
+            raise ServiceError(
+                _("%(where)s: %(field)s “%(value)s” has a minimum already.")
+                % {"where": where, "field": RULE_FIELDS[field], "value": value}
+            )
         minimums.append(Minimum(field, value, share))
     if sum(m.share for m in minimums) > 100:
-        raise ServiceError("The minimum shares add up to more than 100%.")
+        raise ServiceError(_("The minimum shares add up to more than 100%."))
     return minimums
 
 
 def clean_caps(raw: Any) -> list[Cap]:
     caps: list[Cap] = []
-    for n, row in enumerate(_rows(raw, "caps"), start=1):
-        where = f"Cap {n}"
+    for n, row in enumerate(_rows(raw, minimums=False), start=1):
+        # Translators: the n-th cap of a draw's form, named in a refusal.
+        where = _("Cap %(n)s") % {"n": n}
         field = _field(row.get("field"), where)
         has_count = str(row.get("count") or "").strip() != ""
         has_share = str(row.get("share") or "").strip() != ""
         if has_count and has_share:
-            raise ServiceError(f"{where}: give either a number of people or a share, not both.")
+            raise ServiceError(
+                _("%(where)s: give either a number of people or a share, not both.")
+                % {"where": where}
+            )
         if not has_count and not has_share:
-            raise ServiceError(f"{where}: give at most how many (people, or a share).")
+            raise ServiceError(
+                _("%(where)s: give at most how many (people, or a share).") % {"where": where}
+            )
         # A value: the cap is on that value only ("at most 20% from ACME").
         value = None
         if str(row.get("value") or "").strip():
             value = _rule_value(field, row.get("value"), where)
         if has_count:
-            count = _whole(row.get("count"), f"{where}, its number", least=1, most=MAX_SIZE)
+            its_number = _("%(where)s, its number") % {"where": where}
+            count = _whole(row.get("count"), its_number, least=1, most=MAX_SIZE)
             cap = Cap(field, count=count, value=value)
         else:
-            share = _whole(row.get("share"), f"{where}, its share", least=1, most=100)
+            share = _whole(row.get("share"), _its_share(where), least=1, most=100)
             cap = Cap(field, share=share, value=value)
         if any(c.field == field and c.value == value for c in caps):
-            raise ServiceError(f"{where}: {_cap_words(cap)} has a cap already.")
+            raise ServiceError(
+                _("%(where)s: %(cap)s has a cap already.")
+                % {"where": where, "cap": _cap_words(cap)}
+            )
         caps.append(cap)
     return caps
 
 
 def _cap_words(cap: Cap) -> str:
     if cap.value is None:
-        return RULE_FIELDS[cap.field]
-    return f"{RULE_FIELDS[cap.field]} “{cap.value}”"
+        return str(RULE_FIELDS[cap.field])
+    # Translators: a field and one of its values, as "affiliation “ACME”".
+    return _("%(field)s “%(value)s”") % {"field": RULE_FIELDS[cap.field], "value": cap.value}
 
 
 def quota_rules(call: OpenCall) -> tuple[list[Minimum], list[Cap], list[str]]:
@@ -203,23 +259,25 @@ def quota_rules(call: OpenCall) -> tuple[list[Minimum], list[Cap], list[str]]:
     caps: list[Cap] = []
     words: list[str] = []
     for quota in CallQuota.objects.filter(call=call).order_by("field", "bound", "value", "pk"):
-        where = f"The call's quota “{quota}”"
+        where = _("The call's quota “%(quota)s”") % {"quota": quota}
         field = _field(quota.field, where)
         percent = _whole(quota.percent, where, least=1, most=100)
         has_value = bool(quota.value.strip())
         value = _rule_value(field, quota.value, where) if has_value else None
-        label = RULE_FIELDS[field]
+        said = {"percent": percent, "field": RULE_FIELDS[field], "value": value}
         if quota.bound == CallQuota.Bound.AT_LEAST:
             if value is None:
-                raise ServiceError(f"{where} names no value: set one on the call's rules.")
+                raise ServiceError(
+                    _("%(where)s names no value: set one on the call's rules.") % {"where": where}
+                )
             minimums.append(Minimum(field, value, percent))
-            words.append(f"at least {percent}% with {label} “{value}”")
+            words.append(_("at least %(percent)s%% with %(field)s “%(value)s”") % said)
         elif value is None:
             caps.append(Cap(field, share=percent))
-            words.append(f"at most {percent}% per {label}")
+            words.append(_("at most %(percent)s%% per %(field)s") % said)
         else:
             caps.append(Cap(field, share=percent, value=value))
-            words.append(f"at most {percent}% with {label} “{value}”")
+            words.append(_("at most %(percent)s%% with %(field)s “%(value)s”") % said)
     return minimums, caps, words
 
 
@@ -232,15 +290,18 @@ def _merged(
     for m in given[0]:
         if any(q.field == m.field and q.value == m.value for q in minimums):
             raise ServiceError(
-                f"The call's quotas already set a minimum for {RULE_FIELDS[m.field]} “{m.value}”."
+                _("The call's quotas already set a minimum for %(field)s “%(value)s”.")
+                % {"field": RULE_FIELDS[m.field], "value": m.value}
             )
         minimums.append(m)
     for c in given[1]:
         if any(q.field == c.field and q.value == c.value for q in caps):
-            raise ServiceError(f"The call's quotas already cap {_cap_words(c)}.")
+            raise ServiceError(_("The call's quotas already cap %(cap)s.") % {"cap": _cap_words(c)})
         caps.append(c)
     if sum(m.share for m in minimums) > 100:
-        raise ServiceError("With the call's quotas, the minimum shares add up to more than 100%.")
+        raise ServiceError(
+            _("With the call's quotas, the minimum shares add up to more than 100%.")
+        )
     return minimums, caps
 
 
@@ -250,8 +311,10 @@ def clean_seed(seed: Any) -> str:
     text = str(seed).strip()
     if not SEED.match(text):
         raise ServiceError(
-            "The seed is 1 to 64 letters, digits, dots, dashes or underscores "
-            "(as a draw's page shows it)."
+            _(
+                "The seed is 1 to 64 letters, digits, dots, dashes or underscores "
+                "(as a draw's page shows it)."
+            )
         )
     return text
 
@@ -264,13 +327,28 @@ def _contradictions(size: int, minimums: list[Minimum], caps: list[Cap]) -> None
                 and cap.value in (None, minimum.value)
                 and cap.limit(size) < floor_of(size, minimum.share)
             ):
-                raise ServiceError(
-                    f"At least {minimum.share}% with {RULE_FIELDS[minimum.field]} "
-                    f"“{minimum.value}” is {floor_of(size, minimum.share)} of {size}, but the cap "
-                    f"allows at most {cap.limit(size)} "
-                    f"{'per ' + RULE_FIELDS[cap.field] if cap.value is None else 'of them'}: "
-                    "the rules contradict each other."
-                )
+                said = {
+                    "share": minimum.share,
+                    "field": RULE_FIELDS[minimum.field],
+                    "value": minimum.value,
+                    "floor": floor_of(size, minimum.share),
+                    "size": size,
+                    "most": cap.limit(size),
+                    "cap_field": RULE_FIELDS[cap.field],
+                }
+                if cap.value is None:
+                    text = _(
+                        "At least %(share)s%% with %(field)s “%(value)s” is %(floor)s of "
+                        "%(size)s, but the cap allows at most %(most)s per %(cap_field)s: the "
+                        "rules contradict each other."
+                    )
+                else:
+                    text = _(
+                        "At least %(share)s%% with %(field)s “%(value)s” is %(floor)s of "
+                        "%(size)s, but the cap allows at most %(most)s of them: the rules "
+                        "contradict each other."
+                    )
+                raise ServiceError(text % said)
 
 
 # Drawing ----------------------------------------------------------------------------------
@@ -297,7 +375,8 @@ def _candidates(
 
 def _no_consent(candidates: list[Candidate], *, ask_consent: bool) -> dict[int, str]:
     """Who did not agree to be contacted, by PanelMember id (read from the rows: no query)."""
-    return {c[PK]: NO_CONSENT for c in candidates if ask_consent and not c[CONSENT]}
+    reason = _(NO_CONSENT)
+    return {c[PK]: reason for c in candidates if ask_consent and not c[CONSENT]}
 
 
 def _governance(team: Team, ordered: list[Candidate]) -> Callable[[Candidate], str | None]:
@@ -328,7 +407,7 @@ def _governance(team: Team, ordered: list[Candidate]) -> Callable[[Candidate], s
 
 def _check(actor: User, team: Team) -> None:
     if not permissions.may(actor, "panel.edit", team):
-        raise ServiceError("Only the team's owners and organizers may draw from its panel.")
+        raise ServiceError(_("Only the team's owners and organizers may draw from its panel."))
 
 
 def draw_sample(
@@ -350,16 +429,16 @@ def draw_sample(
     _check(actor, team)
     if call is not None:
         if call.team_id != team.pk:
-            raise ServiceError("This open call is not one of the team's.")
+            raise ServiceError(_("This open call is not one of the team's."))
         if segment is not None or definition:
-            raise ServiceError("Draw from a call or from a segment, not both.")
+            raise ServiceError(_("Draw from a call or from a segment, not both."))
     if segment is not None:
         if segment.team_id != team.pk:
-            raise ServiceError("This segment is not one of the team's.")
+            raise ServiceError(_("This segment is not one of the team's."))
         clean = segment_service.definition_of(segment)
     else:
         clean = segment_service.validate(team, definition if definition is not None else [])
-    number = _whole(size, "The sample's size", least=1, most=MAX_SIZE)
+    number = _whole(size, _("The sample's size"), least=1, most=MAX_SIZE)
     floors, ceilings = clean_minimums(minimums), clean_caps(caps)
     quota_words: list[str] = []
     if call is not None:
@@ -436,7 +515,7 @@ def _draw(
         segment_name=segment.name if segment else "",
         definition=definition,
         description=(
-            f"the qualified people of “{call.title}”"
+            _("the qualified people of “%(call)s”") % {"call": call.title}
             if call is not None
             else segment_service.describe(definition)
         ),
@@ -474,7 +553,9 @@ def rerun(*, draw: Draw, actor: User) -> Draw:
     clean = segment_service.validate(draw.team, draw.definition)
     rules = draw.rules or {}
     if "call" in rules and draw.call is None:
-        raise ServiceError("The open call of this draw has been deleted: it cannot be run again.")
+        raise ServiceError(
+            _("The open call of this draw has been deleted: it cannot be run again.")
+        )
     minimums, caps = clean_minimums(rules.get("minimums")), clean_caps(rules.get("caps"))
     quota_words = rules.get("call", {}).get("quotas", []) if draw.call is not None else []
     fresh = _draw(
@@ -516,15 +597,31 @@ def shortfalls(draw: Draw, people: list[PanelMember | None]) -> list[str]:
     """What the draw could not do: a sample smaller than asked, a minimum not met."""
     notes = []
     if len(draw.picked) < draw.size:
-        notes.append(f"Only {len(draw.picked)} of the {draw.size} asked could be picked.")
+        notes.append(
+            ngettext(
+                "Only %(picked)s of the %(size)s asked could be picked.",
+                "Only %(picked)s of the %(size)s asked could be picked.",
+                draw.size,
+            )
+            % {"picked": len(draw.picked), "size": draw.size}
+        )
     for m in (draw.rules or {}).get("minimums", []):
         field, value, share = m["field"], m["value"], int(m["share"])
         wanted = min(floor_of(draw.size, share), draw.size)
         got = sum(1 for p in people if p is not None and _norm(field, getattr(p, field)) == value)
         if got < wanted:
             notes.append(
-                f"At least {share}% with {RULE_FIELDS[field]} “{value}” asked for {wanted}; "
-                f"{got} could be picked."
+                _(
+                    "At least %(share)s%% with %(field)s “%(value)s” asked for %(wanted)s; "
+                    "%(got)s could be picked."
+                )
+                % {
+                    "share": share,
+                    "field": RULE_FIELDS[field],
+                    "value": value,
+                    "wanted": wanted,
+                    "got": got,
+                }
             )
     return notes
 

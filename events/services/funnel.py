@@ -40,24 +40,52 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import BooleanField, Count, Exists, F, Func, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Lower
 from django.db.models.sql.compiler import SQLCompiler
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from .. import charts
 from ..models import OpenCall, PanelMember, Submission, Team
 from . import segments
 
-# (key, label, what it counts, in one line)
-STEPS: list[tuple[str, str, str]] = [
+# (key, label, what it counts, in one line); the words in the reader's language when shown.
+STEPS: list[tuple[str, Promise, Promise]] = [
     (
         "submitted",
-        "Submitted",
-        "sent the form: the people who confirmed, and each address that never confirmed",
+        pgettext_lazy("funnel step", "Submitted"),
+        gettext_lazy(
+            "sent the form: the people who confirmed, and each address that never confirmed"
+        ),
     ),
-    ("confirmed", "Confirmed", "confirmed their email address"),
-    ("qualified", "Qualified", "confirmed, and qualified by the call's screening rules"),
-    ("invited", "Invited", "qualified, and invited to at least one of the team's events"),
-    ("accepted", "Accepted", "invited, and accepted at least one invitation"),
-    ("attended", "Attended", "accepted, and attended at least one of the team's sessions"),
-    ("answered", "Answered a survey", "attended, and answered at least one of the team's surveys"),
+    (
+        "confirmed",
+        pgettext_lazy("funnel step", "Confirmed"),
+        gettext_lazy("confirmed their email address"),
+    ),
+    (
+        "qualified",
+        pgettext_lazy("funnel step", "Qualified"),
+        gettext_lazy("confirmed, and qualified by the call's screening rules"),
+    ),
+    (
+        "invited",
+        pgettext_lazy("funnel step", "Invited"),
+        gettext_lazy("qualified, and invited to at least one of the team's events"),
+    ),
+    (
+        "accepted",
+        pgettext_lazy("funnel step", "Accepted"),
+        gettext_lazy("invited, and accepted at least one invitation"),
+    ),
+    (
+        "attended",
+        pgettext_lazy("funnel step", "Attended"),
+        gettext_lazy("accepted, and attended at least one of the team's sessions"),
+    ),
+    (
+        "answered",
+        pgettext_lazy("funnel step", "Answered a survey"),
+        gettext_lazy("attended, and answered at least one of the team's surveys"),
+    ),
 ]
 
 
@@ -204,7 +232,7 @@ def _funnel(
         count = counts[key]
         previous = steps[-1].count if steps else None
         of_previous = _rate(count, previous) if previous is not None else None
-        steps.append(Step(key, label, meaning, count, of_previous, _rate(count, first)))
+        steps.append(Step(key, str(label), str(meaning), count, of_previous, _rate(count, first)))
     return Funnel(steps, team.panel_refreshed_at, counts["disqualified"], counts["unscored"])
 
 

@@ -12,6 +12,8 @@ from django.db import transaction
 from django.db.models import Q, Subquery
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.models import User
 
@@ -81,11 +83,11 @@ def preview(
     for row in rows:
         email = row.email.lower()
         if row.email in seen:
-            result.refused.append((row.line, row.email, "Listed twice: invited once."))
+            result.refused.append((row.line, row.email, _("Listed twice: invited once.")))
         elif row.email in registered:
-            result.refused.append((row.line, row.email, "Already registered."))
+            result.refused.append((row.line, row.email, _("Already registered.")))
         elif row.email in invited:
-            result.refused.append((row.line, row.email, "Already invited (pending)."))
+            result.refused.append((row.line, row.email, _("Already invited (pending).")))
         elif email in rules.blocked:
             result.refused.append((row.line, row.email, rules.blocked[email]))
         elif email in rules.held_back:
@@ -125,29 +127,34 @@ def create_batch(
     if override_reason is not None:
         override_reason = contact.clean_reason(override_reason)
         if not may(actor, "invitation.send", event):
-            raise ServiceError("Only the team's owners and organizers may set its rules aside.")
+            raise ServiceError(_("Only the team's owners and organizers may set its rules aside."))
     if event.status == Event.Status.CANCELLED:
-        raise ServiceError("This event is cancelled.")
+        raise ServiceError(_("This event is cancelled."))
     if session is not None:
         session = Session.objects.select_for_update().get(pk=session.pk, event=event)
         if session.is_cancelled or session.has_started:
-            raise ServiceError("This session is cancelled or has started.")
+            raise ServiceError(_("This session is cancelled or has started."))
     if holds_seat and session is None:
-        raise ServiceError("Only invitations to one session can hold a seat.")
+        raise ServiceError(_("Only invitations to one session can hold a seat."))
     if not 1 <= expires_in_days <= 90:
-        raise ServiceError("Invitations expire after 1 to 90 days.")
+        raise ServiceError(_("Invitations expire after 1 to 90 days."))
     checked = preview(event=event, session=session, rows=rows, team=team)
     overridden = {id(row) for row in checked.held_back} if override_reason else set()
     chosen = {id(row) for row in checked.valid} | overridden
     valid = [row for row in rows if id(row) in chosen]
     if not valid:
-        raise ServiceError("Nobody in this list can be invited (see the reasons listed).")
+        raise ServiceError(_("Nobody in this list can be invited (see the reasons listed)."))
     if holds_seat and session is not None and not take_seats(session.pk, len(valid)):
         free = session.capacity - session.seats_taken
-        seats = "1 seat is" if free == 1 else f"{free} seats are"
         raise ServiceError(
-            f"Only {seats} free: hold seats for at most {free} invitations, or send these "
-            "without holding seats."
+            ngettext(
+                "Only %(free)s seat is free: hold seats for at most %(free)s invitations, or "
+                "send these without holding seats.",
+                "Only %(free)s seats are free: hold seats for at most %(free)s invitations, or "
+                "send these without holding seats.",
+                free,
+            )
+            % {"free": free}
         )
     now = timezone.now()
     expires_at = now + timedelta(days=expires_in_days)
@@ -205,17 +212,20 @@ def _release(invitation: Invitation) -> None:
 
 def check_open(invitation: Invitation) -> None:
     if invitation.status == Status.ACCEPTED:
-        raise ServiceError("This invitation has already been accepted.")
+        raise ServiceError(_("This invitation has already been accepted."))
     if invitation.status == Status.DECLINED:
-        raise ServiceError("This invitation was declined.")
+        raise ServiceError(_("This invitation was declined."))
     if invitation.status == Status.REVOKED:
         if contact.unsubscribed(invitation.event.team_id, invitation.email):
             raise ServiceError(
-                "This invitation was withdrawn when you unsubscribed from these organizers' mail."
+                _(
+                    "This invitation was withdrawn when you unsubscribed from these "
+                    "organizers' mail."
+                )
             )
-        raise ServiceError("This invitation was withdrawn by the organizers.")
+        raise ServiceError(_("This invitation was withdrawn by the organizers."))
     if invitation.status == Status.EXPIRED or invitation.expires_at <= timezone.now():
-        raise ServiceError("This invitation has expired.")
+        raise ServiceError(_("This invitation has expired."))
 
 
 def may_accept(invitation: Invitation, user: User | AnonymousUser) -> bool:
@@ -243,13 +253,15 @@ def accept(
     check_open(invitation)
     if not may_accept(invitation, user):
         raise ServiceError(
-            "This invitation was sent to another email address. Log in with the account of "
-            "that address (or add and verify it in your account) to accept it."
+            _(
+                "This invitation was sent to another email address. Log in with the account "
+                "of that address (or add and verify it in your account) to accept it."
+            )
         )
     target = invitation.session
     if target is None:
         if session is None or session.event_id != invitation.event_id:
-            raise ServiceError("Choose one of the event's sessions.")
+            raise ServiceError(_("Choose one of the event's sessions."))
         target = session
     if terms_version is not None:
         accept_terms(user=user, event=invitation.event, version=terms_version)
@@ -306,7 +318,10 @@ def revoke(*, invitation: Invitation, actor: User) -> Invitation:
     invitation = _lock(invitation)
     if invitation.status != Status.PENDING:
         state = invitation.get_status_display().lower()
-        raise ServiceError(f"Only a pending invitation can be revoked (this one is {state}).")
+        raise ServiceError(
+            _("Only a pending invitation can be revoked (this one is %(state)s).")
+            % {"state": state}
+        )
     return _close(invitation, Status.REVOKED)
 
 
@@ -339,9 +354,9 @@ def extend(*, invitation: Invitation, actor: User, days: int = 7) -> Invitation:
     the session's start). An expired one that held a seat holds one again if one is free."""
     invitation = _lock(invitation)
     if invitation.status not in (Status.PENDING, Status.EXPIRED):
-        raise ServiceError("Only a pending or expired invitation can be extended.")
+        raise ServiceError(_("Only a pending or expired invitation can be extended."))
     if not 1 <= days <= 90:
-        raise ServiceError("Extend by 1 to 90 days.")
+        raise ServiceError(_("Extend by 1 to 90 days."))
     newer = Invitation.objects.filter(
         event=invitation.event_id,
         session=invitation.session_id,
@@ -350,19 +365,22 @@ def extend(*, invitation: Invitation, actor: User, days: int = 7) -> Invitation:
     ).exclude(pk=invitation.pk)
     if invitation.status == Status.EXPIRED and newer.exists():
         raise ServiceError(
-            f"{invitation.email} has a newer pending invitation; extend that one instead."
+            _("%(email)s has a newer pending invitation; extend that one instead.")
+            % {"email": invitation.email}
         )
     now = timezone.now()
     expires_at = now + timedelta(days=days)
     session = invitation.session
     if session is not None:
         if session.has_started or session.is_cancelled:
-            raise ServiceError("The session has started or is cancelled.")
+            raise ServiceError(_("The session has started or is cancelled."))
         expires_at = min(expires_at, session.starts_at)
     seat_held = invitation.seat_held
     if invitation.holds_seat and not seat_held and session is not None:
         if not take_seats(session.pk, 1):
-            raise ServiceError("No seat is free to hold again: revoke it or invite without a seat.")
+            raise ServiceError(
+                _("No seat is free to hold again: revoke it or invite without a seat.")
+            )
         seat_held = True
     remind_at = expires_at - timedelta(hours=invitation.event.invitation_reminder_hours)
     Invitation.objects.filter(pk=invitation.pk).update(
@@ -380,11 +398,14 @@ def resend(*, invitation: Invitation, actor: User) -> Invitation:
     """Send the invitation again with a new link; the old link stops working."""
     invitation = _lock(invitation)
     if invitation.status != Status.PENDING or invitation.expires_at <= timezone.now():
-        raise ServiceError("Only a pending invitation can be sent again.")
+        raise ServiceError(_("Only a pending invitation can be sent again."))
     if contact.is_blocked(invitation.event.team_id, invitation.email):
         raise ServiceError(
-            f"{invitation.email} unsubscribed or is on the team's do-not-contact list: "
-            "nothing is sent to them."
+            _(
+                "%(email)s unsubscribed or is on the team's do-not-contact list: nothing is "
+                "sent to them."
+            )
+            % {"email": invitation.email}
         )
     from ..models.invitation import new_nonce
 

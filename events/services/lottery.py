@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 
@@ -42,7 +43,7 @@ def pick_winners(
     2 for researchers, not 1 (20%). Shares that round up past the seats there are get what
     is left, role by role. The picking is events.drawing's, shared with the panel's draws."""
     minimums = [Minimum("role", role, int(share)) for role, share in reserved_shares.items()]
-    winners, _ = pick(ordered, seats, value_of=_role_of, minimums=minimums)
+    winners, _passed = pick(ordered, seats, value_of=_role_of, minimums=minimums)
     return winners
 
 
@@ -60,16 +61,16 @@ def draw(*, session: Session, actor: User | None = None, seed: str | None = None
     coming back to it (unless registration reopens: see scheduling.update_event)."""
     session = Session.objects.select_for_update().select_related("event").get(pk=session.pk)
     if session.event.registration_mode != Event.Mode.LOTTERY:
-        raise ServiceError("This session does not use a lottery.")
+        raise ServiceError(_("This session does not use a lottery."))
     if session.lottery_drawn_at:
-        raise ServiceError("The lottery for this session has already been drawn.")
+        raise ServiceError(_("The lottery for this session has already been drawn."))
     if session.is_cancelled:
-        raise ServiceError("This session is cancelled.")
+        raise ServiceError(_("This session is cancelled."))
     if session.has_started:
         # As the sweep: seats drawn now would go to people who can no longer come.
-        raise ServiceError("This session has already started: its seats can no longer be drawn.")
+        raise ServiceError(_("This session has already started: its seats can no longer be drawn."))
     if session.event.status != Event.Status.PUBLISHED:
-        raise ServiceError("Publish the event before drawing its lottery.")
+        raise ServiceError(_("Publish the event before drawing its lottery."))
     seed = seed or secrets.token_hex(16)
     applicants = {
         r.pk: r
@@ -78,7 +79,7 @@ def draw(*, session: Session, actor: User | None = None, seed: str | None = None
         )
     }
     if not applicants and session.event.registration_is_open():
-        raise ServiceError("Nobody has applied yet: there is nothing to draw.")
+        raise ServiceError(_("Nobody has applied yet: there is nothing to draw."))
     ordered = [applicants[pk] for pk in draw_order(list(applicants), seed)]
     clashing = _clashing_users(session, [r.user_id for r in ordered])
     # Whoever already holds a confirmed seat at that time is drawn (their rank stays, so the

@@ -9,6 +9,7 @@ session when there is none, the person, the version).
 from django.db import transaction
 from django.db.models import F, Value
 from django.db.models.functions import Greatest
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 
@@ -149,6 +150,6 @@ def owe_for_registrations(*, session: Session, kind: str, people) -> list[int]:
 def resend(*, notification: Notification, actor: User) -> Notification:
     """An organizer's 'send again' for a failed (or skipped) message."""
     if not delivery.send_again(notification.pk):
-        raise ServiceError("Only a failed message can be sent again.")
+        raise ServiceError(_("Only a failed message can be sent again."))
     notification.refresh_from_db()
     return notification

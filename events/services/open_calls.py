@@ -23,7 +23,9 @@ from django.db.models import (
     QuerySet,
     Subquery,
 )
-from django.utils import timezone
+from django.utils import dateformat, timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from accounts.models import User
 
@@ -78,29 +80,29 @@ CALL_FIELDS = {"title", "slug", "intro", "opens_at", "closes_at", "ask_join", "c
 
 def _check_window(opens_at, closes_at) -> None:
     if opens_at and closes_at and closes_at <= opens_at:
-        raise ServiceError("The call must close after it opens.")
+        raise ServiceError(_("The call must close after it opens."))
 
 
 @transaction.atomic
 def create_call(*, team: Team, actor: User, **fields: Any) -> OpenCall:
     if not may(actor, "call.create", team):
-        raise ServiceError("Only the team's owners and organizers can create open calls.")
+        raise ServiceError(_("Only the team's owners and organizers can create open calls."))
     if set(fields) - CALL_FIELDS:
-        raise ServiceError("Unknown fields.")
+        raise ServiceError(_("Unknown fields."))
     _check_window(fields.get("opens_at"), fields.get("closes_at"))
     if OpenCall.objects.filter(slug=fields.get("slug")).exists():
-        raise ServiceError("Another call already uses this short name.")
+        raise ServiceError(_("Another call already uses this short name."))
     return OpenCall.objects.create(team=team, questionnaire=engine.create_questionnaire(), **fields)
 
 
 @transaction.atomic
 def update_call(*, call: OpenCall, actor: User, **fields: Any) -> OpenCall:
     if set(fields) - CALL_FIELDS:
-        raise ServiceError("Unknown fields.")
+        raise ServiceError(_("Unknown fields."))
     call = OpenCall.objects.select_for_update().get(pk=call.pk)
     _check_window(fields.get("opens_at", call.opens_at), fields.get("closes_at", call.closes_at))
     if "slug" in fields and OpenCall.objects.filter(slug=fields["slug"]).exclude(pk=call.pk):
-        raise ServiceError("Another call already uses this short name.")
+        raise ServiceError(_("Another call already uses this short name."))
     for name, value in fields.items():
         setattr(call, name, value)
     call.save()
@@ -110,10 +112,10 @@ def update_call(*, call: OpenCall, actor: User, **fields: Any) -> OpenCall:
 @transaction.atomic
 def set_status(*, call: OpenCall, actor: User, published: bool) -> OpenCall:
     if published and not may(actor, "call.publish", call):
-        raise ServiceError("Only the team's owners and organizers can publish an open call.")
+        raise ServiceError(_("Only the team's owners and organizers can publish an open call."))
     call = OpenCall.objects.select_for_update().get(pk=call.pk)
     if published and not call.questionnaire.questions.exists() and not call.ask_join:
-        raise ServiceError("Add at least one question before publishing the call.")
+        raise ServiceError(_("Add at least one question before publishing the call."))
     call.status = OpenCall.Status.PUBLISHED if published else OpenCall.Status.DRAFT
     call.save(update_fields=["status", "updated_at"])
     return call
@@ -126,11 +128,13 @@ def refusal(call: OpenCall, now: datetime | None = None) -> str:
     """Why the call takes no submissions now ('' when it does)."""
     now = now or timezone.now()
     if call.status != OpenCall.Status.PUBLISHED:
-        return "This call is not open."
+        return _("This call is not open.")
     if call.opens_at and now < call.opens_at:
-        return f"This call opens on {call.opens_at:%d %b %Y}."
+        # Translators: a Django date format for the day a call opens: "05 Dec 2026".
+        day = dateformat.format(call.opens_at, pgettext("date format", "d M Y"))
+        return _("This call opens on %(day)s.") % {"day": day}
     if call.closes_at and now >= call.closes_at:
-        return "This call has closed. Thank you for your interest."
+        return _("This call has closed. Thank you for your interest.")
     return ""
 
 
@@ -166,10 +170,10 @@ def submit(
         raise ServiceError(reason)
     email = (email or "").strip().lower()
     if not email or set(profile) - set(PROFILE_FIELDS):
-        raise ServiceError("The submission is incomplete.")
+        raise ServiceError(_("The submission is incomplete."))
     asked = set(call.questionnaire.questions.values_list("pk", flat=True))
     if set(answers) - asked:
-        raise engine.AnswerErrors({None: "The answers do not belong to this form."})
+        raise engine.AnswerErrors({None: _("The answers do not belong to this form.")})
     now = timezone.now()
     pending = {"profile": profile, "answers": {str(k): v for k, v in answers.items()}}
     submission = Submission.objects.filter(call=call, email=email).first()
@@ -192,8 +196,10 @@ def submit(
     ).count()
     if recent >= CONFIRMATIONS_PER_HOUR:
         raise TooMany(
-            "We have sent several confirmation emails to this address in the last hour. "
-            "Use the link in the latest one, or try again later."
+            _(
+                "We have sent several confirmation emails to this address in the last hour. "
+                "Use the link in the latest one, or try again later."
+            )
         )
     owe.owe(
         kind=Kind.CALL_CONFIRM,
@@ -297,11 +303,11 @@ def confirm(*, submission: Submission, nonce: str) -> Submission:
     submission.call = call
     if submission.pending is None:
         if submission.confirmed_at:
-            raise ServiceError("This submission is already confirmed: nothing more to do.")
-        raise ServiceError("There is nothing to confirm.")
+            raise ServiceError(_("This submission is already confirmed: nothing more to do."))
+        raise ServiceError(_("There is nothing to confirm."))
     if submission.nonce != nonce:
         raise ServiceError(
-            "This link is from an earlier submission. Use the link in the latest email."
+            _("This link is from an earlier submission. Use the link in the latest email.")
         )
     _apply(submission)
     return submission
@@ -342,7 +348,7 @@ def purge_unconfirmed(*, now: datetime | None = None) -> int:
     confirmed answers stay)."""
     now = now or timezone.now()
     cutoff = now - PURGE_AFTER
-    deleted, _ = Submission.objects.filter(
+    deleted, _kinds = Submission.objects.filter(
         confirmed_at__isnull=True, pending_at__lt=cutoff
     ).delete()
     Submission.objects.filter(
@@ -358,7 +364,7 @@ def purge_unconfirmed(*, now: datetime | None = None) -> int:
 def set_tags(*, submission: Submission, actor: User, names: list[str]) -> list[PoolTag]:
     cleaned = list(dict.fromkeys(n.strip().lower()[:40] for n in names if n.strip()))
     if len(cleaned) > MAX_TAGS:
-        raise ServiceError(f"At most {MAX_TAGS} tags per person.")
+        raise ServiceError(_("At most %(most)s tags per person.") % {"most": MAX_TAGS})
     tags = [PoolTag.objects.get_or_create(call_id=submission.call_id, name=n)[0] for n in cleaned]
     submission.tags.set(tags)
     _tags_changed([submission.pk])
@@ -375,8 +381,8 @@ def _tags_changed(ids: list[int]) -> None:
 def tag_many(*, call: OpenCall, actor: User, submissions: QuerySet[Submission], name: str) -> int:
     name = (name or "").strip().lower()[:40]
     if not name:
-        raise ServiceError("Type a tag.")
-    tag, _ = PoolTag.objects.get_or_create(call=call, name=name)
+        raise ServiceError(_("Type a tag."))
+    tag, _created = PoolTag.objects.get_or_create(call=call, name=name)
     ids = list(submissions.filter(call=call).values_list("pk", flat=True))
     through = Submission.tags.through
     existing = set(
@@ -394,12 +400,12 @@ def tag_many(*, call: OpenCall, actor: User, submissions: QuerySet[Submission], 
 def review(*, submission: Submission, reviewer: User, score: int, note: str = "") -> Review:
     """An organizer's score (1-5) and private note; scoring again replaces their own."""
     if not isinstance(score, int) or not 1 <= score <= 5:
-        raise ServiceError("Score from 1 to 5.")
+        raise ServiceError(_("Score from 1 to 5."))
     if len(note or "") > 5000:
-        raise ServiceError("A note is at most 5,000 characters.")
+        raise ServiceError(_("A note is at most 5,000 characters."))
     if not may(reviewer, "call.review", submission.call):
-        raise ServiceError("Only organizers of this call review its submissions.")
-    item, _ = Review.objects.update_or_create(
+        raise ServiceError(_("Only organizers of this call review its submissions."))
+    item, _created = Review.objects.update_or_create(
         submission=submission, reviewer=reviewer, defaults={"score": score, "note": note or ""}
     )
     return item
@@ -578,21 +584,21 @@ def summary(submission: Submission) -> list[tuple[str, str]]:
     """What the person sent, as (label, answer) lines: for their confirmation email and the
     organizers' detail page."""
     lines = [
-        ("Name", submission.name),
-        ("Role", submission.get_role_display() if submission.role else ""),
-        ("Affiliation", submission.affiliation),
+        (_("Name"), submission.name),
+        (_("Role"), str(submission.get_role_display()) if submission.role else ""),
+        (_("Affiliation"), submission.affiliation),
         ("GitHub", submission.github_handle),
-        ("Country or time zone", submission.location),
+        (_("Country or time zone"), submission.location),
     ]
     if submission.call.ask_join:
-        joins = [
-            label
-            for wanted, label in (
-                (submission.join_feedback, "a feedback session"),
-                (submission.join_demo, "a prototype demo"),
-            )
-            if wanted
-        ]
-        lines.append(("Would join", " and ".join(joins) or "neither for now"))
+        if submission.join_feedback and submission.join_demo:
+            join = _("a feedback session and a prototype demo")
+        elif submission.join_feedback:
+            join = _("a feedback session")
+        elif submission.join_demo:
+            join = _("a prototype demo")
+        else:
+            join = _("neither for now")
+        lines.append((_("Would join"), join))
     lines += engine.labelled_answers(submission.call.questionnaire, submission.response)
     return [(label, value) for label, value in lines if value]

@@ -51,6 +51,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, Collate, Lower
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 
@@ -661,18 +662,22 @@ def add_attribute(*, team: Team, question: Question, name: str) -> PanelAttribut
     name = (name or "").strip()
     if not ATTRIBUTE_NAME.match(name):
         raise ServiceError(
-            "Name the attribute with lower-case letters, digits and underscores, starting "
-            "with a letter, at most 40 characters (for example models_used)."
+            _(
+                "Name the attribute with lower-case letters, digits and underscores, starting "
+                "with a letter, at most 40 characters (for example models_used)."
+            )
         )
     if not Question.objects.filter(pk=question.pk, questionnaire__open_call__team=team).exists():
-        raise ServiceError("That question is not in one of this team's open calls.")
+        raise ServiceError(_("That question is not in one of this team's open calls."))
     _lock_panel(team)
     taken = PanelAttribute.objects.filter(team=team)
     if taken.filter(name=name).exists():
-        raise ServiceError(f"The panel already has an attribute named {name}.")
+        raise ServiceError(_("The panel already has an attribute named %(name)s.") % {"name": name})
     other = taken.filter(question_id=question.pk).first()
     if other is not None:
-        raise ServiceError(f"This question is already the attribute {other.name}.")
+        raise ServiceError(
+            _("This question is already the attribute %(name)s.") % {"name": other.name}
+        )
     attribute = PanelAttribute.objects.create(team=team, question_id=question.pk, name=name)
     _after_mapping(team)
     return attribute
