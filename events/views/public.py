@@ -38,6 +38,14 @@ def check_visible(request: HttpRequest, event: Event) -> Event:
     return event
 
 
+# The list's filters name the kinds in the plural ("Feedback sessions"): a plural of its own
+# in every language, not the label with an "s".
+KIND_FILTERS = {
+    Event.Kind.FEEDBACK: gettext_lazy("Feedback sessions"),
+    Event.Kind.DEMO: gettext_lazy("Prototype demos"),
+}
+
+
 @require_GET
 def event_list(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
@@ -65,7 +73,7 @@ def event_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "events/list.html",
-        {"page": page, "kind": kind, "show_past": show_past, "kinds": Event.Kind.choices},
+        {"page": page, "kind": kind, "show_past": show_past, "kinds": KIND_FILTERS.items()},
     )
 
 
