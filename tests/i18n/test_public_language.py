@@ -481,3 +481,25 @@ def test_the_error_pages_read_in_french():
 
     assert page.status_code == 404
     assert "Page introuvable" in text(page)
+
+
+def test_a_french_teams_survey_reads_in_french_for_a_browser_naming_no_language_we_have():
+    event = EventFactory(team=french_team(), title="Aperçu")
+    session = SessionFactory(event=event)
+    recipient = SurveyRecipient.objects.create(
+        survey=survey_for(event), user=UserFactory(), session=session, sent_at=timezone.now()
+    )
+    url = reverse("events:survey", args=[surveys.token_for(recipient)])
+
+    assert "Envoyer mes réponses" in text(Client().get(url, HTTP_ACCEPT_LANGUAGE="de"))
+    assert "Send my answers" in text(Client().get(url, HTTP_ACCEPT_LANGUAGE="en"))
+
+
+def test_signing_up_for_a_french_teams_session_reads_in_french_without_a_choice(client_for):
+    event = EventFactory(team=french_team(), title="Aperçu")
+    session = SessionFactory(event=event)
+    client = client_for(UserFactory())
+
+    page = text(client.get(reverse("events:register", args=[session.pk])))
+
+    assert "S’inscrire à Aperçu" in page
