@@ -5,6 +5,7 @@ from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django import forms
 from django.conf import settings
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 
 from .middleware import browser_zone
 from .models import EMAIL_MAX_LENGTH, User
@@ -19,7 +20,8 @@ class AccountAdapter(DefaultAccountAdapter):
         # would refuse a longer value with an error instead of a message.
         if len(email) > EMAIL_MAX_LENGTH:
             raise forms.ValidationError(
-                f"An email address has at most {EMAIL_MAX_LENGTH} characters."
+                _("An email address has at most %(count)d characters.")
+                % {"count": EMAIL_MAX_LENGTH}
             )
         return email
 

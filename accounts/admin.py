@@ -2,6 +2,8 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.shortcuts import redirect
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from . import services
 from .models import User
@@ -17,7 +19,7 @@ class UserAdmin(BaseUserAdmin):
     fieldsets = [
         (None, {"fields": ["email", "password"]}),
         (
-            "Profile",
+            gettext_lazy("Profile"),
             {
                 "fields": [
                     "display_name",
@@ -29,8 +31,8 @@ class UserAdmin(BaseUserAdmin):
                 ]
             },
         ),
-        ("Access", {"fields": ["is_active", "is_staff", "is_superuser", "groups"]}),
-        ("Dates", {"fields": ["date_joined", "last_login"]}),
+        (gettext_lazy("Access"), {"fields": ["is_active", "is_staff", "is_superuser", "groups"]}),
+        (gettext_lazy("Dates"), {"fields": ["date_joined", "last_login"]}),
     ]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
     # Deleting a user here is the same deletion as the person's own (services.delete_account):
@@ -43,8 +45,11 @@ class UserAdmin(BaseUserAdmin):
         if request.method == "POST" and user and sole:
             self.message_user(
                 request,
-                f"{user.email} is the only owner of the team {', '.join(sole)}. Make another "
-                "member an owner, or cancel its events, first.",
+                _(
+                    "%(email)s is the only owner of the team %(teams)s. Make another member an "
+                    "owner, or cancel its events, first."
+                )
+                % {"email": user.email, "teams": ", ".join(sole)},
                 messages.ERROR,
             )
             return redirect("admin:accounts_user_change", user.pk)
@@ -58,5 +63,8 @@ class UserAdmin(BaseUserAdmin):
             try:
                 services.delete_account(user=user)
             except services.AccountError as error:
-                kept = f"{user.email} was kept: {error.message}"
+                kept = _("%(email)s was kept: %(reason)s") % {
+                    "email": user.email,
+                    "reason": error.message,
+                }
                 self.message_user(request, kept, messages.ERROR)

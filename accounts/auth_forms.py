@@ -3,6 +3,7 @@ for ACCOUNT_SIGNUP_FORM_CLASS while its own forms module loads, so importing all
 there would be circular.)"""
 
 from allauth.account.forms import LoginForm as AllauthLoginForm
+from django.utils.translation import gettext_lazy as _
 
 
 class LoginForm(AllauthLoginForm):
@@ -11,4 +12,4 @@ class LoginForm(AllauthLoginForm):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         if "remember" in self.fields:
-            self.fields["remember"].label = "Remember me"
+            self.fields["remember"].label = _("Remember me")

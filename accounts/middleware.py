@@ -99,6 +99,15 @@ def prefer_team_language(request: HttpRequest, team_language: str) -> None:
         request.LANGUAGE_CODE = translation.get_language()
 
 
+def reader_language(request: HttpRequest) -> str:
+    """The language this reader chose (?lang=, profile, cookie or browser), or "" when they
+    named none we have and the page fell back to a default: what to record on an invitation
+    or a submission, where "" means "the team's language"."""
+    if not getattr(request, "language_chosen", False):
+        return ""
+    return supported(translation.get_language())
+
+
 def remember_language(response: HttpResponse, code: str) -> None:
     response.set_cookie(
         settings.LANGUAGE_COOKIE_NAME,

@@ -9,6 +9,7 @@ from allauth.socialaccount.models import SocialAccount
 from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .models import User
 
@@ -257,9 +258,11 @@ def delete_account(*, user: User) -> None:
     sole = teams_only_they_own(user)
     if sole:
         raise AccountError(
-            "You are the only owner of the team "
-            + ", ".join(sole)
-            + ". Make another member an owner, or cancel its events, first."
+            _(
+                "You are the only owner of the team %(teams)s. Make another member an owner, "
+                "or cancel its events, first."
+            )
+            % {"teams": ", ".join(sole)}
         )
     upcoming = user.registrations.filter(
         status__in=Registration.ACTIVE, session__ends_at__gt=timezone.now()

@@ -6,6 +6,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from events.ratelimit import rate_limit
@@ -24,7 +26,7 @@ def profile(request: AuthenticatedRequest) -> HttpResponse:
         services.update_profile(
             user=request.user, **{name: form.cleaned_data[name] for name in form.changed_data}
         )
-        messages.success(request, "Your profile is saved.")
+        messages.success(request, _("Your profile is saved."))
         return redirect("accounts:profile")
     status = 400 if form.errors else 200
     from events.models import Membership
@@ -54,7 +56,9 @@ def export_data(request: AuthenticatedRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 # A stolen session must not become a password oracle: five tries a minute, then none.
-@rate_limit("delete-account", per_minute=5, reason="Too many attempts at your password.")
+@rate_limit(
+    "delete-account", per_minute=5, reason=gettext_lazy("Too many attempts at your password.")
+)
 def delete_account(request: AuthenticatedRequest) -> HttpResponse:
     form = DeleteAccountForm(request.POST if request.method == "POST" else None, user=request.user)
     if request.method == "POST" and form.is_valid():
@@ -65,7 +69,7 @@ def delete_account(request: AuthenticatedRequest) -> HttpResponse:
             form.add_error(None, error.message)
         else:
             logout(request)
-            messages.success(request, "Your account and your personal data are deleted.")
+            messages.success(request, _("Your account and your personal data are deleted."))
             return redirect("home")
     status = 400 if form.errors else 200
     return render(request, "accounts/delete.html", {"form": form}, status=status)

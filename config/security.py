@@ -7,6 +7,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 
 
 def content_security_policy() -> str:
@@ -58,7 +59,7 @@ class RefuseNulBytes:
             return render(
                 request,
                 "400.html",
-                {"reason": "The address or the form had a NUL character in it."},
+                {"reason": _("The address or the form had a NUL character in it.")},
                 status=400,
             )
         return self.get_response(request)

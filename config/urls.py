@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 from django.views.i18n import JavaScriptCatalog
 
 from accounts import views as account_views
@@ -11,7 +12,7 @@ from . import devmail, views
 # Django's admin login has no limit of its own. Attempts count per address and per account
 # named (a guesser spreading over addresses); past the limit every attempt in that minute is
 # refused, the right password too, so guessing stops there and a lucky guess is not confirmed.
-LOGIN_REFUSED = "Too many attempts to log in."
+LOGIN_REFUSED = _("Too many attempts to log in.")
 admin_login = rate_limit("admin-login-ip", per_minute=10, key=by_ip, reason=LOGIN_REFUSED)(
     rate_limit(
         "admin-login-account", per_minute=5, key=by_posted("username"), reason=LOGIN_REFUSED

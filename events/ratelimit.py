@@ -11,6 +11,7 @@ from functools import wraps
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.functional import Promise
 
 from .speed.fastcache import hit
 
@@ -59,7 +60,7 @@ def rate_limit(
     per_minute: int,
     methods: Iterable[str] = ("POST",),
     key: Callable[[HttpRequest], str] = by_user_or_ip,
-    reason: str = "",
+    reason: str | Promise = "",
 ):
     """At most `per_minute` requests with one of `methods` per key; beyond that a 429 page
     that says why (`reason`, or "a lot of requests") and when to try again. Every request

@@ -11,13 +11,15 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from django import forms
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from ..models.questionnaire import Question
 from ..services.questionnaire import MAX_TEXT, SCALES, field_name
 
 Kind = Question.Kind
-REQUIRED = "This question needs an answer."
-FOREIGN = "This form has changed or the answers do not belong to it. Reload it."
+REQUIRED = _("This question needs an answer.")
+FOREIGN = _("This form has changed or the answers do not belong to it. Reload it.")
 
 
 class _OneValue:
@@ -46,7 +48,7 @@ class OneTextarea(_OneValue, forms.Textarea):
 class TextAnswer(forms.CharField):
     def to_python(self, value):
         if isinstance(value, list):
-            raise forms.ValidationError("Give one answer.", code="several")
+            raise forms.ValidationError(_("Give one answer."), code="several")
         return super().to_python(value)
 
 
@@ -55,7 +57,7 @@ class OneChoice(forms.TypedChoiceField):
 
     def to_python(self, value):
         if isinstance(value, list):
-            raise forms.ValidationError("Pick only one.", code="several")
+            raise forms.ValidationError(_("Pick only one."), code="several")
         return super().to_python(value.strip() if isinstance(value, str) else value)
 
 
@@ -78,16 +80,17 @@ def field_for(question: Question) -> forms.Field:
         "required": question.required,
     }
     if kind in MAX_TEXT:
-        limit = MAX_TEXT[kind]
         return TextAnswer(
             **asked,
-            max_length=limit,
+            max_length=MAX_TEXT[kind],
             empty_value=None,
             widget=OneTextarea if kind == Kind.LONG_TEXT else OneText,
             error_messages={
                 **messages,
-                "max_length": f"At most {limit} characters, please (this has %(show_value)d).",
-                "null_characters_not_allowed": (
+                "max_length": _(
+                    "At most %(limit_value)d characters, please (this has %(show_value)d)."
+                ),
+                "null_characters_not_allowed": _(
                     "This answer contains characters that cannot be kept."
                 ),
             },
@@ -95,10 +98,13 @@ def field_for(question: Question) -> forms.Field:
     if kind in SCALES:
         scale = SCALES[kind]
         options = [(n, str(n)) for n in scale]
-        wrong = f"Pick a number from {scale.start} to {scale.stop - 1}."
+        wrong = gettext("Pick a number from %(low)d to %(high)d.") % {
+            "low": scale.start,
+            "high": scale.stop - 1,
+        }
     else:
         options = question.offered_choices
-        wrong = "Pick one of the choices offered."
+        wrong = gettext("Pick one of the choices offered.")
     if kind == Kind.MULTIPLE:
         return SomeChoices(
             **asked,
@@ -107,8 +113,8 @@ def field_for(question: Question) -> forms.Field:
             widget=forms.CheckboxSelectMultiple,
             error_messages={
                 **messages,
-                "invalid_choice": "Pick among the choices offered.",
-                "invalid_list": "Pick among the choices offered.",
+                "invalid_choice": _("Pick among the choices offered."),
+                "invalid_list": _("Pick among the choices offered."),
             },
         )
     return OneChoice(

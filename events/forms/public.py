@@ -2,6 +2,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.http import QueryDict
 from django.utils.datastructures import MultiValueDict
+from django.utils.translation import gettext as _
 
 from ..models import Event
 from ..services.registration import SignUpInput
@@ -22,8 +23,9 @@ class SignUpForm(forms.Form):
                 widget=forms.HiddenInput, initial=event.terms_version
             )
             self.fields["accept_terms"] = forms.BooleanField(
-                label=f"I accept the confidentiality terms above (version {event.terms_version})",
-                error_messages={"required": "You need to accept the terms to sign up."},
+                label=_("I accept the confidentiality terms above (version %(version)s)")
+                % {"version": event.terms_version},
+                error_messages={"required": _("You need to accept the terms to sign up.")},
             )
         for question in self.questions:
             # The answers form's field for its kind (choices named by id), as every page

@@ -50,6 +50,15 @@ def from_token(token: str) -> Invitation | None:
     return invitation
 
 
+def note_language(*, invitation: Invitation, language: str) -> None:
+    """Remember the language the invitee reads our pages in: the reminders and the answer
+    to their invitation are written in it. Written only when it changed (the page is
+    opened often, by mail scanners too)."""
+    if language and invitation.language != language:
+        Invitation.objects.filter(pk=invitation.pk).update(language=language)
+        invitation.language = language
+
+
 # Preview
 
 

@@ -160,10 +160,12 @@ def submit(
     profile: dict[str, Any],
     answers: dict[int, Any],
     user: User | None = None,
+    language: str = "",
 ) -> Submitted:
     """Take a submission (profile fields as the form cleaned them, answers as the engine
     cleaned them). It waits for its email to be confirmed, unless the person is logged in
-    with that address verified. Submitting again replaces what was submitted."""
+    with that address verified. Submitting again replaces what was submitted. `language`
+    is the one the form was filled in: the call's mails to this person are written in it."""
     call = OpenCall.objects.select_for_update().get(pk=call.pk)
     reason = refusal(call)
     if reason:
@@ -179,7 +181,12 @@ def submit(
     submission = Submission.objects.filter(call=call, email=email).first()
     if submission is None:
         submission = Submission.objects.create(
-            call=call, email=email, pending=pending, pending_at=now, submitted_at=now
+            call=call,
+            email=email,
+            pending=pending,
+            pending_at=now,
+            submitted_at=now,
+            language=language,
         )
     else:
         # Anyone may type this address: what is in the pool, its date included, stays as
@@ -187,7 +194,11 @@ def submit(
         submission.pending = pending
         submission.pending_at = now
         submission.nonce = _new_nonce()
-        submission.save(update_fields=["pending", "pending_at", "nonce"])
+        fields = ["pending", "pending_at", "nonce"]
+        if language:
+            submission.language = language
+            fields.append("language")
+        submission.save(update_fields=fields)
     if _verified(user, email):
         _apply(submission, user=user)
         return Submitted(submission, True)

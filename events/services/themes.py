@@ -545,7 +545,7 @@ def overview(*, question: Question, owner: Owner) -> Overview:
     texts = dict(Answer.objects.filter(pk__in=quote_ids).values_list("pk", "text"))
     roles: dict[int, list[tuple[str, int]]] = {}
     if isinstance(owner.obj, OpenCall) and themes:
-        names = dict(User.Role.choices)
+        names = {value: str(label) for value, label in User.Role.choices}
         rows = (
             ThemeAnswer.objects.filter(theme__in=themes)
             .values_list("theme_id", "answer__response__submission__role")

@@ -7,6 +7,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from .. import ics, timefmt
 from ..messages.registrations import registration_occurrence
@@ -86,9 +88,9 @@ def status_badge(registration) -> str:
 
 # What a confirmed seat became once the session is over: "Confirmed" says nothing then.
 PAST_SEAT = {
-    "attended": ("badge-ok", "Attended"),
-    "no_show": ("badge-danger", "Did not attend"),
-    "ended": ("", "Ended"),
+    "attended": ("badge-ok", pgettext_lazy("attendance", "Attended")),
+    "no_show": ("badge-danger", pgettext_lazy("attendance", "Did not attend")),
+    "ended": ("", pgettext_lazy("session", "Ended")),
 }
 
 
@@ -97,7 +99,7 @@ def past_status_badge(registration) -> str:
     """The badge of a registration whose session has ended: attendance for a confirmed seat
     (checked in, marked a no-show, or neither recorded), otherwise its status as it stood."""
     if registration.session.is_cancelled:
-        return format_html('<span class="badge badge-danger">{}</span>', "Session cancelled")
+        return format_html('<span class="badge badge-danger">{}</span>', _("Session cancelled"))
     if registration.status != "confirmed":
         return status_badge(registration)
     if registration.checked_in_at:
@@ -118,10 +120,12 @@ def calendar_label(notification) -> str:
     if not calendar:
         return ""
     if calendar == ics.CANCEL:
-        return "Calendar cancellation"
+        return _("Calendar cancellation")
     if notification.kind == "session_changed":
-        return f"Calendar update #{notification.payload.get('sequence', 0)}"
-    return "Calendar invite"
+        return _("Calendar update #%(sequence)s") % {
+            "sequence": notification.payload.get("sequence", 0)
+        }
+    return _("Calendar invite")
 
 
 @register.simple_tag
@@ -130,10 +134,12 @@ def add_to_calendar(registration) -> str:
     automatically): the .ics file, Google Calendar, Outlook."""
     item = registration_occurrence(registration)
     return format_html(
-        '<span class="calendar-links">Add to calendar: <a href="{}">.ics file</a> · '
+        '<span class="calendar-links">{} <a href="{}">{}</a> · '
         '<a href="{}" rel="noopener noreferrer" target="_blank">Google</a> · '
         '<a href="{}" rel="noopener noreferrer" target="_blank">Outlook</a></span>',
+        _("Add to calendar:"),
         reverse("events:invite_ics", args=[registration.pk]),
+        _(".ics file"),
         ics.google_link(item),
         ics.outlook_link(item),
     )

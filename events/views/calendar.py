@@ -10,6 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseGone
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import services as account_services
@@ -86,7 +87,7 @@ def user_feed(request: HttpRequest, token: str) -> HttpResponse:
     data = ics.feed(
         [registration_occurrence(r) for r in registrations],
         organizer=organizer(),
-        name=f"My sessions · {organizer().name}",
+        name=_("My sessions · %(site)s") % {"site": organizer().name},
     )
     return _ics_response(data, "my-sessions.ics", private=True)
 
@@ -105,7 +106,7 @@ def event_feed(request: HttpRequest, pk: int) -> HttpResponse:
     if event.status != Event.Status.PUBLISHED and withdrawn is None:
         raise Http404  # never published (or withdrawn before this was recorded)
     if withdrawn and timezone.now() - withdrawn > timedelta(days=WITHDRAWN_FEED_DAYS):
-        return HttpResponseGone("This event was cancelled or withdrawn.")
+        return HttpResponseGone(_("This event was cancelled or withdrawn."))
     url = absolute(reverse("events:detail", args=[event.pk]))
     items = []
     for session in event.sessions.all():
@@ -115,7 +116,7 @@ def event_feed(request: HttpRequest, pk: int) -> HttpResponse:
             # raised their SEQUENCE, so this version is newer than the one subscribers hold.
             item = dataclasses.replace(item, cancelled=True)
         items.append(item)
-    data = ics.feed(items, organizer=organizer(), name=event.title)
+    data = ics.feed(items, organizer=organizer(), name=event.shown_title)
     return _ics_response(data, f"event-{event.pk}.ics", private=False)
 
 
@@ -123,5 +124,7 @@ def event_feed(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def reset_feed_token(request: AuthenticatedRequest) -> HttpResponse:
     account_services.reset_calendar_token(user=request.user)
-    messages.success(request, "Your calendar feed has a new address; the old one no longer works.")
+    messages.success(
+        request, _("Your calendar feed has a new address; the old one no longer works.")
+    )
     return redirect("accounts:profile")

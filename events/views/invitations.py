@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.http import AuthenticatedRequest
+from accounts.middleware import prefer_team_language, reader_language
 
 from ..forms.invitations import POOL_PREFILL_KEY, ExtendForm, InviteForm
 from ..forms.public import SignUpForm
@@ -238,6 +239,11 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
     if found is None:
         return render(request, "events/invitation_invalid.html", status=404)
     event, session = found.event, found.session
+    prefer_team_language(request, event.team.language)
+    if request.method == "POST":
+        # The language they answered in is the one their later mail is written in. Only an
+        # answer records it: mail scanners open the link too, in their own language.
+        service.note_language(invitation=found, language=reader_language(request))
     user = request.user
     needs_terms = event.is_confidential and (
         not user.is_authenticated

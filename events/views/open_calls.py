@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.http import AuthenticatedRequest
+from accounts.middleware import prefer_team_language, reader_language
 from accounts.models import User
 
 from .. import current_team
@@ -79,7 +80,8 @@ def _content_length(request: HttpRequest) -> int:
 @rate_limit("call-submit", per_minute=10, key=by_ip)
 @require_http_methods(["GET", "POST"])
 def call_page(request: HttpRequest, slug: str) -> HttpResponse:
-    call = get_object_or_404(OpenCall.objects.select_related("questionnaire"), slug=slug)
+    call = get_object_or_404(OpenCall.objects.select_related("questionnaire", "team"), slug=slug)
+    prefer_team_language(request, call.team.language)
     if call.status != OpenCall.Status.PUBLISHED:
         return render(request, "events/call_closed.html", {"call": None}, status=404)
     reason = service.refusal(call)
@@ -108,6 +110,7 @@ def call_page(request: HttpRequest, slug: str) -> HttpResponse:
             profile=form.profile(),
             answers=form.answers(),
             user=request.user if request.user.is_authenticated else None,
+            language=reader_language(request),
         )
     except service.TooMany as error:
         return render(

@@ -8,9 +8,12 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.http import AuthenticatedRequest
+from accounts.middleware import prefer_team_language
 
 from ..forms.public import SignUpForm
 from ..models import Event, Registration, Session
@@ -33,6 +36,14 @@ def check_visible(request: HttpRequest, event: Event) -> Event:
     if not registration_service.may_see(user=request.user, event=event):
         raise Http404
     return event
+
+
+# The list's filters name the kinds in the plural ("Feedback sessions"): a plural of its own
+# in every language, not the label with an "s".
+KIND_FILTERS = {
+    Event.Kind.FEEDBACK: gettext_lazy("Feedback sessions"),
+    Event.Kind.DEMO: gettext_lazy("Prototype demos"),
+}
 
 
 @require_GET
@@ -62,13 +73,14 @@ def event_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "events/list.html",
-        {"page": page, "kind": kind, "show_past": show_past, "kinds": Event.Kind.choices},
+        {"page": page, "kind": kind, "show_past": show_past, "kinds": KIND_FILTERS.items()},
     )
 
 
 @require_GET
 def event_detail(request: HttpRequest, pk: int) -> HttpResponse:
     event = get_visible_event(request, pk)
+    prefer_team_language(request, event.team.language)
     sessions = list(event.sessions.all())
     mine: dict[int, Registration] = {}
     needs_terms = event.is_confidential
@@ -117,7 +129,8 @@ def register(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         if context["form"].is_valid():
             context["refusal"] = refusal.message
         return render(request, "events/register.html", context, status=400)
-    messages.success(request, SIGNED_UP[Registration.Status(registration.status)])
+    prefer_team_language(request, registration.session.event.team.language)
+    messages.success(request, str(SIGNED_UP[Registration.Status(registration.status)]))
     event_pk = registration.session.event_id
     return redirect(f"{reverse('events:detail', args=[event_pk])}#session-{pk}")
 
@@ -128,6 +141,7 @@ def sign_up_context(
     if session is None:
         raise Http404
     event = check_visible(request, session.event)
+    prefer_team_language(request, event.team.language)
     if needs_terms is None:
         needs_terms = event.is_confidential and not registration_service.has_accepted_terms(
             user=request.user, event=event
@@ -143,14 +157,16 @@ def sign_up_context(
 
 
 SIGNED_UP = {
-    Status.CONFIRMED: (
+    Status.CONFIRMED: gettext_lazy(
         "You're in: your seat is confirmed. A confirmation with a calendar invite is on its way."
     ),
-    Status.WAITLISTED: (
+    Status.WAITLISTED: gettext_lazy(
         "The session is full, so you're on the waitlist. "
         "If a seat frees up, we'll offer it to you by email."
     ),
-    Status.APPLIED: "Your application is in. The organizers will let you know by email.",
+    Status.APPLIED: gettext_lazy(
+        "Your application is in. The organizers will let you know by email."
+    ),
 }
 
 
@@ -199,7 +215,10 @@ def cancel(request: HttpRequest, pk: int) -> HttpResponse:
         except ServiceError as error:
             messages.error(request, error.message)
             return render(request, "events/cancel.html", {"registration": registration}, status=400)
-        messages.success(request, f"Cancelled: {registration.session.event.title}.")
+        messages.success(
+            request,
+            _("Cancelled: %(event)s.") % {"event": registration.session.event.shown_title},
+        )
         return redirect("events:my_sessions")
     return render(request, "events/cancel.html", {"registration": registration})
 
@@ -215,15 +234,15 @@ def offer(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         try:
             if action == "accept":
                 waitlist.accept_offer(registration=registration, user=request.user)
-                messages.success(request, "The seat is yours: you're confirmed.")
+                messages.success(request, _("The seat is yours: you're confirmed."))
             elif action == "decline":
                 waitlist.decline_offer(registration=registration, user=request.user)
-                messages.success(request, "Declined. The seat goes to the next person.")
+                messages.success(request, _("Declined. The seat goes to the next person."))
             else:
                 return render(
                     request,
                     "events/offer.html",
-                    {"registration": registration, "refusal": "Choose accept or decline."},
+                    {"registration": registration, "refusal": _("Choose accept or decline.")},
                     status=400,
                 )
         except ServiceError as error:

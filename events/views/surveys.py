@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.http import AuthenticatedRequest
+from accounts.middleware import prefer_team_language
 from accounts.models import User
 
 from ..exports import stream_csv
@@ -201,6 +202,7 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "events/survey_invalid.html", status=404)
     survey = recipient.survey
     event = survey.event
+    prefer_team_language(request, event.team.language)
     if not service.is_open(survey):
         return render(request, "events/survey_closed.html", {"event": event}, status=410)
     questions = list(survey.questionnaire.questions.all())
