@@ -48,8 +48,15 @@ def team_of(notification: Notification) -> int:
     return _invitation(notification).event.team_id
 
 
+def language(notification: Notification) -> str:
+    """An invitee without an account reads the language they last used on the invitation's
+    page, else their team's default."""
+    invitation = _invitation(notification)
+    return invitation.language or invitation.event.team.language
+
+
 def prefetch(rows: list[Notification]) -> None:
-    invitations = Invitation.objects.select_related("event").in_bulk(
+    invitations = Invitation.objects.select_related("event__team").in_bulk(
         [n.invitation_id for n in rows if n.invitation_id]
     )
     for notification in rows:
@@ -73,4 +80,5 @@ def register(registry: Registry) -> None:
         prefetch=prefetch,
         on_sent=sent,
         programme=team_of,
+        language=language,
     )

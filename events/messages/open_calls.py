@@ -39,10 +39,19 @@ def still_relevant(notification: Notification) -> str:
     return ""
 
 
+def language(notification: Notification) -> str:
+    """The language the submission was written in, else the team's default."""
+    submission = notification.submission
+    if submission is None:
+        return ""  # withdrawn: skipped, never rendered
+    return submission.language or submission.call.team.language
+
+
 def register(registry: Registry) -> None:
     registry.register_many(
         [Kind.CALL_CONFIRM, Kind.CALL_RECEIVED],
         context=context,
         still_relevant=still_relevant,
-        related=("submission__call",),
+        related=("submission__call__team",),
+        language=language,
     )

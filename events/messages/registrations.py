@@ -91,6 +91,13 @@ def still_relevant(notification: Notification) -> str:
     return ""
 
 
+def language(notification: Notification) -> str:
+    """Someone without a language of their own reads the team's default."""
+    registration = notification.registration
+    session = notification.session or (registration.session if registration else None)
+    return session.event.team.language if session is not None else ""
+
+
 def prefetch(rows: list[Notification]) -> None:
     """The registrations of a batch in one query, sharing the session already joined in."""
     registrations = Registration.objects.in_bulk(
@@ -143,4 +150,6 @@ def register(registry: Registry) -> None:
             calendar=CALENDAR_METHOD.get(kind),
             prefetch=prefetch,
             attachments=checkin_code,
+            language=language,
+            related=("session__event__team",),
         )
