@@ -11,9 +11,12 @@ import pytest
 from django.test import Client
 from django.utils import translation
 
+from accounts.models import User
+from events.messages import registrations as registration_messages
 from events.models import Invitation, Notification, Submission
+from events.outbox import rendering
 from events.services import invitations as invitation_service
-from events.services import open_calls
+from events.services import open_calls, teams
 from events.services.registration import register
 from events.services.review import approve
 from events.services.scheduling import update_session
@@ -28,12 +31,14 @@ from tests.factories import (
 )
 from tests.invitations.helpers import invite_one
 from tests.notifications.helpers import bodies, calendar_part, deliver_pending, parse_calendar
+from tests.notifications.test_emails import EVIL, every_kind_of_row
 
 pytestmark = pytest.mark.django_db
 
 # A Tuesday, 15:00 in Paris (CET): "mardi 8 décembre 2037, 15 h 00" in French.
 START = datetime(2037, 12, 8, 14, 0, tzinfo=UTC)
 NBSP = "\u00a0"
+ESCAPED_EVIL = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &lt;b&gt;friends&lt;/b&gt;"
 
 
 def fr(text: str) -> str:
@@ -255,3 +260,57 @@ def test_the_script_catalogue_has_the_scripts_sentences_in_french():
     )
     assert "Décompte impossible" in catalogue or "D\\u00e9compte impossible" in catalogue
     assert "Nouveau calcul" not in english
+
+
+# Words of our English templates: none may be left in a French message (people's own words,
+# here hostile titles and names, and links are not ours to translate).
+ENGLISH = [
+    "Hello",
+    "Times are",
+    "Event page",
+    "My sessions",
+    "Where:",
+    "Join online",
+    "Can't make it",
+    "calendar invite",
+    "Accept or decline",
+    "Your ",
+    "your ",
+    "The ",
+    " the ",
+    "You're",
+]
+
+
+def test_every_kind_of_registration_news_reads_french_to_a_french_reader():
+    rows = every_kind_of_row()
+    User.objects.update(language="fr")
+
+    assert set(rows) == set(registration_messages.KINDS)
+    for kind, row in rows.items():
+        row = Notification.objects.get(pk=row.pk)  # as the worker loads it
+        message = rendering.build(row)
+        text, rich = message.body, message.alternatives[0].content
+        assert "Bonjour" in text and "Bonjour" in rich, kind
+        for word in ENGLISH:
+            assert word not in message.subject, (kind, word)
+            assert word not in text.replace(EVIL, ""), (kind, word, text)
+            assert word not in rich.replace(ESCAPED_EVIL, ""), (kind, word)
+        # What people typed is still escaped in the French HTML.
+        assert ESCAPED_EVIL in rich and "<script>" not in rich, kind
+
+
+def test_a_team_invitation_reads_the_teams_language(smtp):
+    owner = OrganizerFactory()
+    team = french_team(owner=owner, name="Lancement")
+
+    teams.invite_member(team=team, actor=owner, email="dana@example.com", role="organizer")
+    deliver_pending()
+
+    [message] = mail_for(smtp, "dana@example.com")
+    assert "Rejoindre Lancement en tant que" in message["Subject"]
+    text, html = bodies(message)
+    assert "vous invite à rejoindre l’équipe" in text
+    assert "Voir l’invitation" in html
+    for word in ENGLISH:
+        assert word not in text.split("--")[0].replace("dana@example.com", ""), word
