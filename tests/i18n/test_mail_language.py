@@ -16,7 +16,7 @@ from events.messages import registrations as registration_messages
 from events.models import Invitation, Notification, Submission
 from events.outbox import rendering
 from events.services import invitations as invitation_service
-from events.services import open_calls, teams
+from events.services import open_calls, surveys, teams
 from events.services.registration import register
 from events.services.review import approve
 from events.services.scheduling import update_session
@@ -32,6 +32,7 @@ from tests.factories import (
 from tests.invitations.helpers import invite_one
 from tests.notifications.helpers import bodies, calendar_part, deliver_pending, parse_calendar
 from tests.notifications.test_emails import EVIL, every_kind_of_row
+from tests.surveys.conftest import end, seat, survey_for
 
 pytestmark = pytest.mark.django_db
 
@@ -189,6 +190,8 @@ def test_an_invitee_without_an_account_reads_the_teams_language_then_the_one_the
     # Without an account (nor a zone of her own) the times are in UTC, said in French too.
     assert fr("mardi 8 décembre 2037, 14 h 00") in text
     assert "Les horaires sont indiqués dans le fuseau horaire UTC." in text
+    for word in ENGLISH:
+        assert word not in text and word not in html, word
 
     # Zoe read the invitation's page in English; the language she used is kept on it.
     Invitation.objects.filter(pk=invitation.pk).update(language="en")
@@ -220,6 +223,8 @@ def test_an_open_call_submitter_reads_the_language_their_submission_was_written_
     assert text.startswith("Bonjour,")  # her name is kept once she confirms
     assert "Confirmer mon adresse e-mail" in html
     assert "Tant que vous n’avez pas confirmé" in text
+    for word in ENGLISH:
+        assert word not in text and word not in html, word
 
 
 def test_the_site_language_is_used_when_nothing_is_known(smtp):
@@ -314,3 +319,26 @@ def test_a_team_invitation_reads_the_teams_language(smtp):
     assert "Voir l’invitation" in html
     for word in ENGLISH:
         assert word not in text.split("--")[0].replace("dana@example.com", ""), word
+
+
+def test_a_survey_reaches_an_attendee_of_a_french_team_in_french(smtp):
+    team = french_team()
+    event = EventFactory(team=team, title="Aperçu", checkin_enabled=False)
+    session = SessionFactory(event=event, capacity=10)
+    [seated] = seat(session)
+    survey = survey_for(event, [("rating", "How was it?", None, True)])
+    surveys.start_sending(survey=survey, actor=None)
+    end(session)
+    surveys.queue_due()
+
+    deliver_pending()
+
+    confirmed, message = mail_for(smtp, seated.user.email)
+    assert "Inscription confirmée" in confirmed["Subject"]
+    assert message["Subject"].endswith(f"Votre avis sur Aperçu{NBSP}: un court questionnaire")
+    text, html = bodies(message)
+    assert "Il y a 1 question et cela ne prend que quelques minutes." in text
+    assert "Répondre au questionnaire" in html
+    assert "Se désabonner" in html  # programme mail: its unsubscribe line in French too
+    for word in ENGLISH:
+        assert word not in text, word
