@@ -5,6 +5,7 @@ from datetime import datetime
 
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from .. import timefmt
 from ..models import Invitation, Notification
@@ -38,9 +39,11 @@ def context(notification: Notification, context: dict) -> None:
 def still_relevant(notification: Notification) -> str:
     invitation = _invitation(notification)
     if invitation.status != invitation.Status.PENDING or invitation.expires_at <= timezone.now():
-        return "The invitation was answered, withdrawn or expired before the mail went out."
+        return gettext_noop(
+            "The invitation was answered, withdrawn or expired before the mail went out."
+        )
     if invitation.nonce != notification.payload.get("nonce"):
-        return "The invitation was sent again with a new link."
+        return gettext_noop("The invitation was sent again with a new link.")
     return ""
 
 

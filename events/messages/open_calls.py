@@ -1,6 +1,7 @@
 """The open calls' messages: "confirm your email" and "we received your submission"."""
 
 from django.urls import reverse
+from django.utils.translation import gettext_noop
 
 from ..models import Notification
 from ..outbox.registry import Registry
@@ -31,11 +32,11 @@ def context(notification: Notification, context: dict) -> None:
 def still_relevant(notification: Notification) -> str:
     submission = notification.submission
     if submission is None:
-        return "The person withdrew their submission."
+        return gettext_noop("The person withdrew their submission.")
     if notification.kind == Kind.CALL_CONFIRM and submission.nonce != notification.payload.get(
         "nonce"
     ):
-        return "A newer confirmation link was sent, or this one was used."
+        return gettext_noop("A newer confirmation link was sent, or this one was used.")
     return ""
 
 

@@ -2,6 +2,7 @@
 
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from .. import timefmt
 from ..models import Notification
@@ -36,7 +37,7 @@ def context(notification: Notification, context: dict) -> None:
 def still_relevant(notification: Notification) -> str:
     invitation = notification.team_invitation
     if invitation is None:
-        return "The team is gone."
+        return gettext_noop("The team is gone.")
     return teams.why_closed(invitation, notification.payload.get("nonce", ""))
 
 

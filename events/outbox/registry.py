@@ -24,6 +24,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_noop
 
 from ..models.notification import Notification
 
@@ -40,7 +41,8 @@ class MessageKind:
     # links). Runs at sending time, so links and deadlines are the current ones.
     context: Callable[[Notification, dict], None] | None = None
     # Why the message is no longer worth sending ('' when it is): it is then skipped, with
-    # that reason shown to organizers.
+    # that reason shown to organizers. Stored in English, marked with gettext_noop, so a page
+    # can show it in its reader's language (`{% translate row.last_error %}`).
     still_relevant: Callable[[Notification], str] | None = None
     # The iTIP method (ics.REQUEST or ics.CANCEL) of the calendar part its messages may carry.
     calendar: str | None = None
@@ -96,7 +98,7 @@ class Registry:
             return ""
         blocked, _link = self._contact_rules()
         if blocked(kind.programme(notification), notification.email):
-            return "They unsubscribed from the team's mail, or the team blocked them."
+            return gettext_noop("They unsubscribed from the team's mail, or the team blocked them.")
         return ""
 
     def unsubscribe_url(self, kind: MessageKind, notification: Notification) -> str:

@@ -17,7 +17,7 @@ from events.models import Invitation, Notification, Submission
 from events.outbox import rendering
 from events.services import invitations as invitation_service
 from events.services import open_calls, surveys, teams
-from events.services.registration import register
+from events.services.registration import cancel, register
 from events.services.review import approve
 from events.services.scheduling import update_session
 from tests.factories import (
@@ -342,3 +342,20 @@ def test_a_survey_reaches_an_attendee_of_a_french_team_in_french(smtp):
     assert "Se désabonner" in html  # programme mail: its unsubscribe line in French too
     for word in ENGLISH:
         assert word not in text, word
+
+
+def test_why_a_message_was_skipped_is_kept_in_english_and_can_be_shown_in_french(smtp):
+    session = SessionFactory(starts_at=START, ends_at=START + timedelta(hours=1))
+    someone = UserFactory(language="fr")
+    registration = register(user=someone, session=session)
+    cancel(registration=registration, actor=someone)
+
+    deliver_pending()
+
+    confirmed = Notification.objects.get(recipient=someone, kind=Notification.Kind.CONFIRMED)
+    assert confirmed.status == Notification.Status.SKIPPED
+    assert confirmed.last_error == "Their seat was given up or taken away before this went out."
+    with translation.override("fr"):
+        assert translation.gettext(confirmed.last_error) == (
+            "La place a été libérée ou retirée avant le départ de ce message."
+        )
