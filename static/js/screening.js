@@ -8,7 +8,8 @@
   var text = document.getElementById("progress-text");
   if (!box || !text || box.dataset.done === "1") { return; }
   var POLL_MS = 3000;
-  var format = new Intl.NumberFormat();
+  // Numbers as the page's language writes them (French "1 234"), not the browser's.
+  var format = new Intl.NumberFormat(document.documentElement.lang || undefined);
 
   function around(strong, next) {
     // The text node on one side of the count (a translation may start with the count).
