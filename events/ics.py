@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parseaddr
 from urllib.parse import quote, urlencode
 
+from django.utils.translation import gettext as _
 from icalendar import (
     STATUS,
     Calendar,
@@ -85,15 +86,16 @@ def uid_for(session) -> str:
 
 def occurrence(session, *, url: str, sequence: int, with_place: bool) -> Occurrence:
     """The calendar view of a session. The place (room or online link) is given only to those
-    who may see it (confirmed attendees)."""
+    who may see it (confirmed attendees). Its words are in the active language (the
+    recipient's, for a mail), the title in that language's version when the event has one."""
     event = session.event
-    title = event.title if not session.title else f"{event.title}: {session.title}"
+    title = event.shown_title if not session.title else f"{event.shown_title}: {session.title}"
     place = ""
     if with_place:
         place = " · ".join(p for p in (session.location, session.online_url) if p)
     lines = [f"{event.get_kind_display()} · {url}"]
     if with_place and session.online_url:
-        lines.append(f"Join online: {session.online_url}")
+        lines.append(_("Join online: %(url)s") % {"url": session.online_url})
     return Occurrence(
         uid=uid_for(session),
         summary=title,

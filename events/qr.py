@@ -7,7 +7,9 @@ import io
 import segno
 from django.conf import settings
 from django.urls import reverse
+from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
 
 
 def checkin_url(registration) -> str:
@@ -21,16 +23,18 @@ def _code(registration) -> segno.QRCode:
 
 def svg(registration, *, scale: int = 5) -> SafeString:
     """Inline SVG that scales to its box, with a title for screen readers."""
+    name = _("Check-in QR code")
     markup = _code(registration).svg_inline(
         scale=scale,
         border=4,
-        title="Check-in QR code",
+        title=name,
         svgclass="qr-code",
         lineclass=None,
         omitsize=True,  # a viewBox instead: the page sizes the code
     )
-    markup = markup.replace("<svg ", '<svg role="img" aria-label="Check-in QR code" ', 1)
-    # Safe: segno generates every character from our URL and fixed options.
+    markup = markup.replace("<svg ", f'<svg role="img" aria-label="{escape(name)}" ', 1)
+    # Safe: segno generates every character from our URL and fixed options (and escapes the
+    # title), the label is escaped here.
     return mark_safe(markup)  # noqa: S308
 
 

@@ -5,6 +5,7 @@ from datetime import datetime
 
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from .. import timefmt
 from ..models import Invitation, Notification
@@ -38,9 +39,11 @@ def context(notification: Notification, context: dict) -> None:
 def still_relevant(notification: Notification) -> str:
     invitation = _invitation(notification)
     if invitation.status != invitation.Status.PENDING or invitation.expires_at <= timezone.now():
-        return "The invitation was answered, withdrawn or expired before the mail went out."
+        return gettext_noop(
+            "The invitation was answered, withdrawn or expired before the mail went out."
+        )
     if invitation.nonce != notification.payload.get("nonce"):
-        return "The invitation was sent again with a new link."
+        return gettext_noop("The invitation was sent again with a new link.")
     return ""
 
 
@@ -48,8 +51,15 @@ def team_of(notification: Notification) -> int:
     return _invitation(notification).event.team_id
 
 
+def language(notification: Notification) -> str:
+    """An invitee without an account reads the language they last used on the invitation's
+    page, else their team's default."""
+    invitation = _invitation(notification)
+    return invitation.language or invitation.event.team.language
+
+
 def prefetch(rows: list[Notification]) -> None:
-    invitations = Invitation.objects.select_related("event").in_bulk(
+    invitations = Invitation.objects.select_related("event__team").in_bulk(
         [n.invitation_id for n in rows if n.invitation_id]
     )
     for notification in rows:
@@ -73,4 +83,5 @@ def register(registry: Registry) -> None:
         prefetch=prefetch,
         on_sent=sent,
         programme=team_of,
+        language=language,
     )

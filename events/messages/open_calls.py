@@ -1,6 +1,7 @@
 """The open calls' messages: "confirm your email" and "we received your submission"."""
 
 from django.urls import reverse
+from django.utils.translation import gettext_noop
 
 from ..models import Notification
 from ..outbox.registry import Registry
@@ -31,12 +32,20 @@ def context(notification: Notification, context: dict) -> None:
 def still_relevant(notification: Notification) -> str:
     submission = notification.submission
     if submission is None:
-        return "The person withdrew their submission."
+        return gettext_noop("The person withdrew their submission.")
     if notification.kind == Kind.CALL_CONFIRM and submission.nonce != notification.payload.get(
         "nonce"
     ):
-        return "A newer confirmation link was sent, or this one was used."
+        return gettext_noop("A newer confirmation link was sent, or this one was used.")
     return ""
+
+
+def language(notification: Notification) -> str:
+    """The language the submission was written in, else the team's default."""
+    submission = notification.submission
+    if submission is None:
+        return ""  # withdrawn: skipped, never rendered
+    return submission.language or submission.call.team.language
 
 
 def register(registry: Registry) -> None:
@@ -44,5 +53,6 @@ def register(registry: Registry) -> None:
         [Kind.CALL_CONFIRM, Kind.CALL_RECEIVED],
         context=context,
         still_relevant=still_relevant,
-        related=("submission__call",),
+        related=("submission__call__team",),
+        language=language,
     )

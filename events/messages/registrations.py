@@ -2,6 +2,7 @@
 cancelled...), session changes and reminders, with the calendar invite they carry."""
 
 from django.urls import reverse
+from django.utils.translation import gettext_noop
 
 from .. import ics, qr, timefmt
 from ..models import Notification, Registration
@@ -74,21 +75,28 @@ def still_relevant(notification: Notification) -> str:
     confirmed = registration.status == Registration.Status.CONFIRMED
     invite = notification.payload.get("calendar") == ics.REQUEST
     if (invite or notification.kind in CONFIRMING_KINDS) and not confirmed:
-        return "Their seat was given up or taken away before this went out."
+        return gettext_noop("Their seat was given up or taken away before this went out.")
     if notification.kind == Kind.SESSION_CHANGED and registration.status not in Registration.SEATED:
-        return "They no longer hold or are offered a seat."
+        return gettext_noop("They no longer hold or are offered a seat.")
     if notification.kind == Kind.REMINDER:
         if not confirmed:
-            return "The person no longer holds a seat."
+            return gettext_noop("The person no longer holds a seat.")
         if registration.session.is_cancelled or registration.session.has_started:
-            return "The session started or was cancelled."
+            return gettext_noop("The session started or was cancelled.")
         owed_for = notification.payload.get("starts_at")
         if owed_for and owed_for != registration.session.starts_at.isoformat():
-            return "The session moved; a reminder for the new time is due instead."
+            return gettext_noop("The session moved; a reminder for the new time is due instead.")
     offered = Registration.Status.OFFERED
     if notification.kind == Kind.OFFERED and registration.status != offered:
-        return "The offer was answered or expired before the mail went out."
+        return gettext_noop("The offer was answered or expired before the mail went out.")
     return ""
+
+
+def language(notification: Notification) -> str:
+    """Someone without a language of their own reads the team's default."""
+    registration = notification.registration
+    session = notification.session or (registration.session if registration else None)
+    return session.event.team.language if session is not None else ""
 
 
 def prefetch(rows: list[Notification]) -> None:
@@ -143,4 +151,6 @@ def register(registry: Registry) -> None:
             calendar=CALENDAR_METHOD.get(kind),
             prefetch=prefetch,
             attachments=checkin_code,
+            language=language,
+            related=("session__event__team",),
         )

@@ -42,6 +42,10 @@ def team_of(notification: Notification) -> int:
     return _recipient(notification).survey.event.team_id
 
 
+def language(notification: Notification) -> str:
+    return _recipient(notification).survey.event.team.language
+
+
 def sent(notification: Notification, now: datetime) -> None:
     if notification.kind == Kind.SURVEY:
         recipient_id = notification.survey_recipient_id
@@ -54,7 +58,8 @@ def register(registry: Registry) -> None:
         [Kind.SURVEY, Kind.SURVEY_REMINDER],
         context=context,
         still_relevant=still_relevant,
-        related=("survey_recipient__survey__event",),
+        related=("survey_recipient__survey__event__team",),
         on_sent=sent,
         programme=team_of,
+        language=language,
     )

@@ -1,6 +1,8 @@
 """The teams' message: "you're invited to join a team", with its join link."""
 
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from .. import timefmt
 from ..models import Notification
@@ -23,7 +25,7 @@ def context(notification: Notification, context: dict) -> None:
         team=team,
         role=Role(invitation.role).label,
         role_help=ROLE_HELP[Role(invitation.role)],
-        inviter=inviter.name if inviter else f"The owners of {team.name}",
+        inviter=inviter.name if inviter else _("The owners of {team}").format(team=team.name),
         expires=timefmt.deadline_text(invitation.expires_at, zone),
         recipient_zone=zone,
     )
@@ -35,8 +37,13 @@ def context(notification: Notification, context: dict) -> None:
 def still_relevant(notification: Notification) -> str:
     invitation = notification.team_invitation
     if invitation is None:
-        return "The team is gone."
+        return gettext_noop("The team is gone.")
     return teams.why_closed(invitation, notification.payload.get("nonce", ""))
+
+
+def language(notification: Notification) -> str:
+    invitation = notification.team_invitation
+    return invitation.team.language if invitation is not None else ""
 
 
 def register(registry: Registry) -> None:
@@ -45,4 +52,5 @@ def register(registry: Registry) -> None:
         context=context,
         still_relevant=still_relevant,
         related=("team_invitation__team", "team_invitation__invited_by"),
+        language=language,
     )

@@ -33,6 +33,7 @@ from django.db import connection as db_connection
 from django.db import transaction
 from django.db.models import Exists, F, Min, OuterRef, Q, Subquery
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from .. import ics
 from ..models.notification import Notification
@@ -99,9 +100,11 @@ def describe(error: Exception) -> str:
             "EMAIL_USE_SSL and EMAIL_HOST_USER against what it offers."
         )
     if isinstance(error, TimeoutError):
-        return "The mail server did not answer in time."
+        return gettext_noop("The mail server did not answer in time.")
     if isinstance(error, ConnectionRefusedError):
-        return "The mail server refused the connection (is EMAIL_HOST/EMAIL_PORT right?)."
+        return gettext_noop(
+            "The mail server refused the connection (is EMAIL_HOST/EMAIL_PORT right?)."
+        )
     if isinstance(error, OSError):
         return f"Could not reach the mail server: {error.strerror or error}."
     # Not the server's doing: a bug on our side, named for whoever reads the logs.
@@ -400,7 +403,7 @@ def _deliver_claimed(
         notification.payload = {
             k: v for k, v in notification.payload.items() if k not in {"calendar", "sequence"}
         }
-        note = "Sent without a calendar cancellation: no invite had reached them."
+        note = gettext_noop("Sent without a calendar cancellation: no invite had reached them.")
     try:
         _send(rendering.build(notification), connection)
     except Exception as error:  # noqa: BLE001 - every failure is recorded on the row
@@ -458,7 +461,7 @@ def requeue_due(*, now=None) -> list[int]:
         lease_token="",
         lease_expires_at=None,
         next_attempt_at=now - SWEEP_GRACE,
-        last_error="The worker stopped while sending; trying again.",
+        last_error=gettext_noop("The worker stopped while sending; trying again."),
     )
     due = (
         Notification.objects.filter(status=Status.PENDING)

@@ -12,13 +12,19 @@ unsubscribe link and its List-Unsubscribe headers, and it never goes to an addre
 sending team's do-not-contact list, checked just before it leaves. A kind says it is programme
 mail by naming, for a row, the team it is sent for (`programme`); the domain that keeps the
 do-not-contact list hands the registry its check and its link (`set_do_not_contact`).
+
+Every message is written in its recipient's language, whoever caused it (`language_of`): an
+account holder's own choice first, then what the kind knows (the language an invitee used on
+our pages, the one a submission was written in, the team's default), else the site's.
 """
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_noop
 
 from ..models.notification import Notification
 
@@ -35,7 +41,8 @@ class MessageKind:
     # links). Runs at sending time, so links and deadlines are the current ones.
     context: Callable[[Notification, dict], None] | None = None
     # Why the message is no longer worth sending ('' when it is): it is then skipped, with
-    # that reason shown to organizers.
+    # that reason shown to organizers. Stored in English, marked with gettext_noop, so a page
+    # can show it in its reader's language (`{% translate row.last_error %}`).
     still_relevant: Callable[[Notification], str] | None = None
     # The iTIP method (ics.REQUEST or ics.CANCEL) of the calendar part its messages may carry.
     calendar: str | None = None
@@ -52,6 +59,9 @@ class MessageKind:
     # Programme mail only (None: transactional): the id of the team a row is sent for, whose
     # do-not-contact list it obeys and whose unsubscribe link it carries.
     programme: Callable[[Notification], int] | None = None
+    # The language a row's recipient reads when they have no account with a language of its
+    # own ('' when the kind knows none): what they used on our pages, else their team's default.
+    language: Callable[[Notification], str] | None = None
     template: str = field(default="")
 
     @property
@@ -88,7 +98,7 @@ class Registry:
             return ""
         blocked, _link = self._contact_rules()
         if blocked(kind.programme(notification), notification.email):
-            return "They unsubscribed from the team's mail, or the team blocked them."
+            return gettext_noop("They unsubscribed from the team's mail, or the team blocked them.")
         return ""
 
     def unsubscribe_url(self, kind: MessageKind, notification: Notification) -> str:
@@ -97,6 +107,20 @@ class Registry:
             return ""
         _blocked, link = self._contact_rules()
         return link(kind.programme(notification), notification.email)
+
+    def language_of(self, kind: MessageKind, notification: Notification) -> str:
+        """The language a row is written in: the account holder's own choice, else what the
+        kind knows of the recipient (or their team), else the site's default. Never the
+        language of whoever caused the message (an organizer moving a session writes to each
+        attendee in theirs)."""
+        recipient = notification.recipient
+        candidates = [recipient.language if recipient is not None else ""]
+        if kind.language is not None:
+            candidates.append(kind.language(notification))
+        for code in candidates:
+            if code and (found := _known_language(code)):
+                return found
+        return settings.LANGUAGE_CODE
 
     def add_calendar_source(self, source: Callable[[set[int]], Iterable[int]]) -> None:
         """A domain's other way into someone's calendar than an emailed invite (the .ics they
@@ -139,6 +163,17 @@ class Registry:
                 groups.setdefault(kind.prefetch, []).append(row)
         for load, group in groups.items():
             load(group)
+
+
+def _known_language(code: str) -> str:
+    """`code` as one of settings.LANGUAGES ('fr-ca' reads French), or '' for a language we
+    have no catalogue for."""
+    known = {name for name, _label in settings.LANGUAGES}
+    code = code.lower()
+    if code in known:
+        return code
+    base = code.split("-")[0]
+    return base if base in known else ""
 
 
 # The registry every domain registers with at app start.

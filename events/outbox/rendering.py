@@ -12,10 +12,13 @@ from django.core.mail.message import SafeMIMEText
 from django.core.mail.utils import DNS_NAME
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
 
 from .. import ics, timefmt
 from ..models.notification import Notification
 from .registry import MessageKind, kinds
+
+_ONE_LINE = re.compile(r"[ \t\n\r\f\v]+")
 
 
 def absolute(path: str) -> str:
@@ -120,11 +123,20 @@ def calendar_bytes(notification: Notification, context: dict) -> tuple[str, byte
 
 
 def build(notification: Notification) -> EmailMultiAlternatives:
-    """The complete message for one outbox row. Pure apart from reading related rows."""
+    """The complete message for one outbox row, in its recipient's language (subject, both
+    bodies, times and the calendar's text alike). Pure apart from reading related rows."""
     kind = kinds.get(notification.kind)
+    with translation.override(kinds.language_of(kind, notification)):
+        return _build(notification, kind)
+
+
+def _build(notification: Notification, kind: MessageKind) -> EmailMultiAlternatives:
     context = context_for(notification, kind)
     attachments = kind.attachments(notification, context) if kind.attachments else []
-    subject = " ".join(render_to_string(f"{kind.template_base}-subject.txt", context).split())
+    # One line, its runs of spaces and line breaks as one space; a no-break space (French
+    # puts one before a colon) stays as it is.
+    subject = _ONE_LINE.sub(" ", render_to_string(f"{kind.template_base}-subject.txt", context))
+    subject = subject.strip(" ")
     text = render_to_string(f"{kind.template_base}-body.txt", context)
     html = render_to_string(f"{kind.template_base}-body.html", context)
     headers = {"Auto-Submitted": "auto-generated", "Message-ID": message_id(notification.key)}

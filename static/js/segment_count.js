@@ -13,8 +13,8 @@
   var timer = null;
   var asked = 0;
 
-  function say(strong, rest) {
-    status.textContent = "";
+  function say(strong, rest, before) {
+    status.textContent = before || "";
     if (strong) {
       var count = document.createElement("strong");
       count.textContent = strong;
@@ -38,14 +38,21 @@
       .then(function (answer) {
         if (mine !== asked) { return; }  // a later edit asked again: its answer is the one
         if (typeof answer.count === "number") {
-          say(String(answer.count), answer.count === 1 ? " person matches these conditions now."
-            : " people match these conditions now.");
+          // One sentence for translators; the count goes in its <strong>, the rest around it.
+          var parts = ngettext(
+            "%(count)s person matches these conditions now.",
+            "%(count)s people match these conditions now.",
+            answer.count
+          ).split("%(count)s");
+          say(String(answer.count), parts[1] || "", parts[0]);
         } else {
-          say("", "Not counted: " + (answer.error || "these conditions are not complete."));
+          say("", interpolate(gettext("Not counted: %(reason)s"), {
+            reason: answer.error || gettext("these conditions are not complete.")
+          }, true));
         }
       })
       .catch(function () {
-        if (mine === asked) { say("", "Could not count just now: use “Count matching people”."); }
+        if (mine === asked) { say("", gettext("Could not count just now: use “Count matching people”.")); }
       });
   }
 
