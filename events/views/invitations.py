@@ -10,6 +10,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.http import AuthenticatedRequest
@@ -66,7 +68,7 @@ def invitation_list(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             "total": sum(counts.values()),
             "status": status,
             "statuses": Status.choices,
-            "here": "Invitations",
+            "here": _("Invitations"),
             "now": timezone.now(),
             "extend_form": ExtendForm(),
         },
@@ -91,7 +93,7 @@ def invite(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         event=event,
         initial=initial,
     )
-    context = {"event": event, "form": form, "here": "Invite people"}
+    context = {"event": event, "form": form, "here": _("Invite people")}
     if request.method == "GET":
         return render(request, "events/manage/invite.html", context)
     if not form.is_valid():
@@ -149,7 +151,7 @@ def _preview_page(
             "options": stored["options"],
             "override_error": error,
             "override_reason": reason,
-            "here": "Check the list",
+            "here": _("Check the list"),
         },
         status=status,
     )
@@ -164,7 +166,7 @@ def invite_confirm(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     event = get_event_or_404(request, pk, "invitation.send")
     stored = request.session.get(PREVIEW_KEY)
     if not stored or stored["token"] != request.POST.get("token") or stored["event"] != event.pk:
-        messages.error(request, "This preview is out of date; please add the list again.")
+        messages.error(request, _("This preview is out of date; please add the list again."))
         return redirect("manage:invite", event.pk)
     session = None
     if stored["session"]:
@@ -191,7 +193,10 @@ def invite_confirm(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         return redirect("manage:invite", event.pk)
     del request.session[PREVIEW_KEY]
     messages.success(
-        request, f"{len(created)} invitation{'s' if len(created) != 1 else ''} on their way."
+        request,
+        ngettext(
+            "{count} invitation on their way.", "{count} invitations on their way.", len(created)
+        ).format(count=len(created)),
     )
     return redirect("manage:invitations", event.pk)
 
@@ -205,20 +210,27 @@ def invitation_action(request: AuthenticatedRequest, pk: int, action: str) -> Ht
     try:
         if action == "resend":
             service.resend(invitation=invitation, actor=request.user)
-            done = f"Sent again to {invitation.email}, with a new link."
+            done = _("Sent again to {email}, with a new link.").format(email=invitation.email)
         elif action == "revoke":
             service.revoke(invitation=invitation, actor=request.user)
-            done = f"Withdrawn: {invitation.email} can no longer use the link."
+            done = _("Withdrawn: {email} can no longer use the link.").format(
+                email=invitation.email
+            )
         elif action == "extend":
             form = ExtendForm(request.POST)
             if not form.is_valid():
-                raise ServiceError("Extend by a whole number of days from 1 to 90.")
+                raise ServiceError(_("Extend by a whole number of days from 1 to 90."))
             service.extend(
                 invitation=invitation, actor=request.user, days=form.cleaned_data["days"]
             )
-            done = f"Extended: {invitation.email} has {form.cleaned_data['days']} more days."
+            days = form.cleaned_data["days"]
+            done = ngettext(
+                "Extended: {email} has {days} more day.",
+                "Extended: {email} has {days} more days.",
+                days,
+            ).format(email=invitation.email, days=days)
         else:
-            raise ServiceError("Unknown action.")
+            raise ServiceError(_("Unknown action."))
     except ServiceError as error:
         messages.error(request, error.message)
         return redirect(f"{reverse('manage:invitations', args=[invitation.event_id])}")
