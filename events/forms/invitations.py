@@ -3,8 +3,7 @@ from typing import Any, cast
 from django import forms
 from django.utils import dateformat
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
-from django.utils.translation import pgettext
+from django.utils.translation import gettext_lazy, pgettext
 
 from ..invite_parsing import MAX_BYTES
 from ..models import Event, Session
@@ -18,35 +17,37 @@ class InviteForm(forms.Form):
     """Who to invite and how: pasted lines or a CSV file, and the batch's options."""
 
     session = forms.ChoiceField(
-        label=_lazy("Invite to"),
-        help_text=_lazy("One session, or the whole event (each invitee picks a session)."),
+        label=gettext_lazy("Invite to"),
+        help_text=gettext_lazy("One session, or the whole event (each invitee picks a session)."),
     )
     pasted = forms.CharField(
-        label=_lazy("Email addresses"),
+        label=gettext_lazy("Email addresses"),
         required=False,
         widget=forms.Textarea(
             attrs={"rows": 8, "placeholder": "ada@example.com\nGrace Hopper <grace@example.com>"}
         ),
-        help_text=_lazy('One per line: "email" or "Name <email>".'),
+        help_text=gettext_lazy('One per line: "email" or "Name <email>".'),
     )
     csv_file = forms.FileField(
-        label=_lazy("…or a CSV file"),
+        label=gettext_lazy("…or a CSV file"),
         required=False,
-        help_text=_lazy("Columns: email, name, note (a header row is optional). Up to 5,000 rows."),
+        help_text=gettext_lazy(
+            "Columns: email, name, note (a header row is optional). Up to 5,000 rows."
+        ),
     )
     expires_in_days = forms.IntegerField(
-        label=_lazy("Link valid for (days)"), min_value=1, max_value=90, initial=7
+        label=gettext_lazy("Link valid for (days)"), min_value=1, max_value=90, initial=7
     )
     holds_seat = forms.BooleanField(
-        label=_lazy("Hold a seat for each invitee until they answer or the link expires"),
+        label=gettext_lazy("Hold a seat for each invitee until they answer or the link expires"),
         required=False,
     )
     allow_any_account = forms.BooleanField(
-        label=_lazy("Let invitees accept with any account (not only the invited address)"),
+        label=gettext_lazy("Let invitees accept with any account (not only the invited address)"),
         required=False,
     )
     message = forms.CharField(
-        label=_lazy("Personal message"),
+        label=gettext_lazy("Personal message"),
         required=False,
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -97,4 +98,6 @@ class InviteForm(forms.Form):
 
 
 class ExtendForm(forms.Form):
-    days = forms.IntegerField(min_value=1, max_value=90, initial=7, label=_lazy("Extend by (days)"))
+    days = forms.IntegerField(
+        min_value=1, max_value=90, initial=7, label=gettext_lazy("Extend by (days)")
+    )

@@ -11,7 +11,7 @@ from django.core.validators import MaxValueValidator
 from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from accounts.forms import timezone_choices
 from accounts.models import User
@@ -102,11 +102,11 @@ def team_field(teams: list[Team], default: Team | None) -> forms.ModelChoiceFiel
     """Which of the person's teams a new event or call belongs to (asked only when they may
     create in more than one: see add_team_choice)."""
     return forms.ModelChoiceField(
-        label=_lazy("Team"),
+        label=gettext_lazy("Team"),
         queryset=Team.objects.filter(pk__in=[t.pk for t in teams]).order_by("name"),
         initial=default,
         empty_label=None,
-        help_text=_lazy("The team that runs it: its members see and manage it, by role."),
+        help_text=gettext_lazy("The team that runs it: its members see and manage it, by role."),
     )
 
 
@@ -130,47 +130,47 @@ class EventForm(forms.ModelForm):
     (the zone chosen on this very form) and stored in UTC."""
 
     timezone = forms.ChoiceField(
-        label=_lazy("Time zone"),
+        label=gettext_lazy("Time zone"),
         choices=timezone_choices,
-        help_text=_lazy(
+        help_text=gettext_lazy(
             "The zone the event runs in. Times on this form and the session forms are "
             "in this zone; attendees see them in their own."
         ),
     )
     registration_opens_at = LocalDateTimeField(
-        label=_lazy("Registration opens"),
+        label=gettext_lazy("Registration opens"),
         required=False,
-        help_text=_lazy("In the event's time zone. Empty: open as soon as published."),
+        help_text=gettext_lazy("In the event's time zone. Empty: open as soon as published."),
     )
     registration_closes_at = LocalDateTimeField(
-        label=_lazy("Registration closes"),
+        label=gettext_lazy("Registration closes"),
         required=False,
-        help_text=_lazy(
+        help_text=gettext_lazy(
             "In the event's time zone. Empty: open until the sessions start. Lotteries "
             "are drawn when it closes, so a lottery needs one."
         ),
     )
     offer_hours = forms.IntegerField(
-        label=_lazy("Hours to accept a waitlist offer"),
+        label=gettext_lazy("Hours to accept a waitlist offer"),
         min_value=1,
         max_value=24 * 14,
         initial=24,
-        help_text=_lazy(
+        help_text=gettext_lazy(
             "A freed seat is kept this long for the next person (never past the start)."
         ),
     )
     reminder_hours = forms.CharField(
-        label=_lazy("Reminders (hours before each session)"),
+        label=gettext_lazy("Reminders (hours before each session)"),
         required=False,
         max_length=60,
-        help_text=_lazy("Comma-separated, e.g. “24, 1”. Empty: no reminders."),
+        help_text=gettext_lazy("Comma-separated, e.g. “24, 1”. Empty: no reminders."),
     )
     lottery_reserved_shares = forms.CharField(
-        label=_lazy("Lottery: seats reserved per role"),
+        label=gettext_lazy("Lottery: seats reserved per role"),
         required=False,
         max_length=300,
         help_text=format_lazy(
-            _lazy(
+            gettext_lazy(
                 "At least this share of each session's seats (percent, rounded up), "
                 "e.g. “researcher=30, community=10”. Roles: {roles}. Empty: no reserved seats."
             ),
@@ -202,25 +202,25 @@ class EventForm(forms.ModelForm):
             "terms_text": forms.Textarea(attrs={"rows": 5}),
         }
         labels = {
-            "title": _lazy("Title"),
-            "kind": _lazy("Kind"),
-            "description": _lazy("Description"),
-            "visibility": _lazy("Visibility"),
-            "checkin_enabled": _lazy("Check people in at the door"),
-            "registration_mode": _lazy("Registration mode"),
-            "terms_text": _lazy("Confidentiality terms"),
-            "terms_version": _lazy("Terms version"),
+            "title": gettext_lazy("Title"),
+            "kind": gettext_lazy("Kind"),
+            "description": gettext_lazy("Description"),
+            "visibility": gettext_lazy("Visibility"),
+            "checkin_enabled": gettext_lazy("Check people in at the door"),
+            "registration_mode": gettext_lazy("Registration mode"),
+            "terms_text": gettext_lazy("Confidentiality terms"),
+            "terms_version": gettext_lazy("Terms version"),
         }
         help_texts = {
-            "description": _lazy("Markdown. Shown on the public page."),
-            "checkin_enabled": _lazy(
+            "description": gettext_lazy("Markdown. Shown on the public page."),
+            "checkin_enabled": gettext_lazy(
                 "Off: everyone confirmed counts as an attendee (surveys go to all of them)."
             ),
-            "invitation_reminder_hours": _lazy(
+            "invitation_reminder_hours": gettext_lazy(
                 "Remind pending invitees this many hours before their link expires."
             ),
-            "terms_text": _lazy("Empty: no terms. People accept them before signing up."),
-            "terms_version": _lazy(
+            "terms_text": gettext_lazy("Empty: no terms. People accept them before signing up."),
+            "terms_version": gettext_lazy(
                 "Changing the terms text raises the version by itself, so "
                 "everyone accepts the new text."
             ),
@@ -332,25 +332,25 @@ class EventForm(forms.ModelForm):
 class SessionForm(forms.ModelForm):
     """Create or edit a session; start and end are typed in the event's zone."""
 
-    starts_at = LocalDateTimeField(label=_lazy("Starts"))
-    ends_at = LocalDateTimeField(label=_lazy("Ends"))
+    starts_at = LocalDateTimeField(label=gettext_lazy("Starts"))
+    ends_at = LocalDateTimeField(label=gettext_lazy("Ends"))
     capacity = forms.IntegerField(
-        label=_lazy("Capacity"),
+        label=gettext_lazy("Capacity"),
         min_value=1,
         max_value=100_000,
-        help_text=_lazy("Seats. It cannot go below the seats already given."),
+        help_text=gettext_lazy("Seats. It cannot go below the seats already given."),
     )
     online_url = forms.URLField(
-        label=_lazy("Online link"),
+        label=gettext_lazy("Online link"),
         required=False,
         max_length=500,
         assume_scheme="https",
-        help_text=_lazy("Shown only to confirmed attendees."),
+        help_text=gettext_lazy("Shown only to confirmed attendees."),
     )
 
     # Hidden until a start in the past makes it needed (see ask_to_confirm_past).
     confirm_past = forms.BooleanField(
-        label=_lazy("Yes, create this session in the past"),
+        label=gettext_lazy("Yes, create this session in the past"),
         required=False,
         widget=forms.HiddenInput,
     )
@@ -367,13 +367,13 @@ class SessionForm(forms.ModelForm):
             "online_url",
         ]
         labels = {
-            "title": _lazy("Title"),
-            "waitlist_enabled": _lazy("Keep a waitlist when the session is full"),
-            "location": _lazy("Location"),
+            "title": gettext_lazy("Title"),
+            "waitlist_enabled": gettext_lazy("Keep a waitlist when the session is full"),
+            "location": gettext_lazy("Location"),
         }
         help_texts = {
-            "title": _lazy("Optional, e.g. “Europe-friendly slot”."),
-            "location": _lazy("Shown only to confirmed attendees."),
+            "title": gettext_lazy("Optional, e.g. “Europe-friendly slot”."),
+            "location": gettext_lazy("Shown only to confirmed attendees."),
         }
 
     def __init__(self, *args, event: Event, **kwargs) -> None:

@@ -6,28 +6,30 @@ from typing import Any, cast
 
 from django import forms
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from ..models.questionnaire import Question
 from ..services.questionnaire import MAX_CHOICE_LENGTH, MAX_HELP, MAX_LABEL, ChoiceInput
 
 
 class QuestionForm(forms.Form):
-    label = forms.CharField(label=_lazy("Question"), max_length=MAX_LABEL)
-    kind = forms.ChoiceField(label=_lazy("Kind of answer"), choices=Question.Kind.choices)
+    label = forms.CharField(label=gettext_lazy("Question"), max_length=MAX_LABEL)
+    kind = forms.ChoiceField(label=gettext_lazy("Kind of answer"), choices=Question.Kind.choices)
     choices = forms.CharField(
-        label=_lazy("Choices"),
+        label=gettext_lazy("Choices"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
-        help_text=_lazy("One per line; single and multiple choice questions only (two or more)."),
+        help_text=gettext_lazy(
+            "One per line; single and multiple choice questions only (two or more)."
+        ),
     )
     help_text = forms.CharField(
-        label=_lazy("Help text"),
+        label=gettext_lazy("Help text"),
         required=False,
         max_length=MAX_HELP,
-        help_text=_lazy("Optional, shown under the question."),
+        help_text=gettext_lazy("Optional, shown under the question."),
     )
-    required = forms.BooleanField(label=_lazy("An answer is required"), required=False)
+    required = forms.BooleanField(label=gettext_lazy("An answer is required"), required=False)
 
     def __init__(self, *args: Any, kinds: list[str] | None = None, **kwargs: Any) -> None:
         """`kinds`: the kinds its owner may ask, offered in the list (all by default); the

@@ -23,8 +23,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import dateformat, timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
-from django.utils.translation import pgettext
+from django.utils.translation import gettext_lazy, pgettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -370,17 +369,17 @@ def event_attendance(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 
 
 CSV_HEADER = [
-    _lazy("Event"),
-    _lazy("Session"),
-    _lazy("Session starts"),
-    _lazy("Name"),
-    _lazy("Email"),
-    _lazy("Status"),
-    _lazy("Attendance"),
-    _lazy("Checked in at"),
-    _lazy("Checked in by"),
-    _lazy("Walk-in"),
-    _lazy("Cancelled at"),
+    gettext_lazy("Event"),
+    gettext_lazy("Session"),
+    gettext_lazy("Session starts"),
+    gettext_lazy("Name"),
+    gettext_lazy("Email"),
+    gettext_lazy("Status"),
+    gettext_lazy("Attendance"),
+    gettext_lazy("Checked in at"),
+    gettext_lazy("Checked in by"),
+    gettext_lazy("Walk-in"),
+    gettext_lazy("Cancelled at"),
 ]
 
 

@@ -27,8 +27,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
-from django.utils.translation import pgettext, pgettext_lazy
+from django.utils.translation import gettext_lazy, pgettext, pgettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.http import AuthenticatedRequest
@@ -405,14 +404,14 @@ def session_cancel(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 # Bulk actions on a session's registrations: name -> (label, service, extra arguments).
 # name: (label, the service that acts on one registration, its extra keyword arguments)
 BULK_ACTIONS: dict[str, tuple[Promise, Callable[..., object], dict[str, Any]]] = {
-    "approve": (_lazy("Approve"), review.approve, {}),
+    "approve": (gettext_lazy("Approve"), review.approve, {}),
     "approve_or_waitlist": (
-        _lazy("Approve, or waitlist when full"),
+        gettext_lazy("Approve, or waitlist when full"),
         review.approve,
         {"when_full": "waitlist"},
     ),
-    "reject": (_lazy("Reject"), review.reject, {}),
-    "move_in": (_lazy("Move in from the waitlist"), review.move_in, {}),
+    "reject": (gettext_lazy("Reject"), review.reject, {}),
+    "move_in": (gettext_lazy("Move in from the waitlist"), review.move_in, {}),
     "cancel": (
         pgettext_lazy("cancel registrations", "Cancel"),
         registration_service.cancel,
@@ -550,7 +549,13 @@ def registrations_csv(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         f'attachment; filename="session-{session.pk}-registrations.csv"'
     )
     writer = csv.writer(response)
-    header = [_("Name"), _("Email"), _("Role"), _("Status"), _("Registered")]
+    header = [
+        _("Name"),
+        _("Email"),
+        _("Role"),
+        _("Status"),
+        pgettext("when they registered", "Registered"),
+    ]
     header += [_("Lottery rank")] if is_lottery else []
     writer.writerow([csv_safe(h) for h in header + [q.label for q in asked]])
     viewer = timezone.get_current_timezone()
