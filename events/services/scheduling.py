@@ -197,7 +197,8 @@ def _clean_translations(translations) -> dict[str, dict[str, str]]:
 
 
 def _titles(translations: dict) -> dict[str, str]:
-    return {code: version.get("title", "") for code, version in (translations or {}).items()}
+    given = translations or {}
+    return {code: version["title"] for code, version in given.items() if version.get("title")}
 
 
 def _check_capacity(session: Session) -> None:

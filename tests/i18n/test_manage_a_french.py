@@ -16,6 +16,7 @@ from django.utils import timezone, translation
 
 from events.exports import stream_csv
 from events.models import Event
+from events.services import ServiceError, scheduling
 from tests.factories import (
     EventFactory,
     InvitationFactory,
@@ -392,3 +393,40 @@ def test_a_streamed_export_keeps_the_language_of_its_request_while_it_streams():
     # Streamed after the view returned, in whatever language the thread has by then.
     with translation.override("en"):
         assert rows(response) == [["Quand", "Présent"], ["08/12/2026 15:00 CET", "oui"]]
+
+
+# The scheduling service keeps the versions ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "translations",
+    [
+        {"de": {"title": "Modellvorschau"}},  # a language the site does not have
+        {"en": {"title": "Model preview"}},  # the source language is the event's own text
+        {"fr": {"title": "Aperçu", "subtitle": "?"}},
+        {"fr": {"title": 3}},
+        {"fr": "Aperçu"},
+    ],
+)
+def test_the_service_refuses_versions_it_cannot_keep(event, organizer, translations):
+    with pytest.raises(ServiceError):
+        scheduling.update_event(event=event, actor=organizer, translations=translations)
+
+    event.refresh_from_db()
+    assert event.translations == {}
+
+
+def test_a_new_french_title_owes_the_sessions_to_come_a_calendar_update(event, organizer):
+    session = SessionFactory(event=event)
+
+    scheduling.update_event(
+        event=event, actor=organizer, translations={"fr": {"description": "Texte"}}
+    )
+    session.refresh_from_db()
+    assert session.sequence == 0  # a description is not in the calendar
+
+    scheduling.update_event(
+        event=event, actor=organizer, translations={"fr": {"title": "Aperçu du modèle"}}
+    )
+    session.refresh_from_db()
+    assert session.sequence == 1
