@@ -299,14 +299,14 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
     try:
         if action == "decline":
             service.decline(invitation=found)
-            messages.success(request, "Declined. Thank you for letting the organizers know.")
+            messages.success(request, _("Declined. Thank you for letting the organizers know."))
             return redirect("events:invitation", token=token)
         if action != "accept":
-            raise ServiceError("Choose accept or decline.")
+            raise ServiceError(_("Choose accept or decline."))
         if not user.is_authenticated:
             return redirect(str(context["login_url"]))
         if not form.is_valid():
-            raise ServiceError("You need to accept the terms to join.")
+            raise ServiceError(_("You need to accept the terms to join."))
         chosen = None
         if session is None:
             chosen = next((s for s in sessions if str(s.pk) == request.POST.get("session")), None)
@@ -320,9 +320,11 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
         context["refusal"] = error.message
         return render(request, "events/invitation.html", context, status=400)
     text = (
-        "You're in: your seat is confirmed."
+        _("You're in: your seat is confirmed.")
         if registration.status == registration.Status.CONFIRMED
-        else "The session is full, so you're on the waitlist; we'll email you if a seat frees up."
+        else _(
+            "The session is full, so you're on the waitlist; we'll email you if a seat frees up."
+        )
     )
     messages.success(request, text)
     return redirect("events:my_sessions")
