@@ -3,10 +3,12 @@ streamed response for exports of any length."""
 
 import csv
 from collections.abc import Iterable
+from datetime import datetime, tzinfo
 from typing import Any
 
 from django.http import StreamingHttpResponse
-from django.utils import timezone
+from django.utils import dateformat, timezone, translation
+from django.utils.translation import pgettext
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -16,6 +18,20 @@ def csv_safe(value: Any) -> str:
     (OWASP's advice against CSV injection)."""
     text = "" if value is None else str(value)
     return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+
+
+def csv_time(value: datetime | None, viewer: tzinfo) -> str:
+    """A moment in the viewer's zone, as the active language writes a date in a table
+    ("" for none)."""
+    if value is None:
+        return ""
+    # Translators: a Django date format (docs.djangoproject.com/en/5.2/ref/templates/builtins/#date)
+    # for times in CSV exports: English "2026-12-08 15:00 CET"; French writes "d/m/Y H:i T".
+    return dateformat.format(timezone.localtime(value, viewer), pgettext("csv date", "Y-m-d H:i T"))
+
+
+def yes_no(value: bool) -> str:
+    return pgettext("csv cell", "yes") if value else pgettext("csv cell", "no")
 
 
 class Echo:
@@ -35,25 +51,29 @@ def stream_csv(rows: Iterable[list], filename: str) -> StreamingHttpResponse:
     one block at most, however many responses."""
     writer = csv.writer(Echo())
     viewer = timezone.get_current_timezone()
+    # The rows are made while the response streams, after the view has returned: in the
+    # language of the request, whatever the thread's language is by then.
+    language = translation.get_language()
 
     def cell(value) -> str:
         if hasattr(value, "tzinfo"):
-            return timezone.localtime(value, viewer).strftime("%Y-%m-%d %H:%M %Z")
+            return csv_time(value, viewer)
         if isinstance(value, bool):
-            return "yes" if value else "no"
+            return yes_no(value)
         return csv_safe(value)
 
     def blocks():
-        block, size = [], 0
-        for row in rows:
-            line = writer.writerow([cell(v) for v in row])
-            block.append(line)
-            size += len(line)
-            if size >= CSV_BLOCK:
+        with translation.override(language):
+            block, size = [], 0
+            for row in rows:
+                line = writer.writerow([cell(v) for v in row])
+                block.append(line)
+                size += len(line)
+                if size >= CSV_BLOCK:
+                    yield "".join(block)
+                    block, size = [], 0
+            if block:
                 yield "".join(block)
-                block, size = [], 0
-        if block:
-            yield "".join(block)
 
     response = StreamingHttpResponse(blocks(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'

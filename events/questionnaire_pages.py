@@ -10,6 +10,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 
@@ -127,9 +128,9 @@ def survey_owner(survey: Survey) -> Owner:
     event = survey.event
     return Owner(
         questionnaire=survey.questionnaire,
-        title=f"Survey: {event.title}",
+        title=_("Survey: {title}").format(title=event.title),
         builder_url=reverse("manage:survey", args=[event.pk]),
-        context={"event": event, "survey": survey, "here": "Survey"},
+        context={"event": event, "survey": survey, "here": _("Survey")},
         editor=Editor(survey.questionnaire),
     )
 
@@ -139,7 +140,7 @@ def call_owner(call: OpenCall) -> Owner:
         questionnaire=call.questionnaire,
         title=call.title,
         builder_url=reverse("manage:call", args=[call.pk]),
-        context={"call": call, "here": "Open call"},
+        context={"call": call, "here": _("Open call")},
         editor=CallEditor(call),
     )
 
@@ -150,9 +151,9 @@ def screening_owner(event: Event) -> Owner:
     assert event.screening is not None
     return Owner(
         questionnaire=event.screening,
-        title=f"Screening: {event.title}",
+        title=_("Screening: {title}").format(title=event.title),
         builder_url=reverse("manage:event", args=[event.pk]),
-        context={"event": event, "here": "Screening questions"},
+        context={"event": event, "here": _("Screening questions")},
         editor=ScreeningEditor(event, event.screening),
     )
 
@@ -187,6 +188,6 @@ def preview(request: HttpRequest, owner: Owner, *, title: str, intro: str = "") 
             "title": title,
             "intro": intro,
             "fields": AnswersForm(questions=questions).question_fields,
-            "here": "Preview",
+            "here": _("Preview"),
         },
     )

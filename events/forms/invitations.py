@@ -1,6 +1,9 @@
 from typing import Any, cast
 
 from django import forms
+from django.utils import dateformat
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext
 
 from ..invite_parsing import MAX_BYTES
 from ..models import Event, Session
@@ -14,35 +17,37 @@ class InviteForm(forms.Form):
     """Who to invite and how: pasted lines or a CSV file, and the batch's options."""
 
     session = forms.ChoiceField(
-        label="Invite to",
-        help_text="One session, or the whole event (each invitee picks a session).",
+        label=gettext_lazy("Invite to"),
+        help_text=gettext_lazy("One session, or the whole event (each invitee picks a session)."),
     )
     pasted = forms.CharField(
-        label="Email addresses",
+        label=gettext_lazy("Email addresses"),
         required=False,
         widget=forms.Textarea(
             attrs={"rows": 8, "placeholder": "ada@example.com\nGrace Hopper <grace@example.com>"}
         ),
-        help_text='One per line: "email" or "Name <email>".',
+        help_text=gettext_lazy('One per line: "email" or "Name <email>".'),
     )
     csv_file = forms.FileField(
-        label="…or a CSV file",
+        label=gettext_lazy("…or a CSV file"),
         required=False,
-        help_text="Columns: email, name, note (a header row is optional). Up to 5,000 rows.",
+        help_text=gettext_lazy(
+            "Columns: email, name, note (a header row is optional). Up to 5,000 rows."
+        ),
     )
     expires_in_days = forms.IntegerField(
-        label="Link valid for (days)", min_value=1, max_value=90, initial=7
+        label=gettext_lazy("Link valid for (days)"), min_value=1, max_value=90, initial=7
     )
     holds_seat = forms.BooleanField(
-        label="Hold a seat for each invitee until they answer or the link expires",
+        label=gettext_lazy("Hold a seat for each invitee until they answer or the link expires"),
         required=False,
     )
     allow_any_account = forms.BooleanField(
-        label="Let invitees accept with any account (not only the invited address)",
+        label=gettext_lazy("Let invitees accept with any account (not only the invited address)"),
         required=False,
     )
     message = forms.CharField(
-        label="Personal message",
+        label=gettext_lazy("Personal message"),
         required=False,
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -54,9 +59,17 @@ class InviteForm(forms.Form):
         sessions = event.sessions.filter(status=Session.Status.SCHEDULED).order_by("starts_at")
         self.sessions = {str(s.pk): s for s in sessions}
         cast(forms.ChoiceField, self.fields["session"]).choices = [
-            ("", "The whole event: invitees pick a session")
+            ("", _("The whole event: invitees pick a session"))
         ] + [
-            (pk, f"{s.title or 'Session'} · {s.starts_at:%a %-d %b %Y, %H:%M} UTC")
+            (
+                pk,
+                _("{session} · {day}, {time} UTC").format(
+                    session=s.title or pgettext("unnamed session", "Session"),
+                    # The same formats as events/timefmt.py (stored in UTC, shown as UTC).
+                    day=dateformat.format(s.starts_at, pgettext("date format", "D j M Y")),
+                    time=dateformat.format(s.starts_at, pgettext("time format", "H:i")),
+                ),
+            )
             for pk, s in self.sessions.items()
         ]
         self.fields["session"].required = False
@@ -65,7 +78,7 @@ class InviteForm(forms.Form):
         upload = self.cleaned_data.get("csv_file")
         if upload and upload.size > MAX_BYTES:
             raise forms.ValidationError(
-                "The file is larger than 2 MB; split it into smaller lists."
+                _("The file is larger than 2 MB; split it into smaller lists.")
             )
         return upload
 
@@ -73,11 +86,11 @@ class InviteForm(forms.Form):
         super().clean()
         cleaned = self.cleaned_data
         if not cleaned.get("pasted", "").strip() and not cleaned.get("csv_file"):
-            raise forms.ValidationError("Paste some email addresses or choose a CSV file.")
+            raise forms.ValidationError(_("Paste some email addresses or choose a CSV file."))
         if cleaned.get("pasted", "").strip() and cleaned.get("csv_file"):
-            raise forms.ValidationError("Paste addresses or upload a file, not both.")
+            raise forms.ValidationError(_("Paste addresses or upload a file, not both."))
         if cleaned.get("holds_seat") and not cleaned.get("session"):
-            self.add_error("holds_seat", "Only invitations to one session can hold a seat.")
+            self.add_error("holds_seat", _("Only invitations to one session can hold a seat."))
         return cleaned
 
     def target_session(self) -> Session | None:
@@ -85,4 +98,6 @@ class InviteForm(forms.Form):
 
 
 class ExtendForm(forms.Form):
-    days = forms.IntegerField(min_value=1, max_value=90, initial=7, label="Extend by (days)")
+    days = forms.IntegerField(
+        min_value=1, max_value=90, initial=7, label=gettext_lazy("Extend by (days)")
+    )

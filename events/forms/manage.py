@@ -9,10 +9,14 @@ from typing import Any, cast
 from django import forms
 from django.core.validators import MaxValueValidator
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.forms import timezone_choices
 from accounts.models import User
 
+from ..languages import language_name, version_languages
 from ..models import Event, Session, Team
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
@@ -46,12 +50,14 @@ def to_utc(form: forms.BaseForm, name: str, zone: str) -> datetime | None:
         return None
     if not 2000 <= value.year <= 2200:
         # Far-off years overflow when converted between zones; no session is held then.
-        form.add_error(name, "Choose a date between the years 2000 and 2200.")
+        form.add_error(name, _("Choose a date between the years 2000 and 2200."))
         return None
     aware = value.replace(tzinfo=zoneinfo.ZoneInfo(zone))
     back = aware.astimezone(UTC).astimezone(aware.tzinfo).replace(tzinfo=None)
     if back != value:
-        form.add_error(name, f"This time does not exist in {zone}: the clocks change then.")
+        form.add_error(
+            name, _("This time does not exist in {zone}: the clocks change then.").format(zone=zone)
+        )
         return None
     return aware.astimezone(UTC)
 
@@ -67,18 +73,24 @@ def parse_shares(text: str) -> dict[str, int]:
         match = SHARE.match(part.lower())
         if not match:
             raise forms.ValidationError(
-                f"“{part.strip()}” is not of the form role=percent, e.g. researcher=30."
+                _("“{part}” is not of the form role=percent, e.g. researcher=30.").format(
+                    part=part.strip()
+                )
             )
         role, percent = match[1], int(match[2])
         if role not in roles:
-            raise forms.ValidationError(f"“{role}” is not a role. Roles are: {', '.join(roles)}.")
+            raise forms.ValidationError(
+                _("“{role}” is not a role. Roles are: {roles}.").format(
+                    role=role, roles=", ".join(roles)
+                )
+            )
         if role in shares:
-            raise forms.ValidationError(f"“{role}” is given twice.")
+            raise forms.ValidationError(_("“{role}” is given twice.").format(role=role))
         if percent > 100:
-            raise forms.ValidationError(f"The share of {role} is above 100%.")
+            raise forms.ValidationError(_("The share of {role} is above 100%.").format(role=role))
         shares[role] = percent
     if sum(shares.values()) > 100:
-        raise forms.ValidationError("The reserved shares add up to more than 100%.")
+        raise forms.ValidationError(_("The reserved shares add up to more than 100%."))
     return shares
 
 
@@ -90,11 +102,11 @@ def team_field(teams: list[Team], default: Team | None) -> forms.ModelChoiceFiel
     """Which of the person's teams a new event or call belongs to (asked only when they may
     create in more than one: see add_team_choice)."""
     return forms.ModelChoiceField(
-        label="Team",
+        label=gettext_lazy("Team"),
         queryset=Team.objects.filter(pk__in=[t.pk for t in teams]).order_by("name"),
         initial=default,
         empty_label=None,
-        help_text="The team that runs it: its members see and manage it, by role.",
+        help_text=gettext_lazy("The team that runs it: its members see and manage it, by role."),
     )
 
 
@@ -118,42 +130,52 @@ class EventForm(forms.ModelForm):
     (the zone chosen on this very form) and stored in UTC."""
 
     timezone = forms.ChoiceField(
-        label="Time zone",
+        label=gettext_lazy("Time zone"),
         choices=timezone_choices,
-        help_text="The zone the event runs in. Times on this form and the session forms are "
-        "in this zone; attendees see them in their own.",
+        help_text=gettext_lazy(
+            "The zone the event runs in. Times on this form and the session forms are "
+            "in this zone; attendees see them in their own."
+        ),
     )
     registration_opens_at = LocalDateTimeField(
-        label="Registration opens",
+        label=gettext_lazy("Registration opens"),
         required=False,
-        help_text="In the event's time zone. Empty: open as soon as published.",
+        help_text=gettext_lazy("In the event's time zone. Empty: open as soon as published."),
     )
     registration_closes_at = LocalDateTimeField(
-        label="Registration closes",
+        label=gettext_lazy("Registration closes"),
         required=False,
-        help_text="In the event's time zone. Empty: open until the sessions start. Lotteries "
-        "are drawn when it closes, so a lottery needs one.",
+        help_text=gettext_lazy(
+            "In the event's time zone. Empty: open until the sessions start. Lotteries "
+            "are drawn when it closes, so a lottery needs one."
+        ),
     )
     offer_hours = forms.IntegerField(
-        label="Hours to accept a waitlist offer",
+        label=gettext_lazy("Hours to accept a waitlist offer"),
         min_value=1,
         max_value=24 * 14,
         initial=24,
-        help_text="A freed seat is kept this long for the next person (never past the start).",
+        help_text=gettext_lazy(
+            "A freed seat is kept this long for the next person (never past the start)."
+        ),
     )
     reminder_hours = forms.CharField(
-        label="Reminders (hours before each session)",
+        label=gettext_lazy("Reminders (hours before each session)"),
         required=False,
         max_length=60,
-        help_text="Comma-separated, e.g. “24, 1”. Empty: no reminders.",
+        help_text=gettext_lazy("Comma-separated, e.g. “24, 1”. Empty: no reminders."),
     )
     lottery_reserved_shares = forms.CharField(
-        label="Lottery: seats reserved per role",
+        label=gettext_lazy("Lottery: seats reserved per role"),
         required=False,
         max_length=300,
-        help_text="At least this share of each session's seats (percent, rounded up), "
-        "e.g. “researcher=30, community=10”. "
-        f"Roles: {', '.join(User.Role.values)}. Empty: no reserved seats.",
+        help_text=format_lazy(
+            gettext_lazy(
+                "At least this share of each session's seats (percent, rounded up), "
+                "e.g. “researcher=30, community=10”. Roles: {roles}. Empty: no reserved seats."
+            ),
+            roles=", ".join(User.Role.values),
+        ),
     )
 
     class Meta:
@@ -180,16 +202,28 @@ class EventForm(forms.ModelForm):
             "terms_text": forms.Textarea(attrs={"rows": 5}),
         }
         labels = {
-            "description": "Description",
-            "registration_mode": "Registration mode",
-            "terms_text": "Confidentiality terms",
-            "terms_version": "Terms version",
+            "title": gettext_lazy("Title"),
+            "kind": gettext_lazy("Kind"),
+            "description": gettext_lazy("Description"),
+            "visibility": gettext_lazy("Visibility"),
+            "checkin_enabled": gettext_lazy("Check people in at the door"),
+            "registration_mode": gettext_lazy("Registration mode"),
+            "terms_text": gettext_lazy("Confidentiality terms"),
+            "terms_version": gettext_lazy("Terms version"),
         }
         help_texts = {
-            "description": "Markdown. Shown on the public page.",
-            "terms_text": "Empty: no terms. People accept them before signing up.",
-            "terms_version": "Changing the terms text raises the version by itself, so "
-            "everyone accepts the new text.",
+            "description": gettext_lazy("Markdown. Shown on the public page."),
+            "checkin_enabled": gettext_lazy(
+                "Off: everyone confirmed counts as an attendee (surveys go to all of them)."
+            ),
+            "invitation_reminder_hours": gettext_lazy(
+                "Remind pending invitees this many hours before their link expires."
+            ),
+            "terms_text": gettext_lazy("Empty: no terms. People accept them before signing up."),
+            "terms_version": gettext_lazy(
+                "Changing the terms text raises the version by itself, so "
+                "everyone accepts the new text."
+            ),
         }
 
     def __init__(
@@ -216,7 +250,38 @@ class EventForm(forms.ModelForm):
         reminder.max_value = 720
         reminder.validators.append(MaxValueValidator(720))
         reminder.widget.attrs["max"] = 720
-        reminder.label = "Remind invitees (hours before their link expires)"
+        reminder.label = _("Remind invitees (hours before their link expires)")
+        self._add_versions(event)
+
+    def _add_versions(self, event: Event) -> None:
+        """A title and a description for each of the site's other languages, after the
+        event's own (optional: readers of a language without them read the event's)."""
+        title_max = Event._meta.get_field("title").max_length
+        order = list(self.fields)
+        at = order.index("description") + 1
+        added = []
+        for code in version_languages():
+            version = (event.translations or {}).get(code, {})
+            name = language_name(code)
+            self.fields[f"title_{code}"] = forms.CharField(
+                label=_("Title in {language}").format(language=name),
+                required=False,
+                max_length=title_max,
+                initial=version.get("title", ""),
+                help_text=_("Optional. Readers of {language} see it instead of the title.").format(
+                    language=name
+                ),
+            )
+            self.fields[f"description_{code}"] = forms.CharField(
+                label=_("Description in {language}").format(language=name),
+                required=False,
+                initial=version.get("description", ""),
+                widget=forms.Textarea(attrs={"rows": 6, "lang": code}),
+                help_text=_("Optional. Markdown, shown instead of the description."),
+            )
+            self.fields[f"title_{code}"].widget.attrs["lang"] = code
+            added += [f"title_{code}", f"description_{code}"]
+        self.order_fields(order[:at] + added + order[at:])
 
     def clean_invitation_reminder_hours(self) -> int:
         value = self.cleaned_data.get("invitation_reminder_hours")
@@ -226,7 +291,7 @@ class EventForm(forms.ModelForm):
         parts = [p.strip() for p in self.cleaned_data["reminder_hours"].split(",") if p.strip()]
         if any(not p.isdecimal() or not 1 <= int(p) <= 336 for p in parts) or len(parts) > 5:
             raise forms.ValidationError(
-                "Up to 5 whole numbers of hours between 1 and 336, separated by commas."
+                _("Up to 5 whole numbers of hours between 1 and 336, separated by commas.")
             )
         return sorted({int(p) for p in parts}, reverse=True)
 
@@ -243,7 +308,7 @@ class EventForm(forms.ModelForm):
         closes = to_utc(self, "registration_closes_at", zone)
         cleaned["registration_opens_at"], cleaned["registration_closes_at"] = opens, closes
         if opens and closes and closes <= opens:
-            self.add_error("registration_closes_at", "Registration must close after it opens.")
+            self.add_error("registration_closes_at", _("Registration must close after it opens."))
         return cleaned
 
     def _post_clean(self) -> None:
@@ -252,31 +317,40 @@ class EventForm(forms.ModelForm):
         pass
 
     def service_fields(self) -> dict:
-        return {name: self.cleaned_data[name] for name in self.Meta.fields}
+        fields = {name: self.cleaned_data[name] for name in self.Meta.fields}
+        # Every language's version as typed; the service drops the empty ones.
+        fields["translations"] = {
+            code: {
+                "title": self.cleaned_data.get(f"title_{code}", ""),
+                "description": self.cleaned_data.get(f"description_{code}", ""),
+            }
+            for code in version_languages()
+        }
+        return fields
 
 
 class SessionForm(forms.ModelForm):
     """Create or edit a session; start and end are typed in the event's zone."""
 
-    starts_at = LocalDateTimeField(label="Starts")
-    ends_at = LocalDateTimeField(label="Ends")
+    starts_at = LocalDateTimeField(label=gettext_lazy("Starts"))
+    ends_at = LocalDateTimeField(label=gettext_lazy("Ends"))
     capacity = forms.IntegerField(
-        label="Capacity",
+        label=gettext_lazy("Capacity"),
         min_value=1,
         max_value=100_000,
-        help_text="Seats. It cannot go below the seats already given.",
+        help_text=gettext_lazy("Seats. It cannot go below the seats already given."),
     )
     online_url = forms.URLField(
-        label="Online link",
+        label=gettext_lazy("Online link"),
         required=False,
         max_length=500,
         assume_scheme="https",
-        help_text="Shown only to confirmed attendees.",
+        help_text=gettext_lazy("Shown only to confirmed attendees."),
     )
 
     # Hidden until a start in the past makes it needed (see ask_to_confirm_past).
     confirm_past = forms.BooleanField(
-        label="Yes, create this session in the past",
+        label=gettext_lazy("Yes, create this session in the past"),
         required=False,
         widget=forms.HiddenInput,
     )
@@ -293,13 +367,13 @@ class SessionForm(forms.ModelForm):
             "online_url",
         ]
         labels = {
-            "title": "Title",
-            "waitlist_enabled": "Keep a waitlist when the session is full",
-            "location": "Location",
+            "title": gettext_lazy("Title"),
+            "waitlist_enabled": gettext_lazy("Keep a waitlist when the session is full"),
+            "location": gettext_lazy("Location"),
         }
         help_texts = {
-            "title": "Optional, e.g. “Europe-friendly slot”.",
-            "location": "Shown only to confirmed attendees.",
+            "title": gettext_lazy("Optional, e.g. “Europe-friendly slot”."),
+            "location": gettext_lazy("Shown only to confirmed attendees."),
         }
 
     def __init__(self, *args, event: Event, **kwargs) -> None:
@@ -307,7 +381,7 @@ class SessionForm(forms.ModelForm):
         self.event = event
         # The confirmation sits under the times it is about, not at the end of the form.
         self.order_fields(["title", "starts_at", "ends_at", "confirm_past"])
-        note = f"In the event's time zone, {event.timezone}."
+        note = _("In the event's time zone, {zone}.").format(zone=event.timezone)
         self.fields["starts_at"].help_text = note
         self.fields["ends_at"].help_text = note
         if self.instance.pk:
@@ -321,7 +395,7 @@ class SessionForm(forms.ModelForm):
         ends = to_utc(self, "ends_at", self.event.timezone)
         cleaned["starts_at"], cleaned["ends_at"] = starts, ends
         if starts and ends and ends <= starts:
-            self.add_error("ends_at", "The session must end after it starts.")
+            self.add_error("ends_at", _("The session must end after it starts."))
         return cleaned
 
     def _post_clean(self) -> None:
@@ -334,5 +408,5 @@ class SessionForm(forms.ModelForm):
         """Show the confirmation checkbox, with the service's reason as its error."""
         self.fields["confirm_past"].widget = forms.CheckboxInput()
         if self.instance.pk:
-            self.fields["confirm_past"].label = "Yes, move this session into the past"
+            self.fields["confirm_past"].label = _("Yes, move this session into the past")
         self.add_error("confirm_past", message)

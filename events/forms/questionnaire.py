@@ -5,27 +5,31 @@ screening services.screening) decide what is allowed."""
 from typing import Any, cast
 
 from django import forms
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from ..models.questionnaire import Question
 from ..services.questionnaire import MAX_CHOICE_LENGTH, MAX_HELP, MAX_LABEL, ChoiceInput
 
 
 class QuestionForm(forms.Form):
-    label = forms.CharField(label="Question", max_length=MAX_LABEL)
-    kind = forms.ChoiceField(label="Kind of answer", choices=Question.Kind.choices)
+    label = forms.CharField(label=gettext_lazy("Question"), max_length=MAX_LABEL)
+    kind = forms.ChoiceField(label=gettext_lazy("Kind of answer"), choices=Question.Kind.choices)
     choices = forms.CharField(
-        label="Choices",
+        label=gettext_lazy("Choices"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
-        help_text="One per line; single and multiple choice questions only (two or more).",
+        help_text=gettext_lazy(
+            "One per line; single and multiple choice questions only (two or more)."
+        ),
     )
     help_text = forms.CharField(
-        label="Help text",
+        label=gettext_lazy("Help text"),
         required=False,
         max_length=MAX_HELP,
-        help_text="Optional, shown under the question.",
+        help_text=gettext_lazy("Optional, shown under the question."),
     )
-    required = forms.BooleanField(label="An answer is required", required=False)
+    required = forms.BooleanField(label=gettext_lazy("An answer is required"), required=False)
 
     def __init__(self, *args: Any, kinds: list[str] | None = None, **kwargs: Any) -> None:
         """`kinds`: the kinds its owner may ask, offered in the list (all by default); the
@@ -52,8 +56,8 @@ class QuestionForm(forms.Form):
         }
         form = cls(data, initial=initial, kinds=kinds)
         if question.offered_choices or question.removed_choices:
-            form.fields["choices"].label = "New choices"
-            form.fields["choices"].help_text = "One per line, listed after the others."
+            form.fields["choices"].label = _("New choices")
+            form.fields["choices"].help_text = _("One per line, listed after the others.")
         return form
 
 
@@ -75,26 +79,28 @@ class ChoicesForm(forms.Form):
         self.rows = []
         for place, (pk, label) in enumerate(question.offered_choices, start=1):
             self.fields[f"choice_{pk}"] = forms.CharField(
-                label=f"Choice {place}",
+                label=_("Choice {place}").format(place=place),
                 required=False,
                 max_length=MAX_CHOICE_LENGTH,
                 initial=label,
             )
             self.fields[f"order_{pk}"] = forms.IntegerField(
-                label=f"Place of choice {place}",
+                label=_("Place of choice {place}").format(place=place),
                 required=False,
                 min_value=1,
                 max_value=999,
                 initial=place,
             )
             self.fields[f"remove_{pk}"] = forms.BooleanField(
-                label=f"Remove choice {place}", required=False
+                label=_("Remove choice {place}").format(place=place), required=False
             )
             self.rows.append((self[f"choice_{pk}"], self[f"order_{pk}"], self[f"remove_{pk}"]))
         self.removed = []
         for pk, label in question.removed_choices:
             name = f"restore_{pk}"
-            self.fields[name] = forms.BooleanField(label=f"Offer “{label}” again", required=False)
+            self.fields[name] = forms.BooleanField(
+                label=_("Offer “{label}” again").format(label=label), required=False
+            )
             self.removed.append(self[name])
 
     def clean(self) -> dict[str, Any]:
@@ -103,7 +109,7 @@ class ChoicesForm(forms.Form):
         for pk, _label in self.question.offered_choices:
             name = f"choice_{pk}"
             if name in cleaned and not cleaned[name] and not cleaned.get(f"remove_{pk}"):
-                self.add_error(name, "A choice cannot be empty: tick Remove to remove it.")
+                self.add_error(name, _("A choice cannot be empty: tick Remove to remove it."))
         return cleaned
 
     def choices(self, new: list[str]) -> list[ChoiceInput]:

@@ -5,15 +5,19 @@ update, in the same transaction."""
 import zoneinfo
 from datetime import timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Case, Exists, F, OuterRef, Value, When
 from django.db.models.functions import Greatest
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.models import User
 
 from .. import ics
+from ..languages import language_name, version_languages
 from ..models import (
     Event,
     Invitation,
@@ -23,6 +27,7 @@ from ..models import (
     Session,
     Team,
 )
+from ..models.event import NOT_ONE_LINE
 from ..permissions import may
 from . import ServiceError, notices, questionnaire, reminders, surveys
 from .waitlist import fill_vacancies, refill_soon
@@ -44,6 +49,7 @@ EVENT_FIELDS = {
     "reminder_hours",
     "checkin_enabled",
     "invitation_reminder_hours",
+    "translations",
 }
 SESSION_FIELDS = {
     "title",
@@ -146,6 +152,55 @@ def _undo_empty_draws(event: Event, *, closed_before: bool) -> None:
     ).exclude(Exists(ranked)).update(lottery_drawn_at=None, lottery_seed="")
 
 
+def _clean_translations(translations) -> dict[str, dict[str, str]]:
+    """The event's versions in the site's other languages, {"fr": {"title", "description"}},
+    as kept: texts trimmed, empty ones dropped, and a language with nothing left dropped too.
+    A title in another language follows the title's own rules: one line, as long at most."""
+    if not isinstance(translations, dict):
+        raise ServiceError("Translations are a mapping of language codes.")
+    title_max = Event._meta.get_field("title").max_length or 200
+    kept: dict[str, dict[str, str]] = {}
+    for code, version in translations.items():
+        if (
+            code not in version_languages()
+            or not isinstance(version, dict)
+            or set(version) - {"title", "description"}
+            or not all(isinstance(text, str) for text in version.values())
+        ):
+            raise ServiceError(
+                _("An event can have its own title and description only in {languages}.").format(
+                    languages=", ".join(language_name(c) for c in version_languages())
+                    or settings.LANGUAGE_CODE
+                )
+            )
+        title = version.get("title", "").strip()
+        description = version.get("description", "").strip()
+        if NOT_ONE_LINE.search(title):
+            raise ServiceError(
+                _(
+                    "The title in {language}: use one line of plain text (line breaks, tabs "
+                    "and other control characters are not allowed)."
+                ).format(language=language_name(code))
+            )
+        if len(title) > title_max:
+            raise ServiceError(
+                ngettext(
+                    "The title in {language} is longer than {limit} character.",
+                    "The title in {language} is longer than {limit} characters.",
+                    title_max,
+                ).format(language=language_name(code), limit=title_max)
+            )
+        texts = {"title": title, "description": description}
+        if any(texts.values()):
+            kept[code] = {name: text for name, text in texts.items() if text}
+    return kept
+
+
+def _titles(translations: dict) -> dict[str, str]:
+    given = translations or {}
+    return {code: version["title"] for code, version in given.items() if version.get("title")}
+
+
 def _check_capacity(session: Session) -> None:
     """A session has at least one seat (the database field would take 0: a session nobody can
     ever get into). Seats already given are checked apart, by update_session."""
@@ -170,6 +225,7 @@ def create_event(*, team: Team, actor: User, **fields) -> Event:
     _check_reminders(fields.get("reminder_hours", [24, 1]))
     if fields.get("terms_text") and not fields.get("terms_version"):
         fields["terms_version"] = 1
+    fields["translations"] = _clean_translations(fields.get("translations", {}))
     event = _validated(Event(team=team), fields, EVENT_FIELDS)
     # Its screening questions' questionnaire, empty until the organizer adds to it in the
     # question editor (asked only while the event takes applications).
@@ -213,8 +269,13 @@ def update_event(*, event: Event, actor: User, **changes) -> Event:
     if new_text and new_text != event.terms_text and version == event.terms_version:
         changes["terms_version"] = event.terms_version + 1
     _check_reminders(changes.get("reminder_hours", event.reminder_hours))
+    if "translations" in changes:
+        changes["translations"] = _clean_translations(changes["translations"])
     hours_changed = changes.get("reminder_hours", event.reminder_hours) != event.reminder_hours
-    retitled = changes.get("title", event.title) != event.title
+    # A title in another language is the calendar SUMMARY of that language's readers.
+    retitled = changes.get("title", event.title) != event.title or _titles(
+        changes.get("translations", event.translations)
+    ) != _titles(event.translations)
     was_closing = event.registration_closes_at
     closed_before = was_closing is not None and was_closing <= timezone.now()
     _validated(event, changes, EVENT_FIELDS)

@@ -21,14 +21,16 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import dateformat, timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.http import AuthenticatedRequest
 
 from .. import charts
-from ..exports import csv_safe
+from ..exports import csv_safe, csv_time, yes_no
 from ..forms.attendance import WalkInForm
 from ..models import Registration, Session
 from ..ordering import BY_NAME
@@ -75,7 +77,7 @@ def _render_checkin(
     context = {
         "session": session,
         "event": session.event,
-        "here": "Check-in",
+        "here": _("Check-in"),
         "q": q,
         "confirmed": confirmed,
         "others": others,
@@ -245,7 +247,7 @@ def checkin_qr(request: HttpRequest, token: str) -> HttpResponse:
         "person": registration.user,
         "session": session,
         "event": session.event,
-        "here": "Scan",
+        "here": _("Scan"),
         "outcome": outcome,
         "refusal": refusal,
         "door_closed": _door_closed(session),
@@ -260,12 +262,12 @@ def checkin_qr(request: HttpRequest, token: str) -> HttpResponse:
 
 def session_bars(summary: attendance.Summary) -> list[tuple[str, int, str]]:
     return [
-        ("Registered", summary.registered, "brand"),
-        ("Attended", summary.attended, "ok"),
-        ("No-shows", summary.no_shows, "danger"),
-        ("Not checked in", summary.not_checked_in, "warn"),
-        ("Cancelled", summary.cancelled, "muted"),
-        ("Late cancellations", summary.late_cancellations, "danger-soft"),
+        (_("Registered"), summary.registered, "brand"),
+        (_("Attended"), summary.attended, "ok"),
+        (_("No-shows"), summary.no_shows, "danger"),
+        (_("Not checked in"), summary.not_checked_in, "warn"),
+        (_("Cancelled"), summary.cancelled, "muted"),
+        (_("Late cancellations"), summary.late_cancellations, "danger-soft"),
     ]
 
 
@@ -287,7 +289,7 @@ def session_attendance(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     context = {
         "session": session,
         "event": session.event,
-        "here": "Attendance",
+        "here": _("Attendance"),
         "summary": summary,
         "chart": charts.bar_chart(session_bars(summary)),
         "rows": [(r, *attendance.state(r, now=now)) for r in people],
@@ -305,7 +307,7 @@ def correct_attendance(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     registration = get_registration_or_404(request, pk, "attendance.correct")
     choice = request.POST.get("attended")
     if choice not in {"1", "0"}:
-        messages.error(request, "Choose attended or no-show.")
+        messages.error(request, _("Choose attended or no-show."))
         return redirect(_back(request, registration))
     return _act(
         request,
@@ -317,7 +319,12 @@ def correct_attendance(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 
 
 def _session_label(session: Session) -> str:
-    return f"{timezone.localtime(session.starts_at):%a %-d %b, %H:%M}"
+    # The formats of events/timefmt.py: "Tue 8 Dec, 15:00", "mar. 8 déc., 15 h 00".
+    start = timezone.localtime(session.starts_at)
+    return _("{day}, {time}").format(
+        day=dateformat.format(start, pgettext("date format", "D j M")),
+        time=dateformat.format(start, pgettext("time format", "H:i")),
+    )
 
 
 @organizer_required
@@ -328,17 +335,17 @@ def event_attendance(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     per = attendance.summaries(sessions=[s.pk for s in sessions])
     rows = [(s, per.get(s.pk, attendance.Summary())) for s in sessions]
     held = [(s, summary) for s, summary in rows if not s.is_cancelled]
-    total = sum((summary for _, summary in held), attendance.Summary())
+    total = sum((summary for _session, summary in held), attendance.Summary())
     chart = charts.stacked_chart(
         [
             (
                 _session_label(s),
                 s.title,
                 [
-                    ("Attended", summary.attended, "ok"),
-                    ("No-shows", summary.no_shows, "danger"),
-                    ("Not checked in", summary.not_checked_in, "warn"),
-                    ("Cancelled", summary.cancelled, "muted"),
+                    (_("Attended"), summary.attended, "ok"),
+                    (_("No-shows"), summary.no_shows, "danger"),
+                    (_("Not checked in"), summary.not_checked_in, "warn"),
+                    (_("Cancelled"), summary.cancelled, "muted"),
                 ],
             )
             for s, summary in held
@@ -346,33 +353,33 @@ def event_attendance(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     )
     context = {
         "event": event,
-        "here": "Attendance",
+        "here": _("Attendance"),
         "rows": rows,
         "total": total,
         "any_cancelled": len(held) < len(rows),
         "chart": chart,
         "legend": [
-            ("Attended", "ok"),
-            ("No-shows", "danger"),
-            ("Not checked in", "warn"),
-            ("Cancelled", "muted"),
+            (_("Attended"), "ok"),
+            (_("No-shows"), "danger"),
+            (_("Not checked in"), "warn"),
+            (_("Cancelled"), "muted"),
         ],
     }
     return render(request, "events/manage/event_attendance.html", context)
 
 
 CSV_HEADER = [
-    "Event",
-    "Session",
-    "Session starts",
-    "Name",
-    "Email",
-    "Status",
-    "Attendance",
-    "Checked in at",
-    "Checked in by",
-    "Walk-in",
-    "Cancelled at",
+    gettext_lazy("Event"),
+    gettext_lazy("Session"),
+    gettext_lazy("Session starts"),
+    gettext_lazy("Name"),
+    gettext_lazy("Email"),
+    gettext_lazy("Status"),
+    gettext_lazy("Attendance"),
+    gettext_lazy("Checked in at"),
+    gettext_lazy("Checked in by"),
+    gettext_lazy("Walk-in"),
+    gettext_lazy("Cancelled at"),
 ]
 
 
@@ -380,12 +387,12 @@ def _attendance_csv(filename: str, people: QuerySet) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     writer = csv.writer(response)
-    writer.writerow(CSV_HEADER)
+    writer.writerow([str(header) for header in CSV_HEADER])
     viewer = timezone.get_current_timezone()
     now = timezone.now()
 
     def at(moment) -> str:
-        return timezone.localtime(moment, viewer).strftime("%Y-%m-%d %H:%M %Z") if moment else ""
+        return csv_time(moment, viewer)
 
     for registration in people.order_by("session__starts_at", "session_id", BY_NAME, "pk"):
         session, person = registration.session, registration.user
@@ -400,7 +407,7 @@ def _attendance_csv(filename: str, people: QuerySet) -> HttpResponse:
             label,
             at(registration.checked_in_at),
             registration.checked_in_by.name if registration.checked_in_by else "",
-            "yes" if registration.walk_in else "no",
+            yes_no(registration.walk_in),
             at(registration.cancelled_at) if registration.status == Status.CANCELLED else "",
         ]
         writer.writerow([csv_safe(cell) for cell in row])

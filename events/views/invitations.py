@@ -10,6 +10,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.http import AuthenticatedRequest
@@ -67,7 +69,7 @@ def invitation_list(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             "total": sum(counts.values()),
             "status": status,
             "statuses": Status.choices,
-            "here": "Invitations",
+            "here": _("Invitations"),
             "now": timezone.now(),
             "extend_form": ExtendForm(),
         },
@@ -92,7 +94,7 @@ def invite(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         event=event,
         initial=initial,
     )
-    context = {"event": event, "form": form, "here": "Invite people"}
+    context = {"event": event, "form": form, "here": _("Invite people")}
     if request.method == "GET":
         return render(request, "events/manage/invite.html", context)
     if not form.is_valid():
@@ -150,7 +152,7 @@ def _preview_page(
             "options": stored["options"],
             "override_error": error,
             "override_reason": reason,
-            "here": "Check the list",
+            "here": _("Check the list"),
         },
         status=status,
     )
@@ -165,7 +167,7 @@ def invite_confirm(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     event = get_event_or_404(request, pk, "invitation.send")
     stored = request.session.get(PREVIEW_KEY)
     if not stored or stored["token"] != request.POST.get("token") or stored["event"] != event.pk:
-        messages.error(request, "This preview is out of date; please add the list again.")
+        messages.error(request, _("This preview is out of date; please add the list again."))
         return redirect("manage:invite", event.pk)
     session = None
     if stored["session"]:
@@ -192,7 +194,10 @@ def invite_confirm(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         return redirect("manage:invite", event.pk)
     del request.session[PREVIEW_KEY]
     messages.success(
-        request, f"{len(created)} invitation{'s' if len(created) != 1 else ''} on their way."
+        request,
+        ngettext(
+            "{count} invitation on their way.", "{count} invitations on their way.", len(created)
+        ).format(count=len(created)),
     )
     return redirect("manage:invitations", event.pk)
 
@@ -206,20 +211,27 @@ def invitation_action(request: AuthenticatedRequest, pk: int, action: str) -> Ht
     try:
         if action == "resend":
             service.resend(invitation=invitation, actor=request.user)
-            done = f"Sent again to {invitation.email}, with a new link."
+            done = _("Sent again to {email}, with a new link.").format(email=invitation.email)
         elif action == "revoke":
             service.revoke(invitation=invitation, actor=request.user)
-            done = f"Withdrawn: {invitation.email} can no longer use the link."
+            done = _("Withdrawn: {email} can no longer use the link.").format(
+                email=invitation.email
+            )
         elif action == "extend":
             form = ExtendForm(request.POST)
             if not form.is_valid():
-                raise ServiceError("Extend by a whole number of days from 1 to 90.")
+                raise ServiceError(_("Extend by a whole number of days from 1 to 90."))
             service.extend(
                 invitation=invitation, actor=request.user, days=form.cleaned_data["days"]
             )
-            done = f"Extended: {invitation.email} has {form.cleaned_data['days']} more days."
+            days = form.cleaned_data["days"]
+            done = ngettext(
+                "Extended: {email} has {days} more day.",
+                "Extended: {email} has {days} more days.",
+                days,
+            ).format(email=invitation.email, days=days)
         else:
-            raise ServiceError("Unknown action.")
+            raise ServiceError(_("Unknown action."))
     except ServiceError as error:
         messages.error(request, error.message)
         return redirect(f"{reverse('manage:invitations', args=[invitation.event_id])}")
@@ -293,14 +305,14 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
     try:
         if action == "decline":
             service.decline(invitation=found)
-            messages.success(request, "Declined. Thank you for letting the organizers know.")
+            messages.success(request, _("Declined. Thank you for letting the organizers know."))
             return redirect("events:invitation", token=token)
         if action != "accept":
-            raise ServiceError("Choose accept or decline.")
+            raise ServiceError(_("Choose accept or decline."))
         if not user.is_authenticated:
             return redirect(str(context["login_url"]))
         if not form.is_valid():
-            raise ServiceError("You need to accept the terms to join.")
+            raise ServiceError(_("You need to accept the terms to join."))
         chosen = None
         if session is None:
             chosen = next((s for s in sessions if str(s.pk) == request.POST.get("session")), None)
@@ -314,9 +326,11 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
         context["refusal"] = error.message
         return render(request, "events/invitation.html", context, status=400)
     text = (
-        "You're in: your seat is confirmed."
+        _("You're in: your seat is confirmed.")
         if registration.status == registration.Status.CONFIRMED
-        else "The session is full, so you're on the waitlist; we'll email you if a seat frees up."
+        else _(
+            "The session is full, so you're on the waitlist; we'll email you if a seat frees up."
+        )
     )
     messages.success(request, text)
     return redirect("events:my_sessions")

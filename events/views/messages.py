@@ -4,6 +4,7 @@
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.http import AuthenticatedRequest
@@ -41,7 +42,7 @@ def session_messages(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             "status": status,
             "counts": counts,
             "statuses": Notification.Status.choices,
-            "here": "Messages",
+            "here": _("Messages"),
         },
     )
 
@@ -56,7 +57,10 @@ def resend(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     except ServiceError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, f"The message to {notification.email} will be sent again.")
+        messages.success(
+            request,
+            _("The message to {email} will be sent again.").format(email=notification.email),
+        )
     if notification.session_id:
         return redirect("manage:session_messages", notification.session_id)
     if notification.invitation is not None:  # an invitation to a whole event

@@ -25,14 +25,18 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext, pgettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.http import AuthenticatedRequest
 from accounts.models import User
 
 from .. import current_team
-from ..exports import csv_safe
+from ..exports import csv_safe, csv_time
 from ..forms.manage import EventForm, SessionForm, chosen_team
+from ..languages import language_name, version_languages
 from ..models import Event, Notification, OpenCall, Registration, Session, Submission
 from ..permissions import (
     get_event_or_404,
@@ -195,7 +199,9 @@ def event_create(request: AuthenticatedRequest) -> HttpResponse:
             except ServiceError as error:
                 form.add_error(None, error.message)
             else:
-                messages.success(request, "Event created as a draft. Add a session, then publish.")
+                messages.success(
+                    request, _("Event created as a draft. Add a session, then publish.")
+                )
                 return redirect("manage:event", event.pk)
         return render(request, "events/manage/event_form.html", {"form": form}, status=400)
     return render(request, "events/manage/event_form.html", {"form": form})
@@ -214,10 +220,18 @@ def event_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             except ServiceError as error:
                 form.add_error(None, error.message)
             else:
-                messages.success(request, "Event saved.")
+                messages.success(request, _("Event saved."))
                 return redirect("manage:event", event.pk)
         return render(request, "events/manage/event_form.html", context, status=400)
     return render(request, "events/manage/event_form.html", context)
+
+
+def other_versions(event: Event) -> list[tuple[str, str, dict[str, str]]]:
+    """The event's own versions in other languages: (code, the language's name, its texts)."""
+    given = event.translations or {}
+    return [
+        (code, language_name(code), given[code]) for code in version_languages() if given.get(code)
+    ]
 
 
 def _render_event(
@@ -238,6 +252,7 @@ def _render_event(
     context = {
         "event": event,
         "sessions": sessions,
+        "other_versions": other_versions(event),
     }
     if event.screening is not None and event.uses_applications:
         # The screening questions, in the question editor every questionnaire shares.
@@ -261,7 +276,7 @@ def event_publish(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     except ServiceError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, "Published: the event is open to the public now.")
+        messages.success(request, _("Published: the event is open to the public now."))
     return redirect("manage:event", event.pk)
 
 
@@ -274,7 +289,7 @@ def event_unpublish(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     except ServiceError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, "Back to draft: only organizers can see the event now.")
+        messages.success(request, _("Back to draft: only organizers can see the event now."))
     return redirect("manage:event", event.pk)
 
 
@@ -285,7 +300,7 @@ def event_cancel(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     event = get_event_or_404(request, pk, "event.edit")
     if event.status == Event.Status.CANCELLED:
         # The service would cancel again without complaint; there is nothing left to do.
-        messages.error(request, "This event is already cancelled.")
+        messages.error(request, _("This event is already cancelled."))
         return redirect("manage:event", event.pk)
     if request.method == "POST":
         try:
@@ -293,7 +308,7 @@ def event_cancel(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         except ServiceError as error:  # cancelled by a co-organizer a moment ago
             messages.error(request, error.message)
         else:
-            messages.success(request, "Event cancelled. Everyone signed up is being told.")
+            messages.success(request, _("Event cancelled. Everyone signed up is being told."))
         return redirect("manage:event", event.pk)
     affected = Registration.objects.filter(
         session__event=event,
@@ -330,7 +345,7 @@ def session_create(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             except ServiceError as error:
                 form.add_error(None, error.message)
             else:
-                messages.success(request, "Session added.")
+                messages.success(request, _("Session added."))
                 return redirect("manage:event", event.pk)
         return render(request, "events/manage/session_form.html", context, status=400)
     return render(request, "events/manage/session_form.html", context)
@@ -359,7 +374,7 @@ def session_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             except ServiceError as error:
                 form.add_error(None, error.message)
             else:
-                messages.success(request, "Session saved. Anyone affected is being told.")
+                messages.success(request, _("Session saved. Anyone affected is being told."))
                 return redirect("manage:event", event.pk)
         return render(request, "events/manage/session_form.html", context, status=400)
     return render(request, "events/manage/session_form.html", context)
@@ -376,7 +391,7 @@ def session_cancel(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         except ServiceError as error:
             messages.error(request, error.message)
         else:
-            messages.success(request, "Session cancelled. Everyone in it is being told.")
+            messages.success(request, _("Session cancelled. Everyone in it is being told."))
         return redirect("manage:event", session.event_id)
     affected = session.registrations.filter(status__in=Registration.ACTIVE).count()
     return render(
@@ -388,23 +403,27 @@ def session_cancel(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 
 # Bulk actions on a session's registrations: name -> (label, service, extra arguments).
 # name: (label, the service that acts on one registration, its extra keyword arguments)
-BULK_ACTIONS: dict[str, tuple[str, Callable[..., object], dict[str, Any]]] = {
-    "approve": ("Approve", review.approve, {}),
+BULK_ACTIONS: dict[str, tuple[Promise, Callable[..., object], dict[str, Any]]] = {
+    "approve": (gettext_lazy("Approve"), review.approve, {}),
     "approve_or_waitlist": (
-        "Approve, or waitlist when full",
+        gettext_lazy("Approve, or waitlist when full"),
         review.approve,
         {"when_full": "waitlist"},
     ),
-    "reject": ("Reject", review.reject, {}),
-    "move_in": ("Move in from the waitlist", review.move_in, {}),
-    "cancel": ("Cancel", registration_service.cancel, {"by_organizer": True}),
+    "reject": (gettext_lazy("Reject"), review.reject, {}),
+    "move_in": (gettext_lazy("Move in from the waitlist"), review.move_in, {}),
+    "cancel": (
+        pgettext_lazy("cancel registrations", "Cancel"),
+        registration_service.cancel,
+        {"by_organizer": True},
+    ),
 }
 APPLICATION_ACTIONS = {"approve", "approve_or_waitlist"}
 
 
 def bulk_actions(event: Event) -> list[tuple[str, str]]:
     return [
-        (name, label)
+        (name, str(label))
         for name, (label, _service, _extra) in BULK_ACTIONS.items()
         if event.uses_applications or name not in APPLICATION_ACTIONS
     ]
@@ -426,7 +445,7 @@ def registrations(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     event = session.event
     status = _status_filter(request.GET.get("status"))
     counts = dict(session.registrations.order_by().values_list("status").annotate(n=Count("pk")))
-    filters = [("", "All", sum(counts.values()))] + [
+    filters = [("", pgettext("filter", "All"), sum(counts.values()))] + [
         (value, label, counts.get(value, 0))
         for value, label in Status.choices
         if counts.get(value) or value == status
@@ -441,7 +460,7 @@ def registrations(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         users=session.registrations.values("user_id"),
         team=None if sees_all(request.user) else event.team,
     )
-    for registration, _ in rows:
+    for registration, _answers in rows:
         registration.history = records.get(registration.user_id, attendance.History())
     is_lottery = event.registration_mode == Event.Mode.LOTTERY
     context = {
@@ -470,7 +489,7 @@ def registrations_action(request: AuthenticatedRequest, pk: int) -> HttpResponse
     back = f"{back}?status={status}" if status else back
     name = request.POST.get("action", "")
     if name not in dict(bulk_actions(session.event)):
-        messages.error(request, "Choose an action.")
+        messages.error(request, _("Choose an action."))
         return redirect(back)
     # isdecimal and a length bound: "²" is a digit int() refuses, and 30 digits overflow.
     ids = {int(v) for v in request.POST.getlist("ids") if v.isdecimal() and len(v) < 12}
@@ -479,11 +498,11 @@ def registrations_action(request: AuthenticatedRequest, pk: int) -> HttpResponse
         session.registrations.filter(pk__in=ids).select_related("user").order_by("created_at", "pk")
     )
     if not chosen:
-        messages.error(request, "Tick at least one person first.")
+        messages.error(request, _("Tick at least one person first."))
         return redirect(back)
     label, service, extra = BULK_ACTIONS[name]
     done, refusals = review.apply_to_many(service, chosen, actor=request.user, **extra)
-    messages.success(request, f"{label}: {done} done.")
+    messages.success(request, _("{action}: {done} done.").format(action=label, done=done))
     for refusal in refusals:
         messages.error(request, refusal)
     return redirect(back)
@@ -506,9 +525,14 @@ def lottery_draw(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         )
         messages.success(
             request,
-            f"Lottery drawn: {drawn.get(Status.CONFIRMED, 0)} confirmed, "
-            f"{drawn.get(Status.WAITLISTED, 0)} waitlisted, "
-            f"{drawn.get(Status.REJECTED, 0)} not selected. Everyone is being told.",
+            _(
+                "Lottery drawn: {confirmed} confirmed, {waitlisted} waitlisted, "
+                "{rejected} not selected. Everyone is being told."
+            ).format(
+                confirmed=drawn.get(Status.CONFIRMED, 0),
+                waitlisted=drawn.get(Status.WAITLISTED, 0),
+                rejected=drawn.get(Status.REJECTED, 0),
+            ),
         )
     return redirect("manage:registrations", session.pk)
 
@@ -525,8 +549,14 @@ def registrations_csv(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         f'attachment; filename="session-{session.pk}-registrations.csv"'
     )
     writer = csv.writer(response)
-    header = ["Name", "Email", "Role", "Status", "Registered"]
-    header += ["Lottery rank"] if is_lottery else []
+    header = [
+        _("Name"),
+        _("Email"),
+        _("Role"),
+        _("Status"),
+        pgettext("when they registered", "Registered"),
+    ]
+    header += [_("Lottery rank")] if is_lottery else []
     writer.writerow([csv_safe(h) for h in header + [q.label for q in asked]])
     viewer = timezone.get_current_timezone()
     status = _status_filter(request.GET.get("status"))
@@ -537,7 +567,7 @@ def registrations_csv(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             person.email,
             person.get_role_display(),
             registration.get_status_display(),
-            timezone.localtime(registration.created_at, viewer).strftime("%Y-%m-%d %H:%M %Z"),
+            csv_time(registration.created_at, viewer),
         ]
         row += [registration.lottery_rank] if is_lottery else []
         for question in asked:
@@ -569,7 +599,11 @@ def registration_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             answers=registration.answers, questions=screening.asked(event=event)
         ),
         "changes": [
-            (change, labels.get(change.from_status, "new"), labels.get(change.to_status, ""))
+            (
+                change,
+                labels.get(change.from_status, pgettext("registration status", "new")),
+                labels.get(change.to_status, ""),
+            )
             for change in registration.changes.select_related("actor")
         ],
         "others": others.order_by("-session__starts_at", "pk"),

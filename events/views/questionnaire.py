@@ -7,6 +7,7 @@ goes through the owner's editor, which calls the services that hold its rules.""
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.http import AuthenticatedRequest
@@ -45,7 +46,7 @@ def question_add(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         except ServiceError as error:
             form.add_error(None, error.message)
         else:
-            messages.success(request, "Question added.")
+            messages.success(request, _("Question added."))
             return redirect(f"{owner.builder_url}#questions")
     # The form again, as typed, with what to fix: nothing was added.
     context = {
@@ -53,7 +54,7 @@ def question_add(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         "owner": owner,
         "form": form,
         "refusal": _first_error(form),
-        "here": "Add a question",
+        "here": _("Add a question"),
     }
     return render(request, "questionnaire/question_new.html", context, status=400)
 
@@ -63,7 +64,7 @@ def _first_error(form: QuestionForm) -> str:
     refused: the page shows that message above the fields)."""
     for field, errors in form.errors.items():
         if field in form.fields:
-            return f"{form.fields[field].label}: {errors[0]}"
+            return _("{field}: {error}").format(field=form.fields[field].label, error=errors[0])
     return ""
 
 
@@ -85,7 +86,7 @@ def question_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             except ServiceError as error:
                 form.add_error(None, error.message)
             else:
-                messages.success(request, "Question saved.")
+                messages.success(request, _("Question saved."))
                 return redirect(f"{owner.builder_url}#questions")
         status = 400
     context = {
@@ -95,7 +96,7 @@ def question_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         "form": form,
         "choices_form": choices_form,
         "answered": question.pk in owner.editor.answered([question]),
-        "here": "Edit a question",
+        "here": _("Edit a question"),
     }
     return render(request, "questionnaire/question_edit.html", context, status=status)
 
@@ -106,7 +107,7 @@ def question_move(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     question, owner = question_owner(request, pk)
     offset = {"up": -1, "down": 1}.get(request.POST.get("direction", ""))
     if offset is None:
-        return HttpResponse("Move a question up or down.", status=400)
+        return HttpResponse(_("Move a question up or down."), status=400)
     owner.editor.move(request.user, question, offset)
     return redirect(f"{owner.builder_url}#question-{question.pk}")
 
@@ -120,5 +121,5 @@ def question_delete(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     except ServiceError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, f"Removed “{question.label}”.")
+        messages.success(request, _("Removed “{label}”.").format(label=question.label))
     return redirect(f"{owner.builder_url}#questions")

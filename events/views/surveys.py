@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.http import AuthenticatedRequest
@@ -31,7 +32,7 @@ from ..services import surveys as service
 def survey(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     event = get_event_or_404(request, pk, "survey.edit")
     survey = Survey.objects.filter(event=event).select_related("questionnaire").first()
-    context = {"event": event, "survey": survey, "here": "Survey"}
+    context = {"event": event, "survey": survey, "here": _("Survey")}
     if survey is None:
         return render(request, "events/manage/survey_start.html", context)
     survey.event = event
@@ -57,7 +58,7 @@ def survey_create(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     service.create_survey(event=event, actor=request.user)
     messages.success(
         request,
-        "The survey is ready with a few starter questions. Adjust them, then turn sending on.",
+        _("The survey is ready with a few starter questions. Adjust them, then turn sending on."),
     )
     return redirect("manage:survey", event.pk)
 
@@ -73,9 +74,9 @@ def survey_settings(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         except ServiceError as error:
             form.add_error(None, error.message)
         else:
-            messages.success(request, "Survey settings saved.")
+            messages.success(request, _("Survey settings saved."))
             return redirect("manage:survey", survey.event_id)
-    context = {"event": survey.event, "survey": survey, "here": "Survey"}
+    context = {"event": survey.event, "survey": survey, "here": _("Survey")}
     context.update(_builder(survey, form))
     return render(request, "events/manage/survey.html", context, status=400)
 
@@ -88,12 +89,12 @@ def survey_sending(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     try:
         if action == "start":
             service.start_sending(survey=survey, actor=request.user)
-            messages.success(request, "Sending is on: each session's attendees get the survey.")
+            messages.success(request, _("Sending is on: each session's attendees get the survey."))
         elif action == "stop":
             service.stop_sending(survey=survey, actor=request.user)
-            messages.success(request, "Sending is off. Links already sent keep working.")
+            messages.success(request, _("Sending is off. Links already sent keep working."))
         else:
-            return HttpResponse("Unknown action.", status=400)
+            return HttpResponse(_("Unknown action."), status=400)
     except ServiceError as error:
         messages.error(request, error.message)
     return redirect("manage:survey", survey.event_id)
@@ -104,7 +105,10 @@ def survey_sending(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 def survey_preview(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     survey = get_survey_or_404(request, pk, "survey.edit")
     return preview_page(
-        request, survey_owner(survey), title=f"How was {survey.event.title}?", intro=survey.intro
+        request,
+        survey_owner(survey),
+        title=_("How was {title}?").format(title=survey.event.title),
+        intro=survey.intro,
     )
 
 
@@ -133,7 +137,7 @@ def survey_results(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         {
             "event": survey.event,
             "survey": survey,
-            "here": "Survey results",
+            "here": _("Survey results"),
             "outcome": outcome,
             "rate": outcome.rate,
             "results": outcome.results,
@@ -169,7 +173,7 @@ def survey_pending(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         {
             "event": survey.event,
             "survey": survey,
-            "here": "Not answered yet",
+            "here": _("Not answered yet"),
             "people": service.non_responders(survey=survey)[:2000],
         },
     )
@@ -185,7 +189,10 @@ def survey_resend(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     except ServiceError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, f"The survey is on its way to {recipient.user.name} again.")
+        messages.success(
+            request,
+            _("The survey is on its way to {name} again.").format(name=recipient.user.name),
+        )
     return redirect("manage:survey_pending", recipient.survey.event_id)
 
 
