@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.http import QueryDict
+from django.utils.translation import gettext as _
 
 from ..services import segments
 
@@ -80,11 +81,11 @@ def as_query(rows: list[Row]) -> str:
 def operator_groups() -> list[tuple[str, list[tuple[str, str]]]]:
     """The operators by kind of field, as the operator select's groups."""
     groups = [
-        ("Role and answers", ["in"]),
-        ("Text", ["contains", "is"]),
-        ("Numbers", ["eq", "gte", "lte"]),
-        ("Dates", ["never", "more_than", "within"]),
-        ("Tags", ["has_any", "has_none"]),
-        ("Calls", ["any_of", "none_of"]),
+        (_("Role and answers"), ["in"]),
+        (_("Text"), ["contains", "is"]),
+        (_("Numbers"), ["eq", "gte", "lte"]),
+        (_("Dates"), ["never", "more_than", "within"]),
+        (_("Tags"), ["has_any", "has_none"]),
+        (_("Calls"), ["any_of", "none_of"]),
     ]
-    return [(name, [(op, segments.OP_LABELS[op]) for op in ops]) for name, ops in groups]
+    return [(name, [(op, str(segments.OP_LABELS[op])) for op in ops]) for name, ops in groups]

@@ -9,6 +9,7 @@ names a removed attribute, is a 400 that says so."""
 
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from accounts.http import AuthenticatedRequest
@@ -27,7 +28,7 @@ def _page(request: AuthenticatedRequest, team: Team, call: OpenCall | None) -> H
     context: dict = {
         "team": team,
         "call": call,
-        "here": "Funnel",
+        "here": _("Funnel"),
         "steps": service.STEPS,
         "may_export": may(request.user, "call.export", subject),
         "segments": list(Segment.objects.filter(team=team).order_by("name", "pk")[:200])

@@ -16,9 +16,9 @@
       .then(function (data) {
         if (!data) { return; }
         if (data.done) { window.location.reload(); return; }
-        text.firstChild.nodeValue = "Re-scoring: ";
-        text.querySelector("strong").textContent = format.format(data.current);
-        text.childNodes[2].nodeValue = " of " + format.format(data.total) + " scored under the current rules. ";
+        // Only the numbers change: the words around them are the page's, in its language.
+        text.querySelector(".progress-current").textContent = format.format(data.current);
+        text.querySelector(".progress-total").textContent = format.format(data.total);
         window.setTimeout(poll, POLL_MS);
       })
       .catch(function () { window.setTimeout(poll, POLL_MS * 3); });

@@ -13,14 +13,17 @@
   var timer = null;
   var asked = 0;
 
-  function say(strong, rest) {
+  function say(sentence, number) {
+    // The number, if any, in bold where the sentence (translated, /jsi18n/) puts it.
     status.textContent = "";
-    if (strong) {
+    var parts = sentence.split("%(count)s");
+    status.appendChild(document.createTextNode(parts[0]));
+    if (parts.length > 1) {
       var count = document.createElement("strong");
-      count.textContent = strong;
+      count.textContent = String(number);
       status.appendChild(count);
+      status.appendChild(document.createTextNode(parts.slice(1).join("")));
     }
-    status.appendChild(document.createTextNode(rest));
   }
 
   function draft() {
@@ -38,14 +41,16 @@
       .then(function (answer) {
         if (mine !== asked) { return; }  // a later edit asked again: its answer is the one
         if (typeof answer.count === "number") {
-          say(String(answer.count), answer.count === 1 ? " person matches these conditions now."
-            : " people match these conditions now.");
+          say(ngettext("%(count)s person matches these conditions now.",
+            "%(count)s people match these conditions now.", answer.count), answer.count);
         } else {
-          say("", "Not counted: " + (answer.error || "these conditions are not complete."));
+          say(interpolate(gettext("Not counted: %(why)s"), {
+            why: answer.error || gettext("these conditions are not complete."),
+          }, true));
         }
       })
       .catch(function () {
-        if (mine === asked) { say("", "Could not count just now: use “Count matching people”."); }
+        if (mine === asked) { say(gettext("Could not count just now: use “Count matching people”.")); }
       });
   }
 
