@@ -5,8 +5,7 @@ from typing import Any
 
 from django import forms
 from django.utils.text import slugify
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 
@@ -16,42 +15,42 @@ HONEYPOT = "website"
 
 
 class CallForm(forms.Form):
-    title = forms.CharField(label=_lazy("Title"), max_length=200)
+    title = forms.CharField(label=_("Title"), max_length=200)
     slug = forms.SlugField(
-        label=_lazy("Short name"),
+        label=_("Short name"),
         max_length=60,
-        help_text=_lazy("The public address is /call/<short name>/. Letters, numbers and hyphens."),
+        help_text=_("The public address is /call/<short name>/. Letters, numbers and hyphens."),
     )
     intro = forms.CharField(
-        label=_lazy("Introduction"),
+        label=_("Introduction"),
         required=False,
         max_length=20000,
         widget=forms.Textarea(attrs={"rows": 6}),
-        help_text=_lazy("What the call is for, what happens next. Markdown."),
+        help_text=_("What the call is for, what happens next. Markdown."),
     )
     opens_at = forms.DateTimeField(
-        label=_lazy("Opens"),
+        label=_("Opens"),
         required=False,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-        help_text=_lazy("In your time zone. Empty: as soon as it is published."),
+        help_text=_("In your time zone. Empty: as soon as it is published."),
     )
     closes_at = forms.DateTimeField(
-        label=_lazy("Closes"),
+        label=_("Closes"),
         required=False,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-        help_text=_lazy("In your time zone. Empty: open until you unpublish it."),
+        help_text=_("In your time zone. Empty: open until you unpublish it."),
     )
     ask_join = forms.BooleanField(
-        label=_lazy("Ask whether they would join a feedback session or a prototype demo"),
+        label=_("Ask whether they would join a feedback session or a prototype demo"),
         required=False,
         initial=True,
     )
     consent_text = forms.CharField(
-        label=_lazy("Consent to be contacted"),
+        label=_("Consent to be contacted"),
         required=False,
         max_length=1000,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text=_lazy("The checkbox people tick to agree to be contacted."),
+        help_text=_("The checkbox people tick to agree to be contacted."),
     )
 
     def clean_slug(self) -> str:
@@ -77,45 +76,45 @@ class SubmissionForm(AnswersForm):
     people, filled by bots."""
 
     email = forms.EmailField(
-        label=_lazy("Email"),
+        label=_("Email"),
         max_length=254,
-        help_text=_lazy("We send you a link to confirm it; nothing is kept until you do."),
+        help_text=_("We send you a link to confirm it; nothing is kept until you do."),
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
     name = forms.CharField(
-        label=_lazy("Name"), max_length=150, widget=forms.TextInput(attrs={"autocomplete": "name"})
+        label=_("Name"), max_length=150, widget=forms.TextInput(attrs={"autocomplete": "name"})
     )
     role = forms.ChoiceField(
-        label=_lazy("You are a"), choices=User.Role.choices, widget=forms.RadioSelect
+        label=_("You are a"), choices=User.Role.choices, widget=forms.RadioSelect
     )
     affiliation = forms.CharField(
-        label=_lazy("Affiliation"),
+        label=_("Affiliation"),
         max_length=200,
         required=False,
-        help_text=_lazy("Company, lab, project or community. Optional."),
+        help_text=_("Company, lab, project or community. Optional."),
         widget=forms.TextInput(attrs={"autocomplete": "organization"}),
     )
     github_handle = forms.RegexField(
-        label=_lazy("GitHub handle"),
+        label=_("GitHub handle"),
         regex=r"^@?[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$",
         max_length=40,
         required=False,
-        error_messages={"invalid": _lazy("A GitHub handle has letters, numbers and hyphens only.")},
-        help_text=_lazy("Optional."),
+        error_messages={"invalid": _("A GitHub handle has letters, numbers and hyphens only.")},
+        help_text=_("Optional."),
     )
     location = forms.CharField(
-        label=_lazy("Country or time zone"),
+        label=_("Country or time zone"),
         max_length=64,
         required=False,
-        help_text=_lazy("So that sessions can be planned at a good time for you. Optional."),
+        help_text=_("So that sessions can be planned at a good time for you. Optional."),
     )
     join_feedback = forms.BooleanField(
-        label=_lazy("I would join a small feedback session"), required=False
+        label=_("I would join a small feedback session"), required=False
     )
-    join_demo = forms.BooleanField(label=_lazy("I would join a prototype demo"), required=False)
+    join_demo = forms.BooleanField(label=_("I would join a prototype demo"), required=False)
     consent = forms.BooleanField(required=False)
     website = forms.CharField(
-        label=_lazy("Leave this empty"),
+        label=_("Leave this empty"),
         required=False,
         widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
     )
@@ -159,26 +158,26 @@ class SubmissionForm(AnswersForm):
 
 class ReviewForm(forms.Form):
     score = forms.TypedChoiceField(
-        label=_lazy("Score"),
+        label=_("Score"),
         choices=[(n, str(n)) for n in range(1, 6)],
         coerce=int,
         widget=forms.RadioSelect,
     )
     note = forms.CharField(
-        label=_lazy("Private note"),
+        label=_("Private note"),
         required=False,
         max_length=5000,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=_lazy("Only the call's organizers see it."),
+        help_text=_("Only the call's organizers see it."),
     )
 
 
 class TagsForm(forms.Form):
     tags = forms.CharField(
-        label=_lazy("Tags"),
+        label=_("Tags"),
         required=False,
         max_length=500,
-        help_text=_lazy("Separated by commas, e.g. “fine-tuning, eu”."),
+        help_text=_("Separated by commas, e.g. “fine-tuning, eu”."),
     )
 
     def names(self) -> list[str]:
