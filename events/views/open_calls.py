@@ -2,6 +2,8 @@
 withdrawal links, and the organizers' pages: the call and its questions, the pool with
 filters, reviews and tags, results as charts, CSV, and inviting from the pool."""
 
+from collections.abc import Iterator
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
@@ -9,7 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse, QueryDict, Streaming
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.http import AuthenticatedRequest
@@ -485,7 +487,41 @@ def pool_csv(request: AuthenticatedRequest, pk: int) -> StreamingHttpResponse:
     call = get_call_or_404(request, pk, "call.export")
     f = _pool_filter(request, call)
     rows = service.csv_rows(call=call, viewer=request.user, filters=f)
-    return stream_csv(rows, f"call-{call.pk}-pool.csv")
+    return stream_csv(_worded_header(rows), f"call-{call.pk}-pool.csv")
+
+
+# The pool CSV's own columns (the engine's two, then services.open_calls.csv_rows') in the
+# reader's language; the questions' columns after them are the organizers' words.
+POOL_CSV_HEADER = {
+    "Response": pgettext_lazy("pool CSV", "Response"),
+    "Answered at": pgettext_lazy("pool CSV", "Answered at"),
+    "Email": pgettext_lazy("pool CSV", "Email"),
+    "Name": pgettext_lazy("pool CSV", "Name"),
+    "Role": pgettext_lazy("pool CSV", "Role"),
+    "Affiliation": pgettext_lazy("pool CSV", "Affiliation"),
+    "GitHub": "GitHub",
+    "Country or time zone": pgettext_lazy("pool CSV", "Country or time zone"),
+    "Would join a feedback session": pgettext_lazy("pool CSV", "Would join a feedback session"),
+    "Would join a prototype demo": pgettext_lazy("pool CSV", "Would join a prototype demo"),
+    "Consents to contact": pgettext_lazy("pool CSV", "Consents to contact"),
+    "Screening": pgettext_lazy("pool CSV", "Screening"),
+    "Screening reason": pgettext_lazy("pool CSV", "Screening reason"),
+}
+
+
+def _worded_header(rows: Iterator[list]) -> Iterator[list]:
+    """The rows with the header's own columns translated, now (the response streams later,
+    when the request's language may no longer be active)."""
+    words = {english: str(shown) for english, shown in POOL_CSV_HEADER.items()}
+    own = len(words)
+
+    def worded() -> Iterator[list]:
+        for n, row in enumerate(rows):
+            if n == 0:
+                row = [words.get(cell, cell) if i < own else cell for i, cell in enumerate(row)]
+            yield row
+
+    return worded()
 
 
 @organizer_required

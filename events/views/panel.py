@@ -18,7 +18,15 @@ from django.views.decorators.http import require_GET, require_http_methods
 from accounts.http import AuthenticatedRequest
 
 from .. import current_team
-from ..forms.panel import Row, as_query, definition_of, operator_groups, read_rows, rows_of
+from ..forms.panel import (
+    Row,
+    as_query,
+    definition_of,
+    field_choices,
+    operator_groups,
+    read_rows,
+    rows_of,
+)
 from ..models import PanelMember, Segment, Team
 from ..permissions import get_or_404, get_team_or_404, may, organizer_required
 from ..services import ServiceError, panel_person
@@ -59,7 +67,7 @@ def _table(request: HttpRequest, people: QuerySet[PanelMember], query: str) -> d
 def _editor(team: Team, rows: list[Row]) -> dict:
     return {
         "rows": rows or [Row()],
-        "fields": service.field_choices(service.attribute_names(team)),
+        "fields": field_choices(service.attribute_names(team)),
         "operators": operator_groups(),
         "calls": service.call_choices(team),
     }

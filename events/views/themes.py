@@ -6,11 +6,14 @@ Who: those who may read the answers (a survey's results: "survey.results"; a cal
 "call.edit") rename, pin, merge and recompute; a theme's CSV is behind the export the
 survey's or pool's CSV is behind. Anyone else gets a 404."""
 
+import itertools
+
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.http import AuthenticatedRequest
@@ -201,4 +204,7 @@ def theme_csv(request: AuthenticatedRequest, pk: int) -> HttpResponseBase:
             status=403,
             content_type="text/plain",
         )
-    return stream_csv(service.csv_rows(theme=theme), f"theme-{theme.pk}.csv")
+    header = {"Theme": pgettext("theme CSV", "Theme"), "Answer": pgettext("theme CSV", "Answer")}
+    rows = service.csv_rows(theme=theme)
+    first = [header.get(cell, cell) for cell in next(rows)]
+    return stream_csv(itertools.chain([first], rows), f"theme-{theme.pk}.csv")

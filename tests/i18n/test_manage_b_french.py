@@ -203,11 +203,7 @@ def test_the_panel_member_and_attribute_pages_are_in_french(fr, team, panel, cal
         "Rôle et réponses",
         "Dernier contact",
         "(3 personnes)",
-        gone=(
-            "Add a condition",
-            "People who match every condition",
-            '<th scope="col">Last contacted',
-        ),
+        gone=("Add a condition", "People who match every condition", "Last contacted"),
     )
     french(
         read(fr, "manage:panel_member", team.slug, panel[0].pk),
@@ -303,6 +299,44 @@ def test_the_funnel_pages_are_in_french(fr, team, call):
     )
 
 
+def test_the_funnel_names_its_steps_in_french(fr, call):
+    html = read(fr, "manage:call_funnel", call.pk)
+    french(
+        html,
+        '<th scope="row">Envoyé</th>',
+        '<th scope="row">A répondu à un questionnaire</th>',
+        "Ont confirmé leur adresse e-mail.",
+        gone=("Answered a survey", "Confirmed their email address."),
+    )
+
+
+def test_the_condition_editor_names_fields_and_operators_in_french(fr, team):
+    html = read(fr, "manage:segment_new", team.slug)
+    french(
+        html,
+        ">Sessions suivies</option>",
+        ">vaut au moins</option>",
+        ">dans les … derniers jours</option>",
+        'label="Dates"',
+        gone=("Sessions attended", "is at least", "within the last"),
+    )
+
+
+def test_the_csv_headers_are_in_french(fr, team, call):
+    in_pool(call, "ada@example.com")
+    pool = b"".join(fr.get(reverse("manage:pool_csv", args=[call.pk])).streaming_content)
+    header = pool.decode().splitlines()[0]
+    assert header.startswith("Réponse,Répondu le,E-mail,Nom,Rôle,Affiliation,GitHub,Pays ou")
+    assert "Motif de la sélection" in header
+    funnel = b"".join(fr.get(reverse("manage:team_funnel_csv", args=[team.slug])).streaming_content)
+    assert (
+        funnel.decode()
+        .splitlines()[0]
+        .startswith("Entonnoir,Segment,Étape,Personnes,% de l’étape précédente")
+    )
+    assert "Envoyé" in funnel.decode()
+
+
 def test_the_do_not_contact_page_is_in_french(fr, team):
     french(
         read(fr, "manage:contact_blocks", team.slug),
@@ -339,6 +373,8 @@ def test_the_themes_pages_are_in_french(fr, call):
         "la plus marquée d’abord" if theme.size <= 1 else "les plus marquées d’abord",
         gone=("All themes", "strongest first"),
     )
+    answers = b"".join(fr.get(reverse("manage:theme_csv", args=[theme.pk])).streaming_content)
+    assert answers.decode().splitlines()[0] == "Thème,Réponse"
 
 
 # Refused forms: French, a 400, nothing written
