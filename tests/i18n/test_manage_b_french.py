@@ -268,7 +268,7 @@ def test_the_draw_pages_are_in_french(fr, team, owner, panel, call):
     )
     french(
         read(fr, "manage:draw", drawn.pk),
-        "2 sur 2 tirés au sort",
+        "Tirés au sort\u00a0: 2 sur 2",
         "Tiré au sort par Camille",
         "Continuer vers l’invitation",
         gone=("drawn</h1>", "Drawn by", "Continue to the invitation"),
