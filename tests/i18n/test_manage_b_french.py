@@ -504,3 +504,28 @@ def test_english_readers_still_get_english(client_for, call):
     html = read(client_for(english), "manage:pool", call.pk)
     assert "Search the answers" in html
     assert "Chercher dans les réponses" not in html
+
+
+def test_the_team_language_select_still_saves_in_french(fr, team):
+    html = read(fr, "manage:team", team.slug)
+    assert 'name="settings-language"' in html
+    response = fr.post(
+        reverse("manage:team_settings", args=[team.slug]),
+        {
+            "settings-name": team.name,
+            "settings-slug": team.slug,
+            "settings-timezone": "Europe/Paris",
+            "settings-language": "fr",
+        },
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert "Les paramètres de l’équipe sont enregistrés." in response.content.decode()
+    team.refresh_from_db()
+    assert team.language == "fr"
+
+
+def test_the_segment_editor_script_gets_its_french_sentences(fr):
+    catalogue = fr.get(reverse("javascript_catalog")).content.decode()
+    assert "personnes remplissent ces conditions maintenant." in catalogue
+    assert "Pas compt\\u00e9" in catalogue or "Pas compté" in catalogue
