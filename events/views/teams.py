@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.http import AuthenticatedRequest
+from accounts.middleware import prefer_team_language
 
 from .. import current_team
 from ..forms.teams import InviteForm, RoleForm, TeamForm
@@ -316,6 +317,8 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
             {"closed": _("This join link is not valid: it may be mistyped or cut short.")},
             status=404,
         )
+    # A page about one team: shown in its language to a reader who named none.
+    prefer_team_language(request, invitation.team.language)
     user = request.user
     here = request.path
     context: dict[str, object] = {

@@ -111,6 +111,18 @@ def test_the_join_page_is_in_french_for_a_french_reader(team, owner, client):
     )
 
 
+def test_the_join_page_of_a_french_team_is_in_french_for_a_reader_who_named_no_language(
+    team, owner, client
+):
+    team.language = "fr"
+    team.save(update_fields=["language"])
+    invitation = teams.invite_member(team=team, actor=owner, email="eve@example.com", role="door")
+    url = reverse("events:team_join", args=[teams.join_token(invitation)])
+    assert "Invitation dans une équipe" in client.get(url).content.decode()
+    english = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Team invitation" in english
+
+
 # Open calls, screening rules, the pool
 
 
