@@ -2,6 +2,7 @@
 shared by views, which may not import each other."""
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 
 from .models import Segment, Team
 from .permissions import get_or_404
@@ -20,7 +21,7 @@ def chosen_segment(
     if not raw:
         return None, None
     if not (raw.isascii() and raw.isdigit() and len(raw) <= MAX_ID_DIGITS):
-        raise ServiceError(f"“{raw[:20]}” is not one of the team's segments.")
+        raise ServiceError(_("“%(raw)s” is not one of the team's segments.") % {"raw": raw[:20]})
     found = get_or_404(
         request, Segment.objects.filter(team=team).select_related("team"), "panel.view", pk=raw
     )

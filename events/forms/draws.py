@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.http import QueryDict
+from django.utils.translation import gettext_lazy
 
 from ..services import draws
 
@@ -77,5 +78,16 @@ def shown_rows(rules: list[Rule]) -> list[Rule]:
     return rules + [Rule() for _ in range(EMPTY_ROWS)]
 
 
+# The field select's words in the reader's language (services.draws keeps its English ones).
+FIELD_LABELS = {
+    "role": gettext_lazy("Role"),
+    "affiliation": gettext_lazy("Affiliation"),
+    "location": gettext_lazy("Country or time zone"),
+}
+
+
 def field_choices() -> list[tuple[str, str]]:
-    return [(name, label.capitalize()) for name, label in draws.RULE_FIELDS.items()]
+    return [
+        (name, str(FIELD_LABELS.get(name, label.capitalize())))
+        for name, label in draws.RULE_FIELDS.items()
+    ]

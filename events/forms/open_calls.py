@@ -5,6 +5,7 @@ from typing import Any
 
 from django import forms
 from django.utils.text import slugify
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 
@@ -14,42 +15,42 @@ HONEYPOT = "website"
 
 
 class CallForm(forms.Form):
-    title = forms.CharField(label="Title", max_length=200)
+    title = forms.CharField(label=_("Title"), max_length=200)
     slug = forms.SlugField(
-        label="Short name",
+        label=_("Short name"),
         max_length=60,
-        help_text="The public address is /call/<short name>/. Letters, numbers and hyphens.",
+        help_text=_("The public address is /call/<short name>/. Letters, numbers and hyphens."),
     )
     intro = forms.CharField(
-        label="Introduction",
+        label=_("Introduction"),
         required=False,
         max_length=20000,
         widget=forms.Textarea(attrs={"rows": 6}),
-        help_text="What the call is for, what happens next. Markdown.",
+        help_text=_("What the call is for, what happens next. Markdown."),
     )
     opens_at = forms.DateTimeField(
-        label="Opens",
+        label=_("Opens"),
         required=False,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-        help_text="In your time zone. Empty: as soon as it is published.",
+        help_text=_("In your time zone. Empty: as soon as it is published."),
     )
     closes_at = forms.DateTimeField(
-        label="Closes",
+        label=_("Closes"),
         required=False,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-        help_text="In your time zone. Empty: open until you unpublish it.",
+        help_text=_("In your time zone. Empty: open until you unpublish it."),
     )
     ask_join = forms.BooleanField(
-        label="Ask whether they would join a feedback session or a prototype demo",
+        label=_("Ask whether they would join a feedback session or a prototype demo"),
         required=False,
         initial=True,
     )
     consent_text = forms.CharField(
-        label="Consent to be contacted",
+        label=_("Consent to be contacted"),
         required=False,
         max_length=1000,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="The checkbox people tick to agree to be contacted.",
+        help_text=_("The checkbox people tick to agree to be contacted."),
     )
 
     def clean_slug(self) -> str:
@@ -60,7 +61,7 @@ class CallForm(forms.Form):
         cleaned = self.cleaned_data
         opens, closes = cleaned.get("opens_at"), cleaned.get("closes_at")
         if opens and closes and closes <= opens:
-            self.add_error("closes_at", "The call must close after it opens.")
+            self.add_error("closes_at", _("The call must close after it opens."))
         return cleaned
 
     @classmethod
@@ -75,43 +76,45 @@ class SubmissionForm(AnswersForm):
     people, filled by bots."""
 
     email = forms.EmailField(
-        label="Email",
+        label=_("Email"),
         max_length=254,
-        help_text="We send you a link to confirm it; nothing is kept until you do.",
+        help_text=_("We send you a link to confirm it; nothing is kept until you do."),
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
     name = forms.CharField(
-        label="Name", max_length=150, widget=forms.TextInput(attrs={"autocomplete": "name"})
+        label=_("Name"), max_length=150, widget=forms.TextInput(attrs={"autocomplete": "name"})
     )
-    role = forms.ChoiceField(label="You are a", choices=User.Role.choices, widget=forms.RadioSelect)
+    role = forms.ChoiceField(
+        label=_("You are a"), choices=User.Role.choices, widget=forms.RadioSelect
+    )
     affiliation = forms.CharField(
-        label="Affiliation",
+        label=_("Affiliation"),
         max_length=200,
         required=False,
-        help_text="Company, lab, project or community. Optional.",
+        help_text=_("Company, lab, project or community. Optional."),
         widget=forms.TextInput(attrs={"autocomplete": "organization"}),
     )
     github_handle = forms.RegexField(
-        label="GitHub handle",
+        label=_("GitHub handle"),
         regex=r"^@?[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$",
         max_length=40,
         required=False,
-        error_messages={"invalid": "A GitHub handle has letters, numbers and hyphens only."},
-        help_text="Optional.",
+        error_messages={"invalid": _("A GitHub handle has letters, numbers and hyphens only.")},
+        help_text=_("Optional."),
     )
     location = forms.CharField(
-        label="Country or time zone",
+        label=_("Country or time zone"),
         max_length=64,
         required=False,
-        help_text="So that sessions can be planned at a good time for you. Optional.",
+        help_text=_("So that sessions can be planned at a good time for you. Optional."),
     )
     join_feedback = forms.BooleanField(
-        label="I would join a small feedback session", required=False
+        label=_("I would join a small feedback session"), required=False
     )
-    join_demo = forms.BooleanField(label="I would join a prototype demo", required=False)
+    join_demo = forms.BooleanField(label=_("I would join a prototype demo"), required=False)
     consent = forms.BooleanField(required=False)
     website = forms.CharField(
-        label="Leave this empty",
+        label=_("Leave this empty"),
         required=False,
         widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
     )
@@ -124,7 +127,7 @@ class SubmissionForm(AnswersForm):
             for name in ("join_feedback", "join_demo", "consent"):
                 del self.fields[name]
         else:
-            self.fields["consent"].label = call.consent_text or "I agree to be contacted."
+            self.fields["consent"].label = call.consent_text or _("I agree to be contacted.")
 
     def clean_github_handle(self) -> str:
         return self.cleaned_data["github_handle"].lstrip("@")
@@ -135,7 +138,7 @@ class SubmissionForm(AnswersForm):
         wants = cleaned.get("join_feedback") or cleaned.get("join_demo")
         if self.call.ask_join and wants and not cleaned.get("consent"):
             self.add_error(
-                "consent", "To be invited, we need your agreement to contact you by email."
+                "consent", _("To be invited, we need your agreement to contact you by email.")
             )
         return cleaned
 
@@ -155,26 +158,26 @@ class SubmissionForm(AnswersForm):
 
 class ReviewForm(forms.Form):
     score = forms.TypedChoiceField(
-        label="Score",
+        label=_("Score"),
         choices=[(n, str(n)) for n in range(1, 6)],
         coerce=int,
         widget=forms.RadioSelect,
     )
     note = forms.CharField(
-        label="Private note",
+        label=_("Private note"),
         required=False,
         max_length=5000,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Only the call's organizers see it.",
+        help_text=_("Only the call's organizers see it."),
     )
 
 
 class TagsForm(forms.Form):
     tags = forms.CharField(
-        label="Tags",
+        label=_("Tags"),
         required=False,
         max_length=500,
-        help_text="Separated by commas, e.g. “fine-tuning, eu”.",
+        help_text=_("Separated by commas, e.g. “fine-tuning, eu”."),
     )
 
     def names(self) -> list[str]:

@@ -7,6 +7,9 @@ from typing import Any
 from django.contrib import messages
 from django.http import HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.http import AuthenticatedRequest
@@ -59,7 +62,7 @@ def _context(request: AuthenticatedRequest, call: OpenCall, **extra: Any) -> dic
                 line.effect = posted.get(str(line.choice.pk), "")
     return {
         "call": call,
-        "here": "Screening rules",
+        "here": _("Screening rules"),
         "overview": overview,
         "progress": service.progress(call),
         "quota_rows": quotas,
@@ -87,22 +90,26 @@ def call_rules(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         if what == "rules":
             extra["effects"] = _posted_effects(request.POST)
             service.set_rules(call=call, actor=request.user, effects=extra["effects"])
-            done = "Rules saved."
+            done = _("Rules saved.")
         elif what == "quotas":
             extra["quota_rows"] = _posted_quotas(request.POST)
             service.set_quotas(call=call, actor=request.user, quotas=extra["quota_rows"])
-            done = "Quotas saved."
+            done = _("Quotas saved.")
         elif what == "rescore":
             service.resume_rescore(call=call, actor=request.user)
-            done = "Re-scoring started."
+            done = _("Re-scoring started.")
         else:
-            return HttpResponse("Unknown form.", status=400)
+            return HttpResponse(_("Unknown form."), status=400)
     except ServiceError as error:
         context = _context(request, call, error=error.message, error_form=what, **extra)
         return render(request, "events/manage/call_rules.html", context, status=400)
     progress = service.progress(call)
     if not progress.done:
-        done += f" Re-scoring {progress.total:,} submissions in the background."
+        done += " " + ngettext(
+            "Re-scoring %(n)s submission in the background.",
+            "Re-scoring %(n)s submissions in the background.",
+            progress.total,
+        ) % {"n": number_format(progress.total, force_grouping=True)}
     messages.success(request, done)
     return redirect("manage:call_rules", call.pk)
 

@@ -9,6 +9,8 @@ thing, unsubscribe the address the signed token names from the team it names."""
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -100,14 +102,15 @@ def contact_block_add(request: AuthenticatedRequest, slug: str) -> HttpResponse:
         listed = contact.block(team=team, actor=request.user, email=email, note=note)
     except ServiceError as refusal:
         return _page(request, team, error=refusal.message, email=email, note=note, status=400)
-    done = f"{listed.entry.email} will get no invitations or surveys from the team."
-    if listed.withdrawn == 1:
-        done += " Their pending invitation was withdrawn (a seat held for it is free again)."
-    elif listed.withdrawn:
-        done += (
-            f" Their {listed.withdrawn} pending invitations were withdrawn (seats held for "
-            "them are free again)."
-        )
+    done = _("%(email)s will get no invitations or surveys from the team.") % {
+        "email": listed.entry.email
+    }
+    if listed.withdrawn:
+        done += " " + ngettext(
+            "Their pending invitation was withdrawn (a seat held for it is free again).",
+            "Their %(n)s pending invitations were withdrawn (seats held for them are free again).",
+            listed.withdrawn,
+        ) % {"n": listed.withdrawn}
     messages.success(request, done)
     return redirect("manage:contact_blocks", slug=team.slug)
 
@@ -121,5 +124,5 @@ def contact_block_remove(request: AuthenticatedRequest, slug: str, pk: int) -> H
         contact.unblock(team=team, actor=request.user, entry=entry)
     except ServiceError as refusal:
         return _page(request, team, error=refusal.message, status=400)
-    messages.success(request, f"{entry.email} is off the list.")
+    messages.success(request, _("%(email)s is off the list.") % {"email": entry.email})
     return redirect("manage:contact_blocks", slug=team.slug)

@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.http import AuthenticatedRequest
@@ -144,7 +145,7 @@ def draw_rerun(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     except ServiceError as refusal:
         messages.error(request, refusal.message)
         return redirect("manage:draw", pk=found.pk)
-    messages.success(request, f"Drawn again with the seed {fresh.seed}.")
+    messages.success(request, _("Drawn again with the seed %(seed)s.") % {"seed": fresh.seed})
     return redirect("manage:draw", pk=fresh.pk)
 
 
@@ -157,11 +158,11 @@ def draw_invite(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     events = permitted(request.user, Event.objects.filter(team=found.team), "invitation.send")
     event = events.filter(pk=int(event_id)).first() if event_id.isdigit() else None
     if event is None:
-        messages.error(request, "Choose one of the team's events to invite them to.")
+        messages.error(request, _("Choose one of the team's events to invite them to."))
         return redirect("manage:draw", pk=found.pk)
     rows = service.invite_rows(service.picked_people(found), call=found.call)
     if not rows:
-        messages.error(request, "Nobody of this draw is in the panel any more.")
+        messages.error(request, _("Nobody of this draw is in the panel any more."))
         return redirect("manage:draw", pk=found.pk)
     request.session[POOL_PREFILL_KEY] = {"event": event.pk, "rows": rows}
     return redirect(reverse("manage:invite", args=[event.pk]) + "?from_pool=1")

@@ -2,12 +2,16 @@
 withdrawal links, and the organizers' pages: the call and its questions, the pool with
 filters, reviews and tags, results as charts, CSV, and inviting from the pool."""
 
+from collections.abc import Iterator
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext, pgettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.http import AuthenticatedRequest
@@ -96,7 +100,7 @@ def call_page(request: HttpRequest, slug: str) -> HttpResponse:
     # Judge the size by the header before reading anything: a body beyond Django's own limit
     # would raise on reading and come back as a bare 400.
     if _content_length(request) > MAX_BODY or len(request.body) > MAX_BODY:
-        return HttpResponse("This submission is far too large.", status=413)
+        return HttpResponse(_("This submission is far too large."), status=413)
     form = SubmissionForm(request.POST, call=call, questions=questions)
     if form.is_bot:
         # Bots are told it worked (so they do not adapt) and nothing is kept.
@@ -116,7 +120,7 @@ def call_page(request: HttpRequest, slug: str) -> HttpResponse:
         return render(
             request,
             "events/call_closed.html",
-            {"call": call, "reason": error.message, "title": "Please wait a little"},
+            {"call": call, "reason": error.message, "title": _("Please wait a little")},
             status=429,
         )
     except ServiceError as error:
@@ -186,7 +190,7 @@ def calls(request: AuthenticatedRequest) -> HttpResponse:
         {
             "calls": rows,
             "team": team,
-            "here": "Open calls",
+            "here": _("Open calls"),
             "may_create": team is not None and may(request.user, "call.create", team),
         },
     )
@@ -212,14 +216,14 @@ def call_create(request: AuthenticatedRequest) -> HttpResponse:
             form.add_error(None, error.message)
         else:
             messages.success(
-                request, "The call is created as a draft. Add questions, then publish."
+                request, _("The call is created as a draft. Add questions, then publish.")
             )
             return redirect("manage:call", call.pk)
     status = 400 if request.method == "POST" else 200
     return render(
         request,
         "events/manage/call_form.html",
-        {"form": form, "here": "New open call"},
+        {"form": form, "here": _("New open call")},
         status=status,
     )
 
@@ -235,13 +239,13 @@ def call_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         except ServiceError as error:
             form.add_error(None, error.message)
         else:
-            messages.success(request, "Saved.")
+            messages.success(request, _("Saved."))
             return redirect("manage:call", call.pk)
     status = 400 if request.method == "POST" else 200
     return render(
         request,
         "events/manage/call_form.html",
-        {"form": form, "call": call, "here": "Edit"},
+        {"form": form, "call": call, "here": _("Edit")},
         status=status,
     )
 
@@ -285,7 +289,9 @@ def call_status(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     except ServiceError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, "Published." if publish else "Unpublished: the form is closed.")
+        messages.success(
+            request, _("Published.") if publish else _("Unpublished: the form is closed.")
+        )
     return redirect("manage:call", call.pk)
 
 
@@ -383,7 +389,7 @@ def pool(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         "events/manage/pool.html",
         {
             "call": call,
-            "here": "Pool",
+            "here": _("Pool"),
             "rows": shown,
             "total": total,
             "page": page,
@@ -435,7 +441,7 @@ def pool_action(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     back = reverse("manage:pool", args=[call.pk]) + "?" + request.POST.get("query", "")
     if not chosen.exists():
         messages.error(
-            request, "Nobody is selected: tick people in the table, or choose “all matching”."
+            request, _("Nobody is selected: tick people in the table, or choose “all matching”.")
         )
         return redirect(back)
     if action == "tag":
@@ -446,28 +452,36 @@ def pool_action(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         except ServiceError as error:
             messages.error(request, error.message)
         else:
-            messages.success(request, f"Tagged {n} {'person' if n == 1 else 'people'}.")
+            messages.success(
+                request, ngettext("Tagged %(n)s person.", "Tagged %(n)s people.", n) % {"n": n}
+            )
         return redirect(back)
     if action == "invite":
         event_id = request.POST.get("event", "")
         events = permitted(request.user, Event.objects.filter(team=call.team_id), "invitation.send")
         event = events.filter(pk=int(event_id)).first() if event_id.isdigit() else None
         if event is None:
-            messages.error(request, "Choose one of your events to invite them to.")
+            messages.error(request, _("Choose one of your events to invite them to."))
             return redirect(back)
         invitable = service.invite_rows(call=call, submissions=chosen)
         if invitable.left_out:
             n = invitable.left_out
             messages.warning(
                 request,
-                f"Left out {n} {'person' if n == 1 else 'people'} disqualified by this call's "
-                "screening rules: they cannot be invited from this call.",
+                ngettext(
+                    "Left out %(n)s person disqualified by this call's screening rules: they "
+                    "cannot be invited from this call.",
+                    "Left out %(n)s people disqualified by this call's screening rules: they "
+                    "cannot be invited from this call.",
+                    n,
+                )
+                % {"n": n},
             )
         if not invitable.rows:
             return redirect(back)
         request.session[POOL_PREFILL_KEY] = {"event": event.pk, "rows": invitable.rows}
         return redirect(reverse("manage:invite", args=[event.pk]) + "?from_pool=1")
-    return HttpResponse("Unknown action.", status=400)
+    return HttpResponse(_("Unknown action."), status=400)
 
 
 @organizer_required
@@ -476,7 +490,41 @@ def pool_csv(request: AuthenticatedRequest, pk: int) -> StreamingHttpResponse:
     call = get_call_or_404(request, pk, "call.export")
     f = _pool_filter(request, call)
     rows = service.csv_rows(call=call, viewer=request.user, filters=f)
-    return stream_csv(rows, f"call-{call.pk}-pool.csv")
+    return stream_csv(_worded_header(rows), f"call-{call.pk}-pool.csv")
+
+
+# The pool CSV's own columns (the engine's two, then services.open_calls.csv_rows') in the
+# reader's language; the questions' columns after them are the organizers' words.
+POOL_CSV_HEADER = {
+    "Response": pgettext_lazy("pool CSV", "Response"),
+    "Answered at": pgettext_lazy("pool CSV", "Answered at"),
+    "Email": pgettext_lazy("pool CSV", "Email"),
+    "Name": pgettext_lazy("pool CSV", "Name"),
+    "Role": pgettext_lazy("pool CSV", "Role"),
+    "Affiliation": pgettext_lazy("pool CSV", "Affiliation"),
+    "GitHub": "GitHub",
+    "Country or time zone": pgettext_lazy("pool CSV", "Country or time zone"),
+    "Would join a feedback session": pgettext_lazy("pool CSV", "Would join a feedback session"),
+    "Would join a prototype demo": pgettext_lazy("pool CSV", "Would join a prototype demo"),
+    "Consents to contact": pgettext_lazy("pool CSV", "Consents to contact"),
+    "Screening": pgettext_lazy("pool CSV", "Screening"),
+    "Screening reason": pgettext_lazy("pool CSV", "Screening reason"),
+}
+
+
+def _worded_header(rows: Iterator[list]) -> Iterator[list]:
+    """The rows with the header's own columns translated, now (the response streams later,
+    when the request's language may no longer be active)."""
+    words = {english: str(shown) for english, shown in POOL_CSV_HEADER.items()}
+    own = len(words)
+
+    def worded() -> Iterator[list]:
+        for n, row in enumerate(rows):
+            if n == 0:
+                row = [words.get(cell, cell) if i < own else cell for i, cell in enumerate(row)]
+            yield row
+
+    return worded()
 
 
 @organizer_required
@@ -489,7 +537,7 @@ def pool_results(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         "events/manage/pool_results.html",
         {
             "call": call,
-            "here": "Results",
+            "here": _("Results"),
             "results": service.pool_results(call=call, viewer=request.user, filters=f),
             "query": request.GET.urlencode(),
             "may_export": may(request.user, "call.export", call),
@@ -512,14 +560,15 @@ def submission_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     call = submission.call
     reviews = list(submission.reviews.select_related("reviewer").order_by("-updated_at"))
     mine = next((r for r in reviews if r.reviewer_id == request.user.pk), None)
+    blind = _blind(request, call)
     return render(
         request,
         "events/manage/submission.html",
         {
             "call": call,
             "submission": submission,
-            "here": "Submission",
-            "summary": service.summary(submission),
+            "here": _("Submission"),
+            "summary": _shown_summary(submission, blind=blind),
             "reviews": reviews,
             "review_form": ReviewForm(
                 initial={"score": mine.score, "note": mine.note} if mine else None
@@ -527,9 +576,20 @@ def submission_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             "tags_form": TagsForm(
                 initial={"tags": ", ".join(t.name for t in submission.tags.all())}
             ),
-            "blind": _blind(request, call),
+            "blind": blind,
         },
     )
+
+
+def _shown_summary(submission: Submission, *, blind: bool) -> list[tuple[str, str]]:
+    """What the person sent; while reviewing blind, without what names them. The labels are
+    compared both as written and in the reader's language (services.open_calls.summary may
+    give them translated)."""
+    lines = service.summary(submission)
+    if not blind:
+        return lines
+    naming = {"Name", "GitHub", "Affiliation", _("Name"), _("Affiliation")}
+    return [(label, value) for label, value in lines if label not in naming]
 
 
 @organizer_required
@@ -539,7 +599,7 @@ def submission_review(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     form = ReviewForm(request.POST)
     if not form.is_valid():
         messages.error(
-            request, "Choose a score from 1 to 5 (and keep the note under 5,000 characters)."
+            request, _("Choose a score from 1 to 5 (and keep the note under 5,000 characters).")
         )
         return redirect("manage:submission", submission.pk)
     try:
@@ -552,7 +612,7 @@ def submission_review(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     except ServiceError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, "Your review is saved.")
+        messages.success(request, _("Your review is saved."))
     return redirect("manage:submission", submission.pk)
 
 
@@ -562,12 +622,12 @@ def submission_tags(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     submission = organized_submission(request, pk)
     form = TagsForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Tags: at most 500 characters.")
+        messages.error(request, _("Tags: at most 500 characters."))
         return redirect("manage:submission", submission.pk)
     try:
         service.set_tags(submission=submission, actor=request.user, names=form.names())
     except ServiceError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, "Tags saved.")
+        messages.success(request, _("Tags saved."))
     return redirect("manage:submission", submission.pk)

@@ -12,12 +12,21 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.http import AuthenticatedRequest
 
 from .. import current_team
-from ..forms.panel import Row, as_query, definition_of, operator_groups, read_rows, rows_of
+from ..forms.panel import (
+    Row,
+    as_query,
+    definition_of,
+    field_choices,
+    operator_groups,
+    read_rows,
+    rows_of,
+)
 from ..models import PanelMember, Segment, Team
 from ..permissions import get_or_404, get_team_or_404, may, organizer_required
 from ..services import ServiceError, panel_person
@@ -38,7 +47,9 @@ def _segment(request: HttpRequest, pk: int, action: str) -> Segment:
 def _page_number(request: HttpRequest) -> int:
     raw = request.GET.get("page", "1")
     if not raw.isdigit() or not raw.isascii() or len(raw) > MAX_PAGE_DIGITS or int(raw) < 1:
-        raise BadPage(f"“{raw[:20]}” is not a page number: pages are numbered from 1.")
+        raise BadPage(
+            _("“%(raw)s” is not a page number: pages are numbered from 1.") % {"raw": raw[:20]}
+        )
     return int(raw)
 
 
@@ -56,7 +67,7 @@ def _table(request: HttpRequest, people: QuerySet[PanelMember], query: str) -> d
 def _editor(team: Team, rows: list[Row]) -> dict:
     return {
         "rows": rows or [Row()],
-        "fields": service.field_choices(service.attribute_names(team)),
+        "fields": field_choices(service.attribute_names(team)),
         "operators": operator_groups(),
         "calls": service.call_choices(team),
     }
@@ -185,12 +196,12 @@ def _save_or_show(
             segment = service.create_segment(
                 team=team, actor=request.user, name=name, definition=definition
             )
-            messages.success(request, f"Segment “{segment.name}” saved.")
+            messages.success(request, _("Segment “%(name)s” saved.") % {"name": segment.name})
         else:
             segment = service.update_segment(
                 segment=segment, actor=request.user, name=name, definition=definition
             )
-            messages.success(request, f"Segment “{segment.name}” updated.")
+            messages.success(request, _("Segment “%(name)s” updated.") % {"name": segment.name})
     except ServiceError as refusal:
         return _edit_page(
             request, team, segment=segment, name=name, rows=rows, status=400, error=refusal.message
@@ -241,6 +252,6 @@ def segment_delete(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     team = found.team
     if request.method == "POST":
         service.delete_segment(segment=found, actor=request.user)
-        messages.success(request, f"Segment “{found.name}” deleted.")
+        messages.success(request, _("Segment “%(name)s” deleted.") % {"name": found.name})
         return redirect(reverse("manage:panel", args=[team.slug]))
     return render(request, "events/manage/segment_delete.html", {"team": team, "segment": found})

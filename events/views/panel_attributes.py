@@ -8,6 +8,7 @@ to one of the team's calls and the name is free, and refreshes the panel."""
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.http import AuthenticatedRequest
@@ -38,7 +39,7 @@ def _page(request: HttpRequest, team: Team, *, error: str = "", typed=None, stat
         "events/manage/panel_attributes.html",
         {
             "team": team,
-            "here": "Attributes",
+            "here": _("Attributes"),
             "attributes": list(attributes),
             "questions": _questions(team),
             "may_edit": may(request.user, "panel.edit", team),
@@ -61,14 +62,16 @@ def panel_attributes(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     if raw.isdigit() and raw.isascii() and len(raw) < 12:
         question = Question.objects.filter(pk=int(raw)).first()
     if question is None:
-        return _page(request, team, error="Choose a question.", typed=typed, status=400)
+        return _page(request, team, error=_("Choose a question."), typed=typed, status=400)
     try:
         attribute = service.add_attribute(
             team=team, question=question, name=request.POST.get("name", "")
         )
     except ServiceError as error:
         return _page(request, team, error=error.message, typed=typed, status=400)
-    messages.success(request, f"The answers now fill the attribute {attribute.name}.")
+    messages.success(
+        request, _("The answers now fill the attribute %(name)s.") % {"name": attribute.name}
+    )
     return redirect("manage:panel_attributes", slug=team.slug)
 
 
@@ -79,5 +82,7 @@ def panel_attribute_remove(request: AuthenticatedRequest, pk: int) -> HttpRespon
         request, PanelAttribute.objects.select_related("team"), "panel.edit", pk=pk
     )
     service.remove_attribute(attribute=attribute)
-    messages.success(request, f"{attribute.name} is no longer an attribute of the panel.")
+    messages.success(
+        request, _("%(name)s is no longer an attribute of the panel.") % {"name": attribute.name}
+    )
     return redirect("manage:panel_attributes", slug=attribute.team.slug)

@@ -12,9 +12,11 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.http import AuthenticatedRequest
+from accounts.middleware import prefer_team_language
 
 from .. import current_team
 from ..forms.teams import InviteForm, RoleForm, TeamForm
@@ -97,13 +99,13 @@ def team_settings(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     form = TeamForm(request.POST, team=found, prefix="settings")
     if not form.is_valid():
         return _team_page(
-            request, found, status=400, error="Check the settings below.", settings_form=form
+            request, found, status=400, error=_("Check the settings below."), settings_form=form
         )
     try:
         found = service.update_team(team=found, actor=request.user, **form.service_fields())
     except ServiceError as refusal:
         return _team_page(request, found, status=400, error=refusal.message, settings_form=form)
-    messages.success(request, "The team's settings are saved.")
+    messages.success(request, _("The team's settings are saved."))
     return redirect("manage:team", slug=found.slug)
 
 
@@ -117,7 +119,7 @@ def team_invite(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     form = InviteForm(request.POST, prefix="invite")
     if not form.is_valid():
         return _team_page(
-            request, found, status=400, error="Check the invitation below.", invite_form=form
+            request, found, status=400, error=_("Check the invitation below."), invite_form=form
         )
     try:
         invitation = service.invite_member(
@@ -130,7 +132,8 @@ def team_invite(request: AuthenticatedRequest, slug: str) -> HttpResponse:
         return _team_page(request, found, status=400, error=refusal.message, invite_form=form)
     messages.success(
         request,
-        f"Invitation sent to {invitation.email} as {invitation.get_role_display().lower()}.",
+        _("Invitation sent to %(email)s as %(role)s.")
+        % {"email": invitation.email, "role": invitation.get_role_display().lower()},
     )
     return redirect("manage:team", slug=found.slug)
 
@@ -146,7 +149,7 @@ def member_role(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRespon
     membership = _membership(found, pk)
     form = RoleForm(request.POST)
     if not form.is_valid():
-        return _team_page(request, found, status=400, error="Choose one of the roles.")
+        return _team_page(request, found, status=400, error=_("Choose one of the roles."))
     try:
         service.change_role(
             team=found, actor=request.user, membership=membership, role=form.cleaned_data["role"]
@@ -154,7 +157,9 @@ def member_role(request: AuthenticatedRequest, slug: str, pk: int) -> HttpRespon
     except ServiceError as refusal:
         return _team_page(request, found, status=400, error=refusal.message)
     messages.success(
-        request, f"{membership.user.email} is now {Role(form.cleaned_data['role']).label.lower()}."
+        request,
+        _("%(email)s is now %(role)s.")
+        % {"email": membership.user.email, "role": Role(form.cleaned_data["role"]).label.lower()},
     )
     if not may(request.user, "team.manage", found):
         return redirect("manage:dashboard")  # the owner made themselves something else
@@ -171,9 +176,11 @@ def member_remove(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResp
     except ServiceError as refusal:
         return _team_page(request, found, status=400, error=refusal.message)
     if membership.user_id == request.user.pk:
-        messages.success(request, f"You left {found.name}.")
+        messages.success(request, _("You left %(team)s.") % {"team": found.name})
         return redirect("manage:dashboard" if _in_a_team(request) else "home")
-    messages.success(request, f"{membership.user.email} is no longer in the team.")
+    messages.success(
+        request, _("%(email)s is no longer in the team.") % {"email": membership.user.email}
+    )
     return redirect("manage:team", slug=found.slug)
 
 
@@ -202,7 +209,7 @@ def team_leave(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     except ServiceError as refusal:
         context["error"] = refusal.message
         return render(request, "events/manage/team_leave.html", context, status=400)
-    messages.success(request, f"You left {found.name}.")
+    messages.success(request, _("You left %(team)s.") % {"team": found.name})
     return redirect("manage:dashboard" if _in_a_team(request) else "home")
 
 
@@ -220,7 +227,9 @@ def invitation_resend(request: AuthenticatedRequest, slug: str, pk: int) -> Http
     except ServiceError as refusal:
         return _team_page(request, found, status=400, error=refusal.message)
     messages.success(
-        request, f"Invitation sent again to {invitation.email}; the earlier link no longer works."
+        request,
+        _("Invitation sent again to %(email)s; the earlier link no longer works.")
+        % {"email": invitation.email},
     )
     return redirect("manage:team", slug=found.slug)
 
@@ -234,7 +243,9 @@ def invitation_revoke(request: AuthenticatedRequest, slug: str, pk: int) -> Http
         service.revoke_invitation(team=found, actor=request.user, invitation=invitation)
     except ServiceError as refusal:
         return _team_page(request, found, status=400, error=refusal.message)
-    messages.success(request, f"The invitation of {invitation.email} is revoked.")
+    messages.success(
+        request, _("The invitation of %(email)s is revoked.") % {"email": invitation.email}
+    )
     return redirect("manage:team", slug=found.slug)
 
 
@@ -247,13 +258,14 @@ def team_delete(request: AuthenticatedRequest, slug: str) -> HttpResponse:
             request,
             found,
             status=400,
-            error=f"To delete the team, type its short name ({found.slug}) in the box.",
+            error=_("To delete the team, type its short name (%(slug)s) in the box.")
+            % {"slug": found.slug},
         )
     try:
         service.delete_team(team=found, actor=request.user)
     except ServiceError as refusal:
         return _team_page(request, found, status=400, error=refusal.message)
-    messages.success(request, f"The team {found.name} is deleted.")
+    messages.success(request, _("The team %(team)s is deleted.") % {"team": found.name})
     return redirect("manage:dashboard" if _in_a_team(request) else "home")
 
 
@@ -282,7 +294,10 @@ def team_create(request: AuthenticatedRequest) -> HttpResponse:
             status=400,
         )
     current_team.remember(request, created)
-    messages.success(request, f"The team {created.name} is ready: invite the people you work with.")
+    messages.success(
+        request,
+        _("The team %(team)s is ready: invite the people you work with.") % {"team": created.name},
+    )
     return redirect("manage:team", slug=created.slug)
 
 
@@ -299,9 +314,11 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
         return render(
             request,
             "events/team_join.html",
-            {"closed": "This join link is not valid: it may be mistyped or cut short."},
+            {"closed": _("This join link is not valid: it may be mistyped or cut short.")},
             status=404,
         )
+    # A page about one team: shown in its language to a reader who named none.
+    prefer_team_language(request, invitation.team.language)
     user = request.user
     here = request.path
     context: dict[str, object] = {
@@ -335,6 +352,7 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
     current_team.remember(request, membership.team)
     messages.success(
         request,
-        f"Welcome to {membership.team.name}: you are {membership.get_role_display().lower()}.",
+        _("Welcome to %(team)s: you are %(role)s.")
+        % {"team": membership.team.name, "role": membership.get_role_display().lower()},
     )
     return redirect("manage:team_dashboard", slug=membership.team.slug)

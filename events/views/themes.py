@@ -6,10 +6,14 @@ Who: those who may read the answers (a survey's results: "survey.results"; a cal
 "call.edit") rename, pin, merge and recompute; a theme's CSV is behind the export the
 survey's or pool's CSV is behind. Anyone else gets a 404."""
 
+import itertools
+
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.http import AuthenticatedRequest
@@ -71,7 +75,7 @@ def question_themes(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             else [],
             "segment": segment,
             "segment_error": error,
-            "here": "Themes",
+            "here": _("Themes"),
             "question": question,
             "overview": found,
             "may_edit": may(request.user, owner.edit, owner.obj),
@@ -90,7 +94,7 @@ def question_themes_request(request: AuthenticatedRequest, pk: int) -> HttpRespo
     except ServiceError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, "The themes will be computed in a moment. Reload to see them.")
+        messages.success(request, _("The themes will be computed in a moment. Reload to see them."))
     return redirect("manage:question_themes", question.pk)
 
 
@@ -100,7 +104,7 @@ def question_themes_settings(request: AuthenticatedRequest, pk: int) -> HttpResp
     question, _owner = _question_or_404(request, pk, "edit")
     raw = [request.POST.get(name, "").strip() for name in ("min_themes", "max_themes")]
     if not all(v.isascii() and v.isdigit() and len(v) <= MAX_ID_DIGITS for v in raw):
-        messages.error(request, "The fewest and most themes must be whole numbers.")
+        messages.error(request, _("The fewest and most themes must be whole numbers."))
         return redirect("manage:question_themes", question.pk)
     try:
         service.configure(
@@ -110,7 +114,7 @@ def question_themes_settings(request: AuthenticatedRequest, pk: int) -> HttpResp
         messages.error(request, error.message)
     else:
         messages.success(
-            request, "Saved. The themes will be computed again in a moment. Reload to see them."
+            request, _("Saved. The themes will be computed again in a moment. Reload to see them.")
         )
     return redirect("manage:question_themes", question.pk)
 
@@ -147,7 +151,7 @@ def theme_merge(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     if raw.isascii() and raw.isdigit() and len(raw) <= MAX_ID_DIGITS:
         into = Theme.objects.filter(pk=raw).first()
     if into is None:
-        message = "Choose a theme of this question to merge into."
+        message = _("Choose a theme of this question to merge into.")
         return HttpResponse(message, status=400, content_type="text/plain")
     try:
         service.merge(theme=theme, into=into, actor=request.user)
@@ -174,7 +178,7 @@ def theme_answers(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         "events/manage/theme_answers.html",
         {
             **_context(question, owner),
-            "here": "Theme",
+            "here": _("Theme"),
             "question": question,
             "theme": listed,
             "answers": answers,
@@ -193,9 +197,14 @@ def theme_csv(request: AuthenticatedRequest, pk: int) -> HttpResponseBase:
     theme, _question, owner = _theme_or_404(request, pk, "export")
     if service.withheld(owner, service.shown(theme).size):
         return HttpResponse(
-            "Fewer than 3 people's answers are in this theme. The survey is anonymous, so "
-            "they are not shown on their own.",
+            _(
+                "Fewer than 3 people's answers are in this theme. The survey is anonymous, so "
+                "they are not shown on their own."
+            ),
             status=403,
             content_type="text/plain",
         )
-    return stream_csv(service.csv_rows(theme=theme), f"theme-{theme.pk}.csv")
+    header = {"Theme": pgettext("theme CSV", "Theme"), "Answer": pgettext("theme CSV", "Answer")}
+    rows = service.csv_rows(theme=theme)
+    first = [header.get(cell, cell) for cell in next(rows)]
+    return stream_csv(itertools.chain([first], rows), f"theme-{theme.pk}.csv")

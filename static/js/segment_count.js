@@ -13,14 +13,17 @@
   var timer = null;
   var asked = 0;
 
-  function say(strong, rest, before) {
-    status.textContent = before || "";
-    if (strong) {
+  function say(sentence, number) {
+    // The number, if any, in bold where the sentence (translated, /jsi18n/) puts it.
+    status.textContent = "";
+    var parts = sentence.split("%(count)s");
+    status.appendChild(document.createTextNode(parts[0]));
+    if (parts.length > 1) {
       var count = document.createElement("strong");
-      count.textContent = strong;
+      count.textContent = String(number);
       status.appendChild(count);
+      status.appendChild(document.createTextNode(parts.slice(1).join("")));
     }
-    status.appendChild(document.createTextNode(rest));
   }
 
   function draft() {
@@ -38,21 +41,16 @@
       .then(function (answer) {
         if (mine !== asked) { return; }  // a later edit asked again: its answer is the one
         if (typeof answer.count === "number") {
-          // One sentence for translators; the count goes in its <strong>, the rest around it.
-          var parts = ngettext(
-            "%(count)s person matches these conditions now.",
-            "%(count)s people match these conditions now.",
-            answer.count
-          ).split("%(count)s");
-          say(String(answer.count), parts[1] || "", parts[0]);
+          say(ngettext("%(count)s person matches these conditions now.",
+            "%(count)s people match these conditions now.", answer.count), answer.count);
         } else {
-          say("", interpolate(gettext("Not counted: %(reason)s"), {
-            reason: answer.error || gettext("these conditions are not complete.")
+          say(interpolate(gettext("Not counted: %(why)s"), {
+            why: answer.error || gettext("these conditions are not complete."),
           }, true));
         }
       })
       .catch(function () {
-        if (mine === asked) { say("", gettext("Could not count just now: use “Count matching people”.")); }
+        if (mine === asked) { say(gettext("Could not count just now: use “Count matching people”.")); }
       });
   }
 

@@ -170,7 +170,10 @@ def test_progress_is_shown_while_rescoring_and_as_json(org, call, people, monkey
     post_rules(org, call, Use__RAG="disqualify")
 
     page = org.get(rules_url(call)).content.decode()
-    assert "Re-scoring: <strong>0</strong> of 3" in page
+    assert (
+        'Re-scoring: <strong class="progress-current">0</strong> of '
+        '<span class="progress-total">3</span>' in page
+    )
     data = org.get(reverse("manage:call_rules_progress", args=[call.pk])).json()
     assert data == {"version": 1, "total": 3, "current": 0, "done": False}
 
