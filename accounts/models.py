@@ -8,11 +8,12 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone as django_timezone
+from django.utils.translation import gettext_lazy as _
 
 
 def validate_timezone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
-        raise ValidationError("%(value)s is not a known time zone.", params={"value": value})
+        raise ValidationError(_("%(value)s is not a known time zone."), params={"value": value})
 
 
 def new_calendar_token() -> str:
@@ -43,33 +44,33 @@ class User(AbstractBaseUser, PermissionsMixin):
     """A person: email is the login. Profile fields are what a developer community needs."""
 
     class Role(models.TextChoices):
-        DEVELOPER = "developer", "Developer"
-        RESEARCHER = "researcher", "Researcher"
-        COMMUNITY = "community", "Community member"
-        OTHER = "other", "Other"
+        DEVELOPER = "developer", _("Developer")
+        RESEARCHER = "researcher", _("Researcher")
+        COMMUNITY = "community", _("Community member")
+        OTHER = "other", _("Other")
 
-    email = models.EmailField("email address", unique=True, max_length=EMAIL_MAX_LENGTH)
+    email = models.EmailField(_("email address"), unique=True, max_length=EMAIL_MAX_LENGTH)
     display_name = models.CharField(max_length=100, blank=True)
     github_handle = models.CharField(
-        "GitHub handle",
+        _("GitHub handle"),
         max_length=39,
         blank=True,
         validators=[
             RegexValidator(
                 r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9]))*$",
-                "A GitHub handle has letters, digits and single hyphens, and no @.",
+                _("A GitHub handle has letters, digits and single hyphens, and no @."),
             )
         ],
     )
-    affiliation = models.CharField("company or affiliation", max_length=200, blank=True)
+    affiliation = models.CharField(_("company or affiliation"), max_length=200, blank=True)
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.DEVELOPER)
     timezone = models.CharField(
-        "time zone", max_length=64, default="UTC", validators=[validate_timezone]
+        _("time zone"), max_length=64, default="UTC", validators=[validate_timezone]
     )
     # "" follows the browser (cookie, then Accept-Language); else one of settings.LANGUAGES.
     # No choices here, so that adding a catalogue needs no migration.
     language = models.CharField(max_length=12, blank=True, default="")
-    what_i_build = models.TextField("what I build", max_length=1000, blank=True)
+    what_i_build = models.TextField(_("what I build"), max_length=1000, blank=True)
     # Secret of the private calendar feed; resetting it cuts off every old subscription.
     calendar_token = models.CharField(max_length=64, unique=True, default=new_calendar_token)
     is_staff = models.BooleanField(default=False)

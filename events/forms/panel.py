@@ -87,4 +87,4 @@ def operator_groups() -> list[tuple[str, list[tuple[str, str]]]]:
         ("Tags", ["has_any", "has_none"]),
         ("Calls", ["any_of", "none_of"]),
     ]
-    return [(name, [(op, segments.OP_LABELS[op]) for op in ops]) for name, ops in groups]
+    return [(name, [(op, str(segments.OP_LABELS[op])) for op in ops]) for name, ops in groups]
