@@ -10,8 +10,7 @@ from django.db.models import Case, Exists, F, OuterRef, Value, When
 from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
 from accounts.models import User
 
@@ -85,7 +84,7 @@ def _check_shares(shares: dict) -> None:
         raise ServiceError(_("Reserved shares add up to more than 100%."))
 
 
-NO_DRAW_WITHOUT_CLOSING = _lazy(
+NO_DRAW_WITHOUT_CLOSING = gettext_lazy(
     "A lottery is drawn when registration closes: set the time registration closes."
 )
 

@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Q
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from accounts.models import User
 
@@ -124,7 +124,7 @@ def answered(*, answers: dict[str, Any], questions: list[Question]) -> list[tupl
 # engine's (which kinds an applicant may be asked, MAX_QUESTIONS, only events that take
 # applications), and keep the answers on registrations true.
 
-ONLY_APPLICATIONS = _lazy(
+ONLY_APPLICATIONS = gettext_lazy(
     "Only events with approval or lottery registration ask screening questions."
 )
 

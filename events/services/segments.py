@@ -32,8 +32,7 @@ from django.db.models.sql.compiler import SQLCompiler
 from django.utils import timezone
 from django.utils.formats import get_format, number_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
-from django.utils.translation import ngettext_lazy, pgettext
+from django.utils.translation import gettext_lazy, ngettext_lazy, pgettext, pgettext_lazy
 
 from accounts.models import User
 
@@ -62,22 +61,22 @@ class Field:
 
 
 FIELDS: dict[str, Field] = {
-    "role": Field(_lazy("Role"), "role"),
-    "affiliation": Field(_lazy("Affiliation"), "text"),
-    "location": Field(_lazy("Country or time zone"), "location"),
-    "consent": Field(_lazy("Agreed to be contacted"), "consent"),
-    "attended": Field(_lazy("Sessions attended"), "number"),
-    "no_shows": Field(_lazy("No-shows"), "number"),
-    "invitations": Field(_lazy("Invitations received"), "number"),
-    "calls_answered": Field(_lazy("Calls answered"), "number"),
-    "registrations": Field(_lazy("Registrations"), "number"),
-    "surveys_answered": Field(_lazy("Surveys answered"), "number"),
-    "last_contacted_at": Field(_lazy("Last contacted"), "date"),
-    "last_attended_at": Field(_lazy("Last attended"), "date"),
-    "tags": Field(_lazy("Tags"), "tags"),
-    "review_score": Field(_lazy("Mean review score"), "score"),
-    "calls": Field(_lazy("Answered call"), "calls"),
-    "qualified_calls": Field(_lazy("Qualified in call"), "calls"),
+    "role": Field(gettext_lazy("Role"), "role"),
+    "affiliation": Field(gettext_lazy("Affiliation"), "text"),
+    "location": Field(gettext_lazy("Country or time zone"), "location"),
+    "consent": Field(gettext_lazy("Agreed to be contacted"), "consent"),
+    "attended": Field(gettext_lazy("Sessions attended"), "number"),
+    "no_shows": Field(gettext_lazy("No-shows"), "number"),
+    "invitations": Field(gettext_lazy("Invitations received"), "number"),
+    "calls_answered": Field(gettext_lazy("Calls answered"), "number"),
+    "registrations": Field(gettext_lazy("Registrations"), "number"),
+    "surveys_answered": Field(gettext_lazy("Surveys answered"), "number"),
+    "last_contacted_at": Field(gettext_lazy("Last contacted"), "date"),
+    "last_attended_at": Field(gettext_lazy("Last attended"), "date"),
+    "tags": Field(gettext_lazy("Tags"), "tags"),
+    "review_score": Field(gettext_lazy("Mean review score"), "score"),
+    "calls": Field(gettext_lazy("Answered call"), "calls"),
+    "qualified_calls": Field(gettext_lazy("Qualified in call"), "calls"),
 }
 
 # The operators each kind of field takes, in the order the form offers them.
@@ -95,19 +94,19 @@ OPS: dict[str, tuple[str, ...]] = {
 }
 
 OP_LABELS: "dict[str, str | StrPromise]" = {
-    "in": _lazy("is any of"),
-    "contains": _lazy("contains"),
-    "is": _lazy("is"),
-    "eq": _lazy("is exactly"),
-    "gte": _lazy("is at least"),
-    "lte": _lazy("is at most"),
-    "never": _lazy("never"),
-    "more_than": _lazy("more than … days ago"),
-    "within": _lazy("within the last … days"),
-    "has_any": _lazy("has any of"),
-    "has_none": _lazy("has none of"),
-    "any_of": _lazy("any of"),
-    "none_of": _lazy("none of"),
+    "in": pgettext_lazy("segment operator", "is any of"),
+    "contains": pgettext_lazy("segment operator", "contains"),
+    "is": pgettext_lazy("segment operator", "is"),
+    "eq": pgettext_lazy("segment operator", "is exactly"),
+    "gte": pgettext_lazy("segment operator", "is at least"),
+    "lte": pgettext_lazy("segment operator", "is at most"),
+    "never": pgettext_lazy("segment operator", "never"),
+    "more_than": pgettext_lazy("segment operator", "more than … days ago"),
+    "within": pgettext_lazy("segment operator", "within the last … days"),
+    "has_any": pgettext_lazy("segment operator", "has any of"),
+    "has_none": pgettext_lazy("segment operator", "has none of"),
+    "any_of": pgettext_lazy("segment operator", "any of"),
+    "none_of": pgettext_lazy("segment operator", "none of"),
 }
 
 # What a typed condition may call a role, in English whatever the page's language (as a
@@ -119,10 +118,10 @@ ROLE_PLURALS = {
     User.Role.OTHER: "people of another role",
 }
 ROLE_GROUPS = {
-    User.Role.DEVELOPER: _lazy("developers"),
-    User.Role.RESEARCHER: _lazy("researchers"),
-    User.Role.COMMUNITY: _lazy("community members"),
-    User.Role.OTHER: _lazy("people of another role"),
+    User.Role.DEVELOPER: gettext_lazy("developers"),
+    User.Role.RESEARCHER: gettext_lazy("researchers"),
+    User.Role.COMMUNITY: gettext_lazy("community members"),
+    User.Role.OTHER: gettext_lazy("people of another role"),
 }
 
 YES = {"yes", "true", "1", "y"}
@@ -523,37 +522,37 @@ def members(team: Team, definition: list[Condition]) -> QuerySet[PanelMember]:
 # "is exactly", "is at least", "is at most"); plurals by the number.
 COUNTS: dict[str, tuple[Any, ...]] = {
     "attended": (
-        _lazy("never attended"),
+        gettext_lazy("never attended"),
         ngettext_lazy("attended %(n)s time", "attended %(n)s times", "n"),
         ngettext_lazy("attended at least %(n)s time", "attended at least %(n)s times", "n"),
         ngettext_lazy("attended at most %(n)s time", "attended at most %(n)s times", "n"),
     ),
     "no_shows": (
-        _lazy("no no-shows"),
+        gettext_lazy("no no-shows"),
         ngettext_lazy("%(n)s no-show", "%(n)s no-shows", "n"),
         ngettext_lazy("at least %(n)s no-show", "at least %(n)s no-shows", "n"),
         ngettext_lazy("at most %(n)s no-show", "at most %(n)s no-shows", "n"),
     ),
     "invitations": (
-        _lazy("never invited"),
+        gettext_lazy("never invited"),
         ngettext_lazy("invited %(n)s time", "invited %(n)s times", "n"),
         ngettext_lazy("invited at least %(n)s time", "invited at least %(n)s times", "n"),
         ngettext_lazy("invited at most %(n)s time", "invited at most %(n)s times", "n"),
     ),
     "calls_answered": (
-        _lazy("answered no call"),
+        gettext_lazy("answered no call"),
         ngettext_lazy("answered %(n)s call", "answered %(n)s calls", "n"),
         ngettext_lazy("answered at least %(n)s call", "answered at least %(n)s calls", "n"),
         ngettext_lazy("answered at most %(n)s call", "answered at most %(n)s calls", "n"),
     ),
     "registrations": (
-        _lazy("never registered"),
+        gettext_lazy("never registered"),
         ngettext_lazy("registered %(n)s time", "registered %(n)s times", "n"),
         ngettext_lazy("registered at least %(n)s time", "registered at least %(n)s times", "n"),
         ngettext_lazy("registered at most %(n)s time", "registered at most %(n)s times", "n"),
     ),
     "surveys_answered": (
-        _lazy("answered no survey"),
+        gettext_lazy("answered no survey"),
         ngettext_lazy("answered %(n)s survey", "answered %(n)s surveys", "n"),
         ngettext_lazy("answered at least %(n)s survey", "answered at least %(n)s surveys", "n"),
         ngettext_lazy("answered at most %(n)s survey", "answered at most %(n)s surveys", "n"),
@@ -562,7 +561,7 @@ COUNTS: dict[str, tuple[Any, ...]] = {
 # (never, more than n days ago, within the last n days)
 DATES: dict[str, tuple[Any, ...]] = {
     "last_contacted_at": (
-        _lazy("never contacted"),
+        gettext_lazy("never contacted"),
         ngettext_lazy(
             "last contacted more than %(n)s day ago", "last contacted more than %(n)s days ago", "n"
         ),
@@ -571,7 +570,7 @@ DATES: dict[str, tuple[Any, ...]] = {
         ),
     ),
     "last_attended_at": (
-        _lazy("never attended"),
+        gettext_lazy("never attended"),
         ngettext_lazy(
             "last attended more than %(n)s day ago", "last attended more than %(n)s days ago", "n"
         ),

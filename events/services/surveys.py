@@ -14,7 +14,7 @@ from django.db import connection, transaction
 from django.db.models import Count, F, Max, Q, QuerySet
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from accounts.models import User
 
@@ -48,10 +48,10 @@ Kind = Question.Kind
 
 # Written in the team's language when the survey is made; the organizers' text from then on.
 STARTER_QUESTIONS = [
-    (Kind.RATING, _lazy("Overall, how would you rate this session?"), True),
-    (Kind.NPS, _lazy("How likely are you to recommend it to a fellow developer?"), False),
-    (Kind.LONG_TEXT, _lazy("What was most useful?"), False),
-    (Kind.LONG_TEXT, _lazy("What should we change or improve?"), False),
+    (Kind.RATING, gettext_lazy("Overall, how would you rate this session?"), True),
+    (Kind.NPS, gettext_lazy("How likely are you to recommend it to a fellow developer?"), False),
+    (Kind.LONG_TEXT, gettext_lazy("What was most useful?"), False),
+    (Kind.LONG_TEXT, gettext_lazy("What should we change or improve?"), False),
 ]
 
 

@@ -21,7 +21,7 @@ from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from accounts.models import User
 
@@ -615,14 +615,14 @@ class Split:
 OVER = 10  # percentage points: less is noise on a page of themes
 Z = 2.0  # about one theme in forty would pass by chance alone
 NPS_GROUPS = (
-    (0, 6, _lazy("Detractors (0-6)")),
-    (7, 8, _lazy("Passives (7-8)")),
-    (9, 10, _lazy("Promoters (9-10)")),
+    (0, 6, gettext_lazy("Detractors (0-6)")),
+    (7, 8, gettext_lazy("Passives (7-8)")),
+    (9, 10, gettext_lazy("Promoters (9-10)")),
 )
 RATING_GROUPS = (
-    (1, 2, _lazy("Low (1-2)")),
-    (3, 3, _lazy("Middle (3)")),
-    (4, 5, _lazy("High (4-5)")),
+    (1, 2, gettext_lazy("Low (1-2)")),
+    (3, 3, gettext_lazy("Middle (3)")),
+    (4, 5, gettext_lazy("High (4-5)")),
 )
 
 
