@@ -272,7 +272,7 @@ def test_choice_labels_read_in_french_and_language_names_in_their_own_words():
         )
         assert session.get_status_display() == "Annulée"
         assert registration.get_status_display() == "Sur liste d’attente"
-        assert User(role="researcher").get_role_display() == "Chercheur"
+        assert User(role="researcher").get_role_display() == "Chercheur ou chercheuse"
         assert dict(Team.Language.choices) == {"en": "English", "fr": "Français"}
         assert str(ROLE_HELP[Role.DOOR]) == (
             "Enregistre l’arrivée des personnes aux sessions de l’équipe, et rien d’autre."
