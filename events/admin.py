@@ -3,6 +3,7 @@ registration statuses are read-only here, and actions call the same functions as
 
 from django import forms
 from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 
@@ -70,7 +71,7 @@ class RegistrationAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False
 
-    @admin.action(description="Cancel the selected registrations (frees their seats)")
+    @admin.action(description=_("Cancel the selected registrations (frees their seats)"))
     def cancel_selected(self, request, queryset):
         for registration in queryset:
             try:
@@ -78,7 +79,12 @@ class RegistrationAdmin(admin.ModelAdmin):
                     registration=registration, actor=request.user, by_organizer=True
                 )
             except ServiceError as error:
-                self.message_user(request, f"{registration}: {error.message}", messages.WARNING)
+                self.message_user(
+                    request,
+                    _("%(registration)s: %(reason)s")
+                    % {"registration": registration, "reason": error.message},
+                    messages.WARNING,
+                )
 
 
 @admin.register(Notification)
@@ -122,7 +128,7 @@ class TeamAdminForm(forms.ModelForm):
     owner = forms.ModelChoiceField(
         queryset=User.objects.order_by("email"),
         required=False,
-        help_text="The team's first owner (you, if left empty). Only when creating a team.",
+        help_text=_("The team's first owner (you, if left empty). Only when creating a team."),
     )
 
     class Meta:

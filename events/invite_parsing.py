@@ -11,6 +11,8 @@ from email.utils import parseaddr
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
 
 MAX_ROWS = 5000
 MAX_BYTES = 2 * 1024 * 1024
@@ -57,8 +59,14 @@ def _check_email(raw: str) -> str | None:
 def _count_guard(count: int) -> None:
     if count > MAX_ROWS:
         raise ListError(
-            f"This list has {count:,} rows; at most {MAX_ROWS:,} can be invited at once. "
-            "Split it into smaller lists."
+            _(
+                "This list has %(count)s rows; at most %(most)s can be invited at once. "
+                "Split it into smaller lists."
+            )
+            % {
+                "count": number_format(count, force_grouping=True),
+                "most": number_format(MAX_ROWS, force_grouping=True),
+            }
         )
 
 
@@ -66,14 +74,14 @@ def parse_pasted(text: str) -> Parsed:
     lines = [(n, line.strip()) for n, line in enumerate(text.splitlines(), start=1)]
     lines = [(n, line) for n, line in lines if line]
     if not lines:
-        raise ListError("The list is empty: paste one email address per line.")
+        raise ListError(_("The list is empty: paste one email address per line."))
     _count_guard(len(lines))
     parsed = Parsed()
     for n, line in lines:
         if "<" in line or ">" in line:
             name, address = parseaddr(line)
             if not address or line.count("<") != 1:
-                parsed.errors.append((n, line, "Not of the form Name <email@example.com>."))
+                parsed.errors.append((n, line, _("Not of the form Name <email@example.com>.")))
                 continue
         else:
             # "email", "email, name" or "name, email": take the cell that looks like an email.
@@ -82,7 +90,7 @@ def parse_pasted(text: str) -> Parsed:
             name = " ".join(c for c in cells if c != address)
         email = _check_email(address)
         if email is None:
-            parsed.errors.append((n, line, "Not a valid email address."))
+            parsed.errors.append((n, line, _("Not a valid email address.")))
             continue
         parsed.rows.append(Row(line=n, email=email, name=name.strip().strip('"')[:200]))
     return parsed
@@ -90,17 +98,17 @@ def parse_pasted(text: str) -> Parsed:
 
 def _decode(data: bytes) -> str:
     if not data.strip():
-        raise ListError("The file is empty.")
+        raise ListError(_("The file is empty."))
     if len(data) > MAX_BYTES:
-        raise ListError("The file is larger than 2 MB; split it into smaller lists.")
+        raise ListError(_("The file is larger than 2 MB; split it into smaller lists."))
     if b"\x00" in data:
-        raise ListError("This is not a CSV text file (it looks binary).")
+        raise ListError(_("This is not a CSV text file (it looks binary)."))
     for encoding in ("utf-8-sig", "cp1252"):
         try:
             return data.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise ListError("This file is not text in a known encoding; save it as UTF-8 CSV.")
+    raise ListError(_("This file is not text in a known encoding; save it as UTF-8 CSV."))
 
 
 def _columns(header: list[str]) -> dict[str, int] | None:
@@ -129,7 +137,7 @@ def parse_csv(data: bytes) -> Parsed:
         if any(cell.strip() for cell in row)
     ]
     if not records:
-        raise ListError("The file is empty.")
+        raise ListError(_("The file is empty."))
     columns = _columns(records[0][1])
     if columns:
         records = records[1:]
@@ -146,7 +154,7 @@ def parse_csv(data: bytes) -> Parsed:
         email = _check_email(cell("email"))
         if email is None:
             raw = (dialect.delimiter if hasattr(dialect, "delimiter") else ",").join(row)
-            parsed.errors.append((n, raw[:300], "Not a valid email address."))
+            parsed.errors.append((n, raw[:300], _("Not a valid email address.")))
             continue
         parsed.rows.append(
             Row(line=n, email=email, name=cell("name")[:200], note=cell("note")[:500])

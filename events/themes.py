@@ -67,6 +67,7 @@ from typing import ParamSpec, TypeVar
 
 import numpy as np
 import numpy.typing as npt
+from django.utils.translation import gettext
 from scipy import sparse
 from scipy.optimize import linear_sum_assignment
 from sklearn.decomposition import NMF, non_negative_factorization
@@ -161,11 +162,17 @@ class Settings:
             if not isinstance(value, int) or isinstance(value, bool):
                 raise ValueError(f"{name} must be a whole number, not {value!r}.")
         if not FEWEST <= self.min_themes <= MOST:
-            raise ValueError(f"The fewest themes must be between {FEWEST} and {MOST}.")
+            raise ValueError(
+                gettext("The fewest themes must be between %(fewest)s and %(most)s.")
+                % {"fewest": FEWEST, "most": MOST}
+            )
         if not FEWEST <= self.max_themes <= MOST:
-            raise ValueError(f"The most themes must be between {FEWEST} and {MOST}.")
+            raise ValueError(
+                gettext("The most themes must be between %(fewest)s and %(most)s.")
+                % {"fewest": FEWEST, "most": MOST}
+            )
         if self.min_themes > self.max_themes:
-            raise ValueError("The fewest themes cannot be more than the most themes.")
+            raise ValueError(gettext("The fewest themes cannot be more than the most themes."))
         if not 0 <= self.seed < 2**32:
             raise ValueError("The seed must be between 0 and 4294967295.")
 

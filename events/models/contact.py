@@ -7,17 +7,19 @@ page: the team may lift it)."""
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from .team import Team
 
 
 class ContactBlock(models.Model):
     class Reason(models.TextChoices):
-        UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
-        BLOCKED = "blocked", "Blocked by the team"
+        UNSUBSCRIBED = "unsubscribed", pgettext_lazy("do-not-contact reason", "Unsubscribed")
+        BLOCKED = "blocked", pgettext_lazy("do-not-contact reason", "Blocked by the team")
 
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="contact_blocks")
-    email = models.EmailField(max_length=254, help_text="Lower-cased.")
+    email = models.EmailField(max_length=254, help_text=_("Lower-cased."))
     reason = models.CharField(max_length=20, choices=Reason.choices)
     note = models.CharField(max_length=500, blank=True)
     created_by = models.ForeignKey(

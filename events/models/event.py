@@ -7,7 +7,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import get_language
+from django.utils.translation import get_language, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import validate_timezone
 
@@ -21,8 +22,10 @@ NOT_ONE_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 def validate_one_line(value: str) -> None:
     if NOT_ONE_LINE.search(value or ""):
         raise ValidationError(
-            "Use one line of plain text: line breaks, tabs and other control characters "
-            "are not allowed.",
+            _(
+                "Use one line of plain text: line breaks, tabs and other control characters "
+                "are not allowed."
+            ),
             code="not_one_line",
         )
 
@@ -35,27 +38,27 @@ class Event(models.Model):
     """A feedback session or prototype demo, with one or more sessions (time slots)."""
 
     class Kind(models.TextChoices):
-        FEEDBACK = "feedback", "Feedback session"
-        DEMO = "demo", "Prototype demo"
+        FEEDBACK = "feedback", _("Feedback session")
+        DEMO = "demo", _("Prototype demo")
 
     class Visibility(models.TextChoices):
-        PUBLIC = "public", "Public (listed)"
-        UNLISTED = "unlisted", "Unlisted (only people with the link)"
+        PUBLIC = "public", _("Public (listed)")
+        UNLISTED = "unlisted", _("Unlisted (only people with the link)")
 
     class Mode(models.TextChoices):
-        OPEN = "open", "Open: first come, first served"
-        APPROVAL = "approval", "Approval: organizers choose applicants"
-        INVITATION = "invitation", "Invitation only"
-        LOTTERY = "lottery", "Lottery: seats drawn when registration closes"
+        OPEN = "open", _("Open: first come, first served")
+        APPROVAL = "approval", _("Approval: organizers choose applicants")
+        INVITATION = "invitation", _("Invitation only")
+        LOTTERY = "lottery", _("Lottery: seats drawn when registration closes")
 
     class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        PUBLISHED = "published", "Published"
-        CANCELLED = "cancelled", "Cancelled"
+        DRAFT = "draft", pgettext_lazy("event status", "Draft")
+        PUBLISHED = "published", pgettext_lazy("event status", "Published")
+        CANCELLED = "cancelled", pgettext_lazy("event status", "Cancelled")
 
     title = models.CharField(max_length=200, validators=[validate_one_line])
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.FEEDBACK)
-    description = models.TextField(blank=True, help_text="Markdown.")
+    description = models.TextField(blank=True, help_text=_("Markdown."))
     # Optional versions of the title and description in other languages, shown to readers of
     # that language: {"fr": {"title": "...", "description": "..."}}. The organizer's own text
     # stays the reference; a language without an entry reads it.
@@ -77,30 +80,31 @@ class Event(models.Model):
     registration_opens_at = models.DateTimeField(null=True, blank=True)
     registration_closes_at = models.DateTimeField(null=True, blank=True)
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
-    terms_text = models.TextField("confidentiality terms", blank=True)
+    terms_text = models.TextField(_("confidentiality terms"), blank=True)
     terms_version = models.PositiveIntegerField(
-        default=0, help_text="Raise it when the terms change: everyone accepts the new version."
+        default=0, help_text=_("Raise it when the terms change: everyone accepts the new version.")
     )
     offer_hours = models.PositiveIntegerField(
-        default=24, help_text="How long a waitlisted person has to accept a freed seat."
+        default=24, help_text=_("How long a waitlisted person has to accept a freed seat.")
     )
     reminder_hours = models.JSONField(
         default=list_of_default_reminders,
         blank=True,
-        help_text="Hours before each session when confirmed attendees get a reminder.",
+        help_text=_("Hours before each session when confirmed attendees get a reminder."),
     )
     lottery_reserved_shares = models.JSONField(
         default=dict,
         blank=True,
-        help_text='Seats reserved per role in a lottery, in percent, e.g. {"researcher": 30}.',
+        help_text=_('Seats reserved per role in a lottery, in percent, e.g. {"researcher": 30}.'),
     )
     checkin_enabled = models.BooleanField(
-        "check people in at the door",
+        _("check people in at the door"),
         default=True,
-        help_text="Off: everyone confirmed counts as an attendee (surveys go to all of them).",
+        help_text=_("Off: everyone confirmed counts as an attendee (surveys go to all of them)."),
     )
     invitation_reminder_hours = models.PositiveIntegerField(
-        default=48, help_text="Remind pending invitees this many hours before their link expires."
+        default=48,
+        help_text=_("Remind pending invitees this many hours before their link expires."),
     )
     team = models.ForeignKey("events.Team", on_delete=models.PROTECT, related_name="events")
     # When a published event stopped being public (cancelled or unpublished); None while
@@ -118,7 +122,7 @@ class Event(models.Model):
                 | Q(registration_opens_at__isnull=True)
                 | Q(registration_closes_at__gt=F("registration_opens_at")),
                 name="event_registration_window_ordered",
-                violation_error_message="Registration must close after it opens.",
+                violation_error_message=_("Registration must close after it opens."),
             ),
         ]
 
@@ -168,8 +172,8 @@ class Session(models.Model):
     changed only by a conditional UPDATE (see services.seats); the CHECK is the backstop."""
 
     class Status(models.TextChoices):
-        SCHEDULED = "scheduled", "Scheduled"
-        CANCELLED = "cancelled", "Cancelled"
+        SCHEDULED = "scheduled", pgettext_lazy("session status", "Scheduled")
+        CANCELLED = "cancelled", pgettext_lazy("session status", "Cancelled")
 
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="sessions")
     title = models.CharField(max_length=200, blank=True, validators=[validate_one_line])
@@ -179,14 +183,14 @@ class Session(models.Model):
     seats_taken = models.PositiveIntegerField(default=0)
     waitlist_enabled = models.BooleanField(default=True)
     location = models.CharField(max_length=300, blank=True, validators=[validate_one_line])
-    online_url = models.URLField("online link", max_length=500, blank=True)
+    online_url = models.URLField(_("online link"), max_length=500, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.SCHEDULED)
     # Calendar identity: one UID for the session's whole life; SEQUENCE rises with each change
     # of time, place or status (RFC 5545), in the same transaction as the change.
     uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     sequence = models.PositiveIntegerField(default=0)
     attendance_closed_at = models.DateTimeField(
-        null=True, blank=True, help_text="When the no-show sweep marked this session."
+        null=True, blank=True, help_text=_("When the no-show sweep marked this session.")
     )
     lottery_seed = models.CharField(max_length=64, blank=True)
     lottery_drawn_at = models.DateTimeField(null=True, blank=True)
@@ -197,12 +201,12 @@ class Session(models.Model):
             models.CheckConstraint(
                 condition=Q(seats_taken__lte=F("capacity")),
                 name="session_never_overbooked",
-                violation_error_message="The capacity cannot be below the seats already given.",
+                violation_error_message=_("The capacity cannot be below the seats already given."),
             ),
             models.CheckConstraint(
                 condition=Q(ends_at__gt=F("starts_at")),
                 name="session_ends_after_start",
-                violation_error_message="A session must end after it starts.",
+                violation_error_message=_("A session must end after it starts."),
             ),
         ]
         indexes = [models.Index(fields=["starts_at"])]

@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 def new_nonce() -> str:
@@ -17,11 +19,11 @@ class Invitation(models.Model):
     nonce). A held seat counts in Session.seats_taken until the invitation is answered or lapses."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        ACCEPTED = "accepted", "Accepted"
-        DECLINED = "declined", "Declined"
-        EXPIRED = "expired", "Expired"
-        REVOKED = "revoked", "Revoked"
+        PENDING = "pending", pgettext_lazy("invitation status", "Pending")
+        ACCEPTED = "accepted", pgettext_lazy("invitation status", "Accepted")
+        DECLINED = "declined", pgettext_lazy("invitation status", "Declined")
+        EXPIRED = "expired", pgettext_lazy("invitation status", "Expired")
+        REVOKED = "revoked", pgettext_lazy("invitation status", "Revoked")
 
     event = models.ForeignKey("events.Event", on_delete=models.CASCADE, related_name="invitations")
     session = models.ForeignKey(
@@ -30,14 +32,14 @@ class Invitation(models.Model):
         blank=True,
         on_delete=models.CASCADE,
         related_name="invitations",
-        help_text="Empty: the invitee picks a session of the event.",
+        help_text=_("Empty: the invitee picks a session of the event."),
     )
     email = models.EmailField(max_length=254)
     # The language the invitee last used on our pages ("" until then: the team's default).
     language = models.CharField(max_length=12, blank=True, default="")
     name = models.CharField(max_length=200, blank=True)
-    note = models.CharField(max_length=500, blank=True, help_text="From the organizer's list.")
-    message = models.TextField(blank=True, help_text="The personal message of the batch.")
+    note = models.CharField(max_length=500, blank=True, help_text=_("From the organizer's list."))
+    message = models.TextField(blank=True, help_text=_("The personal message of the batch."))
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     holds_seat = models.BooleanField(default=False)
     seat_held = models.BooleanField(default=False)  # counted in the session's seats_taken now

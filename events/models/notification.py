@@ -1,5 +1,7 @@
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Notification(models.Model):
@@ -7,32 +9,32 @@ class Notification(models.Model):
     change that caused it. `key` (kind, recipient, object, version) makes it owed only once."""
 
     class Kind(models.TextChoices):
-        CONFIRMED = "confirmed", "Registration confirmed"
-        APPLIED = "applied", "Application received"
-        APPROVED = "approved", "Application approved"
-        REJECTED = "rejected", "Application not selected"
-        WAITLISTED = "waitlisted", "Waitlisted"
-        OFFERED = "offered", "Seat offered"
-        OFFER_EXPIRED = "offer_expired", "Offer expired"
-        CANCELLED = "cancelled", "Registration cancelled"
-        CANCELLED_BY_ORGANIZER = "cancelled_by_organizer", "Cancelled by the organizer"
-        SESSION_CHANGED = "session_changed", "Session changed"
-        SESSION_CANCELLED = "session_cancelled", "Session cancelled"
-        REMINDER = "reminder", "Reminder"
-        INVITATION = "invitation", "Invitation"
-        INVITATION_REMINDER = "invitation_reminder", "Invitation reminder"
-        SURVEY = "survey", "Survey"
-        SURVEY_REMINDER = "survey_reminder", "Survey reminder"
-        CALL_CONFIRM = "call_confirm", "Open call: confirm your email"
-        CALL_RECEIVED = "call_received", "Open call: submission received"
-        TEAM_INVITATION = "team_invitation", "Invitation to join a team"
+        CONFIRMED = "confirmed", _("Registration confirmed")
+        APPLIED = "applied", _("Application received")
+        APPROVED = "approved", _("Application approved")
+        REJECTED = "rejected", _("Application not selected")
+        WAITLISTED = "waitlisted", _("Waitlisted")
+        OFFERED = "offered", _("Seat offered")
+        OFFER_EXPIRED = "offer_expired", _("Offer expired")
+        CANCELLED = "cancelled", _("Registration cancelled")
+        CANCELLED_BY_ORGANIZER = "cancelled_by_organizer", _("Cancelled by the organizer")
+        SESSION_CHANGED = "session_changed", _("Session changed")
+        SESSION_CANCELLED = "session_cancelled", _("Session cancelled")
+        REMINDER = "reminder", _("Reminder")
+        INVITATION = "invitation", _("Invitation")
+        INVITATION_REMINDER = "invitation_reminder", _("Invitation reminder")
+        SURVEY = "survey", _("Survey")
+        SURVEY_REMINDER = "survey_reminder", _("Survey reminder")
+        CALL_CONFIRM = "call_confirm", _("Open call: confirm your email")
+        CALL_RECEIVED = "call_received", _("Open call: submission received")
+        TEAM_INVITATION = "team_invitation", _("Invitation to join a team")
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        SENDING = "sending", "Sending"
-        SENT = "sent", "Sent"
-        FAILED = "failed", "Failed"
-        SKIPPED = "skipped", "Not needed any more"
+        PENDING = "pending", pgettext_lazy("message status", "Pending")
+        SENDING = "sending", pgettext_lazy("message status", "Sending")
+        SENT = "sent", pgettext_lazy("message status", "Sent")
+        FAILED = "failed", pgettext_lazy("message status", "Failed")
+        SKIPPED = "skipped", pgettext_lazy("message status", "Not needed any more")
 
     key = models.CharField(max_length=200, unique=True)
     kind = models.CharField(max_length=40, choices=Kind.choices)

@@ -7,6 +7,8 @@ import secrets
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.models import User
 
@@ -19,23 +21,25 @@ def new_nonce() -> str:
 
 class OpenCall(models.Model):
     class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        PUBLISHED = "published", "Published"
+        DRAFT = "draft", pgettext_lazy("call status", "Draft")
+        PUBLISHED = "published", pgettext_lazy("call status", "Published")
 
     title = models.CharField(max_length=200)
     slug = models.SlugField(
-        "short name",
+        _("short name"),
         max_length=60,
         unique=True,
-        help_text="The public address: /call/<short name>/. Letters, numbers and hyphens.",
+        help_text=_("The public address: /call/<short name>/. Letters, numbers and hyphens."),
     )
-    intro = models.TextField("introduction", blank=True, help_text="Markdown.")
+    intro = models.TextField(_("introduction"), blank=True, help_text=_("Markdown."))
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
     opens_at = models.DateTimeField(null=True, blank=True)
     closes_at = models.DateTimeField(null=True, blank=True)
-    ask_join = models.BooleanField("ask whether they would join a session or a demo", default=True)
+    ask_join = models.BooleanField(
+        _("ask whether they would join a session or a demo"), default=True
+    )
     consent_text = models.TextField(
-        "consent to be contacted",
+        _("consent to be contacted"),
         blank=True,
         default="I agree to be contacted by email about feedback sessions and prototype demos.",
     )
@@ -80,9 +84,9 @@ class CallRule(models.Model):
     marked. Rules are the organizers'; scoring them is services.call_screening's."""
 
     class Effect(models.TextChoices):
-        QUALIFY = "qualify", "Qualifies"
-        DISQUALIFY = "disqualify", "Disqualifies"
-        REQUIRE = "require", "Must include one of"
+        QUALIFY = "qualify", _("Qualifies")
+        DISQUALIFY = "disqualify", _("Disqualifies")
+        REQUIRE = "require", _("Must include one of")
 
     call = models.ForeignKey(OpenCall, on_delete=models.CASCADE, related_name="rules")
     choice = models.ForeignKey("events.Choice", on_delete=models.CASCADE, related_name="call_rules")
@@ -103,8 +107,8 @@ class CallQuota(models.Model):
     (a value), "at most 40% from one company" (no value: any one of them)."""
 
     class Bound(models.TextChoices):
-        AT_LEAST = "at_least", "At least"
-        AT_MOST = "at_most", "At most"
+        AT_LEAST = "at_least", _("At least")
+        AT_MOST = "at_most", _("At most")
 
     call = models.ForeignKey(OpenCall, on_delete=models.CASCADE, related_name="quotas")
     field = models.CharField(max_length=60)  # role, affiliation, location
@@ -133,8 +137,8 @@ class Submission(models.Model):
     address confirms it too, so nobody can overwrite someone else's answers."""
 
     class Screening(models.TextChoices):
-        QUALIFIED = "qualified", "Qualified"
-        DISQUALIFIED = "disqualified", "Disqualified"
+        QUALIFIED = "qualified", pgettext_lazy("screening verdict", "Qualified")
+        DISQUALIFIED = "disqualified", pgettext_lazy("screening verdict", "Disqualified")
 
     call = models.ForeignKey(OpenCall, on_delete=models.CASCADE, related_name="submissions")
     email = models.EmailField(max_length=254)
@@ -146,8 +150,8 @@ class Submission(models.Model):
     name = models.CharField(max_length=150, blank=True)
     role = models.CharField(max_length=20, choices=User.Role.choices, blank=True)
     affiliation = models.CharField(max_length=200, blank=True)
-    github_handle = models.CharField("GitHub handle", max_length=39, blank=True)
-    location = models.CharField("country or time zone", max_length=64, blank=True)
+    github_handle = models.CharField(_("GitHub handle"), max_length=39, blank=True)
+    location = models.CharField(_("country or time zone"), max_length=64, blank=True)
     join_feedback = models.BooleanField(default=False)
     join_demo = models.BooleanField(default=False)
     consent = models.BooleanField(default=False)

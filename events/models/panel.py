@@ -9,6 +9,7 @@ database on indexed columns."""
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 
@@ -28,8 +29,8 @@ class PanelMember(models.Model):
     name = models.CharField(max_length=150, blank=True)
     role = models.CharField(max_length=20, choices=User.Role.choices, blank=True)
     affiliation = models.CharField(max_length=200, blank=True)
-    location = models.CharField("country or time zone", max_length=64, blank=True)
-    github_handle = models.CharField("GitHub handle", max_length=39, blank=True)
+    location = models.CharField(_("country or time zone"), max_length=64, blank=True)
+    github_handle = models.CharField(_("GitHub handle"), max_length=39, blank=True)
     # Open-call answers the team maps to attributes ({"models_used": ["Llama", "Mistral"]}).
     attributes = models.JSONField(default=dict, blank=True)
     # Agreed, in one of the team's calls, to be contacted about future sessions: only they

@@ -5,6 +5,8 @@ Nothing here knows about events: a survey and an open call each own a questionna
 who its respondents are."""
 
 from django.db import models
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 
 class Questionnaire(models.Model):
@@ -24,12 +26,12 @@ class QuestionManager(models.Manager):
 
 class Question(models.Model):
     class Kind(models.TextChoices):
-        RATING = "rating", "Rating (1 to 5)"
-        NPS = "nps", "Recommendation (0 to 10)"
-        SINGLE = "single", "Single choice"
-        MULTIPLE = "multiple", "Multiple choice"
-        SHORT_TEXT = "short_text", "Short text"
-        LONG_TEXT = "long_text", "Long text"
+        RATING = "rating", _("Rating (1 to 5)")
+        NPS = "nps", _("Recommendation (0 to 10)")
+        SINGLE = "single", _("Single choice")
+        MULTIPLE = "multiple", _("Multiple choice")
+        SHORT_TEXT = "short_text", _("Short text")
+        LONG_TEXT = "long_text", _("Long text")
 
     questionnaire = models.ForeignKey(
         Questionnaire, on_delete=models.CASCADE, related_name="questions"
@@ -78,7 +80,11 @@ class Question(models.Model):
     def choice_names(self) -> dict[int, str]:
         """Every choice's words by id, a removed one's marked as such: what results, charts,
         the CSV and the pool's filter call a choice."""
-        names = {pk: f"{label} (removed)" for pk, label in self.removed_choices}
+        names = {
+            # Translators: a choice no longer offered, as results and exports name it.
+            pk: gettext("%(choice)s (removed)") % {"choice": label}
+            for pk, label in self.removed_choices
+        }
         names.update(self.offered_choices)
         return names
 

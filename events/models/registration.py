@@ -2,6 +2,7 @@ import secrets
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import pgettext_lazy
 
 from .event import Session
 
@@ -19,14 +20,14 @@ class Registration(models.Model):
     """
 
     class Status(models.TextChoices):
-        APPLIED = "applied", "Applied"
-        CONFIRMED = "confirmed", "Confirmed"
-        WAITLISTED = "waitlisted", "Waitlisted"
-        OFFERED = "offered", "Seat offered"
-        REJECTED = "rejected", "Not selected"
-        DECLINED = "declined", "Offer declined"
-        EXPIRED = "expired", "Offer expired"
-        CANCELLED = "cancelled", "Cancelled"
+        APPLIED = "applied", pgettext_lazy("registration status", "Applied")
+        CONFIRMED = "confirmed", pgettext_lazy("registration status", "Confirmed")
+        WAITLISTED = "waitlisted", pgettext_lazy("registration status", "Waitlisted")
+        OFFERED = "offered", pgettext_lazy("registration status", "Seat offered")
+        REJECTED = "rejected", pgettext_lazy("registration status", "Not selected")
+        DECLINED = "declined", pgettext_lazy("registration status", "Offer declined")
+        EXPIRED = "expired", pgettext_lazy("registration status", "Offer expired")
+        CANCELLED = "cancelled", pgettext_lazy("registration status", "Cancelled")
 
     # Statuses that hold a seat in Session.seats_taken.
     SEATED = (Status.CONFIRMED, Status.OFFERED)

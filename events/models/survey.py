@@ -5,6 +5,7 @@ import secrets
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from .event import Event, Session
 from .questionnaire import Questionnaire, Response
@@ -16,30 +17,31 @@ def new_nonce() -> str:
 
 class Survey(models.Model):
     class Audience(models.TextChoices):
-        AUTO = "auto", "Attendees checked in (everyone confirmed when the event skips check-in)"
-        CONFIRMED = "confirmed", "Everyone confirmed, checked in or not"
+        AUTO = "auto", _("Attendees checked in (everyone confirmed when the event skips check-in)")
+        CONFIRMED = "confirmed", _("Everyone confirmed, checked in or not")
 
     event = models.OneToOneField(Event, on_delete=models.CASCADE, related_name="survey")
     questionnaire = models.OneToOneField(
         Questionnaire, on_delete=models.PROTECT, related_name="survey"
     )
     intro = models.TextField(
-        "introduction", blank=True, help_text="Shown above the questions. Markdown."
+        _("introduction"), blank=True, help_text=_("Shown above the questions. Markdown.")
     )
     # Sending starts only once the organizers turn it on (a survey being built is not sent).
-    is_active = models.BooleanField("sending on", default=False)
+    is_active = models.BooleanField(_("sending on"), default=False)
     send_after_hours = models.PositiveIntegerField(
-        default=2, help_text="Hours after each session ends."
+        default=2, help_text=_("Hours after each session ends.")
     )
     audience = models.CharField(max_length=20, choices=Audience.choices, default=Audience.AUTO)
     reminder_after_days = models.PositiveIntegerField(
-        default=3, help_text="Days after sending, to those who have not answered. 0: no reminder."
+        default=3,
+        help_text=_("Days after sending, to those who have not answered. 0: no reminder."),
     )
-    closes_at = models.DateTimeField(help_text="After this, links stop working.")
+    closes_at = models.DateTimeField(help_text=_("After this, links stop working."))
     anonymous = models.BooleanField(
-        "anonymous results",
+        _("anonymous results"),
         default=False,
-        help_text="Organizers never see who answered what; groups under 3 are not shown.",
+        help_text=_("Organizers never see who answered what; groups under 3 are not shown."),
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

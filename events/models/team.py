@@ -7,6 +7,8 @@ import secrets
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.models import validate_timezone
 
@@ -16,59 +18,63 @@ def new_nonce() -> str:
 
 
 class Role(models.TextChoices):
-    OWNER = "owner", "Owner"
-    ORGANIZER = "organizer", "Organizer"
-    REVIEWER = "reviewer", "Reviewer"
-    DOOR = "door", "Door staff"
+    OWNER = "owner", _("Owner")
+    ORGANIZER = "organizer", _("Organizer")
+    REVIEWER = "reviewer", _("Reviewer")
+    DOOR = "door", _("Door staff")
 
 
 # One line each, shown beside the role wherever one is chosen.
 ROLE_HELP = {
-    Role.OWNER: "Everything, including members, roles and deleting the team.",
-    Role.ORGANIZER: "Creates and runs events, sessions, invitations, surveys and open calls.",
-    Role.REVIEWER: "Reads open-call submissions and the pool, scores and notes them. No emails.",
-    Role.DOOR: "Checks people in at the team's sessions, and nothing else.",
+    Role.OWNER: _("Everything, including members, roles and deleting the team."),
+    Role.ORGANIZER: _("Creates and runs events, sessions, invitations, surveys and open calls."),
+    Role.REVIEWER: _("Reads open-call submissions and the pool, scores and notes them. No emails."),
+    Role.DOOR: _("Checks people in at the team's sessions, and nothing else."),
 }
 
 
 class Team(models.Model):
     class Language(models.TextChoices):
-        ENGLISH = "en", "English"
-        FRENCH = "fr", "French"
+        # Translators: each language in its own words, whatever the page's language: English
+        # stays "English", French is "Français".
+        ENGLISH = "en", pgettext_lazy("language name", "English")
+        FRENCH = "fr", pgettext_lazy("language name", "French")
 
     name = models.CharField(max_length=100)
     slug = models.SlugField(
-        "short name",
+        _("short name"),
         max_length=50,
         unique=True,
-        help_text="Letters, numbers and hyphens; used in the organizer area's addresses.",
+        help_text=_("Letters, numbers and hyphens; used in the organizer area's addresses."),
     )
     timezone = models.CharField(
-        "default time zone", max_length=64, default="UTC", validators=[validate_timezone]
+        _("default time zone"), max_length=64, default="UTC", validators=[validate_timezone]
     )
     language = models.CharField(
-        "default language", max_length=2, choices=Language.choices, default=Language.ENGLISH
+        _("default language"), max_length=2, choices=Language.choices, default=Language.ENGLISH
     )
     # Reviewers read the pool and score it; exporting people's data is the owner's call.
-    reviewers_may_export = models.BooleanField("reviewers may export personal data", default=False)
+    reviewers_may_export = models.BooleanField(
+        _("reviewers may export personal data"), default=False
+    )
     # Up to when the panel (services.panel) has taken in changes of its source rows: the
     # minute's refresh looks for changes from a little before this. None: rebuild it whole.
     panel_refreshed_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Contact rules, enforced by services.invitations (0 turns a rule off).
     invite_cooldown_days = models.PositiveIntegerField(
-        "days between invitations",
+        _("days between invitations"),
         default=30,
-        help_text="Nobody is invited again within this many days of an invitation. 0: no rule.",
+        help_text=_("Nobody is invited again within this many days of an invitation. 0: no rule."),
     )
     attended_cooldown_days = models.PositiveIntegerField(
-        "days of rest after attending",
+        _("days of rest after attending"),
         default=60,
-        help_text="Nobody is invited within this many days of attending a session. 0: no rule.",
+        help_text=_("Nobody is invited within this many days of attending a session. 0: no rule."),
     )
     max_invitations_per_90_days = models.PositiveIntegerField(
-        "invitations per person in 90 days",
+        _("invitations per person in 90 days"),
         default=3,
-        help_text="At most this many invitations per person in any 90 days. 0: no limit.",
+        help_text=_("At most this many invitations per person in any 90 days. 0: no limit."),
     )
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="Membership", related_name="teams"
@@ -131,16 +137,25 @@ class TeamHistory(models.Model):
     """Who changed what in a team, and when: members, roles, invitations."""
 
     class Action(models.TextChoices):
-        CREATED = "created", "created the team"
-        JOINED = "joined", "joined"
-        ADDED = "added", "added"
-        ROLE_CHANGED = "role_changed", "changed the role of"
-        REMOVED = "removed", "removed"
-        LEFT = "left", "left"
-        INVITED = "invited", "invited"
-        INVITATION_RESENT = "invitation_resent", "sent the invitation again to"
-        INVITATION_REVOKED = "invitation_revoked", "revoked the invitation of"
-        SETTINGS_CHANGED = "settings_changed", "changed the team's settings"
+        CREATED = "created", pgettext_lazy("team history", "created the team")
+        JOINED = "joined", pgettext_lazy("team history", "joined")
+        ADDED = "added", pgettext_lazy("team history", "added")
+        ROLE_CHANGED = "role_changed", pgettext_lazy("team history", "changed the role of")
+        REMOVED = "removed", pgettext_lazy("team history", "removed")
+        LEFT = "left", pgettext_lazy("team history", "left")
+        INVITED = "invited", pgettext_lazy("team history", "invited")
+        INVITATION_RESENT = (
+            "invitation_resent",
+            pgettext_lazy("team history", "sent the invitation again to"),
+        )
+        INVITATION_REVOKED = (
+            "invitation_revoked",
+            pgettext_lazy("team history", "revoked the invitation of"),
+        )
+        SETTINGS_CHANGED = (
+            "settings_changed",
+            pgettext_lazy("team history", "changed the team's settings"),
+        )
 
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="history")
     actor = models.ForeignKey(
@@ -155,7 +170,7 @@ class TeamHistory(models.Model):
 
     class Meta:
         ordering = ["-at", "-pk"]
-        verbose_name_plural = "team history"
+        verbose_name_plural = _("team history")
 
     def __str__(self) -> str:
         return f"{self.actor} {self.get_action_display()} {self.subject_email}".strip()

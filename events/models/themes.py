@@ -9,6 +9,7 @@ ones (themes.match)."""
 import secrets
 
 from django.db import models
+from django.utils.translation import pgettext_lazy
 
 from .questionnaire import Answer, Question
 
@@ -21,10 +22,10 @@ class ThemeSet(models.Model):
     """One per text question: its settings, the last computation's model and its state."""
 
     class Status(models.TextChoices):
-        IDLE = "idle", "Up to date"
-        QUEUED = "queued", "Waiting to be computed"
-        RUNNING = "running", "Being computed"
-        FAILED = "failed", "Failed"
+        IDLE = "idle", pgettext_lazy("themes status", "Up to date")
+        QUEUED = "queued", pgettext_lazy("themes status", "Waiting to be computed")
+        RUNNING = "running", pgettext_lazy("themes status", "Being computed")
+        FAILED = "failed", pgettext_lazy("themes status", "Failed")
 
     question = models.OneToOneField(Question, on_delete=models.CASCADE, related_name="theme_set")
     min_themes = models.PositiveSmallIntegerField(default=2)

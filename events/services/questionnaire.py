@@ -15,6 +15,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Max, QuerySet, Window
 from django.db.models.functions import RowNumber
+from django.utils.translation import gettext as _
 
 from .. import charts
 from ..models.questionnaire import Answer, Choice, Question, Questionnaire, Response
@@ -48,13 +49,17 @@ def _clean_text(*, label: str, kind: str, help_text: str) -> tuple[str, str]:
     label = (label or "").strip()
     help_text = (help_text or "").strip()
     if not label:
-        raise ServiceError("A question needs a label.")
+        raise ServiceError(_("A question needs a label."))
     if len(label) > MAX_LABEL:
-        raise ServiceError(f"A question's label is at most {MAX_LABEL} characters.")
+        raise ServiceError(
+            _("A question's label is at most %(most)s characters.") % {"most": MAX_LABEL}
+        )
     if len(help_text) > MAX_HELP:
-        raise ServiceError(f"A question's help text is at most {MAX_HELP} characters.")
+        raise ServiceError(
+            _("A question's help text is at most %(most)s characters.") % {"most": MAX_HELP}
+        )
     if kind not in Kind.values:
-        raise ServiceError("Unknown kind of question.")
+        raise ServiceError(_("Unknown kind of question."))
     return label, help_text
 
 
@@ -68,11 +73,13 @@ def clean_choices(choices: Iterable[str] | None) -> list[str]:
 
 def _check_offered(labels: list[str]) -> None:
     if len(labels) < 2:
-        raise ServiceError("A choice question needs at least two different choices.")
+        raise ServiceError(_("A choice question needs at least two different choices."))
     if len(labels) > MAX_CHOICES:
-        raise ServiceError(f"A question offers at most {MAX_CHOICES} choices.")
+        raise ServiceError(_("A question offers at most %(most)s choices.") % {"most": MAX_CHOICES})
     if any(len(c) > MAX_CHOICE_LENGTH for c in labels):
-        raise ServiceError(f"A choice is at most {MAX_CHOICE_LENGTH} characters.")
+        raise ServiceError(
+            _("A choice is at most %(most)s characters.") % {"most": MAX_CHOICE_LENGTH}
+        )
 
 
 # A choice as the builder gives it: its words (an existing choice with exactly these words,
@@ -109,10 +116,10 @@ def _resolve_choices(
             continue
         pk, label = item
         if pk not in words:
-            raise ServiceError("This form has changed since it was opened: reload it.")
+            raise ServiceError(_("This form has changed since it was opened: reload it."))
         label = (label or "").strip()
         if not label:
-            raise ServiceError("A choice cannot be empty: remove it instead.")
+            raise ServiceError(_("A choice cannot be empty: remove it instead."))
         renamed[pk] = label
     # Words typed again find their choice: first as just renamed, then as offered, then as
     # removed (typing a removed choice's words offers it again, with its answers).
@@ -139,7 +146,9 @@ def _resolve_choices(
         if pk in ids:
             continue  # the same choice twice
         if label in labels:
-            raise ServiceError(f"Two choices read “{label}”: each choice must differ.")
+            raise ServiceError(
+                _("Two choices read “%(label)s”: each choice must differ.") % {"label": label}
+            )
         ids.append(pk)
         labels.append(label)
     _check_offered(labels)
@@ -149,7 +158,7 @@ def _resolve_choices(
     ]
     if len(ids) + len(removed) > MAX_KEPT_CHOICES:
         raise ServiceError(
-            "This question has had too many choices over time. Add a new question instead."
+            _("This question has had too many choices over time. Add a new question instead.")
         )
     return ChoiceSet(labels, ids, removed)
 
@@ -197,7 +206,7 @@ def add_question(
     # Lock the questionnaire so two organizers adding at once cannot pass the limit together.
     questionnaire = Questionnaire.objects.select_for_update().get(pk=questionnaire.pk)
     if questionnaire.questions.count() >= MAX_QUESTIONS:
-        raise ServiceError(f"A form asks at most {MAX_QUESTIONS} questions.")
+        raise ServiceError(_("A form asks at most %(most)s questions.") % {"most": MAX_QUESTIONS})
     label, help_text = _clean_text(label=label, kind=kind, help_text=help_text)
     cleaned = _resolve_choices(None, kind, [c for c in choices or [] if isinstance(c, str)])
     last = questionnaire.questions.aggregate(last=Max("position"))["last"]
@@ -233,8 +242,10 @@ def edit_question(
     cleaned = _resolve_choices(question, kind, choices)
     if kind != question.kind and is_answered(question):
         raise ServiceError(
-            "People have answered this question, so its kind cannot change "
-            "(their answers would no longer fit). Add a new question instead."
+            _(
+                "People have answered this question, so its kind cannot change "
+                "(their answers would no longer fit). Add a new question instead."
+            )
         )
     question.label, question.kind = label, kind
     question.help_text, question.required = help_text, required
@@ -265,8 +276,10 @@ def remove_question(*, question: Question) -> None:
     question = Question.objects.select_for_update().get(pk=question.pk)
     if is_answered(question):
         raise ServiceError(
-            "People have answered this question, so it cannot be removed without losing "
-            "their answers. You can reword it."
+            _(
+                "People have answered this question, so it cannot be removed without losing "
+                "their answers. You can reword it."
+            )
         )
     question.delete()
 
@@ -280,7 +293,7 @@ class AnswerErrors(ServiceError):
 
     def __init__(self, errors: dict[int | None, str]):
         self.errors = errors
-        super().__init__("Some answers need attention.")
+        super().__init__(_("Some answers need attention."))
 
 
 def field_name(question: Question) -> str:
@@ -311,7 +324,7 @@ def save_response(
     whole lot. Returns (response, created)."""
     asked = set(questionnaire.questions.values_list("pk", flat=True))
     if set(answers) - asked:
-        raise AnswerErrors({None: "The answers do not belong to this form."})
+        raise AnswerErrors({None: _("The answers do not belong to this form.")})
     try:
         with transaction.atomic():
             response, created = Response.objects.get_or_create(

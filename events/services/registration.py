@@ -10,7 +10,9 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
-from django.utils import timezone
+from django.utils import dateformat, timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from accounts.models import User
 
@@ -44,26 +46,33 @@ def check_can_sign_up(*, user: User, session: Session, invited: bool = False) ->
     if verified is None:
         verified = EmailAddress.objects.filter(user=user, verified=True).exists()
     if not verified:
-        raise ServiceError("Verify your email address before you sign up for a session.")
+        raise ServiceError(_("Verify your email address before you sign up for a session."))
     if event.status == Event.Status.CANCELLED or session.is_cancelled:
-        raise ServiceError("This session is cancelled.")
+        raise ServiceError(_("This session is cancelled."))
     if event.status != Event.Status.PUBLISHED:
-        raise ServiceError("This event is not open for registration.")
+        raise ServiceError(_("This event is not open for registration."))
     if session.has_started:
-        raise ServiceError("This session has already started.")
+        raise ServiceError(_("This session has already started."))
     if invited:
         pass
     elif event.registration_mode == Event.Mode.INVITATION:
-        raise ServiceError("This session is by invitation only.")
+        raise ServiceError(_("This session is by invitation only."))
     elif event.registration_opens_at and timezone.now() < event.registration_opens_at:
         opens = timezone.localtime(event.registration_opens_at)
         raise ServiceError(
-            f"Registration for this event opens on {opens:%a %-d %b %Y at %H:%M %Z}."
+            # Translators: "Tue 8 Dec 2026", "15:00", "CET" (day and time in the language's
+            # own formats, see events/timefmt.py).
+            _("Registration for this event opens on %(day)s at %(time)s %(zone)s.")
+            % {
+                "day": dateformat.format(opens, pgettext("date format", "D j M Y")),
+                "time": dateformat.format(opens, pgettext("time format", "H:i")),
+                "zone": opens.tzname(),
+            }
         )
     elif not event.registration_is_open():
-        raise ServiceError("Registration for this event is closed.")
+        raise ServiceError(_("Registration for this event is closed."))
     if event.is_confidential and not has_accepted_terms(user=user, event=event):
-        raise ServiceError("Accept the confidentiality terms to sign up for this event.")
+        raise ServiceError(_("Accept the confidentiality terms to sign up for this event."))
 
 
 def organizes(*, user: User | AnonymousUser, event: Event) -> bool:
@@ -103,10 +112,12 @@ def has_accepted_terms(*, user: User, event: Event) -> bool:
 def accept_terms(*, user: User, event: Event, version: int) -> TermsAcceptance:
     """Record that `user` accepted the terms they were shown; refuse an outdated version."""
     if not event.is_confidential:
-        raise ServiceError("This event has no confidentiality terms.")
+        raise ServiceError(_("This event has no confidentiality terms."))
     if version != event.terms_version:
-        raise ServiceError("The terms have changed since you opened the page; read them again.")
-    acceptance, _ = TermsAcceptance.objects.get_or_create(user=user, event=event, version=version)
+        raise ServiceError(_("The terms have changed since you opened the page; read them again."))
+    acceptance, _created = TermsAcceptance.objects.get_or_create(
+        user=user, event=event, version=version
+    )
     return acceptance
 
 
@@ -130,7 +141,8 @@ def check_no_overlap(*, user: User, session: Session, exclude: int | None = None
     clash = others.select_related("session__event").first()
     if clash:
         raise ServiceError(
-            f"You already have a confirmed seat at that time: {clash.session.event.title}."
+            _("You already have a confirmed seat at that time: %(event)s.")
+            % {"event": clash.session.event.title}
         )
 
 
@@ -187,7 +199,7 @@ def register(
     with _one_per_person(user=user, pk=session.pk), transaction.atomic():
         state = sign_up_state(pk=session.pk, user=user)
         if state is None:
-            raise ServiceError("This session no longer exists.")
+            raise ServiceError(_("This session no longer exists."))
         return _register(user=user, session=state, answers=answers or {}, invited_seat=invited_seat)
 
 
@@ -232,7 +244,7 @@ def sign_up(*, user: User, pk: int, sent: SignUpInput) -> Registration:
         with _one_per_person(user=user, pk=pk), transaction.atomic():
             session = sign_up_state(pk=pk, user=user)
             if session is None or not may_see(user=user, event=session.event):
-                raise SignUpRefused("This session does not exist.", session=None)
+                raise SignUpRefused(_("This session does not exist."), session=None)
             event = session.event
             needs_terms = event.is_confidential and not has_accepted_terms(user=user, event=event)
             # Read once for both the check of the answers and the sign-up's own.
@@ -272,9 +284,9 @@ def _read_sign_up(
         try:
             version = int(sent.terms_version or "")
         except ValueError:
-            errors["terms_version"] = ["Enter a whole number."]
+            errors["terms_version"] = [_("Enter a whole number.")]
         if not sent.accepted_terms:
-            errors["accept_terms"] = ["You need to accept the terms to sign up."]
+            errors["accept_terms"] = [_("You need to accept the terms to sign up.")]
     answers: dict = {}
     if event.uses_applications:
         for question in questions:
@@ -297,7 +309,7 @@ def _one_per_person(*, user: User, pk: int):
         yield
     except IntegrityError:
         if Registration.objects.filter(user=user, session_id=pk).exists():
-            raise ServiceError("You are already signed up for this session.") from None
+            raise ServiceError(_("You are already signed up for this session.")) from None
         raise
 
 
@@ -318,9 +330,12 @@ def _register(
     mine = session.mine  # type: ignore[attr-defined]
     existing = Registration.objects.get(pk=mine) if mine else None
     if existing and existing.is_active:
-        raise ServiceError(f"You are already on this session ({existing.get_status_display()}).")
+        raise ServiceError(
+            _("You are already on this session (%(status)s).")
+            % {"status": existing.get_status_display()}
+        )
     if existing and existing.status == Status.REJECTED:
-        raise ServiceError("The organizers did not select you for this session.")
+        raise ServiceError(_("The organizers did not select you for this session."))
     applying = event.uses_applications and not session.lottery_drawn_at and not invited
     if applying and event.registration_mode == Event.Mode.LOTTERY and _drawn_meanwhile(session):
         applying = False  # too late for the draw: first come, first served, as after it
@@ -337,7 +352,7 @@ def _register(
         elif session.waitlist_enabled:
             status, notify, extra = Status.WAITLISTED, Kind.WAITLISTED, {"waitlisted_at": now}
         else:
-            raise ServiceError("This session is full.")
+            raise ServiceError(_("This session is full."))
 
     if existing:
         # Someone who cancelled (or declined, or let an offer lapse) signs up again: same row,
@@ -387,11 +402,11 @@ def cancel(*, registration: Registration, actor, by_organizer: bool = False) -> 
     next waitlisted person at once. The person leaves the waitlist for good."""
     registration = lock(registration)
     if not by_organizer and registration.user_id != actor.pk:
-        raise ServiceError("This registration is not yours.")
+        raise ServiceError(_("This registration is not yours."))
     if not registration.is_active:
-        raise ServiceError("This registration is already closed.")
+        raise ServiceError(_("This registration is already closed."))
     if registration.session.ends_at <= timezone.now():
-        raise ServiceError("This session is over: there is nothing left to cancel.")
+        raise ServiceError(_("This session is over: there is nothing left to cancel."))
     was_seated = registration.status in Registration.SEATED
     transition(
         registration,

@@ -2,6 +2,7 @@
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 
@@ -24,7 +25,8 @@ def check_no_clash(registration: Registration) -> None:
         )
     except ServiceError:
         raise ServiceError(
-            f"{registration.user.name} already has a confirmed seat at that time."
+            _("%(name)s already has a confirmed seat at that time.")
+            % {"name": registration.user.name}
         ) from None
 
 
@@ -35,7 +37,9 @@ def approve(*, registration: Registration, actor: User, when_full: str = "refuse
     registration = lock(registration)
     if registration.status != Status.APPLIED:
         raise ServiceError(
-            f"{registration.user.name} is {registration.get_status_display()}, not applied."
+            # Translators: %(status)s is a registration's status ("Waitlisted", "Confirmed").
+            _("%(name)s is %(status)s, not applied.")
+            % {"name": registration.user.name, "status": registration.get_status_display()}
         )
     check_no_clash(registration)
     if take_seat(registration.session_id):
@@ -59,7 +63,8 @@ def approve(*, registration: Registration, actor: User, when_full: str = "refuse
             waitlisted_at=timezone.now(),
         )
     raise ServiceError(
-        f"The session is full: approving {registration.user.name} would overbook it."
+        _("The session is full: approving %(name)s would overbook it.")
+        % {"name": registration.user.name}
     )
 
 
@@ -68,8 +73,8 @@ def reject(*, registration: Registration, actor: User) -> Registration:
     registration = lock(registration)
     if registration.status not in (Status.APPLIED, Status.WAITLISTED, Status.OFFERED):
         raise ServiceError(
-            f"{registration.user.name} is {registration.get_status_display()}; only applicants "
-            "and people waiting can be turned down."
+            _("%(name)s is %(status)s; only applicants and people waiting can be turned down.")
+            % {"name": registration.user.name, "status": registration.get_status_display()}
         )
     was_offered = registration.status == Status.OFFERED
     transition(
@@ -91,10 +96,10 @@ def move_in(*, registration: Registration, actor: User) -> Registration:
     """Confirm a waitlisted person directly, ahead of the queue, if a seat is free."""
     registration = lock(registration)
     if registration.status != Status.WAITLISTED:
-        raise ServiceError(f"{registration.user.name} is not on the waitlist.")
+        raise ServiceError(_("%(name)s is not on the waitlist.") % {"name": registration.user.name})
     check_no_clash(registration)
     if not take_seat(registration.session_id):
-        raise ServiceError("The session is full: there is no free seat to move anyone into.")
+        raise ServiceError(_("The session is full: there is no free seat to move anyone into."))
     return transition(
         registration,
         Status.CONFIRMED,

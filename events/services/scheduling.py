@@ -2,7 +2,6 @@
 status (or of its event's title) raises its calendar SEQUENCE and owes every attendee an
 update, in the same transaction."""
 
-import zoneinfo
 from datetime import timedelta
 
 from django.conf import settings
@@ -12,7 +11,7 @@ from django.db.models import Case, Exists, F, OuterRef, Value, When
 from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
 from accounts.models import User
 
@@ -29,6 +28,7 @@ from ..models import (
 )
 from ..models.event import NOT_ONE_LINE
 from ..permissions import may
+from ..timefmt import deadline_text
 from . import ServiceError, notices, questionnaire, reminders, surveys
 from .waitlist import fill_vacancies, refill_soon
 
@@ -83,12 +83,12 @@ def _check_shares(shares: dict) -> None:
     if not isinstance(shares, dict) or any(
         r not in roles or not isinstance(v, int) or not 0 <= v <= 100 for r, v in shares.items()
     ):
-        raise ServiceError("Reserved shares are whole percentages (0-100) for known roles.")
+        raise ServiceError(_("Reserved shares are whole percentages (0-100) for known roles."))
     if sum(shares.values()) > 100:
-        raise ServiceError("Reserved shares add up to more than 100%.")
+        raise ServiceError(_("Reserved shares add up to more than 100%."))
 
 
-NO_DRAW_WITHOUT_CLOSING = (
+NO_DRAW_WITHOUT_CLOSING = gettext_lazy(
     "A lottery is drawn when registration closes: set the time registration closes."
 )
 
@@ -101,7 +101,7 @@ def _check_lottery_closes(event: Event, *, published: bool) -> None:
         and event.registration_mode == Event.Mode.LOTTERY
         and event.registration_closes_at is None
     ):
-        raise ServiceError(NO_DRAW_WITHOUT_CLOSING)
+        raise ServiceError(str(NO_DRAW_WITHOUT_CLOSING))
 
 
 def _check_lottery_draws_before_start(event: Event, sessions) -> None:
@@ -120,10 +120,12 @@ def _check_lottery_draws_before_start(event: Event, sessions) -> None:
         default=None,
     )
     if first is not None and first <= closes:
-        first = timezone.localtime(first, zoneinfo.ZoneInfo(event.timezone))
         raise ServiceError(
-            "A lottery is drawn when registration closes, so registration must close before "
-            f"its first session starts ({first:%a %-d %b %Y, %H:%M %Z})."
+            _(
+                "A lottery is drawn when registration closes, so registration must close "
+                "before its first session starts (%(starts)s)."
+            )
+            % {"starts": deadline_text(first, event.timezone)}
         )
 
 
@@ -205,7 +207,7 @@ def _check_capacity(session: Session) -> None:
     """A session has at least one seat (the database field would take 0: a session nobody can
     ever get into). Seats already given are checked apart, by update_session."""
     if session.capacity < 1:
-        raise ServiceError("A session needs at least one seat: set its capacity to 1 or more.")
+        raise ServiceError(_("A session needs at least one seat: set its capacity to 1 or more."))
 
 
 def _check_reminders(hours) -> None:
@@ -214,13 +216,13 @@ def _check_reminders(hours) -> None:
         or len(hours) > 5
         or any(not isinstance(h, int) or not 1 <= h <= 24 * 14 for h in hours)
     ):
-        raise ServiceError("Reminders are up to 5 whole numbers of hours, from 1 to 336.")
+        raise ServiceError(_("Reminders are up to 5 whole numbers of hours, from 1 to 336."))
 
 
 @transaction.atomic
 def create_event(*, team: Team, actor: User, **fields) -> Event:
     if not may(actor, "event.create", team):
-        raise ServiceError("Only the team's owners and organizers can create events.")
+        raise ServiceError(_("Only the team's owners and organizers can create events."))
     _check_shares(fields.get("lottery_reserved_shares", {}))
     _check_reminders(fields.get("reminder_hours", [24, 1]))
     if fields.get("terms_text") and not fields.get("terms_version"):
@@ -257,14 +259,16 @@ def update_event(*, event: Event, actor: User, **changes) -> Event:
         and Registration.objects.filter(session__event=event).exists()
     ):
         raise ServiceError(
-            "The registration mode cannot change once people have signed up: their "
-            "applications and places were made under the current mode."
+            _(
+                "The registration mode cannot change once people have signed up: their "
+                "applications and places were made under the current mode."
+            )
         )
     _check_shares(changes.get("lottery_reserved_shares", event.lottery_reserved_shares))
     version = changes.get("terms_version", event.terms_version)
     if version < event.terms_version:
         # A lower number would let an old acceptance count for terms its holder never saw.
-        raise ServiceError("The terms version cannot go down.")
+        raise ServiceError(_("The terms version cannot go down."))
     new_text = changes.get("terms_text", event.terms_text)
     if new_text and new_text != event.terms_text and version == event.terms_version:
         changes["terms_version"] = event.terms_version + 1
@@ -320,9 +324,9 @@ def _feed_status_changed(event: Event, *, since) -> None:
 def publish_event(*, event: Event, actor: User) -> Event:
     event = Event.objects.select_for_update().get(pk=event.pk)
     if event.status == Event.Status.CANCELLED:
-        raise ServiceError("A cancelled event cannot be published again.")
+        raise ServiceError(_("A cancelled event cannot be published again."))
     if not event.sessions.filter(status=Session.Status.SCHEDULED).exists():
-        raise ServiceError("Add at least one session before publishing.")
+        raise ServiceError(_("Add at least one session before publishing."))
     _check_lottery_timing(event, published=True)
     if event.withdrawn_at is not None:
         _feed_status_changed(event, since=event.withdrawn_at)
@@ -337,7 +341,7 @@ def publish_event(*, event: Event, actor: User) -> Event:
 def unpublish_event(*, event: Event, actor: User) -> Event:
     event = Event.objects.select_for_update().get(pk=event.pk)
     if event.status != Event.Status.PUBLISHED:
-        raise ServiceError("Only a published event can be unpublished.")
+        raise ServiceError(_("Only a published event can be unpublished."))
     now = timezone.now()
     # From now its public feed shows subscribers its sessions as cancelled (for a while).
     _feed_status_changed(event, since=now)
@@ -354,7 +358,7 @@ def cancel_event(*, event: Event, actor: User) -> Event:
     as they were (their attendees are owed no cancellation)."""
     event = Event.objects.select_for_update().get(pk=event.pk)
     if event.status == Event.Status.CANCELLED:
-        raise ServiceError("This event is already cancelled.")
+        raise ServiceError(_("This event is already cancelled."))
     for session in event.sessions.filter(
         status=Session.Status.SCHEDULED, ends_at__gt=timezone.now()
     ):
@@ -382,13 +386,15 @@ def create_session(*, event: Event, actor: User, past_confirmed: bool = False, *
     is at once offered in invitations and, once ended, owed its survey, so a mistyped year
     must not slip through silently."""
     if event.status == Event.Status.CANCELLED:
-        raise ServiceError("This event is cancelled: it takes no new sessions.")
+        raise ServiceError(_("This event is cancelled: it takes no new sessions."))
     starts_at = fields.get("starts_at")
     if starts_at is not None and starts_at < timezone.now() and not past_confirmed:
         raise StartsInThePast(
-            "This session starts in the past. If you mean it (to record a session that took "
-            "place), tick “Yes, create this session in the past”: its attendees can then be "
-            "invited and, once it has ended, sent the survey at once."
+            _(
+                "This session starts in the past. If you mean it (to record a session that "
+                "took place), tick “Yes, create this session in the past”: its attendees can "
+                "then be invited and, once it has ended, sent the survey at once."
+            )
         )
     session = _validated(Session(event=event), fields, SESSION_FIELDS)
     _check_capacity(session)
@@ -409,20 +415,27 @@ def update_session(
     and, once it has ended, sent the survey at once."""
     session = Session.objects.select_for_update().get(pk=session.pk)
     if session.is_cancelled:
-        raise ServiceError("A cancelled session cannot be edited.")
+        raise ServiceError(_("A cancelled session cannot be edited."))
     old_start = session.starts_at
     changed = {k for k, v in changes.items() if getattr(session, k) != v}
     if "starts_at" in changed and changes["starts_at"] < timezone.now() and not past_confirmed:
         raise StartsInThePast(
-            "This change moves the session into the past. If you mean it, tick “Yes, move "
-            "this session into the past”: everyone with a seat is told of the change and, "
-            "once it has ended, sent the survey at once."
+            _(
+                "This change moves the session into the past. If you mean it, tick “Yes, move "
+                "this session into the past”: everyone with a seat is told of the change and, "
+                "once it has ended, sent the survey at once."
+            )
         )
     if "capacity" in changed and changes["capacity"] < session.seats_taken:
         raise ServiceError(
-            f"{session.seats_taken} "
-            f"{'seat is' if session.seats_taken == 1 else 'seats are'} already given (confirmed "
-            f"or offered): the capacity cannot go below {session.seats_taken}."
+            ngettext(
+                "%(n)s seat is already given (confirmed or offered): the capacity cannot go "
+                "below %(n)s.",
+                "%(n)s seats are already given (confirmed or offered): the capacity cannot go "
+                "below %(n)s.",
+                session.seats_taken,
+            )
+            % {"n": session.seats_taken}
         )
     _validated(session, changes, SESSION_FIELDS)
     _check_capacity(session)
@@ -477,7 +490,7 @@ def cancel_session(*, session: Session, actor: User) -> Session:
     would write (status, history, outbox), without a round trip per person."""
     session = Session.objects.select_for_update().get(pk=session.pk)
     if session.is_cancelled:
-        raise ServiceError("This session is already cancelled.")
+        raise ServiceError(_("This session is already cancelled."))
     sequence = session.sequence + 1
     Session.objects.filter(pk=session.pk).update(
         status=Session.Status.CANCELLED, sequence=sequence, seats_taken=0
@@ -528,7 +541,7 @@ def _close_registrations(session: Session, *, actor: User) -> None:
     if closed != len(people):
         # Someone signed up again (a cancelled row made active) between the read and the
         # update: roll back rather than close a registration without its history and message.
-        raise ServiceError("Registrations changed in the meantime; try again.")
+        raise ServiceError(_("Registrations changed in the meantime; try again."))
     note = "The session was cancelled"
     changes = RegistrationChange.objects.bulk_create(
         RegistrationChange(

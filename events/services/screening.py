@@ -13,6 +13,8 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Q
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import User
 
@@ -52,7 +54,7 @@ def clean_answers(
     known = {str(q.pk) for q in questions}
     forged = set(map(str, raw)) - known
     if forged:
-        raise ValidationError("Some answers are for questions this event does not ask.")
+        raise ValidationError(_("Some answers are for questions this event does not ask."))
     errors: dict[str, list[str]] = {}
     cleaned: dict[str, Any] = {}
     for question in questions:
@@ -62,7 +64,9 @@ def clean_answers(
         if question.kind in MAX_LENGTH:
             value = value.strip() if isinstance(value, str) else ""
             if len(value) > MAX_LENGTH[question.kind]:
-                errors[key] = [f"At most {MAX_LENGTH[question.kind]} characters, please."]
+                errors[key] = [
+                    _("At most %(most)s characters, please.") % {"most": MAX_LENGTH[question.kind]}
+                ]
                 continue
             empty = not value
         elif question.kind == Kind.SINGLE:
@@ -71,18 +75,18 @@ def clean_answers(
             else:
                 value = _number(value)
                 if value not in offered:
-                    errors[key] = ["Pick one of the choices offered."]
+                    errors[key] = [_("Pick one of the choices offered.")]
                     continue
             empty = value == ""
         else:
             numbers = [_number(v) for v in (value or [])]
             if any(n not in offered for n in numbers):
-                errors[key] = ["Pick among the choices offered."]
+                errors[key] = [_("Pick among the choices offered.")]
                 continue
             value = list(dict.fromkeys(numbers))
             empty = not value
         if empty and question.required:
-            errors[key] = ["This question needs an answer."]
+            errors[key] = [_("This question needs an answer.")]
             continue
         cleaned[str(question.pk)] = value
     if errors:
@@ -120,13 +124,15 @@ def answered(*, answers: dict[str, Any], questions: list[Question]) -> list[tupl
 # engine's (which kinds an applicant may be asked, MAX_QUESTIONS, only events that take
 # applications), and keep the answers on registrations true.
 
-ONLY_APPLICATIONS = "Only events with approval or lottery registration ask screening questions."
+ONLY_APPLICATIONS = gettext_lazy(
+    "Only events with approval or lottery registration ask screening questions."
+)
 
 
 def _check_kind(kind: str) -> None:
     if kind not in KINDS:
         raise ServiceError(
-            "Unknown kind of question: applicants are asked a text or a choice question."
+            _("Unknown kind of question: applicants are asked a text or a choice question.")
         )
 
 
@@ -147,9 +153,9 @@ def add_question(
     # Lock the event so two organizers adding at once cannot pass the limit together.
     event = Event.objects.select_for_update().get(pk=event.pk)
     if not event.uses_applications:
-        raise ServiceError(ONLY_APPLICATIONS)
+        raise ServiceError(str(ONLY_APPLICATIONS))
     if len(asked(event=event)) >= MAX_QUESTIONS:
-        raise ServiceError(f"An event asks at most {MAX_QUESTIONS} questions.")
+        raise ServiceError(_("An event asks at most %(most)s questions.") % {"most": MAX_QUESTIONS})
     _check_kind(kind)
     screening = event.screening
     if screening is None:
@@ -194,12 +200,14 @@ def edit_question(
     fit; the engine cannot see them: they are on the registrations)."""
     event = Event.objects.select_for_update().get(screening_id=question.questionnaire_id)
     if not event.uses_applications:
-        raise ServiceError(ONLY_APPLICATIONS)
+        raise ServiceError(str(ONLY_APPLICATIONS))
     _check_kind(kind)
     if kind != question.kind and answered_ids(event=event, questions=[question]):
         raise ServiceError(
-            "People have answered this question, so its kind cannot change "
-            "(their answers would no longer fit). Add a new question instead."
+            _(
+                "People have answered this question, so its kind cannot change "
+                "(their answers would no longer fit). Add a new question instead."
+            )
         )
     return engine.edit_question(
         question=question,

@@ -21,7 +21,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -30,12 +30,18 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.lookups import IContains
 from django.db.models.sql.compiler import SQLCompiler
 from django.utils import timezone
+from django.utils.formats import get_format, number_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext_lazy, pgettext, pgettext_lazy
 
 from accounts.models import User
 
 from .. import permissions
 from ..models import OpenCall, PanelAttribute, PanelMember, Segment, Team
 from . import ServiceError
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrPromise
 
 MAX_CONDITIONS = 20
 MAX_NUMBER = 1_000_000  # far above any history count, far below a column's limit
@@ -49,28 +55,28 @@ Condition = dict[str, Any]
 
 @dataclass(frozen=True)
 class Field:
-    label: str
+    label: "str | StrPromise"
     # "role", "text", "consent", "number", "date", "tags", "score", "calls", "attribute"
     kind: str
 
 
 FIELDS: dict[str, Field] = {
-    "role": Field("Role", "role"),
-    "affiliation": Field("Affiliation", "text"),
-    "location": Field("Country or time zone", "location"),
-    "consent": Field("Agreed to be contacted", "consent"),
-    "attended": Field("Sessions attended", "number"),
-    "no_shows": Field("No-shows", "number"),
-    "invitations": Field("Invitations received", "number"),
-    "calls_answered": Field("Calls answered", "number"),
-    "registrations": Field("Registrations", "number"),
-    "surveys_answered": Field("Surveys answered", "number"),
-    "last_contacted_at": Field("Last contacted", "date"),
-    "last_attended_at": Field("Last attended", "date"),
-    "tags": Field("Tags", "tags"),
-    "review_score": Field("Mean review score", "score"),
-    "calls": Field("Answered call", "calls"),
-    "qualified_calls": Field("Qualified in call", "calls"),
+    "role": Field(gettext_lazy("Role"), "role"),
+    "affiliation": Field(gettext_lazy("Affiliation"), "text"),
+    "location": Field(gettext_lazy("Country or time zone"), "location"),
+    "consent": Field(gettext_lazy("Agreed to be contacted"), "consent"),
+    "attended": Field(gettext_lazy("Sessions attended"), "number"),
+    "no_shows": Field(gettext_lazy("No-shows"), "number"),
+    "invitations": Field(gettext_lazy("Invitations received"), "number"),
+    "calls_answered": Field(gettext_lazy("Calls answered"), "number"),
+    "registrations": Field(gettext_lazy("Registrations"), "number"),
+    "surveys_answered": Field(gettext_lazy("Surveys answered"), "number"),
+    "last_contacted_at": Field(gettext_lazy("Last contacted"), "date"),
+    "last_attended_at": Field(gettext_lazy("Last attended"), "date"),
+    "tags": Field(gettext_lazy("Tags"), "tags"),
+    "review_score": Field(gettext_lazy("Mean review score"), "score"),
+    "calls": Field(gettext_lazy("Answered call"), "calls"),
+    "qualified_calls": Field(gettext_lazy("Qualified in call"), "calls"),
 }
 
 # The operators each kind of field takes, in the order the form offers them.
@@ -87,27 +93,35 @@ OPS: dict[str, tuple[str, ...]] = {
     "attribute": ("in", "contains"),
 }
 
-OP_LABELS: dict[str, str] = {
-    "in": "is any of",
-    "contains": "contains",
-    "is": "is",
-    "eq": "is exactly",
-    "gte": "is at least",
-    "lte": "is at most",
-    "never": "never",
-    "more_than": "more than … days ago",
-    "within": "within the last … days",
-    "has_any": "has any of",
-    "has_none": "has none of",
-    "any_of": "any of",
-    "none_of": "none of",
+OP_LABELS: "dict[str, str | StrPromise]" = {
+    "in": pgettext_lazy("segment operator", "is any of"),
+    "contains": pgettext_lazy("segment operator", "contains"),
+    "is": pgettext_lazy("segment operator", "is"),
+    "eq": pgettext_lazy("segment operator", "is exactly"),
+    "gte": pgettext_lazy("segment operator", "is at least"),
+    "lte": pgettext_lazy("segment operator", "is at most"),
+    "never": pgettext_lazy("segment operator", "never"),
+    "more_than": pgettext_lazy("segment operator", "more than … days ago"),
+    "within": pgettext_lazy("segment operator", "within the last … days"),
+    "has_any": pgettext_lazy("segment operator", "has any of"),
+    "has_none": pgettext_lazy("segment operator", "has none of"),
+    "any_of": pgettext_lazy("segment operator", "any of"),
+    "none_of": pgettext_lazy("segment operator", "none of"),
 }
 
+# What a typed condition may call a role, in English whatever the page's language (as a
+# draw's rules may too); ROLE_GROUPS says them in the reader's language.
 ROLE_PLURALS = {
     User.Role.DEVELOPER: "developers",
     User.Role.RESEARCHER: "researchers",
     User.Role.COMMUNITY: "community members",
     User.Role.OTHER: "people of another role",
+}
+ROLE_GROUPS = {
+    User.Role.DEVELOPER: gettext_lazy("developers"),
+    User.Role.RESEARCHER: gettext_lazy("researchers"),
+    User.Role.COMMUNITY: gettext_lazy("community members"),
+    User.Role.OTHER: gettext_lazy("people of another role"),
 }
 
 YES = {"yes", "true", "1", "y"}
@@ -128,8 +142,9 @@ def call_choices(team: Team) -> list[tuple[int, str]]:
 def field_choices(names: list[str]) -> list[tuple[str, str, tuple[str, ...]]]:
     """Every field a condition may be on, as (value, label, its operators), the team's
     attributes last."""
-    return [(name, f.label, OPS[f.kind]) for name, f in FIELDS.items()] + [
-        (ATTRIBUTE_PREFIX + name, f"Answer: {name}", OPS["attribute"]) for name in names
+    return [(name, str(f.label), OPS[f.kind]) for name, f in FIELDS.items()] + [
+        (ATTRIBUTE_PREFIX + name, _("Answer: %(name)s") % {"name": name}, OPS["attribute"])
+        for name in names
     ]
 
 
@@ -138,18 +153,18 @@ def _kind(field: str, names: list[str]) -> str:
         return FIELDS[field].kind
     if field.startswith(ATTRIBUTE_PREFIX) and field[len(ATTRIBUTE_PREFIX) :] in names:
         return "attribute"
-    raise ServiceError(f"There is no field “{field[:60]}” to filter on.")
+    raise ServiceError(_("There is no field “%(field)s” to filter on.") % {"field": field[:60]})
 
 
 def _label(field: str) -> str:
     if field in FIELDS:
-        return FIELDS[field].label
-    return f"Answer: {field[len(ATTRIBUTE_PREFIX) :]}"
+        return str(FIELDS[field].label)
+    return _("Answer: %(name)s") % {"name": field[len(ATTRIBUTE_PREFIX) :]}
 
 
 def _no_nul(value: Any) -> None:
     if isinstance(value, str) and "\x00" in value:
-        raise ServiceError("A condition cannot contain a NUL character.")
+        raise ServiceError(_("A condition cannot contain a NUL character."))
     if isinstance(value, list):
         for item in value:
             _no_nul(item)
@@ -160,9 +175,11 @@ def _text(value: Any, where: str) -> str:
         value = ", ".join(str(v) for v in value)
     text = str(value if value is not None else "").strip()
     if not text:
-        raise ServiceError(f"{where}: type the text to look for.")
+        raise ServiceError(_("%(where)s: type the text to look for.") % {"where": where})
     if len(text) > MAX_TEXT:
-        raise ServiceError(f"{where}: at most {MAX_TEXT} characters.")
+        raise ServiceError(
+            _("%(where)s: at most %(most)s characters.") % {"where": where, "most": MAX_TEXT}
+        )
     return text
 
 
@@ -172,39 +189,59 @@ def _words(value: Any, where: str) -> list[str]:
     words = []
     for item in items:
         if not isinstance(item, str | int | float) or isinstance(item, bool):
-            raise ServiceError(f"{where}: give the values as text.")
+            raise ServiceError(_("%(where)s: give the values as text.") % {"where": where})
         word = str(item).strip()
         if word and word not in words:
             words.append(word)
     if not words:
-        raise ServiceError(f"{where}: give at least one value.")
+        raise ServiceError(_("%(where)s: give at least one value.") % {"where": where})
     if len(words) > MAX_VALUES or any(len(w) > MAX_TEXT for w in words):
-        raise ServiceError(f"{where}: at most {MAX_VALUES} values of {MAX_TEXT} characters.")
+        raise ServiceError(
+            _("%(where)s: at most %(most)s values of %(length)s characters.")
+            % {"where": where, "most": MAX_VALUES, "length": MAX_TEXT}
+        )
     return words
 
 
 def _roles(value: Any, where: str) -> list[str]:
+    # Values, labels and plurals: the English ones and the reader's language's.
     by_name = {r.value: r.value for r in User.Role} | {r.label.lower(): r.value for r in User.Role}
     by_name |= {plural: role for role, plural in ROLE_PLURALS.items()}
+    by_name |= {str(plural).lower(): role for role, plural in ROLE_GROUPS.items()}
     roles = []
     for word in _words(value, where):
         role = by_name.get(word.lower())
         if role is None:
             known = ", ".join(r.label.lower() for r in User.Role)
-            raise ServiceError(f"{where}: “{word[:40]}” is not a role (one of: {known}).")
+            raise ServiceError(
+                _("%(where)s: “%(word)s” is not a role (one of: %(known)s).")
+                % {"where": where, "word": word[:40], "known": known}
+            )
         if role not in roles:
             roles.append(role)
     return roles
 
 
-def _count(value: Any, where: str, *, most: int, what: str) -> int:
+def _count(value: Any, where: str, *, most: int, days: bool) -> int:
+    """A whole number of days (`days`) or of times, from 0 to `most`."""
     text = str(value).strip() if not isinstance(value, bool) else "x"
     if text.startswith("-") and text[1:].isdigit():
-        raise ServiceError(f"{where}: {what} cannot be negative.")
+        if days:
+            raise ServiceError(_("%(where)s: days cannot be negative.") % {"where": where})
+        raise ServiceError(_("%(where)s: the number cannot be negative.") % {"where": where})
     if not text.isdigit() or not text.isascii():
-        raise ServiceError(f"{where}: “{text[:20]}” is not a whole number.")
+        raise ServiceError(
+            _("%(where)s: “%(text)s” is not a whole number.") % {"where": where, "text": text[:20]}
+        )
     if len(text) > 9 or int(text) > most:
-        raise ServiceError(f"{where}: {what} is at most {most:,}.")
+        most_text = number_format(most, force_grouping=True)
+        if days:
+            raise ServiceError(
+                _("%(where)s: days is at most %(most)s.") % {"where": where, "most": most_text}
+            )
+        raise ServiceError(
+            _("%(where)s: the number is at most %(most)s.") % {"where": where, "most": most_text}
+        )
     return int(text)
 
 
@@ -215,14 +252,19 @@ def _score(value: Any, where: str) -> float:
     """A mean review score to compare with: 1 to 5, to one decimal place at most."""
     text = "x" if isinstance(value, bool) else str(value if value is not None else "").strip()
     if not text:
-        raise ServiceError(f"{where}: give a score from 1 to 5.")
+        raise ServiceError(_("%(where)s: give a score from 1 to 5.") % {"where": where})
     if not SCORE.match(text) or not text.isascii():
-        raise ServiceError(f"{where}: “{text[:20]}” is not a score (a number such as 3 or 3.5).")
+        raise ServiceError(
+            _("%(where)s: “%(text)s” is not a score (a number such as 3 or 3.5).")
+            % {"where": where, "text": text[:20]}
+        )
     if "." in text and len(text.split(".")[1].rstrip("0")) > 1:
-        raise ServiceError(f"{where}: give the score to one decimal place at most (3.5).")
+        raise ServiceError(
+            _("%(where)s: give the score to one decimal place at most (3.5).") % {"where": where}
+        )
     score = float(text)
     if not 1 <= score <= 5:
-        raise ServiceError(f"{where}: scores go from 1 to 5.")
+        raise ServiceError(_("%(where)s: scores go from 1 to 5.") % {"where": where})
     return round(score, 1)
 
 
@@ -256,7 +298,10 @@ def _calls(value: Any, where: str, team_calls: _TeamCalls) -> tuple[list[int], l
     for word in words:
         call = by_id.get(word) or by_title.get(word.lower())
         if call is None:
-            raise ServiceError(f"{where}: “{word[:60]}” is not one of the team's calls.")
+            raise ServiceError(
+                _("%(where)s: “%(word)s” is not one of the team's calls.")
+                % {"where": where, "word": word[:60]}
+            )
         found[call[0]] = call[1]
     return list(found), list(found.values())
 
@@ -269,12 +314,12 @@ def _consent(value: Any, where: str) -> bool:
         return True
     if word in NO:
         return False
-    raise ServiceError(f"{where}: answer yes or no.")
+    raise ServiceError(_("%(where)s: answer yes or no.") % {"where": where})
 
 
 def _clean(condition: Any, n: int, names: list[str], team_calls: _TeamCalls) -> Condition:
     if not isinstance(condition, dict):
-        raise ServiceError(f"Condition {n} is not a field, an operator and a value.")
+        raise ServiceError(_("Condition %(n)s is not a field, an operator and a value.") % {"n": n})
     _no_nul(condition.get("field"))
     _no_nul(condition.get("op"))
     _no_nul(condition.get("value"))
@@ -282,10 +327,14 @@ def _clean(condition: Any, n: int, names: list[str], team_calls: _TeamCalls) -> 
     op = str(condition.get("op") or "")
     value = condition.get("value")
     kind = _kind(field, names)
-    where = f"Condition {n} ({_label(field)})"
+    # Translators: how an error names a condition: "Condition 2 (Sessions attended)".
+    where = _("Condition %(n)s (%(field)s)") % {"n": n, "field": _label(field)}
     if op not in OPS[kind]:
-        offered = ", ".join(f"“{OP_LABELS[o]}”" for o in OPS[kind])
-        raise ServiceError(f"{where}: choose one of {offered}, not “{op[:20]}”.")
+        offered = ", ".join(_quote(str(OP_LABELS[o])) for o in OPS[kind])
+        raise ServiceError(
+            _("%(where)s: choose one of %(offered)s, not “%(op)s”.")
+            % {"where": where, "offered": offered, "op": op[:20]}
+        )
     cleaned: Any
     if kind == "role":
         cleaned = _roles(value, where)
@@ -294,9 +343,9 @@ def _clean(condition: Any, n: int, names: list[str], team_calls: _TeamCalls) -> 
     elif kind == "consent":
         cleaned = _consent(value, where)
     elif kind == "number":
-        cleaned = _count(value, where, most=MAX_NUMBER, what="the number")
+        cleaned = _count(value, where, most=MAX_NUMBER, days=False)
     elif kind == "date":
-        cleaned = None if op == "never" else _count(value, where, most=MAX_DAYS, what="days")
+        cleaned = None if op == "never" else _count(value, where, most=MAX_DAYS, days=True)
     elif kind == "tags":
         cleaned = _tag_names(value, where)
     elif kind == "score":
@@ -318,11 +367,13 @@ def validate(team: Team, definition: Any, *, saving: bool = False) -> list[Condi
     if definition in (None, ""):
         definition = []
     if not isinstance(definition, list):
-        raise ServiceError("A segment is a list of conditions.")
+        raise ServiceError(_("A segment is a list of conditions."))
     if len(definition) > MAX_CONDITIONS:
-        raise ServiceError(f"A segment has at most {MAX_CONDITIONS} conditions.")
+        raise ServiceError(
+            _("A segment has at most %(most)s conditions.") % {"most": MAX_CONDITIONS}
+        )
     if saving and not definition:
-        raise ServiceError("Add at least one condition: a segment with none is everyone.")
+        raise ServiceError(_("Add at least one condition: a segment with none is everyone."))
     names = attribute_names(team) if definition else []
     team_calls = _TeamCalls(team)
     return [
@@ -467,27 +518,77 @@ def members(team: Team, definition: list[Condition]) -> QuerySet[PanelMember]:
     return rows
 
 
-def _times(n: int, one: str, many: str) -> str:
-    return f"{n} {one if n == 1 else many}"
+# What each count condition says, by operator: (n == 0 with "is exactly" or "is at most",
+# "is exactly", "is at least", "is at most"); plurals by the number.
+COUNTS: dict[str, tuple[Any, ...]] = {
+    "attended": (
+        gettext_lazy("never attended"),
+        ngettext_lazy("attended %(n)s time", "attended %(n)s times", "n"),
+        ngettext_lazy("attended at least %(n)s time", "attended at least %(n)s times", "n"),
+        ngettext_lazy("attended at most %(n)s time", "attended at most %(n)s times", "n"),
+    ),
+    "no_shows": (
+        gettext_lazy("no no-shows"),
+        ngettext_lazy("%(n)s no-show", "%(n)s no-shows", "n"),
+        ngettext_lazy("at least %(n)s no-show", "at least %(n)s no-shows", "n"),
+        ngettext_lazy("at most %(n)s no-show", "at most %(n)s no-shows", "n"),
+    ),
+    "invitations": (
+        gettext_lazy("never invited"),
+        ngettext_lazy("invited %(n)s time", "invited %(n)s times", "n"),
+        ngettext_lazy("invited at least %(n)s time", "invited at least %(n)s times", "n"),
+        ngettext_lazy("invited at most %(n)s time", "invited at most %(n)s times", "n"),
+    ),
+    "calls_answered": (
+        gettext_lazy("answered no call"),
+        ngettext_lazy("answered %(n)s call", "answered %(n)s calls", "n"),
+        ngettext_lazy("answered at least %(n)s call", "answered at least %(n)s calls", "n"),
+        ngettext_lazy("answered at most %(n)s call", "answered at most %(n)s calls", "n"),
+    ),
+    "registrations": (
+        gettext_lazy("never registered"),
+        ngettext_lazy("registered %(n)s time", "registered %(n)s times", "n"),
+        ngettext_lazy("registered at least %(n)s time", "registered at least %(n)s times", "n"),
+        ngettext_lazy("registered at most %(n)s time", "registered at most %(n)s times", "n"),
+    ),
+    "surveys_answered": (
+        gettext_lazy("answered no survey"),
+        ngettext_lazy("answered %(n)s survey", "answered %(n)s surveys", "n"),
+        ngettext_lazy("answered at least %(n)s survey", "answered at least %(n)s surveys", "n"),
+        ngettext_lazy("answered at most %(n)s survey", "answered at most %(n)s surveys", "n"),
+    ),
+}
+# (never, more than n days ago, within the last n days)
+DATES: dict[str, tuple[Any, ...]] = {
+    "last_contacted_at": (
+        gettext_lazy("never contacted"),
+        ngettext_lazy(
+            "last contacted more than %(n)s day ago", "last contacted more than %(n)s days ago", "n"
+        ),
+        ngettext_lazy(
+            "contacted within the last %(n)s day", "contacted within the last %(n)s days", "n"
+        ),
+    ),
+    "last_attended_at": (
+        gettext_lazy("never attended"),
+        ngettext_lazy(
+            "last attended more than %(n)s day ago", "last attended more than %(n)s days ago", "n"
+        ),
+        ngettext_lazy(
+            "attended within the last %(n)s day", "attended within the last %(n)s days", "n"
+        ),
+    ),
+}
 
 
-COUNTS = {
-    # field: (when zero, verb phrase with {n}, singular, plural)
-    "attended": ("never attended", "attended {n}", "time", "times"),
-    "no_shows": ("no no-shows", "{n}", "no-show", "no-shows"),
-    "invitations": ("never invited", "invited {n}", "time", "times"),
-    "calls_answered": ("answered no call", "answered {n}", "call", "calls"),
-    "registrations": ("never registered", "registered {n}", "time", "times"),
-    "surveys_answered": ("answered no survey", "answered {n}", "survey", "surveys"),
-}
-DATES = {
-    "last_contacted_at": ("never contacted", "last contacted", "contacted"),
-    "last_attended_at": ("never attended", "last attended", "attended"),
-}
+def _quote(word: str) -> str:
+    # Translators: a value quoted in a sentence; French writes « %(word)s ».
+    return _("“%(word)s”") % {"word": word}
 
 
 def _quoted(words: list[str]) -> str:
-    return " or ".join(f"“{w}”" for w in words)
+    # Translators: between the values of a list of alternatives ("“gpu” or “cpu”").
+    return pgettext("alternatives", " or ").join(_quote(w) for w in words)
 
 
 def _phrase(condition: Condition) -> str:
@@ -495,48 +596,59 @@ def _phrase(condition: Condition) -> str:
     if field.startswith(ATTRIBUTE_PREFIX):
         name = field[len(ATTRIBUTE_PREFIX) :]
         if op == "in":
-            return f"{name} includes {_quoted(value)}"
-        return f"{name} mentions “{value}”"
+            return _("%(name)s includes %(values)s") % {"name": name, "values": _quoted(value)}
+        return _("%(name)s mentions %(value)s") % {"name": name, "value": _quote(value)}
     if field == "role":
-        return " or ".join(ROLE_PLURALS[User.Role(role)] for role in value)
+        return pgettext("alternatives", " or ").join(
+            str(ROLE_GROUPS[User.Role(role)]) for role in value
+        )
     if field in ("affiliation", "location"):
-        what = "affiliation" if field == "affiliation" else "country or time zone"
-        return f"{what} {'is' if op == 'is' else 'contains'} “{value}”"
+        said = {
+            ("affiliation", "is"): _("affiliation is %(value)s"),
+            ("affiliation", "contains"): _("affiliation contains %(value)s"),
+            ("location", "is"): _("country or time zone is %(value)s"),
+            ("location", "contains"): _("country or time zone contains %(value)s"),
+        }[field, "is" if op == "is" else "contains"]
+        return said % {"value": _quote(value)}
     if field == "consent":
-        return "agreed to be contacted" if value else "did not agree to be contacted"
+        return _("agreed to be contacted") if value else _("did not agree to be contacted")
     if field == "tags":
-        return f"{'tagged' if op == 'has_any' else 'not tagged'} {_quoted(value)}"
+        if op == "has_any":
+            return _("tagged %(values)s") % {"values": _quoted(value)}
+        return _("not tagged %(values)s") % {"values": _quoted(value)}
     if field in ("calls", "qualified_calls"):
-        titles = condition.get("titles") or [f"call {pk}" for pk in value]
-        if field == "calls":
-            verb = "answered" if op == "any_of" else "did not answer"
-        else:
-            verb = "qualified in" if op == "any_of" else "not qualified in"
-        return f"{verb} {_quoted(titles)}"
+        titles = condition.get("titles") or [_("call %(id)s") % {"id": pk} for pk in value]
+        said = {
+            ("calls", True): _("answered %(calls)s"),
+            ("calls", False): _("did not answer %(calls)s"),
+            ("qualified_calls", True): _("qualified in %(calls)s"),
+            ("qualified_calls", False): _("not qualified in %(calls)s"),
+        }[field, op == "any_of"]
+        return said % {"calls": _quoted(titles)}
     if field == "review_score":
-        return f"mean review score {'at least' if op == 'gte' else 'at most'} {value:g}"
+        score = f"{value:g}".replace(".", str(get_format("DECIMAL_SEPARATOR")))
+        if op == "gte":
+            return _("mean review score at least %(score)s") % {"score": score}
+        return _("mean review score at most %(score)s") % {"score": score}
     if field in COUNTS:
-        zero, verb, one, many = COUNTS[field]
+        zero, exactly, at_least, at_most = COUNTS[field]
         if value == 0 and op in ("eq", "lte"):
-            return zero
-        amount = {"eq": "", "gte": "at least ", "lte": "at most "}[op]
-        count = verb.format(n=f"{amount}{value}")
-        return f"{count} {one if value == 1 else many}"
-    never, last, recently = DATES[field]
+            return str(zero)
+        said = {"eq": exactly, "gte": at_least, "lte": at_most}[op]
+        return said % {"n": value}
+    never, more_than, within = DATES[field]
     if op == "never":
-        return never
-    days = _times(value, "day", "days")
-    if op == "more_than":
-        return f"{last} more than {days} ago"
-    return f"{recently} within the last {days}"
+        return str(never)
+    return (more_than if op == "more_than" else within) % {"n": value}
 
 
 def describe(definition: list[Condition]) -> str:
     """A clean definition in words: "researchers, never attended, last contacted more than
     30 days ago". No database: a segment's page reads it from the stored definition."""
     if not definition:
-        return "everyone in the panel"
-    return ", ".join(_phrase(condition) for condition in definition)
+        return _("everyone in the panel")
+    # Translators: between the conditions of a segment described in words.
+    return pgettext("conditions", ", ").join(_phrase(condition) for condition in definition)
 
 
 # Saved segments ----------------------------------------------------------------------------
@@ -544,21 +656,21 @@ def describe(definition: list[Condition]) -> str:
 
 def _check_editor(actor: User, team: Team) -> None:
     if not permissions.may(actor, "panel.edit", team):
-        raise ServiceError("Only the team's owners and organizers may change its segments.")
+        raise ServiceError(_("Only the team's owners and organizers may change its segments."))
 
 
 def _name(team: Team, name: str, *, keep: Segment | None = None) -> str:
     _no_nul(name)
     name = " ".join(str(name or "").split())
     if not name:
-        raise ServiceError("Give the segment a name.")
+        raise ServiceError(_("Give the segment a name."))
     if len(name) > 100:
-        raise ServiceError("A segment's name is at most 100 characters.")
+        raise ServiceError(_("A segment's name is at most 100 characters."))
     taken = Segment.objects.filter(team=team, name__iexact=name)
     if keep is not None:
         taken = taken.exclude(pk=keep.pk)
     if taken.exists():
-        raise ServiceError(f"The team already has a segment named “{name}”.")
+        raise ServiceError(_("The team already has a segment named “%(name)s”.") % {"name": name})
     return name
 
 
@@ -573,7 +685,7 @@ def create_segment(*, team: Team, actor: User, name: str, definition: Any) -> Se
                 team=team, name=_name(team, name), definition=clean, created_by=actor
             )
     except IntegrityError:  # the team was deleted meanwhile
-        raise ServiceError("This team no longer exists.") from None
+        raise ServiceError(_("This team no longer exists.")) from None
 
 
 @transaction.atomic

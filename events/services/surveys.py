@@ -5,7 +5,6 @@ The questions, answers and figures are the question engine's (services.questionn
 module decides who is asked, when, and who may see what."""
 
 import secrets
-import zoneinfo
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -13,7 +12,9 @@ from typing import Any
 from django.core import signing
 from django.db import connection, transaction
 from django.db.models import Count, F, Max, Q, QuerySet
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import User
 
@@ -31,6 +32,7 @@ from ..models import (
 )
 from ..ordering import BY_NAME
 from ..outbox import owe
+from ..timefmt import deadline_text
 from . import ServiceError, themes
 from . import questionnaire as engine
 
@@ -44,11 +46,12 @@ MAX_REMINDER_DAYS = 60
 MAX_OPEN_DAYS = MAX_SEND_AFTER_HOURS // 24 + MAX_REMINDER_DAYS
 Kind = Question.Kind
 
+# Written in the team's language when the survey is made; the organizers' text from then on.
 STARTER_QUESTIONS = [
-    (Kind.RATING, "Overall, how would you rate this session?", True),
-    (Kind.NPS, "How likely are you to recommend it to a fellow developer?", False),
-    (Kind.LONG_TEXT, "What was most useful?", False),
-    (Kind.LONG_TEXT, "What should we change or improve?", False),
+    (Kind.RATING, gettext_lazy("Overall, how would you rate this session?"), True),
+    (Kind.NPS, gettext_lazy("How likely are you to recommend it to a fellow developer?"), False),
+    (Kind.LONG_TEXT, gettext_lazy("What was most useful?"), False),
+    (Kind.LONG_TEXT, gettext_lazy("What should we change or improve?"), False),
 ]
 
 
@@ -68,10 +71,11 @@ def create_survey(*, event: Event, actor: User) -> Survey:
     survey = Survey.objects.create(
         event=event, questionnaire=engine.create_questionnaire(), closes_at=closes_at
     )
-    for kind, label, required in STARTER_QUESTIONS:
-        engine.add_question(
-            questionnaire=survey.questionnaire, label=label, kind=kind, required=required
-        )
+    with translation.override(event.team.language or None):
+        for kind, label, required in STARTER_QUESTIONS:
+            engine.add_question(
+                questionnaire=survey.questionnaire, label=str(label), kind=kind, required=required
+            )
     _schedule(survey)
     return survey
 
@@ -92,23 +96,29 @@ def update_settings(*, survey: Survey, actor: User, **changes: Any) -> Survey:
     Anonymity cannot be turned off once someone has answered under it."""
     unknown = set(changes) - SETTINGS
     if unknown:
-        raise ServiceError(f"Unknown settings: {', '.join(sorted(unknown))}.")
+        raise ServiceError(
+            _("Unknown settings: %(names)s.") % {"names": ", ".join(sorted(unknown))}
+        )
     survey = Survey.objects.select_for_update().get(pk=survey.pk)
     hours = changes.get("send_after_hours", survey.send_after_hours)
     days = changes.get("reminder_after_days", survey.reminder_after_days)
     if not 0 <= hours <= MAX_SEND_AFTER_HOURS:
-        raise ServiceError(f"Send between 0 and {MAX_SEND_AFTER_HOURS} hours after a session.")
+        raise ServiceError(
+            _("Send between 0 and %(most)s hours after a session.") % {"most": MAX_SEND_AFTER_HOURS}
+        )
     if not 0 <= days <= MAX_REMINDER_DAYS:
-        raise ServiceError(f"Remind within {MAX_REMINDER_DAYS} days (0: no reminder).")
+        raise ServiceError(
+            _("Remind within %(most)s days (0: no reminder).") % {"most": MAX_REMINDER_DAYS}
+        )
     if changes.get("audience", survey.audience) not in Survey.Audience.values:
-        raise ServiceError("Unknown audience.")
+        raise ServiceError(_("Unknown audience."))
     if (
         survey.anonymous
         and changes.get("anonymous") is False
         and survey.questionnaire.responses.exists()
     ):
         raise ServiceError(
-            "People answered this survey on the promise of anonymity: it stays anonymous."
+            _("People answered this survey on the promise of anonymity: it stays anonymous.")
         )
     closes_at = changes.get("closes_at", survey.closes_at)
     if closes_at != survey.closes_at:
@@ -132,10 +142,12 @@ def _check_closing(survey: Survey, closes_at: datetime) -> None:
     last_end = sessions.aggregate(last=Max("ends_at"))["last"] or timezone.now()
     latest = last_end + timedelta(days=MAX_OPEN_DAYS)
     if closes_at > latest:
-        latest = timezone.localtime(latest, zoneinfo.ZoneInfo(survey.event.timezone))
         raise ServiceError(
-            f"A survey closes at most {MAX_OPEN_DAYS} days after the event's last session "
-            f"ends: {latest:%a %-d %b %Y, %H:%M %Z} at the latest."
+            _(
+                "A survey closes at most %(days)s days after the event's last session ends: "
+                "%(latest)s at the latest."
+            )
+            % {"days": MAX_OPEN_DAYS, "latest": deadline_text(latest, survey.event.timezone)}
         )
 
 
@@ -156,9 +168,9 @@ def start_sending(*, survey: Survey, actor: User) -> Survey:
     (at once for sessions that ended long enough ago)."""
     survey = Survey.objects.select_for_update().get(pk=survey.pk)
     if not survey.questionnaire.questions.exists():
-        raise ServiceError("Add at least one question before sending the survey.")
+        raise ServiceError(_("Add at least one question before sending the survey."))
     if survey.closes_at <= timezone.now():
-        raise ServiceError("The survey has closed: move its closing date first.")
+        raise ServiceError(_("The survey has closed: move its closing date first."))
     survey.is_active = True
     survey.save(update_fields=["is_active", "updated_at"])
     _schedule(survey)
@@ -372,11 +384,11 @@ def resend(*, recipient: SurveyRecipient, actor: User) -> Notification:
     )
     survey = recipient.survey
     if survey.anonymous:
-        raise ServiceError("The survey is anonymous: who has answered is not shown or used.")
+        raise ServiceError(_("The survey is anonymous: who has answered is not shown or used."))
     if recipient.answered_at:
-        raise ServiceError(f"{recipient.user.name} has already answered.")
+        raise ServiceError(_("%(name)s has already answered.") % {"name": recipient.user.name})
     if survey.closes_at <= timezone.now():
-        raise ServiceError("The survey has closed.")
+        raise ServiceError(_("The survey has closed."))
     recipient.resent += 1
     recipient.save(update_fields=["resent"])
     return owe.owe(
@@ -476,7 +488,7 @@ def answer(*, recipient: SurveyRecipient, answers: dict[int, Any]) -> Response:
     )
     survey = recipient.survey
     if not is_open(survey):
-        raise ServiceError("This survey has closed; thank you all the same.")
+        raise ServiceError(_("This survey has closed; thank you all the same."))
     response, _created = engine.save_response(
         questionnaire=survey.questionnaire, respondent=respondent_key(recipient), answers=answers
     )
@@ -587,10 +599,10 @@ def withheld(
         answered = rate(survey=survey, session_id=session_id, role=role).answered
     if answered >= ANONYMITY_THRESHOLD:
         return ""
-    return (
-        f"Fewer than {ANONYMITY_THRESHOLD} people answered in this group. The survey is "
-        "anonymous, so their answers are not shown on their own."
-    )
+    return _(
+        "Fewer than %(n)s people answered in this group. The survey is anonymous, so their "
+        "answers are not shown on their own."
+    ) % {"n": ANONYMITY_THRESHOLD}
 
 
 def results(

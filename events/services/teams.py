@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
 from accounts.models import User, validate_timezone
 
@@ -72,22 +73,26 @@ def _record(
 def _check_fields(team: Team) -> None:
     name = team.name.strip()
     if not name:
-        raise ServiceError("A team needs a name.")
+        raise ServiceError(_("A team needs a name."))
     if "\x00" in name or len(name) > 100:
-        raise ServiceError("A team's name is at most 100 characters.")
+        raise ServiceError(_("A team's name is at most 100 characters."))
     team.name = name
     team.slug = slugify(team.slug or name)[:50].strip("-")
     if not team.slug:
-        raise ServiceError("A team needs a short name of letters, numbers and hyphens.")
+        raise ServiceError(_("A team needs a short name of letters, numbers and hyphens."))
     try:
         validate_timezone(team.timezone)
     except ValidationError:
-        raise ServiceError(f"{team.timezone} is not a known time zone.") from None
+        raise ServiceError(
+            _("%(zone)s is not a known time zone.") % {"zone": team.timezone}
+        ) from None
     if team.language not in Team.Language.values:
-        raise ServiceError("The team's language is English or French.")
+        raise ServiceError(_("The team's language is English or French."))
     check_contact_rules(team)
     if Team.objects.filter(slug=team.slug).exclude(pk=team.pk).exists():
-        raise ServiceError(f"The short name {team.slug} is taken; choose another.")
+        raise ServiceError(
+            _("The short name %(slug)s is taken; choose another.") % {"slug": team.slug}
+        )
 
 
 @transaction.atomic
@@ -105,7 +110,9 @@ def create_team(*, actor: User, owner: User | None = None, **fields: object) -> 
             team.save()
     except IntegrityError:
         # Two teams created at once with one short name: the unique index decides.
-        raise ServiceError(f"The short name {team.slug} is taken; choose another.") from None
+        raise ServiceError(
+            _("The short name %(slug)s is taken; choose another.") % {"slug": team.slug}
+        ) from None
     first = owner or actor
     Membership.objects.create(team=team, user=first, role=Role.OWNER)
     _record(team, actor=actor, action=History.CREATED)
@@ -129,7 +136,7 @@ def update_team(*, team: Team, actor: User, **changes: object) -> Team:
 
 def _role(role: str) -> str:
     if role not in Role.values:
-        raise ServiceError("Choose one of the roles: owner, organizer, reviewer or door staff.")
+        raise ServiceError(_("Choose one of the roles: owner, organizer, reviewer or door staff."))
     return role
 
 
@@ -145,7 +152,7 @@ def add_member(
         team=team, user=user, defaults={"role": role}
     )
     if not created:
-        raise ServiceError(f"{user.email} is already in the team.")
+        raise ServiceError(_("%(email)s is already in the team.") % {"email": user.email})
     _record(team, actor=actor, action=action, subject=user.email, role=role)
     return membership
 
@@ -161,7 +168,7 @@ def _locked(team: Team, membership: Membership) -> Membership:
     try:
         return Membership.objects.select_related("user").get(pk=membership.pk, team=team)
     except Membership.DoesNotExist:
-        raise ServiceError("That person is no longer in the team.") from None
+        raise ServiceError(_("That person is no longer in the team.")) from None
 
 
 @transaction.atomic
@@ -173,7 +180,7 @@ def change_role(*, team: Team, actor: User, membership: Membership, role: str) -
     if previous == role:
         return membership
     if previous == Role.OWNER and _owners_left(team, without=membership) == 0:
-        raise ServiceError("A team needs at least one owner: make someone else owner first.")
+        raise ServiceError(_("A team needs at least one owner: make someone else owner first."))
     membership.role = role
     membership.save(update_fields=["role"])
     _record(
@@ -193,7 +200,7 @@ def remove_member(*, team: Team, actor: User, membership: Membership) -> None:
     stays. Their access ends with their next request: every page reads membership afresh."""
     membership = _locked(team, membership)
     if membership.role == Role.OWNER and _owners_left(team, without=membership) == 0:
-        raise ServiceError("A team needs at least one owner: make someone else owner first.")
+        raise ServiceError(_("A team needs at least one owner: make someone else owner first."))
     leaving = membership.user_id == actor.pk
     membership.delete()
     _record(
@@ -211,7 +218,7 @@ def delete_team(*, team: Team, actor: User) -> None:
     submissions; they are never deleted as a side effect of deleting the team."""
     team = Team.objects.select_for_update().get(pk=team.pk)
     if team.events.exists() or team.calls.exists():
-        raise ServiceError("This team still has events or open calls; it cannot be deleted.")
+        raise ServiceError(_("This team still has events or open calls; it cannot be deleted."))
     team.delete()
 
 
@@ -245,16 +252,16 @@ def from_join_token(token: str) -> tuple[TeamInvitation | None, str]:
 def why_closed(invitation: TeamInvitation, nonce: str) -> str:
     """Why the link with `nonce` can no longer be used to join ('' when it can)."""
     if invitation.accepted_at is not None:
-        return "This invitation has been used already: it lets one person join, once."
+        return _("This invitation has been used already: it lets one person join, once.")
     if invitation.revoked_at is not None:
-        return "The team's owners withdrew this invitation. Ask them for a new one."
+        return _("The team's owners withdrew this invitation. Ask them for a new one.")
     if invitation.nonce != nonce:
-        return (
+        return _(
             "The team's owners sent this invitation again since: only the link in the "
             "latest email works."
         )
     if invitation.expires_at <= timezone.now():
-        return "This invitation has expired. Ask the team's owners to send it again."
+        return _("This invitation has expired. Ask the team's owners to send it again.")
     return ""
 
 
@@ -273,7 +280,9 @@ def _clean_email(email: str) -> str:
             raise ValidationError("too long")
         validate_email(email)
     except ValidationError:
-        raise ServiceError(f"{email or 'An empty address'} is not an email address.") from None
+        if not email:
+            raise ServiceError(_("An empty address is not an email address.")) from None
+        raise ServiceError(_("%(email)s is not an email address.") % {"email": email}) from None
     return email
 
 
@@ -310,7 +319,7 @@ def invite_member(*, team: Team, actor: User, email: str, role: str) -> TeamInvi
     _role(role)
     Team.objects.select_for_update().get(pk=team.pk)
     if _member_with(team, email):
-        raise ServiceError(f"{email} is already in the team.")
+        raise ServiceError(_("%(email)s is already in the team.") % {"email": email})
     open_one = (
         TeamInvitation.objects.filter(
             team=team,
@@ -324,7 +333,8 @@ def invite_member(*, team: Team, actor: User, email: str, role: str) -> TeamInvi
     )
     if open_one is not None:
         raise ServiceError(
-            f"{email} has an invitation already: send it again, or revoke it, below."
+            _("%(email)s has an invitation already: send it again, or revoke it, below.")
+            % {"email": email}
         )
     invitation = TeamInvitation.objects.create(
         team=team,
@@ -343,7 +353,7 @@ def _locked_invitation(team: Team, invitation: TeamInvitation) -> TeamInvitation
     try:
         return TeamInvitation.objects.select_for_update().get(pk=invitation.pk, team=team)
     except TeamInvitation.DoesNotExist:
-        raise ServiceError("That invitation is not one of this team's.") from None
+        raise ServiceError(_("That invitation is not one of this team's.")) from None
 
 
 @transaction.atomic
@@ -352,11 +362,11 @@ def resend_invitation(*, team: Team, actor: User, invitation: TeamInvitation) ->
     working. An expired invitation may be sent again; an accepted or revoked one may not."""
     invitation = _locked_invitation(team, invitation)
     if invitation.accepted_at is not None:
-        raise ServiceError(f"{invitation.email} has joined already.")
+        raise ServiceError(_("%(email)s has joined already.") % {"email": invitation.email})
     if invitation.revoked_at is not None:
-        raise ServiceError("That invitation was revoked; invite the person again instead.")
+        raise ServiceError(_("That invitation was revoked; invite the person again instead."))
     if _member_with(team, invitation.email):
-        raise ServiceError(f"{invitation.email} is already in the team.")
+        raise ServiceError(_("%(email)s is already in the team.") % {"email": invitation.email})
     invitation.nonce = new_nonce()
     invitation.expires_at = timezone.now() + _expiry()
     invitation.save(update_fields=["nonce", "expires_at"])
@@ -377,10 +387,11 @@ def revoke_invitation(*, team: Team, actor: User, invitation: TeamInvitation) ->
     invitation = _locked_invitation(team, invitation)
     if invitation.accepted_at is not None:
         raise ServiceError(
-            f"{invitation.email} has joined already: remove them from the team instead."
+            _("%(email)s has joined already: remove them from the team instead.")
+            % {"email": invitation.email}
         )
     if invitation.revoked_at is not None:
-        raise ServiceError("That invitation was revoked already.")
+        raise ServiceError(_("That invitation was revoked already."))
     invitation.revoked_at = timezone.now()
     invitation.save(update_fields=["revoked_at"])
     _record(
@@ -404,20 +415,22 @@ def accept_invitation(*, token: str, user: User) -> Membership:
     and the invitation are locked first, so two clicks (or two tabs) add one membership."""
     found, nonce = from_join_token(token)
     if found is None:
-        raise ServiceError("This join link is not valid: it may be mistyped or cut short.")
+        raise ServiceError(_("This join link is not valid: it may be mistyped or cut short."))
     invitation = _locked_invitation(found.team, found)
     closed = why_closed(invitation, nonce)
     if closed:
         raise ServiceError(closed)
     if not has_verified(user, invitation.email):
         raise ServiceError(
-            f"This invitation was sent to {invitation.email}, and you are logged in as "
-            f"{user.email}. Log in with {invitation.email} (or add it to your account and "
-            "verify it) to join."
+            _(
+                "This invitation was sent to %(invited)s, and you are logged in as %(you)s. "
+                "Log in with %(invited)s (or add it to your account and verify it) to join."
+            )
+            % {"invited": invitation.email, "you": user.email}
         )
     team = invitation.team
     if Membership.objects.filter(team=team, user=user).exists():
-        raise ServiceError(f"You are already in {team.name}.")
+        raise ServiceError(_("You are already in %(team)s.") % {"team": team.name})
     membership = Membership.objects.create(team=team, user=user, role=invitation.role)
     invitation.accepted_at = timezone.now()
     invitation.accepted_by = user

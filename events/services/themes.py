@@ -20,6 +20,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import User
 
@@ -81,9 +83,9 @@ def owner_of(question: Question) -> Owner | None:
 def _check(actor: User, question: Question, what: str) -> Owner:
     owner = owner_of(question)
     if owner is None or question.kind not in TEXT_KINDS:
-        raise ServiceError("Only the text questions of a survey or an open call have themes.")
+        raise ServiceError(_("Only the text questions of a survey or an open call have themes."))
     if not may(actor, getattr(owner, what), owner.obj):
-        raise ServiceError("You may not change these themes.")
+        raise ServiceError(_("You may not change these themes."))
     return owner
 
 
@@ -97,7 +99,7 @@ def request(question: Question, *, actor: User | None = None) -> ThemeSet:
     if actor is not None:
         _check(actor, question, "edit")
     elif question.kind not in TEXT_KINDS:
-        raise ServiceError("Only text questions have themes.")
+        raise ServiceError(_("Only text questions have themes."))
     now = timezone.now()
     with transaction.atomic():
         theme_set, _created = ThemeSet.objects.get_or_create(question=question)
@@ -449,9 +451,11 @@ def rename(*, theme: Theme, actor: User, name: str) -> Theme:
     """Give a theme a name of the organizer's choosing; an empty name restores the label."""
     name = " ".join((name or "").split())
     if "\x00" in name:
-        raise ServiceError("The name contains a character that cannot be kept.")
+        raise ServiceError(_("The name contains a character that cannot be kept."))
     if len(name) > MAX_NAME:
-        raise ServiceError(f"A theme's name can be at most {MAX_NAME} characters.")
+        raise ServiceError(
+            _("A theme's name can be at most %(most)s characters.") % {"most": MAX_NAME}
+        )
     theme = _theme_for_edit(actor, theme)
     Theme.objects.filter(pk=theme.pk).update(custom_name=name)
     theme.custom_name = name
@@ -477,12 +481,12 @@ def merge(*, theme: Theme, into: Theme, actor: User) -> Theme:
     theme = _theme_for_edit(actor, theme)
     into = _theme_for_edit(actor, into)
     if theme.theme_set_id != into.theme_set_id:
-        raise ServiceError("Only themes of the same question can be merged.")
+        raise ServiceError(_("Only themes of the same question can be merged."))
     locked = _locked(theme.theme_set_id)
     by_pk = {t.pk: t for t in locked}
     source, target = by_pk[theme.pk], _root(by_pk[into.pk])
     if _root(source).pk == target.pk:
-        raise ServiceError("A theme cannot be merged with itself.")
+        raise ServiceError(_("A theme cannot be merged with itself."))
     source.merged_into = target
     Theme.objects.filter(pk=source.pk).update(merged_into=target)
     # Themes already merged into the source follow it.
@@ -553,7 +557,7 @@ def overview(*, question: Question, owner: Owner) -> Overview:
             .order_by("theme_id", "-n")
         )
         for theme_id, role, n in rows:
-            roles.setdefault(theme_id, []).append((names.get(role or "", "Not given"), n))
+            roles.setdefault(theme_id, []).append((str(names.get(role or "", _("Not given"))), n))
     grouped = sum(t.size for t in themes)
     total = theme_set.answers_count
     rows_out = []
@@ -610,15 +614,23 @@ class Split:
 
 OVER = 10  # percentage points: less is noise on a page of themes
 Z = 2.0  # about one theme in forty would pass by chance alone
-NPS_GROUPS = ((0, 6, "Detractors (0-6)"), (7, 8, "Passives (7-8)"), (9, 10, "Promoters (9-10)"))
-RATING_GROUPS = ((1, 2, "Low (1-2)"), (3, 3, "Middle (3)"), (4, 5, "High (4-5)"))
+NPS_GROUPS = (
+    (0, 6, gettext_lazy("Detractors (0-6)")),
+    (7, 8, gettext_lazy("Passives (7-8)")),
+    (9, 10, gettext_lazy("Promoters (9-10)")),
+)
+RATING_GROUPS = (
+    (1, 2, gettext_lazy("Low (1-2)")),
+    (3, 3, gettext_lazy("Middle (3)")),
+    (4, 5, gettext_lazy("High (4-5)")),
+)
 
 
 def _group_of(groups, number: int | None) -> str:
     for low, high, label in groups:
         if number is not None and low <= number <= high:
-            return label
-    return "Not answered"
+            return str(label)
+    return _("Not answered")
 
 
 def _score_question(survey: Survey) -> Question | None:
@@ -651,9 +663,10 @@ def with_splits(found: Overview, *, owner: Owner) -> Overview:
         for s in Session.objects.filter(event_id=survey.event_id).select_related("event")
     }
     roles = dict(User.Role.choices)
+    unknown = _("Not known")
     keyed: list[tuple[str, str, object]] = [
-        ("Session", f"{recipient}session_id", lambda v: sessions.get(v, "Not known")),
-        ("Role", f"{recipient}user__role", lambda v: roles.get(v or "", "Not known")),
+        (_("Session"), f"{recipient}session_id", lambda v: sessions.get(v, unknown)),
+        (_("Role"), f"{recipient}user__role", lambda v: str(roles.get(v or "", unknown))),
     ]
     scored = _score_question(survey)
     if scored is not None:
@@ -662,7 +675,7 @@ def with_splits(found: Overview, *, owner: Owner) -> Overview:
             response_id=OuterRef("answer__response_id"), question=scored
         ).values("number")[:1]
         placements = placements.annotate(score=Subquery(score))
-        by = "Recommendation" if scored.kind == Question.Kind.NPS else "Rating"
+        by = _("Recommendation") if scored.kind == Question.Kind.NPS else _("Rating")
         keyed.append((by, "score", lambda v, g=groups: _group_of(g, v)))
     out_rows = []
     counted: list[tuple[str, dict[int | None, dict[str, int]]]] = []

@@ -4,6 +4,7 @@ from collections.abc import Iterable
 
 from django.db.models import Subquery
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 
@@ -57,7 +58,7 @@ def transition(
         status=to, updated_at=now, **fields
     )
     if updated != 1:
-        raise ServiceError("This registration has changed in the meantime; reload the page.")
+        raise ServiceError(_("This registration has changed in the meantime; reload the page."))
     from_status = registration.status
     registration.status = to
     for name, value in fields.items():

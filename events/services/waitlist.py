@@ -9,6 +9,7 @@ from celery import current_app
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 
@@ -124,13 +125,13 @@ def accept_offer(*, registration: Registration, user: User) -> Registration:
     """The offered person takes the seat that was kept for them."""
     registration = lock(registration)
     if registration.user_id != user.pk:
-        raise ServiceError("This offer is not yours.")
+        raise ServiceError(_("This offer is not yours."))
     if registration.status != Status.OFFERED:
-        raise ServiceError("There is no open offer on this registration any more.")
+        raise ServiceError(_("There is no open offer on this registration any more."))
     if registration.offer_expires_at and registration.offer_expires_at <= timezone.now():
-        raise ServiceError("This offer has expired; the seat went to the next person.")
+        raise ServiceError(_("This offer has expired; the seat went to the next person."))
     if registration.session.has_started:
-        raise ServiceError("This session has already started.")
+        raise ServiceError(_("This session has already started."))
     from .registration import check_no_overlap
 
     check_no_overlap(user=user, session=registration.session, exclude=registration.pk)
@@ -149,9 +150,9 @@ def accept_offer(*, registration: Registration, user: User) -> Registration:
 def decline_offer(*, registration: Registration, user: User) -> Registration:
     registration = lock(registration)
     if registration.user_id != user.pk:
-        raise ServiceError("This offer is not yours.")
+        raise ServiceError(_("This offer is not yours."))
     if registration.status != Status.OFFERED:
-        raise ServiceError("There is no open offer on this registration any more.")
+        raise ServiceError(_("There is no open offer on this registration any more."))
     transition(
         registration,
         Status.DECLINED,
