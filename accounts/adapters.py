@@ -7,7 +7,7 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
-from .middleware import browser_zone
+from .middleware import browser_zone, reader_language
 from .models import EMAIL_MAX_LENGTH, User
 
 
@@ -29,6 +29,7 @@ class AccountAdapter(DefaultAccountAdapter):
         self, request: HttpRequest, user: User, form: forms.Form, commit: bool = True
     ) -> User:
         start_in_browser_zone(request, user)
+        start_in_reader_language(request, user)
         return super().save_user(request, user, form, commit=commit)
 
 
@@ -38,6 +39,15 @@ def start_in_browser_zone(request: HttpRequest, user: User) -> None:
     zone = browser_zone(request)
     if zone:
         user.timezone = zone
+
+
+def start_in_reader_language(request: HttpRequest, user: User) -> None:
+    """A new account keeps the language it was created in (the switcher's, the link's or the
+    browser's), so that its mail is written in it from the first confirmation on; the
+    profile can change it, or set it back to "same as my browser"."""
+    language = reader_language(request)
+    if language:
+        user.language = language
 
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):
@@ -50,4 +60,5 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
             user.display_name = (extra.get("name") or "")[:100]
             user.affiliation = (extra.get("company") or "")[:200]
         start_in_browser_zone(request, user)
+        start_in_reader_language(request, user)
         return user

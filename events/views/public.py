@@ -129,7 +129,9 @@ def register(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         if context["form"].is_valid():
             context["refusal"] = refusal.message
         return render(request, "events/register.html", context, status=400)
-    prefer_team_language(request, registration.session.event.team.language)
+    if not request.language_chosen:  # type: ignore[attr-defined]
+        # Only then is the team's language worth a query on the sign-up path.
+        prefer_team_language(request, registration.session.event.team.language)
     messages.success(request, str(SIGNED_UP[Registration.Status(registration.status)]))
     event_pk = registration.session.event_id
     return redirect(f"{reverse('events:detail', args=[event_pk])}#session-{pk}")

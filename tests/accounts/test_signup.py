@@ -230,6 +230,24 @@ def test_a_new_account_starts_in_the_zone_its_browser_reported(smtp):
     assert User.objects.get(email="west@example.com").timezone == "America/Los_Angeles"
 
 
+def test_a_new_account_keeps_the_language_it_was_created_in_and_is_mailed_in_it(smtp):
+    client = Client(HTTP_ACCEPT_LANGUAGE="fr-CA,fr;q=0.9,en;q=0.5")
+
+    assert signup(client, "marie@example.com").status_code == 302
+
+    assert User.objects.get(email="marie@example.com").language == "fr"
+    [mail] = smtp.to("marie@example.com")
+    assert "Confirmez votre adresse e-mail" in mail["Subject"]
+
+
+def test_a_browser_naming_no_language_we_have_leaves_the_new_account_on_its_browser():
+    client = Client(HTTP_ACCEPT_LANGUAGE="de-DE")
+
+    assert signup(client, "hans@example.com").status_code == 302
+
+    assert User.objects.get(email="hans@example.com").language == ""  # "same as my browser"
+
+
 @pytest.mark.parametrize("cookie", ["Mars/Olympus_Mons", "", "UTC%3Bpath%3D%2F"])
 def test_a_missing_or_made_up_browser_zone_leaves_a_new_account_on_utc(smtp, cookie):
     client = Client()

@@ -26,8 +26,9 @@ def open_tab(request, browser, live_server, journey):
     tabs: list[Tab] = []
     failed_before = request.session.testsfailed
 
-    def open_tab(who: str, *, phone: bool = False) -> Tab:
-        context = browser.new_context(**(PHONE if phone else DESKTOP))
+    def open_tab(who: str, *, phone: bool = False, locale: str = "en-US") -> Tab:
+        # The locale is what the browser's Accept-Language asks for.
+        context = browser.new_context(**(PHONE if phone else DESKTOP), locale=locale)
         tab = Tab(context.new_page(), who, live_server.url, journey)
         tabs.append(tab)
         return tab

@@ -131,8 +131,13 @@ def test_a_kind_is_programme_mail_by_its_registration_alone(event, session, smtp
     )
     [message] = smtp.messages
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    token = contact.unsubscribe_token(event.team_id, "ann@example.com")
-    assert str(message["List-Unsubscribe"]).strip() == f"<{SITE}/unsubscribe/{token}/>"
+    # The link is the recipient's own for this team (its signature carries the second it was
+    # made, so it is compared by what it says, not letter by letter).
+    link = str(message["List-Unsubscribe"]).strip()
+    assert link.startswith(f"<{SITE}/unsubscribe/") and link.endswith("/>")
+    token = link.removeprefix(f"<{SITE}/unsubscribe/").removesuffix("/>")
+    team, email = contact.from_unsubscribe_token(token)
+    assert (team.pk, email) == (event.team_id, "ann@example.com")
 
 
 def test_programme_mail_is_never_sent_unchecked():

@@ -358,7 +358,7 @@ def test_a_french_attendance_export_has_french_headers_and_dates(french, past, a
         "Présence",
         "Arrivée enregistrée à",
         "Arrivée enregistrée par",
-        "Sans inscription",
+        "Sur place",
         "Annulée le",
     ]
     start = timezone.localtime(past.starts_at)

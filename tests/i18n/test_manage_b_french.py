@@ -338,7 +338,7 @@ def test_the_csv_headers_are_in_french(fr, team, call):
     in_pool(call, "ada@example.com")
     pool = b"".join(fr.get(reverse("manage:pool_csv", args=[call.pk])).streaming_content)
     header = pool.decode().splitlines()[0]
-    assert header.startswith("Réponse,Répondu le,E-mail,Nom,Rôle,Affiliation,GitHub,Pays ou")
+    assert header.startswith("Réponse,Date de réponse,E-mail,Nom,Rôle,Affiliation,GitHub,Pays ou")
     assert "Motif de la sélection" in header
     funnel = b"".join(fr.get(reverse("manage:team_funnel_csv", args=[team.slug])).streaming_content)
     assert (

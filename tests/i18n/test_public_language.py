@@ -437,7 +437,7 @@ def test_log_in_and_sign_up_read_in_french():
     signup = text(client.get(reverse("account_signup")))
 
     assert "Se connecter" in login
-    assert "Si vous n'avez pas encore créé de compte" in login  # allauth's own French
+    assert "Si vous n’avez pas encore créé de compte" in login  # allauth's own French
     assert "Créer un compte" in signup
     assert "Votre nom" in signup
 

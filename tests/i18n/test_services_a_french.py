@@ -161,7 +161,7 @@ def naming_a_panel_attribute_badly():
 CASES = {
     "attendance: a cancelled registration": (
         check_in_a_cancelled_registration,
-        "pas confirmée\u00a0: seules les personnes confirmées peuvent être pointées à l’arrivée.",
+        "»\u00a0: seule l’arrivée des personnes confirmées peut être enregistrée.",
         "not confirmed: only confirmed attendees can be checked in. Let them in as a walk-in if "
         "a seat is free.",
     ),

@@ -125,7 +125,7 @@ def test_approving_someone_who_did_not_apply_names_their_status_in_french():
     said = refusal(approve, "fr", registration=registration, actor=organizer)
 
     confirmed, applied = f"«{NBSP}Confirmé{NBSP}»", f"«{NBSP}Candidature envoyée{NBSP}»"
-    assert said == f"L’inscription de Ada est {confirmed}, pas {applied}."
+    assert said == f"Le statut de Ada est {confirmed}, pas {applied}."
     assert refusal(approve, "en", registration=registration, actor=organizer) == (
         "Ada is Confirmed, not applied."
     )
