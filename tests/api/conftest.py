@@ -1,0 +1,72 @@
+"""A team with an owner, its event, session and people, and tokens of every kind."""
+
+from datetime import timedelta
+from types import SimpleNamespace
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from events.models import ApiToken
+from events.models.api import SCOPES
+from events.services import api_tokens
+from events.services import registration as registration_service
+from tests.factories import (
+    EventFactory,
+    OrganizerFactory,
+    SessionFactory,
+    TeamFactory,
+    UserFactory,
+)
+
+
+def token_for(team, owner, scopes=SCOPES, **kwargs) -> str:
+    return api_tokens.create_token(
+        team=team, actor=owner, name=kwargs.pop("name", "Test"), scopes=list(scopes), **kwargs
+    ).secret
+
+
+def client_with(secret: str | None) -> Client:
+    if secret is None:
+        return Client()
+    return Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
+
+
+@pytest.fixture
+def world(db):
+    owner = UserFactory(display_name="Owner")
+    team = TeamFactory(owner=owner, slug="api-team")
+    event = EventFactory(team=team, title="API event")
+    soon = timezone.now() + timedelta(hours=2)
+    session = SessionFactory(event=event, starts_at=soon, ends_at=soon + timedelta(hours=1))
+    attendee = UserFactory(display_name="Ada")
+    registration = registration_service.register(user=attendee, session=session)
+    other_owner = OrganizerFactory()
+    other_event = EventFactory(organizer=other_owner, title="Not yours")
+    other_session = SessionFactory(event=other_event)
+    other_registration = registration_service.register(user=UserFactory(), session=other_session)
+    return SimpleNamespace(
+        owner=owner,
+        team=team,
+        event=event,
+        session=session,
+        attendee=attendee,
+        registration=registration,
+        other_owner=other_owner,
+        other_team=other_event.team,
+        other_event=other_event,
+        other_session=other_session,
+        other_registration=other_registration,
+    )
+
+
+@pytest.fixture
+def full(world) -> Client:
+    """A client with a token of the world's team that may do everything."""
+    return client_with(token_for(world.team, world.owner))
+
+
+def expire(secret: str) -> None:
+    ApiToken.objects.filter(hashed=api_tokens.digest(secret)).update(
+        expires_at=timezone.now() - timedelta(minutes=1)
+    )
