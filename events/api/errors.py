@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, JsonResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 
@@ -176,6 +177,7 @@ def handle(exc: Exception, context: dict) -> Response:
     return problem("server-error", _("The error was logged; please try again later."))
 
 
+@csrf_exempt  # an API client sends no CSRF token: its 404 must not become a 403 page
 def not_found(request: HttpRequest, rest: str = "") -> JsonResponse:
     """Any address under /api/ that names no endpoint."""
     return JsonResponse(

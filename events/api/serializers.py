@@ -65,6 +65,8 @@ class EventWriteSerializer(serializers.ModelSerializer):
 class SessionSerializer(serializers.ModelSerializer):
     event = serializers.PrimaryKeyRelatedField(read_only=True)
     seats_left = serializers.IntegerField(read_only=True)
+    # Blank when the session has no online link: a URL or "".
+    online_url = serializers.CharField(read_only=True)
 
     class Meta:
         model = Session
