@@ -182,6 +182,9 @@ SPECTACULAR_SETTINGS = {
         "EventStatusEnum": "events.models.Event.Status",
         "SessionStatusEnum": "events.models.Session.Status",
         "RegistrationStatusEnum": "events.models.Registration.Status",
+        "InvitationStatusEnum": "events.models.Invitation.Status",
+        "EventKindEnum": "events.models.Event.Kind",
+        "QuestionKindEnum": "events.models.Question.Kind",
     },
 }
 

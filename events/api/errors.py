@@ -44,6 +44,7 @@ KINDS: dict[str, tuple[int, "StrPromise"]] = {
     "not-acceptable": (406, _lazy("Not acceptable")),
     "unsupported-media-type": (415, _lazy("Unsupported media type")),
     "refused": (422, _lazy("The request was refused")),
+    "anonymous-survey": (422, _lazy("The survey is anonymous")),
     "idempotency-key-reused": (422, _lazy("The idempotency key was used for another request")),
     "rate-limited": (429, _lazy("Too many requests")),
     "server-error": (500, _lazy("Something went wrong on our side")),

@@ -5,7 +5,20 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from ..models import Event, Registration, Session
+from ..invite_parsing import MAX_ROWS
+from ..models import (
+    Event,
+    Invitation,
+    OpenCall,
+    PanelMember,
+    Question,
+    Registration,
+    Review,
+    Segment,
+    Session,
+    Submission,
+    Survey,
+)
 from ..services.scheduling import EVENT_FIELDS, SESSION_FIELDS
 from .http import PageQuery
 
@@ -188,3 +201,265 @@ class RegistrationQuery(PageQuery):
     )
     event = serializers.IntegerField(required=False, min_value=1)
     session = serializers.IntegerField(required=False, min_value=1)
+
+
+# Invitations
+
+
+class InvitationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Invitation
+        fields = [
+            "id",
+            "event",
+            "session",
+            "email",
+            "name",
+            "note",
+            "status",
+            "holds_seat",
+            "seat_held",
+            "expires_at",
+            "created_at",
+            "sent_at",
+            "responded_at",
+            "registration",
+        ]
+        read_only_fields = fields
+
+
+class InviteeSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+    name = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
+    note = serializers.CharField(max_length=500, required=False, default="", allow_blank=True)
+
+
+class InviteSerializer(serializers.Serializer):
+    """A list to invite, as the invitation page takes it (its rules are the service's)."""
+
+    people = InviteeSerializer(many=True, allow_empty=False, max_length=MAX_ROWS)
+    session = serializers.IntegerField(
+        required=False, allow_null=True, default=None, help_text=_("Empty: any session.")
+    )
+    expires_in_days = serializers.IntegerField(min_value=1, max_value=90, default=7)
+    holds_seat = serializers.BooleanField(default=False)
+    message = serializers.CharField(max_length=5000, required=False, default="", allow_blank=True)
+    allow_any_account = serializers.BooleanField(default=False)
+    override_reason = serializers.CharField(
+        max_length=500,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text=_("Invite those held back by the contact rules anyway, for this reason."),
+    )
+    dry_run = serializers.BooleanField(
+        default=False, help_text=_("Only the preview: who would be invited, who not and why.")
+    )
+
+
+class RefusedSerializer(serializers.Serializer):
+    line = serializers.IntegerField(help_text=_("The person's place in `people`, from 1."))
+    email = serializers.CharField()
+    reason = serializers.CharField()
+
+
+class InviteResultSerializer(serializers.Serializer):
+    invitations = InvitationSerializer(many=True, help_text=_("Empty in a dry run."))
+    would_invite = serializers.ListField(child=serializers.EmailField())
+    refused = RefusedSerializer(many=True)
+    held_back = serializers.ListField(
+        child=serializers.EmailField(),
+        help_text=_("Refused by the cool-down or limit only: an override_reason invites them."),
+    )
+
+
+class InvitationQuery(PageQuery):
+    status = serializers.ChoiceField(choices=Invitation.Status.choices, required=False)
+
+
+# Surveys
+
+
+class ChoiceSerializer(serializers.Serializer):
+    number = serializers.IntegerField()
+    label = serializers.CharField()
+
+
+class QuestionSerializer(serializers.ModelSerializer):
+    choices = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Question
+        fields = ["id", "position", "kind", "label", "help_text", "required", "choices"]
+        read_only_fields = fields
+
+    @extend_schema_field(ChoiceSerializer(many=True))
+    def get_choices(self, question: Question) -> list[dict]:
+        return [{"number": n, "label": label} for n, label in question.offered_choices]
+
+
+class SurveySerializer(serializers.ModelSerializer):
+    questions = QuestionSerializer(source="questionnaire.questions", many=True, read_only=True)
+
+    class Meta:
+        model = Survey
+        fields = [
+            "id",
+            "event",
+            "intro",
+            "is_active",
+            "send_after_hours",
+            "audience",
+            "reminder_after_days",
+            "closes_at",
+            "anonymous",
+            "updated_at",
+            "questions",
+        ]
+        read_only_fields = fields
+
+
+class SurveyResponseSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    person = PersonSerializer()
+    session = serializers.IntegerField()
+    answered_at = serializers.DateTimeField()
+    answers = serializers.DictField(
+        child=serializers.JSONField(),
+        help_text=_("By question id: a number, a choice's words, a list of them, or a text."),
+    )
+
+
+class OptionSerializer(serializers.Serializer):
+    label = serializers.CharField()
+    count = serializers.IntegerField()
+    share = serializers.FloatField(help_text=_("Of those who answered the question, in percent."))
+
+
+class QuestionResultSerializer(serializers.Serializer):
+    question = serializers.IntegerField(source="question.pk")
+    label = serializers.CharField(source="question.label")
+    kind = serializers.CharField(source="question.kind")
+    answered = serializers.IntegerField()
+    options = OptionSerializer(many=True)
+    mean = serializers.FloatField(allow_null=True)
+    nps = serializers.SerializerMethodField()
+    texts = serializers.ListField(child=serializers.CharField())
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_nps(self, result) -> int | None:
+        return result.nps.score if result.nps is not None else None
+
+
+class RateSerializer(serializers.Serializer):
+    sent = serializers.IntegerField()
+    opened = serializers.IntegerField()
+    answered = serializers.IntegerField()
+
+
+class SurveyResultsSerializer(serializers.Serializer):
+    rate = RateSerializer()
+    respondents = serializers.IntegerField()
+    questions = QuestionResultSerializer(many=True)
+
+
+# Open calls and the panel
+
+
+class CallSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = OpenCall
+        fields = [
+            "id",
+            "title",
+            "slug",
+            "status",
+            "opens_at",
+            "closes_at",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class ReviewSerializer(serializers.ModelSerializer):
+    reviewer = serializers.EmailField(source="reviewer.email", read_only=True, allow_null=True)
+
+    class Meta:
+        model = Review
+        fields = ["id", "submission", "reviewer", "score", "note", "updated_at"]
+        read_only_fields = fields
+
+
+class SubmissionSerializer(serializers.ModelSerializer):
+    tags = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
+    reviews = ReviewSerializer(many=True, read_only=True)
+    # Choices that may be blank (not given, not scored yet): plain strings in the document.
+    role = serializers.CharField(read_only=True, help_text=_("developer, researcher, ... or ''"))
+    screening = serializers.CharField(
+        read_only=True, help_text=_("qualified, disqualified, or '' (not scored yet)")
+    )
+
+    class Meta:
+        model = Submission
+        fields = [
+            "id",
+            "call",
+            "email",
+            "name",
+            "role",
+            "affiliation",
+            "github_handle",
+            "location",
+            "join_feedback",
+            "join_demo",
+            "consent",
+            "submitted_at",
+            "confirmed_at",
+            "screening",
+            "screening_reason",
+            "tags",
+            "reviews",
+        ]
+        read_only_fields = fields
+
+
+class ReviewWriteSerializer(serializers.Serializer):
+    score = serializers.IntegerField(min_value=1, max_value=5)
+    note = serializers.CharField(max_length=5000, required=False, default="", allow_blank=True)
+
+
+class SegmentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Segment
+        fields = ["id", "name", "definition", "created_at"]
+        read_only_fields = fields
+
+
+class PanelMemberSerializer(serializers.ModelSerializer):
+    role = serializers.CharField(read_only=True, help_text=_("developer, researcher, ... or ''"))
+
+    class Meta:
+        model = PanelMember
+        fields = [
+            "id",
+            "email",
+            "name",
+            "role",
+            "affiliation",
+            "location",
+            "github_handle",
+            "attributes",
+            "consent",
+            "tags",
+            "review_score",
+            "calls_answered",
+            "invitations",
+            "registrations",
+            "attended",
+            "no_shows",
+            "surveys_answered",
+            "last_contacted_at",
+            "last_attended_at",
+        ]
+        read_only_fields = fields

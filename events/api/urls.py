@@ -5,7 +5,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from . import errors
-from .views import attendance, events, registrations
+from .views import attendance, calls, events, invitations, registrations, surveys
 
 app_name = "api"
 
@@ -43,6 +43,19 @@ v1 = [
     ),
     path("registrations/<int:pk>/check-in/", attendance.check_in, name="check_in"),
     path("registrations/<int:pk>/check-in/undo/", attendance.undo_check_in, name="undo_check_in"),
+    path("events/<int:pk>/invitations/", invitations.event_invitations, name="event_invitations"),
+    path("invitations/<int:pk>/", invitations.invitation, name="invitation"),
+    path("invitations/<int:pk>/revoke/", invitations.invitation_revoke, name="invitation_revoke"),
+    path("invitations/<int:pk>/resend/", invitations.invitation_resend, name="invitation_resend"),
+    path("events/<int:pk>/survey/", surveys.survey, name="survey"),
+    path("events/<int:pk>/survey/responses/", surveys.survey_responses, name="survey_responses"),
+    path("events/<int:pk>/survey/results/", surveys.survey_results, name="survey_results"),
+    path("calls/", calls.calls, name="calls"),
+    path("calls/<int:pk>/submissions/", calls.call_submissions, name="call_submissions"),
+    path("submissions/<int:pk>/", calls.submission, name="submission"),
+    path("submissions/<int:pk>/review/", calls.submission_review, name="submission_review"),
+    path("segments/", calls.segment_list, name="segments"),
+    path("segments/<int:pk>/members/", calls.segment_members, name="segment_members"),
 ]
 
 urlpatterns = [

@@ -7,10 +7,14 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from events.models import ApiToken
+from events.invite_parsing import Row
+from events.models import ApiToken, Segment
 from events.models.api import SCOPES
 from events.services import api_tokens
+from events.services import invitations as invitation_service
+from events.services import open_calls as call_service
 from events.services import registration as registration_service
+from events.services import surveys as survey_service
 from tests.factories import (
     EventFactory,
     OrganizerFactory,
@@ -45,7 +49,25 @@ def world(db):
     other_event = EventFactory(organizer=other_owner, title="Not yours")
     other_session = SessionFactory(event=other_event)
     other_registration = registration_service.register(user=UserFactory(), session=other_session)
+    [invitation] = invitation_service.create_batch(
+        event=event, session=session, rows=[Row(line=1, email="invitee@example.com")], actor=owner
+    )
+    survey = survey_service.create_survey(event=event, actor=owner)
+    call = call_service.create_call(team=team, actor=owner, title="Open call", slug="api-call")
+    call_service.set_status(call=call, actor=owner, published=True)
+    submission = call_service.submit(
+        call=call, email="pool@example.com", profile={"name": "Pool"}, answers={}
+    ).submission
+    call_service.confirm(submission=submission, nonce=submission.nonce)
+    segment = Segment.objects.create(
+        team=team, name="Everyone", definition=[{"field": "consent", "op": "is", "value": True}]
+    )
     return SimpleNamespace(
+        invitation=invitation,
+        survey=survey,
+        call=call,
+        submission=submission,
+        segment=segment,
         owner=owner,
         team=team,
         event=event,

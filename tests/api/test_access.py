@@ -18,7 +18,17 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from events.models import ApiToken, Event, Membership, Registration, RegistrationChange, Session
+from events.models import (
+    ApiToken,
+    Event,
+    Invitation,
+    Membership,
+    Notification,
+    Registration,
+    RegistrationChange,
+    Review,
+    Session,
+)
 from events.models.api import AREAS, SCOPES
 from events.services import api_tokens
 from tests.factories import UserFactory, add_to_team
@@ -29,17 +39,29 @@ from .conftest import client_with, expire, token_for
 @dataclass(frozen=True)
 class Row:
     method: str
-    path: str  # formatted with e=event, s=session, r=registration
+    path: str  # formatted with the ids of the world's objects (KEYS)
     area: str
     ok: int  # what the right token gets (the world as built)
     body: dict | None = None
     kind: str = "object"  # "object" (one of ours), "list", "create"
 
     def url(self, w) -> str:
-        return "/api/v1/" + self.path.format(e=w.event.pk, s=w.session.pk, r=w.registration.pk)
+        ids = {key: getattr(w, name).pk for key, name in KEYS.items()}
+        return "/api/v1/" + self.path.format(**ids)
 
     def __str__(self) -> str:
         return f"{self.method} {self.path}"
+
+
+KEYS = {
+    "e": "event",
+    "s": "session",
+    "r": "registration",
+    "i": "invitation",
+    "c": "call",
+    "sub": "submission",
+    "seg": "segment",
+}
 
 
 def later(days: int) -> str:
@@ -75,6 +97,26 @@ ROWS = [
     Row("GET", "sessions/{s}/attendance/", "attendance", 200),
     Row("POST", "registrations/{r}/check-in/", "attendance", 200),
     Row("POST", "registrations/{r}/check-in/undo/", "attendance", 200),
+    Row("GET", "events/{e}/invitations/", "invitations", 200),
+    Row(
+        "POST",
+        "events/{e}/invitations/",
+        "invitations",
+        201,
+        {"people": [{"email": "new@example.com"}]},
+    ),
+    Row("GET", "invitations/{i}/", "invitations", 200),
+    Row("POST", "invitations/{i}/revoke/", "invitations", 200),
+    Row("POST", "invitations/{i}/resend/", "invitations", 200),
+    Row("GET", "events/{e}/survey/", "surveys", 200),
+    Row("GET", "events/{e}/survey/responses/", "surveys", 200),
+    Row("GET", "events/{e}/survey/results/", "surveys", 200),
+    Row("GET", "calls/", "calls", 200, kind="list"),
+    Row("GET", "calls/{c}/submissions/", "calls", 200),
+    Row("GET", "submissions/{sub}/", "calls", 200),
+    Row("POST", "submissions/{sub}/review/", "calls", 200, {"score": 4}),
+    Row("GET", "segments/", "calls", 200, kind="list"),
+    Row("GET", "segments/{seg}/members/", "calls", 200),
 ]
 
 
@@ -87,6 +129,9 @@ def snapshot() -> dict:
         "sessions": rows(Session),
         "registrations": rows(Registration),
         "changes": rows(RegistrationChange),
+        "invitations": rows(Invitation),
+        "notifications": rows(Notification),
+        "reviews": rows(Review),
     }
 
 
@@ -154,6 +199,8 @@ def test_every_endpoint_answers_every_kind_of_token_as_the_table_says(world, set
     ours = {
         "events": {w.event.pk},
         "registrations": {w.registration.pk},
+        "calls": {w.call.pk},
+        "segments": {w.segment.pk},
     }
     problems = []
     for who, secret in tokens(w).items():
@@ -189,6 +236,6 @@ def test_every_endpoint_answers_every_kind_of_token_as_the_table_says(world, set
 def test_the_table_covers_every_api_endpoint():
     from events.api import urls
 
-    covered = {row.path.format(e="<int:pk>", s="<int:pk>", r="<int:pk>") for row in ROWS}
+    covered = {row.path.format(**dict.fromkeys(KEYS, "<int:pk>")) for row in ROWS}
     declared = {str(p.pattern) for p in urls.v1}
     assert declared == covered

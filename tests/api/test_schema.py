@@ -63,6 +63,10 @@ def test_schemathesis_finds_no_server_error_and_no_response_off_the_schema(
                 ("^/api/v1/events/[{]", world.event.pk),
                 ("^/api/v1/sessions/", world.session.pk),
                 ("^/api/v1/registrations/[{]", world.registration.pk),
+                ("^/api/v1/invitations/[{]", world.invitation.pk),
+                ("^/api/v1/calls/[{]", world.call.pk),
+                ("^/api/v1/submissions/[{]", world.submission.pk),
+                ("^/api/v1/segments/[{]", world.segment.pk),
             ]
         )
     )
@@ -79,7 +83,7 @@ def test_schemathesis_finds_no_server_error_and_no_response_off_the_schema(
             "--max-examples",
             "15",
             "--max-time",
-            "40",
+            "60",
             "--phases",
             "examples,coverage,fuzzing",
             "--workers",
