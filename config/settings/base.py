@@ -320,6 +320,10 @@ CELERY_BEAT_SCHEDULE = {
     "refresh-panels": {"task": "events.tasks.refresh_panels", "schedule": 60.0},
     "rescore-calls-behind": {"task": "events.tasks.rescore_calls_behind", "schedule": 300.0},
     "rebuild-panels": {"task": "events.tasks.rebuild_panels", "schedule": 3600.0},
+    "forget-old-api-responses": {
+        "task": "events.tasks.forget_old_api_responses",
+        "schedule": 3600.0,
+    },
 }
 
 # EMAIL

@@ -190,3 +190,21 @@ def test_a_token_past_its_limit_gets_a_429_with_retry_after_and_others_do_not(
     assert refused.json()["type"].endswith("/rate-limited")
     assert refused["Retry-After"] == "50"
     assert calm.get("/api/v1/events/").status_code == 200
+
+
+def test_a_key_s_kept_response_lasts_a_day_then_the_key_may_be_used_again(full):
+    from events.services import api_tokens
+    from events.tasks import forget_old_api_responses
+
+    body = {"title": "Day one"}
+    full.post("/api/v1/events/", body, content_type="application/json", HTTP_IDEMPOTENCY_KEY="d")
+    IdempotentRequest.objects.update(created_at=timezone.now() - timedelta(hours=25))
+    again = full.post(
+        "/api/v1/events/", body, content_type="application/json", HTTP_IDEMPOTENCY_KEY="d"
+    )
+    assert again.status_code == 201 and "Idempotent-Replayed" not in again
+    assert Event.objects.filter(title="Day one").count() == 2
+    IdempotentRequest.objects.update(created_at=timezone.now() - timedelta(hours=25))
+    assert forget_old_api_responses() == 1
+    assert not IdempotentRequest.objects.exists()
+    assert api_tokens.forget_old_responses() == 0
