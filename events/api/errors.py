@@ -14,7 +14,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, JsonResponse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
@@ -31,23 +31,26 @@ BASE = "/api/problems/"
 
 # type slug -> (status, title). The slugs are part of the API: never rename one.
 KINDS: dict[str, tuple[int, "StrPromise"]] = {
-    "malformed-request": (400, _lazy("The request could not be read")),
-    "invalid-input": (400, _lazy("Some of the input is not valid")),
-    "not-authenticated": (401, _lazy("An API token is needed")),
-    "invalid-token": (401, _lazy("The API token is not valid")),
-    "token-expired": (401, _lazy("The API token has expired")),
-    "token-revoked": (401, _lazy("The API token was revoked")),
-    "token-orphaned": (401, _lazy("The API token's creator is no longer an owner")),
-    "insufficient-scope": (403, _lazy("The API token's scopes do not allow this")),
-    "not-found": (404, _lazy("Not found")),
-    "method-not-allowed": (405, _lazy("Method not allowed")),
-    "not-acceptable": (406, _lazy("Not acceptable")),
-    "unsupported-media-type": (415, _lazy("Unsupported media type")),
-    "refused": (422, _lazy("The request was refused")),
-    "anonymous-survey": (422, _lazy("The survey is anonymous")),
-    "idempotency-key-reused": (422, _lazy("The idempotency key was used for another request")),
-    "rate-limited": (429, _lazy("Too many requests")),
-    "server-error": (500, _lazy("Something went wrong on our side")),
+    "malformed-request": (400, gettext_lazy("The request could not be read")),
+    "invalid-input": (400, gettext_lazy("Some of the input is not valid")),
+    "not-authenticated": (401, gettext_lazy("An API token is needed")),
+    "invalid-token": (401, gettext_lazy("The API token is not valid")),
+    "token-expired": (401, gettext_lazy("The API token has expired")),
+    "token-revoked": (401, gettext_lazy("The API token was revoked")),
+    "token-orphaned": (401, gettext_lazy("The API token's creator is no longer an owner")),
+    "insufficient-scope": (403, gettext_lazy("The API token's scopes do not allow this")),
+    "not-found": (404, gettext_lazy("Not found")),
+    "method-not-allowed": (405, gettext_lazy("Method not allowed")),
+    "not-acceptable": (406, gettext_lazy("Not acceptable")),
+    "unsupported-media-type": (415, gettext_lazy("Unsupported media type")),
+    "refused": (422, gettext_lazy("The request was refused")),
+    "anonymous-survey": (422, gettext_lazy("The survey is anonymous")),
+    "idempotency-key-reused": (
+        422,
+        gettext_lazy("The idempotency key was used for another request"),
+    ),
+    "rate-limited": (429, gettext_lazy("Too many requests")),
+    "server-error": (500, gettext_lazy("Something went wrong on our side")),
 }
 
 AUTH_CODES = {

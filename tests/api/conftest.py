@@ -5,7 +5,7 @@ from types import SimpleNamespace
 
 import pytest
 from django.test import Client
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from events.invite_parsing import Row
 from events.models import ApiToken, Segment
@@ -92,3 +92,13 @@ def expire(secret: str) -> None:
     ApiToken.objects.filter(hashed=api_tokens.digest(secret)).update(
         expires_at=timezone.now() - timedelta(minutes=1)
     )
+
+
+@pytest.fixture(autouse=True)
+def in_english():
+    """Each test starts in English: a request in French leaves French active in the thread
+    (the language middleware activates, nothing deactivates), which later service calls of
+    the same thread would speak."""
+    translation.activate("en")
+    yield
+    translation.activate("en")

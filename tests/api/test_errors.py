@@ -118,4 +118,7 @@ def test_a_token_without_the_scope_gets_a_403_naming_the_scope(world):
 
 def test_problems_speak_the_reader_s_language_but_keep_their_type(full):
     response = full.get("/api/v1/events/?cursor=forged", HTTP_ACCEPT_LANGUAGE="fr")
-    assert response.json()["type"].endswith("/invalid-input")
+    body = response.json()
+    assert body["type"].endswith("/invalid-input")
+    assert body["title"] == "Une partie des données n’est pas valide"
+    assert body["errors"]["cursor"] == ["Ce curseur n’a pas été donné par cette API."]

@@ -154,3 +154,9 @@ def test_another_team_s_owner_cannot_revoke_our_token(world, client_for):
     assert response.status_code == 404
     token.refresh_from_db()
     assert token.revoked_at is None
+
+
+def test_the_tokens_page_speaks_french(world, client_for):
+    page = client_for(world.owner).get(f"/manage/teams/{world.team.slug}/api-tokens/?lang=fr")
+    text = page.content.decode()
+    assert "Jetons d’API" in text and "Créer le jeton" in text and "Lecture et modification" in text
