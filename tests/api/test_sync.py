@@ -208,3 +208,9 @@ def test_a_key_s_kept_response_lasts_a_day_then_the_key_may_be_used_again(full):
     assert forget_old_api_responses() == 1
     assert not IdempotentRequest.objects.exists()
     assert api_tokens.forget_old_responses() == 0
+
+
+def test_an_event_made_through_the_api_is_a_draft_in_the_team_s_time_zone(world, full):
+    made = full.post("/api/v1/events/", {"title": "Draft"}, content_type="application/json")
+    assert made.json()["status"] == "draft" and made.json()["timezone"] == world.team.timezone
+    assert Event.objects.get(pk=made.json()["id"]).team == world.team

@@ -55,9 +55,9 @@ def events(request):
     if request.method == "POST":
         sent = EventWriteSerializer(data=request.data)
         sent.is_valid(raise_exception=True)
-        event = scheduling.create_event(
-            team=token_of(request).team, actor=request.user, **sent.validated_data
-        )
+        team = token_of(request).team
+        fields = {"timezone": team.timezone, **sent.validated_data}  # as the page's default
+        event = scheduling.create_event(team=team, actor=request.user, **fields)
         return Response(EventSerializer(event).data, status=status.HTTP_201_CREATED)
     filters = query(request, EventQuery)
     found = of_team(request, Event.objects.select_related("team"))
