@@ -10,7 +10,12 @@ from ...services import registration as registrations
 from ...services import review
 from ..http import api, page_of, paginate, query
 from ..permissions import get_of_team_or_404, of_team
-from ..serializers import ApproveSerializer, RegistrationQuery, RegistrationSerializer
+from ..serializers import (
+    ApproveSerializer,
+    PageQuery,
+    RegistrationQuery,
+    RegistrationSerializer,
+)
 from .events import IDEMPOTENCY
 
 TAGS = ["registrations"]
@@ -117,11 +122,12 @@ def registration_cancel(request, pk: int):
 @extend_schema(
     tags=TAGS,
     summary="A session's waitlist and running offers, in queue order",
+    parameters=[PageQuery],
     responses=page_of(RegistrationSerializer),
 )
 @api(["GET"], "registrations")
 def session_waitlist(request, pk: int):
-    query(request, RegistrationQuery)
+    query(request, PageQuery)
     session = get_of_team_or_404(request, Session.objects.all(), pk=pk)
     waiting = ROWS.filter(
         session=session,
