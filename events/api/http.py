@@ -31,7 +31,9 @@ def api(methods: list[str], area: str) -> Callable:
     answered with an ETag (a 304 to a matching If-None-Match)."""
 
     def decorator(view: Callable) -> Callable:
-        inner = api_view(methods)(permission_classes([scoped(area)])(_idempotent(view)))
+        # HEAD wherever GET: the same answer without its body.
+        allowed = [*methods, "HEAD"] if "GET" in methods else methods
+        inner = api_view(allowed)(permission_classes([scoped(area)])(_idempotent(view)))
         return _private(conditional_page(inner))
 
     return decorator

@@ -122,3 +122,10 @@ def test_problems_speak_the_reader_s_language_but_keep_their_type(full):
     assert body["type"].endswith("/invalid-input")
     assert body["title"] == "Une partie des données n’est pas valide"
     assert body["errors"]["cursor"] == ["Ce curseur n’a pas été donné par cette API."]
+
+
+def test_head_answers_like_get_without_a_body_and_html_is_a_406(world, full):
+    url = f"/api/v1/events/{world.event.pk}/"
+    head = full.head(url)
+    assert head.status_code == 200 and head.content == b""
+    problem_of(full.get(url, HTTP_ACCEPT="text/html"), 406, "not-acceptable")
