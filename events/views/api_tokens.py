@@ -15,6 +15,7 @@ from accounts.http import AuthenticatedRequest
 
 from ..forms.api_tokens import TokenForm
 from ..models import ApiToken, Team
+from ..models.api import AREA_LABELS, AREAS
 from ..permissions import get_team_or_404, organizer_required
 from ..ratelimit import by_user_or_ip, rate_limit
 from ..services import ServiceError, api_tokens
@@ -22,6 +23,16 @@ from ..services import ServiceError, api_tokens
 
 def _team_or_404(request: HttpRequest, slug: str) -> Team:
     return get_team_or_404(request, slug, "team.manage")
+
+
+def _access_in_words(token: ApiToken) -> list[str]:
+    words = []
+    for area in AREAS:
+        if token.allows(area, "write"):
+            words.append(_("%(area)s: read and change") % {"area": AREA_LABELS[area]})
+        elif token.allows(area, "read"):
+            words.append(_("%(area)s: read") % {"area": AREA_LABELS[area]})
+    return words
 
 
 def _page(
@@ -37,6 +48,7 @@ def _page(
     now = timezone.now()
     for token in tokens:
         token.expired = api_tokens.is_expired(token, now=now)  # type: ignore[attr-defined]
+        token.access = _access_in_words(token)  # type: ignore[attr-defined]
     return render(
         request,
         "events/manage/api_tokens.html",

@@ -109,6 +109,7 @@ def test_the_owner_makes_a_token_on_the_team_page_and_sees_its_secret_only_then(
     assert response["Cache-Control"].startswith("max-age=0")
     later = owner.get(url).content.decode()
     assert "CRM sync" in later and token.prefix in later and secret not in later
+    assert "Registrations and waitlists: read and change" in later
     assert client_with(secret).get("/api/v1/registrations/").status_code == 200
 
 
