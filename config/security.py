@@ -5,7 +5,7 @@ and a 400 for NUL bytes in a request."""
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
@@ -56,6 +56,18 @@ class RefuseNulBytes:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if has_nul(request):
+            if request.path.startswith("/api/"):
+                # The API answers every error as a problem detail (events/api/errors.py).
+                return JsonResponse(
+                    {
+                        "type": f"{settings.SITE_URL}/api/problems/malformed-request",
+                        "title": "The request could not be read",
+                        "status": 400,
+                        "detail": "The address or the body had a NUL character in it.",
+                    },
+                    status=400,
+                    content_type="application/problem+json",
+                )
             return render(
                 request,
                 "400.html",

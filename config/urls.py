@@ -23,6 +23,8 @@ urlpatterns = [
     path("", public.event_list, name="home"),
     path("", include("events.urls")),
     path("manage/", include("events.urls_manage")),
+    # The REST API (events/api): /api/v1/..., /api/schema/, /api/docs/.
+    path("api/", include("events.api.urls")),
     path("accounts/profile/", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/login/", admin_login),  # before admin.site.urls, which has the same path

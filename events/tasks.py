@@ -121,6 +121,14 @@ def rebuild_panels() -> int:
 
 
 @shared_task
+def forget_old_api_responses() -> int:
+    """Hourly: responses kept for API idempotency keys, once too old to answer a retry."""
+    from .services import api_tokens
+
+    return api_tokens.forget_old_responses()
+
+
+@shared_task
 def rescore_call(call_id: int) -> int:
     """After a change to a large call's screening rules: score its submissions under the
     new rules (stops early if they change again; the newer run takes over)."""

@@ -130,6 +130,18 @@ urlpatterns += [
     path("teams/<slug:slug>/delete/", teams.team_delete, name="team_delete"),
 ]
 
+# The team's API tokens (owners).
+from .views import api_tokens  # noqa: E402
+
+urlpatterns += [
+    path("teams/<slug:slug>/api-tokens/", api_tokens.api_tokens_page, name="api_tokens"),
+    path(
+        "teams/<slug:slug>/api-tokens/<int:pk>/revoke/",
+        api_tokens.api_token_revoke,
+        name="api_token_revoke",
+    ),
+]
+
 # The team's panel and its saved segments.
 from .views import panel, panel_attributes  # noqa: E402
 

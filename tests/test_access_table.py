@@ -42,6 +42,7 @@ from django.utils import timezone
 from accounts.models import User
 from events.invite_parsing import Row
 from events.models import (
+    ApiToken,
     ContactBlock,
     Draw,
     Event,
@@ -65,6 +66,7 @@ from events.models import (
     Theme,
     ThemeSet,
 )
+from events.services import api_tokens as api_token_service
 from events.services import draws as draw_service
 from events.services import invitations as invitation_service
 from events.services import open_calls as call_service
@@ -167,12 +169,16 @@ def build_world() -> SimpleNamespace:
     ContactBlock.objects.create(team=team, email="blocked@example.com", reason="blocked")
     panel_member = PanelMember.objects.create(team=team, email="panelist@example.com", consent=True)
     draw = draw_service.draw_sample(team=team, actor=owner, segment=segment, size=1, seed="w")
+    api_token = api_token_service.create_token(
+        team=team, actor=owner, name="Sync", scopes=["events:read"]
+    ).token
     # Themes of the call's text question (as a computation leaves them), to rename, pin, merge.
     theme_set = ThemeSet.objects.create(question=call_question)
     theme, other_theme = (
         Theme.objects.create(theme_set=theme_set, position=i, label=f"theme {i}") for i in (0, 1)
     )
     return SimpleNamespace(
+        api_token=api_token,
         panel_attribute=panel_attribute,
         panel_member=panel_member,
         team=team,
@@ -515,6 +521,15 @@ CASES: list[Case] = [
     get("manage:team_leave", team_slug, TEAM),
     post("manage:team_leave", team_slug, TEAM),
     *post_only("manage:team_delete", team_slug, OWNERS, lambda w: {"confirm": w.team.slug}),
+    # The team's API tokens: its owners'.
+    get("manage:api_tokens", team_slug, OWNERS),
+    post(
+        "manage:api_tokens",
+        team_slug,
+        OWNERS,
+        lambda w: {"name": "Planted", "area_events": "write", "expires": "30"},
+    ),
+    *post_only("manage:api_token_revoke", lambda w: [w.team.slug, w.api_token.pk], OWNERS),
     # The team's panel and its segments: reviewers read them, owners and organizers change them.
     *get_only("manage:panel", team_slug, REVIEW),
     *get_only("manage:panel_member", lambda w: [w.team.slug, w.panel_member.pk], REVIEW),
@@ -627,6 +642,7 @@ def snapshot(w: SimpleNamespace) -> dict:
         "survey_recipients": rows(SurveyRecipient),
         "calls": rows(OpenCall),
         "contact_blocks": rows(ContactBlock),
+        "api_tokens": rows(ApiToken),
         "submissions": rows(Submission),
         "reviews": rows(Submission.reviews.rel.related_model),
         "tags": sorted(Submission.tags.through.objects.values_list("submission_id", "pooltag_id")),

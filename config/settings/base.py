@@ -93,6 +93,9 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.socialaccount",
     "allauth.socialaccount.providers.github",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served from here (no CDN)
     "accounts",
     "events",
 ]
@@ -140,6 +143,49 @@ STATIC_ROOT = env("STATIC_ROOT", default=str(VAR_DIR / "staticfiles"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+
+# API (events/api): Django REST framework, the OpenAPI document from drf-spectacular.
+# Every answer is JSON; every error a problem detail (RFC 9457, events/api/errors.py).
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["events.api.authentication.BearerTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["events.api.permissions.HasToken"],
+    "DEFAULT_THROTTLE_CLASSES": ["events.api.permissions.PerTokenRate"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "events.api.schema.ApiSchema",
+    "EXCEPTION_HANDLER": "events.api.errors.handle",
+    "UNAUTHENTICATED_USER": None,
+    "URL_FORMAT_OVERRIDE": None,
+    "DATETIME_FORMAT": "iso-8601",
+}
+# Requests per token per minute (counted in the shared cache, as events/ratelimit.py does).
+API_REQUESTS_PER_MINUTE = env.int("API_REQUESTS_PER_MINUTE", default=300)
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Feedback Sessions API",
+    "DESCRIPTION": (
+        "A team's events, sessions, registrations, attendance, invitations and surveys. "
+        "Authenticate with `Authorization: Bearer <token>` (a team owner makes tokens on "
+        "the team page). Errors are RFC 9457 problem details."
+    ),
+    "VERSION": "1",
+    "OAS_VERSION": "3.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "ENUM_NAME_OVERRIDES": {
+        "EventStatusEnum": "events.models.Event.Status",
+        "SessionStatusEnum": "events.models.Session.Status",
+        "RegistrationStatusEnum": "events.models.Registration.Status",
+        "InvitationStatusEnum": "events.models.Invitation.Status",
+        "EventKindEnum": "events.models.Event.Kind",
+        "QuestionKindEnum": "events.models.Question.Kind",
+    },
 }
 
 # AUTHENTICATION
@@ -274,6 +320,10 @@ CELERY_BEAT_SCHEDULE = {
     "refresh-panels": {"task": "events.tasks.refresh_panels", "schedule": 60.0},
     "rescore-calls-behind": {"task": "events.tasks.rescore_calls_behind", "schedule": 300.0},
     "rebuild-panels": {"task": "events.tasks.rebuild_panels", "schedule": 3600.0},
+    "forget-old-api-responses": {
+        "task": "events.tasks.forget_old_api_responses",
+        "schedule": 3600.0,
+    },
 }
 
 # EMAIL

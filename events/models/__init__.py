@@ -1,3 +1,4 @@
+from .api import ApiToken, IdempotentRequest
 from .contact import ContactBlock
 from .event import Event, Session, TermsAcceptance
 from .invitation import Invitation
@@ -12,12 +13,14 @@ from .themes import Theme, ThemeAnswer, ThemeSet
 
 __all__ = [
     "Answer",
+    "ApiToken",
     "CallQuota",
     "CallRule",
     "Choice",
     "ContactBlock",
     "Draw",
     "Event",
+    "IdempotentRequest",
     "Invitation",
     "Membership",
     "Notification",

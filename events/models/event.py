@@ -125,6 +125,8 @@ class Event(models.Model):
                 violation_error_message=_("Registration must close after it opens."),
             ),
         ]
+        # The API's incremental sync (`updated_since`) of a team's events.
+        indexes = [models.Index(fields=["team", "updated_at"], name="event_team_updated")]
 
     def __str__(self) -> str:
         return self.title

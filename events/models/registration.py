@@ -75,6 +75,8 @@ class Registration(models.Model):
             models.Index(fields=["session", "status"]),
             models.Index(fields=["status", "offer_expires_at"]),
             models.Index(fields=["status", "remind_at"]),
+            # The API's incremental sync (`updated_since`).
+            models.Index(fields=["updated_at", "id"], name="registration_updated"),
         ]
 
     def __str__(self) -> str:

@@ -1,0 +1,167 @@
+"""What every endpoint shares: the decorator that makes a function a scoped API view, with
+conditional GETs (ETag, If-None-Match -> 304) and idempotent POSTs (Idempotency-Key), and
+cursor pagination."""
+
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from functools import wraps
+
+from django.db import transaction
+from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext as _
+from django.views.decorators.http import conditional_page
+from rest_framework import exceptions, serializers
+from rest_framework.decorators import api_view, permission_classes
+from rest_framework.pagination import CursorPagination
+from rest_framework.response import Response
+
+from ..services import api_tokens
+from .errors import Problem
+from .permissions import scoped, token_of
+
+# Printable ASCII without spaces at the ends, as clients generate them (UUIDs, say).
+IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e](?:[\x20-\x7e]{0,253}[\x21-\x7e])?")
+
+
+def api(methods: list[str], area: str) -> Callable:
+    """A function view of the API about `area`: token needed, the area's scope checked
+    (read for GET, write otherwise), rate limited per token, POSTs idempotent by key, GETs
+    answered with an ETag (a 304 to a matching If-None-Match)."""
+
+    def decorator(view: Callable) -> Callable:
+        # HEAD wherever GET: the same answer without its body.
+        allowed = [*methods, "HEAD"] if "GET" in methods else methods
+        inner = api_view(allowed)(permission_classes([scoped(area)])(_idempotent(view)))
+        return _private(conditional_page(inner))
+
+    return decorator
+
+
+def _private(view: Callable) -> Callable:
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        # What a token sees depends on the token: no shared cache may keep it.
+        patch_vary_headers(response, ["Authorization"])
+        response.headers.setdefault("Cache-Control", "private, no-cache")
+        return response
+
+    return wrapper
+
+
+def _fingerprint(request) -> str:
+    body = json.dumps(request.data, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(f"{request.method} {request.path}\n{body}".encode()).hexdigest()
+
+
+def _idempotent(view: Callable) -> Callable:
+    """A POST with an Idempotency-Key runs once: its 2xx response is kept (24 h) and a retry
+    with the same key and body gets it again, marked `Idempotent-Replayed: true`; the same key
+    with another request is a 422. A request that failed keeps nothing: a retry runs it."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        key = request.headers.get("Idempotency-Key")
+        if request.method != "POST" or key is None:
+            return view(request, *args, **kwargs)
+        if not IDEMPOTENCY_KEY.fullmatch(key):
+            raise Problem(
+                "invalid-input",
+                _("Check the fields named in errors."),
+                errors={
+                    "Idempotency-Key": [
+                        _("Use 1 to 255 printable ASCII characters, a UUID for instance.")
+                    ]
+                },
+            )
+        token = token_of(request)
+        fingerprint = _fingerprint(request)
+        with transaction.atomic():
+            kept = api_tokens.claim_key(token=token, key=key, fingerprint=fingerprint)
+            if kept.status:
+                if kept.fingerprint != fingerprint:
+                    raise Problem(
+                        "idempotency-key-reused",
+                        _(
+                            "This Idempotency-Key was used for another request. Use a new "
+                            "key for each new request."
+                        ),
+                    )
+                replay = Response(kept.data, status=kept.status)
+                replay["Idempotent-Replayed"] = "true"
+                if kept.location:
+                    replay["Location"] = kept.location
+                return replay
+            response = view(request, *args, **kwargs)
+            if 200 <= response.status_code < 300:
+                api_tokens.keep_response(
+                    kept=kept,
+                    status=response.status_code,
+                    data=json.loads(json.dumps(response.data, default=str)),
+                    location=response.get("Location", ""),
+                )
+            else:
+                transaction.set_rollback(True)
+            return response
+
+    return wrapper
+
+
+class Cursor(CursorPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+    ordering = ("updated_at", "id")
+
+    def decode_cursor(self, request):
+        try:
+            return super().decode_cursor(request)
+        except exceptions.NotFound:
+            raise exceptions.ValidationError(
+                {"cursor": [_("This cursor is not one this API gave out.")]}
+            ) from None
+
+
+def paginate(request, queryset, serializer: type[serializers.Serializer], ordering=None):
+    """One page of `queryset` (in `ordering`, by default oldest change first), with the
+    links to the next and previous pages."""
+    paginator = Cursor()
+    if ordering:
+        paginator.ordering = ordering
+    page = paginator.paginate_queryset(queryset, request)
+    return paginator.get_paginated_response(serializer(page, many=True).data)
+
+
+_pages: dict[type, type] = {}
+
+
+def page_of(item: type[serializers.Serializer]) -> type[serializers.Serializer]:
+    """The schema of one page of `item`s."""
+    if item not in _pages:
+        name = item.__name__.removesuffix("Serializer") + "Page"
+        _pages[item] = type(
+            name,
+            (serializers.Serializer,),
+            {
+                "next": serializers.URLField(allow_null=True),
+                "previous": serializers.URLField(allow_null=True),
+                "results": item(many=True),
+            },
+        )
+    return _pages[item]
+
+
+class PageQuery(serializers.Serializer):
+    cursor = serializers.CharField(required=False, help_text="From `next` or `previous`.")
+    page_size = serializers.IntegerField(
+        required=False, min_value=1, max_value=200, help_text="At most 200; 50 by default."
+    )
+
+
+def query(request, serializer: type[serializers.Serializer]) -> dict:
+    """The request's query parameters, checked by `serializer` (a 400 problem otherwise)."""
+    checked = serializer(data=request.query_params)
+    checked.is_valid(raise_exception=True)
+    return dict(checked.validated_data)
