@@ -9,12 +9,13 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseGone
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import services as account_services
 from accounts.http import AuthenticatedRequest
+from accounts.middleware import prefer_team_language, supported
 from accounts.models import User
 
 from .. import ics
@@ -78,6 +79,10 @@ def user_feed(request: HttpRequest, token: str) -> HttpResponse:
     user = User.objects.filter(calendar_token=token, is_active=True).first()
     if user is None:
         raise Http404
+    # A calendar app asks with no cookie and rarely a language: the feed is its owner's, so it
+    # is written in their language.
+    if supported(user.language):
+        translation.activate(supported(user.language))
     registrations = (
         Registration.objects.filter(user=user, status=Registration.Status.CONFIRMED)
         .exclude(session__status=Session.Status.CANCELLED)
@@ -102,6 +107,7 @@ def event_feed(request: HttpRequest, pk: int) -> HttpResponse:
     event = get_object_or_404(Event, pk=pk, visibility=Event.Visibility.PUBLIC)
     if event.registration_mode == Event.Mode.INVITATION:
         raise Http404
+    prefer_team_language(request, event.team.language)
     withdrawn = event.withdrawn_at if event.status != Event.Status.PUBLISHED else None
     if event.status != Event.Status.PUBLISHED and withdrawn is None:
         raise Http404  # never published (or withdrawn before this was recorded)

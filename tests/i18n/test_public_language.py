@@ -516,3 +516,37 @@ def test_signing_up_for_a_french_teams_session_reads_in_french_without_a_choice(
     page = text(client.get(reverse("events:register", args=[session.pk])))
 
     assert "S’inscrire à Aperçu" in page
+
+
+# Calendar feeds: a calendar app names no language, so the feed is in its owner's
+
+
+def test_a_persons_feed_is_written_in_their_language_whatever_the_app_asks(event):
+    from events.services.registration import register
+
+    person = UserFactory(language="fr")
+    register(user=person, session=event.sessions.get())
+
+    feed = Client().get(
+        reverse("events:user_feed", args=[person.calendar_token]), HTTP_ACCEPT_LANGUAGE="en"
+    )
+
+    assert feed.status_code == 200
+    assert "Mes sessions" in feed.content.decode()
+    english = UserFactory(language="en")
+    register(user=english, session=event.sessions.get())
+    feed = Client().get(reverse("events:user_feed", args=[english.calendar_token]))
+    assert "My sessions" in feed.content.decode()
+
+
+def test_an_events_feed_follows_its_teams_language_for_an_app_naming_none():
+    event = EventFactory(
+        team=french_team(),
+        title="Model preview",
+        translations={"fr": {"title": "Aperçu du modèle"}},
+    )
+    SessionFactory(event=event)
+
+    feed = Client().get(reverse("events:event_feed", args=[event.pk]))
+
+    assert "Aperçu du modèle" in feed.content.decode()
