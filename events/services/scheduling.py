@@ -159,7 +159,7 @@ def _clean_translations(translations) -> dict[str, dict[str, str]]:
     as kept: texts trimmed, empty ones dropped, and a language with nothing left dropped too.
     A title in another language follows the title's own rules: one line, as long at most."""
     if not isinstance(translations, dict):
-        raise ServiceError("Translations are a mapping of language codes.")
+        raise ServiceError(_("Translations are a mapping of language codes."))
     title_max = Event._meta.get_field("title").max_length or 200
     kept: dict[str, dict[str, str]] = {}
     for code, version in translations.items():
