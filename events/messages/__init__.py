@@ -24,8 +24,8 @@ from ..services import contact
 
 
 def register_all(registry: Registry) -> None:
-    from . import invitations, open_calls, registrations, surveys, teams
+    from . import invitations, open_calls, registrations, surveys, teams, webhooks
 
     registry.set_do_not_contact(blocked=contact.is_blocked, unsubscribe_url=contact.unsubscribe_url)
-    for domain in (registrations, invitations, surveys, open_calls, teams):
+    for domain in (registrations, invitations, surveys, open_calls, teams, webhooks):
         domain.register(registry)

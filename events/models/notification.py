@@ -26,6 +26,7 @@ class Notification(models.Model):
         CALL_CONFIRM = "call_confirm", "Open call: confirm your email"
         CALL_RECEIVED = "call_received", "Open call: submission received"
         TEAM_INVITATION = "team_invitation", "Invitation to join a team"
+        WEBHOOK_DISABLED = "webhook_disabled", "Webhook endpoint disabled"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"

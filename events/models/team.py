@@ -141,6 +141,7 @@ class TeamHistory(models.Model):
         INVITATION_RESENT = "invitation_resent", "sent the invitation again to"
         INVITATION_REVOKED = "invitation_revoked", "revoked the invitation of"
         SETTINGS_CHANGED = "settings_changed", "changed the team's settings"
+        WEBHOOKS_CHANGED = "webhooks_changed", "changed the team's webhooks"
 
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="history")
     actor = models.ForeignKey(

@@ -30,6 +30,7 @@ from django.utils import timezone
 from accounts.models import User
 
 from ..models import Event, Registration, RegistrationChange, Session, Team
+from ..outbox.webhooks import emit as emit_webhook
 from . import ServiceError, surveys
 from .seats import take_seat
 from .transitions import lock, record_creation, transition
@@ -120,6 +121,7 @@ def check_in(*, registration: Registration, actor: User, note: str = "Checked in
     registration.no_show = False
     _record(registration, actor=actor, note=note)
     surveys.include_late_attendee(registration)
+    emit_webhook("attendance.checked_in", about=registration)
     return Outcome(registration, True, f"{name} is checked in.")
 
 

@@ -23,6 +23,7 @@ from ..models import (
     Session,
     Team,
 )
+from ..outbox.webhooks import emit as emit_webhook
 from ..permissions import may
 from . import ServiceError, notices, questionnaire, reminders, surveys
 from .waitlist import fill_vacancies, refill_soon
@@ -372,6 +373,7 @@ def update_session(
         session.sequence += 1
     # seats_taken is left out: only the seat counter's conditional UPDATEs change it.
     session.save(update_fields=[*changes, "sequence"])
+    emit_webhook("session.changed", about=session)
     if "starts_at" in changed:
         _follow_the_start(session, old_start=old_start)
         # A running offer never outlasts the session's start.
@@ -428,6 +430,7 @@ def cancel_session(*, session: Session, actor: User) -> Session:
     session.status, session.sequence, session.seats_taken = Session.Status.CANCELLED, sequence, 0
     _close_registrations(session, actor=actor)
     surveys.session_changed(session)
+    emit_webhook("session.cancelled", about=session)
     return session
 
 
