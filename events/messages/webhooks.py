@@ -21,7 +21,6 @@ from ..outbox.registry import Registry
 from ..outbox.rendering import absolute
 from ..services import webhooks
 
-
 # Where each object's team is, as a lookup on WebhookEndpoint (registry.WebhookEvent.team).
 
 
