@@ -6,7 +6,7 @@ or notes; a survey response carries no respondent at all, anonymous survey or no
 Also the owners' email when the outbox disables an endpoint that kept failing."""
 
 from django.urls import reverse
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy as _
 
 from ..models import (
     Invitation,
@@ -116,12 +116,12 @@ def submission_data(submission: Submission) -> dict:
 
 
 REGISTRATION_EVENTS = {
-    "registration.created": _lazy("Someone signed up, applied or joined the waitlist."),
-    "registration.confirmed": _lazy("A seat is confirmed."),
-    "registration.waitlisted": _lazy("Someone is on a session's waitlist."),
-    "registration.offered": _lazy("A freed seat is offered to someone on the waitlist."),
-    "registration.cancelled": _lazy("A registration is cancelled, by its person or a team."),
-    "attendance.checked_in": _lazy("An attendee is checked in."),
+    "registration.created": _("Someone signed up, applied or joined the waitlist."),
+    "registration.confirmed": _("A seat is confirmed."),
+    "registration.waitlisted": _("Someone is on a session's waitlist."),
+    "registration.offered": _("A freed seat is offered to someone on the waitlist."),
+    "registration.cancelled": _("A registration is cancelled, by its person or a team."),
+    "attendance.checked_in": _("An attendee is checked in."),
 }
 
 
@@ -140,19 +140,19 @@ def register(registry: Registry) -> None:
         )
     registry.register_webhook(
         "session.changed",
-        description=_lazy("A session's time, place or capacity changed."),
+        description=_("A session's time, place or capacity changed."),
         team=_session_team,
         data=session_data,
     )
     registry.register_webhook(
         "session.cancelled",
-        description=_lazy("A session is cancelled (its registrations close with it)."),
+        description=_("A session is cancelled (its registrations close with it)."),
         team=_session_team,
         data=session_data,
     )
     for name, description in {
-        "invitation.accepted": _lazy("An invitation is accepted."),
-        "invitation.declined": _lazy("An invitation is declined."),
+        "invitation.accepted": _("An invitation is accepted."),
+        "invitation.declined": _("An invitation is declined."),
     }.items():
         registry.register_webhook(
             name,
@@ -162,13 +162,13 @@ def register(registry: Registry) -> None:
         )
     registry.register_webhook(
         "survey.response",
-        description=_lazy("Someone answered a survey (no respondent identity is sent)."),
+        description=_("Someone answered a survey (no respondent identity is sent)."),
         team=lambda recipient: _event_team(recipient.survey.event_id),
         data=response_data,
     )
     registry.register_webhook(
         "submission.confirmed",
-        description=_lazy("An open-call submission is confirmed by its email link."),
+        description=_("An open-call submission is confirmed by its email link."),
         team=lambda submission: {"team_id": submission.call.team_id},
         data=submission_data,
     )

@@ -7,9 +7,9 @@ against us.
   private, multicast, reserved or otherwise not global; the connection then goes to the very
   address that was checked (the Host header and TLS name stay the URL's), so a DNS answer
   that changes between the check and the connection (rebinding) gains nothing.
-- TIMEOUT seconds in all, from the first byte of DNS to the last byte read, kept by a
-  watchdog that shuts the socket at the deadline: a receiver that answers a byte a second
-  cannot hold a worker longer.
+- TIMEOUT seconds in all, from the connection to the last byte read, kept by a watchdog
+  that shuts the socket at the deadline: a receiver that answers a byte a second cannot hold
+  a worker longer. (Resolving the host comes before, bounded by the resolver's own timeout.)
 - At most LIMIT bytes of the answer are read; redirects are never followed (a 3xx is a
   failure that says where it pointed).
 """

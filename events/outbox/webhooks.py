@@ -236,9 +236,8 @@ def deliver_claimed(pk: int, token: str) -> Outcome:
     if answer is not None:
         if 200 <= answer.status < 300:
             mark(status=Status.SENT, sent_at=now, last_error="", **attempt)
-            WebhookEndpoint.objects.filter(pk=endpoint.pk, failing_since__isnull=False).update(
-                failing_since=None
-            )
+            if endpoint.failing_since is not None:  # as loaded with the row: no query else
+                WebhookEndpoint.objects.filter(pk=endpoint.pk).update(failing_since=None)
             return Outcome(sent=True)
         if answer.status == 429 or answer.status >= 500:
             transient = _describe(answer)

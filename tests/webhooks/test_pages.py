@@ -213,3 +213,11 @@ def test_the_team_page_links_to_the_webhooks(team, client):
     response = client.get(reverse("manage:team", args=[team.slug]))
 
     assert reverse("manage:webhooks", args=[team.slug]) in response.content.decode()
+
+
+def test_the_webhooks_page_reads_in_french(team, client):
+    response = client.get(reverse("manage:webhooks", args=[team.slug]) + "?lang=fr")
+
+    text = page(response)
+    assert "Ajouter un point de terminaison" in text
+    assert "Quelqu’un s’est inscrit, a candidaté ou a rejoint la liste d’attente." in text
