@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Min, Q
 from django.utils import timezone
 
 from ..models.webhook import WebhookEndpoint, WebhookMessage
@@ -192,6 +192,16 @@ def drain(*, limit: int = 500) -> tuple[list[Outcome], bool]:
             return outcomes, False
         outcomes.append(deliver_claimed(pk, token))
     return outcomes, True
+
+
+def next_retry_in() -> float | None:
+    """Seconds until the earliest pending retry is due (0 when one is due now), or None."""
+    earliest = WebhookMessage.objects.filter(
+        status=Status.PENDING, next_attempt_at__isnull=False
+    ).aggregate(earliest=Min("next_attempt_at"))["earliest"]
+    if earliest is None:
+        return None
+    return max((earliest - timezone.now()).total_seconds(), 0.0)
 
 
 def _describe(answer: http.Answer) -> str:

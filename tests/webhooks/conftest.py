@@ -1,6 +1,17 @@
 import pytest
+from django.conf import settings as django_settings
+from django.utils import translation
 
 from tests.webhooks.receiver import Receiver
+
+
+@pytest.fixture(autouse=True)
+def english_afterwards():
+    """A request with ?lang=fr leaves French active in the test's thread (the language
+    middleware activates, and nothing deactivates after the response): the next test starts
+    in the default language again."""
+    yield
+    translation.activate(django_settings.LANGUAGE_CODE)
 
 
 @pytest.fixture
