@@ -373,7 +373,8 @@ def update_session(
         session.sequence += 1
     # seats_taken is left out: only the seat counter's conditional UPDATEs change it.
     session.save(update_fields=[*changes, "sequence"])
-    emit_webhook("session.changed", about=session)
+    if changed:
+        emit_webhook("session.changed", about=session)
     if "starts_at" in changed:
         _follow_the_start(session, old_start=old_start)
         # A running offer never outlasts the session's start.

@@ -82,3 +82,15 @@ def test_one_event_has_one_webhook_id_for_every_endpoint(session):
     ids = set(WebhookMessage.objects.values_list("webhook_id", flat=True))
     assert WebhookMessage.objects.count() == 2
     assert len(ids) == 1
+
+
+def test_saving_a_session_unchanged_owes_no_session_changed(session):
+    from events.services import scheduling
+
+    WebhookEndpoint.objects.update(event_types=["session.changed"])
+    owner = session.event.team.memberships.get().user
+
+    scheduling.update_session(session=session, actor=owner, location=session.location)
+    assert not WebhookMessage.objects.exists()
+    scheduling.update_session(session=session, actor=owner, location="Room 9")
+    assert WebhookMessage.objects.get().payload["data"]["session"]["location"] == "Room 9"
