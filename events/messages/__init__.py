@@ -17,7 +17,8 @@ Programme or transactional: every kind is one or the other, and a new kind must 
   calendar updates), their own open-call submission (call_confirm, call_received), and an
   invitation to join a team as a member (team_invitation: an owner asking a colleague, not the
   programme asking a participant), and the owners' notice that a webhook endpoint was
-  disabled (webhook_disabled, messages/webhooks.py). It goes out whatever the do-not-contact list says.
+  disabled (webhook_disabled, messages/webhooks.py). It goes out whatever the
+  do-not-contact list says.
 """
 
 from ..outbox.registry import Registry
