@@ -38,7 +38,9 @@ Status = WebhookMessage.Status
 BELL = "outbox:webhooks"
 DELIVER = "events.outbox.tasks.deliver_webhooks"
 TEST = "webhook.test"
-LEASE = timedelta(seconds=60)  # one POST takes at most http.TIMEOUT (10 s)
+BATCH = 10  # rows claimed at once by a drain (one UPDATE), then sent one by one
+# A batch's POSTs take at most BATCH x http.TIMEOUT; a killed worker's rows come back after.
+LEASE = timedelta(seconds=BATCH * http.TIMEOUT + 30)
 RETRY_FOR = timedelta(hours=24)
 DISABLE_AFTER = timedelta(hours=24)
 MAX_DELAY = 3600.0
@@ -155,42 +157,54 @@ def _ready(now: datetime):
     )
 
 
-def claim_next(token: str) -> int | None:
-    """Claim the oldest ready row nobody holds (pending -> sending under `token`)."""
+def claim(token: str, count: int = BATCH) -> list[int]:
+    """Claim up to `count` of the oldest ready rows nobody holds (pending -> sending under
+    `token`), by one conditional UPDATE: of two drains, each row goes to one."""
     now = timezone.now()
     with transaction.atomic():
-        pk = (
+        ids = list(
             _ready(now)
             .select_for_update(skip_locked=True)
             .order_by("pk")
-            .values_list("pk", flat=True)
-            .first()
+            .values_list("pk", flat=True)[:count]
         )
-        if pk is None:
-            return None
-        claimed = (
-            _ready(now)
-            .filter(pk=pk)
-            .update(
-                status=Status.SENDING,
-                claimed_at=now,
-                lease_token=token,
-                lease_expires_at=now + LEASE,
-            )
+        if not ids:
+            return []
+        _ready(now).filter(pk__in=ids).update(
+            status=Status.SENDING,
+            claimed_at=now,
+            lease_token=token,
+            lease_expires_at=now + LEASE,
         )
-    return pk if claimed else None
+    return ids  # locked above (SQLite: its writers take turns), so every one was claimed
+
+
+def claim_next(token: str) -> int | None:
+    """Claim the oldest ready row nobody holds."""
+    ids = claim(token, 1)
+    return ids[0] if ids else None
 
 
 def drain(*, limit: int = 500) -> tuple[list[Outcome], bool]:
-    """Send the due rows one by one, up to `limit`; the outcomes, and whether rows may be
-    left."""
+    """Send the due rows, a claimed batch at a time, up to `limit`; the outcomes, and whether
+    rows may be left."""
     outcomes: list[Outcome] = []
     while len(outcomes) < limit:
         token = secrets.token_hex(16)
-        pk = claim_next(token)
-        if pk is None:
+        ids = claim(token)
+        if not ids:
             return outcomes, False
-        outcomes.append(deliver_claimed(pk, token))
+        messages = list(
+            WebhookMessage.objects.select_related("endpoint")
+            .filter(pk__in=ids, lease_token=token)
+            .order_by("pk")
+        )
+        # One instance per endpoint, so what one row learns of it (disabled by a 410, failing)
+        # holds for the batch's next rows.
+        endpoints = {m.endpoint_id: m.endpoint for m in messages}
+        for message in messages:
+            message.endpoint = endpoints[message.endpoint_id]
+            outcomes.append(deliver_claimed(message, token))
     return outcomes, True
 
 
@@ -211,8 +225,10 @@ def _describe(answer: http.Answer) -> str:
     return f"Answered {answer.status}{where}{': ' + text if text else ''}.{note}"[:2000]
 
 
-def deliver_claimed(pk: int, token: str) -> Outcome:
-    message = WebhookMessage.objects.select_related("endpoint").get(pk=pk)
+def deliver_claimed(message: WebhookMessage, token: str) -> Outcome:
+    """Send one row held under `token` and mark what came of it (every write fenced on the
+    token)."""
+    pk = message.pk
     endpoint = message.endpoint
     held = WebhookMessage.objects.filter(pk=pk, lease_token=token, status=Status.SENDING)
 
@@ -282,7 +298,7 @@ def _failed(endpoint: WebhookEndpoint, now: datetime) -> None:
         failing_since=now
     )
     since = WebhookEndpoint.objects.filter(pk=endpoint.pk).values_list("failing_since", flat=True)
-    first = since.first()
+    first = endpoint.failing_since = since.first()
     if first is not None and first <= now - DISABLE_AFTER:
         disable(endpoint, reason="Every delivery failed for 24 hours.", now=now)
 

@@ -94,3 +94,22 @@ def test_saving_a_session_unchanged_owes_no_session_changed(session):
     assert not WebhookMessage.objects.exists()
     scheduling.update_session(session=session, actor=owner, location="Room 9")
     assert WebhookMessage.objects.get().payload["data"]["session"]["location"] == "Room 9"
+
+
+def test_a_410_in_a_batch_stops_the_rest_of_the_batch_for_that_endpoint(
+    session, loopback, receiver
+):
+    WebhookEndpoint.objects.update(url=receiver.url)
+    receiver.status = 410
+    for _ in range(3):
+        register(user=UserFactory(), session=session)
+
+    outcomes, more = webhooks.drain()
+
+    assert (len(outcomes), more) == (3, False)
+    assert len(receiver.requests) == 1  # the rest were not posted to a gone endpoint
+    assert list(WebhookMessage.objects.order_by("pk").values_list("last_error", flat=True)) == [
+        "Answered 410.",
+        "The endpoint is disabled.",
+        "The endpoint is disabled.",
+    ]
