@@ -86,6 +86,12 @@ constraints:
 	mv constraints.txt.new constraints.txt
 	rm -rf $(CONSTRAINTS_VENV)
 
+## bench-webhooks: the registration rush with a webhook endpoint registered vs without (>= 0.9),
+## every webhook received and verified (BENCH_WEBHOOKS_ARGS="--attempts 200 --seats 20")
+.PHONY: bench-webhooks
+bench-webhooks: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.webhook_rush $(BENCH_WEBHOOKS_ARGS)
+
 ## bench-fanout: a session update to 5,000 attendees via Celery + Redis into an SMTP sink, vs a
 ## plain loop (BENCH_FANOUT_ARGS="--concurrency 4" etc.)
 .PHONY: bench-fanout

@@ -49,6 +49,8 @@ from .models import (
     Team,
     TeamHistory,
     TeamInvitation,
+    WebhookEndpoint,
+    WebhookMessage,
 )
 
 M = TypeVar("M", bound=Model)
@@ -113,6 +115,8 @@ TEAM_PATHS: dict[type[Model], tuple[str, ...]] = {
     PanelAttribute: ("team",),
     Segment: ("team",),
     Draw: ("team",),
+    WebhookEndpoint: ("team",),
+    WebhookMessage: ("endpoint__team",),
     # A message belongs to a session, or (an event-wide invitation) to an event.
     Notification: ("session__event__team", "invitation__event__team"),
 }

@@ -178,6 +178,33 @@ urlpatterns += [
     ),
 ]
 
+# Webhooks: a team's endpoints, their delivery logs, test events (team.manage).
+from .views import webhooks  # noqa: E402
+
+urlpatterns += [
+    path("teams/<slug:slug>/webhooks/", webhooks.webhooks, name="webhooks"),
+    path("teams/<slug:slug>/webhooks/<int:pk>/", webhooks.webhook, name="webhook"),
+    path(
+        "teams/<slug:slug>/webhooks/<int:pk>/rotate/",
+        webhooks.webhook_rotate,
+        name="webhook_rotate",
+    ),
+    path(
+        "teams/<slug:slug>/webhooks/<int:pk>/state/", webhooks.webhook_state, name="webhook_state"
+    ),
+    path(
+        "teams/<slug:slug>/webhooks/<int:pk>/delete/",
+        webhooks.webhook_delete,
+        name="webhook_delete",
+    ),
+    path("teams/<slug:slug>/webhooks/<int:pk>/test/", webhooks.webhook_test, name="webhook_test"),
+    path(
+        "teams/<slug:slug>/webhooks/<int:pk>/messages/<int:message>/send-again/",
+        webhooks.webhook_resend,
+        name="webhook_resend",
+    ),
+]
+
 # Draws from the panel: a sample of a segment, its page, running it again, handing it on.
 from .views import draws  # noqa: E402
 

@@ -65,6 +65,8 @@ from events.models import (
     TeamInvitation,
     Theme,
     ThemeSet,
+    WebhookEndpoint,
+    WebhookMessage,
 )
 from events.services import api_tokens as api_token_service
 from events.services import draws as draw_service
@@ -177,8 +179,22 @@ def build_world() -> SimpleNamespace:
     theme, other_theme = (
         Theme.objects.create(theme_set=theme_set, position=i, label=f"theme {i}") for i in (0, 1)
     )
+    # A webhook endpoint of the team, with one delivered message (to send again).
+    webhook = WebhookEndpoint.objects.create(
+        team=team, url="https://hooks.example.com/in", event_types=["registration.created"]
+    )
+    webhook_message = WebhookMessage.objects.create(
+        endpoint=webhook,
+        webhook_id="msg_world",
+        type="registration.created",
+        payload={"type": "registration.created", "timestamp": "", "data": {}},
+        status=WebhookMessage.Status.SENT,
+        give_up_at=timezone.now() + timedelta(days=1),
+    )
     return SimpleNamespace(
         api_token=api_token,
+        webhook=webhook,
+        webhook_message=webhook_message,
         panel_attribute=panel_attribute,
         panel_member=panel_member,
         team=team,
@@ -564,6 +580,35 @@ CASES: list[Case] = [
         lambda w: [w.team.slug, ContactBlock.objects.get(team=w.team).pk],
         RUN,
     ),
+    # Webhooks: the team's owners ("team.manage").
+    get("manage:webhooks", team_slug, OWNERS),
+    post(
+        "manage:webhooks",
+        team_slug,
+        OWNERS,
+        lambda w: {"url": "https://planted.example.com/", "event_types": ["session.changed"]},
+    ),
+    get("manage:webhook", lambda w: [w.team.slug, w.webhook.pk], OWNERS),
+    post(
+        "manage:webhook",
+        lambda w: [w.team.slug, w.webhook.pk],
+        OWNERS,
+        lambda w: {"url": "https://planted.example.com/", "event_types": ["session.changed"]},
+    ),
+    *post_only("manage:webhook_rotate", lambda w: [w.team.slug, w.webhook.pk], OWNERS),
+    *post_only(
+        "manage:webhook_state",
+        lambda w: [w.team.slug, w.webhook.pk],
+        OWNERS,
+        lambda w: {"enabled": "no"},
+    ),
+    *post_only("manage:webhook_delete", lambda w: [w.team.slug, w.webhook.pk], OWNERS),
+    *post_only("manage:webhook_test", lambda w: [w.team.slug, w.webhook.pk], OWNERS),
+    *post_only(
+        "manage:webhook_resend",
+        lambda w: [w.team.slug, w.webhook.pk, w.webhook_message.pk],
+        OWNERS,
+    ),
     # Draws from a segment: reviewers read them; owners and organizers draw and hand them on.
     get("manage:draw_new", lambda w: [w.segment.pk], RUN),
     post("manage:draw_new", lambda w: [w.segment.pk], RUN, lambda w: {"size": "1"}),
@@ -651,6 +696,8 @@ def snapshot(w: SimpleNamespace) -> dict:
         "draws": rows(Draw),
         "theme_sets": rows(ThemeSet),
         "themes": rows(Theme),
+        "webhooks": rows(WebhookEndpoint),
+        "webhook_messages": rows(WebhookMessage),
         "people": list(
             User.objects.filter(pk__in=[p.pk for p in people])
             .order_by("pk")

@@ -306,6 +306,7 @@ CELERY_BEAT_SCHEDULE = {
     "draw-due-lotteries": {"task": "events.tasks.draw_due_lotteries", "schedule": 60.0},
     # Every 30 s: rows of a killed worker are taken back within a lease (45 s) and a sweep.
     "sweep-outbox": {"task": "events.outbox.tasks.sweep_outbox", "schedule": 30.0},
+    "sweep-webhooks": {"task": "events.outbox.tasks.sweep_webhooks", "schedule": 30.0},
     "queue-reminders": {"task": "events.tasks.queue_reminders", "schedule": 60.0},
     "expire-invitations": {"task": "events.tasks.expire_invitations", "schedule": 60.0},
     "remind-invitations": {"task": "events.tasks.remind_invitations", "schedule": 300.0},
@@ -334,6 +335,12 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default=f"{SITE_NAME} <noreply@lo
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Where config.devmail.InboxBackend (the default of `make run`) keeps each message it "sends".
 DEV_MAIL_DIR = env("DEV_MAIL_DIR", default=str(VAR_DIR / "mail"))
+
+# WEBHOOKS
+# Private, loopback and link-local receivers are refused unless this is on (tests opt in;
+# turn it on for a receiver on your own machine or network in development only).
+WEBHOOKS_ALLOW_PRIVATE = env.bool("WEBHOOKS_ALLOW_PRIVATE", default=False)
+WEBHOOKS_RETRY_BASE = env.float("WEBHOOKS_RETRY_BASE", default=30.0)  # first retry, seconds
 
 # SECURITY (production tightens these further)
 SESSION_COOKIE_HTTPONLY = True

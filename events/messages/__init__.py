@@ -16,7 +16,9 @@ Programme or transactional: every kind is one or the other, and a new kind must 
   cancelled, cancelled_by_organizer, session_changed, session_cancelled, reminder, with their
   calendar updates), their own open-call submission (call_confirm, call_received), and an
   invitation to join a team as a member (team_invitation: an owner asking a colleague, not the
-  programme asking a participant). It goes out whatever the do-not-contact list says.
+  programme asking a participant), and the owners' notice that a webhook endpoint was
+  disabled (webhook_disabled, messages/webhooks.py). It goes out whatever the
+  do-not-contact list says.
 """
 
 from ..outbox.registry import Registry
@@ -24,8 +26,8 @@ from ..services import contact
 
 
 def register_all(registry: Registry) -> None:
-    from . import invitations, open_calls, registrations, surveys, teams
+    from . import invitations, open_calls, registrations, surveys, teams, webhooks
 
     registry.set_do_not_contact(blocked=contact.is_blocked, unsubscribe_url=contact.unsubscribe_url)
-    for domain in (registrations, invitations, surveys, open_calls, teams):
+    for domain in (registrations, invitations, surveys, open_calls, teams, webhooks):
         domain.register(registry)

@@ -10,6 +10,7 @@ from .registration import Registration, RegistrationChange
 from .survey import Survey, SurveyRecipient, SurveySending
 from .team import Membership, Role, Team, TeamHistory, TeamInvitation
 from .themes import Theme, ThemeAnswer, ThemeSet
+from .webhook import WebhookEndpoint, WebhookMessage
 
 __all__ = [
     "Answer",
@@ -48,4 +49,6 @@ __all__ = [
     "Theme",
     "ThemeAnswer",
     "ThemeSet",
+    "WebhookEndpoint",
+    "WebhookMessage",
 ]

@@ -28,6 +28,7 @@ class Notification(models.Model):
         CALL_CONFIRM = "call_confirm", _("Open call: confirm your email")
         CALL_RECEIVED = "call_received", _("Open call: submission received")
         TEAM_INVITATION = "team_invitation", _("Invitation to join a team")
+        WEBHOOK_DISABLED = "webhook_disabled", _("Webhook endpoint disabled")
 
     class Status(models.TextChoices):
         PENDING = "pending", pgettext_lazy("message status", "Pending")

@@ -156,6 +156,10 @@ class TeamHistory(models.Model):
             "settings_changed",
             pgettext_lazy("team history", "changed the team's settings"),
         )
+        WEBHOOKS_CHANGED = (
+            "webhooks_changed",
+            pgettext_lazy("team history", "changed the team's webhooks"),
+        )
 
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="history")
     actor = models.ForeignKey(

@@ -56,22 +56,28 @@ def enqueue(ids: list[int], *, force: bool = False) -> None:
             return
 
 
-def ring(ids: Sequence[int] = (), *, force: bool = False) -> None:
+def ring(
+    ids: Sequence[int] = (),
+    *,
+    force: bool = False,
+    bell: str = DOORBELL,
+    task: str = DELIVER_PENDING,
+) -> None:
     """Make sure a drain task is on its way for rows just committed (`ids`, for the log):
     publish one unless the bell is already set, that is, unless a drain task has been
     published and has not started yet. A drain answers (clears) the bell before it claims
     anything, so a row committed after that rings again: none is left without a drain."""
     try:
-        if not fastcache.add(DOORBELL, timeout=DOORBELL_TTL) and not force:
+        if not fastcache.add(bell, timeout=DOORBELL_TTL) and not force:
             return
-        _task(DELIVER_PENDING).delay()
+        _task(task).delay()
     except Exception:  # noqa: BLE001 - any broker or cache failure; the sweep recovers the rows
-        log.warning("Could not ring the outbox for %s; the sweep will retry", list(ids))
+        log.warning("Could not ring %s for %s; the sweep will retry", bell, list(ids))
         # So that the next commit tries again (if the cache is down too, the bell expires).
         with contextlib.suppress(Exception):
-            fastcache.delete(DOORBELL)
+            fastcache.delete(bell)
 
 
-def answer_doorbell() -> None:
+def answer_doorbell(bell: str = DOORBELL) -> None:
     """A drain starts: rows committed from now on must ring again."""
-    fastcache.delete(DOORBELL)
+    fastcache.delete(bell)

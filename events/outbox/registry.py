@@ -21,6 +21,7 @@ our pages, the one a submission was written in, the team's default), else the si
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -69,9 +70,26 @@ class MessageKind:
         return f"emails/{self.template or self.name}"
 
 
+@dataclass(frozen=True)
+class WebhookEvent:
+    """What the outbox needs to know about one type of webhook event."""
+
+    name: str  # "registration.confirmed"
+    description: Any  # one line on the endpoint form (a lazy translation)
+    # The lookup (WebhookEndpoint.objects.filter(**lookup)) of the team whose endpoints hear
+    # about `about`, the object the event is about: {"team_id": 3}, or a path to the team
+    # through what `about` names ({"team__events__sessions": 12}), so that finding the
+    # endpoints is one query whatever is loaded.
+    team: Callable[[Any], dict]
+    # The event's `data`: ids and the fields an integrator needs, decided when it happens.
+    data: Callable[[Any], dict]
+
+
 class Registry:
     def __init__(self) -> None:
         self._kinds: dict[str, MessageKind] = {}
+        self._webhook_events: dict[str, WebhookEvent] = {}
+        self._endpoint_disabled: Callable[[Any], object] | None = None
         self._calendar_sources: list[Callable[[set[int]], Iterable[int]]] = []
         self._blocked: Callable[[int, str], bool] | None = None
         self._unsubscribe_url: Callable[[int, str], str] | None = None
@@ -163,6 +181,36 @@ class Registry:
                 groups.setdefault(kind.prefetch, []).append(row)
         for load, group in groups.items():
             load(group)
+
+    def register_webhook(
+        self,
+        name: str,
+        *,
+        description: Any,
+        team: Callable[[Any], dict],
+        data: Callable[[Any], dict],
+    ) -> None:
+        if name in self._webhook_events:
+            raise ImproperlyConfigured(f"The webhook event {name!r} is registered twice.")
+        self._webhook_events[name] = WebhookEvent(name, description, team, data)
+
+    def webhook_event(self, name: str) -> WebhookEvent:
+        try:
+            return self._webhook_events[name]
+        except KeyError:
+            raise LookupError(f"No webhook event {name!r} is registered.") from None
+
+    def webhook_events(self) -> list[WebhookEvent]:
+        return list(self._webhook_events.values())
+
+    def on_endpoint_disabled(self, callback: Callable[[Any], object]) -> None:
+        """What a domain does when the outbox disables a failing endpoint (tell its owners),
+        called inside the transaction that disables it."""
+        self._endpoint_disabled = callback
+
+    def endpoint_disabled(self, endpoint: Any) -> None:
+        if self._endpoint_disabled is not None:
+            self._endpoint_disabled(endpoint)
 
 
 def _known_language(code: str) -> str:

@@ -3,7 +3,7 @@ it is sent). Beat runs `sweep_outbox` (config/settings, CELERY_BEAT_SCHEDULE).""
 
 from celery import shared_task
 
-from . import delivery, doorbell
+from . import delivery, doorbell, webhooks
 
 
 @shared_task(bind=True, acks_late=True)
@@ -50,3 +50,26 @@ def sweep_outbox() -> int:
     ids = delivery.requeue_due()
     doorbell.enqueue(ids, force=True)
     return len(ids)
+
+
+@shared_task(acks_late=True)
+def deliver_webhooks() -> int:
+    """The webhook bell rang: send the due webhook messages one by one (each claimed first, so
+    safe in several workers at once); schedule the next drain for the earliest short retry.
+    The number delivered."""
+    doorbell.answer_doorbell(webhooks.BELL)
+    outcomes, more = webhooks.drain()
+    if more:
+        webhooks.ring(force=True)
+    # The earliest retry owed, whichever drain failed it (this one's own retries are not
+    # enough: a row another drain failed may be due between them). Later ones: the sweep.
+    due_in = webhooks.next_retry_in()
+    if due_in is not None and due_in <= 300:
+        deliver_webhooks.apply_async(countdown=due_in)
+    return sum(outcome.sent for outcome in outcomes)
+
+
+@shared_task
+def sweep_webhooks() -> int:
+    """Every 30 seconds: take back lapsed leases and ring for due webhook messages."""
+    return webhooks.sweep()

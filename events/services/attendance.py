@@ -32,6 +32,7 @@ from django.utils.translation import ngettext, pgettext
 from accounts.models import User
 
 from ..models import Event, Registration, RegistrationChange, Session, Team
+from ..outbox.webhooks import emit as emit_webhook
 from . import ServiceError, surveys
 from .seats import take_seat
 from .transitions import lock, record_creation, transition
@@ -143,6 +144,8 @@ def check_in(*, registration: Registration, actor: User, note: str = "Checked in
     registration.no_show = False
     _record(registration, actor=actor, note=note)
     surveys.include_late_attendee(registration)
+    return Outcome(registration, True, _("%(name)s is checked in.") % {"name": name})
+    emit_webhook("attendance.checked_in", about=registration)
     return Outcome(registration, True, _("%(name)s is checked in.") % {"name": name})
 
 

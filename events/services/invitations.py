@@ -20,6 +20,7 @@ from accounts.models import User
 from ..invite_parsing import Row
 from ..models import Event, Invitation, Notification, Registration, Session, Team
 from ..outbox import owe
+from ..outbox.webhooks import emit as emit_webhook
 from ..permissions import may
 from . import ServiceError, contact
 from .registration import accept_terms, register
@@ -282,6 +283,7 @@ def accept(
         registration=registration,
         remind_at=None,
     )
+    emit_webhook("invitation.accepted", about=invitation)
     return registration
 
 
@@ -299,7 +301,8 @@ def decline(*, invitation: Invitation) -> Invitation:
     """No account needed: the link is the proof. A held seat goes to the waitlist."""
     invitation = _lock(invitation)
     check_open(invitation)
-    return _close(invitation, Status.DECLINED)
+    emit_webhook("invitation.declined", about=_close(invitation, Status.DECLINED))
+    return invitation
 
 
 def addressed_to(emails: list[str]) -> Q:

@@ -45,6 +45,7 @@ from ..models import (
 )
 from ..models.open_call import new_nonce
 from ..outbox import owe
+from ..outbox.webhooks import emit as emit_webhook
 from ..permissions import may
 from . import ServiceError, themes
 from . import call_screening as screening
@@ -270,6 +271,7 @@ def _apply(submission: Submission, *, user: User | None = None) -> None:
         submission=submission,
         fresh=True,  # the nonce was just renewed
     )
+    emit_webhook("submission.confirmed", about=submission)
 
 
 CONFIRM_SALT = "events.call.confirm"

@@ -27,6 +27,7 @@ from ..models import (
     Team,
 )
 from ..models.event import NOT_ONE_LINE
+from ..outbox.webhooks import emit as emit_webhook
 from ..permissions import may
 from ..timefmt import deadline_text
 from . import ServiceError, notices, questionnaire, reminders, surveys
@@ -446,6 +447,8 @@ def update_session(
         session.sequence += 1
     # seats_taken is left out: only the seat counter's conditional UPDATEs change it.
     session.save(update_fields=[*changes, "sequence"])
+    if changed:
+        emit_webhook("session.changed", about=session)
     if "starts_at" in changed:
         _follow_the_start(session, old_start=old_start)
         # A running offer never outlasts the session's start.
@@ -502,6 +505,7 @@ def cancel_session(*, session: Session, actor: User) -> Session:
     session.status, session.sequence, session.seats_taken = Session.Status.CANCELLED, sequence, 0
     _close_registrations(session, actor=actor)
     surveys.session_changed(session)
+    emit_webhook("session.cancelled", about=session)
     return session
 
 

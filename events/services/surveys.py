@@ -32,6 +32,7 @@ from ..models import (
 )
 from ..ordering import BY_NAME
 from ..outbox import owe
+from ..outbox.webhooks import emit as emit_webhook
 from ..timefmt import deadline_text
 from . import ServiceError, themes
 from . import questionnaire as engine
@@ -500,6 +501,8 @@ def answer(*, recipient: SurveyRecipient, answers: dict[int, Any]) -> Response:
         opened_at=recipient.opened_at or now,
     )
     themes.answers_changed(survey.questionnaire_id)
+    recipient.response, recipient.answered_at = response, now
+    emit_webhook("survey.response", about=recipient)
     return response
 
 

@@ -9,12 +9,15 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 
 from ..models import Registration, RegistrationChange
+from ..outbox.webhooks import emit as emit_webhook
 from ..speed.prepared import insert
 from . import ServiceError, notices
 from .reminders import next_reminder_at
 from .seats import lock_session
 
 Status = Registration.Status
+# The statuses a registration's webhook events announce ("registration.<status>").
+WEBHOOK_STATUSES = {Status.CONFIRMED, Status.WAITLISTED, Status.OFFERED, Status.CANCELLED}
 
 
 def lock(registration: Registration) -> Registration:
@@ -76,6 +79,8 @@ def transition(
             version=change.pk,
             fresh=True,
         )
+    if to in WEBHOOK_STATUSES and to != from_status:
+        emit_webhook(f"registration.{to}", about=registration)
     return registration
 
 
@@ -106,3 +111,7 @@ def record_creation(
             fresh=True,
             calendar_preset=True,
         )
+    status = (
+        [f"registration.{registration.status}"] if registration.status in WEBHOOK_STATUSES else []
+    )
+    emit_webhook("registration.created", *status, about=registration)

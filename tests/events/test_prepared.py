@@ -154,7 +154,8 @@ def test_insert_refuses_a_row_that_already_has_a_key():
 def test_signing_up_is_one_read_and_five_writes(full, client):
     """The sign-up POST, beyond the session and user lookups every page pays for: one read
     of the session and the person's standing, the seat, the registration, its history, its
-    outbox row, in one transaction."""
+    outbox row, and one read of the team's webhook endpoints (none here, so no webhook row),
+    in one transaction."""
     session = SessionFactory(capacity=0 if full else 5)
     user = UserFactory()
     client.force_login(user)
@@ -178,7 +179,7 @@ def test_signing_up_is_one_read_and_five_writes(full, client):
         and "cache_table" not in sql  # the rate limit, when the cache is the database
     ]
     # The session row and the user (what every logged-in page reads) come first.
-    assert statements[2:] == ["SELECT", "UPDATE", "INSERT", "INSERT", "INSERT"]
+    assert statements[2:] == ["SELECT", "UPDATE", "INSERT", "INSERT", "INSERT", "SELECT"]
     registration = Registration.objects.get(user=user, session=session)
     assert registration.status == ("waitlisted" if full else "confirmed")
     assert registration.changes.count() == 1

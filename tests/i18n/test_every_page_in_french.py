@@ -56,8 +56,12 @@ WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
 # Addresses and paths ("/call/<short name>/", "https://...") are not sentences.
 ADDRESS = re.compile(r"\S*/\S*")
 # Codes a person types as they are, quoted or listed ("« yes » ou « no »", "Rôles : developer,
-# researcher, community, other"): values, not sentences.
-CODES = re.compile(r"«\s*[a-z0-9=.,\s]+\s*»|\b[a-z]+(?:=\d+)?(?:, [a-z]+(?:=\d+)?)+\b")
+# researcher, community, other", "registration.created"): values, not sentences.
+CODES = re.compile(
+    r"«\s*[a-z0-9=.,\s]+\s*»"
+    r"|\b[a-z]+(?:=\d+)?(?:, [a-z]+(?:=\d+)?)+\b"
+    r"|\b[a-z_]+\.[a-z_]+\b"  # an event type a webhook names: registration.created
+)
 ZONES = frozenset(name.replace("_", " ") for name in zoneinfo.available_timezones())
 # Stored values that are codes, not words someone wrote ("confirmed", "short_text"): removing
 # them from a page would hide the very English words the scan looks for.
