@@ -13,7 +13,6 @@ from typing import Any
 
 from django.http import QueryDict
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from ..services import segments
 
@@ -79,54 +78,10 @@ def as_query(rows: list[Row]) -> str:
     return query.urlencode()
 
 
-# The editor's words for the fields and operators of services.segments, in the reader's
-# language (the service keeps its own English ones for its messages and descriptions); one
-# they do not name is shown as the service words it.
-FIELD_LABELS = {
-    "role": gettext_lazy("Role"),
-    "affiliation": gettext_lazy("Affiliation"),
-    "location": gettext_lazy("Country or time zone"),
-    "consent": gettext_lazy("Agreed to be contacted"),
-    "attended": gettext_lazy("Sessions attended"),
-    "no_shows": gettext_lazy("No-shows"),
-    "invitations": gettext_lazy("Invitations received"),
-    "calls_answered": gettext_lazy("Calls answered"),
-    "registrations": gettext_lazy("Registrations"),
-    "surveys_answered": gettext_lazy("Surveys answered"),
-    "last_contacted_at": gettext_lazy("Last contacted"),
-    "last_attended_at": gettext_lazy("Last attended"),
-    "tags": gettext_lazy("Tags"),
-    "review_score": gettext_lazy("Mean review score"),
-    "calls": gettext_lazy("Answered call"),
-    "qualified_calls": gettext_lazy("Qualified in call"),
-}
-OP_LABELS = {
-    "in": pgettext_lazy("segment operator", "is any of"),
-    "contains": pgettext_lazy("segment operator", "contains"),
-    "is": pgettext_lazy("segment operator", "is"),
-    "eq": pgettext_lazy("segment operator", "is exactly"),
-    "gte": pgettext_lazy("segment operator", "is at least"),
-    "lte": pgettext_lazy("segment operator", "is at most"),
-    "never": pgettext_lazy("segment operator", "never"),
-    "more_than": pgettext_lazy("segment operator", "more than … days ago"),
-    "within": pgettext_lazy("segment operator", "within the last … days"),
-    "has_any": pgettext_lazy("segment operator", "has any of"),
-    "has_none": pgettext_lazy("segment operator", "has none of"),
-    "any_of": pgettext_lazy("segment operator", "any of"),
-    "none_of": pgettext_lazy("segment operator", "none of"),
-}
-
-
 def field_choices(attribute_names: list[str]) -> list[tuple[str, str, tuple[str, ...]]]:
     """The field select's options, (value, label, its operators), as services.segments
-    lists them, worded in the reader's language."""
-    shown = []
-    for value, label, ops in segments.field_choices(attribute_names):
-        if value.startswith(segments.ATTRIBUTE_PREFIX):
-            name = value.removeprefix(segments.ATTRIBUTE_PREFIX)
-            label = _("Answer: %(name)s") % {"name": name}
-        shown.append((value, str(FIELD_LABELS.get(value, label)), ops))
-    return shown
+    lists them (worded in the reader's language there)."""
+    return segments.field_choices(attribute_names)
 
 
 def operator_groups() -> list[tuple[str, list[tuple[str, str]]]]:
@@ -139,7 +94,4 @@ def operator_groups() -> list[tuple[str, list[tuple[str, str]]]]:
         (_("Tags"), ["has_any", "has_none"]),
         (_("Calls"), ["any_of", "none_of"]),
     ]
-    return [
-        (name, [(op, str(OP_LABELS.get(op, segments.OP_LABELS[op]))) for op in ops])
-        for name, ops in groups
-    ]
+    return [(name, [(op, str(segments.OP_LABELS[op])) for op in ops]) for name, ops in groups]
