@@ -269,25 +269,29 @@ def deliver_claimed(message: WebhookMessage, token: str) -> Outcome:
             transient = _describe(answer)
         else:
             final = _describe(answer)
-    if transient and now < message.give_up_at:
-        delay = backoff(attempts)
-        mark(
-            status=Status.PENDING,
-            next_attempt_at=now + timedelta(seconds=delay),
-            last_error=transient,
-            **attempt,
-        )
-        log.warning("Webhook message %s: retry in %.0fs: %s", pk, delay, transient)
-        outcome = Outcome(retry_in=delay)
-    else:
-        reason = final or f"Gave up after 24 hours. {transient}"
-        mark(status=Status.FAILED, last_error=reason[:2000], **attempt)
-        log.warning("Webhook message %s failed: %s", pk, reason)
-        outcome = Outcome()
-    if answer is not None and answer.status == 410:
-        disable(endpoint, reason="The endpoint answered 410 Gone.", now=now)
-    elif message.type != TEST:
-        _failed(endpoint, now)
+    # The row's new state and what it says of the endpoint (failing, or disabled by a 410,
+    # with its owners' email owed) are one change: nobody sees the row failed and the
+    # endpoint still enabled.
+    with transaction.atomic():
+        if transient and now < message.give_up_at:
+            delay = backoff(attempts)
+            mark(
+                status=Status.PENDING,
+                next_attempt_at=now + timedelta(seconds=delay),
+                last_error=transient,
+                **attempt,
+            )
+            log.warning("Webhook message %s: retry in %.0fs: %s", pk, delay, transient)
+            outcome = Outcome(retry_in=delay)
+        else:
+            reason = final or f"Gave up after 24 hours. {transient}"
+            mark(status=Status.FAILED, last_error=reason[:2000], **attempt)
+            log.warning("Webhook message %s failed: %s", pk, reason)
+            outcome = Outcome()
+        if answer is not None and answer.status == 410:
+            disable(endpoint, reason="The endpoint answered 410 Gone.", now=now)
+        elif message.type != TEST:
+            _failed(endpoint, now)
     return outcome
 
 

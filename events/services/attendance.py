@@ -144,7 +144,6 @@ def check_in(*, registration: Registration, actor: User, note: str = "Checked in
     registration.no_show = False
     _record(registration, actor=actor, note=note)
     surveys.include_late_attendee(registration)
-    return Outcome(registration, True, _("%(name)s is checked in.") % {"name": name})
     emit_webhook("attendance.checked_in", about=registration)
     return Outcome(registration, True, _("%(name)s is checked in.") % {"name": name})
 
