@@ -35,12 +35,14 @@ from events.models import (
     ThemeSet,
 )
 from events.services import (
+    api_tokens,
     call_screening,
     invitations,
     open_calls,
     questionnaire,
     surveys,
     themes,
+    webhooks,
 )
 from events.services.attendance import check_in
 from events.services.registration import register
@@ -276,7 +278,22 @@ def build_world() -> SimpleNamespace:
         ],
         created_by=organizer,
     )
+    # The team's connections to its own tools: a token and a webhook endpoint with long names.
+    api_tokens.create_token(
+        team=team,
+        actor=organizer,
+        name="Nightly export to the research data warehouse (read only)",
+        scopes=["events:read", "registrations:read", "surveys:read"],
+    )
+    endpoint = webhooks.create_endpoint(
+        team=team,
+        actor=organizer,
+        url="https://hooks.partner-organisation.example.net/feedback-sessions/incoming/v2",
+        event_types=["registration.created", "registration.cancelled", "survey.response"],
+        description="CRM sync",
+    )
     return SimpleNamespace(
+        endpoint=endpoint,
         organizer=organizer,
         event=event,
         session=session,
@@ -343,6 +360,9 @@ def organizer_pages(w: SimpleNamespace) -> list[tuple[str, str]]:
         ("new segment", f"/manage/t/{w.team.slug}/segments/new/"),
         ("delete segment", f"/manage/segments/{w.segment.pk}/delete/"),
         ("do-not-contact", f"/manage/teams/{w.team.slug}/contacts/"),
+        ("API tokens", f"/manage/teams/{w.team.slug}/api-tokens/"),
+        ("webhooks", f"/manage/teams/{w.team.slug}/webhooks/"),
+        ("a webhook endpoint", f"/manage/teams/{w.team.slug}/webhooks/{w.endpoint.pk}/"),
         ("funnel of the call", f"/manage/calls/{c}/funnel/"),
         ("themes of a survey question", f"/manage/questions/{w.improve.pk}/themes/"),
         ("a theme's answers", f"/manage/themes/{w.theme.pk}/"),
