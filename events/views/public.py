@@ -28,8 +28,8 @@ Status = Registration.Status
 
 def get_visible_event(request: HttpRequest, pk: int) -> Event:
     """An event the viewer may see (see registration.may_see); anything else is a 404, not a
-    hint that it exists."""
-    return check_visible(request, get_object_or_404(Event, pk=pk))
+    hint that it exists. Its team comes along: the page reads its default language."""
+    return check_visible(request, get_object_or_404(Event.objects.select_related("team"), pk=pk))
 
 
 def check_visible(request: HttpRequest, event: Event) -> Event:
