@@ -17,3 +17,11 @@ class EventsConfig(AppConfig):
         from .outbox import tasks as outbox_tasks  # noqa: F401 - registers them
 
         messages.register_all(registry.kinds)
+
+        # Calendar answers posted by the mail provider (views/inbound.py); anymail's signal
+        # is its one way to hand over a message, so this adapter is connected, not a rule.
+        from anymail.signals import inbound
+
+        from .views.inbound import on_inbound
+
+        inbound.connect(on_inbound, dispatch_uid="events.calendar_replies")

@@ -84,6 +84,17 @@ def uid_for(session) -> str:
     return f"session-{session.uid}@feedback-sessions"
 
 
+_UID = re.compile(
+    r"session-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})@feedback-sessions"
+)
+
+
+def session_uid(uid: str) -> str | None:
+    """The session's own uid in a calendar UID of ours (`uid_for`), or None for any other."""
+    match = _UID.fullmatch(uid.strip().lower())
+    return match.group(1) if match else None
+
+
 def occurrence(session, *, url: str, sequence: int, with_place: bool) -> Occurrence:
     """The calendar view of a session. The place (room or online link) is given only to those
     who may see it (confirmed attendees). Its words are in the active language (the
@@ -109,7 +120,9 @@ def occurrence(session, *, url: str, sequence: int, with_place: bool) -> Occurre
     )
 
 
-def _vevent(item: Occurrence, *, organizer: Organizer, attendee=None, cancelled=False) -> Event:
+def _vevent(
+    item: Occurrence, *, organizer: Organizer, attendee=None, cancelled=False, rsvp=False
+) -> Event:
     attendees = []
     if attendee is not None:
         email, name = attendee
@@ -119,7 +132,7 @@ def _vevent(item: Occurrence, *, organizer: Organizer, attendee=None, cancelled=
                 cn=one_line(name) or None,
                 partstat="NEEDS-ACTION",
                 role="REQ-PARTICIPANT",
-                rsvp=True,
+                rsvp=rsvp,
             )
         )
     vevent = Event.new(
@@ -148,8 +161,14 @@ def _calendar(method: str, components: Iterable[Component], name: str | None = N
     return calendar
 
 
-def invite(item: Occurrence, *, organizer: Organizer, attendee: tuple[str, str]) -> bytes:
+def invite(
+    item: Occurrence, *, organizer: Organizer, attendee: tuple[str, str], rsvp: bool = False
+) -> bytes:
     """METHOD:REQUEST for one attendee: a new invite, or an update when SEQUENCE is higher.
+
+    `rsvp` asks the attendee's calendar for an answer (RSVP=TRUE: Yes / No / Maybe buttons).
+    Only where someone reads the answers, at the ORGANIZER address: else the buttons would
+    send a "No" nowhere while the seat stays taken.
 
     The `.ics` download is this same object (same UID, the attendee's SEQUENCE), not a
     PUBLISH copy. Calendars match entries by UID: a PUBLISH of the invite's UID imported where
@@ -158,7 +177,7 @@ def invite(item: Occurrence, *, organizer: Organizer, attendee: tuple[str, str])
     would leave two entries of which only one ever hears of a change or a cancellation. A
     REQUEST is read as the invite again: the entry is added if missing, and otherwise found
     up to date (same SEQUENCE), whichever of Apple, Google or Outlook opens it."""
-    components = [_vevent(item, organizer=organizer, attendee=attendee)]
+    components = [_vevent(item, organizer=organizer, attendee=attendee, rsvp=rsvp)]
     return _calendar(REQUEST, components).to_ical()
 
 

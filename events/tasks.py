@@ -160,3 +160,12 @@ def place_theme_answers(theme_set_id: int) -> int:
     from .services import themes
 
     return themes.place_new(theme_set_id)
+
+
+@shared_task
+def poll_calendar_replies() -> int:
+    """Every minute: calendar answers from the IMAP folder, if one is configured (README,
+    "Calendar replies"). Safe to run twice: each message is processed once by its id."""
+    from .services import mailbox
+
+    return mailbox.poll()

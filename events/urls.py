@@ -49,3 +49,8 @@ urlpatterns += [path("join/<str:token>/", teams.join, name="team_join")]
 from .views import contact  # noqa: E402
 
 urlpatterns += [path("unsubscribe/<str:token>/", contact.unsubscribe, name="unsubscribe")]
+
+# Calendar answers from the mail provider's inbound webhook (django-anymail), when configured.
+from .views import inbound  # noqa: E402
+
+urlpatterns += [path("inbound/<slug:provider>/", inbound.webhook, name="inbound_webhook")]

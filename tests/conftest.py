@@ -24,7 +24,7 @@ from tests.services import CHROMIUM, require
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    for service in ("postgres", "redis", "browser"):
+    for service in ("postgres", "redis", "browser", "imap"):
         if item.get_closest_marker(service):
             require(service)
 

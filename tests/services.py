@@ -47,7 +47,22 @@ def browser_missing() -> str | None:
 
 
 CHROMIUM = "/usr/bin/chromium"
-MISSING = {"redis": redis_missing, "postgres": postgres_missing, "browser": browser_missing}
+DOVECOT = "/usr/sbin/dovecot"
+
+
+def imap_missing() -> str | None:
+    """Why the calendar-reply tests cannot start their IMAP server: Debian's dovecot."""
+    if not os.path.exists(DOVECOT):
+        return f"{DOVECOT} is not installed (apt-get install dovecot-imapd)"
+    return None
+
+
+MISSING = {
+    "redis": redis_missing,
+    "postgres": postgres_missing,
+    "browser": browser_missing,
+    "imap": imap_missing,
+}
 
 
 def require(service: str) -> None:

@@ -3,6 +3,7 @@
 `local` (the default for manage.py and `make run`), `test` and `production` build on this.
 """
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +97,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI's files, served from here (no CDN)
+    "anymail",  # inbound mail webhooks (calendar replies), normalised across providers
     "accounts",
     "events",
 ]
@@ -325,6 +327,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "events.tasks.forget_old_api_responses",
         "schedule": 3600.0,
     },
+    # Does nothing unless CALENDAR_REPLIES_IMAP_URL is set.
+    "poll-calendar-replies": {"task": "events.tasks.poll_calendar_replies", "schedule": 60.0},
 }
 
 # EMAIL
@@ -335,6 +339,26 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default=f"{SITE_NAME} <noreply@lo
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Where config.devmail.InboxBackend (the default of `make run`) keeps each message it "sends".
 DEV_MAIL_DIR = env("DEV_MAIL_DIR", default=str(VAR_DIR / "mail"))
+
+# CALENDAR REPLIES (README, "Calendar replies")
+# The address invites come from and calendar answers go to (their ORGANIZER), e.g.
+# "Feedback Sessions <rsvp@replies.example.com>". Used only with one of the two ways in below;
+# otherwise invites keep DEFAULT_FROM_EMAIL and ask for no answer (RSVP=FALSE).
+CALENDAR_REPLY_ADDRESS = env("CALENDAR_REPLY_ADDRESS", default="")
+# Any mailbox, polled by beat every minute: imaps://user:password@host:993/Folder (imap:// uses
+# STARTTLS when the server offers it; the folder defaults to INBOX).
+CALENDAR_REPLIES_IMAP_URL = env("CALENDAR_REPLIES_IMAP_URL", default="")
+CALENDAR_REPLIES_POLL_BATCH = env.int("CALENDAR_REPLIES_POLL_BATCH", default=100)
+# Or the mail provider's inbound webhook, through django-anymail: the provider's name as
+# anymail spells it (mailgun, postmark, sendgrid, amazon_ses, mailjet, ...); its URL is
+# /inbound/<provider>/ and its secrets come as ANYMAIL_<SETTING> variables
+# (ANYMAIL_MAILGUN_WEBHOOK_SIGNING_KEY, ANYMAIL_WEBHOOK_SECRET, ...).
+CALENDAR_REPLIES_WEBHOOK = env("CALENDAR_REPLIES_WEBHOOK", default="")
+ANYMAIL = {
+    name.removeprefix("ANYMAIL_"): value
+    for name, value in os.environ.items()
+    if name.startswith("ANYMAIL_")
+}
 
 # WEBHOOKS
 # Private, loopback and link-local receivers are refused unless this is on (tests opt in;

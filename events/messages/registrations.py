@@ -6,6 +6,7 @@ from django.utils.translation import gettext_noop
 
 from .. import ics, qr, timefmt
 from ..models import Notification, Registration
+from ..models.registration import calendar_organizer_now
 from ..outbox.registry import Attachment, Registry
 from ..outbox.rendering import absolute
 
@@ -49,12 +50,23 @@ def registration_occurrence(registration: Registration) -> ics.Occurrence:
     return ics.occurrence(session, url=url, sequence=sequence, with_place=True)
 
 
+def calendar_rsvp(registration: Registration) -> bool:
+    """Whether this person's invite asks for an answer: only when it goes to the reply
+    address and replies are read there (README, "Calendar replies")."""
+    address = registration.calendar_organizer
+    return bool(address) and address == calendar_organizer_now()
+
+
 def context(notification: Notification, context: dict) -> None:
     registration = notification.registration
     if registration is None:
         return  # a session-wide message, or a CANCEL kept for a deleted account
     if context["session"] is None:
         context["session"] = registration.session
+    # The entry's ORGANIZER, fixed for this person (Registration.calendar_organizer), and
+    # RSVP=TRUE only while answers sent to it are read.
+    context["calendar_from"] = registration.calendar_organizer
+    context["calendar_rsvp"] = calendar_rsvp(registration)
     links = context["links"]
     links["cancel"] = absolute(reverse("events:cancel", args=[registration.pk]))
     links["offer"] = absolute(reverse("events:offer", args=[registration.pk]))

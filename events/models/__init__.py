@@ -1,4 +1,5 @@
 from .api import ApiToken, IdempotentRequest
+from .calendar_reply import CalendarReply
 from .contact import ContactBlock
 from .event import Event, Session, TermsAcceptance
 from .invitation import Invitation
@@ -15,6 +16,7 @@ from .webhook import WebhookEndpoint, WebhookMessage
 __all__ = [
     "Answer",
     "ApiToken",
+    "CalendarReply",
     "CallQuota",
     "CallRule",
     "Choice",

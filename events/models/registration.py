@@ -11,6 +11,21 @@ def new_checkin_token() -> str:
     return secrets.token_urlsafe(24)
 
 
+def replies_configured() -> bool:
+    """Whether calendar answers reach the app: a reply address, and mail taken from it (an
+    IMAP folder polled, or a provider's inbound webhook). README, "Calendar replies"."""
+    return bool(
+        settings.CALENDAR_REPLY_ADDRESS
+        and (settings.CALENDAR_REPLIES_IMAP_URL or settings.CALENDAR_REPLIES_WEBHOOK)
+    )
+
+
+def calendar_organizer_now() -> str:
+    """The ORGANIZER a new calendar entry gets: the reply address while replies are read,
+    else '' (the site's From address, DEFAULT_FROM_EMAIL)."""
+    return settings.CALENDAR_REPLY_ADDRESS if replies_configured() else ""
+
+
 class Registration(models.Model):
     """One person's place (or wish for one) in one session.
 
@@ -18,6 +33,10 @@ class Registration(models.Model):
     waitlisted -> offered -> confirmed | declined | expired
     confirmed | offered | waitlisted | applied -> cancelled
     """
+
+    class Answer(models.TextChoices):
+        ACCEPTED = "accepted", pgettext_lazy("calendar answer", "Accepted")
+        TENTATIVE = "tentative", pgettext_lazy("calendar answer", "Maybe")
 
     class Status(models.TextChoices):
         APPLIED = "applied", pgettext_lazy("registration status", "Applied")
@@ -54,6 +73,18 @@ class Registration(models.Model):
     # When they first downloaded the session's .ics (the invite itself, a REQUEST): from then
     # their calendar may hold the entry even if no emailed invite ever reached them.
     calendar_downloaded_at = models.DateTimeField(null=True, blank=True)
+    # The ORGANIZER (and From) of this person's calendar entry, fixed when the row is made
+    # (or at their first invite): "" is the site's From address. It never changes after
+    # their first invite, since calendars drop updates whose organizer differs; so turning
+    # calendar replies on later leaves entries already sent as they were.
+    calendar_organizer = models.CharField(
+        max_length=320, blank=True, default=calendar_organizer_now
+    )
+    # Their answer in their calendar (Yes / Maybe; a No cancels), for the invite of
+    # `calendar_answer_sequence`: an answer to an older version says nothing of the current.
+    calendar_answer = models.CharField(max_length=20, choices=Answer.choices, blank=True)
+    calendar_answer_sequence = models.PositiveIntegerField(null=True, blank=True)
+    calendar_answered_at = models.DateTimeField(null=True, blank=True)
     # When the next reminder is due (confirmed seats only); moved when the session moves.
     remind_at = models.DateTimeField(null=True, blank=True)
     # Attendance. The check-in token goes in the attendee's QR code; only an organizer of
@@ -85,6 +116,20 @@ class Registration(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in self.ACTIVE
+
+    @property
+    def current_calendar_answer(self) -> str:
+        """Their calendar's answer to the invite they hold now ('' if none, or if it was to
+        a version the session has since moved on from)."""
+        if not self.calendar_answer or self.status != self.Status.CONFIRMED:
+            return ""
+        if (self.calendar_answer_sequence or 0) < (self.calendar_sequence or 0):
+            return ""
+        return self.calendar_answer
+
+    def get_current_calendar_answer_display(self) -> str:
+        answer = self.current_calendar_answer
+        return str(self.Answer(answer).label) if answer else ""
 
 
 class RegistrationChange(models.Model):

@@ -25,10 +25,11 @@ def absolute(path: str) -> str:
     return f"{settings.SITE_URL}{path}"
 
 
-def organizer() -> ics.Organizer:
-    """The ORGANIZER of every invite: the From address, never anything else (mail clients
-    drop updates whose organizer differs from the first invite's)."""
-    return ics.Organizer.from_address(settings.DEFAULT_FROM_EMAIL, settings.SITE_NAME)
+def organizer(address: str = "") -> ics.Organizer:
+    """The ORGANIZER of an invite: the address its mail comes From, never anything else (mail
+    clients drop updates whose organizer differs from the first invite's). `address` is the
+    one fixed for the attendee's entry (the calendar reply address), '' the site's From."""
+    return ics.Organizer.from_address(address or settings.DEFAULT_FROM_EMAIL, settings.SITE_NAME)
 
 
 def _id_part(text: str, *, colon: str) -> str:
@@ -118,8 +119,13 @@ def calendar_bytes(notification: Notification, context: dict) -> tuple[str, byte
     )
     recipient = notification.recipient
     attendee = (notification.email, recipient.name if recipient else "")
-    build = ics.invite if method == ics.REQUEST else ics.cancellation
-    return method, build(item, organizer=organizer(), attendee=attendee)
+    # The kind's context names the entry's organizer (`calendar_from`) and whether anyone
+    # reads answers sent there (`calendar_rsvp`); by default the From address, no answers.
+    who = organizer(context.get("calendar_from", ""))
+    if method == ics.REQUEST:
+        rsvp = bool(context.get("calendar_rsvp"))
+        return method, ics.invite(item, organizer=who, attendee=attendee, rsvp=rsvp)
+    return method, ics.cancellation(item, organizer=who, attendee=attendee)
 
 
 def build(notification: Notification) -> EmailMultiAlternatives:
@@ -147,15 +153,18 @@ def _build(notification: Notification, kind: MessageKind) -> EmailMultiAlternati
         # there only ever unsubscribes.
         headers["List-Unsubscribe"] = f"<{unsubscribe}>"
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    calendar = calendar_bytes(notification, context)
+    # A calendar message comes From its ORGANIZER (the attendee's entry's), as invariant 4
+    # wants; other mail from the site's address.
+    sender = (calendar and context.get("calendar_from")) or settings.DEFAULT_FROM_EMAIL
     message = CalendarEmail(
         subject=f"[{settings.SITE_NAME}] {subject}",
         body=text,
-        from_email=settings.DEFAULT_FROM_EMAIL,
+        from_email=sender,
         to=[notification.email],
         headers=headers,
     )
     message.attach_alternative(html, "text/html")
-    calendar = calendar_bytes(notification, context)
     if calendar:
         method, data = calendar
         message.attach_alternative(data, f"text/calendar; method={method}; charset=UTF-8")

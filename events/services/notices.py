@@ -15,6 +15,7 @@ from accounts.models import User
 
 from .. import ics
 from ..models import Notification, Registration, Session
+from ..models.registration import calendar_organizer_now
 from ..outbox import delivery, owe
 from ..outbox.registry import kinds
 from . import ServiceError
@@ -44,8 +45,13 @@ def _calendar_payload(kind: str, registration: Registration | None, preset: bool
     else:
         session = Session.objects.only("sequence").get(pk=registration.session_id)
     sequence = session.sequence if last is None else max(session.sequence, last + 1)
-    Registration.objects.filter(pk=registration.pk).update(calendar_sequence=sequence)
-    registration.calendar_sequence = sequence
+    fields: dict = {"calendar_sequence": sequence}
+    if last is None:
+        # Their first invite fixes the entry's ORGANIZER for good (Registration).
+        fields["calendar_organizer"] = calendar_organizer_now()
+    Registration.objects.filter(pk=registration.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(registration, name, value)
     return {"calendar": method, "sequence": sequence}
 
 
@@ -105,7 +111,9 @@ def owe_session_changed(session: Session) -> list[int]:
     confirmed.filter(calendar_sequence__isnull=False).update(
         calendar_sequence=Greatest(Value(session.sequence), F("calendar_sequence") + 1)
     )
-    confirmed.filter(calendar_sequence__isnull=True).update(calendar_sequence=session.sequence)
+    confirmed.filter(calendar_sequence__isnull=True).update(
+        calendar_sequence=session.sequence, calendar_organizer=calendar_organizer_now()
+    )
     seated = Registration.objects.filter(
         session=session, status__in=Registration.SEATED
     ).values_list("pk", "status", "calendar_sequence", "user_id", "user__email")

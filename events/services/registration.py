@@ -397,9 +397,12 @@ def _drawn_meanwhile(session: Session) -> bool:
 
 
 @transaction.atomic
-def cancel(*, registration: Registration, actor, by_organizer: bool = False) -> Registration:
+def cancel(
+    *, registration: Registration, actor, by_organizer: bool = False, note: str = ""
+) -> Registration:
     """Give up a place (or an application, or a waitlist spot). A freed seat is offered to the
-    next waitlisted person at once. The person leaves the waitlist for good."""
+    next waitlisted person at once. The person leaves the waitlist for good. `note` says how,
+    in the history, when it is not the usual (a "No" in their calendar)."""
     registration = lock(registration)
     if not by_organizer and registration.user_id != actor.pk:
         raise ServiceError(_("This registration is not yours."))
@@ -413,7 +416,7 @@ def cancel(*, registration: Registration, actor, by_organizer: bool = False) -> 
         Status.CANCELLED,
         allowed_from=Registration.ACTIVE,
         actor=actor,
-        note="Cancelled by an organizer" if by_organizer else "Cancelled",
+        note=note or ("Cancelled by an organizer" if by_organizer else "Cancelled"),
         notify=Kind.CANCELLED_BY_ORGANIZER if by_organizer else Kind.CANCELLED,
         cancelled_at=timezone.now(),
         offer_expires_at=None,

@@ -19,7 +19,7 @@ from accounts.middleware import prefer_team_language, supported
 from accounts.models import User
 
 from .. import ics
-from ..messages.registrations import registration_occurrence
+from ..messages.registrations import calendar_rsvp, registration_occurrence
 from ..models import Event, Registration, Session
 from ..outbox.rendering import absolute, organizer
 from ..ratelimit import by_ip, rate_limit
@@ -52,8 +52,9 @@ def invite_ics(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     )
     data = ics.invite(
         registration_occurrence(registration),
-        organizer=organizer(),
+        organizer=organizer(registration.calendar_organizer),
         attendee=(request.user.email, request.user.name),
+        rsvp=calendar_rsvp(registration),
     )
     # A REQUEST now in their hands: a later CANCEL must remove what it adds.
     registration_service.note_calendar_download(registration=registration)

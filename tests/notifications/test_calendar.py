@@ -68,7 +68,9 @@ def test_a_confirmation_carries_a_complete_request_for_the_recipient(smtp):
     [attendee] = invite.attendees
     assert attendee.lower() == f"mailto:{user.email}"
     assert attendee.params["PARTSTAT"] == "NEEDS-ACTION"
-    assert attendee.params["RSVP"] == "TRUE"
+    # Nobody reads answers here (no calendar replies configured): no Yes / No buttons that
+    # would do nothing (tests/calendar_replies for where they are read).
+    assert attendee.params["RSVP"] == "FALSE"
     assert attendee.params["CN"] == "Ada Lovelace"
     from_name, from_address = parseaddr(message["From"])
     assert invite.organizer == f"mailto:{from_address}"

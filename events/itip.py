@@ -1,0 +1,96 @@
+"""Reading calendar answers (iTIP METHOD:REPLY, RFC 5546) out of an email: a pure module,
+message in, replies out, no database.
+
+Calendar programs answer an invite by mail to its ORGANIZER: Gmail, Outlook and Apple
+Calendar send a message with the answer as a `text/calendar; method=REPLY` part, often with
+the same object again as an `invite.ics` (or `.ics`) attachment. Each VEVENT names its UID,
+the SEQUENCE of the invite it answers, and the attendee with their PARTSTAT.
+"""
+
+import hashlib
+from dataclasses import dataclass
+from email.message import Message
+from email.utils import parseaddr
+
+from icalendar import Calendar
+
+CALENDAR_TYPES = {"text/calendar", "application/ics", "text/x-vcalendar"}
+ANSWERS = {"ACCEPTED", "TENTATIVE", "DECLINED"}
+# Longer ids are kept as their digest: the column is indexed, and no real one is this long.
+MAX_ID = 255
+
+
+@dataclass(frozen=True)
+class Reply:
+    uid: str
+    sequence: int
+    attendee: str  # the address, lower-cased
+    partstat: str  # upper-cased: ACCEPTED, TENTATIVE, DECLINED, or what the program said
+
+
+def message_id(message: Message, raw: bytes) -> str:
+    """The message's id, the key that makes a reply processed once however often it is
+    delivered. A message without one is known by a digest of its bytes."""
+    value = " ".join(str(message.get("Message-ID", "")).split())
+    if not value:
+        return "sha256:" + hashlib.sha256(raw).hexdigest()
+    if len(value) > MAX_ID:
+        return "sha256:" + hashlib.sha256(value.encode()).hexdigest()
+    return value
+
+
+def sender(message: Message) -> str:
+    """The From address, lower-cased ('' if there is none or it is not an address)."""
+    address = parseaddr(str(message.get("From", "")))[1].strip().lower()
+    return address if "@" in address else ""
+
+
+def _calendar_parts(message: Message) -> list[bytes]:
+    found = []
+    for part in message.walk():
+        if part.is_multipart():
+            continue
+        filename = (part.get_filename() or "").lower()
+        if part.get_content_type() in CALENDAR_TYPES or filename.endswith(".ics"):
+            data = part.get_payload(decode=True)
+            if isinstance(data, bytes) and data.strip():
+                found.append(data)
+    return found
+
+
+def _address(value) -> str:
+    text = str(value).strip()
+    if text.lower().startswith("mailto:"):
+        text = text[len("mailto:") :]
+    return text.strip().lower()
+
+
+def replies_in(message: Message) -> list[Reply]:
+    """Every answer in the message's calendar parts, once each (the inline part and the
+    attachment are usually the same object). Parts that are not a METHOD:REPLY calendar, or
+    do not parse, give nothing."""
+    replies: list[Reply] = []
+    for data in _calendar_parts(message):
+        try:
+            calendar = Calendar.from_ical(data)
+        except ValueError:
+            continue
+        if str(calendar.get("METHOD", "")).strip().upper() != "REPLY":
+            continue
+        for event in calendar.walk("VEVENT"):
+            uid = str(event.get("UID", "")).strip()
+            try:
+                sequence = int(str(event.get("SEQUENCE", 0)))
+            except ValueError:
+                continue
+            attendees = event.get("ATTENDEE")
+            if attendees is None:
+                continue
+            if not isinstance(attendees, list):
+                attendees = [attendees]
+            for attendee in attendees:
+                partstat = str(getattr(attendee, "params", {}).get("PARTSTAT", "")).upper()
+                reply = Reply(uid, sequence, _address(attendee), partstat or "NEEDS-ACTION")
+                if uid and reply not in replies:
+                    replies.append(reply)
+    return replies
