@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import User
 
 from .models import (
+    CalendarReply,
     Event,
     Membership,
     Notification,
@@ -95,6 +96,22 @@ class NotificationAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in Notification._meta.fields]
 
     def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(CalendarReply)
+class CalendarReplyAdmin(admin.ModelAdmin):
+    """Every inbound message read as a calendar answer, and what it did or why not."""
+
+    list_display = ["received_at", "sender", "partstat", "outcome", "reason", "source"]
+    list_filter = ["outcome", "source", "partstat"]
+    search_fields = ["sender", "message_id", "uid"]
+    readonly_fields = [f.name for f in CalendarReply._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
         return False
 
 
