@@ -252,7 +252,7 @@ def delete_account(*, user: User) -> None:
     detached.
     """
     from events.models import Notification, Registration
-    from events.services import invitations, open_calls, surveys
+    from events.services import calendar_replies, invitations, open_calls, surveys
     from events.services import registration as registration_service
 
     sole = teams_only_they_own(user)
@@ -274,6 +274,7 @@ def delete_account(*, user: User) -> None:
     surveys.forget_respondent(user=user)
     open_calls.forget_submitter(user=user, emails=addresses)
     invitations.forget_invitee(emails=addresses)
+    calendar_replies.forget_sender(emails=addresses)
     Notification.objects.filter(Q(recipient=user) | _addressed_to(addresses)).exclude(
         pk__in=kept
     ).delete()

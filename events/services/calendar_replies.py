@@ -118,3 +118,9 @@ def _apply(row: CalendarReply, message: Message, sender: str) -> Taken:
         )
         return Taken(Outcome.APPLIED, f"recorded: {answer}", found)
     return Taken(Outcome.IGNORED, f"an answer we do not act on ({reply.partstat})", found)
+
+
+def forget_sender(*, emails) -> int:
+    """A deleted account's calendar answers go with it: the rows keep their address."""
+    deleted, _ = CalendarReply.objects.filter(sender__in=[e.lower() for e in emails]).delete()
+    return deleted
