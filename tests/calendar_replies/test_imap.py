@@ -7,9 +7,11 @@ import logging
 from email.utils import parseaddr
 
 import pytest
+from django.db import OperationalError
 
 from events import tasks
 from events.models import CalendarReply, Notification, Registration
+from events.services import mailbox as mailbox_service
 from events.services.registration import register
 from events.services.scheduling import update_session
 from tests import factories
@@ -182,3 +184,26 @@ def test_an_invite_made_before_replies_were_configured_keeps_its_organizer(setti
     bob_invites = invites(smtp.to(bob.email))
     assert {i.organizer for i in bob_invites} == {"mailto:rsvp@replies.example.com"}
     assert {i.attendees[0].params["RSVP"] for i in bob_invites} == {"TRUE"}
+
+
+def test_a_message_that_fails_stays_unread_and_is_taken_at_the_next_poll(
+    replies_by_imap, smtp, monkeypatch
+):
+    mailbox = replies_by_imap
+    session, ada, _bob = full_session_with_a_waitlist()
+    invite = invite_of(smtp, ada)
+    mailbox.deliver(reply_mail(invite, partstat="DECLINED", sender=ada.email))
+    real_take = mailbox_service.take
+
+    def database_down(**kwargs):
+        raise OperationalError("the database went away")
+
+    monkeypatch.setattr(mailbox_service, "take", database_down)
+    assert tasks.poll_calendar_replies() == 0
+    assert mailbox.unseen() == 1
+    assert Registration.objects.get(session=session, user=ada).status == Status.CONFIRMED
+
+    monkeypatch.setattr(mailbox_service, "take", real_take)
+    assert tasks.poll_calendar_replies() == 1
+    assert mailbox.unseen() == 0
+    assert Registration.objects.get(session=session, user=ada).status == Status.CANCELLED
