@@ -1,4 +1,4 @@
-"""Migration 0033 gives every registration made before it the site's From address as its
+"""Migration 0029 gives every registration made before it the site's From address as its
 calendar ORGANIZER (""), even when replies are configured as it runs: their invites are out
 already, and a calendar drops updates whose organizer changed."""
 
