@@ -135,7 +135,12 @@ def export_user_data(*, user: User) -> dict[str, Any]:
                 "anonymous_survey": r.survey.anonymous,
                 "sent_at": _when(r.sent_at),
                 "answered_at": _when(r.answered_at),
-                "answers": dict(engine.labelled_answers(r.survey.questionnaire, r.response)),
+                # An anonymous survey's answers are not given back beside the person: the
+                # export would be the one place that links them (the answers stay theirs
+                # to erase, with the account).
+                "answers": {}
+                if r.survey.anonymous
+                else dict(engine.labelled_answers(r.survey.questionnaire, r.response)),
             }
             for r in SurveyRecipient.objects.filter(user=user)
             .select_related("survey__event", "survey__questionnaire", "response")

@@ -35,6 +35,7 @@ from ..models import (
     PanelMember,
     Registration,
     Team,
+    TermsAcceptance,
     WebhookMessage,
 )
 from ..outbox import delivery, owe
@@ -212,7 +213,8 @@ def forget(*, team: Team, member: PanelMember, actor: User) -> PanelErasure:
     the team's events are cancelled (seats to the waitlist, the CANCEL still sent to their
     calendar), then every row of the team's about them goes (registrations, submissions and
     their reviews and tags, invitations, survey answers (an anonymous survey keeps ratings
-    and choices, without words), mail, the panel row, do-not-contact entries) and webhook
+    and choices, without words), accepted terms, mail, the panel row, do-not-contact
+    entries) and webhook
     bodies lose their address. What is recorded names nobody: how many rows, when, who
     acted. The person's own account, and other teams' data, are untouched."""
     from accounts.services import own_addresses
@@ -239,6 +241,8 @@ def forget(*, team: Team, member: PanelMember, actor: User) -> PanelErasure:
         )
     count += erase(addresses=addresses, user=person, actor=actor, team=team)
     if person is not None:
-        # Their places last: the mail about them went above, the CANCELs are kept.
+        # Their places last: the mail about them went above, the CANCELs are kept. Their
+        # acceptances of the team's confidentiality terms go too: the team forgets them whole.
         count += Registration.objects.filter(user=person, session__event__team=team).delete()[0]
+        count += TermsAcceptance.objects.filter(user=person, event__team=team).delete()[0]
     return PanelErasure.objects.create(team=team, forgotten_by=actor, rows=count)

@@ -198,6 +198,7 @@ def test_the_export_has_survey_answers_submissions_invitations_emails_and_attend
     [named, anonymous] = data["survey_answers"]
     assert named["answers"] == {"How was it?": "4", "Tell us": WORDS}
     assert anonymous["anonymous_survey"] is True
+    assert anonymous["answered_at"] and anonymous["answers"] == {}  # no link to the answers
     [submission] = data["open_call_submissions"]
     assert submission["email"] == EMAIL
     assert submission["answers"]["Name"] == NAME

@@ -16,8 +16,10 @@ from events.models import (
     PanelMember,
     Registration,
     Submission,
+    SurveyRecipient,
     TeamHistory,
     TeamInvitation,
+    TermsAcceptance,
     WebhookMessage,
 )
 from events.services import erasure
@@ -92,6 +94,8 @@ def test_an_owner_forgets_a_person_and_nothing_of_the_teams_names_them(person, c
         .exists()
     )
     assert not Registration.objects.filter(user=person, session__event__team=team).exists()
+    assert not TermsAcceptance.objects.filter(user=person, event__team=team).exists()
+    assert not SurveyRecipient.objects.filter(user=person, survey__event__team=team).exists()
     assert (
         not PanelMember.objects.filter(team=team)
         .filter(Q(user=person) | Q(email__in=[EMAIL, BEFORE]))
