@@ -150,7 +150,7 @@ def _redacted(value: Any, addresses: set[str]) -> tuple[Any, bool]:
 
 
 def _mentions(rows: QuerySet, field: str, addresses: list[str]) -> QuerySet:
-    """Rows whose JSON `field` mentions one of the addresses (compared as lower-cased text:
+    """Rows whose `field` (JSON or text) mentions one of the addresses (compared as lower-cased text:
     a scan, but only of the scope's rows, and erasure is rare)."""
     text = Lower(Cast(field, TextField()))
     query = Q(pk__in=[])
@@ -196,6 +196,8 @@ def erase(
             changed.append(message)
     WebhookMessage.objects.bulk_update(changed, ["payload"])
     count += len(changed)
+    # A receiver's error text may quote the body back.
+    count += _mentions(hooks, "last_error", addresses).update(last_error=ERASED)
     # API answers kept for retries (a day at most) that showed their address.
     kept = IdempotentRequest.objects.all()
     if team is not None:

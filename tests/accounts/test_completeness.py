@@ -175,6 +175,10 @@ def everything(person: User) -> dict:
         recipient = invite(survey, person, attended)
         answer(recipient=recipient, data={field(rating): "4", field(text): WORDS})
     panel.refresh(team=team)
+    # A receiver that answered with the body quoted back.
+    WebhookMessage.objects.filter(pk=WebhookMessage.objects.order_by("pk")[:1]).update(
+        status=WebhookMessage.Status.FAILED, last_error=f"422: unknown attendee {EMAIL}"
+    )
 
     other = OrganizerFactory()
     contact.unsubscribe(team=team_of(other), email=EMAIL)
