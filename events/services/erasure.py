@@ -150,8 +150,8 @@ def _redacted(value: Any, addresses: set[str]) -> tuple[Any, bool]:
 
 
 def _mentions(rows: QuerySet, field: str, addresses: list[str]) -> QuerySet:
-    """Rows whose `field` (JSON or text) mentions one of the addresses (compared as lower-cased text:
-    a scan, but only of the scope's rows, and erasure is rare)."""
+    """Rows whose `field` (JSON or text) mentions one of the addresses (compared as
+    lower-cased text: a scan, but only of the scope's rows, and erasure is rare)."""
     text = Lower(Cast(field, TextField()))
     query = Q(pk__in=[])
     for email in addresses:
