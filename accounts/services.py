@@ -1,6 +1,6 @@
 """State changes of accounts. Views, admin actions and commands call these."""
 
-import secrets
+import logging
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -12,6 +12,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .models import User
+
+log = logging.getLogger(__name__)
 
 PROFILE_FIELDS = (
     "display_name",
@@ -59,11 +61,15 @@ def _when(value) -> str | None:
 def export_user_data(*, user: User) -> dict[str, Any]:
     """Everything we hold about one person, as JSON-ready data (GDPR access request)."""
     from events.models import (
+        CalendarReply,
         ContactBlock,
         Invitation,
         Notification,
+        PanelMember,
         Registration,
         SurveyRecipient,
+        TeamHistory,
+        TeamInvitation,
     )
     from events.services import invitations, open_calls, screening
     from events.services import questionnaire as engine
@@ -130,7 +136,12 @@ def export_user_data(*, user: User) -> dict[str, Any]:
                 "anonymous_survey": r.survey.anonymous,
                 "sent_at": _when(r.sent_at),
                 "answered_at": _when(r.answered_at),
-                "answers": dict(engine.labelled_answers(r.survey.questionnaire, r.response)),
+                # An anonymous survey's answers are not given back beside the person: the
+                # export would be the one place that links them (the answers stay theirs
+                # to erase, with the account).
+                "answers": {}
+                if r.survey.anonymous
+                else dict(engine.labelled_answers(r.survey.questionnaire, r.response)),
             }
             for r in SurveyRecipient.objects.filter(user=user)
             .select_related("survey__event", "survey__questionnaire", "response")
@@ -147,9 +158,12 @@ def export_user_data(*, user: User) -> dict[str, Any]:
                 "would_join_prototype_demo": s.join_demo,
                 "answers": dict(open_calls.summary(s)),
                 "waiting_for_confirmation": s.pending,
+                # Scores and notes are the reviewers' working notes: how many, not what.
+                "reviews": s.review_count,  # the annotation above
             }
             for s in open_calls.submissions_of(user=user, emails=addresses)
             .select_related("call__questionnaire", "response")
+            .annotate(review_count=Count("reviews"))
             .order_by("pk")
         ],
         "invitations": [
@@ -174,6 +188,7 @@ def export_user_data(*, user: User) -> dict[str, Any]:
             {
                 "to": n.email,
                 "about": n.get_kind_display(),
+                "subject": _subject_of(n),
                 "event": n.session.event.title if n.session else None,
                 "status": n.status,
                 "owed_at": n.created_at.isoformat(),
@@ -206,14 +221,98 @@ def export_user_data(*, user: User) -> dict[str, Any]:
             .select_related("team")
             .order_by("created_at", "pk")
         ],
+        # A team's panel row about them: what the team chooses people by, their consent and
+        # their history with it (review scores only as a count: see open_call_submissions).
+        "panels": [
+            {
+                "team": p.team.name,
+                "email": p.email,
+                "name": p.name,
+                "role": p.role,
+                "affiliation": p.affiliation,
+                "location": p.location,
+                "github_handle": p.github_handle,
+                "attributes": p.attributes,
+                "tags": p.tags,
+                "consent_to_contact": p.consent,
+                "calls_answered": p.calls_answered,
+                "invitations": p.invitations,
+                "invitations_accepted": p.invitations_accepted,
+                "invitations_declined": p.invitations_declined,
+                "registrations": p.registrations,
+                "attended": p.attended,
+                "no_shows": p.no_shows,
+                "late_cancellations": p.late_cancellations,
+                "surveys_answered": p.surveys_answered,
+                "first_seen_at": _when(p.first_seen_at),
+                "last_contacted_at": _when(p.last_contacted_at),
+                "last_attended_at": _when(p.last_attended_at),
+            }
+            for p in PanelMember.objects.filter(Q(user=user) | Q(email__in=addresses))
+            .select_related("team")
+            .order_by("team__name", "pk")
+        ],
+        "team_invitations": [
+            {
+                "team": i.team.name,
+                "email": i.email,
+                "role": i.role,
+                "sent_at": i.created_at.isoformat(),
+                "accepted_at": _when(i.accepted_at),
+                "revoked_at": _when(i.revoked_at),
+            }
+            for i in TeamInvitation.objects.filter(_addressed_to(addresses))
+            .select_related("team")
+            .order_by("pk")
+        ],
+        # The teams' records of changes about them (invited, added, role changed, removed).
+        "team_history": [
+            {"team": h.team.name, "what": h.get_action_display(), "at": h.at.isoformat()}
+            for h in TeamHistory.objects.filter(_subject_is(addresses))
+            .select_related("team")
+            .order_by("at", "pk")
+        ],
+        # The answers their calendar sent to our invites (Yes, Maybe, No), and what they did.
+        "calendar_answers": [
+            {
+                "received_at": r.received_at.isoformat(),
+                "answer": r.partstat,
+                "event": r.registration.session.event.title if r.registration else None,
+                "outcome": r.get_outcome_display(),
+            }
+            for r in CalendarReply.objects.filter(_addressed_to(addresses, "sender"))
+            .select_related("registration__session__event")
+            .order_by("received_at", "pk")
+        ],
+        # Its existence only: the secret itself is a password, shown on the calendar page.
+        "calendar_feed": {"private_feed_token": bool(user.calendar_token)},
     }
     return data
 
 
-def _addressed_to(addresses: list[str]) -> Q:
+def _subject_of(notification) -> str | None:
+    """The subject the mail had (or will have), rebuilt in its recipient's language; None
+    when its news can no longer be rebuilt (what it was about is gone)."""
+    from events.outbox import rendering
+
+    try:
+        return str(rendering.build(notification).subject)
+    except Exception:  # noqa: BLE001 - an export never fails for one old mail
+        log.warning("Export: the subject of notification %s cannot be rebuilt", notification.pk)
+        return None
+
+
+def _subject_is(addresses: list[str]) -> Q:
     query = Q(pk__in=[])
     for email in addresses:
-        query |= Q(email__iexact=email)
+        query |= Q(subject_email__iexact=email)
+    return query
+
+
+def _addressed_to(addresses: list[str], field: str = "email") -> Q:
+    query = Q(pk__in=[])
+    for email in addresses:
+        query |= Q(**{f"{field}__iexact": email})
     return query
 
 
@@ -241,18 +340,23 @@ def delete_account(*, user: User) -> None:
 
     Their places are cancelled first through the registration service, so every seat they
     held goes to the next person on the waitlist instead of being lost, and each calendar
-    entry they hold is owed a CANCEL. Those CANCELs are kept (`_keep_farewells`): without
-    them the entry, with its place and online link, would stay in their calendar for good.
-    Someone who is the only owner of a team that still runs live events or has other
-    members must hand it over first. Then what is theirs outside their own rows goes too:
-    survey answers (surveys.forget_respondent), open-call submissions in any team's pool,
-    invitations to their addresses, and every other email owed or sent to them. Email
-    addresses, social logins, registrations, survey recipients and team memberships go with
-    the user row; history entries that name them as actor keep working with the person
-    detached.
+    entry they hold is owed a CANCEL. Those CANCELs are kept (`erasure.keep_cancels`):
+    without them the entry, with its place and online link, would stay in their calendar for
+    good. Someone who is the only owner of a team that still runs live events or has other
+    members must hand it over first. Then every row about them goes or is anonymised
+    (`erasure.erase`, the walk a team's "forget this person" shares): survey answers, open-
+    call submissions in any pool (those made from their address before they had an account
+    too), invitations, mail owed or sent, panel rows, do-not-contact entries, webhook bodies
+    and kept API answers that carried their address; here also team invitations to them,
+    the teams' history naming them and the admin's log of their account. Email addresses,
+    social logins, registrations, survey recipients and team memberships go with the user
+    row; history entries that name them as actor keep working with the person detached.
     """
-    from events.models import Notification, Registration
-    from events.services import calendar_replies, invitations, open_calls, surveys
+    from django.contrib.admin.models import LogEntry
+    from django.contrib.contenttypes.models import ContentType
+
+    from events.models import Notification, Registration, TeamHistory, TeamInvitation
+    from events.services import erasure
     from events.services import registration as registration_service
 
     sole = teams_only_they_own(user)
@@ -270,83 +374,15 @@ def delete_account(*, user: User) -> None:
     for registration in upcoming:
         registration_service.cancel(registration=registration, actor=user)
     addresses = own_addresses(user)
-    kept = _keep_farewells(user)
-    surveys.forget_respondent(user=user)
-    open_calls.forget_submitter(user=user, emails=addresses)
-    invitations.forget_invitee(emails=addresses)
-    calendar_replies.forget_sender(emails=addresses)
-    Notification.objects.filter(Q(recipient=user) | _addressed_to(addresses)).exclude(
-        pk__in=kept
+    erasure.keep_cancels(Notification.objects.filter(recipient=user), account_deleted=True)
+    erasure.erase(addresses=addresses, user=user, actor=user)
+    TeamInvitation.objects.filter(_addressed_to(addresses)).delete()
+    TeamHistory.objects.filter(_subject_is(addresses)).update(subject_email="")
+    # The admin's log of changes to their account holds their name (its object's words).
+    LogEntry.objects.filter(
+        content_type=ContentType.objects.get_for_model(User), object_id=str(user.pk)
     ).delete()
     user.delete()
-
-
-def _keep_farewells(user: User) -> list[int]:
-    """The CANCELs still owed to the person (just owed by their cancellations, or owed a
-    moment before and not sent yet), detached from them so that they outlive the user row.
-
-    Privacy: such a row keeps the one thing needed to send it, the address, and nothing
-    that leads back to the person: no user, no registration, and a key without their ids.
-    The sweep `purge_farewells` deletes it once it is done (sent, or failed for good), so
-    the address does not outlive the message by more than an hour.
-    """
-    from events import ics
-    from events.models import Notification
-    from events.outbox import delivery, owe
-
-    Status = Notification.Status
-    owed = list(
-        Notification.objects.filter(
-            recipient=user,
-            status__in=[Status.PENDING, Status.SENDING],
-            payload__calendar=ics.CANCEL,
-        )
-    )
-    # Decided now, while the registration is known: only a calendar that an invite reached
-    # has an entry to remove; the others get the news without a calendar part.
-    registrations = {n.registration_id for n in owed if n.registration_id}
-    invited = delivery.invited(registrations)
-    # An invite a worker is handing to the relay at this moment may still land (its row goes
-    # with the account, but the send is under way): it counts as reaching them, and the
-    # CANCEL waits for its lease to end, or it could arrive first, find no entry, and leave
-    # the invite in their calendar for good.
-    # (A lapsed lease is a dead worker's: that invite never left.)
-    on_its_way: dict[int, datetime] = {}
-    for registration_id, expires in Notification.objects.filter(
-        registration_id__in=registrations,
-        status=Status.SENDING,
-        payload__calendar=ics.REQUEST,
-        lease_expires_at__gt=timezone.now(),
-    ).values_list("registration_id", "lease_expires_at"):
-        if registration_id is None or expires is None:
-            continue  # excluded by the filter; for the type checker
-        on_its_way[registration_id] = max(expires, on_its_way.get(registration_id, expires))
-    reached = invited | set(on_its_way)
-    for notification in owed:
-        payload = {**notification.payload, FAREWELL: True}
-        if notification.registration_id not in reached:
-            payload = {k: v for k, v in payload.items() if k not in {"calendar", "sequence"}}
-        not_before = (
-            on_its_way.get(notification.registration_id) if notification.registration_id else None
-        )
-        if notification.next_attempt_at and not_before:
-            not_before = max(not_before, notification.next_attempt_at)
-        notification.recipient = None
-        notification.registration = None
-        notification.key = owe.key(
-            notification.kind,
-            f"session{notification.session_id}",
-            "farewell",
-            secrets.token_urlsafe(12),
-        )
-        notification.payload = payload
-        notification.next_attempt_at = not_before or notification.next_attempt_at
-    # One statement for all of them, not one per row.
-    Notification.objects.bulk_update(
-        owed, ["recipient", "registration", "key", "payload", "next_attempt_at"]
-    )
-    kept = [n.pk for n in owed]
-    return kept
 
 
 FAREWELL = "account_deleted"  # the payload flag of a CANCEL kept for a deleted account
@@ -355,16 +391,18 @@ FAREWELL_MAX_AGE = timedelta(days=30)
 
 
 def purge_farewells(*, now: datetime | None = None) -> int:
-    """The hourly sweep: CANCELs kept for deleted accounts are deleted once sent (or
+    """The hourly sweep: CANCELs kept for erased people (a deleted account, or forgotten by
+    a team) are deleted once sent (or
     failed, or skipped), and after FAREWELL_MAX_AGE whatever their state, so no address of
     a deleted person stays in the outbox. Returns how many went."""
     from events.models import Notification
 
     Status = Notification.Status
     now = now or timezone.now()
-    farewells = Notification.objects.filter(
-        recipient__isnull=True, registration__isnull=True, **{f"payload__{FAREWELL}": True}
-    )
+    from events.services import erasure
+
+    kept = Q(**{f"payload__{erasure.FAREWELL}": True}) | Q(**{f"payload__{FAREWELL}": True})
+    farewells = Notification.objects.filter(kept, recipient__isnull=True, registration__isnull=True)
     deleted, _ = farewells.filter(
         Q(status__in=[Status.SENT, Status.FAILED, Status.SKIPPED])
         | Q(created_at__lt=now - FAREWELL_MAX_AGE)

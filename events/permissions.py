@@ -78,6 +78,7 @@ ACTIONS = frozenset(
         "call.export",  # the pool's personal data as a file
         "panel.view",  # the team's panel: people, their attributes and history; segments
         "panel.edit",  # segments, panel attributes, draws from the panel
+        "panel.forget",  # erase one person from the team's data, at their request
         "contact.block",  # the team's do-not-contact list
     }
 )
@@ -87,7 +88,7 @@ ACTIONS = frozenset(
 # CONDITIONAL); door staff check people in and nothing else.
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
     Role.OWNER: ACTIONS,
-    Role.ORGANIZER: ACTIONS - {"team.manage"},
+    Role.ORGANIZER: ACTIONS - {"team.manage", "panel.forget"},
     Role.REVIEWER: frozenset({"manage.open", "call.view", "call.review", "panel.view"}),
     Role.DOOR: frozenset({"manage.open", "attendance.check_in"}),
 }

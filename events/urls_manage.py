@@ -148,6 +148,7 @@ from .views import panel, panel_attributes  # noqa: E402
 urlpatterns += [
     path("t/<slug:slug>/panel/", panel.panel, name="panel"),
     path("t/<slug:slug>/panel/<int:pk>/", panel.member, name="panel_member"),
+    path("t/<slug:slug>/panel/<int:pk>/forget/", panel.member_forget, name="panel_forget"),
     path(
         "t/<slug:slug>/panel/attributes/",
         panel_attributes.panel_attributes,

@@ -549,6 +549,9 @@ CASES: list[Case] = [
     # The team's panel and its segments: reviewers read them, owners and organizers change them.
     *get_only("manage:panel", team_slug, REVIEW),
     *get_only("manage:panel_member", lambda w: [w.team.slug, w.panel_member.pk], REVIEW),
+    # Forgetting a person on their request: the team's owners.
+    get("manage:panel_forget", lambda w: [w.team.slug, w.panel_member.pk], OWNERS),
+    post("manage:panel_forget", lambda w: [w.team.slug, w.panel_member.pk], OWNERS),
     get("manage:segment_new", team_slug, RUN),
     post("manage:segment_new", team_slug, RUN, lambda w: {"name": "Planted", **CONSENTING}),
     *get_only("manage:segment_count", team_slug, RUN),

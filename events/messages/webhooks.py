@@ -92,6 +92,11 @@ def invitation_data(invitation: Invitation) -> dict:
 
 def response_data(recipient: SurveyRecipient) -> dict:
     survey = recipient.survey
+    if survey.anonymous:
+        # No response id (a sequence shared with other questionnaires: it orders answers in
+        # time), no session and no time: beside who left which session when, they name the
+        # person. That someone answered is all an anonymous survey tells.
+        return {"response": {"survey_id": survey.pk, "event_id": survey.event_id}}
     return {
         "response": {
             "id": recipient.response_id,

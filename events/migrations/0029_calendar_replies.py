@@ -46,7 +46,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('message_id', models.CharField(max_length=255, unique=True)),
                 ('source', models.CharField(max_length=40)),
-                ('sender', models.CharField(blank=True, max_length=254)),
+                ('sender', models.EmailField(blank=True, max_length=254)),
                 ('uid', models.CharField(blank=True, max_length=255)),
                 ('sequence', models.IntegerField(blank=True, null=True)),
                 ('partstat', models.CharField(blank=True, max_length=20)),

@@ -5,7 +5,7 @@ from .event import Event, Session, TermsAcceptance
 from .invitation import Invitation
 from .notification import Notification
 from .open_call import CallQuota, CallRule, OpenCall, PoolTag, Review, Submission
-from .panel import Draw, PanelAttribute, PanelMember, Segment
+from .panel import Draw, PanelAttribute, PanelErasure, PanelMember, Segment
 from .questionnaire import Answer, Choice, Question, Questionnaire, Response
 from .registration import Registration, RegistrationChange
 from .survey import Survey, SurveyRecipient, SurveySending
@@ -29,6 +29,7 @@ __all__ = [
     "Notification",
     "OpenCall",
     "PanelAttribute",
+    "PanelErasure",
     "PanelMember",
     "PoolTag",
     "Question",

@@ -15,7 +15,7 @@ class CalendarReply(models.Model):
 
     message_id = models.CharField(max_length=255, unique=True)
     source = models.CharField(max_length=40)  # "imap", or the provider of the webhook
-    sender = models.CharField(max_length=254, blank=True)
+    sender = models.EmailField(max_length=254, blank=True)
     uid = models.CharField(max_length=255, blank=True)
     sequence = models.IntegerField(null=True, blank=True)
     partstat = models.CharField(max_length=20, blank=True)

@@ -151,3 +151,21 @@ class Draw(models.Model):
 
     def __str__(self) -> str:
         return f"Draw of {self.size} ({self.seed})"
+
+
+class PanelErasure(models.Model):
+    """A person the team forgot at their request (services.erasure.forget), recorded without
+    their identity: how many rows went, when, and who acted."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="erasures")
+    forgotten_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    forgotten_at = models.DateTimeField(auto_now_add=True)
+    rows = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["-forgotten_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.rows} rows forgotten in {self.team}"

@@ -120,7 +120,11 @@ def _apply(row: CalendarReply, message: Message, sender: str) -> Taken:
     return Taken(Outcome.IGNORED, f"an answer we do not act on ({reply.partstat})", found)
 
 
-def forget_sender(*, emails) -> int:
-    """A deleted account's calendar answers go with it: the rows keep their address."""
-    deleted, _ = CalendarReply.objects.filter(sender__in=[e.lower() for e in emails]).delete()
+def forget_sender(*, emails, team=None) -> int:
+    """A person's calendar answers go with them (the rows keep their address): all of them
+    when their account goes, or those about `team`'s sessions when that team forgets them."""
+    rows = CalendarReply.objects.filter(sender__in=[e.lower() for e in emails])
+    if team is not None:
+        rows = rows.filter(registration__session__event__team=team)
+    deleted, _ = rows.delete()
     return deleted

@@ -314,11 +314,14 @@ def addressed_to(emails: list[str]) -> Q:
 
 
 @transaction.atomic
-def forget_invitee(*, emails: list[str]) -> int:
-    """The person with these addresses deleted their account: every invitation to them goes,
-    and with it the mail owed for it. A seat one of them held goes back to the waitlist
-    first, as a decline would give it. Returns how many invitations went."""
+def forget_invitee(*, emails: list[str], team: Team | None = None) -> int:
+    """The person with these addresses deleted their account (or asked `team` to forget
+    them): every invitation to them (from the team's events) goes, and with it the mail owed
+    for it. A seat one of them held goes back to the waitlist first, as a decline would give
+    it. Returns how many invitations went."""
     invitations = Invitation.objects.filter(addressed_to(emails))
+    if team is not None:
+        invitations = invitations.filter(event__team=team)
     for invitation in invitations.filter(seat_held=True):
         _release(_lock(invitation))
     _total, deleted = invitations.delete()

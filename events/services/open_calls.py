@@ -346,10 +346,20 @@ def submissions_of(*, user: User, emails: list[str]) -> QuerySet[Submission]:
     return Submission.objects.filter(query)
 
 
-def forget_submitter(*, user: User, emails: list[str]) -> int:
-    """The person deleted their account: their submissions leave every pool, as if they had
-    withdrawn them (answers, tags and reviews with them). Returns how many went."""
-    ids = list(submissions_of(user=user, emails=emails).values_list("pk", flat=True))
+def forget_submitter(*, user: User | None, emails: list[str], team: Team | None = None) -> int:
+    """The person deleted their account (or asked `team` to forget them): their submissions
+    leave every pool (the team's), as if they had withdrawn them (answers, tags and reviews
+    with them), those made from their address before they had an account too. Returns how
+    many went."""
+    query = Q(email__in=[])
+    for email in emails:
+        query |= Q(email__iexact=email)
+    if user is not None:
+        query |= Q(user=user)
+    found = Submission.objects.filter(query)
+    if team is not None:
+        found = found.filter(call__team=team)
+    ids = list(found.values_list("pk", flat=True))
     for submission in Submission.objects.filter(pk__in=ids):
         withdraw(submission=submission)
     return len(ids)

@@ -250,7 +250,11 @@ def _invitations(team: Team, scope: Scope | None) -> QuerySet:
 
 
 def _surveys(team: Team, scope: Scope | None) -> QuerySet:
-    rows = SurveyRecipient.objects.filter(survey__event__team=team, answered_at__isnull=False)
+    # Named surveys only: who answered an anonymous one is not shown or used (with a single
+    # respondent, "answered: 1" beside the results would name them).
+    rows = SurveyRecipient.objects.filter(
+        survey__event__team=team, survey__anonymous=False, answered_at__isnull=False
+    )
     if scope is not None:
         rows = rows.filter(user_id__in=scope.users)
     return _ordered(
@@ -515,6 +519,12 @@ def _lock_panel(team: Team) -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"panel:{team.pk}"])
+
+
+def lock(team: Team) -> None:
+    """The panel's lock (`_lock_panel`), for a service that removes panel rows and their
+    sources (erasure.forget): a refresh running meanwhile would write the row back."""
+    _lock_panel(team)
 
 
 @transaction.atomic

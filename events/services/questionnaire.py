@@ -497,10 +497,13 @@ def results(
     questionnaire: Questionnaire,
     responses: QuerySet | None = None,
     text_limit: int = 10,
+    anonymous: bool = False,
 ) -> Results:
     """Every question's figures over `responses` (all of the questionnaire's when None), in
     five queries whatever the number of responses: counts per (question, value) and the
-    latest free-text answers are computed by the database."""
+    latest free-text answers are computed by the database. `anonymous`: the free-text
+    answers shown are chosen and ordered by their words, not the latest first: the order of
+    answering, beside who was seen at the form when, names people."""
     questions = list(questionnaire.questions.all())
     if responses is None:
         responses = Response.objects.filter(questionnaire=questionnaire)
@@ -526,14 +529,13 @@ def results(
     )
     texts: dict[int, list[str]] = {}
     if text_limit and any(q.kind in MAX_TEXT for q in questions):
+        order = [F("text").asc(), F("pk").asc()] if anonymous else [F("pk").desc()]
         latest = (
             answers.filter(question__kind__in=list(MAX_TEXT))
-            .annotate(
-                rank=Window(RowNumber(), partition_by=F("question_id"), order_by=F("pk").desc())
-            )
+            .annotate(rank=Window(RowNumber(), partition_by=F("question_id"), order_by=order))
             .filter(rank__lte=text_limit)
             .values_list("question_id", "text")
-            .order_by("question_id", "-pk")
+            .order_by("question_id", "rank")
         )
         for question_id, text in latest:
             texts.setdefault(question_id, []).append(text)

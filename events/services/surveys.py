@@ -29,6 +29,7 @@ from ..models import (
     Survey,
     SurveyRecipient,
     SurveySending,
+    Team,
 )
 from ..ordering import BY_NAME
 from ..outbox import owe
@@ -507,8 +508,10 @@ def answer(*, recipient: SurveyRecipient, answers: dict[int, Any]) -> Response:
 
 
 @transaction.atomic
-def forget_respondent(*, user: User) -> None:
-    """The person deleted their account: what they answered is theirs to take with them.
+def forget_respondent(*, user: User, team: Team | None = None) -> int:
+    """The person deleted their account (or asked `team` to forget them): what they answered
+    (in the team's surveys) is theirs to take with them. Returns how many responses went or
+    were anonymised.
 
     A named survey's response goes whole: organizers saw it beside the name. An anonymous
     survey's response loses its free text (words can name their writer) and keeps its
@@ -517,7 +520,10 @@ def forget_respondent(*, user: User) -> None:
     Called before the person's rows go (their survey recipients go with the user row; the
     response would otherwise stay behind, detached but whole)."""
     recipients = SurveyRecipient.objects.filter(user=user, response__isnull=False)
+    if team is not None:
+        recipients = recipients.filter(survey__event__team=team)
     erased: set[int] = set()
+    count = 0
     for recipient in recipients.select_related("survey"):
         erased.add(recipient.survey.questionnaire_id)
         response_id = recipient.response_id
@@ -531,9 +537,15 @@ def forget_respondent(*, user: User) -> None:
             )
         else:
             Response.objects.filter(pk=response_id).delete()
+        count += 1
     # Their free text leaves the surveys' themes too (at once on the page, fully once
     # recomputed).
     themes.answers_erased(questionnaire_ids=erased)
+    if team is not None:
+        # The team's record that they were asked goes too (with an account, it goes with
+        # the user row).
+        count += SurveyRecipient.objects.filter(user=user, survey__event__team=team).delete()[0]
+    return count
 
 
 # Reading results
@@ -622,9 +634,10 @@ def results(
         responses = Response.objects.filter(
             survey_recipient__in=recipients.filter(response__isnull=False)
         )
-    return SurveyResults(
-        counts, engine.results(questionnaire=survey.questionnaire, responses=responses)
+    figures = engine.results(
+        questionnaire=survey.questionnaire, responses=responses, anonymous=survey.anonymous
     )
+    return SurveyResults(counts, figures)
 
 
 def non_responders(*, survey: Survey) -> QuerySet:

@@ -13,6 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryD
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.http import AuthenticatedRequest
@@ -29,7 +30,7 @@ from ..forms.panel import (
 )
 from ..models import PanelMember, Segment, Team
 from ..permissions import get_or_404, get_team_or_404, may, organizer_required
-from ..services import ServiceError, panel_person
+from ..services import ServiceError, erasure, panel_person
 from ..services import segments as service
 
 PAGE = 50
@@ -110,7 +111,45 @@ def member(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
     return render(
         request,
         "events/manage/panel_member.html",
-        {"team": team, "person": panel_person.person(team, found)},
+        {
+            "team": team,
+            "person": panel_person.person(team, found),
+            "may_forget": may(request.user, "panel.forget", team),
+        },
+    )
+
+
+@organizer_required
+@require_http_methods(["GET", "POST"])
+def member_forget(request: AuthenticatedRequest, slug: str, pk: int) -> HttpResponse:
+    """Forget one person of the team's panel, at their request (owners: "panel.forget"): a
+    confirmation page, then its POST erases every row of the team's about them
+    (services.erasure.forget). Someone not in this team's panel is a 404."""
+    team = get_team_or_404(request, slug, "panel.forget")
+    found = PanelMember.objects.filter(team=team, pk=pk).first()
+    if found is None:
+        raise Http404
+    if request.method == "POST":
+        try:
+            record = erasure.forget(team=team, member=found, actor=request.user)
+        except ServiceError as refusal:
+            messages.error(request, refusal.message)
+            return redirect(reverse("manage:panel", args=[team.slug]))
+        messages.success(
+            request,
+            ngettext(
+                "The person is forgotten: %(count)s row about them was erased.",
+                "The person is forgotten: %(count)s rows about them were erased.",
+                record.rows,
+            )
+            % {"count": record.rows},
+        )
+        return redirect(reverse("manage:panel", args=[team.slug]))
+    earlier = team.erasures.select_related("forgotten_by")[:20]
+    return render(
+        request,
+        "events/manage/panel_forget.html",
+        {"team": team, "member": found, "earlier": earlier},
     )
 
 

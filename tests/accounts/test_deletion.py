@@ -5,6 +5,7 @@ teams' pools, invitations, the outbox or survey answers. And the export shows al
 import json
 
 import pytest
+from django.contrib.admin.models import LogEntry
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
@@ -198,6 +199,7 @@ def test_the_export_has_survey_answers_submissions_invitations_emails_and_attend
     [named, anonymous] = data["survey_answers"]
     assert named["answers"] == {"How was it?": "4", "Tell us": WORDS}
     assert anonymous["anonymous_survey"] is True
+    assert anonymous["answered_at"] and anonymous["answers"] == {}  # no link to the answers
     [submission] = data["open_call_submissions"]
     assert submission["email"] == EMAIL
     assert submission["answers"]["Name"] == NAME
@@ -232,6 +234,8 @@ def test_deleting_a_user_in_the_admin_is_the_same_deletion(person, client_for):
     assert response.status_code == 302
     assert not User.objects.filter(pk=person.pk).exists()
     assert not Submission.objects.filter(email=EMAIL).exists()
+    # The admin's log of the account (its deletion included) does not keep their name.
+    assert not LogEntry.objects.filter(object_repr__icontains="Lea").exists()
     [kept] = Notification.objects.filter(email=EMAIL)
     assert kept.payload["calendar"] == "CANCEL"
     session.refresh_from_db()

@@ -6,6 +6,7 @@ import pytest
 from events.models import Invitation, Notification, Review, Segment, SurveyRecipient
 from events.services import panel
 from events.services import surveys as survey_service
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 JSON = "application/json"
@@ -124,6 +125,24 @@ def test_an_anonymous_survey_gives_results_but_never_who_answered(world, full):
     rating = results.json()["questions"][0]
     assert rating["answered"] == 1 and rating["mean"] == 4.0
     assert "The demo." in results.json()["questions"][2]["texts"]
+
+
+def test_an_anonymous_survey_s_free_text_comes_in_the_order_of_its_words(world, full):
+    """Not the latest first: beside who was seen leaving when, that order names people."""
+    survey = world.survey
+    survey.anonymous = True
+    survey.save(update_fields=["anonymous"])
+    _rating, _nps, useful, _change = survey.questionnaire.questions.all()
+    answered = ["The venue.", "A demo.", "Zero latency.", "Mostly the people."]
+    for words in answered:
+        recipient = SurveyRecipient.objects.create(
+            survey=survey, user=UserFactory(), session=world.session
+        )
+        survey_service.answer(recipient=recipient, answers={useful.pk: words})
+
+    results = full.get(f"/api/v1/events/{world.event.pk}/survey/results/").json()
+
+    assert results["questions"][2]["texts"] == sorted(answered)
 
 
 def test_the_survey_lists_its_questions_in_order(world, full):

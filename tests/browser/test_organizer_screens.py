@@ -24,6 +24,7 @@ from events.models import (
     Answer,
     ContactBlock,
     Notification,
+    PanelErasure,
     PanelMember,
     Registration,
     Response,
@@ -243,6 +244,8 @@ def build_world() -> SimpleNamespace:
         )
         for n in range(60)
     )
+    # Someone the team forgot on request (the forget page lists it).
+    PanelErasure.objects.create(team=team, forgotten_by=organizer, rows=37)
     # The funnel's later steps: most of the pool qualified, a dozen of them with a history.
     Submission.objects.filter(call=call).exclude(pk=submissions[-1].pk).update(
         screening="qualified"
@@ -350,6 +353,7 @@ def organizer_pages(w: SimpleNamespace) -> list[tuple[str, str]]:
         ("panel", f"/manage/t/{w.team.slug}/panel/"),
         ("panel attributes", f"/manage/t/{w.team.slug}/panel/attributes/"),
         ("panel person", f"/manage/t/{w.team.slug}/panel/{w.person.pk}/"),
+        ("forget a panel person", f"/manage/t/{w.team.slug}/panel/{w.person.pk}/forget/"),
         (
             "panel filtered",
             f"/manage/t/{w.team.slug}/panel/?c-0-field=role&c-0-op=in&c-0-value=researcher"

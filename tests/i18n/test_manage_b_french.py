@@ -233,6 +233,23 @@ def test_the_panel_member_and_attribute_pages_are_in_french(fr, team, panel, cal
     )
 
 
+def test_forgetting_a_person_is_in_french(fr, team, owner, panel):
+    french(
+        read(fr, "manage:panel_member", team.slug, panel[0].pk),
+        "Effacer sur demande",
+        "Oublier cette personne",
+        gone=("Erase on request", "Forget this person"),
+    )
+    assert fr.post(reverse("manage:panel_forget", args=[team.slug, panel[0].pk])).status_code == 302
+    french(
+        read(fr, "manage:panel_forget", team.slug, panel[1].pk),
+        "Oublier cette personne\u202f?",
+        "Personnes oubliées auparavant",
+        "ligne effacée, par",
+        gone=("Forget this person?", "People forgotten earlier", "row erased"),
+    )
+
+
 def test_the_segment_pages_are_in_french(fr, team, panel):
     segment = SegmentFactory(team=team, name="Chercheurs")
     french(

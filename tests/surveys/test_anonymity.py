@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from events.models import Notification, Survey
 from events.services import surveys
-from tests.factories import SessionFactory, UserFactory
+from tests.factories import EventFactory, SessionFactory, UserFactory, organizer_of
 from tests.surveys.conftest import Kind, answer, field, invite, questions_of, survey_for
 
 pytestmark = pytest.mark.django_db
@@ -266,3 +266,71 @@ def test_the_session_messages_page_does_not_tell_who_answered_an_anonymous_surve
     Survey.objects.filter(pk=survey.pk).update(anonymous=False)
     named = organizer_client.get(reverse("manage:session_messages", args=[second.pk]))
     assert "Survey reminder" in named.content.decode()
+
+
+def test_the_anonymous_results_show_words_in_their_own_order_not_the_latest_first(
+    event, session, organizer_client
+):
+    """The results page (and the API's results) list a sample of free-text answers: for a
+    named survey the latest ones, first; for an anonymous one, chosen and ordered by their
+    words, so that the newest answer is not at the top for whoever saw who just left."""
+    survey = survey_for(event, QUESTIONS, anonymous=True)
+    rating, word = questions_of(survey)
+    answered = ["pear", "apple", "zucchini", "mango"]  # in the order of answering
+    for words in answered:
+        answer(
+            recipient=invite(survey, UserFactory(), session),
+            data={field(rating): "3", field(word): words},
+        )
+
+    [_rating, texts] = surveys.results(survey=survey).results.questions
+    html = results_page(organizer_client, event).content.decode()
+
+    assert texts.texts == sorted(answered)
+    positions = [html.index(w) for w in sorted(answered)]
+    assert positions == sorted(positions)
+    Survey.objects.filter(pk=survey.pk).update(anonymous=False)
+    survey.refresh_from_db()
+    [_rating, texts] = surveys.results(survey=survey).results.questions
+    assert texts.texts == answered[::-1]  # a named survey: the latest first
+
+
+def test_an_anonymous_answer_reaches_webhooks_without_id_session_or_time(event, session, settings):
+    from events.models import WebhookMessage
+    from events.services import webhooks
+
+    settings.WEBHOOKS_ALLOW_PRIVATE = True
+    webhooks.create_endpoint(
+        team=event.team,
+        actor=organizer_of(event),
+        url="http://127.0.0.1:9/hook",
+        event_types=["survey.response"],
+    )
+    survey = survey_for(event, QUESTIONS, anonymous=True)
+    rating, _word = questions_of(survey)
+    answer(recipient=invite(survey, UserFactory(), session), data={field(rating): "5"})
+
+    [message] = WebhookMessage.objects.filter(type="survey.response")
+    assert message.payload["data"] == {"response": {"survey_id": survey.pk, "event_id": event.pk}}
+
+
+def test_the_panel_does_not_count_answers_to_anonymous_surveys(event, session):
+    """Who answered an anonymous survey is not shown or used: with one respondent, the
+    panel's "surveys answered" beside the survey's results would name them."""
+    from events.models import PanelMember
+    from events.services import panel
+    from events.services.registration import register
+
+    person = UserFactory(email="quiet.one@example.org")
+    register(user=person, session=session)
+    named = survey_for(event, QUESTIONS, anonymous=False)
+    other = SessionFactory(event=EventFactory(team=event.team), capacity=10)
+    register(user=person, session=other)
+    anonymous = survey_for(other.event, QUESTIONS, anonymous=True)
+    for survey, where in ((named, session), (anonymous, other)):
+        rating, _word = questions_of(survey)
+        answer(recipient=invite(survey, person, where), data={field(rating): "4"})
+
+    panel.refresh(team=event.team)
+
+    assert PanelMember.objects.get(user=person).surveys_answered == 1
