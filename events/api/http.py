@@ -134,6 +134,17 @@ def paginate(request, queryset, serializer: type[serializers.Serializer], orderi
     return paginator.get_paginated_response(serializer(page, many=True).data)
 
 
+SYNC_ORDER = ("updated_at", "id")
+
+
+def synced(queryset, filters: dict, ordering: tuple[str, ...]):
+    """`queryset` as a sync asks for it: with `updated_since`, only the rows changed since,
+    oldest change first (so a page boundary never skips one); else in `ordering`."""
+    if "updated_since" not in filters:
+        return queryset, ordering
+    return queryset.filter(updated_at__gte=filters["updated_since"]), SYNC_ORDER
+
+
 _pages: dict[type, type] = {}
 
 

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import pgettext_lazy
 
+from .changes import StampsChanges
 from .event import Session
 
 
@@ -11,7 +12,7 @@ def new_checkin_token() -> str:
     return secrets.token_urlsafe(24)
 
 
-class Registration(models.Model):
+class Registration(StampsChanges):
     """One person's place (or wish for one) in one session.
 
     applied -> confirmed | rejected | waitlisted (approval / lottery)
