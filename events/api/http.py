@@ -8,7 +8,10 @@ import re
 from collections.abc import Callable
 from functools import wraps
 
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
+from django.http import Http404
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import conditional_page
@@ -17,7 +20,7 @@ from rest_framework.decorators import api_view, permission_classes
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
-from ..services import api_tokens
+from ..services import ServiceError, api_tokens
 from .errors import PROBLEM, Problem, handle
 from .permissions import scoped, token_of
 
@@ -112,11 +115,18 @@ def _run(view: Callable, request, *args, **kwargs) -> Response:
             if response.status_code >= 400:
                 transaction.set_rollback(True)
             return response
-    except Exception as error:
-        answer = handle(error, {"request": request, "view": None})
-        if answer is None or answer.status_code >= 500:
-            raise
-        return answer
+    except REFUSALS as error:
+        return handle(error, {"request": request, "view": None})
+
+
+# What a view raises to refuse (answered 4xx by errors.handle); anything else is ours (5xx).
+REFUSALS = (
+    exceptions.APIException,
+    ServiceError,
+    Http404,
+    DjangoValidationError,
+    DjangoPermissionDenied,
+)
 
 
 def _replay(kept, fingerprint: str) -> Response:
