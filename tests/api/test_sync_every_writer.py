@@ -151,8 +151,29 @@ def test_every_list_that_syncs_refuses_a_time_that_is_not_one(world, full):
     for url in (
         f"/api/v1/events/{world.event.pk}/sessions/",
         f"/api/v1/events/{world.event.pk}/invitations/",
+        f"/api/v1/events/{world.event.pk}/survey/responses/",
         "/api/v1/calls/",
     ):
         response = full.get(url, {"updated_since": "yesterday"})
         assert response.status_code == 400, url
         assert "updated_since" in response.json()["errors"]
+
+
+def test_a_survey_answered_again_is_in_the_next_updated_since_page(world, full):
+    from events.models import SurveyRecipient
+    from events.services import surveys
+
+    recipient = SurveyRecipient.objects.create(
+        survey=world.survey, user=world.attendee, session=world.session
+    )
+    rating = world.survey.questionnaire.questions.first()
+    surveys.answer(recipient=recipient, answers={rating.pk: 2})
+    url = f"/api/v1/events/{world.event.pk}/survey/responses/"
+    mark = full.get(url).json()["results"][-1]["answered_at"]
+    SurveyRecipient.objects.filter(pk=recipient.pk).update(answered_at=timezone.now() - LONG_AGO)
+    assert full.get(url, {"updated_since": mark}).json()["results"] == []
+
+    surveys.answer(recipient=recipient, answers={rating.pk: 5})
+
+    [row] = full.get(url, {"updated_since": mark}).json()["results"]
+    assert row["answers"][str(rating.pk)] == 5
