@@ -43,6 +43,10 @@ KINDS: dict[str, tuple[int, "StrPromise"]] = {
     "method-not-allowed": (405, gettext_lazy("Method not allowed")),
     "not-acceptable": (406, gettext_lazy("Not acceptable")),
     "unsupported-media-type": (415, gettext_lazy("Unsupported media type")),
+    "idempotency-key-in-use": (
+        409,
+        gettext_lazy("A request with this idempotency key is still under way"),
+    ),
     "refused": (422, gettext_lazy("The request was refused")),
     "anonymous-survey": (422, gettext_lazy("The survey is anonymous")),
     "idempotency-key-reused": (

@@ -8,7 +8,10 @@ import re
 from collections.abc import Callable
 from functools import wraps
 
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
+from django.http import Http404
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import conditional_page
@@ -17,8 +20,8 @@ from rest_framework.decorators import api_view, permission_classes
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
-from ..services import api_tokens
-from .errors import Problem
+from ..services import ServiceError, api_tokens
+from .errors import PROBLEM, Problem, handle
 from .permissions import scoped, token_of
 
 # Printable ASCII without spaces at the ends, as clients generate them (UUIDs, say).
@@ -57,9 +60,12 @@ def _fingerprint(request) -> str:
 
 
 def _idempotent(view: Callable) -> Callable:
-    """A POST with an Idempotency-Key runs once: its 2xx response is kept (24 h) and a retry
-    with the same key and body gets it again, marked `Idempotent-Replayed: true`; the same key
-    with another request is a 422. A request that failed keeps nothing: a retry runs it."""
+    """A POST with an Idempotency-Key runs once, as Stripe's do: the first completed result,
+    success or refusal (2xx, 3xx, 4xx), is kept for 24 h and a retry with the same key and
+    body gets it again, marked `Idempotent-Replayed: true`. A retry while the first is still
+    under way is a 409; the same key with another request is a 422. A failure on our side
+    (5xx) keeps nothing: a retry runs again. A refusal's partial writes, if any, are undone:
+    only its answer is kept."""
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
@@ -76,37 +82,78 @@ def _idempotent(view: Callable) -> Callable:
                     ]
                 },
             )
-        token = token_of(request)
         fingerprint = _fingerprint(request)
-        with transaction.atomic():
-            kept = api_tokens.claim_key(token=token, key=key, fingerprint=fingerprint)
-            if kept.status:
-                if kept.fingerprint != fingerprint:
-                    raise Problem(
-                        "idempotency-key-reused",
-                        _(
-                            "This Idempotency-Key was used for another request. Use a new "
-                            "key for each new request."
-                        ),
+        kept, ours = api_tokens.claim_key(token=token_of(request), key=key, fingerprint=fingerprint)
+        if not ours:
+            return _replay(kept, fingerprint)
+        try:
+            with transaction.atomic():
+                response = _run(view, request, *args, **kwargs)
+                if response.status_code < 500:
+                    api_tokens.keep_response(
+                        kept=kept,
+                        status=response.status_code,
+                        data=json.loads(json.dumps(response.data, default=str)),
+                        location=response.get("Location", ""),
                     )
-                replay = Response(kept.data, status=kept.status)
-                replay["Idempotent-Replayed"] = "true"
-                if kept.location:
-                    replay["Location"] = kept.location
-                return replay
-            response = view(request, *args, **kwargs)
-            if 200 <= response.status_code < 300:
-                api_tokens.keep_response(
-                    kept=kept,
-                    status=response.status_code,
-                    data=json.loads(json.dumps(response.data, default=str)),
-                    location=response.get("Location", ""),
-                )
-            else:
-                transaction.set_rollback(True)
-            return response
+                    return response
+        except BaseException:
+            api_tokens.release_key(kept=kept)
+            raise
+        api_tokens.release_key(kept=kept)
+        return response
 
     return wrapper
+
+
+def _run(view: Callable, request, *args, **kwargs) -> Response:
+    """The view's answer, an error it raises turned into its problem detail here (so that a
+    refusal can be kept); a refusal's writes undone. A failure of ours is raised on."""
+    try:
+        with transaction.atomic():
+            response = view(request, *args, **kwargs)
+            if response.status_code >= 400:
+                transaction.set_rollback(True)
+            return response
+    except REFUSALS as error:
+        return handle(error, {"request": request, "view": None})
+
+
+# What a view raises to refuse (answered 4xx by errors.handle); anything else is ours (5xx).
+REFUSALS = (
+    exceptions.APIException,
+    ServiceError,
+    Http404,
+    DjangoValidationError,
+    DjangoPermissionDenied,
+)
+
+
+def _replay(kept, fingerprint: str) -> Response:
+    if kept.fingerprint != fingerprint:
+        raise Problem(
+            "idempotency-key-reused",
+            _(
+                "This Idempotency-Key was used for another request. Use a new "
+                "key for each new request."
+            ),
+        )
+    if not kept.status:
+        raise Problem(
+            "idempotency-key-in-use",
+            _(
+                "A request with this Idempotency-Key is still under way. Try again in a few "
+                "seconds: you will get its result."
+            ),
+            headers={"Retry-After": "1"},
+        )
+    replay = Response(
+        kept.data, status=kept.status, content_type=PROBLEM if kept.status >= 400 else None
+    )
+    replay["Idempotent-Replayed"] = "true"
+    if kept.location:
+        replay["Location"] = kept.location
+    return replay
 
 
 class Cursor(CursorPagination):
@@ -132,6 +179,17 @@ def paginate(request, queryset, serializer: type[serializers.Serializer], orderi
         paginator.ordering = ordering
     page = paginator.paginate_queryset(queryset, request)
     return paginator.get_paginated_response(serializer(page, many=True).data)
+
+
+SYNC_ORDER = ("updated_at", "id")
+
+
+def synced(queryset, filters: dict, ordering: tuple[str, ...]):
+    """`queryset` as a sync asks for it: with `updated_since`, only the rows changed since,
+    oldest change first (so a page boundary never skips one); else in `ordering`."""
+    if "updated_since" not in filters:
+        return queryset, ordering
+    return queryset.filter(updated_at__gte=filters["updated_since"]), SYNC_ORDER
 
 
 _pages: dict[type, type] = {}

@@ -8,6 +8,8 @@ from .errors import PROBLEM, ProblemSerializer
 # Any operation may answer these; writes may also be refused by a service (422).
 COMMON = ("400", "401", "403", "404", "405", "406", "429")
 WRITES = ("415", "422")
+# A POST's Idempotency-Key already in use by a request under way.
+POSTS = ("409",)
 
 
 class ApiSchema(AutoSchema):
@@ -18,6 +20,7 @@ class ApiSchema(AutoSchema):
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
         codes = COMMON + (WRITES if self.method in ("POST", "PUT", "PATCH") else ())
+        codes += POSTS if self.method == "POST" else ()
         for code in codes:
             if code not in responses:
                 responses[code] = self._get_response_for_code(

@@ -98,6 +98,7 @@ class SessionSerializer(serializers.ModelSerializer):
             "status",
             "uid",
             "sequence",
+            "updated_at",
         ]
         read_only_fields = fields
 
@@ -187,18 +188,21 @@ class ApproveSerializer(serializers.Serializer):
     )
 
 
-class EventQuery(PageQuery):
+class SyncQuery(PageQuery):
+    """A list a client keeps in sync: `updated_since` asks for what changed since, oldest
+    change first."""
+
+    updated_since = serializers.DateTimeField(
+        required=False, help_text=_("Only those changed at or after this time (ISO 8601).")
+    )
+
+
+class EventQuery(SyncQuery):
     status = serializers.ChoiceField(choices=Event.Status.choices, required=False)
-    updated_since = serializers.DateTimeField(
-        required=False, help_text=_("Only those changed at or after this time (ISO 8601).")
-    )
 
 
-class RegistrationQuery(PageQuery):
+class RegistrationQuery(SyncQuery):
     status = serializers.ChoiceField(choices=Registration.Status.choices, required=False)
-    updated_since = serializers.DateTimeField(
-        required=False, help_text=_("Only those changed at or after this time (ISO 8601).")
-    )
     event = serializers.IntegerField(required=False, min_value=1)
     session = serializers.IntegerField(required=False, min_value=1)
 
@@ -224,6 +228,7 @@ class InvitationSerializer(serializers.ModelSerializer):
             "sent_at",
             "responded_at",
             "registration",
+            "updated_at",
         ]
         read_only_fields = fields
 
@@ -273,7 +278,17 @@ class InviteResultSerializer(serializers.Serializer):
     )
 
 
-class InvitationQuery(PageQuery):
+class ExtendSerializer(serializers.Serializer):
+    days = serializers.IntegerField(
+        min_value=1,
+        max_value=90,
+        required=False,
+        default=7,
+        help_text=_("Days from now (never past the session's start); 7 by default."),
+    )
+
+
+class InvitationQuery(SyncQuery):
     status = serializers.ChoiceField(choices=Invitation.Status.choices, required=False)
 
 

@@ -47,6 +47,7 @@ v1 = [
     path("invitations/<int:pk>/", invitations.invitation, name="invitation"),
     path("invitations/<int:pk>/revoke/", invitations.invitation_revoke, name="invitation_revoke"),
     path("invitations/<int:pk>/resend/", invitations.invitation_resend, name="invitation_resend"),
+    path("invitations/<int:pk>/extend/", invitations.invitation_extend, name="invitation_extend"),
     path("events/<int:pk>/survey/", surveys.survey, name="survey"),
     path("events/<int:pk>/survey/responses/", surveys.survey_responses, name="survey_responses"),
     path("events/<int:pk>/survey/results/", surveys.survey_results, name="survey_results"),

@@ -126,6 +126,11 @@ REGISTRATION_EVENTS = {
     "registration.waitlisted": _("Someone is on a session's waitlist."),
     "registration.offered": _("A freed seat is offered to someone on the waitlist."),
     "registration.cancelled": _("A registration is cancelled, by its person or a team."),
+    "registration.rejected": _(
+        "An applicant or someone waiting is turned down by the team (or not drawn in a "
+        "lottery without a waitlist)."
+    ),
+    "registration.offer_expired": _("A seat offered from the waitlist was not taken in time."),
     "attendance.checked_in": _("An attendee is checked in."),
 }
 

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import validate_timezone
 
+from .changes import StampsChanges
 from .questionnaire import Question
 
 # Control characters (line breaks and tabs among them) and the Unicode line and paragraph
@@ -34,7 +35,7 @@ def list_of_default_reminders() -> list[int]:
     return [24, 1]
 
 
-class Event(models.Model):
+class Event(StampsChanges):
     """A feedback session or prototype demo, with one or more sessions (time slots)."""
 
     class Kind(models.TextChoices):
@@ -169,7 +170,7 @@ class Event(models.Model):
         return not (self.registration_closes_at and now >= self.registration_closes_at)
 
 
-class Session(models.Model):
+class Session(StampsChanges):
     """A time slot of an event. `seats_taken` counts confirmed + offered (+ held) seats and is
     changed only by a conditional UPDATE (see services.seats); the CHECK is the backstop."""
 
@@ -196,6 +197,7 @@ class Session(models.Model):
     )
     lottery_seed = models.CharField(max_length=64, blank=True)
     lottery_drawn_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["starts_at", "pk"]
@@ -211,7 +213,11 @@ class Session(models.Model):
                 violation_error_message=_("A session must end after it starts."),
             ),
         ]
-        indexes = [models.Index(fields=["starts_at"])]
+        indexes = [
+            models.Index(fields=["starts_at"]),
+            # The API's incremental sync (`updated_since`) of an event's sessions.
+            models.Index(fields=["event", "updated_at", "id"], name="session_event_updated"),
+        ]
 
     def __str__(self) -> str:
         return self.title or f"{self.event.title} ({self.starts_at:%Y-%m-%d %H:%M} UTC)"

@@ -7,12 +7,14 @@ from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from .changes import StampsChanges
+
 
 def new_nonce() -> str:
     return secrets.token_urlsafe(12)
 
 
-class Invitation(models.Model):
+class Invitation(StampsChanges):
     """An invitation of one email address to a session (or to an event, the invitee picking
     the session). Its link carries a signed token of (id, nonce): unguessable without the
     SECRET_KEY, scoped to this invitation, dead once used, revoked, expired or re-sent (a new
@@ -50,6 +52,7 @@ class Invitation(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     remind_at = models.DateTimeField(null=True, blank=True)
     reminder_sent_at = models.DateTimeField(null=True, blank=True)
@@ -87,6 +90,8 @@ class Invitation(models.Model):
             models.Index(fields=["event", "email"]),
             # The team's contact rules look people up by address, whatever its case.
             models.Index("event", Lower("email"), name="invitation_event_email_lower"),
+            # The API's incremental sync (`updated_since`) of an event's invitations.
+            models.Index(fields=["event", "updated_at", "id"], name="invitation_event_updated"),
         ]
 
     def __str__(self) -> str:

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import pgettext_lazy
 
+from .changes import StampsChanges
 from .event import Session
 
 
@@ -26,7 +27,7 @@ def calendar_organizer_now() -> str:
     return settings.CALENDAR_REPLY_ADDRESS if replies_configured() else ""
 
 
-class Registration(models.Model):
+class Registration(StampsChanges):
     """One person's place (or wish for one) in one session.
 
     applied -> confirmed | rejected | waitlisted (approval / lottery)

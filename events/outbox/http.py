@@ -7,9 +7,11 @@ against us.
   private, multicast, reserved or otherwise not global; the connection then goes to the very
   address that was checked (the Host header and TLS name stay the URL's), so a DNS answer
   that changes between the check and the connection (rebinding) gains nothing.
-- TIMEOUT seconds in all, from the connection to the last byte read, kept by a watchdog
-  that shuts the socket at the deadline: a receiver that answers a byte a second cannot hold
-  a worker longer. (Resolving the host comes before, bounded by the resolver's own timeout.)
+- TIMEOUT seconds in all, from resolving the host to the last byte read. The resolver runs
+  in a thread of its own that the sender waits for only until the deadline (getaddrinfo
+  cannot be interrupted: a stalled lookup is left to end by itself, and at most RESOLVERS of
+  them at once); then a watchdog shuts the socket at the deadline: a resolver that never
+  answers or a receiver that answers a byte a second cannot hold a worker longer.
 - At most LIMIT bytes of the answer are read; redirects are never followed (a 3xx is a
   failure that says where it pointed).
 """
@@ -31,6 +33,8 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 
 TIMEOUT = 10.0
 LIMIT = 64 * 1024
+RESOLVERS = 16  # lookups under way at once in a process (stalled ones included)
+_resolvers = threading.BoundedSemaphore(RESOLVERS)
 SCHEMES = {"http": 80, "https": 443}
 
 
@@ -94,11 +98,37 @@ def _allowed(address: str) -> bool:
     )
 
 
-def resolve(host: str, port: int) -> str:
+def _lookup(host: str, port: int, *, within: float) -> list:
+    """getaddrinfo, given up after `within` seconds (the lookup itself runs on, in a daemon
+    thread, until the resolver's own timeout ends it)."""
+    if not _resolvers.acquire(timeout=within):
+        raise Unreachable(f"Could not resolve {host} within the timeout (resolver busy).")
+    outcome: list = []
+    done = threading.Event()
+
+    def look() -> None:
+        try:
+            outcome.append(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
+        except BaseException as error:  # noqa: BLE001 - handed to the waiting sender
+            outcome.append(error)
+        finally:
+            _resolvers.release()
+            done.set()
+
+    threading.Thread(target=look, name="webhook-dns", daemon=True).start()
+    if not done.wait(within):
+        raise Unreachable(f"Could not resolve {host} within the timeout.")
+    [result] = outcome
+    if isinstance(result, BaseException):
+        raise result
+    return result
+
+
+def resolve(host: str, port: int, *, within: float = TIMEOUT) -> str:
     """The address to connect to: the first the host resolves to, once every one of them has
-    been checked (unless private ones are allowed)."""
+    been checked (unless private ones are allowed); Unreachable after `within` seconds."""
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        infos = _lookup(host, port, within=within)
     except (socket.gaierror, UnicodeError) as error:
         raise Unreachable(f"Could not resolve {host}: {error}.") from error
     addresses = [str(info[4][0]) for info in infos]
@@ -144,7 +174,7 @@ def post(url: str, body: bytes, extra_headers: dict, *, timeout: float | None = 
     deadline = started + timeout
     parts = urlsplit(url)
     host, port = parts.hostname or "", parts.port or SCHEMES[parts.scheme]
-    address = resolve(host, port)
+    address = resolve(host, port, within=timeout)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     remaining = max(deadline - time.monotonic(), 0.01)
     connection = (PinnedHTTPS if parts.scheme == "https" else PinnedHTTP)(

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -28,6 +29,9 @@ PREFIX_SHOWN = 12  # "fbt_" and 8 characters of the secret
 LAST_USED_EVERY = timedelta(minutes=1)
 # How long a kept response answers a retry; older keys may be used again.
 IDEMPOTENCY_KEPT = timedelta(hours=24)
+# A request in flight longer than this has died (requests time out well before): its key
+# may be claimed again.
+IN_FLIGHT_LEASE = timedelta(minutes=2)
 NAME_MAX = 100
 
 
@@ -129,30 +133,39 @@ def note_use(token: ApiToken, *, now: datetime | None = None) -> None:
 # Idempotency keys
 
 
-def claim_key(*, token: ApiToken, key: str, fingerprint: str) -> IdempotentRequest:
-    """The row of an Idempotency-Key: a new one (status 0) that the caller fills in with
-    `keep_response` in the same transaction, or the one an earlier request left. Call it
-    inside the transaction that does the work: a concurrent request with the same key waits
-    on the row's unique index until that transaction ends, then finds its response."""
-    old = IdempotentRequest.objects.filter(
-        token=token, key=key, created_at__lt=timezone.now() - IDEMPOTENCY_KEPT
-    )
-    old.delete()
+def claim_key(*, token: ApiToken, key: str, fingerprint: str) -> tuple[IdempotentRequest, bool]:
+    """The row of an Idempotency-Key, and whether this request just claimed it. A claim is a
+    row with `status` 0 (in flight), committed at once, outside the work's transaction, so a
+    concurrent request with the same key sees it and is told so (409) rather than waiting or
+    acting twice; the claimer then keeps its result with `keep_response` in the transaction
+    that does the work, or gives the key back with `release_key`. Call it outside any
+    transaction. A claim left in flight by a worker that died (its work rolled back with it)
+    is taken over after IN_FLIGHT_LEASE; a kept result is forgotten after IDEMPOTENCY_KEPT."""
+    now = timezone.now()
+    IdempotentRequest.objects.filter(token=token, key=key).filter(
+        Q(created_at__lt=now - IDEMPOTENCY_KEPT) | Q(status=0, created_at__lt=now - IN_FLIGHT_LEASE)
+    ).delete()
     try:
         with transaction.atomic():
-            return IdempotentRequest.objects.create(token=token, key=key, fingerprint=fingerprint)
+            made = IdempotentRequest.objects.create(token=token, key=key, fingerprint=fingerprint)
+            return made, True
     except IntegrityError:
-        # Another request with this key committed first (we waited for it here).
         found = IdempotentRequest.objects.filter(token=token, key=key).first()
-        if found is None:  # it failed and kept nothing: ours is the first after all
+        if found is None:  # given back in the meantime: ours is the first after all
             return claim_key(token=token, key=key, fingerprint=fingerprint)
-        return found
+        return found, False
 
 
 def keep_response(*, kept: IdempotentRequest, status: int, data, location: str = "") -> None:
-    """Store the response of the request that claimed the key."""
+    """Store the response of the request that claimed the key (in the work's transaction:
+    the result is kept if and only if the work is)."""
     kept.status, kept.data, kept.location = status, data, location
     kept.save(update_fields=["status", "data", "location"])
+
+
+def release_key(*, kept: IdempotentRequest) -> None:
+    """The claimer failed on our side (5xx): the key is free again, and a retry runs."""
+    IdempotentRequest.objects.filter(pk=kept.pk, status=0).delete()
 
 
 def forget_old_responses(*, now: datetime | None = None) -> int:

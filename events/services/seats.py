@@ -4,14 +4,21 @@ CHECK constraint session_never_overbooked is the backstop.
 
 The statements are written out as SQL: they are the rule itself (DESIGN.md, invariant 1), and
 taking a seat is on the hot path of a rush, where building an ORM UPDATE cost more than
-running it."""
+running it. Each sets `updated_at` too (seats taken and left are part of a session as the API
+shows it: a sync by `updated_since` must see them move)."""
 
 from django.db import connection
+from django.utils import timezone
 
 from ..models import Session
 from ..speed.prepared import cursor
 
 SCHEDULED = Session.Status.SCHEDULED.value
+
+
+def _now():
+    # As the ORM would store it (naive UTC on SQLite).
+    return connection.ops.adapt_datetimefield_value(timezone.now())
 
 
 def _update(sql: str, params: list) -> int:
@@ -30,17 +37,18 @@ def take_seats(session_id: int, count: int) -> bool:
     if count <= 0:
         return True
     taken = _update(
-        "UPDATE {table} SET seats_taken = seats_taken + %s"
+        "UPDATE {table} SET seats_taken = seats_taken + %s, updated_at = %s"
         " WHERE id = %s AND status = %s AND seats_taken + %s <= capacity",
-        [count, session_id, SCHEDULED, count],
+        [count, _now(), session_id, SCHEDULED, count],
     )
     return taken == 1
 
 
 def release_seat(session_id: int) -> None:
     _update(
-        "UPDATE {table} SET seats_taken = seats_taken - 1 WHERE id = %s AND seats_taken > 0",
-        [session_id],
+        "UPDATE {table} SET seats_taken = seats_taken - 1, updated_at = %s"
+        " WHERE id = %s AND seats_taken > 0",
+        [_now(), session_id],
     )
 
 

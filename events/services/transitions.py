@@ -16,8 +16,17 @@ from .reminders import next_reminder_at
 from .seats import lock_session
 
 Status = Registration.Status
-# The statuses a registration's webhook events announce ("registration.<status>").
-WEBHOOK_STATUSES = {Status.CONFIRMED, Status.WAITLISTED, Status.OFFERED, Status.CANCELLED}
+# The webhook event that announces a registration reaching each status.
+WEBHOOK_EVENTS = {
+    Status.CONFIRMED: "registration.confirmed",
+    Status.WAITLISTED: "registration.waitlisted",
+    Status.OFFERED: "registration.offered",
+    Status.CANCELLED: "registration.cancelled",
+    # Turned down by the team (or not drawn in a lottery without a waitlist).
+    Status.REJECTED: "registration.rejected",
+    # A waitlist offer left unanswered past its deadline.
+    Status.EXPIRED: "registration.offer_expired",
+}
 
 
 def lock(registration: Registration) -> Registration:
@@ -79,8 +88,8 @@ def transition(
             version=change.pk,
             fresh=True,
         )
-    if to in WEBHOOK_STATUSES and to != from_status:
-        emit_webhook(f"registration.{to}", about=registration)
+    if to in WEBHOOK_EVENTS and to != from_status:
+        emit_webhook(WEBHOOK_EVENTS[Status(to)], about=registration)
     return registration
 
 
@@ -112,6 +121,8 @@ def record_creation(
             calendar_preset=True,
         )
     status = (
-        [f"registration.{registration.status}"] if registration.status in WEBHOOK_STATUSES else []
+        [WEBHOOK_EVENTS[Status(registration.status)]]
+        if registration.status in WEBHOOK_EVENTS
+        else []
     )
     emit_webhook("registration.created", *status, about=registration)

@@ -108,6 +108,7 @@ ROWS = [
     Row("GET", "invitations/{i}/", "invitations", 200),
     Row("POST", "invitations/{i}/revoke/", "invitations", 200),
     Row("POST", "invitations/{i}/resend/", "invitations", 200),
+    Row("POST", "invitations/{i}/extend/", "invitations", 200, {"days": 3}),
     Row("GET", "events/{e}/survey/", "surveys", 200),
     Row("GET", "events/{e}/survey/responses/", "surveys", 200),
     Row("GET", "events/{e}/survey/results/", "surveys", 200),

@@ -168,3 +168,38 @@ def test_a_call_s_submissions_and_a_segment_s_members_are_listed(world, full):
     everyone = Segment.objects.create(team=world.team, name="Everyone", definition=[])
     members = full.get(f"/api/v1/segments/{everyone.pk}/members/").json()["results"]
     assert [m["email"] for m in members] == [world.attendee.email]
+
+
+def test_extending_an_invitation_gives_its_link_more_days_as_the_page_does(world, full):
+    url = f"/api/v1/invitations/{world.invitation.pk}/extend/"
+    Invitation.objects.filter(pk=world.invitation.pk).update(
+        status=Invitation.Status.EXPIRED, seat_held=False
+    )
+    extended = full.post(url, {"days": 1}, content_type=JSON)
+    assert extended.status_code == 200
+    body = extended.json()
+    assert body["status"] == "pending"
+    world.invitation.refresh_from_db()
+    assert world.invitation.status == Invitation.Status.PENDING
+    assert body["expires_at"] == world.invitation.expires_at.isoformat().replace("+00:00", "Z")
+    assert world.invitation.expires_at <= world.session.starts_at  # never past the start
+
+
+@pytest.mark.parametrize(("body", "status"), [({"days": 0}, 400), ({"days": "soon"}, 400)])
+def test_a_bad_extension_is_refused_and_the_invitation_is_unchanged(world, full, body, status):
+    before = Invitation.objects.values().get(pk=world.invitation.pk)
+    response = full.post(
+        f"/api/v1/invitations/{world.invitation.pk}/extend/", body, content_type=JSON
+    )
+    assert response.status_code == status
+    assert response["Content-Type"] == "application/problem+json"
+    assert Invitation.objects.values().get(pk=world.invitation.pk) == before
+
+
+def test_a_revoked_invitation_cannot_be_extended(world, full):
+    url = f"/api/v1/invitations/{world.invitation.pk}/"
+    assert full.post(url + "revoke/", content_type=JSON).status_code == 200
+    refused = full.post(url + "extend/", content_type=JSON)
+    assert refused.status_code == 422
+    assert "pending or expired" in refused.json()["detail"]
+    assert Invitation.objects.get(pk=world.invitation.pk).status == Invitation.Status.REVOKED

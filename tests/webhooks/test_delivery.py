@@ -13,7 +13,15 @@ from kombu.exceptions import OperationalError
 from events.invite_parsing import Row
 from events.models import Notification, SurveyRecipient, WebhookEndpoint, WebhookMessage
 from events.outbox import tasks
-from events.services import attendance, invitations, open_calls, scheduling, surveys
+from events.services import (
+    attendance,
+    invitations,
+    open_calls,
+    review,
+    scheduling,
+    surveys,
+    waitlist,
+)
 from events.services import webhooks as service
 from events.services.registration import cancel, register
 from tests.celery_worker import wait_for
@@ -70,7 +78,10 @@ def test_every_event_type_arrives_signed(loopback, receiver, worker, team, owner
     seat = register(user=ada, session=session)  # created, confirmed
     attendance.check_in(registration=seat, actor=owner)  # checked in
     register(user=bob, session=session)  # created, waitlisted
+    carol = register(user=UserFactory(), session=session)  # created, waitlisted
+    review.reject(registration=carol, actor=owner)  # rejected
     cancel(registration=seat, actor=ada)  # cancelled; bob is offered the seat
+    waitlist.expire_offers(now=timezone.now() + timedelta(days=1))  # bob's offer expired
     scheduling.update_session(session=session, actor=owner, location="Room 2")  # changed
     later = SessionFactory(event=event, capacity=5)
     yes, no = invitations.create_batch(
@@ -99,6 +110,8 @@ def test_every_event_type_arrives_signed(loopback, receiver, worker, team, owner
     assert {p["type"] for p in payloads} == expected
     by_type = {p["type"]: p["data"] for p in payloads}
     assert by_type["registration.offered"]["attendee"]["id"] == bob.pk
+    assert by_type["registration.offer_expired"]["attendee"]["id"] == bob.pk
+    assert by_type["registration.rejected"]["registration"]["id"] == carol.pk
     assert by_type["session.changed"]["session"]["location"] == "Room 2"
     assert by_type["invitation.declined"]["invitation"]["status"] == "declined"
     assert by_type["submission.confirmed"]["submitter"] == {"email": "pool@example.com"}

@@ -126,3 +126,65 @@ def test_a_closed_port_is_unreachable_not_an_error(loopback, receiver):
 
     with pytest.raises(http.Unreachable, match="Could not connect"):
         http.post(receiver.url, b"{}", {})
+
+
+@pytest.fixture
+def stalling_resolver(monkeypatch):
+    """A DNS server that never answers for `stalls.example`. No real resolver can be made to
+    stall from a test (we cannot start a DNS server the system resolver would ask), so the
+    stall is put at the socket.getaddrinfo boundary, the call a real stall would block in:
+    it sleeps (up to 30 s) instead of answering. Every other name resolves as usual."""
+    import socket
+    import threading
+
+    real = socket.getaddrinfo
+    never = threading.Event()
+
+    def getaddrinfo(host, *args, **kwargs):
+        if host == "stalls.example":
+            never.wait(30)
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    yield
+    never.set()  # let the stalled lookups end
+
+
+def test_a_resolver_that_never_answers_is_given_up_at_the_timeout(stalling_resolver):
+    started = time.monotonic()
+
+    with pytest.raises(http.Unreachable, match=r"Could not resolve stalls\.example within"):
+        http.post("https://stalls.example/hook", b"{}", {}, timeout=1)
+
+    assert time.monotonic() - started < 1.5
+
+
+def test_stalled_lookups_do_not_stop_the_next_delivery(stalling_resolver, loopback, receiver):
+    started = time.monotonic()
+    for _ in range(3):
+        with pytest.raises(http.Unreachable):
+            http.post("https://stalls.example/hook", b"{}", {}, timeout=0.2)
+    assert time.monotonic() - started < 1.5
+
+    assert http.post(receiver.url, b"{}", {}, timeout=2).status == 204
+
+
+def test_resolving_and_sending_share_one_deadline(stalling_resolver, monkeypatch, loopback):
+    """A slow answer (0.8 s of a 1 s timeout) leaves the rest of the time to the POST."""
+    import socket
+
+    stalled = socket.getaddrinfo
+
+    def slow_but_answers(host, *args, **kwargs):
+        if host == "slow-dns.example":
+            time.sleep(0.8)
+            host = "127.0.0.1"
+        return stalled(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", slow_but_answers)
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # accepts, never answers
+        port = silent.getsockname()[1]
+        started = time.monotonic()
+        with pytest.raises(http.Unreachable):
+            http.post(f"http://slow-dns.example:{port}/", b"{}", {}, timeout=1)
+        assert time.monotonic() - started < 1.5

@@ -7,7 +7,7 @@ from rest_framework.response import Response
 
 from ...models import OpenCall, Segment, Submission
 from ...services import open_calls, segments
-from ..http import api, page_of, paginate, query
+from ..http import SYNC_ORDER, api, page_of, paginate, query, synced
 from ..permissions import get_of_team_or_404, of_team, token_of
 from ..serializers import (
     CallSerializer,
@@ -17,6 +17,7 @@ from ..serializers import (
     ReviewWriteSerializer,
     SegmentSerializer,
     SubmissionSerializer,
+    SyncQuery,
 )
 from .events import IDEMPOTENCY
 
@@ -26,13 +27,15 @@ TAGS = ["calls"]
 @extend_schema(
     tags=TAGS,
     summary="List the team's open calls",
-    parameters=[PageQuery],
+    description="Oldest change first; with `updated_since`, those changed since.",
+    parameters=[SyncQuery],
     responses=page_of(CallSerializer),
 )
 @api(["GET"], "calls")
 def calls(request):
-    query(request, PageQuery)
-    return paginate(request, of_team(request, OpenCall.objects.all()), CallSerializer)
+    filters = query(request, SyncQuery)
+    found, ordering = synced(of_team(request, OpenCall.objects.all()), filters, SYNC_ORDER)
+    return paginate(request, found, CallSerializer, ordering=ordering)
 
 
 @extend_schema(

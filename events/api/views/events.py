@@ -6,15 +6,15 @@ from rest_framework.response import Response
 
 from ...models import Event, Session
 from ...services import scheduling
-from ..http import api, page_of, paginate, query
+from ..http import api, page_of, paginate, query, synced
 from ..permissions import get_of_team_or_404, of_team, token_of
 from ..serializers import (
     EventQuery,
     EventSerializer,
     EventWriteSerializer,
-    PageQuery,
     SessionSerializer,
     SessionWriteSerializer,
+    SyncQuery,
 )
 
 TAGS = ["events"]
@@ -116,7 +116,9 @@ def event_cancel(request, pk: int):
     methods=["GET"],
     tags=TAGS,
     summary="List an event's sessions",
-    parameters=[PageQuery],
+    description="In start order; with `updated_since`, those changed since (seats taken "
+    "included), oldest change first.",
+    parameters=[SyncQuery],
     responses=page_of(SessionSerializer),
 )
 @extend_schema(
@@ -135,9 +137,9 @@ def event_sessions(request, pk: int):
         sent.is_valid(raise_exception=True)
         session = scheduling.create_session(event=found, actor=request.user, **sent.validated_data)
         return Response(SessionSerializer(session).data, status=status.HTTP_201_CREATED)
-    query(request, PageQuery)
-    sessions = Session.objects.filter(event=found)
-    return paginate(request, sessions, SessionSerializer, ordering=("starts_at", "id"))
+    filters = query(request, SyncQuery)
+    sessions, ordering = synced(Session.objects.filter(event=found), filters, ("starts_at", "id"))
+    return paginate(request, sessions, SessionSerializer, ordering=ordering)
 
 
 @extend_schema(methods=["GET"], tags=TAGS, summary="Read a session", responses=SessionSerializer)

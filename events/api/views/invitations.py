@@ -1,6 +1,6 @@
 """Invitations (area "invitations"): an event's invitations, a list invited in bulk with
 the page's own preview (who will be invited, who not and why; `dry_run` stops there),
-revoking and sending again."""
+revoking, sending again and extending, as the invitations page does."""
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
@@ -9,9 +9,10 @@ from rest_framework.response import Response
 from ...invite_parsing import Row
 from ...models import Event, Invitation, Session
 from ...services import invitations as service
-from ..http import api, page_of, paginate, query
+from ..http import api, page_of, paginate, query, synced
 from ..permissions import get_of_team_or_404
 from ..serializers import (
+    ExtendSerializer,
     InvitationQuery,
     InvitationSerializer,
     InviteResultSerializer,
@@ -30,6 +31,7 @@ def _invitation(request, pk: int) -> Invitation:
     methods=["GET"],
     tags=TAGS,
     summary="List an event's invitations",
+    description="Newest first; with `updated_since`, those changed since, oldest change first.",
     parameters=[InvitationQuery],
     responses=page_of(InvitationSerializer),
 )
@@ -52,7 +54,8 @@ def event_invitations(request, pk: int):
         found = Invitation.objects.filter(event=event)
         if "status" in filters:
             found = found.filter(status=filters["status"])
-        return paginate(request, found, InvitationSerializer, ordering=("created_at", "id"))
+        found, ordering = synced(found, filters, ("created_at", "id"))
+        return paginate(request, found, InvitationSerializer, ordering=ordering)
     sent = InviteSerializer(data=request.data)
     sent.is_valid(raise_exception=True)
     data = sent.validated_data
@@ -123,4 +126,21 @@ def invitation_revoke(request, pk: int):
 @api(["POST"], "invitations")
 def invitation_resend(request, pk: int):
     service.resend(invitation=_invitation(request, pk), actor=request.user)
+    return Response(InvitationSerializer(Invitation.objects.get(pk=pk)).data)
+
+
+@extend_schema(
+    tags=TAGS,
+    summary="Give a pending or expired invitation more days (a held seat is held again)",
+    parameters=[IDEMPOTENCY],
+    request=ExtendSerializer,
+    responses={200: InvitationSerializer},
+)
+@api(["POST"], "invitations")
+def invitation_extend(request, pk: int):
+    sent = ExtendSerializer(data=request.data)
+    sent.is_valid(raise_exception=True)
+    service.extend(
+        invitation=_invitation(request, pk), actor=request.user, days=sent.validated_data["days"]
+    )
     return Response(InvitationSerializer(Invitation.objects.get(pk=pk)).data)

@@ -15,10 +15,10 @@ from ..errors import Problem
 from ..http import Cursor, api, page_of, query
 from ..permissions import get_of_team_or_404
 from ..serializers import (
-    PageQuery,
     SurveyResponseSerializer,
     SurveyResultsSerializer,
     SurveySerializer,
+    SyncQuery,
 )
 
 TAGS = ["surveys"]
@@ -38,8 +38,10 @@ def survey(request, pk: int):
 @extend_schema(
     tags=TAGS,
     summary="The responses to a named survey, one per person",
-    description="An anonymous survey answers 422 `anonymous-survey`: read its results.",
-    parameters=[PageQuery],
+    description="An anonymous survey answers 422 `anonymous-survey`: read its results. "
+    "In order of the last answer (answering again moves a response to the end); with "
+    "`updated_since`, those answered or changed since.",
+    parameters=[SyncQuery],
     responses=page_of(SurveyResponseSerializer),
 )
 @api(["GET"], "surveys")
@@ -50,10 +52,13 @@ def survey_responses(request, pk: int):
             "anonymous-survey",
             _("This survey is anonymous: its answers are given only as aggregated results."),
         )
-    query(request, PageQuery)
+    filters = query(request, SyncQuery)
     recipients = SurveyRecipient.objects.filter(
         survey=found, response__isnull=False, answered_at__isnull=False
     ).select_related("user")
+    if "updated_since" in filters:
+        # answered_at is the last answer's time: answering again updates the response.
+        recipients = recipients.filter(answered_at__gte=filters["updated_since"])
     paginator = Cursor()
     paginator.ordering = ("answered_at", "id")
     page = paginator.paginate_queryset(recipients, request)
