@@ -8,7 +8,7 @@ from typing import Any
 
 import environ
 
-from config import queues
+from config import logs, queues
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"  # runtime files of a local run: SQLite file, broker folders
@@ -103,6 +103,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every line written while a request is handled carries its id (config/logs.py).
+    "config.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "config.security.SecurityHeadersMiddleware",
     # Before anything reads the session cookie or a parameter: a NUL byte is a 400 here.
@@ -358,13 +360,11 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[SITE_URL])
 
-# LOGGING
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-}
+# LOGGING (config/logs.py)
+# Readable text by default; LOG_FORMAT=json writes one JSON object per line (time, level,
+# logger, message, request id, user id). Every line is redacted: no token, no email address.
+LOG_FORMAT = env("LOG_FORMAT", default="text")
+LOGGING = logs.logging_config(log_format=LOG_FORMAT, level=env("LOG_LEVEL", default="INFO"))
 
 # PROXIES
 # How many reverse proxies in front of the web processes append to X-Forwarded-For. Rate
