@@ -55,7 +55,7 @@ _PATH_TOKEN = re.compile(
     re.MULTILINE,
 )
 _QUERY_SECRET = re.compile(
-    r"(?P<key>[?&;](?:token|key|code|secret|signature|sig|password|api_key|access_token)=)"
+    r"(?P<key>(?<![\w-])(?:token|key|code|secret|signature|sig|password|api_key|access_token)=)"
     r"[^&\s#\"'<>]+",
     re.IGNORECASE,
 )
@@ -65,7 +65,10 @@ _EMAIL = re.compile(r"[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 
 
 def redact(text: str) -> str:
-    """`text` with every secret and email address replaced."""
+    """`text` with every secret and email address replaced, and the current request's own
+    token wherever it appears (an error message may quote it without its path)."""
+    for secret in request_secrets():
+        text = text.replace(secret, REDACTED)
     text = _PATH_TOKEN.sub(lambda m: m["lead"] + m["path"] + REDACTED, text)
     text = _QUERY_SECRET.sub(lambda m: m["key"] + REDACTED, text)
     text = _AUTHORIZATION.sub(lambda m: f"{m['scheme']} {REDACTED}", text)
@@ -80,6 +83,19 @@ _request: contextvars.ContextVar[Any] = contextvars.ContextVar("request", defaul
 _task: contextvars.ContextVar[tuple[str, str] | None] = contextvars.ContextVar("task", default=None)
 
 _SANE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+SECRET_PARAMS = ("token", "key")
+
+
+def request_secrets() -> list[str]:
+    """The secrets in the current request's URL (its `token` or `key`), once it is resolved."""
+    request = _request.get()
+    match = getattr(request, "resolver_match", None) if request is not None else None
+    if match is None:
+        return []
+    found = (match.kwargs.get(name) for name in SECRET_PARAMS)
+    return [value for value in found if isinstance(value, str) and len(value) >= 6]
 
 
 def new_request_id() -> str:

@@ -132,3 +132,13 @@ def test_log_format_is_text_or_json():
     assert logs.formatter_class("json") is logs.JsonFormatter
     with pytest.raises(ValueError, match="LOG_FORMAT"):
         logs.logging_config(log_format="yaml", level="INFO")
+
+
+def test_django_request_and_server_lines_go_through_our_formatter():
+    """runserver's access lines (django.server) and Django's request lines have no handler of
+    their own: they reach the root's, whose formatter redacts."""
+    for name in ("django", "django.request", "django.server"):
+        logger = logging.getLogger(name)
+        assert logger.handlers == [] and logger.propagate, name
+    ours = [h for h in logging.getLogger().handlers if isinstance(h.formatter, logs.TextFormatter)]
+    assert len(ours) == 1

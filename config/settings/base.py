@@ -366,6 +366,17 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[SITE_URL])
 LOG_FORMAT = env("LOG_FORMAT", default="text")
 LOGGING = logs.logging_config(log_format=LOG_FORMAT, level=env("LOG_LEVEL", default="INFO"))
 
+# SENTRY (config/sentry.py): errors of the web and the workers, personal data scrubbed.
+SENTRY_DSN = env("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from config import sentry
+
+    sentry.init(
+        dsn=SENTRY_DSN,
+        environment=env("SENTRY_ENVIRONMENT", default="production"),
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+    )
+
 # PROXIES
 # How many reverse proxies in front of the web processes append to X-Forwarded-For. Rate
 # limits count per client address: behind a proxy, REMOTE_ADDR is the proxy's for everyone.
