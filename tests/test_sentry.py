@@ -4,7 +4,6 @@ and what arrives is read back."""
 
 import gzip
 import json
-import os
 import subprocess
 import sys
 import textwrap
