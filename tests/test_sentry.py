@@ -4,6 +4,7 @@ and what arrives is read back."""
 
 import gzip
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -113,7 +114,7 @@ def test_errors_reach_sentry_without_tokens_or_email_addresses():
     server = ThreadingHTTPServer(("127.0.0.1", 0), Ingest)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("SENTRY_")}
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SENTRY_")}
         env.update(
             DJANGO_SETTINGS_MODULE="config.settings.test",
             SENTRY_DSN=f"http://publickey@127.0.0.1:{server.server_port}/1",
