@@ -21,6 +21,7 @@ import json
 import logging
 import os
 import re
+import threading
 import uuid
 from typing import Any
 
@@ -154,25 +155,39 @@ def end_of_request(**kwargs) -> None:
 # --- Celery: the request id travels in a task header ------------------------------------------
 
 HEADER = "request_id"
+USER_HEADER = "request_user_id"
+_task_user: contextvars.ContextVar[int | None] = contextvars.ContextVar("task_user", default=None)
+_outer = threading.local()  # what a task run inside a request (eagerly) found, to put back
 
 
 def on_publish(headers: dict[str, Any] | None = None, **kwargs) -> None:
-    """before_task_publish: the current request id goes with the task."""
+    """before_task_publish: the current request id (and user id) go with the task."""
     rid = request_id.get()
     if rid and headers is not None:
         headers.setdefault(HEADER, rid)
+        if (uid := user_id()) is not None:
+            headers.setdefault(USER_HEADER, uid)
 
 
 def on_task_start(task_id: str = "", task: Any = None, **kwargs) -> None:
     """task_prerun: the task's lines carry the request id it came with (or its own id)."""
+    stack = _outer.__dict__.setdefault("stack", [])
+    stack.append((request_id.get(), _request.get(), _task.get(), _task_user.get()))
     rid = getattr(task.request, HEADER, None) if task is not None else None
+    uid = getattr(task.request, USER_HEADER, None) if task is not None else None
     request_id.set(rid if isinstance(rid, str) and _SANE_ID.fullmatch(rid) else task_id)
+    _request.set(None)
     _task.set((getattr(task, "name", ""), task_id))
+    _task_user.set(uid if isinstance(uid, int) else None)
 
 
 def on_task_end(**kwargs) -> None:
-    request_id.set("")
-    _task.set(None)
+    stack = _outer.__dict__.get("stack") or [("", None, None, None)]
+    rid, request, task, uid = stack.pop()
+    request_id.set(rid)
+    _request.set(request)
+    _task.set(task)
+    _task_user.set(uid)
 
 
 # --- formatters ------------------------------------------------------------------------------
@@ -182,7 +197,7 @@ def context() -> dict[str, Any]:
     fields: dict[str, Any] = {}
     if rid := request_id.get():
         fields["request_id"] = rid
-    if (uid := user_id()) is not None:
+    if (uid := user_id()) is not None or (uid := _task_user.get()) is not None:
         fields["user_id"] = uid
     if task := _task.get():
         fields["task"], fields["task_id"] = task

@@ -142,3 +142,24 @@ def test_django_request_and_server_lines_go_through_our_formatter():
         assert logger.handlers == [] and logger.propagate, name
     ours = [h for h in logging.getLogger().handlers if isinstance(h.formatter, logs.TextFormatter)]
     assert len(ours) == 1
+
+
+def test_the_request_id_goes_with_a_task_and_comes_back_after_one_run_in_the_request():
+    from config.celery import app
+
+    seen: list[str] = []
+
+    @app.task(name="tests.test_logs.probe")
+    def probe() -> None:
+        seen.append(logs.request_id.get())
+
+    outer = logs.request_id.set("outer-1")
+    try:
+        headers: dict = {}
+        logs.on_publish(headers=headers)
+        assert headers == {"request_id": "outer-1"}
+        result = probe.apply()  # eagerly, inside "the request"
+        assert seen == [result.id]
+        assert logs.request_id.get() == "outer-1"
+    finally:
+        logs.request_id.reset(outer)
