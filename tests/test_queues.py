@@ -4,6 +4,7 @@ and all of it, when the server answers again."""
 
 import threading
 import time
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -14,11 +15,28 @@ from config import queues
 from config.celery import app
 from events.models import Invitation, Notification, Registration
 from events.services.registration import register
+from events.services.webhooks import create_endpoint
 from events.tasks import expire_invitations, fill_session
 from tests.celery_worker import wait_for
-from tests.factories import InvitationFactory, RegistrationFactory, SessionFactory, UserFactory
+from tests.factories import (
+    InvitationFactory,
+    OrganizerFactory,
+    RegistrationFactory,
+    SessionFactory,
+    UserFactory,
+)
 from tests.notifications.smtp import ScriptedSMTPServer
+from tests.webhooks.receiver import Receiver
 from tests.workers import worker_env, worker_process
+
+
+@contextmanager
+def running(receiver: Receiver):
+    receiver.start()
+    try:
+        yield receiver
+    finally:
+        receiver.stop()
 
 
 def ours(name: str) -> bool:
@@ -66,18 +84,30 @@ def test_tasks_are_published_to_their_queue():
 @pytest.mark.redis
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_a_stalled_smtp_server_holds_up_mail_and_nothing_else(tmp_path):
+def test_a_stalled_smtp_server_holds_up_mail_and_nothing_else(tmp_path, settings):
     app.control.purge()
     Status = Notification.Status
-    with ScriptedSMTPServer() as smtp:
+    settings.WEBHOOKS_ALLOW_PRIVATE = True  # the receiver is on this machine
+    with ScriptedSMTPServer() as smtp, running(Receiver()) as receiver:
         mailbox = smtp.mailbox
         mailbox.hold = threading.Event()  # every message waits at DATA until it is set
-        env = worker_env(EMAIL_URL=f"smtp://127.0.0.1:{smtp.port}", EMAIL_TIMEOUT="60")
+        env = worker_env(
+            EMAIL_URL=f"smtp://127.0.0.1:{smtp.port}",
+            EMAIL_TIMEOUT="60",
+            WEBHOOKS_ALLOW_PRIVATE="true",
+        )
         with (
             worker_process(["mail"], tmp_path / "mail.log", env=env),
             worker_process(["default", "hooks", "sweeps"], tmp_path / "rest.log", env=env),
         ):
-            session = SessionFactory(capacity=5)
+            owner = OrganizerFactory()
+            session = SessionFactory(capacity=5, event__organizer=owner)
+            create_endpoint(
+                team=owner.memberships.get().team,
+                actor=owner,
+                url=receiver.url,
+                event_types=["registration.confirmed"],
+            )
             first = UserFactory()
             register(user=first, session=session)
             assert mailbox.arrived.wait(30), "the first confirmation never reached the server"
@@ -102,6 +132,8 @@ def test_a_stalled_smtp_server_holds_up_mail_and_nothing_else(tmp_path):
                 )
 
             wait_for(swept, timeout=20)
+            # Webhooks (their own queue) leave too: one per sign-up.
+            wait_for(lambda: len(receiver.requests) == 4, timeout=20)
             assert mailbox.messages == []
             assert Notification.objects.filter(status=Status.SENT).count() == 0
 

@@ -27,7 +27,8 @@ def database_url() -> str:
 def worker_env(**extra: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
-        DJANGO_SETTINGS_MODULE="config.settings.local",
+        DJANGO_SETTINGS_MODULE="tests.worker_settings",
+        TEST_CACHE_PREFIX=settings.CACHES["default"].get("KEY_PREFIX", ""),
         DJANGO_DEBUG="false",
         DATABASE_URL=database_url(),
         REDIS_URL=settings.REDIS_URL,
