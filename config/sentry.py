@@ -30,9 +30,10 @@ def scrub(event: dict[str, Any], hint: dict[str, Any] | None = None) -> dict[str
     """before_send (and before_send_transaction): the event with every secret and email
     replaced, its user reduced to an id."""
     event = _scrubbed(event)
-    user_id = logs.user_id()
+    context = logs.context()  # the request's, or in a worker the task's and its request's
+    user_id = context.get("user_id")
     event["user"] = {"id": str(user_id)} if user_id is not None else {}
-    if request_id := logs.request_id.get():
+    if request_id := context.get("request_id"):
         event.setdefault("tags", {})["request_id"] = request_id
     return event
 
