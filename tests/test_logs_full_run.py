@@ -57,6 +57,7 @@ def gunicorn(port: int, log: Path, *, env: dict[str, str]):
         "config.wsgi",
         f"--bind=127.0.0.1:{port}",
         "--workers=1",
+        "--no-control-socket",  # several test runs on one machine
         f"--access-logformat={ACCESS_FORMAT}",
     ]
     with log.open("wb") as out:

@@ -1,6 +1,5 @@
 """Tests: the same services as configured (DATABASE_URL / REDIS_URL), fast hashing, no real mail."""
 
-import os
 import uuid
 
 from config import queues
@@ -18,8 +17,8 @@ STORAGES = {
 
 # Tasks sent by tests go to queues of this run only, so a worker started by one test never
 # picks up messages left by an earlier run; with no Redis, an in-memory broker. (A worker
-# process a test starts is handed the run's prefix in CELERY_QUEUE_PREFIX.)
-CELERY_QUEUE_PREFIX = os.environ.get("CELERY_QUEUE_PREFIX") or f"test-{uuid.uuid4().hex[:12]}-"
+# process a test starts is handed the run's prefix: tests/workers.py.)
+CELERY_QUEUE_PREFIX = f"test-{uuid.uuid4().hex[:12]}-"
 CELERY_TASK_QUEUES = queues.declared(CELERY_QUEUE_PREFIX)
 CELERY_TASK_DEFAULT_QUEUE = f"{CELERY_QUEUE_PREFIX}default"
 CELERY_TASK_ROUTES = queues.routes(CELERY_QUEUE_PREFIX)
