@@ -38,5 +38,10 @@ task_postrun.connect(logs.on_task_end)
 
 @setup_logging.connect
 def use_django_logging(**kwargs) -> None:
-    """With a receiver here, Celery configures no logging of its own: the worker's lines go
-    through settings.LOGGING (LOG_FORMAT, LOG_LEVEL, redaction) like the web's."""
+    """With a receiver here, Celery configures no logging of its own: the worker's and beat's
+    lines go through settings.LOGGING (LOG_FORMAT, LOG_LEVEL, redaction) like the web's,
+    configured now (beat never sets Django up)."""
+    from django.conf import settings
+    from django.utils.log import configure_logging
+
+    configure_logging(settings.LOGGING_CONFIG, settings.LOGGING)
