@@ -3,7 +3,9 @@
 import os
 
 from celery import Celery
-from celery.signals import task_postrun, task_prerun
+from celery.signals import before_task_publish, setup_logging, task_postrun, task_prerun
+
+from config import logs
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
@@ -25,3 +27,21 @@ def close_old_connections(**kwargs) -> None:
     for connection in connections.all(initialized_only=True):
         if not connection.in_atomic_block:
             connection.close_if_unusable_or_obsolete()
+
+
+# Logs (config/logs.py): the request id goes with every task published and comes back in the
+# worker; Django's LOGGING is the one configuration (Celery leaves the root logger alone).
+before_task_publish.connect(logs.on_publish)
+task_prerun.connect(logs.on_task_start)
+task_postrun.connect(logs.on_task_end)
+
+
+@setup_logging.connect
+def use_django_logging(**kwargs) -> None:
+    """With a receiver here, Celery configures no logging of its own: the worker's and beat's
+    lines go through settings.LOGGING (LOG_FORMAT, LOG_LEVEL, redaction) like the web's,
+    configured now (beat never sets Django up)."""
+    from django.conf import settings
+    from django.utils.log import configure_logging
+
+    configure_logging(settings.LOGGING_CONFIG, settings.LOGGING)

@@ -9,6 +9,8 @@ from typing import Any
 
 import environ
 
+from config import logs, queues
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"  # runtime files of a local run: SQLite file, broker folders
 
@@ -103,6 +105,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every line written while a request is handled carries its id (config/logs.py).
+    "config.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "config.security.SecurityHeadersMiddleware",
     # Before anything reads the session cookie or a parameter: a NUL byte is a 400 here.
@@ -289,6 +293,12 @@ else:
     }
     for _folder in ("queue", "control"):
         (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
+# QUEUES (config/queues.py): mail, hooks, sweeps, default. CELERY_QUEUE_PREFIX puts them under
+# a prefix (two deployments on one Redis database; each test run has its own).
+CELERY_QUEUE_PREFIX = env("CELERY_QUEUE_PREFIX", default="")
+CELERY_TASK_QUEUES = queues.declared(CELERY_QUEUE_PREFIX)
+CELERY_TASK_DEFAULT_QUEUE = f"{CELERY_QUEUE_PREFIX}default"
+CELERY_TASK_ROUTES = queues.routes(CELERY_QUEUE_PREFIX)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -374,13 +384,22 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[SITE_URL])
 
-# LOGGING
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-}
+# LOGGING (config/logs.py)
+# Readable text by default; LOG_FORMAT=json writes one JSON object per line (time, level,
+# logger, message, request id, user id). Every line is redacted: no token, no email address.
+LOG_FORMAT = env("LOG_FORMAT", default="text")
+LOGGING = logs.logging_config(log_format=LOG_FORMAT, level=env("LOG_LEVEL", default="INFO"))
+
+# SENTRY (config/sentry.py): errors of the web and the workers, personal data scrubbed.
+SENTRY_DSN = env("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from config import sentry
+
+    sentry.init(
+        dsn=SENTRY_DSN,
+        environment=env("SENTRY_ENVIRONMENT", default="production"),
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+    )
 
 # PROXIES
 # How many reverse proxies in front of the web processes append to X-Forwarded-For. Rate

@@ -2,6 +2,8 @@
 
 import uuid
 
+from config import queues
+
 from .base import *  # noqa: F403
 
 SECRET_KEY = "test-secret-key-that-is-long-enough-and-not-for-any-real-deployment-0123456789"  # noqa: S105
@@ -13,8 +15,12 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
-# Tasks sent by tests go to a queue of this run only, so a worker started by one test never
-# picks up messages left by an earlier run; with no Redis, an in-memory broker.
-CELERY_TASK_DEFAULT_QUEUE = f"test-{uuid.uuid4().hex[:12]}"
+# Tasks sent by tests go to queues of this run only, so a worker started by one test never
+# picks up messages left by an earlier run; with no Redis, an in-memory broker. (A worker
+# process a test starts is handed the run's prefix: tests/workers.py.)
+CELERY_QUEUE_PREFIX = f"test-{uuid.uuid4().hex[:12]}-"
+CELERY_TASK_QUEUES = queues.declared(CELERY_QUEUE_PREFIX)
+CELERY_TASK_DEFAULT_QUEUE = f"{CELERY_QUEUE_PREFIX}default"
+CELERY_TASK_ROUTES = queues.routes(CELERY_QUEUE_PREFIX)
 if not REDIS_URL:  # noqa: F405
     CELERY_BROKER_URL = "memory://"
