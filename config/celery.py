@@ -3,7 +3,7 @@
 import os
 
 from celery import Celery
-from celery.signals import task_postrun, task_prerun
+from celery.signals import before_task_publish, task_postrun, task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
@@ -25,3 +25,11 @@ def close_old_connections(**kwargs) -> None:
     for connection in connections.all(initialized_only=True):
         if not connection.in_atomic_block:
             connection.close_if_unusable_or_obsolete()
+
+
+@before_task_publish.connect
+def stamp_published_at(headers=None, **kwargs) -> None:
+    """When each message left, so the metrics can tell the age of a queue's oldest one."""
+    from .broker import stamp
+
+    stamp(headers)

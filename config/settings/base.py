@@ -101,6 +101,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost, so a request's time counts every other middleware (config/metrics.py).
+    "config.metrics.RequestMetrics",
     "django.middleware.security.SecurityMiddleware",
     "config.security.SecurityHeadersMiddleware",
     # Before anything reads the session cookie or a parameter: a NUL byte is a 400 here.
@@ -349,6 +351,17 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[SITE_URL])
+
+# MONITORING (config/metrics.py, config/health.py)
+# /metrics answers only when METRICS_TOKEN is set, and only to `Authorization: Bearer <it>`.
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+# /healthz/ready fails when beat's heartbeat (events.tasks.heartbeat, every minute, run by a
+# worker) is older than this, or when more than HEALTH_OUTBOX_BACKLOG emails have been owed
+# for longer than HEALTH_OUTBOX_BACKLOG_AGE seconds (a fan-out of thousands is not a backlog
+# until it has had time to leave).
+HEALTH_BEAT_MAX_AGE = env.int("HEALTH_BEAT_MAX_AGE", default=180)
+HEALTH_OUTBOX_BACKLOG = env.int("HEALTH_OUTBOX_BACKLOG", default=1000)
+HEALTH_OUTBOX_BACKLOG_AGE = env.int("HEALTH_OUTBOX_BACKLOG_AGE", default=600)
 
 # LOGGING
 LOGGING = {

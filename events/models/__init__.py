@@ -2,7 +2,7 @@ from .api import ApiToken, IdempotentRequest
 from .contact import ContactBlock
 from .event import Event, Session, TermsAcceptance
 from .invitation import Invitation
-from .notification import Notification
+from .notification import DeliveryCount, Notification
 from .open_call import CallQuota, CallRule, OpenCall, PoolTag, Review, Submission
 from .panel import Draw, PanelAttribute, PanelMember, Segment
 from .questionnaire import Answer, Choice, Question, Questionnaire, Response
@@ -19,6 +19,7 @@ __all__ = [
     "CallRule",
     "Choice",
     "ContactBlock",
+    "DeliveryCount",
     "Draw",
     "Event",
     "IdempotentRequest",
