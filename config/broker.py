@@ -34,14 +34,19 @@ def queue_names() -> list[str]:
     """The queues the configuration routes tasks to, and the known ones."""
     conf = current_app.conf
     names = {conf.task_default_queue, *KNOWN_QUEUES}
-    for queue in conf.task_queues or ():
-        names.add(queue.name)
-    routes = conf.task_routes or {}
-    for route in routes.values() if isinstance(routes, dict) else ():
-        if isinstance(route, dict) and route.get("queue"):
-            queue = route["queue"]
-            names.add(queue if isinstance(queue, str) else queue.name)
+    queues = conf.task_queues or ()
+    names.update(queues if isinstance(queues, dict) else (_name(q) for q in queues))
+    # task_routes: a mapping, or a sequence of mappings and routers (functions: not read).
+    routes = conf.task_routes or ()
+    for table in [routes] if isinstance(routes, dict) else routes:
+        for route in table.values() if isinstance(table, dict) else ():
+            if isinstance(route, dict) and route.get("queue"):
+                names.add(_name(route["queue"]))
     return sorted(name for name in names if name)
+
+
+def _name(queue: Any) -> str:
+    return queue if isinstance(queue, str) else getattr(queue, "name", "")
 
 
 _clients: dict[str, redis.Redis] = {}

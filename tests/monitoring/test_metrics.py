@@ -281,3 +281,19 @@ def test_a_scrape_asks_the_same_queries_at_5_and_200_rows():
 
     assert at_5 == at_200
     assert at_5 <= 4
+
+
+def test_the_queues_watched_are_the_four_known_and_every_routed_one():
+    saved = app.conf.task_routes, app.conf.task_queues
+    app.conf.update(
+        task_routes=[{"events.outbox.tasks.*": {"queue": "mail-eu"}}],
+        task_queues=None,
+    )
+    try:
+        names = broker.queue_names()
+    finally:
+        app.conf.update(task_routes=saved[0], task_queues=saved[1])
+
+    assert {"mail", "hooks", "sweeps", "default", "mail-eu", app.conf.task_default_queue} <= set(
+        names
+    )
