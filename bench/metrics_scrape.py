@@ -61,6 +61,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--runs", type=int, default=40, help="timed requests of each")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
     parser.add_argument("--target-ms", type=float, default=TARGET_MS, help="scrape, median")
+    parser.add_argument(
+        "--explain", action="store_true", help="print EXPLAIN ANALYZE of the scrape's queries"
+    )
     parser.add_argument("--pg-host", default=os.environ.get("BENCH_PG_HOST", "127.0.0.1"))
     parser.add_argument("--pg-port", type=int, default=int(os.environ.get("BENCH_PG_PORT", 5432)))
     parser.add_argument("--pg-user", default=os.environ.get("BENCH_PG_USER", "postgres"))
@@ -207,6 +210,64 @@ def count_queries() -> int:
     return len(queries)
 
 
+def parts(runs: int = 15) -> dict[str, float]:
+    """Each part of a scrape timed alone in this process (median, seconds): where the time
+    goes."""
+    from config import metrics
+    from events.outbox import counts
+
+    def outbox_only():
+        # The owed rows' aggregate alone (outbox_metrics also reads the totals).
+        from django.db.models import Count, Min
+
+        from config.health import OWED
+        from events.models import Notification
+
+        return list(
+            Notification.objects.filter(status__in=OWED)
+            .values("kind")
+            .annotate(n=Count("kind"), oldest=Min("created_at"))
+            .order_by()
+        )
+
+    steps = {
+        "owed rows per kind": outbox_only,
+        "delivery totals": counts.totals,
+        "registrations per state": lambda: list(metrics.registration_metrics()),
+        "queues (Redis)": lambda: list(metrics.queue_metrics()),
+        "heartbeat (cache)": lambda: list(metrics.heartbeat_metrics()),
+        "whole exposition": metrics.render,
+    }
+    found = {}
+    for label, step in steps.items():
+        step()
+        times = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            step()
+            times.append(time.perf_counter() - started)
+        found[label] = statistics.median(times)
+    return found
+
+
+def explain() -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        parts(runs=1)
+    seen = set()
+    for query in queries.captured_queries:
+        sql = query["sql"]
+        if sql in seen or not sql.startswith("SELECT"):
+            continue
+        seen.add(sql)
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
+            print(sql)
+            print("\n".join(f"    {row[0]}" for row in cursor.fetchall()))
+
+
 def fetch(base_url: str, path: str, token: str | None = None) -> tuple[float, bytes]:
     request = urllib.request.Request(base_url + path)  # noqa: S310 - loopback URL we built
     if token:
@@ -313,6 +374,9 @@ def run(args: argparse.Namespace) -> int:
                 fill_queue(args)
                 seeded_at = time.perf_counter()
                 queries = count_queries()
+                breakdown = parts()
+                if args.explain:
+                    explain()
                 from django.db import connections
 
                 connections.close_all()
@@ -336,6 +400,10 @@ def run(args: argparse.Namespace) -> int:
                 print(
                     f"setup: database + migrations {migrated - began:.1f} s, rows"
                     f" {seeded_at - migrated:.1f} s; queries per scrape: {queries}"
+                )
+                print(
+                    "in process, median of each part: "
+                    + ", ".join(f"{label} {ms(t)}" for label, t in breakdown.items())
                 )
                 sys.stdout.flush()
                 return measure(args, base_url, seeded, server, log_path)
