@@ -38,7 +38,7 @@ from prometheus_client import (
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from events.models import Notification, Registration
+from events.models import Notification, Registration, WebhookMessage
 from events.outbox import counts
 
 from . import broker, health
@@ -116,6 +116,21 @@ def outbox_metrics() -> Iterable[Metric]:
         oldest.add_metric([kind], max(0.0, age))
     yield owed
     yield oldest
+    # The webhook channel's backlog, through the partial index webhook_owed.
+    owed_hooks = [WebhookMessage.Status.PENDING, WebhookMessage.Status.SENDING]
+    hooks = WebhookMessage.objects.filter(status__in=owed_hooks).aggregate(
+        n=Count("created_at"), oldest=Min("created_at")
+    )
+    yield GaugeMetricFamily(
+        "feedback_webhooks_pending_messages",
+        "Webhook messages owed and not yet delivered.",
+        value=hooks["n"],
+    )
+    yield GaugeMetricFamily(
+        "feedback_webhooks_oldest_pending_age_seconds",
+        "Age of the oldest webhook message still owed (0 when none is).",
+        value=max(0.0, (now - hooks["oldest"]).total_seconds()) if hooks["n"] else 0.0,
+    )
     totals = counts.totals()
     for outcome, help_text in (
         ("sent", "Emails the outbox's delivery sent."),
@@ -127,9 +142,7 @@ def outbox_metrics() -> Iterable[Metric]:
         ),
         ("skipped", "Emails not sent because their news went stale or the address opted out."),
     ):
-        family = CounterMetricFamily(f"feedback_emails_{outcome}", help_text)
-        family.add_metric([], totals[outcome])
-        yield family
+        yield CounterMetricFamily(f"feedback_emails_{outcome}", help_text, value=totals[outcome])
 
 
 def registration_metrics() -> Iterable[Metric]:

@@ -16,10 +16,16 @@ from django.utils import timezone
 
 from config import broker
 from config.celery import app
-from events.models import Notification, Registration
+from events.models import Notification, Registration, WebhookEndpoint, WebhookMessage
 from events.outbox import delivery
 from events.services.registration import register
-from tests.factories import RegistrationFactory, SessionFactory, UserFactory
+from tests.factories import (
+    EventFactory,
+    RegistrationFactory,
+    SessionFactory,
+    TeamFactory,
+    UserFactory,
+)
 from tests.monitoring.helpers import TOKEN, scrape, value, value_or_zero
 from tests.notifications.conftest import point_django_at
 from tests.notifications.smtp import ScriptedSMTPServer
@@ -101,6 +107,26 @@ def test_the_outbox_shows_what_is_owed_per_kind_and_the_oldest_age():
     assert 600 <= value(samples, oldest, kind="confirmed") < 660
     assert 30 <= value(samples, oldest, kind="reminder") < 90
     assert value(samples, oldest, kind="survey") == 0
+
+
+def test_the_webhook_backlog_shows_what_is_owed_and_the_oldest_age():
+    team = TeamFactory()
+    WebhookEndpoint.objects.create(
+        team=team, url="https://hooks.example.com/", event_types=["registration.created"]
+    )
+    session = SessionFactory(event=EventFactory(team=team), capacity=5)
+    for _ in range(3):
+        register(user=UserFactory(), session=session)  # each owes registration.created
+    first, _, last = WebhookMessage.objects.order_by("pk")
+    WebhookMessage.objects.filter(pk=first.pk).update(
+        created_at=timezone.now() - timedelta(minutes=5)
+    )
+    WebhookMessage.objects.filter(pk=last.pk).update(status=WebhookMessage.Status.SENT)
+
+    samples = scrape()
+
+    assert value(samples, "feedback_webhooks_pending_messages") == 2
+    assert 300 <= value(samples, "feedback_webhooks_oldest_pending_age_seconds") < 360
 
 
 def deliver_in_another_process(ids: list[int]) -> int:
