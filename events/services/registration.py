@@ -208,7 +208,9 @@ def register(
     except ServiceError:
         metrics.sign_up("refused")
         raise
-    metrics.sign_up(registration.status)
+    # Counted once it holds: an invitation's acceptance calls this inside its own transaction.
+    status = registration.status
+    transaction.on_commit(lambda: metrics.sign_up(status))
     return registration
 
 

@@ -18,9 +18,11 @@ from config import broker
 from config.celery import app
 from events.models import Notification, Registration, WebhookEndpoint, WebhookMessage
 from events.outbox import delivery
+from events.services import invitations
 from events.services.registration import register
 from tests.factories import (
     EventFactory,
+    InvitationFactory,
     RegistrationFactory,
     SessionFactory,
     TeamFactory,
@@ -214,6 +216,24 @@ def test_sign_ups_are_counted_by_outcome(client_for):
     assert states == ["confirmed", "confirmed", "waitlisted"]
 
 
+def test_an_accepted_invitation_counts_as_a_sign_up_once_it_commits(
+    django_capture_on_commit_callbacks,
+):
+    session = SessionFactory()
+    invitation = InvitationFactory(event=session.event, email="ann@example.com")
+    ann = UserFactory(email="ann@example.com")
+    name = "feedback_sign_ups_total"
+    before = value_or_zero(scrape(), name, outcome="confirmed")
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        invitations.accept(invitation=invitation, user=ann, session=session)
+    assert value_or_zero(scrape(), name, outcome="confirmed") == before  # not yet committed
+    for callback in callbacks:
+        callback()
+
+    assert value_or_zero(scrape(), name, outcome="confirmed") == before + 1
+
+
 def test_registrations_are_counted_per_state():
     for state, n in (("confirmed", 3), ("waitlisted", 2), ("cancelled", 1)):
         for _ in range(n):
@@ -284,7 +304,8 @@ def test_requests_are_counted_and_timed_by_view_never_by_path():
     unresolved = {"view": "<unresolved>", "method": "GET", "status": "404"}
     assert grew("feedback_http_requests_total", **unresolved) == 1
     labels = {v for _, pairs in after for _, v in pairs}
-    assert not any("secret-token" in label or str(session.event.pk) == label for label in labels)
+    # Never the path: no label carries one, nor the token in it.
+    assert not any("/" in label or "secret-token" in label for label in labels)
 
 
 def scrape_queries() -> int:
