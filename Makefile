@@ -125,3 +125,10 @@ bench-screening: $(VENV)/.installed-dev
 bench-themes: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.themes $(BENCH_THEMES_ARGS)
 	$(BIN)/python -m bench.themes_db $(BENCH_THEMES_ARGS)
+
+## bench-metrics: a /metrics scrape over 1,000,000 outbox rows on gunicorn + PostgreSQL +
+## Redis, against /healthz/live in the same run (target: median < 200 ms)
+## (BENCH_METRICS_ARGS="--rows 100000" for a quick run)
+.PHONY: bench-metrics
+bench-metrics: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.metrics_scrape $(BENCH_METRICS_ARGS)

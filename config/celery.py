@@ -45,3 +45,11 @@ def use_django_logging(**kwargs) -> None:
     from django.utils.log import configure_logging
 
     configure_logging(settings.LOGGING_CONFIG, settings.LOGGING)
+
+
+@before_task_publish.connect
+def stamp_published_at(headers=None, **kwargs) -> None:
+    """When each message left, so the metrics can tell the age of a queue's oldest one."""
+    from .broker import stamp
+
+    stamp(headers)

@@ -7,7 +7,7 @@ from accounts import views as account_views
 from events.ratelimit import by_ip, by_posted, rate_limit
 from events.views import public
 
-from . import devmail, views
+from . import devmail, metrics, views
 
 # Django's admin login has no limit of its own. Attempts count per address and per account
 # named (a guesser spreading over addresses); past the limit every attempt in that minute is
@@ -30,6 +30,9 @@ urlpatterns = [
     path("admin/login/", admin_login),  # before admin.site.urls, which has the same path
     path("admin/", admin.site.urls),
     path("healthz", views.healthz, name="healthz"),
+    path("healthz/live", views.healthz_live, name="healthz_live"),
+    path("healthz/ready", views.healthz_ready, name="healthz_ready"),
+    path("metrics", metrics.endpoint, name="metrics"),
     path("language/", account_views.set_language, name="set_language"),
     # The strings our scripts show, in the reader's language (djangojs catalogue), served
     # from here rather than a CDN.

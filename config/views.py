@@ -6,6 +6,8 @@ from django.views.decorators.http import require_GET
 
 from events.tasks import HEARTBEAT_KEY
 
+from . import health
+
 
 @never_cache
 @require_GET
@@ -26,3 +28,27 @@ def healthz(request: HttpRequest) -> JsonResponse:
         status["cache"] = f"error: {exc.__class__.__name__}"
     healthy = status["database"] == "ok" and status["cache"] == "ok"
     return JsonResponse(status, status=200 if healthy else 503)
+
+
+@never_cache
+@require_GET
+def healthz_live(request: HttpRequest) -> JsonResponse:
+    """Liveness: the process answers. No dependency is asked, so an outage of the database or
+    Redis never makes an orchestrator restart healthy processes (readiness says that)."""
+    return JsonResponse({"status": "pass"})
+
+
+@never_cache
+@require_GET
+def healthz_ready(request: HttpRequest) -> JsonResponse:
+    """Readiness: database, cache, broker, beat's heartbeat and the outbox backlog, each with
+    what it observed; 503 when one fails. `?only=database,cache` asks just those (a load
+    balancer may not want to drain the web processes for a stalled beat)."""
+    only = [name for name in request.GET.get("only", "").split(",") if name]
+    unknown = sorted(set(only) - set(health.CHECKS))
+    if unknown:
+        return JsonResponse(
+            {"status": "fail", "error": f"unknown checks: {', '.join(unknown)}"}, status=400
+        )
+    ready, body = health.readiness(only)
+    return JsonResponse(body, status=200 if ready else 503)

@@ -107,6 +107,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: every line written while a request is handled carries its id (config/logs.py).
     "config.logs.RequestIdMiddleware",
+    # Next, so a request's time counts every other middleware (config/metrics.py).
+    "config.metrics.RequestMetrics",
     "django.middleware.security.SecurityMiddleware",
     "config.security.SecurityHeadersMiddleware",
     # Before anything reads the session cookie or a parameter: a NUL byte is a 400 here.
@@ -400,6 +402,17 @@ if SENTRY_DSN:
         environment=env("SENTRY_ENVIRONMENT", default="production"),
         traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
     )
+
+# MONITORING (config/metrics.py, config/health.py)
+# /metrics answers only when METRICS_TOKEN is set, and only to `Authorization: Bearer <it>`.
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+# /healthz/ready fails when beat's heartbeat (events.tasks.heartbeat, every minute, run by a
+# worker) is older than this, or when more than HEALTH_OUTBOX_BACKLOG emails have been owed
+# for longer than HEALTH_OUTBOX_BACKLOG_AGE seconds (a fan-out of thousands is not a backlog
+# until it has had time to leave).
+HEALTH_BEAT_MAX_AGE = env.int("HEALTH_BEAT_MAX_AGE", default=180)
+HEALTH_OUTBOX_BACKLOG = env.int("HEALTH_OUTBOX_BACKLOG", default=1000)
+HEALTH_OUTBOX_BACKLOG_AGE = env.int("HEALTH_OUTBOX_BACKLOG_AGE", default=600)
 
 # PROXIES
 # How many reverse proxies in front of the web processes append to X-Forwarded-For. Rate

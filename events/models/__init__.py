@@ -3,7 +3,7 @@ from .calendar_reply import CalendarReply
 from .contact import ContactBlock
 from .event import Event, Session, TermsAcceptance
 from .invitation import Invitation
-from .notification import Notification
+from .notification import DeliveryCount, Notification
 from .open_call import CallQuota, CallRule, OpenCall, PoolTag, Review, Submission
 from .panel import Draw, PanelAttribute, PanelErasure, PanelMember, Segment
 from .questionnaire import Answer, Choice, Question, Questionnaire, Response
@@ -21,6 +21,7 @@ __all__ = [
     "CallRule",
     "Choice",
     "ContactBlock",
+    "DeliveryCount",
     "Draw",
     "Event",
     "IdempotentRequest",

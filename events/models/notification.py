@@ -91,7 +91,41 @@ class Notification(models.Model):
             models.Index(fields=["status", "created_at"]),
             models.Index(fields=["status", "next_attempt_at"]),
             models.Index(fields=["session", "recipient"]),
+            # What is still owed, per kind and oldest first: the metrics scrape and the
+            # readiness check read it on every call, and it stays as small as the backlog
+            # however many sent rows the table keeps (config/metrics.py).
+            models.Index(
+                fields=["kind", "created_at"],
+                name="notification_owed_kind",
+                condition=models.Q(status__in=["pending", "sending"]),
+            ),
         ]
 
     def __str__(self) -> str:
         return self.key
+
+
+class DeliveryCount(models.Model):
+    """How many emails the outbox's delivery has sent, failed, retried or skipped since the
+    database began: Prometheus counters that every worker process, on any machine, adds to
+    in the same transaction as the row's own change (`events.outbox.delivery`), so a scrape
+    of any web process reads the one total. A few rows per outcome (`shard`, picked by
+    process) keep workers from queueing on one row's lock."""
+
+    class Outcome(models.TextChoices):
+        SENT = "sent"
+        FAILED = "failed"
+        RETRIED = "retried"
+        SKIPPED = "skipped"
+
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    shard = models.PositiveSmallIntegerField()
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["outcome", "shard"], name="delivery_count_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.outcome}[{self.shard}]: {self.count}"

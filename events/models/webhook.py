@@ -86,6 +86,12 @@ class WebhookMessage(models.Model):
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="webhook_due"),
             models.Index(fields=["endpoint", "-created_at"], name="webhook_log"),
+            # The backlog for /metrics (config/metrics.py): only the rows still owed.
+            models.Index(
+                fields=["created_at"],
+                name="webhook_owed",
+                condition=models.Q(status__in=["pending", "sending"]),
+            ),
         ]
 
     def __str__(self) -> str:

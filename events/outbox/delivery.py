@@ -37,7 +37,7 @@ from django.utils.translation import gettext_noop
 
 from .. import ics
 from ..models.notification import Notification
-from . import rendering
+from . import counts, rendering
 from .doorbell import enqueue_on_commit
 from .registry import kinds
 
@@ -261,8 +261,8 @@ def deliver(*, notification_id: int, connection=None) -> Outcome:
         return Outcome()  # sent, being sent, failed, not due yet, or waiting its turn
     notification = load(notification_id)
     invited = _invited([notification]) if _cancels(notification) else set()
-    with LeaseKeeper(token, [notification_id]):
-        outcome = _deliver_claimed(notification, token, connection, invited=invited)
+    with LeaseKeeper(token, [notification_id]), counts.Tally() as tally:
+        outcome = _deliver_claimed(notification, token, connection, invited=invited, tally=tally)
     if notification.registration_id:
         _release_followers([notification_id])
     return outcome
@@ -351,14 +351,16 @@ def _deliver_claimed_rows(ids: list[int], token: str) -> dict[int, Outcome]:
     kinds.prefetch(rows)
     invited = _invited([n for n in rows if _cancels(n)])
     outcomes = {}
-    with LeaseKeeper(token, [n.pk for n in rows]):
+    with LeaseKeeper(token, [n.pk for n in rows]), counts.Tally() as tally:
         for notification in rows:
-            outcomes[notification.pk] = _deliver_claimed(notification, token, None, invited=invited)
+            outcomes[notification.pk] = _deliver_claimed(
+                notification, token, None, invited=invited, tally=tally
+            )
     return outcomes
 
 
 def _deliver_claimed(
-    notification: Notification, token: str, connection, *, invited: set[int]
+    notification: Notification, token: str, connection, *, invited: set[int], tally: counts.Tally
 ) -> Outcome:
     notification_id = notification.pk
     held = Notification.objects.filter(pk=notification_id, lease_token=token, status=Status.SENDING)
@@ -367,6 +369,7 @@ def _deliver_claimed(
         # Fenced on the lease: once the sweep has handed the row to another worker, ours is
         # no longer the word on it.
         if held.update(**fields):
+            tally.add(fields["status"])
             return True
         log.warning(
             "Notification %s: lease lost to another worker; not marked %s",
@@ -450,19 +453,23 @@ def requeue_due(*, now=None) -> list[int]:
     lapsed.exclude(pk__in=Subquery(being_sent)).filter(attempts__gt=0).update(
         attempts=F("attempts") - 1
     )
-    lapsed.filter(attempts__gte=MAX_ATTEMPTS).update(
-        status=Status.FAILED,
-        lease_token="",
-        lease_expires_at=None,
-        last_error=f"The worker stopped while sending it, {MAX_ATTEMPTS} times; given up.",
-    )
-    lapsed.update(
-        status=Status.PENDING,
-        lease_token="",
-        lease_expires_at=None,
-        next_attempt_at=now - SWEEP_GRACE,
-        last_error=gettext_noop("The worker stopped while sending; trying again."),
-    )
+    with transaction.atomic():
+        given_up = lapsed.filter(attempts__gte=MAX_ATTEMPTS).update(
+            status=Status.FAILED,
+            lease_token="",
+            lease_expires_at=None,
+            last_error=f"The worker stopped while sending it, {MAX_ATTEMPTS} times; given up.",
+        )
+        counts.add(counts.Outcome.FAILED, given_up)
+    with transaction.atomic():
+        taken_back = lapsed.update(
+            status=Status.PENDING,
+            lease_token="",
+            lease_expires_at=None,
+            next_attempt_at=now - SWEEP_GRACE,
+            last_error=gettext_noop("The worker stopped while sending; trying again."),
+        )
+        counts.add(counts.Outcome.RETRIED, taken_back)
     due = (
         Notification.objects.filter(status=Status.PENDING)
         .filter(

@@ -16,6 +16,7 @@ from django.utils.translation import pgettext
 
 from accounts.models import User
 
+from .. import metrics
 from ..models import (
     Event,
     Invitation,
@@ -196,11 +197,21 @@ def register(
     person in whatever the mode; True means the invitation already holds their seat in
     seats_taken, so it becomes theirs without taking another.
     """
-    with _one_per_person(user=user, pk=session.pk), transaction.atomic():
-        state = sign_up_state(pk=session.pk, user=user)
-        if state is None:
-            raise ServiceError(_("This session no longer exists."))
-        return _register(user=user, session=state, answers=answers or {}, invited_seat=invited_seat)
+    try:
+        with _one_per_person(user=user, pk=session.pk), transaction.atomic():
+            state = sign_up_state(pk=session.pk, user=user)
+            if state is None:
+                raise ServiceError(_("This session no longer exists."))
+            registration = _register(
+                user=user, session=state, answers=answers or {}, invited_seat=invited_seat
+            )
+    except ServiceError:
+        metrics.sign_up("refused")
+        raise
+    # Counted once it holds: an invitation's acceptance calls this inside its own transaction.
+    status = registration.status
+    transaction.on_commit(lambda: metrics.sign_up(status))
+    return registration
 
 
 @dataclass(frozen=True)
@@ -239,6 +250,16 @@ def sign_up(*, user: User, pk: int, sent: SignUpInput) -> Registration:
     terms accepted on it are stored and the person signed up. Every refusal is a
     SignUpRefused carrying that read, so the page can be shown again without another; the
     acceptance is stored with the place, so a refused sign-up leaves none."""
+    try:
+        registration = _sign_up(user=user, pk=pk, sent=sent)
+    except SignUpRefused:
+        metrics.sign_up("refused")
+        raise
+    metrics.sign_up(registration.status)
+    return registration
+
+
+def _sign_up(*, user: User, pk: int, sent: SignUpInput) -> Registration:
     session, needs_terms = None, False  # as read, for a refusal raised after the rollback
     try:
         with _one_per_person(user=user, pk=pk), transaction.atomic():
