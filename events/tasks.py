@@ -160,3 +160,14 @@ def place_theme_answers(theme_set_id: int) -> int:
     from .services import themes
 
     return themes.place_new(theme_set_id)
+
+
+@shared_task
+def retention_sweep() -> dict:
+    """Hourly: apply every team's retention policy (services.retention.sweep; batches under
+    skip-locked, safe to run twice and resumable after a kill)."""
+    from dataclasses import asdict
+
+    from .services import retention
+
+    return asdict(retention.sweep())

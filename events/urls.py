@@ -49,3 +49,9 @@ urlpatterns += [path("join/<str:token>/", teams.join, name="team_join")]
 from .views import contact  # noqa: E402
 
 urlpatterns += [path("unsubscribe/<str:token>/", contact.unsubscribe, name="unsubscribe")]
+
+# A panel member's "keep me" link, from the mail sent before removal (a page; only its POST
+# renews).
+from .views import retention  # noqa: E402
+
+urlpatterns += [path("keep/<str:token>/", retention.panel_keep, name="panel_keep")]

@@ -7,6 +7,7 @@ from .open_call import CallQuota, CallRule, OpenCall, PoolTag, Review, Submissio
 from .panel import Draw, PanelAttribute, PanelMember, Segment
 from .questionnaire import Answer, Choice, Question, Questionnaire, Response
 from .registration import Registration, RegistrationChange
+from .retention import PanelRenewal, RetentionLog
 from .survey import Survey, SurveyRecipient, SurveySending
 from .team import Membership, Role, Team, TeamHistory, TeamInvitation
 from .themes import Theme, ThemeAnswer, ThemeSet
@@ -28,12 +29,14 @@ __all__ = [
     "OpenCall",
     "PanelAttribute",
     "PanelMember",
+    "PanelRenewal",
     "PoolTag",
     "Question",
     "Questionnaire",
     "Registration",
     "RegistrationChange",
     "Response",
+    "RetentionLog",
     "Review",
     "Role",
     "Segment",
