@@ -27,7 +27,7 @@ def asked(email="keep@example.com"):
 
 
 def test_the_renewal_mail_arrives_with_the_team_the_date_and_a_working_link(smtp, client):
-    _team, renewal = asked()
+    team, renewal = asked()
     row = Notification.objects.get(panel_renewal=renewal)
     assert delivery.deliver(notification_id=row.pk).sent
     [message] = smtp.to("keep@example.com")
