@@ -25,5 +25,24 @@ KINDS = {
 }
 
 
+# What anonymising an event keeps per session, for statistics (Session.kept_counts).
+KEPT = {
+    "registrations": _("Registrations"),
+    "confirmed": _("Confirmed"),
+    "cancelled": _("Cancelled"),
+    "waitlisted": _("Waitlisted at some point"),
+    "attended": _("Attended"),
+    "no_shows": _("Did not come"),
+    "walk_ins": _("Walk-ins"),
+    "invited": _("Invited"),
+    "surveyed": _("Sent the survey"),
+    "answered": _("Answered the survey"),
+}
+
+
+def kept_label(name: str) -> str:
+    return str(KEPT.get(name, name))
+
+
 def label(kind: str) -> str:
     return str(KINDS.get(kind, kind))

@@ -76,7 +76,11 @@ def _event_page(
             "team": event.team,
             "inventory": inventory,
             "lines": _lines(inventory),
-            "kept": sorted(inventory.kept.items()),
+            "kept": [
+                (privacy.kept_label(name), inventory.kept[name])
+                for name in privacy.KEPT
+                if name in inventory.kept
+            ],
             "form": form,
         },
         status=status,

@@ -190,3 +190,17 @@ def test_the_inventory_date_moves_with_the_days(db):
     retention.set_event_days(event=past.event, actor=past.owner, days=10)
     inventory = retention.event_inventory(past.event)
     assert inventory.goes_at == past.session.ends_at + timedelta(days=10)
+
+
+def test_the_keep_page_and_the_mail_read_in_french(client, smtp):
+    team, renewal = asked()
+    team.language = "fr"
+    team.save(update_fields=["language"])
+    path = reverse("events:panel_keep", args=[retention.renewal_token(renewal)])
+    page = client.get(path, HTTP_ACCEPT_LANGUAGE="fr")
+    assert "Me garder dans le panel" in page.content.decode()
+    row = Notification.objects.get(panel_renewal=renewal)
+    assert delivery.deliver(notification_id=row.pk).sent
+    [message] = smtp.to("keep@example.com")
+    assert "Rester dans le panel de" in message["Subject"]
+    assert "Me garder dans le panel" in smtp.text(message)
