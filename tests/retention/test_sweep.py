@@ -200,3 +200,17 @@ def test_the_inventory_says_when_the_data_goes(past_event):
     assert inventory.goes_at == past_event.session.ends_at + timedelta(days=365)
     assert {line.kind: line.count for line in inventory.lines}["registrations"] == 2
     assert inventory.goes_at < timezone.now()
+
+
+def test_beat_runs_the_sweep_every_hour_through_a_thin_task(past_event, settings):
+    from events.tasks import retention_sweep
+
+    entry = settings.CELERY_BEAT_SCHEDULE["retention-sweep"]
+    assert entry == {"task": "events.tasks.retention_sweep", "schedule": 3600.0}
+    assert retention_sweep() == {
+        "events": 1,
+        "submissions": 0,
+        "renewals_asked": 0,
+        "panel_members": 0,
+    }
+    assert retention_sweep()["events"] == 0
