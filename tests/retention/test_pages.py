@@ -204,3 +204,38 @@ def test_the_keep_page_and_the_mail_read_in_french(client, smtp):
     [message] = smtp.to("keep@example.com")
     assert "Rester dans le panel de" in message["Subject"]
     assert "Me garder dans le panel" in smtp.text(message)
+
+
+def test_an_erased_webhook_delivery_cannot_be_sent_again(past_event):
+    from events.models import WebhookMessage
+    from events.services import webhooks
+
+    retention.sweep()
+    message = WebhookMessage.objects.get(webhook_id="msg_1")
+    with pytest.raises(retention.ServiceError, match="retention policy"):
+        webhooks.send_again(message=message, actor=past_event.owner)
+    message.refresh_from_db()
+    assert message.payload == {"erased": True}
+
+
+def test_the_log_page_s_queries_do_not_grow_with_its_lines(client_for):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    past = make_past_event()
+    client = client_for(past.owner)
+    url = reverse("manage:team_retention", args=[past.team.slug])
+
+    def lines(n):
+        RetentionLog.objects.bulk_create(
+            RetentionLog(team=past.team, kind="event", event=past.event, counts={"messages": 1})
+            for _ in range(n)
+        )
+
+    lines(5)
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(url).status_code == 200
+    lines(195)
+    with CaptureQueriesContext(connection) as many:
+        assert client.get(url).status_code == 200
+    assert len(many) == len(few)
