@@ -36,6 +36,7 @@ KEPT = {
     "walk_ins": _("Walk-ins"),
     "invited": _("Invited"),
     "surveyed": _("Sent the survey"),
+    "opened": _("Opened the survey"),
     "answered": _("Answered the survey"),
 }
 

@@ -334,6 +334,15 @@ def _drop_registrations(registrations: QuerySet[Registration], now: datetime) ->
     """Registrations go (their answers, history and outbox rows with them), their counts
     stay on their sessions. Locked first: an organizer's correction either lands before
     (and is counted) or finds the row gone."""
+    # The sessions' rows first, in the sign-up's order (a no-op when the caller holds them):
+    # their kept counts are read and written back here.
+    sessions = registrations.values_list("session_id", flat=True).distinct()
+    list(
+        Session.objects.select_for_update(no_key=True)
+        .filter(pk__in=list(sessions))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
     ids = list(registrations.select_for_update().values_list("pk", flat=True))
     if not ids:
         return {}
@@ -358,11 +367,14 @@ def _anonymise_survey(event: Event, now: datetime) -> dict[str, int]:
     recipients = SurveyRecipient.objects.filter(survey=survey)
     asked = recipients.values("session_id").annotate(
         surveyed=Count("pk", filter=Q(sent_at__isnull=False)),
+        opened=Count("pk", filter=Q(opened_at__isnull=False)),
         answered=Count("pk", filter=Q(answered_at__isnull=False)),
     )
     _keep_counts(
         {
-            row["session_id"]: Counter({k: row[k] for k in ("surveyed", "answered") if row[k]})
+            row["session_id"]: Counter(
+                {k: row[k] for k in ("surveyed", "opened", "answered") if row[k]}
+            )
             for row in asked
         },
         now,
@@ -549,7 +561,14 @@ def sweep_calls(*, now: datetime | None = None, batch: int = BATCH) -> int:
                 )
                 if not ids:
                     break
+                emails = list(
+                    Submission.objects.filter(pk__in=ids, confirmed_at__isnull=False).values_list(
+                        Lower("email"), flat=True
+                    )
+                )
                 counts = {k: v for k, v in _remove_submissions(ids).items() if v}
+                if emails:  # the panel forgets them now, not at the next rebuild
+                    panel.refresh(team=call.team, emails=emails, now=now)
                 RetentionLog.objects.create(
                     team_id=call.team_id,
                     kind=RetentionLog.Kind.CALL,

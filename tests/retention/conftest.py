@@ -87,7 +87,7 @@ def make_past_event(*, team: Team | None = None, ended_days_ago: float = 400) ->
     )
     for user, words in ((ada, "I am Ada from Example Corp"), (bob, "Bob here")):
         recipient = SurveyRecipient.objects.create(
-            survey=survey, user=user, session=session, sent_at=end, answered_at=end
+            survey=survey, user=user, session=session, sent_at=end, opened_at=end, answered_at=end
         )
         response, _ = engine.save_response(
             questionnaire=questionnaire,

@@ -52,6 +52,9 @@ def test_unconfirmed_and_disqualified_submissions_go_after_the_call_s_days(db):
     Submission.objects.filter(pk=disqualified.pk).update(screening="disqualified")
     qualified = submitted(call, "ok@example.com", days_ago=100)
 
+    panel.refresh(team=call.team)
+    assert PanelMember.objects.filter(team=call.team, email="dq@example.com").exists()
+
     assert retention.sweep_calls() == 2
 
     left = set(Submission.objects.filter(call=call).values_list("pk", flat=True))
@@ -61,6 +64,8 @@ def test_unconfirmed_and_disqualified_submissions_go_after_the_call_s_days(db):
     [entry] = RetentionLog.objects.filter(kind="call")
     assert entry.call == call and entry.counts["submissions"] == 2
     assert retention.sweep_calls() == 0  # safe to run twice
+    # The panel forgets the disqualified person at once.
+    assert not PanelMember.objects.filter(team=call.team, email="dq@example.com").exists()
 
 
 def test_a_call_s_own_days_override_the_team_s(db):

@@ -72,6 +72,9 @@ def test_an_event_past_its_retention_loses_every_name_and_keeps_its_figures(past
     ]
     results = survey_service.results(survey=event.survey)
     assert results.results is not None
+    # The response rate the results page shows stays as it was.
+    assert (results.rate.sent, results.rate.opened, results.rate.answered) == (2, 2, 2)
+    assert survey_service.rate(survey=event.survey, session_id=session.pk).answered == 2
 
 
 def test_webhook_deliveries_lose_their_contents(past_event):
