@@ -217,3 +217,25 @@ def test_beat_runs_the_sweep_every_hour_through_a_thin_task(past_event, settings
         "panel_members": 0,
     }
     assert retention_sweep()["events"] == 0
+
+
+def test_a_sweep_killed_half_way_through_an_event_leaves_it_whole_for_the_next_run(
+    past_event, monkeypatch
+):
+    from events.services import panel
+
+    def killed(**kwargs):
+        raise SystemExit("worker killed")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(panel, "refresh", killed)  # the last step of an event's batch
+        with pytest.raises(SystemExit):
+            retention.sweep_events()
+    # Nothing of the interrupted batch was written...
+    assert Registration.objects.filter(session=past_event.session).count() == 2
+    assert not RetentionLog.objects.exists()
+    assert Session.objects.get(pk=past_event.session.pk).kept_counts == {}
+    # ...and the next run does it all, once.
+    assert retention.sweep_events() == 1
+    assert not Registration.objects.filter(session=past_event.session).exists()
+    assert Session.objects.get(pk=past_event.session.pk).kept_counts["registrations"] == 2
