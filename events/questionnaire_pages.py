@@ -32,6 +32,8 @@ class Editor:
     removes_answered = False
     # A new question is optional unless the organizer ticks "required".
     required_at_first = False
+    # Its text questions may keep their words when personal data is anonymised.
+    keeps_text = True
 
     def __init__(self, questionnaire: Questionnaire) -> None:
         self.questionnaire = questionnaire
@@ -67,6 +69,8 @@ class ScreeningEditor(Editor):
     # The answers stay on the registrations (and in the applicant's data export).
     removes_answered = True
     required_at_first = True
+    # The answers live on the registrations and go with them.
+    keeps_text = False
 
     def __init__(self, event: Event, questionnaire: Questionnaire) -> None:
         super().__init__(questionnaire)
@@ -170,7 +174,9 @@ def builder_context(questionnaire: Questionnaire, editor: Editor | None = None) 
         "answered": editor.answered(questions),
         "removes_answered": editor.removes_answered,
         "question_form": QuestionForm(
-            kinds=editor.kinds, initial={"required": editor.required_at_first}
+            kinds=editor.kinds,
+            keeps_text=editor.keeps_text,
+            initial={"required": editor.required_at_first},
         ),
         "max_questions": editor.max_questions,
     }

@@ -169,3 +169,14 @@ def poll_calendar_replies() -> int:
     from .services import mailbox
 
     return mailbox.poll()
+
+
+@shared_task
+def retention_sweep() -> dict:
+    """Hourly: apply every team's retention policy (services.retention.sweep; batches under
+    skip-locked, safe to run twice and resumable after a kill)."""
+    from dataclasses import asdict
+
+    from .services import retention
+
+    return asdict(retention.sweep())

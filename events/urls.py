@@ -54,3 +54,9 @@ urlpatterns += [path("unsubscribe/<str:token>/", contact.unsubscribe, name="unsu
 from .views import inbound  # noqa: E402
 
 urlpatterns += [path("inbound/<slug:provider>/", inbound.webhook, name="inbound_webhook")]
+
+# A panel member's "keep me" link, from the mail sent before removal (a page; only its POST
+# renews).
+from .views import retention  # noqa: E402
+
+urlpatterns += [path("keep/<str:token>/", retention.panel_keep, name="panel_keep")]

@@ -249,3 +249,14 @@ urlpatterns += [
     path("themes/<int:pk>/pin/", themes.theme_pin, name="theme_pin"),
     path("themes/<int:pk>/merge/", themes.theme_merge, name="theme_merge"),
 ]
+
+# Retention: the team's policy and log, an event's and a call's data inventory, an event's
+# early anonymisation (owners: team.manage).
+from .views import retention  # noqa: E402
+
+urlpatterns += [
+    path("teams/<slug:slug>/retention/", retention.team_retention, name="team_retention"),
+    path("events/<int:pk>/data/", retention.event_data, name="event_data"),
+    path("events/<int:pk>/data/anonymise/", retention.event_anonymise, name="event_anonymise"),
+    path("calls/<int:pk>/data/", retention.call_data, name="call_data"),
+]

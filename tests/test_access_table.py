@@ -55,6 +55,7 @@ from events.models import (
     Question,
     Questionnaire,
     Registration,
+    RetentionLog,
     Segment,
     Session,
     Submission,
@@ -583,6 +584,21 @@ CASES: list[Case] = [
         lambda w: [w.team.slug, ContactBlock.objects.get(team=w.team).pk],
         RUN,
     ),
+    # Retention: the team's policy and log, an event's and a call's data inventory, an
+    # event's early anonymisation (the world's event has not happened: refused, a 400).
+    get("manage:team_retention", team_slug, OWNERS),
+    post(
+        "manage:team_retention",
+        team_slug,
+        OWNERS,
+        lambda w: {"attendee_days": "30", "submission_days": "30", "panel_days": "30"},
+    ),
+    get("manage:event_data", event_pk, OWNERS),
+    post("manage:event_data", event_pk, OWNERS, lambda w: {"days": "1"}),
+    get("manage:event_anonymise", event_pk, OWNERS),
+    post("manage:event_anonymise", event_pk, OWNERS),
+    get("manage:call_data", call_pk, OWNERS),
+    post("manage:call_data", call_pk, OWNERS, lambda w: {"days": "1"}),
     # Webhooks: the team's owners ("team.manage").
     get("manage:webhooks", team_slug, OWNERS),
     post(
@@ -701,6 +717,7 @@ def snapshot(w: SimpleNamespace) -> dict:
         "themes": rows(Theme),
         "webhooks": rows(WebhookEndpoint),
         "webhook_messages": rows(WebhookMessage),
+        "retention_log": rows(RetentionLog),
         "people": list(
             User.objects.filter(pk__in=[p.pk for p in people])
             .order_by("pk")
@@ -819,6 +836,7 @@ def test_every_attendee_url_has_a_row_or_a_token_test() -> None:
         # The provider's signature or basic auth, not a login, guards it:
         # tests/calendar_replies/test_webhook.py
         "events:inbound_webhook",
+        "events:panel_keep",  # tests/retention/test_pages.py
     }
     assert names - tokens <= {case.name for case in CASES}
 

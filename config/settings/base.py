@@ -335,6 +335,8 @@ CELERY_BEAT_SCHEDULE = {
     "refresh-panels": {"task": "events.tasks.refresh_panels", "schedule": 60.0},
     "rescore-calls-behind": {"task": "events.tasks.rescore_calls_behind", "schedule": 300.0},
     "rebuild-panels": {"task": "events.tasks.rebuild_panels", "schedule": 3600.0},
+    # Personal data whose purpose ended (services.retention): anonymised or removed.
+    "retention-sweep": {"task": "events.tasks.retention_sweep", "schedule": 3600.0},
     "forget-old-api-responses": {
         "task": "events.tasks.forget_old_api_responses",
         "schedule": 3600.0,

@@ -30,11 +30,25 @@ class QuestionForm(forms.Form):
         help_text=gettext_lazy("Optional, shown under the question."),
     )
     required = forms.BooleanField(label=gettext_lazy("An answer is required"), required=False)
+    keep_text = forms.BooleanField(
+        label=gettext_lazy("Keep the words when personal data is anonymised"),
+        required=False,
+        help_text=gettext_lazy(
+            "Text questions only. Off: the answers go with the rest of the respondent's data "
+            "(words can name their writer). On: they stay, without the respondent."
+        ),
+    )
 
-    def __init__(self, *args: Any, kinds: list[str] | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, kinds: list[str] | None = None, keeps_text: bool = True, **kwargs: Any
+    ) -> None:
         """`kinds`: the kinds its owner may ask, offered in the list (all by default); the
-        service refuses any other kind too."""
+        service refuses any other kind too. `keeps_text`: whether its owner's answers follow
+        the retention policy's "keep the words" (an event's screening answers do not: they
+        live on the registrations)."""
         super().__init__(*args, **kwargs)
+        if not keeps_text:
+            del self.fields["keep_text"]
         if kinds is not None:
             field = cast(forms.ChoiceField, self.fields["kind"])
             field.choices = [(v, label) for v, label in Question.Kind.choices if v in kinds]
@@ -44,7 +58,12 @@ class QuestionForm(forms.Form):
 
     @classmethod
     def for_question(
-        cls, question: Question, data=None, *, kinds: list[str] | None = None
+        cls,
+        question: Question,
+        data=None,
+        *,
+        kinds: list[str] | None = None,
+        keeps_text: bool = True,
     ) -> "QuestionForm":
         """The form to edit a question. Its existing choices are edited row by row in a
         ChoicesForm (so each keeps its id); the box here only adds new ones."""
@@ -53,8 +72,9 @@ class QuestionForm(forms.Form):
             "kind": question.kind,
             "help_text": question.help_text,
             "required": question.required,
+            "keep_text": question.keep_text,
         }
-        form = cls(data, initial=initial, kinds=kinds)
+        form = cls(data, initial=initial, kinds=kinds, keeps_text=keeps_text)
         if question.offered_choices or question.removed_choices:
             form.fields["choices"].label = _("New choices")
             form.fields["choices"].help_text = _("One per line, listed after the others.")

@@ -17,7 +17,9 @@ Programme or transactional: every kind is one or the other, and a new kind must 
   calendar updates), their own open-call submission (call_confirm, call_received), and an
   invitation to join a team as a member (team_invitation: an owner asking a colleague, not the
   programme asking a participant), and the owners' notice that a webhook endpoint was
-  disabled (webhook_disabled, messages/webhooks.py). It goes out whatever the
+  disabled (webhook_disabled, messages/webhooks.py), and a panel member's "stay on the
+  panel?" before removal (panel_renewal, messages/retention.py; the sweep never asks an
+  address on the do-not-contact list). It goes out whatever the
   do-not-contact list says.
 """
 
@@ -26,8 +28,8 @@ from ..services import contact
 
 
 def register_all(registry: Registry) -> None:
-    from . import invitations, open_calls, registrations, surveys, teams, webhooks
+    from . import invitations, open_calls, registrations, retention, surveys, teams, webhooks
 
     registry.set_do_not_contact(blocked=contact.is_blocked, unsubscribe_url=contact.unsubscribe_url)
-    for domain in (registrations, invitations, surveys, open_calls, teams, webhooks):
+    for domain in (registrations, invitations, surveys, open_calls, teams, webhooks, retention):
         domain.register(registry)

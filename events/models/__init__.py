@@ -8,6 +8,7 @@ from .open_call import CallQuota, CallRule, OpenCall, PoolTag, Review, Submissio
 from .panel import Draw, PanelAttribute, PanelErasure, PanelMember, Segment
 from .questionnaire import Answer, Choice, Question, Questionnaire, Response
 from .registration import Registration, RegistrationChange
+from .retention import PanelRenewal, RetentionLog
 from .survey import Survey, SurveyRecipient, SurveySending
 from .team import Membership, Role, Team, TeamHistory, TeamInvitation
 from .themes import Theme, ThemeAnswer, ThemeSet
@@ -32,12 +33,14 @@ __all__ = [
     "PanelAttribute",
     "PanelErasure",
     "PanelMember",
+    "PanelRenewal",
     "PoolTag",
     "Question",
     "Questionnaire",
     "Registration",
     "RegistrationChange",
     "Response",
+    "RetentionLog",
     "Review",
     "Role",
     "Segment",

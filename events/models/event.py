@@ -3,6 +3,7 @@ import uuid
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
@@ -108,6 +109,14 @@ class Event(StampsChanges):
         help_text=_("Remind pending invitees this many hours before their link expires."),
     )
     team = models.ForeignKey("events.Team", on_delete=models.PROTECT, related_name="events")
+    # The team's retention of attendees' data, for this event only (None: the team's).
+    retention_attendee_days = models.PositiveIntegerField(
+        _("attendees' data: days kept after the event"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text=_("Empty: the team's policy."),
+    )
     # When a published event stopped being public (cancelled or unpublished); None while
     # published or never published. Its public feed keeps showing subscribers the
     # cancellation for a while after (views.calendar.event_feed).
@@ -198,6 +207,10 @@ class Session(StampsChanges):
     lottery_seed = models.CharField(max_length=64, blank=True)
     lottery_drawn_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # What statistics keep once the attendees' data is anonymised (services.retention): counts
+    # by kind ({"registrations": 12, "attended": 9, ...}), added to at each anonymisation.
+    anonymised_at = models.DateTimeField(null=True, blank=True, editable=False)
+    kept_counts = models.JSONField(default=dict, blank=True, editable=False)
 
     class Meta:
         ordering = ["starts_at", "pk"]

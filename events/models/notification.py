@@ -29,6 +29,7 @@ class Notification(models.Model):
         CALL_RECEIVED = "call_received", _("Open call: submission received")
         TEAM_INVITATION = "team_invitation", _("Invitation to join a team")
         WEBHOOK_DISABLED = "webhook_disabled", _("Webhook endpoint disabled")
+        PANEL_RENEWAL = "panel_renewal", _("Panel: keep me on the panel?")
 
     class Status(models.TextChoices):
         PENDING = "pending", pgettext_lazy("message status", "Pending")
@@ -64,6 +65,13 @@ class Notification(models.Model):
     )
     team_invitation = models.ForeignKey(
         "events.TeamInvitation",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    panel_renewal = models.ForeignKey(
+        "events.PanelRenewal",
         null=True,
         blank=True,
         on_delete=models.CASCADE,

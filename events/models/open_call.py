@@ -5,6 +5,7 @@ fields, double opt-in, withdrawal, tags and reviews."""
 import secrets
 
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -47,6 +48,14 @@ class OpenCall(models.Model):
         Questionnaire, on_delete=models.PROTECT, related_name="open_call"
     )
     team = models.ForeignKey("events.Team", on_delete=models.PROTECT, related_name="calls")
+    # The team's retention of unconfirmed and disqualified submissions, for this call only.
+    retention_submission_days = models.PositiveIntegerField(
+        _("unconfirmed or disqualified submissions: days kept"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text=_("Empty: the team's policy."),
+    )
     # Moved by every change to the screening rules: a submission whose `screened_version`
     # is behind it has not been scored under the rules as they are (services.call_screening
     # re-scores them in the background, and progress is the share that caught up).

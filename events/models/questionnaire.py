@@ -41,6 +41,9 @@ class Question(models.Model):
     label = models.CharField(max_length=300)
     help_text = models.CharField(max_length=500, blank=True)
     required = models.BooleanField(default=False)
+    # A text question's answers stay (without the respondent) when personal data is
+    # anonymised; by default free text goes, since words can name their writer.
+    keep_text = models.BooleanField(default=False)
 
     objects = QuestionManager()
 

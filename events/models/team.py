@@ -6,6 +6,7 @@ What each role may do is not here but in events.permissions (ROLE_ACTIONS): one 
 import secrets
 
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -75,6 +76,32 @@ class Team(models.Model):
         _("invitations per person in 90 days"),
         default=3,
         help_text=_("At most this many invitations per person in any 90 days. 0: no limit."),
+    )
+    # Retention policy (services.retention; events and calls may override the first two).
+    retention_attendee_days = models.PositiveIntegerField(
+        _("attendees' data: days kept after the event"),
+        default=365,
+        validators=[MinValueValidator(1)],
+        help_text=_(
+            "Attendees' personal data is anonymised this many days after the last session."
+        ),
+    )
+    retention_submission_days = models.PositiveIntegerField(
+        _("unconfirmed or disqualified submissions: days kept"),
+        default=90,
+        validators=[MinValueValidator(1)],
+        help_text=_(
+            "Open-call submissions never confirmed, or disqualified, go after this many days."
+        ),
+    )
+    retention_panel_days = models.PositiveIntegerField(
+        _("panel: days without contact"),
+        default=730,
+        validators=[MinValueValidator(1)],
+        help_text=_(
+            "Panel members not contacted for this many days are removed unless they renew "
+            "their consent (they are asked 30 days before)."
+        ),
     )
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="Membership", related_name="teams"
@@ -159,6 +186,10 @@ class TeamHistory(models.Model):
         WEBHOOKS_CHANGED = (
             "webhooks_changed",
             pgettext_lazy("team history", "changed the team's webhooks"),
+        )
+        RETENTION_CHANGED = (
+            "retention_changed",
+            pgettext_lazy("team history", "changed the retention policy"),
         )
 
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="history")

@@ -200,6 +200,7 @@ def add_question(
     choices: Iterable[str] | None = None,
     required: bool = False,
     help_text: str = "",
+    keep_text: bool = False,
 ) -> Question:
     """Add a question at the end. At most MAX_QUESTIONS; a choice question offers at least
     two distinct choices (their ids are 0, 1, ...), a scale or text question none."""
@@ -217,6 +218,8 @@ def add_question(
         label=label,
         help_text=help_text,
         required=required,
+        # Only words can be kept: the flag means nothing on a scale or a choice.
+        keep_text=bool(keep_text) and kind in MAX_TEXT,
     )
     _write_choices(question, cleaned)
     return question
@@ -231,6 +234,7 @@ def edit_question(
     choices: Iterable[ChoiceInput] | None = None,
     required: bool = False,
     help_text: str = "",
+    keep_text: bool = False,
 ) -> Question:
     """Change a question. Once answered, its kind stays. Choices may be reworded, reordered,
     added and removed at any time, because answers name a choice by its id: a removed
@@ -249,7 +253,8 @@ def edit_question(
         )
     question.label, question.kind = label, kind
     question.help_text, question.required = help_text, required
-    question.save(update_fields=["label", "kind", "required", "help_text"])
+    question.keep_text = bool(keep_text) and kind in MAX_TEXT
+    question.save(update_fields=["label", "kind", "required", "help_text", "keep_text"])
     _write_choices(question, cleaned)
     return Question.objects.get(pk=question.pk)
 

@@ -386,6 +386,9 @@ def create_session(*, event: Event, actor: User, past_confirmed: bool = False, *
     """Add a session. One that starts in the past is created only when `past_confirmed`: it
     is at once offered in invitations and, once ended, owed its survey, so a mistyped year
     must not slip through silently."""
+    # The event's row first: the retention sweep anonymises an event under this lock, so a
+    # session (and the people who sign up for it) never arrives half-way through.
+    Event.objects.select_for_update().filter(pk=event.pk).first()
     if event.status == Event.Status.CANCELLED:
         raise ServiceError(_("This event is cancelled: it takes no new sessions."))
     starts_at = fields.get("starts_at")

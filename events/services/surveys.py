@@ -595,6 +595,15 @@ def rate(*, survey: Survey, session_id: int | None = None, role: str | None = No
         opened=Count("pk", filter=Q(opened_at__isnull=False)),
         answered=Count("pk", filter=Q(answered_at__isnull=False)),
     )
+    if role is None:
+        # Sessions whose people were anonymised (services.retention) keep these as counts.
+        sessions = Session.objects.filter(event_id=survey.event_id, anonymised_at__isnull=False)
+        if session_id:
+            sessions = sessions.filter(pk=session_id)
+        for kept in sessions.values_list("kept_counts", flat=True):
+            counts["sent"] += (kept or {}).get("surveyed", 0)
+            counts["opened"] += (kept or {}).get("opened", 0)
+            counts["answered"] += (kept or {}).get("answered", 0)
     return Rate(**counts)
 
 

@@ -131,6 +131,14 @@ def send_test(*, endpoint: WebhookEndpoint, actor: User) -> WebhookMessage:
 
 @transaction.atomic
 def send_again(*, message: WebhookMessage, actor: User) -> None:
+    if "erased" in (message.payload or {}):
+        # The retention policy took its contents (services.retention): nothing left to send.
+        raise ServiceError(
+            _(
+                "This message's contents were removed by the retention policy: it cannot be "
+                "sent again."
+            )
+        )
     if not channel.send_again(message):
         raise ServiceError(_("This message is still on its way; wait for it to finish."))
 

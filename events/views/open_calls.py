@@ -268,6 +268,7 @@ def call_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
             "public_url": request.build_absolute_uri(call.get_absolute_url()),
             "can_publish": may(request.user, "call.publish", call),
             "may_draw": may(request.user, "panel.edit", call),
+            "may_manage_data": may(request.user, "team.manage", call),
         },
     )
 

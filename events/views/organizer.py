@@ -253,6 +253,8 @@ def _render_event(
         "event": event,
         "sessions": sessions,
         "other_versions": other_versions(event),
+        # The data inventory and early anonymisation are the owners' (services.retention).
+        "may_manage_data": may(request.user, "team.manage", event),
     }
     if event.screening is not None and event.uses_applications:
         # The screening questions, in the question editor every questionnaire shares.

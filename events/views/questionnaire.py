@@ -26,20 +26,23 @@ def question_owner(request: HttpRequest, pk: int) -> tuple[Question, Owner]:
 
 def _service_fields(form: QuestionForm) -> dict:
     data = form.cleaned_data
-    return {
+    fields = {
         "label": data["label"],
         "kind": data["kind"],
         "choices": data["choices"],
         "required": data["required"],
         "help_text": data["help_text"],
     }
+    if "keep_text" in data:  # only owners whose answers follow the retention policy
+        fields["keep_text"] = data["keep_text"]
+    return fields
 
 
 @organizer_required
 @require_POST
 def question_add(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     owner = owner_of(request, pk)
-    form = QuestionForm(request.POST, kinds=owner.editor.kinds)
+    form = QuestionForm(request.POST, kinds=owner.editor.kinds, keeps_text=owner.editor.keeps_text)
     if form.is_valid():
         try:
             owner.editor.add(request.user, **_service_fields(form))
@@ -73,7 +76,9 @@ def _first_error(form: QuestionForm) -> str:
 def question_edit(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     question, owner = question_owner(request, pk)
     data = request.POST if request.method == "POST" else None
-    form = QuestionForm.for_question(question, data, kinds=owner.editor.kinds)
+    form = QuestionForm.for_question(
+        question, data, kinds=owner.editor.kinds, keeps_text=owner.editor.keeps_text
+    )
     choices_form = ChoicesForm(data, question=question)
     status = 200
     if request.method == "POST":

@@ -19,6 +19,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from bench.themes_data import generate
+from events import privacy
 from events.invite_parsing import Row
 from events.models import (
     Answer,
@@ -28,6 +29,7 @@ from events.models import (
     PanelMember,
     Registration,
     Response,
+    RetentionLog,
     Segment,
     Session,
     Submission,
@@ -295,6 +297,16 @@ def build_world() -> SimpleNamespace:
         event_types=["registration.created", "registration.cancelled", "survey.response"],
         description="CRM sync",
     )
+    # The retention log, with every kind of row counted (a long event title among them).
+    RetentionLog.objects.create(
+        team=team,
+        kind=RetentionLog.Kind.EVENT,
+        subject="Prototype demo of the new open model for research laboratories (Europe)",
+        counts=dict.fromkeys(privacy.KINDS, 1234),
+    )
+    RetentionLog.objects.create(
+        team=team, kind=RetentionLog.Kind.PANEL, counts={"panel_members": 3}
+    )
     return SimpleNamespace(
         endpoint=endpoint,
         organizer=organizer,
@@ -366,6 +378,10 @@ def organizer_pages(w: SimpleNamespace) -> list[tuple[str, str]]:
         ("do-not-contact", f"/manage/teams/{w.team.slug}/contacts/"),
         ("API tokens", f"/manage/teams/{w.team.slug}/api-tokens/"),
         ("webhooks", f"/manage/teams/{w.team.slug}/webhooks/"),
+        ("data retention", f"/manage/teams/{w.team.slug}/retention/"),
+        ("event's personal data", f"/manage/events/{e}/data/"),
+        ("anonymise an event now", f"/manage/events/{e}/data/anonymise/"),
+        ("open call's personal data", f"/manage/calls/{c}/data/"),
         ("a webhook endpoint", f"/manage/teams/{w.team.slug}/webhooks/{w.endpoint.pk}/"),
         ("funnel of the call", f"/manage/calls/{c}/funnel/"),
         ("themes of a survey question", f"/manage/questions/{w.improve.pk}/themes/"),

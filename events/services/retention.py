@@ -1,0 +1,786 @@
+"""Retention: personal data leaves when its purpose ends (#20).
+
+The policy is the team's (`Team.retention_*_days`), overridable per event (attendees) and per
+open call (submissions):
+
+- an event's attendees' data is anonymised N days after its last session ended: what
+  statistics need stays (per session: how many registered, confirmed, attended, no-shows,
+  walk-ins, invited, surveyed, answered; survey ratings and choices, under a random key), the
+  rest goes (registrations with their answers and history, invitations, terms acceptances,
+  survey links, free text unless its question keeps it, outbox rows, webhook payloads);
+- an open call's submissions never confirmed, or disqualified, go M days after (their
+  answers, reviews, outbox rows and webhook payloads with them);
+- a panel member not contacted for K days is removed (their submissions, invitations and
+  registrations with the team), unless they renew their consent: those who agreed to be
+  contacted are asked 30 days before (`RENEWAL_NOTICE`) with a "keep me" link.
+
+`sweep` (beat, hourly) applies it, a few rows at a time in their own transactions, each
+taken with `skip_locked`: two sweeps share the work, a killed one leaves committed batches
+done and the rest for the next run, and a second run finds nothing left. Each batch writes
+a `RetentionLog` row (counts by kind, the event or call, when): nothing else is kept about
+the people removed."""
+
+from __future__ import annotations
+
+import secrets
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.core import signing
+from django.db import transaction
+from django.db.models import (
+    Count,
+    DateTimeField,
+    Exists,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Coalesce, Greatest, Lower
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+
+from .. import permissions
+from ..models import (
+    Answer,
+    ContactBlock,
+    Event,
+    Invitation,
+    Notification,
+    OpenCall,
+    PanelMember,
+    PanelRenewal,
+    Registration,
+    RegistrationChange,
+    Response,
+    RetentionLog,
+    Session,
+    Submission,
+    SurveyRecipient,
+    Team,
+    TeamHistory,
+    TermsAcceptance,
+    WebhookMessage,
+)
+from ..outbox import owe
+from . import ServiceError, open_calls, panel, themes
+from . import questionnaire as engine
+
+MAX_DAYS = 36500  # a hundred years: anything longer is a typo
+RENEWAL_NOTICE = timedelta(days=30)
+RENEWAL_SALT = "events.panel_renewal"
+RENEWAL_LINK_AGE = 60 * 24 * 3600  # a link works for 60 days, past the removal it announces
+BATCH = 50  # events, calls' submissions or panel members per transaction
+ANONYMISED = "anonymised:"  # the respondent key of a response nobody can be linked to
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+# The policy
+
+
+def check_days(value: Any, *, optional: bool = False) -> int | None:
+    """A number of days the policy may use: a whole number from 1 (None when `optional` and
+    empty: the team's). Zero or less would delete data as it arrives."""
+    if value in (None, "") and optional:
+        return None
+    try:
+        days = int(value)
+    except (TypeError, ValueError):
+        raise ServiceError(_("Give a whole number of days.")) from None
+    if days < 1:
+        raise ServiceError(
+            _("Keep data at least 1 day: %(days)s days would remove it as it arrives.")
+            % {"days": days}
+        )
+    if days > MAX_DAYS:
+        raise ServiceError(_("At most %(most)s days.") % {"most": MAX_DAYS})
+    return days
+
+
+def _owner(actor: User, team: Team) -> None:
+    if not permissions.may(actor, "team.manage", team):
+        raise ServiceError(_("Only the team's owners may change its retention policy."))
+
+
+@transaction.atomic
+def update_policy(
+    *, team: Team, actor: User, attendee_days: Any, submission_days: Any, panel_days: Any
+) -> Team:
+    """The team's policy: every value checked before anything is written."""
+    _owner(actor, team)
+    values = {
+        "retention_attendee_days": check_days(attendee_days),
+        "retention_submission_days": check_days(submission_days),
+        "retention_panel_days": check_days(panel_days),
+    }
+    team = Team.objects.select_for_update().get(pk=team.pk)
+    for name, value in values.items():
+        setattr(team, name, value)
+    team.save(update_fields=list(values))
+    TeamHistory.objects.create(team=team, actor=actor, action=TeamHistory.Action.RETENTION_CHANGED)
+    return team
+
+
+@transaction.atomic
+def set_event_days(*, event: Event, actor: User, days: Any) -> Event:
+    """This event's own retention of attendees' data (None: the team's)."""
+    _owner(actor, event.team)
+    value = check_days(days, optional=True)
+    Event.objects.filter(pk=event.pk).update(retention_attendee_days=value)
+    event.retention_attendee_days = value
+    return event
+
+
+@transaction.atomic
+def set_call_days(*, call: OpenCall, actor: User, days: Any) -> OpenCall:
+    """This call's own retention of unconfirmed and disqualified submissions."""
+    _owner(actor, call.team)
+    value = check_days(days, optional=True)
+    OpenCall.objects.filter(pk=call.pk).update(retention_submission_days=value)
+    call.retention_submission_days = value
+    return call
+
+
+def attendee_days(event: Event) -> int:
+    return event.retention_attendee_days or event.team.retention_attendee_days
+
+
+def submission_days(call: OpenCall) -> int:
+    return call.retention_submission_days or call.team.retention_submission_days
+
+
+# What an event holds, and when it goes
+
+
+@dataclass
+class Line:
+    kind: str
+    count: int
+
+
+@dataclass
+class Inventory:
+    lines: list[Line]
+    goes_at: datetime | None  # when the sweep removes it (None: not scheduled yet)
+    days: int
+    last_end: datetime | None = None
+    kept: dict[str, int] = field(default_factory=dict)  # what statistics kept so far
+
+    @property
+    def total(self) -> int:
+        return sum(line.count for line in self.lines)
+
+
+def _event_rows(event: Event, sessions: Any) -> dict[str, QuerySet]:
+    """Every row of personal data about the event's attendees, by kind (`sessions`: the
+    sessions whose people are meant: all of the event's, or those that have ended)."""
+    registrations = Registration.objects.filter(session__in=sessions)
+    survey = getattr(event, "survey", None)
+    rows: dict[str, QuerySet] = {
+        "registrations": registrations,
+        "registration_history": RegistrationChange.objects.filter(
+            registration__session__in=sessions
+        ),
+        "invitations": Invitation.objects.filter(event=event),
+        "terms_acceptances": TermsAcceptance.objects.filter(event=event),
+        "messages": Notification.objects.filter(
+            Q(session__in=sessions)
+            | Q(registration__session__in=sessions)
+            | Q(invitation__event=event)
+            | Q(survey_recipient__survey__event=event)
+        ),
+        "webhook_payloads": _webhook_rows(event=event),
+    }
+    if survey is not None:
+        responses = Response.objects.filter(questionnaire_id=survey.questionnaire_id).exclude(
+            respondent__startswith=ANONYMISED
+        )
+        rows["survey_recipients"] = SurveyRecipient.objects.filter(survey=survey)
+        rows["survey_responses"] = responses
+        rows["free_text_answers"] = Answer.objects.filter(
+            response__in=responses,
+            question__kind__in=list(engine.MAX_TEXT),
+            question__keep_text=False,
+        )
+    return rows
+
+
+def _webhook_rows(*, event: Event | None = None, submissions: Any = None) -> QuerySet:
+    erased = Q(payload__has_key="erased")
+    if event is not None:
+        about = (
+            Q(payload__data__registration__event_id=event.pk)
+            | Q(payload__data__invitation__event_id=event.pk)
+            | Q(payload__data__response__event_id=event.pk)
+        )
+        return WebhookMessage.objects.filter(about, endpoint__team_id=event.team_id).exclude(erased)
+    return WebhookMessage.objects.filter(payload__data__submission__id__in=submissions).exclude(
+        erased
+    )
+
+
+def last_end(event: Event) -> datetime | None:
+    return event.sessions.aggregate(last=Max("ends_at"))["last"]
+
+
+def event_inventory(event: Event) -> Inventory:
+    """What personal data the event holds (rows by kind) and when the sweep anonymises it."""
+    ended = last_end(event)
+    days = attendee_days(event)
+    rows = _event_rows(event, event.sessions.all())
+    counts = {kind: rows_.count() for kind, rows_ in rows.items()}
+    kept: Counter[str] = Counter()
+    for counted in event.sessions.values_list("kept_counts", flat=True):
+        kept.update(counted or {})
+    return Inventory(
+        lines=[Line(kind, count) for kind, count in counts.items()],
+        goes_at=ended + timedelta(days=days) if ended else None,
+        days=days,
+        last_end=ended,
+        kept=dict(kept),
+    )
+
+
+def _call_due(call: OpenCall, now: datetime) -> QuerySet[Submission]:
+    cutoff = now - timedelta(days=submission_days(call))
+    return Submission.objects.filter(call=call).filter(
+        Q(confirmed_at__isnull=True, created_at__lt=cutoff)
+        & (Q(pending_at__isnull=True) | Q(pending_at__lt=cutoff))
+        | Q(
+            screening=Submission.Screening.DISQUALIFIED,
+            confirmed_at__lt=cutoff,
+        )
+        & (Q(screened_at__isnull=True) | Q(screened_at__lt=cutoff))
+    )
+
+
+def call_inventory(call: OpenCall, *, now: datetime | None = None) -> Inventory:
+    """What personal data the call holds and what goes by its policy: confirmed submissions
+    stay as long as their people stay on the panel; unconfirmed and disqualified ones go
+    M days after."""
+    now = now or timezone.now()
+    submissions = Submission.objects.filter(call=call)
+    counts = submissions.aggregate(
+        confirmed=Count("pk", filter=Q(confirmed_at__isnull=False)),
+        unconfirmed=Count("pk", filter=Q(confirmed_at__isnull=True)),
+        disqualified=Count("pk", filter=Q(screening=Submission.Screening.DISQUALIFIED)),
+    )
+    oldest = (
+        submissions.filter(
+            Q(confirmed_at__isnull=True) | Q(screening=Submission.Screening.DISQUALIFIED)
+        )
+        .order_by("created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    days = submission_days(call)
+    return Inventory(
+        lines=[
+            Line("confirmed", counts["confirmed"]),
+            Line("unconfirmed", counts["unconfirmed"]),
+            Line("disqualified", counts["disqualified"]),
+            Line(
+                "messages",
+                Notification.objects.filter(submission__call=call).count(),
+            ),
+        ],
+        goes_at=oldest + timedelta(days=days) if oldest else None,
+        days=days,
+    )
+
+
+# Anonymising an event
+
+
+def _tally(registrations: QuerySet[Registration]) -> dict[int, Counter[str]]:
+    """Per session: what statistics keep of the registrations about to go."""
+    Status = Registration.Status
+    per: dict[int, Counter[str]] = {}
+    rows = registrations.values("session_id").annotate(
+        registrations=Count("pk"),
+        confirmed=Count("pk", filter=Q(status=Status.CONFIRMED)),
+        cancelled=Count("pk", filter=Q(status=Status.CANCELLED)),
+        waitlisted=Count("pk", filter=Q(waitlisted_at__isnull=False)),
+        attended=Count("pk", filter=Q(status=Status.CONFIRMED, checked_in_at__isnull=False)),
+        no_shows=Count("pk", filter=Q(no_show=True)),
+        walk_ins=Count("pk", filter=Q(walk_in=True)),
+    )
+    for row in rows:
+        values: dict[str, Any] = dict(row)
+        session_id = values.pop("session_id")
+        per[session_id] = Counter({k: v for k, v in values.items() if v})
+    return per
+
+
+def _keep_counts(per_session: dict[int, Counter[str]], now: datetime) -> None:
+    """Add counts to what each session keeps for statistics (its row is locked already)."""
+    for session_id, counts in per_session.items():
+        if not counts:
+            continue
+        session = Session.objects.get(pk=session_id)
+        kept = Counter(session.kept_counts or {})
+        kept.update(counts)
+        Session.objects.filter(pk=session_id).update(kept_counts=dict(kept), anonymised_at=now)
+
+
+def _drop_registrations(registrations: QuerySet[Registration], now: datetime) -> dict[str, int]:
+    """Registrations go (their answers, history and outbox rows with them), their counts
+    stay on their sessions. Locked first: an organizer's correction either lands before
+    (and is counted) or finds the row gone."""
+    # The sessions' rows first, in the sign-up's order (a no-op when the caller holds them):
+    # their kept counts are read and written back here.
+    sessions = registrations.values_list("session_id", flat=True).distinct()
+    list(
+        Session.objects.select_for_update(no_key=True)
+        .filter(pk__in=list(sessions))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    ids = list(registrations.select_for_update().values_list("pk", flat=True))
+    if not ids:
+        return {}
+    chosen = Registration.objects.filter(pk__in=ids)
+    _keep_counts(_tally(chosen), now)
+    counts = {
+        "registration_history": RegistrationChange.objects.filter(registration_id__in=ids).count(),
+        "messages": Notification.objects.filter(registration_id__in=ids).count(),
+    }
+    counts["registrations"] = chosen.delete()[1].get("events.Registration", 0)
+    return counts
+
+
+def _erase_webhooks(rows: QuerySet[WebhookMessage]) -> int:
+    return rows.update(payload={"erased": True})
+
+
+def _anonymise_survey(event: Event, now: datetime) -> dict[str, int]:
+    survey = getattr(event, "survey", None)
+    if survey is None:
+        return {}
+    recipients = SurveyRecipient.objects.filter(survey=survey)
+    asked = recipients.values("session_id").annotate(
+        surveyed=Count("pk", filter=Q(sent_at__isnull=False)),
+        opened=Count("pk", filter=Q(opened_at__isnull=False)),
+        answered=Count("pk", filter=Q(answered_at__isnull=False)),
+    )
+    _keep_counts(
+        {
+            row["session_id"]: Counter(
+                {k: row[k] for k in ("surveyed", "opened", "answered") if row[k]}
+            )
+            for row in asked
+        },
+        now,
+    )
+    counts = {
+        "messages": Notification.objects.filter(survey_recipient__survey=survey).delete()[0],
+        "survey_recipients": recipients.delete()[1].get("events.SurveyRecipient", 0),
+    }
+    responses = Response.objects.filter(questionnaire_id=survey.questionnaire_id).exclude(
+        respondent__startswith=ANONYMISED
+    )
+    free = Answer.objects.filter(
+        response__in=responses,
+        question__kind__in=list(engine.MAX_TEXT),
+        question__keep_text=False,
+    )
+    erased_questions = set(free.values_list("question_id", flat=True).distinct())
+    counts["free_text_answers"] = free.delete()[0]
+    response_ids = list(responses.values_list("pk", flat=True))
+    # A new random key each, and one time for all: neither names nor order of answering.
+    for pk in response_ids:
+        Response.objects.filter(pk=pk).update(
+            respondent=f"{ANONYMISED}{secrets.token_urlsafe(18)}",
+            created_at=now,
+            updated_at=now,
+        )
+    counts["survey_responses"] = len(response_ids)
+    if erased_questions:
+        themes.answers_erased(question_ids=erased_questions)
+    return counts
+
+
+def _ready(event: Event, *, cutoff: datetime) -> bool:
+    ended = last_end(event)
+    return ended is not None and ended <= cutoff
+
+
+def _anonymise(event: Event, *, now: datetime, actor: User | None) -> dict[str, int]:
+    """In the caller's transaction, with the event's row locked: every session's row next
+    (the sign-up's lock order: the session, then its registrations), then the rows."""
+    sessions = list(
+        Session.objects.select_for_update(no_key=True)
+        .filter(event=event)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    counts: Counter[str] = Counter()
+    emails = list(
+        Registration.objects.filter(session_id__in=sessions)
+        .values_list(Lower("user__email"), flat=True)
+        .distinct()
+    )
+    emails += list(Invitation.objects.filter(event=event).values_list(Lower("email"), flat=True))
+    counts.update(_anonymise_survey(event, now))
+    counts.update(_drop_registrations(Registration.objects.filter(session_id__in=sessions), now))
+    # The locked sessions' invitations, and event-wide ones made before this sweep began.
+    invitations = Invitation.objects.filter(
+        Q(session_id__in=sessions) | Q(session__isnull=True, created_at__lte=now), event=event
+    )
+    if invited := invitations.count():
+        by_session = Counter(
+            dict(
+                invitations.filter(session__isnull=False)
+                .values_list("session_id")
+                .annotate(n=Count("pk"))
+                .values_list("session_id", "n")
+            )
+        )
+        _keep_counts({pk: Counter({"invited": n}) for pk, n in by_session.items()}, now)
+        counts["messages"] += Notification.objects.filter(invitation__in=invitations).delete()[0]
+        invitations.delete()
+        counts["invitations"] += invited
+    counts["terms_acceptances"] += TermsAcceptance.objects.filter(
+        event=event, accepted_at__lte=now
+    ).delete()[0]
+    counts["messages"] += Notification.objects.filter(session_id__in=sessions).delete()[0]
+    counts["webhook_payloads"] += _erase_webhooks(_webhook_rows(event=event))
+    result = {k: v for k, v in counts.items() if v}
+    if result:
+        RetentionLog.objects.create(
+            team_id=event.team_id,
+            kind=RetentionLog.Kind.EVENT,
+            event=event,
+            subject=event.title[:200],
+            counts=result,
+            actor=actor,
+        )
+        if emails:
+            panel.refresh(team=event.team, emails=sorted(set(emails)), now=now)
+    return result
+
+
+@transaction.atomic
+def anonymise_event_now(*, event: Event, actor: User, now: datetime | None = None) -> dict:
+    """An owner's early anonymisation (after the confirmation step): only once the event's
+    last session has ended, since people still coming need their places."""
+    _owner(actor, event.team)
+    now = now or timezone.now()
+    event = Event.objects.select_for_update().select_related("team").get(pk=event.pk)
+    ended = last_end(event)
+    if ended is None:
+        raise ServiceError(_("This event has no sessions: there is nothing to anonymise."))
+    if ended > now:
+        raise ServiceError(
+            _(
+                "This event's last session has not ended yet: its attendees' data is still "
+                "needed. Anonymise it once the last session is over."
+            )
+        )
+    return _anonymise(event, now=now, actor=actor)
+
+
+def _events_due(now: datetime) -> list[int]:
+    has_data = (
+        Exists(Registration.objects.filter(session__event=OuterRef("pk")))
+        | Exists(Invitation.objects.filter(event=OuterRef("pk")))
+        | Exists(TermsAcceptance.objects.filter(event=OuterRef("pk")))
+        | Exists(SurveyRecipient.objects.filter(survey__event=OuterRef("pk")))
+        | Exists(
+            Response.objects.filter(questionnaire__survey__event=OuterRef("pk")).exclude(
+                respondent__startswith=ANONYMISED
+            )
+        )
+    )
+    rows = (
+        Event.objects.annotate(last=Max("sessions__ends_at"))
+        .filter(has_data, last__lt=now - timedelta(days=1))
+        .values_list("pk", "last", "retention_attendee_days", "team__retention_attendee_days")
+        .order_by("last", "pk")
+    )
+    return [pk for pk, last, own, team in rows if last <= now - timedelta(days=own or team)]
+
+
+def sweep_events(*, now: datetime | None = None, batch: int = BATCH) -> int:
+    """Anonymise the events whose time came, one transaction each, skipping an event
+    another sweep (or an owner's early anonymisation) holds. Returns how many."""
+    now = now or timezone.now()
+    done = 0
+    for pk in _events_due(now)[:batch]:
+        with transaction.atomic():
+            event = (
+                Event.objects.select_for_update(skip_locked=True)
+                .select_related("team")
+                .filter(pk=pk)
+                .first()
+            )
+            # Read again under the lock: a session added meanwhile moves the date.
+            if event is None:
+                continue
+            if not _ready(event, cutoff=now - timedelta(days=attendee_days(event))):
+                continue
+            if _anonymise(event, now=now, actor=None):
+                done += 1
+    return done
+
+
+# Open calls
+
+
+def _remove_submissions(ids: list[int]) -> dict[str, int]:
+    counts = {
+        "messages": Notification.objects.filter(submission_id__in=ids).delete()[0],
+        "webhook_payloads": _erase_webhooks(_webhook_rows(submissions=ids)),
+    }
+    for submission in Submission.objects.filter(pk__in=ids):
+        open_calls.withdraw(submission=submission)
+    counts["submissions"] = len(ids)
+    return counts
+
+
+def sweep_calls(*, now: datetime | None = None, batch: int = BATCH) -> int:
+    """Unconfirmed and disqualified submissions past their call's time go, `batch` per
+    transaction, skipping rows another transaction holds. Returns how many went."""
+    now = now or timezone.now()
+    removed = 0
+    for call in OpenCall.objects.select_related("team").order_by("pk"):
+        while True:
+            with transaction.atomic():
+                ids = list(
+                    _call_due(call, now)
+                    .order_by("pk")
+                    .select_for_update(skip_locked=True)
+                    .values_list("pk", flat=True)[:batch]
+                )
+                if not ids:
+                    break
+                emails = list(
+                    Submission.objects.filter(pk__in=ids, confirmed_at__isnull=False).values_list(
+                        Lower("email"), flat=True
+                    )
+                )
+                counts = {k: v for k, v in _remove_submissions(ids).items() if v}
+                if emails:  # the panel forgets them now, not at the next rebuild
+                    panel.refresh(team=call.team, emails=emails, now=now)
+                RetentionLog.objects.create(
+                    team_id=call.team_id,
+                    kind=RetentionLog.Kind.CALL,
+                    call=call,
+                    subject=call.title[:200],
+                    counts=counts,
+                )
+                removed += len(ids)
+            if len(ids) < batch:
+                break
+    return removed
+
+
+# The panel
+
+
+def _last_contact() -> Any:
+    """The latest sign of a panel member's relationship with the team: first seen, invited,
+    attended, a confirmed submission or a registration, a renewed consent."""
+    floor = Value(EPOCH, output_field=DateTimeField())
+    submitted = Subquery(
+        Submission.objects.filter(call__team=OuterRef("team"), confirmed_at__isnull=False)
+        .annotate(address=Lower("email"))
+        .filter(address=OuterRef("email"))
+        .order_by("-confirmed_at")
+        .values("confirmed_at")[:1]
+    )
+    registered = Subquery(
+        Registration.objects.filter(session__event__team=OuterRef("team"), user=OuterRef("user"))
+        .order_by("-created_at")
+        .values("created_at")[:1]
+    )
+    renewed = Subquery(
+        PanelRenewal.objects.filter(team=OuterRef("team"), email=OuterRef("email")).values(
+            "renewed_at"
+        )[:1]
+    )
+    parts = [
+        "first_seen_at",
+        "last_contacted_at",
+        "last_attended_at",
+        submitted,
+        registered,
+        renewed,
+    ]
+    return Greatest(*[Coalesce(p, floor, output_field=DateTimeField()) for p in parts])
+
+
+def _blocked() -> Exists:
+    return Exists(ContactBlock.objects.filter(team=OuterRef("team"), email=OuterRef("email")))
+
+
+def _asked_at() -> Subquery:
+    return Subquery(
+        PanelRenewal.objects.filter(team=OuterRef("team"), email=OuterRef("email")).values(
+            "asked_at"
+        )[:1]
+    )
+
+
+def _members(team: Team, quiet_since: datetime) -> Any:
+    """The team's panel with, per person, their last contact, whether they are on the
+    do-not-contact list and when they were asked to renew (typed Any: the stubs cannot
+    follow annotations out of a function). Only people whose own columns show no contact
+    since `quiet_since` are looked at: the subqueries then run for a few rows, not 200,000."""
+    quiet = Q()
+    for column in ("first_seen_at", "last_contacted_at", "last_attended_at"):
+        quiet &= Q(**{f"{column}__isnull": True}) | Q(**{f"{column}__lt": quiet_since})
+    return PanelMember.objects.filter(quiet, team=team).annotate(
+        last_contact=_last_contact(), blocked=_blocked(), asked_at=_asked_at()
+    )
+
+
+def renewal_token(renewal: PanelRenewal) -> str:
+    return signing.dumps({"r": renewal.pk, "n": renewal.nonce}, salt=RENEWAL_SALT)
+
+
+def from_renewal_token(token: str) -> tuple[PanelRenewal | None, str]:
+    """(renewal, nonce) for a "keep me" link, or (None, "") if forged or too old."""
+    try:
+        data = signing.loads(token, salt=RENEWAL_SALT, max_age=RENEWAL_LINK_AGE)
+        pk, nonce = int(data["r"]), str(data["n"])
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        return None, ""
+    return PanelRenewal.objects.select_related("team").filter(pk=pk).first(), nonce
+
+
+def why_closed(renewal: PanelRenewal | None, nonce: str) -> str:
+    """Why a "keep me" link no longer renews anything ('' while it does)."""
+    if renewal is None:
+        return _("You are no longer on this team's panel: there is nothing to keep.")
+    if renewal.nonce != nonce:
+        return _("This link is from an earlier email. Use the link in the latest one.")
+    return ""
+
+
+def ask_renewals(*, team: Team, now: datetime, batch: int = BATCH) -> int:
+    """Mail the members who agreed to be contacted, RENEWAL_NOTICE before their removal,
+    once per stretch without contact. Returns how many were asked."""
+    days = team.retention_panel_days
+    soon = now - max(timedelta(days=days) - RENEWAL_NOTICE, timedelta(0))
+    asked = 0
+    with transaction.atomic():
+        due = (
+            _members(team, soon)
+            .filter(consent=True, blocked=False, last_contact__lt=soon)
+            .filter(Q(asked_at__isnull=True) | Q(asked_at__lt=_last_contact()))
+            .order_by("pk")
+        )
+        for member in due.select_for_update(skip_locked=True, of=("self",))[:batch]:
+            renewal, _created = PanelRenewal.objects.get_or_create(team=team, email=member.email)
+            renewal.nonce = secrets.token_urlsafe(16)
+            renewal.asked_at = now
+            renewal.save(update_fields=["nonce", "asked_at"])
+            owe.owe(
+                kind=Notification.Kind.PANEL_RENEWAL,
+                about=(f"renewal{renewal.pk}", renewal.nonce),
+                email=member.email,
+                payload={"nonce": renewal.nonce},
+                recipient_id=member.user_id,
+                panel_renewal=renewal,
+                fresh=True,
+            )
+            asked += 1
+    return asked
+
+
+@transaction.atomic
+def keep_me(*, renewal: PanelRenewal, nonce: str, now: datetime | None = None) -> PanelRenewal:
+    """The person's "keep me" (the POST of their link's page): renewed consent counts as
+    contact, so the removal waits another K days."""
+    renewal_ = PanelRenewal.objects.select_for_update().filter(pk=renewal.pk).first()
+    reason = why_closed(renewal_, nonce)
+    if reason:
+        raise ServiceError(reason)
+    assert renewal_ is not None
+    renewal_.renewed_at = now or timezone.now()
+    renewal_.save(update_fields=["renewed_at"])
+    return renewal_
+
+
+def _remove_member(team: Team, member: PanelMember, now: datetime) -> Counter[str] | None:
+    sources = panel.sources_of(team, member.email)
+    registrations = Registration.objects.filter(
+        pk__in=list(sources.registrations.values_list("pk", flat=True))
+    )
+    if registrations.filter(session__ends_at__gt=now).exists():
+        return None  # still coming to a session: not out of contact
+    counts: Counter[str] = Counter({"panel_members": 1})
+    submissions = list(sources.submissions.values_list("pk", flat=True))
+    counts.update(_remove_submissions(submissions))
+    invitations = Invitation.objects.filter(pk__in=list(sources.invitations.values_list("pk")))
+    counts["messages"] += Notification.objects.filter(invitation__in=invitations).delete()[0]
+    counts["invitations"] += invitations.delete()[0]
+    counts.update(_drop_registrations(registrations, now))
+    PanelRenewal.objects.filter(team=team, email=member.email).delete()
+    PanelMember.objects.filter(pk=member.pk).delete()
+    return counts
+
+
+def remove_panel_members(*, team: Team, now: datetime, batch: int = BATCH) -> int:
+    """Members out of contact for K days go: those never asked (no consent, or on the
+    do-not-contact list) at once, those asked only RENEWAL_NOTICE after the mail."""
+    cutoff = now - timedelta(days=team.retention_panel_days)
+    removed = 0
+    while True:
+        with transaction.atomic():
+            due = (
+                _members(team, cutoff)
+                .filter(last_contact__lt=cutoff)
+                .filter(
+                    Q(consent=False)
+                    | Q(blocked=True)
+                    | Q(asked_at__lte=now - RENEWAL_NOTICE, asked_at__gte=_last_contact())
+                )
+                .order_by("pk")
+            )
+            members = list(due.select_for_update(skip_locked=True, of=("self",))[:batch])
+            counts: Counter[str] = Counter()
+            for member in members:
+                counts.update(_remove_member(team, member, now) or {})
+            if counts:
+                RetentionLog.objects.create(
+                    team=team, kind=RetentionLog.Kind.PANEL, counts=dict(counts)
+                )
+                removed += counts["panel_members"]
+        if len(members) < batch:
+            return removed
+
+
+# The sweep
+
+
+@dataclass
+class Swept:
+    events: int = 0
+    submissions: int = 0
+    renewals_asked: int = 0
+    panel_members: int = 0
+
+
+def sweep(*, now: datetime | None = None, batch: int = BATCH) -> Swept:
+    """Beat's retention sweep (hourly): safe to run twice, and at once in two workers."""
+    now = now or timezone.now()
+    swept = Swept(
+        events=sweep_events(now=now, batch=batch), submissions=sweep_calls(now=now, batch=batch)
+    )
+    for team in Team.objects.order_by("pk"):
+        swept.renewals_asked += ask_renewals(team=team, now=now, batch=batch)
+        swept.panel_members += remove_panel_members(team=team, now=now, batch=batch)
+    return swept
+
+
+def log_of(team: Team) -> QuerySet[RetentionLog]:
+    return RetentionLog.objects.filter(team=team).select_related("event", "call", "actor")
