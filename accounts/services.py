@@ -66,6 +66,7 @@ def export_user_data(*, user: User) -> dict[str, Any]:
         Invitation,
         Notification,
         PanelMember,
+        PanelRenewal,
         Registration,
         SurveyRecipient,
         TeamHistory,
@@ -283,6 +284,17 @@ def export_user_data(*, user: User) -> dict[str, Any]:
             for r in CalendarReply.objects.filter(_addressed_to(addresses, "sender"))
             .select_related("registration__session__event")
             .order_by("received_at", "pk")
+        ],
+        # The teams' requests to renew their consent to the panel, and their answers.
+        "panel_renewals": [
+            {
+                "team": r.team.name,
+                "asked_at": _when(r.asked_at),
+                "renewed_at": _when(r.renewed_at),
+            }
+            for r in PanelRenewal.objects.filter(_addressed_to(addresses))
+            .select_related("team")
+            .order_by("pk")
         ],
         # Its existence only: the secret itself is a password, shown on the calendar page.
         "calendar_feed": {"private_feed_token": bool(user.calendar_token)},

@@ -40,6 +40,7 @@ SECRET_PATHS = (
     "call-withdraw",
     "join",
     "unsubscribe",
+    "keep",  # a panel member's "keep me" link
     "accounts/confirm-email",
     "accounts/password/reset/key",
 )

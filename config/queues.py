@@ -42,6 +42,8 @@ QUEUE_OF = {
     "events.tasks.rescore_calls_behind": "sweeps",
     "events.tasks.rebuild_panels": "sweeps",
     "events.tasks.forget_old_api_responses": "sweeps",
+    "events.tasks.poll_calendar_replies": "sweeps",
+    "events.tasks.retention_sweep": "sweeps",
     # default: work a request causes
     "events.tasks.fill_session": "default",
     "events.tasks.rescore_call": "default",

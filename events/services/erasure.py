@@ -33,6 +33,7 @@ from ..models import (
     Notification,
     PanelErasure,
     PanelMember,
+    PanelRenewal,
     Registration,
     Team,
     TermsAcceptance,
@@ -183,9 +184,11 @@ def erase(
     # The teams' panel rows, and do-not-contact entries about them.
     panel = PanelMember.objects.filter(Q(user_id__in=users) | Q(email__in=addresses))
     blocks = ContactBlock.objects.filter(email__in=addresses)
+    renewals = PanelRenewal.objects.filter(email__in=addresses)  # "keep me" requests
     if team is not None:
         panel, blocks = panel.filter(team=team), blocks.filter(team=team)
-    count += panel.delete()[0] + blocks.delete()[0]
+        renewals = renewals.filter(team=team)
+    count += panel.delete()[0] + blocks.delete()[0] + renewals.delete()[0]
     # Webhook bodies that carried their address: redacted in place (sent or still owed).
     hooks = WebhookMessage.objects.all()
     if team is not None:

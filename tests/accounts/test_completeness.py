@@ -17,12 +17,20 @@ from django.db import models
 from django.db.models import Q, TextField
 from django.db.models.functions import Cast, Lower
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts import services as accounts
 from accounts.models import User
 from events import ics
 from events.invite_parsing import Row
-from events.models import Notification, Question, Registration, Session, WebhookMessage
+from events.models import (
+    Notification,
+    PanelRenewal,
+    Question,
+    Registration,
+    Session,
+    WebhookMessage,
+)
 from events.services import (
     attendance,
     calendar_replies,
@@ -79,6 +87,7 @@ EXPORTED = {
     ("events.Registration", "user"): "registrations",
     ("events.SurveyRecipient", "user"): "survey_answers",
     ("events.CalendarReply", "sender"): "calendar_answers",
+    ("events.PanelRenewal", "email"): "panel_renewals",
 }
 
 # Links that hold nothing of the person as a subject: they record what the person did as a
@@ -101,6 +110,7 @@ NOT_PERSONAL = {
     # Their own registrations' changes are exported as `registrations[].history`.
     ("events.RegistrationChange", "actor"): "who changed a registration",
     ("events.WebhookEndpoint", "created_by"): "who on a team made a webhook endpoint",
+    ("events.RetentionLog", "actor"): "the owner who anonymised an event early",
 }
 
 
@@ -191,6 +201,8 @@ def everything(person: User) -> dict:
     maybe = reply_mail(invite_of(attended), partstat="TENTATIVE", sender=EMAIL)
     calendar_replies.take(message=email.message_from_bytes(maybe), raw=maybe, source="imap")
     panel.refresh(team=team)
+    # The team asked them to renew their consent (as retention.ask_renewals leaves it).
+    PanelRenewal.objects.create(team=team, email=EMAIL, asked_at=timezone.now())
     # A receiver that answered with the body quoted back.
     WebhookMessage.objects.filter(pk=WebhookMessage.objects.order_by("pk")[:1]).update(
         status=WebhookMessage.Status.FAILED, last_error=f"422: unknown attendee {EMAIL}"
