@@ -160,3 +160,11 @@ def place_theme_answers(theme_set_id: int) -> int:
     from .services import themes
 
     return themes.place_new(theme_set_id)
+
+
+@shared_task
+def purge_audit_log() -> int:
+    """Hourly: audit entries older than the audit retention (AUDIT_RETENTION_DAYS)."""
+    from .services import audit
+
+    return audit.purge_expired()

@@ -325,6 +325,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "events.tasks.forget_old_api_responses",
         "schedule": 3600.0,
     },
+    "purge-audit-log": {"task": "events.tasks.purge_audit_log", "schedule": 3600.0},
 }
 
 # EMAIL
@@ -335,6 +336,10 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default=f"{SITE_NAME} <noreply@lo
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Where config.devmail.InboxBackend (the default of `make run`) keeps each message it "sends".
 DEV_MAIL_DIR = env("DEV_MAIL_DIR", default=str(VAR_DIR / "mail"))
+
+# AUDIT
+# How long the audit log of organizer actions is kept (days); older entries are deleted hourly.
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=730)
 
 # WEBHOOKS
 # Private, loopback and link-local receivers are refused unless this is on (tests opt in;

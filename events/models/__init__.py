@@ -1,4 +1,5 @@
 from .api import ApiToken, IdempotentRequest
+from .audit import AuditEntry
 from .contact import ContactBlock
 from .event import Event, Session, TermsAcceptance
 from .invitation import Invitation
@@ -15,6 +16,7 @@ from .webhook import WebhookEndpoint, WebhookMessage
 __all__ = [
     "Answer",
     "ApiToken",
+    "AuditEntry",
     "CallQuota",
     "CallRule",
     "Choice",

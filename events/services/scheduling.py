@@ -30,7 +30,7 @@ from ..models.event import NOT_ONE_LINE
 from ..outbox.webhooks import emit as emit_webhook
 from ..permissions import may
 from ..timefmt import deadline_text
-from . import ServiceError, notices, questionnaire, reminders, surveys
+from . import ServiceError, audit, notices, questionnaire, reminders, surveys
 from .waitlist import fill_vacancies, refill_soon
 
 Status = Registration.Status
@@ -234,6 +234,14 @@ def create_event(*, team: Team, actor: User, **fields) -> Event:
     # question editor (asked only while the event takes applications).
     event.screening = questionnaire.create_questionnaire()
     event.save()
+    audit.record(
+        actor=actor,
+        action="event.created",
+        team=team,
+        event=event,
+        target=event,
+        summary={"fields": audit.snapshot(event, ["title", "kind", "registration_mode"])},
+    )
     return event
 
 
@@ -283,12 +291,21 @@ def update_event(*, event: Event, actor: User, **changes) -> Event:
     ) != _titles(event.translations)
     was_closing = event.registration_closes_at
     closed_before = was_closing is not None and was_closing <= timezone.now()
+    before = audit.snapshot(event, set(changes) & EVENT_FIELDS)
     _validated(event, changes, EVENT_FIELDS)
     # Before the check below: a session drawn again must start after the new closing time.
     # A refusal there rolls this back with the rest.
     _undo_empty_draws(event, closed_before=closed_before)
     _check_lottery_timing(event, published=event.status == Event.Status.PUBLISHED)
     event.save()
+    audit.record(
+        actor=actor,
+        action="event.updated",
+        team=event.team_id,
+        event=event,
+        target=event,
+        summary={"changes": audit.changes(before, audit.snapshot(event, before))},
+    )
     if retitled:
         _retitle_sessions(event)
     if hours_changed:
@@ -335,6 +352,9 @@ def publish_event(*, event: Event, actor: User) -> Event:
         status=Event.Status.PUBLISHED, withdrawn_at=None, updated_at=timezone.now()
     )
     event.status, event.withdrawn_at = Event.Status.PUBLISHED, None
+    audit.record(
+        actor=actor, action="event.published", team=event.team_id, event=event, target=event
+    )
     return event
 
 
@@ -350,6 +370,9 @@ def unpublish_event(*, event: Event, actor: User) -> Event:
         status=Event.Status.DRAFT, withdrawn_at=now, updated_at=now
     )
     event.status, event.withdrawn_at = Event.Status.DRAFT, now
+    audit.record(
+        actor=actor, action="event.unpublished", team=event.team_id, event=event, target=event
+    )
     return event
 
 
@@ -374,6 +397,9 @@ def cancel_event(*, event: Event, actor: User) -> Event:
         status=Event.Status.CANCELLED, withdrawn_at=withdrawn, updated_at=now
     )
     event.status, event.withdrawn_at = Event.Status.CANCELLED, withdrawn
+    audit.record(
+        actor=actor, action="event.cancelled", team=event.team_id, event=event, target=event
+    )
     return event
 
 
@@ -401,6 +427,14 @@ def create_session(*, event: Event, actor: User, past_confirmed: bool = False, *
     _check_capacity(session)
     _check_lottery_draws_before_start(event, [session])
     session.save()
+    audit.record(
+        actor=actor,
+        action="session.created",
+        team=event.team_id,
+        event=event,
+        target=session,
+        summary={"fields": audit.snapshot(session, ["title", "starts_at", "ends_at", "capacity"])},
+    )
     surveys.session_changed(session)
     return session
 
@@ -438,6 +472,7 @@ def update_session(
             )
             % {"n": session.seats_taken}
         )
+    before = audit.snapshot(session, set(changes) & SESSION_FIELDS)
     _validated(session, changes, SESSION_FIELDS)
     _check_capacity(session)
     if "starts_at" in changed:
@@ -447,6 +482,14 @@ def update_session(
         session.sequence += 1
     # seats_taken is left out: only the seat counter's conditional UPDATEs change it.
     session.save(update_fields=[*changes, "sequence"])
+    audit.record(
+        actor=actor,
+        action="session.updated",
+        team=session.event.team_id,
+        event=session.event_id,
+        target=session,
+        summary={"changes": audit.changes(before, audit.snapshot(session, before))},
+    )
     if changed:
         emit_webhook("session.changed", about=session)
     if "starts_at" in changed:
@@ -503,13 +546,21 @@ def cancel_session(*, session: Session, actor: User) -> Session:
         status=Invitation.Status.REVOKED, seat_held=False, remind_at=None
     )
     session.status, session.sequence, session.seats_taken = Session.Status.CANCELLED, sequence, 0
-    _close_registrations(session, actor=actor)
+    closed = _close_registrations(session, actor=actor)
+    audit.record(
+        actor=actor,
+        action="session.cancelled",
+        team=session.event.team_id,
+        event=session.event_id,
+        target=session,
+        summary={"registrations_closed": closed},
+    )
     surveys.session_changed(session)
     emit_webhook("session.cancelled", about=session)
     return session
 
 
-def _close_registrations(session: Session, *, actor: User) -> None:
+def _close_registrations(session: Session, *, actor: User) -> int:
     """Every active registration of a session just cancelled becomes cancelled, with its
     history row and a SESSION_CANCELLED message: a calendar CANCEL for whoever was sent an
     invite (one SEQUENCE above the last they got, at least the session's), the news alone for
@@ -526,7 +577,7 @@ def _close_registrations(session: Session, *, actor: User) -> None:
         .values_list("pk", "status", "calendar_sequence", "user_id", "user__email")
     )
     if not people:
-        return
+        return 0
     now = timezone.now()
     closed = active.update(
         status=Status.CANCELLED,
@@ -573,3 +624,4 @@ def _close_registrations(session: Session, *, actor: User) -> None:
             for (pk, _status, last, user_id, email), change in zip(people, changes, strict=True)
         ),
     )
+    return closed
