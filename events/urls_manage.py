@@ -248,3 +248,13 @@ urlpatterns += [
     path("themes/<int:pk>/pin/", themes.theme_pin, name="theme_pin"),
     path("themes/<int:pk>/merge/", themes.theme_merge, name="theme_merge"),
 ]
+
+# The audit log of organizer actions (owners): the team's and an event's, each with its CSV.
+from .views import audit  # noqa: E402
+
+urlpatterns += [
+    path("teams/<slug:slug>/audit/", audit.team_audit, name="team_audit"),
+    path("teams/<slug:slug>/audit.csv", audit.team_audit_csv, name="team_audit_csv"),
+    path("events/<int:pk>/audit/", audit.event_audit, name="event_audit"),
+    path("events/<int:pk>/audit.csv", audit.event_audit_csv, name="event_audit_csv"),
+]

@@ -253,6 +253,8 @@ def _render_event(
         "event": event,
         "sessions": sessions,
         "other_versions": other_versions(event),
+        # The audit log is the owners' (a link others would find a 404 behind).
+        "may_audit": may(request.user, "audit.view", event),
     }
     if event.screening is not None and event.uses_applications:
         # The screening questions, in the question editor every questionnaire shares.
