@@ -116,13 +116,14 @@ def update_call(*, call: OpenCall, actor: User, **fields: Any) -> OpenCall:
     for name, value in fields.items():
         setattr(call, name, value)
     call.save()
-    audit.record(
-        actor=actor,
-        action="call.updated",
-        team=call.team_id,
-        target=call,
-        summary={"changes": audit.changes(before, audit.snapshot(call, before))},
-    )
+    if diff := audit.changes(before, audit.snapshot(call, before)):
+        audit.record(
+            actor=actor,
+            action="call.updated",
+            team=call.team_id,
+            target=call,
+            summary={"changes": diff},
+        )
     return call
 
 

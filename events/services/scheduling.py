@@ -298,14 +298,15 @@ def update_event(*, event: Event, actor: User, **changes) -> Event:
     _undo_empty_draws(event, closed_before=closed_before)
     _check_lottery_timing(event, published=event.status == Event.Status.PUBLISHED)
     event.save()
-    audit.record(
-        actor=actor,
-        action="event.updated",
-        team=event.team_id,
-        event=event,
-        target=event,
-        summary={"changes": audit.changes(before, audit.snapshot(event, before))},
-    )
+    if diff := audit.changes(before, audit.snapshot(event, before)):  # a save that changed
+        audit.record(
+            actor=actor,
+            action="event.updated",
+            team=event.team_id,
+            event=event,
+            target=event,
+            summary={"changes": diff},
+        )
     if retitled:
         _retitle_sessions(event)
     if hours_changed:
@@ -482,14 +483,15 @@ def update_session(
         session.sequence += 1
     # seats_taken is left out: only the seat counter's conditional UPDATEs change it.
     session.save(update_fields=[*changes, "sequence"])
-    audit.record(
-        actor=actor,
-        action="session.updated",
-        team=session.event.team_id,
-        event=session.event_id,
-        target=session,
-        summary={"changes": audit.changes(before, audit.snapshot(session, before))},
-    )
+    if diff := audit.changes(before, audit.snapshot(session, before)):
+        audit.record(
+            actor=actor,
+            action="session.updated",
+            team=session.event.team_id,
+            event=session.event_id,
+            target=session,
+            summary={"changes": diff},
+        )
     if changed:
         emit_webhook("session.changed", about=session)
     if "starts_at" in changed:

@@ -139,13 +139,8 @@ def update_settings(*, survey: Survey, actor: User, **changes: Any) -> Survey:
     for name, value in changes.items():
         setattr(survey, name, value)
     survey.save()
-    _audit(
-        actor,
-        "survey.settings_changed",
-        survey,
-        event_id=survey.event_id,
-        changes=audit.changes(before, audit.snapshot(survey, before)),
-    )
+    if diff := audit.changes(before, audit.snapshot(survey, before)):
+        _audit(actor, "survey.settings_changed", survey, event_id=survey.event_id, changes=diff)
     _schedule(survey)
     if reminder_changed:
         _replan_reminders(survey)

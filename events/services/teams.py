@@ -139,13 +139,10 @@ def update_team(*, team: Team, actor: User, **changes: object) -> Team:
     _check_fields(team)
     team.save()
     _record(team, actor=actor, action=History.SETTINGS_CHANGED)
-    audit.record(
-        actor=actor,
-        action="team.updated",
-        team=team,
-        target=team,
-        summary={"changes": audit.changes(before, audit.snapshot(team, before))},
-    )
+    if diff := audit.changes(before, audit.snapshot(team, before)):
+        audit.record(
+            actor=actor, action="team.updated", team=team, target=team, summary={"changes": diff}
+        )
     return team
 
 

@@ -106,8 +106,8 @@ def update_endpoint(
     endpoint.description = description.strip()[:200]
     endpoint.save(update_fields=["url", "event_types", "description"])
     _record(endpoint.team, actor)
-    after = _shown(endpoint)
-    _audit(actor, "webhook.updated", endpoint, changes=audit.changes(before, after))
+    if diff := audit.changes(before, _shown(endpoint)):
+        _audit(actor, "webhook.updated", endpoint, changes=diff)
     return endpoint
 
 

@@ -148,3 +148,11 @@ def test_a_retention_of_zero_or_fewer_days_is_refused(settings, days):
     settings.AUDIT_RETENTION_DAYS = days
     with pytest.raises(ValueError, match="at least 1"):
         audit.purge_expired()
+
+
+def test_a_save_that_changes_nothing_leaves_no_entry():
+    event = EventFactory(title="Same")
+    organizer = UserFactory()
+    add_to_team(event.team, organizer, role="organizer")
+    scheduling.update_event(event=event, actor=organizer, title="Same")
+    assert not AuditEntry.objects.filter(action="event.updated").exists()
