@@ -19,6 +19,7 @@ KINDS: dict[str, Any] = {
     "attendance": pgettext_lazy("audit kind", "Attendance"),
     "invitation": pgettext_lazy("audit kind", "Invitations"),
     "survey": pgettext_lazy("audit kind", "Surveys"),
+    "question": pgettext_lazy("audit kind", "Questions of surveys and open calls"),
     "call": pgettext_lazy("audit kind", "Open calls"),
     "submission": pgettext_lazy("audit kind", "Submissions"),
     "contact": pgettext_lazy("audit kind", "Do-not-contact"),

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from accounts.models import User
 
-from ..models import AuditEntry, Event, Membership, Team
+from ..models import AuditEntry, Event, Membership, OpenCall, Survey, Team
 
 # Keys a summary never holds (ids of people are fine: `user`, `registration`).
 SENSITIVE = frozenset(
@@ -104,17 +104,20 @@ def changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, li
 
 
 def role_of(actor: User | None, team_id: int) -> str:
-    """The role the actor acts in: their role in the team, else staff, else none."""
+    """The role the actor acts in: their role in the team, else staff, else none. Read once
+    per actor object and team: an action that records several entries (an event cancelled
+    with its sessions) asks once. A role changed by the action itself is its own entry's."""
     if actor is None:
         return SYSTEM
-    role = (
-        Membership.objects.filter(team_id=team_id, user_id=actor.pk)
-        .values_list("role", flat=True)
-        .first()
-    )
-    if role:
-        return str(role)
-    return STAFF if actor.is_staff else NO_ROLE
+    known: dict[int, str] = actor.__dict__.setdefault("_audit_roles", {})
+    if team_id not in known:
+        role = (
+            Membership.objects.filter(team_id=team_id, user_id=actor.pk)
+            .values_list("role", flat=True)
+            .first()
+        )
+        known[team_id] = str(role) if role else (STAFF if actor.is_staff else NO_ROLE)
+    return known[team_id]
 
 
 def record(
@@ -168,6 +171,39 @@ def record_for_registration(
         event=session.event_id,
         target=registration,
         summary={"user": registration.user_id, "session": session.pk, **(summary or {})},
+    )
+
+
+def record_question(
+    *, actor: User | None, action: str, question: Any, fields: Iterable[str] = ()
+) -> AuditEntry | None:
+    """An entry about a question of a survey or an open call (the question editor's changes:
+    the engine itself knows no owner), under the survey's event or the call's team."""
+    survey = (
+        Survey.objects.filter(questionnaire_id=question.questionnaire_id)
+        .values_list("event_id", "event__team_id")
+        .first()
+    )
+    event_id: int | None = None
+    team_id: int | None
+    if survey is not None:
+        event_id, team_id = survey
+    else:
+        team_id = (
+            OpenCall.objects.filter(questionnaire_id=question.questionnaire_id)
+            .values_list("team_id", flat=True)
+            .first()
+        )
+    if team_id is None:
+        return None  # an event's screening question: services.screening records those
+    summary = {"fields": snapshot(question, fields)} if fields else {}
+    return record(
+        actor=actor,
+        action=action,
+        team=team_id,
+        event=event_id,
+        target=question,
+        summary=summary,
     )
 
 

@@ -384,10 +384,12 @@ def cancel_event(*, event: Event, actor: User) -> Event:
     event = Event.objects.select_for_update().get(pk=event.pk)
     if event.status == Event.Status.CANCELLED:
         raise ServiceError(_("This event is already cancelled."))
+    closed: dict[int, int] = {}
     for session in event.sessions.filter(
         status=Session.Status.SCHEDULED, ends_at__gt=timezone.now()
     ):
-        cancel_session(session=session, actor=actor)
+        # One entry for the whole event (below), naming its sessions.
+        closed[session.pk] = _cancel_session(session, actor=actor, logged=False)[1]
     Invitation.objects.filter(
         event=event, session__isnull=True, status=Invitation.Status.PENDING
     ).update(status=Invitation.Status.REVOKED, remind_at=None)
@@ -399,7 +401,15 @@ def cancel_event(*, event: Event, actor: User) -> Event:
     )
     event.status, event.withdrawn_at = Event.Status.CANCELLED, withdrawn
     audit.record(
-        actor=actor, action="event.cancelled", team=event.team_id, event=event, target=event
+        actor=actor,
+        action="event.cancelled",
+        team=event.team_id,
+        event=event,
+        target=event,
+        summary={
+            "sessions_cancelled": sorted(closed),
+            "registrations_closed": sum(closed.values()),
+        },
     )
     return event
 
@@ -536,7 +546,16 @@ def cancel_session(*, session: Session, actor: User) -> Session:
     thousands; on SQLite the two INSERTs go in chunks, Django binding at most 999 parameters
     per statement there): the same rows as moving each registration through `transition()`
     would write (status, history, outbox), without a round trip per person."""
-    session = Session.objects.select_for_update().get(pk=session.pk)
+    return _cancel_session(session, actor=actor, logged=True)[0]
+
+
+def _cancel_session(session: Session, *, actor: User, logged: bool) -> tuple[Session, int]:
+    """Cancel it (see cancel_session): the session as it is now, and how many registrations
+    it closed. `logged`: its own audit entry (cancel_event writes one for all of them)."""
+    # The session's row alone is locked; its event comes along for the audit entry's team.
+    session = (
+        Session.objects.select_for_update(of=("self",)).select_related("event").get(pk=session.pk)
+    )
     if session.is_cancelled:
         raise ServiceError(_("This session is already cancelled."))
     sequence = session.sequence + 1
@@ -549,17 +568,18 @@ def cancel_session(*, session: Session, actor: User) -> Session:
     )
     session.status, session.sequence, session.seats_taken = Session.Status.CANCELLED, sequence, 0
     closed = _close_registrations(session, actor=actor)
-    audit.record(
-        actor=actor,
-        action="session.cancelled",
-        team=session.event.team_id,
-        event=session.event_id,
-        target=session,
-        summary={"registrations_closed": closed},
-    )
+    if logged:
+        audit.record(
+            actor=actor,
+            action="session.cancelled",
+            team=session.event.team_id,
+            event=session.event_id,
+            target=session,
+            summary={"registrations_closed": closed},
+        )
     surveys.session_changed(session)
     emit_webhook("session.cancelled", about=session)
-    return session
+    return session, closed
 
 
 def _close_registrations(session: Session, *, actor: User) -> int:

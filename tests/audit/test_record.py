@@ -156,3 +156,32 @@ def test_a_save_that_changes_nothing_leaves_no_entry():
     add_to_team(event.team, organizer, role="organizer")
     scheduling.update_event(event=event, actor=organizer, title="Same")
     assert not AuditEntry.objects.filter(action="event.updated").exists()
+
+
+def test_the_question_editor_records_survey_and_call_questions(client_for):
+    from django.urls import reverse
+
+    from events.models import OpenCall, Question
+    from events.services import open_calls, surveys
+
+    event = EventFactory()
+    organizer = UserFactory()
+    add_to_team(event.team, organizer, role="organizer")
+    survey = surveys.create_survey(event=event, actor=organizer)
+    call = open_calls.create_call(team=event.team, actor=organizer, title="Call", slug="c-1")
+    client = client_for(organizer)
+    for questionnaire in (survey.questionnaire, OpenCall.objects.get(pk=call.pk).questionnaire):
+        response = client.post(
+            reverse("manage:question_new", args=[questionnaire.pk]),
+            {"label": "What would you change?", "kind": "short_text"},
+        )
+        assert response.status_code in (200, 302)
+    added = AuditEntry.objects.filter(action="question.added").order_by("pk")
+    assert [(e.event_id, e.team_id, e.actor) for e in added] == [
+        (event.pk, event.team_id, organizer),
+        (None, event.team_id, organizer),
+    ]
+    assert added[0].summary["fields"]["label"] == "What would you change?"
+    question = Question.objects.get(pk=added[1].object_id)
+    client.post(reverse("manage:question_delete", args=[question.pk]))
+    assert AuditEntry.objects.filter(action="question.removed", object_id=question.pk).exists()
