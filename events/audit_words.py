@@ -110,6 +110,8 @@ ACTIONS: dict[str, Promise] = {
     "submission.reviewed": pgettext_lazy("audit action", "Submission scored"),
     "contact.blocked": pgettext_lazy("audit action", "Address put on the do-not-contact list"),
     "contact.unblocked": pgettext_lazy("audit action", "Address taken off the do-not-contact list"),
+    "panel.attribute_added": pgettext_lazy("audit action", "Panel attribute added"),
+    "panel.attribute_removed": pgettext_lazy("audit action", "Panel attribute removed"),
     "segment.created": pgettext_lazy("audit action", "Segment created"),
     "segment.updated": pgettext_lazy("audit action", "Segment changed"),
     "segment.deleted": pgettext_lazy("audit action", "Segment deleted"),
@@ -138,6 +140,7 @@ OBJECTS: dict[str, tuple[Promise, type[models.Model] | None]] = {
     "submission": (pgettext_lazy("audit object", "submission"), Submission),
     "contactblock": (pgettext_lazy("audit object", "do-not-contact entry"), ContactBlock),
     "segment": (pgettext_lazy("audit object", "segment"), Segment),
+    "panelattribute": (pgettext_lazy("audit object", "panel attribute"), None),
     "draw": (pgettext_lazy("audit object", "draw"), Draw),
 }
 

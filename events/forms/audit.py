@@ -24,6 +24,7 @@ KINDS: dict[str, Any] = {
     "submission": pgettext_lazy("audit kind", "Submissions"),
     "contact": pgettext_lazy("audit kind", "Do-not-contact"),
     "segment": pgettext_lazy("audit kind", "Segments"),
+    "panel": pgettext_lazy("audit kind", "Panel attributes"),
     "draw": pgettext_lazy("audit kind", "Draws"),
     "webhook": pgettext_lazy("audit kind", "Webhooks"),
     "api_token": pgettext_lazy("audit kind", "API tokens"),

@@ -40,6 +40,7 @@ from events.services import (
     lottery,
     notices,
     open_calls,
+    panel,
     registration,
     review,
     scheduling,
@@ -364,6 +365,21 @@ CALLS: dict[str, tuple[str, Call, str]] = {
             call=w.call, actor=a, submissions=Submission.objects.filter(call=w.call), name="x"
         ),
         "call.tagged_many",
+    ),
+    "events.services.panel.add_attribute": (
+        ORG,
+        lambda w, a: panel.add_attribute(
+            team=w.team, question=w.choice_question, name="where", actor=a
+        ),
+        "panel.attribute_added",
+    ),
+    "events.services.panel.remove_attribute": (
+        ORG,
+        lambda w, a: panel.remove_attribute(
+            attribute=panel.add_attribute(team=w.team, question=w.text_question, name="builds"),
+            actor=a,
+        ),
+        "panel.attribute_removed",
     ),
     "events.services.registration.cancel": (
         ORG,
