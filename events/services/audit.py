@@ -104,20 +104,18 @@ def changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, li
 
 
 def role_of(actor: User | None, team_id: int) -> str:
-    """The role the actor acts in: their role in the team, else staff, else none. Read once
-    per actor object and team: an action that records several entries (an event cancelled
-    with its sessions) asks once. A role changed by the action itself is its own entry's."""
+    """The role the actor acts in: their role in the team, else staff, else none (one query,
+    read afresh for every entry: the same statements whatever came before)."""
     if actor is None:
         return SYSTEM
-    known: dict[int, str] = actor.__dict__.setdefault("_audit_roles", {})
-    if team_id not in known:
-        role = (
-            Membership.objects.filter(team_id=team_id, user_id=actor.pk)
-            .values_list("role", flat=True)
-            .first()
-        )
-        known[team_id] = str(role) if role else (STAFF if actor.is_staff else NO_ROLE)
-    return known[team_id]
+    role = (
+        Membership.objects.filter(team_id=team_id, user_id=actor.pk)
+        .values_list("role", flat=True)
+        .first()
+    )
+    if role:
+        return str(role)
+    return STAFF if actor.is_staff else NO_ROLE
 
 
 def record(
