@@ -80,15 +80,17 @@ ACTIONS = frozenset(
         "panel.edit",  # segments, panel attributes, draws from the panel
         "panel.forget",  # erase one person from the team's data, at their request
         "contact.block",  # the team's do-not-contact list
+        "audit.view",  # the audit log of organizer actions (the team's, an event's) and its CSV
     }
 )
 
 # What each role may do. An owner may do everything; an organizer everything but the team
-# itself; a reviewer reads and scores the pool (exports only where the team allows it, see
-# CONDITIONAL); door staff check people in and nothing else.
+# itself and its audit log; a reviewer reads and scores the pool (exports only where the team
+# allows it, see CONDITIONAL); door staff check people in and nothing else.
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
     Role.OWNER: ACTIONS,
-    Role.ORGANIZER: ACTIONS - {"team.manage", "panel.forget"},
+    # The audit log watches the organizers too: it is the owners' to read.
+    Role.ORGANIZER: ACTIONS - {"team.manage", "panel.forget", "audit.view"},
     Role.REVIEWER: frozenset({"manage.open", "call.view", "call.review", "panel.view"}),
     Role.DOOR: frozenset({"manage.open", "attendance.check_in"}),
 }

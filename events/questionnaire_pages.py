@@ -7,6 +7,7 @@ question-editor views all use these, so none of them imports another."""
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -18,8 +19,11 @@ from . import permissions
 from .forms.answers import AnswersForm
 from .forms.questionnaire import QuestionForm
 from .models import Event, OpenCall, Question, Questionnaire, Survey
-from .services import call_screening, screening
+from .services import audit, call_screening, screening
 from .services import questionnaire as engine
+
+# What the audit log keeps of a question (its words are the team's own).
+LOGGED = ("label", "kind", "required")
 
 
 class Editor:
@@ -38,16 +42,32 @@ class Editor:
     def __init__(self, questionnaire: Questionnaire) -> None:
         self.questionnaire = questionnaire
 
+    # Each change and its audit entry in one transaction (the engine knows no owner, so the
+    # entry is written here, for the survey's event or the call's team).
+    @transaction.atomic
     def add(self, actor: User, **fields: Any) -> Question:
-        return engine.add_question(questionnaire=self.questionnaire, **fields)
+        question = engine.add_question(questionnaire=self.questionnaire, **fields)
+        audit.record_question(
+            actor=actor, action="question.added", question=question, fields=LOGGED
+        )
+        return question
 
+    @transaction.atomic
     def edit(self, actor: User, question: Question, **fields: Any) -> Question:
-        return engine.edit_question(question=question, **fields)
+        edited = engine.edit_question(question=question, **fields)
+        audit.record_question(actor=actor, action="question.edited", question=edited, fields=LOGGED)
+        return edited
 
+    @transaction.atomic
     def move(self, actor: User, question: Question, offset: int) -> None:
         engine.move_question(question=question, offset=offset)
+        audit.record_question(actor=actor, action="question.moved", question=question)
 
+    @transaction.atomic
     def remove(self, actor: User, question: Question) -> None:
+        audit.record_question(
+            actor=actor, action="question.removed", question=question, fields=LOGGED
+        )
         engine.remove_question(question=question)
 
     def answered(self, questions: list[Question]) -> set[int]:
@@ -100,10 +120,17 @@ class CallEditor(Editor):
         super().__init__(call.questionnaire)
         self.call = call
 
+    @transaction.atomic
     def edit(self, actor: User, question: Question, **fields: Any) -> Question:
-        return call_screening.edit_question(call=self.call, question=question, **fields)
+        edited = call_screening.edit_question(call=self.call, question=question, **fields)
+        audit.record_question(actor=actor, action="question.edited", question=edited, fields=LOGGED)
+        return edited
 
+    @transaction.atomic
     def remove(self, actor: User, question: Question) -> None:
+        audit.record_question(
+            actor=actor, action="question.removed", question=question, fields=LOGGED
+        )
         call_screening.remove_question(call=self.call, question=question)
 
 

@@ -180,3 +180,11 @@ def retention_sweep() -> dict:
     from .services import retention
 
     return asdict(retention.sweep())
+
+
+@shared_task
+def purge_audit_log() -> int:
+    """Hourly: audit entries older than the audit retention (AUDIT_RETENTION_DAYS)."""
+    from .services import audit
+
+    return audit.purge_expired()

@@ -260,3 +260,13 @@ urlpatterns += [
     path("events/<int:pk>/data/anonymise/", retention.event_anonymise, name="event_anonymise"),
     path("calls/<int:pk>/data/", retention.call_data, name="call_data"),
 ]
+
+# The audit log of organizer actions (owners): the team's and an event's, each with its CSV.
+from .views import audit  # noqa: E402
+
+urlpatterns += [
+    path("teams/<slug:slug>/audit/", audit.team_audit, name="team_audit"),
+    path("teams/<slug:slug>/audit.csv", audit.team_audit_csv, name="team_audit_csv"),
+    path("events/<int:pk>/audit/", audit.event_audit, name="event_audit"),
+    path("events/<int:pk>/audit.csv", audit.event_audit_csv, name="event_audit_csv"),
+]

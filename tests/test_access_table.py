@@ -43,6 +43,7 @@ from accounts.models import User
 from events.invite_parsing import Row
 from events.models import (
     ApiToken,
+    AuditEntry,
     ContactBlock,
     Draw,
     Event,
@@ -663,6 +664,12 @@ CASES: list[Case] = [
     *post_only(
         "manage:theme_merge", lambda w: [w.theme.pk], RUN, lambda w: {"into": w.other_theme.pk}
     ),
+    # The audit log of organizer actions: the team's and an event's, and their CSV, for the
+    # owners alone (it watches the organizers too).
+    *get_only("manage:team_audit", team_slug, OWNERS),
+    *get_only("manage:team_audit_csv", team_slug, OWNERS),
+    *get_only("manage:event_audit", event_pk, OWNERS),
+    *get_only("manage:event_audit_csv", event_pk, OWNERS),
     # Public and attendee pages (namespace "events") and each person's account.
     get("events:call", lambda w: [w.call.slug], PUBLIC),
     get("events:list", no_args, PUBLIC),
@@ -718,6 +725,7 @@ def snapshot(w: SimpleNamespace) -> dict:
         "webhooks": rows(WebhookEndpoint),
         "webhook_messages": rows(WebhookMessage),
         "retention_log": rows(RetentionLog),
+        "audit_entries": rows(AuditEntry),
         "people": list(
             User.objects.filter(pk__in=[p.pk for p in people])
             .order_by("pk")

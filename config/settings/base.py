@@ -343,6 +343,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Does nothing unless CALENDAR_REPLIES_IMAP_URL is set.
     "poll-calendar-replies": {"task": "events.tasks.poll_calendar_replies", "schedule": 60.0},
+    "purge-audit-log": {"task": "events.tasks.purge_audit_log", "schedule": 3600.0},
 }
 
 # EMAIL
@@ -373,6 +374,10 @@ ANYMAIL = {
     for name, value in os.environ.items()
     if name.startswith("ANYMAIL_")
 }
+
+# AUDIT
+# How long the audit log of organizer actions is kept (days); older entries are deleted hourly.
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=730)
 
 # WEBHOOKS
 # Private, loopback and link-local receivers are refused unless this is on (tests opt in;

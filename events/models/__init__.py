@@ -1,4 +1,5 @@
 from .api import ApiToken, IdempotentRequest
+from .audit import AuditEntry
 from .calendar_reply import CalendarReply
 from .contact import ContactBlock
 from .event import Event, Session, TermsAcceptance
@@ -17,6 +18,7 @@ from .webhook import WebhookEndpoint, WebhookMessage
 __all__ = [
     "Answer",
     "ApiToken",
+    "AuditEntry",
     "CalendarReply",
     "CallQuota",
     "CallRule",

@@ -21,7 +21,7 @@ from accounts.models import User
 from ..models import ApiToken, IdempotentRequest, Team
 from ..models.api import SCOPES
 from ..permissions import may
-from . import ServiceError
+from . import ServiceError, audit
 
 SECRET_PREFIX = "fbt_"  # noqa: S105 (what every secret starts with, not a secret)
 PREFIX_SHOWN = 12  # "fbt_" and 8 characters of the secret
@@ -80,6 +80,14 @@ def create_token(
         expires_at=expires_at,
         created_by=actor,
     )
+    # Its name and scopes, never the secret (only its digest is kept anyway).
+    audit.record(
+        actor=actor,
+        action="api_token.created",
+        team=team,
+        target=token,
+        summary={"title": name, "scopes": token.scopes, "expires_at": expires_at},
+    )
     return Created(token=token, secret=secret)
 
 
@@ -89,9 +97,11 @@ def revoke_token(*, token: ApiToken, actor: User) -> ApiToken:
     if not may(actor, "team.manage", token.team):
         raise ServiceError(_("Only the team's owners can revoke API tokens."))
     now = timezone.now()
-    ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
+    revoked = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
         revoked_at=now, revoked_by=actor
     )
+    if revoked:
+        audit.record(actor=actor, action="api_token.revoked", team=token.team_id, target=token)
     token.refresh_from_db()
     return token
 

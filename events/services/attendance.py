@@ -33,7 +33,7 @@ from accounts.models import User
 
 from ..models import Event, Registration, RegistrationChange, Session, Team
 from ..outbox.webhooks import emit as emit_webhook
-from . import ServiceError, surveys
+from . import ServiceError, audit, surveys
 from .seats import take_seat
 from .transitions import lock, record_creation, transition
 
@@ -143,6 +143,9 @@ def check_in(*, registration: Registration, actor: User, note: str = "Checked in
     registration.checked_in_at, registration.checked_in_by = now, actor
     registration.no_show = False
     _record(registration, actor=actor, note=note)
+    audit.record_for_registration(
+        actor=actor, action="attendance.checked_in", registration=registration
+    )
     surveys.include_late_attendee(registration)
     emit_webhook("attendance.checked_in", about=registration)
     return Outcome(registration, True, _("%(name)s is checked in.") % {"name": name})
@@ -178,6 +181,9 @@ def undo_check_in(*, registration: Registration, actor: User) -> Outcome:
     registration.checked_in_at, registration.checked_in_by = None, None
     registration.no_show = closed
     _record(registration, actor=actor, note="Check-in undone")
+    audit.record_for_registration(
+        actor=actor, action="attendance.check_in_undone", registration=registration
+    )
     return Outcome(registration, True, _("Check-in of %(name)s undone.") % {"name": name})
 
 
@@ -228,6 +234,12 @@ def correct_attendance(*, registration: Registration, actor: User, attended: boo
         note = "Attendance corrected: no-show"
         message = _("%(name)s is now a no-show.") % {"name": name}
     _record(registration, actor=actor, note=note)
+    audit.record_for_registration(
+        actor=actor,
+        action="attendance.corrected",
+        registration=registration,
+        summary={"attended": attended},
+    )
     return Outcome(registration, True, message)
 
 
@@ -293,6 +305,7 @@ def _add_walk_in(*, session: Session, actor: User, email: str, name: str) -> Out
         "walk_in": True,
         "no_show": False,
     }
+    was_status = existing.status if existing else None
     # No overlap check here, unlike other confirmations: the person is standing at this door.
     if existing:
         was = existing.get_status_display().lower()
@@ -312,6 +325,13 @@ def _add_walk_in(*, session: Session, actor: User, email: str, name: str) -> Out
             session=session, user=user, status=Status.CONFIRMED, confirmed_at=now, **door
         )
         record_creation(registration, actor=actor, note="Walk-in: added at the door")
+    registration.session = session
+    audit.record_for_registration(
+        actor=actor,
+        action="attendance.walk_in",
+        registration=registration,
+        summary={"was": was_status},
+    )
     # Reminders are for people still to come.
     Registration.objects.filter(pk=registration.pk).update(remind_at=None)
     registration.remind_at = None

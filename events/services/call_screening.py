@@ -34,7 +34,7 @@ from accounts.models import User
 
 from ..models import Answer, CallQuota, CallRule, Choice, OpenCall, Question, Submission
 from ..permissions import may
-from . import ServiceError
+from . import ServiceError, audit
 from . import questionnaire as engine
 
 log = logging.getLogger(__name__)
@@ -234,6 +234,13 @@ def set_rules(*, call: OpenCall, actor: User, effects: Mapping[Any, Any]) -> Ope
     CallRule.objects.bulk_create(
         [CallRule(call=call, choice_id=pk, effect=effect) for pk, effect in cleaned.items()]
     )
+    audit.record(
+        actor=actor,
+        action="call.rules_changed",
+        team=call.team_id,
+        target=call,
+        summary={"rules": [len(current), len(cleaned)], "version": call.rules_version + 1},
+    )
     return _changed(call)
 
 
@@ -335,10 +342,18 @@ def set_quotas(*, call: OpenCall, actor: User, quotas: list[Mapping[str, Any]]) 
     cleaned = [_clean_quota(raw) for raw in quotas]
     _check_quotas(cleaned)
     call = _lock(call)
+    before = CallQuota.objects.filter(call=call).count()
     CallQuota.objects.filter(call=call).delete()
     for quota in cleaned:
         quota.call = call
     CallQuota.objects.bulk_create(cleaned)
+    audit.record(
+        actor=actor,
+        action="call.quotas_changed",
+        team=call.team_id,
+        target=call,
+        summary={"quotas": [before, len(cleaned)], "version": call.rules_version + 1},
+    )
     return _changed(call)
 
 
@@ -364,6 +379,8 @@ def resume_rescore(*, call: OpenCall, actor: User) -> None:
     the other skips."""
     if not may(actor, "call.edit", call):
         raise ServiceError(_("Only the call's organizers can re-score its submissions."))
+    with transaction.atomic():
+        audit.record(actor=actor, action="call.rescore_restarted", team=call.team_id, target=call)
     confirmed = Submission.objects.filter(call=call, confirmed_at__isnull=False).count()
     if confirmed <= INLINE_LIMIT:
         rescore(call_id=call.pk)

@@ -35,7 +35,7 @@ from django.utils.translation import ngettext
 from accounts.models import User
 
 from ..models import ContactBlock, Invitation, Registration, Team
-from . import ServiceError
+from . import ServiceError, audit
 from .attendance import attended_q
 
 LIMIT_WINDOW = timedelta(days=90)
@@ -270,7 +270,16 @@ def block(*, team: Team, actor: User, email: str, note: str = "") -> Listed:
             )
     except IntegrityError:  # added by someone else a moment ago
         raise ServiceError(_("%(email)s is already on the list.") % {"email": email}) from None
-    return Listed(entry=entry, already=False, withdrawn=_withdraw_invitations(team, email))
+    withdrawn = _withdraw_invitations(team, email)
+    # The address itself stays out of the log: the entry's id says which one.
+    audit.record(
+        actor=actor,
+        action="contact.blocked",
+        team=team,
+        target=entry,
+        summary={"invitations_withdrawn": withdrawn},
+    )
+    return Listed(entry=entry, already=False, withdrawn=withdrawn)
 
 
 @transaction.atomic
@@ -283,6 +292,7 @@ def unblock(*, team: Team, actor: User, entry: ContactBlock) -> None:
             _("%(email)s unsubscribed themselves: only they can ask to hear from the team again.")
             % {"email": entry.email}
         )
+    audit.record(actor=actor, action="contact.unblocked", team=team, target=entry)
     entry.delete()
 
 

@@ -43,7 +43,7 @@ from accounts.models import User
 from .. import permissions
 from ..drawing import FULL, Cap, Minimum, floor_of, pick
 from ..models import CallQuota, Draw, OpenCall, PanelMember, Segment, Submission, Team
-from . import ServiceError, contact, panel
+from . import ServiceError, audit, contact, panel
 from . import segments as segment_service
 from .lottery import draw_order
 
@@ -474,6 +474,7 @@ def _draw(
     caps: list[Cap],
     prefer_never_attended: bool,
     seed: str,
+    rerun_of: int | None = None,
 ) -> Draw:
     fields = sorted({m.field for m in minimums} | {c.field for c in caps})
     candidates = _candidates(team, definition, fields, call)
@@ -508,7 +509,7 @@ def _draw(
     if call is not None:
         # Kept in words as they were: the call's quotas (and title) may change later.
         from_call = {"call": {"title": call.title, "quotas": quota_words or []}}
-    return Draw.objects.create(
+    made = Draw.objects.create(
         team=team,
         segment=segment,
         call=call,
@@ -534,6 +535,22 @@ def _draw(
         drawn_by=actor,
         drawn_at=timezone.now(),
     )
+    # The people picked are the draw's (by panel id); the log says how many, from what.
+    audit.record(
+        actor=actor,
+        action="draw.rerun" if rerun_of else "draw.made",
+        team=team,
+        target=made,
+        summary={
+            "segment": segment,
+            "call": call,
+            "size": size,
+            "picked": len(made.picked),
+            "candidates": made.candidates,
+            **({"rerun_of": rerun_of} if rerun_of else {}),
+        },
+    )
+    return made
 
 
 def _cap_rule(cap: Cap) -> dict[str, Any]:
@@ -570,6 +587,7 @@ def rerun(*, draw: Draw, actor: User) -> Draw:
         caps=caps,
         prefer_never_attended=bool(rules.get("prefer_never_attended")),
         seed=clean_seed(draw.seed),
+        rerun_of=draw.pk,
     )
     if draw.segment is None and draw.segment_name:
         Draw.objects.filter(pk=fresh.pk).update(segment_name=draw.segment_name)

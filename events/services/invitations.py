@@ -22,7 +22,7 @@ from ..models import Event, Invitation, Notification, Registration, Session, Tea
 from ..outbox import owe
 from ..outbox.webhooks import emit as emit_webhook
 from ..permissions import may
-from . import ServiceError, contact
+from . import ServiceError, audit, contact
 from .registration import accept_terms, register
 from .seats import lock_session, take_seats
 from .waitlist import release_and_refill
@@ -192,6 +192,22 @@ def create_batch(
         ]
     )
     _owe_invitations(invitations, kind=Notification.Kind.INVITATION)
+    # Who was invited is in the invitations (by id, range below); the log keeps no address.
+    audit.record(
+        actor=actor,
+        action="invitation.batch_sent",
+        team=event.team_id,
+        event=event,
+        object_type="session" if session is not None else "event",
+        object_id=session.pk if session is not None else event.pk,
+        summary={
+            "invited": len(invitations),
+            "overridden": len(overridden),
+            "holds_seat": holds_seat,
+            "expires_in_days": expires_in_days,
+            "invitations": [invitations[0].pk, invitations[-1].pk],
+        },
+    )
     return invitations
 
 
@@ -337,7 +353,19 @@ def revoke(*, invitation: Invitation, actor: User) -> Invitation:
             _("Only a pending invitation can be revoked (this one is %(state)s).")
             % {"state": state}
         )
+    _audit(actor, "invitation.revoked", invitation)
     return _close(invitation, Status.REVOKED)
+
+
+def _audit(actor: User, action: str, invitation: Invitation, **summary: object) -> None:
+    audit.record(
+        actor=actor,
+        action=action,
+        team=invitation.event.team_id,
+        event=invitation.event_id,
+        target=invitation,
+        summary={"session": invitation.session_id, **summary},
+    )
 
 
 def withdraw_for_do_not_contact(*, team_id: int, email: str) -> int:
@@ -404,6 +432,13 @@ def extend(*, invitation: Invitation, actor: User, days: int = 7) -> Invitation:
         seat_held=seat_held,
         remind_at=remind_at if remind_at > now else None,
     )
+    _audit(
+        actor,
+        "invitation.extended",
+        invitation,
+        expires_at=[invitation.expires_at, expires_at],
+        days=days,
+    )
     invitation.refresh_from_db()
     return invitation
 
@@ -427,6 +462,7 @@ def resend(*, invitation: Invitation, actor: User) -> Invitation:
     invitation.nonce = new_nonce()
     Invitation.objects.filter(pk=invitation.pk).update(nonce=invitation.nonce, sent_at=None)
     _owe_invitations([invitation], kind=Notification.Kind.INVITATION)
+    _audit(actor, "invitation.resent", invitation)
     return invitation
 
 

@@ -14,7 +14,7 @@ from accounts.models import User
 
 from ..drawing import Minimum, pick
 from ..models import Event, Notification, Registration, Session
-from . import ServiceError
+from . import ServiceError, audit
 from .registration import confirmed_at_the_same_time
 from .seats import take_seat
 from .transitions import transition
@@ -126,6 +126,15 @@ def draw(*, session: Session, actor: User | None = None, seed: str | None = None
             )
     Session.objects.filter(pk=session.pk).update(lottery_seed=seed, lottery_drawn_at=now)
     session.lottery_seed, session.lottery_drawn_at = seed, now
+    if actor is not None:  # the beat sweep's draws are the system's, not a person's action
+        audit.record(
+            actor=actor,
+            action="lottery.drawn",
+            team=session.event.team_id,
+            event=session.event_id,
+            target=session,
+            summary={"applicants": len(ordered), "winners": len(winners), "seed": seed},
+        )
     return session
 
 

@@ -14,11 +14,11 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 
 from .. import ics
-from ..models import Notification, Registration, Session
+from ..models import Invitation, Notification, Registration, Session, TeamInvitation
 from ..models.registration import calendar_organizer_now
 from ..outbox import delivery, owe
 from ..outbox.registry import kinds
-from . import ServiceError
+from . import ServiceError, audit
 
 Kind = Notification.Kind
 
@@ -155,9 +155,49 @@ def owe_for_registrations(*, session: Session, kind: str, people) -> list[int]:
     )
 
 
+@transaction.atomic
 def resend(*, notification: Notification, actor: User) -> Notification:
     """An organizer's 'send again' for a failed (or skipped) message."""
     if not delivery.send_again(notification.pk):
         raise ServiceError(_("Only a failed message can be sent again."))
     notification.refresh_from_db()
+    owner = _owner_of(notification)
+    if owner is not None:
+        audit.record(
+            actor=actor,
+            action="message.resent",
+            team=owner[1],
+            event=owner[0],
+            target=notification,
+            summary={
+                "kind": notification.kind,
+                "registration": notification.registration_id,
+                "user": notification.recipient_id,
+            },
+        )
     return notification
+
+
+def _owner_of(notification: Notification) -> tuple[int | None, int] | None:
+    """(event id, team id) of a message: its session's, or its invitation's event's, or (a
+    team invitation) its team's."""
+    if notification.session_id is not None:
+        return (
+            Session.objects.filter(pk=notification.session_id)
+            .values_list("event_id", "event__team_id")
+            .get()
+        )
+    if notification.invitation_id is not None:
+        return (
+            Invitation.objects.filter(pk=notification.invitation_id)
+            .values_list("event_id", "event__team_id")
+            .get()
+        )
+    if notification.team_invitation_id is not None:
+        team_id = (
+            TeamInvitation.objects.filter(pk=notification.team_invitation_id)
+            .values_list("team_id", flat=True)
+            .get()
+        )
+        return None, team_id
+    return None

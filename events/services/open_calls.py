@@ -47,7 +47,7 @@ from ..models.open_call import new_nonce
 from ..outbox import owe
 from ..outbox.webhooks import emit as emit_webhook
 from ..permissions import may
-from . import ServiceError, themes
+from . import ServiceError, audit, themes
 from . import call_screening as screening
 from . import questionnaire as engine
 
@@ -93,7 +93,15 @@ def create_call(*, team: Team, actor: User, **fields: Any) -> OpenCall:
     _check_window(fields.get("opens_at"), fields.get("closes_at"))
     if OpenCall.objects.filter(slug=fields.get("slug")).exists():
         raise ServiceError(_("Another call already uses this short name."))
-    return OpenCall.objects.create(team=team, questionnaire=engine.create_questionnaire(), **fields)
+    call = OpenCall.objects.create(team=team, questionnaire=engine.create_questionnaire(), **fields)
+    audit.record(
+        actor=actor,
+        action="call.created",
+        team=team,
+        target=call,
+        summary={"fields": audit.snapshot(call, ["title", "slug"])},
+    )
+    return call
 
 
 @transaction.atomic
@@ -104,9 +112,18 @@ def update_call(*, call: OpenCall, actor: User, **fields: Any) -> OpenCall:
     _check_window(fields.get("opens_at", call.opens_at), fields.get("closes_at", call.closes_at))
     if "slug" in fields and OpenCall.objects.filter(slug=fields["slug"]).exclude(pk=call.pk):
         raise ServiceError(_("Another call already uses this short name."))
+    before = audit.snapshot(call, set(fields))
     for name, value in fields.items():
         setattr(call, name, value)
     call.save()
+    if diff := audit.changes(before, audit.snapshot(call, before)):
+        audit.record(
+            actor=actor,
+            action="call.updated",
+            team=call.team_id,
+            target=call,
+            summary={"changes": diff},
+        )
     return call
 
 
@@ -117,8 +134,16 @@ def set_status(*, call: OpenCall, actor: User, published: bool) -> OpenCall:
     call = OpenCall.objects.select_for_update().get(pk=call.pk)
     if published and not call.questionnaire.questions.exists() and not call.ask_join:
         raise ServiceError(_("Add at least one question before publishing the call."))
+    was = call.status
     call.status = OpenCall.Status.PUBLISHED if published else OpenCall.Status.DRAFT
     call.save(update_fields=["status", "updated_at"])
+    audit.record(
+        actor=actor,
+        action="call.published" if published else "call.unpublished",
+        team=call.team_id,
+        target=call,
+        summary={"changes": audit.changes({"status": was}, {"status": call.status})},
+    )
     return call
 
 
@@ -391,6 +416,13 @@ def set_tags(*, submission: Submission, actor: User, names: list[str]) -> list[P
     tags = [PoolTag.objects.get_or_create(call_id=submission.call_id, name=n)[0] for n in cleaned]
     submission.tags.set(tags)
     _tags_changed([submission.pk])
+    audit.record(
+        actor=actor,
+        action="submission.tagged",
+        team=OpenCall.objects.values_list("team_id", flat=True).get(pk=submission.call_id),
+        target=submission,
+        summary={"call": submission.call_id, "tags": cleaned},
+    )
     return tags
 
 
@@ -416,6 +448,13 @@ def tag_many(*, call: OpenCall, actor: User, submissions: QuerySet[Submission], 
     added = [pk for pk in ids if pk not in existing]
     through.objects.bulk_create([through(submission_id=pk, pooltag=tag) for pk in added])
     _tags_changed(added)
+    audit.record(
+        actor=actor,
+        action="call.tagged_many",
+        team=call.team_id,
+        target=call,
+        summary={"tag": name, "submissions": len(ids), "added": len(added)},
+    )
     return len(ids)
 
 
@@ -430,6 +469,14 @@ def review(*, submission: Submission, reviewer: User, score: int, note: str = ""
         raise ServiceError(_("Only organizers of this call review its submissions."))
     item, _created = Review.objects.update_or_create(
         submission=submission, reviewer=reviewer, defaults={"score": score, "note": note or ""}
+    )
+    # The score, not the note: a reviewer's words about a person stay with the review.
+    audit.record(
+        actor=reviewer,
+        action="submission.reviewed",
+        team=submission.call.team_id,
+        target=submission,
+        summary={"call": submission.call_id, "score": score},
     )
     return item
 

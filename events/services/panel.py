@@ -68,7 +68,7 @@ from ..models import (
     SurveyRecipient,
     Team,
 )
-from . import ServiceError, attendance
+from . import ServiceError, attendance, audit
 from . import questionnaire as engine
 
 CHUNK = 2000
@@ -665,7 +665,9 @@ def _after_mapping(team: Team) -> None:
 
 
 @transaction.atomic
-def add_attribute(*, team: Team, question: Question, name: str) -> PanelAttribute:
+def add_attribute(
+    *, team: Team, question: Question, name: str, actor: User | None = None
+) -> PanelAttribute:
     """Use the answers to one of the team's open-call questions as a panel attribute named
     `name` (lower-case letters, digits and underscores: `models_used`), one name and one
     attribute per question per team. Each person's latest confirmed answer fills it."""
@@ -689,15 +691,29 @@ def add_attribute(*, team: Team, question: Question, name: str) -> PanelAttribut
             _("This question is already the attribute %(name)s.") % {"name": other.name}
         )
     attribute = PanelAttribute.objects.create(team=team, question_id=question.pk, name=name)
+    audit.record(
+        actor=actor,
+        action="panel.attribute_added",
+        team=team,
+        target=attribute,
+        summary={"title": name, "question": question.pk},
+    )
     _after_mapping(team)
     return attribute
 
 
 @transaction.atomic
-def remove_attribute(*, attribute: PanelAttribute) -> None:
+def remove_attribute(*, attribute: PanelAttribute, actor: User | None = None) -> None:
     """Stop using a question as a panel attribute: it leaves every person's attributes."""
     team = attribute.team
     _lock_panel(team)
+    audit.record(
+        actor=actor,
+        action="panel.attribute_removed",
+        team=team,
+        target=attribute,
+        summary={"title": attribute.name, "question": attribute.question_id},
+    )
     PanelAttribute.objects.filter(pk=attribute.pk).delete()
     _after_mapping(team)
 

@@ -28,7 +28,7 @@ from ..models import (
 )
 from ..permissions import may
 from ..speed.prepared import Prepared, insert
-from . import ServiceError
+from . import ServiceError, audit
 from .reminders import next_reminder_at
 from .screening import asked, clean_answers
 from .seats import take_seat
@@ -442,6 +442,11 @@ def cancel(
         cancelled_at=timezone.now(),
         offer_expires_at=None,
     )
+    if by_organizer or registration.user_id != actor.pk:
+        # An organizer's or staff's act; a person cancelling their own place is not logged.
+        audit.record_for_registration(
+            actor=actor, action="registration.cancelled", registration=registration
+        )
     if was_seated:
         release_and_refill(registration.session_id)
     return registration

@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 
 from ..models import Notification, Registration
-from . import ServiceError
+from . import ServiceError, audit
 from .registration import check_no_overlap
 from .seats import take_seat
 from .transitions import lock, transition
@@ -43,24 +43,32 @@ def approve(*, registration: Registration, actor: User, when_full: str = "refuse
         )
     check_no_clash(registration)
     if take_seat(registration.session_id):
-        return transition(
-            registration,
-            Status.CONFIRMED,
-            allowed_from=[Status.APPLIED],
-            actor=actor,
-            note="Approved",
-            notify=Kind.APPROVED,
-            confirmed_at=timezone.now(),
+        return _logged(
+            actor,
+            "registration.approved",
+            transition(
+                registration,
+                Status.CONFIRMED,
+                allowed_from=[Status.APPLIED],
+                actor=actor,
+                note="Approved",
+                notify=Kind.APPROVED,
+                confirmed_at=timezone.now(),
+            ),
         )
     if when_full == "waitlist":
-        return transition(
-            registration,
-            Status.WAITLISTED,
-            allowed_from=[Status.APPLIED],
-            actor=actor,
-            note="Approved onto the waitlist: the session is full",
-            notify=Kind.WAITLISTED,
-            waitlisted_at=timezone.now(),
+        return _logged(
+            actor,
+            "registration.approved_to_waitlist",
+            transition(
+                registration,
+                Status.WAITLISTED,
+                allowed_from=[Status.APPLIED],
+                actor=actor,
+                note="Approved onto the waitlist: the session is full",
+                notify=Kind.WAITLISTED,
+                waitlisted_at=timezone.now(),
+            ),
         )
     raise ServiceError(
         _("The session is full: approving %(name)s would overbook it.")
@@ -86,6 +94,7 @@ def reject(*, registration: Registration, actor: User) -> Registration:
         notify=Kind.REJECTED,
         offer_expires_at=None,
     )
+    _logged(actor, "registration.rejected", registration)
     if was_offered:
         release_and_refill(registration.session_id)
     return registration
@@ -100,15 +109,24 @@ def move_in(*, registration: Registration, actor: User) -> Registration:
     check_no_clash(registration)
     if not take_seat(registration.session_id):
         raise ServiceError(_("The session is full: there is no free seat to move anyone into."))
-    return transition(
-        registration,
-        Status.CONFIRMED,
-        allowed_from=[Status.WAITLISTED],
-        actor=actor,
-        note="Moved in from the waitlist by an organizer",
-        notify=Kind.CONFIRMED,
-        confirmed_at=timezone.now(),
+    return _logged(
+        actor,
+        "registration.moved_in",
+        transition(
+            registration,
+            Status.CONFIRMED,
+            allowed_from=[Status.WAITLISTED],
+            actor=actor,
+            note="Moved in from the waitlist by an organizer",
+            notify=Kind.CONFIRMED,
+            confirmed_at=timezone.now(),
+        ),
     )
+
+
+def _logged(actor: User, action: str, registration: Registration) -> Registration:
+    audit.record_for_registration(actor=actor, action=action, registration=registration)
+    return registration
 
 
 def apply_to_many(action, registrations, **kwargs) -> tuple[int, list[str]]:

@@ -30,7 +30,7 @@ from ..models.event import NOT_ONE_LINE
 from ..outbox.webhooks import emit as emit_webhook
 from ..permissions import may
 from ..timefmt import deadline_text
-from . import ServiceError, notices, questionnaire, reminders, surveys
+from . import ServiceError, audit, notices, questionnaire, reminders, surveys
 from .waitlist import fill_vacancies, refill_soon
 
 Status = Registration.Status
@@ -234,6 +234,14 @@ def create_event(*, team: Team, actor: User, **fields) -> Event:
     # question editor (asked only while the event takes applications).
     event.screening = questionnaire.create_questionnaire()
     event.save()
+    audit.record(
+        actor=actor,
+        action="event.created",
+        team=team,
+        event=event,
+        target=event,
+        summary={"fields": audit.snapshot(event, ["title", "kind", "registration_mode"])},
+    )
     return event
 
 
@@ -283,12 +291,22 @@ def update_event(*, event: Event, actor: User, **changes) -> Event:
     ) != _titles(event.translations)
     was_closing = event.registration_closes_at
     closed_before = was_closing is not None and was_closing <= timezone.now()
+    before = audit.snapshot(event, set(changes) & EVENT_FIELDS)
     _validated(event, changes, EVENT_FIELDS)
     # Before the check below: a session drawn again must start after the new closing time.
     # A refusal there rolls this back with the rest.
     _undo_empty_draws(event, closed_before=closed_before)
     _check_lottery_timing(event, published=event.status == Event.Status.PUBLISHED)
     event.save()
+    if diff := audit.changes(before, audit.snapshot(event, before)):  # a save that changed
+        audit.record(
+            actor=actor,
+            action="event.updated",
+            team=event.team_id,
+            event=event,
+            target=event,
+            summary={"changes": diff},
+        )
     if retitled:
         _retitle_sessions(event)
     if hours_changed:
@@ -335,6 +353,9 @@ def publish_event(*, event: Event, actor: User) -> Event:
         status=Event.Status.PUBLISHED, withdrawn_at=None, updated_at=timezone.now()
     )
     event.status, event.withdrawn_at = Event.Status.PUBLISHED, None
+    audit.record(
+        actor=actor, action="event.published", team=event.team_id, event=event, target=event
+    )
     return event
 
 
@@ -350,6 +371,9 @@ def unpublish_event(*, event: Event, actor: User) -> Event:
         status=Event.Status.DRAFT, withdrawn_at=now, updated_at=now
     )
     event.status, event.withdrawn_at = Event.Status.DRAFT, now
+    audit.record(
+        actor=actor, action="event.unpublished", team=event.team_id, event=event, target=event
+    )
     return event
 
 
@@ -360,10 +384,12 @@ def cancel_event(*, event: Event, actor: User) -> Event:
     event = Event.objects.select_for_update().get(pk=event.pk)
     if event.status == Event.Status.CANCELLED:
         raise ServiceError(_("This event is already cancelled."))
+    closed: dict[int, int] = {}
     for session in event.sessions.filter(
         status=Session.Status.SCHEDULED, ends_at__gt=timezone.now()
     ):
-        cancel_session(session=session, actor=actor)
+        # One entry for the whole event (below), naming its sessions.
+        closed[session.pk] = _cancel_session(session, actor=actor, logged=False)[1]
     Invitation.objects.filter(
         event=event, session__isnull=True, status=Invitation.Status.PENDING
     ).update(status=Invitation.Status.REVOKED, remind_at=None)
@@ -374,6 +400,17 @@ def cancel_event(*, event: Event, actor: User) -> Event:
         status=Event.Status.CANCELLED, withdrawn_at=withdrawn, updated_at=now
     )
     event.status, event.withdrawn_at = Event.Status.CANCELLED, withdrawn
+    audit.record(
+        actor=actor,
+        action="event.cancelled",
+        team=event.team_id,
+        event=event,
+        target=event,
+        summary={
+            "sessions_cancelled": sorted(closed),
+            "registrations_closed": sum(closed.values()),
+        },
+    )
     return event
 
 
@@ -404,6 +441,14 @@ def create_session(*, event: Event, actor: User, past_confirmed: bool = False, *
     _check_capacity(session)
     _check_lottery_draws_before_start(event, [session])
     session.save()
+    audit.record(
+        actor=actor,
+        action="session.created",
+        team=event.team_id,
+        event=event,
+        target=session,
+        summary={"fields": audit.snapshot(session, ["title", "starts_at", "ends_at", "capacity"])},
+    )
     surveys.session_changed(session)
     return session
 
@@ -441,6 +486,7 @@ def update_session(
             )
             % {"n": session.seats_taken}
         )
+    before = audit.snapshot(session, set(changes) & SESSION_FIELDS)
     _validated(session, changes, SESSION_FIELDS)
     _check_capacity(session)
     if "starts_at" in changed:
@@ -450,6 +496,15 @@ def update_session(
         session.sequence += 1
     # seats_taken is left out: only the seat counter's conditional UPDATEs change it.
     session.save(update_fields=[*changes, "sequence"])
+    if diff := audit.changes(before, audit.snapshot(session, before)):
+        audit.record(
+            actor=actor,
+            action="session.updated",
+            team=session.event.team_id,
+            event=session.event_id,
+            target=session,
+            summary={"changes": diff},
+        )
     if changed:
         emit_webhook("session.changed", about=session)
     if "starts_at" in changed:
@@ -494,7 +549,16 @@ def cancel_session(*, session: Session, actor: User) -> Session:
     thousands; on SQLite the two INSERTs go in chunks, Django binding at most 999 parameters
     per statement there): the same rows as moving each registration through `transition()`
     would write (status, history, outbox), without a round trip per person."""
-    session = Session.objects.select_for_update().get(pk=session.pk)
+    return _cancel_session(session, actor=actor, logged=True)[0]
+
+
+def _cancel_session(session: Session, *, actor: User, logged: bool) -> tuple[Session, int]:
+    """Cancel it (see cancel_session): the session as it is now, and how many registrations
+    it closed. `logged`: its own audit entry (cancel_event writes one for all of them)."""
+    # The session's row alone is locked; its event comes along for the audit entry's team.
+    session = (
+        Session.objects.select_for_update(of=("self",)).select_related("event").get(pk=session.pk)
+    )
     if session.is_cancelled:
         raise ServiceError(_("This session is already cancelled."))
     sequence = session.sequence + 1
@@ -506,13 +570,22 @@ def cancel_session(*, session: Session, actor: User) -> Session:
         status=Invitation.Status.REVOKED, seat_held=False, remind_at=None
     )
     session.status, session.sequence, session.seats_taken = Session.Status.CANCELLED, sequence, 0
-    _close_registrations(session, actor=actor)
+    closed = _close_registrations(session, actor=actor)
+    if logged:
+        audit.record(
+            actor=actor,
+            action="session.cancelled",
+            team=session.event.team_id,
+            event=session.event_id,
+            target=session,
+            summary={"registrations_closed": closed},
+        )
     surveys.session_changed(session)
     emit_webhook("session.cancelled", about=session)
-    return session
+    return session, closed
 
 
-def _close_registrations(session: Session, *, actor: User) -> None:
+def _close_registrations(session: Session, *, actor: User) -> int:
     """Every active registration of a session just cancelled becomes cancelled, with its
     history row and a SESSION_CANCELLED message: a calendar CANCEL for whoever was sent an
     invite (one SEQUENCE above the last they got, at least the session's), the news alone for
@@ -529,7 +602,7 @@ def _close_registrations(session: Session, *, actor: User) -> None:
         .values_list("pk", "status", "calendar_sequence", "user_id", "user__email")
     )
     if not people:
-        return
+        return 0
     now = timezone.now()
     closed = active.update(
         status=Status.CANCELLED,
@@ -576,3 +649,4 @@ def _close_registrations(session: Session, *, actor: User) -> None:
             for (pk, _status, last, user_id, email), change in zip(people, changes, strict=True)
         ),
     )
+    return closed

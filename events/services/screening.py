@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy
 from accounts.models import User
 
 from ..models import Event, Question, Questionnaire, Registration
-from . import ServiceError
+from . import ServiceError, audit
 from . import questionnaire as engine
 
 Kind = Question.Kind
@@ -161,13 +161,42 @@ def add_question(
     if screening is None:
         event.screening = screening = Questionnaire.objects.create()
         event.save(update_fields=["screening"])
-    return engine.add_question(
+    question = engine.add_question(
         questionnaire=screening,
         label=label,
         kind=kind,
         choices=engine.clean_choices(choices) if kind in CHOICE_KINDS else [],
         required=required,
         help_text=help_text,
+    )
+    _audit(actor, "screening.question_added", event, question, fields=QUESTION_SNAPSHOT)
+    return question
+
+
+QUESTION_SNAPSHOT = ("label", "kind", "required")
+
+
+def _audit(
+    actor: User,
+    action: str,
+    event: Event,
+    question: Question,
+    *,
+    fields: tuple[str, ...] = (),
+    before: dict[str, Any] | None = None,
+) -> None:
+    summary: dict[str, Any] = {}
+    if before is not None:
+        summary["changes"] = audit.changes(before, audit.snapshot(question, before))
+    elif fields:
+        summary["fields"] = audit.snapshot(question, fields)
+    audit.record(
+        actor=actor,
+        action=action,
+        team=event.team_id,
+        event=event,
+        target=question,
+        summary=summary,
     )
 
 
@@ -209,7 +238,8 @@ def edit_question(
                 "(their answers would no longer fit). Add a new question instead."
             )
         )
-    return engine.edit_question(
+    before = audit.snapshot(question, QUESTION_SNAPSHOT)
+    edited = engine.edit_question(
         question=question,
         label=label,
         kind=kind,
@@ -217,11 +247,15 @@ def edit_question(
         required=required,
         help_text=help_text,
     )
+    _audit(actor, "screening.question_edited", event, edited, before=before)
+    return edited
 
 
 @transaction.atomic
 def move_question(*, question: Question, actor: User, offset: int) -> None:
     engine.move_question(question=question, offset=offset)
+    event = Event.objects.get(screening_id=question.questionnaire_id)
+    _audit(actor, "screening.question_moved", event, question)
 
 
 @transaction.atomic
@@ -229,6 +263,9 @@ def remove_question(*, question: Question, actor: User) -> None:
     """Remove a question, answered or not. Answers already given stay on the registrations
     (they are what the person said, and their data export shows them), but the question is
     no longer asked or shown."""
+    event = Event.objects.filter(screening_id=question.questionnaire_id).first()
+    if event is not None:
+        _audit(actor, "screening.question_removed", event, question, fields=QUESTION_SNAPSHOT)
     Question.objects.filter(pk=question.pk).delete()
 
 

@@ -38,7 +38,7 @@ from accounts.models import User
 
 from .. import permissions
 from ..models import OpenCall, PanelAttribute, PanelMember, Segment, Team
-from . import ServiceError
+from . import ServiceError, audit
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrPromise
@@ -681,11 +681,22 @@ def create_segment(*, team: Team, actor: User, name: str, definition: Any) -> Se
     clean = validate(team, definition, saving=True)
     try:
         with transaction.atomic():
-            return Segment.objects.create(
+            segment = Segment.objects.create(
                 team=team, name=_name(team, name), definition=clean, created_by=actor
             )
     except IntegrityError:  # the team was deleted meanwhile
         raise ServiceError(_("This team no longer exists.")) from None
+    _audit(actor, "segment.created", segment, {"title": segment.name, **_shape(clean)})
+    return segment
+
+
+def _shape(definition: list[Condition]) -> dict[str, Any]:
+    # Which fields a segment filters on, not the values typed (they may name someone).
+    return {"conditions": len(definition), "on": sorted({c["field"] for c in definition})}
+
+
+def _audit(actor: User, action: str, segment: Segment, summary: dict[str, Any]) -> None:
+    audit.record(actor=actor, action=action, team=segment.team_id, target=segment, summary=summary)
 
 
 @transaction.atomic
@@ -697,13 +708,18 @@ def update_segment(
     _check_editor(actor, team)
     segment = Segment.objects.select_for_update().get(pk=segment.pk)
     fields = ["updated_at"]
+    summary: dict[str, Any] = {}
     if name is not None:
-        segment.name = _name(team, name, keep=segment)
+        new_name = _name(team, name, keep=segment)
+        summary["changes"] = audit.changes({"title": segment.name}, {"title": new_name})
+        segment.name = new_name
         fields.append("name")
     if definition is not None:
         segment.definition = validate(team, definition, saving=True)
         fields.append("definition")
+        summary |= _shape(segment.definition)
     segment.save(update_fields=fields)
+    _audit(actor, "segment.updated", segment, summary)
     return segment
 
 
@@ -714,6 +730,7 @@ def rename_segment(*, segment: Segment, actor: User, name: str) -> Segment:
 @transaction.atomic
 def delete_segment(*, segment: Segment, actor: User) -> None:
     _check_editor(actor, segment.team)
+    _audit(actor, "segment.deleted", segment, {"title": segment.name})
     Segment.objects.filter(pk=segment.pk).delete()
 
 

@@ -35,7 +35,7 @@ from ..ordering import BY_NAME
 from ..outbox import owe
 from ..outbox.webhooks import emit as emit_webhook
 from ..timefmt import deadline_text
-from . import ServiceError, themes
+from . import ServiceError, audit, themes
 from . import questionnaire as engine
 
 TOKEN_SALT = "events.survey"  # noqa: S105 - a signing namespace, not a secret
@@ -79,7 +79,15 @@ def create_survey(*, event: Event, actor: User) -> Survey:
                 questionnaire=survey.questionnaire, label=str(label), kind=kind, required=required
             )
     _schedule(survey)
+    _audit(actor, "survey.created", survey, event_id=event.pk)
     return survey
+
+
+def _audit(actor: User, action: str, survey: Survey, *, event_id: int, **summary: Any) -> None:
+    team_id = Event.objects.values_list("team_id", flat=True).get(pk=event_id)
+    audit.record(
+        actor=actor, action=action, team=team_id, event=event_id, target=survey, summary=summary
+    )
 
 
 SETTINGS = {
@@ -128,9 +136,12 @@ def update_settings(*, survey: Survey, actor: User, **changes: Any) -> Survey:
         # moved earlier) does not block saving the other settings.
         _check_closing(survey, closes_at)
     reminder_changed = days != survey.reminder_after_days
+    before = audit.snapshot(survey, set(changes))
     for name, value in changes.items():
         setattr(survey, name, value)
     survey.save()
+    if diff := audit.changes(before, audit.snapshot(survey, before)):
+        _audit(actor, "survey.settings_changed", survey, event_id=survey.event_id, changes=diff)
     _schedule(survey)
     if reminder_changed:
         _replan_reminders(survey)
@@ -176,6 +187,7 @@ def start_sending(*, survey: Survey, actor: User) -> Survey:
     survey.is_active = True
     survey.save(update_fields=["is_active", "updated_at"])
     _schedule(survey)
+    _audit(actor, "survey.sending_started", survey, event_id=survey.event_id)
     return survey
 
 
@@ -187,6 +199,7 @@ def stop_sending(*, survey: Survey, actor: User) -> Survey:
     survey.is_active = False
     survey.save(update_fields=["is_active", "updated_at"])
     SurveySending.objects.filter(survey=survey, sent_at__isnull=True).update(due_at=None)
+    _audit(actor, "survey.sending_stopped", survey, event_id=survey.event_id)
     return survey
 
 
@@ -393,6 +406,14 @@ def resend(*, recipient: SurveyRecipient, actor: User) -> Notification:
         raise ServiceError(_("The survey has closed."))
     recipient.resent += 1
     recipient.save(update_fields=["resent"])
+    _audit(
+        actor,
+        "survey.resent",
+        survey,
+        event_id=survey.event_id,
+        recipient=recipient.pk,
+        user=recipient.user_id,
+    )
     return owe.owe(
         kind=Notification.Kind.SURVEY,
         about=(f"svr{recipient.pk}", f"resend{recipient.resent}"),

@@ -23,7 +23,7 @@ from accounts.models import User, validate_timezone
 from ..models import Membership, Notification, Role, Team, TeamHistory, TeamInvitation
 from ..models.team import new_nonce
 from ..outbox import owe
-from . import ServiceError
+from . import ServiceError, audit
 from .contact import check_settings as check_contact_rules
 
 History = TeamHistory.Action
@@ -117,6 +117,13 @@ def create_team(*, actor: User, owner: User | None = None, **fields: object) -> 
     Membership.objects.create(team=team, user=first, role=Role.OWNER)
     _record(team, actor=actor, action=History.CREATED)
     _record(team, actor=actor, action=History.ADDED, subject=first.email, role=Role.OWNER)
+    audit.record(
+        actor=actor,
+        action="team.created",
+        team=team,
+        target=team,
+        summary={"fields": audit.snapshot(team, ["name", "slug"]), "owner": first.pk},
+    )
     return team
 
 
@@ -126,11 +133,16 @@ def update_team(*, team: Team, actor: User, **changes: object) -> Team:
     if unknown:
         raise TypeError(f"Unknown team fields: {sorted(unknown)}")
     team = Team.objects.select_for_update().get(pk=team.pk)
+    before = audit.snapshot(team, set(changes))
     for name, value in changes.items():
         setattr(team, name, value)
     _check_fields(team)
     team.save()
     _record(team, actor=actor, action=History.SETTINGS_CHANGED)
+    if diff := audit.changes(before, audit.snapshot(team, before)):
+        audit.record(
+            actor=actor, action="team.updated", team=team, target=team, summary={"changes": diff}
+        )
     return team
 
 
@@ -154,6 +166,13 @@ def add_member(
     if not created:
         raise ServiceError(_("%(email)s is already in the team.") % {"email": user.email})
     _record(team, actor=actor, action=action, subject=user.email, role=role)
+    audit.record(
+        actor=actor,
+        action="member.added",
+        team=team,
+        target=membership,
+        summary={"user": user.pk, "role": role},
+    )
     return membership
 
 
@@ -191,6 +210,13 @@ def change_role(*, team: Team, actor: User, membership: Membership, role: str) -
         role=role,
         previous_role=previous,
     )
+    audit.record(
+        actor=actor,
+        action="member.role_changed",
+        team=team,
+        target=membership,
+        summary={"user": membership.user_id, "changes": {"role": [previous, role]}},
+    )
     return membership
 
 
@@ -202,6 +228,7 @@ def remove_member(*, team: Team, actor: User, membership: Membership) -> None:
     if membership.role == Role.OWNER and _owners_left(team, without=membership) == 0:
         raise ServiceError(_("A team needs at least one owner: make someone else owner first."))
     leaving = membership.user_id == actor.pk
+    membership_id = membership.pk
     membership.delete()
     _record(
         team,
@@ -209,6 +236,14 @@ def remove_member(*, team: Team, actor: User, membership: Membership) -> None:
         action=History.LEFT if leaving else History.REMOVED,
         subject=membership.user.email,
         previous_role=membership.role,
+    )
+    audit.record(
+        actor=actor,
+        action="member.left" if leaving else "member.removed",
+        team=team,
+        object_type="membership",
+        object_id=membership_id,
+        summary={"user": membership.user_id, "role": membership.role},
     )
 
 
@@ -344,8 +379,20 @@ def invite_member(*, team: Team, actor: User, email: str, role: str) -> TeamInvi
         expires_at=timezone.now() + _expiry(),
     )
     _record(team, actor=actor, action=History.INVITED, subject=email, role=role)
+    _audit_invitation(actor, "team_invitation.sent", invitation)
     _owe_invitation(invitation)
     return invitation
+
+
+def _audit_invitation(actor: User, action: str, invitation: TeamInvitation) -> None:
+    # The address is the invitation's (and the team history's); the log names it by id.
+    audit.record(
+        actor=actor,
+        action=action,
+        team=invitation.team_id,
+        target=invitation,
+        summary={"role": invitation.role},
+    )
 
 
 def _locked_invitation(team: Team, invitation: TeamInvitation) -> TeamInvitation:
@@ -377,6 +424,7 @@ def resend_invitation(*, team: Team, actor: User, invitation: TeamInvitation) ->
         subject=invitation.email,
         role=invitation.role,
     )
+    _audit_invitation(actor, "team_invitation.resent", invitation)
     _owe_invitation(invitation)
     return invitation
 
@@ -401,6 +449,7 @@ def revoke_invitation(*, team: Team, actor: User, invitation: TeamInvitation) ->
         subject=invitation.email,
         role=invitation.role,
     )
+    _audit_invitation(actor, "team_invitation.revoked", invitation)
     return invitation
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from celery import current_app
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Count, Model, OuterRef, Q, Subquery
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -39,7 +39,7 @@ from ..models import (
     ThemeSet,
 )
 from ..permissions import may
-from . import ServiceError, panel, segments
+from . import ServiceError, audit, panel, segments
 
 log = logging.getLogger(__name__)
 
@@ -96,8 +96,9 @@ def request(question: Question, *, actor: User | None = None) -> ThemeSet:
     """Ask for the question's themes to be computed in the background. Debounced: while a
     computation asked for less than DEBOUNCE ago is still waiting, this adds nothing. With an
     `actor` (the page's Recompute button), only someone who may edit the themes may ask."""
+    owner = None
     if actor is not None:
-        _check(actor, question, "edit")
+        owner = _check(actor, question, "edit")
     elif question.kind not in TEXT_KINDS:
         raise ServiceError(_("Only text questions have themes."))
     now = timezone.now()
@@ -110,15 +111,30 @@ def request(question: Question, *, actor: User | None = None) -> ThemeSet:
         theme_set.status = ThemeSet.Status.QUEUED
         theme_set.requested_at = now
         theme_set.save(update_fields=["status", "requested_at"])
+        if actor is not None and owner is not None:
+            _audit(actor, "themes.recompute_requested", owner, theme_set)
         _enqueue(theme_set.pk)
     return theme_set
+
+
+def _audit(actor: User, action: str, owner: Owner, target: Model, **summary: object) -> None:
+    """An entry for the survey's event (or the call's team). Theme names are not kept: they
+    may be drawn from people's own words."""
+    obj = owner.obj
+    if isinstance(obj, Survey):
+        team_id, event_id = obj.event.team_id, obj.event_id
+    else:
+        team_id, event_id = obj.team_id, None
+    audit.record(
+        actor=actor, action=action, team=team_id, event=event_id, target=target, summary=summary
+    )
 
 
 def configure(question: Question, *, actor: User, min_themes: int, max_themes: int) -> ThemeSet:
     """Set the fewest and most themes the data may choose between, and ask for a
     recomputation with them (debounced as `request`). Bounds the engine refuses
     (engine.Settings) are a ServiceError and change nothing."""
-    _check(actor, question, "edit")
+    owner = _check(actor, question, "edit")
     try:
         engine.Settings(min_themes=min_themes, max_themes=max_themes, seed=0)
     except ValueError as error:
@@ -127,6 +143,16 @@ def configure(question: Question, *, actor: User, min_themes: int, max_themes: i
         theme_set, _created = ThemeSet.objects.get_or_create(question=question)
         ThemeSet.objects.filter(pk=theme_set.pk).update(
             min_themes=min_themes, max_themes=max_themes
+        )
+        _audit(
+            actor,
+            "themes.configured",
+            owner,
+            theme_set,
+            changes=audit.changes(
+                {"min_themes": theme_set.min_themes, "max_themes": theme_set.max_themes},
+                {"min_themes": min_themes, "max_themes": max_themes},
+            ),
         )
         return request(question, actor=actor)
 
@@ -447,6 +473,12 @@ def _theme_for_edit(actor: User, theme: Theme) -> Theme:
     return theme
 
 
+def _audit_theme(actor: User, action: str, theme: Theme, **summary: object) -> None:
+    owner = owner_of(theme.theme_set.question)
+    if owner is not None:
+        _audit(actor, action, owner, theme, question=theme.theme_set.question_id, **summary)
+
+
 def rename(*, theme: Theme, actor: User, name: str) -> Theme:
     """Give a theme a name of the organizer's choosing; an empty name restores the label."""
     name = " ".join((name or "").split())
@@ -456,17 +488,21 @@ def rename(*, theme: Theme, actor: User, name: str) -> Theme:
         raise ServiceError(
             _("A theme's name can be at most %(most)s characters.") % {"most": MAX_NAME}
         )
-    theme = _theme_for_edit(actor, theme)
-    Theme.objects.filter(pk=theme.pk).update(custom_name=name)
-    theme.custom_name = name
+    with transaction.atomic():
+        theme = _theme_for_edit(actor, theme)
+        Theme.objects.filter(pk=theme.pk).update(custom_name=name)
+        theme.custom_name = name
+        _audit_theme(actor, "theme.renamed", theme)
     return theme
 
 
 def pin(*, theme: Theme, actor: User, pinned: bool = True) -> Theme:
     """Pinned themes are listed first, and stay pinned through recomputations."""
-    theme = _theme_for_edit(actor, theme)
-    Theme.objects.filter(pk=theme.pk).update(pinned=pinned)
-    theme.pinned = pinned
+    with transaction.atomic():
+        theme = _theme_for_edit(actor, theme)
+        Theme.objects.filter(pk=theme.pk).update(pinned=pinned)
+        theme.pinned = pinned
+        _audit_theme(actor, "theme.pinned" if pinned else "theme.unpinned", theme)
     return theme
 
 
@@ -496,6 +532,7 @@ def merge(*, theme: Theme, into: Theme, actor: User) -> Theme:
     )
     ThemeAnswer.objects.filter(theme=source).update(theme=target)
     _resize(locked)
+    _audit_theme(actor, "theme.merged", theme, into=target.pk)
     return Theme.objects.get(pk=target.pk)
 
 

@@ -3,6 +3,9 @@ team's history with who made it, in its transaction. Delivery itself is the outb
 (events/outbox/webhooks.py); this module owes what people ask for by hand (a test event, a
 message sent again) and the owners' email when the outbox disables a failing endpoint."""
 
+import hashlib
+from urllib.parse import urlsplit
+
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -14,7 +17,7 @@ from ..models.webhook import WebhookMessage, new_secret
 from ..outbox import http, owe
 from ..outbox import webhooks as channel
 from ..outbox.registry import kinds
-from . import ServiceError
+from . import ServiceError, audit
 
 MAX_PER_TEAM = 20
 
@@ -48,6 +51,23 @@ def _record(team: Team, actor: User | None) -> None:
     TeamHistory.objects.create(team=team, actor=actor, action=TeamHistory.Action.WEBHOOKS_CHANGED)
 
 
+def _audit(actor: User, action: str, endpoint: WebhookEndpoint, **summary: object) -> None:
+    audit.record(
+        actor=actor, action=action, team=endpoint.team_id, target=endpoint, summary=summary
+    )
+
+
+def _shown(endpoint: WebhookEndpoint) -> dict[str, object]:
+    """What the log keeps of an endpoint: the host its URL names (a path or query often
+    carries a receiver's secret), its event types and description."""
+    return {
+        "host": urlsplit(endpoint.url).hostname or "",
+        "url_digest": hashlib.sha256(endpoint.url.encode()).hexdigest()[:12],
+        "event_types": list(endpoint.event_types),
+        "description": endpoint.description,
+    }
+
+
 @transaction.atomic
 def create_endpoint(
     *, team: Team, actor: User, url: str, event_types: list[str], description: str = ""
@@ -67,6 +87,7 @@ def create_endpoint(
         created_by=actor,
     )
     _record(team, actor)
+    _audit(actor, "webhook.created", endpoint, fields=_shown(endpoint))
     return endpoint
 
 
@@ -80,10 +101,13 @@ def update_endpoint(
     description: str = "",
 ) -> WebhookEndpoint:
     url, types = _check(url, event_types)
+    before = _shown(endpoint)
     endpoint.url, endpoint.event_types = url, types
     endpoint.description = description.strip()[:200]
     endpoint.save(update_fields=["url", "event_types", "description"])
     _record(endpoint.team, actor)
+    if diff := audit.changes(before, _shown(endpoint)):
+        _audit(actor, "webhook.updated", endpoint, changes=diff)
     return endpoint
 
 
@@ -93,6 +117,7 @@ def rotate_secret(*, endpoint: WebhookEndpoint, actor: User) -> str:
     endpoint.secret = new_secret()
     endpoint.save(update_fields=["secret"])
     _record(endpoint.team, actor)
+    _audit(actor, "webhook.secret_rotated", endpoint)
     return endpoint.secret
 
 
@@ -100,6 +125,7 @@ def rotate_secret(*, endpoint: WebhookEndpoint, actor: User) -> str:
 def delete_endpoint(*, endpoint: WebhookEndpoint, actor: User) -> None:
     """The endpoint and its delivery log; messages on their way are dropped with it."""
     team = endpoint.team
+    _audit(actor, "webhook.deleted", endpoint, host=_shown(endpoint)["host"])
     endpoint.delete()
     _record(team, actor)
 
@@ -111,6 +137,7 @@ def disable_endpoint(*, endpoint: WebhookEndpoint, actor: User) -> None:
         disabled_reason=_("Disabled by %(name)s.") % {"name": actor.email},
     )
     _record(endpoint.team, actor)
+    _audit(actor, "webhook.disabled", endpoint)
 
 
 @transaction.atomic
@@ -121,12 +148,15 @@ def enable_endpoint(*, endpoint: WebhookEndpoint, actor: User) -> None:
         disabled_at=None, disabled_reason="", failing_since=None
     )
     _record(endpoint.team, actor)
+    _audit(actor, "webhook.enabled", endpoint)
 
 
 @transaction.atomic
 def send_test(*, endpoint: WebhookEndpoint, actor: User) -> WebhookMessage:
     """A `webhook.test` event to this endpoint, signed and logged like any other."""
-    return channel.owe_test(endpoint)
+    message = channel.owe_test(endpoint)
+    _audit(actor, "webhook.test_sent", endpoint, message=message.pk)
+    return message
 
 
 @transaction.atomic
@@ -141,6 +171,7 @@ def send_again(*, message: WebhookMessage, actor: User) -> None:
         )
     if not channel.send_again(message):
         raise ServiceError(_("This message is still on its way; wait for it to finish."))
+    _audit(actor, "webhook.message_resent", message.endpoint, message=message.pk)
 
 
 def notify_disabled(endpoint: WebhookEndpoint) -> list[int]:

@@ -255,6 +255,8 @@ def _render_event(
         "other_versions": other_versions(event),
         # The data inventory and early anonymisation are the owners' (services.retention).
         "may_manage_data": may(request.user, "team.manage", event),
+        # The audit log is the owners' (a link others would find a 404 behind).
+        "may_audit": may(request.user, "audit.view", event),
     }
     if event.screening is not None and event.uses_applications:
         # The screening questions, in the question editor every questionnaire shares.

@@ -65,7 +65,7 @@ def panel_attributes(request: AuthenticatedRequest, slug: str) -> HttpResponse:
         return _page(request, team, error=_("Choose a question."), typed=typed, status=400)
     try:
         attribute = service.add_attribute(
-            team=team, question=question, name=request.POST.get("name", "")
+            team=team, question=question, name=request.POST.get("name", ""), actor=request.user
         )
     except ServiceError as error:
         return _page(request, team, error=error.message, typed=typed, status=400)
@@ -81,7 +81,7 @@ def panel_attribute_remove(request: AuthenticatedRequest, pk: int) -> HttpRespon
     attribute = get_or_404(
         request, PanelAttribute.objects.select_related("team"), "panel.edit", pk=pk
     )
-    service.remove_attribute(attribute=attribute)
+    service.remove_attribute(attribute=attribute, actor=request.user)
     messages.success(
         request, _("%(name)s is no longer an attribute of the panel.") % {"name": attribute.name}
     )

@@ -388,6 +388,13 @@ def organizer_pages(w: SimpleNamespace) -> list[tuple[str, str]]:
         ("a theme's answers", f"/manage/themes/{w.theme.pk}/"),
         ("funnel of the team", f"/manage/t/{w.team.slug}/funnel/"),
         ("funnel of a segment", f"/manage/t/{w.team.slug}/funnel/?segment={w.segment.pk}"),
+        # The audit log: the world's making (by its services) left entries with long details.
+        ("audit log of the team", f"/manage/teams/{w.team.slug}/audit/"),
+        ("audit log of the event", f"/manage/events/{e}/audit/"),
+        (
+            "audit log filtered",
+            f"/manage/teams/{w.team.slug}/audit/?action=event&since=2020-01-01",
+        ),
     ]
 
 
