@@ -44,6 +44,7 @@ QUEUE_OF = {
     "events.tasks.forget_old_api_responses": "sweeps",
     "events.tasks.poll_calendar_replies": "sweeps",
     "events.tasks.retention_sweep": "sweeps",
+    "events.tasks.purge_audit_log": "sweeps",
     # default: work a request causes
     "events.tasks.fill_session": "default",
     "events.tasks.rescore_call": "default",

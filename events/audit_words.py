@@ -117,6 +117,11 @@ ACTIONS: dict[str, Promise] = {
     "segment.deleted": pgettext_lazy("audit action", "Segment deleted"),
     "draw.made": pgettext_lazy("audit action", "Sample drawn from the panel"),
     "draw.rerun": pgettext_lazy("audit action", "Draw run again"),
+    "team.retention_changed": pgettext_lazy("audit action", "Retention policy changed"),
+    "event.retention_changed": pgettext_lazy("audit action", "Event's retention changed"),
+    "call.retention_changed": pgettext_lazy("audit action", "Open call's retention changed"),
+    "event.anonymised": pgettext_lazy("audit action", "Event's personal data anonymised early"),
+    "panel.person_forgotten": pgettext_lazy("audit action", "Person forgotten at their request"),
 }
 
 # The kinds of object an entry is about (object_type: a model's name), and their models (for
@@ -142,12 +147,14 @@ OBJECTS: dict[str, tuple[Promise, type[models.Model] | None]] = {
     "segment": (pgettext_lazy("audit object", "segment"), Segment),
     "panelattribute": (pgettext_lazy("audit object", "panel attribute"), None),
     "draw": (pgettext_lazy("audit object", "draw"), Draw),
+    "panelerasure": (pgettext_lazy("audit object", "erasure from the panel"), None),
 }
 
 
 # The summary's own keys (a model's fields are named by the model).
 DETAILS: dict[str, Promise] = {
     "user": pgettext_lazy("audit detail", "person (id)"),
+    "rows": pgettext_lazy("audit detail", "rows removed or anonymised"),
     "session": pgettext_lazy("audit detail", "session (id)"),
     "registration": pgettext_lazy("audit detail", "registration (id)"),
     "recipient": pgettext_lazy("audit detail", "recipient (id)"),

@@ -24,9 +24,9 @@ class Migration(migrations.Migration):
                 ('object_id', models.BigIntegerField(blank=True, null=True)),
                 ('summary', models.JSONField(blank=True, default=dict)),
                 ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('event', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='audit_entries', to='events.event')),
-                ('team', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='audit_entries', to='events.team')),
+                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, db_constraint=False)),
+                ('event', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='audit_entries', to='events.event', db_constraint=False)),
+                ('team', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='audit_entries', to='events.team', db_constraint=False)),
             ],
             options={
                 'ordering': ['-created_at', '-pk'],

@@ -24,13 +24,31 @@ from .team import Team
 
 
 class AuditEntry(models.Model):
-    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="audit_entries")
+    # No database foreign keys (db_constraint=False): an entry is written inside the change it
+    # records, and a real foreign key would make that insert take a KEY SHARE lock on the
+    # team, event and user rows, an extra lock the change's own lock order knows nothing of
+    # (the retention sweep holding an event while an organizer's correction waited on it
+    # deadlocked). Deleting a team, event or account still cascades or empties through
+    # Django, as on_delete says.
+    team = models.ForeignKey(
+        Team, on_delete=models.CASCADE, related_name="audit_entries", db_constraint=False
+    )
     # Kept when the event goes: the team's log outlives the event it was about.
     event = models.ForeignKey(
-        Event, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_entries"
+        Event,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="audit_entries",
+        db_constraint=False,
     )
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
     )
     actor_role = models.CharField(max_length=20)
     # A stable dotted code ("session.cancelled"): what the pages translate and filter on.

@@ -41,7 +41,7 @@ from ..models import (
 )
 from ..outbox import delivery, owe
 from ..permissions import may
-from . import ServiceError, calendar_replies, invitations, open_calls, panel, surveys
+from . import ServiceError, audit, calendar_replies, invitations, open_calls, panel, surveys
 from . import registration as registration_service
 
 # The payload flags of a CANCEL kept for someone erased: `FAREWELL` for every such row (the
@@ -252,4 +252,13 @@ def forget(*, team: Team, member: PanelMember, actor: User) -> PanelErasure:
         # acceptances of the team's confidentiality terms go too: the team forgets them whole.
         count += Registration.objects.filter(user=person, session__event__team=team).delete()[0]
         count += TermsAcceptance.objects.filter(user=person, event__team=team).delete()[0]
-    return PanelErasure.objects.create(team=team, forgotten_by=actor, rows=count)
+    record = PanelErasure.objects.create(team=team, forgotten_by=actor, rows=count)
+    # Who forgot someone, and how many rows went: never who was forgotten.
+    audit.record(
+        actor=actor,
+        action="panel.person_forgotten",
+        team=team,
+        target=record,
+        summary={"rows": count},
+    )
+    return record

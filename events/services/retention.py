@@ -70,7 +70,7 @@ from ..models import (
     WebhookMessage,
 )
 from ..outbox import owe
-from . import ServiceError, open_calls, panel, themes
+from . import ServiceError, audit, open_calls, panel, themes
 from . import questionnaire as engine
 
 MAX_DAYS = 36500  # a hundred years: anything longer is a typo
@@ -121,10 +121,19 @@ def update_policy(
         "retention_panel_days": check_days(panel_days),
     }
     team = Team.objects.select_for_update().get(pk=team.pk)
+    before = audit.snapshot(team, values)
     for name, value in values.items():
         setattr(team, name, value)
     team.save(update_fields=list(values))
     TeamHistory.objects.create(team=team, actor=actor, action=TeamHistory.Action.RETENTION_CHANGED)
+    if diff := audit.changes(before, audit.snapshot(team, values)):
+        audit.record(
+            actor=actor,
+            action="team.retention_changed",
+            team=team,
+            target=team,
+            summary={"changes": diff},
+        )
     return team
 
 
@@ -133,8 +142,18 @@ def set_event_days(*, event: Event, actor: User, days: Any) -> Event:
     """This event's own retention of attendees' data (None: the team's)."""
     _owner(actor, event.team)
     value = check_days(days, optional=True)
+    before = event.retention_attendee_days
     Event.objects.filter(pk=event.pk).update(retention_attendee_days=value)
     event.retention_attendee_days = value
+    if before != value:
+        audit.record(
+            actor=actor,
+            action="event.retention_changed",
+            team=event.team_id,
+            event=event,
+            target=event,
+            summary={"changes": {"retention_attendee_days": [before, value]}},
+        )
     return event
 
 
@@ -143,8 +162,17 @@ def set_call_days(*, call: OpenCall, actor: User, days: Any) -> OpenCall:
     """This call's own retention of unconfirmed and disqualified submissions."""
     _owner(actor, call.team)
     value = check_days(days, optional=True)
+    before = call.retention_submission_days
     OpenCall.objects.filter(pk=call.pk).update(retention_submission_days=value)
     call.retention_submission_days = value
+    if before != value:
+        audit.record(
+            actor=actor,
+            action="call.retention_changed",
+            team=call.team_id,
+            target=call,
+            summary={"changes": {"retention_submission_days": [before, value]}},
+        )
     return call
 
 
@@ -484,7 +512,16 @@ def anonymise_event_now(*, event: Event, actor: User, now: datetime | None = Non
                 "needed. Anonymise it once the last session is over."
             )
         )
-    return _anonymise(event, now=now, actor=actor)
+    removed = _anonymise(event, now=now, actor=actor)
+    audit.record(
+        actor=actor,
+        action="event.anonymised",
+        team=event.team_id,
+        event=event,
+        target=event,
+        summary={"rows": sum(removed.values())},
+    )
+    return removed
 
 
 def _events_due(now: datetime) -> list[int]:

@@ -111,6 +111,7 @@ NOT_PERSONAL = {
     ("events.RegistrationChange", "actor"): "who changed a registration",
     ("events.WebhookEndpoint", "created_by"): "who on a team made a webhook endpoint",
     ("events.RetentionLog", "actor"): "the owner who anonymised an event early",
+    ("events.AuditEntry", "actor"): "who on a team did what: the team's audit log",
 }
 
 

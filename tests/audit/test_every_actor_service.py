@@ -21,6 +21,7 @@ from events.models import (
     ContactBlock,
     Event,
     Notification,
+    PanelMember,
     Registration,
     Segment,
     Submission,
@@ -36,12 +37,14 @@ from events.services import (
     call_screening,
     contact,
     draws,
+    erasure,
     invitations,
     lottery,
     notices,
     open_calls,
     panel,
     registration,
+    retention,
     review,
     scheduling,
     screening,
@@ -75,6 +78,9 @@ EXEMPT = {
     # Only an empty team can be deleted, and its log goes with it (the owners lose the team
     # they would read it in); the staff's admin log keeps the deletion.
     "events.services.teams.delete_team": "the team and its log go together",
+    # The walk account deletion and "forget this person" share: forget records its entry, and
+    # deleting one's own account is the person's act, not an organizer's.
+    "events.services.erasure.erase": "a walk; forget records",
 }
 
 
@@ -188,6 +194,22 @@ def segment(w: SimpleNamespace) -> Segment:
 def recipient(w: SimpleNamespace) -> SurveyRecipient:
     person = registration_in(w, "confirmed")
     return SurveyRecipient.objects.create(survey=w.survey, user=person.user, session=w.session)
+
+
+def past_event(w: SimpleNamespace) -> Event:
+    """An event of the team whose only session ended yesterday, with one attendee."""
+    event = EventFactory(team=w.team)
+    ended = timezone.now() - timedelta(days=1)
+    session = SessionFactory(event=event, starts_at=ended - timedelta(hours=1), ends_at=ended)
+    registration_in(w, "confirmed", session=session)
+    return event
+
+
+def panel_member(w: SimpleNamespace) -> PanelMember:
+    """Someone in the team's panel (they registered for one of its events)."""
+    person = registration_in(w, "confirmed").user
+    panel.refresh(team=w.team)
+    return PanelMember.objects.get(team=w.team, user=person)
 
 
 ORG, OWNER = "organizer", "owner"
@@ -669,6 +691,33 @@ CALLS: dict[str, tuple[str, Call, str]] = {
         OWNER,
         lambda w, a: webhook_service.send_test(endpoint=w.webhook, actor=a),
         "webhook.test_sent",
+    ),
+    "events.services.retention.update_policy": (
+        OWNER,
+        lambda w, a: retention.update_policy(
+            team=w.team, actor=a, attendee_days=100, submission_days=30, panel_days=400
+        ),
+        "team.retention_changed",
+    ),
+    "events.services.retention.set_event_days": (
+        OWNER,
+        lambda w, a: retention.set_event_days(event=w.event, actor=a, days=30),
+        "event.retention_changed",
+    ),
+    "events.services.retention.set_call_days": (
+        OWNER,
+        lambda w, a: retention.set_call_days(call=w.call, actor=a, days=30),
+        "call.retention_changed",
+    ),
+    "events.services.retention.anonymise_event_now": (
+        OWNER,
+        lambda w, a: retention.anonymise_event_now(event=past_event(w), actor=a),
+        "event.anonymised",
+    ),
+    "events.services.erasure.forget": (
+        OWNER,
+        lambda w, a: erasure.forget(team=w.team, member=panel_member(w), actor=a),
+        "panel.person_forgotten",
     ),
     "events.services.webhooks.send_again": (
         OWNER,
