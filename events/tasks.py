@@ -184,7 +184,7 @@ def retention_sweep() -> dict:
 
 @shared_task
 def purge_audit_log() -> int:
-    """Hourly: audit entries older than the audit retention (AUDIT_RETENTION_DAYS)."""
+    """Hourly: audit entries older than their team's audit retention (its policy)."""
     from .services import audit
 
     return audit.purge_expired()

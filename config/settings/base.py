@@ -375,9 +375,6 @@ ANYMAIL = {
     if name.startswith("ANYMAIL_")
 }
 
-# AUDIT
-# How long the audit log of organizer actions is kept (days); older entries are deleted hourly.
-AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=730)
 
 # WEBHOOKS
 # Private, loopback and link-local receivers are refused unless this is on (tests opt in;

@@ -42,6 +42,11 @@ class PolicyForm(forms.Form):
         label=_("Panel members: days without contact before removal"),
         help_text=_("Those who agreed to be contacted are asked 30 days before."),
     )
+    audit_days = DaysField(
+        optional=True,
+        label=_("Audit log of organizer actions: days kept"),
+        help_text=_("Two years (730 days) unless you change it."),
+    )
 
 
 class OwnDaysForm(forms.Form):

@@ -12,7 +12,8 @@ expects of it, and how it is kept:
   summary: registration, user, submission, invitation); never a name, an email, a note or a
   free-text answer. `summary` holds the fields that changed, old and new, of organizer data.
 - Rows are read by the team's owners (per team, per event) and deleted after the audit
-  retention (`settings.AUDIT_RETENTION_DAYS`, two years by default) by a beat task.
+  retention (the team's policy, `Team.retention_audit_days`, two years by default) by a beat
+  task.
 """
 
 from django.conf import settings

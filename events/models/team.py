@@ -103,6 +103,12 @@ class Team(models.Model):
             "their consent (they are asked 30 days before)."
         ),
     )
+    retention_audit_days = models.PositiveIntegerField(
+        _("audit log: days kept"),
+        default=730,
+        validators=[MinValueValidator(1)],
+        help_text=_("Entries of the audit log older than this many days are deleted."),
+    )
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="Membership", related_name="teams"
     )

@@ -15,7 +15,6 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
 from django.db import models, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -231,26 +230,28 @@ def entries(
     return rows.order_by("-created_at", "-pk")
 
 
-def retention_days() -> int:
-    days = int(getattr(settings, "AUDIT_RETENTION_DAYS", 730))
-    if days < 1:
-        raise ValueError("AUDIT_RETENTION_DAYS is a whole number of days, at least 1.")
-    return days
+def retention_days(team: Team) -> int:
+    """How long `team` keeps its audit log: its retention policy (two years by default)."""
+    return team.retention_audit_days
 
 
 def purge_expired(*, now: datetime | None = None, batch: int = PURGE_BATCH) -> int:
-    """Delete the entries older than the audit retention, `batch` rows per transaction (a
-    short lock each, oldest first); safe to run twice and to stop midway. Returns how many."""
-    cutoff = (now or timezone.now()) - timedelta(days=retention_days())
+    """Delete the entries older than their team's audit retention, `batch` rows per
+    transaction (a short lock each, oldest first); safe to run twice and to stop midway.
+    Returns how many."""
+    now = now or timezone.now()
     deleted = 0
-    while True:
-        with transaction.atomic():
-            ids = list(
-                AuditEntry.objects.filter(created_at__lt=cutoff)
-                .order_by("created_at", "pk")
-                .values_list("pk", flat=True)[:batch]
-            )
-            if not ids:
-                return deleted
-            count, _ = AuditEntry.objects.filter(pk__in=ids).delete()
-            deleted += count
+    for team_id, days in Team.objects.order_by("pk").values_list("pk", "retention_audit_days"):
+        cutoff = now - timedelta(days=days)
+        while True:
+            with transaction.atomic():
+                ids = list(
+                    AuditEntry.objects.filter(team_id=team_id, created_at__lt=cutoff)
+                    .order_by("created_at", "pk")
+                    .values_list("pk", flat=True)[:batch]
+                )
+                if not ids:
+                    break
+                count, _ = AuditEntry.objects.filter(pk__in=ids).delete()
+                deleted += count
+    return deleted

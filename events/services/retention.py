@@ -111,15 +111,24 @@ def _owner(actor: User, team: Team) -> None:
 
 @transaction.atomic
 def update_policy(
-    *, team: Team, actor: User, attendee_days: Any, submission_days: Any, panel_days: Any
+    *,
+    team: Team,
+    actor: User,
+    attendee_days: Any,
+    submission_days: Any,
+    panel_days: Any,
+    audit_days: Any = None,
 ) -> Team:
-    """The team's policy: every value checked before anything is written."""
+    """The team's policy: every value checked before anything is written (`audit_days`
+    None: the audit log's retention stays as it is)."""
     _owner(actor, team)
     values = {
         "retention_attendee_days": check_days(attendee_days),
         "retention_submission_days": check_days(submission_days),
         "retention_panel_days": check_days(panel_days),
     }
+    if audit_days is not None:
+        values["retention_audit_days"] = check_days(audit_days)
     team = Team.objects.select_for_update().get(pk=team.pk)
     before = audit.snapshot(team, values)
     for name, value in values.items():

@@ -85,7 +85,7 @@ def _log_page(
         "total": 0,
         "page": 1,
         "pages": 1,
-        "retention_days": audit.retention_days(),
+        "retention_days": audit.retention_days(team),
         "query": urlencode([(k, v) for k, v in request.GET.items() if k != "page"]),
     }
     if rows is None:

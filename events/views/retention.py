@@ -36,6 +36,7 @@ def team_retention(request: AuthenticatedRequest, slug: str) -> HttpResponse:
         "attendee_days": team.retention_attendee_days,
         "submission_days": team.retention_submission_days,
         "panel_days": team.retention_panel_days,
+        "audit_days": team.retention_audit_days,
     }
     form = PolicyForm(request.POST if request.method == "POST" else None, initial=initial)
     status = 200

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from accounts import services as account_services
 from events.models import AuditEntry
-from events.services import ServiceError, audit, scheduling
+from events.services import ServiceError, audit, retention, scheduling
 from events.services import registration as registration_service
 from events.tasks import purge_audit_log
 from tests.factories import EventFactory, SessionFactory, TeamFactory, UserFactory, add_to_team
@@ -114,9 +114,9 @@ def test_staff_outside_the_team_act_as_staff():
     assert AuditEntry.objects.get(action="event.updated").actor_role == "staff"
 
 
-def test_entries_older_than_the_retention_go_in_batches_and_the_rest_stay(settings):
-    settings.AUDIT_RETENTION_DAYS = 730
+def test_entries_older_than_the_retention_go_in_batches_and_the_rest_stay():
     team = TeamFactory()
+    assert team.retention_audit_days == 730  # two years, unless the owners change it
     now = timezone.now()
     with transaction.atomic():
         old = [audit.record(actor=None, action="old.one", team=team).pk for _ in range(5)]
@@ -133,21 +133,41 @@ def test_entries_older_than_the_retention_go_in_batches_and_the_rest_stay(settin
     assert audit.purge_expired(now=now) == 0  # safe to run twice
 
 
-def test_the_hourly_task_applies_the_setting(settings):
-    settings.AUDIT_RETENTION_DAYS = 30
-    team = TeamFactory()
+def test_the_hourly_task_applies_each_teams_own_retention(settings):
+    short, default = TeamFactory(), TeamFactory()
+    retention.update_policy(
+        team=short,
+        actor=short.members.get(),
+        attendee_days=365,
+        submission_days=90,
+        panel_days=730,
+        audit_days=30,
+    )
+    month_old = timezone.now() - timedelta(days=31)
     with transaction.atomic():
-        entry = audit.record(actor=None, action="old.one", team=team)
-    AuditEntry.objects.filter(pk=entry.pk).update(created_at=timezone.now() - timedelta(days=31))
+        gone = audit.record(actor=None, action="old.one", team=short)
+        stays = audit.record(actor=None, action="old.one", team=default)
+    AuditEntry.objects.filter(pk__in=[gone.pk, stays.pk]).update(created_at=month_old)
     assert purge_audit_log() == 1
+    assert not AuditEntry.objects.filter(pk=gone.pk).exists()
+    assert AuditEntry.objects.filter(pk=stays.pk).exists()  # 730 days for the other team
     assert "purge-audit-log" in settings.CELERY_BEAT_SCHEDULE
 
 
-@pytest.mark.parametrize("days", [0, -5])
-def test_a_retention_of_zero_or_fewer_days_is_refused(settings, days):
-    settings.AUDIT_RETENTION_DAYS = days
-    with pytest.raises(ValueError, match="at least 1"):
-        audit.purge_expired()
+@pytest.mark.parametrize("days", ["0", "-5", "soon"])
+def test_a_retention_of_zero_or_fewer_days_is_refused(days):
+    team = TeamFactory()
+    with pytest.raises(ServiceError, match="day"):
+        retention.update_policy(
+            team=team,
+            actor=team.members.get(),
+            attendee_days=365,
+            submission_days=90,
+            panel_days=730,
+            audit_days=days,
+        )
+    team.refresh_from_db()
+    assert team.retention_audit_days == 730
 
 
 def test_a_save_that_changes_nothing_leaves_no_entry():
