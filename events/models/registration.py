@@ -11,6 +11,10 @@ def new_checkin_token() -> str:
     return secrets.token_urlsafe(24)
 
 
+def new_join_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
 class Registration(models.Model):
     """One person's place (or wish for one) in one session.
 
@@ -65,6 +69,11 @@ class Registration(models.Model):
     )
     no_show = models.BooleanField(default=False)
     walk_in = models.BooleanField(default=False)
+    # The personal join link of an online or hybrid session (/join/<token>/), and when its
+    # owner first and last opened the meeting through it.
+    join_token = models.CharField(max_length=64, unique=True, default=new_join_token)
+    first_joined_at = models.DateTimeField(null=True, blank=True)
+    last_joined_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "pk"]
