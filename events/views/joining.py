@@ -34,8 +34,12 @@ def join_budget(request: HttpRequest) -> str:
     the same minute); a wrong token spends the caller's address's, so guessing stays slow."""
     match = request.resolver_match
     token = match.kwargs.get("token", "") if match else ""
-    owner = Registration.objects.filter(join_token=token).values_list("pk")[:1] if token else []
-    return f"registration{owner[0][0]}" if owner else by_ip(request)
+    owner = (
+        Registration.objects.filter(join_token=token).values_list("pk", flat=True).first()
+        if token
+        else None
+    )
+    return f"registration{owner}" if owner else by_ip(request)
 
 
 class PermanentRedirectKeepingMethod(HttpResponseRedirect):
