@@ -39,6 +39,7 @@ SECRET_PATHS = (
     "call-confirm",
     "call-withdraw",
     "join",
+    "teams/join",  # a team invitation (old links at join/<token>/ are sent on)
     "unsubscribe",
     "keep",  # a panel member's "keep me" link
     "accounts/confirm-email",

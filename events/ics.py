@@ -95,25 +95,30 @@ def session_uid(uid: str) -> str | None:
     return match.group(1) if match else None
 
 
-def occurrence(session, *, url: str, sequence: int, with_place: bool) -> Occurrence:
-    """The calendar view of a session. The place (room or online link) is given only to those
-    who may see it (confirmed attendees). Its words are in the active language (the
+def occurrence(
+    session, *, url: str, sequence: int, with_place: bool, join_url: str = ""
+) -> Occurrence:
+    """The calendar view of a session. The place (room, or the person's own join link for an
+    online or hybrid session) is given only to those who may see it (confirmed attendees).
+    The meeting's own address is never written: `join_url` leads there, so the organizer
+    may change it without sending an update. Its words are in the active language (the
     recipient's, for a mail), the title in that language's version when the event has one."""
     event = session.event
     title = event.shown_title if not session.title else f"{event.shown_title}: {session.title}"
+    join_url = join_url if with_place else ""
     place = ""
     if with_place:
-        place = " · ".join(p for p in (session.location, session.online_url) if p)
+        place = " · ".join(p for p in (session.location, join_url) if p)
     lines = [f"{event.get_kind_display()} · {url}"]
-    if with_place and session.online_url:
-        lines.append(_("Join online: %(url)s") % {"url": session.online_url})
+    if join_url:
+        lines.append(_("Join online: %(url)s") % {"url": join_url})
     return Occurrence(
         uid=uid_for(session),
         summary=title,
         start=session.starts_at,
         end=session.ends_at,
         sequence=sequence,
-        url=url,
+        url=join_url or url,
         description="\n".join(lines),
         location=place,
         cancelled=session.status == "cancelled",

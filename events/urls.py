@@ -39,10 +39,17 @@ urlpatterns += [
     path("call-withdraw/<str:token>/", open_calls.call_withdraw, name="call_withdraw"),
 ]
 
-# Joining a team: the link in the invitation mail (a page; only its POST joins).
+# Joining a team: the link in the invitation mail (a page; only its POST joins). It was
+# /join/<token>/ before: that address now serves personal join links, and sends a team
+# invitation's token on here.
 from .views import teams  # noqa: E402
 
-urlpatterns += [path("join/<str:token>/", teams.join, name="team_join")]
+urlpatterns += [path("teams/join/<str:token>/", teams.join, name="team_join")]
+
+# The personal join link of an online or hybrid session (a page; only its POST joins).
+from .views import joining  # noqa: E402
+
+urlpatterns += [path("join/<str:token>/", joining.join, name="join")]
 
 # Unsubscribing from a team's programme mail: the link in those emails and the one-click POST
 # of their List-Unsubscribe header.

@@ -136,6 +136,11 @@ class SessionFactory(factory.django.DjangoModelFactory):
     ends_at = factory.LazyAttribute(lambda s: s.starts_at + timedelta(hours=1))
     capacity = 10
     location = "Room 1, Example HQ"
+    online_url = ""
+    # As migration 0032 reads older sessions: a link and no place is online, both hybrid.
+    format = factory.LazyAttribute(
+        lambda s: ("hybrid" if s.location else "online") if s.online_url else "in_person"
+    )
 
 
 class ScreeningQuestionFactory(factory.django.DjangoModelFactory):

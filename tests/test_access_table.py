@@ -840,6 +840,7 @@ def test_every_attendee_url_has_a_row_or_a_token_test() -> None:
         "events:call_confirm",
         "events:call_withdraw",
         "events:team_join",  # tests/teams/test_views.py
+        "events:join",  # below, and tests/joining/test_links.py
         "events:unsubscribe",  # tests/governance/test_unsubscribe.py
         # The provider's signature or basic auth, not a login, guards it:
         # tests/calendar_replies/test_webhook.py
@@ -991,6 +992,20 @@ def test_user_feed_old_token_dies_on_reset() -> None:
 def checked_in(registration: Registration) -> bool:
     registration.refresh_from_db()
     return registration.checked_in_at is not None
+
+
+@pytest.mark.parametrize("role", ["anonymous", "other_user", "attendee", "owner"])
+def test_opening_a_join_link_changes_nothing_whoever_opens_it(role: str) -> None:
+    """The page of a personal join link (a mail scanner, the person, an organizer): only its
+    POST lets its owner in; a forged token is a 404."""
+    w = build_world()
+    client = client_as(w, role)
+    before = snapshot(w)
+    url = reverse("events:join", args=[w.registration.join_token])
+    assert client.get(url).status_code == 200
+    assert client.get(reverse("events:join", args=["f" * 32])).status_code == 404
+    assert client.post(reverse("events:join", args=["f" * 32])).status_code == 404
+    assert snapshot(w) == before
 
 
 @pytest.mark.parametrize("role", ["anonymous", "other_user", "attendee", "other_team", "reviewer"])

@@ -196,6 +196,8 @@ class EventForm(forms.ModelForm):
             "reminder_hours",
             "checkin_enabled",
             "invitation_reminder_hours",
+            "join_opens_before",
+            "join_closes_after",
         ]
         widgets = {
             "description": forms.Textarea(attrs={"rows": 8}),
@@ -251,6 +253,11 @@ class EventForm(forms.ModelForm):
         reminder.validators.append(MaxValueValidator(720))
         reminder.widget.attrs["max"] = 720
         reminder.label = _("Remind invitees (hours before their link expires)")
+        for name, label in JOIN_WINDOW_LABELS.items():
+            # Blank keeps what the event has (a form posted without these fields, too).
+            field = cast(forms.IntegerField, self.fields[name])
+            field.required = False
+            field.label = label
         self._add_versions(event)
 
     def _add_versions(self, event: Event) -> None:
@@ -286,6 +293,14 @@ class EventForm(forms.ModelForm):
     def clean_invitation_reminder_hours(self) -> int:
         value = self.cleaned_data.get("invitation_reminder_hours")
         return self.instance.invitation_reminder_hours if value is None else value
+
+    def clean_join_opens_before(self) -> int:
+        value = self.cleaned_data.get("join_opens_before")
+        return self.instance.join_opens_before if value is None else value
+
+    def clean_join_closes_after(self) -> int:
+        value = self.cleaned_data.get("join_closes_after")
+        return self.instance.join_closes_after if value is None else value
 
     def clean_reminder_hours(self) -> list[int]:
         parts = [p.strip() for p in self.cleaned_data["reminder_hours"].split(",") if p.strip()]
@@ -329,6 +344,12 @@ class EventForm(forms.ModelForm):
         return fields
 
 
+JOIN_WINDOW_LABELS = {
+    "join_opens_before": gettext_lazy("Join links open (minutes before the start)"),
+    "join_closes_after": gettext_lazy("Join links close (minutes after the end)"),
+}
+
+
 class SessionForm(forms.ModelForm):
     """Create or edit a session; start and end are typed in the event's zone."""
 
@@ -345,7 +366,10 @@ class SessionForm(forms.ModelForm):
         required=False,
         max_length=500,
         assume_scheme="https",
-        help_text=gettext_lazy("Shown only to confirmed attendees."),
+        help_text=gettext_lazy(
+            "The meeting's address, for online and hybrid sessions. Never sent: each attendee "
+            "gets a personal join link that leads here, so you may change it at any time."
+        ),
     )
 
     # Hidden until a start in the past makes it needed (see ask_to_confirm_past).
@@ -363,10 +387,14 @@ class SessionForm(forms.ModelForm):
             "ends_at",
             "capacity",
             "waitlist_enabled",
+            "format",
             "location",
             "online_url",
+            "join_opens_before",
+            "join_closes_after",
         ]
         labels = {
+            "format": gettext_lazy("Where it takes place"),
             "title": gettext_lazy("Title"),
             "waitlist_enabled": gettext_lazy("Keep a waitlist when the session is full"),
             "location": gettext_lazy("Location"),
@@ -387,6 +415,14 @@ class SessionForm(forms.ModelForm):
         if self.instance.pk:
             self.initial["starts_at"] = to_local(self.instance.starts_at, event.timezone)
             self.initial["ends_at"] = to_local(self.instance.ends_at, event.timezone)
+        for name, label in JOIN_WINDOW_LABELS.items():
+            self.fields[name].label = label
+            self.fields[name].help_text = _("Blank: the event's ({minutes}).").format(
+                minutes=getattr(event, name)
+            )
+        # Left out (an older form, a script): read from the place and link given, as
+        # migration 0032 read the sessions made before there was a choice.
+        self.fields["format"].required = False
 
     def clean(self) -> dict[str, Any]:
         super().clean()
@@ -396,6 +432,12 @@ class SessionForm(forms.ModelForm):
         cleaned["starts_at"], cleaned["ends_at"] = starts, ends
         if starts and ends and ends <= starts:
             self.add_error("ends_at", _("The session must end after it starts."))
+        if not cleaned.get("format"):
+            online, place = cleaned.get("online_url"), cleaned.get("location")
+            Format = Session.Format
+            cleaned["format"] = (
+                (Format.HYBRID if place else Format.ONLINE) if online else Format.IN_PERSON
+            )
         return cleaned
 
     def _post_clean(self) -> None:

@@ -5,10 +5,11 @@ from django.urls import reverse
 from django.utils.translation import gettext_noop
 
 from .. import ics, qr, timefmt
-from ..models import Notification, Registration
+from ..models import Notification, Registration, Session
 from ..models.registration import calendar_organizer_now
 from ..outbox.registry import Attachment, Registry
 from ..outbox.rendering import absolute
+from ..services import joining
 
 Kind = Notification.Kind
 
@@ -42,12 +43,23 @@ CONFIRMING_KINDS = {Kind.CONFIRMED, Kind.APPROVED}
 CHECKIN_CODE_KINDS = {Kind.CONFIRMED, Kind.APPROVED}
 
 
+def join_link(registration: Registration) -> str:
+    """The person's own join link when they are given one (an online or hybrid session's
+    confirmed attendee), else ''."""
+    if not joining.gives_link(registration):
+        return ""
+    return absolute(joining.path_for(registration))
+
+
 def registration_occurrence(registration: Registration) -> ics.Occurrence:
-    """A confirmed attendee's view of their session, with the place, under the invite's UID."""
+    """A confirmed attendee's view of their session, with the place (their join link for an
+    online session), under the invite's UID."""
     session = registration.session
     url = absolute(reverse("events:detail", args=[session.event_id]))
     sequence = max(session.sequence, registration.calendar_sequence or 0)
-    return ics.occurrence(session, url=url, sequence=sequence, with_place=True)
+    return ics.occurrence(
+        session, url=url, sequence=sequence, with_place=True, join_url=join_link(registration)
+    )
 
 
 def calendar_rsvp(registration: Registration) -> bool:
@@ -71,6 +83,8 @@ def context(notification: Notification, context: dict) -> None:
     links["cancel"] = absolute(reverse("events:cancel", args=[registration.pk]))
     links["offer"] = absolute(reverse("events:offer", args=[registration.pk]))
     links["ics"] = absolute(reverse("events:invite_ics", args=[registration.pk]))
+    if join_link(registration):
+        links["join"] = join_link(registration)
     if registration.offer_expires_at:
         context["offer_deadline"] = timefmt.deadline_text(
             registration.offer_expires_at, context["recipient_zone"]
@@ -137,6 +151,8 @@ def checkin_code(notification: Notification, context: dict) -> list[Attachment]:
         and registration is not None
         and notification.payload.get("calendar") == ics.REQUEST
         and registration.session.event.checkin_enabled
+        # Online attendees are checked in by joining: no door, no code.
+        and registration.session.format != Session.Format.ONLINE
     ):
         code = qr.png(registration)
     context["checkin_code"] = code is not None

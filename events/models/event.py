@@ -1,9 +1,10 @@
 import re
 import uuid
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
@@ -30,6 +31,11 @@ def validate_one_line(value: str) -> None:
             ),
             code="not_one_line",
         )
+
+
+# A join window reaches at most a day before the start (when check-in opens: a join checks
+# the person in) and a day after the end.
+JOIN_WINDOW_MAX = 24 * 60
 
 
 def list_of_default_reminders() -> list[int]:
@@ -107,6 +113,20 @@ class Event(StampsChanges):
     invitation_reminder_hours = models.PositiveIntegerField(
         default=48,
         help_text=_("Remind pending invitees this many hours before their link expires."),
+    )
+    # When an online or hybrid session's personal join links open the meeting: from this many
+    # minutes before the start to this many after the end (a session may set its own).
+    join_opens_before = models.PositiveIntegerField(
+        _("join links open (minutes before the start)"),
+        default=15,
+        validators=[MaxValueValidator(JOIN_WINDOW_MAX)],
+        help_text=_("Online sessions: how early a personal join link opens the meeting."),
+    )
+    join_closes_after = models.PositiveIntegerField(
+        _("join links close (minutes after the end)"),
+        default=0,
+        validators=[MaxValueValidator(JOIN_WINDOW_MAX)],
+        help_text=_("Online sessions: how long after the end a join link still opens it."),
     )
     team = models.ForeignKey("events.Team", on_delete=models.PROTECT, related_name="events")
     # The team's retention of attendees' data, for this event only (None: the team's).
@@ -187,6 +207,11 @@ class Session(StampsChanges):
         SCHEDULED = "scheduled", pgettext_lazy("session status", "Scheduled")
         CANCELLED = "cancelled", pgettext_lazy("session status", "Cancelled")
 
+    class Format(models.TextChoices):
+        IN_PERSON = "in_person", _("In person")
+        ONLINE = "online", _("Online")
+        HYBRID = "hybrid", _("Hybrid: in person and online")
+
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="sessions")
     title = models.CharField(max_length=200, blank=True, validators=[validate_one_line])
     starts_at = models.DateTimeField()
@@ -195,7 +220,18 @@ class Session(StampsChanges):
     seats_taken = models.PositiveIntegerField(default=0)
     waitlist_enabled = models.BooleanField(default=True)
     location = models.CharField(max_length=300, blank=True, validators=[validate_one_line])
+    format = models.CharField(max_length=20, choices=Format.choices, default=Format.IN_PERSON)
+    # The meeting's real address. Never sent to anyone: attendees of an online or hybrid
+    # session get a personal join link (services.joining) that redirects here, so the
+    # organizer may change it at any time without owing anyone a message.
     online_url = models.URLField(_("online link"), max_length=500, blank=True)
+    # The event's join window, unless set here (minutes; None: the event's).
+    join_opens_before = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MaxValueValidator(JOIN_WINDOW_MAX)]
+    )
+    join_closes_after = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MaxValueValidator(JOIN_WINDOW_MAX)]
+    )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.SCHEDULED)
     # Calendar identity: one UID for the session's whole life; SEQUENCE rises with each change
     # of time, place or status (RFC 5545), in the same transaction as the change.
@@ -246,6 +282,23 @@ class Session(StampsChanges):
     @property
     def has_started(self) -> bool:
         return self.starts_at <= timezone.now()
+
+    @property
+    def is_online(self) -> bool:
+        """Attended online, at least in part: its attendees get personal join links."""
+        return self.format in (self.Format.ONLINE, self.Format.HYBRID)
+
+    @property
+    def join_window(self) -> tuple[datetime, datetime]:
+        """From when to when a personal join link opens the meeting."""
+        before = self.join_opens_before
+        after = self.join_closes_after
+        before = self.event.join_opens_before if before is None else before
+        after = self.event.join_closes_after if after is None else after
+        return (
+            self.starts_at - timedelta(minutes=before),
+            self.ends_at + timedelta(minutes=after),
+        )
 
 
 class TermsAcceptance(models.Model):

@@ -27,6 +27,10 @@ def calendar_organizer_now() -> str:
     return settings.CALENDAR_REPLY_ADDRESS if replies_configured() else ""
 
 
+def new_join_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
 class Registration(StampsChanges):
     """One person's place (or wish for one) in one session.
 
@@ -97,6 +101,11 @@ class Registration(StampsChanges):
     )
     no_show = models.BooleanField(default=False)
     walk_in = models.BooleanField(default=False)
+    # The personal join link of an online or hybrid session (/join/<token>/), and when its
+    # owner first and last opened the meeting through it.
+    join_token = models.CharField(max_length=64, unique=True, default=new_join_token)
+    first_joined_at = models.DateTimeField(null=True, blank=True)
+    last_joined_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "pk"]

@@ -116,6 +116,9 @@ def calendar_bytes(notification: Notification, context: dict) -> tuple[str, byte
         url=context["links"]["event"],
         sequence=notification.payload["sequence"],
         with_place=method == ics.REQUEST,
+        # An online session's personal join link, which the kind's context gives a person who
+        # may have it; never the meeting's own address.
+        join_url=context["links"].get("join", ""),
     )
     recipient = notification.recipient
     attendee = (notification.email, recipient.name if recipient else "")

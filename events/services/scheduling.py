@@ -51,6 +51,8 @@ EVENT_FIELDS = {
     "checkin_enabled",
     "invitation_reminder_hours",
     "translations",
+    "join_opens_before",
+    "join_closes_after",
 }
 SESSION_FIELDS = {
     "title",
@@ -59,11 +61,16 @@ SESSION_FIELDS = {
     "capacity",
     "waitlist_enabled",
     "location",
+    "format",
     "online_url",
+    "join_opens_before",
+    "join_closes_after",
 }
 # What a calendar entry shows: a change of any of these is an update (SUMMARY is the event's
-# title and the session's).
-CALENDAR_FIELDS = {"title", "starts_at", "ends_at", "location", "online_url"}
+# title and the session's). Not the meeting's address: invites carry each attendee's
+# personal join link instead (services.joining), which leads to the address as it is when
+# they join, so changing it owes nobody a message.
+CALENDAR_FIELDS = {"title", "starts_at", "ends_at", "location", "format"}
 
 
 def _validated(instance, changes: dict, allowed: set[str]):
@@ -202,6 +209,17 @@ def _clean_translations(translations) -> dict[str, dict[str, str]]:
 def _titles(translations: dict) -> dict[str, str]:
     given = translations or {}
     return {code: version["title"] for code, version in given.items() if version.get("title")}
+
+
+def _check_format(session: Session) -> None:
+    """An in-person session has no meeting address: nobody would ever be led to it."""
+    if session.format == Session.Format.IN_PERSON and session.online_url:
+        raise ServiceError(
+            _(
+                "An in-person session has no online link: clear the link, or make the session "
+                "online or hybrid."
+            )
+        )
 
 
 def _check_capacity(session: Session) -> None:
@@ -439,6 +457,7 @@ def create_session(*, event: Event, actor: User, past_confirmed: bool = False, *
         )
     session = _validated(Session(event=event), fields, SESSION_FIELDS)
     _check_capacity(session)
+    _check_format(session)
     _check_lottery_draws_before_start(event, [session])
     session.save()
     audit.record(
@@ -489,6 +508,7 @@ def update_session(
     before = audit.snapshot(session, set(changes) & SESSION_FIELDS)
     _validated(session, changes, SESSION_FIELDS)
     _check_capacity(session)
+    _check_format(session)
     if "starts_at" in changed:
         _check_lottery_draws_before_start(session.event, [session])
     calendar_change = bool(changed & CALENDAR_FIELDS)

@@ -115,13 +115,14 @@ def test_insert_writes_the_row_that_save_writes():
     assert inserted._state.db == "default"
     from_db = Registration.objects.get(pk=inserted.pk)
     assert concrete_values(from_db) == concrete_values(inserted)
-    differ = {"id", "user_id", "checkin_token", "created_at", "updated_at"}
+    differ = {"id", "user_id", "checkin_token", "join_token", "created_at", "updated_at"}
     mine, theirs = concrete_values(from_db), concrete_values(Registration.objects.get(pk=saved.pk))
     assert {k: v for k, v in mine.items() if k not in differ} == {
         k: v for k, v in theirs.items() if k not in differ
     }
     # Defaults and auto_now_add were applied as save() applies them.
     assert len(from_db.checkin_token) >= 32 and from_db.checkin_token != saved.checkin_token
+    assert len(from_db.join_token) >= 32 and from_db.join_token != saved.join_token
     assert from_db.created_at is not None and from_db.answers == answers
 
 

@@ -328,21 +328,41 @@ def test_moving_a_session_raises_its_sequence_and_tells_everyone_holding_a_seat(
 
 
 @pytest.mark.parametrize(
-    ("field", "value"),
-    [("location", "Room 2, Example HQ"), ("online_url", "https://meet.example.com/new")],
+    "changes",
+    [
+        {"location": "Room 2, Example HQ"},
+        # Going online changes the invite's place (the personal join link joins the room).
+        {"format": "hybrid", "online_url": "https://meet.example.com/new"},
+    ],
 )
-def test_changing_the_place_raises_the_sequence_and_tells_seated_people(field, value):
+def test_changing_the_place_raises_the_sequence_and_tells_seated_people(changes):
     session, organizer, people = people_in_every_state()
     before = session_row(session)["sequence"]
 
-    update_session(session=session, actor=organizer, **{field: value})
+    update_session(session=session, actor=organizer, **changes)
 
     assert session_row(session)["sequence"] == before + 1
-    assert session_row(session)[field] == value
+    for field, value in changes.items():
+        assert session_row(session)[field] == value
     assert owed(Kind.SESSION_CHANGED, session) == {
         people["confirmed"].user_id,
         people["offered"].user_id,
     }
+
+
+def test_changing_the_meeting_address_keeps_the_sequence_and_owes_nothing():
+    """Invites carry personal join links, which lead to the address as it is when used."""
+    session, organizer, _ = people_in_every_state()
+    update_session(
+        session=session, actor=organizer, format="hybrid", online_url="https://meet.example.com/a"
+    )
+    before = session_row(session)["sequence"]
+    owed_before = Notification.objects.count()
+
+    update_session(session=session, actor=organizer, online_url="https://meet.example.com/b")
+
+    assert session_row(session)["sequence"] == before
+    assert Notification.objects.count() == owed_before
 
 
 def test_each_change_of_time_owes_a_new_update():

@@ -11,6 +11,7 @@ non-HTML answers are left to their own tests.
 
 import re
 import zoneinfo
+from datetime import timedelta
 from html.parser import HTMLParser
 
 import pytest
@@ -19,9 +20,10 @@ from django.conf import settings
 from django.db import models
 from django.test import Client
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
 from events.services import contact, invitations, surveys
+from tests.factories import EventFactory, RegistrationFactory, SessionFactory
 from tests.test_access_table import CASES, build_world
 
 pytestmark = pytest.mark.django_db
@@ -151,9 +153,37 @@ def reader_for(case, w):
     return None
 
 
+def join_links_in_every_state(w) -> dict[str, str]:
+    """A personal join link's page as each kind of attendee finds it."""
+    now = timezone.now()
+
+    def link(starts_in: timedelta, **fields) -> str:
+        session = SessionFactory(
+            event=fields.pop("event", w.event),
+            starts_at=now + starts_in,
+            ends_at=now + starts_in + timedelta(hours=1),
+            location="",
+            online_url="https://meet.example.com/room",
+        )
+        registration = RegistrationFactory(session=session, **fields)
+        return reverse("events:join", args=[registration.join_token])
+
+    secret = EventFactory(team=w.team, terms_text="Tout reste entre nous.", terms_version=1)
+    return {
+        "join link, in person": reverse("events:join", args=[w.registration.join_token]),
+        "join link, early": link(timedelta(days=2)),
+        "join link, open": link(timedelta(minutes=5)),
+        "join link, over": link(timedelta(hours=-3)),
+        "join link, terms": link(timedelta(minutes=5), event=secret),
+        "join link, not seated": link(timedelta(minutes=5), status="cancelled"),
+        "forged join link": reverse("events:join", args=["f" * 32]),
+    }
+
+
 def test_every_page_reads_in_french_without_english_from_our_templates() -> None:
     with translation.override("fr"):
         w = build_world()
+        join_pages = join_links_in_every_state(w)
     content = written_by_people()
     problems: dict[str, list[str]] = {}
     seen: set[str] = set()
@@ -189,6 +219,7 @@ def test_every_page_reads_in_french_without_english_from_our_templates() -> None
         ),
         "not found": "/no-such-page/",
         "forged invitation": reverse("events:invitation", args=["forged"]),
+        **join_pages,
     }
     for name, url in before_login.items():
         response = Client(HTTP_ACCEPT_LANGUAGE="fr").get(url)

@@ -82,21 +82,39 @@ def test_a_confirmation_carries_a_complete_request_for_the_recipient(smtp):
     assert b"DTSTART:20300715T140000Z" in invite.raw
     assert b"DTEND:20300715T153000Z" in invite.raw
     assert "Room 1, Example HQ" in invite.location
-    assert "https://meet.example.com/abc-defg" in invite.location
+    # A hybrid session: the place and the person's own join link, never the meeting itself.
+    registration = Registration.objects.get(session=session, user=user)
+    join = f"{settings.SITE_URL}{reverse('events:join', args=[registration.join_token])}"
+    assert join in invite.location
+    assert "meet.example.com" not in invite.raw.decode()
     page = f"{settings.SITE_URL}{reverse('events:detail', args=[session.event_id])}"
     assert page in invite.description
-    assert invite.url == page
+    assert f"Join online: {join}" in invite.description
+    assert invite.url == join
+
+
+def test_an_in_person_invite_links_the_event_page(smtp):
+    session = SessionFactory(location="Room 1, Example HQ")
+    user = UserFactory()
+    register(user=user, session=session)
+    [invite] = invites(mailed(smtp, user))
+    assert invite.location == "Room 1, Example HQ"
+    assert invite.url == f"{settings.SITE_URL}{reverse('events:detail', args=[session.event_id])}"
+    assert "/join/" not in invite.raw.decode()
 
 
 def test_an_online_only_session_puts_the_link_in_the_location_and_description(smtp):
     session = SessionFactory(location="", online_url="https://meet.example.com/only-online")
     user = UserFactory()
 
-    register(user=user, session=session)
+    registration = register(user=user, session=session)
     [invite] = invites(mailed(smtp, user))
 
-    assert invite.location == "https://meet.example.com/only-online"
-    assert "Join online: https://meet.example.com/only-online" in invite.description
+    join = f"{settings.SITE_URL}{reverse('events:join', args=[registration.join_token])}"
+    assert invite.location == join
+    assert invite.url == join
+    assert f"Join online: {join}" in invite.description
+    assert "only-online" not in invite.raw.decode()
 
 
 def test_a_cancellation_by_the_attendee_carries_a_cancel_for_the_same_entry(smtp):

@@ -81,7 +81,9 @@ def test_the_download_is_the_emailed_invite_itself_so_importing_it_updates_the_s
     assert download.organizer == emailed.organizer
     assert [a.lower() for a in download.attendees] == [f"mailto:{user.email}"]
     assert "Room 2" in download.location
-    assert "meet.example.com/z" in download.location
+    # The person's own join link, never the meeting's address.
+    assert f"/join/{registration.join_token}/" in download.location
+    assert "meet.example.com" not in response.content.decode()
     assert download.start == session.starts_at
 
 
@@ -116,7 +118,7 @@ def feed_url(user) -> str:
 def test_the_private_feed_lists_the_persons_confirmed_sessions_only():
     user = UserFactory()
     mine = SessionFactory(online_url="https://meet.example.com/mine")
-    register(user=user, session=mine)
+    mine_registration = register(user=user, session=mine)
     called_off = SessionFactory()
     register(user=user, session=called_off)
     cancel_session(session=called_off, actor=organizer_of(called_off.event))
@@ -133,7 +135,8 @@ def test_the_private_feed_lists_the_persons_confirmed_sessions_only():
     assert response["Cache-Control"] == "private, no-store"
     events = parse_feed(response.content)
     assert uids(events) == {ics.uid_for(mine)}
-    assert "meet.example.com/mine" in str(events[0]["LOCATION"])
+    assert f"/join/{mine_registration.join_token}/" in str(events[0]["LOCATION"])
+    assert "meet.example.com" not in response.content.decode()
 
 
 def test_a_wrong_feed_token_is_a_404():

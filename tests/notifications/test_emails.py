@@ -153,8 +153,12 @@ def test_every_link_in_a_confirmation_is_absolute_and_opens_for_the_recipient(sm
     registration = register(user=user, session=session)
 
     message = only_mail_for(smtp, user)
-    paths = open_every_link(client_for, message, user, external={session.online_url})
+    paths = open_every_link(client_for, message, user)
 
+    # The meeting is reached through the person's own join link, never written in the mail.
+    assert f"/join/{registration.join_token}/" in paths
+    text, html = bodies(message)
+    assert session.online_url not in text + html + str(calendar_part(message))
     assert f"/registrations/{registration.pk}/cancel/" in paths
     assert f"/registrations/{registration.pk}/invite.ics" in paths
     assert f"/events/{session.event_id}/" in paths

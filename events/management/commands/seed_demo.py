@@ -6,7 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from events.models import Event, OpenCall, Question, Team
+from events.models import Event, OpenCall, Question, Session, Team
 from events.services import (
     open_calls,
     questionnaire,
@@ -86,6 +86,7 @@ class Command(BaseCommand):
                 starts_at=start + timedelta(days=day),
                 ends_at=start + timedelta(days=day, minutes=45),
                 capacity=capacity,
+                format=Session.Format.ONLINE,
                 online_url="https://meet.example.com/open-model-feedback",
             )
         scheduling.publish_event(event=feedback, actor=organizer)
