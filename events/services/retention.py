@@ -780,10 +780,14 @@ def remove_panel_members(*, team: Team, now: datetime, batch: int = BATCH) -> in
     do-not-contact list) at once, those asked only RENEWAL_NOTICE after the mail."""
     cutoff = now - timedelta(days=team.retention_panel_days)
     removed = 0
+    # Page by id: a member kept this time (still coming to a session) must not be picked
+    # again and again by the next batch, which would never end.
+    after = 0
     while True:
         with transaction.atomic():
             due = (
                 _members(team, cutoff)
+                .filter(pk__gt=after)
                 .filter(last_contact__lt=cutoff)
                 .filter(
                     Q(consent=False)
@@ -796,6 +800,8 @@ def remove_panel_members(*, team: Team, now: datetime, batch: int = BATCH) -> in
             counts: Counter[str] = Counter()
             for member in members:
                 counts.update(_remove_member(team, member, now) or {})
+            if members:
+                after = members[-1].pk
             if counts:
                 RetentionLog.objects.create(
                     team=team, kind=RetentionLog.Kind.PANEL, counts=dict(counts)

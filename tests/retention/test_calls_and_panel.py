@@ -2,6 +2,7 @@
 panel (K days without contact, unless the person renews their consent from the mail sent
 30 days before)."""
 
+import signal
 from datetime import timedelta
 
 import pytest
@@ -12,11 +13,22 @@ from events.models import (
     Notification,
     PanelMember,
     PanelRenewal,
+    Registration,
     RetentionLog,
     Submission,
 )
 from events.services import open_calls, panel, retention
-from tests.factories import OpenCallFactory, OrganizerFactory, team_of
+from tests.factories import (
+    EventFactory,
+    OpenCallFactory,
+    OrganizerFactory,
+    RegistrationFactory,
+    SessionFactory,
+    UserFactory,
+    team_of,
+)
+
+DAY = timedelta(days=1)
 
 pytestmark = pytest.mark.django_db
 
@@ -164,3 +176,34 @@ def test_the_link_is_scoped_signed_and_only_the_latest_works(db):
 def test_the_team_of_the_factory_is_the_call_s(db):
     owner, call = a_call()
     assert team_of(owner) == call.team
+
+
+def test_members_kept_for_a_session_to_come_do_not_hold_the_removal_in_a_loop(db):
+    """Someone quiet for K days but registered (long ago) for a session still to come is kept;
+    with a full batch of such people first, the removal must move past them and finish."""
+    _owner, call = a_call()
+    team = call.team
+    upcoming = SessionFactory(event=EventFactory(team=team), starts_at=timezone.now() + DAY)
+    long_ago = timezone.now() - timedelta(days=800)
+    for n in range(2):
+        email = f"coming{n}@example.com"
+        registration = RegistrationFactory(
+            session=upcoming, user=UserFactory(email=email), status="cancelled"
+        )
+        Registration.objects.filter(pk=registration.pk).update(created_at=long_ago)
+        panel_of(call, email, consent=False)
+    panel_of(call, "gone@example.com", consent=False)  # the last by id: after both
+
+    def stuck(*_args):
+        raise AssertionError("the removal went round the same members forever")
+
+    previous = signal.signal(signal.SIGALRM, stuck)
+    signal.alarm(60)
+    try:
+        removed = retention.remove_panel_members(team=team, now=timezone.now(), batch=2)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert removed == 1
+    assert not PanelMember.objects.filter(team=team, email="gone@example.com").exists()
+    assert PanelMember.objects.filter(team=team, email__startswith="coming").count() == 2
