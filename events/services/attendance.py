@@ -71,7 +71,7 @@ def clock(moment: datetime) -> str:
     return _("{day}, {time}").format(day=day, time=time)
 
 
-def _record(registration: Registration, *, actor: User, note: str) -> None:
+def _record(registration: Registration, *, actor: User | None, note: str) -> None:
     RegistrationChange.objects.create(
         registration=registration,
         from_status=registration.status,
@@ -116,7 +116,9 @@ def check_door_open(session: Session, *, now: datetime | None = None) -> None:
 
 
 @transaction.atomic
-def check_in(*, registration: Registration, actor: User, note: str = "Checked in") -> Outcome:
+def check_in(
+    *, registration: Registration, actor: User | None, note: str = "Checked in"
+) -> Outcome:
     """Mark a confirmed attendee as present. Idempotent: checking in someone already in
     changes nothing and says when (and by whom) they were checked in. A check-in after the
     no-show sweep clears the no-show."""

@@ -121,7 +121,9 @@ def join(*, registration: Registration, now: datetime | None = None) -> str:
         raise ServiceError(_("The meeting cannot be joined through this link now."))
     event = fresh.session.event
     if event.checkin_enabled and fresh.checked_in_at is None:
-        attendance.check_in(registration=fresh, actor=fresh.user, note=JOINED_NOTE)
+        # Their own act, not an organizer's: no actor, so the audit log (and the door's
+        # "checked in by") never names the attendee.
+        attendance.check_in(registration=fresh, actor=None, note=JOINED_NOTE)
     return fresh.session.online_url
 
 

@@ -8,6 +8,7 @@ also at /inbound/mailgun_mime/, its raw-MIME form); any other is a 404. Each mes
 `calendar_replies.take`, which acts on it once however often the provider retries.
 """
 
+import logging
 from collections.abc import Callable
 
 from anymail import urls as anymail_urls
@@ -19,6 +20,7 @@ from django.views.decorators.csrf import csrf_exempt
 from ..services import calendar_replies
 
 SUFFIX = "_inbound_webhook"
+logger = logging.getLogger(__name__)
 
 
 def _views() -> dict[str, Callable[..., HttpResponse]]:
@@ -41,7 +43,30 @@ def webhook(request: HttpRequest, provider: str) -> HttpResponse:
     view = VIEWS.get(configured)
     if view is None:
         raise Http404
+    if not authenticated(configured):
+        # anymail only warns and reads every post when a provider that does not sign (Postmark,
+        # SendGrid, ...) has no shared secret: anyone could post answers in people's names.
+        logger.error(
+            "Calendar replies: the %s inbound webhook has no secret (ANYMAIL_WEBHOOK_SECRET or "
+            "the provider's signing key); every post is refused",
+            configured,
+        )
+        raise Http404
     return view(request)
+
+
+def authenticated(provider: str) -> bool:
+    """Whether posts to the provider's inbound webhook are authenticated: the shared basic-auth
+    secret, or the provider's own signing key or secret (ANYMAIL_MAILGUN_WEBHOOK_SIGNING_KEY,
+    ...)."""
+    options = settings.ANYMAIL
+    if options.get("WEBHOOK_SECRET"):
+        return True
+    prefix = f"{provider.upper()}_"
+    return any(
+        value and name.startswith(prefix) and name.endswith(("SIGNING_KEY", "SIGNING_SECRET"))
+        for name, value in options.items()
+    )
 
 
 def on_inbound(sender, event: AnymailInboundEvent, esp_name: str, **kwargs) -> None:

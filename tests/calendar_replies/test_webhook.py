@@ -112,3 +112,18 @@ def test_postmark_posts_json_behind_basic_auth(replies_by_webhook, smtp, client,
     assert Registration.objects.get(user=ada).status == Status.CANCELLED
     assert Registration.objects.get(user=bob).status == Status.OFFERED
     assert CalendarReply.objects.get().source == "postmark"
+
+
+def test_a_provider_without_a_secret_is_refused_rather_than_open(
+    replies_by_webhook, smtp, client, settings
+):
+    """Postmark does not sign its posts: without the shared secret, anyone could post a "No"
+    in an attendee's name, so the webhook answers nothing (anymail alone would only warn)."""
+    settings.CALENDAR_REPLIES_WEBHOOK = "postmark"
+    settings.ANYMAIL = {}
+    _session, ada, _bob, invite = setup_full_session(smtp)
+    payload = providers.postmark_json(reply_mail(invite, partstat="DECLINED", sender=ada.email))
+    url = reverse("events:inbound_webhook", args=["postmark"])
+    assert client.post(url, json.dumps(payload), "application/json").status_code == 404
+    assert Registration.objects.get(user=ada).status == Status.CONFIRMED
+    assert not CalendarReply.objects.exists()

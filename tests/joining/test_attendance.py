@@ -9,7 +9,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from events.models import Registration, SurveyRecipient
+from events.models import AuditEntry, Registration, SurveyRecipient
 from events.services import attendance, joining, scheduling, surveys
 from tests.factories import (
     RegistrationFactory,
@@ -138,3 +138,17 @@ def test_joins_in_a_hybrid_session_add_to_the_doors_check_ins():
     join(online)
     assert attendance.door_counts(session=session).checked_in == 2
     assert joining.look(Registration.objects.get(pk=online.pk)).door == joining.Door.OPEN
+
+
+def test_a_join_is_the_attendees_own_act_and_the_audit_log_does_not_name_them():
+    """The check-in a join makes is recorded with no actor (the attendee is not a member of
+    the team): the audit log keeps the registration's id, never the attendee as who acted."""
+    session = session_on_now()
+    registration = seat(session, display_name="Ada Joiner")
+    assert join(registration)["Location"] == MEETING
+
+    registration.refresh_from_db()
+    assert registration.checked_in_at is not None and registration.checked_in_by is None
+    [entry] = AuditEntry.objects.filter(action="attendance.checked_in")
+    assert (entry.actor_id, entry.actor_role) == (None, "system")
+    assert entry.object_id == registration.pk

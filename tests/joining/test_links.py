@@ -60,7 +60,7 @@ def test_inside_the_window_the_link_records_the_join_and_leads_to_the_meeting():
     first = registration.first_joined_at
     assert first is not None and registration.last_joined_at == first
     assert registration.checked_in_at is not None  # a join is a check-in
-    assert registration.checked_in_by == registration.user
+    assert registration.checked_in_by is None  # their own act: no one of the team checked them in
 
     again = client.post(link(registration))
     assert again["Location"] == MEETING
