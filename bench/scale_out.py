@@ -1,7 +1,7 @@
 """scale_out: two web instances and two Celery workers on one PostgreSQL and one Redis.
 
     .venv/bin/python -m bench.scale_out [--attempts 1000] [--seats 100] [--attendees 5000]
-                                        [--web-workers 2] [--concurrency 2] [--rounds 2]
+                                        [--web-workers 2] [--concurrency 2] [--rounds 3]
 
 What it does, in one run:
 
@@ -73,7 +73,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seats", type=int, default=100, help="seats of each rush's session")
     parser.add_argument("--attendees", type=int, default=5000, help="attendees of the move")
     parser.add_argument("--clients", type=int, default=200, help="concurrent HTTP clients")
-    parser.add_argument("--rounds", type=int, default=2, help="rushes per stage (median)")
+    parser.add_argument("--rounds", type=int, default=3, help="rushes per stage (median)")
     parser.add_argument("--web-workers", type=int, default=2, help="gunicorn workers/instance")
     parser.add_argument("--concurrency", type=int, default=2, help="Celery children/worker")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for mail")
@@ -242,6 +242,35 @@ def stop_instance(instance: Instance) -> None:
     stop_worker(instance.worker)
 
 
+class Cores:
+    """Cores busy during a phase, from /proc: the bench's own processes (this one, the sink,
+    gunicorns, workers and beat with their children, the PostgreSQL backends of the bench
+    database) and everything else on the machine (other sessions' tests, on a shared one)."""
+
+    def __init__(self, args: argparse.Namespace, processes: dict[str, subprocess.Popen]):
+        self.args, self.processes = args, processes
+        self.start = self.read()
+
+    def read(self) -> tuple[float, float, float]:
+        pids = [os.getpid(), *common.children_of(os.getpid())]
+        for process in self.processes.values():
+            pids += [process.pid, *common.children_of(process.pid)]
+        pg = (self.args.pg_host, self.args.pg_port, self.args.pg_user, DB_NAME)
+        pids += common.backend_pids(*pg)
+        ours = sum(common.cpu_seconds(pid) for pid in set(pids))
+        return time.monotonic(), ours, common.machine_busy_seconds()
+
+    def busy(self) -> tuple[str, float]:
+        """What the cores did since the start; and the bench's CPU seconds."""
+        (t0, ours0, all0), (t1, ours1, all1) = self.start, self.read()
+        ours, wall = ours1 - ours0, max(t1 - t0, 1e-9)
+        others = max(all1 - all0 - ours, 0.0)
+        return (
+            f"cores busy: bench {ours / wall:.2f}, everything else {others / wall:.2f}"
+            f" (of {os.cpu_count()})"
+        ), ours
+
+
 def alive(processes: dict[str, subprocess.Popen]) -> list[str]:
     return [f"{name} exited ({p.returncode})" for name, p in processes.items() if p.poll()]
 
@@ -297,6 +326,8 @@ class Stage:
     instances: int
     rush_rates: list[float] = field(default_factory=list)  # sign-ups per second, each round
     rush_latency: list[float] = field(default_factory=list)  # p95 seconds, each round
+    rush_cpu: list[float] = field(default_factory=list)  # bench CPU ms per sign-up
+    move_cpu: float = 0.0  # bench CPU ms per update delivered
     move_seconds: float = 0.0
     move_rate: float = 0.0
     problems: list[str] = field(default_factory=list)
@@ -375,14 +406,17 @@ def run_stage(
     for number, fixture in enumerate(fixtures, start=1):
         settle(args)
         path = f"/sessions/{fixture.session_pk}/register/"
+        cores = Cores(args, processes)
         wall, replies = asyncio.run(post_spread(urls, path, fixture.people, args.clients))
+        busy, spent = cores.busy()
+        stage.rush_cpu.append(1000 * spent / len(replies))
         rate = len(replies) / wall
         p95 = common.p95([r.seconds for _, r in replies])
         stage.rush_rates.append(rate)
         stage.rush_latency.append(p95)
         print(
             f"  rush {number}: {len(replies)} sign-ups in {wall:.2f} s = {rate:.0f} req/s"
-            f" (p95 {1000 * p95:.0f} ms)"
+            f" (p95 {1000 * p95:.0f} ms; {busy})"
         )
         check_rush(args, fixture, replies, stage)
         # The rush's mail (one message per sign-up) is delivered before the next phase starts.
@@ -397,6 +431,7 @@ def run_stage(
     settle(args)
     session = Session.objects.get(pk=move.session_pk)
     before = sink.count
+    cores = Cores(args, processes)
     start = time.monotonic()
     scheduling.update_session(
         session=session,
@@ -407,10 +442,12 @@ def run_stage(
     committed = time.monotonic() - start
     waited, problem = wait_for_mail(sink, before + len(move.emails), args.timeout, processes)
     stage.move_seconds = committed + waited
+    busy, spent = cores.busy()
+    stage.move_cpu = 1000 * spent / len(move.emails)
     stage.move_rate = len(move.emails) / stage.move_seconds
     print(
         f"  move: {len(move.emails)} updates owed (service + commit {committed:.2f} s) and"
-        f" delivered in {stage.move_seconds:.2f} s = {stage.move_rate:.0f} msg/s"
+        f" delivered in {stage.move_seconds:.2f} s = {stage.move_rate:.0f} msg/s ({busy})"
     )
     if problem:
         stage.problems.append(f"move mail: {problem}")
@@ -658,6 +695,18 @@ def report(args: argparse.Namespace, stages: list[Stage], problems: list[str], l
             f" move {stage.move_rate:.0f} updates/s delivered"
         )
     print(f"ratio two / one: rush {rush_ratio:.2f}, move {move_ratio:.2f}")
+    # On a shared machine the rates move with the others' load; CPU spent per unit of work by
+    # the bench's own processes (and its PostgreSQL backends) does not, and it is what a
+    # second instance would cost if the instances got in each other's way.
+    if one.rush_cpu and two.rush_cpu and one.move_cpu and two.move_cpu:
+        rush_cpu = statistics.median(one.rush_cpu) / statistics.median(two.rush_cpu)
+        print(
+            f"  by CPU per unit of work (one / two): rush {rush_cpu:.2f}"
+            f" ({statistics.median(one.rush_cpu):.1f} against"
+            f" {statistics.median(two.rush_cpu):.1f} ms per sign-up), move"
+            f" {one.move_cpu / two.move_cpu:.2f} ({one.move_cpu:.1f} against"
+            f" {two.move_cpu:.1f} ms per update)"
+        )
     cores = os.cpu_count() or 0
     print(
         f"  on {cores} cores, one instance already keeps them busy (its web workers or worker"
