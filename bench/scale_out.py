@@ -733,6 +733,7 @@ def report(args: argparse.Namespace, stages: list[Stage], problems: list[str], l
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # progress, live
     try:
         with common.exclusive_run(args.pg_host, args.pg_port, args.pg_user, DB_NAME):
             return run(args)
