@@ -326,7 +326,7 @@ class Stage:
     instances: int
     rush_rates: list[float] = field(default_factory=list)  # sign-ups per second, each round
     rush_latency: list[float] = field(default_factory=list)  # p95 seconds, each round
-    rush_cpu: list[float] = field(default_factory=list)  # bench CPU ms per sign-up
+    rush_cpu: list[float] = field(default_factory=list)  # bench CPU ms/sign-up, mail too
     move_cpu: float = 0.0  # bench CPU ms per update delivered
     move_seconds: float = 0.0
     move_rate: float = 0.0
@@ -408,8 +408,7 @@ def run_stage(
         path = f"/sessions/{fixture.session_pk}/register/"
         cores = Cores(args, processes)
         wall, replies = asyncio.run(post_spread(urls, path, fixture.people, args.clients))
-        busy, spent = cores.busy()
-        stage.rush_cpu.append(1000 * spent / len(replies))
+        busy, _ = cores.busy()
         rate = len(replies) / wall
         p95 = common.p95([r.seconds for _, r in replies])
         stage.rush_rates.append(rate)
@@ -420,7 +419,10 @@ def run_stage(
         )
         check_rush(args, fixture, replies, stage)
         # The rush's mail (one message per sign-up) is delivered before the next phase starts.
+        # CPU per sign-up counts it: the workers deliver some of it during the rush and the
+        # rest after, in shares that move with the rush's length.
         _, problem = wait_for_mail(sink, sink.count, args.timeout, processes)
+        stage.rush_cpu.append(1000 * cores.busy()[1] / len(replies))
         if problem:
             stage.problems.append(f"rush {number} mail: {problem}")
 
@@ -684,6 +686,33 @@ def clean_redis(args: argparse.Namespace) -> None:
         common.clean_redis(args.redis_url, f"{QUEUE_PREFIX}{queue}", CACHE_PREFIX, unacked=True)
 
 
+def meaning(ratio: float, cores: int) -> str:
+    """What the sign-up ratio says on this machine."""
+    if ratio < 0.85:
+        verdict = (
+            "BELOW 1: two instances did less than one on the same cores, so they wait for each"
+            " other beyond the session's row lock (a shared lock, a hot key, a serial queue)"
+        )
+    elif ratio <= 1.15:
+        verdict = (
+            "about 1: the cores were already full with one instance, and a second costs"
+            " nothing: nothing serialises across instances beyond the row lock"
+        )
+    else:
+        verdict = (
+            "above 1: more than the cores alone explain; on a shared machine the others' load"
+            " moved between the stages (see cores busy) and more processes get more of the"
+            " scheduler's time: read it as 'nothing serialises', not as capacity"
+        )
+    return (
+        f"  on {cores} cores one instance (its web workers, worker children, PostgreSQL, Redis"
+        " and this client) can already keep them busy: a second instance on the same machine"
+        f" adds processes, not cores, so ~1.0 is what to expect here. Ratio {ratio:.2f}:"
+        f" {verdict}. With cores of their own, instances add capacity until PostgreSQL's CPU"
+        " or the session row's lock binds."
+    )
+
+
 def report(args: argparse.Namespace, stages: list[Stage], problems: list[str], logs: Path) -> int:
     one, two = stages
     rush_ratio = two.rush_rate / one.rush_rate if one.rush_rate else 0.0
@@ -707,16 +736,7 @@ def report(args: argparse.Namespace, stages: list[Stage], problems: list[str], l
             f" {one.move_cpu / two.move_cpu:.2f} ({one.move_cpu:.1f} against"
             f" {two.move_cpu:.1f} ms per update)"
         )
-    cores = os.cpu_count() or 0
-    print(
-        f"  on {cores} cores, one instance already keeps them busy (its web workers or worker"
-        " children, PostgreSQL, Redis and this client share them): a second instance on the"
-        " same machine adds processes, not cores, so ~1.0 is the best to expect here. A ratio"
-        " well below 1 would mean that the instances wait for each other beyond the session"
-        " row lock (a shared lock, a hot key, a serial queue); ~1.0 means nothing does, and on"
-        " machines with cores of their own the instances add capacity until PostgreSQL's row"
-        " lock or its CPU binds."
-    )
+    print(meaning(rush_ratio, os.cpu_count() or 0))
     for stage in stages:
         problems += [f"{stage.name}: {problem}" for problem in stage.problems]
     if problems:
