@@ -250,6 +250,7 @@ class Cores:
     def __init__(self, args: argparse.Namespace, processes: dict[str, subprocess.Popen]):
         self.args, self.processes = args, processes
         self.start = self.read()
+        self.ours_per_second = 0.0
 
     def read(self) -> tuple[float, float, float]:
         pids = [os.getpid(), *common.children_of(os.getpid())]
@@ -265,6 +266,7 @@ class Cores:
         (t0, ours0, all0), (t1, ours1, all1) = self.start, self.read()
         ours, wall = ours1 - ours0, max(t1 - t0, 1e-9)
         others = max(all1 - all0 - ours, 0.0)
+        self.ours_per_second = ours / wall
         return (
             f"cores busy: bench {ours / wall:.2f}, everything else {others / wall:.2f}"
             f" (of {os.cpu_count()})"
@@ -326,6 +328,7 @@ class Stage:
     instances: int
     rush_rates: list[float] = field(default_factory=list)  # sign-ups per second, each round
     rush_latency: list[float] = field(default_factory=list)  # p95 seconds, each round
+    rush_cores: list[float] = field(default_factory=list)  # cores the bench kept busy
     rush_cpu: list[float] = field(default_factory=list)  # bench CPU ms/sign-up, mail too
     move_cpu: float = 0.0  # bench CPU ms per update delivered
     move_seconds: float = 0.0
@@ -409,6 +412,7 @@ def run_stage(
         cores = Cores(args, processes)
         wall, replies = asyncio.run(post_spread(urls, path, fixture.people, args.clients))
         busy, _ = cores.busy()
+        stage.rush_cores.append(cores.ours_per_second)
         rate = len(replies) / wall
         p95 = common.p95([r.seconds for _, r in replies])
         stage.rush_rates.append(rate)
@@ -737,6 +741,12 @@ def report(args: argparse.Namespace, stages: list[Stage], problems: list[str], l
             f" {two.move_cpu:.1f} ms per update)"
         )
     print(meaning(rush_ratio, os.cpu_count() or 0))
+    if two.rush_cores:
+        print(
+            f"  in the two-instance rushes the bench kept {min(two.rush_cores):.2f}-"
+            f"{max(two.rush_cores):.2f} of the {os.cpu_count()} cores busy: near all of them,"
+            " CPU is what binds; far below, something else (a lock, a queue, the others' load)"
+        )
     for stage in stages:
         problems += [f"{stage.name}: {problem}" for problem in stage.problems]
     if problems:
