@@ -132,3 +132,11 @@ bench-themes: $(VENV)/.installed-dev
 .PHONY: bench-metrics
 bench-metrics: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.metrics_scrape $(BENCH_METRICS_ARGS)
+
+## bench-scale-out: two gunicorn instances + two Celery workers (one beat) on one PostgreSQL
+## and Redis against one of each: a 1,000-person rush for 100 seats and a 5,000-attendee
+## session move; exactly 100 confirmed, every mail once, rate limits shared; prints two / one
+## (BENCH_SCALE_OUT_ARGS="--attempts 200 --seats 20 --attendees 500 --rounds 1" for a quick run)
+.PHONY: bench-scale-out
+bench-scale-out: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.scale_out $(BENCH_SCALE_OUT_ARGS)

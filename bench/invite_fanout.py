@@ -809,7 +809,9 @@ def run(args: argparse.Namespace) -> int:
             populated = time.perf_counter()
 
             command = worker_command(args)
-            worker = start_worker(command, env, log_path)
+            # Celery logs through Django's LOGGING (config/celery.py), whose level is LOG_LEVEL:
+            # the worker's "ready." line, which wait_until_ready reads, is INFO.
+            worker = start_worker(command, {**env, "LOG_LEVEL": args.loglevel.upper()}, log_path)
             wait_until_ready(worker, log_path)
             ready = time.perf_counter()
 

@@ -113,6 +113,12 @@ def parse_args(argv: list[str] | None):
     return args
 
 
+def worker_env(env: dict[str, str]) -> dict[str, str]:
+    """Celery logs through Django's LOGGING (config/celery.py), at LOG_LEVEL: INFO, or the
+    worker's "ready." line, which the bench waits for, is never written."""
+    return {**env, "LOG_LEVEL": "INFO"}
+
+
 def worker_command() -> list[str]:
     return [
         sys.executable,
@@ -191,7 +197,7 @@ def run(args) -> int:
 
             connections.close_all()
             if not args.deliver_after:
-                worker = common.spawn_logged(worker_command(), env, worker_log)
+                worker = common.spawn_logged(worker_command(), worker_env(env), worker_log)
                 wait_until_ready(worker, worker_log)
             port = free_port()
             base_url = f"http://127.0.0.1:{port}"
@@ -236,7 +242,7 @@ def run(args) -> int:
                 print(f"  ratio: {ratio:.2f}")
             if worker is None:  # --deliver-after: the rows wait in the table; the sweep's
                 # ring would come within 30 s, a drain now does the same sooner.
-                worker = common.spawn_logged(worker_command(), env, worker_log)
+                worker = common.spawn_logged(worker_command(), worker_env(env), worker_log)
                 wait_until_ready(worker, worker_log)
                 from events.outbox import webhooks
 

@@ -118,3 +118,36 @@ def test_make_run_hands_one_site_url_to_the_web_server_worker_and_beat():
 
     assert result.returncode == 0, result.stderr
     assert "SITE_URL=http://127.0.0.1:8123" in result.stdout
+
+
+def database_settings(**extra: str) -> dict:
+    """The production settings' database entry, as a process started with `extra` reads it."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import json, django; django.setup(); from django.conf import settings;"
+            " print(json.dumps(settings.DATABASES['default'], default=str))",
+        ],
+        cwd=ROOT,
+        env=production_env(DATABASE_URL="postgres://app@db.example.com:6432/feedback", **extra),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_behind_pgbouncer_in_transaction_mode_nothing_outlives_a_transaction():
+    direct = database_settings()
+    pooled = database_settings(
+        DATABASE_PREPARED_STATEMENTS="false", DATABASE_SERVER_SIDE_CURSORS="false"
+    )
+
+    # Straight to PostgreSQL: the sign-up path's statements prepared, iterator() on a cursor.
+    assert direct["OPTIONS"]["prepare_threshold"] == 2**31 - 1
+    assert direct["DISABLE_SERVER_SIDE_CURSORS"] is False
+    # Through the pooler: neither a prepared statement nor a cursor held across transactions.
+    assert "prepare_threshold" not in pooled.get("OPTIONS", {})
+    assert pooled["DISABLE_SERVER_SIDE_CURSORS"] is True

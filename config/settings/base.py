@@ -75,6 +75,12 @@ else:
         # in transaction mode that cannot keep prepared statements (PgBouncer before 1.21),
         # set DATABASE_PREPARED_STATEMENTS=false.
         DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 2**31 - 1
+    # Behind a pooler in transaction mode, a cursor that outlives its transaction (what
+    # QuerySet.iterator() opens outside one) may be read on another server connection: set
+    # DATABASE_SERVER_SIDE_CURSORS=false there, and iterator() fetches client-side in chunks.
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = not env.bool(
+        "DATABASE_SERVER_SIDE_CURSORS", default=True
+    )
 
 # SPEED LAYER
 # The sign-up path's shortcuts past Django's public API (events/speed): statements compiled
