@@ -9,7 +9,7 @@ from allauth.account.models import EmailAddress
 from django.contrib.auth.models import AnonymousUser
 from django.core import signing
 from django.db import transaction
-from django.db.models import Q, Subquery
+from django.db.models import Q, QuerySet, Subquery
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -338,6 +338,12 @@ def forget_invitee(*, emails: list[str], team: Team | None = None) -> int:
     invitations = Invitation.objects.filter(addressed_to(emails))
     if team is not None:
         invitations = invitations.filter(event__team=team)
+    return drop(invitations)
+
+
+def drop(invitations: QuerySet[Invitation]) -> int:
+    """Delete these invitations (their mail goes with them), after giving back to the
+    waitlist every seat one of them held, as a decline would. Returns how many went."""
     for invitation in invitations.filter(seat_held=True):
         _release(_lock(invitation))
     _total, deleted = invitations.delete()

@@ -71,6 +71,7 @@ from ..models import (
 )
 from ..outbox import owe
 from . import ServiceError, audit, open_calls, panel, themes
+from . import invitations as invitation_service
 from . import questionnaire as engine
 
 MAX_DAYS = 36500  # a hundred years: anything longer is a typo
@@ -766,9 +767,11 @@ def _remove_member(team: Team, member: PanelMember, now: datetime) -> Counter[st
     counts: Counter[str] = Counter({"panel_members": 1})
     submissions = list(sources.submissions.values_list("pk", flat=True))
     counts.update(_remove_submissions(submissions))
-    invitations = Invitation.objects.filter(pk__in=list(sources.invitations.values_list("pk")))
+    invitations = Invitation.objects.filter(
+        pk__in=list(sources.invitations.values_list("pk", flat=True))
+    )
     counts["messages"] += Notification.objects.filter(invitation__in=invitations).delete()[0]
-    counts["invitations"] += invitations.delete()[0]
+    counts["invitations"] += invitation_service.drop(invitations)  # held seats go back first
     counts.update(_drop_registrations(registrations, now))
     PanelRenewal.objects.filter(team=team, email=member.email).delete()
     PanelMember.objects.filter(pk=member.pk).delete()

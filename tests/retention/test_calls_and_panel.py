@@ -8,8 +8,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from events.invite_parsing import Row
 from events.models import (
     ContactBlock,
+    Invitation,
     Notification,
     PanelMember,
     PanelRenewal,
@@ -17,6 +19,7 @@ from events.models import (
     RetentionLog,
     Submission,
 )
+from events.services import invitations as invitation_service
 from events.services import open_calls, panel, retention
 from tests.factories import (
     EventFactory,
@@ -207,3 +210,27 @@ def test_members_kept_for_a_session_to_come_do_not_hold_the_removal_in_a_loop(db
     assert removed == 1
     assert not PanelMember.objects.filter(team=team, email="gone@example.com").exists()
     assert PanelMember.objects.filter(team=team, email__startswith="coming").count() == 2
+
+
+def test_a_removed_members_seat_held_by_an_invitation_goes_back_to_the_session(db):
+    owner, call = a_call()
+    team = call.team
+    panel_of(call, "held@example.com", consent=False)
+    session = SessionFactory(
+        event=EventFactory(team=team), starts_at=timezone.now() + DAY, capacity=1
+    )
+    invitation_service.create_batch(
+        event=session.event,
+        session=session,
+        rows=[Row(line=1, email="held@example.com")],
+        actor=owner,
+        holds_seat=True,
+    )
+    session.refresh_from_db()
+    assert session.seats_taken == 1
+
+    assert retention.remove_panel_members(team=team, now=timezone.now()) == 1
+
+    session.refresh_from_db()
+    assert session.seats_taken == 0  # not lost with the invitation
+    assert not Invitation.objects.filter(email="held@example.com").exists()
