@@ -18,6 +18,7 @@ KINDS = {
     "free_text_answers": _("Free-text answers"),
     "messages": _("Emails in the outbox: addresses and contents"),
     "webhook_payloads": _("Webhook deliveries' contents"),
+    "calendar_answers": _("Calendar answers: who answered an invite, and how"),
     # An open call.
     "submissions": _("Submissions: addresses, profiles, answers, reviews"),
     # The panel.

@@ -47,9 +47,10 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 
-from .. import permissions
+from .. import ics, permissions
 from ..models import (
     Answer,
+    CalendarReply,
     ContactBlock,
     Event,
     Invitation,
@@ -235,6 +236,10 @@ def _event_rows(event: Event, sessions: Any) -> dict[str, QuerySet]:
             | Q(survey_recipient__survey__event=event)
         ),
         "webhook_payloads": _webhook_rows(event=event),
+        "calendar_answers": CalendarReply.objects.filter(
+            Q(registration__session__in=sessions)
+            | Q(uid__in=[ics.uid_for(s) for s in Session.objects.filter(pk__in=sessions)])
+        ),
     }
     if survey is not None:
         responses = Response.objects.filter(questionnaire_id=survey.questionnaire_id).exclude(
@@ -467,6 +472,12 @@ def _anonymise(event: Event, *, now: datetime, actor: User | None) -> dict[str, 
     )
     emails += list(Invitation.objects.filter(event=event).values_list(Lower("email"), flat=True))
     counts.update(_anonymise_survey(event, now))
+    # The calendar answers about these sessions (they keep the sender's address), matched by
+    # registration or, for those that matched none, by the session's calendar UID.
+    uids = [ics.uid_for(s) for s in Session.objects.filter(pk__in=sessions).only("uid")]
+    counts["calendar_answers"] += CalendarReply.objects.filter(
+        Q(registration__session_id__in=sessions) | Q(uid__in=uids)
+    ).delete()[0]
     counts.update(_drop_registrations(Registration.objects.filter(session_id__in=sessions), now))
     # The locked sessions' invitations, and event-wide ones made before this sweep began.
     invitations = Invitation.objects.filter(

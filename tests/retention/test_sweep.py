@@ -6,8 +6,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from events import ics
 from events.models import (
     Answer,
+    CalendarReply,
     Invitation,
     Notification,
     Registration,
@@ -239,3 +241,37 @@ def test_a_sweep_killed_half_way_through_an_event_leaves_it_whole_for_the_next_r
     assert retention.sweep_events() == 1
     assert not Registration.objects.filter(session=past_event.session).exists()
     assert Session.objects.get(pk=past_event.session.pk).kept_counts["registrations"] == 2
+
+
+def test_calendar_answers_about_the_event_go_with_its_attendees(past_event):
+    """A Yes from Ada's calendar, and a reply from a stranger that matched no one: both keep
+    an address, both go when the event is anonymised; a reply about another event stays."""
+    uid = ics.uid_for(past_event.session)
+    CalendarReply.objects.create(
+        message_id="<yes@example.com>",
+        source="imap",
+        sender=past_event.ada.email,
+        uid=uid,
+        partstat="ACCEPTED",
+        registration=past_event.came,
+        outcome=CalendarReply.Outcome.APPLIED,
+    )
+    CalendarReply.objects.create(
+        message_id="<stray@example.com>",
+        source="imap",
+        sender="stranger@example.com",
+        uid=uid,
+        partstat="DECLINED",
+        outcome=CalendarReply.Outcome.IGNORED,
+    )
+    elsewhere = CalendarReply.objects.create(
+        message_id="<other@example.com>",
+        source="imap",
+        sender="someone@example.com",
+        uid="session-00000000-0000-0000-0000-000000000000@feedback-sessions",
+        outcome=CalendarReply.Outcome.IGNORED,
+    )
+    retention.sweep()
+    assert list(CalendarReply.objects.values_list("pk", flat=True)) == [elsewhere.pk]
+    [entry] = RetentionLog.objects.filter(team=past_event.team)
+    assert entry.counts["calendar_answers"] == 2
