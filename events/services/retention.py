@@ -148,42 +148,36 @@ def update_policy(
     return team
 
 
-@transaction.atomic
-def set_event_days(*, event: Event, actor: User, days: Any) -> Event:
-    """This event's own retention of attendees' data (None: the team's)."""
-    _owner(actor, event.team)
+def _set_own_days(obj: Event | OpenCall, field: str, action: str, actor: User, days: Any) -> None:
+    """An event's or a call's own number of days in `field` (None: the team's), checked by
+    the policy's rule, and recorded in the audit log when it changed."""
+    _owner(actor, obj.team)
     value = check_days(days, optional=True)
-    before = event.retention_attendee_days
-    Event.objects.filter(pk=event.pk).update(retention_attendee_days=value)
-    event.retention_attendee_days = value
+    before = getattr(obj, field)
+    type(obj).objects.filter(pk=obj.pk).update(**{field: value})
+    setattr(obj, field, value)
     if before != value:
         audit.record(
             actor=actor,
-            action="event.retention_changed",
-            team=event.team_id,
-            event=event,
-            target=event,
-            summary={"changes": {"retention_attendee_days": [before, value]}},
+            action=action,
+            team=obj.team_id,
+            event=obj if isinstance(obj, Event) else None,
+            target=obj,
+            summary={"changes": {field: [before, value]}},
         )
+
+
+@transaction.atomic
+def set_event_days(*, event: Event, actor: User, days: Any) -> Event:
+    """This event's own retention of attendees' data (None: the team's)."""
+    _set_own_days(event, "retention_attendee_days", "event.retention_changed", actor, days)
     return event
 
 
 @transaction.atomic
 def set_call_days(*, call: OpenCall, actor: User, days: Any) -> OpenCall:
     """This call's own retention of unconfirmed and disqualified submissions."""
-    _owner(actor, call.team)
-    value = check_days(days, optional=True)
-    before = call.retention_submission_days
-    OpenCall.objects.filter(pk=call.pk).update(retention_submission_days=value)
-    call.retention_submission_days = value
-    if before != value:
-        audit.record(
-            actor=actor,
-            action="call.retention_changed",
-            team=call.team_id,
-            target=call,
-            summary={"changes": {"retention_submission_days": [before, value]}},
-        )
+    _set_own_days(call, "retention_submission_days", "call.retention_changed", actor, days)
     return call
 
 
