@@ -111,9 +111,12 @@ def owe_session_changed(session: Session) -> list[int]:
     confirmed.filter(calendar_sequence__isnull=False).update(
         calendar_sequence=Greatest(Value(session.sequence), F("calendar_sequence") + 1)
     )
-    confirmed.filter(calendar_sequence__isnull=True).update(
-        calendar_sequence=session.sequence, calendar_organizer=calendar_organizer_now()
-    )
+    # Those invited now for the first time (few: a confirmed seat is invited at once) each
+    # get their own organizer, since each carries its own secret.
+    for pk in confirmed.filter(calendar_sequence__isnull=True).values_list("pk", flat=True):
+        Registration.objects.filter(pk=pk).update(
+            calendar_sequence=session.sequence, calendar_organizer=calendar_organizer_now()
+        )
     seated = Registration.objects.filter(
         session=session, status__in=Registration.SEATED
     ).values_list("pk", "status", "calendar_sequence", "user_id", "user__email")
