@@ -123,7 +123,7 @@ def split_secret(address: str) -> tuple[str, str]:
     """The bare address (lower-cased addr-spec) and its secret ('' if it carries none)."""
     spec = parseaddr(address)[1].strip().lower()
     local, _, domain = spec.rpartition("@")
-    base, plus, tag = local.partition("+")
+    base, plus, tag = local.rpartition("+")
     if plus and SECRET.match(tag):
         return f"{base}@{domain}", tag
     return spec, ""

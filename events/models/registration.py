@@ -36,6 +36,20 @@ def calendar_organizer_now() -> str:
     return settings.CALENDAR_REPLY_ADDRESS
 
 
+def first_invite_organizer(current: str) -> str:
+    """The ORGANIZER fixed at a registration's first invite: the one the row already has if it
+    is what calendar_organizer_now would give (the reply address, with a secret exactly when
+    sub-addressing is on), so that its secret never changes once made (an .ics downloaded
+    before the first mail names it too); else a new one."""
+    if (
+        replies_configured()
+        and is_reply_address(current)
+        and bool(itip.split_secret(current)[1]) == settings.CALENDAR_REPLY_SUBADDRESS
+    ):
+        return current
+    return calendar_organizer_now()
+
+
 def is_reply_address(address: str) -> bool:
     """Whether an entry's organizer is the configured reply address (with or without a
     secret sub-address)."""

@@ -9,9 +9,10 @@ import logging
 import pytest
 from django.urls import reverse
 
-from events import tasks
+from events import itip, tasks
 from events.models import CalendarReply, Registration
 from events.services.registration import register
+from events.services.waitlist import accept_offer
 from tests.calendar_replies import providers
 from tests.calendar_replies.conftest import MAILGUN_KEY, REPLY_ADDRESS
 from tests.calendar_replies.helpers import reply_mail
@@ -178,3 +179,37 @@ def test_without_sub_addressing_invites_name_the_bare_address_and_a_no_never_can
 
     assert status(session, ada) == "confirmed"
     assert Registration.objects.get(user=cy).current_calendar_answer == "tentative"
+
+
+def test_sub_addresses_are_made_and_read_back_whatever_the_reply_address_looks_like():
+    secret = "0123456789abcdef01234567"
+    for configured, bare in [
+        ("Feedback <rsvp@replies.example.com>", "rsvp@replies.example.com"),
+        ("rsvp+feedback@example.com", "rsvp+feedback@example.com"),  # already a sub-address
+    ]:
+        address = itip.with_secret(configured, secret)
+        assert itip.split_secret(address) == (bare, secret)
+        assert itip.split_secret(configured) == (bare, "")
+        # Some servers fold the case of what they deliver to.
+        assert itip.carries_secret([address.upper()], address)
+        assert not itip.carries_secret([configured], address)
+        assert not itip.carries_secret([itip.with_secret(configured, "f" * 24)], address)
+    assert not itip.carries_secret(["rsvp@replies.example.com"], "rsvp@replies.example.com")
+
+
+def test_a_registration_keeps_the_secret_it_was_made_with_through_its_first_invite(
+    replies_by_webhook, smtp, client
+):
+    """Bob waits with a secret made with his row; the seat he is offered and takes is invited
+    under that same secret (nothing in his calendar ever names another)."""
+    _session, ada, _cy, bob, ada_invite, _cy_invite = two_seats_and_a_waitlist(smtp)
+    made_with = Registration.objects.get(user=bob).calendar_organizer
+    genuine = reply_mail(ada_invite, partstat="DECLINED", sender=ada.email)
+    assert post(client, providers.parsed_form(genuine, MAILGUN_KEY)).status_code == 200
+    offered = Registration.objects.get(user=bob)
+    assert offered.status == Status.OFFERED
+    accept_offer(registration=offered, user=bob)
+    deliver_pending()
+    [bob_invite] = invites(smtp.to(bob.email))
+    assert Registration.objects.get(user=bob).calendar_organizer == made_with
+    assert bob_invite.organizer == "mailto:" + made_with.split("<")[1].rstrip(">")
