@@ -200,7 +200,12 @@ def export_user_data(*, user: User) -> dict[str, Any]:
             .order_by("created_at", "pk")
         ],
         "terms_accepted": [
-            {"event": t.event.title, "version": t.version, "at": t.accepted_at.isoformat()}
+            {
+                "event": t.event.title,
+                "version": t.version,
+                "at": t.accepted_at.isoformat(),
+                "via": t.via,
+            }
             for t in user.terms_acceptances.select_related("event")
         ],
         "teams": [

@@ -8,9 +8,12 @@ the SEQUENCE of the invite it answers, and the attendee with their PARTSTAT.
 """
 
 import hashlib
+import hmac
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from email.message import Message
-from email.utils import parseaddr
+from email.utils import formataddr, getaddresses, parseaddr
 
 from icalendar import Calendar
 
@@ -26,6 +29,7 @@ class Reply:
     sequence: int
     attendee: str  # the address, lower-cased
     partstat: str  # upper-cased: ACCEPTED, TENTATIVE, DECLINED, or what the program said
+    organizer: str = ""  # the ORGANIZER the program echoes back, lower-cased
 
 
 def message_id(message: Message, raw: bytes) -> str:
@@ -83,6 +87,7 @@ def replies_in(message: Message) -> list[Reply]:
                 sequence = int(str(event.get("SEQUENCE", 0)))
             except ValueError:
                 continue
+            organizer = _address(event.get("ORGANIZER", ""))
             attendees = event.get("ATTENDEE")
             if attendees is None:
                 continue
@@ -90,7 +95,61 @@ def replies_in(message: Message) -> list[Reply]:
                 attendees = [attendees]
             for attendee in attendees:
                 partstat = str(getattr(attendee, "params", {}).get("PARTSTAT", "")).upper()
-                reply = Reply(uid, sequence, _address(attendee), partstat or "NEEDS-ACTION")
+                reply = Reply(
+                    uid, sequence, _address(attendee), partstat or "NEEDS-ACTION", organizer
+                )
                 if uid and reply not in replies:
                     replies.append(reply)
     return replies
+
+
+# Per-registration reply addresses (README, "Calendar replies"): the reply address with a
+# secret sub-address, rsvp+<secret>@example.com. Secrets are lower-case letters and digits,
+# since some servers fold the local part's case.
+SECRET = re.compile(r"^[a-z0-9]{16,40}$")
+# Headers that name the address a message was delivered to; a catch-all route or a mailbox
+# keeps the sub-address in one of them even when To names several people.
+RECIPIENT_HEADERS = ("To", "Cc", "Delivered-To", "X-Original-To", "Envelope-To")
+
+
+def with_secret(address: str, secret: str) -> str:
+    """`address` ("Name <rsvp@example.com>") as its sub-address rsvp+<secret>@example.com."""
+    name, spec = parseaddr(address)
+    local, _, domain = spec.rpartition("@")
+    return formataddr((name, f"{local}+{secret}@{domain}"))
+
+
+def split_secret(address: str) -> tuple[str, str]:
+    """The bare address (lower-cased addr-spec) and its secret ('' if it carries none)."""
+    spec = parseaddr(address)[1].strip().lower()
+    local, _, domain = spec.rpartition("@")
+    base, plus, tag = local.rpartition("+")
+    if plus and SECRET.match(tag):
+        return f"{base}@{domain}", tag
+    return spec, ""
+
+
+def recipients(message: Message, replies: Iterable[Reply], extra: Iterable[str] = ()) -> set[str]:
+    """Every address the message says it was sent to: its recipient headers, the ORGANIZER
+    its calendar answers echo, and `extra` (the envelope recipient a provider reports)."""
+    found: set[str] = set()
+    values = [str(v) for name in RECIPIENT_HEADERS for v in (message.get_all(name) or [])]
+    for _name, spec in getaddresses(values):
+        found.add(spec.strip().lower())
+    found.update(r.organizer for r in replies)
+    found.update(parseaddr(str(e))[1].strip().lower() for e in extra)
+    return {a for a in found if "@" in a}
+
+
+def carries_secret(addresses: Iterable[str], organizer: str) -> bool:
+    """Whether one of `addresses` is `organizer`'s own sub-address, secret and all
+    (compared in constant time). False when `organizer` carries no secret."""
+    base, secret = split_secret(organizer)
+    if not secret:
+        return False
+    matched = False
+    for address in addresses:
+        their_base, theirs = split_secret(address)
+        if their_base == base and theirs and hmac.compare_digest(theirs, secret):
+            matched = True
+    return matched

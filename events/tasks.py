@@ -162,7 +162,13 @@ def place_theme_answers(theme_set_id: int) -> int:
     return themes.place_new(theme_set_id)
 
 
-@shared_task
+# The poll's hard limit: a worker process (prefork) still in it then is killed and replaced,
+# so a server that trickles its answers cannot hold a sweeps worker (services.mailbox bounds
+# each socket operation and the poll's own time well below it).
+POLL_TIME_LIMIT = 150
+
+
+@shared_task(time_limit=POLL_TIME_LIMIT)
 def poll_calendar_replies() -> int:
     """Every minute: calendar answers from the IMAP folder, if one is configured (README,
     "Calendar replies"). Safe to run twice: each message is processed once by its id."""

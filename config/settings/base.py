@@ -366,10 +366,20 @@ DEV_MAIL_DIR = env("DEV_MAIL_DIR", default=str(VAR_DIR / "mail"))
 # "Feedback Sessions <rsvp@replies.example.com>". Used only with one of the two ways in below;
 # otherwise invites keep DEFAULT_FROM_EMAIL and ask for no answer (RSVP=FALSE).
 CALENDAR_REPLY_ADDRESS = env("CALENDAR_REPLY_ADDRESS", default="")
-# Any mailbox, polled by beat every minute: imaps://user:password@host:993/Folder (imap:// uses
-# STARTTLS when the server offers it; the folder defaults to INBOX).
+# Each registration's invites name its own sub-address, rsvp+<secret>@replies.example.com, and
+# only an answer that comes back to it may cancel. Turn off only for a mailbox that takes no
+# plus-addressing: then a calendar "No" is never acted on (Yes and Maybe are still recorded).
+CALENDAR_REPLY_SUBADDRESS = env.bool("CALENDAR_REPLY_SUBADDRESS", default=True)
+# Any mailbox, polled by beat every minute: imaps://user:password@host:993/Folder (imap:// must
+# offer STARTTLS, or the password would go in clear: add ?insecure=1 to allow that for a
+# server on this host or a private network; the folder defaults to INBOX).
 CALENDAR_REPLIES_IMAP_URL = env("CALENDAR_REPLIES_IMAP_URL", default="")
 CALENDAR_REPLIES_POLL_BATCH = env.int("CALENDAR_REPLIES_POLL_BATCH", default=100)
+# A stalled server must not hold a sweeps worker: each connect, read and write gives up after
+# the timeout, and a poll starts no new message after POLL_SECONDS (the task's hard limit is
+# events.tasks.POLL_TIME_LIMIT).
+CALENDAR_REPLIES_IMAP_TIMEOUT = env.float("CALENDAR_REPLIES_IMAP_TIMEOUT", default=20.0)
+CALENDAR_REPLIES_POLL_SECONDS = env.float("CALENDAR_REPLIES_POLL_SECONDS", default=40.0)
 # Or the mail provider's inbound webhook, through django-anymail: the provider's name as
 # anymail spells it (mailgun, postmark, sendgrid, amazon_ses, mailjet, ...); its URL is
 # /inbound/<provider>/ and its secrets come as ANYMAIL_<SETTING> variables

@@ -94,6 +94,7 @@ class SessionSerializer(serializers.ModelSerializer):
             "seats_left",
             "waitlist_enabled",
             "location",
+            "format",
             "online_url",
             "status",
             "uid",
@@ -114,6 +115,18 @@ class SessionWriteSerializer(serializers.ModelSerializer):
     class Meta:
         model = Session
         fields = [*sorted(SESSION_FIELDS), "past_confirmed"]
+        extra_kwargs = {
+            "format": {
+                "help_text": _(
+                    "in_person, online (attendees get a personal join link) or hybrid (both)."
+                ),
+                "error_messages": {
+                    "invalid_choice": _(
+                        "“{input}” is not a session format: use in_person, online or hybrid."
+                    )
+                },
+            }
+        }
 
     def validate(self, attrs):
         starts = attrs.get("starts_at", getattr(self.instance, "starts_at", None))

@@ -6,7 +6,7 @@ from django.utils.translation import gettext_noop
 
 from .. import ics, qr, timefmt
 from ..models import Notification, Registration, Session
-from ..models.registration import calendar_organizer_now
+from ..models.registration import is_reply_address, replies_configured
 from ..outbox.registry import Attachment, Registry
 from ..outbox.rendering import absolute
 from ..services import joining
@@ -65,8 +65,7 @@ def registration_occurrence(registration: Registration) -> ics.Occurrence:
 def calendar_rsvp(registration: Registration) -> bool:
     """Whether this person's invite asks for an answer: only when it goes to the reply
     address and replies are read there (README, "Calendar replies")."""
-    address = registration.calendar_organizer
-    return bool(address) and address == calendar_organizer_now()
+    return replies_configured() and is_reply_address(registration.calendar_organizer)
 
 
 def context(notification: Notification, context: dict) -> None:

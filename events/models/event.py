@@ -311,6 +311,15 @@ class TermsAcceptance(models.Model):
     version = models.PositiveIntegerField()
     accepted_at = models.DateTimeField(default=timezone.now)
 
+    class Via(models.TextChoices):
+        SITE = "site", _("On the site, signed in")
+        JOIN_LINK = "join_link", _("From their personal join link, not signed in")
+
+    # How they accepted: signed in (signing up, an invitation), or through the personal join
+    # link, whose token stands for them without a login (services.joining). '' for those
+    # recorded before this was kept (migration 0036): not known.
+    via = models.CharField(max_length=20, choices=Via.choices, default=Via.SITE)
+
     class Meta:
         constraints = [
             models.UniqueConstraint(

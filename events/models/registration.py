@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import pgettext_lazy
 
+from .. import itip
 from .changes import StampsChanges
 from .event import Session
 
@@ -22,9 +23,38 @@ def replies_configured() -> bool:
 
 
 def calendar_organizer_now() -> str:
-    """The ORGANIZER a new calendar entry gets: the reply address while replies are read,
-    else '' (the site's From address, DEFAULT_FROM_EMAIL)."""
-    return settings.CALENDAR_REPLY_ADDRESS if replies_configured() else ""
+    """The ORGANIZER a new calendar entry gets: while replies are read, the reply address
+    with a new random secret as its sub-address (rsvp+<secret>@example.com, one per
+    registration: an answer must come back to it to cancel), or the bare reply address with
+    CALENDAR_REPLY_SUBADDRESS off; else '' (the site's From address, DEFAULT_FROM_EMAIL).
+    A random secret rather than one derived from SECRET_KEY: it is stored with the entry's
+    organizer, which never changes, so rotating the key cannot change or expose it."""
+    if not replies_configured():
+        return ""
+    if settings.CALENDAR_REPLY_SUBADDRESS:
+        return itip.with_secret(settings.CALENDAR_REPLY_ADDRESS, secrets.token_hex(12))
+    return settings.CALENDAR_REPLY_ADDRESS
+
+
+def first_invite_organizer(current: str) -> str:
+    """The ORGANIZER fixed at a registration's first invite: the one the row already has if it
+    is what calendar_organizer_now would give (the reply address, with a secret exactly when
+    sub-addressing is on), so that its secret never changes once made (an .ics downloaded
+    before the first mail names it too); else a new one."""
+    if (
+        replies_configured()
+        and is_reply_address(current)
+        and bool(itip.split_secret(current)[1]) == settings.CALENDAR_REPLY_SUBADDRESS
+    ):
+        return current
+    return calendar_organizer_now()
+
+
+def is_reply_address(address: str) -> bool:
+    """Whether an entry's organizer is the configured reply address (with or without a
+    secret sub-address)."""
+    configured = itip.split_secret(settings.CALENDAR_REPLY_ADDRESS)[0]
+    return bool(address) and itip.split_secret(address)[0] == configured
 
 
 def new_join_token() -> str:
@@ -81,7 +111,8 @@ class Registration(StampsChanges):
     # The ORGANIZER (and From) of this person's calendar entry, fixed when the row is made
     # (or at their first invite): "" is the site's From address. It never changes after
     # their first invite, since calendars drop updates whose organizer differs; so turning
-    # calendar replies on later leaves entries already sent as they were.
+    # calendar replies on later leaves entries already sent as they were. With replies on,
+    # it is this registration's own secret reply address (calendar_organizer_now).
     calendar_organizer = models.CharField(
         max_length=320, blank=True, default=calendar_organizer_now
     )

@@ -6,11 +6,21 @@ provider's inbound webhook (views/inbound.py, django-anymail) or an IMAP folder 
 beat (services/mailbox.py). Both hand each message to `take`, the one place that decides:
 
 - a "No" (PARTSTAT=DECLINED) from the attendee's own address, to the invite they hold now,
-  cancels their registration through `registration.cancel`: the seat goes to the waitlist
-  and the CANCEL they are owed confirms it;
+  sent back to their own secret reply address, cancels their registration through
+  `registration.cancel`: the seat goes to the waitlist and the CANCEL they are owed confirms
+  it;
 - a "Yes" or "Maybe" is recorded on the registration and shown to organizers;
 - anything else (another UID, another address, an answer to an older SEQUENCE, a person with
-  no confirmed seat) changes nothing and is logged.
+  no confirmed seat, a message without the registration's secret) changes nothing and is
+  logged.
+
+The secret is what makes an answer theirs: session UIDs are public (the event's feed) and a
+From header is easily forged, but each registration's invites name its own organizer,
+rsvp+<secret>@example.com (Registration.calendar_organizer), which only the attendee's
+calendar knows. It comes back as the answer's ORGANIZER, or in the recipient headers, or as
+the envelope recipient a provider reports. Entries whose organizer carries no secret (invited
+before secrets, or with CALENDAR_REPLY_SUBADDRESS off) may record a Yes or Maybe, never
+cancel: a "No" without the secret could be anyone's.
 
 A message is processed once: its Message-ID is the key of a CalendarReply row written in the
 same transaction as what it did, so a copy delivered again, even at the same moment, finds
@@ -18,6 +28,7 @@ the row (it waits on the unique index) and does nothing.
 """
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from email.message import Message
 
@@ -43,9 +54,12 @@ class Taken:
     registration_id: int | None = None
 
 
-def take(*, message: Message, raw: bytes, source: str) -> Taken:
+def take(
+    *, message: Message, raw: bytes, source: str, envelope_recipients: Iterable[str] = ()
+) -> Taken:
     """Read one inbound message as a calendar answer, once (see the module's docstring).
-    `raw` is the message as received (its digest keys a message without a Message-ID)."""
+    `raw` is the message as received (its digest keys a message without a Message-ID);
+    `envelope_recipients` the addresses the provider says it was delivered to."""
     key = itip.message_id(message, raw)
     sender = itip.sender(message)
     with transaction.atomic():
@@ -57,7 +71,7 @@ def take(*, message: Message, raw: bytes, source: str) -> Taken:
         except IntegrityError:
             logger.info("Calendar reply %s from %s: already processed", key, source)
             return Taken("duplicate", "already processed")
-        taken = _apply(row, message, sender)
+        taken = _apply(row, message, sender, list(envelope_recipients))
         row.outcome, row.reason = taken.outcome, taken.reason[:300]
         row.registration_id = taken.registration_id
         row.save(update_fields=["uid", "sequence", "partstat", "outcome", "reason", "registration"])
@@ -66,7 +80,7 @@ def take(*, message: Message, raw: bytes, source: str) -> Taken:
     return taken
 
 
-def _apply(row: CalendarReply, message: Message, sender: str) -> Taken:
+def _apply(row: CalendarReply, message: Message, sender: str, envelope: list[str]) -> Taken:
     replies = itip.replies_in(message)
     if not replies:
         return Taken(Outcome.IGNORED, "no calendar reply in the message")
@@ -100,7 +114,23 @@ def _apply(row: CalendarReply, message: Message, sender: str) -> Taken:
         )
     if registration.status != Registration.Status.CONFIRMED:
         return Taken(Outcome.IGNORED, f"their registration is {registration.status}", found)
+    organizer = registration.calendar_organizer
+    has_secret = bool(itip.split_secret(organizer)[1])
+    if has_secret and not itip.carries_secret(
+        itip.recipients(message, replies, envelope), organizer
+    ):
+        # A forged answer (the UID and the address alone are no proof), or one sent back to
+        # another registration's address.
+        return Taken(
+            Outcome.IGNORED, "the message does not carry their secret reply address", found
+        )
     if reply.partstat == "DECLINED":
+        if not has_secret:
+            return Taken(
+                Outcome.IGNORED,
+                "a No to an invite without a secret reply address does not cancel",
+                found,
+            )
         try:
             cancel(registration=registration, actor=registration.user, note=DECLINE_NOTE)
         except ServiceError as refused:

@@ -23,7 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ..models import Registration, Session
+from ..models import Registration, Session, TermsAcceptance
 from . import ServiceError, attendance
 from .registration import accept_terms, has_accepted_terms
 
@@ -128,6 +128,14 @@ def join(*, registration: Registration, now: datetime | None = None) -> str:
 
 
 def accept_terms_by_link(*, registration: Registration, version: int) -> None:
-    """The link's owner accepts the event's current terms from the join page (the token is
-    theirs alone, as a survey link is)."""
-    accept_terms(user=registration.user, event=registration.session.event, version=version)
+    """The link's owner accepts the event's current terms from the join page, by pressing its
+    button (a POST: opening the link accepts nothing). No login: the token is theirs alone, as
+    a survey link is, and asking people to sign in at the minute the meeting starts, often on
+    a phone opened from their calendar, would keep them out. The acceptance says so
+    (TermsAcceptance.Via.JOIN_LINK), for an organizer who needs to know how it was given."""
+    accept_terms(
+        user=registration.user,
+        event=registration.session.event,
+        version=version,
+        via=TermsAcceptance.Via.JOIN_LINK,
+    )

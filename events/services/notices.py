@@ -15,7 +15,7 @@ from accounts.models import User
 
 from .. import ics
 from ..models import Invitation, Notification, Registration, Session, TeamInvitation
-from ..models.registration import calendar_organizer_now
+from ..models.registration import first_invite_organizer
 from ..outbox import delivery, owe
 from ..outbox.registry import kinds
 from . import ServiceError, audit
@@ -48,7 +48,7 @@ def _calendar_payload(kind: str, registration: Registration | None, preset: bool
     fields: dict = {"calendar_sequence": sequence}
     if last is None:
         # Their first invite fixes the entry's ORGANIZER for good (Registration).
-        fields["calendar_organizer"] = calendar_organizer_now()
+        fields["calendar_organizer"] = first_invite_organizer(registration.calendar_organizer)
     Registration.objects.filter(pk=registration.pk).update(**fields)
     for name, value in fields.items():
         setattr(registration, name, value)
@@ -111,9 +111,14 @@ def owe_session_changed(session: Session) -> list[int]:
     confirmed.filter(calendar_sequence__isnull=False).update(
         calendar_sequence=Greatest(Value(session.sequence), F("calendar_sequence") + 1)
     )
-    confirmed.filter(calendar_sequence__isnull=True).update(
-        calendar_sequence=session.sequence, calendar_organizer=calendar_organizer_now()
-    )
+    # Those invited now for the first time (few: a confirmed seat is invited at once) each
+    # get their own organizer, since each carries its own secret.
+    first = confirmed.filter(calendar_sequence__isnull=True)
+    for pk, current in first.values_list("pk", "calendar_organizer"):
+        Registration.objects.filter(pk=pk).update(
+            calendar_sequence=session.sequence,
+            calendar_organizer=first_invite_organizer(current),
+        )
     seated = Registration.objects.filter(
         session=session, status__in=Registration.SEATED
     ).values_list("pk", "status", "calendar_sequence", "user_id", "user__email")

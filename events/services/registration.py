@@ -110,14 +110,17 @@ def has_accepted_terms(*, user: User, event: Event) -> bool:
     ).exists()
 
 
-def accept_terms(*, user: User, event: Event, version: int) -> TermsAcceptance:
-    """Record that `user` accepted the terms they were shown; refuse an outdated version."""
+def accept_terms(
+    *, user: User, event: Event, version: int, via: str = TermsAcceptance.Via.SITE
+) -> TermsAcceptance:
+    """Record that `user` accepted the terms they were shown, and how (`via`); refuse an
+    outdated version. A version accepted before keeps its first record."""
     if not event.is_confidential:
         raise ServiceError(_("This event has no confidentiality terms."))
     if version != event.terms_version:
         raise ServiceError(_("The terms have changed since you opened the page; read them again."))
     acceptance, _created = TermsAcceptance.objects.get_or_create(
-        user=user, event=event, version=version
+        user=user, event=event, version=version, defaults={"via": via}
     )
     return acceptance
 

@@ -78,4 +78,7 @@ def on_inbound(sender, event: AnymailInboundEvent, esp_name: str, **kwargs) -> N
         raw = message.as_bytes()
     except (UnicodeError, ValueError, LookupError):
         raw = str(message).encode("utf-8", "replace")
-    calendar_replies.take(message=message, raw=raw, source=esp_name.lower())
+    envelope = [message.envelope_recipient] if message.envelope_recipient else []
+    calendar_replies.take(
+        message=message, raw=raw, source=esp_name.lower(), envelope_recipients=envelope
+    )

@@ -1,9 +1,11 @@
 """The personal join link of an online or hybrid session (/join/<token>/, services.joining).
 
-No login: the token is the person's own, as a survey link is. The GET shows a page (mail
-scanners open links); inside the join window that page sends its one-button form at once
-(static/js/join.js), and the POST records the join and redirects to the meeting. Until
-then nothing on the page or in the response names the meeting's address.
+No login: the token is the person's own, as a survey link is. The GET shows a page and never
+acts (mail scanners open links, and some run the page's scripts); inside the join window the
+page shows one focused "Join the meeting" button, and only its POST, a person's press, records
+the join (a check-in) and redirects to the meeting. Nothing sends that form by itself: a
+scanner that ran it would check the person in. Until then nothing on the page or in the
+response names the meeting's address. Terms are accepted the same way, by a button.
 
 /join/<token>/ was the team invitation's address before: a token that is no join token but
 a valid team invitation is sent on to that page's new address, so mails sent before keep

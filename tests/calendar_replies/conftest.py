@@ -1,9 +1,14 @@
+import re
+
 import pytest
 
 from tests.calendar_replies.imap import Dovecot
 from tests.services import require
 
 REPLY_ADDRESS = "Feedback Sessions <rsvp@replies.example.com>"
+# What each registration's invites name as ORGANIZER (and From): the reply address with the
+# registration's own secret as sub-address.
+SECRET_ADDRESS = re.compile(r"rsvp\+[a-z0-9]{24}@replies\.example\.com")
 MAILGUN_KEY = "key-for-mailgun-webhook-signatures-in-tests"
 
 

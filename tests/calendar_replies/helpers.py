@@ -13,7 +13,12 @@ from tests.notifications.helpers import Invite
 
 
 def reply_ics(
-    invite: Invite, *, partstat: str, attendee: str, sequence: int | None = None
+    invite: Invite,
+    *,
+    partstat: str,
+    attendee: str,
+    sequence: int | None = None,
+    organizer: str | None = None,
 ) -> bytes:
     calendar = Calendar()
     calendar.add("PRODID", "-//Google Inc//Google Calendar 70.9054//EN")
@@ -24,9 +29,9 @@ def reply_ics(
     event.add("DTSTART", invite.start)
     event.add("DTEND", invite.end)
     event.add("DTSTAMP", datetime.now(UTC).replace(microsecond=0))
-    organizer = vCalAddress(invite.organizer)
-    organizer.params["CN"] = invite.organizer_cn
-    event.add("ORGANIZER", organizer)
+    echoed = vCalAddress(invite.organizer if organizer is None else organizer)
+    echoed.params["CN"] = invite.organizer_cn
+    event.add("ORGANIZER", echoed)
     event.add("UID", invite.uid)
     who = vCalAddress(f"mailto:{attendee}")
     who.params["CUTYPE"] = "INDIVIDUAL"
@@ -49,11 +54,24 @@ def reply_mail(
     attendee: str | None = None,
     sequence: int | None = None,
     message_id: str | None = None,
+    to: str | None = None,
+    organizer: str | None = None,
+    headers: dict | None = None,
 ) -> bytes:
-    data = reply_ics(invite, partstat=partstat, attendee=attendee or sender, sequence=sequence)
+    """A calendar program's answer to `invite`, sent to its ORGANIZER (which it echoes) unless
+    `to` / `organizer` say otherwise (a forger who knows the UID but not the secret)."""
+    data = reply_ics(
+        invite,
+        partstat=partstat,
+        attendee=attendee or sender,
+        sequence=sequence,
+        organizer=organizer,
+    )
     message = EmailMessage()
     message["From"] = formataddr(("Someone", sender))
-    message["To"] = invite.organizer.removeprefix("mailto:")
+    message["To"] = to or invite.organizer.removeprefix("mailto:")
+    for name, value in (headers or {}).items():
+        message[name] = value
     message["Subject"] = f"{partstat.title()}: the session"
     message["Date"] = format_datetime(datetime.now(UTC))
     message["Message-ID"] = message_id or f"<{uuid.uuid4().hex}@mail.gmail.example>"

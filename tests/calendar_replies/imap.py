@@ -123,10 +123,26 @@ class Dovecot:
         shutil.rmtree(self.root, ignore_errors=True)
 
     @property
-    def url(self) -> str:
+    def plain_url(self) -> str:
+        """The mailbox's URL as is: this dovecot has no TLS, so the poll refuses it."""
         return (
             f"imap://{quote(USER, safe='')}:{quote(PASSWORD, safe='')}@127.0.0.1:{self.port}/INBOX"
         )
+
+    @property
+    def url(self) -> str:
+        """The URL that allows a login without TLS (a server on this host)."""
+        return f"{self.plain_url}?insecure=1"
+
+    def flags(self, folder: str = "INBOX") -> list[bytes]:
+        """Each message's flags, in order."""
+        conn = self.client()
+        try:
+            conn.select(folder)
+            _status, data = conn.fetch("1:*", "(FLAGS)")
+            return [d for d in data if isinstance(d, bytes)]
+        finally:
+            conn.logout()
 
     def client(self) -> imaplib.IMAP4:
         conn = imaplib.IMAP4("127.0.0.1", self.port, timeout=10)

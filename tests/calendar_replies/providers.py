@@ -26,7 +26,10 @@ def signed(fields: dict, key: str, *, forged: bool = False) -> dict:
     return {**fields, "timestamp": timestamp, "token": token, "signature": sign}
 
 
-def parsed_form(raw: bytes, key: str, *, forged: bool = False) -> dict:
+def parsed_form(
+    raw: bytes, key: str, *, forged: bool = False, recipient: str | None = None
+) -> dict:
+    """`recipient`: the envelope recipient Mailgun reports (the message's To by default)."""
     message = email.message_from_bytes(raw, policy=email.policy.default)
     text = message.get_body(preferencelist=("plain",))
     files = [
@@ -35,7 +38,7 @@ def parsed_form(raw: bytes, key: str, *, forged: bool = False) -> dict:
         if not part.is_multipart() and part.get_content_type() not in {"text/plain", "text/html"}
     ]
     fields = {
-        "recipient": str(message["To"]),
+        "recipient": recipient or str(message["To"]),
         "sender": str(message["From"]),
         "from": str(message["From"]),
         "subject": str(message["Subject"]),

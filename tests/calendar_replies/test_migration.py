@@ -2,10 +2,12 @@
 calendar ORGANIZER (""), even when replies are configured as it runs: their invites are out
 already, and a calendar drops updates whose organizer changed."""
 
+from email.utils import parseaddr
+
 import pytest
 
 from events.models import Registration
-from tests.calendar_replies.conftest import REPLY_ADDRESS
+from tests.calendar_replies.conftest import REPLY_ADDRESS, SECRET_ADDRESS
 from tests.factories import RegistrationFactory
 from tests.migrations import migrate_to_latest, migrator  # noqa: F401 (a fixture)
 
@@ -25,4 +27,5 @@ def test_registrations_from_before_keep_the_from_address_as_organizer(
 
     assert Registration.objects.get(pk=before.pk).calendar_organizer == ""
     after = RegistrationFactory()
-    assert after.calendar_organizer == REPLY_ADDRESS
+    assert parseaddr(after.calendar_organizer)[0] == "Feedback Sessions"
+    assert SECRET_ADDRESS.fullmatch(parseaddr(after.calendar_organizer)[1])
