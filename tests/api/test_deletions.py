@@ -11,12 +11,13 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts import services as accounts
-from events.models import PanelMember, Segment, Tombstone
+from events.models import PanelMember, Segment, Submission, Tombstone
 from events.models.api import SCOPES
 from events.services import erasure, panel, retention, tombstones
 from events.services import open_calls as call_service
 from events.services import segments as segment_service
 from tests.retention.conftest import make_past_event
+from tests.retention.test_calls_and_panel import a_call, panel_of, submitted
 
 from .conftest import client_with, token_for
 
@@ -250,3 +251,24 @@ def test_every_scope_set_reads_the_list(world):
     for scope in SCOPES:
         client = client_with(token_for(world.team, world.owner, [scope], name=scope))
         assert client.get("/api/v1/deletions/").status_code == 200
+
+
+def test_the_retention_sweep_of_calls_and_panel_names_the_submissions_and_members():
+    owner, call = a_call()
+    client = client_with(token_for(call.team, owner))
+    disqualified = submitted(call, "dq@example.com", days_ago=100)
+    Submission.objects.filter(pk=disqualified.pk).update(screening="disqualified")
+    quiet = panel_of(call, "noconsent@example.com", consent=False, days_ago=800)
+    quiet_submission = Submission.objects.get(call=call, email="noconsent@example.com")
+    synced = ids(client, f"/api/v1/calls/{call.pk}/submissions/")
+    assert {disqualified.pk, quiet_submission.pk} <= synced
+    since = a_moment_ago()
+
+    swept = retention.sweep()
+
+    assert swept.submissions == 1 and swept.panel_members == 1
+    assert {
+        ("submission", disqualified.pk, "anonymised"),
+        ("submission", quiet_submission.pk, "anonymised"),
+        ("panel_member", quiet.pk, "anonymised"),
+    } <= deletions(client, since)
