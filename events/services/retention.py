@@ -385,7 +385,7 @@ def _drop_registrations(registrations: QuerySet[Registration], now: datetime) ->
         return {}
     chosen = Registration.objects.filter(pk__in=ids)
     _keep_counts(_tally(chosen), now)
-    tombstones.bury(chosen, now=now)
+    tombstones.bury(chosen)
     counts = {
         "registration_history": RegistrationChange.objects.filter(registration_id__in=ids).count(),
         "messages": Notification.objects.filter(registration_id__in=ids).count(),
@@ -431,7 +431,7 @@ def _anonymise_survey(event: Event, now: datetime) -> dict[str, int]:
     )
     erased_questions = set(free.values_list("question_id", flat=True).distinct())
     counts["free_text_answers"] = free.delete()[0]
-    tombstones.bury(responses, now=now)  # the API showed them with their person
+    tombstones.bury(responses)  # the API showed them with their person
     response_ids = list(responses.values_list("pk", flat=True))
     # A new random key each, and one time for all: neither names nor order of answering.
     for pk in response_ids:
@@ -491,7 +491,7 @@ def _anonymise(event: Event, *, now: datetime, actor: User | None) -> dict[str, 
         )
         _keep_counts({pk: Counter({"invited": n}) for pk, n in by_session.items()}, now)
         counts["messages"] += Notification.objects.filter(invitation__in=invitations).delete()[0]
-        tombstones.bury(invitations, now=now)
+        tombstones.bury(invitations)
         invitations.delete()
         counts["invitations"] += invited
     counts["terms_acceptances"] += TermsAcceptance.objects.filter(
@@ -785,7 +785,7 @@ def _remove_member(team: Team, member: PanelMember, now: datetime) -> Counter[st
     counts["invitations"] += invitation_service.drop(invitations)  # held seats go back first
     counts.update(_drop_registrations(registrations, now))
     PanelRenewal.objects.filter(team=team, email=member.email).delete()
-    tombstones.bury(PanelMember.objects.filter(pk=member.pk), now=now)
+    tombstones.bury(PanelMember.objects.filter(pk=member.pk))
     PanelMember.objects.filter(pk=member.pk).delete()
     return counts
 

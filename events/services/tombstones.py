@@ -73,11 +73,15 @@ def reason(why: str) -> Callable[[F], F]:
     return decorator
 
 
-def bury(rows: QuerySet, *, why: str | None = None, now: datetime | None = None) -> int:
+def bury(rows: QuerySet, *, why: str | None = None) -> int:
     """A tombstone for each of `rows` (about to be removed), in the caller's transaction.
-    Returns how many."""
+    Returns how many.
+
+    Stamped with the clock as it is written, never a sweep's `now`: a sweep runs for
+    minutes, and a client polling meanwhile (from its last poll, minus a few seconds) would
+    never see rows stamped with the time the sweep began."""
     kind, team_path, shown = KINDS[rows.model]
-    now = now or timezone.now()
+    now = timezone.now()
     why = why or _reason.get()
     found = rows.filter(**shown).order_by().values_list("pk", team_path)
     stones = [

@@ -110,6 +110,18 @@ def test_the_retention_sweep_anonymising_an_event_names_what_the_integration_hel
     assert Tombstone.objects.count() == 5
 
 
+def test_a_tombstone_carries_the_time_it_was_written_not_the_time_the_sweep_began():
+    past = make_past_event(ended_days_ago=400)
+    client = client_with(token_for(past.team, past.owner))
+    polled = timezone.now()
+    began = polled - timedelta(minutes=10)  # a long sweep, still running at the last poll
+
+    retention.sweep(now=began)
+
+    assert Tombstone.objects.filter(removed_at__lt=polled).count() == 0
+    assert len(deletions(client, polled - timedelta(seconds=5))) == 5
+
+
 def test_an_anonymous_surveys_responses_leave_no_tombstone(db):
     past = make_past_event(ended_days_ago=400)
     past.event.survey.anonymous = True
