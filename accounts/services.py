@@ -373,7 +373,7 @@ def delete_account(*, user: User) -> None:
     from django.contrib.contenttypes.models import ContentType
 
     from events.models import Notification, Registration, TeamHistory, TeamInvitation
-    from events.services import erasure
+    from events.services import erasure, tombstones
     from events.services import registration as registration_service
 
     sole = teams_only_they_own(user)
@@ -399,6 +399,8 @@ def delete_account(*, user: User) -> None:
     LogEntry.objects.filter(
         content_type=ContentType.objects.get_for_model(User), object_id=str(user.pk)
     ).delete()
+    # Their registrations go with the user row: integrations that synced them are told.
+    tombstones.bury(user.registrations.all(), why=tombstones.Reason.ERASED)
     user.delete()
 
 

@@ -28,7 +28,7 @@ from .permissions import scoped, token_of
 IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e](?:[\x20-\x7e]{0,253}[\x21-\x7e])?")
 
 
-def api(methods: list[str], area: str) -> Callable:
+def api(methods: list[str], area: str | None) -> Callable:
     """A function view of the API about `area`: token needed, the area's scope checked
     (read for GET, write otherwise), rate limited per token, POSTs idempotent by key, GETs
     answered with an ETag (a 304 to a matching If-None-Match)."""

@@ -40,7 +40,12 @@ class HasToken(BasePermission):
         return True
 
 
-def scoped(area: str) -> type[BasePermission]:
+def scoped(area: str | None) -> type[BasePermission]:
+    """The permission of an endpoint about `area` (None: about several, which checks the
+    scopes itself; only a usable token is needed to reach it)."""
+    if area is None:
+        return HasToken
+
     class Scoped(HasToken):
         def has_permission(self, request, view) -> bool:
             super().has_permission(request, view)

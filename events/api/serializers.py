@@ -18,6 +18,7 @@ from ..models import (
     Session,
     Submission,
     Survey,
+    Tombstone,
 )
 from ..services.scheduling import EVENT_FIELDS, SESSION_FIELDS
 from .http import PageQuery
@@ -491,3 +492,24 @@ class PanelMemberSerializer(serializers.ModelSerializer):
             "last_attended_at",
         ]
         read_only_fields = fields
+
+
+# Deletions
+
+
+class DeletionSerializer(serializers.ModelSerializer):
+    type = serializers.CharField(source="kind", help_text=_("What went: registration, ..."))
+    id = serializers.IntegerField(source="object_id", help_text=_("The id it had in the API."))
+
+    class Meta:
+        model = Tombstone
+        fields = ["type", "id", "reason", "removed_at"]
+        read_only_fields = fields
+
+
+class DeletionQuery(PageQuery):
+    since = serializers.DateTimeField(
+        required=False,
+        help_text=_("Only those removed at or after this time (ISO 8601)."),
+    )
+    type = serializers.ChoiceField(choices=Tombstone.Kind.choices, required=False)

@@ -5,7 +5,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from . import errors
-from .views import attendance, calls, events, invitations, registrations, surveys
+from .views import attendance, calls, deletions, events, invitations, registrations, surveys
 
 app_name = "api"
 
@@ -57,6 +57,7 @@ v1 = [
     path("submissions/<int:pk>/review/", calls.submission_review, name="submission_review"),
     path("segments/", calls.segment_list, name="segments"),
     path("segments/<int:pk>/members/", calls.segment_members, name="segment_members"),
+    path("deletions/", deletions.deletions, name="deletions"),
 ]
 
 urlpatterns = [

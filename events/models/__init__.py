@@ -13,6 +13,7 @@ from .retention import PanelRenewal, RetentionLog
 from .survey import Survey, SurveyRecipient, SurveySending
 from .team import Membership, Role, Team, TeamHistory, TeamInvitation
 from .themes import Theme, ThemeAnswer, ThemeSet
+from .tombstone import Tombstone
 from .webhook import WebhookEndpoint, WebhookMessage
 
 __all__ = [
@@ -58,6 +59,7 @@ __all__ = [
     "Theme",
     "ThemeAnswer",
     "ThemeSet",
+    "Tombstone",
     "WebhookEndpoint",
     "WebhookMessage",
 ]

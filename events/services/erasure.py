@@ -41,7 +41,16 @@ from ..models import (
 )
 from ..outbox import delivery, owe
 from ..permissions import may
-from . import ServiceError, audit, calendar_replies, invitations, open_calls, panel, surveys
+from . import (
+    ServiceError,
+    audit,
+    calendar_replies,
+    invitations,
+    open_calls,
+    panel,
+    surveys,
+    tombstones,
+)
 from . import registration as registration_service
 
 # The payload flags of a CANCEL kept for someone erased: `FAREWELL` for every such row (the
@@ -160,6 +169,7 @@ def _mentions(rows: QuerySet, field: str, addresses: list[str]) -> QuerySet:
     return rows.annotate(mentions=text).filter(query)
 
 
+@tombstones.reason(tombstones.Reason.ERASED)
 def erase(
     *, addresses: list[str], user: User | None, actor: User | None, team: Team | None = None
 ) -> int:
@@ -188,6 +198,7 @@ def erase(
     if team is not None:
         panel, blocks = panel.filter(team=team), blocks.filter(team=team)
         renewals = renewals.filter(team=team)
+    tombstones.bury(panel)
     count += panel.delete()[0] + blocks.delete()[0] + renewals.delete()[0]
     # Webhook bodies that carried their address: redacted in place (sent or still owed).
     hooks = WebhookMessage.objects.all()
@@ -215,6 +226,7 @@ def erase(
 
 
 @transaction.atomic
+@tombstones.reason(tombstones.Reason.ERASED)
 def forget(*, team: Team, member: PanelMember, actor: User) -> PanelErasure:
     """A team forgets one person of its panel, at their request: their upcoming places in
     the team's events are cancelled (seats to the waitlist, the CANCEL still sent to their
@@ -250,7 +262,9 @@ def forget(*, team: Team, member: PanelMember, actor: User) -> PanelErasure:
     if person is not None:
         # Their places last: the mail about them went above, the CANCELs are kept. Their
         # acceptances of the team's confidentiality terms go too: the team forgets them whole.
-        count += Registration.objects.filter(user=person, session__event__team=team).delete()[0]
+        theirs = Registration.objects.filter(user=person, session__event__team=team)
+        tombstones.bury(theirs)
+        count += theirs.delete()[0]
         count += TermsAcceptance.objects.filter(user=person, event__team=team).delete()[0]
     record = PanelErasure.objects.create(team=team, forgotten_by=actor, rows=count)
     # Who forgot someone, and how many rows went: never who was forgotten.

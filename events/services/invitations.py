@@ -22,7 +22,7 @@ from ..models import Event, Invitation, Notification, Registration, Session, Tea
 from ..outbox import owe
 from ..outbox.webhooks import emit as emit_webhook
 from ..permissions import may
-from . import ServiceError, audit, contact
+from . import ServiceError, audit, contact, tombstones
 from .registration import accept_terms, register
 from .seats import lock_session, take_seats
 from .waitlist import release_and_refill
@@ -346,6 +346,7 @@ def drop(invitations: QuerySet[Invitation]) -> int:
     waitlist every seat one of them held, as a decline would. Returns how many went."""
     for invitation in invitations.filter(seat_held=True):
         _release(_lock(invitation))
+    tombstones.bury(invitations)
     _total, deleted = invitations.delete()
     return deleted.get(Invitation._meta.label, 0)
 

@@ -47,7 +47,7 @@ from ..models.open_call import new_nonce
 from ..outbox import owe
 from ..outbox.webhooks import emit as emit_webhook
 from ..permissions import may
-from . import ServiceError, audit, themes
+from . import ServiceError, audit, themes, tombstones
 from . import call_screening as screening
 from . import questionnaire as engine
 
@@ -356,6 +356,7 @@ def withdraw(*, submission: Submission) -> None:
     """Remove the person from the pool: their submission, answers, tags and reviews go."""
     submission = Submission.objects.select_for_update().get(pk=submission.pk)
     response = submission.response
+    tombstones.bury(Submission.objects.filter(pk=submission.pk))
     submission.delete()
     if response is not None:
         response.delete()

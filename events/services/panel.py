@@ -68,7 +68,7 @@ from ..models import (
     SurveyRecipient,
     Team,
 )
-from . import ServiceError, attendance, audit
+from . import ServiceError, attendance, audit, tombstones
 from . import questionnaire as engine
 
 CHUNK = 2000
@@ -570,7 +570,9 @@ def refresh(*, team: Team, emails: Iterable[str] | None = None, now: datetime | 
     if batch:
         written += _write(team, batch, mapped)
     for start in range(0, len(gone), CHUNK):
-        PanelMember.objects.filter(pk__in=gone[start : start + CHUNK]).delete()
+        leaving = PanelMember.objects.filter(pk__in=gone[start : start + CHUNK])
+        tombstones.bury(leaving)
+        leaving.delete()
     return written + len(gone)
 
 

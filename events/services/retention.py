@@ -71,7 +71,7 @@ from ..models import (
     WebhookMessage,
 )
 from ..outbox import owe
-from . import ServiceError, audit, open_calls, panel, themes
+from . import ServiceError, audit, open_calls, panel, themes, tombstones
 from . import invitations as invitation_service
 from . import questionnaire as engine
 
@@ -385,6 +385,7 @@ def _drop_registrations(registrations: QuerySet[Registration], now: datetime) ->
         return {}
     chosen = Registration.objects.filter(pk__in=ids)
     _keep_counts(_tally(chosen), now)
+    tombstones.bury(chosen)
     counts = {
         "registration_history": RegistrationChange.objects.filter(registration_id__in=ids).count(),
         "messages": Notification.objects.filter(registration_id__in=ids).count(),
@@ -430,6 +431,7 @@ def _anonymise_survey(event: Event, now: datetime) -> dict[str, int]:
     )
     erased_questions = set(free.values_list("question_id", flat=True).distinct())
     counts["free_text_answers"] = free.delete()[0]
+    tombstones.bury(responses)  # the API showed them with their person
     response_ids = list(responses.values_list("pk", flat=True))
     # A new random key each, and one time for all: neither names nor order of answering.
     for pk in response_ids:
@@ -449,6 +451,7 @@ def _ready(event: Event, *, cutoff: datetime) -> bool:
     return ended is not None and ended <= cutoff
 
 
+@tombstones.reason(tombstones.Reason.ANONYMISED)
 def _anonymise(event: Event, *, now: datetime, actor: User | None) -> dict[str, int]:
     """In the caller's transaction, with the event's row locked: every session's row next
     (the sign-up's lock order: the session, then its registrations), then the rows."""
@@ -488,6 +491,7 @@ def _anonymise(event: Event, *, now: datetime, actor: User | None) -> dict[str, 
         )
         _keep_counts({pk: Counter({"invited": n}) for pk, n in by_session.items()}, now)
         counts["messages"] += Notification.objects.filter(invitation__in=invitations).delete()[0]
+        tombstones.bury(invitations)
         invitations.delete()
         counts["invitations"] += invited
     counts["terms_acceptances"] += TermsAcceptance.objects.filter(
@@ -586,6 +590,7 @@ def sweep_events(*, now: datetime | None = None, batch: int = BATCH) -> int:
 # Open calls
 
 
+@tombstones.reason(tombstones.Reason.ANONYMISED)
 def _remove_submissions(ids: list[int]) -> dict[str, int]:
     counts = {
         "messages": Notification.objects.filter(submission_id__in=ids).delete()[0],
@@ -762,6 +767,7 @@ def keep_me(*, renewal: PanelRenewal, nonce: str, now: datetime | None = None) -
     return renewal_
 
 
+@tombstones.reason(tombstones.Reason.ANONYMISED)
 def _remove_member(team: Team, member: PanelMember, now: datetime) -> Counter[str] | None:
     sources = panel.sources_of(team, member.email)
     registrations = Registration.objects.filter(
@@ -779,6 +785,7 @@ def _remove_member(team: Team, member: PanelMember, now: datetime) -> Counter[st
     counts["invitations"] += invitation_service.drop(invitations)  # held seats go back first
     counts.update(_drop_registrations(registrations, now))
     PanelRenewal.objects.filter(team=team, email=member.email).delete()
+    tombstones.bury(PanelMember.objects.filter(pk=member.pk))
     PanelMember.objects.filter(pk=member.pk).delete()
     return counts
 
@@ -828,6 +835,7 @@ class Swept:
     submissions: int = 0
     renewals_asked: int = 0
     panel_members: int = 0
+    tombstones: int = 0  # expired tombstones purged
 
 
 def sweep(*, now: datetime | None = None, batch: int = BATCH) -> Swept:
@@ -836,6 +844,7 @@ def sweep(*, now: datetime | None = None, batch: int = BATCH) -> Swept:
     swept = Swept(
         events=sweep_events(now=now, batch=batch), submissions=sweep_calls(now=now, batch=batch)
     )
+    swept.tombstones = tombstones.purge(now=now)
     for team in Team.objects.order_by("pk"):
         swept.renewals_asked += ask_renewals(team=team, now=now, batch=batch)
         swept.panel_members += remove_panel_members(team=team, now=now, batch=batch)

@@ -38,7 +38,7 @@ from accounts.models import User
 
 from .. import permissions
 from ..models import OpenCall, PanelAttribute, PanelMember, Segment, Team
-from . import ServiceError, audit
+from . import ServiceError, audit, tombstones
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrPromise
@@ -731,6 +731,7 @@ def rename_segment(*, segment: Segment, actor: User, name: str) -> Segment:
 def delete_segment(*, segment: Segment, actor: User) -> None:
     _check_editor(actor, segment.team)
     _audit(actor, "segment.deleted", segment, {"title": segment.name})
+    tombstones.bury(Segment.objects.filter(pk=segment.pk))
     Segment.objects.filter(pk=segment.pk).delete()
 
 

@@ -35,7 +35,7 @@ from ..ordering import BY_NAME
 from ..outbox import owe
 from ..outbox.webhooks import emit as emit_webhook
 from ..timefmt import deadline_text
-from . import ServiceError, audit, themes
+from . import ServiceError, audit, themes, tombstones
 from . import questionnaire as engine
 
 TOKEN_SALT = "events.survey"  # noqa: S105 - a signing namespace, not a secret
@@ -543,6 +543,8 @@ def forget_respondent(*, user: User, team: Team | None = None) -> int:
     recipients = SurveyRecipient.objects.filter(user=user, response__isnull=False)
     if team is not None:
         recipients = recipients.filter(survey__event__team=team)
+    # A named survey's response goes, an anonymous one was never shown with its person.
+    tombstones.bury(Response.objects.filter(pk__in=recipients.values("response_id")))
     erased: set[int] = set()
     count = 0
     for recipient in recipients.select_related("survey"):
