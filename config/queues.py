@@ -38,6 +38,7 @@ QUEUE_OF = {
     "events.tasks.remind_surveys": "sweeps",
     "events.tasks.purge_open_call_submissions": "sweeps",
     "accounts.tasks.purge_farewells": "sweeps",
+    "accounts.tasks.purge_account_mail": "sweeps",
     "events.tasks.refresh_panels": "sweeps",
     "events.tasks.rescore_calls_behind": "sweeps",
     "events.tasks.rebuild_panels": "sweeps",
