@@ -243,3 +243,20 @@ def test_the_worker_delivers_a_password_reset_once(worker, relay):
     wait_for(lambda: Notification.objects.filter(kind=Kind.ACCOUNT, status=Status.SENT).exists())
     [message] = relay.to("known@example.com")
     assert "/accounts/password/reset/key/" in relay.text(message)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sign_up_whose_mail_cannot_be_owed_creates_no_account(monkeypatch):
+    """The account and the row owing its confirmation commit together: an account nobody
+    could confirm is never left behind."""
+
+    def broken(**kwargs):
+        raise RuntimeError("the outbox row could not be written")
+
+    monkeypatch.setattr(accounts, "owe_account_mail", broken)
+
+    with pytest.raises(RuntimeError):
+        signup(Client(), "half@example.com")
+
+    assert not User.objects.filter(email="half@example.com").exists()
+    assert reverse("account_signup") == "/accounts/signup/"
