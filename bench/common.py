@@ -147,6 +147,86 @@ def migrated_database(
                     drop_database(args.pg_host, args.pg_port, args.pg_user, name)
 
 
+@dataclass
+class FullSession:
+    """What `full_session` made: the organizer, the session and its attendees' addresses."""
+
+    organizer_pk: int
+    session_pk: int
+    emails: set[str]
+
+
+def full_session(attendees: int, *, tag: str, title: str) -> FullSession:
+    """A published open event whose one session is full with `attendees` confirmed, verified
+    people, each already sent the first invite (calendar_sequence 0): what moving a session
+    fans out to (bench.invite_fanout, bench.scale_out). `tag` keeps apart the addresses and
+    team slugs of the several a run may make. Django must be set up (`migrated_database`)."""
+    from datetime import timedelta
+
+    from allauth.account.models import EmailAddress
+    from django.db import transaction
+    from django.utils import timezone
+
+    from accounts.models import User
+    from events.models import Event, Registration, Session
+    from events.services import teams
+
+    now = timezone.now()
+    with transaction.atomic():
+        organizer = User.objects.create(
+            email=f"organizer.{tag}@bench.example.com", display_name="Organizer"
+        )
+        users = User.objects.bulk_create(
+            (
+                User(
+                    email=f"attendee{n}.{tag}@bench.example.com",
+                    display_name=f"Attendee {n}",
+                    password="!",
+                )
+                for n in range(attendees)
+            ),
+            batch_size=1000,
+        )
+        EmailAddress.objects.bulk_create(
+            (
+                EmailAddress(user=user, email=user.email, primary=True, verified=True)
+                for user in [organizer, *users]
+            ),
+            batch_size=1000,
+        )
+        team = teams.create_team(actor=organizer, name="Bench", slug=f"bench-{tag}")
+        event = Event.objects.create(
+            team=team,
+            title=title,
+            description="A benchmark event.",
+            status=Event.Status.PUBLISHED,
+            registration_mode=Event.Mode.OPEN,
+        )
+        starts_at = (now + timedelta(days=7)).replace(minute=0, second=0, microsecond=0)
+        session = Session.objects.create(
+            event=event,
+            starts_at=starts_at,
+            ends_at=starts_at + timedelta(hours=1),
+            capacity=attendees,
+            seats_taken=attendees,
+            location="Room 1, Bench HQ",
+        )
+        Registration.objects.bulk_create(
+            (
+                Registration(
+                    session=session,
+                    user=user,
+                    status=Registration.Status.CONFIRMED,
+                    confirmed_at=now,
+                    calendar_sequence=0,
+                )
+                for user in users
+            ),
+            batch_size=1000,
+        )
+    return FullSession(organizer.pk, session.pk, {user.email for user in users})
+
+
 def backend_pids(host: str, port: int, user: str, name: str) -> list[int]:
     """The PostgreSQL server processes serving connections to the database `name`."""
     with maintenance_connection(host, port, user) as conn:

@@ -95,78 +95,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 # --- fixtures --------------------------------------------------------------------------------
 
 
-@dataclass
-class Move:
-    organizer_pk: int
-    session_pk: int
-    emails: set[str]
+Move = common.FullSession
 
 
 def create_move(tag: str, attendees: int) -> Move:
     """A published event whose one session is full with `attendees` confirmed people, each
     sent the first invite already (calendar_sequence 0), as bench.invite_fanout builds it."""
-    from allauth.account.models import EmailAddress
-    from django.db import transaction
-    from django.utils import timezone
-
-    from accounts.models import User
-    from events.models import Event, Registration, Session
-    from events.services import teams
-
-    now = timezone.now()
-    with transaction.atomic():
-        organizer = User.objects.create(
-            email=f"organizer.{tag}@bench.example.com", display_name="Organizer"
-        )
-        users = User.objects.bulk_create(
-            (
-                User(
-                    email=f"attendee{n}.{tag}@bench.example.com",
-                    display_name=f"Attendee {n}",
-                    password="!",
-                )
-                for n in range(attendees)
-            ),
-            batch_size=1000,
-        )
-        EmailAddress.objects.bulk_create(
-            (
-                EmailAddress(user=user, email=user.email, primary=True, verified=True)
-                for user in [organizer, *users]
-            ),
-            batch_size=1000,
-        )
-        team = teams.create_team(actor=organizer, name="Bench", slug=f"bench-move-{tag}")
-        event = Event.objects.create(
-            team=team,
-            title="Session move",
-            description="A benchmark event.",
-            status=Event.Status.PUBLISHED,
-            registration_mode=Event.Mode.OPEN,
-        )
-        starts_at = (now + timedelta(days=7)).replace(minute=0, second=0, microsecond=0)
-        session = Session.objects.create(
-            event=event,
-            starts_at=starts_at,
-            ends_at=starts_at + timedelta(hours=1),
-            capacity=attendees,
-            seats_taken=attendees,
-            location="Room 1, Bench HQ",
-        )
-        Registration.objects.bulk_create(
-            (
-                Registration(
-                    session=session,
-                    user=user,
-                    status=Registration.Status.CONFIRMED,
-                    confirmed_at=now,
-                    calendar_sequence=0,
-                )
-                for user in users
-            ),
-            batch_size=1000,
-        )
-    return Move(organizer.pk, session.pk, {user.email for user in users})
+    return common.full_session(attendees, tag=f"move-{tag}", title="Session move")
 
 
 def emails_of(fixture: rush.Fixture) -> set[str]:
