@@ -25,6 +25,15 @@ class AccountAdapter(DefaultAccountAdapter):
             )
         return email
 
+    def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
+        """Every message of allauth's (confirmation, password reset, "an account already
+        exists", notices) is owed through the outbox instead of sent here: the request writes
+        a row and answers, however slow the relay, and a mail worker sends it once
+        (events/messages/accounts.py)."""
+        from . import services
+
+        services.owe_account_mail(template=template_prefix, email=email, context=context)
+
     def save_user(
         self, request: HttpRequest, user: User, form: forms.Form, commit: bool = True
     ) -> User:

@@ -1,6 +1,7 @@
 """State changes of accounts. Views, admin actions and commands call these."""
 
 import logging
+import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -8,7 +9,7 @@ from allauth.account.models import EmailAddress
 from allauth.socialaccount.models import SocialAccount
 from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from .models import User
@@ -426,6 +427,86 @@ def purge_farewells(*, now: datetime | None = None) -> int:
         Q(status__in=[Status.SENT, Status.FAILED, Status.SKIPPED])
         | Q(created_at__lt=now - FAREWELL_MAX_AGE)
     ).delete()
+    return deleted
+
+
+# What allauth puts in a mail's context that is not a value to keep: the request, the site
+# (named again when the mail is rendered), the person (the row's recipient), the address,
+# and the bare key of a reset or confirmation link (its templates use the link, whose key
+# config/logs.py redacts wherever it is quoted; the key alone it could not tell from text).
+_NOT_KEPT = {"request", "current_site", "user", "email", "key"}
+
+
+def owe_account_mail(*, template: str, email: str, context: dict[str, Any]) -> Any:
+    """Owe one of allauth's messages (`template`: its prefix, "account/email/..."), to
+    `email`, through the outbox: a row written in the caller's transaction (or its own), sent
+    by a mail worker. The sign-up's two branches (a new address, one with an account) each
+    owe exactly one, so they do the same work. The row's recipient is the account the
+    address belongs to, if any (its language, and its deletion takes the row along); its
+    values are allauth's, kept as JSON until the message has left."""
+    from events.messages import accounts as account_messages
+    from events.models import Notification
+    from events.outbox import owe
+
+    values: dict[str, Any] = {}
+    times: list[str] = []
+    for name, value in context.items():
+        if name in _NOT_KEPT:
+            continue
+        if isinstance(value, datetime):
+            values[name] = value.isoformat()
+            times.append(name)
+        elif value is None or isinstance(value, str | int | float | bool):
+            values[name] = value
+        else:  # an object a template names (a provider): by its name
+            values[name] = {"name": str(getattr(value, "name", value))}
+    user = context.get("user")
+    recipient = user if isinstance(user, User) and user.pk else _account_of(email)
+    payload = {
+        account_messages.TEMPLATE: template,
+        account_messages.VALUES: values,
+        account_messages.TIMES: times,
+        account_messages.LANGUAGE: translation.get_language() or "",
+    }
+    with transaction.atomic():
+        return owe.owe(
+            kind=Notification.Kind.ACCOUNT,
+            # A fresh nonce: allauth decides when a message is due (a second reset link is
+            # a second message); the key carries no secret, since it is the Message-ID.
+            about=(template.rpartition("/")[2], secrets.token_hex(8)),
+            email=email,
+            recipient=recipient,
+            payload=payload,
+            fresh=True,
+        )
+
+
+def _account_of(email: str) -> User | None:
+    """The account an address belongs to (its login or one of its addresses), if any."""
+    return (
+        User.objects.filter(Q(email__iexact=email) | Q(emailaddress__email__iexact=email))
+        .order_by("pk")
+        .first()
+    )
+
+
+def purge_account_mail(*, now: datetime | None = None) -> int:
+    """The hourly sweep: allauth's messages leave the outbox once sent or skipped, and the
+    rest (failed, or still owed) once their links have expired, so no address, reset link
+    or confirmation key stays in the table longer than it is of use. How many went."""
+    from events.messages import accounts as account_messages
+    from events.models import Notification
+
+    Status = Notification.Status
+    now = now or timezone.now()
+    deleted, _ = (
+        Notification.objects.filter(kind=Notification.Kind.ACCOUNT)
+        .filter(
+            Q(status__in=[Status.SENT, Status.SKIPPED])
+            | Q(created_at__lt=now - account_messages.link_lifetime())
+        )
+        .delete()
+    )
     return deleted
 
 

@@ -5,8 +5,9 @@ answers exactly as for a new one (the same redirect) and mails the owner instead
 creating anything. The page is the same, but the work was not: a new account hashes its
 password (PBKDF2, most of a second by design) and an existing address skipped it, so the
 time of the answer told which addresses have accounts. Both branches now hash the password
-they were given and send their one mail through the adapter's `send_mail`, synchronously,
-so both take the same time within the few milliseconds of a row or two written.
+they were given and owe their one mail through the adapter's `send_mail`, which writes one
+outbox row (a mail worker sends it; neither branch talks to the relay), so both take the
+same time within the few milliseconds of a row or two written.
 """
 
 from allauth.account.forms import SignupForm as AllauthSignupForm

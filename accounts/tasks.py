@@ -7,3 +7,11 @@ def purge_farewells() -> int:
     from . import services
 
     return services.purge_farewells()
+
+
+@shared_task
+def purge_account_mail() -> int:
+    """Hourly: allauth's messages leave the outbox once sent, or once their links expired."""
+    from . import services
+
+    return services.purge_account_mail()

@@ -1,8 +1,10 @@
 import json
 
+from allauth.account import views as allauth_views
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -16,6 +18,11 @@ from . import services
 from .forms import DeleteAccountForm, ProfileForm
 from .http import AuthenticatedRequest
 from .middleware import remember_language, supported
+
+# allauth's sign-up in one transaction: the account, its address and the outbox row that owes
+# the confirmation (or, for an address that has an account, the row that tells its owner)
+# commit together or not at all; the row is handed to a mail worker on commit.
+signup = transaction.atomic(allauth_views.signup)
 
 
 @login_required

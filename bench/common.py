@@ -17,7 +17,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
@@ -72,27 +73,46 @@ def exclusive_run(host: str, port: int, user: str, name: str):
 
 @dataclass
 class Migrated:
-    """What `migrated_database` set up: PostgreSQL's version, and when (perf_counter) the
-    run began and the migrations ended."""
+    """What `migrated_database` set up: PostgreSQL's version, when (perf_counter) the run
+    began and the migrations ended, the environment the run's processes get (production
+    settings on the bench database, and the bench's own entries) and its temporary folder."""
 
     pg_version: str
     began: float
     migrated: float
+    env: dict[str, str] = field(default_factory=dict)
+    tmp: Path = Path()
 
 
 @contextlib.contextmanager
-def migrated_database(args, *, name: str, settings_module: str, prefix: str):
-    """An in-process benchmark's database: a fresh PostgreSQL database `name`, held for this
-    run alone, Django set up on it (production settings, `settings_module`) and migrated;
-    dropped at the end whatever happens."""
+def migrated_database(
+    args,
+    *,
+    name: str,
+    settings_module: str,
+    prefix: str,
+    env: Callable[[Path], dict[str, str]] | None = None,
+    collect_static: bool = False,
+    clean: Callable[[], object] | None = None,
+):
+    """A benchmark's database: a fresh PostgreSQL database `name`, held for this run alone,
+    Django set up on it in this process (production settings, `settings_module`, plus what
+    `env(temporary folder)` adds: the environment gunicorn and workers started by the run
+    get too) and migrated, static files collected if asked (production serves hashed names
+    from a manifest). `clean` removes what the bench keeps in the shared Redis: run once
+    Django is set up (what an interrupted run left) and at the end. The database is dropped
+    at the end whatever happens."""
     with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
-        env = production_environment(
+        tmp_path = Path(tmp)
+        run_env = production_environment(
             settings_module=settings_module,
             database_url=f"postgres://{args.pg_user}@{args.pg_host}:{args.pg_port}/{name}",
             redis_url=args.redis_url,
-            static_root=Path(tmp) / "static",
+            static_root=tmp_path / "static",
         )
-        created = False
+        if env is not None:
+            run_env.update(env(tmp_path))
+        created = set_up = False
         try:
             with exclusive_run(args.pg_host, args.pg_port, args.pg_user, name):
                 began = time.perf_counter()
@@ -101,21 +121,110 @@ def migrated_database(args, *, name: str, settings_module: str, prefix: str):
                 except psycopg.OperationalError as error:
                     raise SetupError(f"PostgreSQL: {error}") from error
                 created = True
-                os.environ.update(env)
+                os.environ.update(run_env)
                 import django
 
                 django.setup()
+                set_up = True
+                if clean is not None:
+                    clean()
                 from django.core.management import call_command
 
                 call_command("migrate", interactive=False, verbosity=0)
-                yield Migrated(pg_version, began, time.perf_counter())
+                if collect_static:
+                    call_command("collectstatic", interactive=False, verbosity=0)
+                yield Migrated(pg_version, began, time.perf_counter(), run_env, tmp_path)
         finally:
             if created:
-                if "django" in sys.modules:
-                    from django.db import connections
+                try:
+                    if "django" in sys.modules:
+                        from django.db import connections
 
-                    connections.close_all()
-                drop_database(args.pg_host, args.pg_port, args.pg_user, name)
+                        connections.close_all()
+                    if set_up and clean is not None:
+                        clean()
+                finally:
+                    drop_database(args.pg_host, args.pg_port, args.pg_user, name)
+
+
+@dataclass
+class FullSession:
+    """What `full_session` made: the organizer, the session and its attendees' addresses."""
+
+    organizer_pk: int
+    session_pk: int
+    emails: set[str]
+
+
+def full_session(attendees: int, *, tag: str, title: str) -> FullSession:
+    """A published open event whose one session is full with `attendees` confirmed, verified
+    people, each already sent the first invite (calendar_sequence 0): what moving a session
+    fans out to (bench.invite_fanout, bench.scale_out). `tag` keeps apart the addresses and
+    team slugs of the several a run may make. Django must be set up (`migrated_database`)."""
+    from datetime import timedelta
+
+    from allauth.account.models import EmailAddress
+    from django.db import transaction
+    from django.utils import timezone
+
+    from accounts.models import User
+    from events.models import Event, Registration, Session
+    from events.services import teams
+
+    now = timezone.now()
+    with transaction.atomic():
+        organizer = User.objects.create(
+            email=f"organizer.{tag}@bench.example.com", display_name="Organizer"
+        )
+        users = User.objects.bulk_create(
+            (
+                User(
+                    email=f"attendee{n}.{tag}@bench.example.com",
+                    display_name=f"Attendee {n}",
+                    password="!",
+                )
+                for n in range(attendees)
+            ),
+            batch_size=1000,
+        )
+        EmailAddress.objects.bulk_create(
+            (
+                EmailAddress(user=user, email=user.email, primary=True, verified=True)
+                for user in [organizer, *users]
+            ),
+            batch_size=1000,
+        )
+        team = teams.create_team(actor=organizer, name="Bench", slug=f"bench-{tag}")
+        event = Event.objects.create(
+            team=team,
+            title=title,
+            description="A benchmark event.",
+            status=Event.Status.PUBLISHED,
+            registration_mode=Event.Mode.OPEN,
+        )
+        starts_at = (now + timedelta(days=7)).replace(minute=0, second=0, microsecond=0)
+        session = Session.objects.create(
+            event=event,
+            starts_at=starts_at,
+            ends_at=starts_at + timedelta(hours=1),
+            capacity=attendees,
+            seats_taken=attendees,
+            location="Room 1, Bench HQ",
+        )
+        Registration.objects.bulk_create(
+            (
+                Registration(
+                    session=session,
+                    user=user,
+                    status=Registration.Status.CONFIRMED,
+                    confirmed_at=now,
+                    calendar_sequence=0,
+                )
+                for user in users
+            ),
+            batch_size=1000,
+        )
+    return FullSession(organizer.pk, session.pk, {user.email for user in users})
 
 
 def backend_pids(host: str, port: int, user: str, name: str) -> list[int]:

@@ -145,68 +145,13 @@ def bench_environment(args: argparse.Namespace, sink_port: int) -> dict[str, str
 # --- fixtures (Django, in this process, before the measurements) --------------------------
 
 
-@dataclass
-class Fixture:
-    organizer_pk: int
-    session_pk: int
-    emails: set[str]
+Fixture = common.FullSession
 
 
 def create_fixture(attendees: int) -> Fixture:
     """An organizer, a published event, one full session and `attendees` verified users, each
     with a CONFIRMED registration that was sent the first invite (calendar_sequence 0)."""
-    from allauth.account.models import EmailAddress
-    from django.db import transaction
-    from django.utils import timezone
-
-    from accounts.models import User
-    from events.models import Event, Registration, Session
-    from events.services import teams
-
-    now = timezone.now()
-    with transaction.atomic():
-        organizer = User.objects.create(
-            email="organizer@bench.example.com", display_name="Organizer"
-        )
-        users = User.objects.bulk_create(
-            User(email=f"person{n}@bench.example.com", display_name=f"Person {n}", password="!")
-            for n in range(attendees)
-        )
-        EmailAddress.objects.bulk_create(
-            EmailAddress(user=user, email=user.email, primary=True, verified=True)
-            for user in [organizer, *users]
-        )
-        team = teams.create_team(actor=organizer, name="Bench", slug="bench-fanout")
-        event = Event.objects.create(
-            team=team,
-            title="Invite fan-out",
-            description="A benchmark event.",
-            status=Event.Status.PUBLISHED,
-            registration_mode=Event.Mode.OPEN,
-        )
-        starts_at = (now + timedelta(days=7)).replace(minute=0, second=0, microsecond=0)
-        session = Session.objects.create(
-            event=event,
-            starts_at=starts_at,
-            ends_at=starts_at + timedelta(hours=1),
-            capacity=attendees,
-            seats_taken=attendees,
-            location="Room 1, Bench HQ",
-        )
-        Registration.objects.bulk_create(
-            (
-                Registration(
-                    session=session,
-                    user=user,
-                    status=Registration.Status.CONFIRMED,
-                    confirmed_at=now,
-                    calendar_sequence=0,
-                )
-                for user in users
-            ),
-            batch_size=1000,
-        )
-    return Fixture(organizer.pk, session.pk, {user.email for user in users})
+    return common.full_session(attendees, tag="fanout", title="Invite fan-out")
 
 
 # --- the worker ----------------------------------------------------------------------------

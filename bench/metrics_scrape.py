@@ -31,7 +31,6 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -336,89 +335,58 @@ def ms(seconds: float) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    with tempfile.TemporaryDirectory(prefix="metrics_scrape-") as tmp:
-        tmp_path = Path(tmp)
-        env = common.production_environment(
-            settings_module=SETTINGS_MODULE,
-            database_url=f"postgres://{args.pg_user}@{args.pg_host}:{args.pg_port}/{DB_NAME}",
-            redis_url=args.redis_url,
-            static_root=tmp_path / "static",
-        )
-        env["METRICS_TOKEN"] = TOKEN
-        multiproc = tmp_path / "prometheus"
+    with common.migrated_database(
+        args,
+        name=DB_NAME,
+        settings_module=SETTINGS_MODULE,
+        prefix="metrics_scrape-",
+        env=lambda tmp: {"METRICS_TOKEN": TOKEN},
+        collect_static=True,
+        clean=lambda: common.clean_redis(args.redis_url, QUEUE, CACHE_PREFIX),
+    ) as db:
+        multiproc = db.tmp / "prometheus"
         multiproc.mkdir()
-        log_path = tmp_path / "gunicorn.log"
-        server = None
-        created = False
+        log_path = db.tmp / "gunicorn.log"
+        seeded = seed(args)
+        fill_queue(args)
+        seeded_at = time.perf_counter()
+        queries = count_queries()
+        breakdown = parts()
+        if args.explain:
+            explain()
+        from django.db import connections
+
+        connections.close_all()
+
+        port = free_port()
+        base_url = f"http://127.0.0.1:{port}"
+        server = common.start_gunicorn(
+            {**db.env, "PROMETHEUS_MULTIPROC_DIR": str(multiproc)},
+            port,
+            log_path,
+            workers=args.workers,
+            options=["--worker-class", "sync"],
+        )
         try:
-            with common.exclusive_run(args.pg_host, args.pg_port, args.pg_user, DB_NAME):
-                began = time.perf_counter()
-                try:
-                    pg_version = common.recreate_database(
-                        args.pg_host, args.pg_port, args.pg_user, DB_NAME
-                    )
-                except psycopg.OperationalError as error:
-                    raise SetupError(f"PostgreSQL: {error}") from error
-                created = True
-                os.environ.update(env)
-                import django
-
-                django.setup()
-                from django.core.management import call_command
-
-                call_command("migrate", interactive=False, verbosity=0)
-                call_command("collectstatic", interactive=False, verbosity=0)
-                common.clean_redis(args.redis_url, QUEUE, CACHE_PREFIX)
-                migrated = time.perf_counter()
-                seeded = seed(args)
-                fill_queue(args)
-                seeded_at = time.perf_counter()
-                queries = count_queries()
-                breakdown = parts()
-                if args.explain:
-                    explain()
-                from django.db import connections
-
-                connections.close_all()
-
-                port = free_port()
-                base_url = f"http://127.0.0.1:{port}"
-                server = common.start_gunicorn(
-                    {**env, "PROMETHEUS_MULTIPROC_DIR": str(multiproc)},
-                    port,
-                    log_path,
-                    workers=args.workers,
-                    options=["--worker-class", "sync"],
-                )
-                common.wait_for_gunicorn(server, base_url, workers=args.workers)
-                print(
-                    f"metrics_scrape: {args.rows:,} outbox rows ({seeded['owed']:,} owed),"
-                    f" {seeded['registrations']:,} registrations, {args.queued:,} queued"
-                    f" messages; gunicorn {args.workers} sync workers (multiprocess"
-                    f" metrics), PostgreSQL {pg_version}"
-                )
-                print(
-                    f"setup: database + migrations {migrated - began:.1f} s, rows"
-                    f" {seeded_at - migrated:.1f} s; queries per scrape: {queries}"
-                )
-                print(
-                    "in process, median of each part: "
-                    + ", ".join(f"{label} {ms(t)}" for label, t in breakdown.items())
-                )
-                sys.stdout.flush()
-                return measure(args, base_url, seeded, server, log_path)
+            common.wait_for_gunicorn(server, base_url, workers=args.workers)
+            print(
+                f"metrics_scrape: {args.rows:,} outbox rows ({seeded['owed']:,} owed),"
+                f" {seeded['registrations']:,} registrations, {args.queued:,} queued"
+                f" messages; gunicorn {args.workers} sync workers (multiprocess"
+                f" metrics), PostgreSQL {db.pg_version}"
+            )
+            print(
+                f"setup: database + migrations {db.migrated - db.began:.1f} s, rows"
+                f" {seeded_at - db.migrated:.1f} s; queries per scrape: {queries}"
+            )
+            print(
+                "in process, median of each part: "
+                + ", ".join(f"{label} {ms(t)}" for label, t in breakdown.items())
+            )
+            sys.stdout.flush()
+            return measure(args, base_url, seeded, server, log_path)
         finally:
-            if server is not None:
-                common.stop_gunicorn(server)
-            if created:
-                try:
-                    if "django" in sys.modules:
-                        from django.db import connections
-
-                        connections.close_all()
-                        common.clean_redis(args.redis_url, QUEUE, CACHE_PREFIX)
-                finally:
-                    common.drop_database(args.pg_host, args.pg_port, args.pg_user, DB_NAME)
+            common.stop_gunicorn(server)
 
 
 def measure(args, base_url: str, seeded: dict[str, int], server, log_path: Path) -> int:

@@ -36,7 +36,6 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -96,78 +95,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 # --- fixtures --------------------------------------------------------------------------------
 
 
-@dataclass
-class Move:
-    organizer_pk: int
-    session_pk: int
-    emails: set[str]
+Move = common.FullSession
 
 
 def create_move(tag: str, attendees: int) -> Move:
     """A published event whose one session is full with `attendees` confirmed people, each
     sent the first invite already (calendar_sequence 0), as bench.invite_fanout builds it."""
-    from allauth.account.models import EmailAddress
-    from django.db import transaction
-    from django.utils import timezone
-
-    from accounts.models import User
-    from events.models import Event, Registration, Session
-    from events.services import teams
-
-    now = timezone.now()
-    with transaction.atomic():
-        organizer = User.objects.create(
-            email=f"organizer.{tag}@bench.example.com", display_name="Organizer"
-        )
-        users = User.objects.bulk_create(
-            (
-                User(
-                    email=f"attendee{n}.{tag}@bench.example.com",
-                    display_name=f"Attendee {n}",
-                    password="!",
-                )
-                for n in range(attendees)
-            ),
-            batch_size=1000,
-        )
-        EmailAddress.objects.bulk_create(
-            (
-                EmailAddress(user=user, email=user.email, primary=True, verified=True)
-                for user in [organizer, *users]
-            ),
-            batch_size=1000,
-        )
-        team = teams.create_team(actor=organizer, name="Bench", slug=f"bench-move-{tag}")
-        event = Event.objects.create(
-            team=team,
-            title="Session move",
-            description="A benchmark event.",
-            status=Event.Status.PUBLISHED,
-            registration_mode=Event.Mode.OPEN,
-        )
-        starts_at = (now + timedelta(days=7)).replace(minute=0, second=0, microsecond=0)
-        session = Session.objects.create(
-            event=event,
-            starts_at=starts_at,
-            ends_at=starts_at + timedelta(hours=1),
-            capacity=attendees,
-            seats_taken=attendees,
-            location="Room 1, Bench HQ",
-        )
-        Registration.objects.bulk_create(
-            (
-                Registration(
-                    session=session,
-                    user=user,
-                    status=Registration.Status.CONFIRMED,
-                    confirmed_at=now,
-                    calendar_sequence=0,
-                )
-                for user in users
-            ),
-            batch_size=1000,
-        )
-    return Move(organizer.pk, session.pk, {user.email for user in users})
+    return common.full_session(attendees, tag=f"move-{tag}", title="Session move")
 
 
 def emails_of(fixture: rush.Fixture) -> set[str]:
@@ -555,129 +489,110 @@ def check_mail(messages: list[Received], owed: Counter) -> tuple[str, list[str]]
 
 
 def run(args: argparse.Namespace) -> int:
-    with tempfile.TemporaryDirectory(prefix="scale_out-") as tmp:
-        logs = Path(tmp)
-        sink = SinkProcess()
-        instances: list[Instance] = []
-        beat = None
-        created = False
-        env: dict[str, str] = {}
-        try:
-            began = time.perf_counter()
-            try:
-                pg_version = common.recreate_database(
-                    args.pg_host, args.pg_port, args.pg_user, DB_NAME
-                )
-            except psycopg.OperationalError as error:
-                raise SetupError(f"PostgreSQL at {args.pg_host}:{args.pg_port}: {error}") from error
-            created = True
-            sink.start()
-            env = common.production_environment(
-                settings_module=SETTINGS_MODULE,
-                database_url=f"postgres://{args.pg_user}@{args.pg_host}:{args.pg_port}/{DB_NAME}",
-                redis_url=args.redis_url,
-                static_root=logs / "static",
-            )
-            env.update(
-                CELERY_QUEUE_PREFIX=QUEUE_PREFIX,
-                CELERY_BEAT_SCHEDULE_FILENAME=str(logs / "celerybeat-schedule"),
-                EMAIL_URL=f"smtp://127.0.0.1:{sink.port}",
-                SITE_URL="http://127.0.0.1",
-            )
-            os.environ.update(env)
-            import django
-
-            django.setup()
+    sink = SinkProcess()
+    instances: list[Instance] = []
+    beat = None
+    sink.start()
+    try:
+        with common.migrated_database(
+            args,
+            name=DB_NAME,
+            settings_module=SETTINGS_MODULE,
+            prefix="scale_out-",
+            env=lambda tmp: {
+                "CELERY_QUEUE_PREFIX": QUEUE_PREFIX,
+                "CELERY_BEAT_SCHEDULE_FILENAME": str(tmp / "celerybeat-schedule"),
+                "EMAIL_URL": f"smtp://127.0.0.1:{sink.port}",
+                "SITE_URL": "http://127.0.0.1",
+            },
+            collect_static=True,
+            clean=lambda: clean_redis(args),  # before: what an interrupted run may have left
+        ) as db:
             from django.db import connections
 
-            clean_redis(args)  # what an interrupted run may have left
-            rush.migrate_and_collect_static()
-            migrated = time.perf_counter()
-            stages = [Stage("one instance", 1), Stage("two instances", 2)]
-            rushes = {
-                stage.name: [
-                    rush.create_fixture(args, f"{stage.instances}-{n}") for n in range(args.rounds)
-                ]
-                for stage in stages
-            }
-            moves = {
-                stage.name: create_move(str(stage.instances), args.attendees) for stage in stages
-            }
-            greedy = rush.create_fixture(args, "greedy", people=1, seats=1)
-            warm = {
-                name: rush.create_fixture(args, f"warm-{name}", people=WARM_UP_PEOPLE, seats=10)
-                for name in ("a", "b")
-            }
-            owed: Counter = Counter()
-            for fixtures in rushes.values():
-                for fixture in fixtures:
+            logs, env, pg_version, migrated = db.tmp, db.env, db.pg_version, db.migrated
+            began = db.began
+            try:
+                stages = [Stage("one instance", 1), Stage("two instances", 2)]
+                rushes = {
+                    stage.name: [
+                        rush.create_fixture(args, f"{stage.instances}-{n}")
+                        for n in range(args.rounds)
+                    ]
+                    for stage in stages
+                }
+                moves = {
+                    stage.name: create_move(str(stage.instances), args.attendees)
+                    for stage in stages
+                }
+                greedy = rush.create_fixture(args, "greedy", people=1, seats=1)
+                warm = {
+                    name: rush.create_fixture(args, f"warm-{name}", people=WARM_UP_PEOPLE, seats=10)
+                    for name in ("a", "b")
+                }
+                owed: Counter = Counter()
+                for fixtures in rushes.values():
+                    for fixture in fixtures:
+                        owed.update(e.lower() for e in emails_of(fixture))
+                for move in moves.values():
+                    owed.update(e.lower() for e in move.emails)
+                for fixture in warm.values():
                     owed.update(e.lower() for e in emails_of(fixture))
-            for move in moves.values():
-                owed.update(e.lower() for e in move.emails)
-            for fixture in warm.values():
-                owed.update(e.lower() for e in emails_of(fixture))
-            connections.close_all()
-            populated = time.perf_counter()
+                connections.close_all()
+                populated = time.perf_counter()
 
-            beat = common.spawn_logged(celery("beat", "--loglevel=INFO"), env, logs / "beat.log")
-            instances.append(start_instance("a", args, env, logs))
-            ready = time.perf_counter()
-            processes = {"beat": beat, "gunicorn a": instances[0].web}
-            processes["worker a"] = instances[0].worker
+                beat = common.spawn_logged(
+                    celery("beat", "--loglevel=INFO"), env, logs / "beat.log"
+                )
+                instances.append(start_instance("a", args, env, logs))
+                ready = time.perf_counter()
+                processes = {"beat": beat, "gunicorn a": instances[0].web}
+                processes["worker a"] = instances[0].worker
 
-            print(
-                f"scale_out: rushes of {args.attempts} people for {args.seats} seats"
-                f" ({args.rounds} per stage, {args.clients} clients), a move of"
-                f" {args.attendees} attendees; per instance: gunicorn {args.web_workers} sync"
-                f" workers + Celery worker prefork {args.concurrency}, all four queues;"
-                f" one beat; PostgreSQL {pg_version}, Redis {args.redis_url}, SMTP sink"
-                f" 127.0.0.1:{sink.port}; {os.cpu_count()} cores"
-            )
-            print(
-                f"setup: database + migrations {migrated - began:.1f} s, people"
-                f" {populated - migrated:.1f} s, instance a ready {ready - populated:.1f} s"
-            )
-            sys.stdout.flush()
+                print(
+                    f"scale_out: rushes of {args.attempts} people for {args.seats} seats"
+                    f" ({args.rounds} per stage, {args.clients} clients), a move of"
+                    f" {args.attendees} attendees; per instance: gunicorn {args.web_workers} sync"
+                    f" workers + Celery worker prefork {args.concurrency}, all four queues;"
+                    f" one beat; PostgreSQL {pg_version}, Redis {args.redis_url}, SMTP sink"
+                    f" 127.0.0.1:{sink.port}; {os.cpu_count()} cores"
+                )
+                print(
+                    f"setup: database + migrations {migrated - began:.1f} s, people"
+                    f" {populated - migrated:.1f} s, instance a ready {ready - populated:.1f} s"
+                )
+                sys.stdout.flush()
 
-            # Warm-up on A (imports, connections, prepared statements), untimed; its mail is
-            # owed too, and delivered before anything is timed.
-            asyncio.run(rush.warm_up(instances[0].url, warm["a"], warm_args(args)))
-            wait_for_mail(sink, len(warm["a"].people), args.timeout, processes)
+                # Warm-up on A (imports, connections, prepared statements), untimed; its mail is
+                # owed too, and delivered before anything is timed.
+                asyncio.run(rush.warm_up(instances[0].url, warm["a"], warm_args(args)))
+                wait_for_mail(sink, len(warm["a"].people), args.timeout, processes)
 
-            one, two = stages
-            run_stage(args, one, instances, rushes[one.name], moves[one.name], sink, processes)
+                one, two = stages
+                run_stage(args, one, instances, rushes[one.name], moves[one.name], sink, processes)
 
-            instances.append(start_instance("b", args, env, logs))
-            processes.update({"gunicorn b": instances[1].web, "worker b": instances[1].worker})
-            asyncio.run(rush.warm_up(instances[1].url, warm["b"], warm_args(args)))
-            wait_for_mail(sink, sink.count, args.timeout, processes)
-            run_stage(args, two, instances, rushes[two.name], moves[two.name], sink, processes)
+                instances.append(start_instance("b", args, env, logs))
+                processes.update({"gunicorn b": instances[1].web, "worker b": instances[1].worker})
+                asyncio.run(rush.warm_up(instances[1].url, warm["b"], warm_args(args)))
+                wait_for_mail(sink, sink.count, args.timeout, processes)
+                run_stage(args, two, instances, rushes[two.name], moves[two.name], sink, processes)
 
-            limit_problems = check_rate_limit(instances, greedy)
-            owed.update(e.lower() for e in emails_of(greedy))
-            _, problem = wait_for_mail(sink, sum(owed.values()), args.timeout, processes)
-            if problem:
-                limit_problems.append(f"final mail: {problem}")
-            messages = sink.take()
-            summary, mail_problems = check_mail(messages, owed)
-            print(summary)
-            return report(args, stages, limit_problems + mail_problems, logs)
-        finally:
-            for instance in instances:
-                stop_instance(instance)
-            if beat is not None:
-                stop_worker(beat)
-            sink.stop()
-            if created:
-                try:
-                    if "django" in sys.modules:
-                        from django.db import connections
-
-                        connections.close_all()
-                    if env:
-                        clean_redis(args)
-                finally:
-                    common.drop_database(args.pg_host, args.pg_port, args.pg_user, DB_NAME)
+                limit_problems = check_rate_limit(instances, greedy)
+                owed.update(e.lower() for e in emails_of(greedy))
+                _, problem = wait_for_mail(sink, sum(owed.values()), args.timeout, processes)
+                if problem:
+                    limit_problems.append(f"final mail: {problem}")
+                messages = sink.take()
+                summary, mail_problems = check_mail(messages, owed)
+                print(summary)
+                return report(args, stages, limit_problems + mail_problems, logs)
+            finally:
+                for instance in instances:
+                    stop_instance(instance)
+                if beat is not None:
+                    stop_worker(beat)
+    finally:
+        sink.stop()
 
 
 def warm_args(args: argparse.Namespace) -> argparse.Namespace:
@@ -765,8 +680,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # progress, live
     try:
-        with common.exclusive_run(args.pg_host, args.pg_port, args.pg_user, DB_NAME):
-            return run(args)
+        return run(args)  # held for this run alone: common.migrated_database
     except SetupError as error:
         print(f"scale_out: set-up failed: {error}", file=sys.stderr)
         return 2

@@ -21,6 +21,11 @@ QUEUE_OF = {
     "events.outbox.tasks.deliver_notification": "mail",
     "events.outbox.tasks.deliver_batch": "mail",
     "events.outbox.tasks.deliver_pending": "mail",
+    # ... and their names before the outbox was a package (events/outbox/tasks.py: aliases
+    # for rolling deploys, each handing its work to the task above)
+    "events.tasks.deliver_notification": "mail",
+    "events.tasks.deliver_batch": "mail",
+    "events.tasks.deliver_pending": "mail",
     # hooks: the outbox's webhook channel
     "events.outbox.tasks.deliver_webhooks": "hooks",
     # sweeps: what beat runs
@@ -29,6 +34,7 @@ QUEUE_OF = {
     "events.tasks.fill_open_seats": "sweeps",
     "events.tasks.draw_due_lotteries": "sweeps",
     "events.outbox.tasks.sweep_outbox": "sweeps",
+    "events.tasks.sweep_outbox": "sweeps",  # its old name (an alias, see above)
     "events.outbox.tasks.sweep_webhooks": "sweeps",
     "events.tasks.queue_reminders": "sweeps",
     "events.tasks.expire_invitations": "sweeps",
@@ -38,6 +44,7 @@ QUEUE_OF = {
     "events.tasks.remind_surveys": "sweeps",
     "events.tasks.purge_open_call_submissions": "sweeps",
     "accounts.tasks.purge_farewells": "sweeps",
+    "accounts.tasks.purge_account_mail": "sweeps",
     "events.tasks.refresh_panels": "sweeps",
     "events.tasks.rescore_calls_behind": "sweeps",
     "events.tasks.rebuild_panels": "sweeps",

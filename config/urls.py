@@ -26,6 +26,9 @@ urlpatterns = [
     # The REST API (events/api): /api/v1/..., /api/schema/, /api/docs/.
     path("api/", include("events.api.urls")),
     path("accounts/profile/", include("accounts.urls")),
+    # allauth's sign-up, in one transaction with the mail it owes (before allauth's own URLs,
+    # which have the same path and name).
+    path("accounts/signup/", account_views.signup, name="account_signup"),
     path("accounts/", include("allauth.urls")),
     path("admin/login/", admin_login),  # before admin.site.urls, which has the same path
     path("admin/", admin.site.urls),

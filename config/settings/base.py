@@ -338,6 +338,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
     },
     "purge-farewells": {"task": "accounts.tasks.purge_farewells", "schedule": 3600.0},
+    "purge-account-mail": {"task": "accounts.tasks.purge_account_mail", "schedule": 3600.0},
     "refresh-panels": {"task": "events.tasks.refresh_panels", "schedule": 60.0},
     "rescore-calls-behind": {"task": "events.tasks.rescore_calls_behind", "schedule": 300.0},
     "rebuild-panels": {"task": "events.tasks.rebuild_panels", "schedule": 3600.0},

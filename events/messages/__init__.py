@@ -19,8 +19,9 @@ Programme or transactional: every kind is one or the other, and a new kind must 
   programme asking a participant), and the owners' notice that a webhook endpoint was
   disabled (webhook_disabled, messages/webhooks.py), and a panel member's "stay on the
   panel?" before removal (panel_renewal, messages/retention.py; the sweep never asks an
-  address on the do-not-contact list). It goes out whatever the
-  do-not-contact list says.
+  address on the do-not-contact list), and allauth's own mail about a person's account
+  (account: address confirmation, password reset, messages/accounts.py). It goes out
+  whatever the do-not-contact list says.
 """
 
 from ..outbox.registry import Registry
@@ -28,8 +29,26 @@ from ..services import contact
 
 
 def register_all(registry: Registry) -> None:
-    from . import invitations, open_calls, registrations, retention, surveys, teams, webhooks
+    from . import (
+        accounts,
+        invitations,
+        open_calls,
+        registrations,
+        retention,
+        surveys,
+        teams,
+        webhooks,
+    )
 
     registry.set_do_not_contact(blocked=contact.is_blocked, unsubscribe_url=contact.unsubscribe_url)
-    for domain in (registrations, invitations, surveys, open_calls, teams, webhooks, retention):
+    for domain in (
+        registrations,
+        invitations,
+        surveys,
+        open_calls,
+        teams,
+        webhooks,
+        retention,
+        accounts,
+    ):
         domain.register(registry)

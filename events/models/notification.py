@@ -30,6 +30,7 @@ class Notification(models.Model):
         TEAM_INVITATION = "team_invitation", _("Invitation to join a team")
         WEBHOOK_DISABLED = "webhook_disabled", _("Webhook endpoint disabled")
         PANEL_RENEWAL = "panel_renewal", _("Panel: keep me on the panel?")
+        ACCOUNT = "account", _("Account: address confirmation, password reset, notices")
 
     class Status(models.TextChoices):
         PENDING = "pending", pgettext_lazy("message status", "Pending")

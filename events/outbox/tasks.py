@@ -73,3 +73,33 @@ def deliver_webhooks() -> int:
 def sweep_webhooks() -> int:
     """Every 30 seconds: take back lapsed leases and ring for due webhook messages."""
     return webhooks.sweep()
+
+
+# --- old names, for rolling deploys ---------------------------------------------------------
+# Until the outbox became a package (commit 836b379) these four tasks were events.tasks.*.
+# During a rolling deploy an old web process, worker or beat still publishes under those
+# names (and a retry an old worker scheduled arrives under one), and a new worker would
+# refuse the message as an unregistered task: the sweep would find the row a minute later,
+# but nothing should have to wait for it. Each alias hands the work to its task under the
+# new name, on the same queue. Remove them once no process older than 836b379 runs and no
+# message published by one is left (a retry is at most 300 s away).
+
+
+@shared_task(name="events.tasks.deliver_notification", acks_late=True)
+def deliver_notification_by_old_name(notification_id: int) -> None:
+    deliver_notification.delay(notification_id)
+
+
+@shared_task(name="events.tasks.deliver_batch", acks_late=True)
+def deliver_batch_by_old_name(notification_ids: list[int]) -> None:
+    deliver_batch.delay(notification_ids)
+
+
+@shared_task(name="events.tasks.deliver_pending", acks_late=True)
+def deliver_pending_by_old_name() -> None:
+    deliver_pending.delay()
+
+
+@shared_task(name="events.tasks.sweep_outbox")
+def sweep_outbox_by_old_name() -> None:
+    sweep_outbox.delay()

@@ -6,6 +6,7 @@ from playwright.sync_api import expect
 
 from tests.factories import PASSWORD
 from tests.mail import Mailbox
+from tests.notifications.helpers import deliver_pending
 
 from .tabs import Tab
 
@@ -32,6 +33,7 @@ def sign_up(tab: Tab, mailbox: Mailbox, *, email: str, name: str) -> None:
 
 
 def confirmation_link(mailbox: Mailbox, email: str) -> str:
+    deliver_pending()  # what the mail worker does: allauth's mail goes through the outbox
     [message] = mailbox.to(email)
     [link] = [url for url in mailbox.links(message) if "/accounts/confirm-email/" in url]
     return link

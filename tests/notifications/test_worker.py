@@ -6,8 +6,9 @@ from datetime import timedelta
 import pytest
 from kombu.exceptions import OperationalError
 
+from config.celery import app
 from events.models import Notification
-from events.outbox import delivery, tasks
+from events.outbox import delivery, doorbell, tasks
 from events.outbox.tasks import deliver_pending
 from events.services.registration import register
 from tests.celery_worker import wait_for
@@ -93,3 +94,33 @@ def test_a_permanent_smtp_failure_ends_failed_with_the_reason(worker, smtp):
     assert "550" in row.last_error and "no such user" in row.last_error
     assert row.attempts == 1
     assert smtp.messages == []
+
+
+@pytest.mark.parametrize(
+    ("old_name", "arguments"),
+    [
+        ("events.tasks.deliver_notification", lambda row: [row.pk]),
+        ("events.tasks.deliver_batch", lambda row: [[row.pk]]),
+        ("events.tasks.deliver_pending", lambda row: []),
+        ("events.tasks.sweep_outbox", lambda row: []),
+    ],
+)
+def test_a_task_an_old_process_published_under_its_old_name_still_delivers(
+    monkeypatch, worker, smtp, old_name, arguments
+):
+    """A rolling deploy: a web process or worker from before the outbox was a package
+    publishes under the old names (events.tasks.*); the new worker runs them."""
+    user = UserFactory()
+    with monkeypatch.context() as patch:
+        patch.setattr(doorbell, "ring", lambda *args, **kwargs: None)  # nothing published
+        register(user=user, session=SessionFactory())
+    row = Notification.objects.get()
+    # Past the sweep's grace, for the old sweep_outbox to pick it up.
+    Notification.objects.filter(pk=row.pk).update(
+        created_at=row.created_at - delivery.SWEEP_GRACE - timedelta(seconds=1)
+    )
+
+    app.send_task(old_name, args=arguments(row))
+
+    wait_for(row_in(Status.SENT))
+    assert len(smtp.to(user.email)) == 1
