@@ -98,6 +98,9 @@ ACTIONS: dict[str, Promise] = {
     "question.edited": pgettext_lazy("audit action", "Question changed"),
     "question.moved": pgettext_lazy("audit action", "Question moved"),
     "question.removed": pgettext_lazy("audit action", "Question removed"),
+    "question.keep_text_changed": pgettext_lazy(
+        "audit action", "Question's words kept, or no longer kept, when anonymised"
+    ),
     "call.created": pgettext_lazy("audit action", "Open call created"),
     "call.updated": pgettext_lazy("audit action", "Open call changed"),
     "call.published": pgettext_lazy("audit action", "Open call published"),
@@ -219,6 +222,7 @@ DETAILS: dict[str, Promise] = {
     "reminder_after_days": pgettext_lazy("audit detail", "reminder after (days)"),
     "send_after_hours": pgettext_lazy("audit detail", "sent after (hours)"),
     "required": pgettext_lazy("audit detail", "required"),
+    "keep_text": pgettext_lazy("audit detail", "words kept when anonymised"),
     "conditions": pgettext_lazy("audit detail", "conditions"),
     "on": pgettext_lazy("audit detail", "filters on"),
     "host": pgettext_lazy("audit detail", "host"),
