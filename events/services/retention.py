@@ -71,7 +71,7 @@ from ..models import (
     WebhookMessage,
 )
 from ..outbox import owe
-from . import ServiceError, audit, open_calls, panel, themes
+from . import ServiceError, audit, contact, open_calls, panel, themes
 from . import invitations as invitation_service
 from . import questionnaire as engine
 
@@ -730,11 +730,18 @@ def ask_renewals(*, team: Team, now: datetime, batch: int = BATCH) -> int:
             .filter(Q(asked_at__isnull=True) | Q(asked_at__lt=_last_contact()))
             .order_by("pk")
         )
-        for member in due.select_for_update(skip_locked=True, of=("self",))[:batch]:
+        members = list(due.select_for_update(skip_locked=True, of=("self",))[:batch])
+        # Someone erased after asking not to be contacted, on the panel again (a new
+        # submission, say): never mailed, but their clock runs as if asked, so they go
+        # RENEWAL_NOTICE later like anyone who did not answer.
+        silent = contact.suppressed(team.pk, [m.email for m in members])
+        for member in members:
             renewal, _created = PanelRenewal.objects.get_or_create(team=team, email=member.email)
             renewal.nonce = secrets.token_urlsafe(16)
             renewal.asked_at = now
             renewal.save(update_fields=["nonce", "asked_at"])
+            if member.email.lower() in silent:
+                continue
             owe.owe(
                 kind=Notification.Kind.PANEL_RENEWAL,
                 about=(f"renewal{renewal.pk}", renewal.nonce),
