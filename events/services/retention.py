@@ -539,6 +539,7 @@ def anonymise_event_now(*, event: Event, actor: User, now: datetime | None = Non
     last session has ended, since people still coming need their places."""
     _owner(actor, event.team)
     now = now or timezone.now()
+    panel.lock(event.team_id)  # before the event's rows, as the sweep (see panel.lock)
     event = Event.objects.select_for_update().select_related("team").get(pk=event.pk)
     ended = last_end(event)
     if ended is None:
@@ -590,7 +591,12 @@ def sweep_events(*, now: datetime | None = None, batch: int = BATCH) -> int:
 
 
 def _anonymise_due(pk: int, now: datetime) -> bool:
+    team_id = Event.objects.filter(pk=pk).values_list("team_id", flat=True).first()
+    if team_id is None:
+        return False
     with transaction.atomic():
+        # The panel's lock first, then the event's rows: forget's order (see panel.lock).
+        panel.lock(team_id)
         event = (
             Event.objects.select_for_update(skip_locked=True)
             .select_related("team")
@@ -678,6 +684,7 @@ def _sweep_calls(*, now: datetime, batch: int) -> Swept:
         failed: list[int] = []  # this run's failures: not picked again by the next batch
         while True:
             with transaction.atomic():
+                panel.lock(call.team_id)  # before the submissions' rows (see panel.lock)
                 ids = list(
                     _call_due(call, now)
                     .exclude(pk__in=failed)
@@ -803,6 +810,7 @@ def ask_renewals(*, team: Team, now: datetime, batch: int = BATCH) -> int:
     soon = now - max(timedelta(days=days) - RENEWAL_NOTICE, timedelta(0))
     asked = 0
     with transaction.atomic():
+        panel.lock(team)  # before the members' rows (see panel.lock)
         due = (
             _members(team, soon)
             .filter(consent=True, blocked=False, last_contact__lt=soon)
@@ -894,6 +902,7 @@ def _remove_panel_members(*, team: Team, now: datetime, batch: int) -> Swept:
     after = 0
     while True:
         with transaction.atomic():
+            panel.lock(team)  # before the members' rows, as forget (see panel.lock)
             due = (
                 _members(team, cutoff)
                 .filter(pk__gt=after)
