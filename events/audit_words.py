@@ -171,6 +171,9 @@ DETAILS: dict[str, Promise] = {
     "quotas": pgettext_lazy("audit detail", "quotas (before, after)"),
     "version": pgettext_lazy("audit detail", "rules version"),
     "invitations_withdrawn": pgettext_lazy("audit detail", "invitations withdrawn"),
+    "suppressions_lifted": pgettext_lazy(
+        "audit detail", "block kept after the person's erasure, lifted too"
+    ),
     "segment": pgettext_lazy("audit detail", "segment (id)"),
     "call": pgettext_lazy("audit detail", "open call (id)"),
     "size": pgettext_lazy("audit detail", "size asked"),

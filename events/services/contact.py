@@ -393,12 +393,18 @@ def unblock(*, team: Team, actor: User, entry: ContactBlock) -> None:
             _("%(email)s unsubscribed themselves: only they can ask to hear from the team again.")
             % {"email": entry.email}
         )
-    audit.record(actor=actor, action="contact.unblocked", team=team, target=entry)
     # The team lifts its own block of this address, also one it kept as a digest when the
     # person was erased (typed again since); a person's own wish stays.
-    ContactSuppression.objects.filter(
+    lifted = ContactSuppression.objects.filter(
         team=team, digest__in=_digests(team.pk, entry.email), reason=Reason.BLOCKED
-    ).delete()
+    ).delete()[0]
+    audit.record(
+        actor=actor,
+        action="contact.unblocked",
+        team=team,
+        target=entry,
+        summary={"suppressions_lifted": lifted} if lifted else None,
+    )
     entry.delete()
 
 

@@ -12,11 +12,17 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts import services as accounts
-from events.models import ContactBlock, ContactSuppression, Notification, PanelMember
+from events.models import (
+    AuditEntry,
+    ContactBlock,
+    ContactSuppression,
+    Notification,
+    PanelMember,
+)
 from events.outbox import delivery
 from events.services import ServiceError, contact, draws, erasure, panel, retention
 from events.services import invitations as invitation_service
-from tests.factories import TeamFactory, UserFactory
+from tests.factories import TeamFactory, UserFactory, add_to_team
 from tests.invitations.helpers import invite, rows
 from tests.panel.conftest import confirmed, make_call
 
@@ -158,6 +164,8 @@ def test_the_team_lifting_its_own_block_lifts_the_suppression_of_it_but_not_a_wi
     entry = contact.block(team=team, actor=owner, email=ann).entry
     contact.unblock(team=team, actor=owner, entry=entry)
 
+    [lifted] = AuditEntry.objects.filter(action="contact.unblocked")
+    assert (lifted.actor, lifted.summary) == (owner, {"suppressions_lifted": 1})
     assert not contact.is_blocked(team.pk, ann)
     assert contact.is_blocked(team.pk, "zed@example.com")
     assert len(invite(session, ann)) == 1
@@ -203,3 +211,18 @@ def test_someone_forgotten_by_a_team_finds_its_kept_wish_in_their_export(
     assert [(row["team"], row["why"]) for row in data["do_not_contact_after_erasure"]] == [
         (team.name, "Unsubscribed")
     ]
+
+
+def test_the_organizer_who_lifts_a_block_from_the_page_is_in_the_audit_log(owner, team, client_for):
+    organizer = UserFactory()
+    add_to_team(team, organizer, role="organizer")
+    entry = contact.block(team=team, actor=owner, email=ann).entry
+
+    response = client_for(organizer).post(
+        reverse("manage:contact_block_remove", args=[team.slug, entry.pk])
+    )
+
+    assert response.status_code == 302
+    [lifted] = AuditEntry.objects.filter(action="contact.unblocked")
+    assert (lifted.actor, lifted.actor_role, lifted.object_id) == (organizer, "organizer", entry.pk)
+    assert "gone" not in str(lifted.summary)
