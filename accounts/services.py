@@ -73,7 +73,7 @@ def export_user_data(*, user: User) -> dict[str, Any]:
         TeamHistory,
         TeamInvitation,
     )
-    from events.services import invitations, open_calls, screening
+    from events.services import contact, invitations, open_calls, screening
     from events.services import questionnaire as engine
 
     addresses = own_addresses(user)
@@ -227,6 +227,12 @@ def export_user_data(*, user: User) -> dict[str, Any]:
             for b in ContactBlock.objects.filter(email__in=addresses)
             .select_related("team")
             .order_by("created_at", "pk")
+        ],
+        # Teams that forgot them but keep their wish not to be contacted, as a keyed hash of
+        # one of their addresses (found by hashing each address for each such team).
+        "do_not_contact_after_erasure": [
+            {"team": s.team.name, "why": s.get_reason_display(), "since": s.created_at.isoformat()}
+            for s in contact.suppressions_of(addresses)
         ],
         # A team's panel row about them: what the team chooses people by, their consent and
         # their history with it (review scores only as a count: see open_call_submissions).

@@ -19,9 +19,12 @@ import hmac
 import os
 import time
 from collections.abc import Callable, Iterable
+from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Count, Min
+from django.db.models import Count, IntegerField, Min, Sum
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
@@ -38,7 +41,7 @@ from prometheus_client import (
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from events.models import Notification, Registration, WebhookMessage
+from events.models import Notification, Registration, RetentionLog, WebhookMessage
 from events.outbox import counts
 
 from . import broker, health
@@ -84,6 +87,7 @@ class StateCollector(Collector):
         yield from registration_metrics()
         yield from queue_metrics()
         yield from heartbeat_metrics()
+        yield from retention_metrics()
 
     def describe(self) -> Iterable[Metric]:
         return []  # read at scrape time only: never called on registration
@@ -199,6 +203,26 @@ def heartbeat_metrics() -> Iterable[Metric]:
         )
         family.add_metric([], age)
         yield family
+
+
+RETENTION_WINDOW_HOURS = 24
+
+
+def retention_metrics() -> Iterable[Metric]:
+    """Items the retention sweep failed on lately, from its log (the sweep runs in a worker,
+    which has no endpoint: the log is what every process shares). The partial index
+    `retention_log_failures` holds only the failure lines, so this reads a handful of rows."""
+    since = timezone.now() - timedelta(hours=RETENTION_WINDOW_HOURS)
+    failed = RetentionLog.objects.filter(counts__has_key="failed", at__gte=since).aggregate(
+        n=Sum(Cast(KT("counts__failed"), IntegerField()))
+    )["n"]
+    family = GaugeMetricFamily(
+        "feedback_retention_failures",
+        "Events, submissions and panel members the retention sweep could not process in the "
+        f"last {RETENTION_WINDOW_HOURS} hours (each retried at the next hourly run).",
+    )
+    family.add_metric([], failed or 0)
+    yield family
 
 
 _state = CollectorRegistry(auto_describe=False)

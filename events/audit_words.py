@@ -98,6 +98,9 @@ ACTIONS: dict[str, Promise] = {
     "question.edited": pgettext_lazy("audit action", "Question changed"),
     "question.moved": pgettext_lazy("audit action", "Question moved"),
     "question.removed": pgettext_lazy("audit action", "Question removed"),
+    "question.keep_text_changed": pgettext_lazy(
+        "audit action", "Question's words kept, or no longer kept, when anonymised"
+    ),
     "call.created": pgettext_lazy("audit action", "Open call created"),
     "call.updated": pgettext_lazy("audit action", "Open call changed"),
     "call.published": pgettext_lazy("audit action", "Open call published"),
@@ -168,6 +171,9 @@ DETAILS: dict[str, Promise] = {
     "quotas": pgettext_lazy("audit detail", "quotas (before, after)"),
     "version": pgettext_lazy("audit detail", "rules version"),
     "invitations_withdrawn": pgettext_lazy("audit detail", "invitations withdrawn"),
+    "suppressions_lifted": pgettext_lazy(
+        "audit detail", "block kept after the person's erasure, lifted too"
+    ),
     "segment": pgettext_lazy("audit detail", "segment (id)"),
     "call": pgettext_lazy("audit detail", "open call (id)"),
     "size": pgettext_lazy("audit detail", "size asked"),
@@ -219,6 +225,7 @@ DETAILS: dict[str, Promise] = {
     "reminder_after_days": pgettext_lazy("audit detail", "reminder after (days)"),
     "send_after_hours": pgettext_lazy("audit detail", "sent after (hours)"),
     "required": pgettext_lazy("audit detail", "required"),
+    "keep_text": pgettext_lazy("audit detail", "words kept when anonymised"),
     "conditions": pgettext_lazy("audit detail", "conditions"),
     "on": pgettext_lazy("audit detail", "filters on"),
     "host": pgettext_lazy("audit detail", "host"),

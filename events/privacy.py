@@ -23,6 +23,8 @@ KINDS = {
     "submissions": _("Submissions: addresses, profiles, answers, reviews"),
     # The panel.
     "panel_members": _("Panel members"),
+    # Not data: what the sweep could not do this time (retried at its next run).
+    "failed": _("Items that failed, retried at the next sweep"),
 }
 
 

@@ -23,7 +23,19 @@ from .services import audit, call_screening, screening
 from .services import questionnaire as engine
 
 # What the audit log keeps of a question (its words are the team's own).
-LOGGED = ("label", "kind", "required")
+LOGGED = ("label", "kind", "required", "keep_text")
+
+
+def _record_keep_text(actor: User, before: bool, question: Question) -> None:
+    """Keeping a question's free text past anonymisation (or no longer) decides whether
+    people's words outlive the retention policy: its own entry, findable by its code."""
+    if before != question.keep_text:
+        audit.record_question(
+            actor=actor,
+            action="question.keep_text_changed",
+            question=question,
+            changes={"keep_text": [before, question.keep_text]},
+        )
 
 
 class Editor:
@@ -54,8 +66,11 @@ class Editor:
 
     @transaction.atomic
     def edit(self, actor: User, question: Question, **fields: Any) -> Question:
+        # The question's lock, as the engine takes it: the flag read is the one changed.
+        before = Question.objects.select_for_update().get(pk=question.pk).keep_text
         edited = engine.edit_question(question=question, **fields)
         audit.record_question(actor=actor, action="question.edited", question=edited, fields=LOGGED)
+        _record_keep_text(actor, before, edited)
         return edited
 
     @transaction.atomic
@@ -122,8 +137,13 @@ class CallEditor(Editor):
 
     @transaction.atomic
     def edit(self, actor: User, question: Question, **fields: Any) -> Question:
+        # The call's lock first, as call_screening takes it (every edit of its questions
+        # holds it), so the flag read here is the one this edit changes.
+        OpenCall.objects.select_for_update().filter(pk=self.call.pk).first()
+        before = Question.objects.get(pk=question.pk).keep_text
         edited = call_screening.edit_question(call=self.call, question=question, **fields)
         audit.record_question(actor=actor, action="question.edited", question=edited, fields=LOGGED)
+        _record_keep_text(actor, before, edited)
         return edited
 
     @transaction.atomic

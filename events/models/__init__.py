@@ -1,7 +1,7 @@
 from .api import ApiToken, IdempotentRequest
 from .audit import AuditEntry
 from .calendar_reply import CalendarReply
-from .contact import ContactBlock
+from .contact import ContactBlock, ContactSuppression
 from .event import Event, Session, TermsAcceptance
 from .invitation import Invitation
 from .notification import DeliveryCount, Notification
@@ -25,6 +25,7 @@ __all__ = [
     "CallRule",
     "Choice",
     "ContactBlock",
+    "ContactSuppression",
     "DeliveryCount",
     "Draw",
     "Event",

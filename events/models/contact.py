@@ -36,3 +36,27 @@ class ContactBlock(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email} ({self.get_reason_display()}) in {self.team}"
+
+
+class ContactSuppression(models.Model):
+    """What stays of a do-not-contact entry once its person is erased (their account deleted,
+    or forgotten by the team): a keyed hash of the team and the lower-cased address
+    (`services.contact.suppression_digest`: HMAC-SHA256 under a key derived from SECRET_KEY
+    for this one purpose), never the address. Nobody can read the address back, but an
+    address typed again (an invitation, a call's draw, the panel) is recognised and refused,
+    so erasing someone does not undo their wish not to be contacted."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="contact_suppressions")
+    digest = models.CharField(max_length=64)
+    # The erased entry's reason (unsubscribed or blocked): who wanted it, not who it was.
+    reason = models.CharField(max_length=20, choices=ContactBlock.Reason.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            # Also the index of every "is this address suppressed?" lookup.
+            models.UniqueConstraint(fields=["team", "digest"], name="contact_suppression_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"suppressed {self.digest[:8]}… in {self.team}"

@@ -43,7 +43,15 @@ class RetentionLog(models.Model):
 
     class Meta:
         ordering = ["-at", "-pk"]
-        indexes = [models.Index(fields=["team", "-at"], name="retention_log_team_at")]
+        indexes = [
+            models.Index(fields=["team", "-at"], name="retention_log_team_at"),
+            # The sweep's failure lines only (the metrics read them at each scrape).
+            models.Index(
+                fields=["-at"],
+                condition=models.Q(counts__has_key="failed"),
+                name="retention_log_failures",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.subject} {self.counts}"

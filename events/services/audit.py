@@ -172,10 +172,16 @@ def record_for_registration(
 
 
 def record_question(
-    *, actor: User | None, action: str, question: Any, fields: Iterable[str] = ()
+    *,
+    actor: User | None,
+    action: str,
+    question: Any,
+    fields: Iterable[str] = (),
+    changes: Mapping[str, list[Any]] | None = None,
 ) -> AuditEntry | None:
     """An entry about a question of a survey or an open call (the question editor's changes:
-    the engine itself knows no owner), under the survey's event or the call's team."""
+    the engine itself knows no owner), under the survey's event or the call's team, with
+    `fields` as they are now, or `changes` ({field: [old, new]})."""
     survey = (
         Survey.objects.filter(questionnaire_id=question.questionnaire_id)
         .values_list("event_id", "event__team_id")
@@ -193,7 +199,9 @@ def record_question(
         )
     if team_id is None:
         return None  # an event's screening question: services.screening records those
-    summary = {"fields": snapshot(question, fields)} if fields else {}
+    summary: dict[str, Any] = {"fields": snapshot(question, fields)} if fields else {}
+    if changes:
+        summary["changes"] = dict(changes)
     return record(
         actor=actor,
         action=action,

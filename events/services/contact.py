@@ -12,6 +12,12 @@ Two kinds of rule, both per team:
   the outbox checks `is_blocked` just before each leaves, see events/messages/__init__.py);
   their pending invitations are withdrawn as they go on the list; nothing overrides it. Mail
   about a seat they hold still goes.
+- Suppression (ContactSuppression): when a person on the list is erased (account deleted, or
+  forgotten by the team), their entry becomes a keyed hash of the team and the address
+  (`suppress`), so the wish outlives the address: an address typed again is recognised
+  (`suppressed`) and treated as on the list, by every check below (`blocked_emails`,
+  `verdicts`, `is_blocked`, `unsubscribed`). Nobody can list the addresses back: the team
+  sees how many there are (`suppressed_count`).
 
 The rules are computed from the source rows (invitations and registrations of the team's
 events, by email), not from the panel: a few queries for a whole list, whatever its length.
@@ -29,12 +35,13 @@ from django.db.models import Count, Max, Q
 from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from accounts.models import User
 
-from ..models import ContactBlock, Invitation, Registration, Team
+from ..models import ContactBlock, ContactSuppression, Invitation, Registration, Team
 from . import ServiceError, audit
 from .attendance import attended_q
 
@@ -43,6 +50,9 @@ MAX_DAYS = 365  # the longest cool-down a team may set
 MAX_PER_90_DAYS = 100
 MAX_REASON = 500
 UNSUBSCRIBE_SALT = "events.unsubscribe"
+# The purpose of the suppression key (salted_hmac derives a key from SECRET_KEY and this):
+# no other HMAC of the project can be taken for, or compared with, a suppression's digest.
+SUPPRESSION_SALT = "events.contact.suppression"
 Reason = ContactBlock.Reason
 
 
@@ -135,17 +145,102 @@ def _attended_ago(moment: datetime, now: datetime, rest: int) -> str:
     return text % {"days": days, "rest": rest}
 
 
+# Suppression: the do-not-contact wish of people who were erased
+
+
+def _normal(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def suppression_digest(team_id: int, email: str, *, secret: str | None = None) -> str:
+    """The keyed hash a suppression stores: of the team and the normalised address, so the
+    same person's digests in two teams cannot be matched with each other."""
+    return salted_hmac(
+        SUPPRESSION_SALT, f"{team_id}:{_normal(email)}", secret=secret, algorithm="sha256"
+    ).hexdigest()
+
+
+def _digests(team_id: int, email: str) -> list[str]:
+    # Under the current key and the old ones (SECRET_KEY_FALLBACKS): rotating the key
+    # forgets nobody's wish as long as the old key is kept there.
+    keys = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+    return [suppression_digest(team_id, email, secret=key) for key in keys]
+
+
+def suppressed(team_id: int, emails: Iterable[str]) -> dict[str, str]:
+    """The addresses among `emails` that the team suppressed when their person was erased,
+    with the erased entry's reason, in one query on the (team, digest) index."""
+    lowered = {_normal(e) for e in emails}
+    by_digest = {digest: email for email in lowered for digest in _digests(team_id, email)}
+    if not by_digest:
+        return {}
+    rows = ContactSuppression.objects.filter(team_id=team_id, digest__in=list(by_digest))
+    return {by_digest[digest]: reason for digest, reason in rows.values_list("digest", "reason")}
+
+
+def suppress(blocks: Iterable[ContactBlock]) -> None:
+    """Keep the wish of these entries' people, whose entries are about to be erased: a
+    digest per entry (an address that was on no list leaves none)."""
+    ContactSuppression.objects.bulk_create(
+        [
+            ContactSuppression(
+                team_id=block.team_id,
+                digest=suppression_digest(block.team_id, block.email),
+                reason=block.reason,
+            )
+            for block in blocks
+        ],
+        ignore_conflicts=True,  # erased once already, by another team's or an earlier erasure
+    )
+
+
+def suppressions_of(addresses: Iterable[str]) -> list[ContactSuppression]:
+    """The suppressions of these addresses, in every team that keeps any (for the person's
+    own export: a team that forgot them but keeps their wish)."""
+    teams = ContactSuppression.objects.values_list("team_id", flat=True).distinct()
+    digests = [d for team_id in teams for email in addresses for d in _digests(team_id, email)]
+    return list(
+        ContactSuppression.objects.filter(digest__in=digests)
+        .select_related("team")
+        .order_by("created_at", "pk")
+    )
+
+
+def suppressed_count(team: Team) -> int:
+    """How many erased people's addresses the team still may not contact (never which)."""
+    return ContactSuppression.objects.filter(team=team).count()
+
+
+SUPPRESSED = "suppressed"  # the reason `blocked_emails` gives for a suppressed address
+
+
 def blocked_emails(team_id: int, emails: Iterable[str]) -> dict[str, str]:
-    """The addresses among `emails` the team may not contact, with the reason, in one query
-    on the (team, email) index."""
+    """The addresses among `emails` the team may not contact, with the reason (an entry's
+    reason, or SUPPRESSED), in one query on the (team, email) and (team, digest) indexes."""
     lowered = {e.lower() for e in emails}
     if not lowered:
         return {}
-    return dict(
-        ContactBlock.objects.filter(team_id=team_id, email__in=lowered).values_list(
-            "email", "reason"
+    by_digest = {digest: email for email in lowered for digest in _digests(team_id, email)}
+    rows = (
+        ContactBlock.objects.filter(team_id=team_id, email__in=lowered)
+        .values_list("email", "reason")
+        .union(
+            ContactSuppression.objects.filter(
+                team_id=team_id, digest__in=list(by_digest)
+            ).values_list("digest", "reason"),
+            all=True,
         )
     )
+    found: dict[str, str] = {}
+    suppressed_ = set()
+    for key, reason in rows:
+        if key in by_digest:  # a digest is 64 hex digits, never an address
+            suppressed_.add(by_digest[key])
+        else:
+            found[key] = reason
+    for email in suppressed_ - set(found):  # an entry says more than a digest
+        found[email] = SUPPRESSED
+    return found
 
 
 def verdicts(team: Team, emails: Iterable[str], *, now: datetime | None = None) -> Verdicts:
@@ -156,11 +251,14 @@ def verdicts(team: Team, emails: Iterable[str], *, now: datetime | None = None) 
     if not lowered:
         return result
     for email, reason in blocked_emails(team.pk, lowered).items():
-        result.blocked[email] = (
-            _("Unsubscribed from this team's mail: never invited again.")
-            if reason == Reason.UNSUBSCRIBED
-            else _("On the team's do-not-contact list.")
-        )
+        if reason == Reason.UNSUBSCRIBED:
+            result.blocked[email] = _("Unsubscribed from this team's mail: never invited again.")
+        elif reason == SUPPRESSED:
+            result.blocked[email] = _(
+                "Asked not to be contacted, then had their data erased: never invited again."
+            )
+        else:
+            result.blocked[email] = _("On the team's do-not-contact list.")
     cooldown = team.invite_cooldown_days
     limit = team.max_invitations_per_90_days
     if cooldown or limit:
@@ -217,14 +315,17 @@ def verdicts(team: Team, emails: Iterable[str], *, now: datetime | None = None) 
 
 
 def is_blocked(team_id: int, email: str) -> bool:
-    return ContactBlock.objects.filter(team_id=team_id, email=email.lower()).exists()
+    return bool(blocked_emails(team_id, [email]))
 
 
 def unsubscribed(team_id: int, email: str) -> bool:
-    """On the list by the person's own wish (a team's block is not told to the person)."""
-    return ContactBlock.objects.filter(
+    """On the list by the person's own wish (a team's block is not told to the person), or
+    suppressed after they unsubscribed and were erased."""
+    if ContactBlock.objects.filter(
         team_id=team_id, email=email.lower(), reason=Reason.UNSUBSCRIBED
-    ).exists()
+    ).exists():
+        return True
+    return suppressed(team_id, [email]).get(_normal(email)) == Reason.UNSUBSCRIBED
 
 
 @dataclass(frozen=True)
@@ -292,7 +393,18 @@ def unblock(*, team: Team, actor: User, entry: ContactBlock) -> None:
             _("%(email)s unsubscribed themselves: only they can ask to hear from the team again.")
             % {"email": entry.email}
         )
-    audit.record(actor=actor, action="contact.unblocked", team=team, target=entry)
+    # The team lifts its own block of this address, also one it kept as a digest when the
+    # person was erased (typed again since); a person's own wish stays.
+    lifted = ContactSuppression.objects.filter(
+        team=team, digest__in=_digests(team.pk, entry.email), reason=Reason.BLOCKED
+    ).delete()[0]
+    audit.record(
+        actor=actor,
+        action="contact.unblocked",
+        team=team,
+        target=entry,
+        summary={"suppressions_lifted": lifted} if lifted else None,
+    )
     entry.delete()
 
 

@@ -45,6 +45,7 @@ from . import (
     ServiceError,
     audit,
     calendar_replies,
+    contact,
     invitations,
     open_calls,
     panel,
@@ -191,7 +192,9 @@ def erase(
     count += invitations.forget_invitee(emails=addresses, team=team)
     # The calendar answers they sent (the rows keep the sender's address).
     count += calendar_replies.forget_sender(emails=addresses, team=team)
-    # The teams' panel rows, and do-not-contact entries about them.
+    # The teams' panel rows, and do-not-contact entries about them: each entry leaves a
+    # suppression (a keyed hash, no address), so the wish not to be contacted outlives the
+    # address and the team does not contact them again if it is typed or imported anew.
     panel = PanelMember.objects.filter(Q(user_id__in=users) | Q(email__in=addresses))
     blocks = ContactBlock.objects.filter(email__in=addresses)
     renewals = PanelRenewal.objects.filter(email__in=addresses)  # "keep me" requests
@@ -199,6 +202,7 @@ def erase(
         panel, blocks = panel.filter(team=team), blocks.filter(team=team)
         renewals = renewals.filter(team=team)
     tombstones.bury(panel)
+    contact.suppress(blocks.only("team_id", "email", "reason"))
     count += panel.delete()[0] + blocks.delete()[0] + renewals.delete()[0]
     # Webhook bodies that carried their address: redacted in place (sent or still owed).
     hooks = WebhookMessage.objects.all()

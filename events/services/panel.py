@@ -511,19 +511,22 @@ def _write(team: Team, people: list[_Person], mapped: list[_Attribute]) -> int:
     return len(rows)
 
 
-def _lock_panel(team: Team) -> None:
+def _lock_panel(team: Team | int) -> None:
     """Changes to one team's panel run one after the other, until the transaction ends: a
     rebuild, the minute's refresh and a new attribute never interleave. An advisory lock on
     PostgreSQL, not the team's row, which the teams service locks for membership changes
     that must not wait for a rebuild. (SQLite runs one writing transaction at a time.)"""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"panel:{team.pk}"])
+            team_id = team if isinstance(team, int) else team.pk
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"panel:{team_id}"])
 
 
-def lock(team: Team) -> None:
+def lock(team: Team | int) -> None:
     """The panel's lock (`_lock_panel`), for a service that removes panel rows and their
-    sources (erasure.forget): a refresh running meanwhile would write the row back."""
+    sources (erasure.forget, the retention sweep): a refresh running meanwhile would write
+    the row back. Taken before any row lock of the transaction (docs/ARCHITECTURE.md, "Lock
+    order of the panel"): taken after one, it deadlocked with forget."""
     _lock_panel(team)
 
 

@@ -18,12 +18,19 @@ open call (submissions):
 taken with `skip_locked`: two sweeps share the work, a killed one leaves committed batches
 done and the rest for the next run, and a second run finds nothing left. Each batch writes
 a `RetentionLog` row (counts by kind, the event or call, when): nothing else is kept about
-the people removed."""
+the people removed.
+
+An item that fails (an event, a submission, a panel member: a bad row, a constraint) fails
+alone: its work is rolled back to a savepoint, it is logged by id (never a name or an
+address), counted under FAILED in the retention log, and the sweep goes on with the others;
+the next run tries it again."""
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -71,9 +78,11 @@ from ..models import (
     WebhookMessage,
 )
 from ..outbox import owe
-from . import ServiceError, audit, open_calls, panel, themes, tombstones
+from . import ServiceError, audit, contact, open_calls, panel, themes, tombstones
 from . import invitations as invitation_service
 from . import questionnaire as engine
+
+log = logging.getLogger(__name__)
 
 MAX_DAYS = 36500  # a hundred years: anything longer is a typo
 RENEWAL_NOTICE = timedelta(days=30)
@@ -82,6 +91,21 @@ RENEWAL_LINK_AGE = 60 * 24 * 3600  # a link works for 60 days, past the removal 
 BATCH = 50  # events, calls' submissions or panel members per transaction
 ANONYMISED = "anonymised:"  # the respondent key of a response nobody can be linked to
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# The retention log's count of items a sweep could not process (each is logged with its id
+# and retried at the next run): one bad row never stops the sweep for everyone else.
+FAILED = "failed"
+
+
+@dataclass
+class Swept:
+    """What a sweep did: how many of each, and how many items failed (retried next run)."""
+
+    events: int = 0
+    submissions: int = 0
+    renewals_asked: int = 0
+    panel_members: int = 0
+    failed: int = 0
+    tombstones: int = 0  # expired tombstones purged
 
 
 # The policy
@@ -520,6 +544,7 @@ def anonymise_event_now(*, event: Event, actor: User, now: datetime | None = Non
     last session has ended, since people still coming need their places."""
     _owner(actor, event.team)
     now = now or timezone.now()
+    panel.lock(event.team_id)  # before the event's rows, as the sweep (see panel.lock)
     event = Event.objects.select_for_update().select_related("team").get(pk=event.pk)
     ended = last_end(event)
     if ended is None:
@@ -567,24 +592,49 @@ def _events_due(now: datetime) -> list[int]:
 def sweep_events(*, now: datetime | None = None, batch: int = BATCH) -> int:
     """Anonymise the events whose time came, one transaction each, skipping an event
     another sweep (or an owner's early anonymisation) holds. Returns how many."""
-    now = now or timezone.now()
-    done = 0
+    return _sweep_events(now=now or timezone.now(), batch=batch).events
+
+
+def _anonymise_due(pk: int, now: datetime) -> bool:
+    team_id = Event.objects.filter(pk=pk).values_list("team_id", flat=True).first()
+    if team_id is None:
+        return False
+    with transaction.atomic():
+        # The panel's lock first, then the event's rows: forget's order (see panel.lock).
+        panel.lock(team_id)
+        event = (
+            Event.objects.select_for_update(skip_locked=True)
+            .select_related("team")
+            .filter(pk=pk)
+            .first()
+        )
+        # Read again under the lock: a session added meanwhile moves the date.
+        if event is None:
+            return False
+        if not _ready(event, cutoff=now - timedelta(days=attendee_days(event))):
+            return False
+        return bool(_anonymise(event, now=now, actor=None))
+
+
+def _sweep_events(*, now: datetime, batch: int) -> Swept:
+    swept = Swept()
     for pk in _events_due(now)[:batch]:
-        with transaction.atomic():
-            event = (
-                Event.objects.select_for_update(skip_locked=True)
-                .select_related("team")
-                .filter(pk=pk)
-                .first()
-            )
-            # Read again under the lock: a session added meanwhile moves the date.
-            if event is None:
-                continue
-            if not _ready(event, cutoff=now - timedelta(days=attendee_days(event))):
-                continue
-            if _anonymise(event, now=now, actor=None):
-                done += 1
-    return done
+        try:
+            swept.events += _anonymise_due(pk, now)
+        except Exception:
+            # Its transaction rolled back whole; the others go on, and the next run retries.
+            log.exception("Retention: event %s could not be anonymised; retried next run.", pk)
+            swept.failed += 1
+            about = Event.objects.filter(pk=pk).values_list("team_id", "title").first()
+            if about is not None:
+                RetentionLog.objects.create(
+                    team_id=about[0],
+                    kind=RetentionLog.Kind.EVENT,
+                    event_id=pk,
+                    subject=about[1][:200],
+                    counts={FAILED: 1},
+                )
+    return swept
 
 
 # Open calls
@@ -602,41 +652,78 @@ def _remove_submissions(ids: list[int]) -> dict[str, int]:
     return counts
 
 
+def _isolated(
+    ids: list[int], remove: Callable[[list[int]], dict[str, int]], what: str
+) -> tuple[Counter[str], list[int], list[int]]:
+    """`remove(ids)` in a savepoint; if it fails, each id in its own, so that a bad row
+    fails alone. Returns (counts, ids done, ids failed), each failure logged by id."""
+    try:
+        with transaction.atomic():
+            return Counter(remove(ids)), ids, []
+    except Exception:
+        if len(ids) == 1:
+            log.exception("Retention: %s %s could not be removed; retried next run.", what, ids[0])
+            return Counter(), [], ids
+    counts: Counter[str] = Counter()
+    done, failed = [], []
+    for pk in ids:
+        try:
+            with transaction.atomic():
+                counts.update(remove([pk]))
+        except Exception:
+            log.exception("Retention: %s %s could not be removed; retried next run.", what, pk)
+            failed.append(pk)
+        else:
+            done.append(pk)
+    return counts, done, failed
+
+
 def sweep_calls(*, now: datetime | None = None, batch: int = BATCH) -> int:
     """Unconfirmed and disqualified submissions past their call's time go, `batch` per
     transaction, skipping rows another transaction holds. Returns how many went."""
-    now = now or timezone.now()
-    removed = 0
+    return _sweep_calls(now=now or timezone.now(), batch=batch).submissions
+
+
+def _sweep_calls(*, now: datetime, batch: int) -> Swept:
+    swept = Swept()
     for call in OpenCall.objects.select_related("team").order_by("pk"):
+        failed: list[int] = []  # this run's failures: not picked again by the next batch
         while True:
             with transaction.atomic():
+                panel.lock(call.team_id)  # before the submissions' rows (see panel.lock)
                 ids = list(
                     _call_due(call, now)
+                    .exclude(pk__in=failed)
                     .order_by("pk")
                     .select_for_update(skip_locked=True)
                     .values_list("pk", flat=True)[:batch]
                 )
                 if not ids:
                     break
-                emails = list(
+                confirmed = dict(
                     Submission.objects.filter(pk__in=ids, confirmed_at__isnull=False).values_list(
-                        Lower("email"), flat=True
+                        "pk", Lower("email")
                     )
                 )
-                counts = {k: v for k, v in _remove_submissions(ids).items() if v}
+                counts, done, broken = _isolated(ids, _remove_submissions, "submission")
+                emails = [confirmed[pk] for pk in done if pk in confirmed]
                 if emails:  # the panel forgets them now, not at the next rebuild
                     panel.refresh(team=call.team, emails=emails, now=now)
+                if broken:
+                    counts[FAILED] = len(broken)
+                    failed += broken
                 RetentionLog.objects.create(
                     team_id=call.team_id,
                     kind=RetentionLog.Kind.CALL,
                     call=call,
                     subject=call.title[:200],
-                    counts=counts,
+                    counts={k: v for k, v in counts.items() if v},
                 )
-                removed += len(ids)
+                swept.submissions += len(done)
+                swept.failed += len(broken)
             if len(ids) < batch:
                 break
-    return removed
+    return swept
 
 
 # The panel
@@ -729,28 +816,47 @@ def ask_renewals(*, team: Team, now: datetime, batch: int = BATCH) -> int:
     soon = now - max(timedelta(days=days) - RENEWAL_NOTICE, timedelta(0))
     asked = 0
     with transaction.atomic():
+        panel.lock(team)  # before the members' rows (see panel.lock)
         due = (
             _members(team, soon)
             .filter(consent=True, blocked=False, last_contact__lt=soon)
             .filter(Q(asked_at__isnull=True) | Q(asked_at__lt=_last_contact()))
             .order_by("pk")
         )
-        for member in due.select_for_update(skip_locked=True, of=("self",))[:batch]:
-            renewal, _created = PanelRenewal.objects.get_or_create(team=team, email=member.email)
-            renewal.nonce = secrets.token_urlsafe(16)
-            renewal.asked_at = now
-            renewal.save(update_fields=["nonce", "asked_at"])
-            owe.owe(
-                kind=Notification.Kind.PANEL_RENEWAL,
-                about=(f"renewal{renewal.pk}", renewal.nonce),
-                email=member.email,
-                payload={"nonce": renewal.nonce},
-                recipient_id=member.user_id,
-                panel_renewal=renewal,
-                fresh=True,
-            )
-            asked += 1
+        members = list(due.select_for_update(skip_locked=True, of=("self",))[:batch])
+        # Someone erased after asking not to be contacted, on the panel again (a new
+        # submission, say): never mailed, but their clock runs as if asked, so they go
+        # RENEWAL_NOTICE later like anyone who did not answer.
+        silent = contact.suppressed(team.pk, [m.email for m in members])
+        for member in members:
+            try:
+                with transaction.atomic():  # a savepoint: a bad member fails alone
+                    asked += _ask(team, member, now, mail=member.email.lower() not in silent)
+            except Exception:
+                log.exception(
+                    "Retention: panel member %s could not be asked to renew; retried next run.",
+                    member.pk,
+                )
     return asked
+
+
+def _ask(team: Team, member: PanelMember, now: datetime, *, mail: bool) -> int:
+    renewal, _created = PanelRenewal.objects.get_or_create(team=team, email=member.email)
+    renewal.nonce = secrets.token_urlsafe(16)
+    renewal.asked_at = now
+    renewal.save(update_fields=["nonce", "asked_at"])
+    if not mail:
+        return 0
+    owe.owe(
+        kind=Notification.Kind.PANEL_RENEWAL,
+        about=(f"renewal{renewal.pk}", renewal.nonce),
+        email=member.email,
+        payload={"nonce": renewal.nonce},
+        recipient_id=member.user_id,
+        panel_renewal=renewal,
+        fresh=True,
+    )
+    return 1
 
 
 @transaction.atomic
@@ -793,13 +899,18 @@ def _remove_member(team: Team, member: PanelMember, now: datetime) -> Counter[st
 def remove_panel_members(*, team: Team, now: datetime, batch: int = BATCH) -> int:
     """Members out of contact for K days go: those never asked (no consent, or on the
     do-not-contact list) at once, those asked only RENEWAL_NOTICE after the mail."""
+    return _remove_panel_members(team=team, now=now, batch=batch).panel_members
+
+
+def _remove_panel_members(*, team: Team, now: datetime, batch: int) -> Swept:
     cutoff = now - timedelta(days=team.retention_panel_days)
-    removed = 0
+    swept = Swept()
     # Page by id: a member kept this time (still coming to a session) must not be picked
     # again and again by the next batch, which would never end.
     after = 0
     while True:
         with transaction.atomic():
+            panel.lock(team)  # before the members' rows, as forget (see panel.lock)
             due = (
                 _members(team, cutoff)
                 .filter(pk__gt=after)
@@ -814,40 +925,43 @@ def remove_panel_members(*, team: Team, now: datetime, batch: int = BATCH) -> in
             members = list(due.select_for_update(skip_locked=True, of=("self",))[:batch])
             counts: Counter[str] = Counter()
             for member in members:
-                counts.update(_remove_member(team, member, now) or {})
+                try:
+                    with transaction.atomic():  # a savepoint: a bad member fails alone
+                        counts.update(_remove_member(team, member, now) or {})
+                except Exception:
+                    log.exception(
+                        "Retention: panel member %s could not be removed; retried next run.",
+                        member.pk,
+                    )
+                    counts[FAILED] += 1
             if members:
-                after = members[-1].pk
+                after = members[-1].pk  # a failed member is passed too, until the next run
             if counts:
                 RetentionLog.objects.create(
                     team=team, kind=RetentionLog.Kind.PANEL, counts=dict(counts)
                 )
-                removed += counts["panel_members"]
+                swept.panel_members += counts["panel_members"]
+                swept.failed += counts[FAILED]
         if len(members) < batch:
-            return removed
+            return swept
 
 
 # The sweep
 
 
-@dataclass
-class Swept:
-    events: int = 0
-    submissions: int = 0
-    renewals_asked: int = 0
-    panel_members: int = 0
-    tombstones: int = 0  # expired tombstones purged
-
-
 def sweep(*, now: datetime | None = None, batch: int = BATCH) -> Swept:
-    """Beat's retention sweep (hourly): safe to run twice, and at once in two workers."""
+    """Beat's retention sweep (hourly): safe to run twice, and at once in two workers; an
+    item that fails is counted (`failed`) and retried at the next run."""
     now = now or timezone.now()
-    swept = Swept(
-        events=sweep_events(now=now, batch=batch), submissions=sweep_calls(now=now, batch=batch)
-    )
+    swept = _sweep_events(now=now, batch=batch)
+    calls = _sweep_calls(now=now, batch=batch)
+    swept.submissions, swept.failed = calls.submissions, swept.failed + calls.failed
     swept.tombstones = tombstones.purge(now=now)
     for team in Team.objects.order_by("pk"):
         swept.renewals_asked += ask_renewals(team=team, now=now, batch=batch)
-        swept.panel_members += remove_panel_members(team=team, now=now, batch=batch)
+        members = _remove_panel_members(team=team, now=now, batch=batch)
+        swept.panel_members += members.panel_members
+        swept.failed += members.failed
     return swept
 
 

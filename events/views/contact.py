@@ -76,6 +76,8 @@ def _page(
             "team": team,
             "entries": entries.order_by("-created_at", "-pk")[:SHOWN],
             "total": ContactBlock.objects.filter(team=team).count(),
+            # Erased people's wishes: how many, never which (only a digest is kept).
+            "suppressed": contact.suppressed_count(team),
             "shown": SHOWN,
             "query": query,
             "error": error,

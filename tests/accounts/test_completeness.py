@@ -114,6 +114,15 @@ NOT_PERSONAL = {
     ("events.AuditEntry", "actor"): "who on a team did what: the team's audit log",
 }
 
+# What erasure keeps on purpose, and why it does not identify the person in the clear.
+PSEUDONYMOUS = {
+    ("events.ContactSuppression", "digest"): (
+        "a keyed hash (HMAC under a key derived from SECRET_KEY for this purpose) of the team "
+        "and an address that was on the team's do-not-contact list: nobody can read the "
+        "address back, and it keeps the person's wish not to be contacted after their erasure"
+    ),
+}
+
 
 def personal_fields() -> list[tuple[str, str]]:
     """Every (model, field) that links a row to a user or holds an email address."""
@@ -217,11 +226,18 @@ def everything(person: User) -> dict:
     )
 
     other = OrganizerFactory()
-    contact.unsubscribe(team=team_of(other), email=EMAIL)
+    unsubscribed = team_of(other)
+    contact.unsubscribe(team=unsubscribed, email=EMAIL)
     joined = OrganizerFactory()
     invited = teams.invite_member(team=team_of(joined), actor=joined, email=EMAIL, role="reviewer")
     teams.accept_invitation(token=teams.join_token(invited), user=person)
-    return {"team": team, "owner": owner, "held": held, "full": full}
+    return {
+        "team": team,
+        "owner": owner,
+        "held": held,
+        "full": full,
+        "unsubscribed": unsubscribed,
+    }
 
 
 @pytest.fixture
@@ -317,6 +333,13 @@ def test_after_deletion_nothing_identifying_the_person_is_left_anywhere(person, 
     assert accounts.purge_farewells() >= 1
 
     assert identifying_rows() == []
+    # Their wish not to hear from the team they unsubscribed from stays, as a digest only:
+    # the address typed again is refused; no other team keeps anything.
+    for label, name in PSEUDONYMOUS:
+        kept = apps.get_model(label)._default_manager.values_list("team_id", name)
+        assert [team for team, _digest in kept] == [world["unsubscribed"].pk]
+    assert contact.is_blocked(world["unsubscribed"].pk, EMAIL)
+    assert not contact.is_blocked(world["team"].pk, EMAIL)
     for label, name in links:
         model = apps.get_model(label)
         f = model._meta.get_field(name)

@@ -205,3 +205,40 @@ def test_the_question_editor_records_survey_and_call_questions(client_for):
     question = Question.objects.get(pk=added[1].object_id)
     client.post(reverse("manage:question_delete", args=[question.pk]))
     assert AuditEntry.objects.filter(action="question.removed", object_id=question.pk).exists()
+
+
+def test_changing_whether_a_questions_words_are_kept_is_recorded_with_who(client_for):
+    from django.urls import reverse
+
+    from events.audit_words import action_words, details
+    from events.models import OpenCall, Question
+    from events.services import open_calls, surveys
+
+    event = EventFactory()
+    organizer = UserFactory()
+    add_to_team(event.team, organizer, role="organizer")
+    survey = surveys.create_survey(event=event, actor=organizer)
+    call = open_calls.create_call(team=event.team, actor=organizer, title="Call", slug="c-2")
+    client = client_for(organizer)
+    for questionnaire in (survey.questionnaire, OpenCall.objects.get(pk=call.pk).questionnaire):
+        client.post(
+            reverse("manage:question_new", args=[questionnaire.pk]),
+            {"label": "Anything else?", "kind": "long_text"},
+        )
+        question = Question.objects.get(questionnaire=questionnaire, label="Anything else?")
+        edit = reverse("manage:question_edit", args=[question.pk])
+        for keep in ("on", ""):
+            fields = {"label": "Anything else?", "kind": "long_text", "keep_text": keep}
+            assert client.post(edit, {k: v for k, v in fields.items() if v}).status_code == 302
+        # Saved again unchanged: no entry about the flag.
+        client.post(edit, {"label": "Anything else at all?", "kind": "long_text"})
+
+    changed = AuditEntry.objects.filter(action="question.keep_text_changed").order_by("pk")
+    assert [(e.event_id, e.actor, e.summary["changes"]["keep_text"]) for e in changed] == [
+        (event.pk, organizer, [False, True]),
+        (event.pk, organizer, [True, False]),
+        (None, organizer, [False, True]),
+        (None, organizer, [True, False]),
+    ]
+    assert action_words("question.keep_text_changed") != "question.keep_text_changed"
+    assert details(changed[0]) == "words kept when anonymised: no → yes"

@@ -327,7 +327,7 @@ def test_a_scrape_asks_the_same_queries_at_5_and_200_rows():
     at_200 = scrape_queries()
 
     assert at_5 == at_200
-    assert at_5 <= 4
+    assert at_5 <= 5  # the retention sweep's failures are the fifth
 
 
 def test_the_queues_watched_are_the_four_known_and_every_routed_one():

@@ -6,10 +6,13 @@ the call's page, the form and the draw saying which call and quotas)."""
 import pytest
 from django.urls import reverse
 
+from accounts import services as accounts
 from events.drawing import Cap, pick
 from events.models import CallQuota, Draw, PanelMember, Submission
-from events.services import ServiceError, draws, panel
+from events.services import ServiceError, contact, draws, panel
+from events.services import invitations as invitation_service
 from tests.factories import UserFactory, add_to_team
+from tests.invitations.helpers import rows
 
 from .conftest import confirmed
 from .test_draws import P, names, value_of
@@ -126,6 +129,35 @@ def test_within_its_call_a_person_is_picked_without_consent_to_future_contact(
 
     assert any(not p.consent for p in picked(drawn))
     assert draws.NO_CONSENT not in drawn.skipped
+
+
+def test_within_its_call_do_not_contact_and_an_erased_persons_wish_still_hold(
+    team, owner, call, applicants, event
+):
+    # Submitting is consent to be considered for this call, not to be contacted against a
+    # wish: a(00) never agreed to future contact and then unsubscribed; a(09), who had
+    # unsubscribed too, deleted their account and answered the call again.
+    contact.unsubscribe(team=team, email="a00@example.com")
+    contact.unsubscribe(team=team, email="a09@example.com")
+    accounts.delete_account(user=UserFactory(email="a09@example.com"))
+    confirmed(call, "a09@example.com", role="researcher", consent=True)
+    Submission.objects.filter(call=call).update(screening=Submission.Screening.QUALIFIED)
+    Submission.objects.filter(call=call, email__in=DISQUALIFIED).update(
+        screening=Submission.Screening.DISQUALIFIED
+    )
+    panel.refresh(team=team)
+
+    drawn = draws.draw_sample(team=team, actor=owner, call=call, size=12, seed="x")
+
+    emails = {p.email for p in picked(drawn)}
+    assert not emails & {"a00@example.com", "a09@example.com"}
+    assert any(not p.consent for p in picked(drawn))  # others without consent are drawn
+    assert sum(drawn.skipped.values()) == 2
+    # Nor can the invitations flow reach them from the draw's picks.
+    preview = invitation_service.preview(
+        event=event, session=None, rows=rows("a00@example.com", "a09@example.com")
+    )
+    assert [line for line, _email, _why in preview.refused] == [1, 2]
 
 
 def test_the_same_seed_picks_the_same_people_and_a_rerun_keeps_the_quotas_of_then(

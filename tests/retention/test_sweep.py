@@ -218,6 +218,7 @@ def test_beat_runs_the_sweep_every_hour_through_a_thin_task(past_event, settings
         "renewals_asked": 0,
         "panel_members": 0,
         "tombstones": 0,  # expired ones purged (none yet)
+        "failed": 0,
     }
     assert retention_sweep()["events"] == 0
 

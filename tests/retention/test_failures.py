@@ -1,0 +1,131 @@
+"""One bad item does not stop the retention sweep: an event, a submission or a panel member
+whose removal fails (here: a PostgreSQL trigger refusing one row, as a broken row or a
+constraint would) fails alone. The others are done, the failure is logged by id with nothing
+personal, counted in the retention log and the metrics, and the next run retries it."""
+
+import logging
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from events.models import PanelMember, Registration, RetentionLog, Submission
+from events.services import retention
+from tests.monitoring.helpers import TOKEN, scrape, value
+
+from .conftest import make_past_event
+from .test_calls_and_panel import a_call, panel_of, submitted
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def postgres_only():
+    if connection.vendor != "postgresql":
+        pytest.skip("the fault is a PostgreSQL trigger")
+
+
+def refuse_deleting(table: str, column: str, value: int) -> None:
+    """From now on (in this test's transaction), deleting a row of `table` whose `column` is
+    `value` raises in the database."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            CREATE OR REPLACE FUNCTION fb_refuse_{table}() RETURNS trigger AS $$
+            BEGIN
+              IF OLD.{column} = {int(value)} THEN
+                RAISE EXCEPTION 'refused by a test: a bad row';
+              END IF;
+              RETURN OLD;
+            END $$ LANGUAGE plpgsql;
+            CREATE TRIGGER fb_refuse_{table} BEFORE DELETE ON {table}
+              FOR EACH ROW EXECUTE FUNCTION fb_refuse_{table}();
+            """
+        )
+
+
+def allow_deleting(table: str) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TRIGGER fb_refuse_{table} ON {table}")
+
+
+def test_an_event_that_fails_does_not_stop_the_sweep_and_is_retried(caplog):
+    bad = make_past_event(ended_days_ago=500)  # due first
+    good = make_past_event(ended_days_ago=400)
+    refuse_deleting("events_registration", "session_id", bad.session.pk)
+
+    with caplog.at_level(logging.ERROR, logger="events.services.retention"):
+        swept = retention.sweep()
+
+    assert (swept.events, swept.failed) == (1, 1)
+    assert not Registration.objects.filter(session=good.session).exists()
+    # The failed event is whole: its transaction rolled back.
+    assert Registration.objects.filter(session=bad.session).count() == 2
+    [line] = RetentionLog.objects.filter(event=bad.event)
+    assert line.counts == {"failed": 1}
+    [record] = [r for r in caplog.records if "could not be anonymised" in r.getMessage()]
+    assert str(bad.event.pk) in record.getMessage()
+    assert "example.com" not in record.getMessage() and "Ada" not in record.getMessage()
+
+    allow_deleting("events_registration")
+    again = retention.sweep()
+
+    assert (again.events, again.failed) == (1, 0)
+    assert not Registration.objects.filter(session=bad.session).exists()
+
+
+def test_a_submission_that_fails_fails_alone_and_the_call_goes_on(caplog):
+    _owner, call = a_call()
+    old = [submitted(call, f"gone{n}@example.com", confirm=False, days_ago=200) for n in range(3)]
+    refuse_deleting("events_submission", "id", old[1].pk)
+
+    with caplog.at_level(logging.ERROR, logger="events.services.retention"):
+        swept = retention.sweep()
+
+    assert (swept.submissions, swept.failed) == (2, 1)
+    assert list(Submission.objects.filter(call=call).values_list("pk", flat=True)) == [old[1].pk]
+    [line] = RetentionLog.objects.filter(call=call)
+    assert (line.counts["submissions"], line.counts["failed"]) == (2, 1)
+    assert any(str(old[1].pk) in r.getMessage() for r in caplog.records)
+
+    allow_deleting("events_submission")
+    assert retention.sweep_calls() == 1
+    assert not Submission.objects.filter(call=call).exists()
+
+
+def test_a_panel_member_that_fails_fails_alone(caplog):
+    _owner, call = a_call()
+    members = [
+        panel_of(call, f"quiet{n}@example.com", consent=False, days_ago=800) for n in range(3)
+    ]
+    refuse_deleting("events_panelmember", "id", members[0].pk)
+
+    with caplog.at_level(logging.ERROR, logger="events.services.retention"):
+        swept = retention.sweep()
+
+    assert (swept.panel_members, swept.failed) == (2, 1)
+    assert list(PanelMember.objects.values_list("pk", flat=True)) == [members[0].pk]
+    [line] = RetentionLog.objects.filter(kind="panel")
+    assert (line.counts["panel_members"], line.counts["failed"]) == (2, 1)
+
+    allow_deleting("events_panelmember")
+    assert retention.remove_panel_members(team=call.team, now=timezone.now()) == 1
+
+
+def test_the_failures_of_the_last_day_are_a_metric(settings):
+    settings.METRICS_TOKEN = TOKEN
+    bad = make_past_event(ended_days_ago=500)
+    refuse_deleting("events_registration", "session_id", bad.session.pk)
+    retention.sweep()
+    retention.sweep()  # an hour later, failing again
+    RetentionLog.objects.filter(counts__has_key="failed").update(
+        at=timezone.now() - timedelta(hours=1)
+    )
+
+    assert value(scrape(), "feedback_retention_failures") == 2
+
+    RetentionLog.objects.filter(counts__has_key="failed").update(
+        at=timezone.now() - timedelta(hours=25)
+    )
+    assert value(scrape(), "feedback_retention_failures") == 0
