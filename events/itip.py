@@ -119,14 +119,32 @@ def with_secret(address: str, secret: str) -> str:
     return formataddr((name, f"{local}+{secret}@{domain}"))
 
 
-def split_secret(address: str) -> tuple[str, str]:
-    """The bare address (lower-cased addr-spec) and its secret ('' if it carries none)."""
-    spec = parseaddr(address)[1].strip().lower()
-    local, _, domain = spec.rpartition("@")
-    base, plus, tag = local.rpartition("+")
-    if plus and SECRET.match(tag):
-        return f"{base}@{domain}", tag
+def _spec(address: str) -> str:
+    return parseaddr(address)[1].strip().lower()
+
+
+def split_secret(address: str, reply_address: str) -> tuple[str, str]:
+    """`address` read against the configured reply address: (the reply address, secret)
+    when it is exactly its sub-address `<local part>+<secret>@<domain>` (case-insensitive),
+    else (its lower-cased addr-spec, ''). Only relative to the configured address: its own
+    local part may hold a `+tag` ("rsvp+feedback@"), which is no secret however it looks."""
+    spec = _spec(address)
+    configured = _spec(reply_address)
+    local, _, domain = configured.rpartition("@")
+    their_local, _, their_domain = spec.rpartition("@")
+    prefix = f"{local}+"
+    if local and domain and their_domain == domain and their_local.startswith(prefix):
+        tag = their_local[len(prefix) :]
+        if SECRET.match(tag):
+            return configured, tag
     return spec, ""
+
+
+def is_reply_address(address: str, reply_address: str) -> bool:
+    """Whether `address` is the configured reply address, bare or as one of its secret
+    sub-addresses."""
+    configured = _spec(reply_address)
+    return bool(address and configured) and split_secret(address, reply_address)[0] == configured
 
 
 def recipients(message: Message, replies: Iterable[Reply], extra: Iterable[str] = ()) -> set[str]:
@@ -141,15 +159,15 @@ def recipients(message: Message, replies: Iterable[Reply], extra: Iterable[str] 
     return {a for a in found if "@" in a}
 
 
-def carries_secret(addresses: Iterable[str], organizer: str) -> bool:
-    """Whether one of `addresses` is `organizer`'s own sub-address, secret and all
-    (compared in constant time). False when `organizer` carries no secret."""
-    base, secret = split_secret(organizer)
+def carries_secret(addresses: Iterable[str], organizer: str, reply_address: str) -> bool:
+    """Whether one of `addresses` is `organizer`'s own sub-address of the reply address,
+    secret and all (compared in constant time). False when `organizer` carries no secret."""
+    base, secret = split_secret(organizer, reply_address)
     if not secret:
         return False
     matched = False
     for address in addresses:
-        their_base, theirs = split_secret(address)
+        their_base, theirs = split_secret(address, reply_address)
         if their_base == base and theirs and hmac.compare_digest(theirs, secret):
             matched = True
     return matched

@@ -44,7 +44,7 @@ def first_invite_organizer(current: str) -> str:
     if (
         replies_configured()
         and is_reply_address(current)
-        and bool(itip.split_secret(current)[1]) == settings.CALENDAR_REPLY_SUBADDRESS
+        and has_secret(current) == settings.CALENDAR_REPLY_SUBADDRESS
     ):
         return current
     return calendar_organizer_now()
@@ -53,8 +53,13 @@ def first_invite_organizer(current: str) -> str:
 def is_reply_address(address: str) -> bool:
     """Whether an entry's organizer is the configured reply address (with or without a
     secret sub-address)."""
-    configured = itip.split_secret(settings.CALENDAR_REPLY_ADDRESS)[0]
-    return bool(address) and itip.split_secret(address)[0] == configured
+    return itip.is_reply_address(address, settings.CALENDAR_REPLY_ADDRESS)
+
+
+def has_secret(organizer: str) -> bool:
+    """Whether an entry's organizer is a secret sub-address of the configured reply address
+    (rsvp+<secret>@...): a `+tag` the configured address has itself is none."""
+    return bool(itip.split_secret(organizer, settings.CALENDAR_REPLY_ADDRESS)[1])
 
 
 def new_join_token() -> str:

@@ -124,6 +124,8 @@ def calendar_bytes(notification: Notification, context: dict) -> tuple[str, byte
     attendee = (notification.email, recipient.name if recipient else "")
     # The kind's context names the entry's organizer (`calendar_from`) and whether anyone
     # reads answers sent there (`calendar_rsvp`); by default the From address, no answers.
+    # A CANCEL kept after its registration went carries the organizer in its payload
+    # (`erasure.keep_cancels`), which completes the context.
     who = organizer(context.get("calendar_from", ""))
     if method == ics.REQUEST:
         rsvp = bool(context.get("calendar_rsvp"))

@@ -32,11 +32,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from email.message import Message
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from .. import ics, itip
 from ..models import CalendarReply, Registration, Session
+from ..models.registration import has_secret
 from . import ServiceError
 from .registration import cancel
 from .transitions import lock
@@ -115,9 +117,9 @@ def _apply(row: CalendarReply, message: Message, sender: str, envelope: list[str
     if registration.status != Registration.Status.CONFIRMED:
         return Taken(Outcome.IGNORED, f"their registration is {registration.status}", found)
     organizer = registration.calendar_organizer
-    has_secret = bool(itip.split_secret(organizer)[1])
-    if has_secret and not itip.carries_secret(
-        itip.recipients(message, replies, envelope), organizer
+    secret = has_secret(organizer)
+    if secret and not itip.carries_secret(
+        itip.recipients(message, replies, envelope), organizer, settings.CALENDAR_REPLY_ADDRESS
     ):
         # A forged answer (the UID and the address alone are no proof), or one sent back to
         # another registration's address.
@@ -125,7 +127,7 @@ def _apply(row: CalendarReply, message: Message, sender: str, envelope: list[str
             Outcome.IGNORED, "the message does not carry their secret reply address", found
         )
     if reply.partstat == "DECLINED":
-        if not has_secret:
+        if not secret:
             return Taken(
                 Outcome.IGNORED,
                 "a No to an invite without a secret reply address does not cancel",

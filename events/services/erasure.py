@@ -60,6 +60,9 @@ from . import registration as registration_service
 FAREWELL = "farewell"
 ACCOUNT_DELETED = "account_deleted"
 ERASED = "[erased]"
+# The payload key of a kept CANCEL's ORGANIZER and From (rendering reads it from the context,
+# which the payload completes).
+CALENDAR_FROM = "calendar_from"
 
 
 def _addressed(field: str, addresses: list[str]) -> Q:
@@ -83,10 +86,14 @@ def keep_cancels(owed: QuerySet[Notification], *, account_deleted: bool) -> list
     """The CANCELs still owed to the person (just owed by their cancellations, or owed a
     moment before and not sent yet), detached from them so that they outlive their rows.
 
-    Privacy: such a row keeps the one thing needed to send it, the address, and nothing
-    that leads back to the person: no user, no registration, and a key without their ids.
-    The sweep `accounts.services.purge_farewells` deletes it once it is done (sent, or failed
-    for good), so the address does not outlive the message by more than an hour."""
+    Privacy: such a row keeps what is needed to send it, the address and the entry's
+    ORGANIZER, and nothing that leads back to the person: no user, no registration, and a key
+    without their ids. The ORGANIZER (the registration's `calendar_organizer`, with its
+    secret) is copied into the payload as `calendar_from`, which rendering reads as it reads
+    the registration's: a CANCEL from any other organizer or From is dropped by the calendar
+    (DESIGN, invariant 4), and the entry would stay. The sweep
+    `accounts.services.purge_farewells` deletes the row once it is done (sent, or failed for
+    good), so the address and the secret do not outlive the message by more than an hour."""
     Status = Notification.Status
     rows = list(
         owed.filter(status__in=[Status.PENDING, Status.SENDING], payload__calendar=ics.CANCEL)
@@ -111,12 +118,19 @@ def keep_cancels(owed: QuerySet[Notification], *, account_deleted: bool) -> list
             continue  # excluded by the filter; for the type checker
         on_its_way[registration_id] = max(expires, on_its_way.get(registration_id, expires))
     reached = invited | set(on_its_way)
+    organizers = dict(
+        Registration.objects.filter(pk__in=reached).values_list("pk", "calendar_organizer")
+    )
     for notification in rows:
         payload = {**notification.payload, FAREWELL: True}
         if account_deleted:
             payload[ACCOUNT_DELETED] = True
         if notification.registration_id not in reached:
             payload = {k: v for k, v in payload.items() if k not in {"calendar", "sequence"}}
+        elif organizers.get(notification.registration_id):
+            # The organizer of their entry, as messages/registrations.context names it while
+            # the registration exists ('' is the site's From, the default without it).
+            payload[CALENDAR_FROM] = organizers[notification.registration_id]
         not_before = (
             on_its_way.get(notification.registration_id) if notification.registration_id else None
         )

@@ -5,6 +5,7 @@ without their secret, keeps their seat. Through a real IMAP mailbox (dovecot) an
 signed inbound webhook."""
 
 import logging
+import re
 
 import pytest
 from django.urls import reverse
@@ -186,15 +187,92 @@ def test_sub_addresses_are_made_and_read_back_whatever_the_reply_address_looks_l
     for configured, bare in [
         ("Feedback <rsvp@replies.example.com>", "rsvp@replies.example.com"),
         ("rsvp+feedback@example.com", "rsvp+feedback@example.com"),  # already a sub-address
+        # A tag that looks like a secret (20 letters) is the configured address's own.
+        (
+            "Feedback <rsvp+feedbacksessions2026@example.com>",
+            "rsvp+feedbacksessions2026@example.com",
+        ),
     ]:
         address = itip.with_secret(configured, secret)
-        assert itip.split_secret(address) == (bare, secret)
-        assert itip.split_secret(configured) == (bare, "")
+        assert itip.split_secret(address, configured) == (bare, secret)
+        assert itip.split_secret(configured, configured) == (bare, "")
+        assert itip.is_reply_address(address, configured)
+        assert itip.is_reply_address(configured, configured)
         # Some servers fold the case of what they deliver to.
-        assert itip.carries_secret([address.upper()], address)
-        assert not itip.carries_secret([configured], address)
-        assert not itip.carries_secret([itip.with_secret(configured, "f" * 24)], address)
-    assert not itip.carries_secret(["rsvp@replies.example.com"], "rsvp@replies.example.com")
+        assert itip.split_secret(address.upper(), configured) == (bare, secret)
+        assert itip.carries_secret([address.upper()], address, configured)
+        assert not itip.carries_secret([configured], address, configured)
+        assert not itip.carries_secret(
+            [itip.with_secret(configured, "f" * 24)], address, configured
+        )
+        # Only the configured address's own sub-addresses carry one: not another local part's,
+        # nor another domain's.
+        local, domain = bare.split("@")
+        for other in (f"x{local}+{secret}@{domain}", f"{local}+{secret}@other.example.com"):
+            assert itip.split_secret(other, configured) == (other, "")
+            assert not itip.is_reply_address(other, configured)
+    assert not itip.carries_secret(
+        ["rsvp@replies.example.com"], "rsvp@replies.example.com", "rsvp@replies.example.com"
+    )
+    # The same tag is no secret of the bare address it was cut from...
+    tagged = "rsvp+feedbacksessions2026@example.com"
+    assert itip.split_secret(tagged, tagged) == (tagged, "")
+    # ... and is one of `rsvp@` itself.
+    assert itip.split_secret(tagged, "rsvp@example.com") == (
+        "rsvp@example.com",
+        "feedbacksessions2026",
+    )
+
+
+# A reply address whose local part carries a tag of 20 letters and digits, as a secret does.
+TAGGED = "rsvp+feedbacksessions2026@replies.example.com"
+
+
+def test_a_tag_in_the_reply_address_is_no_secret_and_a_forged_no_keeps_the_seat(
+    replies_by_webhook, smtp, client, settings
+):
+    """Everyone's invites name the public reply address; its own tag must not count as the
+    registration's secret, or anyone could cancel anyone's seat with the UID and a From."""
+    settings.CALENDAR_REPLY_ADDRESS = f"Feedback Sessions <{TAGGED}>"
+    settings.CALENDAR_REPLY_SUBADDRESS = False
+    session, ada, cy, bob, ada_invite, cy_invite = two_seats_and_a_waitlist(smtp)
+    assert ada_invite.organizer == cy_invite.organizer == f"mailto:{TAGGED}"
+    assert ada_invite.attendees[0].params["RSVP"] == "TRUE"
+    forged = reply_mail(ada_invite, partstat="DECLINED", sender=ada.email, to=TAGGED)
+    assert post(client, providers.parsed_form(forged, MAILGUN_KEY)).status_code == 200
+
+    assert [status(session, u) for u in (ada, cy, bob)] == ["confirmed", "confirmed", "waitlisted"]
+    assert CalendarReply.objects.get(sender=ada.email).reason == (
+        "a No to an invite without a secret reply address does not cancel"
+    )
+
+
+def test_a_reply_address_with_a_tag_gets_secret_sub_addresses_that_ask_for_and_take_answers(
+    replies_by_webhook, smtp, client, settings
+):
+    settings.CALENDAR_REPLY_ADDRESS = f"Feedback Sessions <{TAGGED}>"
+    session, ada, cy, bob, ada_invite, cy_invite = two_seats_and_a_waitlist(smtp)
+    secret_of_ada = address_of(ada_invite)
+    assert re.fullmatch(
+        r"rsvp\+feedbacksessions2026\+[a-z0-9]{24}@replies\.example\.com", secret_of_ada
+    )
+    assert secret_of_ada != address_of(cy_invite)
+    assert ada_invite.attendees[0].params["RSVP"] == "TRUE"
+    # The public reply address is not Ada's secret.
+    forged = reply_mail(
+        ada_invite, partstat="DECLINED", sender=ada.email, to=TAGGED, organizer=TAGGED
+    )
+    assert post(client, providers.parsed_form(forged, MAILGUN_KEY)).status_code == 200
+    assert status(session, ada) == "confirmed"
+    assert CalendarReply.objects.get(sender=ada.email).reason == NO_SECRET
+
+    genuine = reply_mail(ada_invite, partstat="DECLINED", sender=ada.email)
+    assert post(client, providers.parsed_form(genuine, MAILGUN_KEY)).status_code == 200
+    assert [status(session, u) for u in (ada, cy, bob)] == ["cancelled", "confirmed", "offered"]
+    # Her calendar gets the CANCEL from the same organizer.
+    deliver_pending()
+    cancel = invites(smtp.to(ada.email))[-1]
+    assert (cancel.method, cancel.organizer) == ("CANCEL", ada_invite.organizer)
 
 
 def test_a_registration_keeps_the_secret_it_was_made_with_through_its_first_invite(
