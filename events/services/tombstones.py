@@ -78,8 +78,8 @@ def bury(rows: QuerySet, *, why: str | None = None) -> int:
     Returns how many.
 
     Stamped with the clock as it is written, never a sweep's `now`: a sweep runs for
-    minutes, and a client polling meanwhile (from its last poll, minus a few seconds) would
-    never see rows stamped with the time the sweep began."""
+    minutes, and a client polling meanwhile (from the `next_since` its last poll gave,
+    `api.http.next_since`) could miss rows stamped with the time the sweep began."""
     kind, team_path, shown = KINDS[rows.model]
     now = timezone.now()
     why = why or _reason.get()

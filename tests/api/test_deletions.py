@@ -3,14 +3,17 @@ polling `GET /api/v1/deletions/`, that they were removed: an account deleted, a 
 forgotten by the team, an event anonymised by the retention sweep, an ordinary deletion.
 Only its team's, only what its scopes read, nothing about the people, bad input refused."""
 
-from datetime import timedelta
+import threading
+import time
+from datetime import datetime, timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts import services as accounts
+from events.api import http
 from events.models import PanelMember, Segment, Submission, Tombstone
 from events.models.api import SCOPES
 from events.services import erasure, panel, retention, tombstones
@@ -50,8 +53,7 @@ def deletions(client, since=None, **params) -> set[tuple[str, int, str]]:
 
 
 def a_moment_ago():
-    # A client overlaps its last poll by a few seconds (README): a row is stamped when
-    # changed, not when its transaction commits.
+    # Nothing is being committed meanwhile: as the `next_since` of a poll made now.
     return timezone.now() - timedelta(seconds=5)
 
 
@@ -284,3 +286,77 @@ def test_the_retention_sweep_of_calls_and_panel_names_the_submissions_and_member
         ("submission", quiet_submission.pk, "anonymised"),
         ("panel_member", quiet.pk, "anonymised"),
     } <= deletions(client, since)
+
+
+def poll(client, since=None, **params) -> dict:
+    query = {"page_size": 50, **params}
+    if since is not None:
+        query["since"] = since.isoformat()
+    url = "/api/v1/deletions/?" + "&".join(f"{k}={v}" for k, v in query.items())
+    response = client.get(url.replace("+", "%2B"))
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_removal_still_committing_during_a_poll_is_seen_by_the_next_poll_from_next_since(
+    world,
+):
+    """A removal is stamped when written, not when its transaction commits: a poll while
+    the transaction is still open cannot see it, and its `next_since` must come before the
+    stamp, however long the transaction lasts, so that the next poll does."""
+    client = client_with(token_for(world.team, world.owner))
+    segment = Segment.objects.create(team=world.team, name="Soon gone")
+    buried, release = threading.Event(), threading.Event()
+    failures: list[BaseException] = []
+
+    def remove() -> None:
+        try:
+            with transaction.atomic():
+                segment_service.delete_segment(segment=segment, actor=world.owner)
+                buried.set()
+                release.wait(timeout=30)  # idle in transaction while the client polls
+        except BaseException as error:  # noqa: BLE001 - reported below
+            failures.append(error)
+        finally:
+            connection.close()
+
+    first = poll(client)
+    remover = threading.Thread(target=remove)
+    remover.start()
+    try:
+        assert buried.wait(timeout=30)
+        time.sleep(http.NEXT_SINCE_MARGIN.total_seconds() + 0.5)
+        polled_at = timezone.now()
+        during = poll(client, datetime.fromisoformat(first["next_since"]))
+    finally:
+        release.set()
+        remover.join(timeout=30)
+    assert not failures
+
+    assert during["results"] == []  # not committed yet
+    stone = Tombstone.objects.get(kind="segment", object_id=segment.pk)
+    next_since = datetime.fromisoformat(during["next_since"])
+    # The open transaction held it back: the clock alone (less its margin) would be past
+    # the stamp, and this removal would never be seen.
+    assert stone.removed_at < polled_at - http.NEXT_SINCE_MARGIN
+    assert next_since <= stone.removed_at
+    after = poll(client, next_since)
+    assert [(row["type"], row["id"]) for row in after["results"]] == [("segment", segment.pk)]
+
+
+def test_every_page_of_one_walk_gives_the_first_page_s_next_since(world, full):
+    for name in ("a", "b", "c"):
+        segment_service.delete_segment(
+            segment=Segment.objects.create(team=world.team, name=name), actor=world.owner
+        )
+    first = poll(full, page_size=1)
+    marks, url = [first["next_since"]], first["next"]
+    while url:
+        time.sleep(0.01)
+        body = full.get(url).json()
+        marks.append(body["next_since"])
+        url = body["next"]
+    assert len(marks) == 3 and set(marks) == {first["next_since"]}
+    assert datetime.fromisoformat(first["next_since"]) <= timezone.now()
