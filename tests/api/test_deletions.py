@@ -14,11 +14,13 @@ from django.utils import timezone
 
 from accounts import services as accounts
 from events.api import http
-from events.models import PanelMember, Segment, Submission, Tombstone
+from events.models import Invitation, PanelMember, Segment, Submission, Tombstone
 from events.models.api import SCOPES
 from events.services import erasure, panel, retention, tombstones
+from events.services import invitations as invitation_service
 from events.services import open_calls as call_service
 from events.services import segments as segment_service
+from tests.factories import TeamFactory
 from tests.retention.conftest import make_past_event
 from tests.retention.test_calls_and_panel import a_call, panel_of, submitted
 
@@ -360,3 +362,56 @@ def test_every_page_of_one_walk_gives_the_first_page_s_next_since(world, full):
         url = body["next"]
     assert len(marks) == 3 and set(marks) == {first["next_since"]}
     assert datetime.fromisoformat(first["next_since"]) <= timezone.now()
+
+
+def test_a_panel_row_that_appears_while_a_person_is_erased_never_goes_without_a_tombstone(
+    world, monkeypatch
+):
+    """The erasure reads the rows it removes once: a row that matches only afterwards (a
+    panel refresh or an import committing between its statements) is not deleted
+    unannounced."""
+    panel.refresh(team=world.team)
+    pooled = PanelMember.objects.get(team=world.team, email="pool@example.com")
+    elsewhere = TeamFactory()
+    real_bury, late = tombstones.bury, []
+
+    def bury_then_a_row_appears(rows, **kwargs):
+        ids = real_bury(rows, **kwargs)
+        if rows.model is PanelMember and not late:
+            late.append(PanelMember.objects.create(team=elsewhere, email="pool@example.com"))
+        return ids
+
+    monkeypatch.setattr(tombstones, "bury", bury_then_a_row_appears)
+    erasure.erase(addresses=["pool@example.com"], user=None, actor=world.owner)
+
+    assert not PanelMember.objects.filter(pk=pooled.pk).exists()
+    assert Tombstone.objects.filter(kind="panel_member", object_id=pooled.pk).exists()
+    [newcomer] = late
+    assert (
+        PanelMember.objects.filter(pk=newcomer.pk).exists()
+        or Tombstone.objects.filter(kind="panel_member", object_id=newcomer.pk).exists()
+    )
+
+
+def test_dropped_invitations_are_the_ones_buried_and_no_other(world, monkeypatch):
+    real_bury, late = tombstones.bury, []
+
+    def bury_then_an_invitation_appears(rows, **kwargs):
+        ids = real_bury(rows, **kwargs)
+        if rows.model is Invitation and not late:
+            late.append(
+                Invitation.objects.create(
+                    event=world.event,
+                    session=world.session,
+                    email="late@example.com",
+                    expires_at=timezone.now() + timedelta(days=7),
+                )
+            )
+        return ids
+
+    monkeypatch.setattr(tombstones, "bury", bury_then_an_invitation_appears)
+    dropped = invitation_service.drop(Invitation.objects.filter(event=world.event))
+
+    assert dropped == 1
+    assert not Invitation.objects.filter(pk=world.invitation.pk).exists()
+    assert Invitation.objects.filter(pk=late[0].pk).exists()  # not there when read: it stays
