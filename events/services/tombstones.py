@@ -37,7 +37,8 @@ CHUNK = 500
 KINDS: dict[type[Model], tuple[str, str, dict[str, Any]]] = {
     Registration: (Kind.REGISTRATION, "session__event__team_id", {}),
     Invitation: (Kind.INVITATION, "event__team_id", {}),
-    Submission: (Kind.SUBMISSION, "call__team_id", {}),
+    # Only confirmed submissions: the API never shows one still waiting for its address.
+    Submission: (Kind.SUBMISSION, "call__team_id", {"confirmed_at__isnull": False}),
     # Only a named survey's responses: an anonymous survey's are never shown one by one, and
     # a tombstone would give their ids and times away.
     Response: (

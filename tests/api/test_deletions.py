@@ -415,3 +415,20 @@ def test_dropped_invitations_are_the_ones_buried_and_no_other(world, monkeypatch
     assert dropped == 1
     assert not Invitation.objects.filter(pk=world.invitation.pk).exists()
     assert Invitation.objects.filter(pk=late[0].pk).exists()  # not there when read: it stays
+
+
+def test_an_unconfirmed_submission_the_api_never_showed_leaves_no_tombstone():
+    owner, call = a_call()
+    client = client_with(token_for(call.team, owner))
+    unconfirmed = submitted(call, "unsure@example.com", confirm=False, days_ago=100)
+    disqualified = submitted(call, "dq@example.com", days_ago=100)
+    Submission.objects.filter(pk=disqualified.pk).update(screening="disqualified")
+    assert ids(client, f"/api/v1/calls/{call.pk}/submissions/") == {disqualified.pk}
+    since = a_moment_ago()
+
+    assert retention.sweep().submissions == 2
+
+    assert not Submission.objects.filter(pk__in=[unconfirmed.pk, disqualified.pk]).exists()
+    assert deletions(client, since, type="submission") == {
+        ("submission", disqualified.pk, "anonymised")
+    }
