@@ -5,13 +5,17 @@ cursor pagination."""
 import hashlib
 import json
 import re
+from base64 import b64decode, b64encode
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from functools import wraps
+from urllib import parse
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.http import Http404
+from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import conditional_page
@@ -19,6 +23,7 @@ from rest_framework import exceptions, serializers
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
 
 from ..services import ServiceError, api_tokens
 from .errors import PROBLEM, Problem, handle
@@ -156,25 +161,90 @@ def _replay(kept, fingerprint: str) -> Response:
     return replay
 
 
+# A stamp (`updated_at`, a tombstone's `removed_at`) is the clock when the row is written,
+# in Python, a moment before its statement; app servers' and the database's clocks differ a
+# little. What `next_since` keeps back for both.
+NEXT_SINCE_MARGIN = timedelta(seconds=2)
+
+
+def next_since() -> datetime:
+    """The time from which a client's next sync must ask (`next_since`), read before the
+    rows it is given with: every row changed before it and not yet committed can only be in a
+    transaction still open, and the rows of a transaction are stamped after it began. So on
+    PostgreSQL: the start of the oldest transaction open in this database (idle in one
+    included: it may still write), or now, less the margin. A session of another database
+    role is seen only by a member of that role or of `pg_read_all_stats` (README, Deletions).
+    On SQLite a transaction holds the one write lock from its start: taking it, once every
+    open writer is done, leaves none open."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT LEAST(clock_timestamp(), min(xact_start)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND xact_start IS NOT NULL "
+                "AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+            )
+            [oldest] = cursor.fetchone()
+        return oldest - NEXT_SINCE_MARGIN
+    if not connection.in_atomic_block:
+        with transaction.atomic():  # BEGIN IMMEDIATE: waits for the open writer, if any
+            connection.ensure_connection()
+    return timezone.now() - NEXT_SINCE_MARGIN
+
+
 class Cursor(CursorPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
     ordering = ("updated_at", "id")
+    # A sync list: its pages say `next_since`, the same on every page of one walk (the
+    # first page's, carried in the cursor): a row that commits while the client pages
+    # may fall behind the cursor, and only the first page's watermark is before it.
+    sync = False
+    mark: datetime | None = None
 
     def decode_cursor(self, request):
         try:
-            return super().decode_cursor(request)
-        except exceptions.NotFound:
+            found = super().decode_cursor(request)
+            encoded = request.query_params.get(self.cursor_query_param)
+            if self.sync and encoded is not None:
+                tokens = parse.parse_qs(b64decode(encoded.encode("ascii")).decode("ascii"))
+                if "w" in tokens:
+                    self.mark = datetime.fromisoformat(tokens["w"][0])
+        except (exceptions.NotFound, TypeError, ValueError):
             raise exceptions.ValidationError(
                 {"cursor": [_("This cursor is not one this API gave out.")]}
             ) from None
+        if self.sync and self.mark is None:
+            self.mark = next_since()
+        return found
+
+    def encode_cursor(self, cursor):
+        if self.mark is None:
+            return super().encode_cursor(cursor)
+        tokens = {"w": self.mark.isoformat()}
+        if cursor.offset != 0:
+            tokens["o"] = str(cursor.offset)
+        if cursor.reverse:
+            tokens["r"] = "1"
+        if cursor.position is not None:
+            tokens["p"] = cursor.position
+        encoded = b64encode(parse.urlencode(tokens, doseq=True).encode("ascii")).decode("ascii")
+        return replace_query_param(self.base_url, self.cursor_query_param, encoded)
+
+    def get_paginated_response(self, data):
+        response = super().get_paginated_response(data)
+        if self.sync:
+            response.data["next_since"] = self.mark
+        return response
 
 
-def paginate(request, queryset, serializer: type[serializers.Serializer], ordering=None):
+def paginate(
+    request, queryset, serializer: type[serializers.Serializer], ordering=None, sync=False
+):
     """One page of `queryset` (in `ordering`, by default oldest change first), with the
-    links to the next and previous pages."""
+    links to the next and previous pages; a sync list's (`sync`) with its `next_since`."""
     paginator = Cursor()
+    paginator.sync = sync
     if ordering:
         paginator.ordering = ordering
     page = paginator.paginate_queryset(queryset, request)
@@ -192,23 +262,23 @@ def synced(queryset, filters: dict, ordering: tuple[str, ...]):
     return queryset.filter(updated_at__gte=filters["updated_since"]), SYNC_ORDER
 
 
-_pages: dict[type, type] = {}
+_pages: dict[tuple[type, bool], type] = {}
 
 
-def page_of(item: type[serializers.Serializer]) -> type[serializers.Serializer]:
-    """The schema of one page of `item`s."""
-    if item not in _pages:
-        name = item.__name__.removesuffix("Serializer") + "Page"
-        _pages[item] = type(
-            name,
-            (serializers.Serializer,),
-            {
-                "next": serializers.URLField(allow_null=True),
-                "previous": serializers.URLField(allow_null=True),
-                "results": item(many=True),
-            },
-        )
-    return _pages[item]
+def page_of(item: type[serializers.Serializer], sync=False) -> type[serializers.Serializer]:
+    """The schema of one page of `item`s; a sync list's with its `next_since`."""
+    if (item, sync) not in _pages:
+        name = item.__name__.removesuffix("Serializer") + ("SyncPage" if sync else "Page")
+        fields = {
+            "next": serializers.URLField(allow_null=True),
+            "previous": serializers.URLField(allow_null=True),
+            "results": item(many=True),
+        }
+        if sync:
+            # Ask next time from it (`updated_since`, `since`): see `next_since()`.
+            fields["next_since"] = serializers.DateTimeField()
+        _pages[(item, sync)] = type(name, (serializers.Serializer,), fields)
+    return _pages[(item, sync)]
 
 
 class PageQuery(serializers.Serializer):

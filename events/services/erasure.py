@@ -215,9 +215,9 @@ def erase(
     if team is not None:
         panel, blocks = panel.filter(team=team), blocks.filter(team=team)
         renewals = renewals.filter(team=team)
-    tombstones.bury(panel)
+    count += tombstones.remove(panel)[0]
     contact.suppress(blocks.only("team_id", "email", "reason"))
-    count += panel.delete()[0] + blocks.delete()[0] + renewals.delete()[0]
+    count += blocks.delete()[0] + renewals.delete()[0]
     # Webhook bodies that carried their address: redacted in place (sent or still owed).
     hooks = WebhookMessage.objects.all()
     if team is not None:
@@ -281,8 +281,7 @@ def forget(*, team: Team, member: PanelMember, actor: User) -> PanelErasure:
         # Their places last: the mail about them went above, the CANCELs are kept. Their
         # acceptances of the team's confidentiality terms go too: the team forgets them whole.
         theirs = Registration.objects.filter(user=person, session__event__team=team)
-        tombstones.bury(theirs)
-        count += theirs.delete()[0]
+        count += tombstones.remove(theirs)[0]
         count += TermsAcceptance.objects.filter(user=person, event__team=team).delete()[0]
     record = PanelErasure.objects.create(team=team, forgotten_by=actor, rows=count)
     # Who forgot someone, and how many rows went: never who was forgotten.

@@ -346,8 +346,7 @@ def drop(invitations: QuerySet[Invitation]) -> int:
     waitlist every seat one of them held, as a decline would. Returns how many went."""
     for invitation in invitations.filter(seat_held=True):
         _release(_lock(invitation))
-    tombstones.bury(invitations)
-    _total, deleted = invitations.delete()
+    _total, deleted = tombstones.remove(invitations)
     return deleted.get(Invitation._meta.label, 0)
 
 

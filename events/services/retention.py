@@ -455,8 +455,7 @@ def _anonymise_survey(event: Event, now: datetime) -> dict[str, int]:
     )
     erased_questions = set(free.values_list("question_id", flat=True).distinct())
     counts["free_text_answers"] = free.delete()[0]
-    tombstones.bury(responses)  # the API showed them with their person
-    response_ids = list(responses.values_list("pk", flat=True))
+    response_ids = tombstones.bury(responses)  # the API showed them with their person
     # A new random key each, and one time for all: neither names nor order of answering.
     for pk in response_ids:
         Response.objects.filter(pk=pk).update(
@@ -515,8 +514,7 @@ def _anonymise(event: Event, *, now: datetime, actor: User | None) -> dict[str, 
         )
         _keep_counts({pk: Counter({"invited": n}) for pk, n in by_session.items()}, now)
         counts["messages"] += Notification.objects.filter(invitation__in=invitations).delete()[0]
-        tombstones.bury(invitations)
-        invitations.delete()
+        tombstones.remove(invitations)
         counts["invitations"] += invited
     counts["terms_acceptances"] += TermsAcceptance.objects.filter(
         event=event, accepted_at__lte=now

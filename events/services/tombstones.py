@@ -10,6 +10,7 @@ anything else is an ordinary deletion."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -17,7 +18,7 @@ from datetime import datetime, timedelta
 from functools import wraps
 from typing import Any, TypeVar
 
-from django.db.models import Model, QuerySet
+from django.db.models import BooleanField, ExpressionWrapper, Model, Q, QuerySet, Value
 from django.utils import timezone
 
 from ..models import Invitation, PanelMember, Registration, Response, Segment, Submission, Tombstone
@@ -29,11 +30,15 @@ Reason = Tombstone.Reason
 # removal; one that syncs less often does a full resync (README, "Deletions").
 KEEP_DAYS = 90
 
+# Ids per DELETE in `remove`: well under SQLite's limit of bound parameters.
+CHUNK = 500
+
 # Per model: its kind, the path to its team, and which of its rows the API shows.
 KINDS: dict[type[Model], tuple[str, str, dict[str, Any]]] = {
     Registration: (Kind.REGISTRATION, "session__event__team_id", {}),
     Invitation: (Kind.INVITATION, "event__team_id", {}),
-    Submission: (Kind.SUBMISSION, "call__team_id", {}),
+    # Only confirmed submissions: the API never shows one still waiting for its address.
+    Submission: (Kind.SUBMISSION, "call__team_id", {"confirmed_at__isnull": False}),
     # Only a named survey's responses: an anonymous survey's are never shown one by one, and
     # a tombstone would give their ids and times away.
     Response: (
@@ -73,24 +78,46 @@ def reason(why: str) -> Callable[[F], F]:
     return decorator
 
 
-def bury(rows: QuerySet, *, why: str | None = None) -> int:
-    """A tombstone for each of `rows` (about to be removed), in the caller's transaction.
-    Returns how many.
+def bury(rows: QuerySet, *, why: str | None = None) -> list[int]:
+    """A tombstone for each of `rows` (about to be removed) that the API shows, in the
+    caller's transaction. Returns the ids of all `rows` read, shown or not: the caller
+    removes exactly those (`remove` does both), never `rows` again, which a row written
+    meanwhile could join and so go without a tombstone.
 
     Stamped with the clock as it is written, never a sweep's `now`: a sweep runs for
-    minutes, and a client polling meanwhile (from its last poll, minus a few seconds) would
-    never see rows stamped with the time the sweep began."""
+    minutes, and a client polling meanwhile (from the `next_since` its last poll gave,
+    `api.http.next_since`) could miss rows stamped with the time the sweep began."""
     kind, team_path, shown = KINDS[rows.model]
     now = timezone.now()
     why = why or _reason.get()
-    found = rows.filter(**shown).order_by().values_list("pk", team_path)
+    found = rows.order_by()
+    if shown:
+        found = found.annotate(shown=ExpressionWrapper(Q(**shown), output_field=BooleanField()))
+    else:
+        found = found.annotate(shown=Value(True))
+    read = list(found.values_list("pk", team_path, "shown"))
     stones = [
         Tombstone(team_id=team, kind=kind, object_id=pk, reason=why, removed_at=now)
-        for pk, team in found
-        if team is not None
+        for pk, team, visible in read
+        if team is not None and visible
     ]
     Tombstone.objects.bulk_create(stones, batch_size=1000)
-    return len(stones)
+    return [pk for pk, _team, _visible in read]
+
+
+def remove(rows: QuerySet, *, why: str | None = None) -> tuple[int, dict[str, int]]:
+    """Bury `rows` and delete exactly those (what `QuerySet.delete()` returns: how many
+    rows went, cascades included, and how many per model). A row that matches `rows` only
+    once they were read stays: it was not there to be removed."""
+    ids = bury(rows, why=why)
+    total, per_model = 0, Counter[str]()
+    for start in range(0, len(ids), CHUNK):
+        gone, by_model = rows.model._default_manager.filter(
+            pk__in=ids[start : start + CHUNK]
+        ).delete()
+        total += gone
+        per_model.update(by_model)
+    return total, dict(per_model)
 
 
 def since(*, team_id: int, after: datetime | None, kinds: list[str]) -> QuerySet[Tombstone]:

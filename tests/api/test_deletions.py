@@ -3,19 +3,24 @@ polling `GET /api/v1/deletions/`, that they were removed: an account deleted, a 
 forgotten by the team, an event anonymised by the retention sweep, an ordinary deletion.
 Only its team's, only what its scopes read, nothing about the people, bad input refused."""
 
-from datetime import timedelta
+import threading
+import time
+from datetime import datetime, timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts import services as accounts
-from events.models import PanelMember, Segment, Submission, Tombstone
+from events.api import http
+from events.models import Invitation, PanelMember, Segment, Submission, Tombstone
 from events.models.api import SCOPES
 from events.services import erasure, panel, retention, tombstones
+from events.services import invitations as invitation_service
 from events.services import open_calls as call_service
 from events.services import segments as segment_service
+from tests.factories import TeamFactory
 from tests.retention.conftest import make_past_event
 from tests.retention.test_calls_and_panel import a_call, panel_of, submitted
 
@@ -50,8 +55,7 @@ def deletions(client, since=None, **params) -> set[tuple[str, int, str]]:
 
 
 def a_moment_ago():
-    # A client overlaps its last poll by a few seconds (README): a row is stamped when
-    # changed, not when its transaction commits.
+    # Nothing is being committed meanwhile: as the `next_since` of a poll made now.
     return timezone.now() - timedelta(seconds=5)
 
 
@@ -284,3 +288,147 @@ def test_the_retention_sweep_of_calls_and_panel_names_the_submissions_and_member
         ("submission", quiet_submission.pk, "anonymised"),
         ("panel_member", quiet.pk, "anonymised"),
     } <= deletions(client, since)
+
+
+def poll(client, since=None, **params) -> dict:
+    query = {"page_size": 50, **params}
+    if since is not None:
+        query["since"] = since.isoformat()
+    url = "/api/v1/deletions/?" + "&".join(f"{k}={v}" for k, v in query.items())
+    response = client.get(url.replace("+", "%2B"))
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_removal_still_committing_during_a_poll_is_seen_by_the_next_poll_from_next_since(
+    world,
+):
+    """A removal is stamped when written, not when its transaction commits: a poll while
+    the transaction is still open cannot see it, and its `next_since` must come before the
+    stamp, however long the transaction lasts, so that the next poll does."""
+    client = client_with(token_for(world.team, world.owner))
+    segment = Segment.objects.create(team=world.team, name="Soon gone")
+    buried, release = threading.Event(), threading.Event()
+    failures: list[BaseException] = []
+
+    def remove() -> None:
+        try:
+            with transaction.atomic():
+                segment_service.delete_segment(segment=segment, actor=world.owner)
+                buried.set()
+                release.wait(timeout=30)  # idle in transaction while the client polls
+        except BaseException as error:  # noqa: BLE001 - reported below
+            failures.append(error)
+        finally:
+            connection.close()
+
+    first = poll(client)
+    remover = threading.Thread(target=remove)
+    remover.start()
+    try:
+        assert buried.wait(timeout=30)
+        time.sleep(http.NEXT_SINCE_MARGIN.total_seconds() + 0.5)
+        polled_at = timezone.now()
+        during = poll(client, datetime.fromisoformat(first["next_since"]))
+    finally:
+        release.set()
+        remover.join(timeout=30)
+    assert not failures
+
+    assert during["results"] == []  # not committed yet
+    stone = Tombstone.objects.get(kind="segment", object_id=segment.pk)
+    next_since = datetime.fromisoformat(during["next_since"])
+    # The open transaction held it back: the clock alone (less its margin) would be past
+    # the stamp, and this removal would never be seen.
+    assert stone.removed_at < polled_at - http.NEXT_SINCE_MARGIN
+    assert next_since <= stone.removed_at
+    after = poll(client, next_since)
+    assert [(row["type"], row["id"]) for row in after["results"]] == [("segment", segment.pk)]
+
+
+def test_every_page_of_one_walk_gives_the_first_page_s_next_since(world, full):
+    for name in ("a", "b", "c"):
+        segment_service.delete_segment(
+            segment=Segment.objects.create(team=world.team, name=name), actor=world.owner
+        )
+    first = poll(full, page_size=1)
+    marks, url = [first["next_since"]], first["next"]
+    while url:
+        time.sleep(0.01)
+        body = full.get(url).json()
+        marks.append(body["next_since"])
+        url = body["next"]
+    assert len(marks) == 3 and set(marks) == {first["next_since"]}
+    assert datetime.fromisoformat(first["next_since"]) <= timezone.now()
+
+
+def test_a_panel_row_that_appears_while_a_person_is_erased_never_goes_without_a_tombstone(
+    world, monkeypatch
+):
+    """The erasure reads the rows it removes once: a row that matches only afterwards (a
+    panel refresh or an import committing between its statements) is not deleted
+    unannounced."""
+    panel.refresh(team=world.team)
+    pooled = PanelMember.objects.get(team=world.team, email="pool@example.com")
+    elsewhere = TeamFactory()
+    real_bury, late = tombstones.bury, []
+
+    def bury_then_a_row_appears(rows, **kwargs):
+        ids = real_bury(rows, **kwargs)
+        if rows.model is PanelMember and not late:
+            late.append(PanelMember.objects.create(team=elsewhere, email="pool@example.com"))
+        return ids
+
+    monkeypatch.setattr(tombstones, "bury", bury_then_a_row_appears)
+    erasure.erase(addresses=["pool@example.com"], user=None, actor=world.owner)
+
+    assert not PanelMember.objects.filter(pk=pooled.pk).exists()
+    assert Tombstone.objects.filter(kind="panel_member", object_id=pooled.pk).exists()
+    [newcomer] = late
+    assert (
+        PanelMember.objects.filter(pk=newcomer.pk).exists()
+        or Tombstone.objects.filter(kind="panel_member", object_id=newcomer.pk).exists()
+    )
+
+
+def test_dropped_invitations_are_the_ones_buried_and_no_other(world, monkeypatch):
+    real_bury, late = tombstones.bury, []
+
+    def bury_then_an_invitation_appears(rows, **kwargs):
+        ids = real_bury(rows, **kwargs)
+        if rows.model is Invitation and not late:
+            late.append(
+                Invitation.objects.create(
+                    event=world.event,
+                    session=world.session,
+                    email="late@example.com",
+                    expires_at=timezone.now() + timedelta(days=7),
+                )
+            )
+        return ids
+
+    monkeypatch.setattr(tombstones, "bury", bury_then_an_invitation_appears)
+    dropped = invitation_service.drop(Invitation.objects.filter(event=world.event))
+
+    assert dropped == 1
+    assert not Invitation.objects.filter(pk=world.invitation.pk).exists()
+    assert Invitation.objects.filter(pk=late[0].pk).exists()  # not there when read: it stays
+
+
+def test_an_unconfirmed_submission_the_api_never_showed_leaves_no_tombstone():
+    owner, call = a_call()
+    client = client_with(token_for(call.team, owner))
+    unconfirmed = submitted(call, "unsure@example.com", confirm=False, days_ago=100)
+    disqualified = submitted(call, "dq@example.com", days_ago=100)
+    Submission.objects.filter(pk=disqualified.pk).update(screening="disqualified")
+    assert ids(client, f"/api/v1/calls/{call.pk}/submissions/") == {disqualified.pk}
+    since = a_moment_ago()
+
+    assert retention.sweep().submissions == 2
+
+    assert not Submission.objects.filter(pk__in=[unconfirmed.pk, disqualified.pk]).exists()
+    assert deletions(client, since, type="submission") == {
+        ("submission", disqualified.pk, "anonymised")
+    }

@@ -2,7 +2,7 @@
 POSTs, and a rate limit per token that says when to come back."""
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.db import connection
@@ -215,3 +215,26 @@ def test_an_event_made_through_the_api_is_a_draft_in_the_team_s_time_zone(world,
     made = full.post("/api/v1/events/", {"title": "Draft"}, content_type="application/json")
     assert made.json()["status"] == "draft" and made.json()["timezone"] == world.team.timezone
     assert Event.objects.get(pk=made.json()["id"]).team == world.team
+
+
+def test_every_list_that_takes_updated_since_says_from_when_to_ask_next(world, full):
+    world.survey.anonymous = False
+    world.survey.save(update_fields=["anonymous"])
+    event = world.event.pk
+    for url in (
+        "/api/v1/events/",
+        f"/api/v1/events/{event}/sessions/",
+        "/api/v1/registrations/",
+        f"/api/v1/events/{event}/invitations/",
+        "/api/v1/calls/",
+        f"/api/v1/events/{event}/survey/responses/",
+        "/api/v1/deletions/?since=2026-12-01T00:00:00Z",
+    ):
+        before = timezone.now()
+        if "?" not in url:
+            url += "?updated_since=2026-01-01T00:00:00Z"
+        body = full.get(url).json()
+        next_since = datetime.fromisoformat(body["next_since"])
+        assert before - timedelta(seconds=10) < next_since <= timezone.now(), url
+    # A list that is no sync has none.
+    assert "next_since" not in full.get(f"/api/v1/sessions/{world.session.pk}/waitlist/").json()

@@ -29,13 +29,13 @@ TAGS = ["calls"]
     summary="List the team's open calls",
     description="Oldest change first; with `updated_since`, those changed since.",
     parameters=[SyncQuery],
-    responses=page_of(CallSerializer),
+    responses=page_of(CallSerializer, sync=True),
 )
 @api(["GET"], "calls")
 def calls(request):
     filters = query(request, SyncQuery)
     found, ordering = synced(of_team(request, OpenCall.objects.all()), filters, SYNC_ORDER)
-    return paginate(request, found, CallSerializer, ordering=ordering)
+    return paginate(request, found, CallSerializer, ordering=ordering, sync=True)
 
 
 @extend_schema(

@@ -1,7 +1,8 @@
 """Deletions: what the team's integrations must delete from their copies (models.Tombstone).
-A client syncing by `updated_since` never sees a row go; it polls this list too, with the
-time of its last poll, and deletes what it names. A token sees the kinds of objects its
-scopes let it read (a registration needs `registrations:read`, ...)."""
+A client syncing by `updated_since` never sees a row go; it polls this list too, from the
+`next_since` its last poll gave (`http.next_since`), and deletes what it names. A token
+sees the kinds of objects its scopes let it read (a registration needs
+`registrations:read`, ...)."""
 
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
@@ -32,11 +33,12 @@ AREA = {
     summary="What was removed: the objects an integration must delete from its copy",
     description="Registrations, invitations, submissions, named survey responses, panel "
     "members and segments that were deleted, or anonymised (erased people, the retention "
-    "policy), oldest first: keep the time of each poll and ask again with `since` (a few "
-    f"seconds earlier). Kept for {tombstones.KEEP_DAYS} days: a `since` older than that is "
-    "refused, and the client resyncs in full. Only the types the token's scopes let it read.",
+    "policy), oldest first: ask again with the `next_since` of the last page as `since` "
+    "(a removal still being committed is never before it). "
+    f"Kept for {tombstones.KEEP_DAYS} days: a `since` older than that is refused, and the "
+    "client resyncs in full. Only the types the token's scopes let it read.",
     parameters=[DeletionQuery],
-    responses=page_of(DeletionSerializer),
+    responses=page_of(DeletionSerializer, sync=True),
 )
 @api(["GET"], None)
 def deletions(request):
@@ -67,4 +69,4 @@ def deletions(request):
             }
         )
     found = tombstones.since(team_id=token.team_id, after=after, kinds=kinds)
-    return paginate(request, found, DeletionSerializer, ordering=("removed_at", "id"))
+    return paginate(request, found, DeletionSerializer, ordering=("removed_at", "id"), sync=True)

@@ -40,7 +40,7 @@ def _session(request, pk: int) -> Session:
     tags=TAGS,
     summary="List the team's events",
     parameters=[EventQuery],
-    responses=page_of(EventSerializer),
+    responses=page_of(EventSerializer, sync=True),
 )
 @extend_schema(
     methods=["POST"],
@@ -65,7 +65,7 @@ def events(request):
         found = found.filter(status=filters["status"])
     if "updated_since" in filters:
         found = found.filter(updated_at__gte=filters["updated_since"])
-    return paginate(request, found, EventSerializer)
+    return paginate(request, found, EventSerializer, sync=True)
 
 
 @extend_schema(methods=["GET"], tags=TAGS, summary="Read an event", responses=EventSerializer)
@@ -119,7 +119,7 @@ def event_cancel(request, pk: int):
     description="In start order; with `updated_since`, those changed since (seats taken "
     "included), oldest change first.",
     parameters=[SyncQuery],
-    responses=page_of(SessionSerializer),
+    responses=page_of(SessionSerializer, sync=True),
 )
 @extend_schema(
     methods=["POST"],
@@ -139,7 +139,7 @@ def event_sessions(request, pk: int):
         return Response(SessionSerializer(session).data, status=status.HTTP_201_CREATED)
     filters = query(request, SyncQuery)
     sessions, ordering = synced(Session.objects.filter(event=found), filters, ("starts_at", "id"))
-    return paginate(request, sessions, SessionSerializer, ordering=ordering)
+    return paginate(request, sessions, SessionSerializer, ordering=ordering, sync=True)
 
 
 @extend_schema(methods=["GET"], tags=TAGS, summary="Read a session", responses=SessionSerializer)

@@ -33,7 +33,7 @@ def _invitation(request, pk: int) -> Invitation:
     summary="List an event's invitations",
     description="Newest first; with `updated_since`, those changed since, oldest change first.",
     parameters=[InvitationQuery],
-    responses=page_of(InvitationSerializer),
+    responses=page_of(InvitationSerializer, sync=True),
 )
 @extend_schema(
     methods=["POST"],
@@ -55,7 +55,7 @@ def event_invitations(request, pk: int):
         if "status" in filters:
             found = found.filter(status=filters["status"])
         found, ordering = synced(found, filters, ("created_at", "id"))
-        return paginate(request, found, InvitationSerializer, ordering=ordering)
+        return paginate(request, found, InvitationSerializer, ordering=ordering, sync=True)
     sent = InviteSerializer(data=request.data)
     sent.is_valid(raise_exception=True)
     data = sent.validated_data

@@ -38,7 +38,7 @@ def _fresh(found: Registration) -> Response:
     description="Oldest change first: keep the last `updated_at` seen and ask again with "
     "`updated_since` for what changed since.",
     parameters=[RegistrationQuery],
-    responses=page_of(RegistrationSerializer),
+    responses=page_of(RegistrationSerializer, sync=True),
 )
 @api(["GET"], "registrations")
 def registration_list(request):
@@ -52,7 +52,7 @@ def registration_list(request):
         found = found.filter(session__event_id=filters["event"])
     if "session" in filters:
         found = found.filter(session_id=filters["session"])
-    return paginate(request, found, RegistrationSerializer)
+    return paginate(request, found, RegistrationSerializer, sync=True)
 
 
 @extend_schema(tags=TAGS, summary="Read a registration", responses=RegistrationSerializer)

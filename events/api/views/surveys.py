@@ -42,7 +42,7 @@ def survey(request, pk: int):
     "In order of the last answer (answering again moves a response to the end); with "
     "`updated_since`, those answered or changed since.",
     parameters=[SyncQuery],
-    responses=page_of(SurveyResponseSerializer),
+    responses=page_of(SurveyResponseSerializer, sync=True),
 )
 @api(["GET"], "surveys")
 def survey_responses(request, pk: int):
@@ -60,6 +60,7 @@ def survey_responses(request, pk: int):
         # answered_at is the last answer's time: answering again updates the response.
         recipients = recipients.filter(answered_at__gte=filters["updated_since"])
     paginator = Cursor()
+    paginator.sync = True
     paginator.ordering = ("answered_at", "id")
     page = paginator.paginate_queryset(recipients, request)
     answers: dict[int, dict[str, Any]] = {}
