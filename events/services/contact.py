@@ -222,12 +222,15 @@ def blocked_emails(team_id: int, emails: Iterable[str]) -> dict[str, str]:
         return {}
     by_digest = {digest: email for email in lowered for digest in _digests(team_id, email)}
     rows = (
+        # No ORDER BY in either half (ContactBlock's Meta orders): SQLite refuses one inside
+        # a compound statement, and the union needs none.
         ContactBlock.objects.filter(team_id=team_id, email__in=lowered)
+        .order_by()
         .values_list("email", "reason")
         .union(
-            ContactSuppression.objects.filter(
-                team_id=team_id, digest__in=list(by_digest)
-            ).values_list("digest", "reason"),
+            ContactSuppression.objects.filter(team_id=team_id, digest__in=list(by_digest))
+            .order_by()
+            .values_list("digest", "reason"),
             all=True,
         )
     )
