@@ -77,6 +77,27 @@ def test_the_confirmation_arrives_in_the_recipients_language_with_the_keys_messa
 
 
 @pytest.mark.django_db
+def test_markup_in_a_display_name_reaches_the_html_part_as_text_not_as_a_link(client_for, smtp):
+    # The display name (the profile's, or GitHub's) is the "from" of a confirmation mail sent
+    # to any address its owner adds: a link in it must not become a live link there.
+    evil = "<a href='//evil.example/login'>Confirm here</a>"
+    client = client_for(UserFactory(display_name=evil))
+    client.post(reverse("account_email"), {"email": "victim@example.com", "action_add": ""})
+
+    deliver_pending()
+
+    [message] = smtp.to("victim@example.com")
+    html = message.get_body(preferencelist=("html",)).get_content()
+    assert evil not in html
+    assert "evil.example" not in html.replace("&lt;a href=&#x27;//evil.example/login", "")
+    assert "&lt;a href=&#x27;//evil.example/login&#x27;&gt;Confirm here&lt;/a&gt;" in html
+    assert evil in smtp.text(message)  # the text part says what it was, as text
+    # The confirmation link is still a link.
+    link = link_in(smtp, message, "/accounts/confirm-email/")
+    assert f'href="{link}"' in html
+
+
+@pytest.mark.django_db
 def test_a_password_reset_arrives_and_its_link_sets_the_password(smtp):
     UserFactory(email="known@example.com")
     client = Client()
