@@ -235,6 +235,32 @@ def test_a_sent_message_keeps_no_link_and_its_links_never_reach_a_log_line(smtp)
 
 
 @pytest.mark.django_db
+def test_staff_who_may_view_the_outbox_do_not_see_the_links_of_account_mail(client_for):
+    from django.contrib.auth.models import Permission
+
+    UserFactory(email="known@example.com")
+    Client().post(RESET, {"email": "known@example.com"})
+    row = Notification.objects.get(kind=Kind.ACCOUNT)
+    link = row.payload[account_messages.VALUES]["password_reset_url"]
+    assert "/accounts/password/reset/key/" in link
+    staff = UserFactory(is_staff=True)
+    staff.user_permissions.add(Permission.objects.get(codename="view_notification"))
+    client = client_for(staff)
+
+    page = client.get(reverse("admin:events_notification_change", args=[row.pk]))
+
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "known@example.com" in text
+    assert link not in text and "/accounts/password/reset/key/" not in text
+    assert "password_reset_url" in text and "[hidden]" in text
+    assert (
+        "/accounts/password/reset/key/"
+        not in client.get(reverse("admin:events_notification_changelist")).content.decode()
+    )
+
+
+@pytest.mark.django_db
 def test_a_message_whose_links_expired_before_a_worker_got_to_it_is_skipped(smtp):
     signup(Client(), "late@example.com")
     row = Notification.objects.get(kind=Kind.ACCOUNT)
