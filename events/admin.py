@@ -106,7 +106,7 @@ class NotificationAdmin(admin.ModelAdmin):
     readonly_fields = [
         "shown_payload" if f.name == "payload" else f.name for f in Notification._meta.fields
     ]
-    fields = readonly_fields
+    fields = tuple(readonly_fields)
 
     def has_add_permission(self, request) -> bool:
         return False
