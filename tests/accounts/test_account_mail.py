@@ -261,6 +261,33 @@ def test_staff_who_may_view_the_outbox_do_not_see_the_links_of_account_mail(clie
 
 
 @pytest.mark.django_db
+def test_a_worker_that_lost_its_lease_while_sending_leaves_the_row_to_the_new_holder(
+    monkeypatch, smtp
+):
+    from events.outbox import delivery
+
+    UserFactory(email="known@example.com")
+    Client().post(RESET, {"email": "known@example.com"})
+    row = Notification.objects.get(kind=Kind.ACCOUNT)
+    send = delivery._send
+
+    def stalled_past_its_lease(message, connection=None):
+        send(message, connection)
+        # Meanwhile the sweep took the row back and another worker claimed it.
+        Notification.objects.filter(pk=row.pk).update(lease_token="another-worker")
+
+    monkeypatch.setattr(delivery, "_send", stalled_past_its_lease)
+
+    deliver_pending()
+
+    row.refresh_from_db()
+    assert len(smtp.to("known@example.com")) == 1
+    assert (row.status, row.lease_token) == (Status.SENDING, "another-worker")
+    # The new holder's copy still has what it needs to send: its links were not dropped.
+    assert "password_reset_url" in row.payload[account_messages.VALUES]
+
+
+@pytest.mark.django_db
 def test_a_message_whose_links_expired_before_a_worker_got_to_it_is_skipped(smtp):
     signup(Client(), "late@example.com")
     row = Notification.objects.get(kind=Kind.ACCOUNT)
