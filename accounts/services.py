@@ -520,10 +520,7 @@ def purge_account_mail(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     deleted, _ = (
         Notification.objects.filter(kind=Notification.Kind.ACCOUNT)
-        .filter(
-            Q(status__in=[Status.SENT, Status.SKIPPED])
-            | Q(created_at__lt=now - account_messages.link_lifetime())
-        )
+        .filter(Q(status__in=[Status.SENT, Status.SKIPPED]) | account_messages.expired(now))
         .delete()
     )
     return deleted

@@ -302,6 +302,43 @@ def test_a_message_whose_links_expired_before_a_worker_got_to_it_is_skipped(smtp
     assert smtp.messages == []
 
 
+def a_reset_and_a_confirmation_two_hours_old(settings) -> tuple[Notification, Notification]:
+    settings.PASSWORD_RESET_TIMEOUT = 3600  # an hour; a confirmation's link lasts days
+    UserFactory(email="known@example.com")
+    Client().post(RESET, {"email": "known@example.com"})
+    signup(Client(), "new@example.com")
+    reset = Notification.objects.get(email="known@example.com")
+    confirmation = Notification.objects.get(email="new@example.com")
+    assert reset.key.startswith("account:password_reset_key:")
+    assert confirmation.key.startswith("account:email_confirmation_signup:")
+    Notification.objects.filter(kind=Kind.ACCOUNT).update(
+        created_at=timezone.now() - timedelta(hours=2)
+    )
+    return reset, confirmation
+
+
+@pytest.mark.django_db
+def test_each_account_message_expires_with_its_own_links(settings, smtp):
+    reset, confirmation = a_reset_and_a_confirmation_two_hours_old(settings)
+
+    deliver_pending()
+
+    reset.refresh_from_db()
+    confirmation.refresh_from_db()
+    assert (reset.status, reset.last_error) == (Status.SKIPPED, "Its links have expired.")
+    assert confirmation.status == Status.SENT
+    assert smtp.to("known@example.com") == [] and len(smtp.to("new@example.com")) == 1
+
+
+@pytest.mark.django_db
+def test_an_unsent_reset_leaves_the_outbox_once_its_own_link_expired(settings):
+    _, confirmation = a_reset_and_a_confirmation_two_hours_old(settings)
+
+    assert accounts.purge_account_mail() == 1
+
+    assert list(Notification.objects.filter(kind=Kind.ACCOUNT)) == [confirmation]
+
+
 @pytest.mark.django_db
 def test_account_mail_leaves_the_outbox_once_sent_or_once_its_links_expired(smtp):
     signup(Client(), "sent@example.com")
