@@ -8,7 +8,8 @@ from typing import Any
 from allauth.account.models import EmailAddress
 from allauth.socialaccount.models import SocialAccount
 from django.db import transaction
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
+from django.db.models.functions import Lower
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -466,8 +467,13 @@ def owe_account_mail(*, template: str, email: str, context: dict[str, Any]) -> A
             values[name] = value
         else:  # an object a template names (a provider): by its name
             values[name] = {"name": str(getattr(value, "name", value))}
+    # The account is looked up whatever allauth's context says: the messages that name no
+    # account are those of the branches that must answer as fast as their twins ("an account
+    # already exists" beside a sign-up's confirmation, "no account with this address" beside
+    # a reset link), so every branch does this same indexed lookup.
+    owner = _account_of(email)
     user = context.get("user")
-    recipient = user if isinstance(user, User) and user.pk else _account_of(email)
+    recipient = user if isinstance(user, User) and user.pk else owner
     payload = {
         account_messages.TEMPLATE: template,
         account_messages.VALUES: values,
@@ -488,9 +494,16 @@ def owe_account_mail(*, template: str, email: str, context: dict[str, Any]) -> A
 
 
 def _account_of(email: str) -> User | None:
-    """The account an address belongs to (its login or one of its addresses), if any."""
+    """The account an address belongs to (its login or one of its addresses), if any. One
+    query, each half on an index (never a scan of every account, whose time would grow with
+    their number): the login by LOWER(email), the user's unique constraint; the addresses by
+    the address itself, which allauth keeps in lower case (its lookups and index are on it;
+    `__iexact`, UPPER(email), would be on no index)."""
+    # Unordered: ordered by user, PostgreSQL would walk the user index of every address.
+    address_owner = EmailAddress.objects.filter(email=email.lower()).order_by().values("user_id")
     return (
-        User.objects.filter(Q(email__iexact=email) | Q(emailaddress__email__iexact=email))
+        User.objects.alias(login=Lower("email"))
+        .filter(Q(login=email.lower()) | Q(pk=Subquery(address_owner[:1])))
         .order_by("pk")
         .first()
     )
@@ -507,10 +520,7 @@ def purge_account_mail(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     deleted, _ = (
         Notification.objects.filter(kind=Notification.Kind.ACCOUNT)
-        .filter(
-            Q(status__in=[Status.SENT, Status.SKIPPED])
-            | Q(created_at__lt=now - account_messages.link_lifetime())
-        )
+        .filter(Q(status__in=[Status.SENT, Status.SKIPPED]) | account_messages.expired(now))
         .delete()
     )
     return deleted

@@ -1,12 +1,15 @@
 """Staff views of the data. State changes go through services: the seat counter, sequence and
 registration statuses are read-only here, and actions call the same functions as the pages."""
 
+import json
+
 from django import forms
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 
+from .messages import accounts as account_messages
 from .models import (
     CalendarReply,
     Event,
@@ -88,15 +91,34 @@ class RegistrationAdmin(admin.ModelAdmin):
                 )
 
 
+# What the admin shows instead of an account message's values (its one-time links).
+HIDDEN = _("[hidden]")
+
+
 @admin.register(Notification)
 class NotificationAdmin(admin.ModelAdmin):
     list_display = ["kind", "email", "status", "attempts", "created_at", "sent_at"]
     list_filter = ["status", "kind"]
     search_fields = ["email", "key"]
-    readonly_fields = [f.name for f in Notification._meta.fields]
+    # The payload as `shown_payload`: an account message's values are its one-time links (a
+    # password reset's, an address confirmation's) until it is sent, and whoever may only
+    # view this table must not be able to use them.
+    readonly_fields = [
+        "shown_payload" if f.name == "payload" else f.name for f in Notification._meta.fields
+    ]
+    fields = tuple(readonly_fields)
 
     def has_add_permission(self, request) -> bool:
         return False
+
+    @admin.display(description=_("payload"))
+    def shown_payload(self, notification: Notification) -> str:
+        payload = dict(notification.payload or {})
+        if notification.kind == Notification.Kind.ACCOUNT:
+            values = payload.get(account_messages.VALUES)
+            if isinstance(values, dict):
+                payload[account_messages.VALUES] = dict.fromkeys(values, str(HIDDEN))
+        return json.dumps(payload, ensure_ascii=False, sort_keys=True)
 
 
 @admin.register(CalendarReply)

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from allauth.account import app_settings as allauth_settings
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_noop
@@ -32,13 +33,40 @@ TIMES = "account_times"  # which of those values are times (ISO 8601 in the payl
 LANGUAGE = "account_language"  # the language of the request that owed it
 
 
-def link_lifetime() -> timedelta:
-    """How long the links such a message may carry stay valid: a password reset's
-    (PASSWORD_RESET_TIMEOUT) or an address confirmation's, whichever is longer."""
-    return max(
-        timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT),
-        timedelta(days=allauth_settings.EMAIL_CONFIRMATION_EXPIRE_DAYS),
-    )
+def _lifetimes() -> dict[str, timedelta]:
+    """allauth's messages whose links (or codes) expire, each with its own lifetime."""
+    reset = timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT)
+    confirmation = timedelta(days=allauth_settings.EMAIL_CONFIRMATION_EXPIRE_DAYS)
+    return {
+        "account/email/password_reset_key": reset,
+        "account/email/email_confirmation": confirmation,
+        "account/email/email_confirmation_signup": confirmation,
+        "account/email/email_confirm": timedelta(
+            seconds=allauth_settings.EMAIL_VERIFICATION_BY_CODE_TIMEOUT
+        ),
+        "account/email/password_reset_code": timedelta(
+            seconds=allauth_settings.PASSWORD_RESET_BY_CODE_TIMEOUT
+        ),
+        "account/email/login_code": timedelta(seconds=allauth_settings.LOGIN_BY_CODE_TIMEOUT),
+    }
+
+
+def link_lifetime(template: str | None = None) -> timedelta:
+    """How long the links of a message from `template` stay valid: a password reset's
+    PASSWORD_RESET_TIMEOUT, an address confirmation's EMAIL_CONFIRMATION_EXPIRE_DAYS, a
+    code's own timeout. A message with no expiring link of its own (a notice, "an account
+    already exists"), or no template named, keeps the longest of them."""
+    lifetimes = _lifetimes()
+    longest = max(lifetimes.values())
+    return lifetimes.get(template, longest) if template else longest
+
+
+def expired(now: datetime) -> Q:
+    """The account messages whose links have expired by `now`, each by its own lifetime."""
+    query = Q(created_at__lt=now - link_lifetime())
+    for template, lifetime in _lifetimes().items():
+        query |= Q(**{f"payload__{TEMPLATE}": template}, created_at__lt=now - lifetime)
+    return query
 
 
 def context(notification: Notification, context: dict) -> None:
@@ -62,7 +90,7 @@ def context(notification: Notification, context: dict) -> None:
 def still_relevant(notification: Notification) -> str:
     if not notification.payload.get(TEMPLATE):
         return gettext_noop("Its links are gone.")
-    if timezone.now() - notification.created_at > link_lifetime():
+    if timezone.now() - notification.created_at > link_lifetime(notification.payload[TEMPLATE]):
         return gettext_noop("Its links have expired.")
     return ""
 

@@ -430,8 +430,9 @@ def _deliver_claimed(
         return Outcome()
     now = timezone.now()
     extra = {"payload": notification.payload} if note else {}
-    mark(status=Status.SENT, sent_at=now, last_error=note, **extra)
-    if kind.on_sent is not None:
+    # What a kind does once its message has left (an account message drops its links) is
+    # ours to do only while the row is: with the lease lost, another worker holds it.
+    if mark(status=Status.SENT, sent_at=now, last_error=note, **extra) and kind.on_sent:
         kind.on_sent(notification, now)
     return Outcome(sent=True)
 

@@ -3,6 +3,7 @@ import re
 import markdown as md
 import nh3
 from django import template
+from django.template.defaultfilters import linebreaks_filter, urlize
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import conditional_escape, format_html
@@ -21,6 +22,17 @@ def markdown(text: str) -> str:
     """Organizer-written Markdown, made safe: raw HTML, scripts and event handlers are removed."""
     html = md.markdown(text or "", extensions=["sane_lists", "fenced_code"])
     return mark_safe(nh3.clean(html, link_rel="noopener noreferrer nofollow"))  # noqa: S308
+
+
+@register.filter
+def text_as_html(text: str) -> str:
+    """Plain text as HTML: every character escaped, its links made clickable, its lines and
+    paragraphs kept. What a `{% filter %}` block hands over is always marked safe (and
+    allauth's mail templates render with autoescape off), so the mark is dropped first:
+    urlize and linebreaks would otherwise pass any markup in it through as it is (a display
+    name holding a link, in a confirmation mail)."""
+    plain = str.__str__(text)  # str() of a SafeString is the SafeString itself
+    return linebreaks_filter(urlize(plain, autoescape=True), autoescape=True)
 
 
 @register.filter
