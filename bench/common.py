@@ -433,6 +433,7 @@ def production_environment(
     env.update(
         DJANGO_SETTINGS_MODULE=settings_module,
         SECRET_KEY=secrets.token_urlsafe(48),
+        CONTACT_SUPPRESSION_KEY=secrets.token_urlsafe(48),
         ALLOWED_HOSTS="127.0.0.1,localhost",
         SECURE_SSL_REDIRECT="false",
         DATABASE_URL=database_url,
