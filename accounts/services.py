@@ -381,7 +381,7 @@ def delete_account(*, user: User) -> None:
     from django.contrib.contenttypes.models import ContentType
 
     from events.models import Notification, Registration, TeamHistory, TeamInvitation
-    from events.services import erasure, tombstones
+    from events.services import erasure, panel, tombstones
     from events.services import registration as registration_service
 
     sole = teams_only_they_own(user)
@@ -393,12 +393,16 @@ def delete_account(*, user: User) -> None:
             )
             % {"teams": ", ".join(sole)}
         )
+    addresses = own_addresses(user)
+    # Their panel rows go in every team: each team's panel lock first, before any row (as
+    # forget and the retention sweep: docs/ARCHITECTURE.md, "Lock order of the panel"), or
+    # a refresh running meanwhile writes their row back from what it read before.
+    panel.lock_for_person(user=user, addresses=addresses)
     upcoming = user.registrations.filter(
         status__in=Registration.ACTIVE, session__ends_at__gt=timezone.now()
     )
     for registration in upcoming:
         registration_service.cancel(registration=registration, actor=user)
-    addresses = own_addresses(user)
     erasure.keep_cancels(Notification.objects.filter(recipient=user), account_deleted=True)
     erasure.erase(addresses=addresses, user=user, actor=user)
     TeamInvitation.objects.filter(_addressed_to(addresses)).delete()

@@ -113,8 +113,10 @@ def migrated_database(
         if env is not None:
             run_env.update(env(tmp_path))
         created = set_up = False
-        try:
-            with exclusive_run(args.pg_host, args.pg_port, args.pg_user, name):
+        # The drop is done under the run's lock: dropped after the lock went, the database
+        # could already be the fresh one of a second run that started in between.
+        with exclusive_run(args.pg_host, args.pg_port, args.pg_user, name):
+            try:
                 began = time.perf_counter()
                 try:
                     pg_version = recreate_database(args.pg_host, args.pg_port, args.pg_user, name)
@@ -134,17 +136,17 @@ def migrated_database(
                 if collect_static:
                     call_command("collectstatic", interactive=False, verbosity=0)
                 yield Migrated(pg_version, began, time.perf_counter(), run_env, tmp_path)
-        finally:
-            if created:
-                try:
-                    if "django" in sys.modules:
-                        from django.db import connections
+            finally:
+                if created:
+                    try:
+                        if "django" in sys.modules:
+                            from django.db import connections
 
-                        connections.close_all()
-                    if set_up and clean is not None:
-                        clean()
-                finally:
-                    drop_database(args.pg_host, args.pg_port, args.pg_user, name)
+                            connections.close_all()
+                        if set_up and clean is not None:
+                            clean()
+                    finally:
+                        drop_database(args.pg_host, args.pg_port, args.pg_user, name)
 
 
 @dataclass
@@ -431,6 +433,7 @@ def production_environment(
     env.update(
         DJANGO_SETTINGS_MODULE=settings_module,
         SECRET_KEY=secrets.token_urlsafe(48),
+        CONTACT_SUPPRESSION_KEY=secrets.token_urlsafe(48),
         ALLOWED_HOSTS="127.0.0.1,localhost",
         SECURE_SSL_REDIRECT="false",
         DATABASE_URL=database_url,

@@ -131,6 +131,7 @@ def bench_environment(args: argparse.Namespace, sink_port: int) -> dict[str, str
     env.update(
         DJANGO_SETTINGS_MODULE=args.settings,
         SECRET_KEY=secrets.token_urlsafe(48),
+        CONTACT_SUPPRESSION_KEY=secrets.token_urlsafe(48),
         ALLOWED_HOSTS="bench.example.com",
         SITE_URL=SITE_URL,
         DATABASE_URL=f"postgres://{args.pg_user}@{args.pg_host}:{args.pg_port}/{DB_NAME}",

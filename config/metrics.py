@@ -22,9 +22,7 @@ from collections.abc import Callable, Iterable
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Count, IntegerField, Min, Sum
-from django.db.models.fields.json import KT
-from django.db.models.functions import Cast
+from django.db.models import Count, Min
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
@@ -209,19 +207,26 @@ RETENTION_WINDOW_HOURS = 24
 
 
 def retention_metrics() -> Iterable[Metric]:
-    """Items the retention sweep failed on lately, from its log (the sweep runs in a worker,
-    which has no endpoint: the log is what every process shares). The partial index
-    `retention_log_failures` holds only the failure lines, so this reads a handful of rows."""
+    """Items the retention sweep failed on lately, each once however many runs it failed
+    at, from its log (the sweep runs in a worker, which has no endpoint: the log is what
+    every process shares). The partial index `retention_log_failures` holds only the
+    failure lines, so this reads a few rows (at most one per failing item and run)."""
     since = timezone.now() - timedelta(hours=RETENTION_WINDOW_HOURS)
-    failed = RetentionLog.objects.filter(counts__has_key="failed", at__gte=since).aggregate(
-        n=Sum(Cast(KT("counts__failed"), IntegerField()))
-    )["n"]
+    lines = RetentionLog.objects.filter(counts__has_key="failed", at__gte=since)
+    items: set[str] = set()
+    unnamed = 0
+    for tally, failed_items in lines.values_list("counts", "failed_items"):
+        if failed_items:
+            items.update(failed_items)
+        else:  # a line written before the items were named: its count
+            unnamed += int(tally.get("failed") or 0)
     family = GaugeMetricFamily(
         "feedback_retention_failures",
-        "Events, submissions and panel members the retention sweep could not process in the "
-        f"last {RETENTION_WINDOW_HOURS} hours (each retried at the next hourly run).",
+        "Distinct items (events, submissions, panel members, or a call's or a team panel's "
+        "whole batch) the retention sweep failed on at least once in the last "
+        f"{RETENTION_WINDOW_HOURS} hours; each is retried at the next hourly run.",
     )
-    family.add_metric([], failed or 0)
+    family.add_metric([], len(items) + unnamed)
     yield family
 
 

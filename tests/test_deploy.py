@@ -4,6 +4,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -12,6 +14,7 @@ def production_env(**extra: str) -> dict[str, str]:
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings.production",
         SECRET_KEY="a-production-secret-that-is-long-and-random-0123456789-abcdefghijklmnop",
+        CONTACT_SUPPRESSION_KEY="a-suppression-key-that-is-long-and-random-0123456789-abcdefghij",
         ALLOWED_HOSTS="feedback.example.com",
         SITE_URL="https://feedback.example.com",
         **extra,
@@ -48,6 +51,29 @@ def test_production_refuses_to_start_without_a_real_secret_key():
 
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr
+
+
+@pytest.mark.parametrize("key", [None, "short"])
+def test_production_refuses_to_start_without_its_own_suppression_key(key):
+    # Derived from SECRET_KEY, the do-not-contact wishes kept after an erasure would be
+    # forgotten at the first rotation of that key.
+    env = production_env()
+    if key is None:
+        del env["CONTACT_SUPPRESSION_KEY"]
+    else:
+        env["CONTACT_SUPPRESSION_KEY"] = key
+
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode != 0
+    assert "CONTACT_SUPPRESSION_KEY" in result.stderr
 
 
 def local_settings(**extra: str) -> dict[str, str]:

@@ -19,6 +19,10 @@ env = environ.Env()
 # GENERAL
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 SECRET_KEY = env("SECRET_KEY", default="")
+# The key of the do-not-contact wishes kept after a person's erasure (events.services.contact,
+# suppressions): never rotated, unlike SECRET_KEY. Changed or lost, every such wish is
+# forgotten. Production requires it; development derives it from SECRET_KEY.
+CONTACT_SUPPRESSION_KEY = env("CONTACT_SUPPRESSION_KEY", default="")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 SITE_URL = env("SITE_URL", default="http://localhost:8000").rstrip("/")
 SITE_NAME = env("SITE_NAME", default="Feedback Sessions")

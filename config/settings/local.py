@@ -7,6 +7,9 @@ from .base import ALLOWED_HOSTS, env
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
 SECRET_KEY = env("SECRET_KEY", default="django-insecure-local-development-key-not-for-production")
+# The suppressions' own key (see base): the development SECRET_KEY unless set (salted_hmac
+# derives the key of their one purpose from it), so `make run` needs nothing more.
+CONTACT_SUPPRESSION_KEY = env("CONTACT_SUPPRESSION_KEY", default=SECRET_KEY)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -7,6 +7,7 @@ from config import queues
 from .base import *  # noqa: F403
 
 SECRET_KEY = "test-secret-key-that-is-long-enough-and-not-for-any-real-deployment-0123456789"  # noqa: S105
+CONTACT_SUPPRESSION_KEY = "test-suppression-key-kept-apart-from-the-secret-key-0123456789"
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

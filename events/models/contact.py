@@ -41,10 +41,11 @@ class ContactBlock(models.Model):
 class ContactSuppression(models.Model):
     """What stays of a do-not-contact entry once its person is erased (their account deleted,
     or forgotten by the team): a keyed hash of the team and the lower-cased address
-    (`services.contact.suppression_digest`: HMAC-SHA256 under a key derived from SECRET_KEY
-    for this one purpose), never the address. Nobody can read the address back, but an
-    address typed again (an invitation, a call's draw, the panel) is recognised and refused,
-    so erasing someone does not undo their wish not to be contacted."""
+    (`services.contact.suppression_digest`: HMAC-SHA256 under a key derived from
+    CONTACT_SUPPRESSION_KEY, never rotated, for this one purpose), never the address. Nobody
+    can read the address back, but an address typed again (an invitation, a call's draw, the
+    panel) is recognised and refused, so erasing someone does not undo their wish not to be
+    contacted."""
 
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="contact_suppressions")
     digest = models.CharField(max_length=64)

@@ -35,6 +35,10 @@ class RetentionLog(models.Model):
     subject = models.CharField(max_length=200, blank=True)
     # Rows removed or anonymised, by kind of personal data (events.privacy.KINDS).
     counts = models.JSONField(default=dict)
+    # What failed, by kind and id ("event:12", "submission:34", "panel_member:56", or a
+    # whole "call:7" or team's "panel:3"): an item failing at every hourly run is one item
+    # for the metric (config/metrics.py). Ids only, nothing personal.
+    failed_items = models.JSONField(default=list, blank=True)
     # An owner who anonymised an event early; None for the sweep.
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -30,6 +30,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core import signing
+from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Max, Q
 from django.db.models.functions import Lower
@@ -50,8 +51,9 @@ MAX_DAYS = 365  # the longest cool-down a team may set
 MAX_PER_90_DAYS = 100
 MAX_REASON = 500
 UNSUBSCRIBE_SALT = "events.unsubscribe"
-# The purpose of the suppression key (salted_hmac derives a key from SECRET_KEY and this):
-# no other HMAC of the project can be taken for, or compared with, a suppression's digest.
+# The purpose of the suppression key (salted_hmac derives a key from
+# settings.CONTACT_SUPPRESSION_KEY and this): no other HMAC of the project can be taken for,
+# or compared with, a suppression's digest.
 SUPPRESSION_SALT = "events.contact.suppression"
 Reason = ContactBlock.Reason
 
@@ -152,19 +154,21 @@ def _normal(email: str) -> str:
     return (email or "").strip().lower()
 
 
-def suppression_digest(team_id: int, email: str, *, secret: str | None = None) -> str:
+def suppression_digest(team_id: int, email: str) -> str:
     """The keyed hash a suppression stores: of the team and the normalised address, so the
-    same person's digests in two teams cannot be matched with each other."""
+    same person's digests in two teams cannot be matched with each other. Keyed by
+    CONTACT_SUPPRESSION_KEY, which is never rotated: under SECRET_KEY, a rotation (once its
+    fallbacks are removed) would silently forget every wish kept this way."""
+    key = settings.CONTACT_SUPPRESSION_KEY
+    if not key:
+        raise ImproperlyConfigured("CONTACT_SUPPRESSION_KEY is not set.")
     return salted_hmac(
-        SUPPRESSION_SALT, f"{team_id}:{_normal(email)}", secret=secret, algorithm="sha256"
+        SUPPRESSION_SALT, f"{team_id}:{_normal(email)}", secret=key, algorithm="sha256"
     ).hexdigest()
 
 
 def _digests(team_id: int, email: str) -> list[str]:
-    # Under the current key and the old ones (SECRET_KEY_FALLBACKS): rotating the key
-    # forgets nobody's wish as long as the old key is kept there.
-    keys = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
-    return [suppression_digest(team_id, email, secret=key) for key in keys]
+    return [suppression_digest(team_id, email)]
 
 
 def suppressed(team_id: int, emails: Iterable[str]) -> dict[str, str]:

@@ -530,6 +530,31 @@ def lock(team: Team | int) -> None:
     _lock_panel(team)
 
 
+def lock_for_person(*, user: User | None, addresses: Iterable[str]) -> list[int]:
+    """The panel locks of every team where this person has a panel row or a source of one
+    (a registration, a submission), in team-id order: for a service that removes their rows
+    in several teams at once (deleting their account). Taken before any row lock, as `lock`;
+    one order for all, so two such removals never wait for each other in a circle. Returns
+    the teams' ids."""
+    lowered = sorted({a.lower() for a in addresses})
+    users = [user.pk] if user is not None else []
+    members = PanelMember.objects.filter(Q(user_id__in=users) | Q(email__in=lowered))
+    submitted = Submission.objects.annotate(address=Lower("email")).filter(
+        Q(user_id__in=users) | Q(address__in=lowered)
+    )
+    teams = {
+        *members.values_list("team_id", flat=True),
+        *submitted.values_list("call__team_id", flat=True),
+        *Registration.objects.filter(user_id__in=users).values_list(
+            "session__event__team_id", flat=True
+        ),
+    }
+    ordered = sorted(teams)
+    for team_id in ordered:
+        _lock_panel(team_id)
+    return ordered
+
+
 @transaction.atomic
 def refresh(*, team: Team, emails: Iterable[str] | None = None, now: datetime | None = None) -> int:
     """Recompute the panel rows of `team` from its source rows: all of them, or only those of

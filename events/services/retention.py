@@ -108,6 +108,20 @@ class Swept:
     tombstones: int = 0  # expired tombstones purged
 
 
+def _failed_line(*, team_id: int, kind: str, items: list[str], **about: Any) -> None:
+    """A retention log line saying what failed: counted under FAILED, and the items by
+    kind and id (`failed_items`: "event:12", "submission:34"...) so that the metric counts
+    an item failing at every hourly run once. Its own savepoint: when the database is what
+    fails, the sweep goes on without the line (the failure is logged all the same)."""
+    try:
+        with transaction.atomic():
+            RetentionLog.objects.create(
+                team_id=team_id, kind=kind, counts={FAILED: len(items)}, failed_items=items, **about
+            )
+    except Exception:
+        log.exception("Retention: the failure of %s could not be written to the log.", items)
+
+
 # The policy
 
 
@@ -625,12 +639,12 @@ def _sweep_events(*, now: datetime, batch: int) -> Swept:
             swept.failed += 1
             about = Event.objects.filter(pk=pk).values_list("team_id", "title").first()
             if about is not None:
-                RetentionLog.objects.create(
+                _failed_line(
                     team_id=about[0],
                     kind=RetentionLog.Kind.EVENT,
+                    items=[f"event:{pk}"],
                     event_id=pk,
                     subject=about[1][:200],
-                    counts={FAILED: 1},
                 )
     return swept
 
@@ -685,43 +699,62 @@ def sweep_calls(*, now: datetime | None = None, batch: int = BATCH) -> int:
 def _sweep_calls(*, now: datetime, batch: int) -> Swept:
     swept = Swept()
     for call in OpenCall.objects.select_related("team").order_by("pk"):
-        failed: list[int] = []  # this run's failures: not picked again by the next batch
-        while True:
-            with transaction.atomic():
-                panel.lock(call.team_id)  # before the submissions' rows (see panel.lock)
-                ids = list(
-                    _call_due(call, now)
-                    .exclude(pk__in=failed)
-                    .order_by("pk")
-                    .select_for_update(skip_locked=True)
-                    .values_list("pk", flat=True)[:batch]
-                )
-                if not ids:
-                    break
-                confirmed = dict(
-                    Submission.objects.filter(pk__in=ids, confirmed_at__isnull=False).values_list(
-                        "pk", Lower("email")
-                    )
-                )
-                counts, done, broken = _isolated(ids, _remove_submissions, "submission")
-                emails = [confirmed[pk] for pk in done if pk in confirmed]
-                if emails:  # the panel forgets them now, not at the next rebuild
-                    panel.refresh(team=call.team, emails=emails, now=now)
-                if broken:
-                    counts[FAILED] = len(broken)
-                    failed += broken
-                RetentionLog.objects.create(
-                    team_id=call.team_id,
-                    kind=RetentionLog.Kind.CALL,
-                    call=call,
-                    subject=call.title[:200],
-                    counts={k: v for k, v in counts.items() if v},
-                )
-                swept.submissions += len(done)
-                swept.failed += len(broken)
-            if len(ids) < batch:
-                break
+        try:
+            _sweep_call(call, now=now, batch=batch, swept=swept)
+        except Exception:
+            # Outside one submission (the panel's lock, the batch's query, the panel's
+            # refresh): the batch rolled back, the other calls go on, the next run retries.
+            log.exception("Retention: open call %s could not be swept; retried next run.", call.pk)
+            swept.failed += 1
+            _failed_line(
+                team_id=call.team_id,
+                kind=RetentionLog.Kind.CALL,
+                items=[f"call:{call.pk}"],
+                call=call,
+                subject=call.title[:200],
+            )
     return swept
+
+
+def _sweep_call(call: OpenCall, *, now: datetime, batch: int, swept: Swept) -> None:
+    failed: list[int] = []  # this run's failures: not picked again by the next batch
+    while True:
+        with transaction.atomic():
+            panel.lock(call.team_id)  # before the submissions' rows (see panel.lock)
+            ids = list(
+                _call_due(call, now)
+                .exclude(pk__in=failed)
+                .order_by("pk")
+                .select_for_update(skip_locked=True)
+                .values_list("pk", flat=True)[:batch]
+            )
+            if not ids:
+                return
+            confirmed = dict(
+                Submission.objects.filter(pk__in=ids, confirmed_at__isnull=False).values_list(
+                    "pk", Lower("email")
+                )
+            )
+            counts, done, broken = _isolated(ids, _remove_submissions, "submission")
+            emails = [confirmed[pk] for pk in done if pk in confirmed]
+            if emails:  # the panel forgets them now, not at the next rebuild
+                panel.refresh(team=call.team, emails=emails, now=now)
+            if broken:
+                counts[FAILED] = len(broken)
+            RetentionLog.objects.create(
+                team_id=call.team_id,
+                kind=RetentionLog.Kind.CALL,
+                call=call,
+                subject=call.title[:200],
+                counts={k: v for k, v in counts.items() if v},
+                failed_items=[f"submission:{pk}" for pk in broken],
+            )
+        # Counted once the batch is committed (a failure above rolled it back whole).
+        failed += broken
+        swept.submissions += len(done)
+        swept.failed += len(broken)
+        if len(ids) < batch:
+            return
 
 
 # The panel
@@ -810,9 +843,14 @@ def why_closed(renewal: PanelRenewal | None, nonce: str) -> str:
 def ask_renewals(*, team: Team, now: datetime, batch: int = BATCH) -> int:
     """Mail the members who agreed to be contacted, RENEWAL_NOTICE before their removal,
     once per stretch without contact. Returns how many were asked."""
+    return _ask_renewals(team=team, now=now, batch=batch, swept=Swept()).renewals_asked
+
+
+def _ask_renewals(*, team: Team, now: datetime, batch: int, swept: Swept) -> Swept:
     days = team.retention_panel_days
     soon = now - max(timedelta(days=days) - RENEWAL_NOTICE, timedelta(0))
     asked = 0
+    broken: list[int] = []
     with transaction.atomic():
         panel.lock(team)  # before the members' rows (see panel.lock)
         due = (
@@ -835,7 +873,16 @@ def ask_renewals(*, team: Team, now: datetime, batch: int = BATCH) -> int:
                     "Retention: panel member %s could not be asked to renew; retried next run.",
                     member.pk,
                 )
-    return asked
+                broken.append(member.pk)
+    if broken:
+        _failed_line(
+            team_id=team.pk,
+            kind=RetentionLog.Kind.PANEL,
+            items=[f"panel_member:{pk}" for pk in broken],
+        )
+    swept.renewals_asked += asked
+    swept.failed += len(broken)
+    return swept
 
 
 def _ask(team: Team, member: PanelMember, now: datetime, *, mail: bool) -> int:
@@ -897,12 +944,11 @@ def _remove_member(team: Team, member: PanelMember, now: datetime) -> Counter[st
 def remove_panel_members(*, team: Team, now: datetime, batch: int = BATCH) -> int:
     """Members out of contact for K days go: those never asked (no consent, or on the
     do-not-contact list) at once, those asked only RENEWAL_NOTICE after the mail."""
-    return _remove_panel_members(team=team, now=now, batch=batch).panel_members
+    return _remove_panel_members(team=team, now=now, batch=batch, swept=Swept()).panel_members
 
 
-def _remove_panel_members(*, team: Team, now: datetime, batch: int) -> Swept:
+def _remove_panel_members(*, team: Team, now: datetime, batch: int, swept: Swept) -> Swept:
     cutoff = now - timedelta(days=team.retention_panel_days)
-    swept = Swept()
     # Page by id: a member kept this time (still coming to a session) must not be picked
     # again and again by the next batch, which would never end.
     after = 0
@@ -922,6 +968,7 @@ def _remove_panel_members(*, team: Team, now: datetime, batch: int) -> Swept:
             )
             members = list(due.select_for_update(skip_locked=True, of=("self",))[:batch])
             counts: Counter[str] = Counter()
+            broken: list[int] = []
             for member in members:
                 try:
                     with transaction.atomic():  # a savepoint: a bad member fails alone
@@ -932,14 +979,19 @@ def _remove_panel_members(*, team: Team, now: datetime, batch: int) -> Swept:
                         member.pk,
                     )
                     counts[FAILED] += 1
-            if members:
-                after = members[-1].pk  # a failed member is passed too, until the next run
+                    broken.append(member.pk)
             if counts:
                 RetentionLog.objects.create(
-                    team=team, kind=RetentionLog.Kind.PANEL, counts=dict(counts)
+                    team=team,
+                    kind=RetentionLog.Kind.PANEL,
+                    counts=dict(counts),
+                    failed_items=[f"panel_member:{pk}" for pk in broken],
                 )
-                swept.panel_members += counts["panel_members"]
-                swept.failed += counts[FAILED]
+        # Counted once the batch is committed (a failure above rolled it back whole).
+        if members:
+            after = members[-1].pk  # a failed member is passed too, until the next run
+        swept.panel_members += counts["panel_members"]
+        swept.failed += counts[FAILED]
         if len(members) < batch:
             return swept
 
@@ -956,10 +1008,20 @@ def sweep(*, now: datetime | None = None, batch: int = BATCH) -> Swept:
     swept.submissions, swept.failed = calls.submissions, swept.failed + calls.failed
     swept.tombstones = tombstones.purge(now=now)
     for team in Team.objects.order_by("pk"):
-        swept.renewals_asked += ask_renewals(team=team, now=now, batch=batch)
-        members = _remove_panel_members(team=team, now=now, batch=batch)
-        swept.panel_members += members.panel_members
-        swept.failed += members.failed
+        for step in (_ask_renewals, _remove_panel_members):
+            try:
+                step(team=team, now=now, batch=batch, swept=swept)
+            except Exception:
+                # Outside one member (the panel's lock, the query of who is due): this
+                # team's panel waits for the next run, the other teams' go on.
+                log.exception(
+                    "Retention: the panel of team %s could not be swept; retried next run.",
+                    team.pk,
+                )
+                swept.failed += 1
+                _failed_line(
+                    team_id=team.pk, kind=RetentionLog.Kind.PANEL, items=[f"panel:{team.pk}"]
+                )
     return swept
 
 

@@ -117,7 +117,7 @@ NOT_PERSONAL = {
 # What erasure keeps on purpose, and why it does not identify the person in the clear.
 PSEUDONYMOUS = {
     ("events.ContactSuppression", "digest"): (
-        "a keyed hash (HMAC under a key derived from SECRET_KEY for this purpose) of the team "
+        "a keyed hash (HMAC under a key derived from CONTACT_SUPPRESSION_KEY) of the team "
         "and an address that was on the team's do-not-contact list: nobody can read the "
         "address back, and it keeps the person's wish not to be contacted after their erasure"
     ),

@@ -171,14 +171,18 @@ def test_the_team_lifting_its_own_block_lifts_the_suppression_of_it_but_not_a_wi
     assert len(invite(session, ann)) == 1
 
 
-def test_rotating_the_secret_key_keeps_the_wish_while_the_old_key_is_a_fallback(team, settings):
+def test_rotating_the_secret_key_forgets_no_wish(event, team, session, settings):
     contact.unsubscribe(team=team, email=ann)
     accounts.delete_account(user=UserFactory(email=ann))
-    old = settings.SECRET_KEY
 
-    settings.SECRET_KEY, settings.SECRET_KEY_FALLBACKS = "a-new-key-" + "x" * 50, [old]
+    # The old key is gone for good (its fallbacks removed after the rotation): the wish is
+    # kept under CONTACT_SUPPRESSION_KEY, which did not change.
+    settings.SECRET_KEY, settings.SECRET_KEY_FALLBACKS = "a-new-key-" + "x" * 50, []
 
     assert contact.is_blocked(team.pk, ann)
+    assert contact.unsubscribed(team.pk, ann)
+    with pytest.raises(ServiceError):
+        invite(session, ANN)
 
 
 def test_a_suppressed_member_back_on_the_panel_gets_no_renewal_mail(owner, team, call):
