@@ -26,7 +26,6 @@ Exit status: 0 when the checks passed, 1 when not, 2 when the set-up failed.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import statistics
 import sys
@@ -49,12 +48,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--submissions", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=15, help="timed runs of count(*)")
-    parser.add_argument("--pg-host", default=os.environ.get("BENCH_PG_HOST", "127.0.0.1"))
-    parser.add_argument("--pg-port", type=int, default=int(os.environ.get("BENCH_PG_PORT", 5432)))
-    parser.add_argument("--pg-user", default=os.environ.get("BENCH_PG_USER", "postgres"))
-    parser.add_argument(
-        "--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
-    )
+    common.add_server_arguments(parser)
     args = parser.parse_args(argv)
     if args.submissions < 1000 or args.runs < 1:
         parser.error("--submissions must be at least 1000 and --runs positive")

@@ -8,6 +8,7 @@ variables, as in production) only after their database exists (`migrated_databas
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import os
@@ -32,6 +33,16 @@ class SetupError(Exception):
 
 
 # --- PostgreSQL: a database of the bench's own, dropped and created again ---------------------
+
+
+def add_server_arguments(parser: argparse.ArgumentParser) -> None:
+    """The PostgreSQL and Redis every bench runs against (flags, or BENCH_* variables)."""
+    parser.add_argument("--pg-host", default=os.environ.get("BENCH_PG_HOST", "127.0.0.1"))
+    parser.add_argument("--pg-port", type=int, default=int(os.environ.get("BENCH_PG_PORT", 5432)))
+    parser.add_argument("--pg-user", default=os.environ.get("BENCH_PG_USER", "postgres"))
+    parser.add_argument(
+        "--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+    )
 
 
 def maintenance_connection(host: str, port: int, user: str) -> psycopg.Connection:

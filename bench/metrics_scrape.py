@@ -28,7 +28,6 @@ scrape was slower than the target.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
@@ -63,12 +62,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--explain", action="store_true", help="print EXPLAIN ANALYZE of the scrape's queries"
     )
-    parser.add_argument("--pg-host", default=os.environ.get("BENCH_PG_HOST", "127.0.0.1"))
-    parser.add_argument("--pg-port", type=int, default=int(os.environ.get("BENCH_PG_PORT", 5432)))
-    parser.add_argument("--pg-user", default=os.environ.get("BENCH_PG_USER", "postgres"))
-    parser.add_argument(
-        "--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
-    )
+    common.add_server_arguments(parser)
     args = parser.parse_args(argv)
     if min(args.rows, args.runs, args.workers) < 1 or not 0 <= args.owed <= args.rows:
         parser.error("--rows, --runs and --workers must be positive, --owed within --rows")

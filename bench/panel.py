@@ -37,7 +37,6 @@ Exit status: 0 when the checks passed, 1 when not, 2 when the set-up failed.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import secrets
 import statistics
@@ -82,12 +81,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--people", type=int, default=200_000, help="people in the panel")
     parser.add_argument("--runs", type=int, default=15, help="timed runs of each query")
-    parser.add_argument("--pg-host", default=os.environ.get("BENCH_PG_HOST", "127.0.0.1"))
-    parser.add_argument("--pg-port", type=int, default=int(os.environ.get("BENCH_PG_PORT", 5432)))
-    parser.add_argument("--pg-user", default=os.environ.get("BENCH_PG_USER", "postgres"))
-    parser.add_argument(
-        "--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
-    )
+    common.add_server_arguments(parser)
     parser.add_argument(
         "--explain", action="store_true", help="print EXPLAIN ANALYZE of the refresh's reads"
     )

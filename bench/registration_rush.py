@@ -72,12 +72,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--worker-class", choices=["sync", "gthread"], default="sync", help="gunicorn worker"
     )
     parser.add_argument("--threads", type=int, default=1, help="threads per gthread worker")
-    parser.add_argument("--pg-host", default=os.environ.get("BENCH_PG_HOST", "127.0.0.1"))
-    parser.add_argument("--pg-port", type=int, default=int(os.environ.get("BENCH_PG_PORT", 5432)))
-    parser.add_argument("--pg-user", default=os.environ.get("BENCH_PG_USER", "postgres"))
-    parser.add_argument(
-        "--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
-    )
+    common.add_server_arguments(parser)
     parser.add_argument("--target", type=float, default=TARGET_RATIO, help="ratio to reach")
     parser.add_argument(
         "--fail-below-target", action="store_true", help="exit 3 when the ratio misses the target"

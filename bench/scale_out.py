@@ -76,12 +76,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--web-workers", type=int, default=2, help="gunicorn workers/instance")
     parser.add_argument("--concurrency", type=int, default=2, help="Celery children/worker")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for mail")
-    parser.add_argument("--pg-host", default=os.environ.get("BENCH_PG_HOST", "127.0.0.1"))
-    parser.add_argument("--pg-port", type=int, default=int(os.environ.get("BENCH_PG_PORT", 5432)))
-    parser.add_argument("--pg-user", default=os.environ.get("BENCH_PG_USER", "postgres"))
-    parser.add_argument(
-        "--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
-    )
+    common.add_server_arguments(parser)
     args = parser.parse_args(argv)
     if min(args.attempts, args.attendees, args.clients, args.rounds) < 1:
         parser.error("--attempts, --attendees, --clients and --rounds must be positive")

@@ -29,7 +29,6 @@ median < 300 ms and purity >= 0.8; 1 when not; 2 when the set-up failed.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import statistics
 import sys
@@ -56,12 +55,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--min-themes", type=int, default=2)
     parser.add_argument("--max-themes", type=int, default=12)
     parser.add_argument("--runs", type=int, default=15, help="timed page views and count(*)")
-    parser.add_argument("--pg-host", default=os.environ.get("BENCH_PG_HOST", "127.0.0.1"))
-    parser.add_argument("--pg-port", type=int, default=int(os.environ.get("BENCH_PG_PORT", 5432)))
-    parser.add_argument("--pg-user", default=os.environ.get("BENCH_PG_USER", "postgres"))
-    parser.add_argument(
-        "--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
-    )
+    common.add_server_arguments(parser)
     args = parser.parse_args(argv)
     if args.answers < 100 or args.new < 1 or args.runs < 1:
         parser.error("--answers must be at least 100, --new and --runs positive")
