@@ -36,11 +36,9 @@ def test_check_deploy_passes_with_production_settings():
     assert "no issues" in result.stdout
 
 
-def test_production_refuses_to_start_without_a_real_secret_key():
-    env = production_env()
-    env["SECRET_KEY"] = "short"
-
-    result = subprocess.run(
+def manage_check(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`manage.py check` under `env`: what starting the app would say."""
+    return subprocess.run(
         [sys.executable, "manage.py", "check"],
         cwd=ROOT,
         env=env,
@@ -48,6 +46,13 @@ def test_production_refuses_to_start_without_a_real_secret_key():
         text=True,
         timeout=60,
     )
+
+
+def test_production_refuses_to_start_without_a_real_secret_key():
+    env = production_env()
+    env["SECRET_KEY"] = "short"
+
+    result = manage_check(env)
 
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr
@@ -63,14 +68,7 @@ def test_production_refuses_to_start_without_its_own_suppression_key(key):
     else:
         env["CONTACT_SUPPRESSION_KEY"] = key
 
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = manage_check(env)
 
     assert result.returncode != 0
     assert "CONTACT_SUPPRESSION_KEY" in result.stderr
